@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file vmc-common.h
+ * @brief Conventions shared by every libvmcore module: errors, threads,
+ * logging and versions.
+ *
+ * Errors: every fallible function returns an int, >= 0 on success and a
+ * negative errno value on failure.  Constructors deliver the new object
+ * through a trailing @c ret parameter, written only on success.  Arguments
+ * an embedder passes are checked; a bad one gives -EINVAL, never a crash.
+ *
+ * Threads: unless its documentation says "@thread any", a function is called
+ * on the thread that runs the object's loop (the "loop thread"), or with the
+ * VM lock held where the function belongs to a VM.  Functions marked
+ * "@thread any" may be called from any thread, including vCPU threads.
+ *
+ * Logging: the library never prints.  It reports through the handler the
+ * host installs with vmc_set_log_handler(); without one, messages are
+ * dropped.
+ */
+#ifndef LIBVMCORE_VMC_COMMON_H
+#define LIBVMCORE_VMC_COMMON_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include <libvmcore/vmc-version.h>
+
+#ifdef __cplusplus
+#define VMC_BEGIN_DECLS extern "C" {
+#define VMC_END_DECLS }
+#else
+#define VMC_BEGIN_DECLS
+#define VMC_END_DECLS
+#endif
+
+#if defined(__GNUC__)
+#define VMC_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
+#else
+#define VMC_PRINTF(fmt, args)
+#endif
+
+VMC_BEGIN_DECLS
+
+/** Severity of a log message; the values follow syslog's. */
+enum vmc_log_level {
+	VMC_LOG_ERR = 3,     /**< an operation failed */
+	VMC_LOG_WARNING = 4, /**< something is wrong but work goes on */
+	VMC_LOG_INFO = 6,    /**< a notable event (guest error, reset) */
+	VMC_LOG_DEBUG = 7,   /**< detail for developers */
+	_VMC_LOG_LEVEL_MAX = 0x7fffffff
+};
+
+/**
+ * A log handler.
+ *
+ * @param level   severity of the message
+ * @param message the text, without a trailing newline; valid only during
+ *                the call
+ * @param userdata the pointer given to vmc_set_log_handler()
+ *
+ * Handlers are called from whichever thread logs (loop thread or vCPU
+ * thread), possibly concurrently, and must not call back into libvmcore.
+ */
+typedef void (*vmc_log_cb)(enum vmc_log_level level, const char *message,
+			   void *userdata);
+
+/**
+ * Install the process's log handler.
+ *
+ * Replaces the previous handler; @p cb NULL turns logging off (the default).
+ * Messages above @p max_level (less severe) are not formatted at all.
+ *
+ * @param cb        the handler, or NULL
+ * @param max_level the least severe level passed to @p cb
+ * @param userdata  passed to @p cb
+ *
+ * @thread any.  A handler being replaced may still receive a message that
+ * was already in flight on another thread.
+ * @since 0.1
+ */
+void vmc_set_log_handler(vmc_log_cb cb, enum vmc_log_level max_level,
+			 void *userdata);
+
+/**
+ * The library version the program runs against, as VMC_VERSION_HEX.
+ * @thread any
+ * @since 0.1
+ */
+unsigned int vmc_version(void);
+
+/**
+ * The library version the program runs against, as "major.minor.micro".
+ * @return a static string
+ * @thread any
+ * @since 0.1
+ */
+const char *vmc_version_string(void);
+
+VMC_END_DECLS
+
+#endif

@@ -1,0 +1,38 @@
+#!/bin/sh
+# Install what is missing, build, and run every test suite: the full suite on
+# a normal build, then the unit suite under address+undefined and under
+# thread sanitizers.  Ends with one line: tests: N passed, N failed, N skipped
+set -u
+cd "$(dirname "$0")/.."
+scripts/deps.sh || exit 1
+
+jobs=$(nproc 2>/dev/null || echo 2)
+rc=0
+setup() { # dir, options...
+	dir=$1; shift
+	if [ -f "$dir/build.ninja" ]; then
+		meson configure "$dir" "$@" >/dev/null
+	else
+		meson setup "$dir" "$@" >/dev/null
+	fi || exit 1
+	ninja -C "$dir" >/dev/null || { ninja -C "$dir"; exit 1; }
+}
+run() { # dir, meson-test options...
+	dir=$1; shift
+	meson test -C "$dir" --no-rebuild --print-errorlogs \
+		--num-processes "$jobs" "$@" || rc=1
+}
+
+setup build -Dwerror=true
+run build
+setup build-asan -Dwerror=true -Db_sanitize=address,undefined \
+	-Db_lundef=false -Dexamples=false -Dbench=false
+run build-asan --setup asan --suite unit
+setup build-tsan -Dwerror=true -Db_sanitize=thread -Db_lundef=false \
+	-Dexamples=false -Dbench=false
+run build-tsan --setup tsan --suite unit
+
+python3 scripts/test-summary.py build/meson-logs/testlog.json \
+	build-asan/meson-logs/testlog-asan.json \
+	build-tsan/meson-logs/testlog-tsan.json || rc=1
+exit $rc
