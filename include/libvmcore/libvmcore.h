@@ -9,5 +9,8 @@
 
 #include <libvmcore/vmc-common.h>
 #include <libvmcore/vmc-loop.h>
+#include <libvmcore/vmc-vm.h>
+#include <libvmcore/vmc-vcpu.h>
+#include <libvmcore/vmc-irq.h>
 
 #endif

@@ -20,4 +20,8 @@ struct vmc_notifier {
 /* Remove the notifier's loop handler, if it has one. */
 void vmc__notifier_drop_handler(struct vmc_notifier *n);
 
+struct vmc__lock;
+/* Take @lock around the callbacks of timers created on @clock from now on. */
+void vmc__clock_set_lock(struct vmc_clock *clock, struct vmc__lock *lock);
+
 #endif

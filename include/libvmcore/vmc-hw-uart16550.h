@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file vmc-hw-uart16550.h
+ * @brief A 16550A UART device model.
+ *
+ * The UART is an I/O region of 8 registers, spaced 1 << reg_shift bytes
+ * apart, that the host maps wherever the board wants it: in the @c io
+ * address space for a PC's COM1 (0x3f8, shift 0) or in @c memory for an
+ * MMIO board (RISC-V virt: 0x10000000, shift 0).  It has 16-byte receive
+ * and transmit FIFOs, the interrupt enable and identification registers
+ * with the 16550's priorities, line and modem status (with loopback), the
+ * scratch register and the divisor latch.
+ *
+ * Transmitted bytes go to @c out_fd and/or a callback at once; received
+ * bytes come from @c in_fd (read on the VM's loop when the receive FIFO has
+ * room, so a full FIFO holds the host side back) or from
+ * vmc_uart16550_receive().  The character-timeout interrupt runs on the
+ * VM's virtual clock, so it is deterministic under the harness.
+ */
+#ifndef LIBVMCORE_VMC_HW_UART16550_H
+#define LIBVMCORE_VMC_HW_UART16550_H
+
+#include <libvmcore/vmc-common.h>
+#include <libvmcore/vmc-irq.h>
+#include <libvmcore/vmc-vm.h>
+
+VMC_BEGIN_DECLS
+
+struct vmc_uart16550;
+struct vmc_region;
+
+/** Receives every transmitted byte; VM lock held, on the writing thread. */
+typedef void (*vmc_uart16550_tx_cb)(void *userdata, uint8_t byte);
+
+/** How to build a UART; initialise with vmc_uart16550_config_init(). */
+struct vmc_uart16550_config {
+	size_t size;              /**< sizeof(struct vmc_uart16550_config) */
+	struct vmc_vm *vm;        /**< the machine (lock, loop, clock) */
+	unsigned int reg_shift;   /**< register stride is 1 << reg_shift */
+	struct vmc_irq *irq;      /**< the interrupt output, or NULL */
+	uint32_t clock_hz;        /**< input clock; default 1843200 */
+	int in_fd;                /**< receive from this fd, or -1 */
+	int out_fd;               /**< transmit to this fd, or -1 */
+	vmc_uart16550_tx_cb tx_cb; /**< transmit callback, or NULL */
+	void *userdata;           /**< for @c tx_cb */
+};
+
+/**
+ * Fill @p config with defaults (no fds, no callback, shift 0, 1.8432 MHz).
+ * @thread any
+ * @since 0.1
+ */
+void vmc_uart16550_config_init(struct vmc_uart16550_config *config);
+
+/**
+ * Create a UART.  Map vmc_uart16550_get_region() to make it visible.  The
+ * fds stay the caller's and must outlive the UART.
+ * @param[out] ret the new UART
+ * @retval 0 success
+ * @retval -EINVAL no VM, reg_shift > 3, clock_hz 0, or a bad size
+ * @retval -ENOMEM out of memory
+ * @retval -errno @c in_fd cannot be watched on the loop
+ * @thread loop
+ * @since 0.1
+ */
+int vmc_uart16550_new(const struct vmc_uart16550_config *config,
+		      struct vmc_uart16550 **ret);
+
+/**
+ * Free the UART.  Its region must have been removed from every container
+ * first.  NULL is ignored.
+ * @thread loop, without the VM lock
+ * @since 0.1
+ */
+void vmc_uart16550_free(struct vmc_uart16550 *uart);
+
+/**
+ * The UART's I/O region (8 << reg_shift bytes), owned by the UART.
+ * @thread any
+ * @since 0.1
+ */
+struct vmc_region *vmc_uart16550_get_region(struct vmc_uart16550 *uart);
+
+/**
+ * Feed received bytes, as if they arrived on the serial line.
+ * @return how many bytes the receive FIFO took (the rest did not fit);
+ *         -EINVAL for a NULL @p uart or @p buf
+ * @thread any; takes the VM lock unless the caller holds it
+ * @since 0.1
+ */
+int vmc_uart16550_receive(struct vmc_uart16550 *uart, const void *buf,
+			  size_t len);
+
+VMC_END_DECLS
+
+#endif

@@ -1,0 +1,401 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file vmc-vm.h
+ * @brief Virtual machines: accelerator, vCPUs, run state, the VM lock.
+ *
+ * A struct vmc_vm is one machine.  It owns an accelerator instance, its
+ * vCPUs (each on a thread of its own, see vmc-vcpu.h), its address spaces,
+ * a virtual clock, and the VM lock.
+ *
+ * The VM lock is QEMU's "big lock", one per VM so that many VMs in one
+ * process scale and never interfere.  It protects device state, the run
+ * state and the vCPUs' sleep predicate.  Region callbacks run with it held
+ * (unless the region is lockless); timers on the VM's virtual clock run
+ * with it held; state and reset handlers run with it held.  Other loop
+ * callbacks that touch device state take it with vmc_vm_lock().
+ *
+ * Run states: a VM is created in VMC_VM_CREATED with its vCPU threads
+ * started but stopped.  vmc_vm_start() makes it VMC_VM_RUNNING.
+ * vmc_vm_pause()/vmc_vm_resume() move between RUNNING and PAUSED; while a VM
+ * is not running no guest code runs and its virtual clock is frozen.  The
+ * guest can end in VMC_VM_SHUTDOWN (it asked to power off) or
+ * VMC_VM_GUEST_ERROR (triple fault, internal error: vmc_vm_get_error() says
+ * why); a reset brings either back to PAUSED.  Any thread can *request* a
+ * transition (vmc_vm_request_*); requests are applied in order on the loop
+ * thread, and every change is reported to the state handlers there.
+ */
+#ifndef LIBVMCORE_VMC_VM_H
+#define LIBVMCORE_VMC_VM_H
+
+#include <libvmcore/vmc-common.h>
+#include <libvmcore/vmc-loop.h>
+
+VMC_BEGIN_DECLS
+
+struct vmc_vm;
+struct vmc_vcpu;
+struct vmc_vm_state_handler;
+struct vmc_vm_reset_handler;
+
+/** Which engine runs guest code. */
+enum vmc_accel {
+	VMC_ACCEL_AUTO = 0,    /**< KVM where usable, else tcg for its arch */
+	VMC_ACCEL_KVM = 1,     /**< Linux KVM (x86-64 guests on x86-64) */
+	VMC_ACCEL_TCG = 2,     /**< the built-in RISC-V RV64 CPU */
+	VMC_ACCEL_HARNESS = 3, /**< no CPU: a test drives the devices */
+	_VMC_ACCEL_MAX = 0x7fffffff
+};
+
+/** The guest architecture. */
+enum vmc_arch {
+	VMC_ARCH_NONE = 0,    /**< harness only: no CPU architecture */
+	VMC_ARCH_X86_64 = 1,  /**< x86-64 (KVM) */
+	VMC_ARCH_RISCV64 = 2, /**< RV64 (tcg) */
+	_VMC_ARCH_MAX = 0x7fffffff
+};
+
+/** Run state of a VM. */
+enum vmc_vm_state {
+	VMC_VM_CREATED = 0,     /**< built, never started */
+	VMC_VM_RUNNING = 1,     /**< vCPUs run guest code */
+	VMC_VM_PAUSED = 2,      /**< stopped by the host */
+	VMC_VM_SHUTDOWN = 3,    /**< the guest asked to power off */
+	VMC_VM_GUEST_ERROR = 4, /**< the guest broke the machine */
+	_VMC_VM_STATE_MAX = 0x7fffffff
+};
+
+/** Flags of struct vmc_vm_config. */
+enum vmc_vm_flags {
+	/**
+	 * Deterministic time: the virtual clock moves only with executed
+	 * instructions (tcg) or when advanced explicitly (harness).
+	 */
+	VMC_VM_DETERMINISTIC = 1u << 0,
+};
+
+/**
+ * How to build a VM.  Initialise with vmc_vm_config_init(), then set what
+ * you need; fields may be appended in later versions (the size field tells
+ * the library which ones the caller knows).
+ */
+struct vmc_vm_config {
+	size_t size;            /**< sizeof(struct vmc_vm_config) */
+	enum vmc_accel accel;   /**< default VMC_ACCEL_AUTO */
+	enum vmc_arch arch;     /**< default VMC_ARCH_NONE (harness) */
+	unsigned int vcpus;     /**< number of vCPUs, 1..256; default 1 */
+	unsigned int flags;     /**< enum vmc_vm_flags */
+	struct vmc_loop *loop;  /**< the loop the VM's callbacks run on */
+	/**
+	 * Real-time signal the KVM accelerator uses to kick vCPU threads out
+	 * of the kernel; 0 picks SIGRTMIN + 6.  The handler is installed with
+	 * sigaction() and does nothing but interrupt KVM_RUN.
+	 */
+	int kick_signal;
+};
+
+/**
+ * Fill @p config with defaults.
+ * @thread any
+ * @since 0.1
+ */
+void vmc_vm_config_init(struct vmc_vm_config *config);
+
+/**
+ * Create a VM and start its vCPU threads (stopped).
+ *
+ * @param config   what to build; the loop in it gains a reference
+ * @param[out] ret the VM, with one reference, in VMC_VM_CREATED
+ * @retval 0 success
+ * @retval -EINVAL bad configuration (no loop, vcpus out of range, unknown
+ *         flag, architecture the accelerator cannot run)
+ * @retval -ENODEV the requested accelerator is not usable here (no
+ *         /dev/kvm, or libvmcore built without it); with VMC_ACCEL_AUTO, no
+ *         accelerator can run the architecture
+ * @retval -EOPNOTSUPP the accelerator lacks a capability the VM needs
+ * @retval -ENOMEM out of memory
+ * @retval -errno thread creation or accelerator set-up failed
+ * @thread loop
+ * @since 0.1
+ */
+int vmc_vm_new(const struct vmc_vm_config *config, struct vmc_vm **ret);
+
+/**
+ * Take a reference.
+ * @return @p vm
+ * @thread any
+ * @since 0.1
+ */
+struct vmc_vm *vmc_vm_ref(struct vmc_vm *vm);
+
+/**
+ * Drop a reference.  The last one stops every vCPU, joins their threads,
+ * runs no further handlers, and frees everything the VM owns.
+ * @return NULL
+ * @thread loop, without the VM lock
+ * @since 0.1
+ */
+struct vmc_vm *vmc_vm_unref(struct vmc_vm *vm);
+
+/**
+ * The accelerator the VM runs on (never VMC_ACCEL_AUTO).
+ * @thread any
+ * @since 0.1
+ */
+enum vmc_accel vmc_vm_get_accel(const struct vmc_vm *vm);
+
+/**
+ * The guest architecture.
+ * @thread any
+ * @since 0.1
+ */
+enum vmc_arch vmc_vm_get_arch(const struct vmc_vm *vm);
+
+/**
+ * The VM's loop (no new reference).
+ * @thread any
+ * @since 0.1
+ */
+struct vmc_loop *vmc_vm_get_loop(const struct vmc_vm *vm);
+
+/**
+ * The VM's virtual clock (no new reference).  It runs only while the VM is
+ * running; timers on it run with the VM lock held.
+ * @thread any
+ * @since 0.1
+ */
+struct vmc_clock *vmc_vm_get_clock(const struct vmc_vm *vm);
+
+/**
+ * Take the VM lock.  Not recursive: a thread that holds it must not take it
+ * again (region callbacks, VM-clock timers and state handlers already run
+ * with it).
+ * @thread any
+ * @since 0.1
+ */
+void vmc_vm_lock(struct vmc_vm *vm);
+
+/**
+ * Release the VM lock.
+ * @thread the thread holding it
+ * @since 0.1
+ */
+void vmc_vm_unlock(struct vmc_vm *vm);
+
+/**
+ * Whether the calling thread holds the VM lock.
+ * @thread any
+ * @since 0.1
+ */
+bool vmc_vm_lock_held(const struct vmc_vm *vm);
+
+/**
+ * The current run state.
+ * @thread any (a snapshot; hold the VM lock for a stable answer)
+ * @since 0.1
+ */
+enum vmc_vm_state vmc_vm_get_state(const struct vmc_vm *vm);
+
+/**
+ * Name of a run state ("running", ...); "unknown" for other values.
+ * @thread any
+ * @since 0.1
+ */
+const char *vmc_vm_state_to_string(enum vmc_vm_state state);
+
+/**
+ * Why the VM entered VMC_VM_GUEST_ERROR, as text (for example
+ * "vcpu 0: triple fault").
+ * @return the reason, valid until the next reset or the VM's end; NULL when
+ *         the VM is not in the guest-error state
+ * @thread loop, or with the VM lock
+ * @since 0.1
+ */
+const char *vmc_vm_get_error(const struct vmc_vm *vm);
+
+/**
+ * The status the guest gave when it asked to shut down (for example the
+ * code written to a test finisher).
+ * @retval status the status; 0 when the VM is not in VMC_VM_SHUTDOWN
+ * @thread loop, or with the VM lock
+ * @since 0.1
+ */
+int vmc_vm_get_shutdown_status(const struct vmc_vm *vm);
+
+/**
+ * Start a created VM, or resume a paused one: the virtual clock runs again
+ * and every vCPU may run.  Returns without waiting for the vCPUs.
+ * @retval 0 success (also when already running)
+ * @retval -EINVAL @p vm is NULL
+ * @retval -EBUSY the VM is shut down or in the guest-error state (reset it
+ *         first)
+ * @thread loop
+ * @since 0.1
+ */
+int vmc_vm_resume(struct vmc_vm *vm);
+
+/**
+ * Same as vmc_vm_resume(); reads better for the first start.
+ * @thread loop
+ * @since 0.1
+ */
+int vmc_vm_start(struct vmc_vm *vm);
+
+/**
+ * Pause the VM: the run state becomes PAUSED, the virtual clock freezes and
+ * its timers stop, and every vCPU is asked to stop.  Returns only when every
+ * vCPU has stopped: no guest code runs after this returns.
+ * @retval 0 success (also when not running; then nothing changes)
+ * @retval -EINVAL @p vm is NULL
+ * @retval -EDEADLK called on one of the VM's vCPU threads (use
+ *         vmc_vm_request_pause())
+ * @thread loop
+ * @since 0.1
+ */
+int vmc_vm_pause(struct vmc_vm *vm);
+
+/**
+ * Reset the VM now: pause it, run the reset handlers in registration
+ * order, reset every vCPU to its power-on state, clear a shutdown or guest
+ * error, and resume if it was running (otherwise it stays or becomes
+ * PAUSED; a VM never started stays CREATED).
+ * @retval 0 success
+ * @retval -EINVAL @p vm is NULL
+ * @retval -EDEADLK called on one of the VM's vCPU threads
+ * @thread loop
+ * @since 0.1
+ */
+int vmc_vm_reset(struct vmc_vm *vm);
+
+/**
+ * Ask for a pause, resume, reset or shutdown from any thread.  Requests are
+ * applied in order on the loop thread.  A vCPU thread that asks for a
+ * pause, reset or shutdown stops itself at once; the others follow when
+ * the loop applies the request.
+ * @retval 0 queued
+ * @retval -EINVAL @p vm is NULL
+ * @retval -ENOMEM out of memory
+ * @thread any
+ * @since 0.1
+ */
+int vmc_vm_request_pause(struct vmc_vm *vm);
+
+/** @copydoc vmc_vm_request_pause */
+int vmc_vm_request_resume(struct vmc_vm *vm);
+
+/** @copydoc vmc_vm_request_pause */
+int vmc_vm_request_reset(struct vmc_vm *vm);
+
+/**
+ * Ask for a shutdown with a status the host can read back with
+ * vmc_vm_get_shutdown_status() (devices: a power-off register, a test
+ * finisher).  See vmc_vm_request_pause().
+ * @thread any
+ * @since 0.1
+ */
+int vmc_vm_request_shutdown(struct vmc_vm *vm, int status);
+
+/**
+ * Put the VM in VMC_VM_GUEST_ERROR with a reason (devices and accelerators
+ * use it when the guest breaks the machine).  See vmc_vm_request_pause().
+ * @param reason text, copied (truncated to 255 bytes)
+ * @thread any
+ * @since 0.1
+ */
+int vmc_vm_request_guest_error(struct vmc_vm *vm, const char *reason);
+
+/**
+ * A state handler: called on the loop thread, VM lock held, after the run
+ * state changed from @p old_state to @p new_state.
+ */
+typedef void (*vmc_vm_state_cb)(struct vmc_vm *vm,
+				enum vmc_vm_state old_state,
+				enum vmc_vm_state new_state, void *userdata);
+
+/**
+ * Register a state handler.  When the VM starts running, handlers run in
+ * ascending @p priority; when it stops, in descending priority (devices
+ * that feed the VM start last and stop first).  Equal priorities keep
+ * registration order.
+ * @param[out] ret handle for vmc_vm_remove_state_handler(); may be NULL
+ * @retval 0 success
+ * @retval -EINVAL @p vm or @p cb is NULL
+ * @retval -ENOMEM out of memory
+ * @thread loop, or with the VM lock
+ * @since 0.1
+ */
+int vmc_vm_add_state_handler(struct vmc_vm *vm, vmc_vm_state_cb cb,
+			     int priority, void *userdata,
+			     struct vmc_vm_state_handler **ret);
+
+/**
+ * Unregister and free a state handler (also from inside a handler).
+ * @thread loop, or with the VM lock
+ * @since 0.1
+ */
+void vmc_vm_remove_state_handler(struct vmc_vm *vm,
+				 struct vmc_vm_state_handler *h);
+
+/** A reset handler: on the loop thread, VM lock held, VM paused. */
+typedef void (*vmc_vm_reset_cb)(struct vmc_vm *vm, void *userdata);
+
+/**
+ * Register a reset handler; handlers run in registration order on every
+ * reset.
+ * @param[out] ret handle for vmc_vm_remove_reset_handler(); may be NULL
+ * @retval 0 success
+ * @retval -EINVAL @p vm or @p cb is NULL
+ * @retval -ENOMEM out of memory
+ * @thread loop, or with the VM lock
+ * @since 0.1
+ */
+int vmc_vm_add_reset_handler(struct vmc_vm *vm, vmc_vm_reset_cb cb,
+			     void *userdata,
+			     struct vmc_vm_reset_handler **ret);
+
+/**
+ * Unregister and free a reset handler.
+ * @thread loop, or with the VM lock
+ * @since 0.1
+ */
+void vmc_vm_remove_reset_handler(struct vmc_vm *vm,
+				 struct vmc_vm_reset_handler *h);
+
+/**
+ * Number of vCPUs the VM was created with (unplugged ones included).
+ * @thread any
+ * @since 0.1
+ */
+unsigned int vmc_vm_get_vcpu_count(const struct vmc_vm *vm);
+
+/**
+ * vCPU number @p index (no new reference; it lives as long as the VM, also
+ * after it is unplugged).
+ * @return the vCPU; NULL when @p index is out of range
+ * @thread any
+ * @since 0.1
+ */
+struct vmc_vcpu *vmc_vm_get_vcpu(const struct vmc_vm *vm, unsigned int index);
+
+/** A work item (see vmc-vcpu.h). */
+typedef void (*vmc_work_cb)(struct vmc_vcpu *vcpu, void *userdata);
+
+/**
+ * Run @p cb while no vCPU of the VM executes guest code: the tool for
+ * flushing translated code or changing state every vCPU reads without
+ * locks.  Asynchronous: @p cb is queued as exclusive work on the first vCPU
+ * that is still plugged and runs on its thread, *without* the VM lock (so
+ * that vCPUs blocked on the lock can leave guest code), once every other
+ * vCPU is outside guest code.  Other vCPUs may be idle, paused or waiting
+ * to enter guest code meanwhile.  It runs even while the VM is paused.
+ * @retval 0 queued
+ * @retval -EINVAL @p vm or @p cb is NULL
+ * @retval -ENODEV every vCPU is unplugged
+ * @retval -ENOMEM out of memory
+ * @thread any
+ * @since 0.1
+ */
+int vmc_vm_run_exclusive(struct vmc_vm *vm, vmc_work_cb cb, void *userdata);
+
+VMC_END_DECLS
+
+#endif

@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * struct vmc_accel_ops: the one interface through which src/core knows an
+ * accelerator.  Never installed.
+ *
+ * An accelerator fills in this table and core calls it; core never includes
+ * kernel headers or CPU internals.  The rules for each hook:
+ *
+ *   probe         Any thread.  0 if the accelerator can run @arch here,
+ *                 -ENODEV if it cannot run at all, -EINVAL for a wrong
+ *                 architecture.  VMC_ACCEL_AUTO tries KVM, then tcg.
+ *   vm_init       Loop thread, during vmc_vm_new(), before any vCPU thread
+ *                 exists.  Creates the accelerator's VM state (vm->accel)
+ *                 and registers its memory listeners.  On failure nothing
+ *                 may be left behind.
+ *   vm_destroy    Loop thread, after every vCPU thread has been joined.
+ *   vcpu_init     On the new vCPU's own thread, VM lock held, before the
+ *                 thread reports itself created.  Creates vcpu->accel.
+ *                 An error fails vmc_vm_new().
+ *   vcpu_destroy  On the vCPU's own thread as it exits, VM lock held.
+ *   vcpu_run      On the vCPU thread, VM lock NOT held, between the
+ *                 exclusive-section brackets.  Runs guest code until
+ *                 something needs core's attention and returns a
+ *                 VMC__EXIT_* code.  It must return promptly once
+ *                 vcpu->exit_request is set (check it at every block
+ *                 boundary, or rely on vcpu_kick).  Guest I/O is dispatched
+ *                 from inside (the memory API takes the VM lock per region
+ *                 callback).  Guest errors are reported with
+ *                 vmc__vcpu_guest_error() and VMC__EXIT_ERROR, never by
+ *                 aborting.
+ *   vcpu_kick     Any thread, no locks assumed.  Make a concurrent or the
+ *                 next vcpu_run return soon (KVM: immediate_exit + signal;
+ *                 tcg: nothing beyond exit_request, which core has set).
+ *   vcpu_has_work VM lock held.  Whether a halted vCPU has a reason to run
+ *                 (an interrupt that would end its WFI/HLT).  NULL: never
+ *                 (the harness has no CPU to consume interrupts).
+ *   vcpu_idle     VM lock held.  Optional veto of the idle wait: false
+ *                 means "do not sleep in userspace" (KVM with the halt in
+ *                 the kernel).  NULL: sleep.
+ *   vcpu_reset    On the vCPU thread, VM lock held, VM paused: back to the
+ *                 power-on state.
+ *   vcpu_irq      VM lock held, any thread: line @line of @vcpu changed to
+ *                 @level (vcpu->irqs already updated).  The accelerator
+ *                 forwards it (KVM_INTERRUPT, mip).  NULL: nothing to do.
+ *   get_reg/set_reg  On the vCPU thread, VM lock held, the vCPU outside
+ *                 guest code.  -EINVAL for an unknown register.
+ *   clock_ns      Optional: the virtual time to report when a
+ *                 deterministic VM's clock is driven by instruction counts.
+ */
+#ifndef VMC_CORE_ACCEL_H
+#define VMC_CORE_ACCEL_H
+
+#include <libvmcore/vmc-vm.h>
+
+struct vmc_vm;
+struct vmc_vcpu;
+struct vmc_vm_config;
+
+/* What vcpu_run reports. */
+enum vmc__exit {
+	VMC__EXIT_KICKED = 0, /* exit_request or kick: re-check events */
+	VMC__EXIT_HALTED = 1, /* guest WFI/HLT: sleep until has_work */
+	VMC__EXIT_DEBUG = 2,  /* breakpoint, watchpoint or step completed */
+	VMC__EXIT_ERROR = 3,  /* guest error already reported; stop */
+	VMC__EXIT_SHUTDOWN = 4, /* request already queued; stop */
+};
+
+struct vmc_accel_ops {
+	const char *name;
+	enum vmc_accel type;
+
+	int (*probe)(enum vmc_arch arch);
+	int (*vm_init)(struct vmc_vm *vm);
+	void (*vm_destroy)(struct vmc_vm *vm);
+
+	int (*vcpu_init)(struct vmc_vcpu *vcpu);
+	void (*vcpu_destroy)(struct vmc_vcpu *vcpu);
+	int (*vcpu_run)(struct vmc_vcpu *vcpu);
+	void (*vcpu_kick)(struct vmc_vcpu *vcpu);
+	bool (*vcpu_has_work)(struct vmc_vcpu *vcpu);
+	bool (*vcpu_idle)(struct vmc_vcpu *vcpu);
+	void (*vcpu_reset)(struct vmc_vcpu *vcpu);
+	void (*vcpu_irq)(struct vmc_vcpu *vcpu, unsigned int line, bool level);
+	int (*get_reg)(struct vmc_vcpu *vcpu, unsigned int reg, uint64_t *val);
+	int (*set_reg)(struct vmc_vcpu *vcpu, unsigned int reg, uint64_t val);
+};
+
+extern const struct vmc_accel_ops vmc__accel_harness;
+#if VMC_HAVE_KVM
+extern const struct vmc_accel_ops vmc__accel_kvm;
+#endif
+#if VMC_HAVE_TCG
+extern const struct vmc_accel_ops vmc__accel_tcg;
+#endif
+
+#endif

@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Internal view of VMs and vCPUs, for core and the accelerators.  Never
+ * installed.
+ *
+ * Locks, in the order they may be taken:
+ *   vm->lock (the VM lock)  >  vm->excl_lock  >  vcpu->work_lock,
+ *   vm->req_lock
+ * The last two are leaves.  vm->excl_lock is never taken while a vCPU runs
+ * guest code except in vmc__vcpu_exec_start/end.
+ */
+#ifndef VMC_CORE_VM_INTERNAL_H
+#define VMC_CORE_VM_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include <libvmcore/vmc-vm.h>
+#include <libvmcore/vmc-vcpu.h>
+
+#include "accel.h"
+#include "lock.h"
+#include "util.h"
+
+struct vmc__work {
+	struct vmc__work *next;
+	vmc_work_cb cb;
+	void *userdata;
+	bool exclusive;
+	bool heap;              /* free after running (async/exclusive) */
+	_Atomic int done;       /* sync: 1 ran, -ENODEV dropped */
+};
+
+struct vmc_vcpu {
+	struct vmc_vm *vm;
+	unsigned int index;
+	pthread_t thread;
+	bool thread_started;    /* pthread_create succeeded; join it */
+
+	/* Protected by the VM lock. */
+	pthread_cond_t halt_cond;
+	bool created;           /* thread up, accel state built */
+	bool stop;              /* someone asked it to stop */
+	bool stopped;           /* it acknowledged, or never started */
+	bool unplug;            /* leave the thread loop */
+	bool halted;            /* WFI/HLT */
+	bool exited;            /* thread loop left */
+	int init_error;         /* vcpu_init's result */
+
+	/*
+	 * Written with release, read with acquire: "reach your
+	 * event-processing point".  Accelerators poll it in their run loops.
+	 */
+	_Atomic bool exit_request;
+	/* De-duplicates accelerator kicks (signals). */
+	_Atomic bool thread_kicked;
+	/* Interrupt line levels, bit N = line N. */
+	_Atomic uint64_t irqs;
+	/* Published state for vmc_vcpu_get_state() snapshots. */
+	_Atomic int state;
+
+	/* Work list: FIFO under work_lock (a leaf). */
+	pthread_mutex_t work_lock;
+	struct vmc__work *work_head, *work_tail;
+	_Atomic bool has_work;  /* work_head != NULL, readable without lock */
+
+	/* Exclusive-section bookkeeping (see exclusive.c). */
+	_Atomic bool running;   /* between exec_start and exec_end */
+	bool has_waiter;        /* counted by the exclusive starter */
+	int exclusive_depth;
+
+	/* The accelerator's per-vCPU state. */
+	void *accel;
+};
+
+struct vmc__request;
+struct vmc_vm_state_handler;
+struct vmc_vm_reset_handler;
+
+struct vmc_vm {
+	_Atomic unsigned int ref;
+	const struct vmc_accel_ops *ops;
+	enum vmc_arch arch;
+	unsigned int flags;
+	int kick_signal;
+	struct vmc_loop *loop;
+	struct vmc_clock *clock;
+
+	/* The VM lock and what it protects. */
+	struct vmc__lock lock;
+	_Atomic int state;              /* enum vmc_vm_state */
+	pthread_cond_t pause_cond;      /* a vCPU acknowledged a stop */
+	pthread_cond_t created_cond;    /* a vCPU thread came up or left */
+	pthread_cond_t work_cond;       /* a sync work item finished */
+	char error[256];
+	int shutdown_status;
+	struct vmc_vm_state_handler *state_handlers; /* by priority */
+	struct vmc_vm_reset_handler *reset_handlers; /* registration order */
+	bool in_teardown;
+
+	/* Requests from any thread, applied on the loop (FIFO). */
+	pthread_mutex_t req_lock;
+	struct vmc__request *req_head, *req_tail;
+	struct vmc_bh *req_bh;
+
+	/* Exclusive sections. */
+	pthread_mutex_t excl_lock;
+	pthread_cond_t excl_cond;       /* the last running vCPU left */
+	pthread_cond_t excl_resume;     /* the section ended */
+	_Atomic int pending_cpus;
+
+	unsigned int nr_vcpus;
+	struct vmc_vcpu *vcpus;
+
+	/* The accelerator's VM state. */
+	void *accel;
+};
+
+/* Set exit_request (release) and kick: "come to your event point". */
+void vmc__vcpu_exit(struct vmc_vcpu *vcpu);
+
+/* Report a guest error from a vCPU thread and stop that vCPU. */
+void vmc__vcpu_guest_error(struct vmc_vcpu *vcpu, const char *fmt, ...)
+	VMC_PRINTF(2, 3);
+
+/* Queue an item; the caller owns sync items.  -ENODEV once unplugged. */
+int vmc__vcpu_queue_work(struct vmc_vcpu *vcpu, struct vmc__work *w);
+
+/* The vCPU thread's main function. */
+void *vmc__vcpu_thread(void *arg);
+
+/* Exclusive sections (exclusive.c). */
+void vmc__exec_start(struct vmc_vcpu *vcpu);
+void vmc__exec_end(struct vmc_vcpu *vcpu);
+void vmc__exclusive_start(struct vmc_vcpu *vcpu);
+void vmc__exclusive_end(struct vmc_vcpu *vcpu);
+
+/* Stop every vCPU and wait for them (VM lock held; may drop it). */
+void vmc__vm_stop_vcpus(struct vmc_vm *vm);
+/* Let every plugged vCPU run again (VM lock held). */
+void vmc__vm_resume_vcpus(struct vmc_vm *vm);
+
+/* Queue a state request (any thread). */
+int vmc__vm_request(struct vmc_vm *vm, int kind, int status,
+		    const char *reason);
+
+/* Build a VM on an accelerator table of the caller's (tests, embedders'
+ * experiments); the configuration's accel field is ignored. */
+int vmc__vm_new_with_ops(const struct vmc_vm_config *config,
+			 const struct vmc_accel_ops *ops, struct vmc_vm **ret);
+
+/* The calling thread's vCPU, or NULL. */
+extern _Thread_local struct vmc_vcpu *vmc__current_vcpu;
+
+#endif

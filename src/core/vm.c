@@ -1,0 +1,883 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * VMs: creation and teardown, the run state machine, requests from any
+ * thread, state and reset handlers.
+ *
+ * Run-state changes happen on the loop thread with the VM lock held.  The
+ * order inside a stop mirrors QEMU's vm_stop: set the new state first (so a
+ * vCPU that wakes sees it and goes idle), freeze the virtual clock, stop
+ * every vCPU and wait for all of them, then tell the handlers in descending
+ * priority.  A start is the mirror image: state, clock, handlers in
+ * ascending priority, then the vCPUs.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "loop-internal.h"
+#include "vm-internal.h"
+
+enum {
+	REQ_PAUSE,
+	REQ_RESUME,
+	REQ_RESET,
+	REQ_SHUTDOWN,
+	REQ_ERROR,
+};
+
+struct vmc__request {
+	struct vmc__request *next;
+	int kind;
+	int status;
+	char reason[256];
+};
+
+struct vmc_vm_state_handler {
+	struct vmc_vm_state_handler *next;
+	vmc_vm_state_cb cb;
+	void *userdata;
+	int priority;
+};
+
+struct vmc_vm_reset_handler {
+	struct vmc_vm_reset_handler *next;
+	vmc_vm_reset_cb cb;
+	void *userdata;
+};
+
+static const struct vmc_accel_ops *accel_table[] = {
+#if VMC_HAVE_KVM_ACCEL
+    &vmc__accel_kvm,
+#endif
+#if VMC_HAVE_TCG_ACCEL
+    &vmc__accel_tcg,
+#endif
+    &vmc__accel_harness,
+};
+
+VMC_EXPORT void vmc_vm_config_init(struct vmc_vm_config *config)
+{
+	if (!config)
+		return;
+	*config = (struct vmc_vm_config){
+	    .size = sizeof(*config),
+	    .accel = VMC_ACCEL_AUTO,
+	    .arch = VMC_ARCH_NONE,
+	    .vcpus = 1,
+	};
+}
+
+static const struct vmc_accel_ops *pick_accel(enum vmc_accel want,
+					      enum vmc_arch arch, int *err)
+{
+	int best = -ENODEV;
+
+	for (size_t i = 0; i < ARRAY_SIZE(accel_table); i++) {
+		const struct vmc_accel_ops *ops = accel_table[i];
+		int r;
+
+		if (want == VMC_ACCEL_AUTO ? ops->type == VMC_ACCEL_HARNESS
+					   : ops->type != want)
+			continue;
+		r = ops->probe ? ops->probe(arch) : 0;
+		if (r >= 0)
+			return ops;
+		/* Prefer "wrong architecture" over "not here" as the answer. */
+		if (r == -EINVAL || best == -ENODEV)
+			best = r;
+	}
+	*err = best;
+	return NULL;
+}
+
+/* ------------------------------------------------------------------------
+ * Run-state machinery (loop thread, VM lock held)
+ */
+
+static void set_state(struct vmc_vm *vm, enum vmc_vm_state s)
+{
+	atomic_store(&vm->state, (int)s);
+}
+
+static void notify_state(struct vmc_vm *vm, enum vmc_vm_state old,
+			 enum vmc_vm_state new_state)
+{
+	struct vmc_vm_state_handler *h, *next, *list[64], **v = list;
+	size_t n = 0, cap = ARRAY_SIZE(list);
+
+	if (old == new_state)
+		return;
+
+	/*
+	 * Snapshot the list so handlers may add or remove handlers; removed
+	 * ones are freed on removal, so re-check membership before calling.
+	 */
+	for (h = vm->state_handlers; h; h = h->next)
+		n++;
+	if (n > cap) {
+		v = malloc(n * sizeof(*v));
+		if (!v) {
+			vmc__err("vm: out of memory notifying state handlers");
+			return;
+		}
+	}
+	n = 0;
+	for (h = vm->state_handlers; h; h = next) {
+		next = h->next;
+		v[n++] = h;
+	}
+	for (size_t i = 0; i < n; i++) {
+		size_t k = new_state == VMC_VM_RUNNING ? i : n - 1 - i;
+		bool live = false;
+
+		for (h = vm->state_handlers; h; h = h->next)
+			if (h == v[k])
+				live = true;
+		if (live)
+			v[k]->cb(vm, old, new_state, v[k]->userdata);
+	}
+	if (v != list)
+		free(v);
+}
+
+static bool on_vcpu_thread_of(struct vmc_vm *vm)
+{
+	return vmc__current_vcpu && vmc__current_vcpu->vm == vm;
+}
+
+static bool all_stopped(struct vmc_vm *vm)
+{
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+		struct vmc_vcpu *c = &vm->vcpus[i];
+
+		if (c->thread_started && !c->exited && !c->stopped)
+			return false;
+	}
+	return true;
+}
+
+void vmc__vm_stop_vcpus(struct vmc_vm *vm)
+{
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+		struct vmc_vcpu *c = &vm->vcpus[i];
+
+		if (!c->thread_started || c->exited)
+			continue;
+		c->stop = true;
+		vmc__vcpu_exit(c);
+	}
+	while (!all_stopped(vm)) {
+		struct timespec ts;
+
+		/*
+		 * Re-kick after each wake-up, in case a kick was absorbed
+		 * by a vCPU that was about to enter guest code.
+		 */
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_nsec += 50 * 1000 * 1000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		vmc__lock_timedwait(&vm->lock, &vm->pause_cond, &ts);
+		for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+			struct vmc_vcpu *c = &vm->vcpus[i];
+
+			if (c->thread_started && !c->exited && !c->stopped)
+				vmc__vcpu_exit(c);
+		}
+	}
+}
+
+void vmc__vm_resume_vcpus(struct vmc_vm *vm)
+{
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+		struct vmc_vcpu *c = &vm->vcpus[i];
+
+		if (!c->thread_started || c->exited || c->unplug)
+			continue;
+		c->stop = false;
+		c->stopped = false;
+		pthread_cond_broadcast(&c->halt_cond);
+		vmc_vcpu_kick(c);
+	}
+}
+
+/* Leave RUNNING (or CREATED/PAUSED) for a stopped state. */
+static void do_stop(struct vmc_vm *vm, enum vmc_vm_state new_state)
+{
+	enum vmc_vm_state old = (enum vmc_vm_state)atomic_load(&vm->state);
+
+	if (old == new_state)
+		return;
+	set_state(vm, new_state);
+	if (old == VMC_VM_RUNNING)
+		vmc_clock_stop(vm->clock);
+	vmc__vm_stop_vcpus(vm);
+	notify_state(vm, old, new_state);
+}
+
+static int do_resume(struct vmc_vm *vm)
+{
+	enum vmc_vm_state old = (enum vmc_vm_state)atomic_load(&vm->state);
+
+	if (old == VMC_VM_RUNNING)
+		return 0;
+	if (old != VMC_VM_CREATED && old != VMC_VM_PAUSED)
+		return -EBUSY;
+	set_state(vm, VMC_VM_RUNNING);
+	vmc_clock_start(vm->clock);
+	notify_state(vm, old, VMC_VM_RUNNING);
+	/* A handler may have stopped the VM again. */
+	if (atomic_load(&vm->state) == VMC_VM_RUNNING)
+		vmc__vm_resume_vcpus(vm);
+	return 0;
+}
+
+static void reset_vcpu(struct vmc_vcpu *vcpu, void *userdata)
+{
+	if (vcpu->vm->ops->vcpu_reset)
+		vcpu->vm->ops->vcpu_reset(vcpu);
+}
+
+static void do_reset(struct vmc_vm *vm)
+{
+	enum vmc_vm_state old = (enum vmc_vm_state)atomic_load(&vm->state);
+	struct vmc_vm_reset_handler *h;
+
+	/* Quiesce the vCPUs without telling anyone the VM stopped. */
+	if (old == VMC_VM_RUNNING)
+		vmc_clock_stop(vm->clock);
+	vmc__vm_stop_vcpus(vm);
+
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+		struct vmc_vcpu *c = &vm->vcpus[i];
+
+		if (!c->thread_started || c->exited)
+			continue;
+		vmc_vcpu_run_sync(c, reset_vcpu, NULL);
+		c->halted = false;
+	}
+	for (h = vm->reset_handlers; h; h = h->next)
+		h->cb(vm, h->userdata);
+
+	vm->error[0] = '\0';
+	vm->shutdown_status = 0;
+	if (old == VMC_VM_RUNNING) {
+		vmc_clock_start(vm->clock);
+		vmc__vm_resume_vcpus(vm);
+	} else if (old == VMC_VM_SHUTDOWN || old == VMC_VM_GUEST_ERROR) {
+		set_state(vm, VMC_VM_PAUSED);
+		notify_state(vm, old, VMC_VM_PAUSED);
+	}
+}
+
+static void apply_request(struct vmc_vm *vm, struct vmc__request *r)
+{
+	enum vmc_vm_state s = (enum vmc_vm_state)atomic_load(&vm->state);
+
+	switch (r->kind) {
+	case REQ_PAUSE:
+		if (s == VMC_VM_RUNNING)
+			do_stop(vm, VMC_VM_PAUSED);
+		break;
+	case REQ_RESUME:
+		if (do_resume(vm) < 0)
+			vmc__debug("vm: resume refused in state %s",
+				   vmc_vm_state_to_string(s));
+		break;
+	case REQ_RESET:
+		do_reset(vm);
+		break;
+	case REQ_SHUTDOWN:
+		if (s == VMC_VM_SHUTDOWN || s == VMC_VM_GUEST_ERROR)
+			break;
+		vm->shutdown_status = r->status;
+		do_stop(vm, VMC_VM_SHUTDOWN);
+		break;
+	case REQ_ERROR:
+		if (s == VMC_VM_GUEST_ERROR)
+			break;
+		snprintf(vm->error, sizeof(vm->error), "%s", r->reason);
+		do_stop(vm, VMC_VM_GUEST_ERROR);
+		break;
+	}
+	/*
+	 * A vCPU that asked for a stop stopped itself; if the request did not
+	 * end up stopping the VM (a pause of a paused VM, say) it must run
+	 * again when the VM does.
+	 */
+	if (atomic_load(&vm->state) == VMC_VM_RUNNING)
+		vmc__vm_resume_vcpus(vm);
+}
+
+static void request_bh(struct vmc_bh *bh, void *userdata)
+{
+	struct vmc_vm *vm = userdata;
+	struct vmc__request *r;
+
+	vmc__lock_acquire(&vm->lock);
+	for (;;) {
+		pthread_mutex_lock(&vm->req_lock);
+		r = vm->req_head;
+		if (r) {
+			vm->req_head = r->next;
+			if (!vm->req_head)
+				vm->req_tail = NULL;
+		}
+		pthread_mutex_unlock(&vm->req_lock);
+		if (!r)
+			break;
+		if (!vm->in_teardown)
+			apply_request(vm, r);
+		free(r);
+	}
+	vmc__lock_release(&vm->lock);
+}
+
+int vmc__vm_request(struct vmc_vm *vm, int kind, int status, const char *reason)
+{
+	struct vmc__request *r;
+
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	r->kind = kind;
+	r->status = status;
+	if (reason)
+		snprintf(r->reason, sizeof(r->reason), "%s", reason);
+
+	pthread_mutex_lock(&vm->req_lock);
+	if (vm->req_tail)
+		vm->req_tail->next = r;
+	else
+		vm->req_head = r;
+	vm->req_tail = r;
+	pthread_mutex_unlock(&vm->req_lock);
+
+	/* A vCPU asking for a stop does not run on while the loop reacts. */
+	if (kind != REQ_RESUME && on_vcpu_thread_of(vm)) {
+		struct vmc_vcpu *self = vmc__current_vcpu;
+		bool taken = vmc__lock_acquire_if_needed(&vm->lock);
+
+		self->stop = true;
+		atomic_store_explicit(&self->exit_request, true,
+				      memory_order_release);
+		vmc__lock_release_if(&vm->lock, taken);
+	}
+	return vmc_bh_schedule(vm->req_bh);
+}
+
+/* ------------------------------------------------------------------------
+ * Creation and teardown
+ */
+
+static int start_vcpu_threads(struct vmc_vm *vm)
+{
+	sigset_t all, old;
+	int r = 0;
+
+	/*
+	 * vCPU threads start with every signal blocked: the host's signal
+	 * handlers belong on its own threads, and an accelerator unblocks
+	 * exactly the signal it kicks with, only where it needs it.
+	 */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+		struct vmc_vcpu *c = &vm->vcpus[i];
+
+		r = -pthread_create(&c->thread, NULL, vmc__vcpu_thread, c);
+		if (r < 0)
+			break;
+		c->thread_started = true;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+
+	/* Wait for each thread to build its accelerator state. */
+	vmc__lock_acquire(&vm->lock);
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+		struct vmc_vcpu *c = &vm->vcpus[i];
+
+		if (!c->thread_started)
+			continue;
+		while (!c->created)
+			vmc__lock_wait(&vm->lock, &vm->created_cond);
+		if (c->init_error < 0 && r >= 0)
+			r = c->init_error;
+	}
+	vmc__lock_release(&vm->lock);
+	return r;
+}
+
+static void join_vcpu_threads(struct vmc_vm *vm)
+{
+	vmc__lock_acquire(&vm->lock);
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+		struct vmc_vcpu *c = &vm->vcpus[i];
+
+		if (!c->thread_started)
+			continue;
+		c->unplug = true;
+		c->stop = true;
+		pthread_cond_broadcast(&c->halt_cond);
+		vmc__vcpu_exit(c);
+	}
+	vmc__lock_release(&vm->lock);
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+		struct vmc_vcpu *c = &vm->vcpus[i];
+
+		if (!c->thread_started)
+			continue;
+		pthread_join(c->thread, NULL);
+		c->thread_started = false;
+	}
+}
+
+static void vm_free(struct vmc_vm *vm)
+{
+	struct vmc__request *r;
+
+	if (vm->vcpus) {
+		join_vcpu_threads(vm);
+		if (vm->accel && vm->ops->vm_destroy)
+			vm->ops->vm_destroy(vm);
+		for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+			pthread_cond_destroy(&vm->vcpus[i].halt_cond);
+			pthread_mutex_destroy(&vm->vcpus[i].work_lock);
+		}
+		free(vm->vcpus);
+	}
+	while ((r = vm->req_head)) {
+		vm->req_head = r->next;
+		free(r);
+	}
+	while (vm->state_handlers) {
+		struct vmc_vm_state_handler *h = vm->state_handlers;
+
+		vm->state_handlers = h->next;
+		free(h);
+	}
+	while (vm->reset_handlers) {
+		struct vmc_vm_reset_handler *h = vm->reset_handlers;
+
+		vm->reset_handlers = h->next;
+		free(h);
+	}
+	vmc_bh_free(vm->req_bh);
+	vmc_clock_unref(vm->clock);
+	vmc_loop_unref(vm->loop);
+	pthread_cond_destroy(&vm->pause_cond);
+	pthread_cond_destroy(&vm->created_cond);
+	pthread_cond_destroy(&vm->work_cond);
+	pthread_cond_destroy(&vm->excl_cond);
+	pthread_cond_destroy(&vm->excl_resume);
+	pthread_mutex_destroy(&vm->excl_lock);
+	pthread_mutex_destroy(&vm->req_lock);
+	vmc__lock_destroy(&vm->lock);
+	free(vm);
+}
+
+static void init_cond(pthread_cond_t *c)
+{
+	pthread_condattr_t a;
+
+	pthread_condattr_init(&a);
+	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+	pthread_cond_init(c, &a);
+	pthread_condattr_destroy(&a);
+}
+
+static int vm_new(const struct vmc_vm_config *config,
+		  const struct vmc_accel_ops *forced, struct vmc_vm **ret)
+{
+	struct vmc_vm_config c;
+	const struct vmc_accel_ops *ops;
+	struct vmc_vm *vm;
+	int r;
+
+	vmc_assert_return(config && ret, -EINVAL);
+	vmc_assert_return(config->size >=
+			      offsetof(struct vmc_vm_config, kick_signal),
+			  -EINVAL);
+	vmc_vm_config_init(&c);
+	memcpy(&c, config, config->size < sizeof(c) ? config->size : sizeof(c));
+	vmc_assert_return(c.loop, -EINVAL);
+	vmc_assert_return(c.vcpus >= 1 && c.vcpus <= 256, -EINVAL);
+	vmc_assert_return(!(c.flags & ~(unsigned int)VMC_VM_DETERMINISTIC),
+			  -EINVAL);
+	vmc_assert_return(c.accel <= VMC_ACCEL_HARNESS, -EINVAL);
+	vmc_assert_return(c.arch <= VMC_ARCH_RISCV64, -EINVAL);
+	vmc_assert_return(c.kick_signal == 0 || (c.kick_signal >= SIGRTMIN &&
+						 c.kick_signal <= SIGRTMAX),
+			  -EINVAL);
+
+	ops = forced ? forced : pick_accel(c.accel, c.arch, &r);
+	if (!ops)
+		return r;
+
+	vm = calloc(1, sizeof(*vm));
+	if (!vm)
+		return -ENOMEM;
+	atomic_init(&vm->ref, 1);
+	vm->ops = ops;
+	vm->arch = c.arch;
+	vm->flags = c.flags;
+	vm->kick_signal = c.kick_signal ? c.kick_signal : SIGRTMIN + 6;
+	vm->loop = vmc_loop_ref(c.loop);
+	vmc__lock_init(&vm->lock);
+	atomic_init(&vm->state, VMC_VM_CREATED);
+	init_cond(&vm->pause_cond);
+	init_cond(&vm->created_cond);
+	init_cond(&vm->work_cond);
+	pthread_cond_init(&vm->excl_cond, NULL);
+	pthread_cond_init(&vm->excl_resume, NULL);
+	pthread_mutex_init(&vm->excl_lock, NULL);
+	pthread_mutex_init(&vm->req_lock, NULL);
+
+	r = vmc_clock_new_virtual(
+	    vm->loop,
+	    (c.flags & VMC_VM_DETERMINISTIC) ? VMC_CLOCK_DETERMINISTIC : 0,
+	    &vm->clock);
+	if (r < 0)
+		goto fail;
+	vmc__clock_set_lock(vm->clock, &vm->lock);
+	r = vmc_bh_new(vm->loop, request_bh, vm, &vm->req_bh);
+	if (r < 0)
+		goto fail;
+
+	vm->nr_vcpus = c.vcpus;
+	vm->vcpus = calloc(c.vcpus, sizeof(*vm->vcpus));
+	if (!vm->vcpus) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	for (unsigned int i = 0; i < c.vcpus; i++) {
+		struct vmc_vcpu *v = &vm->vcpus[i];
+
+		v->vm = vm;
+		v->index = i;
+		v->stopped = true;
+		atomic_init(&v->state, VMC_VCPU_STOPPED);
+		pthread_cond_init(&v->halt_cond, NULL);
+		pthread_mutex_init(&v->work_lock, NULL);
+	}
+
+	if (ops->vm_init) {
+		r = ops->vm_init(vm);
+		if (r < 0)
+			goto fail;
+	}
+	r = start_vcpu_threads(vm);
+	if (r < 0)
+		goto fail;
+
+	*ret = vm;
+	return 0;
+fail:
+	vm_free(vm);
+	return r;
+}
+
+VMC_EXPORT int vmc_vm_new(const struct vmc_vm_config *config,
+			  struct vmc_vm **ret)
+{
+	return vm_new(config, NULL, ret);
+}
+
+int vmc__vm_new_with_ops(const struct vmc_vm_config *config,
+			 const struct vmc_accel_ops *ops, struct vmc_vm **ret)
+{
+	vmc_assert_return(ops && ops->vcpu_run, -EINVAL);
+	return vm_new(config, ops, ret);
+}
+
+VMC_EXPORT struct vmc_vm *vmc_vm_ref(struct vmc_vm *vm)
+{
+	if (vm)
+		atomic_fetch_add(&vm->ref, 1);
+	return vm;
+}
+
+VMC_EXPORT struct vmc_vm *vmc_vm_unref(struct vmc_vm *vm)
+{
+	if (!vm || atomic_fetch_sub(&vm->ref, 1) != 1)
+		return NULL;
+
+	vmc__lock_acquire(&vm->lock);
+	vm->in_teardown = true;
+	if (atomic_load(&vm->state) == VMC_VM_RUNNING)
+		vmc_clock_stop(vm->clock);
+	vmc__lock_release(&vm->lock);
+	vm_free(vm);
+	return NULL;
+}
+
+/* ------------------------------------------------------------------------
+ * Accessors and public state calls
+ */
+
+VMC_EXPORT enum vmc_accel vmc_vm_get_accel(const struct vmc_vm *vm)
+{
+	return vm ? vm->ops->type : VMC_ACCEL_AUTO;
+}
+
+VMC_EXPORT enum vmc_arch vmc_vm_get_arch(const struct vmc_vm *vm)
+{
+	return vm ? vm->arch : VMC_ARCH_NONE;
+}
+
+VMC_EXPORT struct vmc_loop *vmc_vm_get_loop(const struct vmc_vm *vm)
+{
+	return vm ? vm->loop : NULL;
+}
+
+VMC_EXPORT struct vmc_clock *vmc_vm_get_clock(const struct vmc_vm *vm)
+{
+	return vm ? vm->clock : NULL;
+}
+
+VMC_EXPORT void vmc_vm_lock(struct vmc_vm *vm)
+{
+	if (vm)
+		vmc__lock_acquire(&vm->lock);
+}
+
+VMC_EXPORT void vmc_vm_unlock(struct vmc_vm *vm)
+{
+	if (vm && vmc__lock_held(&vm->lock))
+		vmc__lock_release(&vm->lock);
+}
+
+VMC_EXPORT bool vmc_vm_lock_held(const struct vmc_vm *vm)
+{
+	return vm && vmc__lock_held((struct vmc__lock *)&vm->lock);
+}
+
+VMC_EXPORT enum vmc_vm_state vmc_vm_get_state(const struct vmc_vm *vm)
+{
+	return vm ? (enum vmc_vm_state)atomic_load(&vm->state) : VMC_VM_CREATED;
+}
+
+VMC_EXPORT const char *vmc_vm_state_to_string(enum vmc_vm_state state)
+{
+	switch (state) {
+	case VMC_VM_CREATED:
+		return "created";
+	case VMC_VM_RUNNING:
+		return "running";
+	case VMC_VM_PAUSED:
+		return "paused";
+	case VMC_VM_SHUTDOWN:
+		return "shutdown";
+	case VMC_VM_GUEST_ERROR:
+		return "guest-error";
+	default:
+		return "unknown";
+	}
+}
+
+VMC_EXPORT const char *vmc_vm_get_error(const struct vmc_vm *vm)
+{
+	if (!vm || atomic_load(&vm->state) != VMC_VM_GUEST_ERROR)
+		return NULL;
+	return vm->error;
+}
+
+VMC_EXPORT int vmc_vm_get_shutdown_status(const struct vmc_vm *vm)
+{
+	if (!vm || atomic_load(&vm->state) != VMC_VM_SHUTDOWN)
+		return 0;
+	return vm->shutdown_status;
+}
+
+VMC_EXPORT int vmc_vm_resume(struct vmc_vm *vm)
+{
+	bool taken;
+	int r;
+
+	vmc_assert_return(vm, -EINVAL);
+	vmc_assert_return(!on_vcpu_thread_of(vm), -EDEADLK);
+	taken = vmc__lock_acquire_if_needed(&vm->lock);
+	r = do_resume(vm);
+	vmc__lock_release_if(&vm->lock, taken);
+	return r;
+}
+
+VMC_EXPORT int vmc_vm_start(struct vmc_vm *vm)
+{
+	return vmc_vm_resume(vm);
+}
+
+VMC_EXPORT int vmc_vm_pause(struct vmc_vm *vm)
+{
+	bool taken;
+
+	vmc_assert_return(vm, -EINVAL);
+	if (on_vcpu_thread_of(vm))
+		return -EDEADLK;
+	taken = vmc__lock_acquire_if_needed(&vm->lock);
+	if (atomic_load(&vm->state) == VMC_VM_RUNNING)
+		do_stop(vm, VMC_VM_PAUSED);
+	vmc__lock_release_if(&vm->lock, taken);
+	return 0;
+}
+
+VMC_EXPORT int vmc_vm_reset(struct vmc_vm *vm)
+{
+	bool taken;
+
+	vmc_assert_return(vm, -EINVAL);
+	if (on_vcpu_thread_of(vm))
+		return -EDEADLK;
+	taken = vmc__lock_acquire_if_needed(&vm->lock);
+	do_reset(vm);
+	vmc__lock_release_if(&vm->lock, taken);
+	return 0;
+}
+
+VMC_EXPORT int vmc_vm_request_pause(struct vmc_vm *vm)
+{
+	vmc_assert_return(vm, -EINVAL);
+	return vmc__vm_request(vm, REQ_PAUSE, 0, NULL);
+}
+
+VMC_EXPORT int vmc_vm_request_resume(struct vmc_vm *vm)
+{
+	vmc_assert_return(vm, -EINVAL);
+	return vmc__vm_request(vm, REQ_RESUME, 0, NULL);
+}
+
+VMC_EXPORT int vmc_vm_request_reset(struct vmc_vm *vm)
+{
+	vmc_assert_return(vm, -EINVAL);
+	return vmc__vm_request(vm, REQ_RESET, 0, NULL);
+}
+
+VMC_EXPORT int vmc_vm_request_shutdown(struct vmc_vm *vm, int status)
+{
+	vmc_assert_return(vm, -EINVAL);
+	return vmc__vm_request(vm, REQ_SHUTDOWN, status, NULL);
+}
+
+VMC_EXPORT int vmc_vm_request_guest_error(struct vmc_vm *vm, const char *reason)
+{
+	vmc_assert_return(vm, -EINVAL);
+	return vmc__vm_request(vm, REQ_ERROR, 0, reason ? reason : "");
+}
+
+VMC_EXPORT int vmc_vm_add_state_handler(struct vmc_vm *vm, vmc_vm_state_cb cb,
+					int priority, void *userdata,
+					struct vmc_vm_state_handler **ret)
+{
+	struct vmc_vm_state_handler *h, **p;
+	bool taken;
+
+	vmc_assert_return(vm && cb, -EINVAL);
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	h->cb = cb;
+	h->userdata = userdata;
+	h->priority = priority;
+
+	taken = vmc__lock_acquire_if_needed(&vm->lock);
+	for (p = &vm->state_handlers; *p && (*p)->priority <= priority;
+	     p = &(*p)->next)
+		;
+	h->next = *p;
+	*p = h;
+	vmc__lock_release_if(&vm->lock, taken);
+	if (ret)
+		*ret = h;
+	return 0;
+}
+
+VMC_EXPORT void vmc_vm_remove_state_handler(struct vmc_vm *vm,
+					    struct vmc_vm_state_handler *h)
+{
+	struct vmc_vm_state_handler **p;
+	bool taken;
+
+	if (!vm || !h)
+		return;
+	taken = vmc__lock_acquire_if_needed(&vm->lock);
+	for (p = &vm->state_handlers; *p; p = &(*p)->next) {
+		if (*p == h) {
+			*p = h->next;
+			free(h);
+			break;
+		}
+	}
+	vmc__lock_release_if(&vm->lock, taken);
+}
+
+VMC_EXPORT int vmc_vm_add_reset_handler(struct vmc_vm *vm, vmc_vm_reset_cb cb,
+					void *userdata,
+					struct vmc_vm_reset_handler **ret)
+{
+	struct vmc_vm_reset_handler *h, **p;
+	bool taken;
+
+	vmc_assert_return(vm && cb, -EINVAL);
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	h->cb = cb;
+	h->userdata = userdata;
+
+	taken = vmc__lock_acquire_if_needed(&vm->lock);
+	for (p = &vm->reset_handlers; *p; p = &(*p)->next)
+		;
+	*p = h;
+	vmc__lock_release_if(&vm->lock, taken);
+	if (ret)
+		*ret = h;
+	return 0;
+}
+
+VMC_EXPORT void vmc_vm_remove_reset_handler(struct vmc_vm *vm,
+					    struct vmc_vm_reset_handler *h)
+{
+	struct vmc_vm_reset_handler **p;
+	bool taken;
+
+	if (!vm || !h)
+		return;
+	taken = vmc__lock_acquire_if_needed(&vm->lock);
+	for (p = &vm->reset_handlers; *p; p = &(*p)->next) {
+		if (*p == h) {
+			*p = h->next;
+			free(h);
+			break;
+		}
+	}
+	vmc__lock_release_if(&vm->lock, taken);
+}
+
+VMC_EXPORT unsigned int vmc_vm_get_vcpu_count(const struct vmc_vm *vm)
+{
+	return vm ? vm->nr_vcpus : 0;
+}
+
+VMC_EXPORT struct vmc_vcpu *vmc_vm_get_vcpu(const struct vmc_vm *vm,
+					    unsigned int index)
+{
+	if (!vm || index >= vm->nr_vcpus)
+		return NULL;
+	return &vm->vcpus[index];
+}
+
+VMC_EXPORT int vmc_vm_run_exclusive(struct vmc_vm *vm, vmc_work_cb cb,
+				    void *userdata)
+{
+	vmc_assert_return(vm && cb, -EINVAL);
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+		int r = vmc_vcpu_run_exclusive(&vm->vcpus[i], cb, userdata);
+
+		if (r != -ENODEV)
+			return r;
+	}
+	return -ENODEV;
+}
