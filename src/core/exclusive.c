@@ -12,16 +12,17 @@
  * 1 + the number of vCPUs still to leave; while it runs it is 1.
  *
  * The race between a vCPU entering guest code and a section starting is a
- * Dekker pair: the starter stores pending_cpus, fences, then loads each
- * `running`; the vCPU stores `running`, fences, then loads pending_cpus.
+ * Dekker pair: the starter stores pending_cpus, then loads each `running`;
+ * the vCPU stores `running`, then loads pending_cpus.
  * At least one of them sees the other's store:
  *  - the starter sees running: it counts the vCPU (has_waiter) and the
  *    vCPU, seeing pending_cpus, knows it was counted and runs on until the
  *    kick brings it to exec_end, which decrements the count;
  *  - the starter does not see running: the vCPU sees pending_cpus, finds
  *    has_waiter clear, backs out of `running` and waits for the end.
- * Both fences are needed; dropping either allows both sides to miss each
- * other and guest code to run inside the section.
+ * Both sides use sequentially consistent stores and loads for this pair
+ * (on x86 the store is an xchg, a full barrier); weakening either allows
+ * both sides to miss each other and guest code to run inside the section.
  */
 #include "vm-internal.h"
 
@@ -29,10 +30,8 @@ void vmc__exec_start(struct vmc_vcpu *vcpu)
 {
 	struct vmc_vm *vm = vcpu->vm;
 
-	atomic_store_explicit(&vcpu->running, true, memory_order_relaxed);
-	atomic_thread_fence(memory_order_seq_cst);
-	if (unlikely(atomic_load_explicit(&vm->pending_cpus,
-					  memory_order_relaxed))) {
+	atomic_store(&vcpu->running, true);
+	if (unlikely(atomic_load(&vm->pending_cpus))) {
 		pthread_mutex_lock(&vm->excl_lock);
 		if (!vcpu->has_waiter) {
 			/* Not counted: stay out until the section ends. */
@@ -52,10 +51,8 @@ void vmc__exec_end(struct vmc_vcpu *vcpu)
 {
 	struct vmc_vm *vm = vcpu->vm;
 
-	atomic_store_explicit(&vcpu->running, false, memory_order_relaxed);
-	atomic_thread_fence(memory_order_seq_cst);
-	if (unlikely(atomic_load_explicit(&vm->pending_cpus,
-					  memory_order_relaxed))) {
+	atomic_store(&vcpu->running, false);
+	if (unlikely(atomic_load(&vm->pending_cpus))) {
 		pthread_mutex_lock(&vm->excl_lock);
 		if (vcpu->has_waiter) {
 			vcpu->has_waiter = false;
@@ -78,13 +75,11 @@ void vmc__exclusive_start(struct vmc_vcpu *self)
 	while (atomic_load(&vm->pending_cpus))
 		pthread_cond_wait(&vm->excl_resume, &vm->excl_lock);
 
-	atomic_store_explicit(&vm->pending_cpus, 1, memory_order_relaxed);
-	atomic_thread_fence(memory_order_seq_cst);
+	atomic_store(&vm->pending_cpus, 1);
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
 		struct vmc_vcpu *c = &vm->vcpus[i];
 
-		if (c == self ||
-		    !atomic_load_explicit(&c->running, memory_order_relaxed))
+		if (c == self || !atomic_load(&c->running))
 			continue;
 		c->has_waiter = true;
 		waiting++;

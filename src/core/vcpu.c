@@ -281,13 +281,13 @@ static void process_events(struct vmc_vcpu *vcpu)
 	}
 
 	/*
-	 * A kicker sets its payload, then thread_kicked.  Clearing the flag
-	 * with a full barrier before reading the payload means that either we
-	 * see the payload now, or the kicker sees the flag clear and kicks
-	 * again.
+	 * A kicker sets its payload, then exchanges thread_kicked.  Clearing
+	 * the flag with a sequentially consistent read-modify-write before
+	 * reading the payload means that either we see the payload now, or
+	 * the kicker's exchange comes later in the flag's order, reads false,
+	 * and kicks again.
 	 */
-	atomic_store(&vcpu->thread_kicked, false);
-	atomic_thread_fence(memory_order_seq_cst);
+	atomic_exchange(&vcpu->thread_kicked, false);
 
 	if (vcpu->stop) {
 		vcpu->stop = false;
