@@ -9,5 +9,6 @@
 
 #include <libvmcore/vmc-common.h>
 #include <libvmcore/vmc-loop.h>
+#include <libvmcore/vmc-memory.h>
 
 #endif
