@@ -29,6 +29,7 @@
 
 #include <libvmcore/vmc-common.h>
 #include <libvmcore/vmc-loop.h>
+#include <libvmcore/vmc-memory.h>
 
 VMC_BEGIN_DECLS
 
@@ -164,6 +165,39 @@ struct vmc_loop *vmc_vm_get_loop(const struct vmc_vm *vm);
  * @since 0.1
  */
 struct vmc_clock *vmc_vm_get_clock(const struct vmc_vm *vm);
+
+/**
+ * The VM's memory context: create its regions in it, and group layout
+ * changes with vmc_memory_begin()/vmc_memory_commit() on it.
+ * @return the context (owned by the VM); NULL for a NULL @p vm
+ * @thread any
+ * @since 0.1
+ */
+struct vmc_memory *vmc_vm_get_memory(const struct vmc_vm *vm);
+
+/**
+ * One of the VM's address spaces: VMC_AS_MEMORY (RAM and MMIO; what vCPUs
+ * see) or VMC_AS_IO (x86 port I/O, 64 KiB).  Guest-like accesses through
+ * vmc_as_read()/vmc_as_write() on it dispatch exactly as a vCPU's would,
+ * which is how harness tests drive devices.
+ * @return the address space (owned by the VM); NULL for a NULL @p vm or
+ *         an unknown kind
+ * @thread any
+ * @since 0.1
+ */
+struct vmc_address_space *vmc_vm_get_address_space(const struct vmc_vm *vm,
+						   enum vmc_as_kind kind);
+
+/**
+ * The root container of one of the VM's address spaces: the board adds
+ * its RAM, ROM and device regions to it with vmc_region_add_subregion().
+ * @return the container (owned by the VM); NULL for a NULL @p vm or an
+ *         unknown kind
+ * @thread any
+ * @since 0.1
+ */
+struct vmc_region *vmc_vm_get_root(const struct vmc_vm *vm,
+				   enum vmc_as_kind kind);
 
 /**
  * Take the VM lock.  Not recursive: a thread that holds it must not take it

@@ -275,9 +275,19 @@ static void process_events(struct vmc_vcpu *vcpu)
 	struct vmc_vm *vm = vcpu->vm;
 
 	atomic_store_explicit(&vcpu->exit_request, false, memory_order_relaxed);
-	while (vcpu_is_idle(vcpu)) {
-		publish_state(vcpu);
-		vmc__lock_wait(&vm->lock, &vcpu->halt_cond);
+	/*
+	 * The event point is a quiescent state for memory reclamation, and
+	 * an idle vCPU holds no view at all: it goes offline while it sleeps
+	 * so that it never holds back freeing a retired flat view.
+	 */
+	vmc__rcu_quiescent(&vcpu->rcu_reader);
+	if (vcpu_is_idle(vcpu)) {
+		vmc__rcu_thread_offline(&vcpu->rcu_reader);
+		do {
+			publish_state(vcpu);
+			vmc__lock_wait(&vm->lock, &vcpu->halt_cond);
+		} while (vcpu_is_idle(vcpu));
+		vmc__rcu_thread_online(&vcpu->rcu_reader);
 	}
 
 	/*
@@ -348,6 +358,7 @@ void *vmc__vcpu_thread(void *arg)
 	snprintf(name, sizeof(name), "vcpu/%u", vcpu->index);
 	pthread_setname_np(pthread_self(), name);
 	vmc__current_vcpu = vcpu;
+	vmc__rcu_register_thread(vmc__memory_rcu(vm->memory), &vcpu->rcu_reader);
 
 	vmc__lock_acquire(&vm->lock);
 	r = vm->ops->vcpu_init ? vm->ops->vcpu_init(vcpu) : 0;
@@ -371,6 +382,7 @@ out:
 	pthread_cond_broadcast(&vm->pause_cond);
 	pthread_cond_broadcast(&vm->created_cond);
 	vmc__lock_release(&vm->lock);
+	vmc__rcu_unregister_thread(&vcpu->rcu_reader);
 	vmc__current_vcpu = NULL;
 	return NULL;
 }

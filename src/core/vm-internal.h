@@ -20,6 +20,7 @@
 
 #include "accel.h"
 #include "lock.h"
+#include "memory-internal.h"
 #include "util.h"
 
 struct vmc__work {
@@ -69,6 +70,9 @@ struct vmc_vcpu {
 	bool has_waiter;        /* counted by the exclusive starter */
 	int exclusive_depth;
 
+	/* The thread's reader of the VM's memory reclamation domain. */
+	struct vmc__rcu_reader rcu_reader;
+
 	/* The accelerator's per-vCPU state. */
 	void *accel;
 };
@@ -111,6 +115,16 @@ struct vmc_vm {
 
 	unsigned int nr_vcpus;
 	struct vmc_vcpu *vcpus;
+
+	/*
+	 * The VM's memory context and its address spaces (memory, and io for
+	 * port I/O), created before vm_init so the accelerator can register
+	 * its listeners on them.
+	 */
+	struct vmc_memory *memory;
+	struct vmc_region *root_memory, *root_io;
+	struct vmc_address_space *as_memory;
+	struct vmc_address_space *as_io;
 
 	/* The accelerator's VM state. */
 	void *accel;

@@ -465,6 +465,11 @@ static void vm_free(struct vmc_vm *vm)
 		vm->reset_handlers = h->next;
 		free(h);
 	}
+	vmc_address_space_free(vm->as_memory);
+	vmc_address_space_free(vm->as_io);
+	vmc_region_unref(vm->root_memory);
+	vmc_region_unref(vm->root_io);
+	vmc_memory_free(vm->memory);
 	vmc_bh_free(vm->req_bh);
 	vmc_clock_unref(vm->clock);
 	vmc_loop_unref(vm->loop);
@@ -487,6 +492,37 @@ static void init_cond(pthread_cond_t *c)
 	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
 	pthread_cond_init(c, &a);
 	pthread_condattr_destroy(&a);
+}
+
+/*
+ * The VM's two address spaces.  Their root containers are what boards
+ * populate; region callbacks dispatched through them run under the VM lock.
+ */
+static int vm_memory_init(struct vmc_vm *vm)
+{
+	int r;
+
+	r = vmc_memory_new(&vm->memory);
+	if (r < 0)
+		return r;
+	r = vmc_region_new_container(vm->memory, "system",
+				     VMC_REGION_SIZE_ALL, &vm->root_memory);
+	if (r < 0)
+		return r;
+	r = vmc_region_new_container(vm->memory, "io", 0x10000, &vm->root_io);
+	if (r < 0)
+		return r;
+	r = vmc_address_space_new(vm->memory, vm->root_memory, VMC_AS_MEMORY,
+				  "memory", &vm->as_memory);
+	if (r < 0)
+		return r;
+	r = vmc_address_space_new(vm->memory, vm->root_io, VMC_AS_IO, "io",
+				  &vm->as_io);
+	if (r < 0)
+		return r;
+	vmc__as_set_dispatch_lock(vm->as_memory, &vm->lock);
+	vmc__as_set_dispatch_lock(vm->as_io, &vm->lock);
+	return 0;
 }
 
 static int vm_new(const struct vmc_vm_config *config,
@@ -544,6 +580,10 @@ static int vm_new(const struct vmc_vm_config *config,
 		goto fail;
 	vmc__clock_set_lock(vm->clock, &vm->lock);
 	r = vmc_bh_new(vm->loop, request_bh, vm, &vm->req_bh);
+	if (r < 0)
+		goto fail;
+
+	r = vm_memory_init(vm);
 	if (r < 0)
 		goto fail;
 
@@ -636,6 +676,35 @@ VMC_EXPORT struct vmc_loop *vmc_vm_get_loop(const struct vmc_vm *vm)
 VMC_EXPORT struct vmc_clock *vmc_vm_get_clock(const struct vmc_vm *vm)
 {
 	return vm ? vm->clock : NULL;
+}
+
+VMC_EXPORT struct vmc_memory *vmc_vm_get_memory(const struct vmc_vm *vm)
+{
+	return vm ? vm->memory : NULL;
+}
+
+VMC_EXPORT struct vmc_address_space *
+vmc_vm_get_address_space(const struct vmc_vm *vm, enum vmc_as_kind kind)
+{
+	if (!vm)
+		return NULL;
+	if (kind == VMC_AS_MEMORY)
+		return vm->as_memory;
+	if (kind == VMC_AS_IO)
+		return vm->as_io;
+	return NULL;
+}
+
+VMC_EXPORT struct vmc_region *vmc_vm_get_root(const struct vmc_vm *vm,
+					      enum vmc_as_kind kind)
+{
+	if (!vm)
+		return NULL;
+	if (kind == VMC_AS_MEMORY)
+		return vm->root_memory;
+	if (kind == VMC_AS_IO)
+		return vm->root_io;
+	return NULL;
 }
 
 VMC_EXPORT void vmc_vm_lock(struct vmc_vm *vm)

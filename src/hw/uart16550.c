@@ -21,6 +21,7 @@
 #include <libvmcore/libvmcore.h>
 #include <libvmcore/vmc-hw-uart16550.h>
 
+#include "hw-internal.h"
 #include "uart16550-regs.h"
 
 #define UART_FIFO_SIZE 16
@@ -315,19 +316,39 @@ static void reg_write(struct vmc_uart16550 *u, unsigned int reg, uint8_t val)
 	update_irq(u);
 }
 
-uint64_t vmc__uart16550_read(void *opaque, uint64_t offset, unsigned int size)
+/*
+ * Region callbacks.  Each register is one byte at (reg << shift); with a
+ * stride above one byte the rest of the slot reads as zero and ignores
+ * writes, as on SoCs that wire the 16550 to a 32-bit bus.
+ */
+static int uart_read(void *opaque, uint64_t offset, unsigned int size,
+		     uint64_t *value)
 {
 	struct vmc_uart16550 *u = opaque;
 
-	return reg_read(u, (unsigned int)(offset >> u->shift) & 7);
+	if (offset & ((1u << u->shift) - 1)) {
+		*value = 0;
+		return 0;
+	}
+	*value = reg_read(u, (unsigned int)(offset >> u->shift) & 7);
+	return 0;
 }
 
-void vmc__uart16550_write(void *opaque, uint64_t offset, uint64_t value,
-			  unsigned int size)
+static int uart_write(void *opaque, uint64_t offset, unsigned int size,
+		      uint64_t value)
 {
 	struct vmc_uart16550 *u = opaque;
 
+	if (offset & ((1u << u->shift) - 1))
+		return 0;
 	reg_write(u, (unsigned int)(offset >> u->shift) & 7, (uint8_t)value);
+	return 0;
+}
+
+/* Runs when the region's last reference goes: no callback runs after it. */
+static void uart_release(void *opaque)
+{
+	free(opaque);
 }
 
 static void uart_reset_regs(struct vmc_uart16550 *u)
@@ -428,4 +449,87 @@ VMC_EXPORT struct vmc_region *vmc_uart16550_get_region(
 	struct vmc_uart16550 *u)
 {
 	return u ? u->region : NULL;
+}
+
+VMC_EXPORT int vmc_uart16550_new(const struct vmc_uart16550_config *config,
+				 struct vmc_uart16550 **ret)
+{
+	struct vmc_uart16550_config c;
+	struct vmc_region_ops ops = {
+		.struct_size = sizeof(ops),
+		.read = uart_read,
+		.write = uart_write,
+		.release = uart_release,
+		.min_access_size = 1,
+		.max_access_size = 1,
+		.endian = VMC_ENDIAN_LITTLE,
+	};
+	struct vmc_uart16550 *u;
+	int r;
+
+	if (!config || !ret || config->size < sizeof(c))
+		return -EINVAL;
+	c = *config;
+	if (!c.vm || c.reg_shift > 3 || !c.clock_hz)
+		return -EINVAL;
+
+	u = calloc(1, sizeof(*u));
+	if (!u)
+		return -ENOMEM;
+	u->vm = c.vm;
+	u->irq = c.irq;
+	u->shift = c.reg_shift;
+	u->clock_hz = c.clock_hz;
+	u->in_fd = c.in_fd;
+	u->out_fd = c.out_fd;
+	u->tx_cb = c.tx_cb;
+	u->userdata = c.userdata;
+	/* Wide accesses to a 4-byte slot are split into bytes. */
+	ops.max_access_size = 1;
+
+	r = vmc_timer_new(vmc_vm_get_clock(c.vm), timeout_cb, u, &u->timeout);
+	if (r < 0)
+		goto fail;
+	r = vmc_bh_new(vmc_vm_get_loop(c.vm), rx_rearm, u, &u->rx_bh);
+	if (r < 0)
+		goto fail;
+	if (c.in_fd >= 0) {
+		r = vmc_loop_add_fd(vmc_vm_get_loop(c.vm), c.in_fd, in_readable,
+				    NULL, u, &u->in_handler);
+		if (r < 0)
+			goto fail;
+	}
+	r = vmc_vm_add_reset_handler(c.vm, reset_cb, u, &u->reset_handler);
+	if (r < 0)
+		goto fail;
+	uart_reset_regs(u);
+
+	r = vmc_region_new_io(vmc_vm_get_memory(c.vm), "uart16550",
+			      8u << c.reg_shift, &ops, u, 0, &u->region);
+	if (r < 0)
+		goto fail;
+	*ret = u;
+	return 0;
+fail:
+	vmc_vm_remove_reset_handler(c.vm, u->reset_handler);
+	vmc_fd_handler_free(u->in_handler);
+	vmc_bh_free(u->rx_bh);
+	vmc_timer_free(u->timeout);
+	free(u);
+	return r;
+}
+
+VMC_EXPORT void vmc_uart16550_free(struct vmc_uart16550 *u)
+{
+	if (!u)
+		return;
+	vmc_vm_remove_reset_handler(u->vm, u->reset_handler);
+	vmc_fd_handler_free(u->in_handler);
+	vmc_bh_free(u->rx_bh);
+	vmc_timer_free(u->timeout);
+	u->in_handler = NULL;
+	u->rx_bh = NULL;
+	u->timeout = NULL;
+	/* The state goes with the region's last reference (uart_release). */
+	vmc_region_unref(u->region);
 }
