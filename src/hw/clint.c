@@ -121,7 +121,7 @@ static bool access64_ok(uint64_t sub, unsigned int size)
 	return (size == 8 && sub == 0) || (size == 4 && (sub == 0 || sub == 4));
 }
 
-uint64_t vmc__clint_read(void *opaque, uint64_t offset, unsigned int size)
+static uint64_t reg_read(void *opaque, uint64_t offset, unsigned int size)
 {
 	struct vmc_clint *c = opaque;
 
@@ -145,7 +145,7 @@ uint64_t vmc__clint_read(void *opaque, uint64_t offset, unsigned int size)
 	return 0;
 }
 
-void vmc__clint_write(void *opaque, uint64_t offset, uint64_t value,
+static void reg_write(void *opaque, uint64_t offset, uint64_t value,
 		      unsigned int size)
 {
 	struct vmc_clint *c = opaque;
@@ -177,6 +177,20 @@ void vmc__clint_write(void *opaque, uint64_t offset, uint64_t value,
 		h->mtimecmp = merge64(h->mtimecmp, offset % 8, value, size);
 		update_timer(h);
 	}
+}
+
+int vmc__clint_read(void *opaque, uint64_t offset, unsigned int size,
+		    uint64_t *value)
+{
+	*value = reg_read(opaque, offset, size);
+	return 0;
+}
+
+int vmc__clint_write(void *opaque, uint64_t offset, unsigned int size,
+		     uint64_t value)
+{
+	reg_write(opaque, offset, value, size);
+	return 0;
 }
 
 static void clint_reset(struct vmc_vm *vm, void *userdata)

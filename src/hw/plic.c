@@ -135,7 +135,7 @@ static uint32_t word_mask(const struct vmc_plic *p, unsigned int w)
 	return m;
 }
 
-uint64_t vmc__plic_read(void *opaque, uint64_t offset, unsigned int size)
+static uint64_t reg_read(void *opaque, uint64_t offset, unsigned int size)
 {
 	struct vmc_plic *p = opaque;
 
@@ -176,8 +176,8 @@ uint64_t vmc__plic_read(void *opaque, uint64_t offset, unsigned int size)
 	return 0;
 }
 
-void vmc__plic_write(void *opaque, uint64_t offset, uint64_t value,
-		     unsigned int size)
+static void reg_write(void *opaque, uint64_t offset, uint64_t value,
+		      unsigned int size)
 {
 	struct vmc_plic *p = opaque;
 
@@ -222,6 +222,20 @@ void vmc__plic_write(void *opaque, uint64_t offset, uint64_t value,
 			break;
 		}
 	}
+}
+
+int vmc__plic_read(void *opaque, uint64_t offset, unsigned int size,
+		   uint64_t *value)
+{
+	*value = reg_read(opaque, offset, size);
+	return 0;
+}
+
+int vmc__plic_write(void *opaque, uint64_t offset, unsigned int size,
+		    uint64_t value)
+{
+	reg_write(opaque, offset, value, size);
+	return 0;
 }
 
 static void plic_reset(struct vmc_vm *vm, void *userdata)

@@ -24,20 +24,21 @@ struct vmc_sifive_test {
 	struct vmc_vm *vm;
 };
 
-uint64_t vmc__sifive_test_read(void *opaque, uint64_t offset,
-			       unsigned int size)
+int vmc__sifive_test_read(void *opaque, uint64_t offset, unsigned int size,
+			  uint64_t *value)
 {
+	*value = 0;
 	return 0;
 }
 
-void vmc__sifive_test_write(void *opaque, uint64_t offset, uint64_t value,
-			    unsigned int size)
+int vmc__sifive_test_write(void *opaque, uint64_t offset, unsigned int size,
+			   uint64_t value)
 {
 	struct vmc_sifive_test *t = opaque;
 	uint32_t v = (uint32_t)value;
 
 	if (offset != 0 || (size != 2 && size != 4))
-		return;
+		return 0;
 	switch (v & 0xffff) {
 	case VMC_SIFIVE_TEST_PASS:
 		vmc_vm_request_shutdown(t->vm, 0);
@@ -52,6 +53,7 @@ void vmc__sifive_test_write(void *opaque, uint64_t offset, uint64_t value,
 		/* Anything else is a guest mistake with no effect. */
 		break;
 	}
+	return 0;
 }
 
 VMC_EXPORT void vmc_sifive_test_config_init(
