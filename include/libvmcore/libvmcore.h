@@ -13,5 +13,10 @@
 #include <libvmcore/vmc-vm.h>
 #include <libvmcore/vmc-vcpu.h>
 #include <libvmcore/vmc-irq.h>
+#include <libvmcore/vmc-riscv.h>
+#include <libvmcore/vmc-hw-clint.h>
+#include <libvmcore/vmc-hw-plic.h>
+#include <libvmcore/vmc-hw-sifive-test.h>
+#include <libvmcore/vmc-hw-uart16550.h>
 
 #endif

@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * SiFive test finisher, written only against libvmcore's public headers.
+ * A write runs on the vCPU thread with the VM lock held; the shutdown or
+ * reset it asks for is applied by the loop, and the vCPU that wrote stops
+ * at once (see vmc_vm_request_shutdown()).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <libvmcore/libvmcore.h>
+#include <libvmcore/vmc-hw-sifive-test.h>
+
+#include "hw-internal.h"
+#include "vmc-config.h"
+
+#if VMC_HAVE_FDT
+#include <libvmcore/vmc-fdt.h>
+#endif
+
+struct vmc_sifive_test {
+	struct vmc_vm *vm;
+};
+
+int vmc__sifive_test_read(void *opaque, uint64_t offset, unsigned int size,
+			  uint64_t *value)
+{
+	*value = 0;
+	return 0;
+}
+
+int vmc__sifive_test_write(void *opaque, uint64_t offset, unsigned int size,
+			   uint64_t value)
+{
+	struct vmc_sifive_test *t = opaque;
+	uint32_t v = (uint32_t)value;
+
+	if (offset != 0 || (size != 2 && size != 4))
+		return 0;
+	switch (v & 0xffff) {
+	case VMC_SIFIVE_TEST_PASS:
+		vmc_vm_request_shutdown(t->vm, 0);
+		break;
+	case VMC_SIFIVE_TEST_FAIL:
+		vmc_vm_request_shutdown(t->vm, (int)(v >> 16));
+		break;
+	case VMC_SIFIVE_TEST_RESET:
+		vmc_vm_request_reset(t->vm);
+		break;
+	default:
+		/* Anything else is a guest mistake with no effect. */
+		break;
+	}
+	return 0;
+}
+
+VMC_EXPORT void vmc_sifive_test_config_init(
+	struct vmc_sifive_test_config *config)
+{
+	if (!config)
+		return;
+	*config = (struct vmc_sifive_test_config){.size = sizeof(*config)};
+}
+
+VMC_EXPORT int vmc_sifive_test_new(const struct vmc_sifive_test_config *cfg,
+				   struct vmc_sifive_test **ret)
+{
+	struct vmc_sifive_test *t;
+
+	if (!cfg || !ret || cfg->size < sizeof(*cfg) || !cfg->vm)
+		return -EINVAL;
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	t->vm = cfg->vm;
+	*ret = t;
+	return 0;
+}
+
+VMC_EXPORT void vmc_sifive_test_free(struct vmc_sifive_test *t)
+{
+	free(t);
+}
+
+#if VMC_HAVE_FDT
+static int add_syscon(struct vmc_fdt *fdt, const char *path,
+		      const char *compatible, uint32_t regmap, uint32_t value)
+{
+	int r;
+
+	if ((r = vmc_fdt_add_node(fdt, path)) < 0 ||
+	    (r = vmc_fdt_set_string(fdt, path, "compatible", compatible)) <
+		    0 ||
+	    (r = vmc_fdt_set_u32(fdt, path, "regmap", regmap)) < 0 ||
+	    (r = vmc_fdt_set_u32(fdt, path, "offset", 0)) < 0 ||
+	    (r = vmc_fdt_set_u32(fdt, path, "value", value)) < 0)
+		return r;
+	return 0;
+}
+
+VMC_EXPORT int vmc_sifive_test_fdt_add(const struct vmc_sifive_test *t,
+				       struct vmc_fdt *fdt, uint64_t base)
+{
+	static const char *const compat[] = {"sifive,test1", "sifive,test0",
+					     "syscon"};
+	uint32_t reg[4] = {(uint32_t)(base >> 32), (uint32_t)base, 0,
+			   VMC_SIFIVE_TEST_SIZE};
+	char path[48];
+	uint32_t ph;
+	int r;
+
+	if (!t || !fdt)
+		return -EINVAL;
+	snprintf(path, sizeof(path), "/soc/test@%" PRIx64, base);
+	if ((r = vmc_fdt_add_node(fdt, path)) < 0 ||
+	    (r = vmc_fdt_alloc_phandle(fdt, path, &ph)) < 0 ||
+	    (r = vmc_fdt_set_stringlist(fdt, path, "compatible", compat, 3)) <
+		    0 ||
+	    (r = vmc_fdt_set_cells(fdt, path, "reg", reg, 4)) < 0 ||
+	    (r = add_syscon(fdt, "/reboot", "syscon-reboot", ph,
+			    VMC_SIFIVE_TEST_RESET)) < 0 ||
+	    (r = add_syscon(fdt, "/poweroff", "syscon-poweroff", ph,
+			    VMC_SIFIVE_TEST_PASS)) < 0)
+		return r;
+	return 0;
+}
+#endif
