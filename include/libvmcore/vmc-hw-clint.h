@@ -107,6 +107,15 @@ void vmc_clint_free(struct vmc_clint *clint);
  */
 uint64_t vmc_clint_get_mtime(const struct vmc_clint *clint);
 
+/**
+ * The CLINT's I/O region (VMC_CLINT_SIZE bytes), owned by the CLINT: map it
+ * in the VM's memory address space (QEMU virt: 0x2000000).
+ * @return the region; NULL for a NULL @p clint
+ * @thread any
+ * @since 0.1
+ */
+struct vmc_region *vmc_clint_get_region(struct vmc_clint *clint);
+
 VMC_END_DECLS
 
 #endif

@@ -131,6 +131,16 @@ struct vmc_irq *vmc_plic_get_irq(struct vmc_plic *plic, unsigned int source);
  */
 unsigned int vmc_plic_get_num_sources(const struct vmc_plic *plic);
 
+/**
+ * The PLIC's I/O region (0x200000 + 0x1000 per context bytes), owned by
+ * the PLIC: map it in the VM's memory address space (QEMU virt:
+ * 0xc000000).
+ * @return the region; NULL for a NULL @p plic
+ * @thread any
+ * @since 0.1
+ */
+struct vmc_region *vmc_plic_get_region(struct vmc_plic *plic);
+
 VMC_END_DECLS
 
 #endif

@@ -72,6 +72,15 @@ int vmc_sifive_test_new(const struct vmc_sifive_test_config *config,
  */
 void vmc_sifive_test_free(struct vmc_sifive_test *test);
 
+/**
+ * The finisher's I/O region (VMC_SIFIVE_TEST_SIZE bytes), owned by the
+ * device: map it in the VM's memory address space (QEMU virt: 0x100000).
+ * @return the region; NULL for a NULL @p test
+ * @thread any
+ * @since 0.1
+ */
+struct vmc_region *vmc_sifive_test_get_region(struct vmc_sifive_test *test);
+
 VMC_END_DECLS
 
 #endif

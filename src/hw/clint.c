@@ -44,6 +44,7 @@ struct vmc_clint {
 	bool own_irqs;
 	struct clint_hart *hart;
 	struct vmc_vm_reset_handler *reset_handler;
+	struct vmc__hw_region *hr;
 };
 
 static uint64_t ticks_at(const struct vmc_clint *c, int64_t ns)
@@ -216,14 +217,11 @@ VMC_EXPORT void vmc_clint_config_init(struct vmc_clint_config *config)
 	};
 }
 
-VMC_EXPORT void vmc_clint_free(struct vmc_clint *c)
+/* The memory, once no callback can run any more. */
+static void clint_destroy(void *dev)
 {
-	if (!c)
-		return;
-	if (c->reset_handler)
-		vmc_vm_remove_reset_handler(c->vm, c->reset_handler);
-	for (unsigned int i = 0; c->hart && i < c->harts; i++)
-		vmc_timer_free(c->hart[i].timer);
+	struct vmc_clint *c = dev;
+
 	if (c->own_irqs && c->irqs) {
 		for (unsigned int i = 0; i < 2 * c->harts; i++)
 			vmc_irq_free(c->irqs[i]);
@@ -231,6 +229,26 @@ VMC_EXPORT void vmc_clint_free(struct vmc_clint *c)
 	free(c->irqs);
 	free(c->hart);
 	free(c);
+}
+
+VMC_EXPORT void vmc_clint_free(struct vmc_clint *c)
+{
+	if (!c)
+		return;
+	vmc__hw_region_kill(c->hr);
+	if (c->reset_handler)
+		vmc_vm_remove_reset_handler(c->vm, c->reset_handler);
+	for (unsigned int i = 0; c->hart && i < c->harts; i++)
+		vmc_timer_free(c->hart[i].timer);
+	if (c->hr)
+		vmc__hw_region_unref(c->hr);
+	else
+		clint_destroy(c);
+}
+
+VMC_EXPORT struct vmc_region *vmc_clint_get_region(struct vmc_clint *c)
+{
+	return c ? vmc__hw_region_get(c->hr) : NULL;
 }
 
 static int make_irqs(struct vmc_clint *c, const struct vmc_clint_config *cfg)
@@ -299,6 +317,11 @@ VMC_EXPORT int vmc_clint_new(const struct vmc_clint_config *cfg,
 			goto fail;
 	}
 	r = vmc_vm_add_reset_handler(c->vm, clint_reset, c, &c->reset_handler);
+	if (r < 0)
+		goto fail;
+	r = vmc__hw_region_new(c->vm, "clint", VMC_CLINT_SIZE, 4, 8,
+			       vmc__clint_read, vmc__clint_write, c,
+			       clint_destroy, &c->hr);
 	if (r < 0)
 		goto fail;
 	*ret = c;

@@ -37,6 +37,7 @@ struct vmc_plic {
 	uint32_t *claimed;        /* nwords */
 	uint32_t *enable;         /* nctx * nwords */
 	struct vmc_vm_reset_handler *reset_handler;
+	struct vmc__hw_region *hr;
 };
 
 static bool test_bit(const uint32_t *map, unsigned int n)
@@ -266,12 +267,11 @@ VMC_EXPORT void vmc_plic_config_init(struct vmc_plic_config *config)
 	};
 }
 
-VMC_EXPORT void vmc_plic_free(struct vmc_plic *p)
+/* The memory, once no callback can run any more. */
+static void plic_destroy(void *dev)
 {
-	if (!p)
-		return;
-	if (p->reset_handler)
-		vmc_vm_remove_reset_handler(p->vm, p->reset_handler);
+	struct vmc_plic *p = dev;
+
 	for (unsigned int i = 0; p->inputs && i < p->nsrc; i++)
 		vmc_irq_free(p->inputs[i]);
 	if (p->own_outputs && p->outputs) {
@@ -288,6 +288,24 @@ VMC_EXPORT void vmc_plic_free(struct vmc_plic *p)
 	free(p->claimed);
 	free(p->enable);
 	free(p);
+}
+
+VMC_EXPORT void vmc_plic_free(struct vmc_plic *p)
+{
+	if (!p)
+		return;
+	vmc__hw_region_kill(p->hr);
+	if (p->reset_handler)
+		vmc_vm_remove_reset_handler(p->vm, p->reset_handler);
+	if (p->hr)
+		vmc__hw_region_unref(p->hr);
+	else
+		plic_destroy(p);
+}
+
+VMC_EXPORT struct vmc_region *vmc_plic_get_region(struct vmc_plic *p)
+{
+	return p ? vmc__hw_region_get(p->hr) : NULL;
 }
 
 static int make_lines(struct vmc_plic *p, const struct vmc_plic_config *cfg)
@@ -364,6 +382,11 @@ VMC_EXPORT int vmc_plic_new(const struct vmc_plic_config *cfg,
 	if (r < 0)
 		goto fail;
 	r = vmc_vm_add_reset_handler(p->vm, plic_reset, p, &p->reset_handler);
+	if (r < 0)
+		goto fail;
+	r = vmc__hw_region_new(p->vm, "plic", 0x200000 + 0x1000 * (uint64_t)p->nctx, 4, 4,
+			       vmc__plic_read, vmc__plic_write, p,
+			       plic_destroy, &p->hr);
 	if (r < 0)
 		goto fail;
 	*ret = p;

@@ -22,6 +22,7 @@
 
 struct vmc_sifive_test {
 	struct vmc_vm *vm;
+	struct vmc__hw_region *hr;
 };
 
 int vmc__sifive_test_read(void *opaque, uint64_t offset, unsigned int size,
@@ -68,6 +69,7 @@ VMC_EXPORT int vmc_sifive_test_new(const struct vmc_sifive_test_config *cfg,
 				   struct vmc_sifive_test **ret)
 {
 	struct vmc_sifive_test *t;
+	int r;
 
 	if (!cfg || !ret || cfg->size < sizeof(*cfg) || !cfg->vm)
 		return -EINVAL;
@@ -75,13 +77,29 @@ VMC_EXPORT int vmc_sifive_test_new(const struct vmc_sifive_test_config *cfg,
 	if (!t)
 		return -ENOMEM;
 	t->vm = cfg->vm;
+	r = vmc__hw_region_new(t->vm, "sifive-test", VMC_SIFIVE_TEST_SIZE, 2,
+			       4, vmc__sifive_test_read,
+			       vmc__sifive_test_write, t, free, &t->hr);
+	if (r < 0) {
+		free(t);
+		return r;
+	}
 	*ret = t;
 	return 0;
 }
 
 VMC_EXPORT void vmc_sifive_test_free(struct vmc_sifive_test *t)
 {
-	free(t);
+	if (!t)
+		return;
+	vmc__hw_region_kill(t->hr);
+	vmc__hw_region_unref(t->hr);
+}
+
+VMC_EXPORT struct vmc_region *vmc_sifive_test_get_region(
+	struct vmc_sifive_test *t)
+{
+	return t ? vmc__hw_region_get(t->hr) : NULL;
 }
 
 #if VMC_HAVE_FDT

@@ -28,7 +28,7 @@
 
 struct vmc_uart16550 {
 	struct vmc_vm *vm;
-	struct vmc_region *region;
+	struct vmc__hw_region *hr;
 	struct vmc_irq *irq;
 	unsigned int shift;
 	uint32_t clock_hz;
@@ -345,12 +345,6 @@ static int uart_write(void *opaque, uint64_t offset, unsigned int size,
 	return 0;
 }
 
-/* Runs when the region's last reference goes: no callback runs after it. */
-static void uart_release(void *opaque)
-{
-	free(opaque);
-}
-
 static void uart_reset_regs(struct vmc_uart16550 *u)
 {
 	u->divisor = 12;
@@ -448,22 +442,13 @@ VMC_EXPORT int vmc_uart16550_receive(struct vmc_uart16550 *u,
 VMC_EXPORT struct vmc_region *vmc_uart16550_get_region(
 	struct vmc_uart16550 *u)
 {
-	return u ? u->region : NULL;
+	return u ? vmc__hw_region_get(u->hr) : NULL;
 }
 
 VMC_EXPORT int vmc_uart16550_new(const struct vmc_uart16550_config *config,
 				 struct vmc_uart16550 **ret)
 {
 	struct vmc_uart16550_config c;
-	struct vmc_region_ops ops = {
-		.struct_size = sizeof(ops),
-		.read = uart_read,
-		.write = uart_write,
-		.release = uart_release,
-		.min_access_size = 1,
-		.max_access_size = 1,
-		.endian = VMC_ENDIAN_LITTLE,
-	};
 	struct vmc_uart16550 *u;
 	int r;
 
@@ -484,8 +469,6 @@ VMC_EXPORT int vmc_uart16550_new(const struct vmc_uart16550_config *config,
 	u->out_fd = c.out_fd;
 	u->tx_cb = c.tx_cb;
 	u->userdata = c.userdata;
-	/* Wide accesses to a 4-byte slot are split into bytes. */
-	ops.max_access_size = 1;
 
 	r = vmc_timer_new(vmc_vm_get_clock(c.vm), timeout_cb, u, &u->timeout);
 	if (r < 0)
@@ -504,8 +487,9 @@ VMC_EXPORT int vmc_uart16550_new(const struct vmc_uart16550_config *config,
 		goto fail;
 	uart_reset_regs(u);
 
-	r = vmc_region_new_io(vmc_vm_get_memory(c.vm), "uart16550",
-			      8u << c.reg_shift, &ops, u, 0, &u->region);
+	/* Wide accesses are split into byte accesses by the memory API. */
+	r = vmc__hw_region_new(c.vm, "uart16550", 8u << c.reg_shift, 1, 1,
+			       uart_read, uart_write, u, free, &u->hr);
 	if (r < 0)
 		goto fail;
 	*ret = u;
@@ -523,6 +507,7 @@ VMC_EXPORT void vmc_uart16550_free(struct vmc_uart16550 *u)
 {
 	if (!u)
 		return;
+	vmc__hw_region_kill(u->hr);
 	vmc_vm_remove_reset_handler(u->vm, u->reset_handler);
 	vmc_fd_handler_free(u->in_handler);
 	vmc_bh_free(u->rx_bh);
@@ -530,6 +515,6 @@ VMC_EXPORT void vmc_uart16550_free(struct vmc_uart16550 *u)
 	u->in_handler = NULL;
 	u->rx_bh = NULL;
 	u->timeout = NULL;
-	/* The state goes with the region's last reference (uart_release). */
-	vmc_region_unref(u->region);
+	/* The state goes with the region's last reference. */
+	vmc__hw_region_unref(u->hr);
 }
