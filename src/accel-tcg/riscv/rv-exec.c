@@ -1,0 +1,830 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The RV64 executor: block cache and the threaded interpreter over
+ * pre-decoded blocks.  See rv-internal.h for the design.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "rv-internal.h"
+
+#define MAX_BLOCK 64
+#define MAX_TRAP_LOOP 4096
+
+static inline unsigned blk_hash(uint64_t vpc)
+{
+	return (unsigned)((vpc >> 1) ^ (vpc >> (BLK_HASH_BITS + 1))) &
+	       ((1u << BLK_HASH_BITS) - 1);
+}
+
+static inline unsigned cpage_hash(uint64_t ppage)
+{
+	return (unsigned)((ppage >> RV_PAGE_SHIFT) * 2654435761u) >>
+	       (32 - CPAGE_HASH_BITS);
+}
+
+static struct rv_block *block_find(struct vmc__rv_hart *h, uint64_t vpc,
+				   uint64_t ppc, uint32_t flags)
+{
+	struct rv_block *b = h->blk_hash[blk_hash(vpc)];
+
+	for (; b; b = b->hnext)
+		if (b->vpc == vpc && b->ppc == ppc && b->flags == flags)
+			return b;
+	return NULL;
+}
+
+static bool block_insert(struct vmc__rv_hart *h, struct rv_block *b)
+{
+	unsigned hv = blk_hash(b->vpc);
+	uint64_t ppage = b->ppc & RV_PAGE_MASK;
+	struct rv_cpage **pp = &h->cpage_hash[cpage_hash(ppage)], *cp;
+
+	b->hnext = h->blk_hash[hv];
+	h->blk_hash[hv] = b;
+	for (cp = *pp; cp && cp->ppage != ppage; cp = cp->next)
+		;
+	if (!cp) {
+		cp = calloc(1, sizeof(*cp));
+		if (!cp) {
+			/* Without a page record the block cannot be found
+			 * for invalidation: drop it from the hash again. */
+			h->blk_hash[hv] = b->hnext;
+			free(b);
+			return false;
+		}
+		cp->ppage = ppage;
+		cp->next = *pp;
+		*pp = cp;
+	}
+	b->pnext = cp->blocks;
+	cp->blocks = b;
+	h->nblocks++;
+	return true;
+}
+
+void rv_blocks_invalidate_page(struct vmc__rv_hart *h, uint64_t ppage)
+{
+	struct rv_cpage **pp = &h->cpage_hash[cpage_hash(ppage)], *cp;
+	struct rv_block *b, *next;
+
+	for (; *pp && (*pp)->ppage != ppage; pp = &(*pp)->next)
+		;
+	cp = *pp;
+	if (!cp)
+		return;
+	*pp = cp->next;
+	/* Every chain into these blocks starts in the same page, so freeing
+	 * them all leaves no dangling link. */
+	for (b = cp->blocks; b; b = next) {
+		struct rv_block **hp = &h->blk_hash[blk_hash(b->vpc)];
+
+		next = b->pnext;
+		for (; *hp && *hp != b; hp = &(*hp)->hnext)
+			;
+		if (*hp)
+			*hp = b->hnext;
+		free(b);
+		h->nblocks--;
+	}
+	free(cp);
+}
+
+void vmc__rv_hart_flush_blocks(struct vmc__rv_hart *h)
+{
+	for (unsigned i = 0; i < (1u << CPAGE_HASH_BITS); i++) {
+		struct rv_cpage *cp = h->cpage_hash[i], *ncp;
+
+		for (; cp; cp = ncp) {
+			struct rv_block *b = cp->blocks, *nb;
+
+			for (; b; b = nb) {
+				nb = b->pnext;
+				free(b);
+			}
+			ncp = cp->next;
+			free(cp);
+		}
+		h->cpage_hash[i] = NULL;
+	}
+	memset(h->blk_hash, 0, sizeof(h->blk_hash));
+	h->nblocks = 0;
+}
+
+static void process_inval(struct vmc__rv_hart *h)
+{
+	struct vmc__rv_shared *sh = h->shared;
+	uint64_t gen;
+
+	pthread_mutex_lock(&sh->lock);
+	gen = atomic_load(&sh->inval_gen);
+	if (gen - h->inval_seen > INVAL_RING) {
+		pthread_mutex_unlock(&sh->lock);
+		vmc__rv_hart_flush_blocks(h);
+	} else {
+		uint64_t pages[INVAL_RING];
+		unsigned n = 0;
+
+		for (uint64_t g = h->inval_seen; g != gen; g++)
+			pages[n++] = sh->inval_ring[g % INVAL_RING];
+		pthread_mutex_unlock(&sh->lock);
+		for (unsigned k = 0; k < n; k++)
+			rv_blocks_invalidate_page(h, pages[k]);
+	}
+	h->inval_seen = gen;
+}
+
+static bool is_terminator(unsigned op)
+{
+	switch (op) {
+	case VMC__RV_OP_JAL: case VMC__RV_OP_JALR:
+	case VMC__RV_OP_BEQ: case VMC__RV_OP_BNE: case VMC__RV_OP_BLT:
+	case VMC__RV_OP_BGE: case VMC__RV_OP_BLTU: case VMC__RV_OP_BGEU:
+	case VMC__RV_OP_ECALL: case VMC__RV_OP_EBREAK:
+	case VMC__RV_OP_MRET: case VMC__RV_OP_SRET: case VMC__RV_OP_WFI:
+	case VMC__RV_OP_FENCE_I: case VMC__RV_OP_SFENCE_VMA:
+	case VMC__RV_OP_CSRRW: case VMC__RV_OP_CSRRS: case VMC__RV_OP_CSRRC:
+	case VMC__RV_OP_CSRRWI: case VMC__RV_OP_CSRRSI:
+	case VMC__RV_OP_CSRRCI: case VMC__RV_OP_ILLEGAL:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static bool writes_rd(unsigned op)
+{
+	switch (op) {
+	case VMC__RV_OP_BEQ: case VMC__RV_OP_BNE: case VMC__RV_OP_BLT:
+	case VMC__RV_OP_BGE: case VMC__RV_OP_BLTU: case VMC__RV_OP_BGEU:
+	case VMC__RV_OP_SB: case VMC__RV_OP_SH: case VMC__RV_OP_SW:
+	case VMC__RV_OP_SD: case VMC__RV_OP_FENCE: case VMC__RV_OP_FENCE_I:
+	case VMC__RV_OP_ECALL: case VMC__RV_OP_EBREAK: case VMC__RV_OP_MRET:
+	case VMC__RV_OP_SRET: case VMC__RV_OP_WFI:
+	case VMC__RV_OP_SFENCE_VMA: case VMC__RV_OP_ILLEGAL:
+		return false;
+	default:
+		return true;
+	}
+}
+
+/* Turn a decoded instruction at pc into its executable form. */
+static void prepare(struct rv_insn *in, const struct vmc__rv_dec *d,
+		    uint64_t pc, uint16_t pcoff, const void *const *tbl)
+{
+	unsigned op = d->op;
+
+	in->imm = d->imm;
+	in->raw = d->raw;
+	in->rd = d->rd;
+	in->rs1 = d->rs1;
+	in->rs2 = d->rs2;
+	in->len = d->len;
+	in->pcoff = pcoff;
+	if (op == VMC__RV_OP_ADDI && d->rs1 == 0)
+		op = VMC__RV_OP_LI;
+	else if (op == VMC__RV_OP_ADDI && d->imm == 0)
+		op = VMC__RV_OP_MV;
+	switch (op) {
+	case VMC__RV_OP_AUIPC: case VMC__RV_OP_JAL:
+	case VMC__RV_OP_BEQ: case VMC__RV_OP_BNE: case VMC__RV_OP_BLT:
+	case VMC__RV_OP_BGE: case VMC__RV_OP_BLTU: case VMC__RV_OP_BGEU:
+		in->imm = (int64_t)(pc + (uint64_t)d->imm);
+		break;
+	default:
+		break;
+	}
+	if (writes_rd(op) && in->rd == 0)
+		in->rd = 32;
+	in->op = (uint16_t)op;
+	in->h = tbl[op];
+}
+
+/*
+ * Decode a block at vpc from the page at host (whose physical address is
+ * ppage).  Returns NULL when out of memory.
+ */
+static struct rv_block *block_build(struct vmc__rv_hart *h, uint64_t vpc,
+				    uint64_t ppage, const uint8_t *host,
+				    uint32_t flags, const void *const *tbl)
+{
+	unsigned max = (flags & BLK_SINGLE) ? 1 : MAX_BLOCK;
+	struct rv_block *b = malloc(sizeof(*b) +
+				    (max + 1) * sizeof(struct rv_insn));
+	unsigned off = (unsigned)(vpc & ~RV_PAGE_MASK), n = 0;
+	struct vmc__rv_dec d;
+
+	if (!b)
+		return NULL;
+	b->vpc = vpc;
+	b->ppc = ppage | off;
+	b->flags = flags;
+	b->link[0] = b->link[1] = NULL;
+	while (n < max && off + 2 <= RV_PAGE_SIZE) {
+		uint16_t lo;
+		uint32_t raw;
+
+		memcpy(&lo, host + off, 2);
+		raw = lo;
+		if ((lo & 3) == 3) {
+			if (off + 4 > RV_PAGE_SIZE)
+				break; /* straddles: the caller handles it */
+			memcpy(&raw, host + off, 4);
+		}
+		vmc__rv_decode(raw, &d);
+		prepare(&b->insns[n], &d, vpc + (off - (vpc & ~RV_PAGE_MASK)),
+			(uint16_t)(off - (vpc & ~RV_PAGE_MASK)), tbl);
+		n++;
+		off += d.len;
+		if (is_terminator(d.op))
+			goto done;
+	}
+	/* Falls through to the next pc: an end marker jumps there. */
+	b->insns[n] = (struct rv_insn){
+		.h = tbl[VMC__RV_OP__COUNT],
+		.imm = (int64_t)(vpc + (off - (vpc & ~RV_PAGE_MASK))),
+		.pcoff = (uint16_t)(off - (vpc & ~RV_PAGE_MASK)),
+		.op = VMC__RV_OP__COUNT,
+	};
+done:
+	b->n = n;
+	return b;
+}
+
+static inline uint64_t sx32(uint64_t v)
+{
+	return (uint64_t)(int64_t)(int32_t)v;
+}
+
+/* Breakpoint check at a lookup: 1 = stop here, and *flags gets
+ * BLK_SINGLE when a breakpoint shares the page. */
+static int bp_check(struct vmc__rv_hart *h, uint64_t pc, uint32_t *flags)
+{
+	for (unsigned k = 0; k < h->nbps; k++) {
+		if (h->bps[k] == pc)
+			return 1;
+		if ((h->bps[k] & RV_PAGE_MASK) == (pc & RV_PAGE_MASK))
+			*flags |= BLK_SINGLE;
+	}
+	return 0;
+}
+
+int vmc__rv_run(struct vmc__rv_hart *h, uint64_t max_insns,
+		uint64_t *ret_retired)
+{
+	static const void *const tbl[VMC__RV_OP__COUNT + 1] = {
+#define VMC__RV_LBL(n) &&L_##n,
+		VMC__RV_OPS(VMC__RV_LBL)
+#undef VMC__RV_LBL
+		&&L_END,
+	};
+	const uint64_t start = h->retired;
+	const uint64_t limit = start + max_insns;
+	struct rv_block *b = NULL, *prev = NULL;
+	unsigned prev_slot = 0;
+	const struct rv_insn *i;
+	struct rv_tlbe *dtlb;
+	uint64_t *x = h->x;
+	uint64_t next_pc;
+	unsigned slot;
+	int reason;
+	struct {
+		struct rv_block b;
+		struct rv_insn in[2];
+	} oneoff;
+
+	if (max_insns == 0) {
+		reason = VMC__RV_EXIT_BUDGET;
+		goto out;
+	}
+	/* The first block always checks interrupts. */
+	rv_kick(h, KICK_IRQ);
+	for (;;) {
+		uint32_t k = atomic_load_explicit(&h->kick,
+						  memory_order_relaxed);
+		uint32_t flags = 0;
+		const uint8_t *host;
+		uint64_t ppage;
+
+		if (unlikely(k)) {
+			k = atomic_exchange_explicit(&h->kick, 0,
+						     memory_order_acquire);
+			if (k & KICK_TLB) {
+				rv_tlb_flush(h);
+				vmc__rv_hart_flush_blocks(h);
+				prev = NULL;
+			}
+			if (k & KICK_INVAL) {
+				process_inval(h);
+				prev = NULL;
+			}
+			if (k & KICK_CODE)
+				rv_tlb_slow_code_pages(h);
+			if (k & KICK_EXIT) {
+				/* Keep the interrupt check for the next run. */
+				if (k & KICK_IRQ)
+					rv_kick(h, KICK_IRQ);
+				reason = VMC__RV_EXIT_REQUEST;
+				goto out;
+			}
+			if (k & KICK_DEBUG) {
+				reason = VMC__RV_EXIT_DEBUG;
+				goto out;
+			}
+			if (k & KICK_IRQ) {
+				int irq = rv_pending_irq(h);
+
+				if (irq >= 0) {
+					rv_take_trap(h, (uint64_t)irq, 0, true);
+					prev = NULL;
+					if (h->single_step) {
+						reason = VMC__RV_EXIT_DEBUG;
+						goto out;
+					}
+				}
+			}
+		}
+		if (h->retired >= limit) {
+			reason = VMC__RV_EXIT_BUDGET;
+			goto out;
+		}
+		if (h->single_step)
+			flags |= BLK_SINGLE;
+		else if (unlikely(h->nbps) && bp_check(h, h->pc, &flags)) {
+			reason = VMC__RV_EXIT_DEBUG;
+			goto out;
+		}
+		if (rv_fetch_page(h, h->pc, &host, &ppage)) {
+			i = NULL;
+			goto trap;
+		}
+		if (unlikely(h->itlb[(h->pc >> RV_PAGE_SHIFT) &
+				     (TLB_SIZE - 1)].flags & TLBF_PMPCHK))
+			flags |= BLK_SINGLE;
+		b = block_find(h, h->pc, ppage | (h->pc & ~RV_PAGE_MASK),
+			       flags);
+		if (b && b->n > limit - h->retired && !(flags & BLK_SINGLE)) {
+			flags |= BLK_SINGLE;
+			b = block_find(h, h->pc,
+				       ppage | (h->pc & ~RV_PAGE_MASK), flags);
+		}
+		if (!b) {
+			/* Mark the page before reading it, so a store that
+			 * races with the decoding invalidates the block. */
+			rv_codeset_add(h, ppage);
+			b = block_build(h, h->pc, ppage, host, flags, tbl);
+			if (!b) {
+				reason = VMC__RV_EXIT_FATAL;
+				goto out;
+			}
+			if (b->n == 0) {
+				/* A 32-bit instruction straddles the page. */
+				uint16_t lo = 0, hi = 0;
+				struct vmc__rv_dec d;
+
+				free(b);
+				b = NULL;
+				if (rv_fetch16(h, h->pc, &lo) ||
+				    rv_fetch16(h, h->pc + 2, &hi)) {
+					i = NULL;
+					goto trap;
+				}
+				vmc__rv_decode((uint32_t)hi << 16 | lo, &d);
+				oneoff.b.vpc = h->pc;
+				oneoff.b.ppc = 0;
+				oneoff.b.flags = BLK_SINGLE;
+				oneoff.b.n = 1;
+				oneoff.b.link[0] = oneoff.b.link[1] = NULL;
+				prepare(&oneoff.b.insns[0], &d, h->pc, 0, tbl);
+				oneoff.b.insns[1] = (struct rv_insn){
+					.h = tbl[VMC__RV_OP__COUNT],
+					.imm = (int64_t)(h->pc + 4),
+					.pcoff = 4,
+					.op = VMC__RV_OP__COUNT,
+				};
+				b = &oneoff.b;
+				prev = NULL;
+			} else if (!block_insert(h, b)) {
+				reason = VMC__RV_EXIT_FATAL;
+				goto out;
+			}
+		}
+		if (prev && !((prev->vpc ^ b->vpc) & RV_PAGE_MASK) &&
+		    !((prev->flags | b->flags) & BLK_SINGLE))
+			prev->link[prev_slot] = b;
+		prev = NULL;
+
+enter:
+		dtlb = h->dtlb;
+		i = b->insns;
+		goto *i->h;
+
+#define RD x[i->rd]
+#define RS1 x[i->rs1]
+#define RS2 x[i->rs2]
+#define NEXT          \
+	do {          \
+		i++;  \
+		goto *i->h; \
+	} while (0)
+#define PC_OF(in) (b->vpc + (in)->pcoff)
+
+#define LOAD(type, size, conv)                                               \
+	do {                                                                 \
+		uint64_t a_ = RS1 + (uint64_t)i->imm;                        \
+		struct rv_tlbe *e_ = &dtlb[(a_ >> RV_PAGE_SHIFT) &           \
+					   (TLB_SIZE - 1)];                  \
+		if (likely(e_->tag[ACC_R] ==                                 \
+			   (a_ & (RV_PAGE_MASK | (size - 1))))) {            \
+			type v_;                                             \
+			memcpy(&v_, (void *)(a_ + e_->addend), size);        \
+			RD = conv(v_);                                       \
+		} else {                                                     \
+			uint64_t v_;                                         \
+			if (rv_load_slow(h, a_, size, &v_))                  \
+				goto exc;                                    \
+			RD = conv((type)v_);                                 \
+		}                                                            \
+		NEXT;                                                        \
+	} while (0)
+
+#define STORE(type, size)                                                    \
+	do {                                                                 \
+		uint64_t a_ = RS1 + (uint64_t)i->imm;                        \
+		struct rv_tlbe *e_ = &dtlb[(a_ >> RV_PAGE_SHIFT) &           \
+					   (TLB_SIZE - 1)];                  \
+		type v_ = (type)RS2;                                         \
+		if (likely(e_->tag[ACC_W] ==                                 \
+			   (a_ & (RV_PAGE_MASK | (size - 1))))) {            \
+			memcpy((void *)(a_ + e_->addend), &v_, size);        \
+		} else if (rv_store_slow(h, a_, size, v_)) {                 \
+			goto exc;                                            \
+		}                                                            \
+		NEXT;                                                        \
+	} while (0)
+
+#define S8(v) ((uint64_t)(int64_t)(int8_t)(v))
+#define S16(v) ((uint64_t)(int64_t)(int16_t)(v))
+#define S32(v) ((uint64_t)(int64_t)(int32_t)(v))
+#define U64(v) ((uint64_t)(v))
+
+#define BRANCH(cond)                                  \
+	do {                                          \
+		if (cond) {                           \
+			next_pc = (uint64_t)i->imm;   \
+			slot = 0;                     \
+		} else {                              \
+			next_pc = PC_OF(i) + i->len;  \
+			slot = 1;                     \
+		}                                     \
+		goto exit_direct;                     \
+	} while (0)
+
+L_LUI:
+L_LI:
+		RD = (uint64_t)i->imm;
+		NEXT;
+L_AUIPC:
+		RD = (uint64_t)i->imm;
+		NEXT;
+L_MV:
+		RD = RS1;
+		NEXT;
+L_ADDI:
+		RD = RS1 + (uint64_t)i->imm;
+		NEXT;
+L_SLTI:
+		RD = (int64_t)RS1 < i->imm;
+		NEXT;
+L_SLTIU:
+		RD = RS1 < (uint64_t)i->imm;
+		NEXT;
+L_XORI:
+		RD = RS1 ^ (uint64_t)i->imm;
+		NEXT;
+L_ORI:
+		RD = RS1 | (uint64_t)i->imm;
+		NEXT;
+L_ANDI:
+		RD = RS1 & (uint64_t)i->imm;
+		NEXT;
+L_SLLI:
+		RD = RS1 << i->imm;
+		NEXT;
+L_SRLI:
+		RD = RS1 >> i->imm;
+		NEXT;
+L_SRAI:
+		RD = (uint64_t)((int64_t)RS1 >> i->imm);
+		NEXT;
+L_ADD:
+		RD = RS1 + RS2;
+		NEXT;
+L_SUB:
+		RD = RS1 - RS2;
+		NEXT;
+L_SLL:
+		RD = RS1 << (RS2 & 63);
+		NEXT;
+L_SLT:
+		RD = (int64_t)RS1 < (int64_t)RS2;
+		NEXT;
+L_SLTU:
+		RD = RS1 < RS2;
+		NEXT;
+L_XOR:
+		RD = RS1 ^ RS2;
+		NEXT;
+L_SRL:
+		RD = RS1 >> (RS2 & 63);
+		NEXT;
+L_SRA:
+		RD = (uint64_t)((int64_t)RS1 >> (RS2 & 63));
+		NEXT;
+L_OR:
+		RD = RS1 | RS2;
+		NEXT;
+L_AND:
+		RD = RS1 & RS2;
+		NEXT;
+L_ADDIW:
+		RD = S32(RS1 + (uint64_t)i->imm);
+		NEXT;
+L_SLLIW:
+		RD = S32((uint32_t)RS1 << i->imm);
+		NEXT;
+L_SRLIW:
+		RD = S32((uint32_t)RS1 >> i->imm);
+		NEXT;
+L_SRAIW:
+		RD = S32((int32_t)RS1 >> i->imm);
+		NEXT;
+L_ADDW:
+		RD = S32(RS1 + RS2);
+		NEXT;
+L_SUBW:
+		RD = S32(RS1 - RS2);
+		NEXT;
+L_SLLW:
+		RD = S32((uint32_t)RS1 << (RS2 & 31));
+		NEXT;
+L_SRLW:
+		RD = S32((uint32_t)RS1 >> (RS2 & 31));
+		NEXT;
+L_SRAW:
+		RD = S32((int32_t)RS1 >> (RS2 & 31));
+		NEXT;
+L_MUL:
+		RD = RS1 * RS2;
+		NEXT;
+L_MULH:
+		RD = (uint64_t)(((__int128)(int64_t)RS1 *
+				 (__int128)(int64_t)RS2) >> 64);
+		NEXT;
+L_MULHSU:
+		RD = (uint64_t)(((__int128)(int64_t)RS1 *
+				 (__int128)(unsigned __int128)RS2) >> 64);
+		NEXT;
+L_MULHU:
+		RD = (uint64_t)(((unsigned __int128)RS1 *
+				 (unsigned __int128)RS2) >> 64);
+		NEXT;
+L_DIV: {
+		int64_t a = (int64_t)RS1, d = (int64_t)RS2;
+
+		RD = d == 0 ? ~0ull :
+		     (a == INT64_MIN && d == -1) ? (uint64_t)a :
+		     (uint64_t)(a / d);
+		NEXT;
+	}
+L_DIVU: {
+		uint64_t a = RS1, d = RS2;
+
+		RD = d == 0 ? ~0ull : a / d;
+		NEXT;
+	}
+L_REM: {
+		int64_t a = (int64_t)RS1, d = (int64_t)RS2;
+
+		RD = d == 0 ? (uint64_t)a :
+		     (a == INT64_MIN && d == -1) ? 0 : (uint64_t)(a % d);
+		NEXT;
+	}
+L_REMU: {
+		uint64_t a = RS1, d = RS2;
+
+		RD = d == 0 ? a : a % d;
+		NEXT;
+	}
+L_MULW:
+		RD = S32(RS1 * RS2);
+		NEXT;
+L_DIVW: {
+		int32_t a = (int32_t)RS1, d = (int32_t)RS2;
+
+		RD = d == 0 ? ~0ull :
+		     (a == INT32_MIN && d == -1) ? S32(a) : S32(a / d);
+		NEXT;
+	}
+L_DIVUW: {
+		uint32_t a = (uint32_t)RS1, d = (uint32_t)RS2;
+
+		RD = d == 0 ? ~0ull : S32(a / d);
+		NEXT;
+	}
+L_REMW: {
+		int32_t a = (int32_t)RS1, d = (int32_t)RS2;
+
+		RD = d == 0 ? S32(a) :
+		     (a == INT32_MIN && d == -1) ? 0 : S32(a % d);
+		NEXT;
+	}
+L_REMUW: {
+		uint32_t a = (uint32_t)RS1, d = (uint32_t)RS2;
+
+		RD = d == 0 ? S32(a) : S32(a % d);
+		NEXT;
+	}
+L_LB:
+		LOAD(int8_t, 1, S8);
+L_LH:
+		LOAD(int16_t, 2, S16);
+L_LW:
+		LOAD(int32_t, 4, S32);
+L_LD:
+		LOAD(uint64_t, 8, U64);
+L_LBU:
+		LOAD(uint8_t, 1, U64);
+L_LHU:
+		LOAD(uint16_t, 2, U64);
+L_LWU:
+		LOAD(uint32_t, 4, U64);
+L_SB:
+		STORE(uint8_t, 1);
+L_SH:
+		STORE(uint16_t, 2);
+L_SW:
+		STORE(uint32_t, 4);
+L_SD:
+		STORE(uint64_t, 8);
+L_LR_W: L_SC_W: L_AMOSWAP_W: L_AMOADD_W: L_AMOXOR_W: L_AMOAND_W:
+L_AMOOR_W: L_AMOMIN_W: L_AMOMAX_W: L_AMOMINU_W: L_AMOMAXU_W:
+L_LR_D: L_SC_D: L_AMOSWAP_D: L_AMOADD_D: L_AMOXOR_D: L_AMOAND_D:
+L_AMOOR_D: L_AMOMIN_D: L_AMOMAX_D: L_AMOMINU_D: L_AMOMAXU_D: {
+		uint64_t old;
+
+		if (rv_amo(h, i->op, RS1, RS2, &old))
+			goto exc;
+		RD = old;
+		NEXT;
+	}
+L_FENCE:
+		NEXT;
+L_JAL:
+		RD = PC_OF(i) + i->len;
+		next_pc = (uint64_t)i->imm;
+		slot = 0;
+		goto exit_direct;
+L_JALR: {
+		uint64_t t = (RS1 + (uint64_t)i->imm) & ~1ull;
+
+		RD = PC_OF(i) + i->len;
+		next_pc = t;
+		goto exit_indirect;
+	}
+L_BEQ:
+		BRANCH(RS1 == RS2);
+L_BNE:
+		BRANCH(RS1 != RS2);
+L_BLT:
+		BRANCH((int64_t)RS1 < (int64_t)RS2);
+L_BGE:
+		BRANCH((int64_t)RS1 >= (int64_t)RS2);
+L_BLTU:
+		BRANCH(RS1 < RS2);
+L_BGEU:
+		BRANCH(RS1 >= RS2);
+L_END:
+		next_pc = (uint64_t)i->imm;
+		slot = 1;
+		goto exit_direct;
+L_ECALL:
+		h->exc_cause = EXC_ECALL_U + h->priv;
+		h->exc_tval = 0;
+		goto exc;
+L_EBREAK:
+		h->exc_cause = EXC_BREAKPOINT;
+		h->exc_tval = PC_OF(i);
+		goto exc;
+L_ILLEGAL:
+		h->exc_cause = EXC_ILLEGAL;
+		h->exc_tval = i->raw;
+		goto exc;
+L_MRET:
+		h->pc = PC_OF(i);
+		if (rv_mret(h))
+			goto exc;
+		h->retired += (uint64_t)(i - b->insns) + 1;
+		goto exit_done;
+L_SRET:
+		h->pc = PC_OF(i);
+		if (rv_sret(h))
+			goto exc;
+		h->retired += (uint64_t)(i - b->insns) + 1;
+		goto exit_done;
+L_CSRRW: L_CSRRS: L_CSRRC: L_CSRRWI: L_CSRRSI: L_CSRRCI: {
+		uint64_t idx = (uint64_t)(i - b->insns);
+		int r;
+
+		h->retired += idx;
+		r = rv_csr_op(h, i);
+		h->retired -= idx;
+		if (r)
+			goto exc;
+		next_pc = PC_OF(i) + i->len;
+		goto exit_indirect;
+	}
+L_FENCE_I:
+		next_pc = PC_OF(i) + i->len;
+		goto exit_indirect;
+L_SFENCE_VMA:
+		if (rv_sfence(h, RS1, i->rs1 == 0)) {
+			h->exc_tval = i->raw;
+			goto exc;
+		}
+		next_pc = PC_OF(i) + i->len;
+		goto exit_indirect;
+L_WFI:
+		if (h->priv == VMC__RV_PRIV_U ||
+		    (h->priv < VMC__RV_PRIV_M && (h->mstatus & MSTATUS_TW))) {
+			h->exc_cause = EXC_ILLEGAL;
+			h->exc_tval = i->raw;
+			goto exc;
+		}
+		h->retired += (uint64_t)(i - b->insns) + 1;
+		h->pc = PC_OF(i) + i->len;
+		h->consecutive_traps = 0;
+		if (!vmc__rv_has_work(h)) {
+			reason = VMC__RV_EXIT_HALTED;
+			goto out;
+		}
+		if (h->single_step) {
+			reason = VMC__RV_EXIT_DEBUG;
+			goto out;
+		}
+		continue;
+
+exit_direct:
+		h->retired += b->n;
+		h->pc = next_pc;
+		h->consecutive_traps = 0;
+		if (unlikely(h->single_step)) {
+			reason = VMC__RV_EXIT_DEBUG;
+			goto out;
+		}
+		{
+			struct rv_block *nb = b->link[slot];
+
+			if (nb && likely(!atomic_load_explicit(
+					  &h->kick, memory_order_relaxed)) &&
+			    nb->n <= limit - h->retired) {
+				b = nb;
+				goto enter;
+			}
+		}
+		if (!(b->flags & BLK_SINGLE)) {
+			prev = b;
+			prev_slot = slot;
+		}
+		continue;
+exit_indirect:
+		h->retired += b->n;
+		h->pc = next_pc;
+exit_done:
+		h->consecutive_traps = 0;
+		if (unlikely(h->single_step)) {
+			reason = VMC__RV_EXIT_DEBUG;
+			goto out;
+		}
+		continue;
+exc:
+		h->retired += (uint64_t)(i - b->insns);
+		h->pc = PC_OF(i);
+trap:
+		(void)i;
+		rv_take_trap(h, h->exc_cause, h->exc_tval, false);
+		prev = NULL;
+		if (++h->consecutive_traps > MAX_TRAP_LOOP) {
+			reason = VMC__RV_EXIT_FATAL;
+			goto out;
+		}
+		if (h->single_step) {
+			reason = VMC__RV_EXIT_DEBUG;
+			goto out;
+		}
+	}
+out:
+	if (ret_retired)
+		*ret_retired += h->retired - start;
+	return reason;
+}

@@ -1,0 +1,303 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Internals of the RV64 hart: state, TLB, blocks, and the protocol that
+ * keeps translated code coherent across harts.
+ *
+ * TLB.  Each hart has four direct-mapped TLBs of 256 entries, one per
+ * translation regime: U, S, S with mstatus.SUM, and M (identity).  Fetches
+ * use the regime of the current privilege; loads and stores that of the
+ * effective privilege (MPRV/MPP) and SUM, so neither traps nor MPRV flips
+ * flush anything.  Changing satp, MXR, or a PMP register flushes them all.
+ * An entry holds one tag per access kind (read, write, exec); a tag equals
+ * the virtual page address when that access may use the host pointer
+ * directly.  A tag with flag bits set (TLB_SLOW) routes the access to the
+ * slow path: I/O pages, pages whose PMP permissions are not uniform,
+ * watchpoint pages, and writes to pages holding translated code.  The fast
+ * path compares the tag with the address masked by (page mask | size - 1),
+ * so a misaligned access also takes the slow path, which handles it.
+ *
+ * Blocks.  A block is the pre-decoded run of instructions starting at a
+ * virtual pc, ending at a control transfer, a CSR or system instruction, a
+ * page end or 64 instructions; it never crosses a page (an instruction that
+ * straddles two pages is executed from a one-off block that is not cached).
+ * Blocks live in a per-hart hash keyed by (virtual pc, physical pc, flags)
+ * and are also listed per physical page.  Direct successors are chained only
+ * within one virtual page, so a chain never outlives the translation that
+ * reached its first block and invalidating a page unlinks every chain that
+ * enters it (all of them start in the same page).
+ *
+ * Code coherence across harts.  struct vmc__rv_shared keeps a lock-free
+ * readable hash set of guest-physical pages that hold translated code.  A
+ * hart that translates code in a page first adds the page, then kicks every
+ * hart (KICK_CODE) so each one turns its fast write TLB entries for code
+ * pages into slow ones at its next block boundary.  A store that reaches a
+ * code page through the slow path removes the page from the set, appends
+ * it to the invalidation log (a ring with a generation counter) and kicks
+ * every hart (KICK_INVAL); each hart then drops its blocks of the logged
+ * pages at its next block boundary, or all of its blocks if it fell more
+ * than a ring behind.  Thus a store is seen by every hart's next block
+ * lookup, which is stronger than what fence.i requires.  One window remains
+ * and is allowed by the ISA's fence.i rules: a block already executing on
+ * hart A when B first translates a page may still store to that page with
+ * A's old fast entry; such a store is observed only if A's code synchronises
+ * with B afterwards, and it then has passed a block boundary.
+ *
+ * Atomics.  AMOs on RAM are host atomics on the host pointer (natural
+ * alignment is required, as without Zam).  LR records the physical address,
+ * size and loaded value; SC succeeds when its physical address matches and a
+ * host compare-and-swap from the recorded value succeeds.  A store by another
+ * hart that changes the value therefore breaks the reservation; one that
+ * writes back the same value does not (the accepted ABA weakness of this
+ * scheme, shared with QEMU).  Traps clear the reservation.
+ *
+ * Misaligned accesses.  As QEMU's riscv target does, ordinary loads and
+ * stores of any alignment are performed (byte by byte in the slow path, after
+ * translating every page they touch, so a fault leaves memory unchanged);
+ * LR/SC and AMOs must be naturally aligned and raise address-misaligned
+ * (load for LR, store/AMO otherwise).
+ */
+#ifndef VMC_ACCEL_TCG_RISCV_RV_INTERNAL_H
+#define VMC_ACCEL_TCG_RISCV_RV_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+
+#include "util.h"
+#include "rv.h"
+#include "rv-ops.h"
+
+#define RV_PAGE_SHIFT 12
+#define RV_PAGE_SIZE (1ull << RV_PAGE_SHIFT)
+#define RV_PAGE_MASK (~(RV_PAGE_SIZE - 1))
+
+#define TLB_BITS 8
+#define TLB_SIZE (1u << TLB_BITS)
+#define TLB_SLOW 1ull	 /* tag flag: take the slow path */
+#define TLB_INVALID (~0ull) /* never matches a masked address */
+
+/* TLB regimes. */
+enum { TLB_U, TLB_S, TLB_SSUM, TLB_M, TLB_NREG };
+
+enum { ACC_R = 0, ACC_W = 1, ACC_X = 2 };
+
+/* Entry flags (slow path behaviour). */
+#define TLBF_IO 1u	  /* not RAM: bus I/O callbacks */
+#define TLBF_PMPCHK 2u	  /* PMP not uniform over the page: check each access */
+#define TLBF_WATCH 4u	  /* a watchpoint overlaps the page */
+#define TLBF_CODE 8u	  /* page holds translated code (writes) */
+#define TLBF_RO 16u	  /* ROM: writes fault */
+
+struct rv_tlbe {
+	uint64_t tag[3]; /* per ACC_*; page address, | TLB_SLOW, or invalid */
+	uintptr_t addend; /* host = vaddr + addend (RAM pages) */
+	uint64_t ppage;	  /* guest-physical page address */
+	uint32_t flags;	  /* TLBF_* */
+	uint8_t perm_ok;  /* bit per ACC_* the translation and PMP allow */
+};
+
+/* Kick bits of hart->kick. */
+#define KICK_EXIT 1u	/* the glue wants vmc__rv_run() to return */
+#define KICK_IRQ 2u	/* mip or an enable changed: recheck interrupts */
+#define KICK_CODE 4u	/* new code pages: slow down write TLB entries */
+#define KICK_INVAL 8u	/* code pages invalidated: drop blocks */
+#define KICK_TLB 16u	/* memory map changed: flush TLB and blocks */
+#define KICK_DEBUG 32u	/* watchpoint hit */
+
+/* Block flags (part of the key). */
+#define BLK_SINGLE 1u	/* one instruction, no chaining */
+
+/* A pre-decoded instruction. */
+struct rv_insn {
+	const void *h;	/* dispatch label */
+	int64_t imm;	/* immediate, or precomputed absolute value */
+	uint32_t raw;
+	uint8_t rd, rs1, rs2, len;
+	uint16_t pcoff; /* offset of this instruction from the block pc */
+	uint16_t op;
+};
+
+struct rv_block {
+	uint64_t vpc, ppc;
+	uint32_t flags;
+	uint32_t n;	/* instructions (the end marker is not counted) */
+	struct rv_block *hnext;	/* hash chain */
+	struct rv_block *pnext;	/* per-page list */
+	struct rv_block *link[2]; /* chained successors: taken, not taken */
+	struct rv_insn insns[];
+};
+
+struct rv_cpage {
+	uint64_t ppage;
+	struct rv_block *blocks;
+	struct rv_cpage *next;
+};
+
+#define BLK_HASH_BITS 14
+#define CPAGE_HASH_BITS 10
+
+#define MAX_BREAKPOINTS 64
+#define MAX_WATCHPOINTS 16
+
+struct rv_watch {
+	uint64_t addr, len;
+	bool r, w;
+};
+
+/* The code-page set and invalidation log shared by a VM's harts. */
+#define CODESET_BITS 16
+#define INVAL_RING 64
+#define MAX_HARTS 512
+
+struct vmc__rv_shared {
+	pthread_mutex_t lock;
+	/* Open addressing; a slot holds (ppage | 1) for a code page, ppage
+	 * for a page that was code once, 0 when free.  Readers are lock-free. */
+	_Atomic uint64_t codeset[1u << CODESET_BITS];
+	unsigned codeset_used;
+	_Atomic uint64_t inval_gen;
+	uint64_t inval_ring[INVAL_RING];
+	struct vmc__rv_hart *harts[MAX_HARTS];
+	unsigned nharts;
+};
+
+struct vmc__rv_hart {
+	/* Hot state first. */
+	uint64_t x[33]; /* x[32] is the sink for writes to x0 */
+	uint64_t pc;
+	struct rv_tlbe *dtlb; /* data regime in force */
+	struct rv_tlbe *itlb; /* fetch regime in force */
+	_Atomic uint32_t kick;
+	unsigned priv;
+	uint64_t retired;
+
+	/* CSRs. */
+	uint64_t mstatus;
+	uint64_t medeleg, mideleg;
+	_Atomic uint64_t mie; /* read by vmc__rv_has_work() */
+	uint64_t mip_sw;	  /* bits software writes (SSIP, STIP, SEIP) */
+	_Atomic uint64_t mip_hw; /* lines raised by devices */
+	uint64_t mtvec, mscratch, mepc, mcause, mtval;
+	uint64_t stvec, sscratch, sepc, scause, stval;
+	uint64_t satp, mcounteren, scounteren, menvcfg, senvcfg;
+	uint64_t mcountinhibit;
+	uint64_t cycle_off, instret_off; /* counter = retired + off */
+	uint64_t cycle_frozen, instret_frozen;
+	uint64_t hartid;
+	uint8_t pmpcfg[16];
+	uint64_t pmpaddr[16];
+	bool pmp_active; /* some entry has A != OFF */
+
+	/* LR/SC reservation. */
+	uint64_t res_addr; /* physical address; ~0 when none */
+	uint64_t res_val;
+	unsigned res_size;
+
+	/* Pending trap raised by a helper. */
+	uint64_t exc_cause, exc_tval;
+
+	struct vmc__rv_bus bus;
+	struct vmc__rv_shared *shared;
+	uint64_t inval_seen;
+	unsigned consecutive_traps;
+
+	struct rv_tlbe tlb[TLB_NREG][TLB_SIZE];
+
+	struct rv_block *blk_hash[1u << BLK_HASH_BITS];
+	struct rv_cpage *cpage_hash[1u << CPAGE_HASH_BITS];
+	size_t nblocks;
+
+	/* Debug. */
+	uint64_t bps[MAX_BREAKPOINTS];
+	unsigned nbps;
+	struct rv_watch watch[MAX_WATCHPOINTS];
+	unsigned nwatch;
+	bool single_step;
+	bool watch_hit;
+	bool watch_hit_write;
+	uint64_t watch_hit_addr;
+	bool own_shared;
+};
+
+/* Exception causes. */
+enum {
+	EXC_INSN_MISALIGNED = 0,
+	EXC_INSN_ACCESS = 1,
+	EXC_ILLEGAL = 2,
+	EXC_BREAKPOINT = 3,
+	EXC_LOAD_MISALIGNED = 4,
+	EXC_LOAD_ACCESS = 5,
+	EXC_STORE_MISALIGNED = 6,
+	EXC_STORE_ACCESS = 7,
+	EXC_ECALL_U = 8,
+	EXC_ECALL_S = 9,
+	EXC_ECALL_M = 11,
+	EXC_INSN_PAGE = 12,
+	EXC_LOAD_PAGE = 13,
+	EXC_STORE_PAGE = 15,
+};
+
+#define MSTATUS_SIE (1ull << 1)
+#define MSTATUS_MIE (1ull << 3)
+#define MSTATUS_SPIE (1ull << 5)
+#define MSTATUS_MPIE (1ull << 7)
+#define MSTATUS_SPP (1ull << 8)
+#define MSTATUS_MPP (3ull << 11)
+#define MSTATUS_MPRV (1ull << 17)
+#define MSTATUS_SUM (1ull << 18)
+#define MSTATUS_MXR (1ull << 19)
+#define MSTATUS_TVM (1ull << 20)
+#define MSTATUS_TW (1ull << 21)
+#define MSTATUS_TSR (1ull << 22)
+#define MSTATUS_UXL (3ull << 32)
+#define MSTATUS_SXL (3ull << 34)
+#define MSTATUS_UXL_64 (2ull << 32)
+#define MSTATUS_SXL_64 (2ull << 34)
+
+static inline uint64_t rv_mip(struct vmc__rv_hart *h)
+{
+	return h->mip_sw |
+	       atomic_load_explicit(&h->mip_hw, memory_order_acquire);
+}
+
+static inline void rv_kick(struct vmc__rv_hart *h, uint32_t bits)
+{
+	atomic_fetch_or_explicit(&h->kick, bits, memory_order_release);
+}
+
+/* rv-cpu.c */
+void rv_update_regimes(struct vmc__rv_hart *h);
+void rv_take_trap(struct vmc__rv_hart *h, uint64_t cause, uint64_t tval,
+		  bool interrupt);
+int rv_pending_irq(struct vmc__rv_hart *h);
+/* Returns 0, or sets exc_cause/exc_tval and returns -1. */
+int rv_csr_op(struct vmc__rv_hart *h, const struct rv_insn *i);
+int rv_mret(struct vmc__rv_hart *h);
+int rv_sret(struct vmc__rv_hart *h);
+int rv_sfence(struct vmc__rv_hart *h, uint64_t vaddr, bool all);
+void rv_tlb_flush(struct vmc__rv_hart *h);
+int rv_csr_read(struct vmc__rv_hart *h, unsigned csr, uint64_t *val,
+		bool debugger);
+int rv_csr_write(struct vmc__rv_hart *h, unsigned csr, uint64_t val,
+		 bool debugger);
+
+/* rv-mmu.c */
+int rv_load_slow(struct vmc__rv_hart *h, uint64_t va, unsigned size,
+		 uint64_t *val);
+int rv_store_slow(struct vmc__rv_hart *h, uint64_t va, unsigned size,
+		  uint64_t val);
+int rv_amo(struct vmc__rv_hart *h, unsigned op, uint64_t va, uint64_t src,
+	   uint64_t *old);
+/* Fetch translation for a block: host pointer to the page's code. */
+int rv_fetch_page(struct vmc__rv_hart *h, uint64_t va, const uint8_t **host,
+		  uint64_t *ppage);
+/* Fetch 2 bytes at va (any page), for straddling instructions. */
+int rv_fetch16(struct vmc__rv_hart *h, uint64_t va, uint16_t *val);
+void rv_tlb_slow_code_pages(struct vmc__rv_hart *h);
+bool rv_codeset_contains(struct vmc__rv_shared *sh, uint64_t ppage);
+void rv_codeset_add(struct vmc__rv_hart *h, uint64_t ppage);
+
+/* rv-exec.c */
+void rv_blocks_invalidate_page(struct vmc__rv_hart *h, uint64_t ppage);
+
+#endif

@@ -1,0 +1,167 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The RISC-V RV64 software CPU behind the tcg accelerator: an RV64IMAC +
+ * Zicsr + Zifencei hart with M, S and U modes, Sv39/Sv48 paging, PMP and the
+ * machine and supervisor interrupt architecture (privileged spec 1.12).
+ *
+ * Object model.  A struct vmc__rv_shared belongs to one VM and holds what
+ * the harts of that VM share: the set of guest-physical pages that contain
+ * translated code, the log of invalidated code pages, and the list of its
+ * harts.  A struct vmc__rv_hart is one CPU; it owns its registers, CSRs, TLB
+ * and block cache and is run by exactly one thread at a time through
+ * vmc__rv_run().
+ *
+ * Threads.  Everything that takes a hart is called on the thread that runs
+ * the hart (or while it does not run), except the calls marked "any thread":
+ * vmc__rv_set_irq(), vmc__rv_request_exit(), vmc__rv_request_tlb_flush() and
+ * vmc__rv_has_work().  vmc__rv_flush_all_blocks() must run while no hart of
+ * the VM executes (the glue runs it as exclusive work).
+ *
+ * Memory.  Guest-physical RAM is reached through host pointers obtained
+ * from the bus on a TLB miss; every other address goes to the bus's I/O
+ * callbacks.  See doc comments in rv-internal.h for the TLB, block cache
+ * and code-invalidation protocol.
+ */
+#ifndef VMC_ACCEL_TCG_RISCV_RV_H
+#define VMC_ACCEL_TCG_RISCV_RV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct vmc__rv_hart;
+struct vmc__rv_shared;
+
+/* The guest-physical bus a hart accesses.  All callbacks are mandatory
+ * except time_ns (without it the time CSR raises illegal-instruction, as a
+ * hart without a time source does). */
+struct vmc__rv_bus {
+	/*
+	 * Host pointer for the guest-physical RAM containing paddr.  Returns
+	 * the host address of *start and fills [*start, *end), the guest
+	 * range the pointer covers, and whether it is read-only (ROM); NULL
+	 * when paddr is not RAM.  Called on TLB misses only.
+	 */
+	void *(*ram_lookup)(void *opaque, uint64_t paddr, uint64_t *start,
+			    uint64_t *end, bool *readonly);
+	/* I/O access of 1, 2, 4 or 8 bytes; < 0 means access fault. */
+	int (*io_read)(void *opaque, uint64_t paddr, unsigned size,
+		       uint64_t *val);
+	int (*io_write)(void *opaque, uint64_t paddr, unsigned size,
+			uint64_t val);
+	/* Nanoseconds of the clock behind the time CSR (10 MHz timebase). */
+	int64_t (*time_ns)(void *opaque);
+	void *opaque;
+};
+
+struct vmc__rv_config {
+	uint64_t hartid;
+	struct vmc__rv_bus bus;
+	/* The VM's shared object; may be NULL for a lone hart. */
+	struct vmc__rv_shared *shared;
+};
+
+/* Why vmc__rv_run() returned. */
+enum vmc__rv_exit {
+	VMC__RV_EXIT_REQUEST = 0, /* vmc__rv_request_exit() was called */
+	VMC__RV_EXIT_HALTED = 1,  /* WFI with no enabled pending interrupt */
+	VMC__RV_EXIT_BUDGET = 2,  /* max_insns instructions retired */
+	VMC__RV_EXIT_DEBUG = 3,   /* breakpoint, watchpoint or single step */
+	VMC__RV_EXIT_FATAL = 4,   /* unrecoverable guest state (trap loop) */
+};
+
+/* Interrupt bit numbers in mip/mie. */
+enum {
+	VMC__RV_IRQ_SSI = 1,
+	VMC__RV_IRQ_MSI = 3,
+	VMC__RV_IRQ_STI = 5,
+	VMC__RV_IRQ_MTI = 7,
+	VMC__RV_IRQ_SEI = 9,
+	VMC__RV_IRQ_MEI = 11,
+};
+
+/* Privilege levels. */
+enum { VMC__RV_PRIV_U = 0, VMC__RV_PRIV_S = 1, VMC__RV_PRIV_M = 3 };
+
+int vmc__rv_shared_new(struct vmc__rv_shared **ret);
+/* All harts using it must have been freed. */
+void vmc__rv_shared_free(struct vmc__rv_shared *sh);
+
+int vmc__rv_hart_new(const struct vmc__rv_config *cfg,
+		     struct vmc__rv_hart **ret);
+void vmc__rv_hart_free(struct vmc__rv_hart *h);
+/* Reset state: M-mode, pc, mstatus/mie/mip cleared, TLB and blocks flushed. */
+void vmc__rv_hart_reset(struct vmc__rv_hart *h, uint64_t pc);
+
+/*
+ * Run until an exit reason.  At most max_insns instructions retire; the
+ * number that did is added to *ret_retired when it is non-NULL (exact, so a
+ * deterministic clock can be driven from it).  Returns an enum vmc__rv_exit.
+ */
+int vmc__rv_run(struct vmc__rv_hart *h, uint64_t max_insns,
+		uint64_t *ret_retired);
+
+/* Kick (any thread): vmc__rv_run() returns VMC__RV_EXIT_REQUEST at the
+ * next block boundary, or at once if it is called later. */
+void vmc__rv_request_exit(struct vmc__rv_hart *h);
+/* Raise or lower an interrupt line (any thread): bit is a mip bit number. */
+void vmc__rv_set_irq(struct vmc__rv_hart *h, unsigned bit, bool level);
+/* WFI wake-up condition (any thread): an enabled pending interrupt,
+ * ignoring the global enables and delegation. */
+bool vmc__rv_has_work(struct vmc__rv_hart *h);
+/* Flush the TLB and blocks before the next block (any thread): the guest
+ * memory map changed. */
+void vmc__rv_request_tlb_flush(struct vmc__rv_hart *h);
+/* Same for every hart of the VM (any thread). */
+void vmc__rv_memory_map_changed(struct vmc__rv_shared *sh);
+/* Drop every translated block of every hart of the VM and forget all code
+ * pages.  No hart of the VM may be executing. */
+void vmc__rv_flush_all_blocks(struct vmc__rv_shared *sh);
+/* Drop this hart's translated blocks. */
+void vmc__rv_hart_flush_blocks(struct vmc__rv_hart *h);
+
+/* Register access for the glue and the debugger. */
+uint64_t vmc__rv_get_gpr(struct vmc__rv_hart *h, unsigned n);
+void vmc__rv_set_gpr(struct vmc__rv_hart *h, unsigned n, uint64_t v);
+uint64_t vmc__rv_get_pc(struct vmc__rv_hart *h);
+void vmc__rv_set_pc(struct vmc__rv_hart *h, uint64_t pc);
+unsigned vmc__rv_get_priv(struct vmc__rv_hart *h);
+void vmc__rv_set_priv(struct vmc__rv_hart *h, unsigned priv);
+/* CSR by number, as M-mode would see it; -EINVAL for an unimplemented CSR
+ * or (set) a read-only one. */
+int vmc__rv_get_csr(struct vmc__rv_hart *h, unsigned csr, uint64_t *val);
+int vmc__rv_set_csr(struct vmc__rv_hart *h, unsigned csr, uint64_t val);
+/* Retired instructions since creation (independent of minstret writes). */
+uint64_t vmc__rv_get_retired(struct vmc__rv_hart *h);
+
+/* Debug hooks.  Breakpoints are virtual pcs; a hit returns
+ * VMC__RV_EXIT_DEBUG before the instruction executes.  In single-step mode
+ * each vmc__rv_run() executes one instruction (or delivers one pending
+ * interrupt and stops at the handler) and returns VMC__RV_EXIT_DEBUG. */
+int vmc__rv_add_breakpoint(struct vmc__rv_hart *h, uint64_t pc);
+int vmc__rv_remove_breakpoint(struct vmc__rv_hart *h, uint64_t pc);
+void vmc__rv_set_single_step(struct vmc__rv_hart *h, bool on);
+/* Watchpoints on virtual data addresses: a matching load or store completes,
+ * then vmc__rv_run() returns VMC__RV_EXIT_DEBUG and
+ * vmc__rv_get_watch_hit() tells which address. */
+int vmc__rv_add_watchpoint(struct vmc__rv_hart *h, uint64_t addr,
+			   uint64_t len, bool on_read, bool on_write);
+int vmc__rv_remove_watchpoint(struct vmc__rv_hart *h, uint64_t addr,
+			      uint64_t len);
+bool vmc__rv_get_watch_hit(struct vmc__rv_hart *h, uint64_t *addr,
+			   bool *is_write);
+
+/* Decoder, exposed for the fuzzer and tests. */
+struct vmc__rv_dec {
+	uint16_t op;	/* enum vmc__rv_op */
+	uint8_t rd, rs1, rs2;
+	uint8_t len;	/* 2 or 4 */
+	int64_t imm;
+	uint32_t raw;
+};
+/* Decode the instruction whose low 16 bits (or all 32) are in raw.
+ * Always succeeds: unknown encodings decode as VMC__RV_OP_ILLEGAL. */
+void vmc__rv_decode(uint32_t raw, struct vmc__rv_dec *d);
+/* Mnemonic of an op, for diagnostics. */
+const char *vmc__rv_op_name(unsigned op);
+
+#endif
