@@ -13,6 +13,7 @@
 #include <libvmcore/vmc-vm.h>
 #include <libvmcore/vmc-vcpu.h>
 #include <libvmcore/vmc-irq.h>
+#include <libvmcore/vmc-loader.h>
 #include <libvmcore/vmc-riscv.h>
 #include <libvmcore/vmc-hw-clint.h>
 #include <libvmcore/vmc-hw-plic.h>

@@ -50,6 +50,7 @@
 #ifndef VMC_CORE_ACCEL_H
 #define VMC_CORE_ACCEL_H
 
+#include "vmc-config.h"
 #include <libvmcore/vmc-vm.h>
 
 struct vmc_vm;
@@ -86,11 +87,14 @@ struct vmc_accel_ops {
 };
 
 extern const struct vmc_accel_ops vmc__accel_harness;
-#if VMC_HAVE_KVM
+#if VMC_HAVE_KVM_ACCEL
 extern const struct vmc_accel_ops vmc__accel_kvm;
 #endif
-#if VMC_HAVE_TCG
+#if VMC_HAVE_TCG_ACCEL
 extern const struct vmc_accel_ops vmc__accel_tcg;
+/* Drop all translated code of a tcg VM, as exclusive work (any thread);
+ * duplicates queued before the first runs collapse into it. */
+int vmc__tcg_flush_all(struct vmc_vm *vm);
 #endif
 
 #endif

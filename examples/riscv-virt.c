@@ -1,0 +1,543 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * riscv-virt: QEMU's RISC-V `virt` board, assembled from libvmcore's public
+ * API and run on its software RV64 CPU.
+ *
+ * It mirrors qemu-system-riscv64 -M virt: the same memory map, the same
+ * device tree, the same boot convention (a reset vector in mask ROM that
+ * enters the firmware in M-mode with a0 = hart id, a1 = device tree,
+ * a2 = OpenSBI's fw_dynamic information), and the same command line, so
+ * the two can be swapped in scripts and benchmarks:
+ *
+ *   riscv-virt -m 64 -bios none -kernel prog.elf
+ *   riscv-virt -bios .../fw_jump.elf -kernel .../uboot.elf
+ *
+ * The console is a 16550 on stdio.  On a terminal, Ctrl-A x quits and
+ * Ctrl-A a sends Ctrl-A, as with QEMU's -nographic.  The exit status
+ * follows the SiFive test finisher: pass -> 0, fail -> its code.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <libvmcore/libvmcore.h>
+#include <libvmcore/vmc-fdt.h>
+
+/* QEMU virt's memory map. */
+#define VIRT_MROM 0x1000u
+#define VIRT_MROM_SIZE 0xf000u
+#define VIRT_TEST 0x100000u
+#define VIRT_CLINT 0x2000000u
+#define VIRT_PLIC 0xc000000u
+#define VIRT_UART0 0x10000000u
+#define VIRT_UART0_IRQ 10
+#define VIRT_DRAM 0x80000000u
+#define VIRT_UART_CLOCK 3686400u
+#define VIRT_TIMEBASE 10000000u
+#define KERNEL_RAW_ADDR 0x80200000u /* a raw -kernel image with a bios */
+
+#define DEFAULT_BIOS "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.elf"
+
+struct image {
+	void *data;
+	size_t len;
+};
+
+struct board {
+	struct vmc_loop *loop;
+	struct vmc_vm *vm;
+	struct vmc_address_space *mem;
+	uint64_t ram_size;
+	unsigned int harts;
+	struct image bios, kernel;
+	bool bios_none;
+	const char *append;
+	uint64_t fdt_addr;
+	struct vmc_fdt *fdt;
+	struct vmc_uart16550 *uart;
+	struct vmc_clint *clint;
+	struct vmc_plic *plic;
+	struct vmc_sifive_test *test;
+	struct vmc_region *ram, *mrom;
+	struct vmc_fd_handler *stdin_handler;
+	bool ctrl_a;
+	int exit_status;
+};
+
+static void die(int err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3), noreturn));
+
+static void die(int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "riscv-virt: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	if (err)
+		fprintf(stderr, ": %s", strerror(err < 0 ? -err : err));
+	fprintf(stderr, "\n");
+	exit(2);
+}
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: riscv-virt [-M virt] [-m MEM] [-smp N] "
+		"[-bios FILE|none|default]\n"
+		"                  [-kernel FILE] [-append CMDLINE] "
+		"[-icount [...]] [-nographic]\n"
+		"Runs a RISC-V RV64 machine laid out like QEMU's virt board.\n");
+	exit(2);
+}
+
+static void read_file(const char *path, struct image *img)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	size_t done = 0;
+
+	if (fd < 0)
+		die(errno, "cannot open %s", path);
+	if (fstat(fd, &st) < 0 || st.st_size <= 0)
+		die(errno ? errno : EINVAL, "cannot size %s", path);
+	img->len = (size_t)st.st_size;
+	img->data = malloc(img->len);
+	if (!img->data)
+		die(ENOMEM, "out of memory for %s", path);
+	while (done < img->len) {
+		ssize_t n = read(fd, (char *)img->data + done, img->len - done);
+
+		if (n <= 0)
+			die(n < 0 ? errno : EIO, "cannot read %s", path);
+		done += (size_t)n;
+	}
+	close(fd);
+}
+
+/* "64", "64M", "1G", "65536K": QEMU's -m, in MiB by default. */
+static uint64_t parse_size(const char *s)
+{
+	char *end;
+	uint64_t v = strtoull(s, &end, 0);
+
+	switch (*end) {
+	case 'k':
+	case 'K':
+		v <<= 10;
+		break;
+	case 'g':
+	case 'G':
+		v <<= 30;
+		break;
+	case '\0':
+	case 'm':
+	case 'M':
+		v <<= 20;
+		break;
+	default:
+		die(0, "bad memory size '%s'", s);
+	}
+	return v;
+}
+
+/* ------------------------------------------------------------------------
+ * Boot images: loaded at start and again on every reset, like ROMs.
+ */
+
+static uint64_t load_image(struct board *b, struct image *img,
+			   uint64_t raw_addr, const char *what)
+{
+	struct vmc_load_info info;
+	int r;
+
+	if (vmc_image_is_elf(img->data, img->len))
+		r = vmc_load_elf(b->mem, img->data, img->len, VMC_ELF_RISCV,
+				 &info);
+	else
+		r = vmc_load_raw(b->mem, img->data, img->len, raw_addr, &info);
+	if (r < 0)
+		die(r, "cannot load the %s image", what);
+	return info.entry;
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/*
+ * The reset vector, as on QEMU's virt: every hart reads its id, the device
+ * tree address and the entry point from the words after the code, points
+ * a2 at the fw_dynamic information, and jumps.
+ */
+static void write_reset_vector(struct board *b, uint64_t start,
+			       uint64_t next_addr)
+{
+	static const uint32_t code[] = {
+		0x00000297, /* auipc t0, 0        */
+		0x02828613, /* addi  a2, t0, 40   */
+		0xf1402573, /* csrr  a0, mhartid  */
+		0x0202b583, /* ld    a1, 32(t0)   */
+		0x0182b283, /* ld    t0, 24(t0)   */
+		0x00028067, /* jr    t0           */
+	};
+	uint8_t *rom = vmc_region_get_ptr(b->mrom);
+
+	memset(rom, 0, VIRT_MROM_SIZE);
+	for (size_t i = 0; i < sizeof(code) / sizeof(code[0]); i++)
+		put32(rom + 4 * i, code[i]);
+	put64(rom + 24, start);
+	put64(rom + 32, b->fdt_addr);
+	/* struct fw_dynamic_info, version 2: magic "OSBI", next stage in
+	 * S-mode, boot hart 0. */
+	put64(rom + 40, 0x4942534f);
+	put64(rom + 48, 2);
+	put64(rom + 56, next_addr);
+	put64(rom + 64, 1);
+	put64(rom + 72, 0);
+	put64(rom + 80, 0);
+}
+
+static void load_boot(struct board *b)
+{
+	uint64_t start, next = KERNEL_RAW_ADDR;
+
+	if (b->bios_none) {
+		if (!b->kernel.data)
+			die(0, "-bios none needs -kernel");
+		start = load_image(b, &b->kernel, VIRT_DRAM, "kernel");
+		next = start;
+	} else {
+		start = load_image(b, &b->bios, VIRT_DRAM, "bios");
+		if (b->kernel.data)
+			next = load_image(b, &b->kernel, KERNEL_RAW_ADDR,
+					  "kernel");
+	}
+	if (vmc_as_write(b->mem, b->fdt_addr, vmc_fdt_get_blob(b->fdt),
+			 vmc_fdt_get_size(b->fdt)) < 0)
+		die(0, "cannot place the device tree");
+	write_reset_vector(b, start, next);
+}
+
+static void on_reset(struct vmc_vm *vm, void *userdata)
+{
+	load_boot(userdata);
+}
+
+/* ------------------------------------------------------------------------
+ * The device tree, laid out like QEMU virt's.
+ */
+
+static void build_fdt(struct board *b)
+{
+	uint32_t intc[256], plic_phandle;
+	size_t size;
+	uint64_t top;
+	int r;
+
+	if ((r = vmc_fdt_begin(&b->fdt)) < 0 ||
+	    (r = vmc_fdt_add_board(b->fdt, "riscv-virtio,qemu",
+				   "riscv-virtio")) < 0 ||
+	    (r = vmc_fdt_add_riscv_cpus(b->fdt, b->harts, VIRT_TIMEBASE,
+					"rv64imac_zicsr_zifencei",
+					"riscv,sv48", intc)) < 0 ||
+	    (r = vmc_fdt_add_memory(b->fdt, VIRT_DRAM, b->ram_size)) < 0 ||
+	    (r = vmc_clint_fdt_add(b->clint, b->fdt, VIRT_CLINT, intc)) < 0 ||
+	    (r = vmc_plic_fdt_add(b->plic, b->fdt, VIRT_PLIC, intc,
+				  &plic_phandle)) < 0 ||
+	    (r = vmc_sifive_test_fdt_add(b->test, b->fdt, VIRT_TEST)) < 0 ||
+	    (r = vmc_fdt_add_ns16550(b->fdt, VIRT_UART0, 0x100,
+				     VIRT_UART_CLOCK, plic_phandle,
+				     VIRT_UART0_IRQ, true)) < 0 ||
+	    (r = vmc_fdt_set_chosen(b->fdt, "/soc/serial@10000000",
+				    b->append)) < 0 ||
+	    (r = vmc_fdt_finish(b->fdt, &size)) < 0)
+		die(r, "cannot build the device tree");
+
+	/* Where QEMU puts it: 2 MiB aligned, below the end of RAM or 3 GiB. */
+	top = VIRT_DRAM + b->ram_size;
+	if (top > 0xc0000000u)
+		top = 0xc0000000u;
+	if (size > top - VIRT_DRAM)
+		die(0, "RAM is too small for the device tree");
+	b->fdt_addr = (top - size) & ~(uint64_t)0x1fffff;
+	if (b->fdt_addr < VIRT_DRAM)
+		b->fdt_addr = (top - size) & ~(uint64_t)0xfff;
+}
+
+/* ------------------------------------------------------------------------
+ * The machine
+ */
+
+static void add(struct board *b, uint64_t addr, struct vmc_region *r,
+		const char *what)
+{
+	int e = vmc_region_add_subregion(vmc_vm_get_root(b->vm, VMC_AS_MEMORY),
+					 addr, r, 0);
+
+	if (e < 0)
+		die(e, "cannot map the %s", what);
+}
+
+static void build_machine(struct board *b, bool deterministic, bool tty)
+{
+	struct vmc_vm_config vc;
+	struct vmc_uart16550_config uc;
+	struct vmc_clint_config cc;
+	struct vmc_plic_config pc;
+	struct vmc_sifive_test_config tc;
+	struct vmc_memory *mem;
+	int r;
+
+	vmc_vm_config_init(&vc);
+	vc.accel = VMC_ACCEL_TCG;
+	vc.arch = VMC_ARCH_RISCV64;
+	vc.vcpus = b->harts;
+	vc.flags = deterministic ? VMC_VM_DETERMINISTIC : 0;
+	vc.loop = b->loop;
+	r = vmc_vm_new(&vc, &b->vm);
+	if (r < 0)
+		die(r, "cannot create the VM");
+	mem = vmc_vm_get_memory(b->vm);
+	b->mem = vmc_vm_get_address_space(b->vm, VMC_AS_MEMORY);
+
+	if ((r = vmc_region_new_ram(mem, "riscv_virt_board.ram", b->ram_size,
+				    0, &b->ram)) < 0 ||
+	    (r = vmc_region_new_rom(mem, "riscv_virt_board.mrom",
+				    VIRT_MROM_SIZE, &b->mrom)) < 0)
+		die(r, "cannot allocate guest memory");
+
+	vmc_clint_config_init(&cc);
+	cc.vm = b->vm;
+	cc.harts = b->harts;
+	cc.timebase_hz = VIRT_TIMEBASE;
+	vmc_plic_config_init(&pc);
+	pc.vm = b->vm;
+	pc.harts = b->harts;
+	vmc_sifive_test_config_init(&tc);
+	tc.vm = b->vm;
+	if ((r = vmc_clint_new(&cc, &b->clint)) < 0 ||
+	    (r = vmc_plic_new(&pc, &b->plic)) < 0 ||
+	    (r = vmc_sifive_test_new(&tc, &b->test)) < 0)
+		die(r, "cannot create the devices");
+
+	vmc_uart16550_config_init(&uc);
+	uc.vm = b->vm;
+	uc.irq = vmc_plic_get_irq(b->plic, VIRT_UART0_IRQ);
+	uc.clock_hz = VIRT_UART_CLOCK;
+	uc.in_fd = tty ? -1 : STDIN_FILENO; /* a terminal goes through Ctrl-A */
+	uc.out_fd = STDOUT_FILENO;
+	r = vmc_uart16550_new(&uc, &b->uart);
+	if (r == -EPERM) {
+		/* stdin is a regular file or /dev/null: nothing to poll. */
+		uc.in_fd = -1;
+		r = vmc_uart16550_new(&uc, &b->uart);
+	}
+	if (r < 0)
+		die(r, "cannot create the UART");
+
+	vmc_memory_begin(mem);
+	add(b, VIRT_MROM, b->mrom, "mask ROM");
+	add(b, VIRT_TEST, vmc_sifive_test_get_region(b->test), "finisher");
+	add(b, VIRT_CLINT, vmc_clint_get_region(b->clint), "CLINT");
+	add(b, VIRT_PLIC, vmc_plic_get_region(b->plic), "PLIC");
+	add(b, VIRT_UART0, vmc_uart16550_get_region(b->uart), "UART");
+	add(b, VIRT_DRAM, b->ram, "RAM");
+	vmc_memory_commit(mem);
+
+	build_fdt(b);
+	load_boot(b);
+	if ((r = vmc_vm_add_reset_handler(b->vm, on_reset, b, NULL)) < 0)
+		die(r, "cannot register the reset handler");
+}
+
+/* ------------------------------------------------------------------------
+ * Console and run state
+ */
+
+static struct termios saved_tty;
+static bool tty_raw;
+
+static void restore_tty(void)
+{
+	if (tty_raw)
+		tcsetattr(STDIN_FILENO, TCSANOW, &saved_tty);
+}
+
+static void stdin_readable(struct vmc_fd_handler *h, int fd, void *userdata)
+{
+	struct board *b = userdata;
+	uint8_t buf[64], out[64];
+	size_t n_out = 0;
+	ssize_t n = read(fd, buf, sizeof(buf));
+
+	if (n <= 0) {
+		if (n == 0 || (errno != EAGAIN && errno != EINTR))
+			vmc_fd_handler_set(h, NULL, NULL, b);
+		return;
+	}
+	for (ssize_t i = 0; i < n; i++) {
+		if (b->ctrl_a) {
+			b->ctrl_a = false;
+			if (buf[i] == 'x') {
+				b->exit_status = 0;
+				vmc_loop_stop(b->loop);
+				return;
+			}
+			if (buf[i] != 1)
+				continue;
+		} else if (buf[i] == 1) {
+			b->ctrl_a = true;
+			continue;
+		}
+		out[n_out++] = buf[i];
+	}
+	/* Typing is slower than the FIFO drains; a burst beyond it is lost,
+	 * as on a real line without flow control. */
+	vmc_uart16550_receive(b->uart, out, n_out);
+}
+
+static void on_state(struct vmc_vm *vm, enum vmc_vm_state old,
+		     enum vmc_vm_state new_state, void *userdata)
+{
+	struct board *b = userdata;
+
+	if (new_state == VMC_VM_SHUTDOWN) {
+		b->exit_status = vmc_vm_get_shutdown_status(vm);
+		vmc_loop_stop(b->loop);
+	} else if (new_state == VMC_VM_GUEST_ERROR) {
+		fprintf(stderr, "\r\nriscv-virt: guest error: %s\r\n",
+			vmc_vm_get_error(vm));
+		b->exit_status = 1;
+		vmc_loop_stop(b->loop);
+	}
+}
+
+static void teardown(struct board *b)
+{
+	struct vmc_region *root = vmc_vm_get_root(b->vm, VMC_AS_MEMORY);
+	struct vmc_memory *mem = vmc_vm_get_memory(b->vm);
+
+	vmc_memory_begin(mem);
+	vmc_region_remove_subregion(root, b->mrom);
+	vmc_region_remove_subregion(root, b->ram);
+	vmc_region_remove_subregion(root, vmc_sifive_test_get_region(b->test));
+	vmc_region_remove_subregion(root, vmc_clint_get_region(b->clint));
+	vmc_region_remove_subregion(root, vmc_plic_get_region(b->plic));
+	vmc_region_remove_subregion(root, vmc_uart16550_get_region(b->uart));
+	vmc_memory_commit(mem);
+	vmc_uart16550_free(b->uart);
+	vmc_sifive_test_free(b->test);
+	vmc_clint_free(b->clint);
+	vmc_plic_free(b->plic);
+	vmc_region_unref(b->mrom);
+	vmc_region_unref(b->ram);
+	free(b->bios.data);
+	free(b->kernel.data);
+}
+
+int main(int argc, char **argv)
+{
+	struct board b = {.ram_size = 128u << 20, .harts = 1};
+	const char *bios = NULL, *kernel = NULL;
+	bool deterministic = false, tty;
+	int r;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (!strcmp(a, "-nographic") || !strcmp(a, "-no-reboot")) {
+			continue;
+		} else if (!strcmp(a, "-icount")) {
+			deterministic = true;
+			/* QEMU's "-icount shift=N,..." options are accepted. */
+			if (v && v[0] != '-')
+				i++;
+			continue;
+		} else if (!strcmp(a, "-s") || !strcmp(a, "-S") ||
+			   !strcmp(a, "-gdb")) {
+			die(0, "%s: the gdb stub is not available yet", a);
+		}
+		if (!v)
+			usage();
+		i++;
+		if (!strcmp(a, "-M") || !strcmp(a, "-machine")) {
+			if (strncmp(v, "virt", 4) != 0)
+				die(0, "unsupported machine '%s'", v);
+		} else if (!strcmp(a, "-m")) {
+			b.ram_size = parse_size(v);
+			if (b.ram_size < (2u << 20) || b.ram_size > (64ull << 30))
+				die(0, "bad memory size '%s'", v);
+		} else if (!strcmp(a, "-smp")) {
+			b.harts = (unsigned int)strtoul(
+				strncmp(v, "cpus=", 5) ? v : v + 5, NULL, 10);
+			if (b.harts < 1 || b.harts > 8)
+				die(0, "bad -smp '%s' (1 to 8 harts)", v);
+		} else if (!strcmp(a, "-bios")) {
+			bios = v;
+		} else if (!strcmp(a, "-kernel")) {
+			kernel = v;
+		} else if (!strcmp(a, "-append")) {
+			b.append = v;
+		} else {
+			usage();
+		}
+	}
+
+	b.bios_none = bios && !strcmp(bios, "none");
+	if (!b.bios_none)
+		read_file(!bios || !strcmp(bios, "default") ? DEFAULT_BIOS
+							     : bios,
+			  &b.bios);
+	if (kernel)
+		read_file(kernel, &b.kernel);
+
+	r = vmc_loop_new(&b.loop);
+	if (r < 0)
+		die(r, "cannot create the loop");
+	tty = isatty(STDIN_FILENO);
+	build_machine(&b, deterministic, tty);
+	vmc_vm_add_state_handler(b.vm, on_state, 0, &b, NULL);
+
+	if (tty && tcgetattr(STDIN_FILENO, &saved_tty) == 0) {
+		struct termios raw = saved_tty;
+
+		cfmakeraw(&raw);
+		raw.c_oflag |= OPOST; /* keep "\n" -> "\r\n" on output */
+		tty_raw = tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0;
+		atexit(restore_tty);
+		vmc_loop_add_fd(b.loop, STDIN_FILENO, stdin_readable, NULL, &b,
+				&b.stdin_handler);
+	}
+
+	r = vmc_vm_start(b.vm);
+	if (r < 0)
+		die(r, "cannot start the VM");
+	vmc_loop_run(b.loop);
+
+	vmc_vm_pause(b.vm);
+	vmc_fd_handler_free(b.stdin_handler);
+	teardown(&b);
+	vmc_vm_unref(b.vm);
+	vmc_fdt_free(b.fdt);
+	vmc_loop_unref(b.loop);
+	fflush(stdout);
+	return b.exit_status;
+}

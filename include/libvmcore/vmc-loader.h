@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file vmc-loader.h
+ * @brief Loading guest images (ELF64 and raw binaries) into guest memory.
+ *
+ * Images are untrusted input: an ELF is validated completely (header,
+ * program headers, every segment inside the file, no address wrap, no
+ * overlap) before a single byte is written, and every write goes through
+ * vmc_as_write(), so an image can only reach guest RAM and ROM, never host
+ * memory.
+ */
+#ifndef LIBVMCORE_VMC_LOADER_H
+#define LIBVMCORE_VMC_LOADER_H
+
+#include <libvmcore/vmc-common.h>
+#include <libvmcore/vmc-memory.h>
+
+VMC_BEGIN_DECLS
+
+/** ELF machine numbers vmc_load_elf() accepts. */
+enum vmc_elf_machine {
+	VMC_ELF_X86_64 = 62,
+	VMC_ELF_RISCV = 243,
+	_VMC_ELF_MACHINE_MAX = 0x7fffffff
+};
+
+/** Where an image went. */
+struct vmc_load_info {
+	uint64_t entry; /**< entry point (ELF) or load address (raw) */
+	uint64_t low;   /**< lowest guest address written */
+	uint64_t high;  /**< one past the highest guest address written */
+};
+
+/**
+ * Whether @p image starts like an ELF file (magic bytes only).
+ * @thread any
+ * @since 0.1
+ */
+bool vmc_image_is_elf(const void *image, size_t len);
+
+/**
+ * Load the PT_LOAD segments of an ELF64 little-endian executable at their
+ * physical addresses, zero-filling each segment's tail (memsz > filesz).
+ * @param as       where to load (normally the VM's memory address space)
+ * @param machine  the ELF machine the image must be for
+ * @param[out] ret entry point and loaded range; may be NULL
+ * @retval 0 success
+ * @retval -EINVAL a NULL argument
+ * @retval -ENOEXEC not a valid ELF64 executable for @p machine (nothing
+ *         was written)
+ * @retval -EACCES/-EFAULT a segment falls outside writable guest memory
+ *         (segments before it were written)
+ * @thread any (writes guest memory like a device would)
+ * @since 0.1
+ */
+int vmc_load_elf(struct vmc_address_space *as, const void *image, size_t len,
+		 enum vmc_elf_machine machine, struct vmc_load_info *ret);
+
+/**
+ * Copy a raw image to guest address @p addr.
+ * @param[out] ret the range; entry = @p addr; may be NULL
+ * @retval 0 success
+ * @retval -EINVAL a NULL argument, or @p addr + @p len wraps
+ * @retval -EACCES/-EFAULT the range is not writable guest memory
+ * @thread any
+ * @since 0.1
+ */
+int vmc_load_raw(struct vmc_address_space *as, const void *image, size_t len,
+		 uint64_t addr, struct vmc_load_info *ret);
+
+VMC_END_DECLS
+
+#endif

@@ -1,0 +1,388 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The tcg accelerator: runs each vCPU's RISC-V hart (riscv/rv.h) on the
+ * vCPU's thread and connects it to the VM's memory and clock.
+ *
+ * Memory.  The hart's TLB caches host pointers into RAM that it got from
+ * the current flat view on a miss.  Those pointers stay valid while the
+ * vCPU thread has not announced a quiescent state (it does so only at its
+ * event-processing point, outside vcpu_run).  Every vcpu_run starts by
+ * comparing the address space's generation with the one the TLB was filled
+ * under; if the layout changed, the hart flushes its TLB before its first
+ * block.  The generation is stored before the grace period that could free
+ * the old view's RAM begins, so a thread that has passed that quiescent
+ * point is certain to see the new generation.  A commit also kicks every
+ * vCPU, so a running hart picks the new layout up promptly.
+ *
+ * Time.  The time CSR reads the VM's virtual clock.  In deterministic mode
+ * the clock moves only with retired instructions (one nanosecond each) and
+ * a hart never runs past the clock's next deadline, so timer interrupts
+ * land at the same instruction in every run.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <libvmcore/vmc-riscv.h>
+
+#include "loop-internal.h"
+#include "riscv/rv.h"
+#include "vm-internal.h"
+
+/* Where QEMU's virt boards start every hart: the mask ROM's reset vector. */
+#define TCG_RESET_VECTOR 0x1000
+/* Instructions per slice when no deadline bounds it: long enough that
+ * slicing costs nothing, short enough to reach a quiescent point often. */
+#define TCG_SLICE_INSNS (1u << 24)
+/* Deterministic mode: virtual nanoseconds per retired instruction. */
+#define TCG_NS_PER_INSN 1
+
+struct tcg_vm {
+	struct vmc__rv_shared *shared;
+	_Atomic uint64_t flush_generation;
+};
+
+struct tcg_vcpu {
+	struct vmc_vcpu *vcpu;
+	struct vmc__rv_hart *hart;
+	uint64_t as_generation; /* layout the TLB was filled under */
+	size_t hint;            /* flat-view lookup hint */
+};
+
+/* ------------------------------------------------------------------------
+ * The hart's bus: the VM's memory address space
+ */
+
+static void *bus_ram_lookup(void *opaque, uint64_t paddr, uint64_t *start,
+			    uint64_t *end, bool *readonly)
+{
+	struct tcg_vcpu *tv = opaque;
+	struct vmc_address_space *as = tv->vcpu->vm->as_memory;
+	const struct vmc__flat_range *r;
+
+	r = vmc__as_lookup(as, paddr, &tv->hint);
+	if (!r || !r->host)
+		return NULL;
+	*start = r->start;
+	/* [start, end) must not wrap for a range reaching the top. */
+	*end = r->last == UINT64_MAX ? UINT64_MAX : r->last + 1;
+	*readonly = r->readonly;
+	return r->host;
+}
+
+static int bus_io_read(void *opaque, uint64_t paddr, unsigned size,
+		       uint64_t *val)
+{
+	struct tcg_vcpu *tv = opaque;
+	uint64_t v = 0;
+	int r;
+
+	/* RISC-V is little-endian, like every host libvmcore runs on. */
+	r = vmc_as_read(tv->vcpu->vm->as_memory, paddr, &v, size);
+	*val = v;
+	return r < 0 ? r : 0;
+}
+
+static int bus_io_write(void *opaque, uint64_t paddr, unsigned size,
+			uint64_t val)
+{
+	struct tcg_vcpu *tv = opaque;
+	int r;
+
+	r = vmc_as_write(tv->vcpu->vm->as_memory, paddr, &val, size);
+	return r < 0 ? r : 0;
+}
+
+static int64_t bus_time_ns(void *opaque)
+{
+	struct tcg_vcpu *tv = opaque;
+
+	return vmc_clock_get_ns(tv->vcpu->vm->clock);
+}
+
+/* ------------------------------------------------------------------------
+ * VM and vCPU life
+ */
+
+static int tcg_probe(enum vmc_arch arch)
+{
+	return arch == VMC_ARCH_RISCV64 ? 0 : -EINVAL;
+}
+
+static void tcg_commit_hook(void *opaque)
+{
+	struct vmc_vm *vm = opaque;
+
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		vmc__vcpu_exit(&vm->vcpus[i]);
+}
+
+static int tcg_vm_init(struct vmc_vm *vm)
+{
+	struct tcg_vm *tvm;
+	int r;
+
+	tvm = calloc(1, sizeof(*tvm));
+	if (!tvm)
+		return -ENOMEM;
+	r = vmc__rv_shared_new(&tvm->shared);
+	if (r < 0) {
+		free(tvm);
+		return r;
+	}
+	/* Holes and bus errors are access faults, as on real RISC-V. */
+	vmc_address_space_set_unassigned_policy(vm->as_memory,
+						VMC_UNASSIGNED_ERROR);
+	vmc__as_set_commit_hook(vm->as_memory, tcg_commit_hook, vm);
+	vm->accel = tvm;
+	return 0;
+}
+
+static void tcg_vm_destroy(struct vmc_vm *vm)
+{
+	struct tcg_vm *tvm = vm->accel;
+
+	vmc__as_set_commit_hook(vm->as_memory, NULL, NULL);
+	vmc__rv_shared_free(tvm->shared);
+	free(tvm);
+	vm->accel = NULL;
+}
+
+static int tcg_vcpu_init(struct vmc_vcpu *vcpu)
+{
+	struct tcg_vm *tvm = vcpu->vm->accel;
+	struct tcg_vcpu *tv;
+	struct vmc__rv_config cfg = {.hartid = vcpu->index};
+	int r;
+
+	tv = calloc(1, sizeof(*tv));
+	if (!tv)
+		return -ENOMEM;
+	tv->vcpu = vcpu;
+	cfg.shared = tvm->shared;
+	cfg.bus = (struct vmc__rv_bus){
+		.ram_lookup = bus_ram_lookup,
+		.io_read = bus_io_read,
+		.io_write = bus_io_write,
+		.time_ns = bus_time_ns,
+		.opaque = tv,
+	};
+	r = vmc__rv_hart_new(&cfg, &tv->hart);
+	if (r < 0) {
+		free(tv);
+		return r;
+	}
+	/* QEMU's virt boards start every hart at the reset vector. */
+	vmc__rv_hart_reset(tv->hart, TCG_RESET_VECTOR);
+	vcpu->accel = tv;
+	return 0;
+}
+
+static void tcg_vcpu_destroy(struct vmc_vcpu *vcpu)
+{
+	struct tcg_vcpu *tv = vcpu->accel;
+
+	vmc__rv_hart_free(tv->hart);
+	free(tv);
+	vcpu->accel = NULL;
+}
+
+/* ------------------------------------------------------------------------
+ * Running
+ */
+
+static uint64_t slice_budget(struct vmc_vm *vm)
+{
+	int64_t now, deadline;
+
+	if (!(vm->flags & VMC_VM_DETERMINISTIC))
+		return TCG_SLICE_INSNS;
+	/* Never run past the next timer: it must fire at its instruction. */
+	deadline = vmc_clock_get_next_deadline(vm->clock);
+	if (deadline < 0)
+		return TCG_SLICE_INSNS;
+	now = vmc_clock_get_ns(vm->clock);
+	if (deadline <= now)
+		return 0;
+	if ((uint64_t)(deadline - now) / TCG_NS_PER_INSN < TCG_SLICE_INSNS)
+		return (uint64_t)(deadline - now) / TCG_NS_PER_INSN;
+	return TCG_SLICE_INSNS;
+}
+
+static int tcg_vcpu_run(struct vmc_vcpu *vcpu)
+{
+	struct tcg_vcpu *tv = vcpu->accel;
+	struct vmc_vm *vm = vcpu->vm;
+	uint64_t gen, budget, retired = 0;
+	int r;
+
+	gen = atomic_load_explicit(&vm->as_memory->generation,
+				   memory_order_acquire);
+	if (gen != tv->as_generation) {
+		tv->as_generation = gen;
+		tv->hint = 0;
+		vmc__rv_request_tlb_flush(tv->hart);
+	}
+
+	budget = slice_budget(vm);
+	if (budget == 0) {
+		/* A timer is due: let the loop run it before going on. */
+		return VMC__EXIT_KICKED;
+	}
+	r = vmc__rv_run(tv->hart, budget, &retired);
+	if (vm->flags & VMC_VM_DETERMINISTIC)
+		vmc_clock_advance(vm->clock,
+				  (int64_t)(retired * TCG_NS_PER_INSN));
+
+	switch (r) {
+	case VMC__RV_EXIT_HALTED:
+		/*
+		 * Deterministic time does not pass while the hart waits:
+		 * jump the clock to the next deadline, so the timer that
+		 * ends the wait fires (QEMU's icount "sleep=off" warp).
+		 */
+		if ((vm->flags & VMC_VM_DETERMINISTIC) &&
+		    !vmc__rv_has_work(tv->hart)) {
+			int64_t d = vmc_clock_get_next_deadline(vm->clock);
+			int64_t now = vmc_clock_get_ns(vm->clock);
+
+			if (d > now)
+				vmc_clock_advance(vm->clock, d - now);
+		}
+		return VMC__EXIT_HALTED;
+	case VMC__RV_EXIT_DEBUG:
+		return VMC__EXIT_DEBUG;
+	case VMC__RV_EXIT_FATAL:
+		vmc__vcpu_guest_error(vcpu, "hart %u: unrecoverable trap at pc "
+					    "0x%llx",
+				      vcpu->index,
+				      (unsigned long long)vmc__rv_get_pc(
+					      tv->hart));
+		return VMC__EXIT_ERROR;
+	default:
+		return VMC__EXIT_KICKED;
+	}
+}
+
+static void tcg_vcpu_kick(struct vmc_vcpu *vcpu)
+{
+	struct tcg_vcpu *tv = vcpu->accel;
+
+	if (tv)
+		vmc__rv_request_exit(tv->hart);
+}
+
+static bool tcg_vcpu_has_work(struct vmc_vcpu *vcpu)
+{
+	struct tcg_vcpu *tv = vcpu->accel;
+
+	return tv && vmc__rv_has_work(tv->hart);
+}
+
+static void tcg_vcpu_reset(struct vmc_vcpu *vcpu)
+{
+	struct tcg_vcpu *tv = vcpu->accel;
+
+	vmc__rv_hart_reset(tv->hart, TCG_RESET_VECTOR);
+	/* Lines driven by devices keep their levels across the reset. */
+	for (unsigned int line = 0; line < 64; line++)
+		if (atomic_load(&vcpu->irqs) & (UINT64_C(1) << line))
+			vmc__rv_set_irq(tv->hart, line, true);
+}
+
+static void tcg_vcpu_irq(struct vmc_vcpu *vcpu, unsigned int line, bool level)
+{
+	struct tcg_vcpu *tv = vcpu->accel;
+
+	/* Only the mip bits a device can drive are wired to the hart. */
+	if (tv && line < 16)
+		vmc__rv_set_irq(tv->hart, line, level);
+}
+
+static int tcg_get_reg(struct vmc_vcpu *vcpu, unsigned int reg, uint64_t *val)
+{
+	struct vmc__rv_hart *h = ((struct tcg_vcpu *)vcpu->accel)->hart;
+
+	if (reg < 32) {
+		*val = vmc__rv_get_gpr(h, reg);
+		return 0;
+	}
+	if (reg == VMC_RISCV_REG_PC) {
+		*val = vmc__rv_get_pc(h);
+		return 0;
+	}
+	if (reg == VMC_RISCV_REG_PRIV) {
+		*val = vmc__rv_get_priv(h);
+		return 0;
+	}
+	if (reg >= VMC_RISCV_REG_CSR(0) && reg <= VMC_RISCV_REG_CSR(0xfff))
+		return vmc__rv_get_csr(h, reg - VMC_RISCV_REG_CSR(0), val);
+	return -EINVAL;
+}
+
+static int tcg_set_reg(struct vmc_vcpu *vcpu, unsigned int reg, uint64_t val)
+{
+	struct vmc__rv_hart *h = ((struct tcg_vcpu *)vcpu->accel)->hart;
+
+	if (reg < 32) {
+		vmc__rv_set_gpr(h, reg, val);
+		return 0;
+	}
+	if (reg == VMC_RISCV_REG_PC) {
+		vmc__rv_set_pc(h, val);
+		return 0;
+	}
+	if (reg == VMC_RISCV_REG_PRIV) {
+		if (val != VMC__RV_PRIV_U && val != VMC__RV_PRIV_S &&
+		    val != VMC__RV_PRIV_M)
+			return -EINVAL;
+		vmc__rv_set_priv(h, (unsigned int)val);
+		return 0;
+	}
+	if (reg >= VMC_RISCV_REG_CSR(0) && reg <= VMC_RISCV_REG_CSR(0xfff))
+		return vmc__rv_set_csr(h, reg - VMC_RISCV_REG_CSR(0), val);
+	return -EINVAL;
+}
+
+const struct vmc_accel_ops vmc__accel_tcg = {
+	.name = "tcg",
+	.type = VMC_ACCEL_TCG,
+	.probe = tcg_probe,
+	.vm_init = tcg_vm_init,
+	.vm_destroy = tcg_vm_destroy,
+	.vcpu_init = tcg_vcpu_init,
+	.vcpu_destroy = tcg_vcpu_destroy,
+	.vcpu_run = tcg_vcpu_run,
+	.vcpu_kick = tcg_vcpu_kick,
+	.vcpu_has_work = tcg_vcpu_has_work,
+	.vcpu_reset = tcg_vcpu_reset,
+	.vcpu_irq = tcg_vcpu_irq,
+	.get_reg = tcg_get_reg,
+	.set_reg = tcg_set_reg,
+};
+
+/* ------------------------------------------------------------------------
+ * Flushing translated code (the gdbstub's path after a breakpoint change)
+ */
+
+static void flush_cb(struct vmc_vcpu *vcpu, void *userdata)
+{
+	struct tcg_vm *tvm = vcpu->vm->accel;
+	uint64_t gen = (uint64_t)(uintptr_t)userdata;
+
+	/* Several queued flushes collapse into the first one. */
+	if (atomic_compare_exchange_strong(&tvm->flush_generation, &gen,
+					   gen + 1))
+		vmc__rv_flush_all_blocks(tvm->shared);
+}
+
+int vmc__tcg_flush_all(struct vmc_vm *vm)
+{
+	struct tcg_vm *tvm;
+
+	if (vm->ops != &vmc__accel_tcg)
+		return -EOPNOTSUPP;
+	tvm = vm->accel;
+	return vmc_vm_run_exclusive(
+		vm, flush_cb,
+		(void *)(uintptr_t)atomic_load(&tvm->flush_generation));
+}
