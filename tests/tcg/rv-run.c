@@ -46,6 +46,8 @@ int main(int argc, char **argv)
 		r == -2 ? "fatal trap loop" : "FAIL",
 		(unsigned long long)retired,
 		(unsigned long long)vmc__rv_get_pc(b.hart));
+	fprintf(stderr, "gp (case) = %llu\n",
+		(unsigned long long)vmc__rv_get_gpr(b.hart, 3));
 	if (r > 0)
 		fprintf(stderr, "failed test case %d\n", r & 0xffff);
 	board_free(&b);
