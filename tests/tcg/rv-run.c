@@ -24,6 +24,20 @@ int main(int argc, char **argv)
 	if (!entry)
 		FAIL("cannot load %s", argv[1]);
 	vmc__rv_hart_reset(b.hart, entry);
+	if (getenv("RV_TRACE")) {
+		/* Print each pc (single-stepping) for debugging a guest. */
+		long n = atol(getenv("RV_TRACE"));
+
+		vmc__rv_set_single_step(b.hart, true);
+		for (long k = 0; k < n && !b.finished; k++) {
+			uint64_t c = 0;
+
+			fprintf(stderr, "%llx\n",
+				(unsigned long long)vmc__rv_get_pc(b.hart));
+			vmc__rv_run(b.hart, 1, &c);
+		}
+		vmc__rv_set_single_step(b.hart, false);
+	}
 	r = board_run(&b, max, &retired);
 	fflush(stdout);
 	fprintf(stderr, "%s: %s after %llu instructions (pc 0x%llx)\n",
@@ -32,6 +46,8 @@ int main(int argc, char **argv)
 		r == -2 ? "fatal trap loop" : "FAIL",
 		(unsigned long long)retired,
 		(unsigned long long)vmc__rv_get_pc(b.hart));
+	fprintf(stderr, "gp (case) = %llu\n",
+		(unsigned long long)vmc__rv_get_gpr(b.hart, 3));
 	if (r > 0)
 		fprintf(stderr, "failed test case %d\n", r & 0xffff);
 	board_free(&b);

@@ -297,8 +297,10 @@ static void pmp_changed(struct vmc__rv_hart *h)
 		if (h->pmpcfg[i] & 0x18)
 			h->pmp_active = true;
 	rv_tlb_flush(h);
-	/* Blocks checked PMP per instruction when it was not uniform. */
-	vmc__rv_hart_flush_blocks(h);
+	/* Blocks were built knowing whether PMP was uniform over their page:
+	 * drop them at the next block boundary (not now: the block that
+	 * wrote the CSR is still executing). */
+	rv_kick(h, KICK_TLB);
 }
 
 static void pmpcfg_write(struct vmc__rv_hart *h, unsigned base, uint64_t v)

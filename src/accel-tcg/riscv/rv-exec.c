@@ -361,13 +361,9 @@ int vmc__rv_run(struct vmc__rv_hart *h, uint64_t max_insns,
 		if (unlikely(h->itlb[(h->pc >> RV_PAGE_SHIFT) &
 				     (TLB_SIZE - 1)].flags & TLBF_PMPCHK))
 			flags |= BLK_SINGLE;
+again:
 		b = block_find(h, h->pc, ppage | (h->pc & ~RV_PAGE_MASK),
 			       flags);
-		if (b && b->n > limit - h->retired && !(flags & BLK_SINGLE)) {
-			flags |= BLK_SINGLE;
-			b = block_find(h, h->pc,
-				       ppage | (h->pc & ~RV_PAGE_MASK), flags);
-		}
 		if (!b) {
 			/* Mark the page before reading it, so a store that
 			 * races with the decoding invalidates the block. */
@@ -408,6 +404,12 @@ int vmc__rv_run(struct vmc__rv_hart *h, uint64_t max_insns,
 				reason = VMC__RV_EXIT_FATAL;
 				goto out;
 			}
+		}
+		/* Near the end of the budget, run one instruction at a time
+		 * so the count stops exactly at max_insns. */
+		if (b->n > limit - h->retired) {
+			flags |= BLK_SINGLE;
+			goto again;
 		}
 		if (prev && !((prev->vpc ^ b->vpc) & RV_PAGE_MASK) &&
 		    !((prev->flags | b->flags) & BLK_SINGLE))

@@ -73,7 +73,9 @@
 
 #define TLB_BITS 8
 #define TLB_SIZE (1u << TLB_BITS)
-#define TLB_SLOW 1ull	 /* tag flag: take the slow path */
+/* Tag flag: take the slow path.  It must be a page-offset bit above the
+ * ones an access mask keeps (size - 1 <= 7), so no address matches it. */
+#define TLB_SLOW 0x800ull
 #define TLB_INVALID (~0ull) /* never matches a masked address */
 
 /* TLB regimes. */

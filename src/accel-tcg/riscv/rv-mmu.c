@@ -158,7 +158,7 @@ restart:;
 
 		if (i > 0 && (ppn & ((1ull << (9 * i)) - 1)))
 			return (int)fault_cause(acc, true);
-		if (priv == VMC__RV_PRIV_U ? u : (u && !sum)) {
+		if (priv == VMC__RV_PRIV_U ? !u : (u && !sum)) {
 			p = 0;
 		} else {
 			if (r || (mxr && x))

@@ -6,8 +6,9 @@
  * The M-mode trap handler installed by START records mcause in s9, mtval in
  * s10 and mepc in s11 (it clobbers those and t5, t6), then resumes at the
  * address in the variable trap_resume if it is set (and clears it), else
- * after the trapping instruction.  An ecall with a7 = SYS_TO_M returns to
- * M-mode after the ecall.  An interrupt clears mie and returns.
+ * after the trapping instruction (read through the trapping mode's
+ * translation).  An ecall with a7 = SYS_TO_M returns to M-mode after the
+ * ecall, or at the address in a6 if it is not zero.  An interrupt clears mie and returns.
  */
 #ifndef GUEST_TEST_H
 #define GUEST_TEST_H
@@ -45,7 +46,10 @@ m_trap:                                                        \
 	sd zero, 0(t6);                                        \
 	csrw mepc, t5;                                         \
 	mret;                                                  \
-7:	lhu t6, 0(s11);                                        \
+7:	li t6, (1 << 17) | (1 << 18) | (1 << 19);              \
+	csrrs t5, mstatus, t6;                                 \
+	lhu t6, 0(s11);                                        \
+	csrw mstatus, t5;                                      \
 	andi t6, t6, 3;                                        \
 	addi t5, s11, 2;                                       \
 	addi t6, t6, -3;                                       \
@@ -57,8 +61,10 @@ m_trap:                                                        \
 	bne a7, t6, 6b;                                        \
 	li t6, 0x1800;                                         \
 	csrs mstatus, t6;                                      \
+	mv t5, a6;                                             \
+	bnez t5, 4f;                                           \
 	addi t5, s11, 4;                                       \
-	csrw mepc, t5;                                         \
+4:	csrw mepc, t5;                                         \
 	mret;                                                  \
 8:	csrw mie, zero;                                        \
 	mret;                                                  \
@@ -120,6 +126,7 @@ test_main:
 1:
 
 #define TO_M                                                   \
+	li a6, 0;                                              \
 	li a7, SYS_TO_M;                                       \
 	ecall
 
