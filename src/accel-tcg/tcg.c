@@ -116,6 +116,20 @@ static void tcg_commit_hook(void *opaque)
 		vmc__vcpu_exit(&vm->vcpus[i]);
 }
 
+/*
+ * Deterministic mode: a timer armed earlier than the current slice's end
+ * (by the guest itself, through a device) must cut the slice short, so the
+ * timer fires at its instruction.  The hart stops at the end of the block
+ * that armed it, which is the same block in every run.
+ */
+static void tcg_deadline_changed(void *opaque)
+{
+	struct vmc_vm *vm = opaque;
+
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		vmc__vcpu_exit(&vm->vcpus[i]);
+}
+
 static int tcg_vm_init(struct vmc_vm *vm)
 {
 	struct tcg_vm *tvm;
@@ -133,6 +147,9 @@ static int tcg_vm_init(struct vmc_vm *vm)
 	vmc_address_space_set_unassigned_policy(vm->as_memory,
 						VMC_UNASSIGNED_ERROR);
 	vmc__as_set_commit_hook(vm->as_memory, tcg_commit_hook, vm);
+	if (vm->flags & VMC_VM_DETERMINISTIC)
+		vmc__clock_set_deadline_notify(vm->clock, tcg_deadline_changed,
+					       vm);
 	vm->accel = tvm;
 	return 0;
 }
@@ -142,6 +159,7 @@ static void tcg_vm_destroy(struct vmc_vm *vm)
 	struct tcg_vm *tvm = vm->accel;
 
 	vmc__as_set_commit_hook(vm->as_memory, NULL, NULL);
+	vmc__clock_set_deadline_notify(vm->clock, NULL, NULL);
 	vmc__rv_shared_free(tvm->shared);
 	free(tvm);
 	vm->accel = NULL;
@@ -196,11 +214,19 @@ static uint64_t slice_budget(struct vmc_vm *vm)
 
 	if (!(vm->flags & VMC_VM_DETERMINISTIC))
 		return TCG_SLICE_INSNS;
-	/* Never run past the next timer: it must fire at its instruction. */
+	/*
+	 * Never run past the next timer: it must fire at its instruction.
+	 * The loop takes a due VM-clock timer off its list only with the VM
+	 * lock held and runs its callback before dropping it; reading the
+	 * deadline under the lock means we see the timer either still
+	 * pending or fully run (its interrupt raised), never in between.
+	 */
+	vmc__lock_acquire(&vm->lock);
 	deadline = vmc_clock_get_next_deadline(vm->clock);
+	now = vmc_clock_get_ns(vm->clock);
+	vmc__lock_release(&vm->lock);
 	if (deadline < 0)
 		return TCG_SLICE_INSNS;
-	now = vmc_clock_get_ns(vm->clock);
 	if (deadline <= now)
 		return 0;
 	if ((uint64_t)(deadline - now) / TCG_NS_PER_INSN < TCG_SLICE_INSNS)
