@@ -140,7 +140,8 @@ int vmc_loop_get_fd(struct vmc_loop *loop);
  * call vmc_loop_dispatch(), in milliseconds.
  *
  * @retval >0 the timeout
- * @retval 0 call vmc_loop_dispatch() now
+ * @retval 0 call vmc_loop_dispatch() now (also for a loop that has not
+ *         been dispatched yet)
  * @retval -1 no timer is armed; wait for the fd alone
  * @retval -EINVAL @p loop is NULL (never returned for a valid loop)
  * @thread loop
@@ -179,7 +180,7 @@ typedef void (*vmc_fd_cb)(struct vmc_fd_handler *h, int fd, void *userdata);
  * read() or write() sees it.
  *
  * The fd stays the caller's: libvmcore never closes it.  Free the handler
- * before closing the fd.
+ * before closing the fd.  libuv switches the fd to non-blocking mode.
  *
  * @param[out] ret the new handler
  * @retval 0 success
@@ -378,8 +379,8 @@ int vmc_clock_start(struct vmc_clock *clock);
 
 /**
  * Stop a virtual clock: its time freezes and its timers do not fire until
- * it starts again.  When this returns on the loop thread no timer callback
- * of the clock is running.
+ * it starts again.  No timer callback of the clock starts after this
+ * returns (one already running on the loop thread finishes).
  * @retval 0 success (also when it was stopped)
  * @retval -EINVAL @p clock is NULL or not a virtual clock
  * @thread any
@@ -396,8 +397,10 @@ bool vmc_clock_is_running(const struct vmc_clock *clock);
 
 /**
  * Move a deterministic virtual clock forward by @p delta_ns.  Timers that
- * fall due run on the loop thread at its next iteration.  An accelerator
- * that counts instructions calls this from vCPU threads.
+ * fall due run on the loop thread at its next iteration (the loop is woken
+ * when called from another thread).  A stopped clock moves too, but its
+ * timers wait until it starts.  An accelerator that counts instructions
+ * calls this from vCPU threads.
  * @retval 0 success
  * @retval -EINVAL @p clock is NULL, not virtual, or @p delta_ns < 0
  * @retval -EOPNOTSUPP the clock is not deterministic
@@ -452,8 +455,10 @@ int vmc_timer_new(struct vmc_clock *clock, vmc_timer_cb cb, void *userdata,
 
 /**
  * Arm (or re-arm) the timer to fire once when its clock reaches
- * @p deadline_ns.  A deadline in the past fires at the next iteration.
- * Timers with equal deadlines fire in the order they were armed.
+ * @p deadline_ns.  A deadline in the past fires at the next iteration
+ * (also when re-armed from its own callback: a timer cannot starve the
+ * loop).  Timers with equal deadlines fire in the order they were armed.
+ * Host-time clocks fire with millisecond granularity, never early.
  * @retval 0 success
  * @retval -EINVAL @p t is NULL or @p deadline_ns < 0
  * @thread any

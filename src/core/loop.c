@@ -263,6 +263,8 @@ static int loop_begin(struct vmc_loop *loop)
 	vmc_loop_ref(loop);
 	atomic_store_explicit(&loop->thread, pthread_self(),
 			      memory_order_relaxed);
+	/* Makes libuv iterate (and, blocking, wait) even with no source. */
+	uv_ref((uv_handle_t *)&loop->async);
 	return 0;
 }
 
@@ -283,8 +285,6 @@ VMC_EXPORT int vmc_loop_run(struct vmc_loop *loop)
 	r = loop_begin(loop);
 	if (r < 0)
 		return r;
-	/* Waiting for vmc_loop_stop() even with no source left. */
-	uv_ref((uv_handle_t *)&loop->async);
 	for (;;) {
 		uv_run(loop->uv, UV_RUN_ONCE);
 		if (atomic_exchange(&loop->stop_requested, false))
@@ -302,8 +302,6 @@ VMC_EXPORT int vmc_loop_run_once(struct vmc_loop *loop, bool block)
 	r = loop_begin(loop);
 	if (r < 0)
 		return r;
-	if (block)
-		uv_ref((uv_handle_t *)&loop->async);
 	uv_run(loop->uv, block ? UV_RUN_ONCE : UV_RUN_NOWAIT);
 	r = atomic_load(&loop->nsources) > 0;
 	loop_end(loop);
@@ -340,11 +338,18 @@ VMC_EXPORT int vmc_loop_get_fd(struct vmc_loop *loop)
 
 VMC_EXPORT int vmc_loop_get_timeout(struct vmc_loop *loop)
 {
+	int r;
+
 	vmc_assert_return(loop, -EINVAL);
 	/*
 	 * libuv measures its timers from the time it cached at its last
-	 * iteration; refresh it so the host does not oversleep.
+	 * iteration; refresh it so the host does not oversleep.  Our doorbell
+	 * counts as active meanwhile: libuv answers 0 for a loop without
+	 * active handles, which would make the host spin.
 	 */
 	uv_update_time(loop->uv);
-	return uv_backend_timeout(loop->uv);
+	uv_ref((uv_handle_t *)&loop->async);
+	r = uv_backend_timeout(loop->uv);
+	loop_update_ref(loop);
+	return r;
 }

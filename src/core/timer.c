@@ -114,6 +114,19 @@ static void loop_reprogram(struct vmc_loop *loop)
 		uv_timer_stop(&loop->timer);
 		return;
 	}
+	if (min == 0) {
+		/*
+		 * Due now.  A zero uv timer started from inside a uv timer
+		 * callback would run again in the same libuv timer pass, so
+		 * a timer re-arming itself in the past would starve the loop;
+		 * the doorbell runs it at the next iteration instead.
+		 */
+		uv_timer_stop(&loop->timer);
+		atomic_store_explicit(&loop->timers_dirty, true,
+				      memory_order_release);
+		vmc__loop_wake(loop);
+		return;
+	}
 	/* Round up: waking early would only re-arm for the remainder. */
 	ms = ((uint64_t)min + 999999) / 1000000;
 	uv_update_time(loop->uv);
