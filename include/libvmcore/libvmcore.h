@@ -12,5 +12,7 @@
 #include <libvmcore/vmc-vm.h>
 #include <libvmcore/vmc-vcpu.h>
 #include <libvmcore/vmc-irq.h>
+#include <libvmcore/vmc-kvm.h>
+#include <libvmcore/vmc-x86.h>
 
 #endif

@@ -52,6 +52,8 @@
 
 #include <libvmcore/vmc-vm.h>
 
+#include "vmc-config.h"
+
 struct vmc_vm;
 struct vmc_vcpu;
 struct vmc_vm_config;

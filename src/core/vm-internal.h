@@ -114,6 +114,16 @@ struct vmc_vm {
 
 	/* The accelerator's VM state. */
 	void *accel;
+	/* vmc_vm_config.accel_config, valid during vm_init only. */
+	const void *accel_config;
+	/*
+	 * The VM's memory context and its address spaces (memory, and io on
+	 * x86), created before vm_init; the accelerator registers its
+	 * listeners on them.  NULL while the VM has no memory API.
+	 */
+	struct vmc_memory *memory;
+	struct vmc_address_space *as_memory;
+	struct vmc_address_space *as_io;
 };
 
 /* Set exit_request (release) and kick: "come to your event point". */
