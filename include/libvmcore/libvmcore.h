@@ -9,6 +9,7 @@
 
 #include <libvmcore/vmc-common.h>
 #include <libvmcore/vmc-loop.h>
+#include <libvmcore/vmc-memory.h>
 #include <libvmcore/vmc-vm.h>
 #include <libvmcore/vmc-vcpu.h>
 #include <libvmcore/vmc-irq.h>

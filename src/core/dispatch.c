@@ -1,0 +1,337 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Guest memory access through the published flat view: RAM copies, I/O
+ * callbacks with their access rules, ioeventfds on the software paths,
+ * unassigned addresses, and zero-copy mappings.  Any thread.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "loop-internal.h"
+#include "memory-internal.h"
+
+struct vmc__as_mapping {
+	struct vmc__as_mapping *next;
+	void *ptr;
+	struct vmc__flat_view *view;
+};
+
+static int call_io(struct vmc_address_space *as, struct vmc_region *mr,
+		   uint64_t off, uint8_t *buf, unsigned size, bool write)
+{
+	const struct vmc_region_ops *ops = &mr->ops;
+	bool taken = false;
+	uint64_t v = 0;
+	int r;
+
+	if (write ? !ops->write : !ops->read)
+		return -EACCES;
+	if (!mr->lockless)
+		taken = vmc__lock_acquire_if_needed(as->dispatch_lock);
+	if (write) {
+		v = vmc__bytes_to_value(buf, size, ops->endian);
+		r = ops->write(mr->opaque, off, size, v);
+	} else {
+		r = ops->read(mr->opaque, off, size, &v);
+		if (r >= 0)
+			vmc__value_to_bytes(v, buf, size, ops->endian);
+	}
+	vmc__lock_release_if(as->dispatch_lock, taken);
+	return r < 0 ? r : 0;
+}
+
+/*
+ * An aligned piece no wider than max_access_size; widen it to the aligned
+ * min_access_size word around it when it is narrower.
+ */
+static int io_piece(struct vmc_address_space *as, struct vmc_region *mr,
+		    uint64_t off, uint8_t *buf, unsigned size, bool write)
+{
+	unsigned w = mr->ops.min_access_size;
+	uint8_t word[8];
+	uint64_t base;
+	int r;
+
+	if (size >= w)
+		return call_io(as, mr, off, buf, size, write);
+	base = off & ~(uint64_t)(w - 1);
+	r = call_io(as, mr, base, word, w, false);
+	if (r < 0)
+		return r;
+	if (!write) {
+		memcpy(buf, word + (off - base), size);
+		return 0;
+	}
+	memcpy(word + (off - base), buf, size);
+	return call_io(as, mr, base, word, w, true);
+}
+
+static int io_access(struct vmc_address_space *as, struct vmc_region *mr,
+		     uint64_t off, uint8_t *buf, unsigned size, bool write)
+{
+	const struct vmc_region_ops *ops = &mr->ops;
+	bool aligned = (off & (size - 1)) == 0;
+	unsigned done = 0;
+
+	if (size >= ops->min_access_size && size <= ops->max_access_size &&
+	    (aligned || (ops->flags & VMC_REGION_OPS_UNALIGNED)))
+		return call_io(as, mr, off, buf, size, write);
+	if (ops->flags & VMC_REGION_OPS_STRICT)
+		return -EINVAL;
+	if (size <= ops->max_access_size && aligned)
+		return io_piece(as, mr, off, buf, size, write);
+	/* Too wide or unaligned: aligned pieces in address order. */
+	while (done < size) {
+		uint64_t o = off + done;
+		unsigned p = ops->max_access_size;
+		int r;
+
+		while (p > 1 && ((o & (p - 1)) || p > size - done))
+			p /= 2;
+		r = io_piece(as, mr, o, buf + done, p, write);
+		if (r < 0)
+			return r;
+		done += p;
+	}
+	return 0;
+}
+
+/* Signal the first visible ioeventfd that matches the write, if any. */
+static bool eventfd_match(const struct vmc__flat_view *v, uint64_t addr,
+			  const uint8_t *buf, unsigned size)
+{
+	size_t lo = 0, hi = v->nr_ioeventfds;
+	uint64_t host = 0;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (v->ioeventfds[mid].addr < addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	memcpy(&host, buf, size);
+	for (; lo < v->nr_ioeventfds && v->ioeventfds[lo].addr == addr; lo++) {
+		const struct vmc__as_ioeventfd *e = &v->ioeventfds[lo];
+
+		if (e->size == 0 ||
+		    (e->size == size && (!e->match_data || e->data_host == host))) {
+			vmc_notifier_signal(e->notifier);
+			return true;
+		}
+	}
+	return false;
+}
+
+int vmc__io_dispatch(struct vmc_address_space *as,
+		     const struct vmc__flat_view *view,
+		     const struct vmc__flat_range *r, uint64_t addr,
+		     void *buf, unsigned size, bool write)
+{
+	uint64_t off = r->offset + (addr - r->start);
+
+	if (write) {
+		if (r->readonly)
+			return as->policy == VMC_UNASSIGNED_ERROR ? -EACCES :
+								    0;
+		if (view->nr_ioeventfds &&
+		    atomic_load_explicit(&as->soft_ioeventfds,
+					 memory_order_relaxed) &&
+		    eventfd_match(view, addr, buf, size))
+			return 0;
+	}
+	return io_access(as, r->region, off, buf, size, write);
+}
+
+/* Split an I/O stretch into the widest naturally aligned accesses. */
+static int io_stretch(struct vmc_address_space *as,
+		      const struct vmc__flat_view *v,
+		      const struct vmc__flat_range *r, uint64_t addr,
+		      uint8_t *buf, uint64_t len, bool write)
+{
+	while (len) {
+		unsigned p;
+		int err;
+
+		if (len == 1 || len == 2 || len == 4 || len == 8) {
+			p = (unsigned)len;
+		} else {
+			p = 8;
+			while (p > 1 && ((addr & (p - 1)) || p > len))
+				p /= 2;
+		}
+		err = vmc__io_dispatch(as, v, r, addr, buf, p, write);
+		if (err < 0)
+			return err;
+		addr += p;
+		buf += p;
+		len -= p;
+	}
+	return 0;
+}
+
+static int as_access(struct vmc_address_space *as, uint64_t addr, uint8_t *buf,
+		  size_t len, bool write)
+{
+	struct vmc__rcu_section sec;
+	const struct vmc__flat_view *v;
+	int err = 0;
+
+	if (!len)
+		return 0;
+	if (len - 1 > UINT64_MAX - addr)
+		return -EFAULT;
+	vmc__rcu_section_enter(&as->mem->rcu, &sec);
+	v = vmc__as_get_view(as);
+	while (len) {
+		size_t hint = 0;
+		const struct vmc__flat_range *r;
+		uint64_t chunk;
+
+		r = vmc__flat_view_lookup(v, addr, &hint);
+		if (!r) {
+			/* A hole: up to the next range or the end. */
+			uint64_t end = UINT64_MAX;
+			size_t lo = 0, hi = v->nr;
+
+			while (lo < hi) {
+				size_t mid = lo + (hi - lo) / 2;
+
+				if (v->starts[mid] <= addr)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+			if (lo < v->nr)
+				end = v->starts[lo] - 1;
+			chunk = end - addr + 1;
+			if (chunk == 0 || chunk > len)
+				chunk = len;
+			if (as->policy == VMC_UNASSIGNED_ERROR) {
+				err = -EFAULT;
+				break;
+			}
+			if (!write)
+				memset(buf, 0xff, chunk);
+		} else {
+			chunk = r->last - addr + 1;
+			if (chunk == 0 || chunk > len)
+				chunk = len;
+			if (r->io) {
+				err = io_stretch(as, v, r, addr, buf, chunk,
+						 write);
+				if (err < 0)
+					break;
+			} else if (!write) {
+				memcpy(buf, r->host + (addr - r->start), chunk);
+			} else if (r->readonly) {
+				if (as->policy == VMC_UNASSIGNED_ERROR) {
+					err = -EACCES;
+					break;
+				}
+			} else {
+				memcpy(r->host + (addr - r->start), buf, chunk);
+			}
+		}
+		len -= chunk;
+		buf += chunk;
+		addr += chunk;
+	}
+	vmc__rcu_section_exit(&sec);
+	return err;
+}
+
+VMC_EXPORT int vmc_as_read(struct vmc_address_space *as, uint64_t addr,
+			   void *buf, size_t len)
+{
+	vmc_assert_return(as && (buf || !len), -EINVAL);
+	return as_access(as, addr, buf, len, false);
+}
+
+VMC_EXPORT int vmc_as_write(struct vmc_address_space *as, uint64_t addr,
+			    const void *buf, size_t len)
+{
+	vmc_assert_return(as && (buf || !len), -EINVAL);
+	/* Writes never modify @buf; the cast serves the shared path. */
+	return as_access(as, addr, (uint8_t *)(uintptr_t)buf, len, true);
+}
+
+/* A reference on the published view, taken inside a read-side section. */
+static struct vmc__flat_view *get_view_ref(struct vmc_address_space *as)
+{
+	for (;;) {
+		struct vmc__flat_view *v = atomic_load_explicit(
+			&as->current, memory_order_acquire);
+		long c = atomic_load_explicit(&v->refcnt, memory_order_relaxed);
+
+		while (c > 0) {
+			if (atomic_compare_exchange_weak_explicit(
+				    &v->refcnt, &c, c + 1,
+				    memory_order_acq_rel,
+				    memory_order_relaxed))
+				return v;
+		}
+		/* Retired meanwhile: the next load sees its successor. */
+	}
+}
+
+VMC_EXPORT int vmc_as_map(struct vmc_address_space *as, uint64_t addr,
+			  size_t len, bool write, void **ret)
+{
+	struct vmc__rcu_section sec;
+	struct vmc__as_mapping *m;
+	const struct vmc__flat_range *r;
+	struct vmc__flat_view *v;
+	int err = 0;
+
+	vmc_assert_return(as && ret && len, -EINVAL);
+	if (len - 1 > UINT64_MAX - addr)
+		return -EFAULT;
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	vmc__rcu_section_enter(&as->mem->rcu, &sec);
+	v = get_view_ref(as);
+	vmc__rcu_section_exit(&sec);
+
+	r = vmc__flat_view_lookup(v, addr, NULL);
+	if (!r || r->io || addr + (len - 1) > r->last)
+		err = -EFAULT;
+	else if (write && r->readonly)
+		err = -EACCES;
+	if (err < 0) {
+		vmc__flat_view_unref(as->mem, v);
+		free(m);
+		return err;
+	}
+	m->ptr = r->host + (addr - r->start);
+	m->view = v;
+	pthread_mutex_lock(&as->map_lock);
+	m->next = as->mappings;
+	as->mappings = m;
+	pthread_mutex_unlock(&as->map_lock);
+	*ret = m->ptr;
+	return 0;
+}
+
+VMC_EXPORT int vmc_as_unmap(struct vmc_address_space *as, void *ptr)
+{
+	struct vmc__as_mapping **pp, *m = NULL;
+
+	vmc_assert_return(as, -EINVAL);
+	pthread_mutex_lock(&as->map_lock);
+	for (pp = &as->mappings; *pp; pp = &(*pp)->next) {
+		if ((*pp)->ptr == ptr) {
+			m = *pp;
+			*pp = m->next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&as->map_lock);
+	if (!m)
+		return -ENOENT;
+	vmc__flat_view_unref(as->mem, m->view);
+	free(m);
+	return 0;
+}
