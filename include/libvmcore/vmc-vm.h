@@ -29,6 +29,7 @@
 
 #include <libvmcore/vmc-common.h>
 #include <libvmcore/vmc-loop.h>
+#include <libvmcore/vmc-memory.h>
 
 VMC_BEGIN_DECLS
 
@@ -381,6 +382,38 @@ unsigned int vmc_vm_get_vcpu_count(const struct vmc_vm *vm);
  * @since 0.1
  */
 struct vmc_vcpu *vmc_vm_get_vcpu(const struct vmc_vm *vm, unsigned int index);
+
+/**
+ * The VM's memory context (see vmc-memory.h).  It belongs to the VM and
+ * lives as long as it; mutate it on the loop thread or with the VM lock
+ * held.
+ * @return the context; NULL for NULL
+ * @thread any
+ * @since 0.1
+ */
+struct vmc_memory *vmc_vm_get_memory(const struct vmc_vm *vm);
+
+/**
+ * One of the VM's address spaces: VMC_AS_MEMORY (guest-physical memory)
+ * or VMC_AS_IO (x86 port I/O, 64 KiB).  Their I/O callbacks run with the
+ * VM lock held unless the region is lockless.
+ * @return the address space, owned by the VM; NULL for NULL or an unknown
+ *         kind
+ * @thread any
+ * @since 0.1
+ */
+struct vmc_address_space *vmc_vm_get_address_space(const struct vmc_vm *vm,
+						   enum vmc_as_kind kind);
+
+/**
+ * The root container of one of the VM's address spaces: add RAM, ROM and
+ * I/O regions to it with vmc_region_add_subregion().
+ * @return the root, owned by the VM; NULL for NULL or an unknown kind
+ * @thread any
+ * @since 0.1
+ */
+struct vmc_region *vmc_vm_get_root(const struct vmc_vm *vm,
+				   enum vmc_as_kind kind);
 
 /** A work item (see vmc-vcpu.h). */
 typedef void (*vmc_work_cb)(struct vmc_vcpu *vcpu, void *userdata);

@@ -215,8 +215,9 @@ static int ioeventfd_set(struct kvm_vm *kv, const struct vmc_ioeventfd_info *e,
 }
 
 /*
- * A refused ioeventfd is logged and left to the software path: the write
- * then exits, and the memory API's dispatch signals the notifier itself.
+ * A refused ioeventfd cannot be reported to whoever changed the layout (a
+ * listener has no error path), so it is logged; guest writes to it then
+ * reach the region.
  */
 static void eventfd_add(void *opaque, const struct vmc_ioeventfd_info *e)
 {
@@ -224,8 +225,8 @@ static void eventfd_add(void *opaque, const struct vmc_ioeventfd_info *e)
 	int r = ioeventfd_set(kv, e, true);
 
 	if (r < 0)
-		vmc__warn("kvm: KVM_IOEVENTFD at 0x%llx size %u: %s; handled "
-			  "in userspace",
+		vmc__warn("kvm: KVM_IOEVENTFD at 0x%llx size %u: %s; "
+			  "not installed",
 			  (unsigned long long)e->addr, e->size, strerror(-r));
 }
 
@@ -271,6 +272,12 @@ int vmc__kvm_memory_init(struct vmc_vm *vm)
 	if (!kv->slots)
 		return -ENOMEM;
 	kv->nr_slots = (unsigned int)n;
+
+	/* The kernel matches ioeventfds; dispatch need not look again. */
+	if (vm->as_memory)
+		vmc__as_set_soft_ioeventfds(vm->as_memory, false);
+	if (vm->as_io)
+		vmc__as_set_soft_ioeventfds(vm->as_io, false);
 
 	if (vm->as_memory) {
 		r = vmc_memory_listener_new(vm->as_memory, &mem_ops,

@@ -314,9 +314,15 @@ int vmc__kvm_vcpu_run(struct vmc_vcpu *vcpu)
 		if (!kv->irqchip)
 			inject_interrupts(vcpu, kc, kv);
 
+		/*
+		 * Inside KVM_RUN the thread holds no flat-view pointer: let
+		 * reclamation proceed however long the guest runs.
+		 */
+		vmc__rcu_thread_offline(&vcpu->rcu_reader);
 		gate_enter(kv);
 		r = ioctl(kc->fd, KVM_RUN, 0);
 		gate_leave(kv);
+		vmc__rcu_thread_online(&vcpu->rcu_reader);
 
 		if (r < 0) {
 			r = errno;

@@ -275,9 +275,13 @@ static void process_events(struct vmc_vcpu *vcpu)
 	struct vmc_vm *vm = vcpu->vm;
 
 	atomic_store_explicit(&vcpu->exit_request, false, memory_order_relaxed);
+	vmc__rcu_quiescent(&vcpu->rcu_reader);
 	while (vcpu_is_idle(vcpu)) {
 		publish_state(vcpu);
+		/* A sleeping vCPU does not hold back view reclamation. */
+		vmc__rcu_thread_offline(&vcpu->rcu_reader);
 		vmc__lock_wait(&vm->lock, &vcpu->halt_cond);
+		vmc__rcu_thread_online(&vcpu->rcu_reader);
 	}
 
 	/*
@@ -348,6 +352,8 @@ void *vmc__vcpu_thread(void *arg)
 	snprintf(name, sizeof(name), "vcpu/%u", vcpu->index);
 	pthread_setname_np(pthread_self(), name);
 	vmc__current_vcpu = vcpu;
+	vmc__rcu_register_thread(vmc__memory_rcu(vm->memory),
+				 &vcpu->rcu_reader);
 
 	vmc__lock_acquire(&vm->lock);
 	r = vm->ops->vcpu_init ? vm->ops->vcpu_init(vcpu) : 0;
@@ -371,6 +377,7 @@ out:
 	pthread_cond_broadcast(&vm->pause_cond);
 	pthread_cond_broadcast(&vm->created_cond);
 	vmc__lock_release(&vm->lock);
+	vmc__rcu_unregister_thread(&vcpu->rcu_reader);
 	vmc__current_vcpu = NULL;
 	return NULL;
 }

@@ -19,6 +19,7 @@
 #include <libvmcore/vmc-vcpu.h>
 
 #include "accel.h"
+#include "memory-internal.h"
 #include "lock.h"
 #include "util.h"
 
@@ -71,6 +72,9 @@ struct vmc_vcpu {
 
 	/* The accelerator's per-vCPU state. */
 	void *accel;
+
+	/* This thread as a reader of the VM's flat views. */
+	struct vmc__rcu_reader rcu_reader;
 };
 
 struct vmc__request;
@@ -119,11 +123,12 @@ struct vmc_vm {
 	/*
 	 * The VM's memory context and its address spaces (memory, and io on
 	 * x86), created before vm_init; the accelerator registers its
-	 * listeners on them.  NULL while the VM has no memory API.
+	 * listeners on them.
 	 */
 	struct vmc_memory *memory;
 	struct vmc_address_space *as_memory;
 	struct vmc_address_space *as_io;
+	struct vmc_region *root_memory, *root_io;
 };
 
 /* Set exit_request (release) and kick: "come to your event point". */

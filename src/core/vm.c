@@ -449,6 +449,12 @@ static void vm_free(struct vmc_vm *vm)
 		}
 		free(vm->vcpus);
 	}
+	vmc__address_space_free(vm->as_io);
+	vmc__address_space_free(vm->as_memory);
+	vmc_region_unref(vm->root_io);
+	vmc_region_unref(vm->root_memory);
+	if (vm->memory)
+		vmc__memory_free(vm->memory);
 	while ((r = vm->req_head)) {
 		vm->req_head = r->next;
 		free(r);
@@ -487,6 +493,62 @@ static void init_cond(pthread_cond_t *c)
 	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
 	pthread_cond_init(c, &a);
 	pthread_condattr_destroy(&a);
+}
+
+/*
+ * The VM's memory: a "memory" address space over a 2^64-byte root
+ * container and an "io" one over 64 KiB of ports, both dispatching I/O
+ * callbacks under the VM lock.
+ */
+static int vm_memory_init(struct vmc_vm *vm)
+{
+	int r;
+
+	r = vmc__memory_new(&vm->memory);
+	if (r < 0)
+		return r;
+	r = vmc_region_new_container(vm->memory, "system", VMC_REGION_SIZE_ALL,
+				     &vm->root_memory);
+	if (r >= 0)
+		r = vmc_region_new_container(vm->memory, "io", 0x10000,
+					     &vm->root_io);
+	if (r >= 0)
+		r = vmc__address_space_new(vm->memory, vm->root_memory,
+					   VMC_AS_MEMORY, "memory",
+					   &vm->as_memory);
+	if (r >= 0)
+		r = vmc__address_space_new(vm->memory, vm->root_io, VMC_AS_IO,
+					   "io", &vm->as_io);
+	if (r < 0)
+		return r;
+	vmc__as_set_dispatch_lock(vm->as_memory, &vm->lock);
+	vmc__as_set_dispatch_lock(vm->as_io, &vm->lock);
+	return 0;
+}
+
+VMC_EXPORT struct vmc_memory *vmc_vm_get_memory(const struct vmc_vm *vm)
+{
+	return vm ? vm->memory : NULL;
+}
+
+VMC_EXPORT struct vmc_address_space *
+vmc_vm_get_address_space(const struct vmc_vm *vm, enum vmc_as_kind kind)
+{
+	if (!vm)
+		return NULL;
+	return kind == VMC_AS_IO ? vm->as_io
+	       : kind == VMC_AS_MEMORY ? vm->as_memory
+				       : NULL;
+}
+
+VMC_EXPORT struct vmc_region *vmc_vm_get_root(const struct vmc_vm *vm,
+					      enum vmc_as_kind kind)
+{
+	if (!vm)
+		return NULL;
+	return kind == VMC_AS_IO ? vm->root_io
+	       : kind == VMC_AS_MEMORY ? vm->root_memory
+				       : NULL;
 }
 
 static int vm_new(const struct vmc_vm_config *config,
@@ -544,6 +606,10 @@ static int vm_new(const struct vmc_vm_config *config,
 		goto fail;
 	vmc__clock_set_lock(vm->clock, &vm->lock);
 	r = vmc_bh_new(vm->loop, request_bh, vm, &vm->req_bh);
+	if (r < 0)
+		goto fail;
+
+	r = vm_memory_init(vm);
 	if (r < 0)
 		goto fail;
 
