@@ -183,7 +183,7 @@ int vmc_x86_vcpu_get_cpuid(struct vmc_vcpu *vcpu, uint32_t function,
 			   uint32_t index, struct vmc_x86_cpuid_entry *ret);
 
 /** Bytes of guest RAM vmc_x86_vcpu_setup_long_mode() writes page tables to. */
-#define VMC_X86_LONG_MODE_TABLES_SIZE (6 * 4096)
+#define VMC_X86_LONG_MODE_TABLES_SIZE (7 * 4096)
 
 /**
  * Put a vCPU straight into 64-bit mode, for sandbox guests that need no
@@ -193,11 +193,12 @@ int vmc_x86_vcpu_get_cpuid(struct vmc_vcpu *vcpu, uint32_t function,
  * (writable, executable, supervisor) to VMC_X86_LONG_MODE_TABLES_SIZE
  * bytes of guest RAM at guest-physical @p tables_gpa, whose host mapping
  * the caller gives as @p tables (for example vmc_region_get_ptr() of the
- * RAM region plus the offset).  Then sets CR0 (PE, PG, WP, ET, NE), CR3,
- * CR4 (PAE, OSFXSR, OSXMMEXCPT), EFER (LME, LMA, SCE, NXE where supported),
- * flat 64-bit code and data segments (no descriptor table needs to exist
- * in guest memory as long as the guest does not reload segments), RIP =
- * @p entry, RSP = @p stack, RFLAGS = 0x2, the other general registers 0.
+ * RAM region plus the offset).  Then sets CR0 (PE, MP, ET, NE, WP, PG), CR3,
+ * CR4 (PAE, OSFXSR, OSXMMEXCPT), EFER (LME, LMA), flat 64-bit code (selector
+ * 0x08) and data (0x10) segments described by a GDT in the last page of the
+ * area (so interrupt delivery and iretq find them), RIP = @p entry, RSP =
+ * @p stack, RFLAGS = 0x2, the other general registers 0.  No IDT is set
+ * up: a guest that takes interrupts loads its own.
  *
  * @param tables host address of the tables, 4 KiB-aligned
  * @param tables_gpa guest-physical address, 4 KiB-aligned

@@ -533,8 +533,27 @@ static int long_mode_state(int fd, uint64_t cr3, uint64_t entry,
 
 static int long_mode_fn(struct vmc_vcpu *vcpu, struct x86_call *c)
 {
+	uint64_t *gdt = (uint64_t *)((char *)c->out + 6 * 4096);
+	struct kvm_sregs s;
+	int r;
+
 	build_tables(c->out, c->a, 4);
-	return long_mode_state(kvm_vcpu_of(vcpu)->fd, c->a, c->b, c->d);
+	/*
+	 * A GDT matching the loaded segments, for what reloads them behind
+	 * the guest's back: interrupt and exception delivery, iretq.
+	 */
+	memset(gdt, 0, 4096);
+	gdt[1] = UINT64_C(0x00af9a000000ffff); /* 0x08: 64-bit code */
+	gdt[2] = UINT64_C(0x00cf92000000ffff); /* 0x10: data */
+	r = long_mode_state(kvm_vcpu_of(vcpu)->fd, c->a, c->b, c->d);
+	if (r < 0)
+		return r;
+	r = vmc__kvm_ioctl(kvm_vcpu_of(vcpu)->fd, KVM_GET_SREGS, &s);
+	if (r < 0)
+		return r;
+	s.gdt.base = c->a + 6 * 4096;
+	s.gdt.limit = 3 * 8 - 1;
+	return vmc__kvm_ioctl(kvm_vcpu_of(vcpu)->fd, KVM_SET_SREGS, &s);
 }
 
 VMC_EXPORT int vmc_x86_vcpu_setup_long_mode(struct vmc_vcpu *vcpu,
