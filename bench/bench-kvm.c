@@ -17,6 +17,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sched.h>
 #include <sys/wait.h>
 
 #include "../tests/kvm-guest.h"
@@ -160,9 +161,20 @@ static const struct vmc_region_ops sink_ops = {
     .max_access_size = 4,
 };
 
+struct consumer {
+	uint64_t consumed;
+	bool done;
+};
+
+static void on_done(struct vmc_notifier *n, void *userdata)
+{
+	((struct consumer *)userdata)->done = true;
+}
+
 static int64_t vmc_pio(long n)
 {
 	struct vmc_region *r;
+	struct consumer c = {0};
 	uint64_t count = 0;
 	struct gvm g;
 	int64_t t0, t1;
@@ -172,12 +184,16 @@ static int64_t vmc_pio(long n)
 				    &sink_ops, &count, 0, &r));
 	ASSERT_OK(vmc_region_add_subregion(vmc_vm_get_root(g.vm, VMC_AS_IO),
 					   ECHO_PORT, r, 0));
+	ASSERT_OK(vmc_notifier_new(&g.done_notifier));
+	ASSERT_OK(vmc_notifier_set_handler(g.done_notifier, loop, on_done, &c));
 	gvm_setup_long(&g, GT_PIO_LOOP, (uint64_t)n);
 	t0 = vmc_test_now_ns();
 	ASSERT_OK(vmc_vm_start(g.vm));
-	while (atomic_load(&g.nr_done) == 0)
-		;
+	while (!c.done)
+		vmc_loop_run_once(loop, true);
 	t1 = vmc_test_now_ns();
+	vmc_notifier_set_handler(g.done_notifier, loop, NULL, NULL);
+	vmc_notifier_free(g.done_notifier);
 	ASSERT_EQ_U64(count, (uint64_t)n);
 	gvm_free(&g);
 	vmc_region_unref(r);
@@ -203,10 +219,6 @@ static int64_t raw_pio(long n)
 /* ------------------------------------------------------------------------
  * 2. ioeventfd writes
  */
-struct consumer {
-	uint64_t consumed;
-};
-
 static void on_notify(struct vmc_notifier *n, void *userdata)
 {
 	struct consumer *c = userdata;
@@ -232,14 +244,17 @@ static int64_t vmc_ioeventfd(long n)
 	ASSERT_OK(vmc_notifier_new(&nt));
 	ASSERT_OK(vmc_notifier_set_handler(nt, loop, on_notify, &c));
 	ASSERT_OK(vmc_region_add_ioeventfd(r, 0, 4, true, IOEVENT_MATCH, nt));
+	ASSERT_OK(vmc_notifier_new(&g.done_notifier));
+	ASSERT_OK(vmc_notifier_set_handler(g.done_notifier, loop, on_done, &c));
 	gvm_setup_long(&g, GT_IOEVENT_LOOP, (uint64_t)n);
 	t0 = vmc_test_now_ns();
 	ASSERT_OK(vmc_vm_start(g.vm));
-	/* The loop consumes while the guest writes. */
-	while (atomic_load(&g.nr_done) == 0)
-		vmc_loop_run_once(loop, false);
-	vmc_loop_run_once(loop, false);
+	/* The loop sleeps, and consumes while the guest writes. */
+	while (!c.done)
+		vmc_loop_run_once(loop, true);
 	t1 = vmc_test_now_ns();
+	vmc_notifier_set_handler(g.done_notifier, loop, NULL, NULL);
+	vmc_notifier_free(g.done_notifier);
 	ASSERT_EQ_U64(count, 0);
 	ASSERT_GT(c.consumed, 0);
 	vmc_notifier_set_handler(nt, loop, NULL, NULL);
@@ -305,7 +320,7 @@ static int64_t vmc_life(void)
 	ASSERT_OK(vmc_vcpu_set_reg(v, VMC_X86_RIP, GUEST_LOAD));
 	ASSERT_OK(vmc_vm_start(vm));
 	while (vmc_vcpu_get_state(v) != VMC_VCPU_HALTED)
-		;
+		sched_yield();
 	vmc_vm_unref(vm);
 	vmc_region_unref(ram);
 	return vmc_test_now_ns() - t0;
@@ -389,6 +404,11 @@ int main(void)
 	if (r == -ENODEV || r == -EOPNOTSUPP)
 		SKIP("KVM is not usable here");
 	gvm_free(&probe);
+	if (getenv("VMC_BENCH_LIFE_ONLY")) {
+		for (int i = 0; i < 200; i++)
+			vmc_life();
+		return 0;
+	}
 
 	/* Warm up both paths (page faults of the first runs). */
 	vmc_pio(1000);

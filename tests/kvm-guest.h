@@ -32,6 +32,8 @@ struct gvm {
 	uint32_t db[GVM_MAX_DB];
 	_Atomic unsigned int nr_db;
 	_Atomic unsigned int nr_done;
+	/* Signalled at each DB_DONE if set, to wake a blocked loop. */
+	struct vmc_notifier *done_notifier;
 };
 
 static inline int gvm_doorbell_write(void *opaque, uint64_t offset, unsigned size,
@@ -45,8 +47,11 @@ static inline int gvm_doorbell_write(void *opaque, uint64_t offset, unsigned siz
 	if (n < GVM_MAX_DB)
 		g->db[n] = (uint32_t)value;
 	atomic_store(&g->nr_db, n + 1);
-	if (value == DB_DONE)
+	if (value == DB_DONE) {
 		atomic_fetch_add(&g->nr_done, 1);
+		if (g->done_notifier)
+			vmc_notifier_signal(g->done_notifier);
+	}
 	pthread_mutex_unlock(&g->lock);
 	return 0;
 }

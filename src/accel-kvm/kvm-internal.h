@@ -98,6 +98,11 @@ struct kvm_vcpu {
 	_Atomic int nmi_pending;
 	/* The last I/O exit still needs a KVM_RUN to complete. */
 	bool io_pending;
+	/*
+	 * Set from just before the vCPU's last exit_request check until
+	 * KVM_RUN returned: only then does a kick need the signal.
+	 */
+	_Atomic int in_kernel;
 	/* Kicks may land once the thread is gone; they then do nothing. */
 	_Atomic bool alive;
 	struct kvm_guest_debug debug;

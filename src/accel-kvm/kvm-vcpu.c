@@ -307,6 +307,7 @@ int vmc__kvm_vcpu_run(struct vmc_vcpu *vcpu)
 	int r;
 
 	for (;;) {
+		atomic_store(&kc->in_kernel, 1);
 		if (atomic_load_explicit(&vcpu->exit_request,
 					 memory_order_acquire))
 			__atomic_store_n(&run->immediate_exit, 1,
@@ -322,6 +323,7 @@ int vmc__kvm_vcpu_run(struct vmc_vcpu *vcpu)
 		gate_enter(kv);
 		r = ioctl(kc->fd, KVM_RUN, 0);
 		gate_leave(kv);
+		atomic_store_explicit(&kc->in_kernel, 0, memory_order_relaxed);
 		vmc__rcu_thread_online(&vcpu->rcu_reader);
 
 		if (r < 0) {

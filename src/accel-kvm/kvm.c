@@ -157,7 +157,14 @@ void vmc__kvm_kick_raw(struct vmc_vcpu *vcpu)
 	 * signal (unblocked only there) interrupts it.
 	 */
 	__atomic_store_n(&kc->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
-	pthread_kill(vcpu->thread, kvm_vm_of(vcpu->vm)->kick_signal);
+	/*
+	 * Dekker pair with the vCPU's store of in_kernel before it reads
+	 * exit_request and enters: either we see it set and interrupt the
+	 * ioctl, or its entry sees immediate_exit.  A vCPU outside (idle,
+	 * running work) needs no signal, which saves a signal and a drain.
+	 */
+	if (atomic_load(&kc->in_kernel))
+		pthread_kill(vcpu->thread, kvm_vm_of(vcpu->vm)->kick_signal);
 }
 
 /* ------------------------------------------------------------------------
