@@ -19,5 +19,7 @@
 #include <libvmcore/vmc-hw-plic.h>
 #include <libvmcore/vmc-hw-sifive-test.h>
 #include <libvmcore/vmc-hw-uart16550.h>
+#include <libvmcore/vmc-kvm.h>
+#include <libvmcore/vmc-x86.h>
 
 #endif

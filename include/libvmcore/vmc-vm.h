@@ -92,6 +92,12 @@ struct vmc_vm_config {
 	 * sigaction() and does nothing but interrupt KVM_RUN.
 	 */
 	int kick_signal;
+	/**
+	 * Accelerator-specific options, read during vmc_vm_new() only; NULL
+	 * for the defaults.  For VMC_ACCEL_KVM a struct vmc_kvm_config
+	 * (vmc-kvm.h); other accelerators ignore it.
+	 */
+	const void *accel_config;
 };
 
 /**

@@ -53,6 +53,7 @@
 #include "vmc-config.h"
 #include <libvmcore/vmc-vm.h>
 
+
 struct vmc_vm;
 struct vmc_vcpu;
 struct vmc_vm_config;

@@ -19,6 +19,7 @@
 #include <libvmcore/vmc-vcpu.h>
 
 #include "accel.h"
+#include "memory-internal.h"
 #include "lock.h"
 #include "memory-internal.h"
 #include "util.h"
@@ -128,6 +129,8 @@ struct vmc_vm {
 
 	/* The accelerator's VM state. */
 	void *accel;
+	/* vmc_vm_config.accel_config, valid during vm_init only. */
+	const void *accel_config;
 };
 
 /* Set exit_request (release) and kick: "come to your event point". */

@@ -605,7 +605,9 @@ static int vm_new(const struct vmc_vm_config *config,
 	}
 
 	if (ops->vm_init) {
+		vm->accel_config = c.accel_config;
 		r = ops->vm_init(vm);
+		vm->accel_config = NULL;
 		if (r < 0)
 			goto fail;
 	}

@@ -1,0 +1,462 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The KVM accelerator against raw ioctls on the same guests, in one run:
+ *
+ *   1. PIO exit round trip: libvmcore's dispatch vs a bare KVM_RUN loop
+ *      (ratio of time per exit; target <= 1.03);
+ *   2. ioeventfd-backed writes consumed by a loop handler vs the same
+ *      guest under a bare KVM_RUN loop (ratio of rates; target >= 0.97);
+ *   3. create a VM with one vCPU and 64 KiB of RAM, run to the first HLT,
+ *      destroy: libvmcore vs the raw ioctl sequence (target <= 1.2), and
+ *      vs launching qemu-system-x86_64 on the same guest.
+ *
+ * Each figure is the median of several rounds, interleaved so that drift
+ * on a noisy host hits both sides alike.
+ */
+#include <linux/kvm.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sched.h>
+#include <sys/wait.h>
+
+#include "../tests/kvm-guest.h"
+
+static struct vmc_loop *loop;
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int64_t median(int64_t *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(*v), cmp_i64);
+	return v[n / 2];
+}
+
+/* ------------------------------------------------------------------------
+ * The raw side: the same guest under bare ioctls.
+ */
+struct raw {
+	int sys, vm, cpu;
+	struct kvm_run *run;
+	int run_size;
+	uint8_t *mem;
+	size_t mem_size;
+};
+
+static void raw_open(struct raw *r, size_t mem_size)
+{
+	struct kvm_userspace_memory_region m = {0};
+
+	r->sys = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	r->vm = ioctl(r->sys, KVM_CREATE_VM, 0);
+	ioctl(r->vm, KVM_SET_TSS_ADDR, 0xfffbd000ul);
+	r->mem_size = mem_size;
+	r->mem = mmap(NULL, mem_size, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	m.memory_size = mem_size;
+	m.userspace_addr = (uintptr_t)r->mem;
+	if (r->vm < 0 || ioctl(r->vm, KVM_SET_USER_MEMORY_REGION, &m) < 0)
+		FAIL("raw VM setup");
+	r->cpu = ioctl(r->vm, KVM_CREATE_VCPU, 0);
+	r->run_size = ioctl(r->sys, KVM_GET_VCPU_MMAP_SIZE, 0);
+	r->run = mmap(NULL, (size_t)r->run_size, PROT_READ | PROT_WRITE,
+		      MAP_SHARED, r->cpu, 0);
+	if (r->cpu < 0 || r->run == MAP_FAILED)
+		FAIL("raw vCPU setup");
+}
+
+static void raw_close(struct raw *r)
+{
+	munmap(r->run, (size_t)r->run_size);
+	munmap(r->mem, r->mem_size);
+	close(r->cpu);
+	close(r->vm);
+	close(r->sys);
+}
+
+/* Long mode by hand: the same tables and registers as the library's. */
+static void raw_long_mode(struct raw *r, uint64_t test, uint64_t arg)
+{
+	struct kvm_segment code = {.limit = 0xffffffff, .selector = 8,
+				   .type = 11, .present = 1, .s = 1, .l = 1,
+				   .g = 1};
+	struct kvm_segment data = {.limit = 0xffffffff, .selector = 0x10,
+				   .type = 3, .present = 1, .s = 1, .db = 1,
+				   .g = 1};
+	struct kvm_regs regs = {.rip = GUEST_LOAD, .rsp = GUEST_STACK,
+				.rflags = 2, .rdi = test, .rsi = arg};
+	uint64_t *t = (uint64_t *)(r->mem + GUEST_TABLES);
+	struct kvm_cpuid2 *c;
+	struct kvm_sregs s;
+
+	c = calloc(1, sizeof(*c) + 256 * sizeof(c->entries[0]));
+	c->nent = 256;
+	ioctl(r->sys, KVM_GET_SUPPORTED_CPUID, c);
+	ioctl(r->cpu, KVM_SET_CPUID2, c);
+	free(c);
+	t[0] = (GUEST_TABLES + 0x1000) | 3;
+	for (uint64_t i = 0; i < 4; i++) {
+		t[512 + i] = (GUEST_TABLES + 0x2000 + 0x1000 * i) | 3;
+		for (uint64_t j = 0; j < 512; j++)
+			t[1024 + 512 * i + j] = (i << 30 | j << 21) | 0x83;
+	}
+	gvm_load("long64.bin", r->mem + GUEST_LOAD, GUEST_IDT - GUEST_LOAD);
+	ioctl(r->cpu, KVM_GET_SREGS, &s);
+	s.cs = code;
+	s.ds = s.es = s.fs = s.gs = s.ss = data;
+	s.cr0 = 0x80010033;
+	s.cr3 = GUEST_TABLES;
+	s.cr4 = 0x620;
+	s.efer = 0x500;
+	ioctl(r->cpu, KVM_SET_SREGS, &s);
+	ioctl(r->cpu, KVM_SET_REGS, &regs);
+}
+
+/* KVM_RUN until the guest rings DB_DONE (or halts); counts PIO exits. */
+static long raw_run(struct raw *r)
+{
+	long exits = 0;
+
+	for (;;) {
+		if (ioctl(r->cpu, KVM_RUN, 0) < 0) {
+			if (errno == EINTR)
+				continue;
+			FAIL("raw KVM_RUN: %s", strerror(errno));
+		}
+		switch (r->run->exit_reason) {
+		case KVM_EXIT_IO:
+			exits++;
+			if (r->run->io.port == DOORBELL_PORT &&
+			    *(uint32_t *)((uint8_t *)r->run +
+					  r->run->io.data_offset) == DB_DONE)
+				return exits;
+			break;
+		case KVM_EXIT_HLT:
+			return exits;
+		default:
+			FAIL("raw: exit %u", r->run->exit_reason);
+		}
+	}
+}
+
+/* ------------------------------------------------------------------------
+ * 1. PIO round trip
+ */
+static int sink_write(void *opaque, uint64_t offset, unsigned size,
+		      uint64_t value)
+{
+	(*(uint64_t *)opaque)++;
+	return 0;
+}
+
+static const struct vmc_region_ops sink_ops = {
+    .struct_size = sizeof(struct vmc_region_ops),
+    .write = sink_write,
+    .min_access_size = 1,
+    .max_access_size = 4,
+};
+
+struct consumer {
+	uint64_t consumed;
+	bool done;
+};
+
+static void on_done(struct vmc_notifier *n, void *userdata)
+{
+	((struct consumer *)userdata)->done = true;
+}
+
+static int64_t vmc_pio(long n)
+{
+	struct vmc_region *r;
+	struct consumer c = {0};
+	uint64_t count = 0;
+	struct gvm g;
+	int64_t t0, t1;
+
+	gvm_init(&g, loop, 1, NULL);
+	ASSERT_OK(vmc_region_new_io(vmc_vm_get_memory(g.vm), "sink", 4,
+				    &sink_ops, &count, 0, &r));
+	ASSERT_OK(vmc_region_add_subregion(vmc_vm_get_root(g.vm, VMC_AS_IO),
+					   ECHO_PORT, r, 0));
+	ASSERT_OK(vmc_notifier_new(&g.done_notifier));
+	ASSERT_OK(vmc_notifier_set_handler(g.done_notifier, loop, on_done, &c));
+	gvm_setup_long(&g, GT_PIO_LOOP, (uint64_t)n);
+	t0 = vmc_test_now_ns();
+	ASSERT_OK(vmc_vm_start(g.vm));
+	while (!c.done)
+		vmc_loop_run_once(loop, true);
+	t1 = vmc_test_now_ns();
+	vmc_notifier_set_handler(g.done_notifier, loop, NULL, NULL);
+	vmc_notifier_free(g.done_notifier);
+	ASSERT_EQ_U64(count, (uint64_t)n);
+	gvm_free(&g);
+	vmc_region_unref(r);
+	return t1 - t0;
+}
+
+static int64_t raw_pio(long n)
+{
+	struct raw r;
+	int64_t t0, t1;
+	long exits;
+
+	raw_open(&r, GVM_RAM_SIZE);
+	raw_long_mode(&r, GT_PIO_LOOP, (uint64_t)n);
+	t0 = vmc_test_now_ns();
+	exits = raw_run(&r);
+	t1 = vmc_test_now_ns();
+	ASSERT_EQ(exits, n + 1);
+	raw_close(&r);
+	return t1 - t0;
+}
+
+/* ------------------------------------------------------------------------
+ * 2. ioeventfd writes
+ */
+static void on_notify(struct vmc_notifier *n, void *userdata)
+{
+	struct consumer *c = userdata;
+
+	/* The loop has already cleared the notifier for us. */
+	c->consumed++;
+}
+
+static int64_t vmc_ioeventfd(long n)
+{
+	struct vmc_region *r;
+	struct vmc_notifier *nt;
+	struct consumer c = {0};
+	uint64_t count = 0;
+	struct gvm g;
+	int64_t t0, t1;
+
+	gvm_init(&g, loop, 1, NULL);
+	ASSERT_OK(vmc_region_new_io(vmc_vm_get_memory(g.vm), "ioev", 4,
+				    &sink_ops, &count, 0, &r));
+	ASSERT_OK(vmc_region_add_subregion(
+	    vmc_vm_get_root(g.vm, VMC_AS_MEMORY), IOEVENT_MMIO, r, 0));
+	ASSERT_OK(vmc_notifier_new(&nt));
+	ASSERT_OK(vmc_notifier_set_handler(nt, loop, on_notify, &c));
+	ASSERT_OK(vmc_region_add_ioeventfd(r, 0, 4, true, IOEVENT_MATCH, nt));
+	ASSERT_OK(vmc_notifier_new(&g.done_notifier));
+	ASSERT_OK(vmc_notifier_set_handler(g.done_notifier, loop, on_done, &c));
+	gvm_setup_long(&g, GT_IOEVENT_LOOP, (uint64_t)n);
+	t0 = vmc_test_now_ns();
+	ASSERT_OK(vmc_vm_start(g.vm));
+	/* The loop sleeps, and consumes while the guest writes. */
+	while (!c.done)
+		vmc_loop_run_once(loop, true);
+	t1 = vmc_test_now_ns();
+	vmc_notifier_set_handler(g.done_notifier, loop, NULL, NULL);
+	vmc_notifier_free(g.done_notifier);
+	ASSERT_EQ_U64(count, 0);
+	ASSERT_GT(c.consumed, 0);
+	vmc_notifier_set_handler(nt, loop, NULL, NULL);
+	gvm_free(&g);
+	vmc_region_unref(r);
+	vmc_notifier_free(nt);
+	return t1 - t0;
+}
+
+static int64_t raw_ioeventfd(long n)
+{
+	struct kvm_ioeventfd io = {.datamatch = IOEVENT_MATCH,
+				   .addr = IOEVENT_MMIO,
+				   .len = 4,
+				   .flags = KVM_IOEVENTFD_FLAG_DATAMATCH};
+	struct raw r;
+	int64_t t0, t1;
+	uint64_t v;
+	int efd;
+
+	raw_open(&r, GVM_RAM_SIZE);
+	efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	io.fd = efd;
+	if (ioctl(r.vm, KVM_IOEVENTFD, &io) < 0)
+		FAIL("raw KVM_IOEVENTFD");
+	raw_long_mode(&r, GT_IOEVENT_LOOP, (uint64_t)n);
+	t0 = vmc_test_now_ns();
+	raw_run(&r);
+	t1 = vmc_test_now_ns();
+	ASSERT_EQ(read(efd, &v, sizeof(v)), (ssize_t)sizeof(v));
+	ASSERT_EQ_U64(v, (uint64_t)n);
+	close(efd);
+	raw_close(&r);
+	return t1 - t0;
+}
+
+/* ------------------------------------------------------------------------
+ * 3. Create, run to the first HLT, destroy
+ */
+#define LIFE_RAM 0x10000
+
+static int64_t vmc_life(void)
+{
+	struct vmc_vm_config c;
+	struct vmc_region *ram;
+	struct vmc_vcpu *v;
+	struct vmc_vm *vm;
+	int64_t t0 = vmc_test_now_ns();
+
+	vmc_vm_config_init(&c);
+	c.accel = VMC_ACCEL_KVM;
+	c.arch = VMC_ARCH_X86_64;
+	c.loop = loop;
+	ASSERT_OK(vmc_vm_new(&c, &vm));
+	ASSERT_OK(vmc_region_new_ram(vmc_vm_get_memory(vm), "ram", LIFE_RAM, 0,
+				     &ram));
+	((uint8_t *)vmc_region_get_ptr(ram))[GUEST_LOAD] = 0xf4; /* hlt */
+	ASSERT_OK(vmc_region_add_subregion(vmc_vm_get_root(vm, VMC_AS_MEMORY),
+					   0, ram, 0));
+	v = vmc_vm_get_vcpu(vm, 0);
+	ASSERT_OK(vmc_vcpu_set_reg(v, VMC_X86_CS, 0));
+	ASSERT_OK(vmc_vcpu_set_reg(v, VMC_X86_CS_BASE, 0));
+	ASSERT_OK(vmc_vcpu_set_reg(v, VMC_X86_RIP, GUEST_LOAD));
+	ASSERT_OK(vmc_vm_start(vm));
+	while (vmc_vcpu_get_state(v) != VMC_VCPU_HALTED)
+		sched_yield();
+	vmc_vm_unref(vm);
+	vmc_region_unref(ram);
+	return vmc_test_now_ns() - t0;
+}
+
+static int64_t raw_life(void)
+{
+	int64_t t0 = vmc_test_now_ns();
+	struct kvm_regs regs;
+	struct kvm_sregs s;
+	struct raw r;
+
+	raw_open(&r, LIFE_RAM);
+	r.mem[GUEST_LOAD] = 0xf4;
+	ioctl(r.cpu, KVM_GET_SREGS, &s);
+	s.cs.selector = 0;
+	s.cs.base = 0;
+	ioctl(r.cpu, KVM_SET_SREGS, &s);
+	ioctl(r.cpu, KVM_GET_REGS, &regs);
+	regs.rip = GUEST_LOAD;
+	ioctl(r.cpu, KVM_SET_REGS, &regs);
+	raw_run(&r);
+	raw_close(&r);
+	return vmc_test_now_ns() - t0;
+}
+
+/* A 64 KiB BIOS: at the reset vector, isa-debug-exit with 0, then hlt. */
+static const char *write_bios(void)
+{
+	static char path[] = "/tmp/vmc-bench-bios-XXXXXX";
+	static uint8_t bios[0x10000];
+	/* mov $0x501, %dx; xor %al, %al; out %al, %dx; hlt */
+	static const uint8_t code[] = {0xba, 0x01, 0x05, 0x30, 0xc0,
+				       0xee, 0xf4};
+	int fd = mkstemp(path);
+
+	memset(bios, 0xf4, sizeof(bios));
+	memcpy(bios + sizeof(bios) - 16, code, sizeof(code));
+	if (fd < 0 || write(fd, bios, sizeof(bios)) != sizeof(bios))
+		FAIL("cannot write %s", path);
+	close(fd);
+	return path;
+}
+
+static int64_t qemu_life(const char *bios)
+{
+	int64_t t0 = vmc_test_now_ns();
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		int devnull = open("/dev/null", O_RDWR);
+
+		dup2(devnull, 1);
+		dup2(devnull, 2);
+		execlp("qemu-system-x86_64", "qemu-system-x86_64",
+		       "-enable-kvm", "-machine", "pc", "-m", "1", "-bios", bios,
+		       "-display", "none", "-nodefaults", "-device",
+		       "isa-debug-exit,iobase=0x501", (char *)NULL);
+		_exit(127);
+	}
+	waitpid(pid, &status, 0);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) == 127)
+		return -1;
+	return vmc_test_now_ns() - t0;
+}
+
+int main(void)
+{
+	enum { ROUNDS = 7, QROUNDS = 5 };
+	int64_t a[ROUNDS], b[ROUNDS], q[QROUNDS];
+	long n_pio = 20000, n_ioev = 20000;
+	int64_t mv, mr, mq = -1;
+	const char *bios;
+	struct gvm probe;
+	int r;
+
+	ASSERT_OK(vmc_loop_new(&loop));
+	vmc_test__scan_fds(vmc_test_fds_at_start);
+	r = gvm_init_cfg(&probe, loop, 1, NULL);
+	if (r == -ENODEV || r == -EOPNOTSUPP)
+		SKIP("KVM is not usable here");
+	gvm_free(&probe);
+	if (getenv("VMC_BENCH_LIFE_ONLY")) {
+		for (int i = 0; i < 200; i++)
+			vmc_life();
+		return 0;
+	}
+
+	/* Warm up both paths (page faults of the first runs). */
+	vmc_pio(1000);
+	raw_pio(1000);
+	for (int i = 0; i < ROUNDS; i++) {
+		a[i] = vmc_pio(n_pio);
+		b[i] = raw_pio(n_pio);
+	}
+	mv = median(a, ROUNDS);
+	mr = median(b, ROUNDS);
+	printf("pio round trip: libvmcore %.2f us/exit, raw KVM_RUN %.2f "
+	       "us/exit, ratio %.3f (target <= 1.03)\n",
+	       mv / 1e3 / n_pio, mr / 1e3 / n_pio, (double)mv / (double)mr);
+
+	for (int i = 0; i < ROUNDS; i++) {
+		a[i] = vmc_ioeventfd(n_ioev);
+		b[i] = raw_ioeventfd(n_ioev);
+	}
+	mv = median(a, ROUNDS);
+	mr = median(b, ROUNDS);
+	printf("ioeventfd writes: libvmcore %.2f Mwrites/s, raw %.2f "
+	       "Mwrites/s, ratio %.3f (target >= 0.97)\n",
+	       n_ioev / (mv / 1e3), n_ioev / (mr / 1e3),
+	       (double)mr / (double)mv);
+
+	vmc_life();
+	raw_life();
+	for (int i = 0; i < ROUNDS; i++) {
+		a[i] = vmc_life();
+		b[i] = raw_life();
+	}
+	mv = median(a, ROUNDS);
+	mr = median(b, ROUNDS);
+	bios = write_bios();
+	for (int i = 0; i < QROUNDS; i++)
+		q[i] = qemu_life(bios);
+	unlink(bios);
+	if (q[0] >= 0)
+		mq = median(q, QROUNDS);
+	printf("create/run to HLT/destroy: libvmcore %.3f ms, raw %.3f ms, "
+	       "ratio %.3f (target <= 1.2)\n",
+	       mv / 1e6, mr / 1e6, (double)mv / (double)mr);
+	if (mq >= 0)
+		printf("  qemu-system-x86_64 launch on the same guest: %.1f ms, "
+		       "libvmcore/qemu %.4f\n",
+		       mq / 1e6, (double)mv / (double)mq);
+	else
+		printf("  qemu-system-x86_64 not runnable here\n");
+	vmc_loop_unref(loop);
+	return 0;
+}

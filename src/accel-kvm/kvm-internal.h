@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The KVM accelerator's private state.  Never installed.
+ *
+ * Threads: the VM state is built on the loop thread before any vCPU exists;
+ * each vCPU's state is built and used on its own thread, except
+ * kvm_run->immediate_exit, which kickers write from any thread.
+ *
+ * Memslot swaps: a memory commit that removes a slot overlapping one it
+ * adds must not let a vCPU run in between (the guest would see a hole).
+ * The committer raises `inhibit`, kicks every vCPU, and waits until
+ * `in_run` (vCPUs inside KVM_RUN) drops to zero; a vCPU about to enter
+ * KVM_RUN increments `in_run`, then checks `inhibit` (both sequentially
+ * consistent, a Dekker pair like the exclusive sections) and backs out
+ * to wait while it is set.
+ */
+#ifndef VMC_ACCEL_KVM_INTERNAL_H
+#define VMC_ACCEL_KVM_INTERNAL_H
+
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include <libvmcore/vmc-kvm.h>
+#include <libvmcore/vmc-x86.h>
+
+#include "vm-internal.h"
+
+struct vmc_memory_listener;
+
+struct kvm_slot {
+	bool used;
+	uint32_t flags;          /* KVM_MEM_* as registered */
+	uint64_t gpa, size;
+	void *host;
+	struct vmc_region *region;
+	uint64_t region_offset;  /* of gpa inside region */
+};
+
+struct kvm_logged {
+	struct kvm_logged *next;
+	struct vmc_region *region;
+};
+
+struct kvm_irqfd_entry {
+	struct kvm_irqfd_entry *next;
+	struct vmc_notifier *n;
+	unsigned int gsi;
+	int fd, resample_fd;
+};
+
+struct kvm_vm {
+	int sys_fd;              /* /dev/kvm */
+	int fd;                  /* the VM */
+	int run_size;            /* KVM_GET_VCPU_MMAP_SIZE */
+	bool irqchip;
+	bool pit;
+	bool readonly_mem;
+	bool irqfd_resample;
+	bool any_length_ioeventfd;
+	int kick_signal;
+	vmc_kvm_intack_cb intack;
+	void *intack_opaque;
+
+	/* Debug handler, under the VM lock. */
+	vmc_kvm_debug_cb debug_cb;
+	void *debug_opaque;
+
+	/* Memslots (loop thread, memory writer side). */
+	struct kvm_slot *slots;
+	unsigned int nr_slots;
+	/* Ranges removed / added in the current commit. */
+	struct kvm_slot *pend_del, *pend_add;
+	unsigned int nr_del, nr_add, cap_del, cap_add;
+	struct kvm_logged *logged;
+	struct vmc_memory_listener *mem_listener, *io_listener;
+	int listener_error;
+
+	/* The inhibit gate, see the file comment. */
+	_Atomic int inhibit;
+	_Atomic int in_run;
+	pthread_mutex_t gate_lock;
+	pthread_cond_t gate_cond;
+
+	/* irqfds (any thread, under irqfd_lock). */
+	pthread_mutex_t irqfd_lock;
+	struct kvm_irqfd_entry *irqfds;
+
+	/* Supported CPUID, for new vCPUs. */
+	struct kvm_cpuid2 *cpuid;
+};
+
+struct kvm_vcpu {
+	int fd;
+	struct kvm_run *run;
+	int run_size;
+	/* Rising NMI edges not yet injected (VM lock to set). */
+	_Atomic int nmi_pending;
+	/* The last I/O exit still needs a KVM_RUN to complete. */
+	bool io_pending;
+	/*
+	 * Set from just before the vCPU's last exit_request check until
+	 * KVM_RUN returned: only then does a kick need the signal.
+	 */
+	_Atomic int in_kernel;
+	/* Kicks may land once the thread is gone; they then do nothing. */
+	_Atomic bool alive;
+	struct kvm_guest_debug debug;
+	/* The power-on state, restored by vcpu_reset. */
+	struct kvm_regs init_regs;
+	struct kvm_sregs init_sregs;
+	struct kvm_fpu init_fpu;
+};
+
+static inline struct kvm_vm *kvm_vm_of(struct vmc_vm *vm)
+{
+	return vm->accel;
+}
+
+static inline struct kvm_vcpu *kvm_vcpu_of(struct vmc_vcpu *vcpu)
+{
+	return vcpu->accel;
+}
+
+/* Whether @vm runs on this accelerator (and its state exists). */
+static inline bool vmc__kvm_is(const struct vmc_vm *vm)
+{
+	return vm && vm->ops == &vmc__accel_kvm && vm->accel;
+}
+
+/* kvm.c */
+int vmc__kvm_ioctl(int fd, unsigned long req, void *arg);
+void vmc__kvm_kick_raw(struct vmc_vcpu *vcpu);
+/* Block new KVM_RUN entries and wait until none is inside; then unblock. */
+void vmc__kvm_inhibit_begin(struct vmc_vm *vm);
+void vmc__kvm_inhibit_end(struct vmc_vm *vm);
+
+/* kvm-memory.c */
+int vmc__kvm_memory_init(struct vmc_vm *vm);
+void vmc__kvm_memory_destroy(struct vmc_vm *vm);
+void vmc__kvm_pio(struct vmc_vcpu *vcpu, struct kvm_run *run);
+void vmc__kvm_mmio(struct vmc_vcpu *vcpu, struct kvm_run *run);
+
+/* kvm-vcpu.c */
+int vmc__kvm_vcpu_init(struct vmc_vcpu *vcpu);
+void vmc__kvm_vcpu_destroy(struct vmc_vcpu *vcpu);
+int vmc__kvm_vcpu_run(struct vmc_vcpu *vcpu);
+void vmc__kvm_vcpu_kick(struct vmc_vcpu *vcpu);
+bool vmc__kvm_vcpu_has_work(struct vmc_vcpu *vcpu);
+bool vmc__kvm_vcpu_idle(struct vmc_vcpu *vcpu);
+void vmc__kvm_vcpu_irq(struct vmc_vcpu *vcpu, unsigned int line, bool level);
+
+/* x86/regs.c */
+int vmc__kvm_x86_vcpu_reset(struct vmc_vcpu *vcpu);
+void vmc__kvm_vcpu_reset(struct vmc_vcpu *vcpu);
+int vmc__kvm_get_reg(struct vmc_vcpu *vcpu, unsigned int reg, uint64_t *val);
+int vmc__kvm_set_reg(struct vmc_vcpu *vcpu, unsigned int reg, uint64_t val);
+int vmc__kvm_x86_set_cpuid(struct vmc_vcpu *vcpu, const struct kvm_cpuid2 *c);
+
+#endif

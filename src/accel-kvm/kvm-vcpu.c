@@ -1,0 +1,377 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * KVM vCPUs: creation on the vCPU thread, the KVM_RUN loop, exits,
+ * interrupt injection without the in-kernel irqchip, and the kick.
+ *
+ * The loop stays inside vcpu_run across PIO and MMIO exits (dispatched
+ * through the flat views, the memory API taking the VM lock per region
+ * callback) and returns to core for everything else.  When core asks the
+ * vCPU to stop right after an I/O exit, KVM_RUN is still entered once, with
+ * immediate_exit set, because the kernel finishes the emulated instruction
+ * (stores the read value, advances RIP) at the start of the next KVM_RUN,
+ * before it looks at immediate_exit.
+ *
+ * The kick signal is blocked on the vCPU thread at all times (core starts
+ * vCPU threads with every signal blocked); KVM_SET_SIGNAL_MASK makes the
+ * kernel unblock it only while inside KVM_RUN.  A kick that arrives outside
+ * stays pending, so after KVM_RUN returns -EINTR the pending signals are
+ * drained, and immediate_exit covers a kick that arrives between the last
+ * check and the ioctl.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "kvm-internal.h"
+
+#define DEFAULT_INTR_VECTOR 32
+
+static int set_signal_mask(struct kvm_vcpu *kc, int sig)
+{
+	struct {
+		struct kvm_signal_mask m;
+		uint8_t set[8];
+	} arg;
+	sigset_t s;
+
+	/* The thread's mask (everything blocked) minus the kick signal. */
+	pthread_sigmask(SIG_BLOCK, NULL, &s);
+	sigdelset(&s, sig);
+	arg.m.len = 8; /* the kernel's sigset_t on x86-64 */
+	memcpy(arg.set, &s, sizeof(arg.set));
+	return vmc__kvm_ioctl(kc->fd, KVM_SET_SIGNAL_MASK, &arg);
+}
+
+static struct kvm_cpuid2 *cpuid_for_vcpu(const struct kvm_cpuid2 *src,
+					 unsigned int index)
+{
+	size_t sz = sizeof(*src) + src->nent * sizeof(src->entries[0]);
+	struct kvm_cpuid2 *c = malloc(sz);
+
+	if (!c)
+		return NULL;
+	memcpy(c, src, sz);
+	for (uint32_t i = 0; i < c->nent; i++) {
+		struct kvm_cpuid_entry2 *e = &c->entries[i];
+
+		/* Each vCPU reports its own initial APIC ID. */
+		if (e->function == 1)
+			e->ebx = (e->ebx & 0x00ffffffu) | (index << 24);
+		else if (e->function == 0xb || e->function == 0x1f)
+			e->edx = index;
+	}
+	return c;
+}
+
+int vmc__kvm_vcpu_init(struct vmc_vcpu *vcpu)
+{
+	struct kvm_vm *kv = kvm_vm_of(vcpu->vm);
+	struct kvm_cpuid2 *cpuid;
+	struct kvm_vcpu *kc;
+	void *run;
+	int r;
+
+	kc = calloc(1, sizeof(*kc));
+	if (!kc)
+		return -ENOMEM;
+	kc->fd = -1;
+	kc->run_size = kv->run_size;
+	/* vm_destroy frees it, also when a later step fails. */
+	vcpu->accel = kc;
+
+	r = ioctl(kv->fd, KVM_CREATE_VCPU, (unsigned long)vcpu->index);
+	if (r < 0) {
+		r = -errno;
+		vmc__err("kvm: KVM_CREATE_VCPU %u: %s", vcpu->index,
+			 strerror(-r));
+		return r;
+	}
+	kc->fd = r;
+	run = mmap(NULL, (size_t)kv->run_size, PROT_READ | PROT_WRITE,
+		   MAP_SHARED, kc->fd, 0);
+	if (run == MAP_FAILED)
+		return -errno;
+	kc->run = run;
+
+	r = set_signal_mask(kc, kv->kick_signal);
+	if (r < 0)
+		return r;
+
+	cpuid = cpuid_for_vcpu(kv->cpuid, vcpu->index);
+	if (!cpuid)
+		return -ENOMEM;
+	r = vmc__kvm_x86_set_cpuid(vcpu, cpuid);
+	free(cpuid);
+	if (r < 0)
+		return r;
+
+	r = vmc__kvm_ioctl(kc->fd, KVM_GET_REGS, &kc->init_regs);
+	if (r >= 0)
+		r = vmc__kvm_ioctl(kc->fd, KVM_GET_SREGS, &kc->init_sregs);
+	if (r >= 0)
+		r = vmc__kvm_ioctl(kc->fd, KVM_GET_FPU, &kc->init_fpu);
+	if (r < 0)
+		return r;
+	atomic_store(&kc->alive, true);
+	return 0;
+}
+
+void vmc__kvm_vcpu_destroy(struct vmc_vcpu *vcpu)
+{
+	struct kvm_vcpu *kc = kvm_vcpu_of(vcpu);
+
+	/* The fd and the run page stay until the VM goes (late kicks). */
+	if (kc)
+		atomic_store(&kc->alive, false);
+}
+
+void vmc__kvm_vcpu_kick(struct vmc_vcpu *vcpu)
+{
+	struct kvm_vcpu *kc = kvm_vcpu_of(vcpu);
+
+	if (kc && atomic_load(&kc->alive))
+		vmc__kvm_kick_raw(vcpu);
+}
+
+bool vmc__kvm_vcpu_has_work(struct vmc_vcpu *vcpu)
+{
+	struct kvm_vcpu *kc = kvm_vcpu_of(vcpu);
+
+	if (kvm_vm_of(vcpu->vm)->irqchip)
+		return false;
+	if (atomic_load(&kc->nmi_pending))
+		return true;
+	/* HLT exits happen with the guest's IF as the kernel reported it. */
+	return (atomic_load(&vcpu->irqs) & (1u << VMC_KVM_LINE_INTR)) &&
+	       kc->run->if_flag;
+}
+
+bool vmc__kvm_vcpu_idle(struct vmc_vcpu *vcpu)
+{
+	/* With the irqchip in the kernel, HLT waits in KVM_RUN. */
+	return !kvm_vm_of(vcpu->vm)->irqchip;
+}
+
+void vmc__kvm_vcpu_irq(struct vmc_vcpu *vcpu, unsigned int line, bool level)
+{
+	struct kvm_vcpu *kc = kvm_vcpu_of(vcpu);
+
+	/*
+	 * INTR is read from vcpu->irqs before each entry; an NMI is an
+	 * edge, counted here and injected by the vCPU thread.  Core kicks
+	 * the vCPU after a rising edge.
+	 */
+	if (kc && line == VMC_KVM_LINE_NMI && level)
+		atomic_fetch_add(&kc->nmi_pending, 1);
+}
+
+/* Without the in-kernel irqchip: inject what the lines ask for. */
+static void inject_interrupts(struct vmc_vcpu *vcpu, struct kvm_vcpu *kc,
+			      struct kvm_vm *kv)
+{
+	struct kvm_run *run = kc->run;
+
+	if (unlikely(atomic_load_explicit(&kc->nmi_pending,
+					  memory_order_relaxed))) {
+		if (vmc__kvm_ioctl(kc->fd, KVM_NMI, NULL) == 0)
+			atomic_fetch_sub(&kc->nmi_pending, 1);
+	}
+	if (!(atomic_load_explicit(&vcpu->irqs, memory_order_acquire) &
+	      (1u << VMC_KVM_LINE_INTR))) {
+		run->request_interrupt_window = 0;
+		return;
+	}
+	if (run->ready_for_interrupt_injection && run->if_flag) {
+		struct kvm_interrupt irq;
+		int vec;
+
+		vmc__lock_acquire(&vcpu->vm->lock);
+		if (!(atomic_load(&vcpu->irqs) & (1u << VMC_KVM_LINE_INTR)))
+			vec = -1;
+		else if (kv->intack)
+			vec = kv->intack(vcpu, kv->intack_opaque);
+		else
+			vec = DEFAULT_INTR_VECTOR;
+		vmc__lock_release(&vcpu->vm->lock);
+		if (vec >= 0 && vec <= 255) {
+			irq.irq = (uint32_t)vec;
+			if (vmc__kvm_ioctl(kc->fd, KVM_INTERRUPT, &irq) < 0)
+				vmc__debug("kvm: KVM_INTERRUPT refused");
+		}
+		/* Ask again if the line is still up after this one. */
+		run->request_interrupt_window =
+		    !!(atomic_load(&vcpu->irqs) & (1u << VMC_KVM_LINE_INTR));
+	} else {
+		run->request_interrupt_window = 1;
+	}
+}
+
+/* After -EINTR: forget the kick so the next entry is not cut short. */
+static void eat_kick(struct kvm_vcpu *kc, int sig)
+{
+	static const struct timespec zero;
+	sigset_t set;
+
+	__atomic_store_n(&kc->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	while (sigtimedwait(&set, NULL, &zero) > 0)
+		;
+}
+
+static int handle_debug(struct vmc_vcpu *vcpu, struct kvm_run *run)
+{
+	struct kvm_vm *kv = kvm_vm_of(vcpu->vm);
+	struct vmc_kvm_debug_exit info = {
+	    .exception = run->debug.arch.exception,
+	    .pc = run->debug.arch.pc,
+	    .dr6 = run->debug.arch.dr6,
+	    .dr7 = run->debug.arch.dr7,
+	};
+
+	vmc__lock_acquire(&vcpu->vm->lock);
+	if (kv->debug_cb)
+		kv->debug_cb(vcpu, &info, kv->debug_opaque);
+	vmc__lock_release(&vcpu->vm->lock);
+	return VMC__EXIT_DEBUG;
+}
+
+static int handle_internal_error(struct vmc_vcpu *vcpu, struct kvm_run *run)
+{
+	char data[128] = "";
+	size_t n = 0;
+	uint32_t nd = run->internal.ndata;
+
+	if (nd > ARRAY_SIZE(run->internal.data))
+		nd = ARRAY_SIZE(run->internal.data);
+	for (uint32_t i = 0; i < nd && n < sizeof(data) - 20; i++)
+		n += (size_t)snprintf(data + n, sizeof(data) - n, " 0x%llx",
+				      (unsigned long long)run->internal.data[i]);
+	vmc__vcpu_guest_error(vcpu, "KVM internal error, suberror %u%s%s",
+			      run->internal.suberror, nd ? ", data" : "",
+			      data);
+	return VMC__EXIT_ERROR;
+}
+
+static int handle_system_event(struct vmc_vcpu *vcpu, struct kvm_run *run)
+{
+	switch (run->system_event.type) {
+	case KVM_SYSTEM_EVENT_SHUTDOWN:
+		vmc_vm_request_shutdown(vcpu->vm, 0);
+		return VMC__EXIT_SHUTDOWN;
+	case KVM_SYSTEM_EVENT_RESET:
+		vmc_vm_request_reset(vcpu->vm);
+		return VMC__EXIT_KICKED;
+	default:
+		vmc__vcpu_guest_error(vcpu, "KVM system event %u",
+				      run->system_event.type);
+		return VMC__EXIT_ERROR;
+	}
+}
+
+/* The gate of kvm-internal.h, vCPU side. */
+static void gate_enter(struct kvm_vm *kv)
+{
+	for (;;) {
+		atomic_fetch_add(&kv->in_run, 1);
+		if (likely(!atomic_load(&kv->inhibit)))
+			return;
+		pthread_mutex_lock(&kv->gate_lock);
+		if (atomic_fetch_sub(&kv->in_run, 1) == 1)
+			pthread_cond_broadcast(&kv->gate_cond);
+		while (atomic_load(&kv->inhibit))
+			pthread_cond_wait(&kv->gate_cond, &kv->gate_lock);
+		pthread_mutex_unlock(&kv->gate_lock);
+	}
+}
+
+static void gate_leave(struct kvm_vm *kv)
+{
+	if (atomic_fetch_sub(&kv->in_run, 1) == 1 &&
+	    unlikely(atomic_load(&kv->inhibit))) {
+		pthread_mutex_lock(&kv->gate_lock);
+		pthread_cond_broadcast(&kv->gate_cond);
+		pthread_mutex_unlock(&kv->gate_lock);
+	}
+}
+
+int vmc__kvm_vcpu_run(struct vmc_vcpu *vcpu)
+{
+	struct kvm_vm *kv = kvm_vm_of(vcpu->vm);
+	struct kvm_vcpu *kc = kvm_vcpu_of(vcpu);
+	struct kvm_run *run = kc->run;
+	int r;
+
+	for (;;) {
+		atomic_store(&kc->in_kernel, 1);
+		if (atomic_load_explicit(&vcpu->exit_request,
+					 memory_order_acquire))
+			__atomic_store_n(&run->immediate_exit, 1,
+					 __ATOMIC_SEQ_CST);
+		if (!kv->irqchip)
+			inject_interrupts(vcpu, kc, kv);
+
+		/*
+		 * Inside KVM_RUN the thread holds no flat-view pointer: let
+		 * reclamation proceed however long the guest runs.
+		 */
+		vmc__rcu_thread_offline(&vcpu->rcu_reader);
+		gate_enter(kv);
+		r = ioctl(kc->fd, KVM_RUN, 0);
+		gate_leave(kv);
+		atomic_store_explicit(&kc->in_kernel, 0, memory_order_relaxed);
+		vmc__rcu_thread_online(&vcpu->rcu_reader);
+
+		if (r < 0) {
+			r = errno;
+			if (r == EINTR || r == EAGAIN) {
+				eat_kick(kc, kv->kick_signal);
+				return VMC__EXIT_KICKED;
+			}
+			vmc__vcpu_guest_error(vcpu, "KVM_RUN failed: %s",
+					      strerror(r));
+			return VMC__EXIT_ERROR;
+		}
+
+		switch (run->exit_reason) {
+		case KVM_EXIT_IO:
+			vmc__kvm_pio(vcpu, run);
+			continue;
+		case KVM_EXIT_MMIO:
+			vmc__kvm_mmio(vcpu, run);
+			continue;
+		case KVM_EXIT_IRQ_WINDOW_OPEN:
+			continue;
+		case KVM_EXIT_INTR:
+			return VMC__EXIT_KICKED;
+		case KVM_EXIT_HLT:
+			return VMC__EXIT_HALTED;
+		case KVM_EXIT_SHUTDOWN:
+			vmc__vcpu_guest_error(
+			    vcpu, "triple fault (KVM_EXIT_SHUTDOWN)");
+			return VMC__EXIT_ERROR;
+		case KVM_EXIT_FAIL_ENTRY:
+			vmc__vcpu_guest_error(
+			    vcpu,
+			    "VM entry failed (KVM_EXIT_FAIL_ENTRY), hardware "
+			    "reason 0x%llx",
+			    (unsigned long long)run->fail_entry
+				.hardware_entry_failure_reason);
+			return VMC__EXIT_ERROR;
+		case KVM_EXIT_INTERNAL_ERROR:
+			return handle_internal_error(vcpu, run);
+		case KVM_EXIT_DEBUG:
+			return handle_debug(vcpu, run);
+		case KVM_EXIT_SYSTEM_EVENT:
+			return handle_system_event(vcpu, run);
+		default:
+			vmc__vcpu_guest_error(vcpu, "unhandled KVM exit %u",
+					      run->exit_reason);
+			return VMC__EXIT_ERROR;
+		}
+	}
+}

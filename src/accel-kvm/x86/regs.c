@@ -1,0 +1,743 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * x86-64 vCPU state under KVM: register access by number, MSRs, CPUID,
+ * reset, guest debugging, the 64-bit-mode helper and the software
+ * breakpoint probe.
+ *
+ * Register calls run on the vCPU's own thread with the vCPU outside
+ * KVM_RUN (core's get_reg/set_reg contract, or a run_sync work item), so
+ * they talk to the kernel directly and cache nothing.
+ */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "kvm-internal.h"
+
+/* ------------------------------------------------------------------------
+ * Register numbers
+ */
+
+static struct kvm_segment *seg_of(struct kvm_sregs *s, unsigned int i)
+{
+	struct kvm_segment *v[] = {&s->cs, &s->ds, &s->es, &s->fs,
+				   &s->gs, &s->ss, &s->tr, &s->ldt};
+
+	return v[i];
+}
+
+static uint64_t seg_attr(const struct kvm_segment *g)
+{
+	return (uint64_t)g->type | (uint64_t)g->s << 4 | (uint64_t)g->dpl << 5 |
+	       (uint64_t)g->present << 7 | (uint64_t)g->avl << 12 |
+	       (uint64_t)g->l << 13 | (uint64_t)g->db << 14 |
+	       (uint64_t)g->g << 15 | (uint64_t)g->unusable << 16;
+}
+
+static void seg_set_attr(struct kvm_segment *g, uint64_t a)
+{
+	g->type = a & 15;
+	g->s = (a >> 4) & 1;
+	g->dpl = (a >> 5) & 3;
+	g->present = (a >> 7) & 1;
+	g->avl = (a >> 12) & 1;
+	g->l = (a >> 13) & 1;
+	g->db = (a >> 14) & 1;
+	g->g = (a >> 15) & 1;
+	g->unusable = (a >> 16) & 1;
+}
+
+/* Pointer to the sregs field of a CR-class register, or NULL. */
+static uint64_t *sreg_field(struct kvm_sregs *s, unsigned int reg)
+{
+	switch (reg) {
+	case VMC_X86_CR0:
+		return (uint64_t *)&s->cr0;
+	case VMC_X86_CR2:
+		return (uint64_t *)&s->cr2;
+	case VMC_X86_CR3:
+		return (uint64_t *)&s->cr3;
+	case VMC_X86_CR4:
+		return (uint64_t *)&s->cr4;
+	case VMC_X86_CR8:
+		return (uint64_t *)&s->cr8;
+	case VMC_X86_EFER:
+		return (uint64_t *)&s->efer;
+	case VMC_X86_APIC_BASE:
+		return (uint64_t *)&s->apic_base;
+	case VMC_X86_GDTR_BASE:
+		return (uint64_t *)&s->gdt.base;
+	case VMC_X86_IDTR_BASE:
+		return (uint64_t *)&s->idt.base;
+	default:
+		return NULL;
+	}
+}
+
+enum reg_class { RC_NONE, RC_GPR, RC_SREG, RC_FPU, RC_DEBUG };
+
+static enum reg_class reg_class(unsigned int reg)
+{
+	if (reg <= VMC_X86_RFLAGS)
+		return RC_GPR;
+	if ((reg >= VMC_X86_CS && reg <= VMC_X86_LDTR_ATTR) ||
+	    (reg >= VMC_X86_CR0 && reg <= VMC_X86_IDTR_LIMIT))
+		return RC_SREG;
+	if ((reg >= VMC_X86_FCW && reg <= VMC_X86_MXCSR) ||
+	    (reg >= VMC_X86_XMM0_LO && reg <= VMC_X86_XMM15_HI))
+		return RC_FPU;
+	if (reg >= VMC_X86_DR0 && reg <= VMC_X86_DR7)
+		return RC_DEBUG;
+	return RC_NONE;
+}
+
+/* Read or write one register inside the fetched state. */
+static void access_sreg(struct kvm_sregs *s, unsigned int reg, uint64_t *v,
+			bool write)
+{
+	uint64_t *f;
+
+	if (reg >= VMC_X86_CS && reg <= VMC_X86_LDTR_ATTR) {
+		struct kvm_segment *g = seg_of(s, (reg - VMC_X86_CS) & 7);
+
+		switch ((reg - VMC_X86_CS) >> 3) {
+		case 0:
+			if (write)
+				g->selector = (uint16_t)*v;
+			else
+				*v = g->selector;
+			break;
+		case 1:
+			if (write)
+				g->base = *v;
+			else
+				*v = g->base;
+			break;
+		case 2:
+			if (write)
+				g->limit = (uint32_t)*v;
+			else
+				*v = g->limit;
+			break;
+		default:
+			if (write)
+				seg_set_attr(g, *v);
+			else
+				*v = seg_attr(g);
+			break;
+		}
+		return;
+	}
+	if (reg == VMC_X86_GDTR_LIMIT || reg == VMC_X86_IDTR_LIMIT) {
+		struct kvm_dtable *d =
+		    reg == VMC_X86_GDTR_LIMIT ? &s->gdt : &s->idt;
+
+		if (write)
+			d->limit = (uint16_t)*v;
+		else
+			*v = d->limit;
+		return;
+	}
+	f = sreg_field(s, reg);
+	if (write)
+		*f = *v;
+	else
+		*v = *f;
+}
+
+static void access_fpu(struct kvm_fpu *f, unsigned int reg, uint64_t *v,
+		       bool write)
+{
+	if (reg >= VMC_X86_XMM0_LO) {
+		unsigned int i = reg - VMC_X86_XMM0_LO;
+		uint8_t *p = &f->xmm[i / 2][(i & 1) * 8];
+
+		if (write)
+			memcpy(p, v, 8);
+		else
+			memcpy(v, p, 8);
+		return;
+	}
+	switch (reg) {
+	case VMC_X86_FCW:
+		if (write)
+			f->fcw = (uint16_t)*v;
+		else
+			*v = f->fcw;
+		break;
+	case VMC_X86_FSW:
+		if (write)
+			f->fsw = (uint16_t)*v;
+		else
+			*v = f->fsw;
+		break;
+	case VMC_X86_FTW:
+		if (write)
+			f->ftwx = (uint8_t)*v;
+		else
+			*v = f->ftwx;
+		break;
+	default:
+		if (write)
+			f->mxcsr = (uint32_t)*v;
+		else
+			*v = f->mxcsr;
+		break;
+	}
+}
+
+static void access_debug(struct kvm_debugregs *d, unsigned int reg,
+			 uint64_t *v, bool write)
+{
+	uint64_t *f;
+
+	if (reg <= VMC_X86_DR3)
+		f = (uint64_t *)&d->db[reg - VMC_X86_DR0];
+	else if (reg == VMC_X86_DR6)
+		f = (uint64_t *)&d->dr6;
+	else
+		f = (uint64_t *)&d->dr7;
+
+	if (write)
+		*f = *v;
+	else
+		*v = *f;
+}
+
+static int reg_access(struct vmc_vcpu *vcpu, unsigned int reg, uint64_t *v,
+		      bool write)
+{
+	int fd = kvm_vcpu_of(vcpu)->fd;
+	int r;
+
+	switch (reg_class(reg)) {
+	case RC_GPR: {
+		struct kvm_regs regs;
+		uint64_t *a = (uint64_t *)&regs;
+
+		r = vmc__kvm_ioctl(fd, KVM_GET_REGS, &regs);
+		if (r < 0)
+			return r;
+		if (!write) {
+			*v = a[reg];
+			return 0;
+		}
+		a[reg] = *v;
+		return vmc__kvm_ioctl(fd, KVM_SET_REGS, &regs);
+	}
+	case RC_SREG: {
+		struct kvm_sregs s;
+
+		r = vmc__kvm_ioctl(fd, KVM_GET_SREGS, &s);
+		if (r < 0)
+			return r;
+		access_sreg(&s, reg, v, write);
+		return write ? vmc__kvm_ioctl(fd, KVM_SET_SREGS, &s) : 0;
+	}
+	case RC_FPU: {
+		struct kvm_fpu f;
+
+		r = vmc__kvm_ioctl(fd, KVM_GET_FPU, &f);
+		if (r < 0)
+			return r;
+		access_fpu(&f, reg, v, write);
+		return write ? vmc__kvm_ioctl(fd, KVM_SET_FPU, &f) : 0;
+	}
+	case RC_DEBUG: {
+		struct kvm_debugregs d;
+
+		r = vmc__kvm_ioctl(fd, KVM_GET_DEBUGREGS, &d);
+		if (r < 0)
+			return r;
+		access_debug(&d, reg, v, write);
+		return write ? vmc__kvm_ioctl(fd, KVM_SET_DEBUGREGS, &d) : 0;
+	}
+	default:
+		return -EINVAL;
+	}
+}
+
+int vmc__kvm_get_reg(struct vmc_vcpu *vcpu, unsigned int reg, uint64_t *val)
+{
+	return reg_access(vcpu, reg, val, false);
+}
+
+int vmc__kvm_set_reg(struct vmc_vcpu *vcpu, unsigned int reg, uint64_t val)
+{
+	return reg_access(vcpu, reg, &val, true);
+}
+
+void vmc__kvm_vcpu_reset(struct vmc_vcpu *vcpu)
+{
+	struct kvm_vcpu *kc = kvm_vcpu_of(vcpu);
+	struct kvm_regs regs = kc->init_regs;
+	struct kvm_sregs sregs = kc->init_sregs;
+	struct kvm_fpu fpu = kc->init_fpu;
+
+	if (vmc__kvm_ioctl(kc->fd, KVM_SET_REGS, &regs) < 0 ||
+	    vmc__kvm_ioctl(kc->fd, KVM_SET_SREGS, &sregs) < 0 ||
+	    vmc__kvm_ioctl(kc->fd, KVM_SET_FPU, &fpu) < 0)
+		vmc__err("kvm: vcpu %u: restoring the power-on state failed",
+			 vcpu->index);
+	atomic_store(&kc->nmi_pending, 0);
+	kc->run->request_interrupt_window = 0;
+}
+
+int vmc__kvm_x86_set_cpuid(struct vmc_vcpu *vcpu, const struct kvm_cpuid2 *c)
+{
+	int r = vmc__kvm_ioctl(kvm_vcpu_of(vcpu)->fd, KVM_SET_CPUID2,
+			       (void *)c);
+
+	return r == -EINVAL || r == -EFAULT ? r : r < 0 ? -EBUSY : r;
+}
+
+/* ------------------------------------------------------------------------
+ * Public calls, run on the vCPU thread
+ */
+
+struct x86_call {
+	int (*fn)(struct vmc_vcpu *vcpu, struct x86_call *c);
+	uint32_t index, sub;
+	uint64_t value;
+	const void *in;
+	size_t n;
+	void *out;
+	uint64_t a, b, d;
+	int result;
+};
+
+static void x86_call_cb(struct vmc_vcpu *vcpu, void *userdata)
+{
+	struct x86_call *c = userdata;
+
+	c->result = c->fn(vcpu, c);
+}
+
+static int x86_call(struct vmc_vcpu *vcpu, struct x86_call *c)
+{
+	int r;
+
+	if (!vmc__kvm_is(vcpu->vm) || !vcpu->accel)
+		return -EOPNOTSUPP;
+	r = vmc_vcpu_run_sync(vcpu, x86_call_cb, c);
+	return r < 0 ? r : c->result;
+}
+
+static int do_msr(struct vmc_vcpu *vcpu, struct x86_call *c, bool write)
+{
+	struct {
+		struct kvm_msrs h;
+		struct kvm_msr_entry e;
+	} m = {.h.nmsrs = 1, .e.index = c->index, .e.data = c->value};
+	int r;
+
+	r = vmc__kvm_ioctl(kvm_vcpu_of(vcpu)->fd,
+			   write ? KVM_SET_MSRS : KVM_GET_MSRS, &m);
+	if (r < 0)
+		return r;
+	if (r != 1)
+		return -ENOENT;
+	c->value = m.e.data;
+	return 0;
+}
+
+static int get_msr_fn(struct vmc_vcpu *vcpu, struct x86_call *c)
+{
+	return do_msr(vcpu, c, false);
+}
+
+static int set_msr_fn(struct vmc_vcpu *vcpu, struct x86_call *c)
+{
+	return do_msr(vcpu, c, true);
+}
+
+VMC_EXPORT int vmc_x86_vcpu_get_msr(struct vmc_vcpu *vcpu, uint32_t index,
+				    uint64_t *ret)
+{
+	struct x86_call c = {.fn = get_msr_fn, .index = index};
+	int r;
+
+	vmc_assert_return(vcpu && ret, -EINVAL);
+	r = x86_call(vcpu, &c);
+	if (r >= 0)
+		*ret = c.value;
+	return r;
+}
+
+VMC_EXPORT int vmc_x86_vcpu_set_msr(struct vmc_vcpu *vcpu, uint32_t index,
+				    uint64_t value)
+{
+	struct x86_call c = {.fn = set_msr_fn, .index = index, .value = value};
+
+	vmc_assert_return(vcpu, -EINVAL);
+	return x86_call(vcpu, &c);
+}
+
+static int set_cpuid_fn(struct vmc_vcpu *vcpu, struct x86_call *c)
+{
+	const struct vmc_x86_cpuid_entry *in = c->in;
+	struct kvm_cpuid2 *k;
+	int r;
+
+	k = calloc(1, sizeof(*k) + c->n * sizeof(k->entries[0]));
+	if (!k)
+		return -ENOMEM;
+	k->nent = (uint32_t)c->n;
+	for (size_t i = 0; i < c->n; i++) {
+		struct kvm_cpuid_entry2 *e = &k->entries[i];
+		const struct kvm_cpuid2 *sup = kvm_vm_of(vcpu->vm)->cpuid;
+
+		e->function = in[i].function;
+		e->index = in[i].index;
+		e->eax = in[i].eax;
+		e->ebx = in[i].ebx;
+		e->ecx = in[i].ecx;
+		e->edx = in[i].edx;
+		/* Keep the kernel's idea of which leaves are indexed. */
+		for (uint32_t j = 0; j < sup->nent; j++)
+			if (sup->entries[j].function == e->function)
+				e->flags = sup->entries[j].flags &
+					   KVM_CPUID_FLAG_SIGNIFCANT_INDEX;
+	}
+	r = vmc__kvm_x86_set_cpuid(vcpu, k);
+	free(k);
+	return r;
+}
+
+VMC_EXPORT int vmc_x86_vcpu_set_cpuid(struct vmc_vcpu *vcpu,
+				      const struct vmc_x86_cpuid_entry *entries,
+				      size_t n)
+{
+	struct x86_call c = {.fn = set_cpuid_fn, .in = entries, .n = n};
+
+	vmc_assert_return(vcpu && (entries || n == 0) && n <= 4096, -EINVAL);
+	return x86_call(vcpu, &c);
+}
+
+static int get_cpuid_fn(struct vmc_vcpu *vcpu, struct x86_call *c)
+{
+	struct vmc_x86_cpuid_entry *out = c->out;
+	unsigned int n = 256;
+	int r;
+
+	for (;;) {
+		struct kvm_cpuid2 *k;
+
+		k = calloc(1, sizeof(*k) + n * sizeof(k->entries[0]));
+		if (!k)
+			return -ENOMEM;
+		k->nent = n;
+		r = vmc__kvm_ioctl(kvm_vcpu_of(vcpu)->fd, KVM_GET_CPUID2, k);
+		if (r == 0) {
+			r = -ENOENT;
+			for (uint32_t i = 0; i < k->nent; i++) {
+				struct kvm_cpuid_entry2 *e = &k->entries[i];
+
+				if (e->function != c->index ||
+				    ((e->flags &
+				      KVM_CPUID_FLAG_SIGNIFCANT_INDEX) &&
+				     e->index != c->sub))
+					continue;
+				*out = (struct vmc_x86_cpuid_entry){
+				    .function = c->index,
+				    .index = c->sub,
+				    .eax = e->eax,
+				    .ebx = e->ebx,
+				    .ecx = e->ecx,
+				    .edx = e->edx,
+				};
+				r = 0;
+				break;
+			}
+		}
+		free(k);
+		if (r != -E2BIG || n >= 8192)
+			return r;
+		n *= 2;
+	}
+}
+
+VMC_EXPORT int vmc_x86_vcpu_get_cpuid(struct vmc_vcpu *vcpu,
+				      uint32_t function, uint32_t index,
+				      struct vmc_x86_cpuid_entry *ret)
+{
+	struct vmc_x86_cpuid_entry e;
+	struct x86_call c = {
+	    .fn = get_cpuid_fn, .index = function, .sub = index, .out = &e};
+	int r;
+
+	vmc_assert_return(vcpu && ret, -EINVAL);
+	r = x86_call(vcpu, &c);
+	if (r >= 0)
+		*ret = e;
+	return r;
+}
+
+/* ------------------------------------------------------------------------
+ * 64-bit mode
+ */
+
+#define PTE_P 0x1u
+#define PTE_RW 0x2u
+#define PTE_PS 0x80u
+
+/* PML4, PDPT, then @nr_pd page directories of 2 MiB pages. */
+static void build_tables(uint64_t *t, uint64_t gpa, unsigned int nr_pd)
+{
+	uint64_t *pml4 = t, *pdpt = t + 512;
+
+	memset(t, 0, (size_t)(2 + nr_pd) * 4096);
+	pml4[0] = (gpa + 4096) | PTE_P | PTE_RW;
+	for (unsigned int i = 0; i < nr_pd; i++) {
+		uint64_t *pd = t + 512 * (2 + i);
+
+		pdpt[i] = (gpa + 4096 * (2 + (uint64_t)i)) | PTE_P | PTE_RW;
+		for (uint64_t j = 0; j < 512; j++)
+			pd[j] = ((uint64_t)i << 30 | j << 21) | PTE_P |
+				PTE_RW | PTE_PS;
+	}
+}
+
+static int long_mode_state(int fd, uint64_t cr3, uint64_t entry,
+			   uint64_t stack)
+{
+	struct kvm_segment code = {
+	    .base = 0, .limit = 0xffffffff, .selector = 0x8, .type = 11,
+	    .present = 1, .s = 1, .l = 1, .g = 1,
+	};
+	struct kvm_segment data = {
+	    .base = 0, .limit = 0xffffffff, .selector = 0x10, .type = 3,
+	    .present = 1, .s = 1, .db = 1, .g = 1,
+	};
+	struct kvm_regs regs = {.rip = entry, .rsp = stack, .rflags = 0x2};
+	struct kvm_sregs s;
+	int r;
+
+	r = vmc__kvm_ioctl(fd, KVM_GET_SREGS, &s);
+	if (r < 0)
+		return r;
+	s.cs = code;
+	s.ds = s.es = s.fs = s.gs = s.ss = data;
+	s.cr0 = 0x80010033; /* PG, WP, NE, ET, MP, PE */
+	s.cr3 = cr3;
+	s.cr4 = 0x620;      /* OSXMMEXCPT, OSFXSR, PAE */
+	s.efer = 0x500;     /* LMA, LME */
+	r = vmc__kvm_ioctl(fd, KVM_SET_SREGS, &s);
+	if (r < 0)
+		return r;
+	return vmc__kvm_ioctl(fd, KVM_SET_REGS, &regs);
+}
+
+static int long_mode_fn(struct vmc_vcpu *vcpu, struct x86_call *c)
+{
+	uint64_t *gdt = (uint64_t *)((char *)c->out + 6 * 4096);
+	struct kvm_sregs s;
+	int r;
+
+	build_tables(c->out, c->a, 4);
+	/*
+	 * A GDT matching the loaded segments, for what reloads them behind
+	 * the guest's back: interrupt and exception delivery, iretq.
+	 */
+	memset(gdt, 0, 4096);
+	gdt[1] = UINT64_C(0x00af9a000000ffff); /* 0x08: 64-bit code */
+	gdt[2] = UINT64_C(0x00cf92000000ffff); /* 0x10: data */
+	r = long_mode_state(kvm_vcpu_of(vcpu)->fd, c->a, c->b, c->d);
+	if (r < 0)
+		return r;
+	r = vmc__kvm_ioctl(kvm_vcpu_of(vcpu)->fd, KVM_GET_SREGS, &s);
+	if (r < 0)
+		return r;
+	s.gdt.base = c->a + 6 * 4096;
+	s.gdt.limit = 3 * 8 - 1;
+	return vmc__kvm_ioctl(kvm_vcpu_of(vcpu)->fd, KVM_SET_SREGS, &s);
+}
+
+VMC_EXPORT int vmc_x86_vcpu_setup_long_mode(struct vmc_vcpu *vcpu,
+					    void *tables, uint64_t tables_gpa,
+					    uint64_t entry, uint64_t stack)
+{
+	struct x86_call c = {.fn = long_mode_fn,
+			     .out = tables,
+			     .a = tables_gpa,
+			     .b = entry,
+			     .d = stack};
+
+	vmc_assert_return(vcpu && tables, -EINVAL);
+	vmc_assert_return(!((uintptr_t)tables & 4095) && !(tables_gpa & 4095),
+			  -EINVAL);
+	return x86_call(vcpu, &c);
+}
+
+/* ------------------------------------------------------------------------
+ * Guest debugging
+ */
+
+static _Atomic int sw_bp_works = -1;
+
+/*
+ * Run "int3; hlt" in 64-bit mode with software breakpoints on, in a VM of
+ * its own: guest memory is 5 pages (tables at 0x1000, code at 0x4000).
+ */
+static int probe_sw_bp(void)
+{
+	struct kvm_guest_debug dbg = {
+	    .control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_SW_BP};
+	struct kvm_userspace_memory_region m = {.memory_size = 0x5000};
+	struct kvm_cpuid2 *cpuid = NULL;
+	struct kvm_run *run = MAP_FAILED;
+	int sys_fd, vm_fd = -1, cpu_fd = -1, run_size, r;
+	uint8_t *mem;
+
+	mem = mmap(NULL, 0x5000, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (mem == MAP_FAILED)
+		return -ENOMEM;
+	sys_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (sys_fd < 0) {
+		r = -ENODEV;
+		goto out;
+	}
+	r = -ENODEV;
+	run_size = ioctl(sys_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	vm_fd = ioctl(sys_fd, KVM_CREATE_VM, 0);
+	if (vm_fd < 0 || run_size <= 0)
+		goto out;
+	build_tables((uint64_t *)(mem + 0x1000), 0x1000, 1);
+	mem[0x4000] = 0xcc; /* int3 */
+	mem[0x4001] = 0xf4; /* hlt */
+	m.userspace_addr = (uintptr_t)mem;
+	if (ioctl(vm_fd, KVM_SET_USER_MEMORY_REGION, &m) < 0)
+		goto out;
+	cpu_fd = ioctl(vm_fd, KVM_CREATE_VCPU, 0);
+	if (cpu_fd < 0)
+		goto out;
+	run = mmap(NULL, (size_t)run_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		   cpu_fd, 0);
+	if (run == MAP_FAILED)
+		goto out;
+	cpuid = calloc(1, sizeof(*cpuid) + 256 * sizeof(cpuid->entries[0]));
+	if (!cpuid) {
+		r = -ENOMEM;
+		goto out;
+	}
+	cpuid->nent = 256;
+	if (ioctl(sys_fd, KVM_GET_SUPPORTED_CPUID, cpuid) < 0 ||
+	    ioctl(cpu_fd, KVM_SET_CPUID2, cpuid) < 0)
+		goto out;
+	if (long_mode_state(cpu_fd, 0x1000, 0x4000, 0x4000) < 0 ||
+	    ioctl(cpu_fd, KVM_SET_GUEST_DEBUG, &dbg) < 0)
+		goto out;
+	do {
+		r = ioctl(cpu_fd, KVM_RUN, 0);
+	} while (r < 0 && errno == EINTR);
+	if (r < 0) {
+		r = -ENODEV;
+		goto out;
+	}
+	r = run->exit_reason == KVM_EXIT_DEBUG &&
+	    run->debug.arch.exception == 3;
+	vmc__debug("kvm: software breakpoint probe: exit %u, %s",
+		   run->exit_reason, r ? "works" : "broken");
+out:
+	free(cpuid);
+	if (run != MAP_FAILED)
+		munmap(run, (size_t)run_size);
+	if (cpu_fd >= 0)
+		close(cpu_fd);
+	if (vm_fd >= 0)
+		close(vm_fd);
+	if (sys_fd >= 0)
+		close(sys_fd);
+	munmap(mem, 0x5000);
+	return r;
+}
+
+VMC_EXPORT int vmc_kvm_probe_sw_breakpoints(void)
+{
+	int r = atomic_load(&sw_bp_works);
+
+	if (r >= 0)
+		return r;
+	r = probe_sw_bp();
+	if (r >= 0)
+		atomic_store(&sw_bp_works, r);
+	return r;
+}
+
+static int set_debug_fn(struct vmc_vcpu *vcpu, struct x86_call *c)
+{
+	struct kvm_vcpu *kc = kvm_vcpu_of(vcpu);
+	int r;
+
+	r = vmc__kvm_ioctl(kc->fd, KVM_SET_GUEST_DEBUG, (void *)c->in);
+	if (r == 0)
+		kc->debug = *(const struct kvm_guest_debug *)c->in;
+	return r;
+}
+
+VMC_EXPORT int vmc_kvm_vcpu_set_guest_debug(struct vmc_vcpu *vcpu,
+					    const struct vmc_kvm_guest_debug *dbg)
+{
+	static const unsigned int len_bits[9] = {0, 0, 1, 0, 3, 0, 0, 0, 2};
+	struct kvm_guest_debug k = {0};
+	struct x86_call c = {.fn = set_debug_fn, .in = &k};
+	unsigned int f;
+
+	vmc_assert_return(vcpu && dbg, -EINVAL);
+	vmc_assert_return(dbg->size >= sizeof(*dbg), -EINVAL);
+	f = dbg->flags;
+	vmc_assert_return(!(f & ~(unsigned int)(VMC_KVM_DEBUG_SINGLESTEP |
+						VMC_KVM_DEBUG_SW_BP |
+						VMC_KVM_DEBUG_HW_BP |
+						VMC_KVM_DEBUG_BLOCKIRQ)),
+			  -EINVAL);
+	if (!vmc__kvm_is(vcpu->vm))
+		return -EOPNOTSUPP;
+	if (f & VMC_KVM_DEBUG_SW_BP && vmc_kvm_probe_sw_breakpoints() != 1)
+		return -EOPNOTSUPP;
+
+	if (f)
+		k.control = KVM_GUESTDBG_ENABLE;
+	if (f & VMC_KVM_DEBUG_SINGLESTEP)
+		k.control |= KVM_GUESTDBG_SINGLESTEP;
+	if (f & VMC_KVM_DEBUG_SW_BP)
+		k.control |= KVM_GUESTDBG_USE_SW_BP;
+	if (f & VMC_KVM_DEBUG_BLOCKIRQ)
+		k.control |= KVM_GUESTDBG_BLOCKIRQ;
+	if (f & VMC_KVM_DEBUG_HW_BP) {
+		uint64_t dr7 = 0x400; /* bit 10 reads as one */
+
+		k.control |= KVM_GUESTDBG_USE_HW_BP;
+		for (unsigned int i = 0; i < 4; i++) {
+			const struct vmc_kvm_hw_bp *b = &dbg->hw[i];
+			uint64_t rw, len;
+
+			if (b->type == VMC_KVM_HW_BP_NONE)
+				continue;
+			vmc_assert_return(b->type <= VMC_KVM_HW_BP_RW, -EINVAL);
+			if (b->type == VMC_KVM_HW_BP_EXEC) {
+				rw = 0;
+				len = 0;
+			} else {
+				vmc_assert_return(b->len == 1 || b->len == 2 ||
+						      b->len == 4 ||
+						      b->len == 8,
+						  -EINVAL);
+				vmc_assert_return(!(b->addr & (b->len - 1)),
+						  -EINVAL);
+				rw = b->type == VMC_KVM_HW_BP_WRITE ? 1 : 3;
+				len = len_bits[b->len];
+			}
+			k.arch.debugreg[i] = b->addr;
+			/* Global enable, and the slot's kind and length. */
+			dr7 |= UINT64_C(2) << (i * 2);
+			dr7 |= (rw | len << 2) << (16 + i * 4);
+		}
+		k.arch.debugreg[7] = dr7;
+	}
+	return x86_call(vcpu, &c);
+}

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The protocol between the x86 test guests and their host: shared by the
+ * guest sources (assembler) and the tests (C).
+ *
+ * A guest reports through one doorbell: a 32-bit `out` to DOORBELL_PORT.
+ * The 64-bit guest picks its test from RDI (GT_*) and takes an argument
+ * in RSI.  Guest-physical layout: code at 0x1000, IDT at 0x3000, shared
+ * counter at 0x4000, swap page at 0x5000, stack top at 0x8000, page tables
+ * at 0x10000 (seven pages), dirty-logged RAM at 0x20000.
+ */
+#ifndef VMC_TEST_GUEST_H
+#define VMC_TEST_GUEST_H
+
+#define DOORBELL_PORT 0x500
+#define ECHO_PORT 0x600
+#define IOEVENT_PORT 0x610
+#define MMIO_BASE 0xd0000000
+#define IOEVENT_MMIO 0xd0001000
+
+#define GUEST_LOAD 0x1000
+#define GUEST_IDT 0x3000
+#define GUEST_COUNTER 0x4000
+#define GUEST_SWAP 0x5000
+#define GUEST_STACK 0x8000
+#define GUEST_TABLES 0x10000
+#define GUEST_DIRTY 0x20000
+
+#define GT_PIO 1
+#define GT_MMIO 2
+#define GT_IOEVENTFD 3
+#define GT_SPIN 4
+#define GT_TRIPLE 5
+#define GT_IRQ 6
+#define GT_SMP 7
+#define GT_SWAP 8
+#define GT_DIRTY 9
+#define GT_HLT 10
+#define GT_PIO_LOOP 11
+#define GT_IOEVENT_LOOP 12
+
+#define DB_DONE 0xd0e
+#define DB_BAD 0xbad
+#define DB_READY 0x5ead
+#define DB_IRQ 0x1a25
+#define DB_REAL 0x16
+#define DB_PROT 0x32
+
+#define IOEVENT_MATCH 0x1234
+#define IOEVENT_WRONG 0x9999
+#define IRQ_VECTOR 0x25
+
+#endif
