@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Boot Debian's OpenSBI and U-Boot on riscv-virt and use the U-Boot prompt.
 
-usage: uboot.py RISCV_VIRT [QEMU]
+usage: uboot.py [--show] RISCV_VIRT [QEMU]
 
 Reaches the interactive prompt, runs `version` and a memory command, resets
 through the test finisher (the machine must come back to the prompt), and
@@ -44,11 +44,16 @@ class Console:
         if not r:
             return False
         data = os.read(self.p.stdout.fileno(), 4096)
+        if SHOW:
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
         self.buf += data
         self.log += data
         return bool(data)
 
     def send(self, text):
+        if SHOW:
+            time.sleep(0.3)  # let a human reader see the prompt first
         self.p.stdin.write(text.encode())
         self.p.stdin.flush()
 
@@ -83,7 +88,14 @@ def session(argv, full):
     return boot, rc
 
 
+SHOW = False
+
+
 def main():
+    global SHOW
+    if len(sys.argv) > 1 and sys.argv[1] == "--show":
+        SHOW = True
+        del sys.argv[1]
     if not (os.path.exists(BIOS) and os.path.exists(KERNEL)):
         print("SKIP: opensbi or u-boot-qemu not installed")
         return 77
