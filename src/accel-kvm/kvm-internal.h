@@ -75,6 +75,12 @@ struct kvm_vm {
 	struct kvm_logged *logged;
 	struct vmc_memory_listener *mem_listener, *io_listener;
 	int listener_error;
+	/*
+	 * The VM fd is about to close, which drops every slot and
+	 * ioeventfd at once: the listeners' removals are skipped (deleting
+	 * a slot waits for a kernel grace period).
+	 */
+	bool closing;
 
 	/* The inhibit gate, see the file comment. */
 	_Atomic int inhibit;
@@ -86,8 +92,8 @@ struct kvm_vm {
 	pthread_mutex_t irqfd_lock;
 	struct kvm_irqfd_entry *irqfds;
 
-	/* Supported CPUID, for new vCPUs. */
-	struct kvm_cpuid2 *cpuid;
+	/* Supported CPUID, for new vCPUs (the process-wide copy). */
+	const struct kvm_cpuid2 *cpuid;
 };
 
 struct kvm_vcpu {
