@@ -112,6 +112,16 @@ struct kvm_vcpu {
 	/* Kicks may land once the thread is gone; they then do nothing. */
 	_Atomic bool alive;
 	struct kvm_guest_debug debug;
+	/*
+	 * Register cache between runs: the general and the segment/control
+	 * registers are read once, and writes stay here until the next
+	 * KVM_RUN or any other call that touches them (vmc__kvm_regs_sync).
+	 * Used by the vCPU thread, or by whoever holds the VM lock while the
+	 * thread is parked.
+	 */
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+	bool regs_valid, regs_dirty, sregs_valid, sregs_dirty;
 	/* The power-on state, restored by vcpu_reset. */
 	struct kvm_regs init_regs;
 	struct kvm_sregs init_sregs;
@@ -162,5 +172,7 @@ void vmc__kvm_vcpu_reset(struct vmc_vcpu *vcpu);
 int vmc__kvm_get_reg(struct vmc_vcpu *vcpu, unsigned int reg, uint64_t *val);
 int vmc__kvm_set_reg(struct vmc_vcpu *vcpu, unsigned int reg, uint64_t val);
 int vmc__kvm_x86_set_cpuid(struct vmc_vcpu *vcpu, const struct kvm_cpuid2 *c);
+/* Write cached register changes back and empty the cache. */
+int vmc__kvm_regs_sync(struct kvm_vcpu *kc);
 
 #endif

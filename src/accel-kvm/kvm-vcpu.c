@@ -320,6 +320,17 @@ int vmc__kvm_vcpu_run(struct vmc_vcpu *vcpu)
 					 __ATOMIC_SEQ_CST);
 		if (!kv->irqchip)
 			inject_interrupts(vcpu, kc, kv);
+		if (unlikely(kc->regs_valid || kc->sregs_valid)) {
+			r = vmc__kvm_regs_sync(kc);
+			if (r < 0) {
+				atomic_store_explicit(&kc->in_kernel, 0,
+						      memory_order_relaxed);
+				vmc__vcpu_guest_error(
+				    vcpu, "writing back registers: %s",
+				    strerror(-r));
+				return VMC__EXIT_ERROR;
+			}
+		}
 
 		/*
 		 * Inside KVM_RUN the thread holds no flat-view pointer: let
