@@ -30,6 +30,7 @@ struct gvm {
 	uint8_t *mem;
 	pthread_mutex_t lock;
 	uint32_t db[GVM_MAX_DB];
+	int64_t db_ns[GVM_MAX_DB]; /* when each doorbell rang */
 	_Atomic unsigned int nr_db;
 	_Atomic unsigned int nr_done;
 	/* Signalled at each DB_DONE if set, to wake a blocked loop. */
@@ -44,8 +45,10 @@ static inline int gvm_doorbell_write(void *opaque, uint64_t offset, unsigned siz
 
 	pthread_mutex_lock(&g->lock);
 	n = atomic_load(&g->nr_db);
-	if (n < GVM_MAX_DB)
+	if (n < GVM_MAX_DB) {
 		g->db[n] = (uint32_t)value;
+		g->db_ns[n] = vmc_test_now_ns();
+	}
 	atomic_store(&g->nr_db, n + 1);
 	if (value == DB_DONE) {
 		atomic_fetch_add(&g->nr_done, 1);

@@ -520,6 +520,48 @@ static void test_registers(void)
 	gvm_free(&g);
 }
 
+/*
+ * Register access to a parked vCPU happens on the calling thread through a
+ * cache: values written before a run reach the guest, values read after a
+ * run are the guest's, and other vCPU calls see pending writes.
+ */
+static void test_register_cache(void)
+{
+	struct gvm g;
+	struct vmc_vcpu *v;
+	uint64_t val, rip;
+
+	gvm_init(&g, loop, 1, NULL);
+	v = vmc_vm_get_vcpu(g.vm, 0);
+	gvm_setup_long(&g, GT_HLT, 0);
+	/* Cached before the run; written back at its start. */
+	ASSERT_OK(vmc_vcpu_get_reg(v, VMC_X86_RIP, &rip));
+	ASSERT_EQ_U64(rip, GUEST_LOAD);
+	ASSERT_OK(vmc_vm_start(g.vm));
+	gvm_wait_done(&g, 1);
+	while (vmc_vcpu_get_state(v) != VMC_VCPU_HALTED)
+		usleep(100);
+	/* The guest moved on: no stale cached RIP. */
+	ASSERT_OK(vmc_vcpu_get_reg(v, VMC_X86_RIP, &rip));
+	ASSERT_NE(rip, GUEST_LOAD);
+	ASSERT_GT(rip, GUEST_LOAD);
+	ASSERT_LT(rip, GUEST_IDT);
+	ASSERT_OK(vmc_vm_pause(g.vm));
+	ASSERT_OK(vmc_vcpu_set_reg(v, VMC_X86_RBX, 0x5a5a));
+	ASSERT_OK(vmc_vcpu_set_reg(v, VMC_X86_DS_BASE, 0));
+	ASSERT_OK(vmc_vcpu_get_reg(v, VMC_X86_RBX, &val));
+	ASSERT_EQ_U64(val, 0x5a5a);
+	/* An MSR call writes pending registers back first... */
+	ASSERT_OK(vmc_x86_vcpu_get_msr(v, 0x174, &val));
+	/* ...so this read comes from the kernel. */
+	ASSERT_OK(vmc_vcpu_get_reg(v, VMC_X86_RBX, &val));
+	ASSERT_EQ_U64(val, 0x5a5a);
+	ASSERT_OK(vmc_vcpu_get_reg(v, VMC_X86_RIP, &val));
+	ASSERT_EQ_U64(val, rip);
+	ASSERT_OK(vmc_vm_resume(g.vm));
+	gvm_free(&g);
+}
+
 struct dbg_seen {
 	_Atomic int hits;
 	uint64_t pc;
@@ -653,6 +695,7 @@ int main(void)
 	RUN(test_triple_fault);
 	RUN(test_bad_state);
 	RUN(test_registers);
+	RUN(test_register_cache);
 	RUN(test_guest_debug);
 	vmc_loop_unref(loop);
 	return 0;

@@ -168,7 +168,9 @@ int vmc_vcpu_unplug(struct vmc_vcpu *vcpu);
 /**
  * Read one register of a stopped or running vCPU.  Register numbers are
  * the architecture's (see vmc-riscv.h and vmc-x86.h).  Off the vCPU's own
- * thread this is a vmc_vcpu_run_sync() round trip.
+ * thread this is a vmc_vcpu_run_sync() round trip, unless the vCPU's
+ * thread is parked (not started yet, paused, or halted in userspace):
+ * then the access happens on the calling thread, under the VM lock.
  * @retval 0 success
  * @retval -EINVAL bad argument or unknown register
  * @retval -EOPNOTSUPP the accelerator has no registers (harness)
@@ -180,7 +182,10 @@ int vmc_vcpu_unplug(struct vmc_vcpu *vcpu);
 int vmc_vcpu_get_reg(struct vmc_vcpu *vcpu, unsigned int reg, uint64_t *ret);
 
 /**
- * Write one register; see vmc_vcpu_get_reg().
+ * Write one register; see vmc_vcpu_get_reg().  An accelerator may keep
+ * the value until the vCPU next enters guest code (KVM does, for the
+ * general and segment/control registers); a combination the hardware then
+ * refuses stops the VM with a guest error.
  * @thread any except other vCPU threads
  * @since 0.1
  */

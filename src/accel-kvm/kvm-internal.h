@@ -75,6 +75,12 @@ struct kvm_vm {
 	struct kvm_logged *logged;
 	struct vmc_memory_listener *mem_listener, *io_listener;
 	int listener_error;
+	/*
+	 * The VM fd is about to close, which drops every slot and
+	 * ioeventfd at once: the listeners' removals are skipped (deleting
+	 * a slot waits for a kernel grace period).
+	 */
+	bool closing;
 
 	/* The inhibit gate, see the file comment. */
 	_Atomic int inhibit;
@@ -86,8 +92,8 @@ struct kvm_vm {
 	pthread_mutex_t irqfd_lock;
 	struct kvm_irqfd_entry *irqfds;
 
-	/* Supported CPUID, for new vCPUs. */
-	struct kvm_cpuid2 *cpuid;
+	/* Supported CPUID, for new vCPUs (the process-wide copy). */
+	const struct kvm_cpuid2 *cpuid;
 };
 
 struct kvm_vcpu {
@@ -106,6 +112,16 @@ struct kvm_vcpu {
 	/* Kicks may land once the thread is gone; they then do nothing. */
 	_Atomic bool alive;
 	struct kvm_guest_debug debug;
+	/*
+	 * Register cache between runs: the general and the segment/control
+	 * registers are read once, and writes stay here until the next
+	 * KVM_RUN or any other call that touches them (vmc__kvm_regs_sync).
+	 * Used by the vCPU thread, or by whoever holds the VM lock while the
+	 * thread is parked.
+	 */
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+	bool regs_valid, regs_dirty, sregs_valid, sregs_dirty;
 	/* The power-on state, restored by vcpu_reset. */
 	struct kvm_regs init_regs;
 	struct kvm_sregs init_sregs;
@@ -156,5 +172,7 @@ void vmc__kvm_vcpu_reset(struct vmc_vcpu *vcpu);
 int vmc__kvm_get_reg(struct vmc_vcpu *vcpu, unsigned int reg, uint64_t *val);
 int vmc__kvm_set_reg(struct vmc_vcpu *vcpu, unsigned int reg, uint64_t val);
 int vmc__kvm_x86_set_cpuid(struct vmc_vcpu *vcpu, const struct kvm_cpuid2 *c);
+/* Write cached register changes back and empty the cache. */
+int vmc__kvm_regs_sync(struct kvm_vcpu *kc);
 
 #endif

@@ -162,7 +162,7 @@ static void mem_region_del(void *opaque, const struct vmc_memory_section *s)
 	struct kvm_vm *kv = kvm_vm_of(vm);
 	struct kvm_slot slot;
 
-	if (!section_to_slot(kv, s, &slot))
+	if (kv->closing || !section_to_slot(kv, s, &slot))
 		return;
 	if (pend_push(&kv->pend_del, &kv->nr_del, &kv->cap_del, &slot) < 0) {
 		/* Remove at once rather than leave a stale slot behind. */
@@ -178,6 +178,8 @@ static void mem_commit(void *opaque)
 	struct kvm_vm *kv = kvm_vm_of(vm);
 	bool overlap = false;
 
+	if (kv->closing)
+		return;
 	for (unsigned int i = 0; i < kv->nr_del && !overlap; i++)
 		for (unsigned int j = 0; j < kv->nr_add && !overlap; j++)
 			overlap = ranges_overlap(&kv->pend_del[i],
@@ -233,8 +235,11 @@ static void eventfd_add(void *opaque, const struct vmc_ioeventfd_info *e)
 static void eventfd_del(void *opaque, const struct vmc_ioeventfd_info *e)
 {
 	struct kvm_vm *kv = kvm_vm_of(opaque);
-	int r = ioeventfd_set(kv, e, false);
+	int r;
 
+	if (kv->closing)
+		return;
+	r = ioeventfd_set(kv, e, false);
 	if (r < 0 && r != -ENOENT && r != -EOPNOTSUPP)
 		vmc__warn("kvm: removing KVM_IOEVENTFD at 0x%llx: %s",
 			  (unsigned long long)e->addr, strerror(-r));
@@ -309,6 +314,7 @@ void vmc__kvm_memory_destroy(struct vmc_vm *vm)
 	struct kvm_logged *l;
 
 	/* The VM fd goes next; the kernel drops slots and eventfds then. */
+	kv->closing = true;
 	vmc_memory_listener_free(kv->io_listener);
 	vmc_memory_listener_free(kv->mem_listener);
 	kv->io_listener = kv->mem_listener = NULL;

@@ -306,14 +306,31 @@ int vmc__kvm_vcpu_run(struct vmc_vcpu *vcpu)
 	struct kvm_run *run = kc->run;
 	int r;
 
+	/*
+	 * in_kernel stays set across the I/O exits handled in this loop: a
+	 * kick during a dispatch then sends a signal, which stays pending
+	 * (blocked outside KVM_RUN) and makes the next entry return at
+	 * once; without a kick, each exit saves a full barrier.
+	 */
+	atomic_store(&kc->in_kernel, 1);
 	for (;;) {
-		atomic_store(&kc->in_kernel, 1);
 		if (atomic_load_explicit(&vcpu->exit_request,
 					 memory_order_acquire))
 			__atomic_store_n(&run->immediate_exit, 1,
 					 __ATOMIC_SEQ_CST);
 		if (!kv->irqchip)
 			inject_interrupts(vcpu, kc, kv);
+		if (unlikely(kc->regs_valid || kc->sregs_valid)) {
+			r = vmc__kvm_regs_sync(kc);
+			if (r < 0) {
+				atomic_store_explicit(&kc->in_kernel, 0,
+						      memory_order_relaxed);
+				vmc__vcpu_guest_error(
+				    vcpu, "writing back registers: %s",
+				    strerror(-r));
+				return VMC__EXIT_ERROR;
+			}
+		}
 
 		/*
 		 * Inside KVM_RUN the thread holds no flat-view pointer: let
@@ -323,8 +340,17 @@ int vmc__kvm_vcpu_run(struct vmc_vcpu *vcpu)
 		gate_enter(kv);
 		r = ioctl(kc->fd, KVM_RUN, 0);
 		gate_leave(kv);
-		atomic_store_explicit(&kc->in_kernel, 0, memory_order_relaxed);
 		vmc__rcu_thread_online(&vcpu->rcu_reader);
+
+		if (r >= 0 && run->exit_reason == KVM_EXIT_IO) {
+			vmc__kvm_pio(vcpu, run);
+			continue;
+		}
+		if (r >= 0 && run->exit_reason == KVM_EXIT_MMIO) {
+			vmc__kvm_mmio(vcpu, run);
+			continue;
+		}
+		atomic_store_explicit(&kc->in_kernel, 0, memory_order_relaxed);
 
 		if (r < 0) {
 			r = errno;
@@ -338,13 +364,8 @@ int vmc__kvm_vcpu_run(struct vmc_vcpu *vcpu)
 		}
 
 		switch (run->exit_reason) {
-		case KVM_EXIT_IO:
-			vmc__kvm_pio(vcpu, run);
-			continue;
-		case KVM_EXIT_MMIO:
-			vmc__kvm_mmio(vcpu, run);
-			continue;
 		case KVM_EXIT_IRQ_WINDOW_OPEN:
+			atomic_store(&kc->in_kernel, 1);
 			continue;
 		case KVM_EXIT_INTR:
 			return VMC__EXIT_KICKED;

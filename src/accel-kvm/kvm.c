@@ -208,28 +208,42 @@ void vmc__kvm_inhibit_end(struct vmc_vm *vm)
  * VM creation and teardown
  */
 
+/*
+ * KVM_GET_SUPPORTED_CPUID depends on the host and the module only, so one
+ * copy serves every VM of the process (it is a slow ioctl on nested
+ * hosts).  Kept until exit.
+ */
+static pthread_mutex_t cpuid_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct kvm_cpuid2 *cpuid_cache;
+
 static int kvm_get_cpuid(struct kvm_vm *kv)
 {
 	unsigned int n = 64;
+	int r = 0;
 
-	for (;;) {
+	pthread_mutex_lock(&cpuid_lock);
+	while (!cpuid_cache) {
 		struct kvm_cpuid2 *c;
-		int r;
 
 		c = calloc(1, sizeof(*c) + n * sizeof(c->entries[0]));
-		if (!c)
-			return -ENOMEM;
+		if (!c) {
+			r = -ENOMEM;
+			break;
+		}
 		c->nent = n;
 		r = vmc__kvm_ioctl(kv->sys_fd, KVM_GET_SUPPORTED_CPUID, c);
 		if (r == 0) {
-			kv->cpuid = c;
-			return 0;
+			cpuid_cache = c;
+			break;
 		}
 		free(c);
 		if (r != -E2BIG || n >= 4096)
-			return r;
+			break;
 		n *= 2;
 	}
+	kv->cpuid = cpuid_cache;
+	pthread_mutex_unlock(&cpuid_lock);
+	return r;
 }
 
 static void kvm_vm_free(struct vmc_vm *vm, struct kvm_vm *kv)
@@ -246,7 +260,6 @@ static void kvm_vm_free(struct vmc_vm *vm, struct kvm_vm *kv)
 		close(kv->sys_fd);
 	if (kv->kick_signal)
 		kick_signal_put(kv->kick_signal);
-	free(kv->cpuid);
 	pthread_mutex_destroy(&kv->gate_lock);
 	pthread_cond_destroy(&kv->gate_cond);
 	pthread_mutex_destroy(&kv->irqfd_lock);

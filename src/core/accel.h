@@ -42,8 +42,10 @@
  *   vcpu_irq      VM lock held, any thread: line @line of @vcpu changed to
  *                 @level (vcpu->irqs already updated).  The accelerator
  *                 forwards it (KVM_INTERRUPT, mip).  NULL: nothing to do.
- *   get_reg/set_reg  On the vCPU thread, VM lock held, the vCPU outside
- *                 guest code.  -EINVAL for an unknown register.
+ *   get_reg/set_reg  VM lock held, the vCPU outside guest code: on the
+ *                 vCPU thread, or on any thread while the vCPU thread is
+ *                 parked in its idle wait (vcpu->parked; the lock keeps
+ *                 it there).  -EINVAL for an unknown register.
  *   clock_ns      Optional: the virtual time to report when a
  *                 deterministic VM's clock is driven by instruction counts.
  */

@@ -285,7 +285,9 @@ static void process_events(struct vmc_vcpu *vcpu)
 		vmc__rcu_thread_offline(&vcpu->rcu_reader);
 		do {
 			publish_state(vcpu);
+			vcpu->parked = true;
 			vmc__lock_wait(&vm->lock, &vcpu->halt_cond);
+			vcpu->parked = false;
 		} while (vcpu_is_idle(vcpu));
 		vmc__rcu_thread_online(&vcpu->rcu_reader);
 	}
@@ -511,11 +513,27 @@ static void do_reg_access(struct vmc_vcpu *vcpu, void *userdata)
 
 static int reg_access(struct vmc_vcpu *vcpu, struct reg_access *a)
 {
-	const struct vmc_accel_ops *ops = vcpu->vm->ops;
+	struct vmc_vm *vm = vcpu->vm;
+	const struct vmc_accel_ops *ops = vm->ops;
+	bool taken;
 	int r;
 
 	if (!ops->get_reg || !ops->set_reg)
 		return -EOPNOTSUPP;
+	/*
+	 * A parked vCPU (not started yet, paused, halted in userspace)
+	 * stays parked while we hold the VM lock: access its registers
+	 * from here instead of waking its thread twice.
+	 */
+	if (!vmc__current_vcpu) {
+		taken = vmc__lock_acquire_if_needed(&vm->lock);
+		if (vcpu->parked) {
+			do_reg_access(vcpu, a);
+			vmc__lock_release_if(&vm->lock, taken);
+			return a->result;
+		}
+		vmc__lock_release_if(&vm->lock, taken);
+	}
 	r = vmc_vcpu_run_sync(vcpu, do_reg_access, a);
 	return r < 0 ? r : a->result;
 }

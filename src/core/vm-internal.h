@@ -47,6 +47,13 @@ struct vmc_vcpu {
 	bool unplug;            /* leave the thread loop */
 	bool halted;            /* WFI/HLT */
 	bool exited;            /* thread loop left */
+	/*
+	 * The thread sleeps in its idle wait (VM lock to read or write):
+	 * whoever holds the VM lock while it is set may use the vCPU's
+	 * accelerator state, since the thread cannot leave the wait before
+	 * it has the lock back.
+	 */
+	bool parked;
 	int init_error;         /* vcpu_init's result */
 
 	/*

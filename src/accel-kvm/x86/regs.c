@@ -207,36 +207,54 @@ static void access_debug(struct kvm_debugregs *d, unsigned int reg,
 		*v = *f;
 }
 
+int vmc__kvm_regs_sync(struct kvm_vcpu *kc)
+{
+	int r = 0;
+
+	if (kc->regs_dirty)
+		r = vmc__kvm_ioctl(kc->fd, KVM_SET_REGS, &kc->regs);
+	if (kc->sregs_dirty && r >= 0)
+		r = vmc__kvm_ioctl(kc->fd, KVM_SET_SREGS, &kc->sregs);
+	kc->regs_valid = kc->regs_dirty = false;
+	kc->sregs_valid = kc->sregs_dirty = false;
+	return r;
+}
+
 static int reg_access(struct vmc_vcpu *vcpu, unsigned int reg, uint64_t *v,
 		      bool write)
 {
-	int fd = kvm_vcpu_of(vcpu)->fd;
+	struct kvm_vcpu *kc = kvm_vcpu_of(vcpu);
+	int fd = kc->fd;
 	int r;
 
 	switch (reg_class(reg)) {
 	case RC_GPR: {
-		struct kvm_regs regs;
-		uint64_t *a = (uint64_t *)&regs;
+		uint64_t *a = (uint64_t *)&kc->regs;
 
-		r = vmc__kvm_ioctl(fd, KVM_GET_REGS, &regs);
-		if (r < 0)
-			return r;
+		if (!kc->regs_valid) {
+			r = vmc__kvm_ioctl(fd, KVM_GET_REGS, &kc->regs);
+			if (r < 0)
+				return r;
+			kc->regs_valid = true;
+		}
 		if (!write) {
 			*v = a[reg];
 			return 0;
 		}
 		a[reg] = *v;
-		return vmc__kvm_ioctl(fd, KVM_SET_REGS, &regs);
+		kc->regs_dirty = true;
+		return 0;
 	}
-	case RC_SREG: {
-		struct kvm_sregs s;
-
-		r = vmc__kvm_ioctl(fd, KVM_GET_SREGS, &s);
-		if (r < 0)
-			return r;
-		access_sreg(&s, reg, v, write);
-		return write ? vmc__kvm_ioctl(fd, KVM_SET_SREGS, &s) : 0;
-	}
+	case RC_SREG:
+		if (!kc->sregs_valid) {
+			r = vmc__kvm_ioctl(fd, KVM_GET_SREGS, &kc->sregs);
+			if (r < 0)
+				return r;
+			kc->sregs_valid = true;
+		}
+		access_sreg(&kc->sregs, reg, v, write);
+		kc->sregs_dirty |= write;
+		return 0;
 	case RC_FPU: {
 		struct kvm_fpu f;
 
@@ -277,6 +295,9 @@ void vmc__kvm_vcpu_reset(struct vmc_vcpu *vcpu)
 	struct kvm_sregs sregs = kc->init_sregs;
 	struct kvm_fpu fpu = kc->init_fpu;
 
+	/* Pending register writes are void after a reset. */
+	kc->regs_valid = kc->regs_dirty = false;
+	kc->sregs_valid = kc->sregs_dirty = false;
 	if (vmc__kvm_ioctl(kc->fd, KVM_SET_REGS, &regs) < 0 ||
 	    vmc__kvm_ioctl(kc->fd, KVM_SET_SREGS, &sregs) < 0 ||
 	    vmc__kvm_ioctl(kc->fd, KVM_SET_FPU, &fpu) < 0)
@@ -313,7 +334,10 @@ static void x86_call_cb(struct vmc_vcpu *vcpu, void *userdata)
 {
 	struct x86_call *c = userdata;
 
-	c->result = c->fn(vcpu, c);
+	/* The calls below use the registers directly. */
+	c->result = vmc__kvm_regs_sync(kvm_vcpu_of(vcpu));
+	if (c->result >= 0)
+		c->result = c->fn(vcpu, c);
 }
 
 static int x86_call(struct vmc_vcpu *vcpu, struct x86_call *c)

@@ -50,4 +50,10 @@
 #define IOEVENT_WRONG 0x9999
 #define IRQ_VECTOR 0x25
 
+/* The BIOS image (bios.S) for pc-lite and qemu-system-x86_64. */
+#define BIOS_HELLO "hello from pc-lite\r\n"
+#define BIOS_EXIT_PORT 0x501
+#define BIOS_EXIT_OK 0x2a  /* process exit status (0x2a << 1) | 1 = 85 */
+#define BIOS_EXIT_BAD 0x33 /* process exit status 103 */
+
 #endif
