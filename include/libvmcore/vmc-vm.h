@@ -62,6 +62,9 @@ enum vmc_vm_state {
 	VMC_VM_PAUSED = 2,      /**< stopped by the host */
 	VMC_VM_SHUTDOWN = 3,    /**< the guest asked to power off */
 	VMC_VM_GUEST_ERROR = 4, /**< the guest broke the machine */
+	/** stopped for a debugger: a vCPU hit a breakpoint or watchpoint or
+	 *  completed a step (vmc-debug.h); vmc_vm_resume() continues */
+	VMC_VM_DEBUG = 5,
 	_VMC_VM_STATE_MAX = 0x7fffffff
 };
 

@@ -44,6 +44,14 @@
  *                 forwards it (KVM_INTERRUPT, mip).  NULL: nothing to do.
  *   get_reg/set_reg  On the vCPU thread, VM lock held, the vCPU outside
  *                 guest code.  -EINVAL for an unknown register.
+ *   debug_insert/debug_remove  On the vCPU thread, VM lock held, the
+ *                 vCPU outside guest code: add or remove a breakpoint or
+ *                 watchpoint (enum vmc_debug_kind).  NULL: -EOPNOTSUPP.
+ *   debug_step    Same context: single-step on or off.
+ *   debug_translate  Same context: guest-virtual to guest-physical for a
+ *                 debugger, without side effects.
+ *                 Before returning VMC__EXIT_DEBUG, vcpu_run fills
+ *                 vcpu->debug_stop.
  *   clock_ns      Optional: the virtual time to report when a
  *                 deterministic VM's clock is driven by instruction counts.
  */
@@ -85,6 +93,13 @@ struct vmc_accel_ops {
 	void (*vcpu_irq)(struct vmc_vcpu *vcpu, unsigned int line, bool level);
 	int (*get_reg)(struct vmc_vcpu *vcpu, unsigned int reg, uint64_t *val);
 	int (*set_reg)(struct vmc_vcpu *vcpu, unsigned int reg, uint64_t val);
+	int (*debug_insert)(struct vmc_vcpu *vcpu, unsigned int kind,
+			    uint64_t addr, uint64_t len);
+	int (*debug_remove)(struct vmc_vcpu *vcpu, unsigned int kind,
+			    uint64_t addr, uint64_t len);
+	int (*debug_step)(struct vmc_vcpu *vcpu, bool on);
+	int (*debug_translate)(struct vmc_vcpu *vcpu, uint64_t va,
+			       uint64_t *pa);
 };
 
 extern const struct vmc_accel_ops vmc__accel_harness;

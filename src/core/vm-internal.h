@@ -17,6 +17,7 @@
 
 #include <libvmcore/vmc-vm.h>
 #include <libvmcore/vmc-vcpu.h>
+#include <libvmcore/vmc-debug.h>
 
 #include "accel.h"
 #include "memory-internal.h"
@@ -47,6 +48,10 @@ struct vmc_vcpu {
 	bool unplug;            /* leave the thread loop */
 	bool halted;            /* WFI/HLT */
 	bool exited;            /* thread loop left */
+	bool hold;              /* stays stopped while the VM runs */
+	/* The last debug stop: written by the accelerator before it
+	 * returns VMC__EXIT_DEBUG, read once the vCPU is stopped. */
+	struct vmc_debug_stop debug_stop;
 	int init_error;         /* vcpu_init's result */
 
 	/*
@@ -102,6 +107,7 @@ struct vmc_vm {
 	struct vmc_vm_state_handler *state_handlers; /* by priority */
 	struct vmc_vm_reset_handler *reset_handlers; /* registration order */
 	bool in_teardown;
+	struct vmc_vcpu *debug_vcpu;    /* caused VMC_VM_DEBUG */
 
 	/* Requests from any thread, applied on the loop (FIFO). */
 	pthread_mutex_t req_lock;
@@ -156,6 +162,9 @@ void vmc__exclusive_end(struct vmc_vcpu *vcpu);
 void vmc__vm_stop_vcpus(struct vmc_vm *vm);
 /* Let every plugged vCPU run again (VM lock held). */
 void vmc__vm_resume_vcpus(struct vmc_vm *vm);
+
+/* From the vCPU thread after a debug exit: stop the VM in VMC_VM_DEBUG. */
+void vmc__vm_debug_request(struct vmc_vcpu *vcpu);
 
 /* Queue a state request (any thread). */
 int vmc__vm_request(struct vmc_vm *vm, int kind, int status,

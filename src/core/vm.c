@@ -24,6 +24,7 @@ enum {
 	REQ_RESET,
 	REQ_SHUTDOWN,
 	REQ_ERROR,
+	REQ_DEBUG,
 };
 
 struct vmc__request {
@@ -195,7 +196,7 @@ void vmc__vm_resume_vcpus(struct vmc_vm *vm)
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
 		struct vmc_vcpu *c = &vm->vcpus[i];
 
-		if (!c->thread_started || c->exited || c->unplug)
+		if (!c->thread_started || c->exited || c->unplug || c->hold)
 			continue;
 		c->stop = false;
 		c->stopped = false;
@@ -224,8 +225,10 @@ static int do_resume(struct vmc_vm *vm)
 
 	if (old == VMC_VM_RUNNING)
 		return 0;
-	if (old != VMC_VM_CREATED && old != VMC_VM_PAUSED)
+	if (old != VMC_VM_CREATED && old != VMC_VM_PAUSED &&
+	    old != VMC_VM_DEBUG)
 		return -EBUSY;
+	vm->debug_vcpu = NULL;
 	set_state(vm, VMC_VM_RUNNING);
 	vmc_clock_start(vm->clock);
 	notify_state(vm, old, VMC_VM_RUNNING);
@@ -301,6 +304,18 @@ static void apply_request(struct vmc_vm *vm, struct vmc__request *r)
 			break;
 		snprintf(vm->error, sizeof(vm->error), "%s", r->reason);
 		do_stop(vm, VMC_VM_GUEST_ERROR);
+		break;
+	case REQ_DEBUG:
+		/*
+		 * All-stop: the vCPU that made the debug stop names the stop;
+		 * one that comes while the VM is already stopped stays
+		 * stopped and will stop again (same pc) once resumed.
+		 */
+		if (s == VMC_VM_RUNNING &&
+		    (unsigned int)r->status < vm->nr_vcpus) {
+			vm->debug_vcpu = &vm->vcpus[r->status];
+			do_stop(vm, VMC_VM_DEBUG);
+		}
 		break;
 	}
 	/*
@@ -744,6 +759,8 @@ VMC_EXPORT const char *vmc_vm_state_to_string(enum vmc_vm_state state)
 		return "shutdown";
 	case VMC_VM_GUEST_ERROR:
 		return "guest-error";
+	case VMC_VM_DEBUG:
+		return "debug";
 	default:
 		return "unknown";
 	}
@@ -951,4 +968,24 @@ VMC_EXPORT int vmc_vm_run_exclusive(struct vmc_vm *vm, vmc_work_cb cb,
 			return r;
 	}
 	return -ENODEV;
+}
+
+void vmc__vm_debug_request(struct vmc_vcpu *vcpu)
+{
+	if (vmc__vm_request(vcpu->vm, REQ_DEBUG, (int)vcpu->index, NULL) < 0)
+		vmc__err("vm: cannot queue the debug stop of vcpu %u",
+			 vcpu->index);
+}
+
+VMC_EXPORT struct vmc_vcpu *vmc_vm_get_debug_vcpu(const struct vmc_vm *vm)
+{
+	struct vmc_vcpu *v;
+	bool taken;
+
+	if (!vm)
+		return NULL;
+	taken = vmc__lock_acquire_if_needed((struct vmc__lock *)&vm->lock);
+	v = atomic_load(&vm->state) == VMC_VM_DEBUG ? vm->debug_vcpu : NULL;
+	vmc__lock_release_if((struct vmc__lock *)&vm->lock, taken);
+	return v;
 }
