@@ -15,6 +15,5 @@ awatch verdict
 continue
 #expect Hardware access \(read/write\) watchpoint 3: verdict\s+Value = 7
 delete
-set var verdict = 0
 detach
 #expect Inferior 1 .* detached
