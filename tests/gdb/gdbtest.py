@@ -2,7 +2,10 @@
 # SPDX-License-Identifier: MIT
 """Run a gdb-multiarch batch script against riscv-virt's gdb stub.
 
-usage: gdbtest.py BOARD ELF SCRIPT STATUS [BOARD-ARG...]
+usage: gdbtest.py [--host] BOARD ELF SCRIPT STATUS [BOARD-ARG...]
+
+With --host, BOARD is a test host program run as `BOARD tcp::PORT` (it
+starts paused itself); exit 77 from it means skip.
 
 The board starts paused (-S) with -gdb tcp::PORT on a free port; @PORT@ in
 the script is replaced.  Lines of the script starting with "#expect " are
@@ -27,8 +30,12 @@ def free_port():
 
 
 def main():
-    board, elf, script, status = sys.argv[1:5]
-    extra = sys.argv[5:]
+    args = sys.argv[1:]
+    host = args[0] == "--host"
+    if host:
+        args = args[1:]
+    board, elf, script, status = args[:4]
+    extra = args[4:]
     gdb = shutil.which("gdb-multiarch")
     if not gdb:
         print("gdb-multiarch not installed")
@@ -40,8 +47,12 @@ def main():
     with tempfile.NamedTemporaryFile("w", suffix=".gdb", delete=False) as f:
         f.write(text)
         path = f.name
-    vm = subprocess.Popen([board, "-bios", "none", "-kernel", elf, "-S",
-                           "-gdb", "tcp::%d" % port] + extra,
+    if host:
+        cmd = [board, "tcp::%d" % port] + extra
+    else:
+        cmd = [board, "-bios", "none", "-kernel", elf, "-S",
+               "-gdb", "tcp::%d" % port] + extra
+    vm = subprocess.Popen(cmd,
                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT)
     try:
@@ -63,6 +74,9 @@ def main():
         if vm.poll() is None:
             vm.kill()
             vm.wait()
+    if host and vm.returncode == 77:
+        print(board_out.decode(errors="replace"))
+        return 77
     print("---- gdb ----")
     print(out)
     print("---- board (exit %d) ----" % vm.returncode)
