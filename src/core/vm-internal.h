@@ -108,6 +108,7 @@ struct vmc_vm {
 	struct vmc_vm_reset_handler *reset_handlers; /* registration order */
 	bool in_teardown;
 	struct vmc_vcpu *debug_vcpu;    /* caused VMC_VM_DEBUG */
+	uint64_t run_gen;               /* counts resumes (to RUNNING) */
 
 	/* Requests from any thread, applied on the loop (FIFO). */
 	pthread_mutex_t req_lock;

@@ -31,6 +31,7 @@ struct vmc__request {
 	struct vmc__request *next;
 	int kind;
 	int status;
+	uint64_t run_gen;       /* REQ_DEBUG: vm->run_gen when queued */
 	char reason[256];
 };
 
@@ -229,6 +230,7 @@ static int do_resume(struct vmc_vm *vm)
 	    old != VMC_VM_DEBUG)
 		return -EBUSY;
 	vm->debug_vcpu = NULL;
+	vm->run_gen++;
 	set_state(vm, VMC_VM_RUNNING);
 	vmc_clock_start(vm->clock);
 	notify_state(vm, old, VMC_VM_RUNNING);
@@ -311,7 +313,7 @@ static void apply_request(struct vmc_vm *vm, struct vmc__request *r)
 		 * one that comes while the VM is already stopped stays
 		 * stopped and will stop again (same pc) once resumed.
 		 */
-		if (s == VMC_VM_RUNNING &&
+		if (s == VMC_VM_RUNNING && r->run_gen == vm->run_gen &&
 		    (unsigned int)r->status < vm->nr_vcpus) {
 			vm->debug_vcpu = &vm->vcpus[r->status];
 			do_stop(vm, VMC_VM_DEBUG);
@@ -351,7 +353,8 @@ static void request_bh(struct vmc_bh *bh, void *userdata)
 	vmc__lock_release(&vm->lock);
 }
 
-int vmc__vm_request(struct vmc_vm *vm, int kind, int status, const char *reason)
+static int vm_request(struct vmc_vm *vm, int kind, int status,
+		      const char *reason, uint64_t run_gen)
 {
 	struct vmc__request *r;
 
@@ -360,6 +363,7 @@ int vmc__vm_request(struct vmc_vm *vm, int kind, int status, const char *reason)
 		return -ENOMEM;
 	r->kind = kind;
 	r->status = status;
+	r->run_gen = run_gen;
 	if (reason)
 		snprintf(r->reason, sizeof(r->reason), "%s", reason);
 
@@ -382,6 +386,11 @@ int vmc__vm_request(struct vmc_vm *vm, int kind, int status, const char *reason)
 		vmc__lock_release_if(&vm->lock, taken);
 	}
 	return vmc_bh_schedule(vm->req_bh);
+}
+
+int vmc__vm_request(struct vmc_vm *vm, int kind, int status, const char *reason)
+{
+	return vm_request(vm, kind, status, reason, 0);
 }
 
 /* ------------------------------------------------------------------------
@@ -972,7 +981,12 @@ VMC_EXPORT int vmc_vm_run_exclusive(struct vmc_vm *vm, vmc_work_cb cb,
 
 void vmc__vm_debug_request(struct vmc_vcpu *vcpu)
 {
-	if (vmc__vm_request(vcpu->vm, REQ_DEBUG, (int)vcpu->index, NULL) < 0)
+	/*
+	 * VM lock held.  A request that is still queued when the VM is
+	 * paused and resumed is stale: that resume already let the vCPU go.
+	 */
+	if (vm_request(vcpu->vm, REQ_DEBUG, (int)vcpu->index, NULL,
+		       vcpu->vm->run_gen) < 0)
 		vmc__err("vm: cannot queue the debug stop of vcpu %u",
 			 vcpu->index);
 }

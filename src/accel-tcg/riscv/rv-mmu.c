@@ -394,6 +394,7 @@ static void watch_check(struct vmc__rv_hart *h, uint64_t va, unsigned size,
 		if (va < w->addr + w->len && w->addr < va + size &&
 		    (write ? w->w : w->r)) {
 			h->watch_hit = true;
+			h->watch_stop = true;
 			h->watch_hit_addr = va;
 			h->watch_hit_write = write;
 			rv_kick(h, KICK_DEBUG);
