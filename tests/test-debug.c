@@ -163,6 +163,22 @@ static void test_debug_stops(void)
 	ASSERT_OK(vmc_vcpu_debug_get_stop(v, &st));
 	ASSERT_EQ(st.reason, VMC_DEBUG_STOP_STEP);
 	ASSERT_EQ_U64(reg(v, VMC_RISCV_REG_PC), RAM + 12);
+
+	/*
+	 * A pending interrupt is taken by the step, not skipped: the step
+	 * stops at the handler's first instruction, mepc at the next one.
+	 */
+	ASSERT_OK(vmc_vcpu_set_reg(v, VMC_RISCV_REG_CSR(0x305), RAM + 0x200));
+	ASSERT_OK(vmc_vcpu_set_reg(v, VMC_RISCV_REG_CSR(0x304), 1u << 7));
+	ASSERT_OK(vmc_vcpu_set_reg(v, VMC_RISCV_REG_CSR(0x300), 1u << 3));
+	ASSERT_OK(vmc_vcpu_set_irq(v, VMC_RISCV_IRQ_MTIP, true));
+	ASSERT_OK(vmc_vm_resume(t.vm));
+	wait_state(t.vm, VMC_VM_DEBUG);
+	ASSERT_EQ_U64(reg(v, VMC_RISCV_REG_PC), RAM + 0x200);
+	ASSERT_EQ_U64(reg(v, VMC_RISCV_REG_CSR(0x341)), RAM + 12);
+	ASSERT_OK(vmc_vcpu_set_irq(v, VMC_RISCV_IRQ_MTIP, false));
+	ASSERT_OK(vmc_vcpu_set_reg(v, VMC_RISCV_REG_CSR(0x300), 0));
+	ASSERT_OK(vmc_vcpu_set_reg(v, VMC_RISCV_REG_PC, RAM + 12));
 	ASSERT_OK(vmc_vcpu_debug_set_step(v, false));
 
 	/* A write watchpoint stops after the store. */

@@ -14,6 +14,11 @@
  * VMC_VM_CREATED stays so until gdb continues it, which gives QEMU's -S.
  * Detaching (or the connection closing) removes gdb's breakpoints and lets
  * the VM run.  gdb's `kill` requests a shutdown with status 0.
+ *
+ * Stop replies are sent from a VM state handler, so while a client is
+ * connected the host changes the VM's run state only on the loop thread
+ * (the requests of vmc_vm_request_pause() and friends are fine from
+ * anywhere: they are applied there).
  */
 #ifndef LIBVMCORE_VMC_GDBSTUB_H
 #define LIBVMCORE_VMC_GDBSTUB_H
