@@ -55,7 +55,7 @@ struct bare {
 	long request;     /* generation of the last request */
 	long acked[8];    /* per thread: generation acknowledged */
 	bool stop_mode;   /* stop: threads park until released */
-	bool released;
+	long released;    /* generation of the last release */
 	bool quit;
 };
 
@@ -80,7 +80,7 @@ static void *bare_thread(void *arg)
 		b->acked[a->id] = seen;
 		pthread_cond_broadcast(&b->ack);
 		if (b->stop_mode)
-			while (!b->released && !b->quit)
+			while (b->released != seen && !b->quit)
 				pthread_cond_wait(&b->wake, &b->m);
 	}
 	pthread_mutex_unlock(&b->m);
@@ -119,14 +119,13 @@ static void bare_stop(struct bare *b, pthread_t *th)
 static void bare_roundtrip(struct bare *b)
 {
 	pthread_mutex_lock(&b->m);
-	b->released = false;
 	b->request++;
 	pthread_cond_broadcast(&b->wake);
 	for (int i = 0; i < b->nthreads; i++)
 		while (b->acked[i] != b->request)
 			pthread_cond_wait(&b->ack, &b->m);
 	if (b->stop_mode) {
-		b->released = true;
+		b->released = b->request;
 		pthread_cond_broadcast(&b->wake);
 	}
 	pthread_mutex_unlock(&b->m);
@@ -223,6 +222,7 @@ int main(int argc, char **argv)
 		ours[r] = vmc_sync_ns(loop, iters);
 		ratio[r] = ours[r] / base[r];
 	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	printf("run_sync round trip: libvmcore %.0f ns, pthread handshake "
 	       "%.0f ns, ratio %.2fx (median of %d rounds)\n",
 	       median(ours, ROUNDS), median(base, ROUNDS),

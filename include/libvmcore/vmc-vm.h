@@ -297,10 +297,13 @@ int vmc_vm_start(struct vmc_vm *vm);
 int vmc_vm_pause(struct vmc_vm *vm);
 
 /**
- * Reset the VM now: pause it, run the reset handlers in registration
- * order, reset every vCPU to its power-on state, clear a shutdown or guest
- * error, and resume if it was running (otherwise it stays or becomes
- * PAUSED; a VM never started stays CREATED).
+ * Reset the VM now: stop its vCPUs, reset every vCPU to its power-on
+ * state, then run the reset handlers in registration order (so that a
+ * board's handler can reload images, set entry registers or halt
+ * secondary CPUs), clear a shutdown or guest error, and resume if it was
+ * running (otherwise it stays or becomes PAUSED; a VM never started stays
+ * CREATED).  The VM's interrupt lines keep their levels: devices reset
+ * theirs in their own handlers.
  * @retval 0 success
  * @retval -EINVAL @p vm is NULL
  * @retval -EDEADLK called on one of the VM's vCPU threads
@@ -383,7 +386,7 @@ typedef void (*vmc_vm_reset_cb)(struct vmc_vm *vm, void *userdata);
 
 /**
  * Register a reset handler; handlers run in registration order on every
- * reset.
+ * reset, after the vCPUs have been reset.
  * @param[out] ret handle for vmc_vm_remove_reset_handler(); may be NULL
  * @retval 0 success
  * @retval -EINVAL @p vm or @p cb is NULL

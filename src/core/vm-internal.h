@@ -84,8 +84,7 @@ struct vmc_vcpu {
 };
 
 struct vmc__request;
-struct vmc_vm_state_handler;
-struct vmc_vm_reset_handler;
+struct vmc__handler;
 
 struct vmc_vm {
 	_Atomic unsigned int ref;
@@ -104,8 +103,8 @@ struct vmc_vm {
 	pthread_cond_t work_cond;       /* a sync work item finished */
 	char error[256];
 	int shutdown_status;
-	struct vmc_vm_state_handler *state_handlers; /* by priority */
-	struct vmc_vm_reset_handler *reset_handlers; /* registration order */
+	struct vmc__handler *state_handlers; /* by priority */
+	struct vmc__handler *reset_handlers; /* registration order */
 	bool in_teardown;
 	struct vmc_vcpu *debug_vcpu;    /* caused VMC_VM_DEBUG */
 	uint64_t run_gen;               /* counts resumes (to RUNNING) */

@@ -35,18 +35,72 @@ struct vmc__request {
 	char reason[256];
 };
 
-struct vmc_vm_state_handler {
-	struct vmc_vm_state_handler *next;
-	vmc_vm_state_cb cb;
+/*
+ * State and reset handlers share one list node; the public handle types
+ * stay distinct (and opaque) and are this node underneath.  Lists are kept
+ * in ascending priority, equal priorities in registration order; reset
+ * handlers all have priority 0, so theirs is registration order.
+ */
+struct vmc__handler {
+	struct vmc__handler *next;
+	union {
+		vmc_vm_state_cb state;
+		vmc_vm_reset_cb reset;
+	} cb;
 	void *userdata;
 	int priority;
 };
 
-struct vmc_vm_reset_handler {
-	struct vmc_vm_reset_handler *next;
-	vmc_vm_reset_cb cb;
-	void *userdata;
-};
+static int handler_add(struct vmc_vm *vm, struct vmc__handler **list,
+		       struct vmc__handler *h)
+{
+	struct vmc__handler **p;
+	bool taken = vmc__lock_acquire_if_needed(&vm->lock);
+
+	for (p = list; *p && (*p)->priority <= h->priority; p = &(*p)->next)
+		;
+	h->next = *p;
+	*p = h;
+	vmc__lock_release_if(&vm->lock, taken);
+	return 0;
+}
+
+static void handler_remove(struct vmc_vm *vm, struct vmc__handler **list,
+			   struct vmc__handler *h)
+{
+	struct vmc__handler **p;
+	bool taken = vmc__lock_acquire_if_needed(&vm->lock);
+
+	for (p = list; *p; p = &(*p)->next) {
+		if (*p == h) {
+			*p = h->next;
+			free(h);
+			break;
+		}
+	}
+	vmc__lock_release_if(&vm->lock, taken);
+}
+
+static void handlers_free(struct vmc__handler **list)
+{
+	while (*list) {
+		struct vmc__handler *h = *list;
+
+		*list = h->next;
+		free(h);
+	}
+}
+
+static struct vmc__handler *handler_new(void *userdata, int priority)
+{
+	struct vmc__handler *h = calloc(1, sizeof(*h));
+
+	if (h) {
+		h->userdata = userdata;
+		h->priority = priority;
+	}
+	return h;
+}
 
 static const struct vmc_accel_ops *accel_table[] = {
 #if VMC_HAVE_KVM_ACCEL
@@ -105,7 +159,7 @@ static void set_state(struct vmc_vm *vm, enum vmc_vm_state s)
 static void notify_state(struct vmc_vm *vm, enum vmc_vm_state old,
 			 enum vmc_vm_state new_state)
 {
-	struct vmc_vm_state_handler *h, *next, *list[64], **v = list;
+	struct vmc__handler *h, *next, *list[64], **v = list;
 	size_t n = 0, cap = ARRAY_SIZE(list);
 
 	if (old == new_state)
@@ -137,7 +191,7 @@ static void notify_state(struct vmc_vm *vm, enum vmc_vm_state old,
 			if (h == v[k])
 				live = true;
 		if (live)
-			v[k]->cb(vm, old, new_state, v[k]->userdata);
+			v[k]->cb.state(vm, old, new_state, v[k]->userdata);
 	}
 	if (v != list)
 		free(v);
@@ -249,7 +303,7 @@ static void reset_vcpu(struct vmc_vcpu *vcpu, void *userdata)
 static void do_reset(struct vmc_vm *vm)
 {
 	enum vmc_vm_state old = (enum vmc_vm_state)atomic_load(&vm->state);
-	struct vmc_vm_reset_handler *h;
+	struct vmc__handler *h;
 
 	/* Quiesce the vCPUs without telling anyone the VM stopped. */
 	if (old == VMC_VM_RUNNING)
@@ -265,7 +319,7 @@ static void do_reset(struct vmc_vm *vm)
 		c->halted = false;
 	}
 	for (h = vm->reset_handlers; h; h = h->next)
-		h->cb(vm, h->userdata);
+		h->cb.reset(vm, h->userdata);
 
 	vm->error[0] = '\0';
 	vm->shutdown_status = 0;
@@ -477,18 +531,8 @@ static void vm_free(struct vmc_vm *vm)
 		vm->req_head = r->next;
 		free(r);
 	}
-	while (vm->state_handlers) {
-		struct vmc_vm_state_handler *h = vm->state_handlers;
-
-		vm->state_handlers = h->next;
-		free(h);
-	}
-	while (vm->reset_handlers) {
-		struct vmc_vm_reset_handler *h = vm->reset_handlers;
-
-		vm->reset_handlers = h->next;
-		free(h);
-	}
+	handlers_free(&vm->state_handlers);
+	handlers_free(&vm->reset_handlers);
 	vmc_address_space_free(vm->as_memory);
 	vmc_address_space_free(vm->as_io);
 	vmc_region_unref(vm->root_memory);
@@ -868,89 +912,50 @@ VMC_EXPORT int vmc_vm_add_state_handler(struct vmc_vm *vm, vmc_vm_state_cb cb,
 					int priority, void *userdata,
 					struct vmc_vm_state_handler **ret)
 {
-	struct vmc_vm_state_handler *h, **p;
-	bool taken;
+	struct vmc__handler *h;
 
 	vmc_assert_return(vm && cb, -EINVAL);
-	h = calloc(1, sizeof(*h));
+	h = handler_new(userdata, priority);
 	if (!h)
 		return -ENOMEM;
-	h->cb = cb;
-	h->userdata = userdata;
-	h->priority = priority;
-
-	taken = vmc__lock_acquire_if_needed(&vm->lock);
-	for (p = &vm->state_handlers; *p && (*p)->priority <= priority;
-	     p = &(*p)->next)
-		;
-	h->next = *p;
-	*p = h;
-	vmc__lock_release_if(&vm->lock, taken);
+	h->cb.state = cb;
+	handler_add(vm, &vm->state_handlers, h);
 	if (ret)
-		*ret = h;
+		*ret = (struct vmc_vm_state_handler *)h;
 	return 0;
 }
 
 VMC_EXPORT void vmc_vm_remove_state_handler(struct vmc_vm *vm,
 					    struct vmc_vm_state_handler *h)
 {
-	struct vmc_vm_state_handler **p;
-	bool taken;
-
-	if (!vm || !h)
-		return;
-	taken = vmc__lock_acquire_if_needed(&vm->lock);
-	for (p = &vm->state_handlers; *p; p = &(*p)->next) {
-		if (*p == h) {
-			*p = h->next;
-			free(h);
-			break;
-		}
-	}
-	vmc__lock_release_if(&vm->lock, taken);
+	if (vm && h)
+		handler_remove(vm, &vm->state_handlers,
+			       (struct vmc__handler *)h);
 }
 
 VMC_EXPORT int vmc_vm_add_reset_handler(struct vmc_vm *vm, vmc_vm_reset_cb cb,
 					void *userdata,
 					struct vmc_vm_reset_handler **ret)
 {
-	struct vmc_vm_reset_handler *h, **p;
-	bool taken;
+	struct vmc__handler *h;
 
 	vmc_assert_return(vm && cb, -EINVAL);
-	h = calloc(1, sizeof(*h));
+	h = handler_new(userdata, 0);
 	if (!h)
 		return -ENOMEM;
-	h->cb = cb;
-	h->userdata = userdata;
-
-	taken = vmc__lock_acquire_if_needed(&vm->lock);
-	for (p = &vm->reset_handlers; *p; p = &(*p)->next)
-		;
-	*p = h;
-	vmc__lock_release_if(&vm->lock, taken);
+	h->cb.reset = cb;
+	handler_add(vm, &vm->reset_handlers, h);
 	if (ret)
-		*ret = h;
+		*ret = (struct vmc_vm_reset_handler *)h;
 	return 0;
 }
 
 VMC_EXPORT void vmc_vm_remove_reset_handler(struct vmc_vm *vm,
 					    struct vmc_vm_reset_handler *h)
 {
-	struct vmc_vm_reset_handler **p;
-	bool taken;
-
-	if (!vm || !h)
-		return;
-	taken = vmc__lock_acquire_if_needed(&vm->lock);
-	for (p = &vm->reset_handlers; *p; p = &(*p)->next) {
-		if (*p == h) {
-			*p = h->next;
-			free(h);
-			break;
-		}
-	}
-	vmc__lock_release_if(&vm->lock, taken);
+	if (vm && h)
+		handler_remove(vm, &vm->reset_handlers,
+			       (struct vmc__handler *)h);
 }
 
 VMC_EXPORT unsigned int vmc_vm_get_vcpu_count(const struct vmc_vm *vm)

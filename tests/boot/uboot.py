@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Boot Debian's OpenSBI and U-Boot on riscv-virt and use the U-Boot prompt.
 
-usage: uboot.py RISCV_VIRT [QEMU]
+usage: uboot.py [--show] [--smp N] RISCV_VIRT [QEMU]
 
 Reaches the interactive prompt, runs `version` and a memory command, resets
 through the test finisher (the machine must come back to the prompt), and
@@ -44,11 +44,16 @@ class Console:
         if not r:
             return False
         data = os.read(self.p.stdout.fileno(), 4096)
+        if SHOW:
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
         self.buf += data
         self.log += data
         return bool(data)
 
     def send(self, text):
+        if SHOW:
+            time.sleep(0.3)  # let a human reader see the prompt first
         self.p.stdin.write(text.encode())
         self.p.stdin.flush()
 
@@ -83,13 +88,28 @@ def session(argv, full):
     return boot, rc
 
 
+SHOW = False
+
+
 def main():
+    global SHOW
+    smp = []
+    while len(sys.argv) > 1 and sys.argv[1].startswith("--"):
+        if sys.argv[1] == "--show":
+            SHOW = True
+            del sys.argv[1]
+        elif sys.argv[1] == "--smp" and len(sys.argv) > 2:
+            smp = ["-smp", sys.argv[2]]
+            del sys.argv[1:3]
+        else:
+            print(__doc__)
+            return 2
     if not (os.path.exists(BIOS) and os.path.exists(KERNEL)):
         print("SKIP: opensbi or u-boot-qemu not installed")
         return 77
-    ours = [sys.argv[1], "-bios", BIOS, "-kernel", KERNEL]
+    ours = [sys.argv[1]] + smp + ["-bios", BIOS, "-kernel", KERNEL]
     boot, rc = session(ours, True)
-    print(f"libvmcore riscv-virt: prompt after {boot:.2f} s; version, md, "
+    print(f"libvmcore riscv-virt {' '.join(smp)}: prompt after {boot:.2f} s; version, md, "
           f"reset and poweroff worked; exit status {rc}")
     if rc != 0:
         return 1
