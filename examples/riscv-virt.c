@@ -11,6 +11,8 @@
  *
  *   riscv-virt -m 64 -bios none -kernel prog.elf
  *   riscv-virt -bios .../fw_jump.elf -kernel .../uboot.elf
+ *   riscv-virt -bios none -kernel prog.elf -s -S   (then: gdb, target
+ *              remote :1234; -gdb tcp::PORT or -gdb unix:PATH elsewhere)
  *
  * The console is a 16550 on stdio.  On a terminal, Ctrl-A x quits and
  * Ctrl-A a sends Ctrl-A, as with QEMU's -nographic.  The exit status
@@ -95,6 +97,8 @@ static void usage(void)
 		"[-bios FILE|none|default]\n"
 		"                  [-kernel FILE] [-append CMDLINE] "
 		"[-icount [...]] [-nographic]\n"
+		"                  [-s] [-gdb tcp::PORT|tcp:HOST:PORT|unix:PATH] "
+		"[-S]\n"
 		"Runs a RISC-V RV64 machine laid out like QEMU's virt board.\n");
 	exit(2);
 }
@@ -456,7 +460,9 @@ int main(int argc, char **argv)
 {
 	struct board b = {.ram_size = 128u << 20, .harts = 1};
 	const char *bios = NULL, *kernel = NULL;
-	bool deterministic = false, tty;
+	bool deterministic = false, tty, start_paused = false;
+	const char *gdb = NULL;
+	struct vmc_gdbstub *stub = NULL;
 	int r;
 
 	for (int i = 1; i < argc; i++) {
@@ -471,9 +477,12 @@ int main(int argc, char **argv)
 			if (v && v[0] != '-')
 				i++;
 			continue;
-		} else if (!strcmp(a, "-s") || !strcmp(a, "-S") ||
-			   !strcmp(a, "-gdb")) {
-			die(0, "%s: the gdb stub is not available yet", a);
+		} else if (!strcmp(a, "-s")) {
+			gdb = "tcp::1234";
+			continue;
+		} else if (!strcmp(a, "-S")) {
+			start_paused = true;
+			continue;
 		}
 		if (!v)
 			usage();
@@ -496,6 +505,8 @@ int main(int argc, char **argv)
 			kernel = v;
 		} else if (!strcmp(a, "-append")) {
 			b.append = v;
+		} else if (!strcmp(a, "-gdb")) {
+			gdb = v;
 		} else {
 			usage();
 		}
@@ -527,10 +538,19 @@ int main(int argc, char **argv)
 				&b.stdin_handler);
 	}
 
-	r = vmc_vm_start(b.vm);
-	if (r < 0)
-		die(r, "cannot start the VM");
+	if (gdb) {
+		r = vmc_gdbstub_start(b.vm, b.loop, gdb, &stub);
+		if (r < 0)
+			die(r, "cannot start the gdb stub on '%s'", gdb);
+	}
+	/* -S: stay in the created state until gdb continues the VM. */
+	if (!start_paused) {
+		r = vmc_vm_start(b.vm);
+		if (r < 0)
+			die(r, "cannot start the VM");
+	}
 	vmc_loop_run(b.loop);
+	vmc_gdbstub_stop(stub);
 
 	vmc_vm_pause(b.vm);
 	vmc_fd_handler_free(b.stdin_handler);

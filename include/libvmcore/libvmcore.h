@@ -12,6 +12,8 @@
 #include <libvmcore/vmc-memory.h>
 #include <libvmcore/vmc-vm.h>
 #include <libvmcore/vmc-vcpu.h>
+#include <libvmcore/vmc-debug.h>
+#include <libvmcore/vmc-gdbstub.h>
 #include <libvmcore/vmc-irq.h>
 #include <libvmcore/vmc-loader.h>
 #include <libvmcore/vmc-riscv.h>

@@ -20,7 +20,10 @@
  * is not running no guest code runs and its virtual clock is frozen.  The
  * guest can end in VMC_VM_SHUTDOWN (it asked to power off) or
  * VMC_VM_GUEST_ERROR (triple fault, internal error: vmc_vm_get_error() says
- * why); a reset brings either back to PAUSED.  Any thread can *request* a
+ * why); a reset brings either back to PAUSED.  A vCPU that hits a
+ * breakpoint or watchpoint or completes a single step (vmc-debug.h) stops
+ * the whole VM in VMC_VM_DEBUG; vmc_vm_resume() continues from there as
+ * from PAUSED.  Any thread can *request* a
  * transition (vmc_vm_request_*); requests are applied in order on the loop
  * thread, and every change is reported to the state handlers there.
  */
@@ -62,6 +65,9 @@ enum vmc_vm_state {
 	VMC_VM_PAUSED = 2,      /**< stopped by the host */
 	VMC_VM_SHUTDOWN = 3,    /**< the guest asked to power off */
 	VMC_VM_GUEST_ERROR = 4, /**< the guest broke the machine */
+	/** stopped for a debugger: a vCPU hit a breakpoint or watchpoint or
+	 *  completed a step (vmc-debug.h); vmc_vm_resume() continues */
+	VMC_VM_DEBUG = 5,
 	_VMC_VM_STATE_MAX = 0x7fffffff
 };
 
@@ -262,8 +268,10 @@ const char *vmc_vm_get_error(const struct vmc_vm *vm);
 int vmc_vm_get_shutdown_status(const struct vmc_vm *vm);
 
 /**
- * Start a created VM, or resume a paused one: the virtual clock runs again
- * and every vCPU may run.  Returns without waiting for the vCPUs.
+ * Start a created VM, or resume a paused one (VMC_VM_PAUSED or
+ * VMC_VM_DEBUG): the virtual clock runs again and every vCPU may run,
+ * except those held with vmc_vcpu_set_hold().  Returns without waiting for
+ * the vCPUs.
  * @retval 0 success (also when already running)
  * @retval -EINVAL @p vm is NULL
  * @retval -EBUSY the VM is shut down or in the guest-error state (reset it

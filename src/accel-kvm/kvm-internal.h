@@ -37,6 +37,8 @@ struct kvm_slot {
 	uint64_t region_offset;  /* of gpa inside region */
 };
 
+#define KVM_MAX_SW_BPS 64
+
 struct kvm_logged {
 	struct kvm_logged *next;
 	struct vmc_region *region;
@@ -65,6 +67,13 @@ struct kvm_vm {
 	/* Debug handler, under the VM lock. */
 	vmc_kvm_debug_cb debug_cb;
 	void *debug_opaque;
+	/* int3 breakpoints written into guest memory (VM lock). */
+	struct kvm_sw_bp {
+		uint64_t addr, gpa;
+		unsigned int refs;
+		uint8_t orig;
+	} sw_bps[KVM_MAX_SW_BPS];
+	unsigned int nr_sw_bps;
 
 	/* Memslots (loop thread, memory writer side). */
 	struct kvm_slot *slots;
@@ -122,11 +131,32 @@ struct kvm_vcpu {
 	struct kvm_regs regs;
 	struct kvm_sregs sregs;
 	bool regs_valid, regs_dirty, sregs_valid, sregs_dirty;
+	/* vmc-debug.h state (vCPU thread): debug-register slots (kind + 1,
+	 * 0 = free), this vCPU's int3 breakpoints, single-step. */
+	struct {
+		unsigned int kind;
+		uint64_t addr, len;
+	} dbg_slot[4];
+	uint64_t dbg_sw[KVM_MAX_SW_BPS];
+	unsigned int dbg_nr_sw;
+	bool dbg_step;
 	/* The power-on state, restored by vcpu_reset. */
 	struct kvm_regs init_regs;
 	struct kvm_sregs init_sregs;
 	struct kvm_fpu init_fpu;
 };
+
+/* vmc-debug.h hooks (x86/debug.c). */
+int vmc__kvm_debug_insert(struct vmc_vcpu *vcpu, unsigned int kind,
+			  uint64_t addr, uint64_t len);
+int vmc__kvm_debug_remove(struct vmc_vcpu *vcpu, unsigned int kind,
+			  uint64_t addr, uint64_t len);
+int vmc__kvm_debug_step(struct vmc_vcpu *vcpu, bool on);
+int vmc__kvm_debug_translate(struct vmc_vcpu *vcpu, uint64_t va,
+			     uint64_t *pa);
+/* Fill vcpu->debug_stop from a KVM_EXIT_DEBUG. */
+void vmc__kvm_debug_record(struct vmc_vcpu *vcpu, uint32_t exception,
+			   uint64_t dr6);
 
 static inline struct kvm_vm *kvm_vm_of(struct vmc_vm *vm)
 {

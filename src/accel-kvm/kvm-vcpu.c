@@ -233,6 +233,7 @@ static int handle_debug(struct vmc_vcpu *vcpu, struct kvm_run *run)
 	    .dr7 = run->debug.arch.dr7,
 	};
 
+	vmc__kvm_debug_record(vcpu, info.exception, info.dr6);
 	vmc__lock_acquire(&vcpu->vm->lock);
 	if (kv->debug_cb)
 		kv->debug_cb(vcpu, &info, kv->debug_opaque);

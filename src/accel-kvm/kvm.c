@@ -439,6 +439,10 @@ const struct vmc_accel_ops vmc__accel_kvm = {
     .vcpu_irq = vmc__kvm_vcpu_irq,
     .get_reg = vmc__kvm_get_reg,
     .set_reg = vmc__kvm_set_reg,
+    .debug_insert = vmc__kvm_debug_insert,
+    .debug_remove = vmc__kvm_debug_remove,
+    .debug_step = vmc__kvm_debug_step,
+    .debug_translate = vmc__kvm_debug_translate,
 };
 
 /* ------------------------------------------------------------------------

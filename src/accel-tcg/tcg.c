@@ -234,6 +234,24 @@ static uint64_t slice_budget(struct vmc_vm *vm)
 	return TCG_SLICE_INSNS;
 }
 
+static void record_debug_stop(struct vmc_vcpu *vcpu, struct vmc__rv_hart *h)
+{
+	struct vmc_debug_stop st = {.reason = VMC_DEBUG_STOP_BREAK};
+	uint64_t addr;
+	bool write;
+
+	if (vmc__rv_get_watch_hit(h, &addr, &write)) {
+		vmc__rv_clear_watch_hit(h);
+		st.reason = VMC_DEBUG_STOP_WATCH;
+		st.watch_addr = addr;
+		st.watch_kind = write ? VMC_DEBUG_WATCH_WRITE
+				      : VMC_DEBUG_WATCH_READ;
+	} else if (vmc__rv_get_single_step(h)) {
+		st.reason = VMC_DEBUG_STOP_STEP;
+	}
+	vcpu->debug_stop = st;
+}
+
 static int tcg_vcpu_run(struct vmc_vcpu *vcpu)
 {
 	struct tcg_vcpu *tv = vcpu->accel;
@@ -276,6 +294,7 @@ static int tcg_vcpu_run(struct vmc_vcpu *vcpu)
 		}
 		return VMC__EXIT_HALTED;
 	case VMC__RV_EXIT_DEBUG:
+		record_debug_stop(vcpu, tv->hart);
 		return VMC__EXIT_DEBUG;
 	case VMC__RV_EXIT_FATAL:
 		vmc__vcpu_guest_error(vcpu, "hart %u: unrecoverable trap at pc "
@@ -369,6 +388,64 @@ static int tcg_set_reg(struct vmc_vcpu *vcpu, unsigned int reg, uint64_t val)
 	return -EINVAL;
 }
 
+/* ------------------------------------------------------------------------
+ * Debugging: the hart's breakpoint list, then a flush of every vCPU's
+ * translated code as exclusive work, queued before the debugger resumes
+ * anything (QEMU's breakpoint insertion path).
+ */
+
+static int tcg_debug_change(struct vmc_vcpu *vcpu, unsigned int kind,
+			    uint64_t addr, uint64_t len, bool insert)
+{
+	struct vmc__rv_hart *h = ((struct tcg_vcpu *)vcpu->accel)->hart;
+	int r;
+
+	switch (kind) {
+	case VMC_DEBUG_BREAK_SW:
+	case VMC_DEBUG_BREAK_HW:
+		r = insert ? vmc__rv_add_breakpoint(h, addr)
+			   : vmc__rv_remove_breakpoint(h, addr);
+		if (r < 0)
+			return r;
+		return vmc__tcg_flush_all(vcpu->vm) < 0 ? -ENODEV : 0;
+	case VMC_DEBUG_WATCH_WRITE:
+	case VMC_DEBUG_WATCH_READ:
+	case VMC_DEBUG_WATCH_ACCESS:
+		if (!insert)
+			return vmc__rv_remove_watchpoint(h, addr, len);
+		return vmc__rv_add_watchpoint(h, addr, len,
+					      kind != VMC_DEBUG_WATCH_WRITE,
+					      kind != VMC_DEBUG_WATCH_READ);
+	default:
+		return -EINVAL;
+	}
+}
+
+static int tcg_debug_insert(struct vmc_vcpu *vcpu, unsigned int kind,
+			    uint64_t addr, uint64_t len)
+{
+	return tcg_debug_change(vcpu, kind, addr, len, true);
+}
+
+static int tcg_debug_remove(struct vmc_vcpu *vcpu, unsigned int kind,
+			    uint64_t addr, uint64_t len)
+{
+	return tcg_debug_change(vcpu, kind, addr, len, false);
+}
+
+static int tcg_debug_step(struct vmc_vcpu *vcpu, bool on)
+{
+	vmc__rv_set_single_step(((struct tcg_vcpu *)vcpu->accel)->hart, on);
+	return 0;
+}
+
+static int tcg_debug_translate(struct vmc_vcpu *vcpu, uint64_t va,
+			       uint64_t *pa)
+{
+	return vmc__rv_debug_translate(((struct tcg_vcpu *)vcpu->accel)->hart,
+				       va, pa);
+}
+
 const struct vmc_accel_ops vmc__accel_tcg = {
 	.name = "tcg",
 	.type = VMC_ACCEL_TCG,
@@ -384,6 +461,10 @@ const struct vmc_accel_ops vmc__accel_tcg = {
 	.vcpu_irq = tcg_vcpu_irq,
 	.get_reg = tcg_get_reg,
 	.set_reg = tcg_set_reg,
+	.debug_insert = tcg_debug_insert,
+	.debug_remove = tcg_debug_remove,
+	.debug_step = tcg_debug_step,
+	.debug_translate = tcg_debug_translate,
 };
 
 /* ------------------------------------------------------------------------

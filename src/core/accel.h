@@ -46,8 +46,14 @@
  *                 vCPU thread, or on any thread while the vCPU thread is
  *                 parked in its idle wait (vcpu->parked; the lock keeps
  *                 it there).  -EINVAL for an unknown register.
- *   clock_ns      Optional: the virtual time to report when a
- *                 deterministic VM's clock is driven by instruction counts.
+ *   debug_insert/debug_remove  On the vCPU thread, VM lock held, the
+ *                 vCPU outside guest code: add or remove a breakpoint or
+ *                 watchpoint (enum vmc_debug_kind).  NULL: -EOPNOTSUPP.
+ *   debug_step    Same context: single-step on or off.
+ *   debug_translate  Same context: guest-virtual to guest-physical for a
+ *                 debugger, without side effects.
+ *                 Before returning VMC__EXIT_DEBUG, vcpu_run fills
+ *                 vcpu->debug_stop.
  */
 #ifndef VMC_CORE_ACCEL_H
 #define VMC_CORE_ACCEL_H
@@ -87,6 +93,13 @@ struct vmc_accel_ops {
 	void (*vcpu_irq)(struct vmc_vcpu *vcpu, unsigned int line, bool level);
 	int (*get_reg)(struct vmc_vcpu *vcpu, unsigned int reg, uint64_t *val);
 	int (*set_reg)(struct vmc_vcpu *vcpu, unsigned int reg, uint64_t val);
+	int (*debug_insert)(struct vmc_vcpu *vcpu, unsigned int kind,
+			    uint64_t addr, uint64_t len);
+	int (*debug_remove)(struct vmc_vcpu *vcpu, unsigned int kind,
+			    uint64_t addr, uint64_t len);
+	int (*debug_step)(struct vmc_vcpu *vcpu, bool on);
+	int (*debug_translate)(struct vmc_vcpu *vcpu, uint64_t va,
+			       uint64_t *pa);
 };
 
 extern const struct vmc_accel_ops vmc__accel_harness;

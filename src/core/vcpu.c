@@ -335,9 +335,13 @@ static void run_slice(struct vmc_vcpu *vcpu)
 		vcpu->halted = true;
 		break;
 	case VMC__EXIT_DEBUG:
-		/* Stay put until a debugger resumes the vCPU. */
+		/*
+		 * Stay put at once; the loop then stops the others and
+		 * enters VMC_VM_DEBUG (QEMU's cpu_handle_guest_debug).
+		 */
 		vcpu->stopped = true;
 		pthread_cond_broadcast(&vm->pause_cond);
+		vmc__vm_debug_request(vcpu);
 		break;
 	case VMC__EXIT_ERROR:
 	case VMC__EXIT_SHUTDOWN:

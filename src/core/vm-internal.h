@@ -17,6 +17,7 @@
 
 #include <libvmcore/vmc-vm.h>
 #include <libvmcore/vmc-vcpu.h>
+#include <libvmcore/vmc-debug.h>
 
 #include "accel.h"
 #include "memory-internal.h"
@@ -54,6 +55,10 @@ struct vmc_vcpu {
 	 * it has the lock back.
 	 */
 	bool parked;
+	bool hold;              /* stays stopped while the VM runs */
+	/* The last debug stop: written by the accelerator before it
+	 * returns VMC__EXIT_DEBUG, read once the vCPU is stopped. */
+	struct vmc_debug_stop debug_stop;
 	int init_error;         /* vcpu_init's result */
 
 	/*
@@ -108,6 +113,8 @@ struct vmc_vm {
 	struct vmc__handler *state_handlers; /* by priority */
 	struct vmc__handler *reset_handlers; /* registration order */
 	bool in_teardown;
+	struct vmc_vcpu *debug_vcpu;    /* caused VMC_VM_DEBUG */
+	uint64_t run_gen;               /* counts resumes (to RUNNING) */
 
 	/* Requests from any thread, applied on the loop (FIFO). */
 	pthread_mutex_t req_lock;
@@ -162,6 +169,9 @@ void vmc__exclusive_end(struct vmc_vcpu *vcpu);
 void vmc__vm_stop_vcpus(struct vmc_vm *vm);
 /* Let every plugged vCPU run again (VM lock held). */
 void vmc__vm_resume_vcpus(struct vmc_vm *vm);
+
+/* From the vCPU thread after a debug exit: stop the VM in VMC_VM_DEBUG. */
+void vmc__vm_debug_request(struct vmc_vcpu *vcpu);
 
 /* Queue a state request (any thread). */
 int vmc__vm_request(struct vmc_vm *vm, int kind, int status,

@@ -24,12 +24,14 @@ enum {
 	REQ_RESET,
 	REQ_SHUTDOWN,
 	REQ_ERROR,
+	REQ_DEBUG,
 };
 
 struct vmc__request {
 	struct vmc__request *next;
 	int kind;
 	int status;
+	uint64_t run_gen;       /* REQ_DEBUG: vm->run_gen when queued */
 	char reason[256];
 };
 
@@ -249,7 +251,7 @@ void vmc__vm_resume_vcpus(struct vmc_vm *vm)
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
 		struct vmc_vcpu *c = &vm->vcpus[i];
 
-		if (!c->thread_started || c->exited || c->unplug)
+		if (!c->thread_started || c->exited || c->unplug || c->hold)
 			continue;
 		c->stop = false;
 		c->stopped = false;
@@ -278,8 +280,11 @@ static int do_resume(struct vmc_vm *vm)
 
 	if (old == VMC_VM_RUNNING)
 		return 0;
-	if (old != VMC_VM_CREATED && old != VMC_VM_PAUSED)
+	if (old != VMC_VM_CREATED && old != VMC_VM_PAUSED &&
+	    old != VMC_VM_DEBUG)
 		return -EBUSY;
+	vm->debug_vcpu = NULL;
+	vm->run_gen++;
 	set_state(vm, VMC_VM_RUNNING);
 	vmc_clock_start(vm->clock);
 	notify_state(vm, old, VMC_VM_RUNNING);
@@ -356,6 +361,18 @@ static void apply_request(struct vmc_vm *vm, struct vmc__request *r)
 		snprintf(vm->error, sizeof(vm->error), "%s", r->reason);
 		do_stop(vm, VMC_VM_GUEST_ERROR);
 		break;
+	case REQ_DEBUG:
+		/*
+		 * All-stop: the vCPU that made the debug stop names the stop;
+		 * one that comes while the VM is already stopped stays
+		 * stopped and will stop again (same pc) once resumed.
+		 */
+		if (s == VMC_VM_RUNNING && r->run_gen == vm->run_gen &&
+		    (unsigned int)r->status < vm->nr_vcpus) {
+			vm->debug_vcpu = &vm->vcpus[r->status];
+			do_stop(vm, VMC_VM_DEBUG);
+		}
+		break;
 	}
 	/*
 	 * A vCPU that asked for a stop stopped itself; if the request did not
@@ -390,7 +407,8 @@ static void request_bh(struct vmc_bh *bh, void *userdata)
 	vmc__lock_release(&vm->lock);
 }
 
-int vmc__vm_request(struct vmc_vm *vm, int kind, int status, const char *reason)
+static int vm_request(struct vmc_vm *vm, int kind, int status,
+		      const char *reason, uint64_t run_gen)
 {
 	struct vmc__request *r;
 
@@ -399,6 +417,7 @@ int vmc__vm_request(struct vmc_vm *vm, int kind, int status, const char *reason)
 		return -ENOMEM;
 	r->kind = kind;
 	r->status = status;
+	r->run_gen = run_gen;
 	if (reason)
 		snprintf(r->reason, sizeof(r->reason), "%s", reason);
 
@@ -421,6 +440,11 @@ int vmc__vm_request(struct vmc_vm *vm, int kind, int status, const char *reason)
 		vmc__lock_release_if(&vm->lock, taken);
 	}
 	return vmc_bh_schedule(vm->req_bh);
+}
+
+int vmc__vm_request(struct vmc_vm *vm, int kind, int status, const char *reason)
+{
+	return vm_request(vm, kind, status, reason, 0);
 }
 
 /* ------------------------------------------------------------------------
@@ -788,6 +812,8 @@ VMC_EXPORT const char *vmc_vm_state_to_string(enum vmc_vm_state state)
 		return "shutdown";
 	case VMC_VM_GUEST_ERROR:
 		return "guest-error";
+	case VMC_VM_DEBUG:
+		return "debug";
 	default:
 		return "unknown";
 	}
@@ -956,4 +982,29 @@ VMC_EXPORT int vmc_vm_run_exclusive(struct vmc_vm *vm, vmc_work_cb cb,
 			return r;
 	}
 	return -ENODEV;
+}
+
+void vmc__vm_debug_request(struct vmc_vcpu *vcpu)
+{
+	/*
+	 * VM lock held.  A request that is still queued when the VM is
+	 * paused and resumed is stale: that resume already let the vCPU go.
+	 */
+	if (vm_request(vcpu->vm, REQ_DEBUG, (int)vcpu->index, NULL,
+		       vcpu->vm->run_gen) < 0)
+		vmc__err("vm: cannot queue the debug stop of vcpu %u",
+			 vcpu->index);
+}
+
+VMC_EXPORT struct vmc_vcpu *vmc_vm_get_debug_vcpu(const struct vmc_vm *vm)
+{
+	struct vmc_vcpu *v;
+	bool taken;
+
+	if (!vm)
+		return NULL;
+	taken = vmc__lock_acquire_if_needed((struct vmc__lock *)&vm->lock);
+	v = atomic_load(&vm->state) == VMC_VM_DEBUG ? vm->debug_vcpu : NULL;
+	vmc__lock_release_if((struct vmc__lock *)&vm->lock, taken);
+	return v;
 }

@@ -759,3 +759,13 @@ bool vmc__rv_get_watch_hit(struct vmc__rv_hart *h, uint64_t *addr,
 	*is_write = h->watch_hit_write;
 	return true;
 }
+
+void vmc__rv_clear_watch_hit(struct vmc__rv_hart *h)
+{
+	h->watch_hit = false;
+}
+
+bool vmc__rv_get_single_step(struct vmc__rv_hart *h)
+{
+	return h->single_step;
+}

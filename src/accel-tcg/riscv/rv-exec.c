@@ -446,6 +446,8 @@ enter:
 			if (rv_load_slow(h, a_, size, &v_))                  \
 				goto exc;                                    \
 			RD = conv((type)v_);                                 \
+			if (unlikely(h->watch_stop))                         \
+				goto watch_stop;                             \
 		}                                                            \
 		NEXT;                                                        \
 	} while (0)
@@ -461,6 +463,8 @@ enter:
 			memcpy((void *)(a_ + e_->addend), &v_, size);        \
 		} else if (rv_store_slow(h, a_, size, v_)) {                 \
 			goto exc;                                            \
+		} else if (unlikely(h->watch_stop)) {                        \
+			goto watch_stop;                                     \
 		}                                                            \
 		NEXT;                                                        \
 	} while (0)
@@ -678,6 +682,8 @@ L_AMOOR_D: L_AMOMIN_D: L_AMOMAX_D: L_AMOMINU_D: L_AMOMAXU_D: {
 		if (rv_amo(h, i->op, RS1, RS2, &old))
 			goto exc;
 		RD = old;
+		if (unlikely(h->watch_stop))
+			goto watch_stop;
 		NEXT;
 	}
 L_FENCE:
@@ -775,6 +781,17 @@ L_WFI:
 			goto out;
 		}
 		continue;
+
+watch_stop:
+		/* A watchpoint fired: stop right after the access. */
+		h->watch_stop = false;
+		atomic_fetch_and_explicit(&h->kick, ~(uint32_t)KICK_DEBUG,
+					  memory_order_relaxed);
+		h->retired += (uint64_t)(i - b->insns) + 1;
+		h->pc = PC_OF(i) + i->len;
+		h->consecutive_traps = 0;
+		reason = VMC__RV_EXIT_DEBUG;
+		goto out;
 
 exit_direct:
 		h->retired += b->n;

@@ -216,6 +216,7 @@ struct vmc__rv_hart {
 	unsigned nwatch;
 	bool single_step;
 	bool watch_hit;
+	bool watch_stop;	/* end the block after this access */
 	bool watch_hit_write;
 	uint64_t watch_hit_addr;
 	bool own_shared;

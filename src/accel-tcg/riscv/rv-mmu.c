@@ -394,6 +394,7 @@ static void watch_check(struct vmc__rv_hart *h, uint64_t va, unsigned size,
 		if (va < w->addr + w->len && w->addr < va + size &&
 		    (write ? w->w : w->r)) {
 			h->watch_hit = true;
+			h->watch_stop = true;
 			h->watch_hit_addr = va;
 			h->watch_hit_write = write;
 			rv_kick(h, KICK_DEBUG);
@@ -684,4 +685,43 @@ int rv_fetch16(struct vmc__rv_hart *h, uint64_t va, uint16_t *val)
 void rv_tlb_flush(struct vmc__rv_hart *h)
 {
 	memset(h->tlb, 0xff, sizeof(h->tlb));
+}
+
+int vmc__rv_debug_translate(struct vmc__rv_hart *h, uint64_t va, uint64_t *pa)
+{
+	unsigned mode = (unsigned)(h->satp >> 60);
+	unsigned levels, vabits;
+	uint64_t a;
+
+	if (h->priv == VMC__RV_PRIV_M || mode == 0) {
+		*pa = va;
+		return 0;
+	}
+	levels = mode == 8 ? 3 : 4;
+	vabits = 12 + 9 * levels;
+	if ((uint64_t)((int64_t)(va << (64 - vabits)) >> (64 - vabits)) != va)
+		return -EFAULT;
+	a = (h->satp & ((1ull << 44) - 1)) << 12;
+	for (int i = (int)levels - 1; i >= 0; i--) {
+		uint64_t pte_pa = a + ((va >> (12 + 9 * i)) & 511) * 8;
+		_Atomic uint64_t *ptep;
+		uint64_t pte, ppn;
+		bool ro;
+
+		ptep = ram_ptr(h, pte_pa, 8, &ro);
+		if (!ptep)
+			return -EFAULT;
+		pte = atomic_load_explicit(ptep, memory_order_acquire);
+		if (!(pte & 1) || ((pte & 6) == 4))
+			return -EFAULT;
+		ppn = (pte >> 10) & ((1ull << 44) - 1);
+		if (!(pte & 0xa)) {
+			a = ppn << 12;
+			continue;
+		}
+		*pa = ((ppn & ~((1ull << (9 * i)) - 1)) << 12) |
+		      (va & ((1ull << (12 + 9 * i)) - 1));
+		return 0;
+	}
+	return -EFAULT;
 }

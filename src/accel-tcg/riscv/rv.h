@@ -149,6 +149,14 @@ int vmc__rv_remove_watchpoint(struct vmc__rv_hart *h, uint64_t addr,
 			      uint64_t len);
 bool vmc__rv_get_watch_hit(struct vmc__rv_hart *h, uint64_t *addr,
 			   bool *is_write);
+/* Forget the last watchpoint hit (before running on after a stop). */
+void vmc__rv_clear_watch_hit(struct vmc__rv_hart *h);
+bool vmc__rv_get_single_step(struct vmc__rv_hart *h);
+/* A debugger's view of a virtual address: translate with the current
+ * privilege and satp, without permission checks or A/D updates.  0, or
+ * -EFAULT when unmapped. */
+int vmc__rv_debug_translate(struct vmc__rv_hart *h, uint64_t va,
+			    uint64_t *pa);
 
 /* Decoder, exposed for the fuzzer and tests. */
 struct vmc__rv_dec {
