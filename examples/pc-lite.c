@@ -82,6 +82,7 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: pc-lite [-m MiB] [-smp N] -bios FILE\n"
+		"               [-s] [-gdb tcp::PORT|unix:PATH] [-S]\n"
 		"               [-M pc] [-enable-kvm] [-nographic] ...\n"
 		"Runs a BIOS image on KVM in a minimal PC laid out like QEMU's "
 		"pc machine,\nwith a 16550 at 0x3f8 on stdio and "
@@ -325,7 +326,9 @@ static void check_noop(const char *a, const char *v)
 int main(int argc, char **argv)
 {
 	struct pc pc = {.ram_size = 128 * MiB, .cpus = 1};
-	const char *bios = NULL;
+	const char *bios = NULL, *gdb = NULL;
+	struct vmc_gdbstub *stub = NULL;
+	bool start_paused = false;
 	int r;
 
 	for (int i = 1; i < argc; i++) {
@@ -335,6 +338,15 @@ int main(int argc, char **argv)
 
 		if (listed(noop_flags, a))
 			continue;
+		/* QEMU's debugger flags: -s is -gdb tcp::1234; -S waits. */
+		if (!strcmp(a, "-s")) {
+			gdb = "tcp::1234";
+			continue;
+		}
+		if (!strcmp(a, "-S")) {
+			start_paused = true;
+			continue;
+		}
 		if (!v)
 			usage();
 		i++;
@@ -357,6 +369,8 @@ int main(int argc, char **argv)
 			pc.cpus = (unsigned int)n;
 		} else if (!strcmp(a, "-bios")) {
 			bios = v;
+		} else if (!strcmp(a, "-gdb")) {
+			gdb = v;
 		} else {
 			usage();
 		}
@@ -372,10 +386,19 @@ int main(int argc, char **argv)
 	r = vmc_vm_add_state_handler(pc.vm, on_state, 0, &pc, NULL);
 	if (r < 0)
 		die(r, "cannot watch the VM");
-	r = vmc_vm_start(pc.vm);
-	if (r < 0)
-		die(r, "cannot start the VM");
+	if (gdb) {
+		r = vmc_gdbstub_start(pc.vm, pc.loop, gdb, &stub);
+		if (r < 0)
+			die(r, "cannot start the gdb stub on '%s'", gdb);
+	}
+	/* -S: stay in the created state until gdb continues the VM. */
+	if (!start_paused) {
+		r = vmc_vm_start(pc.vm);
+		if (r < 0)
+			die(r, "cannot start the VM");
+	}
 	vmc_loop_run(pc.loop);
+	vmc_gdbstub_stop(stub);
 
 	vmc_vm_pause(pc.vm);
 	teardown(&pc);

@@ -2,10 +2,13 @@
 # SPDX-License-Identifier: MIT
 """Run a gdb-multiarch batch script against riscv-virt's gdb stub.
 
-usage: gdbtest.py [--host] BOARD ELF SCRIPT STATUS [BOARD-ARG...]
+usage: gdbtest.py [--host|--argv] BOARD ELF SCRIPT STATUS [BOARD-ARG...]
 
 With --host, BOARD is a test host program run as `BOARD tcp::PORT` (it
-starts paused itself); exit 77 from it means skip.
+starts paused itself); exit 77 from it means skip.  With --argv, the board
+is run as `BOARD BOARD-ARG...` with @PORT@ replaced in its arguments, and
+ELF (may be "-") is only what gdb loads symbols from.  A leading --kvm
+skips (77) unless /dev/kvm can be opened.
 
 The board starts paused (-S) with -gdb tcp::PORT on a free port; @PORT@ in
 the script is replaced.  Lines of the script starting with "#expect " are
@@ -31,8 +34,16 @@ def free_port():
 
 def main():
     args = sys.argv[1:]
+    if args[0] == "--kvm":
+        args = args[1:]
+        try:
+            os.close(os.open("/dev/kvm", os.O_RDWR))
+        except OSError:
+            print("SKIP: /dev/kvm is not usable")
+            return 77
     host = args[0] == "--host"
-    if host:
+    argv_mode = args[0] == "--argv"
+    if host or argv_mode:
         args = args[1:]
     board, elf, script, status = args[:4]
     extra = args[4:]
@@ -49,6 +60,8 @@ def main():
         path = f.name
     if host:
         cmd = [board, "tcp::%d" % port] + extra
+    elif argv_mode:
+        cmd = [board] + [a.replace("@PORT@", str(port)) for a in extra]
     else:
         cmd = [board, "-bios", "none", "-kernel", elf, "-S",
                "-gdb", "tcp::%d" % port] + extra
@@ -56,7 +69,8 @@ def main():
                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT)
     try:
-        out = subprocess.run([gdb, "-nx", "-batch", "-x", path, elf],
+        out = subprocess.run([gdb, "-nx", "-batch", "-x", path]
+                             + ([elf] if elf != "-" else []),
                              stdin=subprocess.DEVNULL,
                              stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT, timeout=120,
