@@ -286,7 +286,7 @@ int vmc__rv_run(struct vmc__rv_hart *h, uint64_t max_insns,
 	struct rv_tlbe *dtlb;
 	uint64_t *x = h->x;
 	uint64_t next_pc;
-	unsigned slot;
+	unsigned slot_;
 	int reason;
 	struct {
 		struct rv_block b;
@@ -416,7 +416,7 @@ again:
 			prev->link[prev_slot] = b;
 		prev = NULL;
 
-enter:
+
 		dtlb = h->dtlb;
 		i = b->insns;
 		goto *i->h;
@@ -470,16 +470,35 @@ enter:
 #define S32(v) ((uint64_t)(int64_t)(int32_t)(v))
 #define U64(v) ((uint64_t)(v))
 
-#define BRANCH(cond)                                  \
-	do {                                          \
-		if (cond) {                           \
-			next_pc = (uint64_t)i->imm;   \
-			slot = 0;                     \
-		} else {                              \
-			next_pc = PC_OF(i) + i->len;  \
-			slot = 1;                     \
-		}                                     \
-		goto exit_direct;                     \
+/*
+ * Leave the block through its direct successor in link[slot].  The chained
+ * path does only what a block boundary must: count the block, and stop
+ * chaining when a kick is pending or the next block would overrun the
+ * budget.  The pc is written only when leaving the chain; a block run
+ * single-stepped is never linked, so single-stepping needs no check here.
+ */
+#define CHAIN(slot)                                                          \
+	do {                                                                 \
+		struct rv_block *nb_ = b->link[slot];                        \
+		uint64_t r_ = h->retired + b->n;                             \
+		h->retired = r_;                                             \
+		if (likely(nb_ != NULL) &&                                   \
+		    likely(!atomic_load_explicit(&h->kick,                   \
+						 memory_order_relaxed)) &&   \
+		    likely(nb_->n <= limit - r_)) {                          \
+			b = nb_;                                             \
+			i = b->insns;                                        \
+			goto *i->h;                                          \
+		}                                                            \
+		slot_ = (slot);                                              \
+		goto exit_direct;                                            \
+	} while (0)
+
+#define BRANCH(cond)              \
+	do {                      \
+		if (cond)         \
+			CHAIN(0); \
+		CHAIN(1);         \
 	} while (0)
 
 L_LUI:
@@ -684,9 +703,7 @@ L_FENCE:
 		NEXT;
 L_JAL:
 		RD = PC_OF(i) + i->len;
-		next_pc = (uint64_t)i->imm;
-		slot = 0;
-		goto exit_direct;
+		CHAIN(0);
 L_JALR: {
 		uint64_t t = (RS1 + (uint64_t)i->imm) & ~1ull;
 
@@ -707,9 +724,7 @@ L_BLTU:
 L_BGEU:
 		BRANCH(RS1 >= RS2);
 L_END:
-		next_pc = (uint64_t)i->imm;
-		slot = 1;
-		goto exit_direct;
+		CHAIN(1);
 L_ECALL:
 		h->exc_cause = EXC_ECALL_U + h->priv;
 		h->exc_tval = 0;
@@ -765,7 +780,6 @@ L_WFI:
 		}
 		h->retired += (uint64_t)(i - b->insns) + 1;
 		h->pc = PC_OF(i) + i->len;
-		h->consecutive_traps = 0;
 		if (!vmc__rv_has_work(h)) {
 			reason = VMC__RV_EXIT_HALTED;
 			goto out;
@@ -777,33 +791,25 @@ L_WFI:
 		continue;
 
 exit_direct:
-		h->retired += b->n;
-		h->pc = next_pc;
-		h->consecutive_traps = 0;
+		/* The chain stops here: i is the block's last instruction
+		 * (or its end marker) and the block is already counted. */
+		if (slot_ == 0 || i->op == VMC__RV_OP__COUNT)
+			h->pc = (uint64_t)i->imm;
+		else
+			h->pc = PC_OF(i) + i->len;
 		if (unlikely(h->single_step)) {
 			reason = VMC__RV_EXIT_DEBUG;
 			goto out;
 		}
-		{
-			struct rv_block *nb = b->link[slot];
-
-			if (nb && likely(!atomic_load_explicit(
-					  &h->kick, memory_order_relaxed)) &&
-			    nb->n <= limit - h->retired) {
-				b = nb;
-				goto enter;
-			}
-		}
 		if (!(b->flags & BLK_SINGLE)) {
 			prev = b;
-			prev_slot = slot;
+			prev_slot = slot_;
 		}
 		continue;
 exit_indirect:
 		h->retired += b->n;
 		h->pc = next_pc;
 exit_done:
-		h->consecutive_traps = 0;
 		if (unlikely(h->single_step)) {
 			reason = VMC__RV_EXIT_DEBUG;
 			goto out;
@@ -816,6 +822,11 @@ trap:
 		(void)i;
 		rv_take_trap(h, h->exc_cause, h->exc_tval, false);
 		prev = NULL;
+		/* A trap loop is a run of traps with no instruction retired
+		 * in between (so no block boundary has to count progress). */
+		if (h->retired != h->trap_retired)
+			h->consecutive_traps = 0;
+		h->trap_retired = h->retired;
 		if (++h->consecutive_traps > MAX_TRAP_LOOP) {
 			reason = VMC__RV_EXIT_FATAL;
 			goto out;

@@ -202,6 +202,7 @@ struct vmc__rv_hart {
 	struct vmc__rv_shared *shared;
 	uint64_t inval_seen;
 	unsigned consecutive_traps;
+	uint64_t trap_retired; /* retired count at the last trap */
 
 	struct rv_tlbe tlb[TLB_NREG][TLB_SIZE];
 
