@@ -10,6 +10,8 @@
 
 #define MAX_BLOCK 64
 #define MAX_TRAP_LOOP 4096
+/* Offset of the forwarding handlers in the dispatch table. */
+#define FWD (VMC__RV_OP__COUNT + 1)
 
 static inline unsigned blk_hash(uint64_t vpc)
 {
@@ -168,6 +170,68 @@ static bool writes_rd(unsigned op)
 	}
 }
 
+/* Ops whose handler leaves rd's value in t_ (see SETRD). */
+static bool sets_t(unsigned op)
+{
+	switch (op) {
+	case VMC__RV_OP_ADDI:
+	case VMC__RV_OP_MV:
+	case VMC__RV_OP_SLTI:
+	case VMC__RV_OP_SLTIU:
+	case VMC__RV_OP_XORI:
+	case VMC__RV_OP_ORI:
+	case VMC__RV_OP_ANDI:
+	case VMC__RV_OP_SLLI:
+	case VMC__RV_OP_SRLI:
+	case VMC__RV_OP_SRAI:
+	case VMC__RV_OP_ADD:
+	case VMC__RV_OP_SUB:
+	case VMC__RV_OP_SLL:
+	case VMC__RV_OP_SLT:
+	case VMC__RV_OP_SLTU:
+	case VMC__RV_OP_XOR:
+	case VMC__RV_OP_SRL:
+	case VMC__RV_OP_SRA:
+	case VMC__RV_OP_OR:
+	case VMC__RV_OP_AND:
+	case VMC__RV_OP_ADDIW:
+	case VMC__RV_OP_SLLIW:
+	case VMC__RV_OP_SRLIW:
+	case VMC__RV_OP_SRAIW:
+	case VMC__RV_OP_ADDW:
+	case VMC__RV_OP_SUBW:
+	case VMC__RV_OP_SLLW:
+	case VMC__RV_OP_SRLW:
+	case VMC__RV_OP_SRAW:
+	case VMC__RV_OP_MUL:
+	case VMC__RV_OP_MULH:
+	case VMC__RV_OP_MULHSU:
+	case VMC__RV_OP_MULHU:
+	case VMC__RV_OP_DIV:
+	case VMC__RV_OP_DIVU:
+	case VMC__RV_OP_REM:
+	case VMC__RV_OP_REMU:
+	case VMC__RV_OP_MULW:
+	case VMC__RV_OP_DIVW:
+	case VMC__RV_OP_DIVUW:
+	case VMC__RV_OP_REMW:
+	case VMC__RV_OP_REMUW:
+	case VMC__RV_OP_LB:
+	case VMC__RV_OP_LH:
+	case VMC__RV_OP_LW:
+	case VMC__RV_OP_LD:
+	case VMC__RV_OP_LBU:
+	case VMC__RV_OP_LHU:
+	case VMC__RV_OP_LWU:
+	case VMC__RV_OP_LUI:
+	case VMC__RV_OP_LI:
+	case VMC__RV_OP_AUIPC:
+		return true;
+	default:
+		return false;
+	}
+}
+
 /* Turn a decoded instruction at pc into its executable form. */
 static void prepare(struct rv_insn *in, const struct vmc__rv_dec *d,
 		    uint64_t pc, uint16_t pcoff, const void *const *tbl)
@@ -234,6 +298,12 @@ static struct rv_block *block_build(struct vmc__rv_hart *h, uint64_t vpc,
 		vmc__rv_decode(raw, &d);
 		prepare(&b->insns[n], &d, vpc + (off - (vpc & ~RV_PAGE_MASK)),
 			(uint16_t)(off - (vpc & ~RV_PAGE_MASK)), tbl);
+		/* Reading the previous instruction's result: take it from
+		 * t_ rather than through the register file. */
+		if (n > 0 && sets_t(b->insns[n - 1].op) &&
+		    b->insns[n].rs1 == b->insns[n - 1].rd &&
+		    tbl[FWD + b->insns[n].op])
+			b->insns[n].h = tbl[FWD + b->insns[n].op];
 		n++;
 		off += d.len;
 		if (is_terminator(d.op))
@@ -256,6 +326,80 @@ static inline uint64_t sx32(uint64_t v)
 	return (uint64_t)(int64_t)(int32_t)v;
 }
 
+/* The M extension's multiply-high and divide semantics. */
+static inline uint64_t op_mulh(uint64_t a, uint64_t b)
+{
+	return (uint64_t)(((__int128)(int64_t)a * (__int128)(int64_t)b) >> 64);
+}
+
+static inline uint64_t op_mulhsu(uint64_t a, uint64_t b)
+{
+	return (uint64_t)(((__int128)(int64_t)a *
+			   (__int128)(unsigned __int128)b) >> 64);
+}
+
+static inline uint64_t op_mulhu(uint64_t a, uint64_t b)
+{
+	return (uint64_t)(((unsigned __int128)a * (unsigned __int128)b) >> 64);
+}
+
+static inline uint64_t op_div(uint64_t ua, uint64_t ub)
+{
+	int64_t a = (int64_t)ua, d = (int64_t)ub;
+
+	return d == 0 ? ~0ull :
+	       (a == INT64_MIN && d == -1) ? (uint64_t)a : (uint64_t)(a / d);
+}
+
+static inline uint64_t op_divu(uint64_t a, uint64_t d)
+{
+	return d == 0 ? ~0ull : a / d;
+}
+
+static inline uint64_t op_rem(uint64_t ua, uint64_t ub)
+{
+	int64_t a = (int64_t)ua, d = (int64_t)ub;
+
+	return d == 0 ? (uint64_t)a :
+	       (a == INT64_MIN && d == -1) ? 0 : (uint64_t)(a % d);
+}
+
+static inline uint64_t op_remu(uint64_t a, uint64_t d)
+{
+	return d == 0 ? a : a % d;
+}
+
+static inline uint64_t op_divw(uint64_t ua, uint64_t ub)
+{
+	int32_t a = (int32_t)ua, d = (int32_t)ub;
+
+	return d == 0 ? ~0ull :
+	       (a == INT32_MIN && d == -1) ? sx32((uint32_t)a) :
+	       sx32((uint32_t)(a / d));
+}
+
+static inline uint64_t op_divuw(uint64_t ua, uint64_t ub)
+{
+	uint32_t a = (uint32_t)ua, d = (uint32_t)ub;
+
+	return d == 0 ? ~0ull : sx32(a / d);
+}
+
+static inline uint64_t op_remw(uint64_t ua, uint64_t ub)
+{
+	int32_t a = (int32_t)ua, d = (int32_t)ub;
+
+	return d == 0 ? sx32((uint32_t)a) :
+	       (a == INT32_MIN && d == -1) ? 0 : sx32((uint32_t)(a % d));
+}
+
+static inline uint64_t op_remuw(uint64_t ua, uint64_t ub)
+{
+	uint32_t a = (uint32_t)ua, d = (uint32_t)ub;
+
+	return d == 0 ? sx32(a) : sx32(a % d);
+}
+
 /* Breakpoint check at a lookup: 1 = stop here, and *flags gets
  * BLK_SINGLE when a breakpoint shares the page. */
 static int bp_check(struct vmc__rv_hart *h, uint64_t pc, uint32_t *flags)
@@ -272,12 +416,74 @@ static int bp_check(struct vmc__rv_hart *h, uint64_t pc, uint32_t *flags)
 int vmc__rv_run(struct vmc__rv_hart *h, uint64_t max_insns,
 		uint64_t *ret_retired)
 {
-	static const void *const tbl[VMC__RV_OP__COUNT + 1] = {
+	/* Handlers by op, the end marker, then by op the handlers that
+	 * take rs1 from t_ (NULL where there is none). */
+	static const void *const tbl[2 * FWD] = {
 #define VMC__RV_LBL(n) &&L_##n,
 		VMC__RV_OPS(VMC__RV_LBL)
 #undef VMC__RV_LBL
 		&&L_END,
+		[FWD + VMC__RV_OP_ADDI] = &&F_ADDI,
+		[FWD + VMC__RV_OP_MV] = &&F_MV,
+		[FWD + VMC__RV_OP_SLTI] = &&F_SLTI,
+		[FWD + VMC__RV_OP_SLTIU] = &&F_SLTIU,
+		[FWD + VMC__RV_OP_XORI] = &&F_XORI,
+		[FWD + VMC__RV_OP_ORI] = &&F_ORI,
+		[FWD + VMC__RV_OP_ANDI] = &&F_ANDI,
+		[FWD + VMC__RV_OP_SLLI] = &&F_SLLI,
+		[FWD + VMC__RV_OP_SRLI] = &&F_SRLI,
+		[FWD + VMC__RV_OP_SRAI] = &&F_SRAI,
+		[FWD + VMC__RV_OP_ADD] = &&F_ADD,
+		[FWD + VMC__RV_OP_SUB] = &&F_SUB,
+		[FWD + VMC__RV_OP_SLL] = &&F_SLL,
+		[FWD + VMC__RV_OP_SLT] = &&F_SLT,
+		[FWD + VMC__RV_OP_SLTU] = &&F_SLTU,
+		[FWD + VMC__RV_OP_XOR] = &&F_XOR,
+		[FWD + VMC__RV_OP_SRL] = &&F_SRL,
+		[FWD + VMC__RV_OP_SRA] = &&F_SRA,
+		[FWD + VMC__RV_OP_OR] = &&F_OR,
+		[FWD + VMC__RV_OP_AND] = &&F_AND,
+		[FWD + VMC__RV_OP_ADDIW] = &&F_ADDIW,
+		[FWD + VMC__RV_OP_SLLIW] = &&F_SLLIW,
+		[FWD + VMC__RV_OP_SRLIW] = &&F_SRLIW,
+		[FWD + VMC__RV_OP_SRAIW] = &&F_SRAIW,
+		[FWD + VMC__RV_OP_ADDW] = &&F_ADDW,
+		[FWD + VMC__RV_OP_SUBW] = &&F_SUBW,
+		[FWD + VMC__RV_OP_SLLW] = &&F_SLLW,
+		[FWD + VMC__RV_OP_SRLW] = &&F_SRLW,
+		[FWD + VMC__RV_OP_SRAW] = &&F_SRAW,
+		[FWD + VMC__RV_OP_MUL] = &&F_MUL,
+		[FWD + VMC__RV_OP_MULH] = &&F_MULH,
+		[FWD + VMC__RV_OP_MULHSU] = &&F_MULHSU,
+		[FWD + VMC__RV_OP_MULHU] = &&F_MULHU,
+		[FWD + VMC__RV_OP_DIV] = &&F_DIV,
+		[FWD + VMC__RV_OP_DIVU] = &&F_DIVU,
+		[FWD + VMC__RV_OP_REM] = &&F_REM,
+		[FWD + VMC__RV_OP_REMU] = &&F_REMU,
+		[FWD + VMC__RV_OP_MULW] = &&F_MULW,
+		[FWD + VMC__RV_OP_DIVW] = &&F_DIVW,
+		[FWD + VMC__RV_OP_DIVUW] = &&F_DIVUW,
+		[FWD + VMC__RV_OP_REMW] = &&F_REMW,
+		[FWD + VMC__RV_OP_REMUW] = &&F_REMUW,
+		[FWD + VMC__RV_OP_LB] = &&F_LB,
+		[FWD + VMC__RV_OP_LH] = &&F_LH,
+		[FWD + VMC__RV_OP_LW] = &&F_LW,
+		[FWD + VMC__RV_OP_LD] = &&F_LD,
+		[FWD + VMC__RV_OP_LBU] = &&F_LBU,
+		[FWD + VMC__RV_OP_LHU] = &&F_LHU,
+		[FWD + VMC__RV_OP_LWU] = &&F_LWU,
+		[FWD + VMC__RV_OP_SB] = &&F_SB,
+		[FWD + VMC__RV_OP_SH] = &&F_SH,
+		[FWD + VMC__RV_OP_SW] = &&F_SW,
+		[FWD + VMC__RV_OP_SD] = &&F_SD,
+		[FWD + VMC__RV_OP_BEQ] = &&F_BEQ,
+		[FWD + VMC__RV_OP_BNE] = &&F_BNE,
+		[FWD + VMC__RV_OP_BLT] = &&F_BLT,
+		[FWD + VMC__RV_OP_BGE] = &&F_BGE,
+		[FWD + VMC__RV_OP_BLTU] = &&F_BLTU,
+		[FWD + VMC__RV_OP_BGEU] = &&F_BGEU,
 	};
+	uint64_t t_ = 0;
 	const uint64_t start = h->retired;
 	const uint64_t limit = start + max_insns;
 	struct rv_block *b = NULL, *prev = NULL;
@@ -424,6 +630,25 @@ again:
 #define RD x[i->rd]
 #define RS1 x[i->rs1]
 #define RS2 x[i->rs2]
+/* A handler in two forms: L_name reads rs1 from the register file,
+ * F_name from t_ (chosen at decode when rs1 is the previous rd). */
+#define S1 s1_
+#define DEF_OP(name, ...)                     \
+	L_##name : {                          \
+		const uint64_t s1_ = RS1;     \
+		__VA_ARGS__;                  \
+		NEXT;                         \
+	}                                     \
+	F_##name : {                          \
+		const uint64_t s1_ = t_;      \
+		__VA_ARGS__;                  \
+		NEXT;                         \
+	}
+
+/* Write rd and keep the value in t_ for a following instruction that
+ * reads it as rs1 (its F_ handler), so that one does not wait on the
+ * store to the register file. */
+#define SETRD(v) (RD = t_ = (v))
 #define NEXT          \
 	do {          \
 		i++;  \
@@ -433,26 +658,26 @@ again:
 
 #define LOAD(type, size, conv)                                               \
 	do {                                                                 \
-		uint64_t a_ = RS1 + (uint64_t)i->imm;                        \
+		uint64_t a_ = S1 + (uint64_t)i->imm;                        \
 		struct rv_tlbe *e_ = &dtlb[(a_ >> RV_PAGE_SHIFT) &           \
 					   (TLB_SIZE - 1)];                  \
 		if (likely(e_->tag[ACC_R] ==                                 \
 			   (a_ & (RV_PAGE_MASK | (size - 1))))) {            \
 			type v_;                                             \
 			memcpy(&v_, (void *)(a_ + e_->addend), size);        \
-			RD = conv(v_);                                       \
+			SETRD(conv(v_));                                       \
 		} else {                                                     \
 			uint64_t v_;                                         \
 			if (rv_load_slow(h, a_, size, &v_))                  \
 				goto exc;                                    \
-			RD = conv((type)v_);                                 \
+			SETRD(conv((type)v_));                                 \
 		}                                                            \
 		NEXT;                                                        \
 	} while (0)
 
 #define STORE(type, size)                                                    \
 	do {                                                                 \
-		uint64_t a_ = RS1 + (uint64_t)i->imm;                        \
+		uint64_t a_ = S1 + (uint64_t)i->imm;                        \
 		struct rv_tlbe *e_ = &dtlb[(a_ >> RV_PAGE_SHIFT) &           \
 					   (TLB_SIZE - 1)];                  \
 		type v_ = (type)RS2;                                         \
@@ -503,191 +728,69 @@ again:
 
 L_LUI:
 L_LI:
-		RD = (uint64_t)i->imm;
-		NEXT;
 L_AUIPC:
-		RD = (uint64_t)i->imm;
+		SETRD((uint64_t)i->imm);
 		NEXT;
-L_MV:
-		RD = RS1;
-		NEXT;
-L_ADDI:
-		RD = RS1 + (uint64_t)i->imm;
-		NEXT;
-L_SLTI:
-		RD = (int64_t)RS1 < i->imm;
-		NEXT;
-L_SLTIU:
-		RD = RS1 < (uint64_t)i->imm;
-		NEXT;
-L_XORI:
-		RD = RS1 ^ (uint64_t)i->imm;
-		NEXT;
-L_ORI:
-		RD = RS1 | (uint64_t)i->imm;
-		NEXT;
-L_ANDI:
-		RD = RS1 & (uint64_t)i->imm;
-		NEXT;
-L_SLLI:
-		RD = RS1 << i->imm;
-		NEXT;
-L_SRLI:
-		RD = RS1 >> i->imm;
-		NEXT;
-L_SRAI:
-		RD = (uint64_t)((int64_t)RS1 >> i->imm);
-		NEXT;
-L_ADD:
-		RD = RS1 + RS2;
-		NEXT;
-L_SUB:
-		RD = RS1 - RS2;
-		NEXT;
-L_SLL:
-		RD = RS1 << (RS2 & 63);
-		NEXT;
-L_SLT:
-		RD = (int64_t)RS1 < (int64_t)RS2;
-		NEXT;
-L_SLTU:
-		RD = RS1 < RS2;
-		NEXT;
-L_XOR:
-		RD = RS1 ^ RS2;
-		NEXT;
-L_SRL:
-		RD = RS1 >> (RS2 & 63);
-		NEXT;
-L_SRA:
-		RD = (uint64_t)((int64_t)RS1 >> (RS2 & 63));
-		NEXT;
-L_OR:
-		RD = RS1 | RS2;
-		NEXT;
-L_AND:
-		RD = RS1 & RS2;
-		NEXT;
-L_ADDIW:
-		RD = S32(RS1 + (uint64_t)i->imm);
-		NEXT;
-L_SLLIW:
-		RD = S32((uint32_t)RS1 << i->imm);
-		NEXT;
-L_SRLIW:
-		RD = S32((uint32_t)RS1 >> i->imm);
-		NEXT;
-L_SRAIW:
-		RD = S32((int32_t)RS1 >> i->imm);
-		NEXT;
-L_ADDW:
-		RD = S32(RS1 + RS2);
-		NEXT;
-L_SUBW:
-		RD = S32(RS1 - RS2);
-		NEXT;
-L_SLLW:
-		RD = S32((uint32_t)RS1 << (RS2 & 31));
-		NEXT;
-L_SRLW:
-		RD = S32((uint32_t)RS1 >> (RS2 & 31));
-		NEXT;
-L_SRAW:
-		RD = S32((int32_t)RS1 >> (RS2 & 31));
-		NEXT;
-L_MUL:
-		RD = RS1 * RS2;
-		NEXT;
-L_MULH:
-		RD = (uint64_t)(((__int128)(int64_t)RS1 *
-				 (__int128)(int64_t)RS2) >> 64);
-		NEXT;
-L_MULHSU:
-		RD = (uint64_t)(((__int128)(int64_t)RS1 *
-				 (__int128)(unsigned __int128)RS2) >> 64);
-		NEXT;
-L_MULHU:
-		RD = (uint64_t)(((unsigned __int128)RS1 *
-				 (unsigned __int128)RS2) >> 64);
-		NEXT;
-L_DIV: {
-		int64_t a = (int64_t)RS1, d = (int64_t)RS2;
-
-		RD = d == 0 ? ~0ull :
-		     (a == INT64_MIN && d == -1) ? (uint64_t)a :
-		     (uint64_t)(a / d);
-		NEXT;
-	}
-L_DIVU: {
-		uint64_t a = RS1, d = RS2;
-
-		RD = d == 0 ? ~0ull : a / d;
-		NEXT;
-	}
-L_REM: {
-		int64_t a = (int64_t)RS1, d = (int64_t)RS2;
-
-		RD = d == 0 ? (uint64_t)a :
-		     (a == INT64_MIN && d == -1) ? 0 : (uint64_t)(a % d);
-		NEXT;
-	}
-L_REMU: {
-		uint64_t a = RS1, d = RS2;
-
-		RD = d == 0 ? a : a % d;
-		NEXT;
-	}
-L_MULW:
-		RD = S32(RS1 * RS2);
-		NEXT;
-L_DIVW: {
-		int32_t a = (int32_t)RS1, d = (int32_t)RS2;
-
-		RD = d == 0 ? ~0ull :
-		     (a == INT32_MIN && d == -1) ? S32(a) : S32(a / d);
-		NEXT;
-	}
-L_DIVUW: {
-		uint32_t a = (uint32_t)RS1, d = (uint32_t)RS2;
-
-		RD = d == 0 ? ~0ull : S32(a / d);
-		NEXT;
-	}
-L_REMW: {
-		int32_t a = (int32_t)RS1, d = (int32_t)RS2;
-
-		RD = d == 0 ? S32(a) :
-		     (a == INT32_MIN && d == -1) ? 0 : S32(a % d);
-		NEXT;
-	}
-L_REMUW: {
-		uint32_t a = (uint32_t)RS1, d = (uint32_t)RS2;
-
-		RD = d == 0 ? S32(a) : S32(a % d);
-		NEXT;
-	}
-L_LB:
-		LOAD(int8_t, 1, S8);
-L_LH:
-		LOAD(int16_t, 2, S16);
-L_LW:
-		LOAD(int32_t, 4, S32);
-L_LD:
-		LOAD(uint64_t, 8, U64);
-L_LBU:
-		LOAD(uint8_t, 1, U64);
-L_LHU:
-		LOAD(uint16_t, 2, U64);
-L_LWU:
-		LOAD(uint32_t, 4, U64);
-L_SB:
-		STORE(uint8_t, 1);
-L_SH:
-		STORE(uint16_t, 2);
-L_SW:
-		STORE(uint32_t, 4);
-L_SD:
-		STORE(uint64_t, 8);
+	/* Operations that read rs1 come in both forms. */
+	DEF_OP(ADDI, SETRD(S1 + (uint64_t)i->imm))
+	DEF_OP(MV, SETRD(S1))
+	DEF_OP(SLTI, SETRD((int64_t)S1 < i->imm))
+	DEF_OP(SLTIU, SETRD(S1 < (uint64_t)i->imm))
+	DEF_OP(XORI, SETRD(S1 ^ (uint64_t)i->imm))
+	DEF_OP(ORI, SETRD(S1 | (uint64_t)i->imm))
+	DEF_OP(ANDI, SETRD(S1 & (uint64_t)i->imm))
+	DEF_OP(SLLI, SETRD(S1 << i->imm))
+	DEF_OP(SRLI, SETRD(S1 >> i->imm))
+	DEF_OP(SRAI, SETRD((uint64_t)((int64_t)S1 >> i->imm)))
+	DEF_OP(ADD, SETRD(S1 + RS2))
+	DEF_OP(SUB, SETRD(S1 - RS2))
+	DEF_OP(SLL, SETRD(S1 << (RS2 & 63)))
+	DEF_OP(SLT, SETRD((int64_t)S1 < (int64_t)RS2))
+	DEF_OP(SLTU, SETRD(S1 < RS2))
+	DEF_OP(XOR, SETRD(S1 ^ RS2))
+	DEF_OP(SRL, SETRD(S1 >> (RS2 & 63)))
+	DEF_OP(SRA, SETRD((uint64_t)((int64_t)S1 >> (RS2 & 63))))
+	DEF_OP(OR, SETRD(S1 | RS2))
+	DEF_OP(AND, SETRD(S1 & RS2))
+	DEF_OP(ADDIW, SETRD(S32(S1 + (uint64_t)i->imm)))
+	DEF_OP(SLLIW, SETRD(S32((uint32_t)S1 << i->imm)))
+	DEF_OP(SRLIW, SETRD(S32((uint32_t)S1 >> i->imm)))
+	DEF_OP(SRAIW, SETRD(S32((int32_t)S1 >> i->imm)))
+	DEF_OP(ADDW, SETRD(S32(S1 + RS2)))
+	DEF_OP(SUBW, SETRD(S32(S1 - RS2)))
+	DEF_OP(SLLW, SETRD(S32((uint32_t)S1 << (RS2 & 31))))
+	DEF_OP(SRLW, SETRD(S32((uint32_t)S1 >> (RS2 & 31))))
+	DEF_OP(SRAW, SETRD(S32((int32_t)S1 >> (RS2 & 31))))
+	DEF_OP(MUL, SETRD(S1 * RS2))
+	DEF_OP(MULH, SETRD(op_mulh(S1, RS2)))
+	DEF_OP(MULHSU, SETRD(op_mulhsu(S1, RS2)))
+	DEF_OP(MULHU, SETRD(op_mulhu(S1, RS2)))
+	DEF_OP(DIV, SETRD(op_div(S1, RS2)))
+	DEF_OP(DIVU, SETRD(op_divu(S1, RS2)))
+	DEF_OP(REM, SETRD(op_rem(S1, RS2)))
+	DEF_OP(REMU, SETRD(op_remu(S1, RS2)))
+	DEF_OP(MULW, SETRD(S32(S1 * RS2)))
+	DEF_OP(DIVW, SETRD(op_divw(S1, RS2)))
+	DEF_OP(DIVUW, SETRD(op_divuw(S1, RS2)))
+	DEF_OP(REMW, SETRD(op_remw(S1, RS2)))
+	DEF_OP(REMUW, SETRD(op_remuw(S1, RS2)))
+	DEF_OP(LB, LOAD(int8_t, 1, S8))
+	DEF_OP(LH, LOAD(int16_t, 2, S16))
+	DEF_OP(LW, LOAD(int32_t, 4, S32))
+	DEF_OP(LD, LOAD(uint64_t, 8, U64))
+	DEF_OP(LBU, LOAD(uint8_t, 1, U64))
+	DEF_OP(LHU, LOAD(uint16_t, 2, U64))
+	DEF_OP(LWU, LOAD(uint32_t, 4, U64))
+	DEF_OP(SB, STORE(uint8_t, 1))
+	DEF_OP(SH, STORE(uint16_t, 2))
+	DEF_OP(SW, STORE(uint32_t, 4))
+	DEF_OP(SD, STORE(uint64_t, 8))
+	DEF_OP(BEQ, BRANCH(S1 == RS2))
+	DEF_OP(BNE, BRANCH(S1 != RS2))
+	DEF_OP(BLT, BRANCH((int64_t)S1 < (int64_t)RS2))
+	DEF_OP(BGE, BRANCH((int64_t)S1 >= (int64_t)RS2))
+	DEF_OP(BLTU, BRANCH(S1 < RS2))
+	DEF_OP(BGEU, BRANCH(S1 >= RS2))
 L_LR_W: L_SC_W: L_AMOSWAP_W: L_AMOADD_W: L_AMOXOR_W: L_AMOAND_W:
 L_AMOOR_W: L_AMOMIN_W: L_AMOMAX_W: L_AMOMINU_W: L_AMOMAXU_W:
 L_LR_D: L_SC_D: L_AMOSWAP_D: L_AMOADD_D: L_AMOXOR_D: L_AMOAND_D:
@@ -711,18 +814,6 @@ L_JALR: {
 		next_pc = t;
 		goto exit_indirect;
 	}
-L_BEQ:
-		BRANCH(RS1 == RS2);
-L_BNE:
-		BRANCH(RS1 != RS2);
-L_BLT:
-		BRANCH((int64_t)RS1 < (int64_t)RS2);
-L_BGE:
-		BRANCH((int64_t)RS1 >= (int64_t)RS2);
-L_BLTU:
-		BRANCH(RS1 < RS2);
-L_BGEU:
-		BRANCH(RS1 >= RS2);
 L_END:
 		CHAIN(1);
 L_ECALL:
