@@ -12,6 +12,11 @@
 #define MAX_TRAP_LOOP 4096
 /* Offset of the forwarding handlers in the dispatch table. */
 #define FWD (VMC__RV_OP__COUNT + 1)
+/* Cap of the chained budget, so that no_link (n = UINT32_MAX) never fits. */
+#define MAX_LEFT (UINT32_MAX - 1ull)
+
+/* The successor of a block not linked yet. */
+static struct rv_block no_link = { .n = UINT32_MAX };
 
 static inline unsigned blk_hash(uint64_t vpc)
 {
@@ -283,7 +288,7 @@ static struct rv_block *block_build(struct vmc__rv_hart *h, uint64_t vpc,
 	b->vpc = vpc;
 	b->ppc = ppage | off;
 	b->flags = flags;
-	b->link[0] = b->link[1] = NULL;
+	b->link[0] = b->link[1] = &no_link;
 	while (n < max && off + 2 <= RV_PAGE_SIZE) {
 		uint16_t lo;
 		uint32_t raw;
@@ -484,12 +489,16 @@ int vmc__rv_run(struct vmc__rv_hart *h, uint64_t max_insns,
 		[FWD + VMC__RV_OP_BGEU] = &&F_BGEU,
 	};
 	uint64_t t_ = 0;
+	/* Instructions left in the budget when the current block started,
+	 * at most MAX_LEFT (h->left_end is the retired count at which it
+	 * runs out): h->retired is brought up to date from it
+	 * (SYNC_RETIRED) only when something may read it. */
+	uint64_t left = 0;
 	const uint64_t start = h->retired;
 	const uint64_t limit = start + max_insns;
 	struct rv_block *b = NULL, *prev = NULL;
 	unsigned prev_slot = 0;
 	const struct rv_insn *i;
-	struct rv_tlbe *dtlb;
 	uint64_t *x = h->x;
 	uint64_t next_pc;
 	unsigned slot_;
@@ -596,7 +605,7 @@ again:
 				oneoff.b.ppc = 0;
 				oneoff.b.flags = BLK_SINGLE;
 				oneoff.b.n = 1;
-				oneoff.b.link[0] = oneoff.b.link[1] = NULL;
+				oneoff.b.link[0] = oneoff.b.link[1] = &no_link;
 				prepare(&oneoff.b.insns[0], &d, h->pc, 0, tbl);
 				oneoff.b.insns[1] = (struct rv_insn){
 					.h = tbl[VMC__RV_OP__COUNT],
@@ -613,7 +622,11 @@ again:
 		}
 		/* Near the end of the budget, run one instruction at a time
 		 * so the count stops exactly at max_insns. */
-		if (b->n > limit - h->retired) {
+		left = limit - h->retired;
+		if (left > MAX_LEFT)
+			left = MAX_LEFT;
+		h->left_end = h->retired + left;
+		if (b->n > left) {
 			flags |= BLK_SINGLE;
 			goto again;
 		}
@@ -623,10 +636,11 @@ again:
 		prev = NULL;
 
 
-		dtlb = h->dtlb;
 		i = b->insns;
 		goto *i->h;
 
+/* h->retired as of the current block's start (see left). */
+#define SYNC_RETIRED() (h->retired = h->left_end - left)
 #define RD x[i->rd]
 #define RS1 x[i->rs1]
 #define RS2 x[i->rs2]
@@ -659,7 +673,7 @@ again:
 #define LOAD(type, size, conv)                                               \
 	do {                                                                 \
 		uint64_t a_ = S1 + (uint64_t)i->imm;                        \
-		struct rv_tlbe *e_ = &dtlb[(a_ >> RV_PAGE_SHIFT) &           \
+		struct rv_tlbe *e_ = &h->dtlb[(a_ >> RV_PAGE_SHIFT) &        \
 					   (TLB_SIZE - 1)];                  \
 		if (likely(e_->tag[ACC_R] ==                                 \
 			   (a_ & (RV_PAGE_MASK | (size - 1))))) {            \
@@ -668,6 +682,7 @@ again:
 			SETRD(conv(v_));                                       \
 		} else {                                                     \
 			uint64_t v_;                                         \
+			SYNC_RETIRED();                                      \
 			if (rv_load_slow(h, a_, size, &v_))                  \
 				goto exc;                                    \
 			SETRD(conv((type)v_));                                 \
@@ -678,14 +693,16 @@ again:
 #define STORE(type, size)                                                    \
 	do {                                                                 \
 		uint64_t a_ = S1 + (uint64_t)i->imm;                        \
-		struct rv_tlbe *e_ = &dtlb[(a_ >> RV_PAGE_SHIFT) &           \
+		struct rv_tlbe *e_ = &h->dtlb[(a_ >> RV_PAGE_SHIFT) &        \
 					   (TLB_SIZE - 1)];                  \
 		type v_ = (type)RS2;                                         \
 		if (likely(e_->tag[ACC_W] ==                                 \
 			   (a_ & (RV_PAGE_MASK | (size - 1))))) {            \
 			memcpy((void *)(a_ + e_->addend), &v_, size);        \
-		} else if (rv_store_slow(h, a_, size, v_)) {                 \
-			goto exc;                                            \
+		} else {                                                     \
+			SYNC_RETIRED();                                      \
+			if (rv_store_slow(h, a_, size, v_))                  \
+				goto exc;                                    \
 		}                                                            \
 		NEXT;                                                        \
 	} while (0)
@@ -699,18 +716,16 @@ again:
  * Leave the block through its direct successor in link[slot].  The chained
  * path does only what a block boundary must: count the block, and stop
  * chaining when a kick is pending or the next block would overrun the
- * budget.  The pc is written only when leaving the chain; a block run
+ * budget (an absent link is &no_link, which never fits).  The pc is written only when leaving the chain; a block run
  * single-stepped is never linked, so single-stepping needs no check here.
  */
 #define CHAIN(slot)                                                          \
 	do {                                                                 \
 		struct rv_block *nb_ = b->link[slot];                        \
-		uint64_t r_ = h->retired + b->n;                             \
-		h->retired = r_;                                             \
-		if (likely(nb_ != NULL) &&                                   \
+		left -= b->n;                                                \
+		if (likely(nb_->n <= left) &&                                \
 		    likely(!atomic_load_explicit(&h->kick,                   \
-						 memory_order_relaxed)) &&   \
-		    likely(nb_->n <= limit - r_)) {                          \
+						 memory_order_relaxed))) {   \
 			b = nb_;                                             \
 			i = b->insns;                                        \
 			goto *i->h;                                          \
@@ -797,6 +812,7 @@ L_LR_D: L_SC_D: L_AMOSWAP_D: L_AMOADD_D: L_AMOXOR_D: L_AMOAND_D:
 L_AMOOR_D: L_AMOMIN_D: L_AMOMAX_D: L_AMOMINU_D: L_AMOMAXU_D: {
 		uint64_t old;
 
+		SYNC_RETIRED();
 		if (rv_amo(h, i->op, RS1, RS2, &old))
 			goto exc;
 		RD = old;
@@ -829,12 +845,14 @@ L_ILLEGAL:
 		h->exc_tval = i->raw;
 		goto exc;
 L_MRET:
+		SYNC_RETIRED();
 		h->pc = PC_OF(i);
 		if (rv_mret(h))
 			goto exc;
 		h->retired += (uint64_t)(i - b->insns) + 1;
 		goto exit_done;
 L_SRET:
+		SYNC_RETIRED();
 		h->pc = PC_OF(i);
 		if (rv_sret(h))
 			goto exc;
@@ -844,6 +862,7 @@ L_CSRRW: L_CSRRS: L_CSRRC: L_CSRRWI: L_CSRRSI: L_CSRRCI: {
 		uint64_t idx = (uint64_t)(i - b->insns);
 		int r;
 
+		SYNC_RETIRED();
 		h->retired += idx;
 		r = rv_csr_op(h, i);
 		h->retired -= idx;
@@ -856,6 +875,7 @@ L_FENCE_I:
 		next_pc = PC_OF(i) + i->len;
 		goto exit_indirect;
 L_SFENCE_VMA:
+		SYNC_RETIRED();
 		if (rv_sfence(h, RS1, i->rs1 == 0)) {
 			h->exc_tval = i->raw;
 			goto exc;
@@ -869,6 +889,7 @@ L_WFI:
 			h->exc_tval = i->raw;
 			goto exc;
 		}
+		SYNC_RETIRED();
 		h->retired += (uint64_t)(i - b->insns) + 1;
 		h->pc = PC_OF(i) + i->len;
 		if (!vmc__rv_has_work(h)) {
@@ -883,7 +904,9 @@ L_WFI:
 
 exit_direct:
 		/* The chain stops here: i is the block's last instruction
-		 * (or its end marker) and the block is already counted. */
+		 * (or its end marker) and the block is already counted in
+		 * left. */
+		SYNC_RETIRED();
 		if (slot_ == 0 || i->op == VMC__RV_OP__COUNT)
 			h->pc = (uint64_t)i->imm;
 		else
@@ -898,6 +921,7 @@ exit_direct:
 		}
 		continue;
 exit_indirect:
+		SYNC_RETIRED();
 		h->retired += b->n;
 		h->pc = next_pc;
 exit_done:
@@ -907,6 +931,7 @@ exit_done:
 		}
 		continue;
 exc:
+		SYNC_RETIRED();
 		h->retired += (uint64_t)(i - b->insns);
 		h->pc = PC_OF(i);
 trap:

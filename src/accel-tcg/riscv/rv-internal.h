@@ -172,6 +172,7 @@ struct vmc__rv_hart {
 	_Atomic uint32_t kick;
 	unsigned priv;
 	uint64_t retired;
+	uint64_t left_end; /* see vmc__rv_run()'s left */
 
 	/* CSRs. */
 	uint64_t mstatus;
