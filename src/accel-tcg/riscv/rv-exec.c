@@ -175,6 +175,11 @@ static bool writes_rd(unsigned op)
 	}
 }
 
+static inline uint64_t sx32(uint64_t v)
+{
+	return (uint64_t)(int64_t)(int32_t)v;
+}
+
 /* Ops whose handler leaves rd's value in t_ (see SETRD). */
 static bool sets_t(unsigned op)
 {
@@ -229,6 +234,9 @@ static bool sets_t(unsigned op)
 	case VMC__RV_OP_LHU:
 	case VMC__RV_OP_LWU:
 	case VMC__RV_OP_LUI:
+	case VMC__RV_OP_ZEXT_W:
+	case VMC__RV_OP_ADD_UW:
+	case VMC__RV_OP_SH_ADD:
 	case VMC__RV_OP_LI:
 	case VMC__RV_OP_AUIPC:
 		return true;
@@ -250,6 +258,7 @@ static void prepare(struct rv_insn *in, const struct vmc__rv_dec *d,
 	in->rs2 = d->rs2;
 	in->len = d->len;
 	in->pcoff = pcoff;
+	in->idx = 0;
 	if (op == VMC__RV_OP_ADDI && d->rs1 == 0)
 		op = VMC__RV_OP_LI;
 	else if (op == VMC__RV_OP_ADDI && d->imm == 0)
@@ -270,6 +279,53 @@ static void prepare(struct rv_insn *in, const struct vmc__rv_dec *d,
 }
 
 /*
+ * Fuse instruction c into the one before it, a, when the pair is a common
+ * idiom that one handler does in one dispatch: zero-extending a word
+ * (slli 32; srli 32), adding it or a shifted register to another one
+ * (zext.w or slli, then add), or building a constant (lui or auipc, then
+ * addi or addiw).  The pair must write one register that c reads only
+ * from a, so skipping c's own write changes nothing.  A fused slot counts
+ * as both instructions (the block's n and each slot's idx count guest
+ * instructions) and never traps, so no pc inside it is ever reported.
+ */
+static bool fuse(struct rv_insn *a, const struct rv_insn *c,
+		 const void *const *tbl)
+{
+	bool fwd = a->h != tbl[a->op];
+	unsigned op, other;
+
+	if (a->rd == 32 || c->rd != a->rd)
+		return false;
+	if (a->op == VMC__RV_OP_SLLI && a->imm == 32 &&
+	    c->op == VMC__RV_OP_SRLI && c->imm == 32 && c->rs1 == a->rd) {
+		op = VMC__RV_OP_ZEXT_W;
+	} else if ((a->op == VMC__RV_OP_ZEXT_W || a->op == VMC__RV_OP_SLLI) &&
+		   c->op == VMC__RV_OP_ADD &&
+		   (c->rs1 == a->rd) != (c->rs2 == a->rd)) {
+		other = c->rs1 == a->rd ? c->rs2 : c->rs1;
+		op = a->op == VMC__RV_OP_SLLI ? VMC__RV_OP_SH_ADD :
+						VMC__RV_OP_ADD_UW;
+		a->rs2 = (uint8_t)other;
+	} else if ((a->op == VMC__RV_OP_LUI || a->op == VMC__RV_OP_AUIPC) &&
+		   (c->op == VMC__RV_OP_ADDI || c->op == VMC__RV_OP_MV ||
+		    c->op == VMC__RV_OP_ADDIW) && c->rs1 == a->rd) {
+		uint64_t v = (uint64_t)a->imm +
+			     (c->op == VMC__RV_OP_MV ? 0 : (uint64_t)c->imm);
+
+		if (c->op == VMC__RV_OP_ADDIW)
+			v = sx32(v);
+		a->imm = (int64_t)v;
+		op = VMC__RV_OP_LI;
+		fwd = false;
+	} else {
+		return false;
+	}
+	a->op = (uint16_t)op;
+	a->h = fwd ? tbl[FWD + op] : tbl[op];
+	return true;
+}
+
+/*
  * Decode a block at vpc from the page at host (whose physical address is
  * ppage).  Returns NULL when out of memory.
  */
@@ -280,7 +336,7 @@ static struct rv_block *block_build(struct vmc__rv_hart *h, uint64_t vpc,
 	unsigned max = (flags & BLK_SINGLE) ? 1 : MAX_BLOCK;
 	struct rv_block *b = malloc(sizeof(*b) +
 				    (max + 1) * sizeof(struct rv_insn));
-	unsigned off = (unsigned)(vpc & ~RV_PAGE_MASK), n = 0;
+	unsigned off = (unsigned)(vpc & ~RV_PAGE_MASK), n = 0, count = 0;
 	struct vmc__rv_dec d;
 
 	if (!b)
@@ -289,7 +345,7 @@ static struct rv_block *block_build(struct vmc__rv_hart *h, uint64_t vpc,
 	b->ppc = ppage | off;
 	b->flags = flags;
 	b->link[0] = b->link[1] = &no_link;
-	while (n < max && off + 2 <= RV_PAGE_SIZE) {
+	while (count < max && off + 2 <= RV_PAGE_SIZE) {
 		uint16_t lo;
 		uint32_t raw;
 
@@ -303,6 +359,11 @@ static struct rv_block *block_build(struct vmc__rv_hart *h, uint64_t vpc,
 		vmc__rv_decode(raw, &d);
 		prepare(&b->insns[n], &d, vpc + (off - (vpc & ~RV_PAGE_MASK)),
 			(uint16_t)(off - (vpc & ~RV_PAGE_MASK)), tbl);
+		b->insns[n].idx = (uint8_t)count;
+		count++;
+		off += d.len;
+		if (n > 0 && fuse(&b->insns[n - 1], &b->insns[n], tbl))
+			continue;
 		/* Reading the previous instruction's result: take it from
 		 * t_ rather than through the register file. */
 		if (n > 0 && sets_t(b->insns[n - 1].op) &&
@@ -310,7 +371,6 @@ static struct rv_block *block_build(struct vmc__rv_hart *h, uint64_t vpc,
 		    tbl[FWD + b->insns[n].op])
 			b->insns[n].h = tbl[FWD + b->insns[n].op];
 		n++;
-		off += d.len;
 		if (is_terminator(d.op))
 			goto done;
 	}
@@ -319,17 +379,14 @@ static struct rv_block *block_build(struct vmc__rv_hart *h, uint64_t vpc,
 		.h = tbl[VMC__RV_OP__COUNT],
 		.imm = (int64_t)(vpc + (off - (vpc & ~RV_PAGE_MASK))),
 		.pcoff = (uint16_t)(off - (vpc & ~RV_PAGE_MASK)),
+		.idx = (uint8_t)count,
 		.op = VMC__RV_OP__COUNT,
 	};
 done:
-	b->n = n;
+	b->n = count;
 	return b;
 }
 
-static inline uint64_t sx32(uint64_t v)
-{
-	return (uint64_t)(int64_t)(int32_t)v;
-}
 
 /* The M extension's multiply-high and divide semantics. */
 static inline uint64_t op_mulh(uint64_t a, uint64_t b)
@@ -436,6 +493,9 @@ int vmc__rv_run(struct vmc__rv_hart *h, uint64_t max_insns,
 		[FWD + VMC__RV_OP_ORI] = &&F_ORI,
 		[FWD + VMC__RV_OP_ANDI] = &&F_ANDI,
 		[FWD + VMC__RV_OP_SLLI] = &&F_SLLI,
+		[FWD + VMC__RV_OP_ZEXT_W] = &&F_ZEXT_W,
+		[FWD + VMC__RV_OP_ADD_UW] = &&F_ADD_UW,
+		[FWD + VMC__RV_OP_SH_ADD] = &&F_SH_ADD,
 		[FWD + VMC__RV_OP_SRLI] = &&F_SRLI,
 		[FWD + VMC__RV_OP_SRAI] = &&F_SRAI,
 		[FWD + VMC__RV_OP_ADD] = &&F_ADD,
@@ -611,6 +671,7 @@ again:
 					.h = tbl[VMC__RV_OP__COUNT],
 					.imm = (int64_t)(h->pc + 4),
 					.pcoff = 4,
+					.idx = 1,
 					.op = VMC__RV_OP__COUNT,
 				};
 				b = &oneoff.b;
@@ -755,6 +816,9 @@ L_AUIPC:
 	DEF_OP(ORI, SETRD(S1 | (uint64_t)i->imm))
 	DEF_OP(ANDI, SETRD(S1 & (uint64_t)i->imm))
 	DEF_OP(SLLI, SETRD(S1 << i->imm))
+	DEF_OP(ZEXT_W, SETRD((uint32_t)S1))
+	DEF_OP(ADD_UW, SETRD((uint32_t)S1 + RS2))
+	DEF_OP(SH_ADD, SETRD((S1 << i->imm) + RS2))
 	DEF_OP(SRLI, SETRD(S1 >> i->imm))
 	DEF_OP(SRAI, SETRD((uint64_t)((int64_t)S1 >> i->imm)))
 	DEF_OP(ADD, SETRD(S1 + RS2))
@@ -849,17 +913,17 @@ L_MRET:
 		h->pc = PC_OF(i);
 		if (rv_mret(h))
 			goto exc;
-		h->retired += (uint64_t)(i - b->insns) + 1;
+		h->retired += (uint64_t)i->idx + 1;
 		goto exit_done;
 L_SRET:
 		SYNC_RETIRED();
 		h->pc = PC_OF(i);
 		if (rv_sret(h))
 			goto exc;
-		h->retired += (uint64_t)(i - b->insns) + 1;
+		h->retired += (uint64_t)i->idx + 1;
 		goto exit_done;
 L_CSRRW: L_CSRRS: L_CSRRC: L_CSRRWI: L_CSRRSI: L_CSRRCI: {
-		uint64_t idx = (uint64_t)(i - b->insns);
+		uint64_t idx = i->idx;
 		int r;
 
 		SYNC_RETIRED();
@@ -890,7 +954,7 @@ L_WFI:
 			goto exc;
 		}
 		SYNC_RETIRED();
-		h->retired += (uint64_t)(i - b->insns) + 1;
+		h->retired += (uint64_t)i->idx + 1;
 		h->pc = PC_OF(i) + i->len;
 		if (!vmc__rv_has_work(h)) {
 			reason = VMC__RV_EXIT_HALTED;
@@ -932,7 +996,7 @@ exit_done:
 		continue;
 exc:
 		SYNC_RETIRED();
-		h->retired += (uint64_t)(i - b->insns);
+		h->retired += i->idx;
 		h->pc = PC_OF(i);
 trap:
 		(void)i;

@@ -117,6 +117,7 @@ struct rv_insn {
 	uint8_t rd, rs1, rs2, len;
 	uint16_t pcoff; /* offset of this instruction from the block pc */
 	uint16_t op;
+	uint8_t idx;	/* guest instructions before this one in the block */
 };
 
 struct rv_block {
