@@ -12,6 +12,8 @@
 #define MAX_TRAP_LOOP 4096
 /* Offset of the forwarding handlers in the dispatch table. */
 #define FWD (VMC__RV_OP__COUNT + 1)
+/* Offset of the handlers for a branch back to its own block's start. */
+#define LOOP (2 * FWD)
 /* Cap of the chained budget, so that no_link (n = UINT32_MAX) never fits. */
 #define MAX_LEFT (UINT32_MAX - 1ull)
 
@@ -370,6 +372,10 @@ static struct rv_block *block_build(struct vmc__rv_hart *h, uint64_t vpc,
 		    b->insns[n].rs1 == b->insns[n - 1].rd &&
 		    tbl[FWD + b->insns[n].op])
 			b->insns[n].h = tbl[FWD + b->insns[n].op];
+		if (d.op >= VMC__RV_OP_BEQ && d.op <= VMC__RV_OP_BGEU &&
+		    (uint64_t)b->insns[n].imm == vpc && !(flags & BLK_SINGLE))
+			b->insns[n].h = tbl[LOOP + b->insns[n].op +
+				(b->insns[n].h == tbl[b->insns[n].op] ? 0 : FWD)];
 		n++;
 		if (is_terminator(d.op))
 			goto done;
@@ -479,12 +485,25 @@ int vmc__rv_run(struct vmc__rv_hart *h, uint64_t max_insns,
 		uint64_t *ret_retired)
 {
 	/* Handlers by op, the end marker, then by op the handlers that
-	 * take rs1 from t_ (NULL where there is none). */
-	static const void *const tbl[2 * FWD] = {
+	 * take rs1 from t_ (NULL where there is none); then the same two
+	 * sections for the branches that close a loop (LOOP_BRANCH). */
+	static const void *const tbl[2 * FWD + LOOP] = {
 #define VMC__RV_LBL(n) &&L_##n,
 		VMC__RV_OPS(VMC__RV_LBL)
 #undef VMC__RV_LBL
 		&&L_END,
+		[LOOP + VMC__RV_OP_BEQ] = &&LL_BEQ,
+		[LOOP + FWD + VMC__RV_OP_BEQ] = &&LF_BEQ,
+		[LOOP + VMC__RV_OP_BNE] = &&LL_BNE,
+		[LOOP + FWD + VMC__RV_OP_BNE] = &&LF_BNE,
+		[LOOP + VMC__RV_OP_BLT] = &&LL_BLT,
+		[LOOP + FWD + VMC__RV_OP_BLT] = &&LF_BLT,
+		[LOOP + VMC__RV_OP_BGE] = &&LL_BGE,
+		[LOOP + FWD + VMC__RV_OP_BGE] = &&LF_BGE,
+		[LOOP + VMC__RV_OP_BLTU] = &&LL_BLTU,
+		[LOOP + FWD + VMC__RV_OP_BLTU] = &&LF_BLTU,
+		[LOOP + VMC__RV_OP_BGEU] = &&LL_BGEU,
+		[LOOP + FWD + VMC__RV_OP_BGEU] = &&LF_BGEU,
 		[FWD + VMC__RV_OP_ADDI] = &&F_ADDI,
 		[FWD + VMC__RV_OP_MV] = &&F_MV,
 		[FWD + VMC__RV_OP_SLTI] = &&F_SLTI,
@@ -708,6 +727,15 @@ again:
 /* A handler in two forms: L_name reads rs1 from the register file,
  * F_name from t_ (chosen at decode when rs1 is the previous rd). */
 #define S1 s1_
+#define DEF_LOOP_OP(name, ...)                \
+	LL_##name : {                         \
+		const uint64_t s1_ = RS1;     \
+		__VA_ARGS__;                  \
+	}                                     \
+	LF_##name : {                         \
+		const uint64_t s1_ = t_;      \
+		__VA_ARGS__;                  \
+	}
 #define DEF_OP(name, ...)                     \
 	L_##name : {                          \
 		const uint64_t s1_ = RS1;     \
@@ -802,6 +830,24 @@ again:
 		CHAIN(1);         \
 	} while (0)
 
+/* The branch back to the start of its own block (a loop): when taken,
+ * the block runs again without going through link[0]. */
+#define LOOP_BRANCH(cond)                                                \
+	do {                                                             \
+		if (cond) {                                              \
+			left -= b->n;                                    \
+			if (likely(b->n <= left) &&                      \
+			    likely(!atomic_load_explicit(                \
+				    &h->kick, memory_order_relaxed))) {  \
+				i = b->insns;                            \
+				goto *i->h;                              \
+			}                                                \
+			slot_ = 0;                                       \
+			goto exit_direct;                                \
+		}                                                        \
+		CHAIN(1);                                                \
+	} while (0)
+
 L_LUI:
 L_LI:
 L_AUIPC:
@@ -870,6 +916,12 @@ L_AUIPC:
 	DEF_OP(BGE, BRANCH((int64_t)S1 >= (int64_t)RS2))
 	DEF_OP(BLTU, BRANCH(S1 < RS2))
 	DEF_OP(BGEU, BRANCH(S1 >= RS2))
+	DEF_LOOP_OP(BEQ, LOOP_BRANCH(S1 == RS2))
+	DEF_LOOP_OP(BNE, LOOP_BRANCH(S1 != RS2))
+	DEF_LOOP_OP(BLT, LOOP_BRANCH((int64_t)S1 < (int64_t)RS2))
+	DEF_LOOP_OP(BGE, LOOP_BRANCH((int64_t)S1 >= (int64_t)RS2))
+	DEF_LOOP_OP(BLTU, LOOP_BRANCH(S1 < RS2))
+	DEF_LOOP_OP(BGEU, LOOP_BRANCH(S1 >= RS2))
 L_LR_W: L_SC_W: L_AMOSWAP_W: L_AMOADD_W: L_AMOXOR_W: L_AMOAND_W:
 L_AMOOR_W: L_AMOMIN_W: L_AMOMAX_W: L_AMOMINU_W: L_AMOMAXU_W:
 L_LR_D: L_SC_D: L_AMOSWAP_D: L_AMOADD_D: L_AMOXOR_D: L_AMOAND_D:
