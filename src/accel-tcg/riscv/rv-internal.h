@@ -96,6 +96,9 @@ struct rv_tlbe {
 	uint64_t ppage;	  /* guest-physical page address */
 	uint32_t flags;	  /* TLBF_* */
 	uint8_t perm_ok;  /* bit per ACC_* the translation and PMP allow */
+	/* A power-of-two size makes the entry address a shift and a mask
+	 * of the virtual address in the load/store fast path. */
+	uint8_t pad[64 - 6 * 8];
 };
 
 /* Kick bits of hart->kick. */
