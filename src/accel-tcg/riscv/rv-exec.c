@@ -32,6 +32,11 @@ static inline unsigned cpage_hash(uint64_t ppage)
 	       (32 - CPAGE_HASH_BITS);
 }
 
+static inline unsigned jc_hash(uint64_t vpc)
+{
+	return (unsigned)(vpc >> 1) & ((1u << JC_BITS) - 1);
+}
+
 static struct rv_block *block_find(struct vmc__rv_hart *h, uint64_t vpc,
 				   uint64_t ppc, uint32_t flags)
 {
@@ -89,6 +94,8 @@ void rv_blocks_invalidate_page(struct vmc__rv_hart *h, uint64_t ppage)
 		struct rv_block **hp = &h->blk_hash[blk_hash(b->vpc)];
 
 		next = b->pnext;
+		if (h->jc_blk[jc_hash(b->vpc)] == b)
+			h->jc_tag[jc_hash(b->vpc)] = 0;
 		for (; *hp && *hp != b; hp = &(*hp)->hnext)
 			;
 		if (*hp)
@@ -117,6 +124,7 @@ void vmc__rv_hart_flush_blocks(struct vmc__rv_hart *h)
 		h->cpage_hash[i] = NULL;
 	}
 	memset(h->blk_hash, 0, sizeof(h->blk_hash));
+	memset(h->jc_tag, 0, sizeof(h->jc_tag));
 	h->nblocks = 0;
 }
 
@@ -714,7 +722,10 @@ again:
 		    !((prev->flags | b->flags) & BLK_SINGLE))
 			prev->link[prev_slot] = b;
 		prev = NULL;
-
+		if (!b->flags && b != &oneoff.b) {
+			h->jc_tag[jc_hash(b->vpc)] = b->vpc | 1;
+			h->jc_blk[jc_hash(b->vpc)] = b;
+		}
 
 		i = b->insns;
 		goto *i->h;
@@ -941,8 +952,28 @@ L_JAL:
 		CHAIN(0);
 L_JALR: {
 		uint64_t t = (RS1 + (uint64_t)i->imm) & ~1ull;
+		unsigned jk = jc_hash(t);
+		const struct rv_tlbe *e;
 
 		RD = PC_OF(i) + i->len;
+		/* The jump cache stands for the lookup when the target's
+		 * block is cached, the fetch TLB still maps its page (the
+		 * tag of a fast or slow entry, not I/O nor checked by PMP
+		 * access by access) to the block's physical pc, and the
+		 * block fits the budget.  Blocks run single-stepped or near
+		 * breakpoints are never cached, nor entered from here. */
+		e = &h->itlb[(t >> RV_PAGE_SHIFT) & (TLB_SIZE - 1)];
+		if (h->jc_tag[jk] == (t | 1) && !(b->flags & BLK_SINGLE) &&
+		    (e->tag[ACC_X] & ~TLB_SLOW) == (t & RV_PAGE_MASK) &&
+		    !(e->flags & (TLBF_IO | TLBF_PMPCHK)) &&
+		    (e->ppage | (t & ~RV_PAGE_MASK)) == h->jc_blk[jk]->ppc &&
+		    h->jc_blk[jk]->n <= left - b->n &&
+		    !atomic_load_explicit(&h->kick, memory_order_relaxed)) {
+			left -= b->n;
+			b = h->jc_blk[jk];
+			i = b->insns;
+			goto *i->h;
+		}
 		next_pc = t;
 		goto exit_indirect;
 	}

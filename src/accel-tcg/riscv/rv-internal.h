@@ -140,6 +140,7 @@ struct rv_cpage {
 };
 
 #define BLK_HASH_BITS 14
+#define JC_BITS 10
 #define CPAGE_HASH_BITS 10
 
 #define MAX_BREAKPOINTS 64
@@ -212,6 +213,10 @@ struct vmc__rv_hart {
 	struct rv_tlbe tlb[TLB_NREG][TLB_SIZE];
 
 	struct rv_block *blk_hash[1u << BLK_HASH_BITS];
+	/* Jump cache: the last block looked up at each hash of its pc, for
+	 * jalr; jc_tag is the block's vpc | 1, or 0 when the slot is empty. */
+	uint64_t jc_tag[1u << JC_BITS];
+	struct rv_block *jc_blk[1u << JC_BITS];
 	struct rv_cpage *cpage_hash[1u << CPAGE_HASH_BITS];
 	size_t nblocks;
 
