@@ -14,6 +14,8 @@
 #define FWD (VMC__RV_OP__COUNT + 1)
 /* Offset of the handlers for a branch back to its own block's start. */
 #define LOOP (2 * FWD)
+/* Offset of the handlers for conditional branches inside a block. */
+#define SIDE (4 * FWD)
 /* Cap of the chained budget, so that no_link (n = UINT32_MAX) never fits. */
 #define MAX_LEFT (UINT32_MAX - 1ull)
 
@@ -381,9 +383,24 @@ static struct rv_block *block_build(struct vmc__rv_hart *h, uint64_t vpc,
 		    tbl[FWD + b->insns[n].op])
 			b->insns[n].h = tbl[FWD + b->insns[n].op];
 		if (d.op >= VMC__RV_OP_BEQ && d.op <= VMC__RV_OP_BGEU &&
-		    (uint64_t)b->insns[n].imm == vpc && !(flags & BLK_SINGLE))
-			b->insns[n].h = tbl[LOOP + b->insns[n].op +
-				(b->insns[n].h == tbl[b->insns[n].op] ? 0 : FWD)];
+		    !(flags & BLK_SINGLE)) {
+			struct rv_insn *in = &b->insns[n];
+			unsigned f = in->h == tbl[in->op] ? 0 : FWD;
+
+			n++;
+			if ((uint64_t)in->imm == vpc) {
+				/* Closes a loop: ends the block. */
+				in->h = tbl[LOOP + f + in->op];
+				goto done;
+			}
+			if (count < max) {
+				/* The block goes on with the not-taken path;
+				 * taken leaves it (SIDE_BRANCH). */
+				in->h = tbl[SIDE + f + in->op];
+				continue;
+			}
+			goto done;
+		}
 		n++;
 		if (is_terminator(d.op))
 			goto done;
@@ -494,12 +511,25 @@ int vmc__rv_run(struct vmc__rv_hart *h, uint64_t max_insns,
 {
 	/* Handlers by op, the end marker, then by op the handlers that
 	 * take rs1 from t_ (NULL where there is none); then the same two
-	 * sections for the branches that close a loop (LOOP_BRANCH). */
-	static const void *const tbl[2 * FWD + LOOP] = {
+	 * sections for the branches that close a loop (LOOP_BRANCH) and
+	 * for those inside a block (SIDE_BRANCH). */
+	static const void *const tbl[6 * FWD] = {
 #define VMC__RV_LBL(n) &&L_##n,
 		VMC__RV_OPS(VMC__RV_LBL)
 #undef VMC__RV_LBL
 		&&L_END,
+		[SIDE + VMC__RV_OP_BEQ] = &&LS_BEQ,
+		[SIDE + FWD + VMC__RV_OP_BEQ] = &&LSF_BEQ,
+		[SIDE + VMC__RV_OP_BNE] = &&LS_BNE,
+		[SIDE + FWD + VMC__RV_OP_BNE] = &&LSF_BNE,
+		[SIDE + VMC__RV_OP_BLT] = &&LS_BLT,
+		[SIDE + FWD + VMC__RV_OP_BLT] = &&LSF_BLT,
+		[SIDE + VMC__RV_OP_BGE] = &&LS_BGE,
+		[SIDE + FWD + VMC__RV_OP_BGE] = &&LSF_BGE,
+		[SIDE + VMC__RV_OP_BLTU] = &&LS_BLTU,
+		[SIDE + FWD + VMC__RV_OP_BLTU] = &&LSF_BLTU,
+		[SIDE + VMC__RV_OP_BGEU] = &&LS_BGEU,
+		[SIDE + FWD + VMC__RV_OP_BGEU] = &&LSF_BGEU,
 		[LOOP + VMC__RV_OP_BEQ] = &&LL_BEQ,
 		[LOOP + FWD + VMC__RV_OP_BEQ] = &&LF_BEQ,
 		[LOOP + VMC__RV_OP_BNE] = &&LL_BNE,
@@ -738,6 +768,15 @@ again:
 /* A handler in two forms: L_name reads rs1 from the register file,
  * F_name from t_ (chosen at decode when rs1 is the previous rd). */
 #define S1 s1_
+#define DEF_SIDE_OP(name, ...)                \
+	LS_##name : {                         \
+		const uint64_t s1_ = RS1;     \
+		__VA_ARGS__;                  \
+	}                                     \
+	LSF_##name : {                        \
+		const uint64_t s1_ = t_;      \
+		__VA_ARGS__;                  \
+	}
 #define DEF_LOOP_OP(name, ...)                \
 	LL_##name : {                         \
 		const uint64_t s1_ = RS1;     \
@@ -841,6 +880,44 @@ again:
 		CHAIN(1);         \
 	} while (0)
 
+/*
+ * Enter the block cached for pc t in the jump cache, when the fetch TLB
+ * still maps t's page (the tag of a fast or slow entry, not I/O nor
+ * checked by PMP access by access) to the block's physical pc, and the
+ * block fits the budget left (already net of the current block).  Only
+ * blocks that are not single-stepped nor near breakpoints are cached.
+ */
+#define JC_ENTER(t)                                                          \
+	do {                                                                 \
+		unsigned jk_ = jc_hash(t);                                   \
+		const struct rv_tlbe *je_ =                                  \
+			&h->itlb[((t) >> RV_PAGE_SHIFT) & (TLB_SIZE - 1)];   \
+		if (h->jc_tag[jk_] == ((t) | 1) &&                           \
+		    (je_->tag[ACC_X] & ~TLB_SLOW) == ((t)&RV_PAGE_MASK) &&   \
+		    !(je_->flags & (TLBF_IO | TLBF_PMPCHK)) &&               \
+		    (je_->ppage | ((t) & ~RV_PAGE_MASK)) ==                  \
+			    h->jc_blk[jk_]->ppc &&                           \
+		    h->jc_blk[jk_]->n <= left &&                             \
+		    !atomic_load_explicit(&h->kick, memory_order_relaxed)) { \
+			b = h->jc_blk[jk_];                                  \
+			i = b->insns;                                        \
+			goto *i->h;                                          \
+		}                                                            \
+	} while (0)
+
+/* A conditional branch inside a block: not taken goes on, taken leaves
+ * the block having retired up to here, through the jump cache or the
+ * lookup (slot 2: no link is recorded for it). */
+#define SIDE_BRANCH(cond)                                                \
+	do {                                                             \
+		if (!(cond))                                             \
+			NEXT;                                            \
+		left -= (uint64_t)i->idx + 1;                            \
+		JC_ENTER((uint64_t)i->imm);                              \
+		slot_ = 2;                                               \
+		goto exit_direct;                                        \
+	} while (0)
+
 /* The branch back to the start of its own block (a loop): when taken,
  * the block runs again without going through link[0]. */
 #define LOOP_BRANCH(cond)                                                \
@@ -933,6 +1010,12 @@ L_AUIPC:
 	DEF_LOOP_OP(BGE, LOOP_BRANCH((int64_t)S1 >= (int64_t)RS2))
 	DEF_LOOP_OP(BLTU, LOOP_BRANCH(S1 < RS2))
 	DEF_LOOP_OP(BGEU, LOOP_BRANCH(S1 >= RS2))
+	DEF_SIDE_OP(BEQ, SIDE_BRANCH(S1 == RS2))
+	DEF_SIDE_OP(BNE, SIDE_BRANCH(S1 != RS2))
+	DEF_SIDE_OP(BLT, SIDE_BRANCH((int64_t)S1 < (int64_t)RS2))
+	DEF_SIDE_OP(BGE, SIDE_BRANCH((int64_t)S1 >= (int64_t)RS2))
+	DEF_SIDE_OP(BLTU, SIDE_BRANCH(S1 < RS2))
+	DEF_SIDE_OP(BGEU, SIDE_BRANCH(S1 >= RS2))
 L_LR_W: L_SC_W: L_AMOSWAP_W: L_AMOADD_W: L_AMOXOR_W: L_AMOAND_W:
 L_AMOOR_W: L_AMOMIN_W: L_AMOMAX_W: L_AMOMINU_W: L_AMOMAXU_W:
 L_LR_D: L_SC_D: L_AMOSWAP_D: L_AMOADD_D: L_AMOXOR_D: L_AMOAND_D:
@@ -952,27 +1035,12 @@ L_JAL:
 		CHAIN(0);
 L_JALR: {
 		uint64_t t = (RS1 + (uint64_t)i->imm) & ~1ull;
-		unsigned jk = jc_hash(t);
-		const struct rv_tlbe *e;
 
 		RD = PC_OF(i) + i->len;
-		/* The jump cache stands for the lookup when the target's
-		 * block is cached, the fetch TLB still maps its page (the
-		 * tag of a fast or slow entry, not I/O nor checked by PMP
-		 * access by access) to the block's physical pc, and the
-		 * block fits the budget.  Blocks run single-stepped or near
-		 * breakpoints are never cached, nor entered from here. */
-		e = &h->itlb[(t >> RV_PAGE_SHIFT) & (TLB_SIZE - 1)];
-		if (h->jc_tag[jk] == (t | 1) && !(b->flags & BLK_SINGLE) &&
-		    (e->tag[ACC_X] & ~TLB_SLOW) == (t & RV_PAGE_MASK) &&
-		    !(e->flags & (TLBF_IO | TLBF_PMPCHK)) &&
-		    (e->ppage | (t & ~RV_PAGE_MASK)) == h->jc_blk[jk]->ppc &&
-		    h->jc_blk[jk]->n <= left - b->n &&
-		    !atomic_load_explicit(&h->kick, memory_order_relaxed)) {
+		if (!(b->flags & BLK_SINGLE)) {
 			left -= b->n;
-			b = h->jc_blk[jk];
-			i = b->insns;
-			goto *i->h;
+			JC_ENTER(t);
+			left += b->n;
 		}
 		next_pc = t;
 		goto exit_indirect;
@@ -1054,7 +1122,7 @@ exit_direct:
 		 * (or its end marker) and the block is already counted in
 		 * left. */
 		SYNC_RETIRED();
-		if (slot_ == 0 || i->op == VMC__RV_OP__COUNT)
+		if (slot_ != 1 || i->op == VMC__RV_OP__COUNT)
 			h->pc = (uint64_t)i->imm;
 		else
 			h->pc = PC_OF(i) + i->len;
@@ -1062,7 +1130,7 @@ exit_direct:
 			reason = VMC__RV_EXIT_DEBUG;
 			goto out;
 		}
-		if (!(b->flags & BLK_SINGLE)) {
+		if (!(b->flags & BLK_SINGLE) && slot_ < 2) {
 			prev = b;
 			prev_slot = slot_;
 		}
