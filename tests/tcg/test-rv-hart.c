@@ -214,6 +214,55 @@ static void test_fused_pairs(void)
 	vmc__rv_hart_free(h);
 }
 
+/* Loops closed by a branch on the counter just added to (fused with the
+ * add) run, exit and stop on a budget like the two instructions. */
+static void test_fused_loops(void)
+{
+	struct vmc__rv_hart *h = new_hart(NULL, 0);
+	uint32_t code[] = {
+		addi(5, 5, 1),
+		bne(6, 5, -4),			/* operands swapped */
+		r_type(0, 8, 7, 0, 7, 0x3b),	/* addw x7, x7, x8 */
+		r_type(0, 9, 7, 6, 0, 0x63) | 0xfe000e80u, /* bltu x7, x9, -4 */
+		WFI,
+	};
+	static const unsigned stops[] = { 0, 1, 2, 3, 57, 199, 200, 201,
+					  219, 220, 221 };
+	uint64_t n, r0;
+
+	put(RAM, code, sizeof(code) / 4);
+	for (unsigned k = 0; k < sizeof(stops) / sizeof(stops[0]); k++) {
+		unsigned stop = stops[k];
+
+		vmc__rv_hart_reset(h, RAM);
+		vmc__rv_set_gpr(h, 6, 100);
+		vmc__rv_set_gpr(h, 8, 3);
+		vmc__rv_set_gpr(h, 9, 30);
+		r0 = vmc__rv_get_retired(h);
+		n = 0;
+		if (stop < 221) {
+			ASSERT_EQ(vmc__rv_run(h, stop, &n),
+				  VMC__RV_EXIT_BUDGET);
+			ASSERT_EQ(n, stop);
+		}
+		if (stop == 57) {
+			ASSERT_EQ_U64(vmc__rv_get_gpr(h, 5), 29);
+			ASSERT_EQ_U64(vmc__rv_get_pc(h), RAM + 4);
+		}
+		if (stop == 201) {
+			ASSERT_EQ_U64(vmc__rv_get_gpr(h, 7), 3);
+			ASSERT_EQ_U64(vmc__rv_get_pc(h), RAM + 12);
+		}
+		ASSERT_EQ(vmc__rv_run(h, 1000, &n), VMC__RV_EXIT_HALTED);
+		ASSERT_EQ(n, 221);
+		ASSERT_EQ_U64(vmc__rv_get_pc(h), RAM + 20);
+		ASSERT_EQ_U64(vmc__rv_get_gpr(h, 5), 100);
+		ASSERT_EQ_U64(vmc__rv_get_gpr(h, 7), 30);
+		ASSERT_EQ(vmc__rv_get_retired(h) - r0, 221);
+	}
+	vmc__rv_hart_free(h);
+}
+
 static void test_exit_and_irq_from_thread(void)
 {
 	struct vmc__rv_hart *h = new_hart(NULL, 0);
@@ -451,6 +500,7 @@ int main(void)
 	ASSERT_NOT_NULL(ram);
 	RUN(test_budget);
 	RUN(test_fused_pairs);
+	RUN(test_fused_loops);
 	RUN(test_exit_and_irq_from_thread);
 	RUN(test_wfi);
 	RUN(test_debug);

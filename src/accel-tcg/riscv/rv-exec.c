@@ -16,6 +16,8 @@
 #define LOOP (2 * FWD)
 /* Offset of the handlers for conditional branches inside a block. */
 #define SIDE (4 * FWD)
+/* Offset of the fused add + loop-closing branch handlers (fuse_loop). */
+#define ALB (6 * FWD)
 /* Cap of the chained budget, so that no_link (n = UINT32_MAX) never fits. */
 #define MAX_LEFT (UINT32_MAX - 1ull)
 
@@ -338,6 +340,39 @@ static bool fuse(struct rv_insn *a, const struct rv_insn *c,
 }
 
 /*
+ * Fuse a loop-closing branch c into the add before it, a, when the branch
+ * compares a's result (the loop counter idiom: addi a5, a5, 1; bne a5,
+ * a4, loop).  The fused slot keeps a's operands, takes the branch's other
+ * register in raw, and its len reaches past the branch, so that the
+ * not-taken exit finds the next pc.
+ */
+static bool fuse_loop(struct rv_insn *a, const struct rv_insn *c,
+		      const void *const *tbl)
+{
+	static const uint16_t alu[] = { VMC__RV_OP_ADDI, VMC__RV_OP_ADDIW,
+					VMC__RV_OP_ADD, VMC__RV_OP_ADDW };
+	unsigned k, other;
+
+	for (k = 0; k < 4 && a->op != alu[k]; k++)
+		;
+	if (k == 4 || a->rd == 32)
+		return false;
+	if (c->rs1 == a->rd)
+		other = c->rs2;
+	else if (c->rs2 == a->rd && (c->op == VMC__RV_OP_BEQ ||
+				     c->op == VMC__RV_OP_BNE))
+		other = c->rs1;
+	else
+		return false;
+	a->h = tbl[ALB + (k * 6 + (c->op - VMC__RV_OP_BEQ)) * 2 +
+		   (a->h == tbl[a->op] ? 0 : 1)];
+	a->raw = other;
+	a->len = (uint8_t)(c->pcoff + c->len - a->pcoff);
+	a->op = c->op; /* a terminator now; never looked at as an add */
+	return true;
+}
+
+/*
  * Decode a block at vpc from the page at host (whose physical address is
  * ppage).  Returns NULL when out of memory.
  */
@@ -391,6 +426,8 @@ static struct rv_block *block_build(struct vmc__rv_hart *h, uint64_t vpc,
 			if ((uint64_t)in->imm == vpc) {
 				/* Closes a loop: ends the block. */
 				in->h = tbl[LOOP + f + in->op];
+				if (n > 1 && fuse_loop(&b->insns[n - 2], in, tbl))
+					n--;
 				goto done;
 			}
 			if (count < max) {
@@ -512,12 +549,61 @@ int vmc__rv_run(struct vmc__rv_hart *h, uint64_t max_insns,
 	/* Handlers by op, the end marker, then by op the handlers that
 	 * take rs1 from t_ (NULL where there is none); then the same two
 	 * sections for the branches that close a loop (LOOP_BRANCH) and
-	 * for those inside a block (SIDE_BRANCH). */
-	static const void *const tbl[6 * FWD] = {
+	 * for those inside a block (SIDE_BRANCH); then the fused add and
+	 * loop-closing branch in both forms (fuse_loop). */
+	static const void *const tbl[ALB + 48] = {
 #define VMC__RV_LBL(n) &&L_##n,
 		VMC__RV_OPS(VMC__RV_LBL)
 #undef VMC__RV_LBL
 		&&L_END,
+		[ALB + 0] = &&LA_ADDI_BEQ,
+		[ALB + 1] = &&LAF_ADDI_BEQ,
+		[ALB + 2] = &&LA_ADDI_BNE,
+		[ALB + 3] = &&LAF_ADDI_BNE,
+		[ALB + 4] = &&LA_ADDI_BLT,
+		[ALB + 5] = &&LAF_ADDI_BLT,
+		[ALB + 6] = &&LA_ADDI_BGE,
+		[ALB + 7] = &&LAF_ADDI_BGE,
+		[ALB + 8] = &&LA_ADDI_BLTU,
+		[ALB + 9] = &&LAF_ADDI_BLTU,
+		[ALB + 10] = &&LA_ADDI_BGEU,
+		[ALB + 11] = &&LAF_ADDI_BGEU,
+		[ALB + 12] = &&LA_ADDIW_BEQ,
+		[ALB + 13] = &&LAF_ADDIW_BEQ,
+		[ALB + 14] = &&LA_ADDIW_BNE,
+		[ALB + 15] = &&LAF_ADDIW_BNE,
+		[ALB + 16] = &&LA_ADDIW_BLT,
+		[ALB + 17] = &&LAF_ADDIW_BLT,
+		[ALB + 18] = &&LA_ADDIW_BGE,
+		[ALB + 19] = &&LAF_ADDIW_BGE,
+		[ALB + 20] = &&LA_ADDIW_BLTU,
+		[ALB + 21] = &&LAF_ADDIW_BLTU,
+		[ALB + 22] = &&LA_ADDIW_BGEU,
+		[ALB + 23] = &&LAF_ADDIW_BGEU,
+		[ALB + 24] = &&LA_ADD_BEQ,
+		[ALB + 25] = &&LAF_ADD_BEQ,
+		[ALB + 26] = &&LA_ADD_BNE,
+		[ALB + 27] = &&LAF_ADD_BNE,
+		[ALB + 28] = &&LA_ADD_BLT,
+		[ALB + 29] = &&LAF_ADD_BLT,
+		[ALB + 30] = &&LA_ADD_BGE,
+		[ALB + 31] = &&LAF_ADD_BGE,
+		[ALB + 32] = &&LA_ADD_BLTU,
+		[ALB + 33] = &&LAF_ADD_BLTU,
+		[ALB + 34] = &&LA_ADD_BGEU,
+		[ALB + 35] = &&LAF_ADD_BGEU,
+		[ALB + 36] = &&LA_ADDW_BEQ,
+		[ALB + 37] = &&LAF_ADDW_BEQ,
+		[ALB + 38] = &&LA_ADDW_BNE,
+		[ALB + 39] = &&LAF_ADDW_BNE,
+		[ALB + 40] = &&LA_ADDW_BLT,
+		[ALB + 41] = &&LAF_ADDW_BLT,
+		[ALB + 42] = &&LA_ADDW_BGE,
+		[ALB + 43] = &&LAF_ADDW_BGE,
+		[ALB + 44] = &&LA_ADDW_BLTU,
+		[ALB + 45] = &&LAF_ADDW_BLTU,
+		[ALB + 46] = &&LA_ADDW_BGEU,
+		[ALB + 47] = &&LAF_ADDW_BGEU,
 		[SIDE + VMC__RV_OP_BEQ] = &&LS_BEQ,
 		[SIDE + FWD + VMC__RV_OP_BEQ] = &&LSF_BEQ,
 		[SIDE + VMC__RV_OP_BNE] = &&LS_BNE,
@@ -768,6 +854,20 @@ again:
 /* A handler in two forms: L_name reads rs1 from the register file,
  * F_name from t_ (chosen at decode when rs1 is the previous rd). */
 #define S1 s1_
+#define BRS2 x[i->raw]
+#define DEF_ALU_LOOP(name, alu, cond)         \
+	LA_##name : {                         \
+		const uint64_t s1_ = RS1;     \
+		const uint64_t r_ = (alu);    \
+		RD = t_ = r_;                 \
+		LOOP_BRANCH(cond);            \
+	}                                     \
+	LAF_##name : {                        \
+		const uint64_t s1_ = t_;      \
+		const uint64_t r_ = (alu);    \
+		RD = t_ = r_;                 \
+		LOOP_BRANCH(cond);            \
+	}
 #define DEF_SIDE_OP(name, ...)                \
 	LS_##name : {                         \
 		const uint64_t s1_ = RS1;     \
@@ -930,7 +1030,7 @@ again:
 				i = b->insns;                            \
 				goto *i->h;                              \
 			}                                                \
-			slot_ = 0;                                       \
+			slot_ = 3;                                       \
 			goto exit_direct;                                \
 		}                                                        \
 		CHAIN(1);                                                \
@@ -1010,6 +1110,30 @@ L_AUIPC:
 	DEF_LOOP_OP(BGE, LOOP_BRANCH((int64_t)S1 >= (int64_t)RS2))
 	DEF_LOOP_OP(BLTU, LOOP_BRANCH(S1 < RS2))
 	DEF_LOOP_OP(BGEU, LOOP_BRANCH(S1 >= RS2))
+	DEF_ALU_LOOP(ADDI_BEQ, S1 + (uint64_t)i->imm, r_ == BRS2)
+	DEF_ALU_LOOP(ADDI_BNE, S1 + (uint64_t)i->imm, r_ != BRS2)
+	DEF_ALU_LOOP(ADDI_BLT, S1 + (uint64_t)i->imm, (int64_t)r_ < (int64_t)BRS2)
+	DEF_ALU_LOOP(ADDI_BGE, S1 + (uint64_t)i->imm, (int64_t)r_ >= (int64_t)BRS2)
+	DEF_ALU_LOOP(ADDI_BLTU, S1 + (uint64_t)i->imm, r_ < BRS2)
+	DEF_ALU_LOOP(ADDI_BGEU, S1 + (uint64_t)i->imm, r_ >= BRS2)
+	DEF_ALU_LOOP(ADDIW_BEQ, S32(S1 + (uint64_t)i->imm), r_ == BRS2)
+	DEF_ALU_LOOP(ADDIW_BNE, S32(S1 + (uint64_t)i->imm), r_ != BRS2)
+	DEF_ALU_LOOP(ADDIW_BLT, S32(S1 + (uint64_t)i->imm), (int64_t)r_ < (int64_t)BRS2)
+	DEF_ALU_LOOP(ADDIW_BGE, S32(S1 + (uint64_t)i->imm), (int64_t)r_ >= (int64_t)BRS2)
+	DEF_ALU_LOOP(ADDIW_BLTU, S32(S1 + (uint64_t)i->imm), r_ < BRS2)
+	DEF_ALU_LOOP(ADDIW_BGEU, S32(S1 + (uint64_t)i->imm), r_ >= BRS2)
+	DEF_ALU_LOOP(ADD_BEQ, S1 + RS2, r_ == BRS2)
+	DEF_ALU_LOOP(ADD_BNE, S1 + RS2, r_ != BRS2)
+	DEF_ALU_LOOP(ADD_BLT, S1 + RS2, (int64_t)r_ < (int64_t)BRS2)
+	DEF_ALU_LOOP(ADD_BGE, S1 + RS2, (int64_t)r_ >= (int64_t)BRS2)
+	DEF_ALU_LOOP(ADD_BLTU, S1 + RS2, r_ < BRS2)
+	DEF_ALU_LOOP(ADD_BGEU, S1 + RS2, r_ >= BRS2)
+	DEF_ALU_LOOP(ADDW_BEQ, S32(S1 + RS2), r_ == BRS2)
+	DEF_ALU_LOOP(ADDW_BNE, S32(S1 + RS2), r_ != BRS2)
+	DEF_ALU_LOOP(ADDW_BLT, S32(S1 + RS2), (int64_t)r_ < (int64_t)BRS2)
+	DEF_ALU_LOOP(ADDW_BGE, S32(S1 + RS2), (int64_t)r_ >= (int64_t)BRS2)
+	DEF_ALU_LOOP(ADDW_BLTU, S32(S1 + RS2), r_ < BRS2)
+	DEF_ALU_LOOP(ADDW_BGEU, S32(S1 + RS2), r_ >= BRS2)
 	DEF_SIDE_OP(BEQ, SIDE_BRANCH(S1 == RS2))
 	DEF_SIDE_OP(BNE, SIDE_BRANCH(S1 != RS2))
 	DEF_SIDE_OP(BLT, SIDE_BRANCH((int64_t)S1 < (int64_t)RS2))
@@ -1122,7 +1246,9 @@ exit_direct:
 		 * (or its end marker) and the block is already counted in
 		 * left. */
 		SYNC_RETIRED();
-		if (slot_ != 1 || i->op == VMC__RV_OP__COUNT)
+		if (slot_ == 3)
+			h->pc = b->vpc; /* a loop's branch back (LOOP_BRANCH) */
+		else if (slot_ != 1 || i->op == VMC__RV_OP__COUNT)
 			h->pc = (uint64_t)i->imm;
 		else
 			h->pc = PC_OF(i) + i->len;
