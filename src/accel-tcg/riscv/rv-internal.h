@@ -17,14 +17,31 @@
  * so a misaligned access also takes the slow path, which handles it.
  *
  * Blocks.  A block is the pre-decoded run of instructions starting at a
- * virtual pc, ending at a control transfer, a CSR or system instruction, a
- * page end or 64 instructions; it never crosses a page (an instruction that
- * straddles two pages is executed from a one-off block that is not cached).
- * Blocks live in a per-hart hash keyed by (virtual pc, physical pc, flags)
- * and are also listed per physical page.  Direct successors are chained only
- * within one virtual page, so a chain never outlives the translation that
- * reached its first block and invalidating a page unlinks every chain that
- * enters it (all of them start in the same page).
+ * virtual pc, ending at a jump, a conditional branch back to the block's
+ * start (a loop), a CSR or system instruction, a page end or 64
+ * instructions; it never crosses a page (an instruction that straddles two
+ * pages is executed from a one-off block that is not cached).  Other
+ * conditional branches do not end a block: taken, they leave it having
+ * retired the instructions up to them.  Blocks live in a per-hart hash
+ * keyed by (virtual pc, physical pc, flags) and are also listed per
+ * physical page.  Direct successors are chained only within one virtual
+ * page, so a chain never outlives the translation that reached its first
+ * block and invalidating a page unlinks every chain that enters it (all of
+ * them start in the same page).  A per-hart jump cache maps a pc to the
+ * block last looked up there, for jalr and taken branches inside blocks;
+ * it is checked against the fetch TLB at each use and loses blocks as they
+ * are freed.
+ *
+ * Interpreter.  Each slot of a block holds its handler's address (direct
+ * threading).  Handlers that write rd also keep the value in a local, and
+ * an instruction whose rs1 is the previous slot's rd reads it from there
+ * (its F_ form), so dependent instructions do not wait on the register
+ * file in memory.  Common pairs are fused at decode into one slot (zext.w,
+ * add.uw, shNadd, lui/auipc + addi, a loop counter's add + the loop's
+ * branch); a slot records how many guest instructions precede it, so
+ * budgets, traps and counters stay exact.  The budget of a run is counted
+ * in a local while blocks chain; h->retired is brought up to date before
+ * anything that may read it.
  *
  * Code coherence across harts.  struct vmc__rv_shared keeps a lock-free
  * readable hash set of guest-physical pages that hold translated code.  A
