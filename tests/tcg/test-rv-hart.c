@@ -224,10 +224,24 @@ static void test_fused_loops(void)
 		bne(6, 5, -4),			/* operands swapped */
 		r_type(0, 8, 7, 0, 7, 0x3b),	/* addw x7, x7, x8 */
 		r_type(0, 9, 7, 6, 0, 0x63) | 0xfe000e80u, /* bltu x7, x9, -4 */
+		/* The first instruction reads the counter of the iteration
+		 * before: fused add and branch, then a plain branch. */
+		i_type(1, 11, 1, 10, 0x13),	/* slli x10, x11, 1 */
+		r_type(0, 10, 12, 0, 12, 0x33),	/* add x12, x12, x10 */
+		addi(11, 11, 1),
+		bne(11, 13, -12),
+		r_type(0, 16, 17, 0, 16, 0x33),	/* add x16, x17, x16 */
+		addi(17, 17, 1),
+		r_type(0, 17, 18, 7, 0, 0x63) | 0xfe000c80u, /* bgeu x18, x17 */
+		/* Here the first instruction reads another register. */
+		r_type(0, 20, 19, 0, 19, 0x33),	/* add x19, x19, x20 */
+		addi(20, 20, 1),
+		bne(20, 21, -8),
 		WFI,
 	};
 	static const unsigned stops[] = { 0, 1, 2, 3, 57, 199, 200, 201,
-					  219, 220, 221 };
+					  219, 220, 221, 230, 261, 275, 290,
+					  297, 306 };
 	uint64_t n, r0;
 
 	put(RAM, code, sizeof(code) / 4);
@@ -238,9 +252,13 @@ static void test_fused_loops(void)
 		vmc__rv_set_gpr(h, 6, 100);
 		vmc__rv_set_gpr(h, 8, 3);
 		vmc__rv_set_gpr(h, 9, 30);
+		vmc__rv_set_gpr(h, 13, 10);
+		vmc__rv_set_gpr(h, 18, 9);
+		vmc__rv_set_gpr(h, 19, 100);
+		vmc__rv_set_gpr(h, 21, 5);
 		r0 = vmc__rv_get_retired(h);
 		n = 0;
-		if (stop < 221) {
+		if (stop < 306) {
 			ASSERT_EQ(vmc__rv_run(h, stop, &n),
 				  VMC__RV_EXIT_BUDGET);
 			ASSERT_EQ(n, stop);
@@ -254,11 +272,16 @@ static void test_fused_loops(void)
 			ASSERT_EQ_U64(vmc__rv_get_pc(h), RAM + 12);
 		}
 		ASSERT_EQ(vmc__rv_run(h, 1000, &n), VMC__RV_EXIT_HALTED);
-		ASSERT_EQ(n, 221);
-		ASSERT_EQ_U64(vmc__rv_get_pc(h), RAM + 20);
+		ASSERT_EQ(n, 306);
+		ASSERT_EQ_U64(vmc__rv_get_pc(h), RAM + 60);
+		ASSERT_EQ_U64(vmc__rv_get_gpr(h, 19), 110);
 		ASSERT_EQ_U64(vmc__rv_get_gpr(h, 5), 100);
 		ASSERT_EQ_U64(vmc__rv_get_gpr(h, 7), 30);
-		ASSERT_EQ(vmc__rv_get_retired(h) - r0, 221);
+		ASSERT_EQ_U64(vmc__rv_get_gpr(h, 11), 10);
+		ASSERT_EQ_U64(vmc__rv_get_gpr(h, 12), 90);
+		ASSERT_EQ_U64(vmc__rv_get_gpr(h, 16), 45);
+		ASSERT_EQ_U64(vmc__rv_get_gpr(h, 17), 10);
+		ASSERT_EQ(vmc__rv_get_retired(h) - r0, 306);
 	}
 	vmc__rv_hart_free(h);
 }

@@ -373,6 +373,35 @@ static bool fuse_loop(struct rv_insn *a, const struct rv_insn *c,
 }
 
 /*
+ * A loop's block is entered again by its closing branch with t_ holding
+ * the last value its body wrote (a branch leaves t_ alone; a fused add
+ * and branch sets it).  When the first slot reads that register as rs1,
+ * re-entry takes the first slot's F_ form (the loop counter then never
+ * waits on the register file from one iteration to the next).
+ */
+static void loop_entry(struct rv_block *b, unsigned n,
+		       const void *const *tbl)
+{
+	const struct rv_insn *last = &b->insns[n - 1], *first = b->insns;
+	bool fused = last->h != tbl[LOOP + last->op] &&
+		     last->h != tbl[LOOP + FWD + last->op];
+	unsigned rd;
+
+	b->loop_h = first->h;
+	/* Only a first slot in its plain form has an F_ form to take. */
+	if (n < 2 || first->h != tbl[first->op] || !tbl[FWD + first->op])
+		return;
+	if (fused)
+		rd = last->rd;
+	else if (sets_t(last[-1].op))
+		rd = last[-1].rd;
+	else
+		return;
+	if (first->rs1 == rd && rd != 32)
+		b->loop_h = tbl[FWD + first->op];
+}
+
+/*
  * Decode a block at vpc from the page at host (whose physical address is
  * ppage).  Returns NULL when out of memory.
  */
@@ -392,6 +421,7 @@ static struct rv_block *block_build(struct vmc__rv_hart *h, uint64_t vpc,
 	b->ppc = ppage | off;
 	b->flags = flags;
 	b->link[0] = b->link[1] = &no_link;
+	b->loop_h = NULL;
 	while (count < max && off + 2 <= RV_PAGE_SIZE) {
 		uint16_t lo;
 		uint32_t raw;
@@ -428,6 +458,7 @@ static struct rv_block *block_build(struct vmc__rv_hart *h, uint64_t vpc,
 				in->h = tbl[LOOP + f + in->op];
 				if (n > 1 && fuse_loop(&b->insns[n - 2], in, tbl))
 					n--;
+				loop_entry(b, n, tbl);
 				goto done;
 			}
 			if (count < max) {
@@ -1028,7 +1059,7 @@ again:
 			    likely(!atomic_load_explicit(                \
 				    &h->kick, memory_order_relaxed))) {  \
 				i = b->insns;                            \
-				goto *i->h;                              \
+				goto *b->loop_h;                         \
 			}                                                \
 			slot_ = 3;                                       \
 			goto exit_direct;                                \

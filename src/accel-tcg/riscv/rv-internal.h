@@ -147,6 +147,7 @@ struct rv_block {
 	struct rv_block *hnext;	/* hash chain */
 	struct rv_block *pnext;	/* per-page list */
 	struct rv_block *link[2]; /* chained successors: taken, not taken */
+	const void *loop_h; /* first slot's handler when a loop re-enters */
 	struct rv_insn insns[];
 };
 
