@@ -237,11 +237,20 @@ static void test_fused_loops(void)
 		r_type(0, 20, 19, 0, 19, 0x33),	/* add x19, x19, x20 */
 		addi(20, 20, 1),
 		bne(20, 21, -8),
+		/* The counter's add moves down to the branch past two
+		 * instructions, then one that reads the counter keeps it. */
+		addi(22, 22, 1),
+		r_type(0, 24, 23, 0, 23, 0x33),	/* add x23, x23, x24 */
+		i_type(1, 23, 1, 25, 0x13),	/* slli x25, x23, 1 */
+		bne(22, 26, -12),
+		addi(27, 27, 1),
+		r_type(0, 27, 28, 0, 28, 0x33),	/* add x28, x28, x27 */
+		bne(27, 29, -8),
 		WFI,
 	};
 	static const unsigned stops[] = { 0, 1, 2, 3, 57, 199, 200, 201,
 					  219, 220, 221, 230, 261, 275, 290,
-					  297, 306 };
+					  297, 306, 310, 321, 330, 331 };
 	uint64_t n, r0;
 
 	put(RAM, code, sizeof(code) / 4);
@@ -256,9 +265,12 @@ static void test_fused_loops(void)
 		vmc__rv_set_gpr(h, 18, 9);
 		vmc__rv_set_gpr(h, 19, 100);
 		vmc__rv_set_gpr(h, 21, 5);
+		vmc__rv_set_gpr(h, 24, 5);
+		vmc__rv_set_gpr(h, 26, 4);
+		vmc__rv_set_gpr(h, 29, 3);
 		r0 = vmc__rv_get_retired(h);
 		n = 0;
-		if (stop < 306) {
+		if (stop < 331) {
 			ASSERT_EQ(vmc__rv_run(h, stop, &n),
 				  VMC__RV_EXIT_BUDGET);
 			ASSERT_EQ(n, stop);
@@ -272,8 +284,13 @@ static void test_fused_loops(void)
 			ASSERT_EQ_U64(vmc__rv_get_pc(h), RAM + 12);
 		}
 		ASSERT_EQ(vmc__rv_run(h, 1000, &n), VMC__RV_EXIT_HALTED);
-		ASSERT_EQ(n, 306);
-		ASSERT_EQ_U64(vmc__rv_get_pc(h), RAM + 60);
+		ASSERT_EQ(n, 331);
+		ASSERT_EQ_U64(vmc__rv_get_pc(h), RAM + 88);
+		ASSERT_EQ_U64(vmc__rv_get_gpr(h, 22), 4);
+		ASSERT_EQ_U64(vmc__rv_get_gpr(h, 23), 20);
+		ASSERT_EQ_U64(vmc__rv_get_gpr(h, 25), 40);
+		ASSERT_EQ_U64(vmc__rv_get_gpr(h, 27), 3);
+		ASSERT_EQ_U64(vmc__rv_get_gpr(h, 28), 6);
 		ASSERT_EQ_U64(vmc__rv_get_gpr(h, 19), 110);
 		ASSERT_EQ_U64(vmc__rv_get_gpr(h, 5), 100);
 		ASSERT_EQ_U64(vmc__rv_get_gpr(h, 7), 30);
@@ -281,7 +298,7 @@ static void test_fused_loops(void)
 		ASSERT_EQ_U64(vmc__rv_get_gpr(h, 12), 90);
 		ASSERT_EQ_U64(vmc__rv_get_gpr(h, 16), 45);
 		ASSERT_EQ_U64(vmc__rv_get_gpr(h, 17), 10);
-		ASSERT_EQ(vmc__rv_get_retired(h) - r0, 306);
+		ASSERT_EQ(vmc__rv_get_retired(h) - r0, 331);
 	}
 	vmc__rv_hart_free(h);
 }

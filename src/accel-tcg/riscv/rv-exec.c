@@ -355,7 +355,7 @@ static bool fuse_loop(struct rv_insn *a, const struct rv_insn *c,
 
 	for (k = 0; k < 4 && a->op != alu[k]; k++)
 		;
-	if (k == 4 || a->rd == 32)
+	if (k == 4 || a->rd == 32 || c->pcoff + c->len - a->pcoff > 255)
 		return false;
 	if (c->rs1 == a->rd)
 		other = c->rs2;
@@ -370,6 +370,62 @@ static bool fuse_loop(struct rv_insn *a, const struct rv_insn *c,
 	a->len = (uint8_t)(c->pcoff + c->len - a->pcoff);
 	a->op = c->op; /* a terminator now; never looked at as an add */
 	return true;
+}
+
+/*
+ * The counter's add often comes a few instructions before the loop's
+ * branch.  Move it down to the branch and fuse the two when every slot in
+ * between is plain arithmetic (no access, so nothing traps and nothing
+ * sees the order) that neither reads nor writes the add's destination and
+ * writes none of its sources.  Returns true when the branch was fused.
+ */
+static bool is_add(unsigned op)
+{
+	return op == VMC__RV_OP_ADDI || op == VMC__RV_OP_ADDIW ||
+	       op == VMC__RV_OP_ADD || op == VMC__RV_OP_ADDW;
+}
+
+static bool sink_and_fuse(struct rv_block *b, unsigned n,
+			  const void *const *tbl)
+{
+	const struct rv_insn *c = &b->insns[n - 1];
+	struct rv_insn a;
+	unsigned j;
+
+	/* The nearest add writing a register the branch compares. */
+	for (j = n - 1; j-- > 0;) {
+		const struct rv_insn *k = &b->insns[j];
+
+		if (is_add(k->op) && k->rd != 32 &&
+		    (c->rs1 == k->rd ||
+		     (c->rs2 == k->rd && (c->op == VMC__RV_OP_BEQ ||
+					  c->op == VMC__RV_OP_BNE))))
+			break;
+	}
+	if (j >= n - 1)
+		return false;
+	if (j == n - 2)
+		return fuse_loop(&b->insns[j], c, tbl);
+	a = b->insns[j];
+	for (unsigned m = j + 1; m < n - 1; m++) {
+		const struct rv_insn *k = &b->insns[m];
+
+		/* Plain arithmetic only: sets_t() less the loads. */
+		if (!sets_t(k->op) ||
+		    (k->op >= VMC__RV_OP_LB && k->op <= VMC__RV_OP_LWU))
+			return false;
+		if (k->rd == a.rd || k->rs1 == a.rd || k->rs2 == a.rd ||
+		    k->rd == a.rs1 || k->rd == a.rs2)
+			return false;
+	}
+	memmove(&b->insns[j], &b->insns[j + 1], (n - 2 - j) * sizeof(a));
+	/* The slot after the add's old place does not read its rd, so it
+	 * keeps its plain form; the add's rs1 now follows slot n - 3. */
+	a.h = tbl[a.op];
+	if (sets_t(b->insns[n - 3].op) && a.rs1 == b->insns[n - 3].rd)
+		a.h = tbl[FWD + a.op];
+	b->insns[n - 2] = a;
+	return fuse_loop(&b->insns[n - 2], c, tbl);
 }
 
 /*
@@ -456,7 +512,7 @@ static struct rv_block *block_build(struct vmc__rv_hart *h, uint64_t vpc,
 			if ((uint64_t)in->imm == vpc) {
 				/* Closes a loop: ends the block. */
 				in->h = tbl[LOOP + f + in->op];
-				if (n > 1 && fuse_loop(&b->insns[n - 2], in, tbl))
+				if (n > 1 && sink_and_fuse(b, n, tbl))
 					n--;
 				loop_entry(b, n, tbl);
 				goto done;
