@@ -38,8 +38,10 @@
  * (its F_ form), so dependent instructions do not wait on the register
  * file in memory.  Common pairs are fused at decode into one slot (zext.w,
  * add.uw, shNadd, lui/auipc + addi, a loop counter's add + the loop's
- * branch); a slot records how many guest instructions precede it, so
- * budgets, traps and counters stay exact.  The budget of a run is counted
+ * branch, the add moved down to the branch past plain arithmetic); a slot
+ * records how many guest instructions precede it, so budgets, traps and
+ * counters stay exact.  A loop's branch re-enters its block with the
+ * forwarded value when the block's first instruction reads it.  The budget of a run is counted
  * in a local while blocks chain; h->retired is brought up to date before
  * anything that may read it.
  *
