@@ -80,10 +80,31 @@ struct vcpu_book {
 
 static struct vcpu_book book[NR_VCPUS];
 
+/*
+ * Items live on one list until the round ends: an item still queued when
+ * its vCPU is unplugged is dropped without running, so its callback cannot
+ * be what frees it.
+ */
 struct item {
+	struct item *next;
 	int vcpu;
 	long seq;
 };
+
+static pthread_mutex_t items_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct item *items;
+
+static void free_items(void)
+{
+	pthread_mutex_lock(&items_lock);
+	while (items) {
+		struct item *it = items;
+
+		items = it->next;
+		free(it);
+	}
+	pthread_mutex_unlock(&items_lock);
+}
 
 static void async_cb(struct vmc_vcpu *vcpu, void *userdata)
 {
@@ -95,7 +116,6 @@ static void async_cb(struct vmc_vcpu *vcpu, void *userdata)
 		atomic_fetch_add(&b->order_errors, 1);
 	b->next_seq = it->seq + 1;
 	atomic_fetch_add(&b->ran, 1);
-	free(it);
 }
 
 static void sync_cb(struct vmc_vcpu *vcpu, void *userdata)
@@ -124,6 +144,10 @@ static void queue_async(struct vmc_vm *vm, int i)
 	int r;
 
 	ASSERT_NOT_NULL(it);
+	pthread_mutex_lock(&items_lock);
+	it->next = items;
+	items = it;
+	pthread_mutex_unlock(&items_lock);
 	pthread_mutex_lock(&book[i].lock);
 	it->vcpu = i;
 	it->seq = book[i].queued;
@@ -132,10 +156,8 @@ static void queue_async(struct vmc_vm *vm, int i)
 	if (r == 0)
 		book[i].queued++;
 	pthread_mutex_unlock(&book[i].lock);
-	if (r < 0) {
+	if (r < 0)
 		ASSERT_ERR(r, -ENODEV);
-		free(it);
-	}
 }
 
 /* ---- host threads ------------------------------------------------------- */
@@ -297,6 +319,7 @@ static void run_round(struct vmc_loop *loop, long ops)
 	}
 	ASSERT_EQ(atomic_load(&violations), 0);
 	vmc_vm_unref(rd.vm);
+	free_items();
 	for (int i = 0; i < NR_VCPUS; i++)
 		pthread_mutex_destroy(&book[i].lock);
 	pthread_mutex_destroy(&rd.sync_lock);

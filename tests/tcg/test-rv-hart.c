@@ -151,6 +151,158 @@ static void *kick_thread(void *arg)
 	return NULL;
 }
 
+static uint32_t i_type(int imm, unsigned rs1, unsigned f3, unsigned rd,
+		       unsigned op)
+{
+	return ((uint32_t)imm & 0xfff) << 20 | rs1 << 15 | f3 << 12 | rd << 7 |
+	       op;
+}
+
+/* Instruction pairs the executor fuses give the results of the two
+ * instructions, and a budget can stop between the two. */
+static void test_fused_pairs(void)
+{
+	struct vmc__rv_hart *h = new_hart(NULL, 0);
+	const uint64_t x6 = 0xfedcba9876543210ull;
+	uint32_t code[] = {
+		i_type(32, 6, 1, 5, 0x13),	/* slli x5, x6, 32 */
+		i_type(32, 5, 5, 5, 0x13),	/* srli x5, x5, 32 */
+		r_type(0, 7, 5, 0, 5, 0x33),	/* add x5, x5, x7 */
+		i_type(3, 6, 1, 8, 0x13),	/* slli x8, x6, 3 */
+		r_type(0, 8, 9, 0, 8, 0x33),	/* add x8, x9, x8 */
+		0x12345u << 12 | 10 << 7 | 0x37, /* lui x10, 0x12345 */
+		addi(10, 10, -1),
+		1u << 12 | 11 << 7 | 0x17,	/* auipc x11, 1 */
+		addi(11, 11, 16),
+		0x80000u << 12 | 12 << 7 | 0x37, /* lui x12, 0x80000 */
+		i_type(-1, 12, 0, 12, 0x1b),	/* addiw x12, x12, -1 */
+		i_type(32, 6, 1, 13, 0x13),	/* slli x13, x6, 32 */
+		i_type(32, 14, 5, 13, 0x13),	/* srli x13, x14, 32: no pair */
+		WFI,
+	};
+	uint64_t n = 0, r0;
+
+	put(RAM, code, sizeof(code) / 4);
+	for (unsigned stop = 0; stop <= 13; stop++) {
+		vmc__rv_hart_reset(h, RAM);
+		vmc__rv_set_gpr(h, 6, x6);
+		vmc__rv_set_gpr(h, 7, 0x1000);
+		vmc__rv_set_gpr(h, 9, 5);
+		vmc__rv_set_gpr(h, 14, 0xffffffff00000007ull);
+		r0 = vmc__rv_get_retired(h);
+		n = 0;
+		/* Stop after `stop` instructions, then run the rest. */
+		ASSERT_EQ(vmc__rv_run(h, stop, &n), VMC__RV_EXIT_BUDGET);
+		ASSERT_EQ(n, stop);
+		ASSERT_EQ_U64(vmc__rv_get_pc(h), RAM + 4 * stop);
+		if (stop == 1)
+			ASSERT_EQ_U64(vmc__rv_get_gpr(h, 5), x6 << 32);
+		if (stop == 6)
+			ASSERT_EQ_U64(vmc__rv_get_gpr(h, 10), 0x12345000ull);
+		/* The rest runs as one block, with the pairs fused. */
+		ASSERT_EQ(vmc__rv_run(h, 1000, &n), VMC__RV_EXIT_HALTED);
+		ASSERT_EQ(n, 14);
+		ASSERT_EQ_U64(vmc__rv_get_pc(h), RAM + 56);
+		ASSERT_EQ_U64(vmc__rv_get_gpr(h, 5), 0x76544210ull);
+		ASSERT_EQ_U64(vmc__rv_get_gpr(h, 8), 5 + (x6 << 3));
+		ASSERT_EQ_U64(vmc__rv_get_gpr(h, 10), 0x12344fffull);
+		ASSERT_EQ_U64(vmc__rv_get_gpr(h, 11), RAM + 28 + 0x1010);
+		ASSERT_EQ_U64(vmc__rv_get_gpr(h, 12), 0x7fffffffull);
+		ASSERT_EQ_U64(vmc__rv_get_gpr(h, 13), 0xffffffffull);
+		ASSERT_EQ(vmc__rv_get_retired(h) - r0, 14);
+	}
+	vmc__rv_hart_free(h);
+}
+
+/* Loops closed by a branch on the counter just added to (fused with the
+ * add) run, exit and stop on a budget like the two instructions. */
+static void test_fused_loops(void)
+{
+	struct vmc__rv_hart *h = new_hart(NULL, 0);
+	uint32_t code[] = {
+		addi(5, 5, 1),
+		bne(6, 5, -4),			/* operands swapped */
+		r_type(0, 8, 7, 0, 7, 0x3b),	/* addw x7, x7, x8 */
+		r_type(0, 9, 7, 6, 0, 0x63) | 0xfe000e80u, /* bltu x7, x9, -4 */
+		/* The first instruction reads the counter of the iteration
+		 * before: fused add and branch, then a plain branch. */
+		i_type(1, 11, 1, 10, 0x13),	/* slli x10, x11, 1 */
+		r_type(0, 10, 12, 0, 12, 0x33),	/* add x12, x12, x10 */
+		addi(11, 11, 1),
+		bne(11, 13, -12),
+		r_type(0, 16, 17, 0, 16, 0x33),	/* add x16, x17, x16 */
+		addi(17, 17, 1),
+		r_type(0, 17, 18, 7, 0, 0x63) | 0xfe000c80u, /* bgeu x18, x17 */
+		/* Here the first instruction reads another register. */
+		r_type(0, 20, 19, 0, 19, 0x33),	/* add x19, x19, x20 */
+		addi(20, 20, 1),
+		bne(20, 21, -8),
+		/* The counter's add moves down to the branch past two
+		 * instructions, then one that reads the counter keeps it. */
+		addi(22, 22, 1),
+		r_type(0, 24, 23, 0, 23, 0x33),	/* add x23, x23, x24 */
+		i_type(1, 23, 1, 25, 0x13),	/* slli x25, x23, 1 */
+		bne(22, 26, -12),
+		addi(27, 27, 1),
+		r_type(0, 27, 28, 0, 28, 0x33),	/* add x28, x28, x27 */
+		bne(27, 29, -8),
+		WFI,
+	};
+	static const unsigned stops[] = { 0, 1, 2, 3, 57, 199, 200, 201,
+					  219, 220, 221, 230, 261, 275, 290,
+					  297, 306, 310, 321, 330, 331 };
+	uint64_t n, r0;
+
+	put(RAM, code, sizeof(code) / 4);
+	for (unsigned k = 0; k < sizeof(stops) / sizeof(stops[0]); k++) {
+		unsigned stop = stops[k];
+
+		vmc__rv_hart_reset(h, RAM);
+		vmc__rv_set_gpr(h, 6, 100);
+		vmc__rv_set_gpr(h, 8, 3);
+		vmc__rv_set_gpr(h, 9, 30);
+		vmc__rv_set_gpr(h, 13, 10);
+		vmc__rv_set_gpr(h, 18, 9);
+		vmc__rv_set_gpr(h, 19, 100);
+		vmc__rv_set_gpr(h, 21, 5);
+		vmc__rv_set_gpr(h, 24, 5);
+		vmc__rv_set_gpr(h, 26, 4);
+		vmc__rv_set_gpr(h, 29, 3);
+		r0 = vmc__rv_get_retired(h);
+		n = 0;
+		if (stop < 331) {
+			ASSERT_EQ(vmc__rv_run(h, stop, &n),
+				  VMC__RV_EXIT_BUDGET);
+			ASSERT_EQ(n, stop);
+		}
+		if (stop == 57) {
+			ASSERT_EQ_U64(vmc__rv_get_gpr(h, 5), 29);
+			ASSERT_EQ_U64(vmc__rv_get_pc(h), RAM + 4);
+		}
+		if (stop == 201) {
+			ASSERT_EQ_U64(vmc__rv_get_gpr(h, 7), 3);
+			ASSERT_EQ_U64(vmc__rv_get_pc(h), RAM + 12);
+		}
+		ASSERT_EQ(vmc__rv_run(h, 1000, &n), VMC__RV_EXIT_HALTED);
+		ASSERT_EQ(n, 331);
+		ASSERT_EQ_U64(vmc__rv_get_pc(h), RAM + 88);
+		ASSERT_EQ_U64(vmc__rv_get_gpr(h, 22), 4);
+		ASSERT_EQ_U64(vmc__rv_get_gpr(h, 23), 20);
+		ASSERT_EQ_U64(vmc__rv_get_gpr(h, 25), 40);
+		ASSERT_EQ_U64(vmc__rv_get_gpr(h, 27), 3);
+		ASSERT_EQ_U64(vmc__rv_get_gpr(h, 28), 6);
+		ASSERT_EQ_U64(vmc__rv_get_gpr(h, 19), 110);
+		ASSERT_EQ_U64(vmc__rv_get_gpr(h, 5), 100);
+		ASSERT_EQ_U64(vmc__rv_get_gpr(h, 7), 30);
+		ASSERT_EQ_U64(vmc__rv_get_gpr(h, 11), 10);
+		ASSERT_EQ_U64(vmc__rv_get_gpr(h, 12), 90);
+		ASSERT_EQ_U64(vmc__rv_get_gpr(h, 16), 45);
+		ASSERT_EQ_U64(vmc__rv_get_gpr(h, 17), 10);
+		ASSERT_EQ(vmc__rv_get_retired(h) - r0, 331);
+	}
+	vmc__rv_hart_free(h);
+}
+
 static void test_exit_and_irq_from_thread(void)
 {
 	struct vmc__rv_hart *h = new_hart(NULL, 0);
@@ -387,6 +539,8 @@ int main(void)
 	ram = calloc(1, RAM_SIZE);
 	ASSERT_NOT_NULL(ram);
 	RUN(test_budget);
+	RUN(test_fused_pairs);
+	RUN(test_fused_loops);
 	RUN(test_exit_and_irq_from_thread);
 	RUN(test_wfi);
 	RUN(test_debug);

@@ -584,6 +584,7 @@ void vmc__rv_hart_reset(struct vmc__rv_hart *h, uint64_t pc)
 	h->pmp_active = false;
 	h->res_addr = ~0ull;
 	h->consecutive_traps = 0;
+	h->trap_retired = ~0ull;
 	rv_tlb_flush(h);
 	vmc__rv_hart_flush_blocks(h);
 	rv_update_regimes(h);

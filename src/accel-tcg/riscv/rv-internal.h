@@ -17,14 +17,33 @@
  * so a misaligned access also takes the slow path, which handles it.
  *
  * Blocks.  A block is the pre-decoded run of instructions starting at a
- * virtual pc, ending at a control transfer, a CSR or system instruction, a
- * page end or 64 instructions; it never crosses a page (an instruction that
- * straddles two pages is executed from a one-off block that is not cached).
- * Blocks live in a per-hart hash keyed by (virtual pc, physical pc, flags)
- * and are also listed per physical page.  Direct successors are chained only
- * within one virtual page, so a chain never outlives the translation that
- * reached its first block and invalidating a page unlinks every chain that
- * enters it (all of them start in the same page).
+ * virtual pc, ending at a jump, a conditional branch back to the block's
+ * start (a loop), a CSR or system instruction, a page end or 64
+ * instructions; it never crosses a page (an instruction that straddles two
+ * pages is executed from a one-off block that is not cached).  Other
+ * conditional branches do not end a block: taken, they leave it having
+ * retired the instructions up to them.  Blocks live in a per-hart hash
+ * keyed by (virtual pc, physical pc, flags) and are also listed per
+ * physical page.  Direct successors are chained only within one virtual
+ * page, so a chain never outlives the translation that reached its first
+ * block and invalidating a page unlinks every chain that enters it (all of
+ * them start in the same page).  A per-hart jump cache maps a pc to the
+ * block last looked up there, for jalr and taken branches inside blocks;
+ * it is checked against the fetch TLB at each use and loses blocks as they
+ * are freed.
+ *
+ * Interpreter.  Each slot of a block holds its handler's address (direct
+ * threading).  Handlers that write rd also keep the value in a local, and
+ * an instruction whose rs1 is the previous slot's rd reads it from there
+ * (its F_ form), so dependent instructions do not wait on the register
+ * file in memory.  Common pairs are fused at decode into one slot (zext.w,
+ * add.uw, shNadd, lui/auipc + addi, a loop counter's add + the loop's
+ * branch, the add moved down to the branch past plain arithmetic); a slot
+ * records how many guest instructions precede it, so budgets, traps and
+ * counters stay exact.  A loop's branch re-enters its block with the
+ * forwarded value when the block's first instruction reads it.  The budget of a run is counted
+ * in a local while blocks chain; h->retired is brought up to date before
+ * anything that may read it.
  *
  * Code coherence across harts.  struct vmc__rv_shared keeps a lock-free
  * readable hash set of guest-physical pages that hold translated code.  A
@@ -96,6 +115,9 @@ struct rv_tlbe {
 	uint64_t ppage;	  /* guest-physical page address */
 	uint32_t flags;	  /* TLBF_* */
 	uint8_t perm_ok;  /* bit per ACC_* the translation and PMP allow */
+	/* A power-of-two size makes the entry address a shift and a mask
+	 * of the virtual address in the load/store fast path. */
+	uint8_t pad[64 - 6 * 8];
 };
 
 /* Kick bits of hart->kick. */
@@ -117,6 +139,7 @@ struct rv_insn {
 	uint8_t rd, rs1, rs2, len;
 	uint16_t pcoff; /* offset of this instruction from the block pc */
 	uint16_t op;
+	uint8_t idx;	/* guest instructions before this one in the block */
 };
 
 struct rv_block {
@@ -126,6 +149,7 @@ struct rv_block {
 	struct rv_block *hnext;	/* hash chain */
 	struct rv_block *pnext;	/* per-page list */
 	struct rv_block *link[2]; /* chained successors: taken, not taken */
+	const void *loop_h; /* first slot's handler when a loop re-enters */
 	struct rv_insn insns[];
 };
 
@@ -136,6 +160,7 @@ struct rv_cpage {
 };
 
 #define BLK_HASH_BITS 14
+#define JC_BITS 10
 #define CPAGE_HASH_BITS 10
 
 #define MAX_BREAKPOINTS 64
@@ -172,6 +197,7 @@ struct vmc__rv_hart {
 	_Atomic uint32_t kick;
 	unsigned priv;
 	uint64_t retired;
+	uint64_t left_end; /* see vmc__rv_run()'s left */
 
 	/* CSRs. */
 	uint64_t mstatus;
@@ -202,10 +228,15 @@ struct vmc__rv_hart {
 	struct vmc__rv_shared *shared;
 	uint64_t inval_seen;
 	unsigned consecutive_traps;
+	uint64_t trap_retired; /* retired count at the last trap */
 
 	struct rv_tlbe tlb[TLB_NREG][TLB_SIZE];
 
 	struct rv_block *blk_hash[1u << BLK_HASH_BITS];
+	/* Jump cache: the last block looked up at each hash of its pc, for
+	 * jalr; jc_tag is the block's vpc | 1, or 0 when the slot is empty. */
+	uint64_t jc_tag[1u << JC_BITS];
+	struct rv_block *jc_blk[1u << JC_BITS];
 	struct rv_cpage *cpage_hash[1u << CPAGE_HASH_BITS];
 	size_t nblocks;
 
