@@ -126,7 +126,7 @@ uint64_t vmc__rv_get_pc(struct vmc__rv_hart *h);
 void vmc__rv_set_pc(struct vmc__rv_hart *h, uint64_t pc);
 unsigned vmc__rv_get_priv(struct vmc__rv_hart *h);
 void vmc__rv_set_priv(struct vmc__rv_hart *h, unsigned priv);
-/* CSR by number, as M-mode would see it; -EINVAL for an unimplemented CSR
+/* CSR by number, as M-mode would see it; -EINVAL for a CSR this hart lacks
  * or (set) a read-only one. */
 int vmc__rv_get_csr(struct vmc__rv_hart *h, unsigned csr, uint64_t *val);
 int vmc__rv_set_csr(struct vmc__rv_hart *h, unsigned csr, uint64_t val);
