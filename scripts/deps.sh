@@ -2,14 +2,17 @@
 # Install the Debian packages libvmcore needs that are missing.
 #   scripts/deps.sh          build + example + test peers
 #   scripts/deps.sh build    only what building the library needs
+#   scripts/deps.sh fuzz     everything, plus clang for the libFuzzer targets
 set -eu
 build_pkgs="gcc g++ meson ninja-build pkg-config libuv1-dev libfdt-dev"
 # Guest toolchains and the real peers the tests compare against.
 test_pkgs="gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf libunicorn-dev
 	gdb-multiarch opensbi u-boot-qemu qemu-system-misc qemu-system-x86
-	clang libclang-rt-14-dev binutils"
+	binutils python3"
+fuzz_pkgs="clang libclang-rt-14-dev"
 pkgs=$build_pkgs
 [ "${1:-all}" = build ] || pkgs="$pkgs $test_pkgs"
+[ "${1:-all}" = fuzz ] && pkgs="$pkgs $fuzz_pkgs"
 
 missing=
 for p in $pkgs; do

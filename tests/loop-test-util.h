@@ -10,18 +10,7 @@
 
 #include "vmc-test.h"
 
-/*
- * libuv opens a process-wide pipe (its signal lock) at the first
- * uv_loop_init() and keeps it for the life of the process.  Open it before
- * the harness records the fds open at start, so it is not taken for a leak.
- */
-__attribute__((constructor(101))) static void loop_test__libuv_globals(void)
-{
-	uv_loop_t l;
-
-	if (uv_loop_init(&l) == 0)
-		uv_loop_close(&l);
-}
+/* libuv's process-wide pipe is opened before the fd census by vmc-test.h. */
 
 static void loop_test__tick(struct vmc_timer *t, void *userdata)
 {

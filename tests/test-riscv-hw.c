@@ -24,19 +24,6 @@ typedef int (*wr_fn)(void *, uint64_t, unsigned int, uint64_t);
 static struct vmc_loop *loop;
 static struct vmc_vm *vm;
 
-/*
- * libuv opens a process-wide pipe the first time a loop is created and
- * never closes it.  Create one loop before vmc-test.h records the fds open
- * at start, so that the pipe does not count as a leak.
- */
-__attribute__((constructor(101))) static void open_libuv_globals(void)
-{
-	struct vmc_loop *l;
-
-	if (vmc_loop_new(&l) == 0)
-		vmc_loop_unref(l);
-}
-
 static void vm_up(unsigned int vcpus)
 {
 	struct vmc_vm_config c;
