@@ -26,6 +26,9 @@ static _Atomic bool in_exclusive;
 static _Atomic long guest_slices;
 static _Atomic long exclusive_runs;
 static _Atomic long violations;
+/* The slowest vmc_vm_pause() seen, in ns (loop thread only). */
+static int64_t max_pause_ns;
+static long pauses;
 
 /* ---- the simulated accelerator ---------------------------------------- */
 
@@ -230,8 +233,14 @@ static void loop_tick(struct vmc_timer *t, void *userdata)
 	struct vmc_vcpu *v3 = vmc_vm_get_vcpu(vm, 3);
 
 	switch (rnd() % 6) {
-	case 0:
+	case 0: {
+		int64_t t0 = vmc_test_now_ns();
+
 		ASSERT_OK(vmc_vm_pause(vm));
+		t0 = vmc_test_now_ns() - t0;
+		if (t0 > max_pause_ns)
+			max_pause_ns = t0;
+		pauses++;
 		/* Pause returns only with every vCPU stopped. */
 		for (unsigned int i = 0; i < NR_VCPUS; i++) {
 			enum vmc_vcpu_state s =
@@ -242,6 +251,7 @@ static void loop_tick(struct vmc_timer *t, void *userdata)
 		}
 		ASSERT_EQ(atomic_load(&in_guest), 0);
 		break;
+	}
 	case 1:
 		ASSERT_OK(vmc_vm_resume(vm));
 		break;
@@ -297,6 +307,21 @@ static void run_round(struct vmc_loop *loop, long ops)
 	/* Drain: apply pending requests, then flush every plugged vCPU. */
 	vmc_loop_run_once(loop, false);
 	ASSERT_OK(vmc_vm_resume(rd.vm));
+
+	/* One timed pause per round, with the vCPUs spinning in guest code. */
+	{
+		int64_t t0;
+
+		usleep(2000);
+		t0 = vmc_test_now_ns();
+		ASSERT_OK(vmc_vm_pause(rd.vm));
+		t0 = vmc_test_now_ns() - t0;
+		if (t0 > max_pause_ns)
+			max_pause_ns = t0;
+		pauses++;
+		ASSERT_EQ(atomic_load(&in_guest), 0);
+		ASSERT_OK(vmc_vm_resume(rd.vm));
+	}
 	for (unsigned int i = 0; i < NR_VCPUS; i++) {
 		struct vmc_vcpu *v = vmc_vm_get_vcpu(rd.vm, i);
 		int r = vmc_vcpu_run_sync(v, sync_cb, &rd.sync_runs);
@@ -337,9 +362,16 @@ int main(void)
 	vmc_loop_unref(loop);
 	fprintf(stderr,
 		"%ld rounds: %ld guest slices, %ld exclusive sections, 0 "
-		"violations\n",
+		"violations; %ld pauses, slowest %.3f ms\n",
 		rounds, atomic_load(&guest_slices),
-		atomic_load(&exclusive_runs));
+		atomic_load(&exclusive_runs), pauses, max_pause_ns / 1e6);
 	ASSERT_GT(atomic_load(&exclusive_runs), 0);
+	/*
+	 * Pausing vCPUs that spin in guest code is a kick and an
+	 * acknowledgement away: it must never wait for a time slice to end.
+	 * The bound is generous for sanitizer builds on a loaded machine.
+	 */
+	ASSERT_GT(pauses, 0);
+	ASSERT_LT(max_pause_ns, 500000000);
 	return 0;
 }
