@@ -1003,8 +1003,10 @@ again:
 					   (TLB_SIZE - 1)];                  \
 		if (likely(e_->tag[ACC_R] ==                                 \
 			   (a_ & (RV_PAGE_MASK | (size - 1))))) {            \
-			type v_;                                             \
-			memcpy(&v_, (void *)(a_ + e_->addend), size);        \
+			/* Aligned (the tag checks it): single-copy     \
+			 * atomic, as RISC-V requires. */              \
+			type v_ = __atomic_load_n(                           \
+				(type *)(a_ + e_->addend), __ATOMIC_RELAXED); \
 			SETRD(conv(v_));                                       \
 		} else {                                                     \
 			uint64_t v_;                                         \
@@ -1026,7 +1028,8 @@ again:
 		type v_ = (type)RS2;                                         \
 		if (likely(e_->tag[ACC_W] ==                                 \
 			   (a_ & (RV_PAGE_MASK | (size - 1))))) {            \
-			memcpy((void *)(a_ + e_->addend), &v_, size);        \
+			__atomic_store_n((type *)(a_ + e_->addend), v_,      \
+					 __ATOMIC_RELAXED);                  \
 		} else {                                                     \
 			SYNC_RETIRED();                                      \
 			if (rv_store_slow(h, a_, size, v_))                  \

@@ -80,6 +80,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <string.h>
 #include <stddef.h>
 
 #include "util.h"
@@ -333,5 +334,46 @@ void rv_codeset_add(struct vmc__rv_hart *h, uint64_t ppage);
 
 /* rv-exec.c */
 void rv_blocks_invalidate_page(struct vmc__rv_hart *h, uint64_t ppage);
+
+
+/*
+ * Guest RAM is shared with the other harts and the host.  An aligned access
+ * is single-copy atomic, as RISC-V requires (relaxed atomics: plain moves on
+ * x86, and visible to the thread sanitizer); a misaligned one is performed
+ * bytewise, which the ISA allows.
+ */
+static inline void rv_ram_copy(void *dst, const void *src, unsigned size,
+			       const void *ram)
+{
+	if (((uintptr_t)ram & (size - 1)) == 0) {
+		switch (size) {
+		case 1: {
+			uint8_t v = __atomic_load_n((const uint8_t *)src,
+						    __ATOMIC_RELAXED);
+			__atomic_store_n((uint8_t *)dst, v, __ATOMIC_RELAXED);
+			return;
+		}
+		case 2: {
+			uint16_t v = __atomic_load_n((const uint16_t *)src,
+						     __ATOMIC_RELAXED);
+			__atomic_store_n((uint16_t *)dst, v, __ATOMIC_RELAXED);
+			return;
+		}
+		case 4: {
+			uint32_t v = __atomic_load_n((const uint32_t *)src,
+						     __ATOMIC_RELAXED);
+			__atomic_store_n((uint32_t *)dst, v, __ATOMIC_RELAXED);
+			return;
+		}
+		case 8: {
+			uint64_t v = __atomic_load_n((const uint64_t *)src,
+						     __ATOMIC_RELAXED);
+			__atomic_store_n((uint64_t *)dst, v, __ATOMIC_RELAXED);
+			return;
+		}
+		}
+	}
+	memcpy(dst, src, size);
+}
 
 #endif

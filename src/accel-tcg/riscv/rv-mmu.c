@@ -427,9 +427,9 @@ static int access_page(struct vmc__rv_hart *h, uint64_t va, unsigned size,
 
 		if (p && !(acc == ACC_W && ro)) {
 			if (acc == ACC_W)
-				memcpy(p, val, size);
+				rv_ram_copy(p, val, size, p);
 			else
-				memcpy(val, p, size);
+				rv_ram_copy(val, p, size, p);
 			return 0;
 		}
 		if (acc == ACC_W)
@@ -439,9 +439,11 @@ static int access_page(struct vmc__rv_hart *h, uint64_t va, unsigned size,
 		return r < 0 ? (int)fault_cause(acc, false) : 0;
 	}
 	if (acc == ACC_W)
-		memcpy((void *)(va + e->addend), val, size);
+		rv_ram_copy((void *)(va + e->addend), val, size,
+			    (void *)(va + e->addend));
 	else
-		memcpy(val, (void *)(va + e->addend), size);
+		rv_ram_copy(val, (void *)(va + e->addend), size,
+			    (void *)(va + e->addend));
 	return 0;
 }
 
