@@ -1,7 +1,8 @@
 #!/bin/sh
 # Install what is missing, build, and run every test suite: the full suite on
-# a normal build, then the unit suite under address+undefined and under
-# thread sanitizers.  Ends with one line: tests: N passed, N failed, N skipped
+# a normal build, then the unit, tcg, gdb and kvm suites under
+# address+undefined sanitizers and the unit and tcg suites under the thread
+# sanitizer.  Ends with one line: tests: N passed, N failed, N skipped
 set -u
 cd "$(dirname "$0")/.."
 scripts/deps.sh || exit 1
@@ -26,11 +27,11 @@ run() { # dir, meson-test options...
 setup build -Dwerror=true
 run build
 setup build-asan -Dwerror=true -Db_sanitize=address,undefined \
-	-Db_lundef=false -Dexamples=false -Dbench=false
-run build-asan --setup asan --suite unit
+	-Db_lundef=false -Dexamples=true -Dbench=false
+run build-asan --setup asan --suite unit --suite tcg --suite gdb --suite kvm
 setup build-tsan -Dwerror=true -Db_sanitize=thread -Db_lundef=false \
-	-Dexamples=false -Dbench=false
-run build-tsan --setup tsan --suite unit
+	-Dexamples=true -Dbench=false
+run build-tsan --setup tsan --suite unit --suite tcg
 
 python3 scripts/test-summary.py build/meson-logs/testlog.json \
 	build-asan/meson-logs/testlog-asan.json \
