@@ -29,7 +29,9 @@
 #include <libvmcore/vmc-version.h>
 
 #ifdef __cplusplus
+/** Opens a block of declarations with C linkage (`extern "C" {` in C++, nothing in C). */
 #define VMC_BEGIN_DECLS extern "C" {
+/** Closes a block opened with VMC_BEGIN_DECLS. */
 #define VMC_END_DECLS }
 #else
 #define VMC_BEGIN_DECLS
@@ -37,6 +39,11 @@
 #endif
 
 #if defined(__GNUC__)
+/**
+ * Marks a function as printf-like for the compiler's format checks:
+ * argument @p fmt is the format string, arguments from @p args on are
+ * checked against it (nothing without GCC-compatible attributes).
+ */
 #define VMC_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
 #else
 #define VMC_PRINTF(fmt, args)

@@ -68,6 +68,7 @@ struct vmc_debug_stop {
  * or 8 and @p addr aligned to it; read-only watchpoints are not available
  * (the hardware has none).
  *
+ * @param vcpu the vCPU
  * @param kind what to insert
  * @param addr guest-virtual address
  * @param len the watched length (watchpoints), or gdb's breakpoint
@@ -114,6 +115,7 @@ int vmc_vcpu_debug_set_step(struct vmc_vcpu *vcpu, bool on);
 
 /**
  * Why the vCPU last made a debug stop.  Valid while it stays stopped.
+ * @param vcpu the vCPU
  * @param[out] ret the stop; reason VMC_DEBUG_STOP_NONE if none was made
  * @retval 0 success
  * @retval -EINVAL an argument is NULL
@@ -126,6 +128,8 @@ int vmc_vcpu_debug_get_stop(struct vmc_vcpu *vcpu, struct vmc_debug_stop *ret);
  * Translate a guest-virtual address with the vCPU's current translation,
  * as a debugger's memory access would (no accessed/dirty bits are set, no
  * fault is raised).
+ * @param vcpu the vCPU
+ * @param vaddr the guest-virtual address
  * @param[out] ret the guest-physical address
  * @retval 0 success
  * @retval -EINVAL an argument is NULL

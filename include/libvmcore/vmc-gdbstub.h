@@ -40,6 +40,7 @@ struct vmc_gdbstub;
  *   file at PATH is replaced).
  * @param vm the VM; the server holds a reference
  * @param loop the VM's loop
+ * @param address where to listen, in one of the forms above
  * @param[out] ret the server
  * @retval 0 success
  * @retval -EINVAL an argument is NULL, @p loop is not the VM's loop, or a

@@ -78,6 +78,7 @@ void vmc_clint_config_init(struct vmc_clint_config *config);
 
 /**
  * Create a CLINT.  Map vmc_clint_get_region() to make it visible.
+ * @param config the CLINT's configuration
  * @param[out] ret the new CLINT
  * @retval 0 success
  * @retval -EINVAL no VM, a bad size, @c harts 0 or above

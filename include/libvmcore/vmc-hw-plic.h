@@ -92,6 +92,7 @@ void vmc_plic_config_init(struct vmc_plic_config *config);
 
 /**
  * Create a PLIC.  Map vmc_plic_get_region() to make it visible.
+ * @param config the PLIC's configuration
  * @param[out] ret the new PLIC
  * @retval 0 success
  * @retval -EINVAL no VM, a bad size, @c harts 0 or above

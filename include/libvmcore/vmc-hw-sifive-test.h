@@ -54,6 +54,7 @@ void vmc_sifive_test_config_init(struct vmc_sifive_test_config *config);
 /**
  * Create a test finisher.  Map vmc_sifive_test_get_region() to make it
  * visible.
+ * @param config the finisher's configuration
  * @param[out] ret the new finisher
  * @retval 0 success
  * @retval -EINVAL no VM or a bad size

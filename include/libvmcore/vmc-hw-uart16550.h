@@ -55,6 +55,7 @@ void vmc_uart16550_config_init(struct vmc_uart16550_config *config);
 /**
  * Create a UART.  Map vmc_uart16550_get_region() to make it visible.  The
  * fds stay the caller's and must outlive the UART.
+ * @param config the UART's configuration
  * @param[out] ret the new UART
  * @retval 0 success
  * @retval -EINVAL no VM, reg_shift > 3, clock_hz 0, or a bad size

@@ -29,6 +29,9 @@ typedef void (*vmc_irq_handler)(void *opaque, unsigned int n, bool level);
 
 /**
  * Create a line delivering to @p handler as input @p n of @p opaque.
+ * @param handler called with each new level of the line
+ * @param opaque passed to @p handler
+ * @param n the input number passed to @p handler
  * @param[out] ret the new line, at level low
  * @retval 0 success
  * @retval -EINVAL @p handler or @p ret is NULL
@@ -42,6 +45,8 @@ int vmc_irq_new(vmc_irq_handler handler, void *opaque, unsigned int n,
 /**
  * Create a line that drives interrupt line @p line of @p vcpu (see
  * vmc_vcpu_set_irq()).
+ * @param vcpu the vCPU the line interrupts
+ * @param line the vCPU's interrupt line, 0 to 63
  * @param[out] ret the new line
  * @retval 0 success
  * @retval -EINVAL @p vcpu or @p ret is NULL, or @p line > 63
