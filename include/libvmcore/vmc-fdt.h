@@ -55,6 +55,7 @@ int vmc_fdt_begin(struct vmc_fdt **ret);
 /**
  * Finish the tree: pack it and check it with fdt_check_full().  The tree
  * becomes read-only.  Calling it again is harmless.
+ * @param fdt the tree
  * @param[out] ret_size the blob's size in bytes; may be NULL
  * @retval 0 success
  * @retval -EINVAL @p fdt is NULL
@@ -173,6 +174,8 @@ int vmc_fdt_set_stringlist(struct vmc_fdt *fdt, const char *path,
 /**
  * Give node @p path a phandle: its existing one, or the next free number,
  * stored in its "phandle" property.
+ * @param fdt the tree
+ * @param path the node's path
  * @param[out] ret the phandle
  * @retval 0 success
  * @retval -EINVAL bad argument
@@ -188,6 +191,7 @@ int vmc_fdt_alloc_phandle(struct vmc_fdt *fdt, const char *path,
 /**
  * Add QEMU virt's root properties ("#address-cells" and "#size-cells" 2,
  * @p model, @p compatible) and the /soc simple bus.
+ * @param fdt        the tree
  * @param model      the root "model", for example "riscv-virtio,qemu"
  * @param compatible the root "compatible", for example "riscv-virtio"
  * @retval 0 success; errors as vmc_fdt_set_prop() (-EEXIST: /soc exists)
@@ -199,10 +203,15 @@ int vmc_fdt_add_board(struct vmc_fdt *fdt, const char *model,
 
 /**
  * Add /cpus with @p harts RISC-V harts: "timebase-frequency", then for each
- * hart a node cpu@N (device_type "cpu", "riscv" compatible, reg N, status
+ * hart a node `cpu@N` (device_type "cpu", "riscv" compatible, reg N, status
  * "okay", "riscv,isa" @p isa, "mmu-type" @p mmu_type unless NULL) with an
  * interrupt-controller child ("riscv,cpu-intc", one interrupt cell), and
  * the cpu-map with one cluster.
+ * @param fdt the tree
+ * @param harts the number of harts
+ * @param timebase_hz the "timebase-frequency" in Hz
+ * @param isa the "riscv,isa" string of every hart
+ * @param mmu_type the "mmu-type" of every hart, or NULL for none
  * @param[out] ret_intc_phandles @p harts phandles of the harts'
  *             interrupt controllers (what interrupts-extended refers to)
  * @retval 0 success
@@ -218,7 +227,7 @@ int vmc_fdt_add_riscv_cpus(struct vmc_fdt *fdt, unsigned int harts,
 			   const char *mmu_type, uint32_t *ret_intc_phandles);
 
 /**
- * Add /memory@BASE (device_type "memory", reg = base, size in two cells
+ * Add `/memory@BASE` (device_type "memory", reg = base, size in two cells
  * each).
  * @retval 0 success
  * @retval -EINVAL @p size 0
@@ -241,8 +250,10 @@ int vmc_fdt_set_chosen(struct vmc_fdt *fdt, const char *stdout_path,
 		       const char *bootargs);
 
 /**
- * Add the CLINT's node /soc/clint@BASE ("sifive,clint0", "riscv,clint0";
+ * Add the CLINT's node `/soc/clint@BASE` ("sifive,clint0", "riscv,clint0";
  * reg; interrupts-extended with each hart's MSIP and MTIP).
+ * @param clint            the CLINT
+ * @param fdt              the tree
  * @param base             where the board maps the CLINT
  * @param intc_phandles    the interrupt-controller phandles of every hart
  *                         of the VM, indexed by vCPU (the CLINT's hart i
@@ -260,9 +271,12 @@ int vmc_clint_fdt_add(const struct vmc_clint *clint, struct vmc_fdt *fdt,
 		      uint64_t base, const uint32_t *intc_phandles);
 
 /**
- * Add the PLIC's node /soc/plic@BASE ("sifive,plic-1.0.0", "riscv,plic0";
+ * Add the PLIC's node `/soc/plic@BASE` ("sifive,plic-1.0.0", "riscv,plic0";
  * reg; "riscv,ndev" = num_sources - 1; interrupts-extended with each hart's
  * MEIP and SEIP, in context order; a phandle).
+ * @param plic the PLIC
+ * @param fdt the tree
+ * @param base where the board maps the PLIC
  * @param intc_phandles as for vmc_clint_fdt_add()
  * @param[out] ret_phandle the PLIC's phandle, for the interrupt-parent of
  *             devices; may be NULL
@@ -275,7 +289,7 @@ int vmc_plic_fdt_add(const struct vmc_plic *plic, struct vmc_fdt *fdt,
 		     uint32_t *ret_phandle);
 
 /**
- * Add the finisher's node /soc/test@BASE ("sifive,test1", "sifive,test0",
+ * Add the finisher's node `/soc/test@BASE` ("sifive,test1", "sifive,test0",
  * "syscon"; a phandle) and the /poweroff ("syscon-poweroff", value 0x5555)
  * and /reboot ("syscon-reboot", value 0x7777) nodes that point at it.
  * @retval 0 success; errors as vmc_clint_fdt_add()
@@ -286,13 +300,18 @@ int vmc_sifive_test_fdt_add(const struct vmc_sifive_test *test,
 			    struct vmc_fdt *fdt, uint64_t base);
 
 /**
- * Add a UART node /soc/serial@BASE ("ns16550a"; reg of @p size bytes;
+ * Add a UART node `/soc/serial@BASE` ("ns16550a"; reg of @p size bytes;
  * "clock-frequency" @p clock_hz; interrupt-parent and interrupts), and make
  * it /chosen's stdout-path when @p is_stdout.  The UART object is not
  * needed: a board passes the values it configured the UART with (QEMU's
  * virt board: 0x100 bytes, 3686400 Hz, PLIC source 10).
+ * @param fdt        the tree
+ * @param base       where the board maps the UART
+ * @param size       the size of the UART's registers in bytes
+ * @param clock_hz   the UART's input clock in Hz
  * @param irq_parent phandle of the interrupt controller (the PLIC)
  * @param irq        the source number at that controller
+ * @param is_stdout  whether to make the UART /chosen's stdout-path
  * @retval 0 success; errors as vmc_clint_fdt_add()
  * @thread any
  * @since 0.1
