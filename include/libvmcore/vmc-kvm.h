@@ -96,6 +96,9 @@ int vmc_kvm_set_irq_line(struct vmc_vm *vm, unsigned int gsi, bool level);
  * alive until vmc_kvm_irqfd_remove() or the VM's end; the VM does not own
  * them.
  *
+ * @param vm the VM
+ * @param n the notifier that raises the GSI
+ * @param gsi the GSI of the in-kernel irqchip
  * @param resample NULL, or the notifier the kernel signals on EOI
  * @retval 0 success
  * @retval -EINVAL @p vm or @p n is NULL
@@ -142,6 +145,8 @@ int vmc_kvm_set_dirty_logging(struct vmc_vm *vm, struct vmc_region *region,
  * region since logging started or the last call.  Pages of the region that
  * no memslot maps are reported clean.  Bits are ORed into @p bitmap, which
  * the caller clears first.
+ * @param vm the VM
+ * @param region the RAM region being logged
  * @param bitmap at least (region size / 4096 + 63) / 64 words
  * @param words the number of words at @p bitmap
  * @retval 0 success
@@ -160,7 +165,7 @@ int vmc_kvm_get_dirty_log(struct vmc_vm *vm, struct vmc_region *region,
 enum vmc_kvm_debug_flags {
 	/** Stop after every instruction. */
 	VMC_KVM_DEBUG_SINGLESTEP = 1u << 0,
-	/** Report int3 as a debug exit instead of delivering #BP. */
+	/** Report int3 as a debug exit instead of delivering `#BP`. */
 	VMC_KVM_DEBUG_SW_BP = 1u << 1,
 	/** Arm the hardware breakpoints in @c hw. */
 	VMC_KVM_DEBUG_HW_BP = 1u << 2,
@@ -192,10 +197,10 @@ struct vmc_kvm_guest_debug {
 
 /** What a debug exit reports to the debug handler. */
 struct vmc_kvm_debug_exit {
-	uint32_t exception; /**< 1 (#DB: step or hw breakpoint) or 3 (#BP) */
+	uint32_t exception; /**< 1 (`#DB`: step or hw breakpoint) or 3 (`#BP`) */
 	uint64_t pc;        /**< RIP of the breakpoint or the next insn */
-	uint64_t dr6;       /**< which condition hit (#DB) */
-	uint64_t dr7;
+	uint64_t dr6;       /**< which condition hit (`#DB`) */
+	uint64_t dr7;       /**< the debug control register at the exit */
 };
 
 /**

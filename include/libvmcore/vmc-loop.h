@@ -182,6 +182,11 @@ typedef void (*vmc_fd_cb)(struct vmc_fd_handler *h, int fd, void *userdata);
  * The fd stays the caller's: libvmcore never closes it.  Free the handler
  * before closing the fd.  libuv switches the fd to non-blocking mode.
  *
+ * @param loop     the loop
+ * @param fd       the fd to watch
+ * @param read_cb  called when @p fd is readable, or NULL
+ * @param write_cb called when @p fd is writable, or NULL
+ * @param userdata passed to the callbacks
  * @param[out] ret the new handler
  * @retval 0 success
  * @retval -EINVAL @p loop or @p ret is NULL, or @p fd is negative
@@ -306,6 +311,7 @@ enum vmc_clock_type {
 
 /**
  * One of the loop's own clocks.
+ * @param loop the loop
  * @param type VMC_CLOCK_REALTIME or VMC_CLOCK_HOST
  * @return the clock, owned by the loop; NULL for a NULL loop or for any
  *         other type (virtual clocks come from vmc_clock_new_virtual())
@@ -326,6 +332,7 @@ enum vmc_clock_flags {
  * time 0.  A real-time virtual clock follows host monotonic time while it
  * runs; a deterministic one moves only when advanced.
  *
+ * @param loop the loop the clock's timers run on
  * @param flags 0 or VMC_CLOCK_DETERMINISTIC
  * @param[out] ret the new clock, with one reference
  * @retval 0 success
@@ -443,6 +450,9 @@ typedef void (*vmc_timer_cb)(struct vmc_timer *t, void *userdata);
 
 /**
  * Create a disarmed timer on @p clock.
+ * @param clock the clock the timer runs on
+ * @param cb called when the timer expires
+ * @param userdata passed to @p cb
  * @param[out] ret the new timer
  * @retval 0 success
  * @retval -EINVAL @p clock, @p cb or @p ret is NULL
@@ -507,6 +517,9 @@ typedef void (*vmc_bh_cb)(struct vmc_bh *bh, void *userdata);
 /**
  * Create a bottom half: a callback any thread can schedule to run soon on
  * the loop thread.
+ * @param loop the loop whose thread runs @p cb
+ * @param cb called on the loop thread when the bottom half runs
+ * @param userdata passed to @p cb
  * @param[out] ret the new bottom half
  * @retval 0 success
  * @retval -EINVAL @p loop, @p cb or @p ret is NULL
