@@ -263,7 +263,12 @@ int vmc_region_new_ram(struct vmc_memory *mem, const char *name,
  * vmc_memory_reclaim() that returns 0).  vmc_region_get_fd() reports
  * -ENODEV for it.
  *
+ * @param mem   the context
+ * @param name  a name for dumps and logs (copied)
+ * @param size  bytes; not 0
+ * @param host  the caller's memory, @p size bytes
  * @param flags 0 or VMC_REGION_READONLY
+ * @param[out] ret the new region, with one reference
  * @retval 0 success
  * @retval -EINVAL an argument is NULL, @p size is 0, @p host + @p size
  *         wraps, or an unknown flag is set
@@ -293,9 +298,12 @@ int vmc_region_new_rom(struct vmc_memory *mem, const char *name,
 /**
  * Create an I/O region whose accesses call @p ops.
  *
+ * @param mem    the context
+ * @param name   a name for dumps and logs (copied)
+ * @param size   bytes; not 0
  * @param ops    callbacks and access rules (copied)
  * @param opaque passed to the callbacks
- * @param flags  0, VMC_REGION_LOCKLESS, VMC_REGION_READONLY
+ * @param[out] ret the new region, with one reference
  * @retval 0 success
  * @retval -EINVAL an argument is NULL, @p size is 0, @p ops->struct_size
  *         is too small, an access size is not 0/1/2/4/8, min > max, the
@@ -310,7 +318,10 @@ int vmc_region_new_io(struct vmc_memory *mem, const char *name, uint64_t size,
 
 /**
  * Create a container: a region with no backing of its own.
+ * @param mem  the context
+ * @param name a name for dumps and logs (copied)
  * @param size bytes, or VMC_REGION_SIZE_ALL
+ * @param[out] ret the new region, with one reference
  * @retval 0 success
  * @retval -EINVAL an argument is NULL or @p size is 0
  * @retval -ENOMEM out of memory
@@ -474,10 +485,15 @@ const char *vmc_region_get_name(const struct vmc_region *r);
  * ioeventfds sorted by (offset, size, match_data, data when matching,
  * notifier).  The notifier must outlive the ioeventfd.
  *
+ * @param r the region
+ * @param offset the offset of the write inside @p r
  * @param size 0 (any width), 1, 2, 4 or 8
  * @retval 0 success
  * @retval -EINVAL @p r or @p notifier is NULL, @p size is not 0/1/2/4/8,
  *         the range is not inside the region, @p match_data with
+ * @param match_data signal only writes of value @p data
+ * @param data the value to match, in the region's endianness
+ * @param notifier signalled on a matching write
  *         @p size 0, or @p data does not fit in @p size bytes
  * @retval -EEXIST the same ioeventfd is already attached
  * @retval -ENOMEM out of memory
@@ -529,6 +545,9 @@ enum vmc_unassigned_policy {
  * cannot get one while it is a root).  A VM creates its own address spaces;
  * this is for standalone use.
  *
+ * @param mem  the context
+ * @param root the root region, with no parent
+ * @param kind the bus the address space models
  * @param name for dumps and logs (copied)
  * @param[out] ret the new address space
  * @retval 0 success
@@ -573,7 +592,9 @@ int vmc_address_space_set_unassigned_policy(struct vmc_address_space *as,
  * Like snprintf(): writes at most @p size bytes including the terminating
  * NUL, and returns the full length.
  *
+ * @param as   the address space
  * @param buf  the buffer; may be NULL when @p size is 0
+ * @param size the size of @p buf in bytes
  * @retval >=0 the length of the whole dump, without the NUL
  * @retval -EINVAL @p as is NULL, or @p buf is NULL with @p size > 0
  * @thread writer
@@ -609,12 +630,12 @@ int vmc_address_space_dump_fd(struct vmc_address_space *as, int fd);
  * first).  Unassigned parts follow the address space's policy.
  *
  * @retval 0 success
- * @retval -EINVAL @p as is NULL, or @p buf is NULL with @p len > 0
+ * @retval -EINVAL @p as is NULL, @p buf is NULL with @p len > 0, or an I/O
+ *         region with VMC_REGION_OPS_STRICT refused the access width or
+ *         alignment
  * @retval -EFAULT @p addr + @p len exceeds 2^64, or (policy
  *         VMC_UNASSIGNED_ERROR) part of the range is unassigned; bytes
  *         before the failing part may have been read
- * @retval -EINVAL an I/O region with VMC_REGION_OPS_STRICT refused the
- *         access width or alignment
  * @retval -EACCES an I/O region has no read callback
  * @retval -errno an I/O read callback failed
  * @thread any (a thread that is not a registered reader of the VM takes a
@@ -650,6 +671,10 @@ int vmc_as_write(struct vmc_address_space *as, uint64_t addr,
  * The mapping stays valid until vmc_as_unmap(), even if the layout changes
  * meanwhile (the region is kept alive).
  *
+ * @param as the address space
+ * @param addr the guest address of the first byte
+ * @param len the length of the range in bytes
+ * @param write whether the mapping is written through
  * @param[out] ret the host pointer for @p addr
  * @retval 0 success
  * @retval -EINVAL @p as or @p ret is NULL, or @p len is 0
@@ -739,11 +764,29 @@ struct vmc_ioeventfd_info {
 struct vmc_memory_listener_ops {
 	/** sizeof(struct vmc_memory_listener_ops), so the struct can grow */
 	size_t struct_size;
+	/** Called first in a commit that changed the layout (ascending priority). */
 	void (*begin)(void *opaque);
+	/** Called last in a commit that changed the layout (ascending priority). */
 	void (*commit)(void *opaque);
+	/**
+	 * Called for each new or changed range, after the deletions (address
+	 * order; ascending priority).
+	 */
 	void (*region_add)(void *opaque, const struct vmc_memory_section *s);
+	/**
+	 * Called for each range that disappeared or changed, before the
+	 * additions (address order; descending priority).
+	 */
 	void (*region_del)(void *opaque, const struct vmc_memory_section *s);
+	/**
+	 * Called for each newly visible ioeventfd, after the ioeventfd
+	 * deletions (ascending priority).
+	 */
 	void (*eventfd_add)(void *opaque, const struct vmc_ioeventfd_info *e);
+	/**
+	 * Called for each ioeventfd that is no longer visible, after
+	 * @c region_add (sorted order; descending priority).
+	 */
 	void (*eventfd_del)(void *opaque, const struct vmc_ioeventfd_info *e);
 };
 
@@ -752,7 +795,10 @@ struct vmc_memory_listener_ops {
  * the new listener alone at once: @c begin, @c region_add for every range,
  * @c eventfd_add for every ioeventfd, @c commit.
  *
+ * @param as the address space to listen to
+ * @param ops the callbacks (copied)
  * @param priority lower runs earlier for additions, later for deletions
+ * @param opaque passed to the callbacks
  * @param[out] ret the listener
  * @retval 0 success
  * @retval -EINVAL an argument is NULL, or @p ops->struct_size is too small
