@@ -796,7 +796,7 @@ struct vmc_memory_listener_ops {
  * @c eventfd_add for every ioeventfd, @c commit.
  *
  * @param as the address space to listen to
- * @param ops the callbacks (copied)
+ * @param ops the callbacks
  * @param priority lower runs earlier for additions, later for deletions
  * @param opaque passed to the callbacks
  * @param[out] ret the listener

@@ -348,6 +348,7 @@ int vmc_vm_request_shutdown(struct vmc_vm *vm, int status);
 /**
  * Put the VM in VMC_VM_GUEST_ERROR with a reason (devices and accelerators
  * use it when the guest breaks the machine).  See vmc_vm_request_pause().
+ * @param vm the VM
  * @param reason text, copied (truncated to 255 bytes)
  * @thread any
  * @since 0.1
@@ -367,6 +368,10 @@ typedef void (*vmc_vm_state_cb)(struct vmc_vm *vm,
  * ascending @p priority; when it stops, in descending priority (devices
  * that feed the VM start last and stop first).  Equal priorities keep
  * registration order.
+ * @param vm the VM
+ * @param cb called after each change of the run state
+ * @param priority the handler's place in the order above
+ * @param userdata passed to @p cb
  * @param[out] ret handle for vmc_vm_remove_state_handler(); may be NULL
  * @retval 0 success
  * @retval -EINVAL @p vm or @p cb is NULL
@@ -392,6 +397,9 @@ typedef void (*vmc_vm_reset_cb)(struct vmc_vm *vm, void *userdata);
 /**
  * Register a reset handler; handlers run in registration order on every
  * reset, after the vCPUs have been reset.
+ * @param vm the VM
+ * @param cb called on every reset
+ * @param userdata passed to @p cb
  * @param[out] ret handle for vmc_vm_remove_reset_handler(); may be NULL
  * @retval 0 success
  * @retval -EINVAL @p vm or @p cb is NULL
