@@ -29,23 +29,28 @@
 #include <libvmcore/vmc-version.h>
 
 #ifdef __cplusplus
-/** Opens a block of declarations with C linkage (`extern "C" {` in C++, nothing in C). */
 #define VMC_BEGIN_DECLS extern "C" {
-/** Closes a block opened with VMC_BEGIN_DECLS. */
 #define VMC_END_DECLS }
 #else
+/**
+ * Opens a block of declarations with C linkage: `extern "C" {` in C++,
+ * nothing in C.
+ */
 #define VMC_BEGIN_DECLS
+/** Closes a block opened with VMC_BEGIN_DECLS: `}` in C++, nothing in C. */
 #define VMC_END_DECLS
 #endif
 
 #if defined(__GNUC__)
-/**
- * Marks a function as printf-like for the compiler's format checks:
- * argument @p fmt is the format string, arguments from @p args on are
- * checked against it (nothing without GCC-compatible attributes).
- */
 #define VMC_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
 #else
+/**
+ * Marks a function as printf-like, so that GCC and Clang check its format
+ * string against its arguments (nothing with other compilers).
+ * @param fmt  the 1-based position of the format string parameter
+ * @param args the position of the first checked argument (0 for a
+ *             va_list function)
+ */
 #define VMC_PRINTF(fmt, args)
 #endif
 

@@ -303,6 +303,7 @@ int vmc_region_new_rom(struct vmc_memory *mem, const char *name,
  * @param size   bytes; not 0
  * @param ops    callbacks and access rules (copied)
  * @param opaque passed to the callbacks
+ * @param flags  0, VMC_REGION_LOCKLESS, VMC_REGION_READONLY
  * @param[out] ret the new region, with one reference
  * @retval 0 success
  * @retval -EINVAL an argument is NULL, @p size is 0, @p ops->struct_size

@@ -216,7 +216,7 @@ int vmc_x86_vcpu_get_cpuid(struct vmc_vcpu *vcpu, uint32_t function,
  * @param vcpu the vCPU
  * @param tables host address of the tables, 4 KiB-aligned
  * @param tables_gpa guest-physical address, 4 KiB-aligned
- * @param entry the guest-virtual (identity-mapped) RIP to start at
+ * @param entry the RIP to start at
  * @param stack the initial RSP
  * @retval 0 success
  * @retval -EINVAL @p vcpu or @p tables is NULL, or an address is not
