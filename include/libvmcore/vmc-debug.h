@@ -88,6 +88,10 @@ int vmc_vcpu_debug_insert(struct vmc_vcpu *vcpu, enum vmc_debug_kind kind,
 
 /**
  * Remove what vmc_vcpu_debug_insert() inserted (same arguments).
+ * @param vcpu the vCPU
+ * @param kind what was inserted
+ * @param addr guest-virtual address, as inserted
+ * @param len the length, as inserted
  * @retval 0 success
  * @retval -ENOENT no such debug point
  * @retval -EINVAL, -EOPNOTSUPP, -ENODEV, -EDEADLK as for insert
@@ -103,6 +107,8 @@ int vmc_vcpu_debug_remove(struct vmc_vcpu *vcpu, enum vmc_debug_kind kind,
  * stepped instruction (stepping off a breakpoint works).  A pending
  * interrupt is taken, not skipped: the step then stops at the first
  * instruction of the handler.
+ * @param vcpu the vCPU
+ * @param on true to step, false to stop stepping
  * @retval 0 success
  * @retval -EINVAL @p vcpu is NULL
  * @retval -EOPNOTSUPP the accelerator cannot step (harness)
@@ -147,6 +153,8 @@ int vmc_vcpu_debug_translate(struct vmc_vcpu *vcpu, uint64_t vaddr,
  * Hold a vCPU stopped while its VM runs, or let it run again.  Holding a
  * running vCPU stops it (asynchronously); releasing a held vCPU of a
  * running VM resumes it.  Holds survive pauses and resumes of the VM.
+ * @param vcpu the vCPU
+ * @param hold true to hold the vCPU, false to release it
  * @retval 0 success
  * @retval -EINVAL @p vcpu is NULL
  * @thread any except vCPU threads of the same VM
@@ -156,6 +164,7 @@ int vmc_vcpu_set_hold(struct vmc_vcpu *vcpu, bool hold);
 
 /**
  * Whether the vCPU is held (vmc_vcpu_set_hold()).
+ * @param vcpu the vCPU
  * @thread any
  * @since 0.1
  */
@@ -163,6 +172,7 @@ bool vmc_vcpu_get_hold(const struct vmc_vcpu *vcpu);
 
 /**
  * The vCPU whose debug stop put the VM in VMC_VM_DEBUG.
+ * @param vm the VM
  * @retval vcpu the vCPU
  * @retval NULL @p vm is NULL or not in VMC_VM_DEBUG
  * @thread any

@@ -67,6 +67,7 @@ int vmc_fdt_finish(struct vmc_fdt *fdt, size_t *ret_size);
 
 /**
  * Free the tree and its blob.  NULL is ignored.
+ * @param fdt the tree
  * @thread any
  * @since 0.1
  */
@@ -76,6 +77,7 @@ void vmc_fdt_free(struct vmc_fdt *fdt);
  * The flattened tree, for libfdt; owned by @p fdt and valid until the next
  * call that changes the tree (it may move when the buffer grows) or
  * vmc_fdt_free().
+ * @param fdt the tree
  * @return the blob; NULL for a NULL @p fdt
  * @thread any
  * @since 0.1
@@ -85,6 +87,7 @@ const void *vmc_fdt_get_blob(const struct vmc_fdt *fdt);
 /**
  * The blob's current size in bytes (fdt_totalsize()); after
  * vmc_fdt_finish(), the packed size.
+ * @param fdt the tree
  * @return the size; 0 for a NULL @p fdt
  * @thread any
  * @since 0.1
@@ -93,6 +96,8 @@ size_t vmc_fdt_get_size(const struct vmc_fdt *fdt);
 
 /**
  * Add the node at absolute @p path; its parent must exist.
+ * @param fdt the tree
+ * @param path the new node's path
  * @retval 0 success
  * @retval -EINVAL @p path is not an absolute path with a node name
  * @retval -ENOENT the parent does not exist
@@ -107,6 +112,11 @@ int vmc_fdt_add_node(struct vmc_fdt *fdt, const char *path);
 /**
  * Set property @p name of node @p path to @p len bytes at @p data
  * (replacing any previous value).  @p data may be NULL when @p len is 0.
+ * @param fdt the tree
+ * @param path the node's path
+ * @param name the property's name
+ * @param data the property's value, @p len bytes
+ * @param len the length of @p data in bytes
  * @retval 0 success
  * @retval -EINVAL bad argument
  * @retval -ENOENT no such node
@@ -121,6 +131,9 @@ int vmc_fdt_set_prop(struct vmc_fdt *fdt, const char *path, const char *name,
 /**
  * Set an empty property (a flag such as "interrupt-controller").
  * Errors as vmc_fdt_set_prop().
+ * @param fdt the tree
+ * @param path the node's path
+ * @param name the property's name
  * @thread any
  * @since 0.1
  */
@@ -129,6 +142,10 @@ int vmc_fdt_set_empty(struct vmc_fdt *fdt, const char *path,
 
 /**
  * Set a property to one 32-bit cell.  Errors as vmc_fdt_set_prop().
+ * @param fdt the tree
+ * @param path the node's path
+ * @param name the property's name
+ * @param value the value, stored big-endian
  * @thread any
  * @since 0.1
  */
@@ -138,6 +155,10 @@ int vmc_fdt_set_u32(struct vmc_fdt *fdt, const char *path, const char *name,
 /**
  * Set a property to one 64-bit value (two cells, high first).  Errors as
  * vmc_fdt_set_prop().
+ * @param fdt the tree
+ * @param path the node's path
+ * @param name the property's name
+ * @param value the value, stored big-endian
  * @thread any
  * @since 0.1
  */
@@ -147,6 +168,11 @@ int vmc_fdt_set_u64(struct vmc_fdt *fdt, const char *path, const char *name,
 /**
  * Set a property to @p n 32-bit cells (stored big-endian).  Errors as
  * vmc_fdt_set_prop().
+ * @param fdt the tree
+ * @param path the node's path
+ * @param name the property's name
+ * @param cells @p n 32-bit cells
+ * @param n the number of cells
  * @thread any
  * @since 0.1
  */
@@ -155,6 +181,10 @@ int vmc_fdt_set_cells(struct vmc_fdt *fdt, const char *path, const char *name,
 
 /**
  * Set a property to a string.  Errors as vmc_fdt_set_prop().
+ * @param fdt the tree
+ * @param path the node's path
+ * @param name the property's name
+ * @param value the string
  * @thread any
  * @since 0.1
  */
@@ -164,6 +194,11 @@ int vmc_fdt_set_string(struct vmc_fdt *fdt, const char *path,
 /**
  * Set a property to a list of @p n strings (each NUL-terminated, as
  * "compatible" lists are).  Errors as vmc_fdt_set_prop().
+ * @param fdt the tree
+ * @param path the node's path
+ * @param name the property's name
+ * @param strings @p n strings
+ * @param n the number of strings
  * @thread any
  * @since 0.1
  */
@@ -229,6 +264,9 @@ int vmc_fdt_add_riscv_cpus(struct vmc_fdt *fdt, unsigned int harts,
 /**
  * Add `/memory@BASE` (device_type "memory", reg = base, size in two cells
  * each).
+ * @param fdt the tree
+ * @param base the guest-physical address of the memory
+ * @param size its size in bytes
  * @retval 0 success
  * @retval -EINVAL @p size 0
  * @retval -EEXIST the node exists
@@ -242,6 +280,9 @@ int vmc_fdt_add_memory(struct vmc_fdt *fdt, uint64_t base, uint64_t size);
 /**
  * Create /chosen if needed and set "stdout-path" and "bootargs" (each
  * skipped when NULL).
+ * @param fdt the tree
+ * @param stdout_path the "stdout-path", or NULL
+ * @param bootargs the "bootargs", or NULL
  * @retval 0 success; errors as vmc_fdt_set_prop()
  * @thread any
  * @since 0.1
@@ -292,6 +333,9 @@ int vmc_plic_fdt_add(const struct vmc_plic *plic, struct vmc_fdt *fdt,
  * Add the finisher's node `/soc/test@BASE` ("sifive,test1", "sifive,test0",
  * "syscon"; a phandle) and the /poweroff ("syscon-poweroff", value 0x5555)
  * and /reboot ("syscon-reboot", value 0x7777) nodes that point at it.
+ * @param test the finisher
+ * @param fdt the tree
+ * @param base where the board maps the finisher
  * @retval 0 success; errors as vmc_clint_fdt_add()
  * @thread any
  * @since 0.1

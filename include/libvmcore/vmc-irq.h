@@ -59,6 +59,7 @@ int vmc_irq_new_vcpu(struct vmc_vcpu *vcpu, unsigned int line,
 
 /**
  * Free a line.  NULL is ignored.  Nothing may set it any more.
+ * @param irq the line
  * @thread any
  * @since 0.1
  */
@@ -67,6 +68,8 @@ void vmc_irq_free(struct vmc_irq *irq);
 /**
  * Set the line's level and call its handler.  NULL is ignored, so that a
  * device whose line is not wired can set it unconditionally.
+ * @param irq the line
+ * @param level the new level (true: raised)
  * @thread the device's context (normally with the VM lock held)
  * @since 0.1
  */
@@ -74,6 +77,7 @@ void vmc_irq_set(struct vmc_irq *irq, bool level);
 
 /**
  * Raise and lower the line: an edge for edge-triggered receivers.
+ * @param irq the line
  * @thread as vmc_irq_set()
  * @since 0.1
  */
@@ -81,6 +85,7 @@ void vmc_irq_pulse(struct vmc_irq *irq);
 
 /**
  * The line's last level; false for NULL.
+ * @param irq the line
  * @thread any
  * @since 0.1
  */

@@ -64,6 +64,7 @@ struct vmc_kvm_config {
 
 /**
  * Whether the VM has the in-kernel irqchip.
+ * @param vm the VM
  * @retval 1 yes
  * @retval 0 no
  * @retval -EINVAL @p vm is NULL
@@ -76,6 +77,9 @@ int vmc_kvm_has_irqchip(struct vmc_vm *vm);
 /**
  * Set the level of a GSI of the in-kernel irqchip (KVM_IRQ_LINE).  Edge
  * interrupts are a raise followed by a lower.
+ * @param vm the VM
+ * @param gsi the GSI
+ * @param level the new level (true: raised)
  * @retval 0 success
  * @retval -EINVAL @p vm is NULL
  * @retval -EOPNOTSUPP not a KVM VM, or no in-kernel irqchip
@@ -114,6 +118,9 @@ int vmc_kvm_irqfd_add(struct vmc_vm *vm, struct vmc_notifier *n,
 
 /**
  * Unbind a notifier bound with vmc_kvm_irqfd_add().
+ * @param vm the VM
+ * @param n the notifier
+ * @param gsi the GSI it is bound to
  * @retval 0 success
  * @retval -EINVAL @p vm or @p n is NULL
  * @retval -EOPNOTSUPP not a KVM VM
@@ -128,6 +135,9 @@ int vmc_kvm_irqfd_remove(struct vmc_vm *vm, struct vmc_notifier *n,
  * Start or stop dirty-page logging of every memslot that maps @p region
  * (RAM only).  Logging starts with a clean bitmap; the setting follows the
  * region through layout changes.
+ * @param vm the VM
+ * @param region the RAM region
+ * @param enable true to start logging, false to stop
  * @retval 0 success
  * @retval -EINVAL @p vm or @p region is NULL
  * @retval -EOPNOTSUPP not a KVM VM
@@ -215,6 +225,9 @@ typedef void (*vmc_kvm_debug_cb)(struct vmc_vcpu *vcpu,
 /**
  * Install the debug handler (one per VM; NULL removes it).  Debug exits
  * stop the vCPU whether or not a handler is set.
+ * @param vm the VM
+ * @param cb the handler, or NULL
+ * @param opaque passed to @p cb
  * @retval 0 success
  * @retval -EINVAL @p vm is NULL
  * @retval -EOPNOTSUPP not a KVM VM
@@ -227,6 +240,8 @@ int vmc_kvm_set_debug_handler(struct vmc_vm *vm, vmc_kvm_debug_cb cb,
 /**
  * Set a vCPU's guest-debug controls (KVM_SET_GUEST_DEBUG).  Hardware
  * breakpoints take the debug registers from the guest while armed.
+ * @param vcpu the vCPU
+ * @param dbg the debugging controls
  * @retval 0 success
  * @retval -EINVAL an argument is NULL, @p dbg->size is too small, an
  *         unknown flag, or a bad hardware slot

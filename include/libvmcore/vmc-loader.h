@@ -33,6 +33,8 @@ struct vmc_load_info {
 
 /**
  * Whether @p image starts like an ELF file (magic bytes only).
+ * @param image the image's bytes
+ * @param len the size of @p image in bytes
  * @thread any
  * @since 0.1
  */

@@ -60,6 +60,7 @@ int vmc_loop_new(struct vmc_loop **ret);
 
 /**
  * Take a reference.
+ * @param loop the loop
  * @return @p loop; NULL if @p loop is NULL
  * @thread any
  * @since 0.1
@@ -74,6 +75,7 @@ struct vmc_loop *vmc_loop_ref(struct vmc_loop *loop);
  * every libvmcore handle on it closed (the host must run its loop once more
  * for libuv to finish those closes; the memory is released then).
  *
+ * @param loop the loop
  * @return NULL, so that callers can write `loop = vmc_loop_unref(loop);`
  * @thread loop (or any thread once the loop no longer runs)
  * @since 0.1
@@ -83,6 +85,7 @@ struct vmc_loop *vmc_loop_unref(struct vmc_loop *loop);
 /**
  * Run the loop until vmc_loop_stop() is called.
  *
+ * @param loop the loop
  * @retval 0 stopped by vmc_loop_stop()
  * @retval -EINVAL @p loop is NULL
  * @retval -EBUSY the loop is already running (also when called from inside
@@ -113,6 +116,7 @@ int vmc_loop_run_once(struct vmc_loop *loop, bool block);
  * A stop requested while the loop is not running makes the next
  * vmc_loop_run() return after one iteration.
  *
+ * @param loop the loop
  * @retval 0 success
  * @retval -EINVAL @p loop is NULL
  * @thread any; async-signal-safe
@@ -128,6 +132,7 @@ int vmc_loop_stop(struct vmc_loop *loop);
  * or when vmc_loop_get_timeout() has elapsed.  The fd belongs to the loop:
  * do not close it.
  *
+ * @param loop the loop
  * @retval >=0 the fd
  * @retval -EINVAL @p loop is NULL
  * @thread any
@@ -139,6 +144,7 @@ int vmc_loop_get_fd(struct vmc_loop *loop);
  * How long an embedding host may wait on vmc_loop_get_fd() before it must
  * call vmc_loop_dispatch(), in milliseconds.
  *
+ * @param loop the loop
  * @retval >0 the timeout
  * @retval 0 call vmc_loop_dispatch() now (also for a loop that has not
  *         been dispatched yet)
@@ -152,6 +158,7 @@ int vmc_loop_get_timeout(struct vmc_loop *loop);
 /**
  * Handle everything that is ready, without blocking.
  *
+ * @param loop the loop
  * @retval 0 success
  * @retval -EINVAL @p loop is NULL
  * @retval -EBUSY the loop is already running
@@ -203,6 +210,10 @@ int vmc_loop_add_fd(struct vmc_loop *loop, int fd, vmc_fd_cb read_cb,
 
 /**
  * Change a handler's callbacks; allowed inside either callback.
+ * @param h the handler
+ * @param read_cb the new read callback, or NULL
+ * @param write_cb the new write callback, or NULL
+ * @param userdata passed to the callbacks
  * @retval 0 success
  * @retval -EINVAL @p h is NULL
  * @thread loop
@@ -214,6 +225,7 @@ int vmc_fd_handler_set(struct vmc_fd_handler *h, vmc_fd_cb read_cb,
 /**
  * Stop watching and free the handler; allowed inside its own callbacks.
  * Neither callback runs after this returns.  NULL is ignored.
+ * @param h the handler
  * @thread loop
  * @since 0.1
  */
@@ -243,6 +255,7 @@ int vmc_notifier_new(struct vmc_notifier **ret);
  * Remove the notifier's handler, if any, and close its fd.  NULL is ignored.
  * Nothing may still be signalling it, and nothing (ioeventfd, irqfd) may
  * still refer to it.
+ * @param n the notifier
  * @thread loop if it has a handler; otherwise any
  * @since 0.1
  */
@@ -250,6 +263,7 @@ void vmc_notifier_free(struct vmc_notifier *n);
 
 /**
  * Signal the notifier.  Signals coalesce until consumed.
+ * @param n the notifier
  * @retval 0 success
  * @retval -EINVAL @p n is NULL
  * @thread any; async-signal-safe
@@ -259,6 +273,7 @@ int vmc_notifier_signal(struct vmc_notifier *n);
 
 /**
  * Consume pending signals.
+ * @param n the notifier
  * @retval 1 the notifier had been signalled; it is now clear
  * @retval 0 it had not
  * @retval -EINVAL @p n is NULL
@@ -270,6 +285,7 @@ int vmc_notifier_test_and_clear(struct vmc_notifier *n);
 /**
  * The notifier's eventfd, for poll() or for passing to the kernel.  It
  * stays owned by the notifier.
+ * @param n the notifier
  * @retval >=0 the fd
  * @retval -EINVAL @p n is NULL
  * @thread any
@@ -287,6 +303,10 @@ typedef void (*vmc_notifier_cb)(struct vmc_notifier *n, void *userdata);
  * removes the handler.  A notifier has at most one handler; setting one
  * replaces the previous (which may be on another loop).  Allowed inside the
  * handler itself.
+ * @param n the notifier
+ * @param loop the loop @p cb runs on
+ * @param cb the handler, or NULL
+ * @param userdata passed to @p cb
  * @retval 0 success
  * @retval -EINVAL @p n is NULL, or @p cb is set without @p loop
  * @retval -ENOMEM out of memory
@@ -347,6 +367,7 @@ int vmc_clock_new_virtual(struct vmc_loop *loop, unsigned int flags,
 /**
  * Take a reference on a virtual clock (the loop's own clocks are not
  * refcounted; this returns them unchanged).
+ * @param clock the clock
  * @thread any
  * @since 0.1
  */
@@ -354,6 +375,7 @@ struct vmc_clock *vmc_clock_ref(struct vmc_clock *clock);
 
 /**
  * Drop a reference on a virtual clock; its timers must be freed first.
+ * @param clock the clock
  * @return NULL
  * @thread loop
  * @since 0.1
@@ -362,6 +384,7 @@ struct vmc_clock *vmc_clock_unref(struct vmc_clock *clock);
 
 /**
  * The clock's type.
+ * @param clock the clock
  * @thread any
  * @since 0.1
  */
@@ -369,6 +392,7 @@ enum vmc_clock_type vmc_clock_get_type(const struct vmc_clock *clock);
 
 /**
  * The clock's current time in nanoseconds.  NULL gives 0.
+ * @param clock the clock
  * @thread any
  * @since 0.1
  */
@@ -377,6 +401,7 @@ int64_t vmc_clock_get_ns(const struct vmc_clock *clock);
 /**
  * Start a stopped virtual clock: time moves again from where it froze and
  * due timers fire.
+ * @param clock the clock
  * @retval 0 success (also when it was running)
  * @retval -EINVAL @p clock is NULL or not a virtual clock
  * @thread any
@@ -388,6 +413,7 @@ int vmc_clock_start(struct vmc_clock *clock);
  * Stop a virtual clock: its time freezes and its timers do not fire until
  * it starts again.  No timer callback of the clock starts after this
  * returns (one already running on the loop thread finishes).
+ * @param clock the clock
  * @retval 0 success (also when it was stopped)
  * @retval -EINVAL @p clock is NULL or not a virtual clock
  * @thread any
@@ -397,6 +423,7 @@ int vmc_clock_stop(struct vmc_clock *clock);
 
 /**
  * Whether a clock runs; the loop's own clocks always do.
+ * @param clock the clock
  * @thread any
  * @since 0.1
  */
@@ -408,6 +435,8 @@ bool vmc_clock_is_running(const struct vmc_clock *clock);
  * when called from another thread).  A stopped clock moves too, but its
  * timers wait until it starts.  An accelerator that counts instructions
  * calls this from vCPU threads.
+ * @param clock the clock
+ * @param delta_ns nanoseconds to move forward
  * @retval 0 success
  * @retval -EINVAL @p clock is NULL, not virtual, or @p delta_ns < 0
  * @retval -EOPNOTSUPP the clock is not deterministic
@@ -422,6 +451,8 @@ int vmc_clock_advance(struct vmc_clock *clock, int64_t delta_ns);
  * that timer's deadline while it runs; the clock ends at start +
  * @p delta_ns.  This is how a test drives timer-driven devices
  * deterministically.  It steps even while the clock is stopped.
+ * @param clock the clock
+ * @param delta_ns nanoseconds to move forward
  * @retval 0 success
  * @retval -EINVAL @p clock is NULL, not virtual, or @p delta_ns < 0
  * @retval -EOPNOTSUPP the clock is not deterministic
@@ -433,6 +464,7 @@ int vmc_clock_step(struct vmc_clock *clock, int64_t delta_ns);
 
 /**
  * The earliest deadline among the clock's armed timers.
+ * @param clock the clock
  * @retval >=0 the deadline, in the clock's nanoseconds
  * @retval -1 no timer is armed
  * @retval -EINVAL @p clock is NULL
@@ -469,6 +501,8 @@ int vmc_timer_new(struct vmc_clock *clock, vmc_timer_cb cb, void *userdata,
  * (also when re-armed from its own callback: a timer cannot starve the
  * loop).  Timers with equal deadlines fire in the order they were armed.
  * Host-time clocks fire with millisecond granularity, never early.
+ * @param t the timer
+ * @param deadline_ns the clock time to fire at, in nanoseconds
  * @retval 0 success
  * @retval -EINVAL @p t is NULL or @p deadline_ns < 0
  * @thread any
@@ -478,6 +512,7 @@ int vmc_timer_mod(struct vmc_timer *t, int64_t deadline_ns);
 
 /**
  * Disarm the timer; it will not fire until armed again.
+ * @param t the timer
  * @retval 0 success (also when it was not armed)
  * @retval -EINVAL @p t is NULL
  * @thread any
@@ -487,6 +522,7 @@ int vmc_timer_del(struct vmc_timer *t);
 
 /**
  * Whether the timer is armed.
+ * @param t the timer
  * @thread any
  * @since 0.1
  */
@@ -494,6 +530,7 @@ bool vmc_timer_is_pending(const struct vmc_timer *t);
 
 /**
  * The deadline the timer is armed for, or -1.
+ * @param t the timer
  * @thread any
  * @since 0.1
  */
@@ -502,6 +539,7 @@ int64_t vmc_timer_get_deadline(const struct vmc_timer *t);
 /**
  * Disarm and free the timer; allowed inside its own callback.  NULL is
  * ignored.
+ * @param t the timer
  * @thread loop
  * @since 0.1
  */
@@ -536,6 +574,7 @@ int vmc_bh_new(struct vmc_loop *loop, vmc_bh_cb cb, void *userdata,
  * callback runs it again at the next iteration, never in the same one.
  * Everything the scheduling thread wrote before this call is visible to the
  * callback.
+ * @param bh the bottom half
  * @retval 0 success
  * @retval -EINVAL @p bh is NULL
  * @thread any
@@ -545,6 +584,7 @@ int vmc_bh_schedule(struct vmc_bh *bh);
 
 /**
  * Cancel a scheduled run that has not started yet.
+ * @param bh the bottom half
  * @retval 0 success
  * @retval -EINVAL @p bh is NULL
  * @thread any
@@ -555,6 +595,7 @@ int vmc_bh_cancel(struct vmc_bh *bh);
 /**
  * Free the bottom half; allowed inside its own callback.  A pending run is
  * cancelled.  NULL is ignored.
+ * @param bh the bottom half
  * @thread loop
  * @since 0.1
  */

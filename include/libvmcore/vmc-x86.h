@@ -133,6 +133,9 @@ int vmc_x86_vcpu_get_msr(struct vmc_vcpu *vcpu, uint32_t index,
 
 /**
  * Write a model-specific register of the vCPU.
+ * @param vcpu the vCPU
+ * @param index the MSR number (ECX of wrmsr)
+ * @param value the new value
  * @retval 0 success
  * @retval -EINVAL @p vcpu is NULL
  * @retval -EOPNOTSUPP not an x86 vCPU
