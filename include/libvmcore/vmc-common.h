@@ -32,13 +32,25 @@
 #define VMC_BEGIN_DECLS extern "C" {
 #define VMC_END_DECLS }
 #else
+/**
+ * Opens a block of declarations with C linkage: `extern "C" {` in C++,
+ * nothing in C.
+ */
 #define VMC_BEGIN_DECLS
+/** Closes a block opened with VMC_BEGIN_DECLS: `}` in C++, nothing in C. */
 #define VMC_END_DECLS
 #endif
 
 #if defined(__GNUC__)
 #define VMC_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
 #else
+/**
+ * Marks a function as printf-like, so that GCC and Clang check its format
+ * string against its arguments (nothing with other compilers).
+ * @param fmt  the 1-based position of the format string parameter
+ * @param args the position of the first checked argument (0 for a
+ *             va_list function)
+ */
 #define VMC_PRINTF(fmt, args)
 #endif
 

@@ -68,6 +68,7 @@ struct vmc_debug_stop {
  * or 8 and @p addr aligned to it; read-only watchpoints are not available
  * (the hardware has none).
  *
+ * @param vcpu the vCPU
  * @param kind what to insert
  * @param addr guest-virtual address
  * @param len the watched length (watchpoints), or gdb's breakpoint
@@ -87,6 +88,10 @@ int vmc_vcpu_debug_insert(struct vmc_vcpu *vcpu, enum vmc_debug_kind kind,
 
 /**
  * Remove what vmc_vcpu_debug_insert() inserted (same arguments).
+ * @param vcpu the vCPU
+ * @param kind what was inserted
+ * @param addr guest-virtual address, as inserted
+ * @param len the length, as inserted
  * @retval 0 success
  * @retval -ENOENT no such debug point
  * @retval -EINVAL, -EOPNOTSUPP, -ENODEV, -EDEADLK as for insert
@@ -102,6 +107,8 @@ int vmc_vcpu_debug_remove(struct vmc_vcpu *vcpu, enum vmc_debug_kind kind,
  * stepped instruction (stepping off a breakpoint works).  A pending
  * interrupt is taken, not skipped: the step then stops at the first
  * instruction of the handler.
+ * @param vcpu the vCPU
+ * @param on true to step, false to stop stepping
  * @retval 0 success
  * @retval -EINVAL @p vcpu is NULL
  * @retval -EOPNOTSUPP the accelerator cannot step (harness)
@@ -114,6 +121,7 @@ int vmc_vcpu_debug_set_step(struct vmc_vcpu *vcpu, bool on);
 
 /**
  * Why the vCPU last made a debug stop.  Valid while it stays stopped.
+ * @param vcpu the vCPU
  * @param[out] ret the stop; reason VMC_DEBUG_STOP_NONE if none was made
  * @retval 0 success
  * @retval -EINVAL an argument is NULL
@@ -126,6 +134,8 @@ int vmc_vcpu_debug_get_stop(struct vmc_vcpu *vcpu, struct vmc_debug_stop *ret);
  * Translate a guest-virtual address with the vCPU's current translation,
  * as a debugger's memory access would (no accessed/dirty bits are set, no
  * fault is raised).
+ * @param vcpu the vCPU
+ * @param vaddr the guest-virtual address
  * @param[out] ret the guest-physical address
  * @retval 0 success
  * @retval -EINVAL an argument is NULL
@@ -143,6 +153,8 @@ int vmc_vcpu_debug_translate(struct vmc_vcpu *vcpu, uint64_t vaddr,
  * Hold a vCPU stopped while its VM runs, or let it run again.  Holding a
  * running vCPU stops it (asynchronously); releasing a held vCPU of a
  * running VM resumes it.  Holds survive pauses and resumes of the VM.
+ * @param vcpu the vCPU
+ * @param hold true to hold the vCPU, false to release it
  * @retval 0 success
  * @retval -EINVAL @p vcpu is NULL
  * @thread any except vCPU threads of the same VM
@@ -152,6 +164,7 @@ int vmc_vcpu_set_hold(struct vmc_vcpu *vcpu, bool hold);
 
 /**
  * Whether the vCPU is held (vmc_vcpu_set_hold()).
+ * @param vcpu the vCPU
  * @thread any
  * @since 0.1
  */
@@ -159,6 +172,7 @@ bool vmc_vcpu_get_hold(const struct vmc_vcpu *vcpu);
 
 /**
  * The vCPU whose debug stop put the VM in VMC_VM_DEBUG.
+ * @param vm the VM
  * @retval vcpu the vCPU
  * @retval NULL @p vm is NULL or not in VMC_VM_DEBUG
  * @thread any

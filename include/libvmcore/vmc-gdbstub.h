@@ -40,6 +40,7 @@ struct vmc_gdbstub;
  *   file at PATH is replaced).
  * @param vm the VM; the server holds a reference
  * @param loop the VM's loop
+ * @param address where to listen, in one of the forms above
  * @param[out] ret the server
  * @retval 0 success
  * @retval -EINVAL an argument is NULL, @p loop is not the VM's loop, or a
@@ -58,6 +59,7 @@ int vmc_gdbstub_start(struct vmc_vm *vm, struct vmc_loop *loop,
  * VM left running if gdb had stopped it) and the listening socket, remove
  * a Unix socket file, drop the VM reference and free the server.  NULL is
  * ignored.
+ * @param gs the server
  * @thread loop
  * @since 0.1
  */
@@ -65,6 +67,7 @@ void vmc_gdbstub_stop(struct vmc_gdbstub *gs);
 
 /**
  * Whether a gdb client is connected.
+ * @param gs the server
  * @thread loop
  * @since 0.1
  */
@@ -72,6 +75,7 @@ bool vmc_gdbstub_is_connected(const struct vmc_gdbstub *gs);
 
 /**
  * The TCP port the server listens on (useful after port 0).
+ * @param gs the server
  * @retval port the port
  * @retval -EINVAL @p gs is NULL
  * @retval -ENOTSOCK a Unix socket server

@@ -71,6 +71,7 @@ struct vmc_clint_config {
 /**
  * Fill @p config with defaults: one hart at vCPU 0, 10 MHz, outputs wired
  * to the vCPU.
+ * @param config the configuration to fill with defaults
  * @thread any
  * @since 0.1
  */
@@ -78,6 +79,7 @@ void vmc_clint_config_init(struct vmc_clint_config *config);
 
 /**
  * Create a CLINT.  Map vmc_clint_get_region() to make it visible.
+ * @param config the CLINT's configuration
  * @param[out] ret the new CLINT
  * @retval 0 success
  * @retval -EINVAL no VM, a bad size, @c harts 0 or above
@@ -93,6 +95,7 @@ int vmc_clint_new(const struct vmc_clint_config *config,
 /**
  * Free the CLINT.  Its region must have been removed from every container
  * first.  NULL is ignored.
+ * @param clint the CLINT
  * @thread loop, without the VM lock
  * @since 0.1
  */
@@ -100,6 +103,7 @@ void vmc_clint_free(struct vmc_clint *clint);
 
 /**
  * The current value of mtime.
+ * @param clint the CLINT
  * @return the count; 0 for NULL
  * @thread any (with the VM lock for a value consistent with the
  *         registers)
@@ -110,6 +114,7 @@ uint64_t vmc_clint_get_mtime(const struct vmc_clint *clint);
 /**
  * The CLINT's I/O region (VMC_CLINT_SIZE bytes), owned by the CLINT: map it
  * in the VM's memory address space (QEMU virt: 0x2000000).
+ * @param clint the CLINT
  * @return the region; NULL for a NULL @p clint
  * @thread any
  * @since 0.1

@@ -85,6 +85,7 @@ struct vmc_plic_config {
 /**
  * Fill @p config with defaults: one hart at vCPU 0, 96 sources, outputs
  * wired to the vCPU.
+ * @param config the configuration to fill with defaults
  * @thread any
  * @since 0.1
  */
@@ -92,6 +93,7 @@ void vmc_plic_config_init(struct vmc_plic_config *config);
 
 /**
  * Create a PLIC.  Map vmc_plic_get_region() to make it visible.
+ * @param config the PLIC's configuration
  * @param[out] ret the new PLIC
  * @retval 0 success
  * @retval -EINVAL no VM, a bad size, @c harts 0 or above
@@ -108,6 +110,7 @@ int vmc_plic_new(const struct vmc_plic_config *config,
  * Free the PLIC and its input lines.  Its region must have been removed
  * from every container, and no device may still set its inputs.  NULL is
  * ignored.
+ * @param plic the PLIC
  * @thread loop, without the VM lock
  * @since 0.1
  */
@@ -116,6 +119,8 @@ void vmc_plic_free(struct vmc_plic *plic);
 /**
  * Input line of source @p source, owned by the PLIC; give it to a device
  * as its interrupt output.
+ * @param plic the PLIC
+ * @param source the interrupt source number
  * @return the line; NULL for a NULL @p plic, source 0, or a source
  *         >= num_sources
  * @thread any
@@ -125,6 +130,7 @@ struct vmc_irq *vmc_plic_get_irq(struct vmc_plic *plic, unsigned int source);
 
 /**
  * The PLIC's number of sources (reserved source 0 included).
+ * @param plic the PLIC
  * @return the count; 0 for NULL
  * @thread any
  * @since 0.1
@@ -135,6 +141,7 @@ unsigned int vmc_plic_get_num_sources(const struct vmc_plic *plic);
  * The PLIC's I/O region (0x200000 + 0x1000 per context bytes), owned by
  * the PLIC: map it in the VM's memory address space (QEMU virt:
  * 0xc000000).
+ * @param plic the PLIC
  * @return the region; NULL for a NULL @p plic
  * @thread any
  * @since 0.1

@@ -46,6 +46,7 @@ struct vmc_sifive_test_config {
 
 /**
  * Fill @p config with defaults.
+ * @param config the configuration to fill with defaults
  * @thread any
  * @since 0.1
  */
@@ -54,6 +55,7 @@ void vmc_sifive_test_config_init(struct vmc_sifive_test_config *config);
 /**
  * Create a test finisher.  Map vmc_sifive_test_get_region() to make it
  * visible.
+ * @param config the finisher's configuration
  * @param[out] ret the new finisher
  * @retval 0 success
  * @retval -EINVAL no VM or a bad size
@@ -67,6 +69,7 @@ int vmc_sifive_test_new(const struct vmc_sifive_test_config *config,
 /**
  * Free the finisher.  Its region must have been removed from every
  * container first.  NULL is ignored.
+ * @param test the finisher
  * @thread loop, without the VM lock
  * @since 0.1
  */
@@ -75,6 +78,7 @@ void vmc_sifive_test_free(struct vmc_sifive_test *test);
 /**
  * The finisher's I/O region (VMC_SIFIVE_TEST_SIZE bytes), owned by the
  * device: map it in the VM's memory address space (QEMU virt: 0x100000).
+ * @param test the finisher
  * @return the region; NULL for a NULL @p test
  * @thread any
  * @since 0.1

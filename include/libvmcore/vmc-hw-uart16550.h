@@ -47,6 +47,7 @@ struct vmc_uart16550_config {
 
 /**
  * Fill @p config with defaults (no fds, no callback, shift 0, 1.8432 MHz).
+ * @param config the configuration to fill with defaults
  * @thread any
  * @since 0.1
  */
@@ -55,6 +56,7 @@ void vmc_uart16550_config_init(struct vmc_uart16550_config *config);
 /**
  * Create a UART.  Map vmc_uart16550_get_region() to make it visible.  The
  * fds stay the caller's and must outlive the UART.
+ * @param config the UART's configuration
  * @param[out] ret the new UART
  * @retval 0 success
  * @retval -EINVAL no VM, reg_shift > 3, clock_hz 0, or a bad size
@@ -69,6 +71,7 @@ int vmc_uart16550_new(const struct vmc_uart16550_config *config,
 /**
  * Free the UART.  Its region must have been removed from every container
  * first.  NULL is ignored.
+ * @param uart the UART
  * @thread loop, without the VM lock
  * @since 0.1
  */
@@ -76,6 +79,7 @@ void vmc_uart16550_free(struct vmc_uart16550 *uart);
 
 /**
  * The UART's I/O region (8 << reg_shift bytes), owned by the UART.
+ * @param uart the UART
  * @thread any
  * @since 0.1
  */
@@ -83,6 +87,9 @@ struct vmc_region *vmc_uart16550_get_region(struct vmc_uart16550 *uart);
 
 /**
  * Feed received bytes, as if they arrived on the serial line.
+ * @param uart the UART
+ * @param buf the received bytes
+ * @param len the number of bytes at @p buf
  * @return how many bytes the receive FIFO took (the rest did not fit);
  *         -EINVAL for a NULL @p uart or @p buf
  * @thread any; takes the VM lock unless the caller holds it

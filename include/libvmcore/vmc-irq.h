@@ -29,6 +29,9 @@ typedef void (*vmc_irq_handler)(void *opaque, unsigned int n, bool level);
 
 /**
  * Create a line delivering to @p handler as input @p n of @p opaque.
+ * @param handler called with each new level of the line
+ * @param opaque passed to @p handler
+ * @param n the input number passed to @p handler
  * @param[out] ret the new line, at level low
  * @retval 0 success
  * @retval -EINVAL @p handler or @p ret is NULL
@@ -42,6 +45,8 @@ int vmc_irq_new(vmc_irq_handler handler, void *opaque, unsigned int n,
 /**
  * Create a line that drives interrupt line @p line of @p vcpu (see
  * vmc_vcpu_set_irq()).
+ * @param vcpu the vCPU the line interrupts
+ * @param line the vCPU's interrupt line, 0 to 63
  * @param[out] ret the new line
  * @retval 0 success
  * @retval -EINVAL @p vcpu or @p ret is NULL, or @p line > 63
@@ -54,6 +59,7 @@ int vmc_irq_new_vcpu(struct vmc_vcpu *vcpu, unsigned int line,
 
 /**
  * Free a line.  NULL is ignored.  Nothing may set it any more.
+ * @param irq the line
  * @thread any
  * @since 0.1
  */
@@ -62,6 +68,8 @@ void vmc_irq_free(struct vmc_irq *irq);
 /**
  * Set the line's level and call its handler.  NULL is ignored, so that a
  * device whose line is not wired can set it unconditionally.
+ * @param irq the line
+ * @param level the new level (true: raised)
  * @thread the device's context (normally with the VM lock held)
  * @since 0.1
  */
@@ -69,6 +77,7 @@ void vmc_irq_set(struct vmc_irq *irq, bool level);
 
 /**
  * Raise and lower the line: an edge for edge-triggered receivers.
+ * @param irq the line
  * @thread as vmc_irq_set()
  * @since 0.1
  */
@@ -76,6 +85,7 @@ void vmc_irq_pulse(struct vmc_irq *irq);
 
 /**
  * The line's last level; false for NULL.
+ * @param irq the line
  * @thread any
  * @since 0.1
  */

@@ -64,6 +64,7 @@ struct vmc_kvm_config {
 
 /**
  * Whether the VM has the in-kernel irqchip.
+ * @param vm the VM
  * @retval 1 yes
  * @retval 0 no
  * @retval -EINVAL @p vm is NULL
@@ -76,6 +77,9 @@ int vmc_kvm_has_irqchip(struct vmc_vm *vm);
 /**
  * Set the level of a GSI of the in-kernel irqchip (KVM_IRQ_LINE).  Edge
  * interrupts are a raise followed by a lower.
+ * @param vm the VM
+ * @param gsi the GSI
+ * @param level the new level (true: raised)
  * @retval 0 success
  * @retval -EINVAL @p vm is NULL
  * @retval -EOPNOTSUPP not a KVM VM, or no in-kernel irqchip
@@ -96,6 +100,9 @@ int vmc_kvm_set_irq_line(struct vmc_vm *vm, unsigned int gsi, bool level);
  * alive until vmc_kvm_irqfd_remove() or the VM's end; the VM does not own
  * them.
  *
+ * @param vm the VM
+ * @param n the notifier that raises the GSI
+ * @param gsi the GSI of the in-kernel irqchip
  * @param resample NULL, or the notifier the kernel signals on EOI
  * @retval 0 success
  * @retval -EINVAL @p vm or @p n is NULL
@@ -111,6 +118,9 @@ int vmc_kvm_irqfd_add(struct vmc_vm *vm, struct vmc_notifier *n,
 
 /**
  * Unbind a notifier bound with vmc_kvm_irqfd_add().
+ * @param vm the VM
+ * @param n the notifier
+ * @param gsi the GSI it is bound to
  * @retval 0 success
  * @retval -EINVAL @p vm or @p n is NULL
  * @retval -EOPNOTSUPP not a KVM VM
@@ -125,6 +135,9 @@ int vmc_kvm_irqfd_remove(struct vmc_vm *vm, struct vmc_notifier *n,
  * Start or stop dirty-page logging of every memslot that maps @p region
  * (RAM only).  Logging starts with a clean bitmap; the setting follows the
  * region through layout changes.
+ * @param vm the VM
+ * @param region the RAM region
+ * @param enable true to start logging, false to stop
  * @retval 0 success
  * @retval -EINVAL @p vm or @p region is NULL
  * @retval -EOPNOTSUPP not a KVM VM
@@ -142,6 +155,8 @@ int vmc_kvm_set_dirty_logging(struct vmc_vm *vm, struct vmc_region *region,
  * region since logging started or the last call.  Pages of the region that
  * no memslot maps are reported clean.  Bits are ORed into @p bitmap, which
  * the caller clears first.
+ * @param vm the VM
+ * @param region the RAM region being logged
  * @param bitmap at least (region size / 4096 + 63) / 64 words
  * @param words the number of words at @p bitmap
  * @retval 0 success
@@ -160,7 +175,7 @@ int vmc_kvm_get_dirty_log(struct vmc_vm *vm, struct vmc_region *region,
 enum vmc_kvm_debug_flags {
 	/** Stop after every instruction. */
 	VMC_KVM_DEBUG_SINGLESTEP = 1u << 0,
-	/** Report int3 as a debug exit instead of delivering #BP. */
+	/** Report int3 as a debug exit instead of delivering `#BP`. */
 	VMC_KVM_DEBUG_SW_BP = 1u << 1,
 	/** Arm the hardware breakpoints in @c hw. */
 	VMC_KVM_DEBUG_HW_BP = 1u << 2,
@@ -192,10 +207,10 @@ struct vmc_kvm_guest_debug {
 
 /** What a debug exit reports to the debug handler. */
 struct vmc_kvm_debug_exit {
-	uint32_t exception; /**< 1 (#DB: step or hw breakpoint) or 3 (#BP) */
+	uint32_t exception; /**< 1 (`#DB`: step or hw breakpoint) or 3 (`#BP`) */
 	uint64_t pc;        /**< RIP of the breakpoint or the next insn */
-	uint64_t dr6;       /**< which condition hit (#DB) */
-	uint64_t dr7;
+	uint64_t dr6;       /**< which condition hit (`#DB`) */
+	uint64_t dr7;       /**< the debug control register at the exit */
 };
 
 /**
@@ -210,6 +225,9 @@ typedef void (*vmc_kvm_debug_cb)(struct vmc_vcpu *vcpu,
 /**
  * Install the debug handler (one per VM; NULL removes it).  Debug exits
  * stop the vCPU whether or not a handler is set.
+ * @param vm the VM
+ * @param cb the handler, or NULL
+ * @param opaque passed to @p cb
  * @retval 0 success
  * @retval -EINVAL @p vm is NULL
  * @retval -EOPNOTSUPP not a KVM VM
@@ -222,6 +240,8 @@ int vmc_kvm_set_debug_handler(struct vmc_vm *vm, vmc_kvm_debug_cb cb,
 /**
  * Set a vCPU's guest-debug controls (KVM_SET_GUEST_DEBUG).  Hardware
  * breakpoints take the debug registers from the guest while armed.
+ * @param vcpu the vCPU
+ * @param dbg the debugging controls
  * @retval 0 success
  * @retval -EINVAL an argument is NULL, @p dbg->size is too small, an
  *         unknown flag, or a bad hardware slot

@@ -33,6 +33,8 @@ struct vmc_load_info {
 
 /**
  * Whether @p image starts like an ELF file (magic bytes only).
+ * @param image the image's bytes
+ * @param len the size of @p image in bytes
  * @thread any
  * @since 0.1
  */
@@ -42,6 +44,8 @@ bool vmc_image_is_elf(const void *image, size_t len);
  * Load the PT_LOAD segments of an ELF64 little-endian executable at their
  * physical addresses, zero-filling each segment's tail (memsz > filesz).
  * @param as       where to load (normally the VM's memory address space)
+ * @param image    the ELF file's bytes
+ * @param len      the size of @p image in bytes
  * @param machine  the ELF machine the image must be for
  * @param[out] ret entry point and loaded range; may be NULL
  * @retval 0 success
@@ -58,6 +62,10 @@ int vmc_load_elf(struct vmc_address_space *as, const void *image, size_t len,
 
 /**
  * Copy a raw image to guest address @p addr.
+ * @param as    where to load (normally the VM's memory address space)
+ * @param image the bytes to copy
+ * @param len   the size of @p image in bytes
+ * @param addr  the guest-physical address of the first byte
  * @param[out] ret the range; entry = @p addr; may be NULL
  * @retval 0 success
  * @retval -EINVAL a NULL argument, or @p addr + @p len wraps

@@ -60,6 +60,7 @@ int vmc_loop_new(struct vmc_loop **ret);
 
 /**
  * Take a reference.
+ * @param loop the loop
  * @return @p loop; NULL if @p loop is NULL
  * @thread any
  * @since 0.1
@@ -74,6 +75,7 @@ struct vmc_loop *vmc_loop_ref(struct vmc_loop *loop);
  * every libvmcore handle on it closed (the host must run its loop once more
  * for libuv to finish those closes; the memory is released then).
  *
+ * @param loop the loop
  * @return NULL, so that callers can write `loop = vmc_loop_unref(loop);`
  * @thread loop (or any thread once the loop no longer runs)
  * @since 0.1
@@ -83,6 +85,7 @@ struct vmc_loop *vmc_loop_unref(struct vmc_loop *loop);
 /**
  * Run the loop until vmc_loop_stop() is called.
  *
+ * @param loop the loop
  * @retval 0 stopped by vmc_loop_stop()
  * @retval -EINVAL @p loop is NULL
  * @retval -EBUSY the loop is already running (also when called from inside
@@ -113,6 +116,7 @@ int vmc_loop_run_once(struct vmc_loop *loop, bool block);
  * A stop requested while the loop is not running makes the next
  * vmc_loop_run() return after one iteration.
  *
+ * @param loop the loop
  * @retval 0 success
  * @retval -EINVAL @p loop is NULL
  * @thread any; async-signal-safe
@@ -128,6 +132,7 @@ int vmc_loop_stop(struct vmc_loop *loop);
  * or when vmc_loop_get_timeout() has elapsed.  The fd belongs to the loop:
  * do not close it.
  *
+ * @param loop the loop
  * @retval >=0 the fd
  * @retval -EINVAL @p loop is NULL
  * @thread any
@@ -139,6 +144,7 @@ int vmc_loop_get_fd(struct vmc_loop *loop);
  * How long an embedding host may wait on vmc_loop_get_fd() before it must
  * call vmc_loop_dispatch(), in milliseconds.
  *
+ * @param loop the loop
  * @retval >0 the timeout
  * @retval 0 call vmc_loop_dispatch() now (also for a loop that has not
  *         been dispatched yet)
@@ -152,6 +158,7 @@ int vmc_loop_get_timeout(struct vmc_loop *loop);
 /**
  * Handle everything that is ready, without blocking.
  *
+ * @param loop the loop
  * @retval 0 success
  * @retval -EINVAL @p loop is NULL
  * @retval -EBUSY the loop is already running
@@ -182,6 +189,11 @@ typedef void (*vmc_fd_cb)(struct vmc_fd_handler *h, int fd, void *userdata);
  * The fd stays the caller's: libvmcore never closes it.  Free the handler
  * before closing the fd.  libuv switches the fd to non-blocking mode.
  *
+ * @param loop     the loop
+ * @param fd       the fd to watch
+ * @param read_cb  called when @p fd is readable, or NULL
+ * @param write_cb called when @p fd is writable, or NULL
+ * @param userdata passed to the callbacks
  * @param[out] ret the new handler
  * @retval 0 success
  * @retval -EINVAL @p loop or @p ret is NULL, or @p fd is negative
@@ -198,6 +210,10 @@ int vmc_loop_add_fd(struct vmc_loop *loop, int fd, vmc_fd_cb read_cb,
 
 /**
  * Change a handler's callbacks; allowed inside either callback.
+ * @param h the handler
+ * @param read_cb the new read callback, or NULL
+ * @param write_cb the new write callback, or NULL
+ * @param userdata passed to the callbacks
  * @retval 0 success
  * @retval -EINVAL @p h is NULL
  * @thread loop
@@ -209,6 +225,7 @@ int vmc_fd_handler_set(struct vmc_fd_handler *h, vmc_fd_cb read_cb,
 /**
  * Stop watching and free the handler; allowed inside its own callbacks.
  * Neither callback runs after this returns.  NULL is ignored.
+ * @param h the handler
  * @thread loop
  * @since 0.1
  */
@@ -238,6 +255,7 @@ int vmc_notifier_new(struct vmc_notifier **ret);
  * Remove the notifier's handler, if any, and close its fd.  NULL is ignored.
  * Nothing may still be signalling it, and nothing (ioeventfd, irqfd) may
  * still refer to it.
+ * @param n the notifier
  * @thread loop if it has a handler; otherwise any
  * @since 0.1
  */
@@ -245,6 +263,7 @@ void vmc_notifier_free(struct vmc_notifier *n);
 
 /**
  * Signal the notifier.  Signals coalesce until consumed.
+ * @param n the notifier
  * @retval 0 success
  * @retval -EINVAL @p n is NULL
  * @thread any; async-signal-safe
@@ -254,6 +273,7 @@ int vmc_notifier_signal(struct vmc_notifier *n);
 
 /**
  * Consume pending signals.
+ * @param n the notifier
  * @retval 1 the notifier had been signalled; it is now clear
  * @retval 0 it had not
  * @retval -EINVAL @p n is NULL
@@ -265,6 +285,7 @@ int vmc_notifier_test_and_clear(struct vmc_notifier *n);
 /**
  * The notifier's eventfd, for poll() or for passing to the kernel.  It
  * stays owned by the notifier.
+ * @param n the notifier
  * @retval >=0 the fd
  * @retval -EINVAL @p n is NULL
  * @thread any
@@ -282,6 +303,10 @@ typedef void (*vmc_notifier_cb)(struct vmc_notifier *n, void *userdata);
  * removes the handler.  A notifier has at most one handler; setting one
  * replaces the previous (which may be on another loop).  Allowed inside the
  * handler itself.
+ * @param n the notifier
+ * @param loop the loop @p cb runs on
+ * @param cb the handler, or NULL
+ * @param userdata passed to @p cb
  * @retval 0 success
  * @retval -EINVAL @p n is NULL, or @p cb is set without @p loop
  * @retval -ENOMEM out of memory
@@ -306,6 +331,7 @@ enum vmc_clock_type {
 
 /**
  * One of the loop's own clocks.
+ * @param loop the loop
  * @param type VMC_CLOCK_REALTIME or VMC_CLOCK_HOST
  * @return the clock, owned by the loop; NULL for a NULL loop or for any
  *         other type (virtual clocks come from vmc_clock_new_virtual())
@@ -326,6 +352,7 @@ enum vmc_clock_flags {
  * time 0.  A real-time virtual clock follows host monotonic time while it
  * runs; a deterministic one moves only when advanced.
  *
+ * @param loop the loop the clock's timers run on
  * @param flags 0 or VMC_CLOCK_DETERMINISTIC
  * @param[out] ret the new clock, with one reference
  * @retval 0 success
@@ -340,6 +367,7 @@ int vmc_clock_new_virtual(struct vmc_loop *loop, unsigned int flags,
 /**
  * Take a reference on a virtual clock (the loop's own clocks are not
  * refcounted; this returns them unchanged).
+ * @param clock the clock
  * @thread any
  * @since 0.1
  */
@@ -347,6 +375,7 @@ struct vmc_clock *vmc_clock_ref(struct vmc_clock *clock);
 
 /**
  * Drop a reference on a virtual clock; its timers must be freed first.
+ * @param clock the clock
  * @return NULL
  * @thread loop
  * @since 0.1
@@ -355,6 +384,7 @@ struct vmc_clock *vmc_clock_unref(struct vmc_clock *clock);
 
 /**
  * The clock's type.
+ * @param clock the clock
  * @thread any
  * @since 0.1
  */
@@ -362,6 +392,7 @@ enum vmc_clock_type vmc_clock_get_type(const struct vmc_clock *clock);
 
 /**
  * The clock's current time in nanoseconds.  NULL gives 0.
+ * @param clock the clock
  * @thread any
  * @since 0.1
  */
@@ -370,6 +401,7 @@ int64_t vmc_clock_get_ns(const struct vmc_clock *clock);
 /**
  * Start a stopped virtual clock: time moves again from where it froze and
  * due timers fire.
+ * @param clock the clock
  * @retval 0 success (also when it was running)
  * @retval -EINVAL @p clock is NULL or not a virtual clock
  * @thread any
@@ -381,6 +413,7 @@ int vmc_clock_start(struct vmc_clock *clock);
  * Stop a virtual clock: its time freezes and its timers do not fire until
  * it starts again.  No timer callback of the clock starts after this
  * returns (one already running on the loop thread finishes).
+ * @param clock the clock
  * @retval 0 success (also when it was stopped)
  * @retval -EINVAL @p clock is NULL or not a virtual clock
  * @thread any
@@ -390,6 +423,7 @@ int vmc_clock_stop(struct vmc_clock *clock);
 
 /**
  * Whether a clock runs; the loop's own clocks always do.
+ * @param clock the clock
  * @thread any
  * @since 0.1
  */
@@ -401,6 +435,8 @@ bool vmc_clock_is_running(const struct vmc_clock *clock);
  * when called from another thread).  A stopped clock moves too, but its
  * timers wait until it starts.  An accelerator that counts instructions
  * calls this from vCPU threads.
+ * @param clock the clock
+ * @param delta_ns nanoseconds to move forward
  * @retval 0 success
  * @retval -EINVAL @p clock is NULL, not virtual, or @p delta_ns < 0
  * @retval -EOPNOTSUPP the clock is not deterministic
@@ -415,6 +451,8 @@ int vmc_clock_advance(struct vmc_clock *clock, int64_t delta_ns);
  * that timer's deadline while it runs; the clock ends at start +
  * @p delta_ns.  This is how a test drives timer-driven devices
  * deterministically.  It steps even while the clock is stopped.
+ * @param clock the clock
+ * @param delta_ns nanoseconds to move forward
  * @retval 0 success
  * @retval -EINVAL @p clock is NULL, not virtual, or @p delta_ns < 0
  * @retval -EOPNOTSUPP the clock is not deterministic
@@ -426,6 +464,7 @@ int vmc_clock_step(struct vmc_clock *clock, int64_t delta_ns);
 
 /**
  * The earliest deadline among the clock's armed timers.
+ * @param clock the clock
  * @retval >=0 the deadline, in the clock's nanoseconds
  * @retval -1 no timer is armed
  * @retval -EINVAL @p clock is NULL
@@ -443,6 +482,9 @@ typedef void (*vmc_timer_cb)(struct vmc_timer *t, void *userdata);
 
 /**
  * Create a disarmed timer on @p clock.
+ * @param clock the clock the timer runs on
+ * @param cb called when the timer expires
+ * @param userdata passed to @p cb
  * @param[out] ret the new timer
  * @retval 0 success
  * @retval -EINVAL @p clock, @p cb or @p ret is NULL
@@ -459,6 +501,8 @@ int vmc_timer_new(struct vmc_clock *clock, vmc_timer_cb cb, void *userdata,
  * (also when re-armed from its own callback: a timer cannot starve the
  * loop).  Timers with equal deadlines fire in the order they were armed.
  * Host-time clocks fire with millisecond granularity, never early.
+ * @param t the timer
+ * @param deadline_ns the clock time to fire at, in nanoseconds
  * @retval 0 success
  * @retval -EINVAL @p t is NULL or @p deadline_ns < 0
  * @thread any
@@ -468,6 +512,7 @@ int vmc_timer_mod(struct vmc_timer *t, int64_t deadline_ns);
 
 /**
  * Disarm the timer; it will not fire until armed again.
+ * @param t the timer
  * @retval 0 success (also when it was not armed)
  * @retval -EINVAL @p t is NULL
  * @thread any
@@ -477,6 +522,7 @@ int vmc_timer_del(struct vmc_timer *t);
 
 /**
  * Whether the timer is armed.
+ * @param t the timer
  * @thread any
  * @since 0.1
  */
@@ -484,6 +530,7 @@ bool vmc_timer_is_pending(const struct vmc_timer *t);
 
 /**
  * The deadline the timer is armed for, or -1.
+ * @param t the timer
  * @thread any
  * @since 0.1
  */
@@ -492,6 +539,7 @@ int64_t vmc_timer_get_deadline(const struct vmc_timer *t);
 /**
  * Disarm and free the timer; allowed inside its own callback.  NULL is
  * ignored.
+ * @param t the timer
  * @thread loop
  * @since 0.1
  */
@@ -507,6 +555,9 @@ typedef void (*vmc_bh_cb)(struct vmc_bh *bh, void *userdata);
 /**
  * Create a bottom half: a callback any thread can schedule to run soon on
  * the loop thread.
+ * @param loop the loop whose thread runs @p cb
+ * @param cb called on the loop thread when the bottom half runs
+ * @param userdata passed to @p cb
  * @param[out] ret the new bottom half
  * @retval 0 success
  * @retval -EINVAL @p loop, @p cb or @p ret is NULL
@@ -523,6 +574,7 @@ int vmc_bh_new(struct vmc_loop *loop, vmc_bh_cb cb, void *userdata,
  * callback runs it again at the next iteration, never in the same one.
  * Everything the scheduling thread wrote before this call is visible to the
  * callback.
+ * @param bh the bottom half
  * @retval 0 success
  * @retval -EINVAL @p bh is NULL
  * @thread any
@@ -532,6 +584,7 @@ int vmc_bh_schedule(struct vmc_bh *bh);
 
 /**
  * Cancel a scheduled run that has not started yet.
+ * @param bh the bottom half
  * @retval 0 success
  * @retval -EINVAL @p bh is NULL
  * @thread any
@@ -542,6 +595,7 @@ int vmc_bh_cancel(struct vmc_bh *bh);
 /**
  * Free the bottom half; allowed inside its own callback.  A pending run is
  * cancelled.  NULL is ignored.
+ * @param bh the bottom half
  * @thread loop
  * @since 0.1
  */

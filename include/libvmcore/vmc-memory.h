@@ -103,6 +103,7 @@ int vmc_memory_new(struct vmc_memory **ret);
  * no thread may be registered as a reader any more.  Regions created in it
  * may outlive it only if they are no longer used (unref them first).  NULL
  * is ignored.
+ * @param mem the context
  * @thread writer
  * @since 0.1
  */
@@ -111,6 +112,7 @@ void vmc_memory_free(struct vmc_memory *mem);
 /**
  * Open a transaction (they nest).  Changes made until the matching
  * outermost vmc_memory_commit() are published together.
+ * @param mem the context
  * @retval 0 success
  * @retval -EINVAL @p mem is NULL
  * @thread writer
@@ -122,6 +124,7 @@ int vmc_memory_begin(struct vmc_memory *mem);
  * Close a transaction.  The outermost commit renders the changed address
  * spaces, calls the listeners (see struct vmc_memory_listener_ops) and
  * publishes the new flat views.
+ * @param mem the context
  * @retval 0 success
  * @retval -EINVAL @p mem is NULL, or no transaction is open
  * @retval -ENOMEM out of memory rendering a view; the previous views stay
@@ -135,6 +138,7 @@ int vmc_memory_commit(struct vmc_memory *mem);
  * Free the flat views (and regions) that no reader can still see.  Commits
  * do this already; call it to release memory sooner after readers went
  * quiescent.  Never waits for readers.
+ * @param mem the context
  * @return the number of deferred frees still waiting for readers, or
  *         -EINVAL when @p mem is NULL
  * @thread writer
@@ -263,7 +267,12 @@ int vmc_region_new_ram(struct vmc_memory *mem, const char *name,
  * vmc_memory_reclaim() that returns 0).  vmc_region_get_fd() reports
  * -ENODEV for it.
  *
+ * @param mem   the context
+ * @param name  a name for dumps and logs (copied)
+ * @param size  bytes; not 0
+ * @param host  the caller's memory, @p size bytes
  * @param flags 0 or VMC_REGION_READONLY
+ * @param[out] ret the new region, with one reference
  * @retval 0 success
  * @retval -EINVAL an argument is NULL, @p size is 0, @p host + @p size
  *         wraps, or an unknown flag is set
@@ -280,6 +289,10 @@ int vmc_region_new_ram_ptr(struct vmc_memory *mem, const char *name,
  * vmc_region_new_ram()) that the guest can read and execute but whose
  * guest writes are discarded (or reported, under
  * VMC_UNASSIGNED_ERROR).  Fill it through vmc_region_get_ptr().
+ * @param mem the context
+ * @param name a name for dumps and logs (copied)
+ * @param size bytes; not 0
+ * @param[out] ret the new region, with one reference
  * @retval 0 success
  * @retval -EINVAL an argument is NULL or @p size is 0
  * @retval -ENOMEM out of memory
@@ -293,9 +306,13 @@ int vmc_region_new_rom(struct vmc_memory *mem, const char *name,
 /**
  * Create an I/O region whose accesses call @p ops.
  *
+ * @param mem    the context
+ * @param name   a name for dumps and logs (copied)
+ * @param size   bytes; not 0
  * @param ops    callbacks and access rules (copied)
  * @param opaque passed to the callbacks
  * @param flags  0, VMC_REGION_LOCKLESS, VMC_REGION_READONLY
+ * @param[out] ret the new region, with one reference
  * @retval 0 success
  * @retval -EINVAL an argument is NULL, @p size is 0, @p ops->struct_size
  *         is too small, an access size is not 0/1/2/4/8, min > max, the
@@ -310,7 +327,10 @@ int vmc_region_new_io(struct vmc_memory *mem, const char *name, uint64_t size,
 
 /**
  * Create a container: a region with no backing of its own.
+ * @param mem  the context
+ * @param name a name for dumps and logs (copied)
  * @param size bytes, or VMC_REGION_SIZE_ALL
+ * @param[out] ret the new region, with one reference
  * @retval 0 success
  * @retval -EINVAL an argument is NULL or @p size is 0
  * @retval -ENOMEM out of memory
@@ -324,6 +344,12 @@ int vmc_region_new_container(struct vmc_memory *mem, const char *name,
  * Create an alias: [0, size) of the alias shows [offset, offset + size) of
  * @p target, with the target's subregions.  The alias holds a reference on
  * @p target.  Aliases cannot have subregions.
+ * @param mem the context
+ * @param name a name for dumps and logs (copied)
+ * @param target the region shown
+ * @param offset where in @p target the window starts
+ * @param size the window's size in bytes
+ * @param[out] ret the new alias, with one reference
  * @retval 0 success
  * @retval -EINVAL an argument is NULL, @p size is 0, @p offset + @p size
  *         wraps, or @p target belongs to another context
@@ -337,6 +363,7 @@ int vmc_region_new_alias(struct vmc_memory *mem, const char *name,
 
 /**
  * Take a reference.
+ * @param r the region
  * @return @p r (NULL for NULL)
  * @thread writer
  * @since 0.1
@@ -347,6 +374,7 @@ struct vmc_region *vmc_region_ref(struct vmc_region *r);
  * Drop a reference.  The last one frees the region (after readers moved
  * on; see the lifetime note above).  A region that still sits in a parent
  * is kept alive by it.
+ * @param r the region
  * @return NULL
  * @thread writer
  * @since 0.1
@@ -359,6 +387,10 @@ struct vmc_region *vmc_region_unref(struct vmc_region *r);
  * The child may extend beyond the parent's end (it is clipped there).
  * Takes a reference on @p child.
  *
+ * @param parent the parent
+ * @param offset where in @p parent the child starts
+ * @param child the subregion, which has no parent yet
+ * @param priority higher wins where siblings overlap
  * @retval 0 success
  * @retval -EINVAL an argument is NULL, @p parent is an alias, the regions
  *         belong to different contexts, or @p offset + child size exceeds
@@ -375,6 +407,8 @@ int vmc_region_add_subregion(struct vmc_region *parent, uint64_t offset,
 
 /**
  * Remove @p child from @p parent and drop the parent's reference.
+ * @param parent the parent
+ * @param child its subregion
  * @retval 0 success
  * @retval -EINVAL an argument is NULL
  * @retval -ENOENT @p child is not a subregion of @p parent
@@ -386,6 +420,8 @@ int vmc_region_remove_subregion(struct vmc_region *parent,
 
 /**
  * Show or hide a region (and everything below it).  Regions start enabled.
+ * @param r the region
+ * @param enabled whether the region is visible
  * @retval 0 success
  * @retval -EINVAL @p r is NULL
  * @thread writer
@@ -397,6 +433,8 @@ int vmc_region_set_enabled(struct vmc_region *r, bool enabled);
  * Move a subregion to another offset inside its parent, keeping its
  * priority.  As in QEMU this removes and re-adds it in one transaction, so
  * among equal priorities it then counts as the newest.
+ * @param r the region
+ * @param offset the new offset inside the parent
  * @retval 0 success
  * @retval -EINVAL @p r is NULL, or @p offset + size exceeds 2^64
  * @retval -ENOENT @p r has no parent
@@ -411,6 +449,8 @@ int vmc_region_set_offset(struct vmc_region *r, uint64_t offset);
  * then appears in read-only flat ranges (writes are discarded, or reported
  * under VMC_UNASSIGNED_ERROR), and I/O writes are refused the same way.
  * ROM is always read-only.
+ * @param r the region
+ * @param readonly whether guest writes are refused
  * @retval 0 success
  * @retval -EINVAL @p r is NULL
  * @thread writer
@@ -420,6 +460,8 @@ int vmc_region_set_readonly(struct vmc_region *r, bool readonly);
 
 /**
  * Point an alias at another offset of its target.
+ * @param r the region
+ * @param offset the new offset inside the target
  * @retval 0 success
  * @retval -EINVAL @p r is NULL or not an alias, or @p offset + size wraps
  * @thread writer
@@ -430,6 +472,7 @@ int vmc_region_set_alias_offset(struct vmc_region *r, uint64_t offset);
 /**
  * The host mapping of a RAM or ROM region, or NULL for other kinds and
  * NULL.
+ * @param r the region
  * @thread any
  * @since 0.1
  */
@@ -438,6 +481,7 @@ void *vmc_region_get_ptr(const struct vmc_region *r);
 /**
  * The memfd behind a library-allocated RAM or ROM region (at file offset
  * 0).  It stays owned by the region: duplicate it to keep it.
+ * @param r the region
  * @retval >=0 the fd
  * @retval -EINVAL @p r is NULL
  * @retval -ENODEV the region has no memfd (caller memory, I/O, container,
@@ -449,6 +493,7 @@ int vmc_region_get_fd(const struct vmc_region *r);
 
 /**
  * The region's size (VMC_REGION_SIZE_ALL for 2^64); 0 for NULL.
+ * @param r the region
  * @thread any
  * @since 0.1
  */
@@ -456,6 +501,7 @@ uint64_t vmc_region_get_size(const struct vmc_region *r);
 
 /**
  * The region's name; NULL for NULL.
+ * @param r the region
  * @thread any
  * @since 0.1
  */
@@ -474,10 +520,15 @@ const char *vmc_region_get_name(const struct vmc_region *r);
  * ioeventfds sorted by (offset, size, match_data, data when matching,
  * notifier).  The notifier must outlive the ioeventfd.
  *
+ * @param r the region
+ * @param offset the offset of the write inside @p r
  * @param size 0 (any width), 1, 2, 4 or 8
  * @retval 0 success
  * @retval -EINVAL @p r or @p notifier is NULL, @p size is not 0/1/2/4/8,
  *         the range is not inside the region, @p match_data with
+ * @param match_data signal only writes of value @p data
+ * @param data the value to match, in the region's endianness
+ * @param notifier signalled on a matching write
  *         @p size 0, or @p data does not fit in @p size bytes
  * @retval -EEXIST the same ioeventfd is already attached
  * @retval -ENOMEM out of memory
@@ -490,6 +541,12 @@ int vmc_region_add_ioeventfd(struct vmc_region *r, uint64_t offset,
 
 /**
  * Detach an ioeventfd; the arguments must equal those it was added with.
+ * @param r the region
+ * @param offset as added
+ * @param size as added
+ * @param match_data as added
+ * @param data as added
+ * @param notifier as added
  * @retval 0 success
  * @retval -EINVAL @p r or @p notifier is NULL
  * @retval -ENOENT no such ioeventfd
@@ -529,6 +586,9 @@ enum vmc_unassigned_policy {
  * cannot get one while it is a root).  A VM creates its own address spaces;
  * this is for standalone use.
  *
+ * @param mem  the context
+ * @param root the root region, with no parent
+ * @param kind the bus the address space models
  * @param name for dumps and logs (copied)
  * @param[out] ret the new address space
  * @retval 0 success
@@ -547,6 +607,7 @@ int vmc_address_space_new(struct vmc_memory *mem, struct vmc_region *root,
  * Free an address space.  Its listeners must have been freed; readers may
  * still finish with its last view (freed after they pass a quiescent
  * point), but no new access may start.  NULL is ignored.
+ * @param as the address space
  * @thread writer
  * @since 0.1
  */
@@ -554,6 +615,8 @@ void vmc_address_space_free(struct vmc_address_space *as);
 
 /**
  * Choose what accesses to unassigned addresses do.
+ * @param as the address space
+ * @param policy the new policy
  * @retval 0 success
  * @retval -EINVAL @p as is NULL or @p policy is unknown
  * @thread writer
@@ -573,7 +636,9 @@ int vmc_address_space_set_unassigned_policy(struct vmc_address_space *as,
  * Like snprintf(): writes at most @p size bytes including the terminating
  * NUL, and returns the full length.
  *
+ * @param as   the address space
  * @param buf  the buffer; may be NULL when @p size is 0
+ * @param size the size of @p buf in bytes
  * @retval >=0 the length of the whole dump, without the NUL
  * @retval -EINVAL @p as is NULL, or @p buf is NULL with @p size > 0
  * @thread writer
@@ -585,6 +650,8 @@ int vmc_address_space_dump(struct vmc_address_space *as, char *buf,
 /**
  * Write the dump of vmc_address_space_dump() to a file descriptor (for a
  * FILE*, fflush() it and pass fileno()).
+ * @param as the address space
+ * @param fd the file descriptor to write to
  * @retval >=0 bytes written
  * @retval -EINVAL @p as is NULL or @p fd is negative
  * @retval -ENOMEM out of memory
@@ -608,13 +675,17 @@ int vmc_address_space_dump_fd(struct vmc_address_space *as, int fd);
  * in address order (a little-endian guest stores a value's low byte
  * first).  Unassigned parts follow the address space's policy.
  *
+ * @param as the address space
+ * @param addr the guest address of the first byte
+ * @param[out] buf receives the bytes
+ * @param len the number of bytes
  * @retval 0 success
- * @retval -EINVAL @p as is NULL, or @p buf is NULL with @p len > 0
+ * @retval -EINVAL @p as is NULL, @p buf is NULL with @p len > 0, or an I/O
+ *         region with VMC_REGION_OPS_STRICT refused the access width or
+ *         alignment
  * @retval -EFAULT @p addr + @p len exceeds 2^64, or (policy
  *         VMC_UNASSIGNED_ERROR) part of the range is unassigned; bytes
  *         before the failing part may have been read
- * @retval -EINVAL an I/O region with VMC_REGION_OPS_STRICT refused the
- *         access width or alignment
  * @retval -EACCES an I/O region has no read callback
  * @retval -errno an I/O read callback failed
  * @thread any (a thread that is not a registered reader of the VM takes a
@@ -631,6 +702,10 @@ int vmc_as_read(struct vmc_address_space *as, uint64_t addr, void *buf,
  * ioeventfd signals its notifier instead of calling the region (unless an
  * accelerator handles ioeventfds in the kernel).
  *
+ * @param as the address space
+ * @param addr the guest address of the first byte
+ * @param buf the bytes to write
+ * @param len the number of bytes
  * @retval 0 success
  * @retval -EINVAL @p as is NULL, or @p buf is NULL with @p len > 0
  * @retval -EFAULT the range exceeds 2^64, or is partly unassigned under
@@ -650,6 +725,10 @@ int vmc_as_write(struct vmc_address_space *as, uint64_t addr,
  * The mapping stays valid until vmc_as_unmap(), even if the layout changes
  * meanwhile (the region is kept alive).
  *
+ * @param as the address space
+ * @param addr the guest address of the first byte
+ * @param len the length of the range in bytes
+ * @param write whether the mapping is written through
  * @param[out] ret the host pointer for @p addr
  * @retval 0 success
  * @retval -EINVAL @p as or @p ret is NULL, or @p len is 0
@@ -665,6 +744,8 @@ int vmc_as_map(struct vmc_address_space *as, uint64_t addr, size_t len,
 
 /**
  * Release a mapping made by vmc_as_map().
+ * @param as the address space
+ * @param ptr the pointer vmc_as_map() returned
  * @retval 0 success
  * @retval -EINVAL @p as is NULL
  * @retval -ENOENT @p ptr is not a live mapping of @p as
@@ -739,11 +820,29 @@ struct vmc_ioeventfd_info {
 struct vmc_memory_listener_ops {
 	/** sizeof(struct vmc_memory_listener_ops), so the struct can grow */
 	size_t struct_size;
+	/** Called first in a commit that changed the layout (ascending priority). */
 	void (*begin)(void *opaque);
+	/** Called last in a commit that changed the layout (ascending priority). */
 	void (*commit)(void *opaque);
+	/**
+	 * Called for each new or changed range, after the deletions (address
+	 * order; ascending priority).
+	 */
 	void (*region_add)(void *opaque, const struct vmc_memory_section *s);
+	/**
+	 * Called for each range that disappeared or changed, before the
+	 * additions (address order; descending priority).
+	 */
 	void (*region_del)(void *opaque, const struct vmc_memory_section *s);
+	/**
+	 * Called for each newly visible ioeventfd, after the ioeventfd
+	 * deletions (ascending priority).
+	 */
 	void (*eventfd_add)(void *opaque, const struct vmc_ioeventfd_info *e);
+	/**
+	 * Called for each ioeventfd that is no longer visible, after
+	 * @c region_add (sorted order; descending priority).
+	 */
 	void (*eventfd_del)(void *opaque, const struct vmc_ioeventfd_info *e);
 };
 
@@ -752,7 +851,10 @@ struct vmc_memory_listener_ops {
  * the new listener alone at once: @c begin, @c region_add for every range,
  * @c eventfd_add for every ioeventfd, @c commit.
  *
+ * @param as the address space to listen to
+ * @param ops the callbacks
  * @param priority lower runs earlier for additions, later for deletions
+ * @param opaque passed to the callbacks
  * @param[out] ret the listener
  * @retval 0 success
  * @retval -EINVAL an argument is NULL, or @p ops->struct_size is too small
@@ -771,6 +873,7 @@ int vmc_memory_listener_new(struct vmc_address_space *as,
  * Stop listening.  Mirrors the registration: @c begin, @c eventfd_del for
  * every ioeventfd, @c region_del for every range, @c commit, so the
  * listener can undo what it mirrored.  NULL is ignored.
+ * @param l the listener
  * @thread writer; not from a listener callback
  * @since 0.1
  */

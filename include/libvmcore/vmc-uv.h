@@ -35,6 +35,7 @@ int vmc_loop_new_from_uv(uv_loop_t *uv, struct vmc_loop **ret);
 
 /**
  * The libuv loop under a vmc_loop (its own, or the adopted one).
+ * @param loop the loop
  * @return the libuv loop; NULL for a NULL @p loop
  * @thread any
  * @since 0.1

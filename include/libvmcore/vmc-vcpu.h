@@ -29,6 +29,7 @@ VMC_BEGIN_DECLS
 
 /**
  * The vCPU's index in its VM (0-based).
+ * @param vcpu the vCPU
  * @thread any
  * @since 0.1
  */
@@ -36,6 +37,7 @@ unsigned int vmc_vcpu_get_index(const struct vmc_vcpu *vcpu);
 
 /**
  * The VM the vCPU belongs to.
+ * @param vcpu the vCPU
  * @thread any
  * @since 0.1
  */
@@ -59,6 +61,7 @@ enum vmc_vcpu_state {
 
 /**
  * The vCPU's state.
+ * @param vcpu the vCPU
  * @thread any (a snapshot; hold the VM lock for a stable answer)
  * @since 0.1
  */
@@ -67,6 +70,7 @@ enum vmc_vcpu_state vmc_vcpu_get_state(const struct vmc_vcpu *vcpu);
 /**
  * Kick the vCPU: make it leave guest code (or its idle wait) and re-check
  * its predicate.  Not a wake reason by itself.
+ * @param vcpu the vCPU
  * @retval 0 success
  * @retval -EINVAL @p vcpu is NULL
  * @thread any
@@ -82,6 +86,9 @@ int vmc_vcpu_kick(struct vmc_vcpu *vcpu);
  * waits until it has run; if the caller holds the VM lock it is released
  * during the wait, as the vCPU needs it.  @p cb runs with the VM lock held.
  *
+ * @param vcpu the vCPU
+ * @param cb the work to run
+ * @param userdata passed to @p cb
  * @retval 0 @p cb ran
  * @retval -EINVAL @p vcpu or @p cb is NULL
  * @retval -EDEADLK called on another vCPU's thread (two vCPUs waiting on
@@ -98,6 +105,9 @@ int vmc_vcpu_run_sync(struct vmc_vcpu *vcpu, vmc_work_cb cb, void *userdata);
  * queued, also when called on the vCPU's own thread.  @p cb runs with the
  * VM lock held.  Items still queued when the vCPU is unplugged are
  * dropped without running.
+ * @param vcpu the vCPU
+ * @param cb the work to run
+ * @param userdata passed to @p cb
  * @retval 0 queued
  * @retval -EINVAL @p vcpu or @p cb is NULL
  * @retval -ENODEV the vCPU is unplugged
@@ -109,6 +119,9 @@ int vmc_vcpu_run_async(struct vmc_vcpu *vcpu, vmc_work_cb cb, void *userdata);
 
 /**
  * Like vmc_vm_run_exclusive(), on this vCPU's thread.
+ * @param vcpu the vCPU
+ * @param cb the work to run
+ * @param userdata passed to @p cb
  * @retval 0 queued
  * @retval -EINVAL @p vcpu or @p cb is NULL
  * @retval -ENODEV the vCPU is unplugged
@@ -126,6 +139,9 @@ int vmc_vcpu_run_exclusive(struct vmc_vcpu *vcpu, vmc_work_cb cb,
  * RISC-V line N is bit N of mip (3 MSIP, 7 MTIP, 11 MEIP, 1 SSIP, 5 STIP,
  * 9 SEIP); on x86 without an in-kernel irqchip line 0 is INTR and line 1 is
  * NMI.  Raising a line wakes a halted vCPU that the line would wake.
+ * @param vcpu the vCPU
+ * @param line the interrupt line, 0 to 63
+ * @param level the new level (true: raised)
  * @retval 0 success
  * @retval -EINVAL @p vcpu is NULL or @p line > 63
  * @thread any
@@ -135,6 +151,7 @@ int vmc_vcpu_set_irq(struct vmc_vcpu *vcpu, unsigned int line, bool level);
 
 /**
  * The levels of all 64 interrupt lines, bit N = line N.
+ * @param vcpu the vCPU
  * @thread any
  * @since 0.1
  */
@@ -144,6 +161,7 @@ uint64_t vmc_vcpu_get_irqs(const struct vmc_vcpu *vcpu);
  * Halt the vCPU as if the guest executed WFI/HLT: it sleeps until an
  * interrupt it would take arrives.  Boards use it for secondary CPUs that
  * wait to be started.
+ * @param vcpu the vCPU
  * @retval 0 success
  * @retval -EINVAL @p vcpu is NULL
  * @retval -ENODEV the vCPU is unplugged
@@ -156,6 +174,7 @@ int vmc_vcpu_halt(struct vmc_vcpu *vcpu);
  * Unplug the vCPU: stop it, let it finish its queued work, and join its
  * thread.  The other vCPUs keep running.  Work queued afterwards is
  * refused with -ENODEV.
+ * @param vcpu the vCPU
  * @retval 0 success
  * @retval -EINVAL @p vcpu is NULL
  * @retval -EALREADY already unplugged
@@ -171,6 +190,9 @@ int vmc_vcpu_unplug(struct vmc_vcpu *vcpu);
  * thread this is a vmc_vcpu_run_sync() round trip, unless the vCPU's
  * thread is parked (not started yet, paused, or halted in userspace):
  * then the access happens on the calling thread, under the VM lock.
+ * @param vcpu the vCPU
+ * @param reg the register number
+ * @param[out] ret the value
  * @retval 0 success
  * @retval -EINVAL bad argument or unknown register
  * @retval -EOPNOTSUPP the accelerator has no registers (harness)
@@ -186,6 +208,9 @@ int vmc_vcpu_get_reg(struct vmc_vcpu *vcpu, unsigned int reg, uint64_t *ret);
  * the value until the vCPU next enters guest code (KVM does, for the
  * general and segment/control registers); a combination the hardware then
  * refuses stops the VM with a guest error.
+ * @param vcpu the vCPU
+ * @param reg the register number
+ * @param value the new value
  * @thread any except other vCPU threads
  * @since 0.1
  */

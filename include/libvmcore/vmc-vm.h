@@ -108,6 +108,7 @@ struct vmc_vm_config {
 
 /**
  * Fill @p config with defaults.
+ * @param config the configuration to fill with defaults
  * @thread any
  * @since 0.1
  */
@@ -134,6 +135,7 @@ int vmc_vm_new(const struct vmc_vm_config *config, struct vmc_vm **ret);
 
 /**
  * Take a reference.
+ * @param vm the VM
  * @return @p vm
  * @thread any
  * @since 0.1
@@ -143,6 +145,7 @@ struct vmc_vm *vmc_vm_ref(struct vmc_vm *vm);
 /**
  * Drop a reference.  The last one stops every vCPU, joins their threads,
  * runs no further handlers, and frees everything the VM owns.
+ * @param vm the VM
  * @return NULL
  * @thread loop, without the VM lock
  * @since 0.1
@@ -151,6 +154,7 @@ struct vmc_vm *vmc_vm_unref(struct vmc_vm *vm);
 
 /**
  * The accelerator the VM runs on (never VMC_ACCEL_AUTO).
+ * @param vm the VM
  * @thread any
  * @since 0.1
  */
@@ -158,6 +162,7 @@ enum vmc_accel vmc_vm_get_accel(const struct vmc_vm *vm);
 
 /**
  * The guest architecture.
+ * @param vm the VM
  * @thread any
  * @since 0.1
  */
@@ -165,6 +170,7 @@ enum vmc_arch vmc_vm_get_arch(const struct vmc_vm *vm);
 
 /**
  * The VM's loop (no new reference).
+ * @param vm the VM
  * @thread any
  * @since 0.1
  */
@@ -173,6 +179,7 @@ struct vmc_loop *vmc_vm_get_loop(const struct vmc_vm *vm);
 /**
  * The VM's virtual clock (no new reference).  It runs only while the VM is
  * running; timers on it run with the VM lock held.
+ * @param vm the VM
  * @thread any
  * @since 0.1
  */
@@ -181,6 +188,7 @@ struct vmc_clock *vmc_vm_get_clock(const struct vmc_vm *vm);
 /**
  * The VM's memory context: create its regions in it, and group layout
  * changes with vmc_memory_begin()/vmc_memory_commit() on it.
+ * @param vm the VM
  * @return the context (owned by the VM); NULL for a NULL @p vm
  * @thread any
  * @since 0.1
@@ -192,6 +200,8 @@ struct vmc_memory *vmc_vm_get_memory(const struct vmc_vm *vm);
  * see) or VMC_AS_IO (x86 port I/O, 64 KiB).  Guest-like accesses through
  * vmc_as_read()/vmc_as_write() on it dispatch exactly as a vCPU's would,
  * which is how harness tests drive devices.
+ * @param vm the VM
+ * @param kind VMC_AS_MEMORY, or VMC_AS_IO (x86)
  * @return the address space (owned by the VM); NULL for a NULL @p vm or
  *         an unknown kind
  * @thread any
@@ -203,6 +213,8 @@ struct vmc_address_space *vmc_vm_get_address_space(const struct vmc_vm *vm,
 /**
  * The root container of one of the VM's address spaces: the board adds
  * its RAM, ROM and device regions to it with vmc_region_add_subregion().
+ * @param vm the VM
+ * @param kind VMC_AS_MEMORY, or VMC_AS_IO (x86)
  * @return the container (owned by the VM); NULL for a NULL @p vm or an
  *         unknown kind
  * @thread any
@@ -215,6 +227,7 @@ struct vmc_region *vmc_vm_get_root(const struct vmc_vm *vm,
  * Take the VM lock.  Not recursive: a thread that holds it must not take it
  * again (region callbacks, VM-clock timers and state handlers already run
  * with it).
+ * @param vm the VM
  * @thread any
  * @since 0.1
  */
@@ -222,6 +235,7 @@ void vmc_vm_lock(struct vmc_vm *vm);
 
 /**
  * Release the VM lock.
+ * @param vm the VM
  * @thread the thread holding it
  * @since 0.1
  */
@@ -229,6 +243,7 @@ void vmc_vm_unlock(struct vmc_vm *vm);
 
 /**
  * Whether the calling thread holds the VM lock.
+ * @param vm the VM
  * @thread any
  * @since 0.1
  */
@@ -236,6 +251,7 @@ bool vmc_vm_lock_held(const struct vmc_vm *vm);
 
 /**
  * The current run state.
+ * @param vm the VM
  * @thread any (a snapshot; hold the VM lock for a stable answer)
  * @since 0.1
  */
@@ -243,6 +259,7 @@ enum vmc_vm_state vmc_vm_get_state(const struct vmc_vm *vm);
 
 /**
  * Name of a run state ("running", ...); "unknown" for other values.
+ * @param state the run state
  * @thread any
  * @since 0.1
  */
@@ -251,6 +268,7 @@ const char *vmc_vm_state_to_string(enum vmc_vm_state state);
 /**
  * Why the VM entered VMC_VM_GUEST_ERROR, as text (for example
  * "vcpu 0: triple fault").
+ * @param vm the VM
  * @return the reason, valid until the next reset or the VM's end; NULL when
  *         the VM is not in the guest-error state
  * @thread loop, or with the VM lock
@@ -261,6 +279,7 @@ const char *vmc_vm_get_error(const struct vmc_vm *vm);
 /**
  * The status the guest gave when it asked to shut down (for example the
  * code written to a test finisher).
+ * @param vm the VM
  * @retval status the status; 0 when the VM is not in VMC_VM_SHUTDOWN
  * @thread loop, or with the VM lock
  * @since 0.1
@@ -272,6 +291,7 @@ int vmc_vm_get_shutdown_status(const struct vmc_vm *vm);
  * VMC_VM_DEBUG): the virtual clock runs again and every vCPU may run,
  * except those held with vmc_vcpu_set_hold().  Returns without waiting for
  * the vCPUs.
+ * @param vm the VM
  * @retval 0 success (also when already running)
  * @retval -EINVAL @p vm is NULL
  * @retval -EBUSY the VM is shut down or in the guest-error state (reset it
@@ -283,6 +303,7 @@ int vmc_vm_resume(struct vmc_vm *vm);
 
 /**
  * Same as vmc_vm_resume(); reads better for the first start.
+ * @param vm the VM
  * @thread loop
  * @since 0.1
  */
@@ -292,6 +313,7 @@ int vmc_vm_start(struct vmc_vm *vm);
  * Pause the VM: the run state becomes PAUSED, the virtual clock freezes and
  * its timers stop, and every vCPU is asked to stop.  Returns only when every
  * vCPU has stopped: no guest code runs after this returns.
+ * @param vm the VM
  * @retval 0 success (also when not running; then nothing changes)
  * @retval -EINVAL @p vm is NULL
  * @retval -EDEADLK called on one of the VM's vCPU threads (use
@@ -309,6 +331,7 @@ int vmc_vm_pause(struct vmc_vm *vm);
  * running (otherwise it stays or becomes PAUSED; a VM never started stays
  * CREATED).  The VM's interrupt lines keep their levels: devices reset
  * theirs in their own handlers.
+ * @param vm the VM
  * @retval 0 success
  * @retval -EINVAL @p vm is NULL
  * @retval -EDEADLK called on one of the VM's vCPU threads
@@ -322,6 +345,7 @@ int vmc_vm_reset(struct vmc_vm *vm);
  * applied in order on the loop thread.  A vCPU thread that asks for a
  * pause, reset or shutdown stops itself at once; the others follow when
  * the loop applies the request.
+ * @param vm the VM
  * @retval 0 queued
  * @retval -EINVAL @p vm is NULL
  * @retval -ENOMEM out of memory
@@ -340,6 +364,8 @@ int vmc_vm_request_reset(struct vmc_vm *vm);
  * Ask for a shutdown with a status the host can read back with
  * vmc_vm_get_shutdown_status() (devices: a power-off register, a test
  * finisher).  See vmc_vm_request_pause().
+ * @param vm the VM
+ * @param status the shutdown status
  * @thread any
  * @since 0.1
  */
@@ -348,6 +374,7 @@ int vmc_vm_request_shutdown(struct vmc_vm *vm, int status);
 /**
  * Put the VM in VMC_VM_GUEST_ERROR with a reason (devices and accelerators
  * use it when the guest breaks the machine).  See vmc_vm_request_pause().
+ * @param vm the VM
  * @param reason text, copied (truncated to 255 bytes)
  * @thread any
  * @since 0.1
@@ -367,6 +394,10 @@ typedef void (*vmc_vm_state_cb)(struct vmc_vm *vm,
  * ascending @p priority; when it stops, in descending priority (devices
  * that feed the VM start last and stop first).  Equal priorities keep
  * registration order.
+ * @param vm the VM
+ * @param cb called after each change of the run state
+ * @param priority the handler's place in the order above
+ * @param userdata passed to @p cb
  * @param[out] ret handle for vmc_vm_remove_state_handler(); may be NULL
  * @retval 0 success
  * @retval -EINVAL @p vm or @p cb is NULL
@@ -380,6 +411,8 @@ int vmc_vm_add_state_handler(struct vmc_vm *vm, vmc_vm_state_cb cb,
 
 /**
  * Unregister and free a state handler (also from inside a handler).
+ * @param vm the VM
+ * @param h the handle from vmc_vm_add_state_handler()
  * @thread loop, or with the VM lock
  * @since 0.1
  */
@@ -392,6 +425,9 @@ typedef void (*vmc_vm_reset_cb)(struct vmc_vm *vm, void *userdata);
 /**
  * Register a reset handler; handlers run in registration order on every
  * reset, after the vCPUs have been reset.
+ * @param vm the VM
+ * @param cb called on every reset
+ * @param userdata passed to @p cb
  * @param[out] ret handle for vmc_vm_remove_reset_handler(); may be NULL
  * @retval 0 success
  * @retval -EINVAL @p vm or @p cb is NULL
@@ -405,6 +441,8 @@ int vmc_vm_add_reset_handler(struct vmc_vm *vm, vmc_vm_reset_cb cb,
 
 /**
  * Unregister and free a reset handler.
+ * @param vm the VM
+ * @param h the handle from vmc_vm_add_reset_handler()
  * @thread loop, or with the VM lock
  * @since 0.1
  */
@@ -413,6 +451,7 @@ void vmc_vm_remove_reset_handler(struct vmc_vm *vm,
 
 /**
  * Number of vCPUs the VM was created with (unplugged ones included).
+ * @param vm the VM
  * @thread any
  * @since 0.1
  */
@@ -421,6 +460,8 @@ unsigned int vmc_vm_get_vcpu_count(const struct vmc_vm *vm);
 /**
  * vCPU number @p index (no new reference; it lives as long as the VM, also
  * after it is unplugged).
+ * @param vm the VM
+ * @param index the vCPU's index
  * @return the vCPU; NULL when @p index is out of range
  * @thread any
  * @since 0.1
@@ -438,6 +479,9 @@ typedef void (*vmc_work_cb)(struct vmc_vcpu *vcpu, void *userdata);
  * that vCPUs blocked on the lock can leave guest code), once every other
  * vCPU is outside guest code.  Other vCPUs may be idle, paused or waiting
  * to enter guest code meanwhile.  It runs even while the VM is paused.
+ * @param vm the VM
+ * @param cb the work to run
+ * @param userdata passed to @p cb
  * @retval 0 queued
  * @retval -EINVAL @p vm or @p cb is NULL
  * @retval -ENODEV every vCPU is unplugged

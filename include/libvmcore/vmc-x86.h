@@ -116,6 +116,7 @@ enum vmc_x86_reg {
 
 /**
  * Read a model-specific register of the vCPU.
+ * @param vcpu the vCPU
  * @param index the MSR number (ECX of rdmsr)
  * @param[out] ret the value
  * @retval 0 success
@@ -132,6 +133,9 @@ int vmc_x86_vcpu_get_msr(struct vmc_vcpu *vcpu, uint32_t index,
 
 /**
  * Write a model-specific register of the vCPU.
+ * @param vcpu the vCPU
+ * @param index the MSR number (ECX of wrmsr)
+ * @param value the new value
  * @retval 0 success
  * @retval -EINVAL @p vcpu is NULL
  * @retval -EOPNOTSUPP not an x86 vCPU
@@ -148,14 +152,23 @@ int vmc_x86_vcpu_set_msr(struct vmc_vcpu *vcpu, uint32_t index,
 struct vmc_x86_cpuid_entry {
 	uint32_t function; /**< EAX input */
 	uint32_t index;    /**< ECX input, for leaves that use it */
-	uint32_t eax, ebx, ecx, edx; /**< outputs */
+	uint32_t eax, ebx, ecx, edx; /**< EDX output */
 };
+
+/** @var vmc_x86_cpuid_entry::eax
+ * EAX output */
+/** @var vmc_x86_cpuid_entry::ebx
+ * EBX output */
+/** @var vmc_x86_cpuid_entry::ecx
+ * ECX output */
 
 /**
  * Replace the vCPU's CPUID table.  A new vCPU starts with everything the
  * host supports (KVM_GET_SUPPORTED_CPUID).  Must be called before the vCPU
  * first runs (KVM refuses changes afterwards on recent kernels).
+ * @param vcpu the vCPU
  * @param entries @p n entries, copied
+ * @param n the number of entries
  * @retval 0 success
  * @retval -EINVAL @p vcpu is NULL, @p entries is NULL with @p n > 0, or
  *         @p n exceeds 4096
@@ -171,6 +184,9 @@ int vmc_x86_vcpu_set_cpuid(struct vmc_vcpu *vcpu,
 
 /**
  * Read one entry of the vCPU's CPUID table.
+ * @param vcpu the vCPU
+ * @param function the leaf (EAX input)
+ * @param index the subleaf (ECX input), for leaves that use it
  * @param[out] ret filled in (function and index as asked)
  * @retval 0 success
  * @retval -EINVAL an argument is NULL
@@ -200,8 +216,11 @@ int vmc_x86_vcpu_get_cpuid(struct vmc_vcpu *vcpu, uint32_t function,
  * @p stack, RFLAGS = 0x2, the other general registers 0.  No IDT is set
  * up: a guest that takes interrupts loads its own.
  *
+ * @param vcpu the vCPU
  * @param tables host address of the tables, 4 KiB-aligned
  * @param tables_gpa guest-physical address, 4 KiB-aligned
+ * @param entry the RIP to start at
+ * @param stack the initial RSP
  * @retval 0 success
  * @retval -EINVAL @p vcpu or @p tables is NULL, or an address is not
  *         aligned
