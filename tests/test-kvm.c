@@ -104,6 +104,28 @@ static void test_real_and_protected_mode(void)
 	gvm_free(&g);
 }
 
+/*
+ * The access-size guests write 0x11, 0x2233 and 0x44556677 with 1-, 2- and
+ * 4-byte stores, then read the echo device back at the same sizes and
+ * report each value on the doorbell.
+ */
+static void check_writes_1_2_4(const struct echo *e)
+{
+	ASSERT_EQ(e->size[0], 1);
+	ASSERT_EQ_U64(e->value[0], 0x11);
+	ASSERT_EQ(e->size[1], 2);
+	ASSERT_EQ_U64(e->value[1], 0x2233);
+	ASSERT_EQ(e->size[2], 4);
+	ASSERT_EQ_U64(e->value[2], 0x44556677);
+}
+
+static void check_reads_1_2_4(struct gvm *g)
+{
+	ASSERT_EQ(gvm_db(g, 0), 0xff);
+	ASSERT_EQ(gvm_db(g, 1), 0xeeff);
+	ASSERT_EQ(gvm_db(g, 2), 0xccddeeff);
+}
+
 static void test_pio(void)
 {
 	struct gvm g;
@@ -116,15 +138,8 @@ static void test_pio(void)
 	ASSERT_OK(vmc_vm_start(g.vm));
 	gvm_wait_done(&g, 1);
 	ASSERT_EQ(e.n, 3);
-	ASSERT_EQ(e.size[0], 1);
-	ASSERT_EQ_U64(e.value[0], 0x11);
-	ASSERT_EQ(e.size[1], 2);
-	ASSERT_EQ_U64(e.value[1], 0x2233);
-	ASSERT_EQ(e.size[2], 4);
-	ASSERT_EQ_U64(e.value[2], 0x44556677);
-	ASSERT_EQ(gvm_db(&g, 0), 0xff);
-	ASSERT_EQ(gvm_db(&g, 1), 0xeeff);
-	ASSERT_EQ(gvm_db(&g, 2), 0xccddeeff);
+	check_writes_1_2_4(&e);
+	check_reads_1_2_4(&g);
 	ASSERT_EQ(gvm_db(&g, 3), DB_DONE);
 	gvm_free(&g);
 	vmc_region_unref(r);
@@ -151,17 +166,10 @@ static void test_mmio_and_wide_datamatch(void)
 	gvm_wait_done(&g, 1);
 	ASSERT_EQ_U64(eventfd_count(n), 0);
 	ASSERT_EQ(e.n, 4);
-	ASSERT_EQ(e.size[0], 1);
-	ASSERT_EQ_U64(e.value[0], 0x11);
-	ASSERT_EQ(e.size[1], 2);
-	ASSERT_EQ_U64(e.value[1], 0x2233);
-	ASSERT_EQ(e.size[2], 4);
-	ASSERT_EQ_U64(e.value[2], 0x44556677);
+	check_writes_1_2_4(&e);
 	ASSERT_EQ(e.size[3], 8);
 	ASSERT_EQ_U64(e.value[3], PATTERN);
-	ASSERT_EQ(gvm_db(&g, 0), 0xff);
-	ASSERT_EQ(gvm_db(&g, 1), 0xeeff);
-	ASSERT_EQ(gvm_db(&g, 2), 0xccddeeff);
+	check_reads_1_2_4(&g);
 	ASSERT_EQ(gvm_db(&g, 3), 0xccddeeff);
 	ASSERT_EQ(gvm_db(&g, 4), 0x8899aabb);
 	gvm_free(&g);
