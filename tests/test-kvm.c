@@ -570,6 +570,92 @@ static void test_register_cache(void)
 	gvm_free(&g);
 }
 
+/*
+ * A vCPU is built in the kernel when it first runs, or when a call needs
+ * state only the kernel has.  Before that its registers are the power-on
+ * state the kernel gives a new vCPU, writes and resets work on them, and
+ * the first run or kernel call sees exactly what was written.
+ */
+static void test_lazy_vcpu(void)
+{
+	static const unsigned int regs[] = {
+	    VMC_X86_RIP,     VMC_X86_RFLAGS,    VMC_X86_RDX,
+	    VMC_X86_CS,      VMC_X86_CS_BASE,   VMC_X86_CS_LIMIT,
+	    VMC_X86_CS_ATTR, VMC_X86_SS_ATTR,   VMC_X86_TR_ATTR,
+	    VMC_X86_CR0,     VMC_X86_CR4,       VMC_X86_EFER,
+	    VMC_X86_APIC_BASE, VMC_X86_IDTR_LIMIT, VMC_X86_GDTR_LIMIT};
+	uint64_t before[2][15], val;
+	struct vmc_vcpu *v[2];
+	struct gvm g;
+
+	_Static_assert(sizeof(regs) / sizeof(regs[0]) == 15, "regs");
+
+	gvm_init(&g, loop, 2, NULL);
+	for (unsigned int i = 0; i < 2; i++) {
+		v[i] = vmc_vm_get_vcpu(g.vm, i);
+		for (size_t k = 0; k < 15; k++)
+			ASSERT_OK(vmc_vcpu_get_reg(v[i], regs[k],
+						   &before[i][k]));
+	}
+	/* The reset vector, real mode. */
+	ASSERT_EQ_U64(before[0][0], 0xfff0);
+	ASSERT_EQ_U64(before[0][1], 2);
+	ASSERT_EQ_U64(before[0][3], 0xf000);
+	ASSERT_EQ_U64(before[0][4], 0xffff0000);
+	ASSERT_EQ_U64(before[0][9] & 1, 0); /* CR0.PE */
+	/* Only vCPU 0 is the bootstrap processor. */
+	ASSERT_EQ_U64(before[0][12] & 0x100, 0x100);
+	ASSERT_EQ_U64(before[1][12] & 0x100, 0);
+	ASSERT_EQ_U64(before[0][12] & ~UINT64_C(0x100),
+		      before[1][12] & ~UINT64_C(0x100));
+
+	/* A write, then a reset, before the vCPU ever existed. */
+	ASSERT_OK(vmc_vcpu_set_reg(v[1], VMC_X86_RIP, 0x1234));
+	ASSERT_OK(vmc_vcpu_set_reg(v[1], VMC_X86_CS_BASE, 0x50000));
+	ASSERT_OK(vmc_vm_reset(g.vm));
+	ASSERT_OK(vmc_vcpu_get_reg(v[1], VMC_X86_RIP, &val));
+	ASSERT_EQ_U64(val, 0xfff0);
+	ASSERT_OK(vmc_vcpu_get_reg(v[1], VMC_X86_CS_BASE, &val));
+	ASSERT_EQ_U64(val, 0xffff0000);
+
+	/*
+	 * A kernel call builds the vCPU, with pending writes: afterwards
+	 * the registers come from the kernel and match what was cached.
+	 */
+	ASSERT_OK(vmc_vcpu_set_reg(v[0], VMC_X86_RBX, 0x77));
+	ASSERT_OK(vmc_x86_vcpu_get_msr(v[0], 0x174, &val));
+	ASSERT_OK(vmc_x86_vcpu_get_msr(v[1], 0x174, &val));
+	for (unsigned int i = 0; i < 2; i++)
+		for (size_t k = 0; k < 15; k++) {
+			ASSERT_OK(vmc_vcpu_get_reg(v[i], regs[k], &val));
+			ASSERT_EQ_U64(val, before[i][k]);
+		}
+	ASSERT_OK(vmc_vcpu_get_reg(v[0], VMC_X86_RBX, &val));
+	ASSERT_EQ_U64(val, 0x77);
+
+	/* The FPU's power-on state, and after a reset. */
+	ASSERT_OK(vmc_vcpu_get_reg(v[0], VMC_X86_FCW, &val));
+	ASSERT_EQ_U64(val, 0x37f);
+	ASSERT_OK(vmc_vcpu_set_reg(v[0], VMC_X86_FCW, 0x27f));
+	ASSERT_OK(vmc_vcpu_get_reg(v[0], VMC_X86_FCW, &val));
+	ASSERT_EQ_U64(val, 0x27f);
+	ASSERT_OK(vmc_vm_reset(g.vm));
+	ASSERT_OK(vmc_vcpu_get_reg(v[0], VMC_X86_FCW, &val));
+	ASSERT_EQ_U64(val, 0x37f);
+	gvm_free(&g);
+
+	/* A vCPU halted before it ever ran sleeps until an interrupt. */
+	gvm_init(&g, loop, 1, NULL);
+	v[0] = vmc_vm_get_vcpu(g.vm, 0);
+	gvm_setup_long(&g, GT_HLT, 0);
+	ASSERT_OK(vmc_vcpu_halt(v[0]));
+	ASSERT_OK(vmc_vm_start(g.vm));
+	usleep(20000);
+	ASSERT_EQ(atomic_load(&g.nr_db), 0);
+	ASSERT_EQ((int)vmc_vcpu_get_state(v[0]), (int)VMC_VCPU_HALTED);
+	gvm_free(&g);
+}
+
 struct dbg_seen {
 	_Atomic int hits;
 	uint64_t pc;
@@ -704,6 +790,7 @@ int main(void)
 	RUN(test_bad_state);
 	RUN(test_registers);
 	RUN(test_register_cache);
+	RUN(test_lazy_vcpu);
 	RUN(test_guest_debug);
 	vmc_loop_unref(loop);
 	return 0;

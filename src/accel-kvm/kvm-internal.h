@@ -105,6 +105,14 @@ struct kvm_vm {
 	const struct kvm_cpuid2 *cpuid;
 };
 
+/*
+ * A vCPU is built in the kernel lazily (vmc__kvm_vcpu_realize): by its
+ * thread when it first runs, or by the first call that needs state only
+ * the kernel holds.  Until then fd is -1, run is NULL, and the register
+ * cache holds the power-on state (valid, so nothing reads the kernel).
+ * Memslots registered before any vCPU exists are much cheaper, and the
+ * vCPU's kernel state is loaded on the CPU that runs it.
+ */
 struct kvm_vcpu {
 	int fd;
 	struct kvm_run *run;
@@ -140,6 +148,11 @@ struct kvm_vcpu {
 	uint64_t dbg_sw[KVM_MAX_SW_BPS];
 	unsigned int dbg_nr_sw;
 	bool dbg_step;
+	/*
+	 * The vCPU thread's signal mask minus the kick signal, for
+	 * KVM_SET_SIGNAL_MASK (taken on that thread by vcpu_init).
+	 */
+	uint64_t run_sigmask;
 	/* The power-on state, restored by vcpu_reset. */
 	struct kvm_regs init_regs;
 	struct kvm_sregs init_sregs;
@@ -176,6 +189,12 @@ static inline bool vmc__kvm_is(const struct vmc_vm *vm)
 
 /* kvm.c */
 int vmc__kvm_ioctl(int fd, unsigned long req, void *arg);
+/*
+ * The power-on registers of a new vCPU 0 on this host, read once per
+ * process from the probe's scratch vCPU (valid once a probe succeeded).
+ */
+const struct kvm_regs *vmc__kvm_reset_regs(void);
+const struct kvm_sregs *vmc__kvm_reset_sregs(void);
 void vmc__kvm_kick_raw(struct vmc_vcpu *vcpu);
 /* Block new KVM_RUN entries and wait until none is inside; then unblock. */
 void vmc__kvm_inhibit_begin(struct vmc_vm *vm);
@@ -189,6 +208,11 @@ void vmc__kvm_mmio(struct vmc_vcpu *vcpu, struct kvm_run *run);
 
 /* kvm-vcpu.c */
 int vmc__kvm_vcpu_init(struct vmc_vcpu *vcpu);
+/*
+ * Build the vCPU in the kernel if it is not yet: on its thread, or with
+ * the VM lock held while the thread is parked.  0 or a negative errno.
+ */
+int vmc__kvm_vcpu_realize(struct vmc_vcpu *vcpu);
 void vmc__kvm_vcpu_destroy(struct vmc_vcpu *vcpu);
 int vmc__kvm_vcpu_run(struct vmc_vcpu *vcpu);
 void vmc__kvm_vcpu_kick(struct vmc_vcpu *vcpu);

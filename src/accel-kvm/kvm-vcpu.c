@@ -29,20 +29,18 @@
 #include "kvm-internal.h"
 
 #define DEFAULT_INTR_VECTOR 32
+/* IA32_APIC_BASE: this is the bootstrap processor. */
+#define APIC_BASE_BSP (1u << 8)
 
-static int set_signal_mask(struct kvm_vcpu *kc, int sig)
+static int set_signal_mask(struct kvm_vcpu *kc)
 {
 	struct {
 		struct kvm_signal_mask m;
 		uint8_t set[8];
 	} arg;
-	sigset_t s;
 
-	/* The thread's mask (everything blocked) minus the kick signal. */
-	pthread_sigmask(SIG_BLOCK, NULL, &s);
-	sigdelset(&s, sig);
 	arg.m.len = 8; /* the kernel's sigset_t on x86-64 */
-	memcpy(arg.set, &s, sizeof(arg.set));
+	memcpy(arg.set, &kc->run_sigmask, sizeof(arg.set));
 	return vmc__kvm_ioctl(kc->fd, KVM_SET_SIGNAL_MASK, &arg);
 }
 
@@ -67,57 +65,97 @@ static struct kvm_cpuid2 *cpuid_for_vcpu(const struct kvm_cpuid2 *src,
 	return c;
 }
 
+/*
+ * On the vCPU thread, VM lock held.  Builds only userspace state: the
+ * kernel's vCPU waits for vmc__kvm_vcpu_realize().
+ */
 int vmc__kvm_vcpu_init(struct vmc_vcpu *vcpu)
 {
 	struct kvm_vm *kv = kvm_vm_of(vcpu->vm);
-	struct kvm_cpuid2 *cpuid;
 	struct kvm_vcpu *kc;
-	void *run;
-	int r;
+	sigset_t s;
 
 	kc = calloc(1, sizeof(*kc));
 	if (!kc)
 		return -ENOMEM;
 	kc->fd = -1;
 	kc->run_size = kv->run_size;
-	/* vm_destroy frees it, also when a later step fails. */
+	/* vm_destroy frees it. */
 	vcpu->accel = kc;
 
-	r = ioctl(kv->fd, KVM_CREATE_VCPU, (unsigned long)vcpu->index);
-	if (r < 0) {
+	/*
+	 * KVM_RUN runs with this thread's mask (everything blocked but
+	 * what the C library reserves for itself) minus the kick signal.
+	 */
+	pthread_sigmask(SIG_BLOCK, NULL, &s);
+	sigdelset(&s, kv->kick_signal);
+	memcpy(&kc->run_sigmask, &s, sizeof(kc->run_sigmask));
+
+	/*
+	 * The power-on state, for resets and as the register cache until
+	 * the vCPU exists: what the kernel gives a new vCPU, which differs
+	 * between vCPUs only in the APIC base's BSP flag.  The FPU's is
+	 * architectural (FCW 0x37f, MXCSR 0x1f80, all else zero).
+	 */
+	kc->init_regs = *vmc__kvm_reset_regs();
+	kc->init_sregs = *vmc__kvm_reset_sregs();
+	if (vcpu->index)
+		kc->init_sregs.apic_base &= ~(uint64_t)APIC_BASE_BSP;
+	kc->init_fpu.fcw = 0x37f;
+	kc->init_fpu.mxcsr = 0x1f80;
+	kc->regs = kc->init_regs;
+	kc->sregs = kc->init_sregs;
+	kc->regs_valid = kc->sregs_valid = true;
+	return 0;
+}
+
+int vmc__kvm_vcpu_realize(struct vmc_vcpu *vcpu)
+{
+	struct kvm_vm *kv = kvm_vm_of(vcpu->vm);
+	struct kvm_vcpu *kc = kvm_vcpu_of(vcpu);
+	struct kvm_cpuid2 *cpuid;
+	void *run;
+	int fd, r;
+
+	if (likely(kc->fd >= 0))
+		return atomic_load_explicit(&kc->alive, memory_order_relaxed)
+			   ? 0
+			   : -EIO;
+	fd = ioctl(kv->fd, KVM_CREATE_VCPU, (unsigned long)vcpu->index);
+	if (fd < 0) {
 		r = -errno;
 		vmc__err("kvm: KVM_CREATE_VCPU %u: %s", vcpu->index,
 			 strerror(-r));
 		return r;
 	}
-	kc->fd = r;
 	run = mmap(NULL, (size_t)kv->run_size, PROT_READ | PROT_WRITE,
-		   MAP_SHARED, kc->fd, 0);
-	if (run == MAP_FAILED)
-		return -errno;
-	kc->run = run;
-
-	r = set_signal_mask(kc, kv->kick_signal);
-	if (r < 0)
+		   MAP_SHARED, fd, 0);
+	if (run == MAP_FAILED) {
+		r = -errno;
+		close(fd);
 		return r;
-
+	}
+	kc->fd = fd;
+	kc->run = run;
+	r = set_signal_mask(kc);
+	if (r < 0)
+		goto fail;
 	cpuid = cpuid_for_vcpu(kv->cpuid, vcpu->index);
-	if (!cpuid)
-		return -ENOMEM;
+	if (!cpuid) {
+		r = -ENOMEM;
+		goto fail;
+	}
 	r = vmc__kvm_x86_set_cpuid(vcpu, cpuid);
 	free(cpuid);
 	if (r < 0)
-		return r;
-
-	r = vmc__kvm_ioctl(kc->fd, KVM_GET_REGS, &kc->init_regs);
-	if (r >= 0)
-		r = vmc__kvm_ioctl(kc->fd, KVM_GET_SREGS, &kc->init_sregs);
-	if (r >= 0)
-		r = vmc__kvm_ioctl(kc->fd, KVM_GET_FPU, &kc->init_fpu);
-	if (r < 0)
-		return r;
-	atomic_store(&kc->alive, true);
+		goto fail;
+	/* Kicks may now reach it; the cache's writes go in before entry. */
+	atomic_store_explicit(&kc->alive, true, memory_order_release);
 	return 0;
+fail:
+	/* A vCPU id cannot be created twice: keep it, unusable. */
+	vmc__err("kvm: setting up vCPU %u: %s", vcpu->index, strerror(-r));
+	return r;
 }
 
 void vmc__kvm_vcpu_destroy(struct vmc_vcpu *vcpu)
@@ -145,9 +183,12 @@ bool vmc__kvm_vcpu_has_work(struct vmc_vcpu *vcpu)
 		return false;
 	if (atomic_load(&kc->nmi_pending))
 		return true;
-	/* HLT exits happen with the guest's IF as the kernel reported it. */
+	/*
+	 * HLT exits happen with the guest's IF as the kernel reported it;
+	 * a vCPU halted before it ever ran has its power-on flags cached.
+	 */
 	return (atomic_load(&vcpu->irqs) & (1u << VMC_KVM_LINE_INTR)) &&
-	       kc->run->if_flag;
+	       (kc->run ? kc->run->if_flag : !!(kc->regs.rflags & 0x200));
 }
 
 bool vmc__kvm_vcpu_idle(struct vmc_vcpu *vcpu)
@@ -304,7 +345,7 @@ int vmc__kvm_vcpu_run(struct vmc_vcpu *vcpu)
 {
 	struct kvm_vm *kv = kvm_vm_of(vcpu->vm);
 	struct kvm_vcpu *kc = kvm_vcpu_of(vcpu);
-	struct kvm_run *run = kc->run;
+	struct kvm_run *run;
 	int r;
 
 	/*
@@ -313,6 +354,16 @@ int vmc__kvm_vcpu_run(struct vmc_vcpu *vcpu)
 	 * (blocked outside KVM_RUN) and makes the next entry return at
 	 * once; without a kick, each exit saves a full barrier.
 	 */
+	if (unlikely(!atomic_load_explicit(&kc->alive,
+					   memory_order_relaxed))) {
+		r = vmc__kvm_vcpu_realize(vcpu);
+		if (r < 0) {
+			vmc__vcpu_guest_error(vcpu, "creating the vCPU: %s",
+					      strerror(-r));
+			return VMC__EXIT_ERROR;
+		}
+	}
+	run = kc->run;
 	atomic_store(&kc->in_kernel, 1);
 	for (;;) {
 		if (atomic_load_explicit(&vcpu->exit_request,

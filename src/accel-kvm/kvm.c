@@ -73,30 +73,71 @@ static int kvm_create_vm(int sys_fd)
 /*
  * A successful probe stays valid for the process's life (the device does
  * not go away under a running process in any way we could handle better),
- * so it is remembered: VMC_ACCEL_AUTO then costs no extra VM.
+ * so it is remembered: VMC_ACCEL_AUTO then costs no extra VM.  The probe
+ * builds a scratch VM with one vCPU and keeps that vCPU's power-on
+ * registers: new vCPUs start from them without asking the kernel, which
+ * lets a VM build its vCPUs only when they first run.
  */
 static _Atomic int probe_ok;
+static pthread_mutex_t probe_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct kvm_regs reset_regs;
+static struct kvm_sregs reset_sregs;
 
-static int kvm_probe(enum vmc_arch arch)
+const struct kvm_regs *vmc__kvm_reset_regs(void)
 {
-	int sys_fd, vm_fd;
+	return &reset_regs;
+}
 
-	if (arch != VMC_ARCH_X86_64)
-		return -EINVAL;
-	if (atomic_load_explicit(&probe_ok, memory_order_relaxed))
-		return 0;
-	sys_fd = kvm_open_sys();
-	if (sys_fd < 0)
-		return sys_fd;
+const struct kvm_sregs *vmc__kvm_reset_sregs(void)
+{
+	return &reset_sregs;
+}
+
+static int probe_scratch(int sys_fd)
+{
+	int vm_fd, cpu_fd, r = 0;
+
 	vm_fd = kvm_create_vm(sys_fd);
-	close(sys_fd);
 	if (vm_fd < 0) {
 		vmc__debug("kvm: KVM_CREATE_VM failed: %s", strerror(-vm_fd));
 		return -ENODEV;
 	}
+	cpu_fd = ioctl(vm_fd, KVM_CREATE_VCPU, 0ul);
+	if (cpu_fd < 0) {
+		vmc__debug("kvm: KVM_CREATE_VCPU failed: %s", strerror(errno));
+		r = -ENODEV;
+	} else if (vmc__kvm_ioctl(cpu_fd, KVM_GET_REGS, &reset_regs) < 0 ||
+		   vmc__kvm_ioctl(cpu_fd, KVM_GET_SREGS, &reset_sregs) < 0) {
+		vmc__debug("kvm: reading a new vCPU's registers failed");
+		r = -ENODEV;
+	}
+	if (cpu_fd >= 0)
+		close(cpu_fd);
 	close(vm_fd);
-	atomic_store_explicit(&probe_ok, 1, memory_order_relaxed);
-	return 0;
+	return r;
+}
+
+static int kvm_probe(enum vmc_arch arch)
+{
+	int sys_fd, r;
+
+	if (arch != VMC_ARCH_X86_64)
+		return -EINVAL;
+	if (atomic_load_explicit(&probe_ok, memory_order_acquire))
+		return 0;
+	pthread_mutex_lock(&probe_lock);
+	r = 0;
+	if (!atomic_load_explicit(&probe_ok, memory_order_relaxed)) {
+		sys_fd = kvm_open_sys();
+		r = sys_fd < 0 ? sys_fd : probe_scratch(sys_fd);
+		if (sys_fd >= 0)
+			close(sys_fd);
+		if (r == 0)
+			atomic_store_explicit(&probe_ok, 1,
+					      memory_order_release);
+	}
+	pthread_mutex_unlock(&probe_lock);
+	return r;
 }
 
 /* ------------------------------------------------------------------------
@@ -149,7 +190,8 @@ void vmc__kvm_kick_raw(struct vmc_vcpu *vcpu)
 {
 	struct kvm_vcpu *kc = kvm_vcpu_of(vcpu);
 
-	if (!kc || !kc->run)
+	/* Not built yet, or gone: the next entry checks exit_request. */
+	if (!kc || !atomic_load_explicit(&kc->alive, memory_order_acquire))
 		return;
 	/*
 	 * immediate_exit first: if the vCPU is between its checks and the

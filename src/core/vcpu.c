@@ -370,6 +370,7 @@ void *vmc__vcpu_thread(void *arg)
 	r = vm->ops->vcpu_init ? vm->ops->vcpu_init(vcpu) : 0;
 	vcpu->init_error = r;
 	vcpu->created = true;
+	atomic_store_explicit(&vcpu->created_flag, true, memory_order_release);
 	pthread_cond_broadcast(&vm->created_cond);
 	if (r < 0)
 		goto out;

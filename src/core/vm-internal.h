@@ -43,6 +43,8 @@ struct vmc_vcpu {
 	/* Protected by the VM lock. */
 	pthread_cond_t halt_cond;
 	bool created;           /* thread up, accel state built */
+	/* created, for lock-free polling; init_error is set before it. */
+	_Atomic bool created_flag;
 	bool stop;              /* someone asked it to stop */
 	bool stopped;           /* it acknowledged, or never started */
 	bool unplug;            /* leave the thread loop */

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "loop-internal.h"
+#include "spin.h"
 #include "vm-internal.h"
 
 enum {
@@ -255,8 +256,14 @@ void vmc__vm_resume_vcpus(struct vmc_vm *vm)
 			continue;
 		c->stop = false;
 		c->stopped = false;
+		/*
+		 * The idle wait re-checks its predicate; no kick, which
+		 * would only cut the vCPU's first entry short (KVM enters
+		 * with immediate_exit set and returns at once).  A vCPU
+		 * whose stop was not yet acknowledged sees stop cleared at
+		 * its next event point.
+		 */
 		pthread_cond_broadcast(&c->halt_cond);
-		vmc_vcpu_kick(c);
 	}
 }
 
@@ -473,19 +480,25 @@ static int start_vcpu_threads(struct vmc_vm *vm)
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 
-	/* Wait for each thread to build its accelerator state. */
-	vmc__lock_acquire(&vm->lock);
+	/*
+	 * Wait for each thread to build its accelerator state.  That takes
+	 * tens of microseconds, about what waking a sleeping thread costs
+	 * on a virtualized host: poll for a short while first.
+	 */
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
 		struct vmc_vcpu *c = &vm->vcpus[i];
 
 		if (!c->thread_started)
 			continue;
-		while (!c->created)
-			vmc__lock_wait(&vm->lock, &vm->created_cond);
+		if (!vmc__spin_until(&c->created_flag)) {
+			vmc__lock_acquire(&vm->lock);
+			while (!c->created)
+				vmc__lock_wait(&vm->lock, &vm->created_cond);
+			vmc__lock_release(&vm->lock);
+		}
 		if (c->init_error < 0 && r >= 0)
 			r = c->init_error;
 	}
-	vmc__lock_release(&vm->lock);
 	return r;
 }
 
@@ -508,7 +521,7 @@ static void join_vcpu_threads(struct vmc_vm *vm)
 
 		if (!c->thread_started)
 			continue;
-		pthread_join(c->thread, NULL);
+		vmc__join_thread(c->thread);
 		c->thread_started = false;
 	}
 }

@@ -50,7 +50,9 @@ static int push_debug(struct vmc_vcpu *vcpu)
 		k.control |= KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_SW_BP;
 	if (kc->dbg_step)
 		k.control |= KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP;
-	r = vmc__kvm_ioctl(kc->fd, KVM_SET_GUEST_DEBUG, &k);
+	r = vmc__kvm_vcpu_realize(vcpu);
+	if (r == 0)
+		r = vmc__kvm_ioctl(kc->fd, KVM_SET_GUEST_DEBUG, &k);
 	if (r == 0)
 		kc->debug = k;
 	return r;
@@ -77,9 +79,16 @@ int vmc__kvm_debug_translate(struct vmc_vcpu *vcpu, uint64_t va,
 			     uint64_t *pa)
 {
 	struct kvm_translation t = {.linear_address = va};
+	struct kvm_vcpu *kc = kvm_vcpu_of(vcpu);
 	int r;
 
-	r = vmc__kvm_ioctl(kvm_vcpu_of(vcpu)->fd, KVM_TRANSLATE, &t);
+	/* The kernel walks the tables of its own copy of CR3 and CR4. */
+	r = vmc__kvm_vcpu_realize(vcpu);
+	if (r == 0)
+		r = vmc__kvm_regs_sync(kc);
+	if (r < 0)
+		return r;
+	r = vmc__kvm_ioctl(kc->fd, KVM_TRANSLATE, &t);
 	if (r < 0)
 		return r;
 	if (!t.valid)

@@ -258,6 +258,10 @@ static int reg_access(struct vmc_vcpu *vcpu, unsigned int reg, uint64_t *v,
 	case RC_FPU: {
 		struct kvm_fpu f;
 
+		r = vmc__kvm_vcpu_realize(vcpu);
+		if (r < 0)
+			return r;
+		fd = kc->fd;
 		r = vmc__kvm_ioctl(fd, KVM_GET_FPU, &f);
 		if (r < 0)
 			return r;
@@ -267,6 +271,10 @@ static int reg_access(struct vmc_vcpu *vcpu, unsigned int reg, uint64_t *v,
 	case RC_DEBUG: {
 		struct kvm_debugregs d;
 
+		r = vmc__kvm_vcpu_realize(vcpu);
+		if (r < 0)
+			return r;
+		fd = kc->fd;
 		r = vmc__kvm_ioctl(fd, KVM_GET_DEBUGREGS, &d);
 		if (r < 0)
 			return r;
@@ -298,12 +306,19 @@ void vmc__kvm_vcpu_reset(struct vmc_vcpu *vcpu)
 	/* Pending register writes are void after a reset. */
 	kc->regs_valid = kc->regs_dirty = false;
 	kc->sregs_valid = kc->sregs_dirty = false;
+	atomic_store(&kc->nmi_pending, 0);
+	if (kc->fd < 0) {
+		/* Not built yet: the cache is the whole state. */
+		kc->regs = regs;
+		kc->sregs = sregs;
+		kc->regs_valid = kc->sregs_valid = true;
+		return;
+	}
 	if (vmc__kvm_ioctl(kc->fd, KVM_SET_REGS, &regs) < 0 ||
 	    vmc__kvm_ioctl(kc->fd, KVM_SET_SREGS, &sregs) < 0 ||
 	    vmc__kvm_ioctl(kc->fd, KVM_SET_FPU, &fpu) < 0)
 		vmc__err("kvm: vcpu %u: restoring the power-on state failed",
 			 vcpu->index);
-	atomic_store(&kc->nmi_pending, 0);
 	kc->run->request_interrupt_window = 0;
 }
 
@@ -334,8 +349,10 @@ static void x86_call_cb(struct vmc_vcpu *vcpu, void *userdata)
 {
 	struct x86_call *c = userdata;
 
-	/* The calls below use the registers directly. */
-	c->result = vmc__kvm_regs_sync(kvm_vcpu_of(vcpu));
+	/* The calls below use the kernel's vCPU and registers directly. */
+	c->result = vmc__kvm_vcpu_realize(vcpu);
+	if (c->result >= 0)
+		c->result = vmc__kvm_regs_sync(kvm_vcpu_of(vcpu));
 	if (c->result >= 0)
 		c->result = c->fn(vcpu, c);
 }
