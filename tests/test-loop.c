@@ -24,6 +24,7 @@ static void test_errors(void)
 	ASSERT_ERR(vmc_loop_get_fd(NULL), -EINVAL);
 	ASSERT_ERR(vmc_loop_get_timeout(NULL), -EINVAL);
 	ASSERT_ERR(vmc_loop_dispatch(NULL), -EINVAL);
+	ASSERT_ERR(vmc_loop_set_poll_time(NULL, 0), -EINVAL);
 	ASSERT_NULL(vmc_loop_get_uv(NULL));
 	ASSERT_NULL(vmc_loop_ref(NULL));
 	ASSERT_NULL(vmc_loop_unref(NULL));
@@ -280,6 +281,73 @@ static void test_adopted(void)
 }
 
 /* An own loop freed with closes still pending completes them itself. */
+static void count_notifier(struct vmc_notifier *n, void *userdata)
+{
+	(void)n;
+	atomic_fetch_add((atomic_int *)userdata, 1);
+}
+
+/*
+ * Adaptive polling: after a notifier event the loop does not block (a
+ * blocking iteration returns at once, the embedding timeout is 0) until
+ * the window has passed without another event; then it sleeps again.
+ * Events that arrive while it polls are handled.
+ */
+static void test_poll_time(void)
+{
+	struct vmc_loop *loop;
+	struct vmc_notifier *n;
+	atomic_int hits = 0;
+	int64_t t0;
+
+	ASSERT_OK(vmc_loop_new(&loop));
+	ASSERT_ERR(vmc_loop_set_poll_time(loop, 2000000000ull), -EINVAL);
+	ASSERT_OK(vmc_notifier_new(&n));
+	ASSERT_OK(vmc_notifier_set_handler(n, loop, count_notifier, &hits));
+	ASSERT_OK(vmc_loop_dispatch(loop));
+	/* Off: nothing to wait for but the notifier. */
+	ASSERT_EQ(vmc_loop_get_timeout(loop), -1);
+
+	ASSERT_OK(vmc_loop_set_poll_time(loop, 100 * 1000 * 1000));
+	ASSERT_OK(vmc_notifier_signal(n));
+	ASSERT_GT(vmc_loop_run_once(loop, true), 0);
+	ASSERT_EQ(atomic_load(&hits), 1);
+	/* Polling: neither a blocking iteration nor the host waits. */
+	ASSERT_EQ(vmc_loop_get_timeout(loop), 0);
+	t0 = vmc_test_now_ns();
+	for (int i = 0; i < 10; i++)
+		ASSERT_GT(vmc_loop_run_once(loop, true), 0);
+	ASSERT_LT(vmc_test_now_ns() - t0, 90 * 1000 * 1000);
+	/* An event while polling is handled and extends the window. */
+	ASSERT_OK(vmc_notifier_signal(n));
+	ASSERT_GT(vmc_loop_run_once(loop, true), 0);
+	ASSERT_EQ(atomic_load(&hits), 2);
+
+	/* A short window ends: the loop blocks again. */
+	ASSERT_OK(vmc_loop_set_poll_time(loop, 1000 * 1000));
+	ASSERT_OK(vmc_notifier_signal(n));
+	ASSERT_GT(vmc_loop_run_once(loop, true), 0);
+	ASSERT_EQ(atomic_load(&hits), 3);
+	t0 = vmc_test_now_ns();
+	while (vmc_loop_get_timeout(loop) == 0) {
+		ASSERT_GT(vmc_loop_run_once(loop, false), 0);
+		ASSERT_LT(vmc_test_now_ns() - t0, 5000 * 1000 * 1000ll);
+	}
+	ASSERT_EQ(vmc_loop_get_timeout(loop), -1);
+
+	/* Turned off, an event no longer starts polling. */
+	ASSERT_OK(vmc_loop_set_poll_time(loop, 0));
+	ASSERT_OK(vmc_notifier_signal(n));
+	ASSERT_GT(vmc_loop_run_once(loop, true), 0);
+	ASSERT_EQ(atomic_load(&hits), 4);
+	ASSERT_EQ(vmc_loop_get_timeout(loop), -1);
+
+	ASSERT_OK(vmc_notifier_set_handler(n, loop, NULL, NULL));
+	vmc_notifier_free(n);
+	/* Teardown with the idle handle closed too. */
+	vmc_loop_unref(loop);
+}
+
 static void test_own_teardown_pending_closes(void)
 {
 	struct vmc_loop *loop;
@@ -306,5 +374,6 @@ int main(void)
 	RUN(test_foreign_embedding);
 	RUN(test_adopted);
 	RUN(test_own_teardown_pending_closes);
+	RUN(test_poll_time);
 	return 0;
 }

@@ -46,6 +46,7 @@ static void on_poll(uv_poll_t *p, int status, int events)
 	if ((events & UV_WRITABLE) && !h->freed && h->write_cb)
 		h->write_cb(h, h->fd, h->userdata);
 	vmc__lock_release_if(lk, taken);
+	vmc__loop_note_event(loop);
 	vmc__loop_leave_cb(loop);
 }
 

@@ -71,6 +71,15 @@ struct vmc_loop {
 	uv_async_t async;
 	/* Armed for the host-time distance to the earliest timer deadline. */
 	uv_timer_t timer;
+	/*
+	 * Adaptive polling (vmc_loop_set_poll_time): an active idle handle
+	 * makes libuv poll without blocking; it stops once poll_until (host
+	 * ns, loop thread) has passed without another event.
+	 */
+	uv_idle_t poll_idle;
+	_Atomic uint64_t poll_ns;
+	uint64_t poll_until;
+	bool polling;
 	/* Handles of the loop itself whose close has not completed. */
 	int closing;
 
@@ -121,6 +130,8 @@ void vmc__clock_set_lock(struct vmc_clock *clock, struct vmc__lock *lock);
 
 /* True if the caller is the thread running the loop. */
 bool vmc__loop_in_thread(struct vmc_loop *loop);
+/* An fd or notifier event was dispatched (loop thread): extend polling. */
+void vmc__loop_note_event(struct vmc_loop *loop);
 
 /*
  * Call @fn whenever the clock's earliest deadline moves earlier, from the

@@ -120,6 +120,37 @@ void vmc__loop_wake(struct vmc_loop *loop)
 	uv_async_send(&loop->async);
 }
 
+static void on_poll_idle(uv_idle_t *h)
+{
+	struct vmc_loop *loop = h->data;
+
+	if (uv_hrtime() >= loop->poll_until) {
+		uv_idle_stop(h);
+		loop->polling = false;
+	}
+}
+
+void vmc__loop_note_event(struct vmc_loop *loop)
+{
+	uint64_t ns = atomic_load_explicit(&loop->poll_ns,
+					   memory_order_relaxed);
+
+	if (!ns)
+		return;
+	loop->poll_until = uv_hrtime() + ns;
+	if (!loop->polling) {
+		uv_idle_start(&loop->poll_idle, on_poll_idle);
+		loop->polling = true;
+	}
+}
+
+VMC_EXPORT int vmc_loop_set_poll_time(struct vmc_loop *loop, uint64_t ns)
+{
+	vmc_assert_return(loop && ns <= 1000000000u, -EINVAL);
+	atomic_store_explicit(&loop->poll_ns, ns, memory_order_relaxed);
+	return 0;
+}
+
 static void on_async(uv_async_t *a)
 {
 	struct vmc_loop *loop = a->data;
@@ -144,7 +175,12 @@ static int loop_setup(struct vmc_loop *loop)
 	r = uv_timer_init(loop->uv, &loop->timer);
 	assert(r == 0);
 	loop->timer.data = loop;
+	/* Neither can uv_idle_init(). */
+	r = uv_idle_init(loop->uv, &loop->poll_idle);
+	assert(r == 0);
+	loop->poll_idle.data = loop;
 	/* The sources keep the loop alive, not its internal handles. */
+	uv_unref((uv_handle_t *)&loop->poll_idle);
 	uv_unref((uv_handle_t *)&loop->timer);
 	uv_unref((uv_handle_t *)&loop->async);
 
@@ -223,9 +259,11 @@ static void loop_destroy(struct vmc_loop *loop)
 
 	vmc__loop_drain_bhs(loop);
 	uv_timer_stop(&loop->timer);
-	loop->closing = 2;
+	uv_idle_stop(&loop->poll_idle);
+	loop->closing = 3;
 	uv_close((uv_handle_t *)&loop->async, on_own_handle_closed);
 	uv_close((uv_handle_t *)&loop->timer, on_own_handle_closed);
+	uv_close((uv_handle_t *)&loop->poll_idle, on_own_handle_closed);
 	if (!loop->own)
 		return;
 	/* Completes our closes and those of sources freed before. */

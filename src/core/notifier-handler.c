@@ -45,6 +45,7 @@ static void on_poll(uv_poll_t *p, int status, int events)
 	taken = vmc__lock_acquire_if_needed(lk);
 	nh->cb(n, nh->userdata);
 	vmc__lock_release_if(lk, taken);
+	vmc__loop_note_event(loop);
 	vmc__loop_leave_cb(loop);
 }
 
