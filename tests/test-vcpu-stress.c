@@ -71,6 +71,35 @@ static const struct vmc_accel_ops sim_ops = {
 	.vcpu_has_work = sim_has_work,
 };
 
+/*
+ * The same, with its vCPU state built on the creating thread (KVM's way):
+ * vmc_vm_new() does not wait for the threads, which count as parked until
+ * they first take the VM lock.
+ */
+static _Atomic int sim_built;
+
+static int sim_create(struct vmc_vcpu *vcpu)
+{
+	vcpu->accel = &sim_built;
+	atomic_fetch_add(&sim_built, 1);
+	return 0;
+}
+
+static int sim_run_built(struct vmc_vcpu *vcpu)
+{
+	if (vcpu->accel != &sim_built)
+		atomic_fetch_add(&violations, 1);
+	return sim_run(vcpu);
+}
+
+static const struct vmc_accel_ops sim_ops_built = {
+	.name = "sim-built",
+	.type = VMC_ACCEL_HARNESS,
+	.vcpu_create = sim_create,
+	.vcpu_run = sim_run_built,
+	.vcpu_has_work = sim_has_work,
+};
+
 /* ---- work items ---------------------------------------------------------- */
 
 struct vcpu_book {
@@ -272,7 +301,11 @@ static void loop_tick(struct vmc_timer *t, void *userdata)
 				 200000);
 }
 
-static void run_round(struct vmc_loop *loop, long ops)
+/*
+ * Odd rounds: vCPU state built by vcpu_create, and idle vCPUs poll for
+ * 20 us before they sleep (config.halt_poll_ns).
+ */
+static void run_round(struct vmc_loop *loop, long ops, bool variant)
 {
 	struct vmc_vm_config c;
 	struct round rd = {.loop = loop, .ops = ops};
@@ -291,7 +324,9 @@ static void run_round(struct vmc_loop *loop, long ops)
 	vmc_vm_config_init(&c);
 	c.vcpus = NR_VCPUS;
 	c.loop = loop;
-	ASSERT_OK(vmc__vm_new_with_ops(&c, &sim_ops, &rd.vm));
+	c.halt_poll_ns = variant ? 20000 : 0;
+	ASSERT_OK(vmc__vm_new_with_ops(&c, variant ? &sim_ops_built : &sim_ops,
+				       &rd.vm));
 	ASSERT_OK(vmc_vm_start(rd.vm));
 
 	ASSERT_OK(vmc_timer_new(rt, loop_tick, &rd, &tick));
@@ -358,7 +393,8 @@ int main(void)
 
 	ASSERT_OK(vmc_loop_new(&loop));
 	for (long r = 0; r < rounds; r++)
-		run_round(loop, ops);
+		run_round(loop, ops, r & 1);
+	ASSERT_EQ(atomic_load(&sim_built), (int)(rounds / 2) * NR_VCPUS);
 	vmc_loop_unref(loop);
 	fprintf(stderr,
 		"%ld rounds: %ld guest slices, %ld exclusive sections, 0 "

@@ -84,6 +84,9 @@ static void test_config_errors(void)
 	c.kick_signal = SIGUSR1;
 	ASSERT_ERR(vmc_vm_new(&c, &vm), -EINVAL);
 	c.kick_signal = 0;
+	c.halt_poll_ns = 1000000001;
+	ASSERT_ERR(vmc_vm_new(&c, &vm), -EINVAL);
+	c.halt_poll_ns = 0;
 	c.size = 4;
 	ASSERT_ERR(vmc_vm_new(&c, &vm), -EINVAL);
 	c.size = sizeof(c);

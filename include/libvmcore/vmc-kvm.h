@@ -20,6 +20,16 @@
  * (while it is high and the guest can take an interrupt, the library asks
  * the config's intack callback for the vector and injects it), line
  * VMC_KVM_LINE_NMI the NMI pin (each rising edge injects one NMI).
+ *
+ * vCPUs.  Each vCPU is built in the kernel by its own thread when it first
+ * runs, or earlier by the first call that needs state only the kernel
+ * holds (FPU and debug registers, MSRs, CPUID, guest debugging).  Until
+ * then vmc_vcpu_get_reg() and vmc_vcpu_set_reg() work on the power-on
+ * state the kernel gives a new vCPU, and writes reach the kernel before
+ * the first instruction runs.  Building the vCPU where it runs, after the
+ * host has laid out guest memory, is what makes a VM quick to create.  If
+ * the kernel refuses a vCPU at that point, the VM enters
+ * VMC_VM_GUEST_ERROR with the reason.
  */
 #ifndef LIBVMCORE_VMC_KVM_H
 #define LIBVMCORE_VMC_KVM_H

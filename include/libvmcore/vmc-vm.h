@@ -104,6 +104,16 @@ struct vmc_vm_config {
 	 * (vmc-kvm.h); other accelerators ignore it.
 	 */
 	const void *accel_config;
+	/**
+	 * How long an idle vCPU thread (halted, stopped, or not started yet)
+	 * polls for a reason to run before it sleeps, in nanoseconds; 0 (the
+	 * default) sleeps at once.  Like KVM's halt polling: waking a
+	 * sleeping thread costs tens of microseconds on a virtualized host,
+	 * so a vCPU that is started, resumed, interrupted or destroyed soon
+	 * after it went idle reacts faster, at the price of up to this much
+	 * CPU time each time it goes idle.  At most one second.
+	 */
+	uint64_t halt_poll_ns;
 };
 
 /**

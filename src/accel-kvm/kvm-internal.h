@@ -2,8 +2,9 @@
 /*
  * The KVM accelerator's private state.  Never installed.
  *
- * Threads: the VM state is built on the loop thread before any vCPU exists;
- * each vCPU's state is built and used on its own thread, except
+ * Threads: the VM state and each vCPU's userspace state are built on the
+ * loop thread before any vCPU thread exists; the kernel's vCPU is built and
+ * used on the vCPU's own thread (vmc__kvm_vcpu_realize), except
  * kvm_run->immediate_exit, which kickers write from any thread.
  *
  * Memslot swaps: a memory commit that removes a slot overlapping one it
@@ -207,7 +208,7 @@ void vmc__kvm_pio(struct vmc_vcpu *vcpu, struct kvm_run *run);
 void vmc__kvm_mmio(struct vmc_vcpu *vcpu, struct kvm_run *run);
 
 /* kvm-vcpu.c */
-int vmc__kvm_vcpu_init(struct vmc_vcpu *vcpu);
+int vmc__kvm_vcpu_create(struct vmc_vcpu *vcpu);
 /*
  * Build the vCPU in the kernel if it is not yet: on its thread, or with
  * the VM lock held while the thread is parked.  0 or a negative errno.

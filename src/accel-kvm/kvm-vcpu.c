@@ -66,10 +66,11 @@ static struct kvm_cpuid2 *cpuid_for_vcpu(const struct kvm_cpuid2 *src,
 }
 
 /*
- * On the vCPU thread, VM lock held.  Builds only userspace state: the
- * kernel's vCPU waits for vmc__kvm_vcpu_realize().
+ * On the loop thread, before the vCPU thread starts, with the mask that
+ * thread starts with.  Builds only userspace state: the kernel's vCPU
+ * waits for vmc__kvm_vcpu_realize().
  */
-int vmc__kvm_vcpu_init(struct vmc_vcpu *vcpu)
+int vmc__kvm_vcpu_create(struct vmc_vcpu *vcpu)
 {
 	struct kvm_vm *kv = kvm_vm_of(vcpu->vm);
 	struct kvm_vcpu *kc;
@@ -84,7 +85,7 @@ int vmc__kvm_vcpu_init(struct vmc_vcpu *vcpu)
 	vcpu->accel = kc;
 
 	/*
-	 * KVM_RUN runs with this thread's mask (everything blocked but
+	 * KVM_RUN runs with the vCPU thread's mask (everything blocked but
 	 * what the C library reserves for itself) minus the kick signal.
 	 */
 	pthread_sigmask(SIG_BLOCK, NULL, &s);

@@ -14,6 +14,13 @@
  *                 and registers its memory listeners.  On failure nothing
  *                 may be left behind.
  *   vm_destroy    Loop thread, after every vCPU thread has been joined.
+ *   vcpu_create   Loop thread, inside vmc_vm_new(), before the vCPU's
+ *                 thread starts, with the signal mask that thread starts
+ *                 with.  Creates vcpu->accel, for accelerators that can
+ *                 build it off the vCPU thread: vmc_vm_new() then returns
+ *                 without waiting for the threads to come up (each counts
+ *                 as parked until it first takes the VM lock).  An error
+ *                 fails vmc_vm_new().  Use this or vcpu_init, not both.
  *   vcpu_init     On the new vCPU's own thread, VM lock held, before the
  *                 thread reports itself created.  Creates vcpu->accel.
  *                 An error fails vmc_vm_new().
@@ -83,6 +90,7 @@ struct vmc_accel_ops {
 	int (*vm_init)(struct vmc_vm *vm);
 	void (*vm_destroy)(struct vmc_vm *vm);
 
+	int (*vcpu_create)(struct vmc_vcpu *vcpu);
 	int (*vcpu_init)(struct vmc_vcpu *vcpu);
 	void (*vcpu_destroy)(struct vmc_vcpu *vcpu);
 	int (*vcpu_run)(struct vmc_vcpu *vcpu);

@@ -132,7 +132,7 @@ VMC_EXPORT int vmc_vcpu_set_hold(struct vmc_vcpu *vcpu, bool hold)
 			vcpu->stop = false;
 			vcpu->stopped = false;
 		}
-		pthread_cond_broadcast(&vcpu->halt_cond);
+		vmc__vcpu_wake(vcpu);
 		vmc__vcpu_exit(vcpu);
 	}
 	vmc__lock_release_if(&vm->lock, taken);

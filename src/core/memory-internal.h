@@ -90,10 +90,14 @@ static inline void vmc__rcu_quiescent(struct vmc__rcu_reader *r)
 		atomic_store_explicit(&r->ctr, gp, memory_order_seq_cst);
 }
 
-/* A sleeping thread does not hold back reclamation while offline. */
+/*
+ * A sleeping thread does not hold back reclamation while offline.  A
+ * release store: the section's reads stay before it, and nothing after it
+ * needs ordering (going online again is the full barrier).
+ */
 static inline void vmc__rcu_thread_offline(struct vmc__rcu_reader *r)
 {
-	atomic_store_explicit(&r->ctr, 0, memory_order_seq_cst);
+	atomic_store_explicit(&r->ctr, 0, memory_order_release);
 }
 
 static inline void vmc__rcu_thread_online(struct vmc__rcu_reader *r)

@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "spin.h"
 #include "vm-internal.h"
 
 _Thread_local struct vmc_vcpu *vmc__current_vcpu;
@@ -74,12 +75,18 @@ static bool vcpu_can_run(struct vmc_vcpu *vcpu)
 	       atomic_load(&vcpu->vm->state) == VMC_VM_RUNNING;
 }
 
+void vmc__vcpu_wake(struct vmc_vcpu *vcpu)
+{
+	atomic_fetch_add_explicit(&vcpu->wake_seq, 1, memory_order_release);
+	pthread_cond_broadcast(&vcpu->halt_cond);
+}
+
 VMC_EXPORT int vmc_vcpu_kick(struct vmc_vcpu *vcpu)
 {
 	vmc_assert_return(vcpu, -EINVAL);
 
 	/* Wakes an idle wait only so that it re-checks its predicate. */
-	pthread_cond_broadcast(&vcpu->halt_cond);
+	vmc__vcpu_wake(vcpu);
 	if (!atomic_exchange(&vcpu->thread_kicked, true) &&
 	    vcpu->vm->ops->vcpu_kick)
 		vcpu->vm->ops->vcpu_kick(vcpu);
@@ -121,7 +128,7 @@ int vmc__vcpu_queue_work(struct vmc_vcpu *vcpu, struct vmc__work *w)
 	 * its wait.
 	 */
 	taken = vmc__lock_acquire_if_needed(&vm->lock);
-	pthread_cond_broadcast(&vcpu->halt_cond);
+	vmc__vcpu_wake(vcpu);
 	vmc__lock_release_if(&vm->lock, taken);
 	vmc__vcpu_exit(vcpu);
 	return 0;
@@ -269,6 +276,30 @@ VMC_EXPORT int vmc_vcpu_run_exclusive(struct vmc_vcpu *vcpu, vmc_work_cb cb,
  * The thread
  */
 
+/*
+ * Halt polling (config.halt_poll_ns), VM lock held on entry and exit: drop
+ * the lock and watch wake_seq, which every halt_cond broadcast bumps after
+ * changing the wait predicate's inputs, for up to the window.  The caller
+ * re-evaluates the predicate with the lock held either way, so a change
+ * that lands after the last look is not lost; it only costs the sleep the
+ * poll tried to avoid.  The vCPU counts as parked meanwhile: it cannot
+ * leave without the VM lock.
+ */
+static void halt_poll(struct vmc_vcpu *vcpu)
+{
+	struct vmc_vm *vm = vcpu->vm;
+	unsigned int seq = atomic_load_explicit(&vcpu->wake_seq,
+						memory_order_acquire);
+	int64_t end = vmc__spin_clock() + (int64_t)vm->halt_poll_ns;
+
+	vmc__lock_release(&vm->lock);
+	while (atomic_load_explicit(&vcpu->wake_seq, memory_order_acquire) ==
+		   seq &&
+	       vmc__spin_clock() < end)
+		sched_yield();
+	vmc__lock_acquire(&vm->lock);
+}
+
 /* The event-processing point; VM lock held. */
 static void process_events(struct vmc_vcpu *vcpu)
 {
@@ -282,11 +313,18 @@ static void process_events(struct vmc_vcpu *vcpu)
 	 */
 	vmc__rcu_quiescent(&vcpu->rcu_reader);
 	if (vcpu_is_idle(vcpu)) {
+		bool polled = !vm->halt_poll_ns;
+
 		vmc__rcu_thread_offline(&vcpu->rcu_reader);
 		do {
 			publish_state(vcpu);
 			vcpu->parked = true;
-			vmc__lock_wait(&vm->lock, &vcpu->halt_cond);
+			if (!polled) {
+				halt_poll(vcpu);
+				polled = true;
+			} else {
+				vmc__lock_wait(&vm->lock, &vcpu->halt_cond);
+			}
 			vcpu->parked = false;
 		} while (vcpu_is_idle(vcpu));
 		vmc__rcu_thread_online(&vcpu->rcu_reader);
@@ -367,13 +405,18 @@ void *vmc__vcpu_thread(void *arg)
 	vmc__rcu_register_thread(vmc__memory_rcu(vm->memory), &vcpu->rcu_reader);
 
 	vmc__lock_acquire(&vm->lock);
-	r = vm->ops->vcpu_init ? vm->ops->vcpu_init(vcpu) : 0;
-	vcpu->init_error = r;
-	vcpu->created = true;
-	atomic_store_explicit(&vcpu->created_flag, true, memory_order_release);
-	pthread_cond_broadcast(&vm->created_cond);
-	if (r < 0)
-		goto out;
+	/* Parked until now if vcpu_create built it (see start_vcpu_threads). */
+	vcpu->parked = false;
+	if (!vcpu->created) {
+		r = vm->ops->vcpu_init ? vm->ops->vcpu_init(vcpu) : 0;
+		vcpu->init_error = r;
+		vcpu->created = true;
+		atomic_store_explicit(&vcpu->created_flag, true,
+				      memory_order_release);
+		pthread_cond_broadcast(&vm->created_cond);
+		if (r < 0)
+			goto out;
+	}
 
 	do {
 		process_events(vcpu);
@@ -439,7 +482,7 @@ VMC_EXPORT int vmc_vcpu_set_irq(struct vmc_vcpu *vcpu, unsigned int line,
 		if (vm->ops->vcpu_irq)
 			vm->ops->vcpu_irq(vcpu, line, level);
 		if (level) {
-			pthread_cond_broadcast(&vcpu->halt_cond);
+			vmc__vcpu_wake(vcpu);
 			vmc__vcpu_exit(vcpu);
 		}
 	}
@@ -489,7 +532,7 @@ VMC_EXPORT int vmc_vcpu_unplug(struct vmc_vcpu *vcpu)
 	}
 	vcpu->unplug = true;
 	vcpu->stop = true;
-	pthread_cond_broadcast(&vcpu->halt_cond);
+	vmc__vcpu_wake(vcpu);
 	vmc__vcpu_exit(vcpu);
 	vmc__lock_release(&vm->lock);
 

@@ -42,6 +42,8 @@ struct vmc_vcpu {
 
 	/* Protected by the VM lock. */
 	pthread_cond_t halt_cond;
+	/* Bumped by every halt_cond broadcast (vmc__vcpu_wake), for polls. */
+	_Atomic unsigned int wake_seq;
 	bool created;           /* thread up, accel state built */
 	/* created, for lock-free polling; init_error is set before it. */
 	_Atomic bool created_flag;
@@ -101,6 +103,7 @@ struct vmc_vm {
 	enum vmc_arch arch;
 	unsigned int flags;
 	int kick_signal;
+	uint64_t halt_poll_ns;     /* config.halt_poll_ns */
 	struct vmc_loop *loop;
 	struct vmc_clock *clock;
 
@@ -150,6 +153,8 @@ struct vmc_vm {
 
 /* Set exit_request (release) and kick: "come to your event point". */
 void vmc__vcpu_exit(struct vmc_vcpu *vcpu);
+/* Broadcast halt_cond, and tell a polling idle vCPU (VM lock held). */
+void vmc__vcpu_wake(struct vmc_vcpu *vcpu);
 
 /* Report a guest error from a vCPU thread and stop that vCPU. */
 void vmc__vcpu_guest_error(struct vmc_vcpu *vcpu, const char *fmt, ...)

@@ -263,7 +263,7 @@ void vmc__vm_resume_vcpus(struct vmc_vm *vm)
 		 * whose stop was not yet acknowledged sees stop cleared at
 		 * its next event point.
 		 */
-		pthread_cond_broadcast(&c->halt_cond);
+		vmc__vcpu_wake(c);
 	}
 }
 
@@ -473,9 +473,22 @@ static int start_vcpu_threads(struct vmc_vm *vm)
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
 		struct vmc_vcpu *c = &vm->vcpus[i];
 
+		if (vm->ops->vcpu_create) {
+			r = vm->ops->vcpu_create(c);
+			if (r < 0)
+				break;
+			/* Built: the thread needs no waiting for, and
+			 * counts as parked until it takes the VM lock. */
+			c->created = true;
+			atomic_store_explicit(&c->created_flag, true,
+					      memory_order_release);
+			c->parked = true;
+		}
 		r = -pthread_create(&c->thread, NULL, vmc__vcpu_thread, c);
-		if (r < 0)
+		if (r < 0) {
+			c->parked = false;
 			break;
+		}
 		c->thread_started = true;
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -512,7 +525,7 @@ static void join_vcpu_threads(struct vmc_vm *vm)
 			continue;
 		c->unplug = true;
 		c->stop = true;
-		pthread_cond_broadcast(&c->halt_cond);
+		vmc__vcpu_wake(c);
 		vmc__vcpu_exit(c);
 	}
 	vmc__lock_release(&vm->lock);
@@ -629,6 +642,7 @@ static int vm_new(const struct vmc_vm_config *config,
 	vmc_assert_return(c.kick_signal == 0 || (c.kick_signal >= SIGRTMIN &&
 						 c.kick_signal <= SIGRTMAX),
 			  -EINVAL);
+	vmc_assert_return(c.halt_poll_ns <= 1000000000u, -EINVAL);
 
 	ops = forced ? forced : pick_accel(c.accel, c.arch, &r);
 	if (!ops)
@@ -642,6 +656,7 @@ static int vm_new(const struct vmc_vm_config *config,
 	vm->arch = c.arch;
 	vm->flags = c.flags;
 	vm->kick_signal = c.kick_signal ? c.kick_signal : SIGRTMIN + 6;
+	vm->halt_poll_ns = c.halt_poll_ns;
 	vm->loop = vmc_loop_ref(c.loop);
 	vmc__lock_init(&vm->lock);
 	atomic_init(&vm->state, VMC_VM_CREATED);
