@@ -145,6 +145,52 @@ static void test_pio(void)
 	vmc_region_unref(r);
 }
 
+static int fail_read(void *opaque, uint64_t offset, unsigned size,
+		     uint64_t *value)
+{
+	return -EIO;
+}
+
+static const struct vmc_region_ops fail_ops = {
+    .struct_size = sizeof(struct vmc_region_ops),
+    .read = fail_read,
+    .min_access_size = 1,
+    .max_access_size = 4,
+};
+
+/* Exits that the fast path does not take: see t_pio_edge. */
+static void test_pio_edges(void)
+{
+	static const uint32_t want[] = {0xff, 0xffff, 0xffffffff, 0xffffffff,
+					0xeeffeeff, 0xffffffff, DB_DONE};
+	struct vmc_region *r, *f;
+	struct gvm g;
+	struct echo e;
+
+	gvm_init(&g, loop, 1, NULL);
+	r = add_echo(&g, VMC_AS_IO, ECHO_PORT, 4, &e);
+	ASSERT_OK(vmc_region_new_io(vmc_vm_get_memory(g.vm), "fail", 4,
+				    &fail_ops, NULL, 0, &f));
+	ASSERT_OK(vmc_region_add_subregion(vmc_vm_get_root(g.vm, VMC_AS_IO),
+					   FAIL_PORT, f, 0));
+	gvm_setup_long(&g, GT_PIO_EDGE, 0);
+	ASSERT_OK(vmc_vm_start(g.vm));
+	gvm_wait_done(&g, 1);
+	for (unsigned int i = 0; i < 7; i++)
+		ASSERT_EQ_U64(gvm_db(&g, i), want[i]);
+	/* rep outsb: three 1-byte writes; the straddling outw: its byte 0. */
+	ASSERT_EQ(e.n, 4);
+	for (unsigned int i = 0; i < 3; i++) {
+		ASSERT_EQ(e.size[i], 1);
+		ASSERT_EQ_U64(e.value[i], i + 1);
+	}
+	ASSERT_EQ(e.size[3], 1);
+	ASSERT_EQ_U64(e.value[3], 0xbb);
+	gvm_free(&g);
+	vmc_region_unref(r);
+	vmc_region_unref(f);
+}
+
 static void test_mmio_and_wide_datamatch(void)
 {
 	struct gvm g;
@@ -777,6 +823,7 @@ int main(void)
 	RUN(test_config_and_errors);
 	RUN(test_real_and_protected_mode);
 	RUN(test_pio);
+	RUN(test_pio_edges);
 	RUN(test_mmio_and_wide_datamatch);
 	RUN(test_ioeventfd);
 	RUN(test_userspace_intr);

@@ -122,6 +122,8 @@ struct kvm_vcpu {
 	_Atomic int nmi_pending;
 	/* The last I/O exit still needs a KVM_RUN to complete. */
 	bool io_pending;
+	/* Flat-view lookup hints of the exit path (vCPU thread). */
+	size_t pio_hint, mmio_hint;
 	/*
 	 * Set from just before the vCPU's last exit_request check until
 	 * KVM_RUN returned: only then does a kick need the signal.
@@ -129,6 +131,8 @@ struct kvm_vcpu {
 	_Atomic int in_kernel;
 	/* Kicks may land once the thread is gone; they then do nothing. */
 	_Atomic bool alive;
+	/* Of the register cache below (checked on every exit). */
+	bool regs_valid, regs_dirty, sregs_valid, sregs_dirty;
 	struct kvm_guest_debug debug;
 	/*
 	 * Register cache between runs: the general and the segment/control
@@ -139,7 +143,6 @@ struct kvm_vcpu {
 	 */
 	struct kvm_regs regs;
 	struct kvm_sregs sregs;
-	bool regs_valid, regs_dirty, sregs_valid, sregs_dirty;
 	/* vmc-debug.h state (vCPU thread): debug-register slots (kind + 1,
 	 * 0 = free), this vCPU's int3 breakpoints, single-step. */
 	struct {
@@ -151,7 +154,7 @@ struct kvm_vcpu {
 	bool dbg_step;
 	/*
 	 * The vCPU thread's signal mask minus the kick signal, for
-	 * KVM_SET_SIGNAL_MASK (taken on that thread by vcpu_init).
+	 * KVM_SET_SIGNAL_MASK (taken by vcpu_create).
 	 */
 	uint64_t run_sigmask;
 	/* The power-on state, restored by vcpu_reset. */

@@ -15,6 +15,9 @@
 #define DOORBELL_PORT 0x500
 #define ECHO_PORT 0x600
 #define IOEVENT_PORT 0x610
+#define FAIL_PORT 0x620
+#define UNASSIGNED_PORT 0x700
+#define MMIO_UNASSIGNED 0xd0002000
 #define MMIO_BASE 0xd0000000
 #define IOEVENT_MMIO 0xd0001000
 
@@ -38,6 +41,7 @@
 #define GT_HLT 10
 #define GT_PIO_LOOP 11
 #define GT_IOEVENT_LOOP 12
+#define GT_PIO_EDGE 13
 
 #define DB_DONE 0xd0e
 #define DB_BAD 0xbad

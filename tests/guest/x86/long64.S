@@ -33,6 +33,8 @@ _start:
 	je t_pio_loop
 	cmp $GT_IOEVENT_LOOP, %rdi
 	je t_ioevent_loop
+	cmp $GT_PIO_EDGE, %rdi
+	je t_pio_edge
 	mov $DB_BAD, %eax
 	call report
 	jmp done
@@ -68,6 +70,44 @@ t_pio:
 	inl %dx, %eax
 	call report
 	jmp done
+
+/*
+ * Accesses that do not fall inside one I/O range: unassigned ports read
+ * as all ones, a failing device reads as all ones, string I/O is one
+ * access per element, an access straddling a device's end reaches the
+ * device with the part inside it, and unassigned MMIO reads as all ones.
+ */
+t_pio_edge:
+	mov $UNASSIGNED_PORT, %dx
+	xor %eax, %eax
+	inb %dx, %al
+	call report
+	xor %eax, %eax
+	inw %dx, %ax
+	call report
+	inl %dx, %eax
+	call report
+	mov $FAIL_PORT, %dx
+	inl %dx, %eax
+	call report
+	mov $ECHO_PORT, %dx
+	lea edge_bytes(%rip), %rsi
+	mov $3, %ecx
+	rep outsb
+	mov $GUEST_COUNTER, %rdi
+	mov $2, %ecx
+	rep insw
+	movl GUEST_COUNTER, %eax
+	call report
+	mov $ECHO_PORT + 3, %dx
+	mov $0xaabb, %ax
+	outw %ax, %dx
+	mov $MMIO_UNASSIGNED, %rbx
+	movl (%rbx), %eax
+	call report
+	jmp done
+edge_bytes:
+	.byte 1, 2, 3
 
 t_mmio:
 	mov $MMIO_BASE, %rbx
