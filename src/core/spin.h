@@ -8,8 +8,8 @@
  * is itself tens of microseconds; a waiter that expects the hand-off that
  * soon polls instead, yielding its CPU between looks (so that on a single
  * CPU the thread it waits for can run), and falls back to sleeping after
- * VMC__SPIN_NS.  Never used where the wait can be long (idle vCPUs, guest
- * code, the event loop).
+ * VMC__SPIN_NS.  Idle vCPUs poll only for the window the host configured
+ * (vmc_vm_config.halt_poll_ns); nothing polls guest code or the loop.
  */
 #ifndef VMC_CORE_SPIN_H
 #define VMC_CORE_SPIN_H
@@ -45,6 +45,23 @@ static inline bool vmc__spin_until(_Atomic bool *flag)
 			return true;
 	} while (vmc__spin_clock() < end);
 	return false;
+}
+
+/*
+ * Poll until *@seq differs from @seen (acquire) or @ns have passed;
+ * whether it changed.  For halt polling, whose window is configured.
+ */
+static inline bool vmc__spin_while_same(_Atomic unsigned int *seq,
+					unsigned int seen, int64_t ns)
+{
+	int64_t end = vmc__spin_clock() + ns;
+
+	while (atomic_load_explicit(seq, memory_order_acquire) == seen) {
+		if (vmc__spin_clock() >= end)
+			return false;
+		sched_yield();
+	}
+	return true;
 }
 
 /* pthread_join(), polling first: for a thread already told to exit. */

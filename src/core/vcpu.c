@@ -290,13 +290,9 @@ static void halt_poll(struct vmc_vcpu *vcpu)
 	struct vmc_vm *vm = vcpu->vm;
 	unsigned int seq = atomic_load_explicit(&vcpu->wake_seq,
 						memory_order_acquire);
-	int64_t end = vmc__spin_clock() + (int64_t)vm->halt_poll_ns;
 
 	vmc__lock_release(&vm->lock);
-	while (atomic_load_explicit(&vcpu->wake_seq, memory_order_acquire) ==
-		   seq &&
-	       vmc__spin_clock() < end)
-		sched_yield();
+	vmc__spin_while_same(&vcpu->wake_seq, seq, (int64_t)vm->halt_poll_ns);
 	vmc__lock_acquire(&vm->lock);
 }
 
@@ -410,8 +406,7 @@ void *vmc__vcpu_thread(void *arg)
 	if (!vcpu->created) {
 		r = vm->ops->vcpu_init ? vm->ops->vcpu_init(vcpu) : 0;
 		vcpu->init_error = r;
-		vcpu->created = true;
-		atomic_store_explicit(&vcpu->created_flag, true,
+		atomic_store_explicit(&vcpu->created, true,
 				      memory_order_release);
 		pthread_cond_broadcast(&vm->created_cond);
 		if (r < 0)

@@ -44,9 +44,12 @@ struct vmc_vcpu {
 	pthread_cond_t halt_cond;
 	/* Bumped by every halt_cond broadcast (vmc__vcpu_wake), for polls. */
 	_Atomic unsigned int wake_seq;
-	bool created;           /* thread up, accel state built */
-	/* created, for lock-free polling; init_error is set before it. */
-	_Atomic bool created_flag;
+	/*
+	 * Accel state built (thread up, or vcpu_create done): written with
+	 * release under the VM lock after init_error, so that vm_new can
+	 * poll it without the lock.
+	 */
+	_Atomic bool created;
 	bool stop;              /* someone asked it to stop */
 	bool stopped;           /* it acknowledged, or never started */
 	bool unplug;            /* leave the thread loop */

@@ -479,8 +479,7 @@ static int start_vcpu_threads(struct vmc_vm *vm)
 				break;
 			/* Built: the thread needs no waiting for, and
 			 * counts as parked until it takes the VM lock. */
-			c->created = true;
-			atomic_store_explicit(&c->created_flag, true,
+			atomic_store_explicit(&c->created, true,
 					      memory_order_release);
 			c->parked = true;
 		}
@@ -503,7 +502,7 @@ static int start_vcpu_threads(struct vmc_vm *vm)
 
 		if (!c->thread_started)
 			continue;
-		if (!vmc__spin_until(&c->created_flag)) {
+		if (!vmc__spin_until(&c->created)) {
 			vmc__lock_acquire(&vm->lock);
 			while (!c->created)
 				vmc__lock_wait(&vm->lock, &vm->created_cond);
