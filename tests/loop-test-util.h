@@ -70,12 +70,20 @@ struct storm {
 	atomic_int final;
 };
 
-/* Call from the bottom half's or the handler's callback. */
+/*
+ * Call from the bottom half's or the handler's callback.  `final` is read
+ * before the increments: a run that sees it set also sees every increment
+ * (all made before it was set), and only such a run stops the loop.  A
+ * run already past that read when the final ping lands does not stop it,
+ * so the run the final ping causes still happens.
+ */
 static inline void storm_record(struct storm *s)
 {
+	bool last = atomic_load(&s->final);
+
 	atomic_fetch_add(&s->runs, 1);
 	atomic_store(&s->seen, atomic_load(&s->increments));
-	if (atomic_load(&s->final))
+	if (last)
 		vmc_loop_stop(s->loop);
 }
 
