@@ -63,6 +63,40 @@ static void test_log_handler(void)
 	ASSERT_EQ(c.count, 3);
 }
 
+/* The public entry points: what a device model outside the tree calls. */
+static void test_public_log(void)
+{
+	struct log_capture c = {0};
+	char longer[700];
+
+	vmc_log(VMC_LOG_ERR, "dropped %d", 1);
+	ASSERT_FALSE(vmc_log_enabled(VMC_LOG_ERR));
+
+	vmc_set_log_handler(capture, VMC_LOG_WARNING, &c);
+	ASSERT_TRUE(vmc_log_enabled(VMC_LOG_ERR));
+	ASSERT_TRUE(vmc_log_enabled(VMC_LOG_WARNING));
+	ASSERT_FALSE(vmc_log_enabled(VMC_LOG_INFO));
+	vmc_log(VMC_LOG_WARNING, "uart%d: %s", 0, "overrun");
+	ASSERT_EQ(c.count, 1);
+	ASSERT_EQ(c.level, VMC_LOG_WARNING);
+	ASSERT_STREQ(c.last, "uart0: overrun");
+	vmc_log(VMC_LOG_INFO, "filtered out");
+	ASSERT_EQ(c.count, 1);
+	vmc_log(VMC_LOG_ERR, NULL);
+	ASSERT_EQ(c.count, 1);
+
+	/* Long messages are cut, not overrun. */
+	memset(longer, 'x', sizeof(longer) - 1);
+	longer[sizeof(longer) - 1] = '\0';
+	vmc_log(VMC_LOG_ERR, "%s", longer);
+	ASSERT_EQ(c.count, 2);
+	ASSERT_EQ(strlen(c.last), sizeof(c.last) - 1);
+
+	vmc_set_log_handler(NULL, VMC_LOG_DEBUG, NULL);
+	vmc_log(VMC_LOG_ERR, "dropped again");
+	ASSERT_EQ(c.count, 2);
+}
+
 static void test_clock_helpers(void)
 {
 	int64_t a = vmc__monotonic_ns(), b = vmc__monotonic_ns();
@@ -75,6 +109,7 @@ int main(void)
 {
 	RUN(test_version);
 	RUN(test_log_handler);
+	RUN(test_public_log);
 	RUN(test_clock_helpers);
 	return 0;
 }

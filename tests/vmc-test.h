@@ -199,8 +199,37 @@ __attribute__((constructor)) static void vmc_test__init(void)
 			     vmc_r_ < 0 ? strerror((int)-vmc_r_) : "success"); \
 	} while (0)
 
+/*
+ * Run one case.  VMC_TEST_ONLY=<case>[,<case>...] in the environment runs
+ * only the named cases of a test program (names as RUN() prints them,
+ * with or without their "test_" prefix); the others print as skipped.
+ */
+static inline bool vmc_test__selected(const char *name)
+{
+	const char *only = getenv("VMC_TEST_ONLY");
+	size_t n = strlen(name);
+
+	if (!only || !*only)
+		return true;
+	for (const char *p = only; *p;) {
+		size_t len = strcspn(p, ", ");
+
+		if ((len == n && strncmp(p, name, n) == 0) ||
+		    (strncmp(name, "test_", 5) == 0 && len == n - 5 &&
+		     strncmp(p, name + 5, len) == 0))
+			return true;
+		p += len;
+		p += strspn(p, ", ");
+	}
+	return false;
+}
+
 #define RUN(fn)                                                              \
 	do {                                                                 \
+		if (!vmc_test__selected(#fn)) {                              \
+			fprintf(stderr, "-- %s (not selected)\n", #fn);      \
+			break;                                               \
+		}                                                            \
 		fprintf(stderr, "-- %s\n", #fn);                             \
 		fn();                                                        \
 	} while (0)

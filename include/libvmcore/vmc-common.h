@@ -97,6 +97,35 @@ void vmc_set_log_handler(vmc_log_cb cb, enum vmc_log_level max_level,
 			 void *userdata);
 
 /**
+ * Whether a message of @p level would reach the host's log handler.
+ *
+ * Lets code built on libvmcore skip formatting work that nobody reads.
+ *
+ * @param level the severity to ask about
+ * @return true if a handler is installed and @p level is at or below its
+ *         maximum level
+ * @thread any
+ * @since 0.2
+ */
+bool vmc_log_enabled(enum vmc_log_level level);
+
+/**
+ * Log a message through the host's handler, as the library itself does.
+ *
+ * For device models, boards and other code built on libvmcore, so that
+ * everything in one process reports through the one handler the host
+ * installed with vmc_set_log_handler().  Without a handler, or above its
+ * maximum level, nothing is formatted.  A message longer than 511 bytes
+ * is truncated.  Never blocks on anything but the log lock.
+ *
+ * @param level the message's severity
+ * @param fmt   a printf format, followed by its arguments
+ * @thread any
+ * @since 0.2
+ */
+void vmc_log(enum vmc_log_level level, const char *fmt, ...) VMC_PRINTF(2, 3);
+
+/**
  * The library version the program runs against, as VMC_VERSION_HEX.
  * @thread any
  * @since 0.1

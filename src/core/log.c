@@ -36,22 +36,45 @@ bool vmc__log_enabled(enum vmc_log_level level)
 	       atomic_load_explicit(&log_max_level, memory_order_relaxed);
 }
 
-void vmc__log(enum vmc_log_level level, const char *fmt, ...)
+static void log_va(enum vmc_log_level level, const char *fmt, va_list ap)
+	VMC_PRINTF(2, 0);
+
+static void log_va(enum vmc_log_level level, const char *fmt, va_list ap)
 {
 	char buf[512];
-	va_list ap;
 
-	if (!vmc__log_enabled(level))
-		return;
-
-	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-
 	pthread_mutex_lock(&log_lock);
 	if (log_cb && (int)level <= atomic_load(&log_max_level))
 		log_cb(level, buf, log_userdata);
 	pthread_mutex_unlock(&log_lock);
+}
+
+void vmc__log(enum vmc_log_level level, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!vmc__log_enabled(level))
+		return;
+	va_start(ap, fmt);
+	log_va(level, fmt, ap);
+	va_end(ap);
+}
+
+VMC_EXPORT bool vmc_log_enabled(enum vmc_log_level level)
+{
+	return vmc__log_enabled(level);
+}
+
+VMC_EXPORT void vmc_log(enum vmc_log_level level, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!fmt || !vmc__log_enabled(level))
+		return;
+	va_start(ap, fmt);
+	log_va(level, fmt, ap);
+	va_end(ap);
 }
 
 VMC_EXPORT unsigned int vmc_version(void)
