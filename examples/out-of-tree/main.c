@@ -12,13 +12,13 @@
 
 static int failures;
 
-#define CHECK(cond)                                                        \
-	do {                                                               \
-		if (!(cond)) {                                             \
-			fprintf(stderr, "tick: check failed: %s (line %d)\n", \
-				#cond, __LINE__);                          \
-			failures++;                                        \
-		}                                                          \
+#define CHECK(cond)                                                            \
+	do {                                                                   \
+		if (!(cond)) {                                                 \
+			fprintf(stderr, "tick: check failed: %s (line %d)\n",  \
+				#cond, __LINE__);                              \
+			failures++;                                            \
+		}                                                              \
 	} while (0)
 
 static int line_level;
@@ -71,8 +71,8 @@ int main(void)
 	CHECK(vmc_irq_new(line_cb, NULL, 0, &irq) == 0);
 	CHECK(tick_new(vm, irq, &t) == 0);
 	region = tick_get_region(t);
-	CHECK(vmc_region_add_subregion(vmc_vm_get_root(vm, VMC_AS_MEMORY),
-				       BASE, region, 0) == 0);
+	CHECK(vmc_region_add_subregion(vmc_vm_get_root(vm, VMC_AS_MEMORY), BASE,
+				       region, 0) == 0);
 
 	/* Armed for 10 us: nothing at 9, fired at 10, line up. */
 	wr(as, TICK_COUNT, 10);

@@ -101,13 +101,13 @@ static void tick_release(void *opaque)
 int tick_new(struct vmc_vm *vm, struct vmc_irq *irq, struct tick **ret)
 {
 	static const struct vmc_region_ops ops = {
-		.struct_size = sizeof(ops),
-		.read = tick_read,
-		.write = tick_write,
-		.release = tick_release,
-		.min_access_size = 4,
-		.max_access_size = 4,
-		.endian = VMC_ENDIAN_LITTLE,
+	    .struct_size = sizeof(ops),
+	    .read = tick_read,
+	    .write = tick_write,
+	    .release = tick_release,
+	    .min_access_size = 4,
+	    .max_access_size = 4,
+	    .endian = VMC_ENDIAN_LITTLE,
 	};
 	struct tick *t;
 	int r;
@@ -124,8 +124,8 @@ int tick_new(struct vmc_vm *vm, struct vmc_irq *irq, struct tick **ret)
 		free(t);
 		return r;
 	}
-	r = vmc_region_new_io(vmc_vm_get_memory(vm), "tick", TICK_SIZE, &ops,
-			      t, 0, &t->region);
+	r = vmc_region_new_io(vmc_vm_get_memory(vm), "tick", TICK_SIZE, &ops, t,
+			      0, &t->region);
 	if (r < 0) {
 		vmc_timer_free(t->timer);
 		free(t);

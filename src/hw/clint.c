@@ -361,8 +361,7 @@ VMC_EXPORT int vmc_clint_fdt_add(const struct vmc_clint *c,
 	char path[48];
 	int r;
 
-	if (!c || !fdt || !intc)
-		return -EINVAL;
+	vmc__hw_check(c && fdt && intc, -EINVAL);
 	cells = calloc(4 * (size_t)c->harts, sizeof(*cells));
 	if (!cells)
 		return -ENOMEM;

@@ -439,8 +439,7 @@ VMC_EXPORT int vmc_plic_fdt_add(const struct vmc_plic *p, struct vmc_fdt *fdt,
 	char path[48];
 	int r;
 
-	if (!p || !fdt || !intc)
-		return -EINVAL;
+	vmc__hw_check(p && fdt && intc, -EINVAL);
 	cells = calloc(2 * (size_t)p->nctx, sizeof(*cells));
 	if (!cells)
 		return -ENOMEM;

@@ -138,8 +138,7 @@ VMC_EXPORT int vmc_sifive_test_fdt_add(const struct vmc_sifive_test *t,
 	uint32_t ph;
 	int r;
 
-	if (!t || !fdt)
-		return -EINVAL;
+	vmc__hw_check(t && fdt, -EINVAL);
 	snprintf(path, sizeof(path), "/soc/test@%" PRIx64, base);
 	if ((r = vmc_fdt_add_node(fdt, path)) < 0 ||
 	    (r = vmc_fdt_alloc_phandle(fdt, path, &ph)) < 0 ||
