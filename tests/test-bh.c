@@ -148,8 +148,7 @@ static void test_lock(void)
 	vmc__lock_init(&lock);
 	c.expect_lock = &lock;
 	ASSERT_OK(vmc_loop_new(&loop));
-	ASSERT_OK(vmc_bh_new(loop, count_cb, &c, &c.self));
-	vmc__bh_set_lock(c.self, &lock);
+	ASSERT_OK(vmc__bh_new_locked(loop, &lock, count_cb, &c, &c.self));
 	ASSERT_OK(vmc_bh_schedule(c.self));
 	ASSERT_TRUE(run_until(loop, &c.flag, 2000));
 	ASSERT_TRUE(c.lock_was_held);

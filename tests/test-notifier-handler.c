@@ -91,18 +91,23 @@ static void test_handler(void)
 	ASSERT_TRUE(r.cleared);
 
 	/* With a lock around the callback. */
-	vmc__notifier_set_handler_lock(r.n, &lock);
+	ASSERT_OK(vmc__notifier_set_handler_locked(r.n, loop, &lock,
+						   on_notify, &r));
 	r.expect_lock = &lock;
 	atomic_store(&r.flag, 0);
 	ASSERT_OK(vmc_notifier_signal(r.n));
 	ASSERT_TRUE(run_until(loop, &r.flag, 2000));
 	ASSERT_TRUE(r.lock_held);
 	ASSERT_FALSE(vmc__lock_held(&lock));
-	vmc__notifier_set_handler_lock(r.n, NULL);
+
+	/* Replaced on the same loop: the lock goes with the old handler. */
+	ASSERT_OK(vmc_notifier_set_handler(r.n, loop, on_notify, &r));
+	atomic_store(&r.flag, 0);
+	ASSERT_OK(vmc_notifier_signal(r.n));
+	ASSERT_TRUE(run_until(loop, &r.flag, 2000));
+	ASSERT_FALSE(r.lock_held);
 	r.expect_lock = NULL;
 
-	/* Replaced on the same loop: the new userdata is used. */
-	ASSERT_OK(vmc_notifier_set_handler(r.n, loop, on_notify, &r));
 	/* Removed from inside itself: later signals stay pending. */
 	r.mode = MODE_REMOVE;
 	atomic_store(&r.flag, 0);
@@ -110,7 +115,7 @@ static void test_handler(void)
 	ASSERT_TRUE(run_until(loop, &r.flag, 2000));
 	ASSERT_OK(vmc_notifier_signal(r.n));
 	run_for(loop, 10);
-	ASSERT_EQ(atomic_load(&r.runs), 3);
+	ASSERT_EQ(atomic_load(&r.runs), 4);
 	ASSERT_EQ(vmc_notifier_test_and_clear(r.n), 1);
 
 	/* Freed from inside its handler. */
@@ -120,7 +125,7 @@ static void test_handler(void)
 	ASSERT_OK(vmc_notifier_signal(r.n));
 	ASSERT_TRUE(run_until(loop, &r.flag, 2000));
 	ASSERT_NULL(r.n);
-	ASSERT_EQ(atomic_load(&r.runs), 4);
+	ASSERT_EQ(atomic_load(&r.runs), 5);
 	ASSERT_EQ(vmc_loop_run_once(loop, false), 0);
 	vmc_loop_unref(loop);
 	vmc__lock_destroy(&lock);

@@ -408,6 +408,60 @@ static void test_plic_config(void)
 	vm_down();
 }
 
+/*
+ * A hart's interrupt lines have one driver: a second PLIC (or CLINT) on the
+ * same harts is refused, one on other harts is not, and freeing the first
+ * releases its lines.
+ */
+static void test_line_conflicts(void)
+{
+	struct vmc_plic_config pc;
+	struct vmc_clint_config cc;
+	struct vmc_plic *p1, *p2 = NULL;
+	struct vmc_clint *c1, *c2 = NULL;
+	struct vmc_irq *irq;
+
+	vm_up(3);
+	vmc_plic_config_init(&pc);
+	pc.vm = vm;
+	pc.harts = 2;
+	ASSERT_OK(vmc_plic_new(&pc, &p1));
+	ASSERT_ERR(vmc_plic_new(&pc, &p2), -EBUSY);
+	pc.hart_base = 1; /* overlaps on hart 1 */
+	ASSERT_ERR(vmc_plic_new(&pc, &p2), -EBUSY);
+	ASSERT_NULL(p2);
+	pc.hart_base = 2;
+	pc.harts = 1;
+	ASSERT_OK(vmc_plic_new(&pc, &p2));
+	/* The refused PLICs left hart 2 alone: p2 got both its lines. */
+	ASSERT_ERR(vmc_irq_new_vcpu(vmc_vm_get_vcpu(vm, 2),
+				    VMC_RISCV_IRQ_SEIP, &irq), -EBUSY);
+	vmc_plic_free(p2);
+	ASSERT_OK(vmc_irq_new_vcpu(vmc_vm_get_vcpu(vm, 2), VMC_RISCV_IRQ_SEIP,
+				   &irq));
+	vmc_irq_free(irq);
+
+	/* A CLINT drives other lines of the same harts: no conflict. */
+	vmc_clint_config_init(&cc);
+	cc.vm = vm;
+	cc.harts = 3;
+	ASSERT_OK(vmc_clint_new(&cc, &c1));
+	cc.harts = 1;
+	cc.hart_base = 2;
+	ASSERT_ERR(vmc_clint_new(&cc, &c2), -EBUSY);
+	vmc_clint_free(c1);
+	ASSERT_OK(vmc_clint_new(&cc, &c2));
+	vmc_clint_free(c2);
+
+	/* Freed, the first PLIC's lines can be claimed again. */
+	vmc_plic_free(p1);
+	pc.hart_base = 0;
+	pc.harts = 3;
+	ASSERT_OK(vmc_plic_new(&pc, &p1));
+	vmc_plic_free(p1);
+	vm_down();
+}
+
 static void test_plic_registers(void)
 {
 	struct vmc_plic *plic;
@@ -821,6 +875,7 @@ int main(void)
 	RUN(test_clint_rounding);
 	RUN(test_clint_probe_lines);
 	RUN(test_plic_config);
+	RUN(test_line_conflicts);
 	RUN(test_plic_registers);
 	RUN(test_plic_claim_complete);
 	RUN(test_plic_priority_and_contexts);

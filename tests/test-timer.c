@@ -397,7 +397,7 @@ static void test_hooks(void)
 	vmc__clock_set_deadline_notify(d, on_deadline, &notified);
 	vmc__clock_set_lock(d, &lock);
 	ASSERT_OK(vmc_timer_new(d, rec_cb, &r, &r.timers[0]));
-	ASSERT_OK(vmc_timer_new(d, rec_cb, &r, &other));
+	ASSERT_OK(vmc__timer_new_locked(d, NULL, rec_cb, &r, &other));
 	ASSERT_OK(vmc_timer_mod(r.timers[0], 50));
 	ASSERT_EQ(atomic_load(&notified), 1);
 	ASSERT_OK(vmc_timer_mod(other, 60)); /* later: no notification */
@@ -411,7 +411,6 @@ static void test_hooks(void)
 	ASSERT_FALSE(vmc__lock_held(&lock));
 
 	/* Stopped before the loop gets to a due timer: it does not run. */
-	vmc__timer_set_lock(other, NULL);
 	ASSERT_OK(vmc_clock_start(d));
 	ASSERT_OK(vmc_timer_mod(r.timers[0], 50));
 	vmc__lock_acquire(&lock);

@@ -47,6 +47,21 @@ static void test_errors(void)
 	c.clock_hz = 1843200;
 	c.size = 8;
 	ASSERT_ERR(vmc_uart16550_new(&c, &u), -EINVAL);
+	c.size = sizeof(c);
+	/* An fd that is not open is refused, for input and for output. */
+	{
+		int p[2];
+
+		ASSERT_EQ(pipe2(p, O_CLOEXEC), 0);
+		close(p[0]);
+		close(p[1]);
+		c.in_fd = p[0];
+		ASSERT_ERR(vmc_uart16550_new(&c, &u), -EBADF);
+		c.in_fd = -1;
+		c.out_fd = p[1];
+		ASSERT_ERR(vmc_uart16550_new(&c, &u), -EBADF);
+		c.out_fd = -1;
+	}
 	ASSERT_ERR(vmc_uart16550_receive(NULL, "x", 1), -EINVAL);
 	ASSERT_NULL(vmc_uart16550_get_region(NULL));
 	vmc_uart16550_free(NULL);

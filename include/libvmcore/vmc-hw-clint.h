@@ -85,6 +85,8 @@ void vmc_clint_config_init(struct vmc_clint_config *config);
  * @retval -EINVAL no VM, a bad size, @c harts 0 or above
  *         VMC_CLINT_MAX_HARTS, @c timebase_hz 0, or (without @c irqs) a
  *         hart without a vCPU
+ * @retval -EBUSY (without @c irqs) a hart's MSIP or MTIP line is already
+ *         driven, by another CLINT for example (since 0.2)
  * @retval -ENOMEM out of memory
  * @thread loop
  * @since 0.1

@@ -99,6 +99,8 @@ void vmc_plic_config_init(struct vmc_plic_config *config);
  * @retval -EINVAL no VM, a bad size, @c harts 0 or above
  *         VMC_PLIC_MAX_HARTS, @c num_sources below 2 or above
  *         VMC_PLIC_MAX_SOURCES, or (without @c irqs) a hart without a vCPU
+ * @retval -EBUSY (without @c irqs) a hart's MEIP or SEIP line is already
+ *         driven, by another PLIC for example (since 0.2)
  * @retval -ENOMEM out of memory
  * @thread loop
  * @since 0.1

@@ -60,6 +60,8 @@ void vmc_uart16550_config_init(struct vmc_uart16550_config *config);
  * @param[out] ret the new UART
  * @retval 0 success
  * @retval -EINVAL no VM, reg_shift > 3, clock_hz 0, or a bad size
+ * @retval -EBADF @c in_fd or @c out_fd is set (>= 0) but not an open fd
+ *         (since 0.2)
  * @retval -ENOMEM out of memory
  * @retval -errno @c in_fd cannot be watched on the loop
  * @thread loop

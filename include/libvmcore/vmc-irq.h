@@ -44,12 +44,15 @@ int vmc_irq_new(vmc_irq_handler handler, void *opaque, unsigned int n,
 
 /**
  * Create a line that drives interrupt line @p line of @p vcpu (see
- * vmc_vcpu_set_irq()).
+ * vmc_vcpu_set_irq()).  A vCPU line has at most one such driver at a time,
+ * so that two interrupt controllers cannot be wired to the same harts by
+ * mistake; vmc_irq_free() releases it.
  * @param vcpu the vCPU the line interrupts
  * @param line the vCPU's interrupt line, 0 to 63
  * @param[out] ret the new line
  * @retval 0 success
  * @retval -EINVAL @p vcpu or @p ret is NULL, or @p line > 63
+ * @retval -EBUSY the vCPU's line already has a driver (since 0.2)
  * @retval -ENOMEM out of memory
  * @thread any
  * @since 0.1

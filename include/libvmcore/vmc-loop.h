@@ -11,7 +11,9 @@
  *
  * Every callback registered here runs on the loop thread: the thread inside
  * vmc_loop_run(), vmc_loop_run_once() or vmc_loop_dispatch().  Only one
- * thread may run a loop at a time.
+ * thread may run a loop at a time.  A device model makes its loop objects
+ * through its VM instead (vmc_vm_timer_new() and friends in vmc-vm.h):
+ * the same objects, whose callbacks run with the VM lock held.
  *
  * Sources (fd handlers, notifier handlers, timers, bottom halves) hold a
  * reference on their loop, so a loop outlives its sources.  Freeing a source

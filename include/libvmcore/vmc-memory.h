@@ -51,10 +51,27 @@
  *
  * Lifetime.  Regions are reference counted.  The creator holds one
  * reference; a parent holds one on each child, an alias one on its target,
- * and every published flat view one on each region it shows.  When the last
- * reference goes, the region's ops->release(opaque) runs (if set), so a
- * device may free the state behind its callbacks there: no callback runs
- * after it.
+ * and every flat view one on each region it shows: the published view, and
+ * a replaced view until every reading thread has passed a quiescent point
+ * (see Transactions).  When the last reference goes, the region's
+ * ops->release(opaque) runs (if set), exactly once.
+ *
+ * The end of a device.  Every access reaches an I/O callback through a
+ * flat view, inside a read-side section, and a view keeps its regions
+ * alive; so when release runs, no thread (vCPU, loop, host) is inside a
+ * callback of the region or can enter one again.  A device therefore frees
+ * the state behind its callbacks in release, and ends its life in three
+ * steps, on the loop thread:
+ * 1. vmc_region_detach_ops(): from now on accesses no longer reach the
+ *    callbacks, and none of them still runs (for a locked region), so the
+ *    device may tear down what its callbacks use;
+ * 2. free its other objects (timers, bottom halves, fd handlers, lines);
+ * 3. vmc_region_unref() its reference; release frees the device's memory
+ *    once the board has removed the region and readers have moved on.
+ * Without step 1 a vCPU may call a callback of a half-freed device between
+ * steps 2 and 3, since the region stays visible until the board removes it
+ * and the readers' views go.  See examples/out-of-tree/ for a device built
+ * this way.
  *
  * Threads.  Every function here, unless marked otherwise, is a writer-side
  * call: it runs on the loop thread or with the VM lock held, and calls on
@@ -224,7 +241,15 @@ struct vmc_region_ops {
 	vmc_region_read_cb read;
 	/** write callback; NULL makes writes fail with -EACCES */
 	vmc_region_write_cb write;
-	/** called once when the region is freed; may be NULL */
+	/**
+	 * called once when the region's last reference goes, when no
+	 * callback can be running or start any more (see "The end of a
+	 * device" above); may be NULL.  It runs on the writer side, inside
+	 * vmc_region_unref(), vmc_memory_commit(), vmc_memory_reclaim() or
+	 * the VM's destruction, possibly with the VM lock held: it should
+	 * only free memory, and must not take the VM lock or change the
+	 * memory layout.
+	 */
 	void (*release)(void *opaque);
 	/** smallest width the callbacks take: 1, 2, 4 or 8; 0 means 1 */
 	unsigned min_access_size;
@@ -324,6 +349,30 @@ int vmc_region_new_rom(struct vmc_memory *mem, const char *name,
 int vmc_region_new_io(struct vmc_memory *mem, const char *name, uint64_t size,
 		      const struct vmc_region_ops *ops, void *opaque,
 		      unsigned flags, struct vmc_region **ret);
+
+/**
+ * Cut an I/O region off from its callbacks: from now on reads of it give
+ * 0 and writes are discarded, without calling @c read or @c write, while
+ * the region stays where it is in the tree.  @c release still runs, once,
+ * with the last reference.  This is the first step of a device's end of
+ * life (see the top of this file); there is no way back.
+ *
+ * For a region with a dispatch lock (the VM lock; every region but
+ * VMC_REGION_LOCKLESS ones) no callback is running on another thread
+ * when this returns: it passes through the lock if the caller does not
+ * hold it.  A callback of the region on the calling thread (a device
+ * detaching itself from its own register write) finishes normally.  For
+ * a lockless region, callbacks that had already started on other threads
+ * may still be running; @c release waits for them.
+ *
+ * @param r an I/O region
+ * @retval 0 success (also when it was detached already)
+ * @retval -EINVAL @p r is NULL or not an I/O region
+ * @thread writer; may block on the VM lock while a callback runs, so do
+ *         not call it from a lockless callback
+ * @since 0.2
+ */
+int vmc_region_detach_ops(struct vmc_region *r);
 
 /**
  * Create a container: a region with no backing of its own.

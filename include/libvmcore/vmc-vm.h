@@ -11,8 +11,12 @@
  * process scale and never interfere.  It protects device state, the run
  * state and the vCPUs' sleep predicate.  Region callbacks run with it held
  * (unless the region is lockless); timers on the VM's virtual clock run
- * with it held; state and reset handlers run with it held.  Other loop
- * callbacks that touch device state take it with vmc_vm_lock().
+ * with it held; state and reset handlers run with it held; so do the
+ * callbacks of the VM's own loop objects (vmc_vm_timer_new(),
+ * vmc_vm_bh_new(), vmc_vm_fd_handler_new(), vmc_vm_notifier_set_handler()),
+ * which is how a device does its loop-side work without taking the lock
+ * itself.  Other loop callbacks that touch device state take it with
+ * vmc_vm_lock().
  *
  * Run states: a VM is created in VMC_VM_CREATED with its vCPU threads
  * started but stopped.  vmc_vm_start() makes it VMC_VM_RUNNING.
@@ -500,6 +504,113 @@ typedef void (*vmc_work_cb)(struct vmc_vcpu *vcpu, void *userdata);
  * @since 0.1
  */
 int vmc_vm_run_exclusive(struct vmc_vm *vm, vmc_work_cb cb, void *userdata);
+
+/* ------------------------------------------------------------------------
+ * Loop objects of a VM
+ *
+ * Timers, bottom halves, fd handlers and notifier handlers that belong to
+ * a VM: their callbacks run on the VM's loop thread with the VM lock held.
+ * The library takes the lock around each callback (a loop thread that
+ * already holds it is not blocked), so a device's loop-side callbacks see
+ * its state under the same lock as its region callbacks, with no locking
+ * of their own; QEMU runs its device timers and bottom halves under its
+ * big lock the same way.
+ *
+ * They are the ordinary objects of vmc-loop.h: arm, schedule, change and
+ * free them with vmc_timer_mod(), vmc_bh_schedule(), vmc_fd_handler_set(),
+ * vmc_timer_free() and the rest, with the threading those document.  What
+ * the lock adds:
+ * - Whether a callback runs is decided once the lock is held: a
+ *   vmc_timer_del(), vmc_bh_cancel() or vmc_clock_stop() made by a thread
+ *   holding the VM lock (a vCPU in a region callback, say) is final, even
+ *   when the callback was due and the loop thread waits for the lock to run
+ *   it.
+ * - Freeing happens on the loop thread, which is the thread that runs the
+ *   callbacks: no callback runs after the free returns, also when the free
+ *   happens inside the object's own callback or while its run is pending.
+ * - A callback must not take the VM lock (it is not recursive) and must
+ *   not block waiting for a vCPU to run.
+ * Free a VM's loop objects before its last reference goes: they use its
+ * lock.  A device frees them after vmc_region_detach_ops() (so no region
+ * callback can still schedule or arm them) and before it drops its region
+ * (vmc-memory.h, "The end of a device").
+ */
+
+/**
+ * Create a disarmed timer whose callback runs with the VM lock held.
+ * @param vm the VM
+ * @param type VMC_CLOCK_VIRTUAL for the VM's virtual clock (stops while
+ *        the VM is paused), VMC_CLOCK_REALTIME or VMC_CLOCK_HOST for the
+ *        loop's own clocks
+ * @param cb called on the loop thread, VM lock held, when the timer expires
+ * @param userdata passed to @p cb
+ * @param[out] ret the new timer; free it with vmc_timer_free()
+ * @retval 0 success
+ * @retval -EINVAL @p vm, @p cb or @p ret is NULL, or @p type is unknown
+ * @retval -ENOMEM out of memory
+ * @thread loop, or with the VM lock
+ * @since 0.2
+ */
+int vmc_vm_timer_new(struct vmc_vm *vm, enum vmc_clock_type type,
+		     vmc_timer_cb cb, void *userdata, struct vmc_timer **ret);
+
+/**
+ * Create a bottom half whose callback runs with the VM lock held.
+ * Schedule it from any thread, also from a region callback.
+ * @param vm the VM
+ * @param cb called on the loop thread, VM lock held
+ * @param userdata passed to @p cb
+ * @param[out] ret the new bottom half; free it with vmc_bh_free()
+ * @retval 0 success
+ * @retval -EINVAL @p vm, @p cb or @p ret is NULL
+ * @retval -ENOMEM out of memory
+ * @thread loop, or with the VM lock
+ * @since 0.2
+ */
+int vmc_vm_bh_new(struct vmc_vm *vm, vmc_bh_cb cb, void *userdata,
+		  struct vmc_bh **ret);
+
+/**
+ * Watch an fd on the VM's loop, as vmc_loop_add_fd() does, with the
+ * callbacks running with the VM lock held.  vmc_fd_handler_set() keeps the
+ * lock; the fd stays the caller's.
+ * @param vm the VM
+ * @param fd the fd to watch
+ * @param read_cb called when @p fd is readable, or NULL
+ * @param write_cb called when @p fd is writable, or NULL
+ * @param userdata passed to the callbacks
+ * @param[out] ret the new handler; free it with vmc_fd_handler_free()
+ * @retval 0 success
+ * @retval -EINVAL @p vm or @p ret is NULL, or @p fd is negative
+ * @retval -EEXIST the fd already has a handler on this loop
+ * @retval -ENOMEM out of memory
+ * @retval -errno the fd cannot be polled (-EBADF: not open, -EPERM: a
+ *         regular file)
+ * @thread loop
+ * @since 0.2
+ */
+int vmc_vm_fd_handler_new(struct vmc_vm *vm, int fd, vmc_fd_cb read_cb,
+			  vmc_fd_cb write_cb, void *userdata,
+			  struct vmc_fd_handler **ret);
+
+/**
+ * Run @p cb on the VM's loop, with the VM lock held, whenever the notifier
+ * is signalled (an ioeventfd's guest write, say), as
+ * vmc_notifier_set_handler() does; @p cb NULL removes the handler.  A
+ * later vmc_notifier_set_handler() on the same notifier replaces the
+ * handler and drops the lock.
+ * @param vm the VM
+ * @param n the notifier
+ * @param cb the handler, or NULL
+ * @param userdata passed to @p cb
+ * @retval 0 success
+ * @retval -EINVAL @p vm or @p n is NULL
+ * @retval -ENOMEM out of memory
+ * @thread loop
+ * @since 0.2
+ */
+int vmc_vm_notifier_set_handler(struct vmc_vm *vm, struct vmc_notifier *n,
+				vmc_notifier_cb cb, void *userdata);
 
 VMC_END_DECLS
 

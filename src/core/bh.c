@@ -38,8 +38,8 @@ struct vmc_bh {
 	struct vmc_bh *next;
 };
 
-VMC_EXPORT int vmc_bh_new(struct vmc_loop *loop, vmc_bh_cb cb, void *userdata,
-			  struct vmc_bh **ret)
+int vmc__bh_new_locked(struct vmc_loop *loop, struct vmc__lock *lock,
+		       vmc_bh_cb cb, void *userdata, struct vmc_bh **ret)
 {
 	struct vmc_bh *bh;
 
@@ -53,10 +53,17 @@ VMC_EXPORT int vmc_bh_new(struct vmc_loop *loop, vmc_bh_cb cb, void *userdata,
 	bh->loop = vmc_loop_ref(loop);
 	bh->cb = cb;
 	bh->userdata = userdata;
+	bh->lock = lock;
 	atomic_init(&bh->flags, 0);
 	vmc__loop_source_added(loop);
 	*ret = bh;
 	return 0;
+}
+
+VMC_EXPORT int vmc_bh_new(struct vmc_loop *loop, vmc_bh_cb cb, void *userdata,
+			  struct vmc_bh **ret)
+{
+	return vmc__bh_new_locked(loop, NULL, cb, userdata, ret);
 }
 
 static void bh_push(struct vmc_loop *loop, struct vmc_bh *bh)
@@ -108,11 +115,6 @@ VMC_EXPORT void vmc_bh_free(struct vmc_bh *bh)
 		free(bh);
 	vmc__loop_source_removed(loop);
 	vmc_loop_unref(loop);
-}
-
-void vmc__bh_set_lock(struct vmc_bh *bh, struct vmc__lock *lock)
-{
-	bh->lock = lock;
 }
 
 /* Take the list, oldest first. */

@@ -28,7 +28,13 @@ static int call_io(struct vmc_address_space *as, struct vmc_region *mr,
 		return -EACCES;
 	if (!mr->lockless)
 		taken = vmc__lock_acquire_if_needed(as->dispatch_lock);
-	if (write) {
+	if (unlikely(atomic_load_explicit(&mr->detached,
+					  memory_order_acquire))) {
+		/* The device is going away: reads give 0, writes vanish. */
+		if (!write)
+			memset(buf, 0, size);
+		r = 0;
+	} else if (write) {
 		v = vmc__bytes_to_value(buf, size, ops->endian);
 		r = ops->write(mr->opaque, off, size, v);
 	} else {

@@ -60,9 +60,9 @@ static int fd_handler_arm(struct vmc_fd_handler *h)
 	return uv_poll_start(&h->poll, events, on_poll);
 }
 
-VMC_EXPORT int vmc_loop_add_fd(struct vmc_loop *loop, int fd,
-			       vmc_fd_cb read_cb, vmc_fd_cb write_cb,
-			       void *userdata, struct vmc_fd_handler **ret)
+int vmc__loop_add_fd_locked(struct vmc_loop *loop, struct vmc__lock *lock,
+			    int fd, vmc_fd_cb read_cb, vmc_fd_cb write_cb,
+			    void *userdata, struct vmc_fd_handler **ret)
 {
 	struct vmc_fd_handler *h;
 	int r;
@@ -90,6 +90,7 @@ VMC_EXPORT int vmc_loop_add_fd(struct vmc_loop *loop, int fd,
 	h->read_cb = read_cb;
 	h->write_cb = write_cb;
 	h->userdata = userdata;
+	h->lock = lock;
 	r = fd_handler_arm(h);
 	if (r < 0) {
 		vmc__loop_release_fd(loop, fd);
@@ -100,6 +101,14 @@ VMC_EXPORT int vmc_loop_add_fd(struct vmc_loop *loop, int fd,
 	vmc__loop_source_added(loop);
 	*ret = h;
 	return 0;
+}
+
+VMC_EXPORT int vmc_loop_add_fd(struct vmc_loop *loop, int fd,
+			       vmc_fd_cb read_cb, vmc_fd_cb write_cb,
+			       void *userdata, struct vmc_fd_handler **ret)
+{
+	return vmc__loop_add_fd_locked(loop, NULL, fd, read_cb, write_cb,
+				       userdata, ret);
 }
 
 VMC_EXPORT int vmc_fd_handler_set(struct vmc_fd_handler *h, vmc_fd_cb read_cb,
@@ -127,10 +136,4 @@ VMC_EXPORT void vmc_fd_handler_free(struct vmc_fd_handler *h)
 	uv_close((uv_handle_t *)&h->poll, on_closed);
 	vmc__loop_source_removed(loop);
 	vmc_loop_unref(loop);
-}
-
-void vmc__fd_handler_set_lock(struct vmc_fd_handler *h,
-			      struct vmc__lock *lock)
-{
-	h->lock = lock;
 }

@@ -1,18 +1,23 @@
 /* SPDX-License-Identifier: MIT */
-/* Interrupt lines: a level and a handler. */
+/*
+ * Interrupt lines: a level and a handler.  A vCPU's input line has at most
+ * one driver: two would overwrite each other's level (two interrupt
+ * controllers wired to the same harts), so the second is refused.
+ */
 #include <stdatomic.h>
 #include <stdlib.h>
 
 #include <libvmcore/vmc-irq.h>
 #include <libvmcore/vmc-vcpu.h>
 
-#include "util.h"
+#include "vm-internal.h"
 
 struct vmc_irq {
 	vmc_irq_handler handler;
 	void *opaque;
 	unsigned int n;
 	_Atomic bool level;
+	struct vmc_vcpu *vcpu; /* the vCPU whose line it drives, or NULL */
 };
 
 VMC_EXPORT int vmc_irq_new(vmc_irq_handler handler, void *opaque,
@@ -39,12 +44,32 @@ static void vcpu_line(void *opaque, unsigned int n, bool level)
 VMC_EXPORT int vmc_irq_new_vcpu(struct vmc_vcpu *vcpu, unsigned int line,
 				struct vmc_irq **ret)
 {
-	vmc_assert_return(vcpu && line < 64, -EINVAL);
-	return vmc_irq_new(vcpu_line, vcpu, line, ret);
+	uint64_t bit = (uint64_t)1 << (line & 63);
+	int r;
+
+	vmc_assert_return(vcpu && line < 64 && ret, -EINVAL);
+	if (atomic_fetch_or_explicit(&vcpu->irq_drivers, bit,
+				     memory_order_relaxed) & bit) {
+		vmc__debug("vcpu %u: line %u already has a driver",
+			   vcpu->index, line);
+		return -EBUSY;
+	}
+	r = vmc_irq_new(vcpu_line, vcpu, line, ret);
+	if (r < 0) {
+		atomic_fetch_and_explicit(&vcpu->irq_drivers, ~bit,
+					  memory_order_relaxed);
+		return r;
+	}
+	(*ret)->vcpu = vcpu;
+	return 0;
 }
 
 VMC_EXPORT void vmc_irq_free(struct vmc_irq *irq)
 {
+	if (irq && irq->vcpu)
+		atomic_fetch_and_explicit(&irq->vcpu->irq_drivers,
+					  ~((uint64_t)1 << irq->n),
+					  memory_order_relaxed);
 	free(irq);
 }
 

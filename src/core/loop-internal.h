@@ -30,8 +30,6 @@ struct vmc_notifier {
 	int fd;
 	/* The handler on a loop, if any (owned by the loop code). */
 	struct vmc__notifier_handler *handler;
-	/* Taken around the handler's callback, if set. */
-	struct vmc__lock *handler_lock;
 };
 
 /* Remove the notifier's loop handler, if it has one. */
@@ -116,15 +114,24 @@ struct vmc__fd_slot {
 };
 
 /*
- * Hooks of the VM layer: the lock taken around a source's user callback
- * (NULL: none).  A thread that already holds it is not blocked.
+ * Constructors for the VM layer (vm-loop.c): the same as the public ones,
+ * plus the lock taken around the source's user callback (NULL: none).  A
+ * thread that already holds it is not blocked.  The run of a locked source
+ * is decided once the lock is held, so a disarm, cancel or stop made under
+ * the lock is final.
  */
-void vmc__bh_set_lock(struct vmc_bh *bh, struct vmc__lock *lock);
-void vmc__timer_set_lock(struct vmc_timer *t, struct vmc__lock *lock);
-void vmc__fd_handler_set_lock(struct vmc_fd_handler *h,
-			      struct vmc__lock *lock);
-void vmc__notifier_set_handler_lock(struct vmc_notifier *n,
-				    struct vmc__lock *lock);
+int vmc__timer_new_locked(struct vmc_clock *clock, struct vmc__lock *lock,
+			  vmc_timer_cb cb, void *userdata,
+			  struct vmc_timer **ret);
+int vmc__bh_new_locked(struct vmc_loop *loop, struct vmc__lock *lock,
+		       vmc_bh_cb cb, void *userdata, struct vmc_bh **ret);
+int vmc__loop_add_fd_locked(struct vmc_loop *loop, struct vmc__lock *lock,
+			    int fd, vmc_fd_cb read_cb, vmc_fd_cb write_cb,
+			    void *userdata, struct vmc_fd_handler **ret);
+int vmc__notifier_set_handler_locked(struct vmc_notifier *n,
+				     struct vmc_loop *loop,
+				     struct vmc__lock *lock,
+				     vmc_notifier_cb cb, void *userdata);
 /* The default lock of timers created on @clock afterwards. */
 void vmc__clock_set_lock(struct vmc_clock *clock, struct vmc__lock *lock);
 

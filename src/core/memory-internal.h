@@ -189,6 +189,13 @@ struct vmc_region {
 
 	struct vmc_region_ops ops;
 	void *opaque;
+	/*
+	 * I/O: the callbacks are cut off (vmc_region_detach_ops).  Set with
+	 * release on the writer side; dispatch reads it once it holds the
+	 * dispatch lock, so a detach that then passes through that lock
+	 * knows no locked callback is still running.
+	 */
+	_Atomic bool detached;
 
 	/* Sorted by vmc__ioeventfd_cmp order (offset, size, match, data). */
 	struct vmc__region_ioeventfd *ioeventfds;

@@ -659,6 +659,40 @@ void vmc__region_free(struct vmc_region *r)
 	free(r);
 }
 
+VMC_EXPORT int vmc_region_detach_ops(struct vmc_region *r)
+{
+	struct vmc__lock *done[4];
+	size_t ndone = 0;
+
+	vmc_assert_return(r, -EINVAL);
+	vmc_assert_return(r->kind == VMC__REGION_IO, -EINVAL);
+	atomic_store_explicit(&r->detached, true, memory_order_release);
+	if (r->lockless)
+		return 0;
+	/*
+	 * Pass through every dispatch lock once: a callback that took one
+	 * before the flag was set has returned when we get it, and one that
+	 * takes it afterwards reads the flag.  A thread that holds the lock
+	 * (a callback detaching, the loop under the VM lock) is the only one
+	 * that could be inside, and it is this one.
+	 */
+	for (struct vmc_address_space *as = r->mem->spaces; as;
+	     as = as->next) {
+		struct vmc__lock *lk = as->dispatch_lock;
+		bool seen = false, taken;
+
+		for (size_t i = 0; i < ndone; i++)
+			seen |= done[i] == lk;
+		if (!lk || seen)
+			continue;
+		taken = vmc__lock_acquire_if_needed(lk);
+		vmc__lock_release_if(lk, taken);
+		if (ndone < ARRAY_SIZE(done))
+			done[ndone++] = lk;
+	}
+	return 0;
+}
+
 VMC_EXPORT struct vmc_region *vmc_region_unref(struct vmc_region *r)
 {
 	if (r && atomic_fetch_sub_explicit(&r->refcnt, 1,

@@ -19,6 +19,7 @@ struct vmc__notifier_handler {
 	struct vmc_notifier *notifier;
 	vmc_notifier_cb cb;
 	void *userdata;
+	struct vmc__lock *lock;
 };
 
 static void on_closed(uv_handle_t *h)
@@ -41,7 +42,7 @@ static void on_poll(uv_poll_t *p, int status, int events)
 		vmc__loop_leave_cb(loop);
 		return;
 	}
-	lk = n->handler_lock;
+	lk = nh->lock;
 	taken = vmc__lock_acquire_if_needed(lk);
 	nh->cb(n, nh->userdata);
 	vmc__lock_release_if(lk, taken);
@@ -64,9 +65,10 @@ void vmc__notifier_drop_handler(struct vmc_notifier *n)
 	vmc_loop_unref(loop);
 }
 
-VMC_EXPORT int vmc_notifier_set_handler(struct vmc_notifier *n,
-					struct vmc_loop *loop,
-					vmc_notifier_cb cb, void *userdata)
+int vmc__notifier_set_handler_locked(struct vmc_notifier *n,
+				     struct vmc_loop *loop,
+				     struct vmc__lock *lock,
+				     vmc_notifier_cb cb, void *userdata)
 {
 	struct vmc__notifier_handler *nh;
 	int r;
@@ -83,6 +85,7 @@ VMC_EXPORT int vmc_notifier_set_handler(struct vmc_notifier *n,
 		/* Same loop: keep the poll, swap the callback. */
 		nh->cb = cb;
 		nh->userdata = userdata;
+		nh->lock = lock;
 		return 0;
 	}
 
@@ -105,6 +108,7 @@ VMC_EXPORT int vmc_notifier_set_handler(struct vmc_notifier *n,
 	nh->notifier = n;
 	nh->cb = cb;
 	nh->userdata = userdata;
+	nh->lock = lock;
 	r = uv_poll_start(&nh->poll, UV_READABLE, on_poll);
 	if (r < 0) {
 		vmc__loop_release_fd(loop, n->fd);
@@ -117,8 +121,9 @@ VMC_EXPORT int vmc_notifier_set_handler(struct vmc_notifier *n,
 	return 0;
 }
 
-void vmc__notifier_set_handler_lock(struct vmc_notifier *n,
-				    struct vmc__lock *lock)
+VMC_EXPORT int vmc_notifier_set_handler(struct vmc_notifier *n,
+					struct vmc_loop *loop,
+					vmc_notifier_cb cb, void *userdata)
 {
-	n->handler_lock = lock;
+	return vmc__notifier_set_handler_locked(n, loop, NULL, cb, userdata);
 }

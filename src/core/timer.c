@@ -524,8 +524,10 @@ struct vmc_loop *vmc__clock_get_loop(struct vmc_clock *clock)
  * Timers
  */
 
-VMC_EXPORT int vmc_timer_new(struct vmc_clock *clock, vmc_timer_cb cb,
-			     void *userdata, struct vmc_timer **ret)
+/* @lock_given: @lock, rather than the clock's default, guards @cb. */
+static int timer_new(struct vmc_clock *clock, bool lock_given,
+		     struct vmc__lock *lock, vmc_timer_cb cb, void *userdata,
+		     struct vmc_timer **ret)
 {
 	struct vmc_timer *t;
 
@@ -542,11 +544,24 @@ VMC_EXPORT int vmc_timer_new(struct vmc_clock *clock, vmc_timer_cb cb,
 	t->userdata = userdata;
 	t->deadline = -1;
 	tlock(clock);
-	t->lock = clock->timer_lock;
+	t->lock = lock_given ? lock : clock->timer_lock;
 	tunlock(clock);
 	vmc__loop_source_added(clock->loop);
 	*ret = t;
 	return 0;
+}
+
+VMC_EXPORT int vmc_timer_new(struct vmc_clock *clock, vmc_timer_cb cb,
+			     void *userdata, struct vmc_timer **ret)
+{
+	return timer_new(clock, false, NULL, cb, userdata, ret);
+}
+
+int vmc__timer_new_locked(struct vmc_clock *clock, struct vmc__lock *lock,
+			  vmc_timer_cb cb, void *userdata,
+			  struct vmc_timer **ret)
+{
+	return timer_new(clock, true, lock, cb, userdata, ret);
 }
 
 VMC_EXPORT int vmc_timer_mod(struct vmc_timer *t, int64_t deadline_ns)
@@ -625,9 +640,3 @@ VMC_EXPORT void vmc_timer_free(struct vmc_timer *t)
 	vmc_loop_unref(loop);
 }
 
-void vmc__timer_set_lock(struct vmc_timer *t, struct vmc__lock *lock)
-{
-	tlock(t->clock);
-	t->lock = lock;
-	tunlock(t->clock);
-}

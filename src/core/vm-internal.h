@@ -77,6 +77,8 @@ struct vmc_vcpu {
 	_Atomic bool thread_kicked;
 	/* Interrupt line levels, bit N = line N. */
 	_Atomic uint64_t irqs;
+	/* Lines driven by a struct vmc_irq (vmc_irq_new_vcpu), bit N. */
+	_Atomic uint64_t irq_drivers;
 	/* Published state for vmc_vcpu_get_state() snapshots. */
 	_Atomic int state;
 

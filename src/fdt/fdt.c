@@ -14,7 +14,7 @@
 
 #include <libvmcore/vmc-fdt.h>
 
-#include "util.h"
+#include "fdt-internal.h"
 
 #define FDT_INITIAL_SIZE 4096
 #define FDT_MAX_SIZE (64u << 20)
@@ -59,7 +59,7 @@ VMC_EXPORT int vmc_fdt_begin(struct vmc_fdt **ret)
 {
 	struct vmc_fdt *f;
 
-	vmc_assert_return(ret, -EINVAL);
+	vmc__fdt_check(ret, -EINVAL);
 	f = calloc(1, sizeof(*f));
 	if (!f)
 		return -ENOMEM;
@@ -84,7 +84,7 @@ VMC_EXPORT void vmc_fdt_free(struct vmc_fdt *f)
 
 VMC_EXPORT int vmc_fdt_finish(struct vmc_fdt *f, size_t *ret_size)
 {
-	vmc_assert_return(f, -EINVAL);
+	vmc__fdt_check(f, -EINVAL);
 	if (!f->finished) {
 		if (fdt_pack(f->blob) < 0)
 			return -EBADMSG;
@@ -122,7 +122,7 @@ VMC_EXPORT int vmc_fdt_add_node(struct vmc_fdt *f, const char *path)
 	const char *slash, *name;
 	int parent, r;
 
-	vmc_assert_return(f && path && path[0] == '/', -EINVAL);
+	vmc__fdt_check(f && path && path[0] == '/', -EINVAL);
 	if (f->finished)
 		return -EBUSY;
 	slash = strrchr(path, '/');
@@ -153,9 +153,9 @@ VMC_EXPORT int vmc_fdt_set_prop(struct vmc_fdt *f, const char *path,
 {
 	int off, r;
 
-	vmc_assert_return(f && path && name && *name, -EINVAL);
-	vmc_assert_return(data || !len, -EINVAL);
-	vmc_assert_return(len <= INT_MAX, -EINVAL);
+	vmc__fdt_check(f && path && name && *name, -EINVAL);
+	vmc__fdt_check(data || !len, -EINVAL);
+	vmc__fdt_check(len <= INT_MAX, -EINVAL);
 	if (f->finished)
 		return -EBUSY;
 	for (;;) {
@@ -201,8 +201,8 @@ VMC_EXPORT int vmc_fdt_set_cells(struct vmc_fdt *f, const char *path,
 	fdt32_t *v;
 	int r;
 
-	vmc_assert_return(cells || !n, -EINVAL);
-	vmc_assert_return(n <= INT_MAX / sizeof(*v), -EINVAL);
+	vmc__fdt_check(cells || !n, -EINVAL);
+	vmc__fdt_check(n <= INT_MAX / sizeof(*v), -EINVAL);
 	v = malloc(n ? n * sizeof(*v) : 1);
 	if (!v)
 		return -ENOMEM;
@@ -216,7 +216,7 @@ VMC_EXPORT int vmc_fdt_set_cells(struct vmc_fdt *f, const char *path,
 VMC_EXPORT int vmc_fdt_set_string(struct vmc_fdt *f, const char *path,
 				  const char *name, const char *value)
 {
-	vmc_assert_return(value, -EINVAL);
+	vmc__fdt_check(value, -EINVAL);
 	return vmc_fdt_set_prop(f, path, name, value, strlen(value) + 1);
 }
 
@@ -228,11 +228,11 @@ VMC_EXPORT int vmc_fdt_set_stringlist(struct vmc_fdt *f, const char *path,
 	char *buf;
 	int r;
 
-	vmc_assert_return(strings || !n, -EINVAL);
+	vmc__fdt_check(strings || !n, -EINVAL);
 	for (size_t i = 0; i < n; i++) {
-		vmc_assert_return(strings[i], -EINVAL);
+		vmc__fdt_check(strings[i], -EINVAL);
 		len += strlen(strings[i]) + 1;
-		vmc_assert_return(len <= INT_MAX, -EINVAL);
+		vmc__fdt_check(len <= INT_MAX, -EINVAL);
 	}
 	buf = malloc(len ? len : 1);
 	if (!buf)
@@ -254,7 +254,7 @@ VMC_EXPORT int vmc_fdt_alloc_phandle(struct vmc_fdt *f, const char *path,
 	uint32_t ph;
 	int off, r;
 
-	vmc_assert_return(f && path && ret, -EINVAL);
+	vmc__fdt_check(f && path && ret, -EINVAL);
 	off = node_offset(f, path);
 	if (off < 0)
 		return off;
@@ -284,7 +284,7 @@ VMC_EXPORT int vmc_fdt_add_board(struct vmc_fdt *f, const char *model,
 {
 	int r;
 
-	vmc_assert_return(f && model && compatible, -EINVAL);
+	vmc__fdt_check(f && model && compatible, -EINVAL);
 	if ((r = vmc_fdt_set_u32(f, "/", "#address-cells", 2)) < 0 ||
 	    (r = vmc_fdt_set_u32(f, "/", "#size-cells", 2)) < 0 ||
 	    (r = vmc_fdt_set_string(f, "/", "compatible", compatible)) < 0 ||
@@ -339,7 +339,7 @@ VMC_EXPORT int vmc_fdt_add_riscv_cpus(struct vmc_fdt *f, unsigned int harts,
 {
 	int r;
 
-	vmc_assert_return(f && harts && isa && ret_intc_phandles, -EINVAL);
+	vmc__fdt_check(f && harts && isa && ret_intc_phandles, -EINVAL);
 	if ((r = vmc_fdt_add_node(f, "/cpus")) < 0 ||
 	    (r = vmc_fdt_set_u32(f, "/cpus", "#address-cells", 1)) < 0 ||
 	    (r = vmc_fdt_set_u32(f, "/cpus", "#size-cells", 0)) < 0 ||
@@ -364,7 +364,7 @@ VMC_EXPORT int vmc_fdt_add_memory(struct vmc_fdt *f, uint64_t base,
 			   (uint32_t)(size >> 32), (uint32_t)size};
 	int r;
 
-	vmc_assert_return(f && size, -EINVAL);
+	vmc__fdt_check(f && size, -EINVAL);
 	snprintf(path, sizeof(path), "/memory@%" PRIx64, base);
 	if ((r = vmc_fdt_add_node(f, path)) < 0 ||
 	    (r = vmc_fdt_set_string(f, path, "device_type", "memory")) < 0 ||
@@ -378,7 +378,7 @@ VMC_EXPORT int vmc_fdt_set_chosen(struct vmc_fdt *f, const char *stdout_path,
 {
 	int r;
 
-	vmc_assert_return(f, -EINVAL);
+	vmc__fdt_check(f, -EINVAL);
 	r = vmc_fdt_add_node(f, "/chosen");
 	if (r < 0 && r != -EEXIST)
 		return r;
@@ -402,7 +402,7 @@ VMC_EXPORT int vmc_fdt_add_ns16550(struct vmc_fdt *f, uint64_t base,
 			   (uint32_t)(size >> 32), (uint32_t)size};
 	int r;
 
-	vmc_assert_return(f, -EINVAL);
+	vmc__fdt_check(f, -EINVAL);
 	snprintf(path, sizeof(path), "/soc/serial@%" PRIx64, base);
 	if ((r = vmc_fdt_add_node(f, path)) < 0 ||
 	    (r = vmc_fdt_set_string(f, path, "compatible", "ns16550a")) < 0 ||

@@ -6,7 +6,8 @@
  * ticks(now) + delta, where delta absorbs guest writes to mtime and resets.
  * Each hart has one timer on the virtual clock, armed for the first
  * nanosecond at which mtime reaches its mtimecmp; its callback (VM lock
- * held, like every VM-clock timer) re-evaluates and raises MTIP.
+ * held: the timers are the VM's, see vmc-vm.h) re-evaluates and raises
+ * MTIP.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -44,7 +45,7 @@ struct vmc_clint {
 	bool own_irqs;
 	struct clint_hart *hart;
 	struct vmc_vm_reset_handler *reset_handler;
-	struct vmc__hw_region *hr;
+	struct vmc_region *region;
 };
 
 static uint64_t ticks_at(const struct vmc_clint *c, int64_t ns)
@@ -217,7 +218,7 @@ VMC_EXPORT void vmc_clint_config_init(struct vmc_clint_config *config)
 	};
 }
 
-/* The memory, once no callback can run any more. */
+/* The memory, once no callback can run any more (ops.release). */
 static void clint_destroy(void *dev)
 {
 	struct vmc_clint *c = dev;
@@ -235,20 +236,22 @@ VMC_EXPORT void vmc_clint_free(struct vmc_clint *c)
 {
 	if (!c)
 		return;
-	vmc__hw_region_kill(c->hr);
+	/* No register callback runs from here on (vmc-memory.h). */
+	if (c->region)
+		vmc_region_detach_ops(c->region);
 	if (c->reset_handler)
 		vmc_vm_remove_reset_handler(c->vm, c->reset_handler);
 	for (unsigned int i = 0; c->hart && i < c->harts; i++)
 		vmc_timer_free(c->hart[i].timer);
-	if (c->hr)
-		vmc__hw_region_unref(c->hr);
+	if (c->region)
+		vmc_region_unref(c->region);
 	else
 		clint_destroy(c);
 }
 
 VMC_EXPORT struct vmc_region *vmc_clint_get_region(struct vmc_clint *c)
 {
-	return c ? vmc__hw_region_get(c->hr) : NULL;
+	return c ? c->region : NULL;
 }
 
 static int make_irqs(struct vmc_clint *c, const struct vmc_clint_config *cfg)
@@ -280,17 +283,28 @@ static int make_irqs(struct vmc_clint *c, const struct vmc_clint_config *cfg)
 VMC_EXPORT int vmc_clint_new(const struct vmc_clint_config *cfg,
 			     struct vmc_clint **ret)
 {
+	static const struct vmc_region_ops ops = {
+		.struct_size = sizeof(ops),
+		.read = vmc__clint_read,
+		.write = vmc__clint_write,
+		.release = clint_destroy,
+		.min_access_size = 4,
+		.max_access_size = 8,
+		.endian = VMC_ENDIAN_LITTLE,
+	};
 	struct vmc_clint *c;
 	int r;
 
-	if (!cfg || !ret || cfg->size < sizeof(*cfg) || !cfg->vm ||
-	    !cfg->harts || cfg->harts > VMC_CLINT_MAX_HARTS ||
-	    !cfg->timebase_hz)
-		return -EINVAL;
-	if (!cfg->irqs && (cfg->hart_base >= vmc_vm_get_vcpu_count(cfg->vm) ||
-			   cfg->harts > vmc_vm_get_vcpu_count(cfg->vm) -
-						cfg->hart_base))
-		return -EINVAL;
+	vmc__hw_check(cfg && ret && cfg->size >= sizeof(*cfg) && cfg->vm,
+		     -EINVAL);
+	vmc__hw_check(cfg->harts && cfg->harts <= VMC_CLINT_MAX_HARTS &&
+			     cfg->timebase_hz,
+		     -EINVAL);
+	vmc__hw_check(cfg->irqs ||
+			     (cfg->hart_base < vmc_vm_get_vcpu_count(cfg->vm) &&
+			      cfg->harts <= vmc_vm_get_vcpu_count(cfg->vm) -
+						    cfg->hart_base),
+		     -EINVAL);
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
@@ -311,17 +325,16 @@ VMC_EXPORT int vmc_clint_new(const struct vmc_clint_config *cfg,
 		c->hart[i].clint = c;
 		c->hart[i].index = i;
 		c->hart[i].mtimecmp = UINT64_MAX;
-		r = vmc_timer_new(c->clock, timer_cb, &c->hart[i],
-				  &c->hart[i].timer);
+		r = vmc_vm_timer_new(c->vm, VMC_CLOCK_VIRTUAL, timer_cb,
+				     &c->hart[i], &c->hart[i].timer);
 		if (r < 0)
 			goto fail;
 	}
 	r = vmc_vm_add_reset_handler(c->vm, clint_reset, c, &c->reset_handler);
 	if (r < 0)
 		goto fail;
-	r = vmc__hw_region_new(c->vm, "clint", VMC_CLINT_SIZE, 4, 8,
-			       vmc__clint_read, vmc__clint_write, c,
-			       clint_destroy, &c->hr);
+	r = vmc_region_new_io(vmc_vm_get_memory(c->vm), "clint",
+			      VMC_CLINT_SIZE, &ops, c, 0, &c->region);
 	if (r < 0)
 		goto fail;
 	*ret = c;
@@ -348,8 +361,7 @@ VMC_EXPORT int vmc_clint_fdt_add(const struct vmc_clint *c,
 	char path[48];
 	int r;
 
-	if (!c || !fdt || !intc)
-		return -EINVAL;
+	vmc__hw_check(c && fdt && intc, -EINVAL);
 	cells = calloc(4 * (size_t)c->harts, sizeof(*cells));
 	if (!cells)
 		return -ENOMEM;

@@ -37,7 +37,7 @@ struct vmc_plic {
 	uint32_t *claimed;        /* nwords */
 	uint32_t *enable;         /* nctx * nwords */
 	struct vmc_vm_reset_handler *reset_handler;
-	struct vmc__hw_region *hr;
+	struct vmc_region *region;
 };
 
 static bool test_bit(const uint32_t *map, unsigned int n)
@@ -267,7 +267,7 @@ VMC_EXPORT void vmc_plic_config_init(struct vmc_plic_config *config)
 	};
 }
 
-/* The memory, once no callback can run any more. */
+/* The memory, once no callback can run any more (ops.release). */
 static void plic_destroy(void *dev)
 {
 	struct vmc_plic *p = dev;
@@ -294,18 +294,20 @@ VMC_EXPORT void vmc_plic_free(struct vmc_plic *p)
 {
 	if (!p)
 		return;
-	vmc__hw_region_kill(p->hr);
+	/* No register callback runs from here on (vmc-memory.h). */
+	if (p->region)
+		vmc_region_detach_ops(p->region);
 	if (p->reset_handler)
 		vmc_vm_remove_reset_handler(p->vm, p->reset_handler);
-	if (p->hr)
-		vmc__hw_region_unref(p->hr);
+	if (p->region)
+		vmc_region_unref(p->region);
 	else
 		plic_destroy(p);
 }
 
 VMC_EXPORT struct vmc_region *vmc_plic_get_region(struct vmc_plic *p)
 {
-	return p ? vmc__hw_region_get(p->hr) : NULL;
+	return p ? p->region : NULL;
 }
 
 static int make_lines(struct vmc_plic *p, const struct vmc_plic_config *cfg)
@@ -340,18 +342,30 @@ static int make_lines(struct vmc_plic *p, const struct vmc_plic_config *cfg)
 VMC_EXPORT int vmc_plic_new(const struct vmc_plic_config *cfg,
 			    struct vmc_plic **ret)
 {
+	static const struct vmc_region_ops ops = {
+		.struct_size = sizeof(ops),
+		.read = vmc__plic_read,
+		.write = vmc__plic_write,
+		.release = plic_destroy,
+		.min_access_size = 4,
+		.max_access_size = 4,
+		.endian = VMC_ENDIAN_LITTLE,
+	};
 	struct vmc_plic *p;
 	size_t nctx, nw;
 	int r;
 
-	if (!cfg || !ret || cfg->size < sizeof(*cfg) || !cfg->vm ||
-	    !cfg->harts || cfg->harts > VMC_PLIC_MAX_HARTS ||
-	    cfg->num_sources < 2 || cfg->num_sources > VMC_PLIC_MAX_SOURCES)
-		return -EINVAL;
-	if (!cfg->irqs && (cfg->hart_base >= vmc_vm_get_vcpu_count(cfg->vm) ||
-			   cfg->harts > vmc_vm_get_vcpu_count(cfg->vm) -
-						cfg->hart_base))
-		return -EINVAL;
+	vmc__hw_check(cfg && ret && cfg->size >= sizeof(*cfg) && cfg->vm,
+		     -EINVAL);
+	vmc__hw_check(cfg->harts && cfg->harts <= VMC_PLIC_MAX_HARTS &&
+			     cfg->num_sources >= 2 &&
+			     cfg->num_sources <= VMC_PLIC_MAX_SOURCES,
+		     -EINVAL);
+	vmc__hw_check(cfg->irqs ||
+			     (cfg->hart_base < vmc_vm_get_vcpu_count(cfg->vm) &&
+			      cfg->harts <= vmc_vm_get_vcpu_count(cfg->vm) -
+						    cfg->hart_base),
+		     -EINVAL);
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
@@ -384,9 +398,10 @@ VMC_EXPORT int vmc_plic_new(const struct vmc_plic_config *cfg,
 	r = vmc_vm_add_reset_handler(p->vm, plic_reset, p, &p->reset_handler);
 	if (r < 0)
 		goto fail;
-	r = vmc__hw_region_new(p->vm, "plic", 0x200000 + 0x1000 * (uint64_t)p->nctx, 4, 4,
-			       vmc__plic_read, vmc__plic_write, p,
-			       plic_destroy, &p->hr);
+	r = vmc_region_new_io(vmc_vm_get_memory(p->vm), "plic",
+			      VMC_PLIC_CONTEXT +
+				      VMC_PLIC_CONTEXT_STRIDE * (uint64_t)p->nctx,
+			      &ops, p, 0, &p->region);
 	if (r < 0)
 		goto fail;
 	*ret = p;
@@ -424,8 +439,7 @@ VMC_EXPORT int vmc_plic_fdt_add(const struct vmc_plic *p, struct vmc_fdt *fdt,
 	char path[48];
 	int r;
 
-	if (!p || !fdt || !intc)
-		return -EINVAL;
+	vmc__hw_check(p && fdt && intc, -EINVAL);
 	cells = calloc(2 * (size_t)p->nctx, sizeof(*cells));
 	if (!cells)
 		return -ENOMEM;

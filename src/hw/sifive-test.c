@@ -22,7 +22,7 @@
 
 struct vmc_sifive_test {
 	struct vmc_vm *vm;
-	struct vmc__hw_region *hr;
+	struct vmc_region *region;
 };
 
 int vmc__sifive_test_read(void *opaque, uint64_t offset, unsigned int size,
@@ -68,18 +68,26 @@ VMC_EXPORT void vmc_sifive_test_config_init(
 VMC_EXPORT int vmc_sifive_test_new(const struct vmc_sifive_test_config *cfg,
 				   struct vmc_sifive_test **ret)
 {
+	static const struct vmc_region_ops ops = {
+		.struct_size = sizeof(ops),
+		.read = vmc__sifive_test_read,
+		.write = vmc__sifive_test_write,
+		.release = free,
+		.min_access_size = 2,
+		.max_access_size = 4,
+		.endian = VMC_ENDIAN_LITTLE,
+	};
 	struct vmc_sifive_test *t;
 	int r;
 
-	if (!cfg || !ret || cfg->size < sizeof(*cfg) || !cfg->vm)
-		return -EINVAL;
+	vmc__hw_check(cfg && ret && cfg->size >= sizeof(*cfg) && cfg->vm,
+		     -EINVAL);
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
 	t->vm = cfg->vm;
-	r = vmc__hw_region_new(t->vm, "sifive-test", VMC_SIFIVE_TEST_SIZE, 2,
-			       4, vmc__sifive_test_read,
-			       vmc__sifive_test_write, t, free, &t->hr);
+	r = vmc_region_new_io(vmc_vm_get_memory(t->vm), "sifive-test",
+			      VMC_SIFIVE_TEST_SIZE, &ops, t, 0, &t->region);
 	if (r < 0) {
 		free(t);
 		return r;
@@ -92,14 +100,15 @@ VMC_EXPORT void vmc_sifive_test_free(struct vmc_sifive_test *t)
 {
 	if (!t)
 		return;
-	vmc__hw_region_kill(t->hr);
-	vmc__hw_region_unref(t->hr);
+	/* The memory goes with the region's last reference (vmc-memory.h). */
+	vmc_region_detach_ops(t->region);
+	vmc_region_unref(t->region);
 }
 
 VMC_EXPORT struct vmc_region *vmc_sifive_test_get_region(
 	struct vmc_sifive_test *t)
 {
-	return t ? vmc__hw_region_get(t->hr) : NULL;
+	return t ? t->region : NULL;
 }
 
 #if VMC_HAVE_FDT
@@ -129,8 +138,7 @@ VMC_EXPORT int vmc_sifive_test_fdt_add(const struct vmc_sifive_test *t,
 	uint32_t ph;
 	int r;
 
-	if (!t || !fdt)
-		return -EINVAL;
+	vmc__hw_check(t && fdt, -EINVAL);
 	snprintf(path, sizeof(path), "/soc/test@%" PRIx64, base);
 	if ((r = vmc_fdt_add_node(fdt, path)) < 0 ||
 	    (r = vmc_fdt_alloc_phandle(fdt, path, &ph)) < 0 ||

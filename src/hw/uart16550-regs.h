@@ -65,9 +65,4 @@ enum {
 #define UART_MSR_RI 0x40
 #define UART_MSR_DCD 0x80
 
-/* Region callbacks (uart16550.c). */
-uint64_t vmc__uart16550_read(void *opaque, uint64_t offset, unsigned int size);
-void vmc__uart16550_write(void *opaque, uint64_t offset, uint64_t value,
-			  unsigned int size);
-
 #endif

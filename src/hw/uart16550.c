@@ -4,15 +4,18 @@
  *
  * Register access happens on vCPU threads (or a harness test's thread)
  * with the VM lock held, through the region callbacks.  The host side runs
- * on the loop thread: the input fd handler takes the VM lock itself; the
- * bottom half that re-arms it after the guest drained a full FIFO exists
- * because fd handlers may only be changed on the loop thread.
+ * on the loop thread, also with the VM lock held: the input fd handler,
+ * the character timeout and the bottom half are the VM's loop objects
+ * (vmc-vm.h).  The bottom half re-arms the input handler after the guest
+ * drained a full FIFO, because fd handlers may only be changed on the
+ * loop thread.
  *
  * Transmission is instantaneous: a byte written to THR leaves at once, so
  * the transmitter is always empty (THRE and TEMT set) and a THR-empty
  * interrupt follows every write when enabled.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +31,7 @@
 
 struct vmc_uart16550 {
 	struct vmc_vm *vm;
-	struct vmc__hw_region *hr;
+	struct vmc_region *region;
 	struct vmc_irq *irq;
 	unsigned int shift;
 	uint32_t clock_hz;
@@ -112,7 +115,6 @@ static void timeout_cb(struct vmc_timer *t, void *userdata)
 {
 	struct vmc_uart16550 *u = userdata;
 
-	/* Virtual-clock timers of a VM run with its lock held. */
 	if (fifo_on(u) && u->rx_count) {
 		u->timeout_ipending = true;
 		update_irq(u);
@@ -370,7 +372,7 @@ static void reset_cb(struct vmc_vm *vm, void *userdata)
 	uart_reset_regs(userdata);
 }
 
-/* The host side: the loop thread, without the VM lock. */
+/* The host side: the loop thread, VM lock held. */
 static void in_readable(struct vmc_fd_handler *h, int fd, void *userdata)
 {
 	struct vmc_uart16550 *u = userdata;
@@ -378,13 +380,11 @@ static void in_readable(struct vmc_fd_handler *h, int fd, void *userdata)
 	unsigned int space;
 	ssize_t n;
 
-	vmc_vm_lock(u->vm);
 	space = rx_space(u);
 	if (!space) {
 		/* Hold the sender back until the guest drains the FIFO. */
 		vmc_fd_handler_set(h, NULL, NULL, u);
 		u->in_paused = true;
-		vmc_vm_unlock(u->vm);
 		return;
 	}
 	n = read(fd, buf, space);
@@ -395,19 +395,16 @@ static void in_readable(struct vmc_fd_handler *h, int fd, void *userdata)
 		vmc_fd_handler_set(h, NULL, NULL, u);
 		u->in_eof = true;
 	}
-	vmc_vm_unlock(u->vm);
 }
 
 static void rx_rearm(struct vmc_bh *bh, void *userdata)
 {
 	struct vmc_uart16550 *u = userdata;
 
-	vmc_vm_lock(u->vm);
 	if (u->in_paused && !u->in_eof && u->in_handler) {
 		u->in_paused = false;
 		vmc_fd_handler_set(u->in_handler, in_readable, NULL, u);
 	}
-	vmc_vm_unlock(u->vm);
 }
 
 VMC_EXPORT void vmc_uart16550_config_init(struct vmc_uart16550_config *c)
@@ -428,8 +425,7 @@ VMC_EXPORT int vmc_uart16550_receive(struct vmc_uart16550 *u,
 	bool taken;
 	size_t n;
 
-	if (!u || (!buf && len))
-		return -EINVAL;
+	vmc__hw_check(u && (buf || !len), -EINVAL);
 	taken = !vmc_vm_lock_held(u->vm);
 	if (taken)
 		vmc_vm_lock(u->vm);
@@ -442,21 +438,38 @@ VMC_EXPORT int vmc_uart16550_receive(struct vmc_uart16550 *u,
 VMC_EXPORT struct vmc_region *vmc_uart16550_get_region(
 	struct vmc_uart16550 *u)
 {
-	return u ? vmc__hw_region_get(u->hr) : NULL;
+	return u ? u->region : NULL;
+}
+
+/* The memory, once no callback can run any more (ops.release). */
+static void uart_release(void *opaque)
+{
+	free(opaque);
 }
 
 VMC_EXPORT int vmc_uart16550_new(const struct vmc_uart16550_config *config,
 				 struct vmc_uart16550 **ret)
 {
+	/* Wide accesses are split into byte accesses by the memory API. */
+	static const struct vmc_region_ops ops = {
+		.struct_size = sizeof(ops),
+		.read = uart_read,
+		.write = uart_write,
+		.release = uart_release,
+		.min_access_size = 1,
+		.max_access_size = 1,
+		.endian = VMC_ENDIAN_LITTLE,
+	};
 	struct vmc_uart16550_config c;
 	struct vmc_uart16550 *u;
 	int r;
 
-	if (!config || !ret || config->size < sizeof(c))
-		return -EINVAL;
+	vmc__hw_check(config && ret && config->size >= sizeof(c), -EINVAL);
 	c = *config;
-	if (!c.vm || c.reg_shift > 3 || !c.clock_hz)
-		return -EINVAL;
+	vmc__hw_check(c.vm && c.reg_shift <= 3 && c.clock_hz, -EINVAL);
+	/* A closed fd would be written to, or polled, forever in vain. */
+	vmc__hw_check(c.in_fd < 0 || fcntl(c.in_fd, F_GETFD) >= 0, -EBADF);
+	vmc__hw_check(c.out_fd < 0 || fcntl(c.out_fd, F_GETFD) >= 0, -EBADF);
 
 	u = calloc(1, sizeof(*u));
 	if (!u)
@@ -470,15 +483,16 @@ VMC_EXPORT int vmc_uart16550_new(const struct vmc_uart16550_config *config,
 	u->tx_cb = c.tx_cb;
 	u->userdata = c.userdata;
 
-	r = vmc_timer_new(vmc_vm_get_clock(c.vm), timeout_cb, u, &u->timeout);
+	r = vmc_vm_timer_new(c.vm, VMC_CLOCK_VIRTUAL, timeout_cb, u,
+			     &u->timeout);
 	if (r < 0)
 		goto fail;
-	r = vmc_bh_new(vmc_vm_get_loop(c.vm), rx_rearm, u, &u->rx_bh);
+	r = vmc_vm_bh_new(c.vm, rx_rearm, u, &u->rx_bh);
 	if (r < 0)
 		goto fail;
 	if (c.in_fd >= 0) {
-		r = vmc_loop_add_fd(vmc_vm_get_loop(c.vm), c.in_fd, in_readable,
-				    NULL, u, &u->in_handler);
+		r = vmc_vm_fd_handler_new(c.vm, c.in_fd, in_readable, NULL, u,
+					  &u->in_handler);
 		if (r < 0)
 			goto fail;
 	}
@@ -487,9 +501,8 @@ VMC_EXPORT int vmc_uart16550_new(const struct vmc_uart16550_config *config,
 		goto fail;
 	uart_reset_regs(u);
 
-	/* Wide accesses are split into byte accesses by the memory API. */
-	r = vmc__hw_region_new(c.vm, "uart16550", 8u << c.reg_shift, 1, 1,
-			       uart_read, uart_write, u, free, &u->hr);
+	r = vmc_region_new_io(vmc_vm_get_memory(c.vm), "uart16550",
+			      8u << c.reg_shift, &ops, u, 0, &u->region);
 	if (r < 0)
 		goto fail;
 	*ret = u;
@@ -507,7 +520,8 @@ VMC_EXPORT void vmc_uart16550_free(struct vmc_uart16550 *u)
 {
 	if (!u)
 		return;
-	vmc__hw_region_kill(u->hr);
+	/* No register callback runs from here on (vmc-memory.h). */
+	vmc_region_detach_ops(u->region);
 	vmc_vm_remove_reset_handler(u->vm, u->reset_handler);
 	vmc_fd_handler_free(u->in_handler);
 	vmc_bh_free(u->rx_bh);
@@ -516,5 +530,5 @@ VMC_EXPORT void vmc_uart16550_free(struct vmc_uart16550 *u)
 	u->rx_bh = NULL;
 	u->timeout = NULL;
 	/* The state goes with the region's last reference. */
-	vmc__hw_region_unref(u->hr);
+	vmc_region_unref(u->region);
 }
