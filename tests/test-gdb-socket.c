@@ -125,10 +125,10 @@ static void machine_up(void)
 	c.arch = VMC_ARCH_RISCV64;
 	c.vcpus = 2;
 	ASSERT_OK(vmc_vm_new(&c, &vm));
-	ASSERT_OK(vmc_region_new_ram(vmc_vm_get_memory(vm), "ram", 0x10000, 0,
-				     &ram));
-	ASSERT_OK(vmc_region_add_subregion(
-	    vmc_vm_get_root(vm, VMC_AS_MEMORY), 0x80000000, ram, 0));
+	ASSERT_OK(
+	    vmc_region_new_ram(vmc_vm_get_memory(vm), "ram", 0x10000, 0, &ram));
+	ASSERT_OK(vmc_region_add_subregion(vmc_vm_get_root(vm, VMC_AS_MEMORY),
+					   0x80000000, ram, 0));
 }
 
 static void machine_down(void)
@@ -166,9 +166,9 @@ static void addr_unix(char *out, size_t cap, const char *path)
 static int connect_unix(const char *path, bool nonblock)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	int fd = socket(AF_UNIX,
-			SOCK_STREAM | SOCK_CLOEXEC | (nonblock ? SOCK_NONBLOCK : 0),
-			0);
+	int fd = socket(
+	    AF_UNIX,
+	    SOCK_STREAM | SOCK_CLOEXEC | (nonblock ? SOCK_NONBLOCK : 0), 0);
 
 	ASSERT_GE(fd, 0);
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
@@ -458,9 +458,9 @@ static void tick(struct vmc_timer *t, void *ud)
 {
 	(void)ud;
 	atomic_fetch_add(&ticks, 1);
-	vmc_timer_mod(t, vmc_clock_get_ns(vmc_loop_get_clock(
-				 loop, VMC_CLOCK_REALTIME)) +
-				 10000000);
+	vmc_timer_mod(
+	    t, vmc_clock_get_ns(vmc_loop_get_clock(loop, VMC_CLOCK_REALTIME)) +
+		   10000000);
 }
 
 static void watchdog(int sig)
@@ -506,7 +506,8 @@ static void test_flood_without_reading(void)
 
 		/* Keep the stub's input full; read nothing. */
 		for (int i = 0; i < 64; i++)
-			if (send(fd, req, rlen, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+			if (send(fd, req, rlen, MSG_NOSIGNAL | MSG_DONTWAIT) <
+			    0)
 				break;
 		t0 = vmc_test_now_ns();
 		ASSERT_OK(vmc_loop_run_once(loop, false));
@@ -638,8 +639,12 @@ static void test_unix_mode_without_umask(void)
 static void test_replies_without_malloc(void)
 {
 	static const char *const reqs[] = {
-	    "g", "m80000000,800", "qfThreadInfo",
-	    "qXfer:features:read:target.xml:0,ffb", "p20", "qC",
+	    "g",
+	    "m80000000,800",
+	    "qfThreadInfo",
+	    "qXfer:features:read:target.xml:0,ffb",
+	    "p20",
+	    "qC",
 	};
 	char path[128], addr[160];
 	char want[sizeof(reqs) / sizeof(reqs[0])][8192], got[8192];

@@ -46,6 +46,7 @@ const struct gdb_arch *vmc__gdb_arch_find(enum vmc_arch arch);
  *   R(name, bits, gdb type, group, libvmcore register)
  * with group `none` for no group attribute.
  */
+/* clang-format off */
 #define GDB_XML_HEAD(arch)                                                   \
 	"<?xml version=\"1.0\"?>"                                            \
 	"<!DOCTYPE target SYSTEM \"gdb-target.dtd\">"                       \
@@ -60,5 +61,6 @@ const struct gdb_arch *vmc__gdb_arch_find(enum vmc_arch arch);
 #define GDB_XML_GROUP_vector " group=\"vector\""
 #define GDB_TABLE_REG(name, bits, type, group, reg) {(reg), (bits) / 8},
 #define GDB_ENUM_REG(prefix, name) prefix##name,
+/* clang-format on */
 
 #endif

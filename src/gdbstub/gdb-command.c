@@ -75,7 +75,8 @@ static void send_stop_reply(struct vmc_gdbstub *gs, enum vmc_vm_state state)
 	switch (state) {
 	case VMC_VM_SHUTDOWN:
 		snprintf(b, sizeof(b), "W%02x",
-			 (unsigned int)vmc_vm_get_shutdown_status(gs->vm) & 0xff);
+			 (unsigned int)vmc_vm_get_shutdown_status(gs->vm) &
+			     0xff);
 		vmc__gdb_send_str(gs, b);
 		return;
 	case VMC_VM_GUEST_ERROR:
@@ -96,8 +97,8 @@ static void send_stop_reply(struct vmc_gdbstub *gs, enum vmc_vm_state state)
 				 (unsigned long long)st.watch_addr,
 				 gs->c_cpu + 1);
 		else
-			snprintf(b, sizeof(b), "T%02xthread:%02x;",
-				 GDB_SIGTRAP, gs->c_cpu + 1);
+			snprintf(b, sizeof(b), "T%02xthread:%02x;", GDB_SIGTRAP,
+				 gs->c_cpu + 1);
 		vmc__gdb_send_str(gs, b);
 		return;
 	case VMC_VM_PAUSED:
@@ -114,7 +115,7 @@ static void send_stop_reply(struct vmc_gdbstub *gs, enum vmc_vm_state state)
 }
 
 void vmc__gdb_on_state(struct vmc_vm *vm, enum vmc_vm_state old,
-		     enum vmc_vm_state state, void *userdata)
+		       enum vmc_vm_state state, void *userdata)
 {
 	struct vmc_gdbstub *gs = userdata;
 
@@ -536,8 +537,8 @@ static void handle_z(struct vmc_gdbstub *gs, const char *p, bool insert)
 			vmc__gdb_send_err(gs, -r);
 			return;
 		}
-		gs->points[gs->nr_points++] = (struct gdb_point){
-		    (enum vmc_debug_kind)type, addr, len};
+		gs->points[gs->nr_points++] =
+		    (struct gdb_point){(enum vmc_debug_kind)type, addr, len};
 	} else {
 		if (i < 0) {
 			vmc__gdb_send_err(gs, ENOENT);
@@ -736,8 +737,9 @@ void vmc__gdb_handle_packet(struct vmc_gdbstub *gs, char *p, size_t n)
 		}
 		break;
 	case 'H':
-		if ((p[1] != 'g' && p[1] != 'c') || (q++, !vmc__gdb_parse_tid(&q, &tid)) ||
-		    *q || (tid > 0 && !tid_valid(gs, tid))) {
+		if ((p[1] != 'g' && p[1] != 'c') ||
+		    (q++, !vmc__gdb_parse_tid(&q, &tid)) || *q ||
+		    (tid > 0 && !tid_valid(gs, tid))) {
 			vmc__gdb_send_err(gs, EINVAL);
 			break;
 		}
@@ -864,7 +866,6 @@ void vmc__gdb_handle_packet(struct vmc_gdbstub *gs, char *p, size_t n)
 	}
 }
 
-
 void vmc__gdb_interrupt(struct vmc_gdbstub *gs)
 {
 	if (!gs->running)
@@ -878,4 +879,3 @@ void vmc__gdb_interrupt(struct vmc_gdbstub *gs)
 	/* The state handler sends T02 once every vCPU is stopped. */
 	vmc_vm_pause(gs->vm);
 }
-

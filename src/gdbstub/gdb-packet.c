@@ -77,8 +77,7 @@ bool vmc__gdb_parse_tid(const char **s, long *tid)
 }
 
 /* Frame and send a packet; keep it for a retransmit. */
-void vmc__gdb_send_packet(struct vmc_gdbstub *gs, const char *data,
-			  size_t len)
+void vmc__gdb_send_packet(struct vmc_gdbstub *gs, const char *data, size_t len)
 {
 	char *p = gs->last;
 	uint8_t sum = 0;

@@ -33,13 +33,13 @@
 #define VMC_EXPORT __attribute__((visibility("default")))
 
 /* Refuse a bad public argument: log at debug level and return @retval. */
-#define gdb_check_return(cond, retval)                                       \
-	do {                                                                 \
-		if (__builtin_expect(!(cond), 0)) {                          \
-			vmc_log(VMC_LOG_DEBUG, "%s: check '%s' failed",      \
-				__func__, #cond);                            \
-			return (retval);                                     \
-		}                                                            \
+#define gdb_check_return(cond, retval)                                         \
+	do {                                                                   \
+		if (__builtin_expect(!(cond), 0)) {                            \
+			vmc_log(VMC_LOG_DEBUG, "%s: check '%s' failed",        \
+				__func__, #cond);                              \
+			return (retval);                                       \
+		}                                                              \
 	} while (0)
 
 #define GDB_MAX_POINTS 128
@@ -53,7 +53,7 @@ enum gdb_rx_state { GDB_RX_IDLE, GDB_RX_DATA, GDB_RX_CS1, GDB_RX_CS2 };
 
 /* The bytes owed to a peer that has not taken them yet (gdb-server.c). */
 struct gdb_outq {
-	char *buf; /* VMC__GDB_OUT_MAX bytes */
+	char *buf;	   /* VMC__GDB_OUT_MAX bytes */
 	size_t head, tail; /* unsent bytes are buf[head, tail) */
 };
 
@@ -68,14 +68,14 @@ struct vmc_gdbstub {
 	struct vmc_fd_handler *listen_h;
 	struct vmc_timer *accept_timer;
 	bool unix_sock;
-	char *unix_path;        /* set once bind() created the socket file */
-	dev_t unix_dev;         /* ... and that file's identity */
+	char *unix_path; /* set once bind() created the socket file */
+	dev_t unix_dev;	 /* ... and that file's identity */
 	ino_t unix_ino;
 	int port;
 
 	/* The client: a socket, or an output callback (socketless). */
 	bool connected;
-	bool hangup;            /* the client is going: no more I/O */
+	bool hangup; /* the client is going: no more I/O */
 	int fd;
 	struct vmc_fd_handler *fd_h;
 	struct gdb_outq outq;
@@ -105,12 +105,12 @@ struct vmc_gdbstub {
 	/* Protocol state (gdb-command.c). */
 	bool no_ack;
 	bool allow_stop;
-	bool running;           /* resumed; a stop reply is owed */
+	bool running; /* resumed; a stop reply is owed */
 	unsigned int g_cpu, c_cpu;
 	unsigned int nr_vcpus;
 	unsigned int next_thread; /* for qsThreadInfo */
-	bool *stepping;         /* per vCPU: single-step currently on */
-	unsigned char *act;     /* per vCPU: the resume being built */
+	bool *stepping;		  /* per vCPU: single-step currently on */
+	unsigned char *act;	  /* per vCPU: the resume being built */
 	struct gdb_point points[GDB_MAX_POINTS];
 	unsigned int nr_points;
 };
@@ -120,8 +120,7 @@ extern const char vmc__gdb_hexd[16];
 int vmc__gdb_hexval(int c);
 bool vmc__gdb_parse_hex(const char **s, uint64_t *v);
 bool vmc__gdb_parse_tid(const char **s, long *tid);
-void vmc__gdb_send_packet(struct vmc_gdbstub *gs, const char *data,
-			  size_t len);
+void vmc__gdb_send_packet(struct vmc_gdbstub *gs, const char *data, size_t len);
 void vmc__gdb_send_str(struct vmc_gdbstub *gs, const char *s);
 void vmc__gdb_send_err(struct vmc_gdbstub *gs, int err);
 

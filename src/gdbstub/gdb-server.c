@@ -70,7 +70,7 @@ static void close_bh(struct vmc_bh *bh, void *userdata)
 
 /* Stop talking to the client at once; it is closed from the bottom half. */
 static void drop_client(struct vmc_gdbstub *gs, const char *fmt, ...)
-	VMC_PRINTF(2, 3);
+    VMC_PRINTF(2, 3);
 static void drop_client(struct vmc_gdbstub *gs, const char *fmt, ...)
 {
 	char why[128];
@@ -190,8 +190,8 @@ static void client_read(struct vmc_fd_handler *h, int fd, void *userdata)
 
 	(void)h;
 	n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
-	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
-		      errno == EINTR))
+	if (n < 0 &&
+	    (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
 		return;
 	if (n <= 0) {
 		vmc_log(VMC_LOG_INFO, "gdbstub: client disconnected");
@@ -240,8 +240,8 @@ static void listen_read(struct vmc_fd_handler *h, int fd, void *userdata)
 	if (c < 0) {
 		int64_t now;
 
-		if (errno == EAGAIN || errno == EWOULDBLOCK ||
-		    errno == EINTR || errno == ECONNABORTED)
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ||
+		    errno == ECONNABORTED)
 			return;
 		/*
 		 * Out of fds or memory: the connection stays queued and the
