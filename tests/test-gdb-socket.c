@@ -731,6 +731,28 @@ static void test_accept_out_of_fds(void)
 	machine_down();
 }
 
+/* ------------------------------------------------------------------------
+ * 8. Addresses that only strtoul() would accept
+ */
+
+static void test_bad_addresses(void)
+{
+	static const char *const bad[] = {
+	    "tcp::+0", "tcp:: 0", "tcp::-0", "tcp::0x10", "tcp::65536",
+	    "tcp::", "tcp:0", "unix:", "udp::0", "",
+	};
+	struct vmc_gdbstub *gs;
+
+	machine_up();
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int r = vmc_gdbstub_start(vm, loop, bad[i], &gs);
+
+		if (r != -EINVAL)
+			FAIL("'%s' gave %d, want -EINVAL", bad[i], r);
+	}
+	machine_down();
+}
+
 int main(void)
 {
 	snprintf(dir, sizeof(dir), "/tmp/vmc-gdb-XXXXXX");
@@ -743,6 +765,7 @@ int main(void)
 	RUN(test_unix_mode_without_umask);
 	RUN(test_replies_without_malloc);
 	RUN(test_accept_out_of_fds);
+	RUN(test_bad_addresses);
 	vmc_set_log_handler(NULL, VMC_LOG_ERR, NULL);
 	rmdir(dir);
 	return 0;
