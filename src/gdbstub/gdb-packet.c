@@ -12,7 +12,7 @@
 
 #include "gdb-priv.h"
 
-const char vmc__gdb_hexd[16] = "0123456789abcdef";
+const char vmc__gdb_hexd[] = "0123456789abcdef";
 
 int vmc__gdb_hexval(int c)
 {

@@ -116,7 +116,7 @@ struct vmc_gdbstub {
 };
 
 /* gdb-packet.c */
-extern const char vmc__gdb_hexd[16];
+extern const char vmc__gdb_hexd[];
 int vmc__gdb_hexval(int c);
 bool vmc__gdb_parse_hex(const char **s, uint64_t *v);
 bool vmc__gdb_parse_tid(const char **s, long *tid);
