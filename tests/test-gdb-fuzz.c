@@ -1,10 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The gdbstub fuzz body (fuzz/gdb-fuzz-body.h) on fixed malformed inputs,
- * whose protocol answers are checked, and on pseudo-random packets, bytes,
- * truncations, oversized packets and bad checksums.  The first argument,
- * if given, is the seed; VMC_TEST_SCALE scales the count.
+ * The gdbstub fuzz bodies (fuzz/gdb-fuzz-body.h): the socketless one on
+ * fixed malformed inputs, whose protocol answers are checked, and on
+ * pseudo-random packets, bytes, truncations, oversized packets and bad
+ * checksums; the socket one on pseudo-random client programs (send,
+ * flood, stall, read, disconnect).  The first argument, if given, is the
+ * seed; VMC_TEST_SCALE scales the count.
  */
+#include <signal.h>
+#include <stdatomic.h>
+
 #include "gdb-fuzz-body.h"
 #include "vmc-test.h"
 
@@ -176,6 +181,42 @@ static void test_random(void)
 	}
 }
 
+static atomic_int drops;
+
+static void count_drops(enum vmc_log_level level, const char *msg, void *ud)
+{
+	(void)level;
+	(void)ud;
+	if (strstr(msg, "reads no replies"))
+		atomic_fetch_add(&drops, 1);
+}
+
+/* Client programs over a real socket pair; SIGPIPE left deadly. */
+static void test_socket_random(void)
+{
+	long n = vmc_test_scale(300);
+	uint8_t prog[256];
+
+	signal(SIGPIPE, SIG_DFL);
+	vmc_set_log_handler(count_drops, VMC_LOG_WARNING, NULL);
+	f.sock_packets = 0;
+	for (long i = 0; i < n; i++) {
+		size_t len = 1 + rnd() % sizeof(prog);
+
+		for (size_t j = 0; j < len; j++)
+			prog[j] = (uint8_t)rnd();
+		gdb_sock_fuzz_one(&f, prog, len);
+	}
+	vmc_set_log_handler(NULL, VMC_LOG_ERR, NULL);
+	printf("   %ld programs: %lu packets read, %d stalled clients "
+	       "dropped\n",
+	       n, f.sock_packets, atomic_load(&drops));
+	/* The programs reach both the answers and the bound. */
+	ASSERT_GT(f.sock_packets, 0);
+	if (n >= 100)
+		ASSERT_GT(atomic_load(&drops), 0);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1)
@@ -184,6 +225,7 @@ int main(int argc, char **argv)
 	RUN(test_error_replies);
 	RUN(test_oversized);
 	RUN(test_random);
+	RUN(test_socket_random);
 	gdb_fuzz_fini(&f);
 	return 0;
 }

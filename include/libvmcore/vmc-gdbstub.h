@@ -10,6 +10,13 @@
  * x86-64 (KVM).  One client at a time: a second connection is accepted and
  * closed at once.
  *
+ * A client cannot stop the host: the server never blocks on it and never
+ * lets its disconnect become SIGPIPE.  Replies that the client does not
+ * read wait in a bounded queue (64 KiB); a client past the bound is
+ * disconnected (logged at VMC_LOG_WARNING), as if it had detached.
+ * Serving a client allocates nothing, so no reply is lost to a failed
+ * allocation.
+ *
  * When gdb connects, a running VM is paused (QEMU's behaviour); a VM in
  * VMC_VM_CREATED stays so until gdb continues it, which gives QEMU's -S.
  * Detaching (or the connection closing) removes gdb's breakpoints and lets
@@ -36,8 +43,12 @@ struct vmc_gdbstub;
  * - "tcp:HOST:PORT", or "tcp::PORT" for the loopback interface (libvmcore
  *   never listens on other interfaces unless HOST says so; "tcp:0.0.0.0:N"
  *   does); PORT 0 picks a free port (see vmc_gdbstub_get_port());
- * - "unix:PATH": a Unix socket created with mode 0600 (an existing socket
- *   file at PATH is replaced).
+ * - "unix:PATH": a Unix socket created with mode 0600 (less the process's
+ *   umask, which is left untouched).  A socket file at PATH that nobody
+ *   listens on is replaced; anything else at PATH (a file, a symlink, a
+ *   live socket) is left alone and the call fails with -EADDRINUSE.  Only
+ *   the socket file this call created is removed by vmc_gdbstub_stop(),
+ *   and only if it is still that file.
  * @param vm the VM; the server holds a reference
  * @param loop the VM's loop
  * @param address where to listen, in one of the forms above
@@ -47,7 +58,8 @@ struct vmc_gdbstub;
  *         malformed address
  * @retval -EOPNOTSUPP the VM's architecture has no target description
  * @retval -ENOMEM out of memory
- * @retval -errno socket(), bind() or listen() failed (-EADDRINUSE, ...)
+ * @retval -EADDRINUSE the TCP port is taken, or PATH exists (see above)
+ * @retval -errno socket(), bind() or listen() failed
  * @thread loop
  * @since 0.1
  */
@@ -57,8 +69,8 @@ int vmc_gdbstub_start(struct vmc_vm *vm, struct vmc_loop *loop,
 /**
  * Close the client connection (as a detach would: breakpoints removed, the
  * VM left running if gdb had stopped it) and the listening socket, remove
- * a Unix socket file, drop the VM reference and free the server.  NULL is
- * ignored.
+ * the Unix socket file it created (if that file is still there), drop the
+ * VM reference and free the server.  NULL is ignored.
  * @param gs the server
  * @thread loop
  * @since 0.1

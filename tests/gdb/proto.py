@@ -7,7 +7,9 @@ usage: proto.py BOARD ELF
 Covers what a gdb batch script cannot drive reliably: Ctrl-C of a spinning
 guest, acknowledgements and retransmission, bad checksums, oversized and
 unknown packets, a second client, exact single steps with 's' and vCont,
-per-thread vCont, and a Unix socket created 0600.
+per-thread vCont, a Unix socket created 0600, and clients that would have
+hurt the host in 0.1: one that closes before reading (SIGPIPE) and a
+`-gdb unix:PATH` naming the user's own file (deleted).
 """
 import os
 import socket
@@ -134,6 +136,8 @@ def main():
             vm.kill()
             vm.wait()
     unix_socket(board, elf)
+    user_file_at_path(board, elf)
+    client_closes_early(board, elf)
 
 
 def run(port, syms):
@@ -266,6 +270,59 @@ def unix_socket(board, elf):
         s.close()
         rc = vm.wait(timeout=30)
         check(rc == 7, "detached guest runs to its end (%d)" % rc)
+    finally:
+        if vm.poll() is None:
+            vm.kill()
+            vm.wait()
+        if os.path.exists(path):
+            os.unlink(path)
+        os.rmdir(d)
+
+
+
+def user_file_at_path(board, elf):
+    d = tempfile.mkdtemp()
+    path = os.path.join(d, "notes.txt")
+    with open(path, "w") as f:
+        f.write("precious")
+    try:
+        rc = subprocess.call([board, "-bios", "none", "-kernel", elf, "-S",
+                              "-gdb", "unix:" + path],
+                             stdin=subprocess.DEVNULL, timeout=30)
+        check(rc != 0, "-gdb unix:FILE refused (%d)" % rc)
+        with open(path) as f:
+            check(f.read() == "precious", "the file at PATH is untouched")
+    finally:
+        if os.path.exists(path):
+            os.unlink(path)
+        os.rmdir(d)
+
+
+
+def client_closes_early(board, elf):
+    d = tempfile.mkdtemp()
+    path = os.path.join(d, "gdb.sock")
+    vm = subprocess.Popen([board, "-bios", "none", "-kernel", elf, "-S",
+                           "-gdb", "unix:" + path],
+                          stdin=subprocess.DEVNULL)
+    try:
+        for _ in range(200):
+            if os.path.exists(path):
+                break
+            time.sleep(0.05)
+        # A client that will not read: after shutdown(SHUT_RD) every write
+        # to it fails with EPIPE, whatever the timing.  Its hang-up then
+        # detaches gdb, so the guest runs to its end.
+        s = socket.socket(socket.AF_UNIX)
+        s.connect(path)
+        s.shutdown(socket.SHUT_RD)
+        s.sendall(b"$g#67" * 4)
+        time.sleep(0.2)
+        s.close()
+        rc = vm.wait(timeout=30)
+        check(rc == 7, "a client closing before its reply: no SIGPIPE, "
+              "the guest runs to its end (%d)" % rc)
+        check(not os.path.exists(path), "the board removed its socket")
     finally:
         if vm.poll() is None:
             vm.kill()

@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The gdbstub's architecture descriptions agree with themselves: the
+ * target XML lists exactly the register table's registers, in order, with
+ * the same sizes; the pc is where the table says; a 'g' reply of every
+ * register fits one packet.
+ */
+#include "gdb-arch.h"
+#include "gdbstub-internal.h"
+#include "vmc-test.h"
+
+#include <libvmcore/vmc-riscv.h>
+#include <libvmcore/vmc-x86.h>
+
+static void check_arch(enum vmc_arch which, const char *pc_name,
+		       uint32_t pc_reg)
+{
+	const struct gdb_arch *a = vmc__gdb_arch_find(which);
+	const char *p;
+	unsigned int n = 0;
+	size_t g = 0;
+
+	ASSERT_NOT_NULL(a);
+	ASSERT_EQ(a->arch, which);
+	ASSERT_EQ(strlen(a->xml), a->xml_len);
+	for (p = strstr(a->xml, "<reg "); p; p = strstr(p + 1, "<reg ")) {
+		char name[32];
+		unsigned int bits;
+
+		ASSERT_EQ(sscanf(p, "<reg name=\"%31[^\"]\" bitsize=\"%u\"",
+				 name, &bits),
+			  2);
+		ASSERT_LT(n, a->nr_regs);
+		if (a->regs[n].size * 8u != bits)
+			FAIL("register %u (%s): %u bits in the XML, %u bytes "
+			     "in the table",
+			     n, name, bits, a->regs[n].size);
+		if (n == a->pc)
+			ASSERT_STREQ(name, pc_name);
+		g += 2 * a->regs[n].size;
+		n++;
+	}
+	ASSERT_EQ(n, a->nr_regs);
+	ASSERT_EQ(a->regs[a->pc].reg, pc_reg);
+	ASSERT_LE(g, VMC__GDB_MAX_REPLY);
+	/* A transfer of the XML fits with its 'm'/'l' prefix. */
+	ASSERT_GT(a->xml_len, 0);
+}
+
+static void test_riscv64(void)
+{
+	const struct gdb_arch *a = vmc__gdb_arch_find(VMC_ARCH_RISCV64);
+
+	check_arch(VMC_ARCH_RISCV64, "pc", VMC_RISCV_REG_PC);
+	ASSERT_EQ(a->nr_regs, 33);
+	for (unsigned int i = 0; i < 32; i++)
+		ASSERT_EQ(a->regs[i].reg, VMC_RISCV_REG_X(i));
+}
+
+static void test_x86_64(void)
+{
+	const struct gdb_arch *a = vmc__gdb_arch_find(VMC_ARCH_X86_64);
+
+	check_arch(VMC_ARCH_X86_64, "rip", VMC_X86_RIP);
+	ASSERT_EQ(a->nr_regs, 57);
+	/* gdb's order is not libvmcore's: rbp before rsp. */
+	ASSERT_EQ(a->regs[6].reg, VMC_X86_RBP);
+	ASSERT_EQ(a->regs[7].reg, VMC_X86_RSP);
+	ASSERT_EQ(a->regs[41].reg, VMC_X86_XMM0_LO + 2);
+	ASSERT_EQ(a->regs[41].size, 16);
+	ASSERT_EQ(a->regs[24].reg, GDB_REG_NONE);
+}
+
+static void test_unknown(void)
+{
+	ASSERT_NULL(vmc__gdb_arch_find(VMC_ARCH_NONE));
+}
+
+int main(void)
+{
+	RUN(test_riscv64);
+	RUN(test_x86_64);
+	RUN(test_unknown);
+	return 0;
+}
