@@ -27,7 +27,7 @@ import subprocess
 import sys
 import tempfile
 
-TIMEOUT = 20
+TIMEOUT = int(os.environ.get("BOARD_TIMEOUT", "20"))
 failures = []
 
 
