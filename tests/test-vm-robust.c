@@ -208,6 +208,24 @@ static void test_request_flood(void)
 	vmc_vm_unref(f.vm);
 }
 
+/* Queueing a request allocates nothing: out of memory, it still works. */
+static void test_request_no_alloc(void)
+{
+	struct vmc_vm *vm = new_vm(1);
+
+	ASSERT_OK(vmc_vm_start(vm));
+	atomic_store(&fail_malloc, true);
+	ASSERT_OK(vmc_vm_request_pause(vm));
+	ASSERT_OK(vmc_vm_request_reset(vm));
+	ASSERT_OK(vmc_vm_request_shutdown(vm, 9));
+	atomic_store(&fail_malloc, false);
+	ASSERT_EQ(pending(vm), 3);
+	vmc_loop_run_once(loop, false);
+	ASSERT_EQ(vmc_vm_get_state(vm), VMC_VM_SHUTDOWN);
+	ASSERT_EQ(vmc_vm_get_shutdown_status(vm), 9);
+	vmc_vm_unref(vm);
+}
+
 static _Atomic bool stress_stop;
 
 static void *stress_thread(void *arg)
@@ -422,6 +440,7 @@ int main(void)
 {
 	ASSERT_OK(vmc_loop_new(&loop));
 	RUN(test_request_flood);
+	RUN(test_request_no_alloc);
 	RUN(test_request_stress);
 	RUN(test_unref_in_state_handler);
 	RUN(test_unref_locked);

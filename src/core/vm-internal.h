@@ -133,6 +133,8 @@ struct vmc_vm {
 	pthread_mutex_t req_lock;
 	struct vmc__request *req_head, *req_tail;
 	unsigned int req_count;
+	struct vmc__request *req_pool;  /* REQ_MAX + nr_vcpus nodes */
+	struct vmc__request *req_free;  /* free pool nodes */
 	struct vmc_bh *req_bh;
 	/*
 	 * The last reference was dropped where destroying the VM would

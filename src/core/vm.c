@@ -33,6 +33,11 @@ enum {
  * the VM's vCPUs gets -EAGAIN beyond it.  A vCPU thread's pause, reset,
  * shutdown, guest-error or debug request is never refused: the vCPU stops
  * itself when it asks, so it cannot ask again before the loop caught up.
+ *
+ * Nodes come from a pool made with the VM, REQ_MAX plus one per vCPU, so
+ * that queueing a request allocates nothing in the usual case (a vCPU's
+ * guest error or debug stop must not be lost to an allocation failure);
+ * only beyond the pool, a vCPU's request takes a node from the heap.
  */
 #define REQ_MAX 64
 
@@ -41,7 +46,8 @@ struct vmc__request {
 	int kind;
 	int status;
 	uint64_t run_gen;       /* REQ_DEBUG: vm->run_gen when queued */
-	char reason[256];
+	char *reason;           /* REQ_ERROR: a copy, or NULL */
+	bool heap;              /* not from the pool */
 };
 
 /*
@@ -416,7 +422,9 @@ static void apply_request(struct vmc_vm *vm, struct vmc__request *r)
 	case REQ_ERROR:
 		if (s == VMC_VM_GUEST_ERROR)
 			break;
-		snprintf(vm->error, sizeof(vm->error), "%s", r->reason);
+		snprintf(vm->error, sizeof(vm->error), "%s",
+			 r->reason ? r->reason
+				   : "guest error (reason lost: out of memory)");
 		do_stop(vm, VMC_VM_GUEST_ERROR);
 		break;
 	case REQ_DEBUG:
@@ -441,6 +449,34 @@ static void apply_request(struct vmc_vm *vm, struct vmc__request *r)
 		vmc__vm_resume_vcpus(vm);
 }
 
+/* A node from the pool, else the heap (req_lock held). */
+static struct vmc__request *req_get(struct vmc_vm *vm)
+{
+	struct vmc__request *r = vm->req_free;
+
+	if (r) {
+		vm->req_free = r->next;
+		*r = (struct vmc__request){.heap = false};
+	} else {
+		r = calloc(1, sizeof(*r));
+		if (r)
+			r->heap = true;
+	}
+	return r;
+}
+
+static void req_put(struct vmc_vm *vm, struct vmc__request *r)
+{
+	free(r->reason);
+	r->reason = NULL;
+	if (r->heap) {
+		free(r);
+	} else {
+		r->next = vm->req_free;
+		vm->req_free = r;
+	}
+}
+
 static void request_bh(struct vmc_bh *bh, void *userdata)
 {
 	struct vmc_vm *vm = userdata;
@@ -463,7 +499,9 @@ static void request_bh(struct vmc_bh *bh, void *userdata)
 			break;
 		if (!vm->in_teardown)
 			apply_request(vm, r);
-		free(r);
+		pthread_mutex_lock(&vm->req_lock);
+		req_put(vm, r);
+		pthread_mutex_unlock(&vm->req_lock);
 	}
 	vmc__lock_release(&vm->lock);
 	/* The last reference went where destruction would deadlock. */
@@ -487,7 +525,7 @@ static void req_unlink(struct vmc_vm *vm, struct vmc__request *r)
 	else
 		vm->req_tail = r->prev;
 	vm->req_count--;
-	free(r);
+	req_put(vm, r);
 }
 
 /*
@@ -523,27 +561,28 @@ static int vm_request(struct vmc_vm *vm, int kind, int status,
 {
 	bool from_vcpu = on_vcpu_thread_of(vm);
 	struct vmc__request *r;
+	char *copy = NULL;
 	int err = 0;
 
-	r = calloc(1, sizeof(*r));
-	if (!r)
-		return -ENOMEM;
-	r->kind = kind;
-	r->status = status;
-	r->run_gen = run_gen;
+	/* A reason lost to memory leaves the request itself standing. */
 	if (reason)
-		snprintf(r->reason, sizeof(r->reason), "%s", reason);
+		copy = strndup(reason, 255);
 
 	pthread_mutex_lock(&vm->req_lock);
 	if (req_coalesce(vm, kind, run_gen)) {
-		free(r);
-		r = NULL;
+		free(copy);
 	} else if (vm->req_count >= REQ_MAX &&
 		   (!from_vcpu || kind == REQ_RESUME)) {
-		free(r);
-		r = NULL;
+		free(copy);
 		err = -EAGAIN;
+	} else if (!(r = req_get(vm))) {
+		free(copy);
+		err = -ENOMEM;
 	} else {
+		r->kind = kind;
+		r->status = status;
+		r->run_gen = run_gen;
+		r->reason = copy;
 		r->prev = vm->req_tail;
 		if (vm->req_tail)
 			vm->req_tail->next = r;
@@ -553,11 +592,13 @@ static int vm_request(struct vmc_vm *vm, int kind, int status,
 		vm->req_count++;
 	}
 	pthread_mutex_unlock(&vm->req_lock);
-	if (err < 0) {
+	if (err == -EAGAIN)
 		vmc__warn("vm: %u requests pending, refusing another until "
 			  "the loop applies them", (unsigned int)REQ_MAX);
+	else if (err < 0)
+		vmc__err("vm: out of memory queueing a request");
+	if (err < 0)
 		return err;
-	}
 
 	/* A vCPU asking for a stop does not run on while the loop reacts. */
 	if (kind != REQ_RESUME && from_vcpu) {
@@ -677,8 +718,9 @@ static void vm_free(struct vmc_vm *vm)
 	}
 	while ((r = vm->req_head)) {
 		vm->req_head = r->next;
-		free(r);
+		req_put(vm, r);
 	}
+	free(vm->req_pool);
 	handlers_free(&vm->state_handlers);
 	handlers_free(&vm->reset_handlers);
 	vmc_address_space_free(vm->as_memory);
@@ -807,9 +849,14 @@ static int vm_new(const struct vmc_vm_config *config,
 
 	vm->nr_vcpus = c.vcpus;
 	vm->vcpus = calloc(c.vcpus, sizeof(*vm->vcpus));
-	if (!vm->vcpus) {
+	vm->req_pool = calloc(REQ_MAX + c.vcpus, sizeof(*vm->req_pool));
+	if (!vm->vcpus || !vm->req_pool) {
 		r = -ENOMEM;
 		goto fail;
+	}
+	for (unsigned int i = 0; i < REQ_MAX + c.vcpus; i++) {
+		vm->req_pool[i].next = vm->req_free;
+		vm->req_free = &vm->req_pool[i];
 	}
 	for (unsigned int i = 0; i < c.vcpus; i++) {
 		struct vmc_vcpu *v = &vm->vcpus[i];
