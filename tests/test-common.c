@@ -152,6 +152,39 @@ static void wait_entered(struct slow_log *s)
 			FAIL("the slow handler never ran");
 }
 
+static _Atomic int swaps;
+
+static void swapper(enum vmc_log_level level, const char *msg, void *ud)
+{
+	(void)level;
+	(void)msg;
+	atomic_fetch_add(&swaps, 1);
+	vmc_set_log_handler(swapper, VMC_LOG_DEBUG, ud);
+}
+
+static void *swap_thread(void *arg)
+{
+	for (int i = 0; i < 2000; i++)
+		vmc_log(VMC_LOG_ERR, "swap %d", i);
+	return arg;
+}
+
+/* Handlers on two threads replacing the handler at once: no deadlock. */
+static void test_log_handler_swaps(void)
+{
+	pthread_t t[2];
+
+	vmc_set_log_handler(swapper, VMC_LOG_DEBUG, NULL);
+	for (int i = 0; i < 2; i++)
+		ASSERT_OK(-pthread_create(&t[i], NULL, swap_thread, NULL));
+	for (int i = 0; i < 500; i++)
+		vmc_set_log_handler(swapper, VMC_LOG_DEBUG, NULL);
+	for (int i = 0; i < 2; i++)
+		ASSERT_OK(-pthread_join(t[i], NULL));
+	vmc_set_log_handler(NULL, VMC_LOG_DEBUG, NULL);
+	ASSERT_EQ(atomic_load(&swaps), 4000);
+}
+
 static void test_log_handler_unlocked(void)
 {
 	struct log_capture c = {0};
@@ -202,6 +235,7 @@ int main(void)
 	RUN(test_log_handler);
 	RUN(test_public_log);
 	RUN(test_log_handler_unlocked);
+	RUN(test_log_handler_swaps);
 	RUN(test_clock_helpers);
 	return 0;
 }

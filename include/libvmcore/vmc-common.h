@@ -96,8 +96,8 @@ typedef void (*vmc_log_cb)(enum vmc_log_level level, const char *message,
  * @thread any.  When this returns, the previous handler is no longer
  * running on any other thread and is never called again, so its userdata
  * may be freed; calls that were in flight are waited for (so do not call
- * this while holding a lock your handler takes).  Called from inside the
- * handler, it waits for the other threads' calls but not its own.
+ * this while holding a lock your handler takes).  Called from inside a
+ * handler, it replaces the handler but does not wait.
  * @since 0.1
  */
 void vmc_set_log_handler(vmc_log_cb cb, enum vmc_log_level max_level,

@@ -241,7 +241,8 @@ static void notify_state(struct vmc_vm *vm, enum vmc_vm_state old,
 	if (new_state != VMC_VM_RUNNING)
 		while (h && h->next)
 			h = h->next;
-	while (h) {
+	/* A handler that dropped the last reference ends the walk. */
+	while (h && !vm->in_teardown) {
 		if (handler_due(h, walk))
 			h->cb.state(vm, old, new_state, h->userdata);
 		h = new_state == VMC_VM_RUNNING ? h->next : h->prev;
@@ -378,7 +379,7 @@ static void do_reset(struct vmc_vm *vm)
 		c->halted = false;
 	}
 	walk = handlers_walk_begin(vm);
-	for (h = vm->reset_handlers; h; h = h->next)
+	for (h = vm->reset_handlers; h && !vm->in_teardown; h = h->next)
 		if (handler_due(h, walk))
 			h->cb.reset(vm, h->userdata);
 	handlers_walk_end(vm);
