@@ -414,6 +414,7 @@ static void test_many_state_handlers(void)
 	 * removes itself, handler 1 and handler MANY-1 and adds a new one.
 	 * The removed ones are not called any more, the new one not yet.
 	 */
+	many.n = 0;
 	ASSERT_OK(vmc_vm_resume(many.vm));
 	many.n = 0;
 	many.churn = true;
