@@ -35,6 +35,8 @@
 
 #include <libvmcore/libvmcore.h>
 
+#include "board-util.h"
+
 #define GiB (UINT64_C(1) << 30)
 #define MiB (UINT64_C(1) << 20)
 #define KiB (UINT64_C(1) << 10)
@@ -81,7 +83,7 @@ static void die(int err, const char *fmt, ...)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: pc-lite [-m MiB] [-smp N] -bios FILE\n"
+		"usage: pc-lite [-m SIZE] [-smp N] -bios FILE\n"
 		"               [-s] [-gdb tcp::PORT|unix:PATH] [-S]\n"
 		"               [-M pc] [-enable-kvm] [-nographic] ...\n"
 		"Runs a BIOS image on KVM in a minimal PC laid out like QEMU's "
@@ -92,32 +94,17 @@ static void usage(void)
 
 static void read_bios(struct pc *pc, const char *path)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat st;
-	size_t done = 0;
+	struct board_image img;
+	char msg[BOARD_MSG_SIZE];
 
-	if (fd < 0)
-		die(errno, "cannot open %s", path);
-	if (fstat(fd, &st) < 0)
-		die(errno, "cannot size %s", path);
+	if (board_read_image(path, BIOS_MAX, &img, msg) < 0)
+		die(0, "cannot read the BIOS image %s: %s", path, msg);
 	/* QEMU's pc refuses the same images. */
-	if (st.st_size <= 0 || st.st_size % (64 * KiB) ||
-	    (uint64_t)st.st_size > BIOS_MAX)
+	if (img.len % (64 * KiB))
 		die(0, "%s: a BIOS image is a multiple of 64 KiB, at most "
 		       "16 MiB", path);
-	pc->bios_size = (size_t)st.st_size;
-	pc->bios = malloc(pc->bios_size);
-	if (!pc->bios)
-		die(ENOMEM, "cannot read %s", path);
-	while (done < pc->bios_size) {
-		ssize_t n = read(fd, (char *)pc->bios + done,
-				 pc->bios_size - done);
-
-		if (n <= 0)
-			die(n < 0 ? errno : EIO, "cannot read %s", path);
-		done += (size_t)n;
-	}
-	close(fd);
+	pc->bios = img.data;
+	pc->bios_size = img.len;
 }
 
 /* ------------------------------------------------------------------------
@@ -329,12 +316,13 @@ int main(int argc, char **argv)
 	const char *bios = NULL, *gdb = NULL;
 	struct vmc_gdbstub *stub = NULL;
 	bool start_paused = false;
+	char msg[BOARD_MSG_SIZE];
 	int r;
 
+	board_log_to_stderr("pc-lite");
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-		char *end;
 
 		if (listed(noop_flags, a))
 			continue;
@@ -353,20 +341,12 @@ int main(int argc, char **argv)
 		if (listed(noop_with_value, a)) {
 			check_noop(a, v);
 		} else if (!strcmp(a, "-m")) {
-			unsigned long long m = strtoull(v, &end, 10);
-
-			if (*end == 'M' || *end == 'm')
-				end++;
-			if (*end || m < 1 || m > 64 * 1024)
-				die(0, "bad memory size '%s' (MiB)", v);
-			pc.ram_size = m * MiB;
+			if (board_parse_mem(v, 1 * MiB, 64 * GiB, &pc.ram_size,
+					    msg) < 0)
+				die(0, "-m %s: %s", v, msg);
 		} else if (!strcmp(a, "-smp")) {
-			unsigned long n = strtoul(
-			    strncmp(v, "cpus=", 5) ? v : v + 5, &end, 10);
-
-			if (*end || n < 1 || n > 64)
-				die(0, "bad -smp '%s' (1 to 64)", v);
-			pc.cpus = (unsigned int)n;
+			if (board_parse_smp(v, 64, "pc", &pc.cpus, msg) < 0)
+				die(0, "-smp %s: %s", v, msg);
 		} else if (!strcmp(a, "-bios")) {
 			bios = v;
 		} else if (!strcmp(a, "-gdb")) {

@@ -32,6 +32,8 @@
 #include <libvmcore/libvmcore.h>
 #include <libvmcore/vmc-fdt.h>
 
+#include "board-util.h"
+
 /* QEMU virt's memory map. */
 #define VIRT_MROM 0x1000u
 #define VIRT_MROM_SIZE 0xf000u
@@ -44,13 +46,10 @@
 #define VIRT_UART_CLOCK 3686400u
 #define VIRT_TIMEBASE 10000000u
 #define KERNEL_RAW_ADDR 0x80200000u /* a raw -kernel image with a bios */
+#define RESET_VEC_SIZE 88u           /* code, then fw_dynamic_info */
+#define IMAGE_MAX (1ull << 30)       /* -bios and -kernel files */
 
 #define DEFAULT_BIOS "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.elf"
-
-struct image {
-	void *data;
-	size_t len;
-};
 
 struct board {
 	struct vmc_loop *loop;
@@ -58,7 +57,7 @@ struct board {
 	struct vmc_address_space *mem;
 	uint64_t ram_size;
 	unsigned int harts;
-	struct image bios, kernel;
+	struct board_image bios, kernel;
 	bool bios_none;
 	const char *append;
 	uint64_t fdt_addr;
@@ -103,73 +102,50 @@ static void usage(void)
 	exit(2);
 }
 
-static void read_file(const char *path, struct image *img)
+static void read_file(const char *path, const char *what,
+		      struct board_image *img)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat st;
-	size_t done = 0;
+	char msg[BOARD_MSG_SIZE];
 
-	if (fd < 0)
-		die(errno, "cannot open %s", path);
-	if (fstat(fd, &st) < 0 || st.st_size <= 0)
-		die(errno ? errno : EINVAL, "cannot size %s", path);
-	img->len = (size_t)st.st_size;
-	img->data = malloc(img->len);
-	if (!img->data)
-		die(ENOMEM, "out of memory for %s", path);
-	while (done < img->len) {
-		ssize_t n = read(fd, (char *)img->data + done, img->len - done);
-
-		if (n <= 0)
-			die(n < 0 ? errno : EIO, "cannot read %s", path);
-		done += (size_t)n;
-	}
-	close(fd);
-}
-
-/* "64", "64M", "1G", "65536K": QEMU's -m, in MiB by default. */
-static uint64_t parse_size(const char *s)
-{
-	char *end;
-	uint64_t v = strtoull(s, &end, 0);
-
-	switch (*end) {
-	case 'k':
-	case 'K':
-		v <<= 10;
-		break;
-	case 'g':
-	case 'G':
-		v <<= 30;
-		break;
-	case '\0':
-	case 'm':
-	case 'M':
-		v <<= 20;
-		break;
-	default:
-		die(0, "bad memory size '%s'", s);
-	}
-	return v;
+	if (board_read_image(path, IMAGE_MAX, img, msg) < 0)
+		die(0, "cannot read the %s image %s: %s", what, path, msg);
 }
 
 /* ------------------------------------------------------------------------
  * Boot images: loaded at start and again on every reset, like ROMs.
  */
 
-static uint64_t load_image(struct board *b, struct image *img,
-			   uint64_t raw_addr, const char *what)
+/*
+ * Load an image and record where it went; every image must lie in RAM or
+ * the mask ROM and overlap no other (the device tree included), as QEMU's
+ * ROM loader insists.  A raw image is checked before it is written; an
+ * ELF one is checked segment by segment by the loader and as a whole here.
+ */
+static uint64_t load_image(struct board *b, struct board_layout *l,
+			   struct board_image *img, uint64_t raw_addr,
+			   const char *what)
 {
+	char msg[BOARD_MSG_SIZE];
 	struct vmc_load_info info;
 	int r;
 
-	if (vmc_image_is_elf(img->data, img->len))
+	if (vmc_image_is_elf(img->data, img->len)) {
 		r = vmc_load_elf(b->mem, img->data, img->len, VMC_ELF_RISCV,
 				 &info);
-	else
+		if (r < 0)
+			die(r, "cannot load the %s image", what);
+	} else {
+		info = (struct vmc_load_info){raw_addr, raw_addr,
+					      raw_addr + img->len};
+	}
+	if (board_layout_place(l, what, info.low, info.high - info.low,
+			       msg) < 0)
+		die(0, "%s", msg);
+	if (!vmc_image_is_elf(img->data, img->len)) {
 		r = vmc_load_raw(b->mem, img->data, img->len, raw_addr, &info);
-	if (r < 0)
-		die(r, "cannot load the %s image", what);
+		if (r < 0)
+			die(r, "cannot load the %s image", what);
+	}
 	return info.entry;
 }
 
@@ -221,21 +197,33 @@ static void write_reset_vector(struct board *b, uint64_t start,
 static void load_boot(struct board *b)
 {
 	uint64_t start, next = KERNEL_RAW_ADDR;
+	struct board_layout l = {.nr_areas = 0};
+	char msg[BOARD_MSG_SIZE];
+	int r;
 
+	board_layout_add_area(&l, "RAM", VIRT_DRAM, b->ram_size);
+	board_layout_add_area(&l, "mask ROM", VIRT_MROM, VIRT_MROM_SIZE);
+	if (board_layout_place(&l, "reset vector", VIRT_MROM, RESET_VEC_SIZE,
+			       msg) < 0)
+		die(0, "%s", msg);
 	if (b->bios_none) {
 		if (!b->kernel.data)
 			die(0, "-bios none needs -kernel");
-		start = load_image(b, &b->kernel, VIRT_DRAM, "kernel");
+		start = load_image(b, &l, &b->kernel, VIRT_DRAM, "kernel");
 		next = start;
 	} else {
-		start = load_image(b, &b->bios, VIRT_DRAM, "bios");
+		start = load_image(b, &l, &b->bios, VIRT_DRAM, "firmware");
 		if (b->kernel.data)
-			next = load_image(b, &b->kernel, KERNEL_RAW_ADDR,
+			next = load_image(b, &l, &b->kernel, KERNEL_RAW_ADDR,
 					  "kernel");
 	}
-	if (vmc_as_write(b->mem, b->fdt_addr, vmc_fdt_get_blob(b->fdt),
-			 vmc_fdt_get_size(b->fdt)) < 0)
-		die(0, "cannot place the device tree");
+	if (board_layout_place(&l, "device tree", b->fdt_addr,
+			       vmc_fdt_get_size(b->fdt), msg) < 0)
+		die(0, "%s", msg);
+	r = vmc_as_write_rom(b->mem, b->fdt_addr, vmc_fdt_get_blob(b->fdt),
+			     vmc_fdt_get_size(b->fdt));
+	if (r < 0)
+		die(r, "cannot place the device tree");
 	write_reset_vector(b, start, next);
 }
 
@@ -279,7 +267,8 @@ static void build_fdt(struct board *b)
 	if (top > 0xc0000000u)
 		top = 0xc0000000u;
 	if (size > top - VIRT_DRAM)
-		die(0, "RAM is too small for the device tree");
+		die(0, "RAM (%llu bytes) is too small for the device tree "
+		       "(%zu bytes)", (unsigned long long)b->ram_size, size);
 	b->fdt_addr = (top - size) & ~(uint64_t)0x1fffff;
 	if (b->fdt_addr < VIRT_DRAM)
 		b->fdt_addr = (top - size) & ~(uint64_t)0xfff;
@@ -463,8 +452,10 @@ int main(int argc, char **argv)
 	bool deterministic = false, tty, start_paused = false;
 	const char *gdb = NULL;
 	struct vmc_gdbstub *stub = NULL;
+	char msg[BOARD_MSG_SIZE];
 	int r;
 
+	board_log_to_stderr("riscv-virt");
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -491,14 +482,12 @@ int main(int argc, char **argv)
 			if (strncmp(v, "virt", 4) != 0)
 				die(0, "unsupported machine '%s'", v);
 		} else if (!strcmp(a, "-m")) {
-			b.ram_size = parse_size(v);
-			if (b.ram_size < (2u << 20) || b.ram_size > (64ull << 30))
-				die(0, "bad memory size '%s'", v);
+			if (board_parse_mem(v, 2u << 20, 64ull << 30,
+					    &b.ram_size, msg) < 0)
+				die(0, "-m %s: %s", v, msg);
 		} else if (!strcmp(a, "-smp")) {
-			b.harts = (unsigned int)strtoul(
-				strncmp(v, "cpus=", 5) ? v : v + 5, NULL, 10);
-			if (b.harts < 1 || b.harts > 8)
-				die(0, "bad -smp '%s' (1 to 8 harts)", v);
+			if (board_parse_smp(v, 8, "virt", &b.harts, msg) < 0)
+				die(0, "-smp %s: %s", v, msg);
 		} else if (!strcmp(a, "-bios")) {
 			bios = v;
 		} else if (!strcmp(a, "-kernel")) {
@@ -516,9 +505,9 @@ int main(int argc, char **argv)
 	if (!b.bios_none)
 		read_file(!bios || !strcmp(bios, "default") ? DEFAULT_BIOS
 							     : bios,
-			  &b.bios);
+			  "firmware", &b.bios);
 	if (kernel)
-		read_file(kernel, &b.kernel);
+		read_file(kernel, "kernel", &b.kernel);
 
 	r = vmc_loop_new(&b.loop);
 	if (r < 0)

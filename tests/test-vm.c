@@ -405,11 +405,24 @@ static void test_state_machine(void)
 	ASSERT_OK(vmc_vm_pause(vm)); /* paused: nothing */
 	ASSERT_EQ(slog.n, 4);
 
-	/* Requests are applied on the loop, in order. */
+	/*
+	 * Requests are applied on the loop, in order, coalesced: resume,
+	 * pause, resume ends where pause, resume ends, and the paused VM
+	 * resumes once, without reporting the intermediate states.
+	 */
 	ASSERT_OK(vmc_vm_request_resume(vm));
 	ASSERT_OK(vmc_vm_request_pause(vm));
 	ASSERT_OK(vmc_vm_request_resume(vm));
 	ASSERT_EQ(vmc_vm_get_state(vm), VMC_VM_PAUSED);
+	vmc_loop_run_once(loop, false);
+	ASSERT_EQ(vmc_vm_get_state(vm), VMC_VM_RUNNING);
+	ASSERT_EQ(slog.n, 6);
+	ASSERT_EQ(slog.old_s[4], VMC_VM_PAUSED);
+	ASSERT_EQ(slog.new_s[4], VMC_VM_RUNNING);
+	/* Not coalesced: pause, reset, resume. */
+	ASSERT_OK(vmc_vm_request_pause(vm));
+	ASSERT_OK(vmc_vm_request_reset(vm));
+	ASSERT_OK(vmc_vm_request_resume(vm));
 	vmc_loop_run_once(loop, false);
 	ASSERT_EQ(vmc_vm_get_state(vm), VMC_VM_RUNNING);
 	ASSERT_EQ(slog.n, 10);

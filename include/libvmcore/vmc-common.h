@@ -74,7 +74,11 @@ enum vmc_log_level {
  * @param userdata the pointer given to vmc_set_log_handler()
  *
  * Handlers are called from whichever thread logs (loop thread or vCPU
- * thread), possibly concurrently, and must not call back into libvmcore.
+ * thread), possibly concurrently, and with no libvmcore lock held: a slow
+ * handler delays only the thread that logs.  A handler may call libvmcore,
+ * vmc_set_log_handler() included; a message logged from inside a handler
+ * on the same thread (by the handler, or by a call it makes) is dropped,
+ * so that a handler that logs cannot recurse into itself.
  */
 typedef void (*vmc_log_cb)(enum vmc_log_level level, const char *message,
 			   void *userdata);
@@ -89,8 +93,11 @@ typedef void (*vmc_log_cb)(enum vmc_log_level level, const char *message,
  * @param max_level the least severe level passed to @p cb
  * @param userdata  passed to @p cb
  *
- * @thread any.  A handler being replaced may still receive a message that
- * was already in flight on another thread.
+ * @thread any.  When this returns, the previous handler is no longer
+ * running on any other thread and is never called again, so its userdata
+ * may be freed; calls that were in flight are waited for (so do not call
+ * this while holding a lock your handler takes).  Called from inside a
+ * handler, it replaces the handler but does not wait.
  * @since 0.1
  */
 void vmc_set_log_handler(vmc_log_cb cb, enum vmc_log_level max_level,
@@ -116,7 +123,7 @@ bool vmc_log_enabled(enum vmc_log_level level);
  * everything in one process reports through the one handler the host
  * installed with vmc_set_log_handler().  Without a handler, or above its
  * maximum level, nothing is formatted.  A message longer than 511 bytes
- * is truncated.  Never blocks on anything but the log lock.
+ * is truncated.  Never blocks on anything but the handler itself.
  *
  * @param level the message's severity
  * @param fmt   a printf format, followed by its arguments

@@ -6,8 +6,9 @@
  * Images are untrusted input: an ELF is validated completely (header,
  * program headers, every segment inside the file, no address wrap, no
  * overlap) before a single byte is written, and every write goes through
- * vmc_as_write(), so an image can only reach guest RAM and ROM, never host
- * memory.
+ * vmc_as_write_rom(), so an image can only reach guest RAM and ROM: never
+ * host memory, and never a device (a segment over a device's registers or
+ * unassigned space is refused with -EFAULT, and logged naming it).
  */
 #ifndef LIBVMCORE_VMC_LOADER_H
 #define LIBVMCORE_VMC_LOADER_H
@@ -52,8 +53,12 @@ bool vmc_image_is_elf(const void *image, size_t len);
  * @retval -EINVAL a NULL argument
  * @retval -ENOEXEC not a valid ELF64 executable for @p machine (nothing
  *         was written)
- * @retval -EACCES/-EFAULT a segment falls outside writable guest memory
- *         (segments before it were written)
+ * @retval -EFAULT a segment is not entirely RAM or ROM (it reaches an
+ *         I/O region or unassigned space): no device was called;
+ *         segments at lower addresses, and memory parts of this one, may
+ *         have been written; an error is logged naming the segment's
+ *         index (in address order) and range
+ * @retval -EACCES a segment reaches read-only RAM (as -EFAULT otherwise)
  * @thread any (writes guest memory like a device would)
  * @since 0.1
  */
@@ -69,7 +74,9 @@ int vmc_load_elf(struct vmc_address_space *as, const void *image, size_t len,
  * @param[out] ret the range; entry = @p addr; may be NULL
  * @retval 0 success
  * @retval -EINVAL a NULL argument, or @p addr + @p len wraps
- * @retval -EACCES/-EFAULT the range is not writable guest memory
+ * @retval -EFAULT the range is not entirely RAM or ROM; nothing was
+ *         written and no device was called (an error is logged)
+ * @retval -EACCES the range reaches read-only RAM; nothing was written
  * @thread any
  * @since 0.1
  */

@@ -769,6 +769,30 @@ int vmc_as_write(struct vmc_address_space *as, uint64_t addr,
 		 const void *buf, size_t len);
 
 /**
+ * Put an image into guest RAM and ROM, as a loader does (QEMU's
+ * address_space_write_rom): unlike vmc_as_write(), ROM is written too,
+ * since this is the host placing contents, not the guest storing.  The
+ * whole range must be memory: if any part of it is an I/O region (a
+ * device's registers) or unassigned, nothing is written and no device
+ * callback runs, whatever the address space's unassigned policy.
+ *
+ * @param as the address space
+ * @param addr the guest address of the first byte
+ * @param buf the bytes to write
+ * @param len the number of bytes
+ * @retval 0 success (also for @p len 0)
+ * @retval -EINVAL @p as is NULL, or @p buf is NULL with @p len > 0
+ * @retval -EFAULT the range exceeds 2^64, or part of it is I/O or
+ *         unassigned; nothing was written
+ * @retval -EACCES part of the range is read-only RAM (it may be the
+ *         host's read-only mapping); nothing was written
+ * @thread any (see vmc_as_read())
+ * @since 0.2
+ */
+int vmc_as_write_rom(struct vmc_address_space *as, uint64_t addr,
+		     const void *buf, size_t len);
+
+/**
  * Map guest RAM for zero-copy access.  Succeeds only when the whole range
  * lies in one RAM or ROM flat range (writable RAM when @p write is set).
  * The mapping stays valid until vmc_as_unmap(), even if the layout changes

@@ -30,6 +30,9 @@
  * from PAUSED.  Any thread can *request* a
  * transition (vmc_vm_request_*); requests are applied in order on the loop
  * thread, and every change is reported to the state handlers there.
+ * Pending requests are coalesced where the outcome is the same (see
+ * vmc_vm_request_pause()) and bounded, so no thread can make the queue
+ * grow without end.
  */
 #ifndef LIBVMCORE_VMC_VM_H
 #define LIBVMCORE_VMC_VM_H
@@ -159,9 +162,18 @@ struct vmc_vm *vmc_vm_ref(struct vmc_vm *vm);
 /**
  * Drop a reference.  The last one stops every vCPU, joins their threads,
  * runs no further handlers, and frees everything the VM owns.
+ *
+ * Where that would deadlock, the VM is destroyed later instead: when the
+ * last reference is dropped by a thread that holds the VM lock (in a state
+ * or reset handler, a region callback, a VM-clock timer, or between
+ * vmc_vm_lock() and vmc_vm_unlock()) or on one of the VM's own vCPU
+ * threads (a work item), the VM applies no further requests and runs no
+ * further handlers from then on, and is destroyed on its loop thread the
+ * next time the loop runs bottom halves; a warning is logged.  The loop
+ * must run once more for that (or the VM and the loop's reference leak).
  * @param vm the VM
  * @return NULL
- * @thread loop, without the VM lock
+ * @thread loop, without the VM lock (see above for the other cases)
  * @since 0.1
  */
 struct vmc_vm *vmc_vm_unref(struct vmc_vm *vm);
@@ -240,7 +252,9 @@ struct vmc_region *vmc_vm_get_root(const struct vmc_vm *vm,
 /**
  * Take the VM lock.  Not recursive: a thread that holds it must not take it
  * again (region callbacks, VM-clock timers and state handlers already run
- * with it).
+ * with it).  If it does anyway, the call logs an error and returns without
+ * taking the lock a second time; the nesting is counted, so the matching
+ * vmc_vm_unlock() leaves the lock held for the outer holder.
  * @param vm the VM
  * @thread any
  * @since 0.1
@@ -359,9 +373,23 @@ int vmc_vm_reset(struct vmc_vm *vm);
  * applied in order on the loop thread.  A vCPU thread that asks for a
  * pause, reset or shutdown stops itself at once; the others follow when
  * the loop applies the request.
+ *
+ * Pending requests are coalesced where the outcome is the same from every
+ * run state: a request of the same kind as the last pending one is
+ * dropped (a second pause, resume or reset in a row changes nothing more;
+ * of two shutdowns or guest errors the first one's status or reason
+ * counts, as when they are applied), and in a run of pauses and resumes
+ * only the last two remain (pause, resume, pause ends where resume, pause
+ * ends).  State handlers then do not hear of the states in between, as
+ * with QEMU, where a start cancels a pending stop request.  At most 64
+ * requests are pending; beyond that a thread that is not one of the VM's
+ * vCPUs gets -EAGAIN (a vCPU's stopping requests are always taken: the
+ * vCPU stops until the loop applied them, so it cannot flood).
  * @param vm the VM
- * @retval 0 queued
+ * @retval 0 queued (or coalesced with a pending request)
  * @retval -EINVAL @p vm is NULL
+ * @retval -EAGAIN 64 requests are pending: the loop is not applying them
+ *         (not running, or blocked); retry after it ran
  * @retval -ENOMEM out of memory
  * @thread any
  * @since 0.1
@@ -407,7 +435,10 @@ typedef void (*vmc_vm_state_cb)(struct vmc_vm *vm,
  * Register a state handler.  When the VM starts running, handlers run in
  * ascending @p priority; when it stops, in descending priority (devices
  * that feed the VM start last and stop first).  Equal priorities keep
- * registration order.
+ * registration order.  A handler registered while handlers are being
+ * called hears only of later changes; one removed meanwhile is not called
+ * any more.  Calling the handlers allocates nothing, so a change of state
+ * always reaches every handler.
  * @param vm the VM
  * @param cb called after each change of the run state
  * @param priority the handler's place in the order above

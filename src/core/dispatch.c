@@ -263,6 +263,67 @@ VMC_EXPORT int vmc_as_write(struct vmc_address_space *as, uint64_t addr,
 	return as_access(as, addr, (uint8_t *)(uintptr_t)buf, len, true);
 }
 
+/*
+ * Loaders' writes (vmc_as_write_rom): RAM and ROM only.  The range is
+ * checked whole against one view before the first byte is copied, so an
+ * image over a device's registers writes nothing and calls no device.
+ */
+static int rom_range_check(const struct vmc__flat_view *v, uint64_t addr,
+			   size_t len)
+{
+	while (len) {
+		size_t hint = 0;
+		const struct vmc__flat_range *r =
+			vmc__flat_view_lookup(v, addr, &hint);
+		uint64_t chunk;
+
+		if (!r || r->io)
+			return -EFAULT;
+		/* Read-only RAM may be the host's read-only mapping. */
+		if (r->readonly && r->region->kind != VMC__REGION_ROM)
+			return -EACCES;
+		chunk = r->last - addr + 1;
+		if (chunk == 0 || chunk > len)
+			chunk = len;
+		addr += chunk;
+		len -= chunk;
+	}
+	return 0;
+}
+
+VMC_EXPORT int vmc_as_write_rom(struct vmc_address_space *as, uint64_t addr,
+				const void *buf, size_t len)
+{
+	struct vmc__rcu_section sec;
+	const struct vmc__flat_view *v;
+	const uint8_t *src = buf;
+	int err;
+
+	vmc_assert_return(as && (buf || !len), -EINVAL);
+	if (!len)
+		return 0;
+	if (len - 1 > UINT64_MAX - addr)
+		return -EFAULT;
+	vmc__rcu_section_enter(&as->mem->rcu, &sec);
+	v = vmc__as_get_view(as);
+	err = rom_range_check(v, addr, len);
+	while (!err && len) {
+		size_t hint = 0;
+		const struct vmc__flat_range *r =
+			vmc__flat_view_lookup(v, addr, &hint);
+		uint64_t chunk = r->last - addr + 1;
+
+		if (chunk == 0 || chunk > len)
+			chunk = len;
+		memcpy(r->host + (addr - r->start), src, chunk);
+		addr += chunk;
+		src += chunk;
+		len -= chunk;
+	}
+	vmc__rcu_section_exit(&sec);
+	return err;
+}
+
 /* A reference on the published view, taken inside a read-side section. */
 static struct vmc__flat_view *get_view_ref(struct vmc_address_space *as)
 {

@@ -21,6 +21,11 @@ struct vmc__lock {
 	pthread_mutex_t mutex;
 	/* The holder's vmc__thread_id(), or 0; written only by the holder. */
 	_Atomic(uintptr_t) owner;
+	/*
+	 * Refused re-acquisitions by the holder (vmc_vm_lock() misuse) that
+	 * its unlocks still have to match; holder only, 0 when released.
+	 */
+	unsigned int nested;
 };
 
 /*
@@ -48,6 +53,7 @@ static inline void vmc__lock_init(struct vmc__lock *l)
 {
 	pthread_mutex_init(&l->mutex, NULL);
 	atomic_init(&l->owner, (uintptr_t)0);
+	l->nested = 0;
 }
 
 static inline void vmc__lock_destroy(struct vmc__lock *l)
@@ -69,6 +75,7 @@ static inline void vmc__lock_acquire(struct vmc__lock *l)
 
 static inline void vmc__lock_release(struct vmc__lock *l)
 {
+	l->nested = 0;
 	atomic_store_explicit(&l->owner, (uintptr_t)0, memory_order_relaxed);
 	pthread_mutex_unlock(&l->mutex);
 }
@@ -93,9 +100,13 @@ static inline void vmc__lock_release_if(struct vmc__lock *l, bool taken)
 
 static inline void vmc__lock_wait(struct vmc__lock *l, pthread_cond_t *cond)
 {
+	unsigned int nested = l->nested;
+
+	l->nested = 0;
 	atomic_store_explicit(&l->owner, (uintptr_t)0, memory_order_relaxed);
 	pthread_cond_wait(cond, &l->mutex);
 	atomic_store_explicit(&l->owner, vmc__thread_id(), memory_order_relaxed);
+	l->nested = nested;
 }
 
 /* Wait with an absolute CLOCK_MONOTONIC deadline (cond made with it). */
@@ -103,11 +114,14 @@ static inline int vmc__lock_timedwait(struct vmc__lock *l,
 				      pthread_cond_t *cond,
 				      const struct timespec *deadline)
 {
+	unsigned int nested = l->nested;
 	int r;
 
+	l->nested = 0;
 	atomic_store_explicit(&l->owner, (uintptr_t)0, memory_order_relaxed);
 	r = pthread_cond_timedwait(cond, &l->mutex, deadline);
 	atomic_store_explicit(&l->owner, vmc__thread_id(), memory_order_relaxed);
+	l->nested = nested;
 	return r;
 }
 

@@ -122,14 +122,27 @@ struct vmc_vm {
 	int shutdown_status;
 	struct vmc__handler *state_handlers; /* by priority */
 	struct vmc__handler *reset_handlers; /* registration order */
+	uint64_t handler_walks;         /* handler lists walked so far */
+	unsigned int handler_depth;     /* walks in progress (nesting) */
 	bool in_teardown;
 	struct vmc_vcpu *debug_vcpu;    /* caused VMC_VM_DEBUG */
 	uint64_t run_gen;               /* counts resumes (to RUNNING) */
 
-	/* Requests from any thread, applied on the loop (FIFO). */
+	/*
+	 * Requests from any thread, applied on the loop in order: a doubly
+	 * linked FIFO under req_lock, coalesced and bounded (vm.c).
+	 */
 	pthread_mutex_t req_lock;
 	struct vmc__request *req_head, *req_tail;
+	unsigned int req_count;
+	struct vmc__request *req_pool;  /* REQ_MAX + nr_vcpus nodes */
+	struct vmc__request *req_free;  /* free pool nodes */
 	struct vmc_bh *req_bh;
+	/*
+	 * The last reference was dropped where destroying the VM would
+	 * deadlock (VM lock held, or a vCPU thread): req_bh destroys it.
+	 */
+	_Atomic bool destroy_deferred;
 
 	/* Exclusive sections. */
 	pthread_mutex_t excl_lock;

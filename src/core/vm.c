@@ -28,12 +28,26 @@ enum {
 	REQ_DEBUG,
 };
 
+/*
+ * At most this many requests wait for the loop; a thread that is not one of
+ * the VM's vCPUs gets -EAGAIN beyond it.  A vCPU thread's pause, reset,
+ * shutdown, guest-error or debug request is never refused: the vCPU stops
+ * itself when it asks, so it cannot ask again before the loop caught up.
+ *
+ * Nodes come from a pool made with the VM, REQ_MAX plus one per vCPU, so
+ * that queueing a request allocates nothing in the usual case (a vCPU's
+ * guest error or debug stop must not be lost to an allocation failure);
+ * only beyond the pool, a vCPU's request takes a node from the heap.
+ */
+#define REQ_MAX 64
+
 struct vmc__request {
-	struct vmc__request *next;
+	struct vmc__request *next, *prev;
 	int kind;
 	int status;
 	uint64_t run_gen;       /* REQ_DEBUG: vm->run_gen when queued */
-	char reason[256];
+	char *reason;           /* REQ_ERROR: a copy, or NULL */
+	bool heap;              /* not from the pool */
 };
 
 /*
@@ -41,45 +55,102 @@ struct vmc__request {
  * stay distinct (and opaque) and are this node underneath.  Lists are kept
  * in ascending priority, equal priorities in registration order; reset
  * handlers all have priority 0, so theirs is registration order.
+ *
+ * Handlers may add and remove handlers while they are called, and calling
+ * them allocates nothing (a failure there would lose a state change, a
+ * board would never hear of its VM's shutdown).  While any handler runs
+ * (vm->handler_depth > 0) a removed node is only marked dead and stays
+ * linked, so the walk can go on from it; the outermost walk frees the dead
+ * ones at its end.  A node remembers the notification count when it was
+ * added: a walk skips nodes added after it started.  The lists are doubly
+ * linked for the walk in descending priority.
  */
 struct vmc__handler {
-	struct vmc__handler *next;
+	struct vmc__handler *next, *prev;
 	union {
 		vmc_vm_state_cb state;
 		vmc_vm_reset_cb reset;
 	} cb;
 	void *userdata;
 	int priority;
+	bool dead;
+	uint64_t added;         /* vm->handler_walks when added */
 };
 
 static int handler_add(struct vmc_vm *vm, struct vmc__handler **list,
 		       struct vmc__handler *h)
 {
-	struct vmc__handler **p;
+	struct vmc__handler **p, *prev = NULL;
 	bool taken = vmc__lock_acquire_if_needed(&vm->lock);
 
 	for (p = list; *p && (*p)->priority <= h->priority; p = &(*p)->next)
-		;
+		prev = *p;
+	h->added = vm->handler_walks;
+	h->prev = prev;
 	h->next = *p;
+	if (*p)
+		(*p)->prev = h;
 	*p = h;
 	vmc__lock_release_if(&vm->lock, taken);
 	return 0;
 }
 
+static void handler_unlink(struct vmc__handler **list, struct vmc__handler *h)
+{
+	if (h->prev)
+		h->prev->next = h->next;
+	else
+		*list = h->next;
+	if (h->next)
+		h->next->prev = h->prev;
+	free(h);
+}
+
 static void handler_remove(struct vmc_vm *vm, struct vmc__handler **list,
 			   struct vmc__handler *h)
 {
-	struct vmc__handler **p;
+	struct vmc__handler *p;
 	bool taken = vmc__lock_acquire_if_needed(&vm->lock);
 
-	for (p = list; *p; p = &(*p)->next) {
-		if (*p == h) {
-			*p = h->next;
-			free(h);
-			break;
-		}
-	}
+	for (p = *list; p && p != h; p = p->next)
+		;
+	if (p && vm->handler_depth)
+		p->dead = true;
+	else if (p)
+		handler_unlink(list, p);
 	vmc__lock_release_if(&vm->lock, taken);
+}
+
+static void handlers_sweep(struct vmc__handler **list)
+{
+	struct vmc__handler *h, *next;
+
+	for (h = *list; h; h = next) {
+		next = h->next;
+		if (h->dead)
+			handler_unlink(list, h);
+	}
+}
+
+/* Open a walk over the handler lists (VM lock held); returns its number. */
+static uint64_t handlers_walk_begin(struct vmc_vm *vm)
+{
+	vm->handler_depth++;
+	return ++vm->handler_walks;
+}
+
+static void handlers_walk_end(struct vmc_vm *vm)
+{
+	if (--vm->handler_depth == 0) {
+		handlers_sweep(&vm->state_handlers);
+		handlers_sweep(&vm->reset_handlers);
+	}
+}
+
+/* Whether walk number @walk calls @h. */
+static bool handler_due(const struct vmc__handler *h, uint64_t walk)
+{
+	return !h->dead && h->added < walk;
 }
 
 static void handlers_free(struct vmc__handler **list)
@@ -160,42 +231,23 @@ static void set_state(struct vmc_vm *vm, enum vmc_vm_state s)
 static void notify_state(struct vmc_vm *vm, enum vmc_vm_state old,
 			 enum vmc_vm_state new_state)
 {
-	struct vmc__handler *h, *next, *list[64], **v = list;
-	size_t n = 0, cap = ARRAY_SIZE(list);
+	struct vmc__handler *h;
+	uint64_t walk;
 
 	if (old == new_state)
 		return;
-
-	/*
-	 * Snapshot the list so handlers may add or remove handlers; removed
-	 * ones are freed on removal, so re-check membership before calling.
-	 */
-	for (h = vm->state_handlers; h; h = h->next)
-		n++;
-	if (n > cap) {
-		v = malloc(n * sizeof(*v));
-		if (!v) {
-			vmc__err("vm: out of memory notifying state handlers");
-			return;
-		}
+	walk = handlers_walk_begin(vm);
+	h = vm->state_handlers;
+	if (new_state != VMC_VM_RUNNING)
+		while (h && h->next)
+			h = h->next;
+	/* A handler that dropped the last reference ends the walk. */
+	while (h && !vm->in_teardown) {
+		if (handler_due(h, walk))
+			h->cb.state(vm, old, new_state, h->userdata);
+		h = new_state == VMC_VM_RUNNING ? h->next : h->prev;
 	}
-	n = 0;
-	for (h = vm->state_handlers; h; h = next) {
-		next = h->next;
-		v[n++] = h;
-	}
-	for (size_t i = 0; i < n; i++) {
-		size_t k = new_state == VMC_VM_RUNNING ? i : n - 1 - i;
-		bool live = false;
-
-		for (h = vm->state_handlers; h; h = h->next)
-			if (h == v[k])
-				live = true;
-		if (live)
-			v[k]->cb.state(vm, old, new_state, v[k]->userdata);
-	}
-	if (v != list)
-		free(v);
+	handlers_walk_end(vm);
 }
 
 static bool on_vcpu_thread_of(struct vmc_vm *vm)
@@ -311,6 +363,7 @@ static void do_reset(struct vmc_vm *vm)
 {
 	enum vmc_vm_state old = (enum vmc_vm_state)atomic_load(&vm->state);
 	struct vmc__handler *h;
+	uint64_t walk;
 
 	/* Quiesce the vCPUs without telling anyone the VM stopped. */
 	if (old == VMC_VM_RUNNING)
@@ -325,8 +378,11 @@ static void do_reset(struct vmc_vm *vm)
 		vmc_vcpu_run_sync(c, reset_vcpu, NULL);
 		c->halted = false;
 	}
-	for (h = vm->reset_handlers; h; h = h->next)
-		h->cb.reset(vm, h->userdata);
+	walk = handlers_walk_begin(vm);
+	for (h = vm->reset_handlers; h && !vm->in_teardown; h = h->next)
+		if (handler_due(h, walk))
+			h->cb.reset(vm, h->userdata);
+	handlers_walk_end(vm);
 
 	vm->error[0] = '\0';
 	vm->shutdown_status = 0;
@@ -338,6 +394,8 @@ static void do_reset(struct vmc_vm *vm)
 		notify_state(vm, old, VMC_VM_PAUSED);
 	}
 }
+
+static void vm_free(struct vmc_vm *vm);
 
 static void apply_request(struct vmc_vm *vm, struct vmc__request *r)
 {
@@ -365,7 +423,9 @@ static void apply_request(struct vmc_vm *vm, struct vmc__request *r)
 	case REQ_ERROR:
 		if (s == VMC_VM_GUEST_ERROR)
 			break;
-		snprintf(vm->error, sizeof(vm->error), "%s", r->reason);
+		snprintf(vm->error, sizeof(vm->error), "%s",
+			 r->reason ? r->reason
+				   : "guest error (reason lost: out of memory)");
 		do_stop(vm, VMC_VM_GUEST_ERROR);
 		break;
 	case REQ_DEBUG:
@@ -390,6 +450,34 @@ static void apply_request(struct vmc_vm *vm, struct vmc__request *r)
 		vmc__vm_resume_vcpus(vm);
 }
 
+/* A node from the pool, else the heap (req_lock held). */
+static struct vmc__request *req_get(struct vmc_vm *vm)
+{
+	struct vmc__request *r = vm->req_free;
+
+	if (r) {
+		vm->req_free = r->next;
+		*r = (struct vmc__request){.heap = false};
+	} else {
+		r = calloc(1, sizeof(*r));
+		if (r)
+			r->heap = true;
+	}
+	return r;
+}
+
+static void req_put(struct vmc_vm *vm, struct vmc__request *r)
+{
+	free(r->reason);
+	r->reason = NULL;
+	if (r->heap) {
+		free(r);
+	} else {
+		r->next = vm->req_free;
+		vm->req_free = r;
+	}
+}
+
 static void request_bh(struct vmc_bh *bh, void *userdata)
 {
 	struct vmc_vm *vm = userdata;
@@ -401,43 +489,120 @@ static void request_bh(struct vmc_bh *bh, void *userdata)
 		r = vm->req_head;
 		if (r) {
 			vm->req_head = r->next;
-			if (!vm->req_head)
+			if (vm->req_head)
+				vm->req_head->prev = NULL;
+			else
 				vm->req_tail = NULL;
+			vm->req_count--;
 		}
 		pthread_mutex_unlock(&vm->req_lock);
 		if (!r)
 			break;
 		if (!vm->in_teardown)
 			apply_request(vm, r);
-		free(r);
+		pthread_mutex_lock(&vm->req_lock);
+		req_put(vm, r);
+		pthread_mutex_unlock(&vm->req_lock);
 	}
 	vmc__lock_release(&vm->lock);
+	/* The last reference went where destruction would deadlock. */
+	if (atomic_load(&vm->destroy_deferred))
+		vm_free(vm);
+}
+
+static bool pause_or_resume(int kind)
+{
+	return kind == REQ_PAUSE || kind == REQ_RESUME;
+}
+
+static void req_unlink(struct vmc_vm *vm, struct vmc__request *r)
+{
+	if (r->prev)
+		r->prev->next = r->next;
+	else
+		vm->req_head = r->next;
+	if (r->next)
+		r->next->prev = r->prev;
+	else
+		vm->req_tail = r->prev;
+	vm->req_count--;
+	req_put(vm, r);
+}
+
+/*
+ * Coalesce a new request of @kind with the pending ones (req_lock held).
+ * Requests are applied in order, so one may go only where the outcome is
+ * the same from every run state:
+ *  - a request of the kind queued last: a second pause, resume or reset
+ *    in a row changes nothing the first did not (QEMU keeps one flag per
+ *    kind); a second shutdown, guest error or debug stop of the same run
+ *    is ignored when applied, as the first one's status or reason wins.
+ *    Returns true: the new request is dropped.
+ *  - a run of pauses and resumes: [X, Y, X] ends where [Y, X] ends, so
+ *    the older X goes, and a run never holds more than two requests.
+ * What is lost is only the report of intermediate states to the state
+ * handlers, as in QEMU, where a start cancels a pending stop request.
+ */
+static bool req_coalesce(struct vmc_vm *vm, int kind, uint64_t run_gen)
+{
+	struct vmc__request *t = vm->req_tail;
+
+	if (!t)
+		return false;
+	if (t->kind == kind && (kind != REQ_DEBUG || t->run_gen == run_gen))
+		return true;
+	if (pause_or_resume(kind) && pause_or_resume(t->kind) && t->prev &&
+	    t->prev->kind == kind)
+		req_unlink(vm, t->prev);
+	return false;
 }
 
 static int vm_request(struct vmc_vm *vm, int kind, int status,
 		      const char *reason, uint64_t run_gen)
 {
+	bool from_vcpu = on_vcpu_thread_of(vm);
 	struct vmc__request *r;
+	char *copy = NULL;
+	int err = 0;
 
-	r = calloc(1, sizeof(*r));
-	if (!r)
-		return -ENOMEM;
-	r->kind = kind;
-	r->status = status;
-	r->run_gen = run_gen;
+	/* A reason lost to memory leaves the request itself standing. */
 	if (reason)
-		snprintf(r->reason, sizeof(r->reason), "%s", reason);
+		copy = strndup(reason, 255);
 
 	pthread_mutex_lock(&vm->req_lock);
-	if (vm->req_tail)
-		vm->req_tail->next = r;
-	else
-		vm->req_head = r;
-	vm->req_tail = r;
+	if (req_coalesce(vm, kind, run_gen)) {
+		free(copy);
+	} else if (vm->req_count >= REQ_MAX &&
+		   (!from_vcpu || kind == REQ_RESUME)) {
+		free(copy);
+		err = -EAGAIN;
+	} else if (!(r = req_get(vm))) {
+		free(copy);
+		err = -ENOMEM;
+	} else {
+		r->kind = kind;
+		r->status = status;
+		r->run_gen = run_gen;
+		r->reason = copy;
+		r->prev = vm->req_tail;
+		if (vm->req_tail)
+			vm->req_tail->next = r;
+		else
+			vm->req_head = r;
+		vm->req_tail = r;
+		vm->req_count++;
+	}
 	pthread_mutex_unlock(&vm->req_lock);
+	if (err == -EAGAIN)
+		vmc__warn("vm: %u requests pending, refusing another until "
+			  "the loop applies them", (unsigned int)REQ_MAX);
+	else if (err < 0)
+		vmc__err("vm: out of memory queueing a request");
+	if (err < 0)
+		return err;
 
 	/* A vCPU asking for a stop does not run on while the loop reacts. */
-	if (kind != REQ_RESUME && on_vcpu_thread_of(vm)) {
+	if (kind != REQ_RESUME && from_vcpu) {
 		struct vmc_vcpu *self = vmc__current_vcpu;
 		bool taken = vmc__lock_acquire_if_needed(&vm->lock);
 
@@ -554,8 +719,9 @@ static void vm_free(struct vmc_vm *vm)
 	}
 	while ((r = vm->req_head)) {
 		vm->req_head = r->next;
-		free(r);
+		req_put(vm, r);
 	}
+	free(vm->req_pool);
 	handlers_free(&vm->state_handlers);
 	handlers_free(&vm->reset_handlers);
 	vmc_address_space_free(vm->as_memory);
@@ -684,9 +850,14 @@ static int vm_new(const struct vmc_vm_config *config,
 
 	vm->nr_vcpus = c.vcpus;
 	vm->vcpus = calloc(c.vcpus, sizeof(*vm->vcpus));
-	if (!vm->vcpus) {
+	vm->req_pool = calloc(REQ_MAX + c.vcpus, sizeof(*vm->req_pool));
+	if (!vm->vcpus || !vm->req_pool) {
 		r = -ENOMEM;
 		goto fail;
+	}
+	for (unsigned int i = 0; i < REQ_MAX + c.vcpus; i++) {
+		vm->req_pool[i].next = vm->req_free;
+		vm->req_free = &vm->req_pool[i];
 	}
 	for (unsigned int i = 0; i < c.vcpus; i++) {
 		struct vmc_vcpu *v = &vm->vcpus[i];
@@ -739,14 +910,37 @@ VMC_EXPORT struct vmc_vm *vmc_vm_ref(struct vmc_vm *vm)
 
 VMC_EXPORT struct vmc_vm *vmc_vm_unref(struct vmc_vm *vm)
 {
+	bool locked, vcpu;
+
 	if (!vm || atomic_fetch_sub(&vm->ref, 1) != 1)
 		return NULL;
 
-	vmc__lock_acquire(&vm->lock);
+	/*
+	 * Destruction takes the VM lock and joins the vCPU threads.  Where
+	 * that would deadlock, on a thread that holds the lock (a state or
+	 * reset handler, a region callback, a VM-clock timer, or the host
+	 * between vmc_vm_lock() and vmc_vm_unlock()) or on one of the VM's
+	 * own vCPU threads (a work item), the VM is shut down now and
+	 * destroyed by its request bottom half on the loop thread.
+	 */
+	locked = vmc__lock_held(&vm->lock);
+	vcpu = on_vcpu_thread_of(vm);
+	if (!locked)
+		vmc__lock_acquire(&vm->lock);
 	vm->in_teardown = true;
 	if (atomic_load(&vm->state) == VMC_VM_RUNNING)
 		vmc_clock_stop(vm->clock);
-	vmc__lock_release(&vm->lock);
+	if (!locked)
+		vmc__lock_release(&vm->lock);
+	if (locked || vcpu) {
+		vmc__warn("vm: last reference dropped %s; the VM is destroyed "
+			  "on its loop thread",
+			  locked ? "with the VM lock held"
+				 : "on one of its vCPU threads");
+		atomic_store(&vm->destroy_deferred, true);
+		vmc_bh_schedule(vm->req_bh);
+		return NULL;
+	}
 	vm_free(vm);
 	return NULL;
 }
@@ -806,14 +1000,32 @@ VMC_EXPORT struct vmc_region *vmc_vm_get_root(const struct vmc_vm *vm,
 
 VMC_EXPORT void vmc_vm_lock(struct vmc_vm *vm)
 {
-	if (vm)
-		vmc__lock_acquire(&vm->lock);
+	if (!vm)
+		return;
+	/*
+	 * Taking it again would deadlock this thread for good.  Count the
+	 * nesting instead, so that the matching vmc_vm_unlock() leaves the
+	 * lock held for the outer holder, and say so.
+	 */
+	if (vmc__lock_held(&vm->lock)) {
+		vm->lock.nested++;
+		vmc__err("vm: vmc_vm_lock() by the thread that holds the VM "
+			 "lock (region callbacks, VM-clock timers and handlers "
+			 "run with it): not taken twice");
+		return;
+	}
+	vmc__lock_acquire(&vm->lock);
 }
 
 VMC_EXPORT void vmc_vm_unlock(struct vmc_vm *vm)
 {
-	if (vm && vmc__lock_held(&vm->lock))
-		vmc__lock_release(&vm->lock);
+	if (!vm || !vmc__lock_held(&vm->lock))
+		return;
+	if (vm->lock.nested) {
+		vm->lock.nested--;
+		return;
+	}
+	vmc__lock_release(&vm->lock);
 }
 
 VMC_EXPORT bool vmc_vm_lock_held(const struct vmc_vm *vm)

@@ -1,0 +1,183 @@
+#!/usr/bin/env python3
+"""Board runs that must be refused with a clear message (issue 17).
+
+usage: board-args.py RISCV_VIRT GUEST_ELF [PC_LITE]
+
+Each case runs a board with stdin on /dev/null and a timeout, and checks
+its exit status, a piece of its stderr, and (for the loader cases) that
+nothing reached the console:
+
+- item 4: ELF kernels with a segment over the UART and over the SiFive
+  test finisher (values 0x5555, pass, and 0x7777, reset: the old loader
+  shut the VM down, or reset it forever at 100% CPU);
+- item 8: a device tree that would land on the kernel (-m 2, and a small
+  -m with a long -append);
+- item 9: -m, -smp and image arguments that are not what they seem
+  (wrapping sizes, trailing garbage, huge CPU counts, /dev/null, a FIFO,
+  a directory), and sizes QEMU accepts.
+
+GUEST_ELF is a guest that runs to completion (exit status 0) from
+-bios none -kernel.  PC_LITE, when given, gets the argument cases that fail
+before it needs /dev/kvm.
+"""
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+
+TIMEOUT = int(os.environ.get("BOARD_TIMEOUT", "20"))
+failures = []
+
+
+def elf(segments, entry=0x80000000):
+    """An ELF64 RISC-V executable; segments: [(paddr, data, memsz)]."""
+    ehsize, phsize = 64, 56
+    off = ehsize + phsize * len(segments)
+    phdrs, body = b"", b""
+    for paddr, data, memsz in segments:
+        offset = off + len(body)
+        phdrs += struct.pack("<IIQQQQQQ", 1, 7, offset, paddr, paddr,
+                             len(data), memsz, 8)
+        body += data + b"\0" * (-len(data) % 8)
+    ident = b"\x7fELF" + bytes([2, 1, 1]) + b"\0" * 9
+    eh = ident + struct.pack("<HHIQQQIHHHHHH", 2, 243, 1, entry, ehsize, 0,
+                             0, ehsize, phsize, len(segments), 64, 0, 0)
+    return eh + phdrs + body
+
+
+LOOP = struct.pack("<I", 0x0000006F)  # j .
+
+
+def run(argv, status, err_part, name, out_forbidden=None):
+    try:
+        p = subprocess.run(argv, stdin=subprocess.DEVNULL,
+                           capture_output=True, timeout=TIMEOUT)
+    except subprocess.TimeoutExpired:
+        failures.append(f"{name}: still running after {TIMEOUT} s")
+        print(f"FAIL {name}: timeout")
+        return
+    err = p.stderr.decode(errors="replace")
+    out = p.stdout
+    ok = p.returncode == status and (err_part is None or err_part in err)
+    if out_forbidden is not None and out_forbidden in out:
+        ok = False
+    print(f"{'ok  ' if ok else 'FAIL'} {name}: status {p.returncode}, "
+          f"stderr {err.strip()[-200:]!r}")
+    if not ok:
+        failures.append(f"{name}: status {p.returncode} (want {status}), "
+                        f"stderr {err!r} (want {err_part!r}), "
+                        f"stdout {out[-200:]!r}")
+
+
+def main():
+    virt, guest = sys.argv[1], sys.argv[2]
+    pc_lite = sys.argv[3] if len(sys.argv) > 3 else None
+    tmp = tempfile.mkdtemp()
+
+    def write(name, data):
+        path = os.path.join(tmp, name)
+        with open(path, "wb") as f:
+            f.write(data)
+        return path
+
+    # Item 4: segments over devices.
+    uart = write("uart.elf", elf([(0x80000000, LOOP, 4),
+                                  (0x10000000, b"XYZ!", 4)]))
+    run([virt, "-bios", "none", "-kernel", uart], 2,
+        "0x10000000-0x10000003 is not all writable RAM or ROM",
+        "segment over the UART", out_forbidden=b"X")
+    for value, what in ((0x5555, "pass"), (0x3333, "fail"),
+                        (0x7777, "reset")):
+        fin = write(f"fin{value:x}.elf",
+                    elf([(0x80000000, LOOP, 4),
+                         (0x100000, struct.pack("<I", value), 4)]))
+        run([virt, "-bios", "none", "-kernel", fin], 2,
+            "cannot load the kernel image: Bad address",
+            f"segment over the test finisher ({what}, 0x{value:x})")
+
+    # Item 8: the device tree over the kernel.
+    run([virt, "-m", "2", "-bios", "none", "-kernel", guest], 2,
+        "the device tree (0x80000000-", "-m 2: device tree on the kernel")
+    run([virt, "-m", "2056K", "-bios", "none", "-kernel", guest], 0, None,
+        "-m 2056K, short -append: fits")
+    run([virt, "-m", "2056K", "-append", "x" * 100000, "-bios", "none",
+         "-kernel", guest], 2, "overlaps the kernel (0x80000000-",
+        "-m 2056K, long -append: device tree on the kernel")
+    big = write("big.elf", elf([(0x80000000, LOOP, 0x210000)]))
+    run([virt, "-m", "4", "-bios", "none", "-kernel", big], 2,
+        "the device tree (0x80200000-", "kernel bss under the device tree")
+    raw = write("raw.bin", LOOP * 1024)
+    run([virt, "-m", "2", "-bios", raw, "-kernel", raw], 2,
+        "the kernel (0x80200000-0x80200fff) does not fit in memory",
+        "raw kernel past the end of RAM")
+
+    # Item 9: arguments.
+    fifo = os.path.join(tmp, "fifo")
+    os.mkfifo(fifo)
+    bad = [
+        (["-m", "17179869186G"], "is out of range for parameter 'size'"),
+        (["-m", "64Mjunk"], "Parameter 'size' expects"),
+        (["-m", "-64"], "Parameter 'size' expects"),
+        (["-m", " 64"], "Parameter 'size' expects"),
+        (["-m", ""], "missing 'size' option value"),
+        (["-m", "1.5"], "Parameter 'size' expects"),
+        (["-m", "0x1.8G"], "Parameter 'size' expects"),
+        (["-m", "18446744073709551616"], "out of range"),
+        (["-m", "17592186044416"], "too large 'size' option value"),
+        (["-m", "1"], "out of range (2 MiB to 64 GiB)"),
+        (["-m", "64,slots=2"], "only the size of RAM"),
+        (["-smp", "4294967297"], "Invalid SMP CPUs 4294967297"),
+        (["-smp", "18446744073709551617"], "expects a number"),
+        (["-smp", "2x"], "expects a number"),
+        (["-smp", "-1"], "expects a number"),
+        (["-smp", "0"], "Invalid SMP CPUs 0"),
+        (["-smp", "cpus=2,sockets=2"], "no topology"),
+        (["-kernel", "/dev/null"], "/dev/null: not a regular file"),
+        (["-kernel", fifo], "fifo: not a regular file"),
+        (["-kernel", tmp], ": not a regular file"),
+        (["-kernel", write("empty", b"")], "empty file"),
+        (["-kernel", os.path.join(tmp, "missing")],
+         "cannot open: No such file or directory"),
+        (["-bios", "/dev/null", "-kernel", guest],
+         "firmware image /dev/null: not a regular file"),
+    ]
+    for args, msg in bad:
+        argv = [virt] + (["-bios", "none"] if "-bios" not in args else [])
+        argv += args
+        if "-kernel" not in args:
+            argv += ["-kernel", guest]
+        run(argv, 2, msg, "riscv-virt " + " ".join(args)[:60])
+    good = [["-m", "64M"], ["-m", "65536K"], ["-m", "0.0625G"],
+            ["-m", "size=64"], ["-m", "0x40"], ["-smp", "cpus=2"],
+            ["-smp", "0x2"]]
+    for args in good:
+        run([virt, "-bios", "none", "-kernel", guest] + args, 0, None,
+            "riscv-virt " + " ".join(args) + " (accepted)")
+
+    if pc_lite:
+        for args, msg in bad:
+            if "-kernel" in args or "-bios" in args:
+                continue
+            msg = msg.replace("(2 MiB to", "(1 MiB to")
+            if args == ["-m", "1"]:
+                args, msg = ["-m", "0"], "out of range (1 MiB to 64 GiB)"
+            run([pc_lite] + args + ["-bios", raw], 2, msg,
+                "pc-lite " + " ".join(args)[:60])
+        for path, msg in (("/dev/null", "not a regular file"),
+                          (fifo, "not a regular file"),
+                          (tmp, "not a regular file"),
+                          (raw, "multiple of 64 KiB")):
+            run([pc_lite, "-bios", path], 2, msg, "pc-lite -bios " + path)
+
+    shutil.rmtree(tmp)
+    if failures:
+        print(f"{len(failures)} failed:")
+        for f in failures:
+            print("  " + f)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
