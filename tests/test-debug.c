@@ -203,6 +203,25 @@ static void test_debug_stops(void)
 }
 
 /* A held vCPU stays stopped while the VM runs. */
+/*
+ * Let the running VM go until @v's counter (x5) moves, then leave the VM
+ * paused.  A fixed sleep is not enough on a loaded host, where a vCPU
+ * thread may not be scheduled at all for tens of milliseconds.
+ */
+static void run_until_counted(struct tvm *t, struct vmc_vcpu *v)
+{
+	int64_t end = vmc_test_now_ns() + 10 * 1000000000LL;
+
+	for (;;) {
+		usleep(5000);
+		ASSERT_OK(vmc_vm_pause(t->vm));
+		if (reg(v, VMC_RISCV_REG_X(5)) > 0)
+			return;
+		ASSERT_LT(vmc_test_now_ns(), end);
+		ASSERT_OK(vmc_vm_resume(t->vm));
+	}
+}
+
 static void test_hold(void)
 {
 	struct vmc_vcpu *v0, *v1;
@@ -219,20 +238,21 @@ static void test_hold(void)
 	ASSERT_OK(vmc_vcpu_set_hold(v1, true));
 	ASSERT_TRUE(vmc_vcpu_get_hold(v1));
 	ASSERT_OK(vmc_vm_start(t.vm));
-	usleep(20000);
+	/* The first vCPU runs; the held one never does. */
+	run_until_counted(&t, v0);
 	ASSERT_EQ(vmc_vcpu_get_state(v1), VMC_VCPU_STOPPED);
-	ASSERT_OK(vmc_vm_pause(t.vm));
-	ASSERT_GT(reg(v0, VMC_RISCV_REG_X(5)), 0);
 	ASSERT_EQ_U64(reg(v1, VMC_RISCV_REG_X(5)), 0);
 
-	/* Holding a running vCPU stops it; releasing lets it run. */
+	/* Releasing a held vCPU lets it run. */
 	ASSERT_OK(vmc_vm_resume(t.vm));
 	ASSERT_OK(vmc_vcpu_set_hold(v1, false));
 	ASSERT_FALSE(vmc_vcpu_get_hold(v1));
-	usleep(20000);
+	run_until_counted(&t, v1);
+
+	/* Holding a vCPU keeps it stopped while the VM runs. */
+	ASSERT_OK(vmc_vm_resume(t.vm));
 	ASSERT_OK(vmc_vcpu_set_hold(v0, true));
 	ASSERT_OK(vmc_vm_pause(t.vm));
-	ASSERT_GT(reg(v1, VMC_RISCV_REG_X(5)), 0);
 	before = reg(v0, VMC_RISCV_REG_X(5));
 	ASSERT_OK(vmc_vm_resume(t.vm));
 	usleep(20000);

@@ -136,8 +136,12 @@ static void test_run_stop(void)
 
 	/* Stop from another thread, while another run is refused. */
 	ASSERT_EQ(pthread_create(&t, NULL, run_thread, loop), 0);
-	for (int i = 0; i < 1000 && !atomic_load(&loop->running); i++)
+	/* Wait for the thread to claim the loop (a loaded host may not run
+	 * it for a while): only then is a second run refused rather than
+	 * run. */
+	for (int i = 0; i < 10000 && !atomic_load(&loop->running); i++)
 		usleep(1000);
+	ASSERT_TRUE(atomic_load(&loop->running));
 	ASSERT_ERR(vmc_loop_run(loop), -EBUSY);
 	ASSERT_ERR(vmc_loop_run_once(loop, false), -EBUSY);
 	ASSERT_ERR(vmc_loop_dispatch(loop), -EBUSY);
