@@ -862,10 +862,10 @@ static void test_ioeventfds(void)
 	ASSERT_EQ(vmc_notifier_test_and_clear(n1), 1);
 	ASSERT_STREQ(d.log, "w4@8 ");
 	/* Off when the kernel does it. */
-	vmc__as_set_soft_ioeventfds(as, false);
+	vmc__accel_as_set_soft_ioeventfds(as, false);
 	ASSERT_OK(vmc_as_write(as, 0x1000, "\x05", 1));
 	ASSERT_EQ(vmc_notifier_test_and_clear(n1), 0);
-	vmc__as_set_soft_ioeventfds(as, true);
+	vmc__accel_as_set_soft_ioeventfds(as, true);
 	/* Through an alias, clipped to what is visible. */
 	ASSERT_OK(vmc_region_new_alias(mem, "al", r, 4, 8, &al));
 	ASSERT_OK(vmc_region_add_subregion(root, 0x2000, al, 0));
@@ -909,10 +909,15 @@ static void test_ioeventfds(void)
 	teardown();
 }
 
-static void commit_hook(void *opaque)
+static void commit_count(void *opaque)
 {
 	(*(int *)opaque)++;
 }
+
+static const struct vmc_memory_listener_ops count_ops = {
+	.struct_size = sizeof(count_ops),
+	.commit = commit_count,
+};
 
 static void test_rcu_and_internal(void)
 {
@@ -924,6 +929,8 @@ static void test_rcu_and_internal(void)
 	size_t hint = 0;
 	int hooks = 0;
 	struct dev d = { 0 };
+	struct vmc_memory_listener *l;
+	struct vmc__accel_map m, m2;
 
 	setup();
 	root = container("root", 0x10000);
@@ -931,7 +938,10 @@ static void test_rcu_and_internal(void)
 	ASSERT_OK(vmc_region_add_subregion(root, 0x1000, r, 0));
 	vmc_region_unref(r);
 	ASSERT_OK(vmc_address_space_new(mem, root, VMC_AS_MEMORY, "m", &as));
-	vmc__as_set_commit_hook(as, commit_hook, &hooks);
+	/* Accelerators hear of commits through a listener, like hosts. */
+	ASSERT_OK(vmc_memory_listener_new(as, &count_ops, 10, &hooks, &l));
+	ASSERT_EQ(hooks, 1); /* the replay */
+	hooks = 0;
 	vmc__rcu_register_thread(vmc__memory_rcu(mem), &reader);
 	ASSERT_PTR_EQ(vmc__rcu_thread_reader(), &reader);
 	gen = vmc__as_generation(as);
@@ -942,6 +952,12 @@ static void test_rcu_and_internal(void)
 	ASSERT_EQ_U64(fr->last, 0x103f);
 	ASSERT_NULL(vmc__as_lookup(as, 0x1040, &hint));
 	ASSERT_NULL(vmc__as_lookup(as, 0, NULL));
+	ASSERT_TRUE(vmc__accel_lookup(as, 0x1010, &hint, &m));
+	ASSERT_TRUE(m.io);
+	ASSERT_NULL(m.host);
+	ASSERT_EQ_U64(m.start, 0x1000);
+	ASSERT_EQ_U64(m.last, 0x103f);
+	ASSERT_FALSE(vmc__accel_lookup(as, 0x1040, &hint, &m2));
 	/* The region is removed, but the reader's view keeps it alive. */
 	ASSERT_OK(vmc_region_remove_subregion(root, r));
 	ASSERT_EQ(hooks, 1);
@@ -952,8 +968,14 @@ static void test_rcu_and_internal(void)
 	{
 		uint8_t b[4] = { 1, 2, 3, 4 };
 
-		ASSERT_OK(vmc__io_dispatch(as, NULL, fr, 0x1000, b, 4, false));
+		/* The handle reaches the region of the view it came from. */
+		ASSERT_OK(vmc__accel_io(as, m.range, NULL, 0x1000, b, 4,
+					false));
+		/* Without one, core looks up: now a hole (reads as ones). */
+		ASSERT_OK(vmc__accel_io(as, NULL, NULL, 0x1000, b, 4, false));
+		ASSERT_EQ(b[0], 0xff);
 	}
+	vmc_memory_listener_free(l);
 	/* Offline threads do not hold back reclamation. */
 	vmc__rcu_thread_offline(&reader);
 	ASSERT_EQ(vmc_memory_reclaim(mem), 0);

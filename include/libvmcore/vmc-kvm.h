@@ -143,13 +143,15 @@ int vmc_kvm_irqfd_remove(struct vmc_vm *vm, struct vmc_notifier *n,
 
 /**
  * Start or stop dirty-page logging of every memslot that maps @p region
- * (RAM only).  Logging starts with a clean bitmap; the setting follows the
- * region through layout changes.
+ * (RAM or ROM).  Logging starts with a clean bitmap; the setting follows
+ * the region through layout changes.  The KVM-only form of
+ * vmc_vm_set_dirty_logging().
  * @param vm the VM
  * @param region the RAM region
  * @param enable true to start logging, false to stop
  * @retval 0 success
- * @retval -EINVAL @p vm or @p region is NULL
+ * @retval -EINVAL @p vm or @p region is NULL, or @p region is not a RAM or
+ *         ROM region of @p vm (since 0.2; 0.1 answered 0)
  * @retval -EOPNOTSUPP not a KVM VM
  * @retval -ENOMEM out of memory
  * @retval -errno the kernel refused to change a slot
@@ -164,7 +166,7 @@ int vmc_kvm_set_dirty_logging(struct vmc_vm *vm, struct vmc_region *region,
  * 64-bit word i / 64) is set when the guest wrote page i (4 KiB) of the
  * region since logging started or the last call.  Pages of the region that
  * no memslot maps are reported clean.  Bits are ORed into @p bitmap, which
- * the caller clears first.
+ * the caller clears first.  The KVM-only form of vmc_vm_get_dirty_log().
  * @param vm the VM
  * @param region the RAM region being logged
  * @param bitmap at least (region size / 4096 + 63) / 64 words

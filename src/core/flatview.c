@@ -244,6 +244,7 @@ int vmc__flat_view_render(struct vmc_region *root, struct vmc__flat_view **ret)
 	}
 	for (size_t i = 0; i < v->nr; i++) {
 		v->starts[i] = v->ranges[i].start;
+		v->ranges[i].view = v;
 		vmc_region_ref(v->ranges[i].region);
 	}
 	r = vmc__flat_view_build_ioeventfds(v);

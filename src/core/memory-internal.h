@@ -17,6 +17,7 @@
 #include <stdatomic.h>
 
 #include <libvmcore/vmc-memory.h>
+#include "accel.h"
 #include "lock.h"
 #include "util.h"
 
@@ -206,6 +207,9 @@ struct vmc__flat_range {
 	uint8_t *host;    /* host address of @start for RAM/ROM, else NULL */
 	bool readonly;    /* guest writes are refused */
 	bool io;          /* I/O region: dispatch through callbacks */
+	/* The view holding this range, whose ioeventfds a write to it
+	 * matches (accelerators pass ranges alone, as handles). */
+	const struct vmc__flat_view *view;
 };
 
 /* An ioeventfd as the address space sees it. */
@@ -290,8 +294,6 @@ struct vmc_address_space {
 	/* Software paths check writes against ioeventfds (off under KVM). */
 	_Atomic bool soft_ioeventfds;
 	struct vmc__lock *dispatch_lock;
-	void (*commit_hook)(void *opaque);
-	void *commit_hook_opaque;
 	pthread_mutex_t map_lock;
 	struct vmc__as_mapping *mappings;
 	unsigned nr_listeners;
@@ -354,10 +356,6 @@ static inline uint64_t vmc__as_generation(struct vmc_address_space *as)
 	return atomic_load_explicit(&as->generation, memory_order_acquire);
 }
 
-/* Called (writer side) after each publish of a new view of @as. */
-void vmc__as_set_commit_hook(struct vmc_address_space *as,
-			     void (*fn)(void *opaque), void *opaque);
-
 /*
  * The lock taken around I/O callbacks (the VM lock), unless the region is
  * lockless or the thread already holds it.  NULL: no lock.
@@ -365,20 +363,11 @@ void vmc__as_set_commit_hook(struct vmc_address_space *as,
 void vmc__as_set_dispatch_lock(struct vmc_address_space *as,
 			       struct vmc__lock *lock);
 
-/* Whether dispatch honours ioeventfds itself (default on; KVM turns it off
- * because the kernel does it). */
-void vmc__as_set_soft_ioeventfds(struct vmc_address_space *as, bool on);
-
 /*
- * Dispatch one access to an I/O region at @offset, honouring its access
- * rules, the address space's dispatch lock, and (writes) the visible
- * ioeventfds at @addr.  @buf holds @size bytes in address order.  For
- * accelerators that found an I/O range themselves.
+ * Whether dispatch honours ioeventfds itself (default on; KVM turns it off
+ * because the kernel does it): vmc__accel_as_set_soft_ioeventfds() in
+ * accel.h.  Accelerators reach dispatch through vmc__accel_io().
  */
-int vmc__io_dispatch(struct vmc_address_space *as,
-		     const struct vmc__flat_view *view,
-		     const struct vmc__flat_range *r, uint64_t addr,
-		     void *buf, unsigned size, bool write);
 
 /* Render @root into a new view (writer side); the view has one ref. */
 int vmc__flat_view_render(struct vmc_region *root, struct vmc__flat_view **ret);

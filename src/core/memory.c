@@ -289,8 +289,6 @@ static void publish(struct vmc_address_space *as, struct vmc__flat_view *nv)
 	atomic_store_explicit(&as->current, nv, memory_order_release);
 	atomic_store_explicit(&as->generation, gen, memory_order_release);
 	vmc__flat_view_unref(as->mem, old);
-	if (as->commit_hook)
-		as->commit_hook(as->commit_hook_opaque);
 }
 
 static int commit_now(struct vmc_memory *mem)
@@ -1023,20 +1021,14 @@ vmc_address_space_set_unassigned_policy(struct vmc_address_space *as,
 	return 0;
 }
 
-void vmc__as_set_commit_hook(struct vmc_address_space *as,
-			     void (*fn)(void *opaque), void *opaque)
-{
-	as->commit_hook = fn;
-	as->commit_hook_opaque = opaque;
-}
-
 void vmc__as_set_dispatch_lock(struct vmc_address_space *as,
 			       struct vmc__lock *lock)
 {
 	as->dispatch_lock = lock;
 }
 
-void vmc__as_set_soft_ioeventfds(struct vmc_address_space *as, bool on)
+void vmc__accel_as_set_soft_ioeventfds(struct vmc_address_space *as,
+				       bool on)
 {
 	atomic_store_explicit(&as->soft_ioeventfds, on, memory_order_relaxed);
 }
