@@ -988,6 +988,126 @@ static void test_rcu_and_internal(void)
 	vmc_region_unref(root);
 	teardown();
 }
+static void count_eventfd_add(void *opaque, const struct vmc_ioeventfd_info *e)
+{
+	(*(size_t *)opaque)++;
+}
+
+static const struct vmc_memory_listener_ops eventfd_count_ops = {
+	.struct_size = sizeof(eventfd_count_ops),
+	.eventfd_add = count_eventfd_add,
+};
+
+/* Seconds to add @n ioeventfds, one by one, to a mapped region. */
+static double add_ioeventfds(struct vmc_region *r, struct vmc_notifier *nt,
+			     uint64_t first, size_t n)
+{
+	int64_t t0 = vmc_test_now_ns();
+
+	for (size_t i = 0; i < n; i++)
+		ASSERT_OK(vmc_region_add_ioeventfd(r, (first + i) * 8, 4, false,
+						   0, nt));
+	return (double)(vmc_test_now_ns() - t0) * 1e-9;
+}
+
+/* The list a full render gives equals the one the appends built. */
+static void expect_same_ioeventfds(struct vmc_address_space *as,
+				   struct vmc_region *root)
+{
+	const struct vmc__flat_view *v = vmc__as_get_view(as);
+	struct vmc__flat_view *full;
+
+	ASSERT_OK(vmc__flat_view_render(root, &full));
+	ASSERT_EQ(v->nr_ioeventfds, full->nr_ioeventfds);
+	for (size_t i = 0; i < v->nr_ioeventfds; i++) {
+		ASSERT_EQ_U64(v->ioeventfds[i].addr, full->ioeventfds[i].addr);
+		ASSERT_EQ(v->ioeventfds[i].size, full->ioeventfds[i].size);
+		ASSERT_PTR_EQ(v->ioeventfds[i].notifier,
+			      full->ioeventfds[i].notifier);
+	}
+	vmc__flat_view_unref(mem, full);
+	vmc_memory_reclaim(mem);
+}
+
+/*
+ * Adding ioeventfds one by one to a mapped region was O(n^2): every add
+ * rendered and diffed every view (16k adds took 2.2 s, 100k over 20 s).
+ * 100k adds must take well under that even under sanitizers, and four
+ * times as many adds about four times as long, not 16.
+ */
+static void test_ioeventfd_add_scales(void)
+{
+	struct vmc_region_ops ops = {
+		.struct_size = sizeof(ops),
+		.read = dev_read,
+		.write = dev_write,
+		.min_access_size = 1,
+		.max_access_size = 8,
+	};
+	struct vmc_region *root, *r;
+	struct vmc_address_space *as;
+	struct vmc_memory_listener *l;
+	struct vmc_notifier *nt;
+	struct dev d = { 0 };
+	size_t seen = 0, n1 = 20000, n2 = 4 * n1;
+	double t1, t2;
+	uint32_t v = 7;
+
+	setup();
+	ASSERT_OK(vmc_notifier_new(&nt));
+	root = container("root", 1ull << 32);
+	ASSERT_OK(vmc_region_new_io(mem, "many", 1 << 20, &ops, &d, 0, &r));
+	ASSERT_OK(vmc_region_add_subregion(root, 0x100000, r, 0));
+	ASSERT_OK(vmc_address_space_new(mem, root, VMC_AS_MEMORY, "m", &as));
+	/* A listener hears of every one, as KVM's does. */
+	ASSERT_OK(vmc_memory_listener_new(as, &eventfd_count_ops, 10, &seen,
+					  &l));
+
+	t1 = add_ioeventfds(r, nt, 0, n1);
+	t2 = add_ioeventfds(r, nt, n1, n2);
+	printf("   %zu adds: %.3f s, %zu more: %.3f s (ratio %.1f)\n", n1, t1,
+	       n2, t2, t2 / t1);
+	ASSERT_EQ(seen, n1 + n2);
+	ASSERT_EQ(vmc__as_get_view(as)->nr_ioeventfds, n1 + n2);
+	ASSERT_TRUE(t1 + t2 < 5.0);
+	if (t1 > 0.05)
+		ASSERT_TRUE(t2 / t1 < 14); /* O(n^2): 24 */
+	/* The software path matches the first and the last. */
+	ASSERT_OK(vmc_as_write(as, 0x100000, &v, 4));
+	ASSERT_EQ(vmc_notifier_test_and_clear(nt), 1);
+	ASSERT_OK(vmc_as_write(as, 0x100000 + (n1 + n2 - 1) * 8, &v, 4));
+	ASSERT_EQ(vmc_notifier_test_and_clear(nt), 1);
+	ASSERT_STREQ(d.log, "");
+	expect_same_ioeventfds(as, root);
+
+	/* Out of order, and through a second window: the full path. */
+	ASSERT_OK(vmc_region_add_ioeventfd(r, 4, 4, false, 0, nt));
+	ASSERT_EQ(seen, n1 + n2 + 1);
+	expect_same_ioeventfds(as, root);
+	{
+		struct vmc_region *al;
+
+		ASSERT_OK(vmc_region_new_alias(mem, "al", r, 0, 1 << 20, &al));
+		ASSERT_OK(vmc_region_add_subregion(root, 0x10000000, al, 0));
+		vmc_region_unref(al);
+	}
+	ASSERT_OK(vmc_region_add_ioeventfd(r, (n1 + n2) * 8, 2, false, 0,
+					   nt));
+	expect_same_ioeventfds(as, root);
+	ASSERT_OK(vmc_as_write(as, 0x10000000 + (n1 + n2) * 8, &v, 2));
+	ASSERT_EQ(vmc_notifier_test_and_clear(nt), 1);
+	ASSERT_OK(vmc_region_add_ioeventfd(r, (n1 + n2 + 1) * 8, 2, false, 0,
+					   nt));
+	expect_same_ioeventfds(as, root);
+
+	vmc_memory_listener_free(l);
+	vmc_address_space_free(as);
+	vmc_region_unref(r);
+	vmc_region_unref(root);
+	vmc_notifier_free(nt);
+	teardown();
+}
+
 int main(void)
 {
 	RUN(test_basic_tree);
@@ -995,6 +1115,7 @@ int main(void)
 	RUN(test_alias);
 	RUN(test_tree_errors);
 	RUN(test_io_dispatch);
+	RUN(test_ioeventfd_add_scales);
 	RUN(test_ram_rom_unassigned);
 	RUN(test_dump);
 	RUN(test_listeners);

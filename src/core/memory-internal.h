@@ -223,6 +223,21 @@ struct vmc__as_ioeventfd {
 	struct vmc_region *region;
 };
 
+/*
+ * The storage of a view's ioeventfd list, shared by successive views when
+ * a change only appends records that sort after all of them (the way a
+ * device adds its queue notifiers): the new view sees more entries of the
+ * same buffer, readers of an older view never read past their own count,
+ * and nothing below @used is written again.  So n such adds cost O(n), not
+ * O(n^2).  Writer side only (views are built and freed there).
+ */
+struct vmc__ioeventfd_buf {
+	long refcnt;  /* views using it */
+	size_t cap;
+	size_t used;  /* entries written: the newest view's count */
+	struct vmc__as_ioeventfd e[];
+};
+
 struct vmc__flat_view {
 	struct vmc__rcu_head rcu;
 	_Atomic long refcnt;
@@ -231,7 +246,8 @@ struct vmc__flat_view {
 	uint64_t *starts; /* starts[i] == ranges[i].start, for the search */
 	struct vmc__flat_range *ranges;
 	size_t nr_ioeventfds;
-	struct vmc__as_ioeventfd *ioeventfds; /* total order */
+	struct vmc__as_ioeventfd *ioeventfds; /* total order; in @ioeventfd_buf */
+	struct vmc__ioeventfd_buf *ioeventfd_buf;
 };
 
 /*
@@ -381,6 +397,19 @@ int vmc__ioeventfd_cmp(uint64_t a_addr, unsigned a_size, bool a_match,
 
 /* Build the sorted ioeventfd list of a view from its ranges. */
 int vmc__flat_view_build_ioeventfds(struct vmc__flat_view *v);
+
+/*
+ * The view @old with the records that one new ioeventfd @e of region @mr
+ * adds, in a new view (one ref) written to *@ret, *@added records long at
+ * the end of its list; or NULL (nothing to add) when @mr is not visible.
+ * -EAGAIN when the records do not all sort after @old's (or its buffer
+ * was appended to since): the caller renders in full.  Writer side.
+ */
+int vmc__flat_view_append_ioeventfd(const struct vmc__flat_view *old,
+				    const struct vmc_region *mr,
+				    const struct vmc__region_ioeventfd *e,
+				    struct vmc__flat_view **ret,
+				    size_t *added);
 
 /* Value <-> bytes in an endianness. */
 uint64_t vmc__bytes_to_value(const uint8_t *b, unsigned size,
