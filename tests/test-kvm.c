@@ -289,6 +289,12 @@ static void test_irqfd(void)
 	ASSERT_ERR(vmc_kvm_irqfd_add(g.vm, n, 5, NULL), -EEXIST);
 	ASSERT_ERR(vmc_kvm_irqfd_remove(g.vm, n2, 5), -ENOENT);
 	ASSERT_ERR(vmc_kvm_irqfd_add(NULL, n, 5, NULL), -EINVAL);
+	/* A GSI the irqchip does not route reaches nothing: refused (0.1
+	 * answered 0 and the interrupt vanished). */
+	ASSERT_ERR(vmc_kvm_set_irq_line(g.vm, 9999, true), -EINVAL);
+	ASSERT_ERR(vmc_kvm_set_irq_line(g.vm, 24, true), -EINVAL);
+	ASSERT_OK(vmc_kvm_set_irq_line(g.vm, 23, false));
+	ASSERT_ERR(vmc_kvm_irqfd_add(g.vm, n2, 9999, NULL), -EINVAL);
 
 	gvm_setup_long(&g, GT_IRQ, 0);
 	ASSERT_OK(vmc_vm_start(g.vm));

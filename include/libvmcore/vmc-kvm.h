@@ -91,9 +91,10 @@ int vmc_kvm_has_irqchip(struct vmc_vm *vm);
  * @param gsi the GSI
  * @param level the new level (true: raised)
  * @retval 0 success
- * @retval -EINVAL @p vm is NULL
+ * @retval -EINVAL @p vm is NULL, or @p gsi is not one the irqchip routes
+ *         (0-23: the I/O APIC's pins, of which 0-15 are also the PICs')
  * @retval -EOPNOTSUPP not a KVM VM, or no in-kernel irqchip
- * @retval -errno the kernel refused (e.g. -EINVAL for an unrouted GSI)
+ * @retval -errno the kernel refused
  * @thread any
  * @since 0.1
  */
@@ -115,7 +116,8 @@ int vmc_kvm_set_irq_line(struct vmc_vm *vm, unsigned int gsi, bool level);
  * @param gsi the GSI of the in-kernel irqchip
  * @param resample NULL, or the notifier the kernel signals on EOI
  * @retval 0 success
- * @retval -EINVAL @p vm or @p n is NULL
+ * @retval -EINVAL @p vm or @p n is NULL, or @p gsi is not one the irqchip
+ *         routes (0-23)
  * @retval -EOPNOTSUPP not a KVM VM, no in-kernel irqchip, or (with
  *         @p resample) the kernel lacks KVM_CAP_IRQFD_RESAMPLE
  * @retval -EEXIST @p n is already bound

@@ -22,6 +22,12 @@
 #include "kvm-internal.h"
 
 #define KVM_TSS_ADDR 0xfffbd000u
+/*
+ * GSIs the in-kernel irqchip routes by default: the I/O APIC's 24 pins
+ * (the PICs' 16 lines are GSIs 0-15 of them).  The library sets no other
+ * routing, so any other GSI reaches nothing.
+ */
+#define KVM_IRQCHIP_GSIS 24u
 #define KVM_IDENTITY_MAP_ADDR 0xfffbc000u
 
 int vmc__kvm_ioctl(int fd, unsigned long req, void *arg)
@@ -511,6 +517,8 @@ VMC_EXPORT int vmc_kvm_set_irq_line(struct vmc_vm *vm, unsigned int gsi,
 	vmc_assert_return(vm, -EINVAL);
 	if (!vmc__kvm_is(vm) || !kvm_vm_of(vm)->irqchip)
 		return -EOPNOTSUPP;
+	/* The kernel ignores a line its routing lacks, and says 0. */
+	vmc_assert_return(gsi < KVM_IRQCHIP_GSIS, -EINVAL);
 	return vmc__kvm_ioctl(kvm_vm_of(vm)->fd, KVM_IRQ_LINE, &l);
 }
 
@@ -526,6 +534,7 @@ VMC_EXPORT int vmc_kvm_irqfd_add(struct vmc_vm *vm, struct vmc_notifier *n,
 	vmc_assert_return(vm && n, -EINVAL);
 	if (!vmc__kvm_is(vm) || !kvm_vm_of(vm)->irqchip)
 		return -EOPNOTSUPP;
+	vmc_assert_return(gsi < KVM_IRQCHIP_GSIS, -EINVAL);
 	kv = kvm_vm_of(vm);
 	if (resample && !kv->irqfd_resample)
 		return -EOPNOTSUPP;
