@@ -29,8 +29,7 @@ const void *vmc__accel_vm_config(const struct vmc_vm *vm)
 	return vm->accel_config;
 }
 
-void vmc__accel_vm_set_deadline_notify(struct vmc_vm *vm,
-				       void (*fn)(void *vm))
+void vmc__accel_vm_set_deadline_notify(struct vmc_vm *vm, void (*fn)(void *vm))
 {
 	vmc__clock_set_deadline_notify(vm->clock, fn, fn ? vm : NULL);
 }
@@ -59,14 +58,12 @@ void vmc__accel_vcpu_signal(struct vmc_vcpu *vcpu, int sig)
 static bool dirty_region_ok(const struct vmc_vm *vm,
 			    const struct vmc_region *region)
 {
-	return region->mem == vm->memory &&
-	       (region->kind == VMC__REGION_RAM ||
-		region->kind == VMC__REGION_ROM);
+	return region->mem == vm->memory && (region->kind == VMC__REGION_RAM ||
+					     region->kind == VMC__REGION_ROM);
 }
 
 VMC_EXPORT int vmc_vm_set_dirty_logging(struct vmc_vm *vm,
-					struct vmc_region *region,
-					bool enable)
+					struct vmc_region *region, bool enable)
 {
 	vmc_assert_return(vm && region, -EINVAL);
 	vmc_assert_return(dirty_region_ok(vm, region), -EINVAL);
@@ -76,8 +73,8 @@ VMC_EXPORT int vmc_vm_set_dirty_logging(struct vmc_vm *vm,
 }
 
 VMC_EXPORT int vmc_vm_get_dirty_log(struct vmc_vm *vm,
-				    struct vmc_region *region,
-				    uint64_t *bitmap, size_t words)
+				    struct vmc_region *region, uint64_t *bitmap,
+				    size_t words)
 {
 	vmc__u128 pages;
 
