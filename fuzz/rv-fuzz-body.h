@@ -19,20 +19,21 @@
 
 static uint8_t fuzz_ram[FUZZ_RAM_SIZE];
 
-static void *fuzz_ram_lookup(void *opaque, uint64_t pa, uint64_t *start,
-			     uint64_t *end, bool *ro)
+static bool fuzz_ram_lookup(void *opaque, uint64_t pa,
+			struct vmc__rv_bus_map *ret)
 {
 	(void)opaque;
+	*ret = (struct vmc__rv_bus_map){ 0 };
 	if (pa < FUZZ_RAM_BASE || pa - FUZZ_RAM_BASE >= FUZZ_RAM_SIZE)
-		return NULL;
-	*start = FUZZ_RAM_BASE;
-	*end = FUZZ_RAM_BASE + FUZZ_RAM_SIZE;
-	*ro = false;
-	return fuzz_ram;
+		return false;
+	ret->start = FUZZ_RAM_BASE;
+	ret->end = FUZZ_RAM_BASE + FUZZ_RAM_SIZE;
+	ret->host = fuzz_ram;
+	return true;
 }
 
-static int fuzz_io_read(void *opaque, uint64_t pa, unsigned size,
-			uint64_t *val)
+static int fuzz_io_read(void *opaque, const void *io, uint64_t pa,
+			unsigned size, uint64_t *val)
 {
 	(void)opaque;
 	(void)size;
@@ -40,8 +41,8 @@ static int fuzz_io_read(void *opaque, uint64_t pa, unsigned size,
 	return (pa & 0x100) ? -1 : 0;
 }
 
-static int fuzz_io_write(void *opaque, uint64_t pa, unsigned size,
-			 uint64_t val)
+static int fuzz_io_write(void *opaque, const void *io, uint64_t pa,
+			unsigned size, uint64_t val)
 {
 	(void)opaque;
 	(void)size;

@@ -350,6 +350,19 @@ static void test_gdbstub_setup(void)
 	tvm_free(&t);
 }
 
+/* tcg has no dirty tracking yet: it says so rather than log nothing. */
+static void test_dirty_log_tcg(void)
+{
+	uint64_t bm[1] = { 0 };
+	struct tvm t;
+
+	tvm_init(&t, 1);
+	ASSERT_ERR(vmc_vm_set_dirty_logging(t.vm, t.ram, true), -EOPNOTSUPP);
+	ASSERT_ERR(vmc_vm_get_dirty_log(t.vm, t.ram, bm, 1), -EOPNOTSUPP);
+	ASSERT_ERR(vmc_kvm_set_dirty_logging(t.vm, t.ram, true), -EOPNOTSUPP);
+	tvm_free(&t);
+}
+
 int main(void)
 {
 	ASSERT_OK(vmc_loop_new(&loop));
@@ -357,6 +370,7 @@ int main(void)
 	RUN(test_debug_stops);
 	RUN(test_hold);
 	RUN(test_gdbstub_setup);
+	RUN(test_dirty_log_tcg);
 	vmc_loop_unref(loop);
 	return 0;
 }

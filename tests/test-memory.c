@@ -862,10 +862,10 @@ static void test_ioeventfds(void)
 	ASSERT_EQ(vmc_notifier_test_and_clear(n1), 1);
 	ASSERT_STREQ(d.log, "w4@8 ");
 	/* Off when the kernel does it. */
-	vmc__as_set_soft_ioeventfds(as, false);
+	vmc__accel_as_set_soft_ioeventfds(as, false);
 	ASSERT_OK(vmc_as_write(as, 0x1000, "\x05", 1));
 	ASSERT_EQ(vmc_notifier_test_and_clear(n1), 0);
-	vmc__as_set_soft_ioeventfds(as, true);
+	vmc__accel_as_set_soft_ioeventfds(as, true);
 	/* Through an alias, clipped to what is visible. */
 	ASSERT_OK(vmc_region_new_alias(mem, "al", r, 4, 8, &al));
 	ASSERT_OK(vmc_region_add_subregion(root, 0x2000, al, 0));
@@ -909,10 +909,15 @@ static void test_ioeventfds(void)
 	teardown();
 }
 
-static void commit_hook(void *opaque)
+static void commit_count(void *opaque)
 {
 	(*(int *)opaque)++;
 }
+
+static const struct vmc_memory_listener_ops count_ops = {
+	.struct_size = sizeof(count_ops),
+	.commit = commit_count,
+};
 
 static void test_rcu_and_internal(void)
 {
@@ -924,6 +929,8 @@ static void test_rcu_and_internal(void)
 	size_t hint = 0;
 	int hooks = 0;
 	struct dev d = { 0 };
+	struct vmc_memory_listener *l;
+	struct vmc__accel_map m, m2;
 
 	setup();
 	root = container("root", 0x10000);
@@ -931,7 +938,10 @@ static void test_rcu_and_internal(void)
 	ASSERT_OK(vmc_region_add_subregion(root, 0x1000, r, 0));
 	vmc_region_unref(r);
 	ASSERT_OK(vmc_address_space_new(mem, root, VMC_AS_MEMORY, "m", &as));
-	vmc__as_set_commit_hook(as, commit_hook, &hooks);
+	/* Accelerators hear of commits through a listener, like hosts. */
+	ASSERT_OK(vmc_memory_listener_new(as, &count_ops, 10, &hooks, &l));
+	ASSERT_EQ(hooks, 1); /* the replay */
+	hooks = 0;
 	vmc__rcu_register_thread(vmc__memory_rcu(mem), &reader);
 	ASSERT_PTR_EQ(vmc__rcu_thread_reader(), &reader);
 	gen = vmc__as_generation(as);
@@ -942,6 +952,12 @@ static void test_rcu_and_internal(void)
 	ASSERT_EQ_U64(fr->last, 0x103f);
 	ASSERT_NULL(vmc__as_lookup(as, 0x1040, &hint));
 	ASSERT_NULL(vmc__as_lookup(as, 0, NULL));
+	ASSERT_TRUE(vmc__accel_lookup(as, 0x1010, &hint, &m));
+	ASSERT_TRUE(m.io);
+	ASSERT_NULL(m.host);
+	ASSERT_EQ_U64(m.start, 0x1000);
+	ASSERT_EQ_U64(m.last, 0x103f);
+	ASSERT_FALSE(vmc__accel_lookup(as, 0x1040, &hint, &m2));
 	/* The region is removed, but the reader's view keeps it alive. */
 	ASSERT_OK(vmc_region_remove_subregion(root, r));
 	ASSERT_EQ(hooks, 1);
@@ -952,8 +968,14 @@ static void test_rcu_and_internal(void)
 	{
 		uint8_t b[4] = { 1, 2, 3, 4 };
 
-		ASSERT_OK(vmc__io_dispatch(as, NULL, fr, 0x1000, b, 4, false));
+		/* The handle reaches the region of the view it came from. */
+		ASSERT_OK(vmc__accel_io(as, m.range, NULL, 0x1000, b, 4,
+					false));
+		/* Without one, core looks up: now a hole (reads as ones). */
+		ASSERT_OK(vmc__accel_io(as, NULL, NULL, 0x1000, b, 4, false));
+		ASSERT_EQ(b[0], 0xff);
 	}
+	vmc_memory_listener_free(l);
 	/* Offline threads do not hold back reclamation. */
 	vmc__rcu_thread_offline(&reader);
 	ASSERT_EQ(vmc_memory_reclaim(mem), 0);
@@ -966,6 +988,126 @@ static void test_rcu_and_internal(void)
 	vmc_region_unref(root);
 	teardown();
 }
+static void count_eventfd_add(void *opaque, const struct vmc_ioeventfd_info *e)
+{
+	(*(size_t *)opaque)++;
+}
+
+static const struct vmc_memory_listener_ops eventfd_count_ops = {
+	.struct_size = sizeof(eventfd_count_ops),
+	.eventfd_add = count_eventfd_add,
+};
+
+/* Seconds to add @n ioeventfds, one by one, to a mapped region. */
+static double add_ioeventfds(struct vmc_region *r, struct vmc_notifier *nt,
+			     uint64_t first, size_t n)
+{
+	int64_t t0 = vmc_test_now_ns();
+
+	for (size_t i = 0; i < n; i++)
+		ASSERT_OK(vmc_region_add_ioeventfd(r, (first + i) * 8, 4, false,
+						   0, nt));
+	return (double)(vmc_test_now_ns() - t0) * 1e-9;
+}
+
+/* The list a full render gives equals the one the appends built. */
+static void expect_same_ioeventfds(struct vmc_address_space *as,
+				   struct vmc_region *root)
+{
+	const struct vmc__flat_view *v = vmc__as_get_view(as);
+	struct vmc__flat_view *full;
+
+	ASSERT_OK(vmc__flat_view_render(root, &full));
+	ASSERT_EQ(v->nr_ioeventfds, full->nr_ioeventfds);
+	for (size_t i = 0; i < v->nr_ioeventfds; i++) {
+		ASSERT_EQ_U64(v->ioeventfds[i].addr, full->ioeventfds[i].addr);
+		ASSERT_EQ(v->ioeventfds[i].size, full->ioeventfds[i].size);
+		ASSERT_PTR_EQ(v->ioeventfds[i].notifier,
+			      full->ioeventfds[i].notifier);
+	}
+	vmc__flat_view_unref(mem, full);
+	vmc_memory_reclaim(mem);
+}
+
+/*
+ * Adding ioeventfds one by one to a mapped region was O(n^2): every add
+ * rendered and diffed every view (16k adds took 2.2 s, 100k over 20 s).
+ * 100k adds must take well under that even under sanitizers, and four
+ * times as many adds about four times as long, not 16.
+ */
+static void test_ioeventfd_add_scales(void)
+{
+	struct vmc_region_ops ops = {
+		.struct_size = sizeof(ops),
+		.read = dev_read,
+		.write = dev_write,
+		.min_access_size = 1,
+		.max_access_size = 8,
+	};
+	struct vmc_region *root, *r;
+	struct vmc_address_space *as;
+	struct vmc_memory_listener *l;
+	struct vmc_notifier *nt;
+	struct dev d = { 0 };
+	size_t seen = 0, n1 = 20000, n2 = 4 * n1;
+	double t1, t2;
+	uint32_t v = 7;
+
+	setup();
+	ASSERT_OK(vmc_notifier_new(&nt));
+	root = container("root", 1ull << 32);
+	ASSERT_OK(vmc_region_new_io(mem, "many", 1 << 20, &ops, &d, 0, &r));
+	ASSERT_OK(vmc_region_add_subregion(root, 0x100000, r, 0));
+	ASSERT_OK(vmc_address_space_new(mem, root, VMC_AS_MEMORY, "m", &as));
+	/* A listener hears of every one, as KVM's does. */
+	ASSERT_OK(vmc_memory_listener_new(as, &eventfd_count_ops, 10, &seen,
+					  &l));
+
+	t1 = add_ioeventfds(r, nt, 0, n1);
+	t2 = add_ioeventfds(r, nt, n1, n2);
+	printf("   %zu adds: %.3f s, %zu more: %.3f s (ratio %.1f)\n", n1, t1,
+	       n2, t2, t2 / t1);
+	ASSERT_EQ(seen, n1 + n2);
+	ASSERT_EQ(vmc__as_get_view(as)->nr_ioeventfds, n1 + n2);
+	ASSERT_TRUE(t1 + t2 < 5.0);
+	if (t1 > 0.05)
+		ASSERT_TRUE(t2 / t1 < 14); /* O(n^2): 24 */
+	/* The software path matches the first and the last. */
+	ASSERT_OK(vmc_as_write(as, 0x100000, &v, 4));
+	ASSERT_EQ(vmc_notifier_test_and_clear(nt), 1);
+	ASSERT_OK(vmc_as_write(as, 0x100000 + (n1 + n2 - 1) * 8, &v, 4));
+	ASSERT_EQ(vmc_notifier_test_and_clear(nt), 1);
+	ASSERT_STREQ(d.log, "");
+	expect_same_ioeventfds(as, root);
+
+	/* Out of order, and through a second window: the full path. */
+	ASSERT_OK(vmc_region_add_ioeventfd(r, 4, 4, false, 0, nt));
+	ASSERT_EQ(seen, n1 + n2 + 1);
+	expect_same_ioeventfds(as, root);
+	{
+		struct vmc_region *al;
+
+		ASSERT_OK(vmc_region_new_alias(mem, "al", r, 0, 1 << 20, &al));
+		ASSERT_OK(vmc_region_add_subregion(root, 0x10000000, al, 0));
+		vmc_region_unref(al);
+	}
+	ASSERT_OK(vmc_region_add_ioeventfd(r, (n1 + n2) * 8, 2, false, 0,
+					   nt));
+	expect_same_ioeventfds(as, root);
+	ASSERT_OK(vmc_as_write(as, 0x10000000 + (n1 + n2) * 8, &v, 2));
+	ASSERT_EQ(vmc_notifier_test_and_clear(nt), 1);
+	ASSERT_OK(vmc_region_add_ioeventfd(r, (n1 + n2 + 1) * 8, 2, false, 0,
+					   nt));
+	expect_same_ioeventfds(as, root);
+
+	vmc_memory_listener_free(l);
+	vmc_address_space_free(as);
+	vmc_region_unref(r);
+	vmc_region_unref(root);
+	vmc_notifier_free(nt);
+	teardown();
+}
+
 int main(void)
 {
 	RUN(test_basic_tree);
@@ -973,6 +1115,7 @@ int main(void)
 	RUN(test_alias);
 	RUN(test_tree_errors);
 	RUN(test_io_dispatch);
+	RUN(test_ioeventfd_add_scales);
 	RUN(test_ram_rom_unassigned);
 	RUN(test_dump);
 	RUN(test_listeners);

@@ -51,7 +51,7 @@ static int sim_run(struct vmc_vcpu *vcpu)
 	for (int i = 0; i < 2000; i++) {
 		if (atomic_load(&in_exclusive))
 			atomic_fetch_add(&violations, 1);
-		if (atomic_load_explicit(&vcpu->exit_request,
+		if (atomic_load_explicit(&vcpu->acc.exit_request,
 					 memory_order_acquire))
 			break;
 	}
@@ -61,7 +61,7 @@ static int sim_run(struct vmc_vcpu *vcpu)
 
 static bool sim_has_work(struct vmc_vcpu *vcpu)
 {
-	return atomic_load(&vcpu->irqs) & 1;
+	return atomic_load(&vcpu->acc.irqs) & 1;
 }
 
 static const struct vmc_accel_ops sim_ops = {
@@ -80,14 +80,14 @@ static _Atomic int sim_built;
 
 static int sim_create(struct vmc_vcpu *vcpu)
 {
-	vcpu->accel = &sim_built;
+	vcpu->acc.state = &sim_built;
 	atomic_fetch_add(&sim_built, 1);
 	return 0;
 }
 
 static int sim_run_built(struct vmc_vcpu *vcpu)
 {
-	if (vcpu->accel != &sim_built)
+	if (vcpu->acc.state != &sim_built)
 		atomic_fetch_add(&violations, 1);
 	return sim_run(vcpu);
 }

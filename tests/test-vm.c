@@ -147,6 +147,23 @@ static void test_create_destroy(void)
 	ASSERT_STREQ(vmc_vm_state_to_string((enum vmc_vm_state)99),
 		     "unknown");
 
+	/* The harness has no dirty tracking: said so, not faked. */
+	{
+		struct vmc_region *ram;
+		uint64_t bm[1] = { 0 };
+
+		ASSERT_OK(vmc_region_new_ram(vmc_vm_get_memory(vm), "ram",
+					     0x1000, 0, &ram));
+		ASSERT_ERR(vmc_vm_set_dirty_logging(vm, ram, true),
+			   -EOPNOTSUPP);
+		ASSERT_ERR(vmc_vm_get_dirty_log(vm, ram, bm, 1), -EOPNOTSUPP);
+		ASSERT_ERR(vmc_vm_set_dirty_logging(
+				   vm, vmc_vm_get_root(vm, VMC_AS_MEMORY),
+				   true),
+			   -EINVAL);
+		vmc_region_unref(ram);
+	}
+
 	ASSERT_PTR_EQ(vmc_vm_ref(vm), vm);
 	ASSERT_NULL(vmc_vm_unref(vm));
 	ASSERT_EQ(count_vcpu_threads(), 3);

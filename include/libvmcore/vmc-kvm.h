@@ -91,9 +91,10 @@ int vmc_kvm_has_irqchip(struct vmc_vm *vm);
  * @param gsi the GSI
  * @param level the new level (true: raised)
  * @retval 0 success
- * @retval -EINVAL @p vm is NULL
+ * @retval -EINVAL @p vm is NULL, or @p gsi is not one the irqchip routes
+ *         (0-23: the I/O APIC's pins, of which 0-15 are also the PICs')
  * @retval -EOPNOTSUPP not a KVM VM, or no in-kernel irqchip
- * @retval -errno the kernel refused (e.g. -EINVAL for an unrouted GSI)
+ * @retval -errno the kernel refused
  * @thread any
  * @since 0.1
  */
@@ -115,7 +116,8 @@ int vmc_kvm_set_irq_line(struct vmc_vm *vm, unsigned int gsi, bool level);
  * @param gsi the GSI of the in-kernel irqchip
  * @param resample NULL, or the notifier the kernel signals on EOI
  * @retval 0 success
- * @retval -EINVAL @p vm or @p n is NULL
+ * @retval -EINVAL @p vm or @p n is NULL, or @p gsi is not one the irqchip
+ *         routes (0-23)
  * @retval -EOPNOTSUPP not a KVM VM, no in-kernel irqchip, or (with
  *         @p resample) the kernel lacks KVM_CAP_IRQFD_RESAMPLE
  * @retval -EEXIST @p n is already bound
@@ -143,13 +145,15 @@ int vmc_kvm_irqfd_remove(struct vmc_vm *vm, struct vmc_notifier *n,
 
 /**
  * Start or stop dirty-page logging of every memslot that maps @p region
- * (RAM only).  Logging starts with a clean bitmap; the setting follows the
- * region through layout changes.
+ * (RAM or ROM).  Logging starts with a clean bitmap; the setting follows
+ * the region through layout changes.  The KVM-only form of
+ * vmc_vm_set_dirty_logging().
  * @param vm the VM
  * @param region the RAM region
  * @param enable true to start logging, false to stop
  * @retval 0 success
- * @retval -EINVAL @p vm or @p region is NULL
+ * @retval -EINVAL @p vm or @p region is NULL, or @p region is not a RAM or
+ *         ROM region of @p vm (since 0.2; 0.1 answered 0)
  * @retval -EOPNOTSUPP not a KVM VM
  * @retval -ENOMEM out of memory
  * @retval -errno the kernel refused to change a slot
@@ -164,7 +168,7 @@ int vmc_kvm_set_dirty_logging(struct vmc_vm *vm, struct vmc_region *region,
  * 64-bit word i / 64) is set when the guest wrote page i (4 KiB) of the
  * region since logging started or the last call.  Pages of the region that
  * no memslot maps are reported clean.  Bits are ORed into @p bitmap, which
- * the caller clears first.
+ * the caller clears first.  The KVM-only form of vmc_vm_get_dirty_log().
  * @param vm the VM
  * @param region the RAM region being logged
  * @param bitmap at least (region size / 4096 + 63) / 64 words

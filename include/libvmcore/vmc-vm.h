@@ -643,6 +643,53 @@ int vmc_vm_fd_handler_new(struct vmc_vm *vm, int fd, vmc_fd_cb read_cb,
 int vmc_vm_notifier_set_handler(struct vmc_vm *vm, struct vmc_notifier *n,
 				vmc_notifier_cb cb, void *userdata);
 
+/**
+ * Start or stop logging which pages of @p region the guest writes (dirty
+ * tracking, for live migration, snapshots and sandbox resets).  Logging
+ * starts with a clean log and follows the region through layout changes
+ * (wherever the region is mapped, and while it is not) until it is
+ * stopped.  Starting logging that is on, or stopping logging that is off,
+ * does nothing.  The accelerator provides the log: KVM's kernel dirty log;
+ * VMs on an accelerator without one answer -EOPNOTSUPP.
+ * @param vm the VM
+ * @param region a RAM or ROM region of @p vm's memory
+ * @param enable true to start logging, false to stop
+ * @retval 0 success
+ * @retval -EINVAL @p vm or @p region is NULL, @p region belongs to another
+ *         VM's memory, or it is not RAM or ROM (I/O, container, alias)
+ * @retval -EOPNOTSUPP the VM's accelerator has no dirty tracking
+ * @retval -ENOMEM out of memory
+ * @retval -errno the accelerator's mechanism refused (KVM: a memslot)
+ * @thread loop (the memory's writer side), VM lock held or VM paused
+ * @since 0.2
+ */
+int vmc_vm_set_dirty_logging(struct vmc_vm *vm, struct vmc_region *region,
+			     bool enable);
+
+/**
+ * Fetch and clear the dirty log of @p region: bit i (bit i % 64 of 64-bit
+ * word i / 64) is set when the guest wrote page i (4 KiB, counted from the
+ * region's start) since logging started or since the last call.  Pages no
+ * guest mapping reaches are reported clean.  Bits are ORed into
+ * @p bitmap, which the caller clears first.
+ * @param vm the VM
+ * @param region a region being logged (vmc_vm_set_dirty_logging())
+ * @param bitmap at least (region size / 4096 + 63) / 64 words
+ * @param words the number of words at @p bitmap
+ * @retval 0 success
+ * @retval -EINVAL an argument is NULL, @p words is too small, or
+ *         @p region is not a RAM or ROM region of @p vm
+ * @retval -EOPNOTSUPP the VM's accelerator has no dirty tracking
+ * @retval -ENOENT logging is not on for @p region
+ * @retval -errno the accelerator's mechanism failed
+ * @thread the memory's writer side (loop), or any thread while no layout
+ *         change runs; a page a vCPU writes during the call shows up in
+ *         this call or the next
+ * @since 0.2
+ */
+int vmc_vm_get_dirty_log(struct vmc_vm *vm, struct vmc_region *region,
+			 uint64_t *bitmap, size_t words);
+
 VMC_END_DECLS
 
 #endif

@@ -25,7 +25,7 @@
 #include <libvmcore/vmc-kvm.h>
 #include <libvmcore/vmc-x86.h>
 
-#include "vm-internal.h"
+#include "accel.h"
 
 struct vmc_memory_listener;
 
@@ -122,7 +122,9 @@ struct kvm_vcpu {
 	_Atomic int nmi_pending;
 	/* The last I/O exit still needs a KVM_RUN to complete. */
 	bool io_pending;
-	/* Flat-view lookup hints of the exit path (vCPU thread). */
+	/* The exit path's address spaces and their flat-view lookup hints
+	 * (vCPU thread). */
+	struct vmc_address_space *as_io, *as_memory;
 	size_t pio_hint, mmio_hint;
 	/*
 	 * Set from just before the vCPU's last exit_request check until
@@ -177,18 +179,18 @@ void vmc__kvm_debug_record(struct vmc_vcpu *vcpu, uint32_t exception,
 
 static inline struct kvm_vm *kvm_vm_of(struct vmc_vm *vm)
 {
-	return vm->accel;
+	return vmc__accel_vm(vm)->state;
 }
 
 static inline struct kvm_vcpu *kvm_vcpu_of(struct vmc_vcpu *vcpu)
 {
-	return vcpu->accel;
+	return vmc__accel_vcpu(vcpu)->state;
 }
 
 /* Whether @vm runs on this accelerator (and its state exists). */
 static inline bool vmc__kvm_is(const struct vmc_vm *vm)
 {
-	return vm && vm->ops == &vmc__accel_kvm && vm->accel;
+	return vmc__accel_vm_is(vm, &vmc__accel_kvm);
 }
 
 /* kvm.c */
@@ -209,6 +211,10 @@ int vmc__kvm_memory_init(struct vmc_vm *vm);
 void vmc__kvm_memory_destroy(struct vmc_vm *vm);
 void vmc__kvm_pio(struct vmc_vcpu *vcpu, struct kvm_run *run);
 void vmc__kvm_mmio(struct vmc_vcpu *vcpu, struct kvm_run *run);
+int vmc__kvm_dirty_log_set(struct vmc_vm *vm, struct vmc_region *region,
+			   bool enable);
+int vmc__kvm_dirty_log_get(struct vmc_vm *vm, struct vmc_region *region,
+			   uint64_t *bitmap, size_t words);
 
 /* kvm-vcpu.c */
 int vmc__kvm_vcpu_create(struct vmc_vcpu *vcpu);

@@ -266,6 +266,10 @@ static const struct vmc_memory_listener_ops io_ops = {
 int vmc__kvm_memory_init(struct vmc_vm *vm)
 {
 	struct kvm_vm *kv = kvm_vm_of(vm);
+	struct vmc_address_space *as_memory =
+		vmc_vm_get_address_space(vm, VMC_AS_MEMORY);
+	struct vmc_address_space *as_io =
+		vmc_vm_get_address_space(vm, VMC_AS_IO);
 	int n, r;
 
 	n = ioctl(kv->fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_MEMSLOTS);
@@ -279,20 +283,20 @@ int vmc__kvm_memory_init(struct vmc_vm *vm)
 	kv->nr_slots = (unsigned int)n;
 
 	/* The kernel matches ioeventfds; dispatch need not look again. */
-	if (vm->as_memory)
-		vmc__as_set_soft_ioeventfds(vm->as_memory, false);
-	if (vm->as_io)
-		vmc__as_set_soft_ioeventfds(vm->as_io, false);
+	if (as_memory)
+		vmc__accel_as_set_soft_ioeventfds(as_memory, false);
+	if (as_io)
+		vmc__accel_as_set_soft_ioeventfds(as_io, false);
 
-	if (vm->as_memory) {
-		r = vmc_memory_listener_new(vm->as_memory, &mem_ops,
+	if (as_memory) {
+		r = vmc_memory_listener_new(as_memory, &mem_ops,
 					    LISTENER_PRIORITY, vm,
 					    &kv->mem_listener);
 		if (r < 0)
 			goto fail;
 	}
-	if (vm->as_io) {
-		r = vmc_memory_listener_new(vm->as_io, &io_ops,
+	if (as_io) {
+		r = vmc_memory_listener_new(as_io, &io_ops,
 					    LISTENER_PRIORITY, vm,
 					    &kv->io_listener);
 		if (r < 0)
@@ -336,35 +340,21 @@ void vmc__kvm_memory_destroy(struct vmc_vm *vm)
  */
 
 /*
- * One access from an exit.  The vCPU thread is an online reader between
- * KVM_RUNs, so it uses the published view directly, with its own lookup
- * hint: an access that falls inside one I/O range goes straight to the
- * region (this path runs cache-cold after every exit, so it touches as
- * little as it can); anything else takes the general path.  A failed read
- * reads as all ones.
+ * One access from an exit, through core's one I/O entry (which looks the
+ * address up with the vCPU's own hint: this path runs cache-cold after
+ * every exit, so it touches as little as it can).  A failed read reads as
+ * all ones.
  */
-static void exit_access(struct vmc_address_space *as, size_t *hint,
-			uint64_t addr, uint8_t *p, unsigned int size, bool write)
+static inline void exit_access(struct vmc_address_space *as, size_t *hint,
+			       uint64_t addr, uint8_t *p, unsigned int size,
+			       bool write)
 {
-	const struct vmc__flat_view *v;
-	const struct vmc__flat_range *r;
-
 	if (unlikely(!as)) {
 		if (!write)
 			memset(p, 0xff, size);
 		return;
 	}
-	v = vmc__as_get_view(as);
-	r = vmc__flat_view_lookup(v, addr, hint);
-	if (likely(r && r->io && size - 1 <= r->last - addr)) {
-		if (vmc__io_dispatch(as, v, r, addr, p, size, write) < 0 &&
-		    !write)
-			memset(p, 0xff, size);
-		return;
-	}
-	if (write)
-		vmc_as_write(as, addr, p, size);
-	else if (vmc_as_read(as, addr, p, size) < 0)
+	if (vmc__accel_io(as, NULL, hint, addr, p, size, write) < 0 && !write)
 		memset(p, 0xff, size);
 }
 
@@ -377,7 +367,7 @@ void vmc__kvm_pio(struct vmc_vcpu *vcpu, struct kvm_run *run)
 
 	/* String I/O (rep ins/outs) comes as `count` accesses to one port. */
 	for (uint32_t i = 0; i < run->io.count; i++, p += size)
-		exit_access(vcpu->vm->as_io, &kc->pio_hint, run->io.port, p,
+		exit_access(kc->as_io, &kc->pio_hint, run->io.port, p,
 			    size, write);
 }
 
@@ -388,7 +378,7 @@ void vmc__kvm_mmio(struct vmc_vcpu *vcpu, struct kvm_run *run)
 
 	if (len > sizeof(run->mmio.data))
 		len = sizeof(run->mmio.data);
-	exit_access(vcpu->vm->as_memory, &kc->mmio_hint, run->mmio.phys_addr,
+	exit_access(vmc_vm_get_address_space(vmc_vcpu_get_vm(vcpu), VMC_AS_MEMORY), &kc->mmio_hint, run->mmio.phys_addr,
 		    run->mmio.data, len, run->mmio.is_write);
 }
 
@@ -396,18 +386,13 @@ void vmc__kvm_mmio(struct vmc_vcpu *vcpu, struct kvm_run *run)
  * Dirty logging
  */
 
-VMC_EXPORT int vmc_kvm_set_dirty_logging(struct vmc_vm *vm,
-					 struct vmc_region *region,
-					 bool enable)
+/* The dirty_log_set hook: core checked that @region is RAM/ROM of @vm. */
+int vmc__kvm_dirty_log_set(struct vmc_vm *vm, struct vmc_region *region,
+			   bool enable)
 {
-	struct kvm_vm *kv;
+	struct kvm_vm *kv = kvm_vm_of(vm);
 	struct kvm_logged **pp, *l;
 	int r = 0;
-
-	vmc_assert_return(vm && region, -EINVAL);
-	if (!vmc__kvm_is(vm))
-		return -EOPNOTSUPP;
-	kv = kvm_vm_of(vm);
 
 	for (pp = &kv->logged; (l = *pp); pp = &l->next)
 		if (l->region == region)
@@ -445,19 +430,13 @@ VMC_EXPORT int vmc_kvm_set_dirty_logging(struct vmc_vm *vm,
 	return r;
 }
 
-VMC_EXPORT int vmc_kvm_get_dirty_log(struct vmc_vm *vm,
-				     struct vmc_region *region,
-				     uint64_t *bitmap, size_t words)
+/* The dirty_log_get hook: core checked the region and the bitmap's size. */
+int vmc__kvm_dirty_log_get(struct vmc_vm *vm, struct vmc_region *region,
+			   uint64_t *bitmap, size_t words)
 {
-	struct kvm_vm *kv;
-	uint64_t pages;
+	struct kvm_vm *kv = kvm_vm_of(vm);
 
-	vmc_assert_return(vm && region && bitmap, -EINVAL);
-	if (!vmc__kvm_is(vm))
-		return -EOPNOTSUPP;
-	kv = kvm_vm_of(vm);
-	pages = (vmc_region_get_size(region) + PAGE - 1) / PAGE;
-	vmc_assert_return(words >= (pages + 63) / 64, -EINVAL);
+	(void)words;
 	if (!region_logged(kv, region))
 		return -ENOENT;
 
@@ -489,4 +468,25 @@ VMC_EXPORT int vmc_kvm_get_dirty_log(struct vmc_vm *vm,
 		free(tmp);
 	}
 	return 0;
+}
+
+/* The KVM-only names of 0.1, now the generic calls of vmc-vm.h. */
+VMC_EXPORT int vmc_kvm_set_dirty_logging(struct vmc_vm *vm,
+					 struct vmc_region *region,
+					 bool enable)
+{
+	vmc_assert_return(vm && region, -EINVAL);
+	if (!vmc__kvm_is(vm))
+		return -EOPNOTSUPP;
+	return vmc_vm_set_dirty_logging(vm, region, enable);
+}
+
+VMC_EXPORT int vmc_kvm_get_dirty_log(struct vmc_vm *vm,
+				     struct vmc_region *region,
+				     uint64_t *bitmap, size_t words)
+{
+	vmc_assert_return(vm && region && bitmap, -EINVAL);
+	if (!vmc__kvm_is(vm))
+		return -EOPNOTSUPP;
+	return vmc_vm_get_dirty_log(vm, region, bitmap, words);
 }

@@ -72,7 +72,7 @@ static struct kvm_cpuid2 *cpuid_for_vcpu(const struct kvm_cpuid2 *src,
  */
 int vmc__kvm_vcpu_create(struct vmc_vcpu *vcpu)
 {
-	struct kvm_vm *kv = kvm_vm_of(vcpu->vm);
+	struct kvm_vm *kv = kvm_vm_of(vmc_vcpu_get_vm(vcpu));
 	struct kvm_vcpu *kc;
 	sigset_t s;
 
@@ -81,8 +81,11 @@ int vmc__kvm_vcpu_create(struct vmc_vcpu *vcpu)
 		return -ENOMEM;
 	kc->fd = -1;
 	kc->run_size = kv->run_size;
+	kc->as_io = vmc_vm_get_address_space(vmc_vcpu_get_vm(vcpu), VMC_AS_IO);
+	kc->as_memory = vmc_vm_get_address_space(vmc_vcpu_get_vm(vcpu),
+						 VMC_AS_MEMORY);
 	/* vm_destroy frees it. */
-	vcpu->accel = kc;
+	vmc__accel_vcpu(vcpu)->state = kc;
 
 	/*
 	 * KVM_RUN runs with the vCPU thread's mask (everything blocked but
@@ -100,7 +103,7 @@ int vmc__kvm_vcpu_create(struct vmc_vcpu *vcpu)
 	 */
 	kc->init_regs = *vmc__kvm_reset_regs();
 	kc->init_sregs = *vmc__kvm_reset_sregs();
-	if (vcpu->index)
+	if (vmc_vcpu_get_index(vcpu))
 		kc->init_sregs.apic_base &= ~(uint64_t)APIC_BASE_BSP;
 	kc->init_fpu.fcw = 0x37f;
 	kc->init_fpu.mxcsr = 0x1f80;
@@ -112,7 +115,7 @@ int vmc__kvm_vcpu_create(struct vmc_vcpu *vcpu)
 
 int vmc__kvm_vcpu_realize(struct vmc_vcpu *vcpu)
 {
-	struct kvm_vm *kv = kvm_vm_of(vcpu->vm);
+	struct kvm_vm *kv = kvm_vm_of(vmc_vcpu_get_vm(vcpu));
 	struct kvm_vcpu *kc = kvm_vcpu_of(vcpu);
 	struct kvm_cpuid2 *cpuid;
 	void *run;
@@ -122,10 +125,10 @@ int vmc__kvm_vcpu_realize(struct vmc_vcpu *vcpu)
 		return atomic_load_explicit(&kc->alive, memory_order_relaxed)
 			   ? 0
 			   : -EIO;
-	fd = ioctl(kv->fd, KVM_CREATE_VCPU, (unsigned long)vcpu->index);
+	fd = ioctl(kv->fd, KVM_CREATE_VCPU, (unsigned long)vmc_vcpu_get_index(vcpu));
 	if (fd < 0) {
 		r = -errno;
-		vmc__err("kvm: KVM_CREATE_VCPU %u: %s", vcpu->index,
+		vmc__err("kvm: KVM_CREATE_VCPU %u: %s", vmc_vcpu_get_index(vcpu),
 			 strerror(-r));
 		return r;
 	}
@@ -141,7 +144,7 @@ int vmc__kvm_vcpu_realize(struct vmc_vcpu *vcpu)
 	r = set_signal_mask(kc);
 	if (r < 0)
 		goto fail;
-	cpuid = cpuid_for_vcpu(kv->cpuid, vcpu->index);
+	cpuid = cpuid_for_vcpu(kv->cpuid, vmc_vcpu_get_index(vcpu));
 	if (!cpuid) {
 		r = -ENOMEM;
 		goto fail;
@@ -155,7 +158,7 @@ int vmc__kvm_vcpu_realize(struct vmc_vcpu *vcpu)
 	return 0;
 fail:
 	/* A vCPU id cannot be created twice: keep it, unusable. */
-	vmc__err("kvm: setting up vCPU %u: %s", vcpu->index, strerror(-r));
+	vmc__err("kvm: setting up vCPU %u: %s", vmc_vcpu_get_index(vcpu), strerror(-r));
 	return r;
 }
 
@@ -180,7 +183,7 @@ bool vmc__kvm_vcpu_has_work(struct vmc_vcpu *vcpu)
 {
 	struct kvm_vcpu *kc = kvm_vcpu_of(vcpu);
 
-	if (kvm_vm_of(vcpu->vm)->irqchip)
+	if (kvm_vm_of(vmc_vcpu_get_vm(vcpu))->irqchip)
 		return false;
 	if (atomic_load(&kc->nmi_pending))
 		return true;
@@ -188,14 +191,14 @@ bool vmc__kvm_vcpu_has_work(struct vmc_vcpu *vcpu)
 	 * HLT exits happen with the guest's IF as the kernel reported it;
 	 * a vCPU halted before it ever ran has its power-on flags cached.
 	 */
-	return (atomic_load(&vcpu->irqs) & (1u << VMC_KVM_LINE_INTR)) &&
+	return (atomic_load(&vmc__accel_vcpu(vcpu)->irqs) & (1u << VMC_KVM_LINE_INTR)) &&
 	       (kc->run ? kc->run->if_flag : !!(kc->regs.rflags & 0x200));
 }
 
 bool vmc__kvm_vcpu_idle(struct vmc_vcpu *vcpu)
 {
 	/* With the irqchip in the kernel, HLT waits in KVM_RUN. */
-	return !kvm_vm_of(vcpu->vm)->irqchip;
+	return !kvm_vm_of(vmc_vcpu_get_vm(vcpu))->irqchip;
 }
 
 void vmc__kvm_vcpu_irq(struct vmc_vcpu *vcpu, unsigned int line, bool level)
@@ -203,7 +206,7 @@ void vmc__kvm_vcpu_irq(struct vmc_vcpu *vcpu, unsigned int line, bool level)
 	struct kvm_vcpu *kc = kvm_vcpu_of(vcpu);
 
 	/*
-	 * INTR is read from vcpu->irqs before each entry; an NMI is an
+	 * INTR is read from the view's irqs before each entry; an NMI is an
 	 * edge, counted here and injected by the vCPU thread.  Core kicks
 	 * the vCPU after a rising edge.
 	 */
@@ -222,7 +225,7 @@ static void inject_interrupts(struct vmc_vcpu *vcpu, struct kvm_vcpu *kc,
 		if (vmc__kvm_ioctl(kc->fd, KVM_NMI, NULL) == 0)
 			atomic_fetch_sub(&kc->nmi_pending, 1);
 	}
-	if (!(atomic_load_explicit(&vcpu->irqs, memory_order_acquire) &
+	if (!(atomic_load_explicit(&vmc__accel_vcpu(vcpu)->irqs, memory_order_acquire) &
 	      (1u << VMC_KVM_LINE_INTR))) {
 		run->request_interrupt_window = 0;
 		return;
@@ -231,14 +234,14 @@ static void inject_interrupts(struct vmc_vcpu *vcpu, struct kvm_vcpu *kc,
 		struct kvm_interrupt irq;
 		int vec;
 
-		vmc__lock_acquire(&vcpu->vm->lock);
-		if (!(atomic_load(&vcpu->irqs) & (1u << VMC_KVM_LINE_INTR)))
+		vmc_vm_lock(vmc_vcpu_get_vm(vcpu));
+		if (!(atomic_load(&vmc__accel_vcpu(vcpu)->irqs) & (1u << VMC_KVM_LINE_INTR)))
 			vec = -1;
 		else if (kv->intack)
 			vec = kv->intack(vcpu, kv->intack_opaque);
 		else
 			vec = DEFAULT_INTR_VECTOR;
-		vmc__lock_release(&vcpu->vm->lock);
+		vmc_vm_unlock(vmc_vcpu_get_vm(vcpu));
 		if (vec >= 0 && vec <= 255) {
 			irq.irq = (uint32_t)vec;
 			if (vmc__kvm_ioctl(kc->fd, KVM_INTERRUPT, &irq) < 0)
@@ -246,7 +249,7 @@ static void inject_interrupts(struct vmc_vcpu *vcpu, struct kvm_vcpu *kc,
 		}
 		/* Ask again if the line is still up after this one. */
 		run->request_interrupt_window =
-		    !!(atomic_load(&vcpu->irqs) & (1u << VMC_KVM_LINE_INTR));
+		    !!(atomic_load(&vmc__accel_vcpu(vcpu)->irqs) & (1u << VMC_KVM_LINE_INTR));
 	} else {
 		run->request_interrupt_window = 1;
 	}
@@ -267,7 +270,7 @@ static void eat_kick(struct kvm_vcpu *kc, int sig)
 
 static int handle_debug(struct vmc_vcpu *vcpu, struct kvm_run *run)
 {
-	struct kvm_vm *kv = kvm_vm_of(vcpu->vm);
+	struct kvm_vm *kv = kvm_vm_of(vmc_vcpu_get_vm(vcpu));
 	struct vmc_kvm_debug_exit info = {
 	    .exception = run->debug.arch.exception,
 	    .pc = run->debug.arch.pc,
@@ -276,10 +279,10 @@ static int handle_debug(struct vmc_vcpu *vcpu, struct kvm_run *run)
 	};
 
 	vmc__kvm_debug_record(vcpu, info.exception, info.dr6);
-	vmc__lock_acquire(&vcpu->vm->lock);
+	vmc_vm_lock(vmc_vcpu_get_vm(vcpu));
 	if (kv->debug_cb)
 		kv->debug_cb(vcpu, &info, kv->debug_opaque);
-	vmc__lock_release(&vcpu->vm->lock);
+	vmc_vm_unlock(vmc_vcpu_get_vm(vcpu));
 	return VMC__EXIT_DEBUG;
 }
 
@@ -304,10 +307,10 @@ static int handle_system_event(struct vmc_vcpu *vcpu, struct kvm_run *run)
 {
 	switch (run->system_event.type) {
 	case KVM_SYSTEM_EVENT_SHUTDOWN:
-		vmc_vm_request_shutdown(vcpu->vm, 0);
+		vmc_vm_request_shutdown(vmc_vcpu_get_vm(vcpu), 0);
 		return VMC__EXIT_SHUTDOWN;
 	case KVM_SYSTEM_EVENT_RESET:
-		vmc_vm_request_reset(vcpu->vm);
+		vmc_vm_request_reset(vmc_vcpu_get_vm(vcpu));
 		return VMC__EXIT_KICKED;
 	default:
 		vmc__vcpu_guest_error(vcpu, "KVM system event %u",
@@ -344,7 +347,7 @@ static void gate_leave(struct kvm_vm *kv)
 
 int vmc__kvm_vcpu_run(struct vmc_vcpu *vcpu)
 {
-	struct kvm_vm *kv = kvm_vm_of(vcpu->vm);
+	struct kvm_vm *kv = kvm_vm_of(vmc_vcpu_get_vm(vcpu));
 	struct kvm_vcpu *kc = kvm_vcpu_of(vcpu);
 	struct kvm_run *run;
 	int r;
@@ -367,7 +370,7 @@ int vmc__kvm_vcpu_run(struct vmc_vcpu *vcpu)
 	run = kc->run;
 	atomic_store(&kc->in_kernel, 1);
 	for (;;) {
-		if (atomic_load_explicit(&vcpu->exit_request,
+		if (atomic_load_explicit(&vmc__accel_vcpu(vcpu)->exit_request,
 					 memory_order_acquire))
 			__atomic_store_n(&run->immediate_exit, 1,
 					 __ATOMIC_SEQ_CST);
@@ -389,11 +392,11 @@ int vmc__kvm_vcpu_run(struct vmc_vcpu *vcpu)
 		 * Inside KVM_RUN the thread holds no flat-view pointer: let
 		 * reclamation proceed however long the guest runs.
 		 */
-		vmc__rcu_thread_offline(&vcpu->rcu_reader);
+		vmc__accel_vcpu_offline(vcpu);
 		gate_enter(kv);
 		r = ioctl(kc->fd, KVM_RUN, 0);
 		gate_leave(kv);
-		vmc__rcu_thread_online(&vcpu->rcu_reader);
+		vmc__accel_vcpu_online(vcpu);
 
 		if (r >= 0 && run->exit_reason == KVM_EXIT_IO) {
 			vmc__kvm_pio(vcpu, run);

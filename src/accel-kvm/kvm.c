@@ -22,6 +22,12 @@
 #include "kvm-internal.h"
 
 #define KVM_TSS_ADDR 0xfffbd000u
+/*
+ * GSIs the in-kernel irqchip routes by default: the I/O APIC's 24 pins
+ * (the PICs' 16 lines are GSIs 0-15 of them).  The library sets no other
+ * routing, so any other GSI reaches nothing.
+ */
+#define KVM_IRQCHIP_GSIS 24u
 #define KVM_IDENTITY_MAP_ADDR 0xfffbc000u
 
 int vmc__kvm_ioctl(int fd, unsigned long req, void *arg)
@@ -206,7 +212,7 @@ void vmc__kvm_kick_raw(struct vmc_vcpu *vcpu)
 	 * running work) needs no signal, which saves a signal and a drain.
 	 */
 	if (atomic_load(&kc->in_kernel))
-		pthread_kill(vcpu->thread, kvm_vm_of(vcpu->vm)->kick_signal);
+		vmc__accel_vcpu_signal(vcpu, kvm_vm_of(vmc_vcpu_get_vm(vcpu))->kick_signal);
 }
 
 /* ------------------------------------------------------------------------
@@ -222,8 +228,8 @@ void vmc__kvm_inhibit_begin(struct vmc_vm *vm)
 	while (atomic_load(&kv->in_run) > 0) {
 		struct timespec ts;
 
-		for (unsigned int i = 0; i < vm->nr_vcpus; i++)
-			vmc__kvm_kick_raw(&vm->vcpus[i]);
+		for (unsigned int i = 0; i < vmc_vm_get_vcpu_count(vm); i++)
+			vmc__kvm_kick_raw(vmc_vm_get_vcpu(vm, i));
 		/* Re-kick periodically: a kick can land just before entry. */
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_nsec += 2 * 1000 * 1000;
@@ -306,12 +312,12 @@ static void kvm_vm_free(struct vmc_vm *vm, struct kvm_vm *kv)
 	pthread_cond_destroy(&kv->gate_cond);
 	pthread_mutex_destroy(&kv->irqfd_lock);
 	free(kv);
-	vm->accel = NULL;
+	vmc__accel_vm(vm)->state = NULL;
 }
 
 static int kvm_vm_init(struct vmc_vm *vm)
 {
-	const struct vmc_kvm_config *cfg = vm->accel_config;
+	const struct vmc_kvm_config *cfg = vmc__accel_vm_config(vm);
 	struct vmc_kvm_config c = {.size = sizeof(c)};
 	struct kvm_vm *kv;
 	int r, max;
@@ -338,7 +344,7 @@ static int kvm_vm_init(struct vmc_vm *vm)
 	pthread_mutex_init(&kv->gate_lock, NULL);
 	pthread_cond_init(&kv->gate_cond, NULL);
 	pthread_mutex_init(&kv->irqfd_lock, NULL);
-	vm->accel = kv;
+	vmc__accel_vm(vm)->state = kv;
 
 	kv->sys_fd = kvm_open_sys();
 	if (kv->sys_fd < 0) {
@@ -357,9 +363,9 @@ static int kvm_vm_init(struct vmc_vm *vm)
 	max = kvm_check(kv->sys_fd, KVM_CAP_MAX_VCPUS);
 	if (max <= 0)
 		max = kvm_check(kv->sys_fd, KVM_CAP_NR_VCPUS);
-	if (max > 0 && vm->nr_vcpus > (unsigned int)max) {
+	if (max > 0 && vmc_vm_get_vcpu_count(vm) > (unsigned int)max) {
 		vmc__err("kvm: %u vCPUs asked, the host allows %d",
-			 vm->nr_vcpus, max);
+			 vmc_vm_get_vcpu_count(vm), max);
 		r = -EOPNOTSUPP;
 		goto fail;
 	}
@@ -428,10 +434,10 @@ static int kvm_vm_init(struct vmc_vm *vm)
 		kv->pit = true;
 	}
 
-	r = kick_signal_get(vm->kick_signal);
+	r = kick_signal_get(vmc__accel_vm_kick_signal(vm));
 	if (r < 0)
 		goto fail;
-	kv->kick_signal = vm->kick_signal;
+	kv->kick_signal = vmc__accel_vm_kick_signal(vm);
 
 	r = vmc__kvm_memory_init(vm);
 	if (r < 0)
@@ -450,8 +456,10 @@ static void kvm_vm_destroy(struct vmc_vm *vm)
 		return;
 	vmc__kvm_memory_destroy(vm);
 	/* The vCPU state outlives the threads so late kicks stay safe. */
-	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
-		struct kvm_vcpu *kc = vm->vcpus[i].accel;
+	for (unsigned int i = 0; i < vmc_vm_get_vcpu_count(vm); i++) {
+		struct vmc__accel_vcpu *av =
+		    vmc__accel_vcpu(vmc_vm_get_vcpu(vm, i));
+		struct kvm_vcpu *kc = av->state;
 
 		if (!kc)
 			continue;
@@ -460,7 +468,7 @@ static void kvm_vm_destroy(struct vmc_vm *vm)
 		if (kc->fd >= 0)
 			close(kc->fd);
 		free(kc);
-		vm->vcpus[i].accel = NULL;
+		av->state = NULL;
 	}
 	kvm_vm_free(vm, kv);
 }
@@ -485,6 +493,8 @@ const struct vmc_accel_ops vmc__accel_kvm = {
     .debug_remove = vmc__kvm_debug_remove,
     .debug_step = vmc__kvm_debug_step,
     .debug_translate = vmc__kvm_debug_translate,
+    .dirty_log_set = vmc__kvm_dirty_log_set,
+    .dirty_log_get = vmc__kvm_dirty_log_get,
 };
 
 /* ------------------------------------------------------------------------
@@ -507,6 +517,8 @@ VMC_EXPORT int vmc_kvm_set_irq_line(struct vmc_vm *vm, unsigned int gsi,
 	vmc_assert_return(vm, -EINVAL);
 	if (!vmc__kvm_is(vm) || !kvm_vm_of(vm)->irqchip)
 		return -EOPNOTSUPP;
+	/* The kernel ignores a line its routing lacks, and says 0. */
+	vmc_assert_return(gsi < KVM_IRQCHIP_GSIS, -EINVAL);
 	return vmc__kvm_ioctl(kvm_vm_of(vm)->fd, KVM_IRQ_LINE, &l);
 }
 
@@ -522,6 +534,7 @@ VMC_EXPORT int vmc_kvm_irqfd_add(struct vmc_vm *vm, struct vmc_notifier *n,
 	vmc_assert_return(vm && n, -EINVAL);
 	if (!vmc__kvm_is(vm) || !kvm_vm_of(vm)->irqchip)
 		return -EOPNOTSUPP;
+	vmc_assert_return(gsi < KVM_IRQCHIP_GSIS, -EINVAL);
 	kv = kvm_vm_of(vm);
 	if (resample && !kv->irqfd_resample)
 		return -EOPNOTSUPP;
@@ -596,9 +609,12 @@ VMC_EXPORT int vmc_kvm_set_debug_handler(struct vmc_vm *vm,
 	vmc_assert_return(vm, -EINVAL);
 	if (!vmc__kvm_is(vm))
 		return -EOPNOTSUPP;
-	taken = vmc__lock_acquire_if_needed(&vm->lock);
+	taken = !vmc_vm_lock_held(vm);
+	if (taken)
+		vmc_vm_lock(vm);
 	kvm_vm_of(vm)->debug_cb = cb;
 	kvm_vm_of(vm)->debug_opaque = opaque;
-	vmc__lock_release_if(&vm->lock, taken);
+	if (taken)
+		vmc_vm_unlock(vm);
 	return 0;
 }

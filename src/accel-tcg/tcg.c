@@ -12,7 +12,8 @@
  * block.  The generation is stored before the grace period that could free
  * the old view's RAM begins, so a thread that has passed that quiescent
  * point is certain to see the new generation.  A commit also kicks every
- * vCPU, so a running hart picks the new layout up promptly.
+ * vCPU (the VM's memory listener), so a running hart picks the new layout
+ * up promptly.
  *
  * Time.  The time CSR reads the VM's virtual clock.  In deterministic mode
  * the clock moves only with retired instructions (one nanosecond each) and
@@ -24,9 +25,8 @@
 
 #include <libvmcore/vmc-riscv.h>
 
-#include "loop-internal.h"
+#include "accel.h"
 #include "riscv/rv.h"
-#include "vm-internal.h"
 
 /* Where QEMU's virt boards start every hart: the mask ROM's reset vector. */
 #define TCG_RESET_VECTOR 0x1000
@@ -39,64 +39,71 @@
 struct tcg_vm {
 	struct vmc__rv_shared *shared;
 	_Atomic uint64_t flush_generation;
+	struct vmc_memory_listener *listener;
 };
 
 struct tcg_vcpu {
 	struct vmc_vcpu *vcpu;
 	struct vmc__rv_hart *hart;
-	uint64_t as_generation; /* layout the TLB was filled under */
-	size_t hint;            /* flat-view lookup hint */
+	struct vmc_address_space *as; /* the VM's memory */
+	struct vmc_clock *clock;      /* the VM's virtual clock */
+	unsigned int flags;           /* the VM's VMC_VM_* flags */
+	uint64_t as_generation;       /* layout the TLB was filled under */
+	size_t hint;                  /* flat-view lookup hint */
 };
 
 /* ------------------------------------------------------------------------
  * The hart's bus: the VM's memory address space
  */
 
-static void *bus_ram_lookup(void *opaque, uint64_t paddr, uint64_t *start,
-			    uint64_t *end, bool *readonly)
+static bool bus_ram_lookup(void *opaque, uint64_t paddr,
+			   struct vmc__rv_bus_map *ret)
 {
 	struct tcg_vcpu *tv = opaque;
-	struct vmc_address_space *as = tv->vcpu->vm->as_memory;
-	const struct vmc__flat_range *r;
+	struct vmc__accel_map m;
 
-	r = vmc__as_lookup(as, paddr, &tv->hint);
-	if (!r || !r->host)
-		return NULL;
-	*start = r->start;
-	/* [start, end) must not wrap for a range reaching the top. */
-	*end = r->last == UINT64_MAX ? UINT64_MAX : r->last + 1;
-	*readonly = r->readonly;
-	return r->host;
+	if (!vmc__accel_lookup(tv->as, paddr, &tv->hint, &m)) {
+		*ret = (struct vmc__rv_bus_map){ 0 };
+		return false;
+	}
+	*ret = (struct vmc__rv_bus_map){
+		.start = m.start,
+		/* [start, end) must not wrap for a range reaching the top. */
+		.end = m.last == UINT64_MAX ? UINT64_MAX : m.last + 1,
+		.host = m.host,
+		.readonly = m.readonly,
+		.io = m.host ? NULL : m.range,
+	};
+	return true;
 }
 
-static int bus_io_read(void *opaque, uint64_t paddr, unsigned size,
-		       uint64_t *val)
+/* The hart found the range: core dispatches it without a second lookup. */
+static int bus_io_read(void *opaque, const void *io, uint64_t paddr,
+		       unsigned size, uint64_t *val)
 {
 	struct tcg_vcpu *tv = opaque;
 	uint64_t v = 0;
 	int r;
 
 	/* RISC-V is little-endian, like every host libvmcore runs on. */
-	r = vmc_as_read(tv->vcpu->vm->as_memory, paddr, &v, size);
+	r = vmc__accel_io(tv->as, io, NULL, paddr, &v, size, false);
 	*val = v;
-	return r < 0 ? r : 0;
+	return r;
 }
 
-static int bus_io_write(void *opaque, uint64_t paddr, unsigned size,
-			uint64_t val)
+static int bus_io_write(void *opaque, const void *io, uint64_t paddr,
+			unsigned size, uint64_t val)
 {
 	struct tcg_vcpu *tv = opaque;
-	int r;
 
-	r = vmc_as_write(tv->vcpu->vm->as_memory, paddr, &val, size);
-	return r < 0 ? r : 0;
+	return vmc__accel_io(tv->as, io, NULL, paddr, &val, size, true);
 }
 
 static int64_t bus_time_ns(void *opaque)
 {
 	struct tcg_vcpu *tv = opaque;
 
-	return vmc_clock_get_ns(tv->vcpu->vm->clock);
+	return vmc_clock_get_ns(tv->clock);
 }
 
 /* ------------------------------------------------------------------------
@@ -108,30 +115,34 @@ static int tcg_probe(enum vmc_arch arch)
 	return arch == VMC_ARCH_RISCV64 ? 0 : -EINVAL;
 }
 
-static void tcg_commit_hook(void *opaque)
-{
-	struct vmc_vm *vm = opaque;
-
-	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
-		vmc__vcpu_exit(&vm->vcpus[i]);
-}
-
 /*
- * Deterministic mode: a timer armed earlier than the current slice's end
- * (by the guest itself, through a device) must cut the slice short, so the
- * timer fires at its instruction.  The hart stops at the end of the block
- * that armed it, which is the same block in every run.
+ * Every vCPU to its event point, for two reasons.  A memory commit: the
+ * harts pick up the new layout before their next block.  Deterministic
+ * mode, a timer armed earlier than the current slice's end (by the guest
+ * itself, through a device): the slice must end so the timer fires at its
+ * instruction; the hart stops at the end of the block that armed it, which
+ * is the same block in every run.
  */
-static void tcg_deadline_changed(void *opaque)
+static void tcg_kick_all(void *opaque)
 {
 	struct vmc_vm *vm = opaque;
+	unsigned int n = vmc_vm_get_vcpu_count(vm);
 
-	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
-		vmc__vcpu_exit(&vm->vcpus[i]);
+	for (unsigned int i = 0; i < n; i++)
+		vmc__vcpu_exit(vmc_vm_get_vcpu(vm, i));
 }
+
+static const struct vmc_memory_listener_ops tcg_listener_ops = {
+	.struct_size = sizeof(tcg_listener_ops),
+	.commit = tcg_kick_all,
+};
+
+/* After the accelerators' (KVM's) 10: the harts hear last. */
+#define TCG_LISTENER_PRIORITY 10
 
 static int tcg_vm_init(struct vmc_vm *vm)
 {
+	struct vmc_address_space *as;
 	struct tcg_vm *tvm;
 	int r;
 
@@ -144,38 +155,47 @@ static int tcg_vm_init(struct vmc_vm *vm)
 		return r;
 	}
 	/* Holes and bus errors are access faults, as on real RISC-V. */
-	vmc_address_space_set_unassigned_policy(vm->as_memory,
-						VMC_UNASSIGNED_ERROR);
-	vmc__as_set_commit_hook(vm->as_memory, tcg_commit_hook, vm);
-	if (vm->flags & VMC_VM_DETERMINISTIC)
-		vmc__clock_set_deadline_notify(vm->clock, tcg_deadline_changed,
-					       vm);
-	vm->accel = tvm;
+	as = vmc_vm_get_address_space(vm, VMC_AS_MEMORY);
+	vmc_address_space_set_unassigned_policy(as, VMC_UNASSIGNED_ERROR);
+	r = vmc_memory_listener_new(as, &tcg_listener_ops,
+				    TCG_LISTENER_PRIORITY, vm, &tvm->listener);
+	if (r < 0) {
+		vmc__rv_shared_free(tvm->shared);
+		free(tvm);
+		return r;
+	}
+	if (vmc__accel_vm_flags(vm) & VMC_VM_DETERMINISTIC)
+		vmc__accel_vm_set_deadline_notify(vm, tcg_kick_all);
+	vmc__accel_vm(vm)->state = tvm;
 	return 0;
 }
 
 static void tcg_vm_destroy(struct vmc_vm *vm)
 {
-	struct tcg_vm *tvm = vm->accel;
+	struct tcg_vm *tvm = vmc__accel_vm(vm)->state;
 
-	vmc__as_set_commit_hook(vm->as_memory, NULL, NULL);
-	vmc__clock_set_deadline_notify(vm->clock, NULL, NULL);
+	vmc_memory_listener_free(tvm->listener);
+	vmc__accel_vm_set_deadline_notify(vm, NULL);
 	vmc__rv_shared_free(tvm->shared);
 	free(tvm);
-	vm->accel = NULL;
+	vmc__accel_vm(vm)->state = NULL;
 }
 
 static int tcg_vcpu_init(struct vmc_vcpu *vcpu)
 {
-	struct tcg_vm *tvm = vcpu->vm->accel;
+	struct vmc_vm *vm = vmc_vcpu_get_vm(vcpu);
+	struct tcg_vm *tvm = vmc__accel_vm(vm)->state;
 	struct tcg_vcpu *tv;
-	struct vmc__rv_config cfg = {.hartid = vcpu->index};
+	struct vmc__rv_config cfg = {.hartid = vmc_vcpu_get_index(vcpu)};
 	int r;
 
 	tv = calloc(1, sizeof(*tv));
 	if (!tv)
 		return -ENOMEM;
 	tv->vcpu = vcpu;
+	tv->as = vmc_vm_get_address_space(vm, VMC_AS_MEMORY);
+	tv->clock = vmc_vm_get_clock(vm);
+	tv->flags = vmc__accel_vm_flags(vm);
 	cfg.shared = tvm->shared;
 	cfg.bus = (struct vmc__rv_bus){
 		.ram_lookup = bus_ram_lookup,
@@ -191,28 +211,34 @@ static int tcg_vcpu_init(struct vmc_vcpu *vcpu)
 	}
 	/* QEMU's virt boards start every hart at the reset vector. */
 	vmc__rv_hart_reset(tv->hart, TCG_RESET_VECTOR);
-	vcpu->accel = tv;
+	vmc__accel_vcpu(vcpu)->state = tv;
 	return 0;
 }
 
 static void tcg_vcpu_destroy(struct vmc_vcpu *vcpu)
 {
-	struct tcg_vcpu *tv = vcpu->accel;
+	struct tcg_vcpu *tv = vmc__accel_vcpu(vcpu)->state;
 
 	vmc__rv_hart_free(tv->hart);
 	free(tv);
-	vcpu->accel = NULL;
+	vmc__accel_vcpu(vcpu)->state = NULL;
 }
 
 /* ------------------------------------------------------------------------
  * Running
  */
 
-static uint64_t slice_budget(struct vmc_vm *vm)
+static struct vmc__rv_hart *tcg_hart(struct vmc_vcpu *vcpu)
 {
+	return ((struct tcg_vcpu *)vmc__accel_vcpu(vcpu)->state)->hart;
+}
+
+static uint64_t slice_budget(struct tcg_vcpu *tv)
+{
+	struct vmc_vm *vm = vmc_vcpu_get_vm(tv->vcpu);
 	int64_t now, deadline;
 
-	if (!(vm->flags & VMC_VM_DETERMINISTIC))
+	if (!(tv->flags & VMC_VM_DETERMINISTIC))
 		return TCG_SLICE_INSNS;
 	/*
 	 * Never run past the next timer: it must fire at its instruction.
@@ -221,10 +247,10 @@ static uint64_t slice_budget(struct vmc_vm *vm)
 	 * deadline under the lock means we see the timer either still
 	 * pending or fully run (its interrupt raised), never in between.
 	 */
-	vmc__lock_acquire(&vm->lock);
-	deadline = vmc_clock_get_next_deadline(vm->clock);
-	now = vmc_clock_get_ns(vm->clock);
-	vmc__lock_release(&vm->lock);
+	vmc_vm_lock(vm);
+	deadline = vmc_clock_get_next_deadline(tv->clock);
+	now = vmc_clock_get_ns(tv->clock);
+	vmc_vm_unlock(vm);
 	if (deadline < 0)
 		return TCG_SLICE_INSNS;
 	if (deadline <= now)
@@ -249,32 +275,30 @@ static void record_debug_stop(struct vmc_vcpu *vcpu, struct vmc__rv_hart *h)
 	} else if (vmc__rv_get_single_step(h)) {
 		st.reason = VMC_DEBUG_STOP_STEP;
 	}
-	vcpu->debug_stop = st;
+	vmc__accel_vcpu(vcpu)->debug_stop = st;
 }
 
 static int tcg_vcpu_run(struct vmc_vcpu *vcpu)
 {
-	struct tcg_vcpu *tv = vcpu->accel;
-	struct vmc_vm *vm = vcpu->vm;
+	struct tcg_vcpu *tv = vmc__accel_vcpu(vcpu)->state;
 	uint64_t gen, budget, retired = 0;
 	int r;
 
-	gen = atomic_load_explicit(&vm->as_memory->generation,
-				   memory_order_acquire);
+	gen = vmc__accel_as_generation(tv->as);
 	if (gen != tv->as_generation) {
 		tv->as_generation = gen;
 		tv->hint = 0;
 		vmc__rv_request_tlb_flush(tv->hart);
 	}
 
-	budget = slice_budget(vm);
+	budget = slice_budget(tv);
 	if (budget == 0) {
 		/* A timer is due: let the loop run it before going on. */
 		return VMC__EXIT_KICKED;
 	}
 	r = vmc__rv_run(tv->hart, budget, &retired);
-	if (vm->flags & VMC_VM_DETERMINISTIC)
-		vmc_clock_advance(vm->clock,
+	if (tv->flags & VMC_VM_DETERMINISTIC)
+		vmc_clock_advance(tv->clock,
 				  (int64_t)(retired * TCG_NS_PER_INSN));
 
 	switch (r) {
@@ -284,13 +308,13 @@ static int tcg_vcpu_run(struct vmc_vcpu *vcpu)
 		 * jump the clock to the next deadline, so the timer that
 		 * ends the wait fires (QEMU's icount "sleep=off" warp).
 		 */
-		if ((vm->flags & VMC_VM_DETERMINISTIC) &&
+		if ((tv->flags & VMC_VM_DETERMINISTIC) &&
 		    !vmc__rv_has_work(tv->hart)) {
-			int64_t d = vmc_clock_get_next_deadline(vm->clock);
-			int64_t now = vmc_clock_get_ns(vm->clock);
+			int64_t d = vmc_clock_get_next_deadline(tv->clock);
+			int64_t now = vmc_clock_get_ns(tv->clock);
 
 			if (d > now)
-				vmc_clock_advance(vm->clock, d - now);
+				vmc_clock_advance(tv->clock, d - now);
 		}
 		return VMC__EXIT_HALTED;
 	case VMC__RV_EXIT_DEBUG:
@@ -299,7 +323,7 @@ static int tcg_vcpu_run(struct vmc_vcpu *vcpu)
 	case VMC__RV_EXIT_FATAL:
 		vmc__vcpu_guest_error(vcpu, "hart %u: unrecoverable trap at pc "
 					    "0x%llx",
-				      vcpu->index,
+				      vmc_vcpu_get_index(vcpu),
 				      (unsigned long long)vmc__rv_get_pc(
 					      tv->hart));
 		return VMC__EXIT_ERROR;
@@ -310,7 +334,7 @@ static int tcg_vcpu_run(struct vmc_vcpu *vcpu)
 
 static void tcg_vcpu_kick(struct vmc_vcpu *vcpu)
 {
-	struct tcg_vcpu *tv = vcpu->accel;
+	struct tcg_vcpu *tv = vmc__accel_vcpu(vcpu)->state;
 
 	if (tv)
 		vmc__rv_request_exit(tv->hart);
@@ -318,25 +342,26 @@ static void tcg_vcpu_kick(struct vmc_vcpu *vcpu)
 
 static bool tcg_vcpu_has_work(struct vmc_vcpu *vcpu)
 {
-	struct tcg_vcpu *tv = vcpu->accel;
+	struct tcg_vcpu *tv = vmc__accel_vcpu(vcpu)->state;
 
 	return tv && vmc__rv_has_work(tv->hart);
 }
 
 static void tcg_vcpu_reset(struct vmc_vcpu *vcpu)
 {
-	struct tcg_vcpu *tv = vcpu->accel;
+	struct tcg_vcpu *tv = vmc__accel_vcpu(vcpu)->state;
 
 	vmc__rv_hart_reset(tv->hart, TCG_RESET_VECTOR);
 	/* Lines driven by devices keep their levels across the reset. */
 	for (unsigned int line = 0; line < 64; line++)
-		if (atomic_load(&vcpu->irqs) & (UINT64_C(1) << line))
+		if (atomic_load(&vmc__accel_vcpu(vcpu)->irqs) &
+		    (UINT64_C(1) << line))
 			vmc__rv_set_irq(tv->hart, line, true);
 }
 
 static void tcg_vcpu_irq(struct vmc_vcpu *vcpu, unsigned int line, bool level)
 {
-	struct tcg_vcpu *tv = vcpu->accel;
+	struct tcg_vcpu *tv = vmc__accel_vcpu(vcpu)->state;
 
 	/* Only the mip bits a device can drive are wired to the hart. */
 	if (tv && line < 16)
@@ -345,7 +370,7 @@ static void tcg_vcpu_irq(struct vmc_vcpu *vcpu, unsigned int line, bool level)
 
 static int tcg_get_reg(struct vmc_vcpu *vcpu, unsigned int reg, uint64_t *val)
 {
-	struct vmc__rv_hart *h = ((struct tcg_vcpu *)vcpu->accel)->hart;
+	struct vmc__rv_hart *h = tcg_hart(vcpu);
 
 	if (reg < 32) {
 		*val = vmc__rv_get_gpr(h, reg);
@@ -366,7 +391,7 @@ static int tcg_get_reg(struct vmc_vcpu *vcpu, unsigned int reg, uint64_t *val)
 
 static int tcg_set_reg(struct vmc_vcpu *vcpu, unsigned int reg, uint64_t val)
 {
-	struct vmc__rv_hart *h = ((struct tcg_vcpu *)vcpu->accel)->hart;
+	struct vmc__rv_hart *h = tcg_hart(vcpu);
 
 	if (reg < 32) {
 		vmc__rv_set_gpr(h, reg, val);
@@ -397,7 +422,7 @@ static int tcg_set_reg(struct vmc_vcpu *vcpu, unsigned int reg, uint64_t val)
 static int tcg_debug_change(struct vmc_vcpu *vcpu, unsigned int kind,
 			    uint64_t addr, uint64_t len, bool insert)
 {
-	struct vmc__rv_hart *h = ((struct tcg_vcpu *)vcpu->accel)->hart;
+	struct vmc__rv_hart *h = tcg_hart(vcpu);
 	int r;
 
 	switch (kind) {
@@ -407,7 +432,8 @@ static int tcg_debug_change(struct vmc_vcpu *vcpu, unsigned int kind,
 			   : vmc__rv_remove_breakpoint(h, addr);
 		if (r < 0)
 			return r;
-		return vmc__tcg_flush_all(vcpu->vm) < 0 ? -ENODEV : 0;
+		return vmc__tcg_flush_all(vmc_vcpu_get_vm(vcpu)) < 0 ? -ENODEV
+								      : 0;
 	case VMC_DEBUG_WATCH_WRITE:
 	case VMC_DEBUG_WATCH_READ:
 	case VMC_DEBUG_WATCH_ACCESS:
@@ -435,14 +461,14 @@ static int tcg_debug_remove(struct vmc_vcpu *vcpu, unsigned int kind,
 
 static int tcg_debug_step(struct vmc_vcpu *vcpu, bool on)
 {
-	vmc__rv_set_single_step(((struct tcg_vcpu *)vcpu->accel)->hart, on);
+	vmc__rv_set_single_step(tcg_hart(vcpu), on);
 	return 0;
 }
 
 static int tcg_debug_translate(struct vmc_vcpu *vcpu, uint64_t va,
 			       uint64_t *pa)
 {
-	return vmc__rv_debug_translate(((struct tcg_vcpu *)vcpu->accel)->hart,
+	return vmc__rv_debug_translate(tcg_hart(vcpu),
 				       va, pa);
 }
 
@@ -473,7 +499,7 @@ const struct vmc_accel_ops vmc__accel_tcg = {
 
 static void flush_cb(struct vmc_vcpu *vcpu, void *userdata)
 {
-	struct tcg_vm *tvm = vcpu->vm->accel;
+	struct tcg_vm *tvm = vmc__accel_vm(vmc_vcpu_get_vm(vcpu))->state;
 	uint64_t gen = (uint64_t)(uintptr_t)userdata;
 
 	/* Several queued flushes collapse into the first one. */
@@ -486,9 +512,9 @@ int vmc__tcg_flush_all(struct vmc_vm *vm)
 {
 	struct tcg_vm *tvm;
 
-	if (vm->ops != &vmc__accel_tcg)
+	if (!vmc__accel_vm_is(vm, &vmc__accel_tcg))
 		return -EOPNOTSUPP;
-	tvm = vm->accel;
+	tvm = vmc__accel_vm(vm)->state;
 	return vmc_vm_run_exclusive(
 		vm, flush_cb,
 		(void *)(uintptr_t)atomic_load(&tvm->flush_generation));

@@ -108,7 +108,7 @@ VMC_EXPORT int vmc_vcpu_debug_get_stop(struct vmc_vcpu *vcpu,
 
 	vmc_assert_return(vcpu && ret, -EINVAL);
 	taken = vmc__lock_acquire_if_needed(&vcpu->vm->lock);
-	*ret = vcpu->debug_stop;
+	*ret = vcpu->acc.debug_stop;
 	vmc__lock_release_if(&vcpu->vm->lock, taken);
 	return 0;
 }

@@ -130,11 +130,17 @@ static bool eventfd_match(const struct vmc__flat_view *v, uint64_t addr,
 	return false;
 }
 
-int vmc__io_dispatch(struct vmc_address_space *as,
-		     const struct vmc__flat_view *view,
-		     const struct vmc__flat_range *r, uint64_t addr,
-		     void *buf, unsigned size, bool write)
+/*
+ * One access to the I/O range @r of the published view (or of a view the
+ * caller's read-side section keeps alive): the region's access rules, the
+ * dispatch lock, and for writes the first visible ioeventfd of @r's view
+ * at @addr.
+ */
+static int io_dispatch(struct vmc_address_space *as,
+		       const struct vmc__flat_range *r, uint64_t addr,
+		       void *buf, unsigned size, bool write)
 {
+	const struct vmc__flat_view *view = r->view;
 	uint64_t off = r->offset + (addr - r->start);
 
 	if (write) {
@@ -152,7 +158,6 @@ int vmc__io_dispatch(struct vmc_address_space *as,
 
 /* Split an I/O stretch into the widest naturally aligned accesses. */
 static int io_stretch(struct vmc_address_space *as,
-		      const struct vmc__flat_view *v,
 		      const struct vmc__flat_range *r, uint64_t addr,
 		      uint8_t *buf, uint64_t len, bool write)
 {
@@ -167,7 +172,7 @@ static int io_stretch(struct vmc_address_space *as,
 			while (p > 1 && ((addr & (p - 1)) || p > len))
 				p /= 2;
 		}
-		err = vmc__io_dispatch(as, v, r, addr, buf, p, write);
+		err = io_dispatch(as, r, addr, buf, p, write);
 		if (err < 0)
 			return err;
 		addr += p;
@@ -225,7 +230,7 @@ static int as_access(struct vmc_address_space *as, uint64_t addr, uint8_t *buf,
 			if (chunk == 0 || chunk > len)
 				chunk = len;
 			if (r->io) {
-				err = io_stretch(as, v, r, addr, buf, chunk,
+				err = io_stretch(as, r, addr, buf, chunk,
 						 write);
 				if (err < 0)
 					break;
@@ -246,6 +251,59 @@ static int as_access(struct vmc_address_space *as, uint64_t addr, uint8_t *buf,
 	}
 	vmc__rcu_section_exit(&sec);
 	return err;
+}
+
+/* ------------------------------------------------------------------------
+ * The accelerators' entries (accel.h)
+ */
+
+/* The handle accelerators hold is the flat range itself. */
+static inline const struct vmc__flat_range *
+range_of(const struct vmc__accel_range *h)
+{
+	return (const struct vmc__flat_range *)(const void *)h;
+}
+
+bool vmc__accel_lookup(struct vmc_address_space *as, uint64_t addr,
+		       size_t *hint, struct vmc__accel_map *ret)
+{
+	const struct vmc__flat_range *r;
+
+	r = vmc__flat_view_lookup(vmc__as_get_view(as), addr, hint);
+	if (!r)
+		return false;
+	*ret = (struct vmc__accel_map){
+		.start = r->start,
+		.last = r->last,
+		.host = r->host,
+		.readonly = r->readonly,
+		.io = r->io,
+		.range = (const struct vmc__accel_range *)(const void *)r,
+	};
+	return true;
+}
+
+uint64_t vmc__accel_as_generation(struct vmc_address_space *as)
+{
+	return vmc__as_generation(as);
+}
+
+/*
+ * Hot: KVM's exit path calls this once per PIO/MMIO exit, cache-cold, so
+ * an access inside one I/O range touches as little as it can; tcg calls it
+ * with the range its bus lookup found.
+ */
+int vmc__accel_io(struct vmc_address_space *as,
+		  const struct vmc__accel_range *range, size_t *hint,
+		  uint64_t addr, void *buf, unsigned size, bool write)
+{
+	const struct vmc__flat_range *r = range_of(range);
+
+	if (!r)
+		r = vmc__flat_view_lookup(vmc__as_get_view(as), addr, hint);
+	if (likely(r && r->io && size - 1 <= r->last - addr))
+		return io_dispatch(as, r, addr, buf, size, write);
+	return as_access(as, addr, buf, size, write);
 }
 
 VMC_EXPORT int vmc_as_read(struct vmc_address_space *as, uint64_t addr,

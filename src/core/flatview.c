@@ -213,7 +213,8 @@ static void view_free(struct vmc__flat_view *v)
 		vmc_region_unref(v->ranges[i].region);
 	free(v->ranges);
 	free(v->starts);
-	free(v->ioeventfds);
+	if (v->ioeventfd_buf && --v->ioeventfd_buf->refcnt == 0)
+		free(v->ioeventfd_buf);
 	free(v);
 }
 
@@ -244,6 +245,7 @@ int vmc__flat_view_render(struct vmc_region *root, struct vmc__flat_view **ret)
 	}
 	for (size_t i = 0; i < v->nr; i++) {
 		v->starts[i] = v->ranges[i].start;
+		v->ranges[i].view = v;
 		vmc_region_ref(v->ranges[i].region);
 	}
 	r = vmc__flat_view_build_ioeventfds(v);
@@ -338,63 +340,97 @@ void vmc__value_to_bytes(uint64_t v, uint8_t *b, unsigned size,
 	}
 }
 
+/*
+ * The records region ioeventfd @e of @fr's region gives the address space
+ * through @fr: at most one (the record keeps its own range, not the
+ * clipped one).  True when @fr shows any of it.
+ */
+static bool range_record(const struct vmc__flat_range *fr,
+			 const struct vmc__region_ioeventfd *e,
+			 struct vmc__as_ioeventfd *ret)
+{
+	const struct vmc_region *mr = fr->region;
+	vmc__u128 rlo = fr->offset;
+	vmc__u128 rhi = rlo + ((vmc__u128)fr->last - fr->start + 1);
+	vmc__u128 elo = e->offset;
+	vmc__u128 ehi = elo + (e->size ? e->size : 1);
+	vmc__s128 addr;
+	uint8_t bytes[8] = { 0 };
+	uint64_t host = 0;
+
+	if (ehi <= rlo || elo >= rhi)
+		return false;
+	addr = (vmc__s128)fr->start + (vmc__s128)elo - (vmc__s128)rlo;
+	if (addr < 0 || addr > (vmc__s128)UINT64_MAX)
+		return false;
+	if (e->match_data) {
+		vmc__value_to_bytes(e->data, bytes, e->size, mr->ops.endian);
+		memcpy(&host, bytes, e->size);
+	}
+	*ret = (struct vmc__as_ioeventfd){
+		.addr = (uint64_t)addr,
+		.size = e->size,
+		.match_data = e->match_data,
+		.data = e->data,
+		.data_host = host,
+		.notifier = e->notifier,
+		.region = fr->region,
+	};
+	return true;
+}
+
+static struct vmc__ioeventfd_buf *buf_new(size_t cap)
+{
+	struct vmc__ioeventfd_buf *b;
+
+	if (cap < 8)
+		cap = 8;
+	b = malloc(sizeof(*b) + cap * sizeof(b->e[0]));
+	if (!b)
+		return NULL;
+	b->refcnt = 1;
+	b->cap = cap;
+	b->used = 0;
+	return b;
+}
+
 int vmc__flat_view_build_ioeventfds(struct vmc__flat_view *v)
 {
-	struct vmc__as_ioeventfd *a = NULL;
-	size_t n = 0, cap = 0;
+	struct vmc__ioeventfd_buf *b = NULL;
+	size_t n = 0;
 	bool sorted = true;
 
 	for (size_t i = 0; i < v->nr; i++) {
 		const struct vmc__flat_range *fr = &v->ranges[i];
 		const struct vmc_region *mr = fr->region;
-		vmc__u128 rlo = fr->offset;
-		vmc__u128 rhi = rlo + ((vmc__u128)fr->last - fr->start + 1);
+		vmc__u128 rhi = (vmc__u128)fr->offset +
+				((vmc__u128)fr->last - fr->start + 1);
 
 		for (size_t k = 0; k < mr->nr_ioeventfds; k++) {
 			const struct vmc__region_ioeventfd *e =
 				&mr->ioeventfds[k];
-			vmc__u128 elo = e->offset;
-			vmc__u128 ehi = elo + (e->size ? e->size : 1);
-			vmc__s128 addr;
-			uint8_t bytes[8] = { 0 };
-			uint64_t host = 0;
+			struct vmc__as_ioeventfd rec;
 
-			if (ehi <= rlo)
-				continue;
-			if (elo >= rhi)
+			if (e->offset >= rhi)
 				break; /* the region's list is sorted */
-			/* The record keeps its own range, not the clipped one. */
-			addr = (vmc__s128)fr->start + (vmc__s128)elo -
-			       (vmc__s128)rlo;
-			if (addr < 0 || addr > (vmc__s128)UINT64_MAX)
+			if (!range_record(fr, e, &rec))
 				continue;
-			if (n == cap) {
-				size_t ncap = cap ? cap * 2 : 8;
-				struct vmc__as_ioeventfd *na;
+			if (!b || n == b->cap) {
+				/* Room to append as many again later. */
+				struct vmc__ioeventfd_buf *nb =
+					buf_new(b ? 2 * b->cap : 8);
 
-				na = realloc(a, ncap * sizeof(*na));
-				if (!na) {
-					free(a);
+				if (!nb) {
+					free(b);
 					return -ENOMEM;
 				}
-				a = na;
-				cap = ncap;
+				if (b)
+					memcpy(nb->e, b->e, n * sizeof(b->e[0]));
+				free(b);
+				b = nb;
 			}
-			if (e->match_data) {
-				vmc__value_to_bytes(e->data, bytes, e->size,
-						    mr->ops.endian);
-				memcpy(&host, bytes, e->size);
-			}
-			a[n] = (struct vmc__as_ioeventfd){
-				.addr = (uint64_t)addr,
-				.size = e->size,
-				.match_data = e->match_data,
-				.data = e->data,
-				.data_host = host,
-				.notifier = e->notifier,
-				.region = fr->region,
-			};
-			if (n && cmp_as_ioeventfd(&a[n - 1], &a[n]) >= 0)
+			b->e[n] = rec;
+			if (n && cmp_as_ioeventfd(&b->e[n - 1], &b->e[n]) >= 0)
 				sorted = false;
 			n++;
 		}
@@ -403,13 +439,93 @@ int vmc__flat_view_build_ioeventfds(struct vmc__flat_view *v)
 		/* Only records straddling a range boundary get here. */
 		size_t w = 0;
 
-		qsort(a, n, sizeof(*a), cmp_as_ioeventfd);
+		qsort(b->e, n, sizeof(b->e[0]), cmp_as_ioeventfd);
 		for (size_t i = 0; i < n; i++)
-			if (!w || cmp_as_ioeventfd(&a[w - 1], &a[i]) != 0)
-				a[w++] = a[i];
+			if (!w || cmp_as_ioeventfd(&b->e[w - 1], &b->e[i]) != 0)
+				b->e[w++] = b->e[i];
 		n = w;
 	}
-	v->ioeventfds = a;
+	if (b && b->cap < 2 * n) {
+		/* Room for as many appends again (see vmc__ioeventfd_buf). */
+		struct vmc__ioeventfd_buf *nb =
+			realloc(b, sizeof(*b) + 2 * n * sizeof(b->e[0]));
+
+		if (nb) {
+			b = nb;
+			b->cap = 2 * n;
+		}
+	}
+	if (b)
+		b->used = n;
+	v->ioeventfd_buf = b;
+	v->ioeventfds = b ? b->e : NULL;
 	v->nr_ioeventfds = n;
+	return 0;
+}
+
+int vmc__flat_view_append_ioeventfd(const struct vmc__flat_view *old,
+				    const struct vmc_region *mr,
+				    const struct vmc__region_ioeventfd *e,
+				    struct vmc__flat_view **ret,
+				    size_t *added)
+{
+	struct vmc__ioeventfd_buf *b = old->ioeventfd_buf;
+	struct vmc__as_ioeventfd rec[8];
+	struct vmc__flat_view *v;
+	size_t n = 0;
+
+	*ret = NULL;
+	*added = 0;
+	for (size_t i = 0; i < old->nr; i++) {
+		if (old->ranges[i].region != mr)
+			continue;
+		/* A region seen through many windows: the general path. */
+		if (n == ARRAY_SIZE(rec))
+			return -EAGAIN;
+		if (range_record(&old->ranges[i], e, &rec[n])) {
+			/* In address order, as the ranges are. */
+			if (n && cmp_as_ioeventfd(&rec[n - 1], &rec[n]) >= 0)
+				return -EAGAIN;
+			n++;
+		}
+	}
+	if (!n)
+		return 0;
+	if (!b || b->used != old->nr_ioeventfds ||
+	    b->cap - b->used < n ||
+	    (old->nr_ioeventfds &&
+	     cmp_as_ioeventfd(&b->e[b->used - 1], &rec[0]) >= 0))
+		return -EAGAIN;
+
+	v = calloc(1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	atomic_init(&v->refcnt, 1);
+	v->nr = old->nr;
+	if (v->nr) {
+		v->ranges = malloc(v->nr * sizeof(*v->ranges));
+		v->starts = malloc(v->nr * sizeof(*v->starts));
+		if (!v->ranges || !v->starts) {
+			free(v->ranges);
+			free(v->starts);
+			free(v);
+			return -ENOMEM;
+		}
+		memcpy(v->ranges, old->ranges, v->nr * sizeof(*v->ranges));
+		memcpy(v->starts, old->starts, v->nr * sizeof(*v->starts));
+	}
+	for (size_t i = 0; i < v->nr; i++) {
+		v->ranges[i].view = v;
+		vmc_region_ref(v->ranges[i].region);
+	}
+	/* Past every older view's count: no reader looks there. */
+	memcpy(&b->e[b->used], rec, n * sizeof(rec[0]));
+	b->used += n;
+	b->refcnt++;
+	v->ioeventfd_buf = b;
+	v->ioeventfds = b->e;
+	v->nr_ioeventfds = b->used;
+	*ret = v;
+	*added = n;
 	return 0;
 }

@@ -17,6 +17,7 @@
 #include <stdatomic.h>
 
 #include <libvmcore/vmc-memory.h>
+#include "accel.h"
 #include "lock.h"
 #include "util.h"
 
@@ -213,6 +214,9 @@ struct vmc__flat_range {
 	uint8_t *host;    /* host address of @start for RAM/ROM, else NULL */
 	bool readonly;    /* guest writes are refused */
 	bool io;          /* I/O region: dispatch through callbacks */
+	/* The view holding this range, whose ioeventfds a write to it
+	 * matches (accelerators pass ranges alone, as handles). */
+	const struct vmc__flat_view *view;
 };
 
 /* An ioeventfd as the address space sees it. */
@@ -226,6 +230,21 @@ struct vmc__as_ioeventfd {
 	struct vmc_region *region;
 };
 
+/*
+ * The storage of a view's ioeventfd list, shared by successive views when
+ * a change only appends records that sort after all of them (the way a
+ * device adds its queue notifiers): the new view sees more entries of the
+ * same buffer, readers of an older view never read past their own count,
+ * and nothing below @used is written again.  So n such adds cost O(n), not
+ * O(n^2).  Writer side only (views are built and freed there).
+ */
+struct vmc__ioeventfd_buf {
+	long refcnt;  /* views using it */
+	size_t cap;
+	size_t used;  /* entries written: the newest view's count */
+	struct vmc__as_ioeventfd e[];
+};
+
 struct vmc__flat_view {
 	struct vmc__rcu_head rcu;
 	_Atomic long refcnt;
@@ -234,7 +253,8 @@ struct vmc__flat_view {
 	uint64_t *starts; /* starts[i] == ranges[i].start, for the search */
 	struct vmc__flat_range *ranges;
 	size_t nr_ioeventfds;
-	struct vmc__as_ioeventfd *ioeventfds; /* total order */
+	struct vmc__as_ioeventfd *ioeventfds; /* total order; in @ioeventfd_buf */
+	struct vmc__ioeventfd_buf *ioeventfd_buf;
 };
 
 /*
@@ -297,8 +317,6 @@ struct vmc_address_space {
 	/* Software paths check writes against ioeventfds (off under KVM). */
 	_Atomic bool soft_ioeventfds;
 	struct vmc__lock *dispatch_lock;
-	void (*commit_hook)(void *opaque);
-	void *commit_hook_opaque;
 	pthread_mutex_t map_lock;
 	struct vmc__as_mapping *mappings;
 	unsigned nr_listeners;
@@ -361,10 +379,6 @@ static inline uint64_t vmc__as_generation(struct vmc_address_space *as)
 	return atomic_load_explicit(&as->generation, memory_order_acquire);
 }
 
-/* Called (writer side) after each publish of a new view of @as. */
-void vmc__as_set_commit_hook(struct vmc_address_space *as,
-			     void (*fn)(void *opaque), void *opaque);
-
 /*
  * The lock taken around I/O callbacks (the VM lock), unless the region is
  * lockless or the thread already holds it.  NULL: no lock.
@@ -372,20 +386,11 @@ void vmc__as_set_commit_hook(struct vmc_address_space *as,
 void vmc__as_set_dispatch_lock(struct vmc_address_space *as,
 			       struct vmc__lock *lock);
 
-/* Whether dispatch honours ioeventfds itself (default on; KVM turns it off
- * because the kernel does it). */
-void vmc__as_set_soft_ioeventfds(struct vmc_address_space *as, bool on);
-
 /*
- * Dispatch one access to an I/O region at @offset, honouring its access
- * rules, the address space's dispatch lock, and (writes) the visible
- * ioeventfds at @addr.  @buf holds @size bytes in address order.  For
- * accelerators that found an I/O range themselves.
+ * Whether dispatch honours ioeventfds itself (default on; KVM turns it off
+ * because the kernel does it): vmc__accel_as_set_soft_ioeventfds() in
+ * accel.h.  Accelerators reach dispatch through vmc__accel_io().
  */
-int vmc__io_dispatch(struct vmc_address_space *as,
-		     const struct vmc__flat_view *view,
-		     const struct vmc__flat_range *r, uint64_t addr,
-		     void *buf, unsigned size, bool write);
 
 /* Render @root into a new view (writer side); the view has one ref. */
 int vmc__flat_view_render(struct vmc_region *root, struct vmc__flat_view **ret);
@@ -399,6 +404,19 @@ int vmc__ioeventfd_cmp(uint64_t a_addr, unsigned a_size, bool a_match,
 
 /* Build the sorted ioeventfd list of a view from its ranges. */
 int vmc__flat_view_build_ioeventfds(struct vmc__flat_view *v);
+
+/*
+ * The view @old with the records that one new ioeventfd @e of region @mr
+ * adds, in a new view (one ref) written to *@ret, *@added records long at
+ * the end of its list; or NULL (nothing to add) when @mr is not visible.
+ * -EAGAIN when the records do not all sort after @old's (or its buffer
+ * was appended to since): the caller renders in full.  Writer side.
+ */
+int vmc__flat_view_append_ioeventfd(const struct vmc__flat_view *old,
+				    const struct vmc_region *mr,
+				    const struct vmc__region_ioeventfd *e,
+				    struct vmc__flat_view **ret,
+				    size_t *added);
 
 /* Value <-> bytes in an endianness. */
 uint64_t vmc__bytes_to_value(const uint8_t *b, unsigned size,

@@ -289,8 +289,6 @@ static void publish(struct vmc_address_space *as, struct vmc__flat_view *nv)
 	atomic_store_explicit(&as->current, nv, memory_order_release);
 	atomic_store_explicit(&as->generation, gen, memory_order_release);
 	vmc__flat_view_unref(as->mem, old);
-	if (as->commit_hook)
-		as->commit_hook(as->commit_hook_opaque);
 }
 
 static int commit_now(struct vmc_memory *mem)
@@ -896,6 +894,54 @@ static size_t eventfd_lower_bound(const struct vmc_region *r,
 	return lo;
 }
 
+/*
+ * A new ioeventfd outside a transaction.  Rendering every view again and
+ * diffing every list is O(n) per add, so n adds were O(n^2); where the new
+ * records sort after all of an address space's (see vmc__ioeventfd_buf),
+ * its new view appends them, and only they go to the listeners.  Any other
+ * address space takes the full commit, which then finds nothing to change
+ * in those already published.
+ */
+static void ioeventfd_added(struct vmc_region *r,
+			    const struct vmc__region_ioeventfd *e)
+{
+	struct vmc_memory *mem = r->mem;
+	bool full = false;
+
+	if (mem->depth || mem->layout_pending || mem->ioeventfd_pending ||
+	    mem->in_listener) {
+		vmc__memory_changed(mem, false, true);
+		return;
+	}
+	for (struct vmc_address_space *as = mem->spaces; as; as = as->next) {
+		const struct vmc__flat_view *old = vmc__as_get_view(as);
+		struct vmc__flat_view *nv;
+		size_t added;
+
+		if (vmc__flat_view_append_ioeventfd(old, r, e, &nv, &added) <
+		    0) {
+			full = true;
+			continue;
+		}
+		if (!nv)
+			continue;
+		mem->in_listener = true;
+		for (size_t i = nv->nr_ioeventfds - added;
+		     as->nr_listeners && i < nv->nr_ioeventfds; i++) {
+			struct vmc_ioeventfd_info info;
+
+			fill_eventfd(as, &nv->ioeventfds[i], &info);
+			call_listeners(as, EV_EVENTFD_ADD, &info);
+		}
+		mem->in_listener = false;
+		publish(as, nv);
+	}
+	if (full)
+		vmc__memory_changed(mem, false, true);
+	else
+		vmc__rcu_reclaim(&mem->rcu);
+}
+
 VMC_EXPORT int vmc_region_add_ioeventfd(struct vmc_region *r, uint64_t offset,
 					unsigned size, bool match_data,
 					uint64_t data,
@@ -931,7 +977,7 @@ VMC_EXPORT int vmc_region_add_ioeventfd(struct vmc_region *r, uint64_t offset,
 		(r->nr_ioeventfds - i) * sizeof(*r->ioeventfds));
 	r->ioeventfds[i] = key;
 	r->nr_ioeventfds++;
-	vmc__memory_changed(r->mem, false, true);
+	ioeventfd_added(r, &key);
 	return 0;
 }
 
@@ -1057,20 +1103,14 @@ vmc_address_space_set_unassigned_policy(struct vmc_address_space *as,
 	return 0;
 }
 
-void vmc__as_set_commit_hook(struct vmc_address_space *as,
-			     void (*fn)(void *opaque), void *opaque)
-{
-	as->commit_hook = fn;
-	as->commit_hook_opaque = opaque;
-}
-
 void vmc__as_set_dispatch_lock(struct vmc_address_space *as,
 			       struct vmc__lock *lock)
 {
 	as->dispatch_lock = lock;
 }
 
-void vmc__as_set_soft_ioeventfds(struct vmc_address_space *as, bool on)
+void vmc__accel_as_set_soft_ioeventfds(struct vmc_address_space *as,
+				       bool on)
 {
 	atomic_store_explicit(&as->soft_ioeventfds, on, memory_order_relaxed);
 }

@@ -95,7 +95,7 @@ VMC_EXPORT int vmc_vcpu_kick(struct vmc_vcpu *vcpu)
 
 void vmc__vcpu_exit(struct vmc_vcpu *vcpu)
 {
-	atomic_store_explicit(&vcpu->exit_request, true, memory_order_release);
+	atomic_store_explicit(&vcpu->acc.exit_request, true, memory_order_release);
 	vmc_vcpu_kick(vcpu);
 }
 
@@ -301,7 +301,7 @@ static void process_events(struct vmc_vcpu *vcpu)
 {
 	struct vmc_vm *vm = vcpu->vm;
 
-	atomic_store_explicit(&vcpu->exit_request, false, memory_order_relaxed);
+	atomic_store_explicit(&vcpu->acc.exit_request, false, memory_order_relaxed);
 	/*
 	 * The event point is a quiescent state for memory reclamation, and
 	 * an idle vCPU holds no view at all: it goes offline while it sleeps
@@ -471,8 +471,8 @@ VMC_EXPORT int vmc_vcpu_set_irq(struct vmc_vcpu *vcpu, unsigned int line,
 	bit = UINT64_C(1) << line;
 
 	taken = vmc__lock_acquire_if_needed(&vm->lock);
-	old = level ? atomic_fetch_or(&vcpu->irqs, bit)
-		    : atomic_fetch_and(&vcpu->irqs, ~bit);
+	old = level ? atomic_fetch_or(&vcpu->acc.irqs, bit)
+		    : atomic_fetch_and(&vcpu->acc.irqs, ~bit);
 	if (!!(old & bit) != level) {
 		if (vm->ops->vcpu_irq)
 			vm->ops->vcpu_irq(vcpu, line, level);
@@ -487,7 +487,7 @@ VMC_EXPORT int vmc_vcpu_set_irq(struct vmc_vcpu *vcpu, unsigned int line,
 
 VMC_EXPORT uint64_t vmc_vcpu_get_irqs(const struct vmc_vcpu *vcpu)
 {
-	return vcpu ? atomic_load(&vcpu->irqs) : 0;
+	return vcpu ? atomic_load(&vcpu->acc.irqs) : 0;
 }
 
 VMC_EXPORT int vmc_vcpu_halt(struct vmc_vcpu *vcpu)

@@ -20,7 +20,6 @@
 #include <libvmcore/vmc-debug.h>
 
 #include "accel.h"
-#include "memory-internal.h"
 #include "lock.h"
 #include "memory-internal.h"
 #include "util.h"
@@ -35,6 +34,9 @@ struct vmc__work {
 };
 
 struct vmc_vcpu {
+	/* What the accelerator sees (accel.h): state, exit_request, irqs,
+	 * debug_stop.  First, so that vmc__accel_vcpu() is a cast. */
+	struct vmc__accel_vcpu acc;
 	struct vmc_vm *vm;
 	unsigned int index;
 	pthread_t thread;
@@ -63,20 +65,10 @@ struct vmc_vcpu {
 	 */
 	bool parked;
 	bool hold;              /* stays stopped while the VM runs */
-	/* The last debug stop: written by the accelerator before it
-	 * returns VMC__EXIT_DEBUG, read once the vCPU is stopped. */
-	struct vmc_debug_stop debug_stop;
 	int init_error;         /* vcpu_init's result */
 
-	/*
-	 * Written with release, read with acquire: "reach your
-	 * event-processing point".  Accelerators poll it in their run loops.
-	 */
-	_Atomic bool exit_request;
 	/* De-duplicates accelerator kicks (signals). */
 	_Atomic bool thread_kicked;
-	/* Interrupt line levels, bit N = line N. */
-	_Atomic uint64_t irqs;
 	/* Lines driven by a struct vmc_irq (vmc_irq_new_vcpu), bit N. */
 	_Atomic uint64_t irq_drivers;
 	/* Published state for vmc_vcpu_get_state() snapshots. */
@@ -94,15 +86,15 @@ struct vmc_vcpu {
 
 	/* The thread's reader of the VM's memory reclamation domain. */
 	struct vmc__rcu_reader rcu_reader;
-
-	/* The accelerator's per-vCPU state. */
-	void *accel;
 };
 
 struct vmc__request;
 struct vmc__handler;
 
 struct vmc_vm {
+	/* What the accelerator sees (accel.h): its state.  First, so that
+	 * vmc__accel_vm() is a cast. */
+	struct vmc__accel_vm acc;
 	_Atomic unsigned int ref;
 	const struct vmc_accel_ops *ops;
 	enum vmc_arch arch;
@@ -163,20 +155,12 @@ struct vmc_vm {
 	struct vmc_address_space *as_memory;
 	struct vmc_address_space *as_io;
 
-	/* The accelerator's VM state. */
-	void *accel;
 	/* vmc_vm_config.accel_config, valid during vm_init only. */
 	const void *accel_config;
 };
 
-/* Set exit_request (release) and kick: "come to your event point". */
-void vmc__vcpu_exit(struct vmc_vcpu *vcpu);
 /* Broadcast halt_cond, and tell a polling idle vCPU (VM lock held). */
 void vmc__vcpu_wake(struct vmc_vcpu *vcpu);
-
-/* Report a guest error from a vCPU thread and stop that vCPU. */
-void vmc__vcpu_guest_error(struct vmc_vcpu *vcpu, const char *fmt, ...)
-	VMC_PRINTF(2, 3);
 
 /* Queue an item; the caller owns sync items.  -ENODEV once unplugged. */
 int vmc__vcpu_queue_work(struct vmc_vcpu *vcpu, struct vmc__work *w);
@@ -206,6 +190,9 @@ int vmc__vm_request(struct vmc_vm *vm, int kind, int status,
  * experiments); the configuration's accel field is ignored. */
 int vmc__vm_new_with_ops(const struct vmc_vm_config *config,
 			 const struct vmc_accel_ops *ops, struct vmc_vm **ret);
+
+_Static_assert(offsetof(struct vmc_vcpu, acc) == 0, "accel view first");
+_Static_assert(offsetof(struct vmc_vm, acc) == 0, "accel view first");
 
 /* The calling thread's vCPU, or NULL. */
 extern _Thread_local struct vmc_vcpu *vmc__current_vcpu;

@@ -607,7 +607,7 @@ static int vm_request(struct vmc_vm *vm, int kind, int status,
 		bool taken = vmc__lock_acquire_if_needed(&vm->lock);
 
 		self->stop = true;
-		atomic_store_explicit(&self->exit_request, true,
+		atomic_store_explicit(&self->acc.exit_request, true,
 				      memory_order_release);
 		vmc__lock_release_if(&vm->lock, taken);
 	}
@@ -709,7 +709,7 @@ static void vm_free(struct vmc_vm *vm)
 
 	if (vm->vcpus) {
 		join_vcpu_threads(vm);
-		if (vm->accel && vm->ops->vm_destroy)
+		if (vm->acc.state && vm->ops->vm_destroy)
 			vm->ops->vm_destroy(vm);
 		for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
 			pthread_cond_destroy(&vm->vcpus[i].halt_cond);

@@ -7,17 +7,18 @@
 
 #include "rv-board.h"
 
-static void *ram_lookup(void *opaque, uint64_t pa, uint64_t *start,
-			uint64_t *end, bool *ro)
+static bool ram_lookup(void *opaque, uint64_t pa,
+			struct vmc__rv_bus_map *ret)
 {
 	struct board *b = opaque;
 
+	*ret = (struct vmc__rv_bus_map){ 0 };
 	if (pa < BOARD_RAM_BASE || pa - BOARD_RAM_BASE >= b->ram_size)
-		return NULL;
-	*start = BOARD_RAM_BASE;
-	*end = BOARD_RAM_BASE + b->ram_size;
-	*ro = false;
-	return b->ram;
+		return false;
+	ret->start = BOARD_RAM_BASE;
+	ret->end = BOARD_RAM_BASE + b->ram_size;
+	ret->host = b->ram;
+	return true;
 }
 
 static uint64_t board_mtime(struct board *b)
@@ -31,7 +32,8 @@ static void update_timer(struct board *b)
 			board_mtime(b) >= b->mtimecmp);
 }
 
-static int io_read(void *opaque, uint64_t pa, unsigned size, uint64_t *val)
+static int io_read(void *opaque, const void *io, uint64_t pa,
+			unsigned size, uint64_t *val)
 {
 	struct board *b = opaque;
 
@@ -61,7 +63,8 @@ static int io_read(void *opaque, uint64_t pa, unsigned size, uint64_t *val)
 	return -1;
 }
 
-static int io_write(void *opaque, uint64_t pa, unsigned size, uint64_t val)
+static int io_write(void *opaque, const void *io, uint64_t pa,
+			unsigned size, uint64_t val)
 {
 	struct board *b = opaque;
 

@@ -19,23 +19,26 @@
 
 static uint8_t *ram;
 
-static void *ram_lookup(void *opaque, uint64_t pa, uint64_t *start,
-			uint64_t *end, bool *ro)
+static bool ram_lookup(void *opaque, uint64_t pa,
+			struct vmc__rv_bus_map *ret)
 {
+	*ret = (struct vmc__rv_bus_map){ 0 };
 	if (pa < RAM || pa - RAM >= RAM_SIZE)
-		return NULL;
-	*start = RAM;
-	*end = RAM + RAM_SIZE;
-	*ro = false;
-	return ram;
+		return false;
+	ret->start = RAM;
+	ret->end = RAM + RAM_SIZE;
+	ret->host = ram;
+	return true;
 }
 
-static int io_read(void *opaque, uint64_t pa, unsigned size, uint64_t *val)
+static int io_read(void *opaque, const void *io, uint64_t pa,
+			unsigned size, uint64_t *val)
 {
 	return -1;
 }
 
-static int io_write(void *opaque, uint64_t pa, unsigned size, uint64_t val)
+static int io_write(void *opaque, const void *io, uint64_t pa,
+			unsigned size, uint64_t val)
 {
 	return -1;
 }

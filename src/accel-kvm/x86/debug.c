@@ -100,7 +100,7 @@ int vmc__kvm_debug_translate(struct vmc_vcpu *vcpu, uint64_t va,
 /* int3 breakpoints: the first vCPU to insert one patches guest memory. */
 static int sw_insert(struct vmc_vcpu *vcpu, uint64_t addr)
 {
-	struct kvm_vm *kv = kvm_vm_of(vcpu->vm);
+	struct kvm_vm *kv = kvm_vm_of(vmc_vcpu_get_vm(vcpu));
 	struct kvm_vcpu *kc = kvm_vcpu_of(vcpu);
 	static const uint8_t int3 = 0xcc;
 	struct kvm_sw_bp *b = NULL;
@@ -123,10 +123,10 @@ static int sw_insert(struct vmc_vcpu *vcpu, uint64_t addr)
 		r = vmc__kvm_debug_translate(vcpu, addr, &gpa);
 		if (r < 0)
 			return r;
-		r = vmc_as_read(vcpu->vm->as_memory, gpa, &orig, 1);
+		r = vmc_as_read(vmc_vm_get_address_space(vmc_vcpu_get_vm(vcpu), VMC_AS_MEMORY), gpa, &orig, 1);
 		if (r < 0)
 			return r;
-		r = vmc_as_write(vcpu->vm->as_memory, gpa, &int3, 1);
+		r = vmc_as_write(vmc_vm_get_address_space(vmc_vcpu_get_vm(vcpu), VMC_AS_MEMORY), gpa, &int3, 1);
 		if (r < 0)
 			return r;
 		b = &kv->sw_bps[kv->nr_sw_bps++];
@@ -139,7 +139,7 @@ static int sw_insert(struct vmc_vcpu *vcpu, uint64_t addr)
 
 static int sw_remove(struct vmc_vcpu *vcpu, uint64_t addr)
 {
-	struct kvm_vm *kv = kvm_vm_of(vcpu->vm);
+	struct kvm_vm *kv = kvm_vm_of(vmc_vcpu_get_vm(vcpu));
 	struct kvm_vcpu *kc = kvm_vcpu_of(vcpu);
 	unsigned int i;
 
@@ -153,7 +153,7 @@ static int sw_remove(struct vmc_vcpu *vcpu, uint64_t addr)
 
 		if (b->addr != addr || --b->refs)
 			continue;
-		if (vmc_as_write(vcpu->vm->as_memory, b->gpa, &b->orig, 1) < 0)
+		if (vmc_as_write(vmc_vm_get_address_space(vmc_vcpu_get_vm(vcpu), VMC_AS_MEMORY), b->gpa, &b->orig, 1) < 0)
 			vmc__err("kvm: cannot restore the byte under a "
 				 "breakpoint at 0x%llx",
 				 (unsigned long long)addr);
@@ -240,5 +240,5 @@ void vmc__kvm_debug_record(struct vmc_vcpu *vcpu, uint32_t exception,
 		if (st.reason == VMC_DEBUG_STOP_BREAK && (dr6 & 0x4000))
 			st.reason = VMC_DEBUG_STOP_STEP;
 	}
-	vcpu->debug_stop = st;
+	vmc__accel_vcpu(vcpu)->debug_stop = st;
 }

@@ -318,7 +318,7 @@ void vmc__kvm_vcpu_reset(struct vmc_vcpu *vcpu)
 	    vmc__kvm_ioctl(kc->fd, KVM_SET_SREGS, &sregs) < 0 ||
 	    vmc__kvm_ioctl(kc->fd, KVM_SET_FPU, &fpu) < 0)
 		vmc__err("kvm: vcpu %u: restoring the power-on state failed",
-			 vcpu->index);
+			 vmc_vcpu_get_index(vcpu));
 	kc->run->request_interrupt_window = 0;
 }
 
@@ -361,7 +361,7 @@ static int x86_call(struct vmc_vcpu *vcpu, struct x86_call *c)
 {
 	int r;
 
-	if (!vmc__kvm_is(vcpu->vm) || !vcpu->accel)
+	if (!vmc__kvm_is(vmc_vcpu_get_vm(vcpu)) || !vmc__accel_vcpu(vcpu)->state)
 		return -EOPNOTSUPP;
 	r = vmc_vcpu_run_sync(vcpu, x86_call_cb, c);
 	return r < 0 ? r : c->result;
@@ -429,7 +429,7 @@ static int set_cpuid_fn(struct vmc_vcpu *vcpu, struct x86_call *c)
 	k->nent = (uint32_t)c->n;
 	for (size_t i = 0; i < c->n; i++) {
 		struct kvm_cpuid_entry2 *e = &k->entries[i];
-		const struct kvm_cpuid2 *sup = kvm_vm_of(vcpu->vm)->cpuid;
+		const struct kvm_cpuid2 *sup = kvm_vm_of(vmc_vcpu_get_vm(vcpu))->cpuid;
 
 		e->function = in[i].function;
 		e->index = in[i].index;
@@ -736,7 +736,7 @@ VMC_EXPORT int vmc_kvm_vcpu_set_guest_debug(struct vmc_vcpu *vcpu,
 						VMC_KVM_DEBUG_HW_BP |
 						VMC_KVM_DEBUG_BLOCKIRQ)),
 			  -EINVAL);
-	if (!vmc__kvm_is(vcpu->vm))
+	if (!vmc__kvm_is(vmc_vcpu_get_vm(vcpu)))
 		return -EOPNOTSUPP;
 	if (f & VMC_KVM_DEBUG_SW_BP && vmc_kvm_probe_sw_breakpoints() != 1)
 		return -EOPNOTSUPP;

@@ -96,18 +96,26 @@ static bool pmp_uniform(struct vmc__rv_hart *h, uint64_t ppage)
 	return true;
 }
 
+/*
+ * RAM holding [pa, pa + size), or NULL; then *io is the bus's I/O handle
+ * for pa (NULL: a hole, or RAM the access does not fit).
+ */
 static void *ram_ptr(struct vmc__rv_hart *h, uint64_t pa, unsigned size,
-		     bool *ro)
+		     bool *ro, const void **io)
 {
-	uint64_t start, end;
-	bool readonly = false;
-	uint8_t *p = h->bus.ram_lookup(h->bus.opaque, pa, &start, &end,
-				       &readonly);
+	struct vmc__rv_bus_map m;
 
-	if (!p || pa < start || pa + size > end || pa + size < pa)
+	*io = NULL;
+	if (!h->bus.ram_lookup(h->bus.opaque, pa, &m))
 		return NULL;
-	*ro = readonly;
-	return p + (pa - start);
+	if (!m.host) {
+		*io = m.io;
+		return NULL;
+	}
+	if (pa < m.start || pa + size > m.end || pa + size < pa)
+		return NULL;
+	*ro = m.readonly;
+	return m.host + (pa - m.start);
 }
 
 /*
@@ -136,12 +144,13 @@ restart:;
 	for (int i = (int)levels - 1; i >= 0; i--) {
 		uint64_t pte_pa = a + ((va >> (12 + 9 * i)) & 511) * 8;
 		bool ro;
+		const void *io;
 		_Atomic uint64_t *ptep;
 		uint64_t pte;
 
 		if (!pmp_check(h, pte_pa, 8, ACC_R, VMC__RV_PRIV_S))
 			return (int)fault_cause(acc, false);
-		ptep = ram_ptr(h, pte_pa, 8, &ro);
+		ptep = ram_ptr(h, pte_pa, 8, &ro, &io);
 		if (!ptep)
 			return (int)fault_cause(acc, false);
 		pte = atomic_load_explicit(ptep, memory_order_acquire);
@@ -204,10 +213,10 @@ static int tlb_fill(struct vmc__rv_hart *h, struct rv_tlbe *tlb, uint64_t va,
 		    unsigned acc, struct rv_tlbe **ret)
 {
 	unsigned reg = regime_of(h, tlb), priv = regime_priv[reg];
-	uint64_t vpage = va & RV_PAGE_MASK, pa = 0, ppage, start, end;
+	uint64_t vpage = va & RV_PAGE_MASK, pa = 0, ppage;
 	struct rv_tlbe *e = &tlb[(va >> RV_PAGE_SHIFT) & (TLB_SIZE - 1)];
 	unsigned perm = 0, flags = 0;
-	bool ro = false;
+	struct vmc__rv_bus_map m;
 	uint8_t *host;
 	int r;
 
@@ -222,10 +231,12 @@ static int tlb_fill(struct vmc__rv_hart *h, struct rv_tlbe *tlb, uint64_t va,
 	} else {
 		flags |= TLBF_PMPCHK;
 	}
-	host = h->bus.ram_lookup(h->bus.opaque, ppage, &start, &end, &ro);
-	if (host && start <= ppage && end - ppage >= RV_PAGE_SIZE) {
-		e->addend = (uintptr_t)(host + (ppage - start)) - vpage;
-		if (ro)
+	host = NULL;
+	if (h->bus.ram_lookup(h->bus.opaque, ppage, &m))
+		host = m.host;
+	if (host && m.start <= ppage && m.end - ppage >= RV_PAGE_SIZE) {
+		e->addend = (uintptr_t)(host + (ppage - m.start)) - vpage;
+		if (m.readonly)
 			flags |= TLBF_RO;
 	} else {
 		flags |= TLBF_IO;
@@ -423,7 +434,8 @@ static int access_page(struct vmc__rv_hart *h, uint64_t va, unsigned size,
 		code_written(h, e);
 	if ((e->flags & TLBF_IO) || (acc == ACC_W && (e->flags & TLBF_RO))) {
 		bool ro = false;
-		uint8_t *p = ram_ptr(h, pa, size, &ro);
+		const void *io;
+		uint8_t *p = ram_ptr(h, pa, size, &ro, &io);
 
 		if (p && !(acc == ACC_W && ro)) {
 			if (acc == ACC_W)
@@ -432,10 +444,11 @@ static int access_page(struct vmc__rv_hart *h, uint64_t va, unsigned size,
 				rv_ram_copy(val, p, size, p);
 			return 0;
 		}
+		/* The range ram_ptr found goes with the access: one lookup. */
 		if (acc == ACC_W)
-			r = h->bus.io_write(h->bus.opaque, pa, size, *val);
+			r = h->bus.io_write(h->bus.opaque, io, pa, size, *val);
 		else
-			r = h->bus.io_read(h->bus.opaque, pa, size, val);
+			r = h->bus.io_read(h->bus.opaque, io, pa, size, val);
 		return r < 0 ? (int)fault_cause(acc, false) : 0;
 	}
 	if (acc == ACC_W)
@@ -576,7 +589,8 @@ int rv_amo(struct vmc__rv_hart *h, unsigned op, uint64_t va, uint64_t src,
 		if (host) {
 			v = d ? atomic_load((_Atomic uint64_t *)host)
 			      : atomic_load((_Atomic uint32_t *)host);
-		} else if (h->bus.io_read(h->bus.opaque, pa, size, &v) < 0) {
+		} else if (h->bus.io_read(h->bus.opaque, NULL, pa, size, &v) <
+			   0) {
 			return raise(h, EXC_LOAD_ACCESS, va);
 		}
 		h->res_addr = pa;
@@ -609,8 +623,8 @@ int rv_amo(struct vmc__rv_hart *h, unsigned op, uint64_t va, uint64_t src,
 	if (!host) {
 		uint64_t v = 0;
 
-		if (h->bus.io_read(h->bus.opaque, pa, size, &v) < 0 ||
-		    h->bus.io_write(h->bus.opaque, pa, size,
+		if (h->bus.io_read(h->bus.opaque, NULL, pa, size, &v) < 0 ||
+		    h->bus.io_write(h->bus.opaque, NULL, pa, size,
 				    amo_compute(base, v, src, !d)) < 0)
 			return raise(h, EXC_STORE_ACCESS, va);
 		*old = d ? v : sext32(v);
@@ -709,8 +723,9 @@ int vmc__rv_debug_translate(struct vmc__rv_hart *h, uint64_t va, uint64_t *pa)
 		_Atomic uint64_t *ptep;
 		uint64_t pte, ppn;
 		bool ro;
+		const void *io;
 
-		ptep = ram_ptr(h, pte_pa, 8, &ro);
+		ptep = ram_ptr(h, pte_pa, 8, &ro, &io);
 		if (!ptep)
 			return -EFAULT;
 		pte = atomic_load_explicit(ptep, memory_order_acquire);

@@ -31,23 +31,39 @@
 struct vmc__rv_hart;
 struct vmc__rv_shared;
 
+/* What the bus has at a guest-physical address (see ram_lookup). */
+struct vmc__rv_bus_map {
+	uint64_t start, end; /* [start, end): the guest range this holds for */
+	uint8_t *host;       /* RAM: host address of start; NULL otherwise */
+	bool readonly;       /* RAM the guest may not write (ROM) */
+	/* Not RAM: the bus's handle for io_read/io_write at addresses of
+	 * [start, end), or NULL (a hole, or the bus keeps none). */
+	const void *io;
+};
+
 /* The guest-physical bus a hart accesses.  All callbacks are mandatory
  * except time_ns (without it the time CSR raises illegal-instruction, as a
  * hart without a time source does). */
 struct vmc__rv_bus {
 	/*
-	 * Host pointer for the guest-physical RAM containing paddr.  Returns
-	 * the host address of *start and fills [*start, *end), the guest
-	 * range the pointer covers, and whether it is read-only (ROM); NULL
-	 * when paddr is not RAM.  Called on TLB misses only.
+	 * What lies at paddr: fills *ret (RAM: host and readonly; otherwise
+	 * host NULL and io, the handle the I/O callbacks take, so that the
+	 * bus finds each address once) and returns true, or false for a
+	 * hole (*ret then holds zeros).  Called on TLB misses and before
+	 * each I/O access.  What it returns stays valid until vmc__rv_run()
+	 * returns.
 	 */
-	void *(*ram_lookup)(void *opaque, uint64_t paddr, uint64_t *start,
-			    uint64_t *end, bool *readonly);
-	/* I/O access of 1, 2, 4 or 8 bytes; < 0 means access fault. */
-	int (*io_read)(void *opaque, uint64_t paddr, unsigned size,
-		       uint64_t *val);
-	int (*io_write)(void *opaque, uint64_t paddr, unsigned size,
-			uint64_t val);
+	bool (*ram_lookup)(void *opaque, uint64_t paddr,
+			   struct vmc__rv_bus_map *ret);
+	/*
+	 * I/O access of 1, 2, 4 or 8 bytes; < 0 means access fault.  io is
+	 * the handle ram_lookup gave for paddr in this vmc__rv_run(), or
+	 * NULL (the bus then finds paddr itself).
+	 */
+	int (*io_read)(void *opaque, const void *io, uint64_t paddr,
+		       unsigned size, uint64_t *val);
+	int (*io_write)(void *opaque, const void *io, uint64_t paddr,
+			unsigned size, uint64_t val);
 	/* Nanoseconds of the clock behind the time CSR (10 MHz timebase). */
 	int64_t (*time_ns)(void *opaque);
 	void *opaque;
