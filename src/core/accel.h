@@ -67,6 +67,7 @@
 
 #include "vmc-config.h"
 #include <libvmcore/vmc-vm.h>
+#include "util.h"
 
 
 struct vmc_vm;
