@@ -21,8 +21,8 @@ static unsigned flags(unsigned op)
 /* Every row is complete and coherent with itself. */
 static void test_rows(void)
 {
-	bool br_seen[VMC__RV_BR__COUNT] = { false };
-	bool add_seen[VMC__RV_LOOPADD__COUNT] = { false };
+	bool br_seen[VMC__RV_BR__COUNT] = {false};
+	bool add_seen[VMC__RV_LOOPADD__COUNT] = {false};
 
 	for (unsigned op = 0; op < VMC__RV_OP__COUNT; op++) {
 		const struct vmc__rv_op_info *o = &vmc__rv_op_info[op];
@@ -87,7 +87,8 @@ static void test_rows(void)
 		if ((f & VMC__RV_OPF_TERM) && !(f & VMC__RV_OPF_BRANCH))
 			ASSERT_FALSE(f & VMC__RV_OPF_FWD);
 		/* The predicates read the same bits. */
-		ASSERT_EQ(vmc__rv_op_is_terminator(op), !!(f & VMC__RV_OPF_TERM));
+		ASSERT_EQ(vmc__rv_op_is_terminator(op),
+			  !!(f & VMC__RV_OPF_TERM));
 		ASSERT_EQ(vmc__rv_op_writes_rd(op), !!(f & VMC__RV_OPF_RD));
 		ASSERT_EQ(vmc__rv_op_sets_t(op), !!(f & VMC__RV_OPF_SETT));
 		ASSERT_EQ(vmc__rv_op_has_fwd(op), !!(f & VMC__RV_OPF_FWD));
@@ -144,17 +145,15 @@ static void check32(uint32_t w)
 	 * does not. */
 	ASSERT_EQ(vmc__rv_op_is_terminator(op),
 		  major == 0x6f || major == 0x67 || major == 0x63 ||
-			  major == 0x73 ||
-			  (major == 0x0f && ((w >> 12) & 7) == 1));
+		      major == 0x73 || (major == 0x0f && ((w >> 12) & 7) == 1));
 	/* An op that writes no rd has none in its encoding: the decoder
 	 * leaves rd 0, so nothing else can be written by accident. */
 	if (!vmc__rv_op_writes_rd(op))
 		ASSERT_EQ(d.rd, 0);
 	/* Every I/R/U/J-type op outside SYSTEM writes rd. */
-	if (major == 0x03 || major == 0x13 || major == 0x1b ||
-	    major == 0x33 || major == 0x3b || major == 0x37 ||
-	    major == 0x17 || major == 0x6f || major == 0x67 ||
-	    major == 0x2f)
+	if (major == 0x03 || major == 0x13 || major == 0x1b || major == 0x33 ||
+	    major == 0x3b || major == 0x37 || major == 0x17 || major == 0x6f ||
+	    major == 0x67 || major == 0x2f)
 		ASSERT_TRUE(vmc__rv_op_writes_rd(op));
 }
 
@@ -195,19 +194,19 @@ static void check16(uint16_t c)
 static void test_decoder_agrees(void)
 {
 	static const uint32_t system[] = {
-		0x00000073, /* ecall */
-		0x00100073, /* ebreak */
-		0x30200073, /* mret */
-		0x10200073, /* sret */
-		0x10500073, /* wfi */
-		0x12000073, /* sfence.vma */
-		0x12b50073, /* sfence.vma a0, a1 */
-		0x0000100f, /* fence.i */
-		0x0ff0000f, /* fence */
+	    0x00000073, /* ecall */
+	    0x00100073, /* ebreak */
+	    0x30200073, /* mret */
+	    0x10200073, /* sret */
+	    0x10500073, /* wfi */
+	    0x12000073, /* sfence.vma */
+	    0x12b50073, /* sfence.vma a0, a1 */
+	    0x0000100f, /* fence.i */
+	    0x0ff0000f, /* fence */
 	};
-	static const uint32_t majors[] = { 0x73, 0x2f, 0x03, 0x23, 0x33,
-					   0x3b, 0x13, 0x1b, 0x63, 0x67,
-					   0x6f, 0x0f, 0x37, 0x17 };
+	static const uint32_t majors[] = {0x73, 0x2f, 0x03, 0x23, 0x33,
+					  0x3b, 0x13, 0x1b, 0x63, 0x67,
+					  0x6f, 0x0f, 0x37, 0x17};
 	long n = vmc_test_scale(400000);
 
 	for (size_t k = 0; k < sizeof(system) / sizeof(system[0]); k++)
@@ -217,8 +216,8 @@ static void test_decoder_agrees(void)
 
 		if (t & 1)
 			w = (w & ~0x7fu) |
-			    majors[rnd32() % (sizeof(majors) /
-					      sizeof(majors[0]))];
+			    majors[rnd32() %
+				   (sizeof(majors) / sizeof(majors[0]))];
 		check32(w);
 	}
 	for (uint32_t c = 0; c < 0x10000; c++)

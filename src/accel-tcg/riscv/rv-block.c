@@ -17,7 +17,7 @@
 
 #include "rv-exec.h"
 
-struct rv_block rv_no_link = { .n = UINT32_MAX };
+struct rv_block rv_no_link = {.n = UINT32_MAX};
 
 static inline unsigned cpage_hash(uint64_t ppage)
 {

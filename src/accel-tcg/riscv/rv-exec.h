@@ -37,11 +37,11 @@
  * the op does not have (rv-ops.h's columns say which ones exist).
  */
 struct rv_dispatch {
-	const void *plain[VMC__RV_OP__COUNT];	 /* rs1 from the registers */
-	const void *fwd[VMC__RV_OP__COUNT];	 /* rs1 from t_ (F_ forms) */
-	const void *end;			 /* a block's end marker */
-	const void *loop[VMC__RV_BR__COUNT][2];	 /* [br][fwd]: closes a loop */
-	const void *side[VMC__RV_BR__COUNT][2];	 /* [br][fwd]: inside a block */
+	const void *plain[VMC__RV_OP__COUNT];	/* rs1 from the registers */
+	const void *fwd[VMC__RV_OP__COUNT];	/* rs1 from t_ (F_ forms) */
+	const void *end;			/* a block's end marker */
+	const void *loop[VMC__RV_BR__COUNT][2]; /* [br][fwd]: closes a loop */
+	const void *side[VMC__RV_BR__COUNT][2]; /* [br][fwd]: inside a block */
 	/* [add][br][fwd]: a loop counter's add fused with the loop's branch */
 	const void *loopadd[VMC__RV_LOOPADD__COUNT][VMC__RV_BR__COUNT][2];
 };

@@ -124,8 +124,8 @@ static __attribute__((noinline)) int bp_check(struct vmc__rv_hart *h, uint64_t p
  */
 static __attribute__((noinline)) int between_blocks(struct vmc__rv_hart *h)
 {
-	uint32_t k = atomic_exchange_explicit(&h->kick, 0,
-					      memory_order_acquire);
+	uint32_t k =
+	    atomic_exchange_explicit(&h->kick, 0, memory_order_acquire);
 	int r = -1;
 
 	if (k & KICK_TLB) {
@@ -188,8 +188,8 @@ static __attribute__((noinline)) int trap_between_blocks(struct vmc__rv_hart *h)
  */
 static __attribute__((noinline)) struct rv_block *
 block_miss(struct vmc__rv_hart *h, uint64_t ppage, const uint8_t *host,
-	   uint32_t flags, const struct rv_dispatch *d,
-	   union rv_oneoff *oneoff, int *reason)
+	   uint32_t flags, const struct rv_dispatch *d, union rv_oneoff *oneoff,
+	   int *reason)
 {
 	struct rv_block *b;
 
@@ -229,21 +229,21 @@ block_miss(struct vmc__rv_hart *h, uint64_t ppage, const uint8_t *host,
 #define TBL_FWD_FWD(n) [VMC__RV_OP_##n] = &&F_##n,
 #define TBL_FWD__(n)
 #define TBL_LOOP(n, forms, branch, ...) TBL_LOOP_##branch(n)
-#define TBL_LOOP_BRANCH(n) [VMC__RV_BR_##n] = { &&LL_##n, &&LF_##n },
+#define TBL_LOOP_BRANCH(n) [VMC__RV_BR_##n] = {&&LL_##n, &&LF_##n},
 #define TBL_LOOP__(n)
 #define TBL_SIDE(n, forms, branch, ...) TBL_SIDE_##branch(n)
-#define TBL_SIDE_BRANCH(n) [VMC__RV_BR_##n] = { &&LS_##n, &&LSF_##n },
+#define TBL_SIDE_BRANCH(n) [VMC__RV_BR_##n] = {&&LS_##n, &&LSF_##n},
 #define TBL_SIDE__(n)
-#define TBL_LOOPADD(n, forms, branch, ends, rd, t, pc, loop, ...) \
+#define TBL_LOOPADD(n, forms, branch, ends, rd, t, pc, loop, ...)              \
 	TBL_LOOPADD_##loop(n)
-#define TBL_LOOPADD_LOOPADD(n) \
-	[VMC__RV_LOOPADD_##n] = { FOR_BRANCHES(TBL_LOOPADD_BR, n) },
+#define TBL_LOOPADD_LOOPADD(n)                                                 \
+	[VMC__RV_LOOPADD_##n] = {FOR_BRANCHES(TBL_LOOPADD_BR, n)},
 #define TBL_LOOPADD__(n)
-#define TBL_LOOPADD_BR(a, br) \
-	[VMC__RV_BR_##br] = { &&LA_##a##_##br, &&LAF_##a##_##br },
+#define TBL_LOOPADD_BR(a, br)                                                  \
+	[VMC__RV_BR_##br] = {&&LA_##a##_##br, &&LAF_##a##_##br},
 /* The branches once more, for the add-by-branch product (an X-macro
  * cannot expand itself); the VMC__RV_BR_ names and the count check it. */
-#define FOR_BRANCHES(Y, a) \
+#define FOR_BRANCHES(Y, a)                                                     \
 	Y(a, BEQ) Y(a, BNE) Y(a, BLT) Y(a, BGE) Y(a, BLTU) Y(a, BGEU)
 _Static_assert(VMC__RV_BR__COUNT == 6, "FOR_BRANCHES names every branch");
 
@@ -253,12 +253,12 @@ int vmc__rv_run(struct vmc__rv_hart *h, uint64_t max_insns,
 	/* The handlers by form (struct rv_dispatch), every entry made from
 	 * rv-ops.h's columns. */
 	static const struct rv_dispatch dispatch = {
-		.plain = { VMC__RV_OPS(TBL_PLAIN) },
-		.fwd = { VMC__RV_OPS(TBL_FWD) },
-		.end = &&L_END,
-		.loop = { VMC__RV_OPS(TBL_LOOP) },
-		.side = { VMC__RV_OPS(TBL_SIDE) },
-		.loopadd = { VMC__RV_OPS(TBL_LOOPADD) },
+	    .plain = {VMC__RV_OPS(TBL_PLAIN)},
+	    .fwd = {VMC__RV_OPS(TBL_FWD)},
+	    .end = &&L_END,
+	    .loop = {VMC__RV_OPS(TBL_LOOP)},
+	    .side = {VMC__RV_OPS(TBL_SIDE)},
+	    .loopadd = {VMC__RV_OPS(TBL_LOOPADD)},
 	};
 	uint64_t t_ = 0;
 	/* Instructions left in the budget when the current block started,

@@ -12,16 +12,16 @@
 #define LOOPADD_INDEX__(n) -1
 
 const struct vmc__rv_op_info vmc__rv_op_info[VMC__RV_OP__COUNT] = {
-#define OP_INFO(n, forms, branch, ends, rd, t, pc, loop, acc, by)           \
-	[VMC__RV_OP_##n] = {                                                \
-		.name = #n,                                                 \
-		.flags = VMC__RV_OP_FLAGS(n, forms, branch, ends, rd, t, pc, \
-					  loop, acc, by),                   \
-		.mem = VMC__RV_MEM_##acc,                                   \
-		.br = BR_INDEX_##branch(n),                                 \
-		.loopadd = LOOPADD_INDEX_##loop(n),                         \
+#define OP_INFO(n, forms, branch, ends, rd, t, pc, loop, acc, by)              \
+	[VMC__RV_OP_##n] = {                                                   \
+	    .name = #n,                                                        \
+	    .flags = VMC__RV_OP_FLAGS(n, forms, branch, ends, rd, t, pc, loop, \
+				      acc, by),                                \
+	    .mem = VMC__RV_MEM_##acc,                                          \
+	    .br = BR_INDEX_##branch(n),                                        \
+	    .loopadd = LOOPADD_INDEX_##loop(n),                                \
 	},
-	VMC__RV_OPS(OP_INFO)
+    VMC__RV_OPS(OP_INFO)
 #undef OP_INFO
 };
 

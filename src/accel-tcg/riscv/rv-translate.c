@@ -310,11 +310,11 @@ int rv_translate_straddle(struct vmc__rv_hart *h, uint64_t vpc,
 	o->b.link[0] = o->b.link[1] = &rv_no_link;
 	prepare(&o->b.insns[0], &dec, vpc, 0, d);
 	o->b.insns[1] = (struct rv_insn){
-		.h = d->end,
-		.imm = (int64_t)(vpc + 4),
-		.pcoff = 4,
-		.idx = 1,
-		.op = VMC__RV_OP__COUNT,
+	    .h = d->end,
+	    .imm = (int64_t)(vpc + 4),
+	    .pcoff = 4,
+	    .idx = 1,
+	    .op = VMC__RV_OP__COUNT,
 	};
 	return 0;
 }
