@@ -24,6 +24,9 @@
 /* Cap of the chained budget, so that rv_no_link (n = UINT32_MAX) never
  * fits. */
 #define MAX_LEFT (UINT32_MAX - 1ull)
+/* What happens between blocks only now and then stays out of the hot loop's
+ * code (kept small for the instruction cache and the register allocator). */
+#define SLOW_PATH __attribute__((noinline))
 
 
 /* The M extension's multiply-high and divide semantics. */
@@ -102,7 +105,8 @@ static inline uint64_t op_remuw(uint64_t ua, uint64_t ub)
 
 /* Breakpoint check at a lookup: 1 = stop here, and *flags gets
  * BLK_SINGLE when a breakpoint shares the page. */
-static __attribute__((noinline)) int bp_check(struct vmc__rv_hart *h, uint64_t pc, uint32_t *flags)
+static SLOW_PATH int bp_check(struct vmc__rv_hart *h, uint64_t pc,
+			      uint32_t *flags)
 {
 	for (unsigned k = 0; k < h->nbps; k++) {
 		if (h->bps[k] == pc)
@@ -122,7 +126,7 @@ static __attribute__((noinline)) int bp_check(struct vmc__rv_hart *h, uint64_t p
  * interrupt.  Returns an exit reason, or -1 (or CHAIN_BROKEN) to go on to
  * the next block.  Not inlined: the hot loop only tests h->kick.
  */
-static __attribute__((noinline)) int between_blocks(struct vmc__rv_hart *h)
+static SLOW_PATH int between_blocks(struct vmc__rv_hart *h)
 {
 	uint32_t k =
 	    atomic_exchange_explicit(&h->kick, 0, memory_order_acquire);
@@ -165,7 +169,7 @@ static __attribute__((noinline)) int between_blocks(struct vmc__rv_hart *h)
  * h->retired already at the faulting instruction).  Returns an exit
  * reason, or -1 to go on at the handler.
  */
-static __attribute__((noinline)) int trap_between_blocks(struct vmc__rv_hart *h)
+static SLOW_PATH int trap_between_blocks(struct vmc__rv_hart *h)
 {
 	rv_take_trap(h, h->exc_cause, h->exc_tval, false);
 	/* A trap loop is a run of traps with no instruction retired in
@@ -186,7 +190,7 @@ static __attribute__((noinline)) int trap_between_blocks(struct vmc__rv_hart *h)
  * caller's one-off block.  Returns the block, or NULL with *reason an exit
  * reason, or -1 when a fetch trapped (h->exc_* set).
  */
-static __attribute__((noinline)) struct rv_block *
+static SLOW_PATH struct rv_block *
 block_miss(struct vmc__rv_hart *h, uint64_t ppage, const uint8_t *host,
 	   uint32_t flags, const struct rv_dispatch *d, union rv_oneoff *oneoff,
 	   int *reason)
@@ -229,14 +233,14 @@ block_miss(struct vmc__rv_hart *h, uint64_t ppage, const uint8_t *host,
 #define TBL_FWD_FWD(n) [VMC__RV_OP_##n] = &&F_##n,
 #define TBL_FWD__(n)
 #define TBL_LOOP(n, forms, branch, ...) TBL_LOOP_##branch(n)
-#define TBL_LOOP_BRANCH(n) [VMC__RV_BR_##n] = {&&LL_##n, &&LF_##n},
+#define TBL_LOOP_BR(n) [VMC__RV_BR_##n] = {&&LL_##n, &&LF_##n},
 #define TBL_LOOP__(n)
 #define TBL_SIDE(n, forms, branch, ...) TBL_SIDE_##branch(n)
-#define TBL_SIDE_BRANCH(n) [VMC__RV_BR_##n] = {&&LS_##n, &&LSF_##n},
+#define TBL_SIDE_BR(n) [VMC__RV_BR_##n] = {&&LS_##n, &&LSF_##n},
 #define TBL_SIDE__(n)
 #define TBL_LOOPADD(n, forms, branch, ends, rd, t, pc, loop, ...)              \
 	TBL_LOOPADD_##loop(n)
-#define TBL_LOOPADD_LOOPADD(n)                                                 \
+#define TBL_LOOPADD_LOOP(n)                                                    \
 	[VMC__RV_LOOPADD_##n] = {FOR_BRANCHES(TBL_LOOPADD_BR, n)},
 #define TBL_LOOPADD__(n)
 #define TBL_LOOPADD_BR(a, br)                                                  \

@@ -6,9 +6,9 @@
 #include "rv.h"
 #include "rv-ops.h"
 
-#define BR_INDEX_BRANCH(n) VMC__RV_BR_##n
+#define BR_INDEX_BR(n) VMC__RV_BR_##n
 #define BR_INDEX__(n) -1
-#define LOOPADD_INDEX_LOOPADD(n) VMC__RV_LOOPADD_##n
+#define LOOPADD_INDEX_LOOP(n) VMC__RV_LOOPADD_##n
 #define LOOPADD_INDEX__(n) -1
 
 const struct vmc__rv_op_info vmc__rv_op_info[VMC__RV_OP__COUNT] = {

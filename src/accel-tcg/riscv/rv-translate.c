@@ -213,8 +213,8 @@ static void loop_entry(struct rv_block *b, unsigned n,
  * ppage).  Returns NULL when out of memory.
  */
 struct rv_block *rv_translate(struct vmc__rv_hart *h, uint64_t vpc,
-				    uint64_t ppage, const uint8_t *host,
-				    uint32_t flags, const struct rv_dispatch *d)
+			      uint64_t ppage, const uint8_t *host,
+			      uint32_t flags, const struct rv_dispatch *d)
 {
 	unsigned max = (flags & BLK_SINGLE) ? 1 : MAX_BLOCK;
 	struct rv_block *b = malloc(sizeof(*b) +
