@@ -28,10 +28,11 @@ static void test_rows(void)
 		const struct vmc__rv_op_info *o = &vmc__rv_op_info[op];
 		unsigned f = o->flags;
 
-		ASSERT_NOT_NULL(o->name);
-		ASSERT_STREQ(vmc__rv_op_name(op), o->name);
+		ASSERT_NOT_NULL(vmc__rv_op_names[op]);
+		ASSERT_STREQ(vmc__rv_op_name(op), vmc__rv_op_names[op]);
 		for (unsigned k = 0; k < op; k++)
-			ASSERT_TRUE(strcmp(vmc__rv_op_info[k].name, o->name));
+			ASSERT_TRUE(
+			    strcmp(vmc__rv_op_names[k], vmc__rv_op_names[op]));
 		ASSERT_LE(o->mem, VMC__RV_MEM_AMO);
 
 		/* A conditional branch: both forms, ends a block when it

@@ -14,7 +14,6 @@
 const struct vmc__rv_op_info vmc__rv_op_info[VMC__RV_OP__COUNT] = {
 #define OP_INFO(n, forms, branch, ends, rd, t, pc, loop, acc, by)              \
 	[VMC__RV_OP_##n] = {                                                   \
-	    .name = #n,                                                        \
 	    .flags = VMC__RV_OP_FLAGS(n, forms, branch, ends, rd, t, pc, loop, \
 				      acc, by),                                \
 	    .mem = VMC__RV_MEM_##acc,                                          \
@@ -25,7 +24,13 @@ const struct vmc__rv_op_info vmc__rv_op_info[VMC__RV_OP__COUNT] = {
 #undef OP_INFO
 };
 
+const char *const vmc__rv_op_names[VMC__RV_OP__COUNT] = {
+#define OP_NAME(n, ...) [VMC__RV_OP_##n] = #n,
+    VMC__RV_OPS(OP_NAME)
+#undef OP_NAME
+};
+
 const char *vmc__rv_op_name(unsigned op)
 {
-	return op < VMC__RV_OP__COUNT ? vmc__rv_op_info[op].name : "?";
+	return op < VMC__RV_OP__COUNT ? vmc__rv_op_names[op] : "?";
 }

@@ -223,7 +223,6 @@ enum {
 
 /* One row, as data (rv-ops.c). */
 struct vmc__rv_op_info {
-	const char *name;
 	uint8_t flags;	/* VMC__RV_OPF_* */
 	uint8_t mem;	/* enum vmc__rv_mem */
 	int8_t br;	/* VMC__RV_BR_*, or -1 */
@@ -231,6 +230,8 @@ struct vmc__rv_op_info {
 };
 
 extern const struct vmc__rv_op_info vmc__rv_op_info[VMC__RV_OP__COUNT];
+/* Its name (vmc__rv_op_name() checks the range). */
+extern const char *const vmc__rv_op_names[VMC__RV_OP__COUNT];
 
 static inline unsigned vmc__rv_op_flags(unsigned op)
 {
