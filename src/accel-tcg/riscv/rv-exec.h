@@ -22,7 +22,7 @@
  *                   translator builds, chains blocks, and leaves its hot
  *                   loop for everything that happens between blocks
  *                   rarely (kicks, interrupts, flushes, debug stops,
- *                   traps).
+ *                   traps, cache misses).
  */
 #ifndef VMC_ACCEL_TCG_RISCV_RV_EXEC_H
 #define VMC_ACCEL_TCG_RISCV_RV_EXEC_H

@@ -10,8 +10,8 @@
  * slot to slot and block to block (direct threading), and leave the hot
  * loop only through the exits at the end of this file.  Everything rare
  * between blocks (kicks: exit requests, interrupts, TLB and block flushes,
- * code-page changes, debug stops; breakpoints; traps) is done by
- * non-inlined functions outside the loop.  The dispatch table is built
+ * code-page changes, debug stops; breakpoints; traps; a block not yet
+ * translated) is done by non-inlined functions outside the loop (SLOW_PATH).  The dispatch table is built
  * here, from rv-ops.h's columns, because handler addresses exist only
  * inside vmc__rv_run(); the translator gets it as a struct rv_dispatch.
  */
