@@ -6,17 +6,6 @@
 #include "rv.h"
 #include "rv-ops.h"
 
-static const char *const op_names[] = {
-#define VMC__RV_OP_NAME(n) #n,
-	VMC__RV_OPS(VMC__RV_OP_NAME)
-#undef VMC__RV_OP_NAME
-};
-
-const char *vmc__rv_op_name(unsigned op)
-{
-	return op < VMC__RV_OP__COUNT ? op_names[op] : "?";
-}
-
 static inline uint32_t bits(uint32_t x, unsigned hi, unsigned lo)
 {
 	return (x >> lo) & ((1u << (hi - lo + 1)) - 1);

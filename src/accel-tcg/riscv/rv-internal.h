@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Internals of the RV64 hart: state, TLB, blocks, and the protocol that
- * keeps translated code coherent across harts.
+ * keeps translated code coherent across harts.  The facts about each op are
+ * in rv-ops.h; the executor's parts (block cache, translator, interpreter)
+ * and their contracts in rv-exec.h.
  *
  * TLB.  Each hart has four direct-mapped TLBs of 256 entries, one per
  * translation regime: U, S, S with mstatus.SUM, and M (identity).  Fetches
@@ -83,7 +85,7 @@
 #include <string.h>
 #include <stddef.h>
 
-#include "util.h"
+#include "accel.h"
 #include "rv.h"
 #include "rv-ops.h"
 
@@ -332,7 +334,7 @@ void rv_tlb_slow_code_pages(struct vmc__rv_hart *h);
 bool rv_codeset_contains(struct vmc__rv_shared *sh, uint64_t ppage);
 void rv_codeset_add(struct vmc__rv_hart *h, uint64_t ppage);
 
-/* rv-exec.c */
+/* rv-block.c */
 void rv_blocks_invalidate_page(struct vmc__rv_hart *h, uint64_t ppage);
 
 

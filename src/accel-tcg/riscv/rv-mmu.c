@@ -2,7 +2,7 @@
 /*
  * RV64 memory access: Sv39/Sv48 page walks with hardware A/D updates, PMP,
  * the software TLB's slow paths, atomics, and the code-page set.  The fast
- * paths are inline in rv-exec.c; see rv-internal.h for the design.
+ * paths are inline in rv-interp.c; see rv-internal.h for the design.
  */
 #include <string.h>
 
