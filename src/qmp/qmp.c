@@ -1,0 +1,1511 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The QMP server: monitors (listening, connecting, given sockets), clients
+ * and their byte streams, request framing and dispatch, replies and
+ * events.  The protocol follows QEMU's docs/interop/qmp-spec; the error
+ * texts are QEMU's, so that clients written against QEMU read them.
+ *
+ * Input framing: json-c's tokener parses incrementally, so a request may
+ * arrive in any number of pieces and several may arrive in one read.  A
+ * message is bounded (config.max_message); leading whitespace between
+ * messages does not count.  After a parse error the client gets QEMU's
+ * GenericError and its input is skipped up to the next '{', which is
+ * where the next request can start (an ASCII control character, QEMU's
+ * advice for forcing a reset, is an error like any other and so also
+ * resynchronises).
+ *
+ * Output: a reply or event is serialised once, as pure ASCII (QEMU sends
+ * non-ASCII characters as \u escapes) ending in CRLF, and written at once
+ * with MSG_NOSIGNAL | MSG_DONTWAIT; what the socket does not take waits
+ * in the client's queue, drained by the write callback.  A client whose
+ * queue would exceed config.max_output is disconnected with a log line:
+ * a client that never reads costs at most that much memory.
+ */
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "qmp-internal.h"
+
+enum mon_kind { MON_LISTEN, MON_CONNECT, MON_FD };
+
+struct vmc_qmp_monitor {
+	struct vmc_qmp_monitor *next;
+	struct vmc_qmp *qmp;
+	enum mon_kind kind;
+	char *desc;       /* the spec, for log lines */
+	char *unix_path;  /* a listening Unix socket's file, to remove */
+	bool dead;
+
+	/* MON_LISTEN */
+	int listen_fd;
+	struct vmc_fd_handler *listen_h;
+	int port;         /* TCP, else -1 */
+
+	/* MON_CONNECT */
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+	unsigned int reconnect; /* seconds; 0: never */
+	struct vmc_timer *timer;
+	int connect_fd;
+	struct vmc_fd_handler *connect_h;
+};
+
+struct qmp_client {
+	struct qmp_client *next;
+	struct vmc_qmp *qmp;
+	struct vmc_qmp_monitor *mon;
+	int fd;
+	struct vmc_fd_handler *h;
+	struct json_tokener *tok;
+	bool negotiated;
+	bool dead;
+	bool recovering; /* after a parse error: skip to the next '{' */
+	bool writing;    /* the write callback is armed */
+	size_t msg_bytes;
+	char *out;
+	size_t out_off, out_len, out_cap;
+};
+
+static void client_read(struct vmc_fd_handler *h, int fd, void *userdata);
+static void client_write(struct vmc_fd_handler *h, int fd, void *userdata);
+static void monitor_connect_later(struct vmc_qmp_monitor *mon);
+
+/* ------------------------------------------------------------------------
+ * Serialisation
+ */
+
+static size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
+{
+	static const uint32_t min[] = { 0, 0, 0x80, 0x800, 0x10000 };
+	size_t len;
+	uint32_t c;
+
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2, c = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		len = 3, c = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		len = 4, c = s[0] & 0x07;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		c = c << 6 | (s[i] & 0x3f);
+	}
+	if (c < min[len] || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	*cp = c;
+	return len;
+}
+
+char *vmc__qmp_serialize(struct json_object *o, size_t *len)
+{
+	const unsigned char *s;
+	size_t n, extra = 0, k = 0;
+	char *out;
+
+	s = (const unsigned char *)json_object_to_json_string_length(
+		o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
+	if (!s)
+		return NULL;
+	/* Non-ASCII bytes occur only inside strings: escape them there. */
+	for (size_t i = 0; i < n; i++)
+		if (s[i] >= 0x80)
+			extra += 12;
+	out = malloc(n + extra + 3);
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < n;) {
+		uint32_t cp;
+		size_t l;
+
+		if (s[i] < 0x80) {
+			out[k++] = (char)s[i++];
+			continue;
+		}
+		l = utf8_decode(s + i, n - i, &cp);
+		if (!l) {
+			/* Invalid UTF-8 from the host: U+FFFD per byte. */
+			l = 1;
+			cp = 0xfffd;
+		}
+		if (cp >= 0x10000) {
+			cp -= 0x10000;
+			k += (size_t)sprintf(out + k, "\\u%04x\\u%04x",
+					     0xd800 + (cp >> 10),
+					     0xdc00 + (cp & 0x3ff));
+		} else {
+			k += (size_t)sprintf(out + k, "\\u%04x", cp);
+		}
+		i += l;
+	}
+	out[k++] = '\r';
+	out[k++] = '\n';
+	out[k] = '\0';
+	*len = k;
+	return out;
+}
+
+/* ------------------------------------------------------------------------
+ * Clients: output
+ */
+
+static void schedule_reap(struct vmc_qmp *qmp)
+{
+	vmc_bh_schedule(qmp->reap_bh);
+}
+
+static void client_kill(struct qmp_client *c, const char *why)
+{
+	struct vmc_qmp_monitor *mon = c->mon;
+
+	if (c->dead)
+		return;
+	c->dead = true;
+	if (why)
+		vmc_log(VMC_LOG_INFO, "qmp: %s: client %s", mon->desc, why);
+	vmc_fd_handler_free(c->h);
+	c->h = NULL;
+	close(c->fd);
+	c->fd = -1;
+	c->qmp->nr_clients--;
+	if (mon->kind == MON_FD)
+		mon->dead = true;
+	else if (mon->kind == MON_CONNECT && !mon->dead)
+		monitor_connect_later(mon);
+	schedule_reap(c->qmp);
+}
+
+static void client_free(struct qmp_client *c)
+{
+	json_tokener_free(c->tok);
+	free(c->out);
+	free(c);
+}
+
+static void client_arm_write(struct qmp_client *c, bool on)
+{
+	if (c->writing == on)
+		return;
+	c->writing = on;
+	vmc_fd_handler_set(c->h, client_read, on ? client_write : NULL, c);
+}
+
+/* Write what the socket takes; false when the client died. */
+static bool client_flush(struct qmp_client *c)
+{
+	while (c->out_len > c->out_off) {
+		ssize_t n = send(c->fd, c->out + c->out_off,
+				 c->out_len - c->out_off,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (n <= 0) {
+			client_kill(c, "write failed; disconnected");
+			return false;
+		}
+		c->out_off += (size_t)n;
+	}
+	if (c->out_off == c->out_len)
+		c->out_off = c->out_len = 0;
+	client_arm_write(c, c->out_len > 0);
+	return true;
+}
+
+static void client_send(struct qmp_client *c, const char *data, size_t len)
+{
+	size_t pending;
+
+	if (c->dead)
+		return;
+	pending = c->out_len - c->out_off;
+	if (pending + len > c->qmp->config.max_output) {
+		vmc_log(VMC_LOG_WARNING,
+			"qmp: %s: client does not read its output (%zu bytes "
+			"queued); disconnected",
+			c->mon->desc, pending);
+		client_kill(c, NULL);
+		return;
+	}
+	if (c->out_off && c->out_len + len > c->out_cap) {
+		memmove(c->out, c->out + c->out_off, pending);
+		c->out_off = 0;
+		c->out_len = pending;
+	}
+	if (c->out_len + len > c->out_cap) {
+		size_t cap = c->out_cap ? c->out_cap : 4096;
+		char *p;
+
+		while (cap < c->out_len + len)
+			cap *= 2;
+		p = realloc(c->out, cap);
+		if (!p) {
+			client_kill(c, "out of memory; disconnected");
+			return;
+		}
+		c->out = p;
+		c->out_cap = cap;
+	}
+	memcpy(c->out + c->out_len, data, len);
+	c->out_len += len;
+	client_flush(c);
+}
+
+static void client_send_json(struct qmp_client *c, struct json_object *o)
+{
+	size_t len;
+	char *s = vmc__qmp_serialize(o, &len);
+
+	if (!s) {
+		client_kill(c, "out of memory; disconnected");
+		return;
+	}
+	client_send(c, s, len);
+	free(s);
+}
+
+static void client_write(struct vmc_fd_handler *h, int fd, void *userdata)
+{
+	client_flush(userdata);
+}
+
+/* ------------------------------------------------------------------------
+ * Replies and events
+ */
+
+const char *vmc__qmp_class_name(enum vmc_qmp_error_class cls)
+{
+	switch (cls) {
+	case VMC_QMP_GENERIC_ERROR:
+		return "GenericError";
+	case VMC_QMP_COMMAND_NOT_FOUND:
+		return "CommandNotFound";
+	case VMC_QMP_DEVICE_NOT_ACTIVE:
+		return "DeviceNotActive";
+	case VMC_QMP_DEVICE_NOT_FOUND:
+		return "DeviceNotFound";
+	case VMC_QMP_KVM_MISSING_CAP:
+		return "KVMMissingCap";
+	default:
+		return NULL;
+	}
+}
+
+static struct json_object *error_object(enum vmc_qmp_error_class cls,
+					const char *desc)
+{
+	struct json_object *e = json_object_new_object();
+
+	if (!e)
+		return NULL;
+	json_object_object_add(e, "class",
+			       json_object_new_string(vmc__qmp_class_name(cls)));
+	json_object_object_add(e, "desc", json_object_new_string(desc));
+	return e;
+}
+
+/* Send {"return": ret} or {"error": err}, with the id; takes @val. */
+static void client_reply(struct qmp_client *c, bool is_error,
+			 struct json_object *val, struct json_object *id,
+			 bool has_id)
+{
+	struct json_object *r = json_object_new_object();
+
+	if (!r) {
+		json_object_put(val);
+		client_kill(c, "out of memory; disconnected");
+		return;
+	}
+	json_object_object_add(r, is_error ? "error" : "return", val);
+	if (has_id)
+		json_object_object_add(r, "id", json_object_get(id));
+	client_send_json(c, r);
+	json_object_put(r);
+}
+
+static void VMC_PRINTF(5, 6)
+	client_error(struct qmp_client *c, struct json_object *id, bool has_id,
+		     enum vmc_qmp_error_class cls, const char *fmt, ...)
+{
+	char desc[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(desc, sizeof(desc), fmt, ap);
+	va_end(ap);
+	client_reply(c, true, error_object(cls, desc), id, has_id);
+}
+
+void vmc__qmp_emit(struct vmc_qmp *qmp, const char *name,
+		   struct json_object *data)
+{
+	struct json_object *ev, *ts;
+	struct timespec now;
+	size_t len;
+	char *s;
+
+	ev = json_object_new_object();
+	ts = json_object_new_object();
+	if (!ev || !ts) {
+		vmc_log(VMC_LOG_WARNING, "qmp: out of memory; event %s lost",
+			name);
+		json_object_put(ev);
+		json_object_put(ts);
+		json_object_put(data);
+		return;
+	}
+	if (clock_gettime(CLOCK_REALTIME, &now) < 0)
+		now.tv_sec = now.tv_nsec = -1000;
+	json_object_object_add(ts, "seconds",
+			       json_object_new_int64(now.tv_sec));
+	json_object_object_add(ts, "microseconds",
+			       json_object_new_int64(now.tv_nsec / 1000));
+	json_object_object_add(ev, "event", json_object_new_string(name));
+	if (data)
+		json_object_object_add(ev, "data", data);
+	json_object_object_add(ev, "timestamp", ts);
+	s = vmc__qmp_serialize(ev, &len);
+	json_object_put(ev);
+	if (!s) {
+		vmc_log(VMC_LOG_WARNING, "qmp: out of memory; event %s lost",
+			name);
+		return;
+	}
+	for (struct qmp_client *c = qmp->clients; c; c = c->next)
+		if (!c->dead && c->negotiated)
+			client_send(c, s, len);
+	free(s);
+}
+
+VMC_EXPORT int vmc_qmp_send_event(struct vmc_qmp *qmp, const char *name,
+				  struct vmc_qmp_value *data)
+{
+	if (!qmp || !name || !*name ||
+	    (data && !json_object_is_type(qmp_json(data), json_type_object))) {
+		json_object_put(qmp_json(data));
+		return -EINVAL;
+	}
+	vmc__qmp_emit(qmp, name, qmp_json(data));
+	return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Requests
+ */
+
+static struct qmp_command *find_command(struct vmc_qmp *qmp, const char *name)
+{
+	for (struct qmp_command *c = qmp->commands; c; c = c->next)
+		if (!strcmp(c->name, name))
+			return c;
+	return NULL;
+}
+
+static const char *type_name(enum vmc_qmp_type t)
+{
+	switch (t) {
+	case VMC_QMP_BOOL:
+		return "boolean";
+	case VMC_QMP_INT:
+		return "integer";
+	case VMC_QMP_NUMBER:
+		return "number";
+	case VMC_QMP_STRING:
+		return "string";
+	case VMC_QMP_OBJECT:
+		return "object";
+	case VMC_QMP_ARRAY:
+		return "array";
+	case VMC_QMP_NULL:
+		return "null";
+	default:
+		return "any";
+	}
+}
+
+static bool type_matches(enum vmc_qmp_type want, struct json_object *v)
+{
+	enum vmc_qmp_type have = vmc_qmp_value_get_type(qmp_value(v));
+
+	if (want == VMC_QMP_ANY || want == have)
+		return true;
+	return want == VMC_QMP_NUMBER && have == VMC_QMP_INT;
+}
+
+/* QAPI's input checks, in its order: members in schema order, then extras. */
+static bool check_args(struct qmp_client *c, struct qmp_command *cmd,
+		       struct json_object *args, struct json_object *id,
+		       bool has_id)
+{
+	const struct vmc_qmp_arg *a;
+
+	for (a = cmd->args; a && a->name; a++) {
+		struct json_object *v;
+
+		if (!json_object_object_get_ex(args, a->name, &v)) {
+			if (a->optional)
+				continue;
+			client_error(c, id, has_id, VMC_QMP_GENERIC_ERROR,
+				     "Parameter '%s' is missing", a->name);
+			return false;
+		}
+		if (!type_matches(a->type, v)) {
+			client_error(c, id, has_id, VMC_QMP_GENERIC_ERROR,
+				     "Invalid parameter type for '%s', "
+				     "expected: %s",
+				     a->name, type_name(a->type));
+			return false;
+		}
+	}
+	json_object_object_foreach(args, key, val) {
+		bool known = false;
+
+		(void)val;
+		for (a = cmd->args; a && a->name && !known; a++)
+			known = !strcmp(a->name, key);
+		if (!known) {
+			client_error(c, id, has_id, VMC_QMP_GENERIC_ERROR,
+				     "Parameter '%s' is unexpected", key);
+			return false;
+		}
+	}
+	return true;
+}
+
+static void handle_request(struct qmp_client *c, struct json_object *req)
+{
+	struct vmc_qmp *qmp = c->qmp;
+	struct json_object *id = NULL, *args = NULL, *empty = NULL;
+	struct vmc_qmp_request r = { 0 };
+	const char *name = NULL;
+	struct qmp_command *cmd;
+	bool has_id = false;
+
+	if (!json_object_is_type(req, json_type_object)) {
+		client_error(c, NULL, false, VMC_QMP_GENERIC_ERROR,
+			     "QMP input must be a JSON object");
+		return;
+	}
+	has_id = json_object_object_get_ex(req, "id", &id);
+	json_object_object_foreach(req, key, val) {
+		if (!strcmp(key, "execute")) {
+			if (!json_object_is_type(val, json_type_string)) {
+				client_error(c, id, has_id,
+					     VMC_QMP_GENERIC_ERROR,
+					     "QMP input member 'execute' must "
+					     "be a string");
+				return;
+			}
+			name = json_object_get_string(val);
+		} else if (!strcmp(key, "arguments")) {
+			if (!json_object_is_type(val, json_type_object)) {
+				client_error(c, id, has_id,
+					     VMC_QMP_GENERIC_ERROR,
+					     "QMP input member 'arguments' "
+					     "must be an object");
+				return;
+			}
+			args = val;
+		} else if (strcmp(key, "id")) {
+			client_error(c, id, has_id, VMC_QMP_GENERIC_ERROR,
+				     "QMP input member '%s' is unexpected",
+				     key);
+			return;
+		}
+	}
+	if (!name) {
+		client_error(c, id, has_id, VMC_QMP_GENERIC_ERROR,
+			     "QMP input lacks member 'execute'");
+		return;
+	}
+
+	cmd = find_command(qmp, name);
+	if (!c->negotiated && (!cmd || strcmp(name, "qmp_capabilities"))) {
+		client_error(c, id, has_id, VMC_QMP_COMMAND_NOT_FOUND,
+			     "Expecting capabilities negotiation with "
+			     "'qmp_capabilities'");
+		return;
+	}
+	if (c->negotiated && !strcmp(name, "qmp_capabilities")) {
+		client_error(c, id, has_id, VMC_QMP_COMMAND_NOT_FOUND,
+			     "Capabilities negotiation is already complete, "
+			     "command ignored");
+		return;
+	}
+	if (!cmd) {
+		client_error(c, id, has_id, VMC_QMP_COMMAND_NOT_FOUND,
+			     "The command %s has not been found", name);
+		return;
+	}
+	if (!args) {
+		args = empty = json_object_new_object();
+		if (!args) {
+			client_kill(c, "out of memory; disconnected");
+			return;
+		}
+	}
+	if (check_args(c, cmd, args, id, has_id)) {
+		r.qmp = qmp;
+		r.client = c;
+		r.args = args;
+		qmp->in_dispatch = true;
+		cmd->cb(&r, cmd->userdata);
+		qmp->in_dispatch = false;
+		if (!r.answered)
+			r.reply = json_object_new_object();
+		client_reply(c, r.error, r.reply, id, has_id);
+	}
+	json_object_put(empty);
+}
+
+VMC_EXPORT struct vmc_qmp *
+vmc_qmp_request_get_qmp(const struct vmc_qmp_request *req)
+{
+	return req ? req->qmp : NULL;
+}
+
+VMC_EXPORT const struct vmc_qmp_value *
+vmc_qmp_request_get_arg(const struct vmc_qmp_request *req, const char *name)
+{
+	struct json_object *v;
+
+	if (!req || !name || !json_object_object_get_ex(req->args, name, &v))
+		return NULL;
+	return qmp_value(v);
+}
+
+VMC_EXPORT int vmc_qmp_request_return(struct vmc_qmp_request *req,
+				      struct vmc_qmp_value *value)
+{
+	if (!req || req->answered) {
+		json_object_put(qmp_json(value));
+		return req ? -EALREADY : -EINVAL;
+	}
+	req->reply = value ? qmp_json(value) : json_object_new_object();
+	req->answered = true;
+	return 0;
+}
+
+VMC_EXPORT int vmc_qmp_request_error(struct vmc_qmp_request *req,
+				     enum vmc_qmp_error_class cls,
+				     const char *fmt, ...)
+{
+	char desc[1024];
+	va_list ap;
+
+	qmp_return_if(!req || !fmt || !vmc__qmp_class_name(cls), -EINVAL);
+	qmp_return_if(req->answered, -EALREADY);
+	va_start(ap, fmt);
+	vsnprintf(desc, sizeof(desc), fmt, ap);
+	va_end(ap);
+	req->reply = error_object(cls, desc);
+	req->error = true;
+	req->answered = true;
+	return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Clients: input
+ */
+
+static bool is_space(char ch)
+{
+	return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n';
+}
+
+/*
+ * QEMU's lexer refuses ASCII control characters other than tab, CR and
+ * LF anywhere, inside strings too: that is how a client forces the
+ * parser back to a known state.  json-c takes them inside strings, so
+ * they are caught before it sees them.
+ */
+static const char *find_control(const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)p[i];
+
+		if (ch < 0x20 && ch != '\t' && ch != '\r' && ch != '\n')
+			return p + i;
+	}
+	return NULL;
+}
+
+static void parse_error(struct qmp_client *c, const char *what)
+{
+	client_error(c, NULL, false, VMC_QMP_GENERIC_ERROR,
+		     "JSON parse error, %s", what);
+}
+
+/* The input path: any bytes, in any pieces. */
+static void client_input(struct qmp_client *c, const char *buf, size_t n)
+{
+	size_t max = c->qmp->config.max_message, pos = 0;
+
+	while (pos < n && !c->dead) {
+		enum json_tokener_error err;
+		struct json_object *o;
+		const char *ctl;
+		size_t take, end;
+		bool fresh;
+
+		if (c->recovering) {
+			const char *b = memchr(buf + pos, '{', n - pos);
+
+			if (!b)
+				return;
+			pos = (size_t)(b - buf);
+			c->recovering = false;
+		}
+		fresh = c->msg_bytes == 0;
+		if (fresh) {
+			while (pos < n && is_space(buf[pos]))
+				pos++;
+			if (pos == n)
+				return;
+		}
+		take = n - pos;
+		if (take > max - c->msg_bytes)
+			take = max - c->msg_bytes;
+		ctl = find_control(buf + pos, take);
+		if (ctl == buf + pos) {
+			parse_error(c, "invalid control character");
+			json_tokener_reset(c->tok);
+			c->msg_bytes = 0;
+			c->recovering = true;
+			pos++;
+			continue;
+		}
+		if (ctl)
+			take = (size_t)(ctl - (buf + pos));
+		o = json_tokener_parse_ex(c->tok, buf + pos, (int)take);
+		err = json_tokener_get_error(c->tok);
+		if (err == json_tokener_continue) {
+			pos += take;
+			c->msg_bytes += take;
+			if (c->msg_bytes >= max) {
+				client_error(c, NULL, false,
+					     VMC_QMP_GENERIC_ERROR,
+					     "JSON token size limit exceeded");
+				json_tokener_reset(c->tok);
+				c->msg_bytes = 0;
+				c->recovering = true;
+			}
+			continue;
+		}
+		end = json_tokener_get_parse_end(c->tok);
+		json_tokener_reset(c->tok);
+		c->msg_bytes = 0;
+		if (err != json_tokener_success) {
+			json_object_put(o);
+			if (err == json_tokener_error_depth)
+				client_error(c, NULL, false,
+					     VMC_QMP_GENERIC_ERROR,
+					     "JSON nesting depth limit "
+					     "exceeded");
+			else
+				parse_error(c, json_tokener_error_desc(err));
+			/*
+			 * Resume at the offending byte: if it is a '{' it
+			 * starts the next request.  A fresh parse never
+			 * fails on a '{', so this always moves on.
+			 */
+			pos += end;
+			if (fresh && end == 0)
+				pos++;
+			c->recovering = true;
+			continue;
+		}
+		pos += end;
+		handle_request(c, o);
+		json_object_put(o);
+	}
+}
+
+static void client_read(struct vmc_fd_handler *h, int fd, void *userdata)
+{
+	struct qmp_client *c = userdata;
+	char buf[4096];
+	ssize_t n;
+
+	n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
+		      errno == EINTR))
+		return;
+	if (n <= 0) {
+		client_kill(c, n ? "read failed; disconnected"
+				 : "disconnected");
+		return;
+	}
+	client_input(c, buf, (size_t)n);
+}
+
+static void send_greeting(struct qmp_client *c)
+{
+	struct vmc_qmp *qmp = c->qmp;
+	struct json_object *g, *q, *v, *ver;
+
+	g = json_object_new_object();
+	q = json_object_new_object();
+	v = json_object_new_object();
+	ver = json_object_new_object();
+	if (!g || !q || !v || !ver) {
+		json_object_put(g);
+		json_object_put(q);
+		json_object_put(v);
+		json_object_put(ver);
+		client_kill(c, "out of memory; disconnected");
+		return;
+	}
+	json_object_object_add(ver, "micro",
+			       json_object_new_int64(qmp->config.version_micro));
+	json_object_object_add(ver, "minor",
+			       json_object_new_int64(qmp->config.version_minor));
+	json_object_object_add(ver, "major",
+			       json_object_new_int64(qmp->config.version_major));
+	json_object_object_add(v, "qemu", ver);
+	json_object_object_add(v, "package",
+			       json_object_new_string(qmp->package));
+	json_object_object_add(q, "version", v);
+	/* No out-of-band execution: nothing to offer. */
+	json_object_object_add(q, "capabilities", json_object_new_array());
+	json_object_object_add(g, "QMP", q);
+	client_send_json(c, g);
+	json_object_put(g);
+}
+
+/* Takes @fd (connected, non-blocking or not) in every case. */
+static int client_new(struct vmc_qmp_monitor *mon, int fd)
+{
+	struct vmc_qmp *qmp = mon->qmp;
+	struct qmp_client *c = calloc(1, sizeof(*c));
+	int r = -ENOMEM;
+
+	if (!c)
+		goto fail;
+	c->qmp = qmp;
+	c->mon = mon;
+	c->fd = fd;
+	c->tok = json_tokener_new_ex(QMP_MAX_DEPTH);
+	if (!c->tok)
+		goto fail;
+	json_tokener_set_flags(c->tok, JSON_TOKENER_STRICT |
+					       JSON_TOKENER_ALLOW_TRAILING_CHARS |
+					       JSON_TOKENER_VALIDATE_UTF8);
+	r = vmc_loop_add_fd(qmp->loop, fd, client_read, NULL, c, &c->h);
+	if (r < 0)
+		goto fail;
+	c->next = qmp->clients;
+	qmp->clients = c;
+	qmp->nr_clients++;
+	vmc_log(VMC_LOG_DEBUG, "qmp: %s: client connected", mon->desc);
+	send_greeting(c);
+	return 0;
+fail:
+	if (c) {
+		json_tokener_free(c->tok);
+		free(c);
+	}
+	close(fd);
+	return r;
+}
+
+/* ------------------------------------------------------------------------
+ * Monitors
+ */
+
+static void listen_read(struct vmc_fd_handler *h, int fd, void *userdata)
+{
+	struct vmc_qmp_monitor *mon = userdata;
+
+	for (;;) {
+		int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+		if (c < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				vmc_log(VMC_LOG_WARNING,
+					"qmp: %s: accept: %s", mon->desc,
+					strerror(errno));
+			return;
+		}
+		if (client_new(mon, c) < 0)
+			vmc_log(VMC_LOG_WARNING,
+				"qmp: %s: cannot serve a client", mon->desc);
+	}
+}
+
+static void connect_done(struct vmc_fd_handler *h, int fd, void *userdata)
+{
+	struct vmc_qmp_monitor *mon = userdata;
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	vmc_fd_handler_free(mon->connect_h);
+	mon->connect_h = NULL;
+	mon->connect_fd = -1;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+		err = errno;
+	if (err) {
+		vmc_log(VMC_LOG_INFO, "qmp: %s: connect: %s", mon->desc,
+			strerror(err));
+		close(fd);
+		monitor_connect_later(mon);
+		return;
+	}
+	if (client_new(mon, fd) < 0)
+		monitor_connect_later(mon);
+}
+
+/* Start a connection: 0 connected or in progress, -errno failed. */
+static int monitor_connect(struct vmc_qmp_monitor *mon)
+{
+	int fd, r;
+
+	fd = socket(mon->addr.ss_family,
+		    SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&mon->addr, mon->addrlen) == 0)
+		return client_new(mon, fd);
+	if (errno != EINPROGRESS) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	r = vmc_loop_add_fd(mon->qmp->loop, fd, NULL, connect_done, mon,
+			    &mon->connect_h);
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	mon->connect_fd = fd;
+	return 0;
+}
+
+static void reconnect_timer(struct vmc_timer *t, void *userdata)
+{
+	struct vmc_qmp_monitor *mon = userdata;
+	int r = monitor_connect(mon);
+
+	if (r < 0) {
+		vmc_log(VMC_LOG_DEBUG, "qmp: %s: connect: %s", mon->desc,
+			strerror(-r));
+		monitor_connect_later(mon);
+	}
+}
+
+static void monitor_connect_later(struct vmc_qmp_monitor *mon)
+{
+	struct vmc_clock *clk;
+
+	if (!mon->reconnect || !mon->timer)
+		return;
+	clk = vmc_loop_get_clock(mon->qmp->loop, VMC_CLOCK_REALTIME);
+	vmc_timer_mod(mon->timer, vmc_clock_get_ns(clk) +
+					  (int64_t)mon->reconnect * 1000000000);
+}
+
+/* Mark dead: the reaper frees it.  Its clients go now. */
+static void monitor_kill(struct vmc_qmp_monitor *mon)
+{
+	mon->dead = true;
+	for (struct qmp_client *c = mon->qmp->clients; c; c = c->next)
+		if (c->mon == mon)
+			client_kill(c, NULL);
+	vmc_fd_handler_free(mon->listen_h);
+	mon->listen_h = NULL;
+	if (mon->listen_fd >= 0)
+		close(mon->listen_fd);
+	mon->listen_fd = -1;
+	vmc_fd_handler_free(mon->connect_h);
+	mon->connect_h = NULL;
+	if (mon->connect_fd >= 0)
+		close(mon->connect_fd);
+	mon->connect_fd = -1;
+	if (mon->timer)
+		vmc_timer_del(mon->timer);
+	if (mon->unix_path) {
+		unlink(mon->unix_path);
+		free(mon->unix_path);
+		mon->unix_path = NULL;
+	}
+	schedule_reap(mon->qmp);
+}
+
+static void monitor_free(struct vmc_qmp_monitor *mon)
+{
+	vmc_timer_free(mon->timer);
+	free(mon->unix_path);
+	free(mon->desc);
+	free(mon);
+}
+
+static void reap(struct vmc_bh *bh, void *userdata)
+{
+	struct vmc_qmp *qmp = userdata;
+	struct qmp_client **pc = &qmp->clients;
+	struct vmc_qmp_monitor **pm = &qmp->monitors;
+
+	while (*pc) {
+		struct qmp_client *c = *pc;
+
+		if (c->dead) {
+			*pc = c->next;
+			client_free(c);
+		} else {
+			pc = &c->next;
+		}
+	}
+	while (*pm) {
+		struct vmc_qmp_monitor *m = *pm;
+
+		if (m->dead) {
+			*pm = m->next;
+			monitor_free(m);
+		} else {
+			pm = &m->next;
+		}
+	}
+}
+
+/* The options after the address: server, wait, reconnect. */
+static int parse_options(char *opts, bool *server, bool *wait,
+			 unsigned int *reconnect)
+{
+	char *save = NULL;
+
+	for (char *o = strtok_r(opts, ",", &save); o;
+	     o = strtok_r(NULL, ",", &save)) {
+		char *val = strchr(o, '=');
+		bool on;
+
+		if (val)
+			*val++ = '\0';
+		if (!strcmp(o, "nowait") && !val) {
+			*wait = false;
+			continue;
+		}
+		if (!strcmp(o, "reconnect")) {
+			char *end;
+			unsigned long n;
+
+			if (!val || !*val)
+				return -EINVAL;
+			errno = 0;
+			n = strtoul(val, &end, 10);
+			if (*end || errno || n > 86400 || *val == '-')
+				return -EINVAL;
+			*reconnect = (unsigned int)n;
+			continue;
+		}
+		if (!val || !strcmp(val, "on"))
+			on = true;
+		else if (!strcmp(val, "off"))
+			on = false;
+		else
+			return -EINVAL;
+		if (!strcmp(o, "server"))
+			*server = on;
+		else if (!strcmp(o, "wait"))
+			*wait = on;
+		else
+			return -EINVAL;
+	}
+	return 0;
+}
+
+static int parse_address(struct vmc_qmp_monitor *mon, char *addr, bool server)
+{
+	if (!strncmp(addr, "unix:", 5)) {
+		struct sockaddr_un *sun = (struct sockaddr_un *)&mon->addr;
+		const char *path = addr + 5;
+
+		if (!*path || strlen(path) >= sizeof(sun->sun_path))
+			return -EINVAL;
+		sun->sun_family = AF_UNIX;
+		strcpy(sun->sun_path, path);
+		mon->addrlen = sizeof(*sun);
+		if (server) {
+			mon->unix_path = strdup(path);
+			if (!mon->unix_path)
+				return -ENOMEM;
+		}
+		return 0;
+	}
+	if (!strncmp(addr, "tcp:", 4)) {
+		struct addrinfo hints = { 0 }, *ai = NULL;
+		char *host = addr + 4, *port = strrchr(host, ':');
+		int r;
+
+		if (!port || !port[1])
+			return -EINVAL;
+		*port++ = '\0';
+		if (*host == '[') {
+			size_t l = strlen(host);
+
+			if (l < 2 || host[l - 1] != ']')
+				return -EINVAL;
+			host[l - 1] = '\0';
+			host++;
+		}
+		if (!*host)
+			host = "127.0.0.1";
+		hints.ai_socktype = SOCK_STREAM;
+		hints.ai_flags = AI_NUMERICSERV | (server ? AI_PASSIVE : 0);
+		r = getaddrinfo(host, port, &hints, &ai);
+		if (r)
+			return r == EAI_MEMORY ? -ENOMEM : -EINVAL;
+		memcpy(&mon->addr, ai->ai_addr, ai->ai_addrlen);
+		mon->addrlen = ai->ai_addrlen;
+		freeaddrinfo(ai);
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static int monitor_listen(struct vmc_qmp_monitor *mon, bool wait)
+{
+	int fd, one = 1, r;
+
+	fd = socket(mon->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	mon->listen_fd = fd;
+	if (mon->unix_path) {
+		struct stat st;
+
+		if (lstat(mon->unix_path, &st) == 0 && S_ISSOCK(st.st_mode))
+			unlink(mon->unix_path);
+	} else {
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	}
+	if (bind(fd, (struct sockaddr *)&mon->addr, mon->addrlen) < 0)
+		return -errno;
+	if (mon->unix_path && chmod(mon->unix_path, 0600) < 0)
+		return -errno;
+	if (listen(fd, 16) < 0)
+		return -errno;
+	if (!mon->unix_path) {
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof(ss);
+
+		if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+			return -errno;
+		mon->port = ntohs(ss.ss_family == AF_INET6
+				 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+				 : ((struct sockaddr_in *)&ss)->sin_port);
+	}
+	if (wait) {
+		/* QEMU's wait=on: no start before the first client. */
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		int c;
+
+		vmc_log(VMC_LOG_INFO, "qmp: %s: waiting for a client",
+			mon->desc);
+		while ((r = poll(&p, 1, -1)) < 0 && errno == EINTR)
+			;
+		if (r < 0)
+			return -errno;
+		c = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (c < 0)
+			return -errno;
+		r = client_new(mon, c);
+		if (r < 0)
+			return r;
+	}
+	return vmc_loop_add_fd(mon->qmp->loop, fd, listen_read, NULL, mon,
+			       &mon->listen_h);
+}
+
+static struct vmc_qmp_monitor *monitor_alloc(struct vmc_qmp *qmp,
+					     enum mon_kind kind,
+					     const char *desc)
+{
+	struct vmc_qmp_monitor *mon = calloc(1, sizeof(*mon));
+
+	if (!mon)
+		return NULL;
+	mon->qmp = qmp;
+	mon->kind = kind;
+	mon->listen_fd = mon->connect_fd = -1;
+	mon->port = -1;
+	mon->desc = strdup(desc);
+	if (!mon->desc) {
+		free(mon);
+		return NULL;
+	}
+	return mon;
+}
+
+VMC_EXPORT int vmc_qmp_add_monitor(struct vmc_qmp *qmp, const char *spec,
+				   struct vmc_qmp_monitor **ret)
+{
+	bool server = false, wait = true;
+	unsigned int reconnect = 0;
+	struct vmc_qmp_monitor *mon;
+	char *copy, *opts;
+	int r;
+
+	qmp_return_if(!qmp || !spec, -EINVAL);
+	copy = strdup(spec);
+	if (!copy)
+		return -ENOMEM;
+	opts = strchr(copy, ',');
+	if (opts)
+		*opts++ = '\0';
+	r = opts ? parse_options(opts, &server, &wait, &reconnect) : 0;
+	if (r < 0 || (server && reconnect)) {
+		free(copy);
+		return -EINVAL;
+	}
+	mon = monitor_alloc(qmp, server ? MON_LISTEN : MON_CONNECT, spec);
+	if (!mon) {
+		free(copy);
+		return -ENOMEM;
+	}
+	r = parse_address(mon, copy, server);
+	free(copy);
+	if (r < 0)
+		goto fail;
+	/* Linked first, so that a client accepted by wait=on is reaped. */
+	mon->next = qmp->monitors;
+	qmp->monitors = mon;
+	if (server) {
+		r = monitor_listen(mon, wait);
+	} else {
+		mon->reconnect = reconnect;
+		if (reconnect) {
+			r = vmc_timer_new(vmc_loop_get_clock(qmp->loop,
+							     VMC_CLOCK_REALTIME),
+					  reconnect_timer, mon, &mon->timer);
+			if (r < 0)
+				goto fail_linked;
+		}
+		r = monitor_connect(mon);
+		if (r < 0 && reconnect) {
+			vmc_log(VMC_LOG_INFO,
+				"qmp: %s: connect: %s; retrying every %us",
+				mon->desc, strerror(-r), reconnect);
+			monitor_connect_later(mon);
+			r = 0;
+		}
+	}
+	if (r < 0)
+		goto fail_linked;
+	if (ret)
+		*ret = mon;
+	return 0;
+fail_linked:
+	/* Keep the socket file of whoever owns the address. */
+	if (r == -EADDRINUSE) {
+		free(mon->unix_path);
+		mon->unix_path = NULL;
+	}
+	monitor_kill(mon);
+	return r;
+fail:
+	monitor_free(mon);
+	return r;
+}
+
+VMC_EXPORT int vmc_qmp_add_fd(struct vmc_qmp *qmp, int fd,
+			      struct vmc_qmp_monitor **ret)
+{
+	struct vmc_qmp_monitor *mon;
+	int copy, r;
+
+	qmp_return_if(!qmp || fd < 0, -EINVAL);
+	mon = monitor_alloc(qmp, MON_FD, "fd");
+	if (!mon)
+		return -ENOMEM;
+	copy = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	if (copy < 0) {
+		r = -errno;
+		monitor_free(mon);
+		return r;
+	}
+	mon->next = qmp->monitors;
+	qmp->monitors = mon;
+	r = client_new(mon, copy);
+	if (r < 0) {
+		monitor_kill(mon);
+		return r;
+	}
+	if (ret)
+		*ret = mon;
+	return 0;
+}
+
+VMC_EXPORT void vmc_qmp_remove_monitor(struct vmc_qmp_monitor *mon)
+{
+	if (mon && !mon->dead)
+		monitor_kill(mon);
+}
+
+VMC_EXPORT int vmc_qmp_monitor_get_port(const struct vmc_qmp_monitor *mon)
+{
+	qmp_return_if(!mon, -EINVAL);
+	if (mon->kind != MON_LISTEN || mon->port < 0)
+		return -ENOTSOCK;
+	return mon->port;
+}
+
+VMC_EXPORT unsigned int vmc_qmp_get_client_count(const struct vmc_qmp *qmp)
+{
+	return qmp ? qmp->nr_clients : 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Commands
+ */
+
+VMC_EXPORT int vmc_qmp_add_command(struct vmc_qmp *qmp, const char *name,
+				   const struct vmc_qmp_arg *args,
+				   vmc_qmp_command_cb cb, void *userdata)
+{
+	struct qmp_command *cmd, **tail;
+	size_t n = 0;
+
+	qmp_return_if(!qmp || !name || !*name || !cb, -EINVAL);
+	for (; args && args[n].name; n++) {
+		if (!*args[n].name || args[n].type < VMC_QMP_NULL ||
+		    args[n].type > VMC_QMP_ANY)
+			return -EINVAL;
+		for (size_t k = 0; k < n; k++)
+			if (!strcmp(args[k].name, args[n].name))
+				return -EINVAL;
+	}
+	if (find_command(qmp, name))
+		return -EEXIST;
+	cmd = calloc(1, sizeof(*cmd));
+	if (!cmd)
+		return -ENOMEM;
+	cmd->name = strdup(name);
+	cmd->args = calloc(n + 1, sizeof(*cmd->args));
+	if (!cmd->name || !cmd->args)
+		goto nomem;
+	for (size_t i = 0; i < n; i++) {
+		cmd->args[i] = args[i];
+		cmd->args[i].name = strdup(args[i].name);
+		if (!cmd->args[i].name)
+			goto nomem;
+	}
+	cmd->cb = cb;
+	cmd->userdata = userdata;
+	/* Registration order, which query-commands reports. */
+	for (tail = &qmp->commands; *tail; tail = &(*tail)->next)
+		;
+	*tail = cmd;
+	return 0;
+nomem:
+	for (size_t i = 0; cmd->args && i < n; i++)
+		free((char *)cmd->args[i].name);
+	free(cmd->args);
+	free(cmd->name);
+	free(cmd);
+	return -ENOMEM;
+}
+
+static void command_free(struct qmp_command *cmd)
+{
+	for (size_t i = 0; cmd->args[i].name; i++)
+		free((char *)cmd->args[i].name);
+	free(cmd->args);
+	free(cmd->name);
+	free(cmd);
+}
+
+VMC_EXPORT int vmc_qmp_remove_command(struct vmc_qmp *qmp, const char *name)
+{
+	qmp_return_if(!qmp || !name, -EINVAL);
+	for (struct qmp_command **p = &qmp->commands; *p; p = &(*p)->next) {
+		if (!strcmp((*p)->name, name)) {
+			struct qmp_command *cmd = *p;
+
+			*p = cmd->next;
+			command_free(cmd);
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+/* The list of command names, in registration order (query-commands). */
+struct json_object *vmc__qmp_command_list(struct vmc_qmp *qmp)
+{
+	struct json_object *list = json_object_new_array();
+
+	for (struct qmp_command *c = qmp->commands; list && c; c = c->next) {
+		struct json_object *e = json_object_new_object();
+
+		if (!e || json_object_object_add(
+				  e, "name", json_object_new_string(c->name))) {
+			json_object_put(e);
+			json_object_put(list);
+			return NULL;
+		}
+		json_object_array_add(list, e);
+	}
+	return list;
+}
+
+void vmc__qmp_set_negotiated(struct vmc_qmp_request *req)
+{
+	req->client->negotiated = true;
+}
+
+/* ------------------------------------------------------------------------
+ * The server
+ */
+
+static void on_state(struct vmc_vm *vm, enum vmc_vm_state old,
+		     enum vmc_vm_state now, void *userdata)
+{
+	vmc__qmp_on_state(userdata, old, now);
+}
+
+static void on_reset(struct vmc_vm *vm, void *userdata)
+{
+	vmc__qmp_on_reset(userdata);
+}
+
+static void after_reply(struct vmc_bh *bh, void *userdata)
+{
+	vmc__qmp_run_after(userdata);
+}
+
+void vmc__qmp_schedule_after(struct vmc_qmp *qmp)
+{
+	vmc_bh_schedule(qmp->after_bh);
+}
+
+VMC_EXPORT void vmc_qmp_config_init(struct vmc_qmp_config *config)
+{
+	if (!config)
+		return;
+	*config = (struct vmc_qmp_config){
+		.size = sizeof(*config),
+		.version_major = VMC_VERSION_MAJOR,
+		.version_minor = VMC_VERSION_MINOR,
+		.version_micro = VMC_VERSION_MICRO,
+	};
+}
+
+VMC_EXPORT int vmc_qmp_new(struct vmc_vm *vm,
+			   const struct vmc_qmp_config *config,
+			   struct vmc_qmp **ret)
+{
+	struct vmc_qmp *qmp;
+	int r = -ENOMEM;
+
+	qmp_return_if(!vm || !ret, -EINVAL);
+	qmp_return_if(config && (config->size < offsetof(struct vmc_qmp_config,
+							 max_output) ||
+				 config->size > sizeof(*config)),
+		      -EINVAL);
+	qmp = calloc(1, sizeof(*qmp));
+	if (!qmp)
+		return -ENOMEM;
+	vmc_qmp_config_init(&qmp->config);
+	if (config)
+		memcpy(&qmp->config, config, config->size);
+	qmp->config.size = sizeof(qmp->config);
+	if (!qmp->config.max_message)
+		qmp->config.max_message = QMP_DEFAULT_MAX_MESSAGE;
+	if (!qmp->config.max_output)
+		qmp->config.max_output = QMP_DEFAULT_MAX_OUTPUT;
+	if (qmp->config.max_message > INT32_MAX) {
+		r = -EINVAL;
+		goto fail;
+	}
+	qmp->vm = vmc_vm_ref(vm);
+	qmp->loop = vmc_vm_get_loop(vm);
+	if (qmp->config.name) {
+		qmp->name = strdup(qmp->config.name);
+		if (!qmp->name)
+			goto fail;
+	}
+	qmp->package = strdup(qmp->config.package ? qmp->config.package : "");
+	if (!qmp->package)
+		goto fail;
+	qmp->config.name = qmp->name;
+	qmp->config.package = qmp->package;
+	r = vmc_bh_new(qmp->loop, reap, qmp, &qmp->reap_bh);
+	if (r >= 0)
+		r = vmc_bh_new(qmp->loop, after_reply, qmp, &qmp->after_bh);
+	if (r >= 0)
+		r = vmc__qmp_add_builtin_commands(qmp);
+	/*
+	 * Priority 0: events describe the change once every device has
+	 * seen it, as QEMU sends STOP after the VM stopped.
+	 */
+	if (r >= 0)
+		r = vmc_vm_add_state_handler(vm, on_state, 0, qmp,
+					     &qmp->hooks.state);
+	if (r >= 0)
+		r = vmc_vm_add_reset_handler(vm, on_reset, qmp,
+					     &qmp->hooks.reset);
+	if (r < 0)
+		goto fail;
+	*ret = qmp;
+	return 0;
+fail:
+	vmc_qmp_free(qmp);
+	return r;
+}
+
+VMC_EXPORT void vmc_qmp_free(struct vmc_qmp *qmp)
+{
+	if (!qmp)
+		return;
+	if (qmp->hooks.state)
+		vmc_vm_remove_state_handler(qmp->vm, qmp->hooks.state);
+	if (qmp->hooks.reset)
+		vmc_vm_remove_reset_handler(qmp->vm, qmp->hooks.reset);
+	for (struct vmc_qmp_monitor *m = qmp->monitors; m; m = m->next)
+		if (!m->dead)
+			monitor_kill(m);
+	while (qmp->clients) {
+		struct qmp_client *c = qmp->clients;
+
+		qmp->clients = c->next;
+		client_free(c);
+	}
+	while (qmp->monitors) {
+		struct vmc_qmp_monitor *m = qmp->monitors;
+
+		qmp->monitors = m->next;
+		monitor_free(m);
+	}
+	while (qmp->commands) {
+		struct qmp_command *c = qmp->commands;
+
+		qmp->commands = c->next;
+		command_free(c);
+	}
+	vmc_bh_free(qmp->reap_bh);
+	vmc_bh_free(qmp->after_bh);
+	free(qmp->name);
+	free(qmp->package);
+	if (qmp->vm)
+		vmc_vm_unref(qmp->vm);
+	free(qmp);
+}
