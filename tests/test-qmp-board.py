@@ -132,6 +132,10 @@ async def proxmox(board, elf, tmp):
         hmp = await mon.cmd("human-monitor-command",
                             {"command-line": "info status"})
         assert hmp == "VM status: paused (prelaunch)\r\n", hmp
+        regs = await mon.cmd("human-monitor-command",
+                             {"command-line": "info registers"})
+        assert regs.startswith(" pc       0000000000001000\r\n") and \
+            " x2/sp    " in regs and " mhartid  " in regs, regs
 
         # The event listener restarts: the board comes back.
         ev.w.close()

@@ -379,6 +379,17 @@ static void test_request_errors(void)
 	teardown();
 }
 
+static void hmp(struct tc *t, const char *line)
+{
+	char req[256];
+
+	snprintf(req, sizeof(req),
+		 "{\"execute\":\"human-monitor-command\",\"arguments\":"
+		 "{\"command-line\":\"%s\"}}",
+		 line);
+	tc_send(t, req);
+}
+
 static void test_queries(void)
 {
 	struct tc t;
@@ -462,6 +473,12 @@ static void test_queries(void)
 	tc_send(&t, "{\"execute\":\"human-monitor-command\",\"arguments\":"
 		    "{\"command-line\":\"info version\"}}");
 	EXPECT(&t, "{\"return\":\"0.2.0\\r\\n\"}");
+	hmp(&t, "info registers");
+	EXPECT(&t, "{\"return\":\"Error: CPU #0 has no registers to show\\r\\n\"}");
+	hmp(&t, "info kvm");
+	snprintf(want, sizeof(want), "{\"return\":\"kvm support: %s\\r\\n\"}",
+		 VMC_HAVE_KVM_ACCEL ? "disabled" : "not compiled");
+	EXPECT(&t, want);
 	tc_send(&t, "{\"execute\":\"human-monitor-command\",\"arguments\":"
 		    "{\"command-line\":\"frobnicate\"}}");
 	EXPECT(&t, "{\"return\":\"unknown command: 'frobnicate'\\r\\n\"}");
@@ -478,17 +495,6 @@ static void test_queries(void)
 	EXPECT(&t, want);
 	tc_close(&t);
 	teardown();
-}
-
-static void hmp(struct tc *t, const char *line)
-{
-	char req[256];
-
-	snprintf(req, sizeof(req),
-		 "{\"execute\":\"human-monitor-command\",\"arguments\":"
-		 "{\"command-line\":\"%s\"}}",
-		 line);
-	tc_send(t, req);
 }
 
 static void status_is(struct tc *t, const char *running, const char *status)

@@ -28,7 +28,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <inttypes.h>
+
+#include <libvmcore/vmc-riscv.h>
 #include <libvmcore/vmc-vcpu.h>
+#include <libvmcore/vmc-x86.h>
 
 #include "vmc-config.h"
 #include "qmp-internal.h"
@@ -433,6 +437,76 @@ static void VMC_PRINTF(2, 3) hmp_printf(struct hmp_out *o, const char *fmt,
 	o->buf[o->len] = '\0';
 }
 
+/* QEMU's `info registers` layout, for the registers libvmcore exposes. */
+static void hmp_registers(struct vmc_qmp *qmp, struct hmp_out *o,
+			  unsigned int cpu)
+{
+	static const char *const rv_names[32] = {
+		"x0/zero", "x1/ra",  "x2/sp",   "x3/gp",   "x4/tp",  "x5/t0",
+		"x6/t1",   "x7/t2",  "x8/s0",   "x9/s1",   "x10/a0", "x11/a1",
+		"x12/a2",  "x13/a3", "x14/a4",  "x15/a5",  "x16/a6", "x17/a7",
+		"x18/s2",  "x19/s3", "x20/s4",  "x21/s5",  "x22/s6", "x23/s7",
+		"x24/s8",  "x25/s9", "x26/s10", "x27/s11", "x28/t3", "x29/t4",
+		"x30/t5",  "x31/t6",
+	};
+	static const struct {
+		const char *name;
+		unsigned int csr;
+	} rv_csrs[] = {
+		{ "mhartid", 0xf14 }, { "mstatus", 0x300 }, { "mip", 0x344 },
+		{ "mie", 0x304 },     { "mtvec", 0x305 },   { "mepc", 0x341 },
+		{ "mcause", 0x342 },  { "mtval", 0x343 },   { "satp", 0x180 },
+	};
+	static const char *const x86_names[18] = {
+		"RAX", "RBX", "RCX", "RDX", "RSI", "RDI", "RSP", "RBP", "R8 ",
+		"R9 ", "R10", "R11", "R12", "R13", "R14", "R15", "RIP", "RFL",
+	};
+	/* QEMU prints RBP before RSP. */
+	static const unsigned int x86_order[18] = {
+		0, 1, 2, 3, 4, 5, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17,
+	};
+	struct vmc_vcpu *v = vmc_vm_get_vcpu(qmp->vm, cpu);
+	uint64_t val;
+
+	switch (vmc_vm_get_arch(qmp->vm)) {
+	case VMC_ARCH_RISCV64:
+		if (vmc_vcpu_get_reg(v, VMC_RISCV_REG_PC, &val) < 0)
+			break;
+		hmp_printf(o, " %-8s %016" PRIx64 "\n", "pc", val);
+		for (size_t i = 0; i < sizeof(rv_csrs) / sizeof(rv_csrs[0]);
+		     i++)
+			if (vmc_vcpu_get_reg(v, VMC_RISCV_REG_CSR(rv_csrs[i].csr),
+					     &val) == 0)
+				hmp_printf(o, " %-8s %016" PRIx64 "\n",
+					   rv_csrs[i].name, val);
+		for (unsigned int i = 0; i < 32; i++) {
+			if (vmc_vcpu_get_reg(v, VMC_RISCV_REG_X(i), &val) < 0)
+				val = 0;
+			hmp_printf(o, " %-8s %016" PRIx64 "%s", rv_names[i], val,
+				   (i & 3) == 3 ? "\n" : "");
+		}
+		return;
+	case VMC_ARCH_X86_64:
+		for (unsigned int i = 0; i < 18; i++) {
+			unsigned int r = x86_order[i];
+
+			if (vmc_vcpu_get_reg(v, r, &val) < 0)
+				break;
+			if (r == VMC_X86_RFLAGS)
+				hmp_printf(o, "%s=%08" PRIx64 "\n",
+					   x86_names[r], val);
+			else
+				hmp_printf(o, "%s=%016" PRIx64 "%s",
+					   x86_names[r], val,
+					   (i & 3) == 3 ? "\n" : " ");
+		}
+		return;
+	default:
+		break;
+	}
+	hmp_printf(o, "Error: CPU #%u has no registers to show\n", cpu);
+}
+
 static void hmp_info(struct vmc_qmp *qmp, struct hmp_out *o,
 		     const char *what, unsigned int cur_cpu)
 {
@@ -457,6 +531,8 @@ static void hmp_info(struct vmc_qmp *qmp, struct hmp_out *o,
 			   : vmc_vm_get_accel(qmp->vm) == VMC_ACCEL_KVM
 				   ? "enabled"
 				   : "disabled");
+	} else if (!strcmp(what, "registers")) {
+		hmp_registers(qmp, o, cur_cpu);
 	} else if (!strcmp(what, "cpus")) {
 		unsigned int n = vmc_vm_get_vcpu_count(qmp->vm);
 

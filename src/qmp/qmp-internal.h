@@ -98,7 +98,6 @@ struct vmc_qmp {
 	bool pending_quit;
 	/* Frees dead clients and monitors. */
 	struct vmc_bh *reap_bh;
-	bool in_dispatch;
 };
 
 struct vmc_qmp_request {

@@ -565,9 +565,7 @@ static void handle_request(struct qmp_client *c, struct json_object *req)
 		r.qmp = qmp;
 		r.client = c;
 		r.args = args;
-		qmp->in_dispatch = true;
 		cmd->cb(&r, cmd->userdata);
-		qmp->in_dispatch = false;
 		if (!r.answered)
 			r.reply = json_object_new_object();
 		client_reply(c, r.error, r.reply, id, has_id);
