@@ -179,6 +179,15 @@ static char *tc_text(struct tc *t)
 		free(got_);                       \
 	} while (0)
 
+/* The next message contains @part. */
+#define EXPECT_HAS(t, part)                                \
+	do {                                               \
+		char *got_ = tc_text(t);                   \
+		if (!strstr(got_, part))                   \
+			FAIL("expected %s in %s", part, got_); \
+		free(got_);                                \
+	} while (0)
+
 /* Nothing more arrives within @ms. */
 static void tc_quiet(struct tc *t, int ms)
 {
@@ -871,7 +880,7 @@ static void test_several_clients(void)
 	sa.sin_addr.s_addr = htonl(0x7f000001);
 	tc_init(&t[2], socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
 	ASSERT_OK(connect(t[2].fd, (struct sockaddr *)&sa, sizeof(sa)));
-	ASSERT_NOT_NULL(strstr(tc_text(&t[2]), "\"QMP\""));
+	EXPECT_HAS(&t[2], "\"QMP\"");
 	tc_send(&t[2], "{\"execute\":\"qmp_capabilities\"}");
 	EXPECT(&t[2], "{\"return\":{}}");
 	/* A socket the host had. */
@@ -879,13 +888,13 @@ static void test_several_clients(void)
 	ASSERT_OK(vmc_qmp_add_fd(qmp, sp[0], &fdmon));
 	close(sp[0]);
 	tc_init(&t[3], sp[1]);
-	ASSERT_NOT_NULL(strstr(tc_text(&t[3]), "\"QMP\""));
+	EXPECT_HAS(&t[3], "\"QMP\"");
 	tc_send(&t[3], "{\"execute\":\"qmp_capabilities\"}");
 	EXPECT(&t[3], "{\"return\":{}}");
 	ASSERT_ERR(vmc_qmp_monitor_get_port(fdmon), -ENOTSOCK);
 	/* One that never negotiates gets no events. */
 	tc_init(&idle, unix_connect(sock_path));
-	ASSERT_NOT_NULL(strstr(tc_text(&idle), "\"QMP\""));
+	EXPECT_HAS(&idle, "\"QMP\"");
 	ASSERT_EQ(vmc_qmp_get_client_count(qmp), 5);
 
 	/* t[0] stops the VM: every negotiated client sees STOP. */
@@ -1042,17 +1051,17 @@ static void test_framing_and_garbage(void)
 	/* A truncated request, then a control character resynchronises. */
 	tc_send(&t, "{\"execute\":\"query-na");
 	tc_send(&t, "\x01");
-	ASSERT_NOT_NULL(strstr(tc_text(&t), "JSON parse error"));
+	EXPECT_HAS(&t, "JSON parse error");
 	tc_send(&t, "{\"execute\":\"query-name\",\"id\":5}");
 	EXPECT(&t, "{\"return\":{\"name\":\"n\"},\"id\":5}");
 	/* Garbage between requests, single quotes, invalid UTF-8. */
 	tc_send(&t, "xyz{\"execute\":\"query-name\",\"id\":6}");
-	ASSERT_NOT_NULL(strstr(tc_text(&t), "JSON parse error"));
+	EXPECT_HAS(&t, "JSON parse error");
 	EXPECT(&t, "{\"return\":{\"name\":\"n\"},\"id\":6}");
 	tc_send(&t, "{'execute':'query-name'}");
-	ASSERT_NOT_NULL(strstr(tc_text(&t), "JSON parse error"));
+	EXPECT_HAS(&t, "JSON parse error");
 	tc_send(&t, "{\"execute\":\"query-name\",\"id\":\"\xff\xfe\"}");
-	ASSERT_NOT_NULL(strstr(tc_text(&t), "JSON parse error"));
+	EXPECT_HAS(&t, "JSON parse error");
 	tc_send(&t, "{\"execute\":\"query-name\",\"id\":7}");
 	EXPECT(&t, "{\"return\":{\"name\":\"n\"},\"id\":7}");
 	/* Too deep. */
@@ -1129,7 +1138,7 @@ static void test_client_monitor_reconnects(void)
 	fd = accept_pumping(lfd, 3000000000LL);
 	ASSERT_GE(fd, 0);
 	tc_init(&t, fd);
-	ASSERT_NOT_NULL(strstr(tc_text(&t), "\"QMP\""));
+	EXPECT_HAS(&t, "\"QMP\"");
 	tc_send(&t, "{\"execute\":\"qmp_capabilities\"}");
 	EXPECT(&t, "{\"return\":{}}");
 	ASSERT_OK(vmc_vm_start(vm));
@@ -1141,7 +1150,7 @@ static void test_client_monitor_reconnects(void)
 	fd = accept_pumping(lfd, 3000000000LL);
 	ASSERT_GE(fd, 0);
 	tc_init(&t, fd);
-	ASSERT_NOT_NULL(strstr(tc_text(&t), "\"QMP\""));
+	EXPECT_HAS(&t, "\"QMP\"");
 	tc_close(&t);
 	close(lfd);
 	unlink(path);
@@ -1179,7 +1188,7 @@ static void test_monitor_specs(void)
 	ASSERT_EQ(vmc_qmp_get_client_count(qmp), 1);
 	ASSERT_OK(pthread_join(th, &fd));
 	tc_init(&t, (int)(intptr_t)fd);
-	ASSERT_NOT_NULL(strstr(tc_text(&t), "\"QMP\""));
+	EXPECT_HAS(&t, "\"QMP\"");
 	tc_close(&t);
 	teardown();
 }
