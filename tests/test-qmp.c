@@ -766,6 +766,39 @@ static void test_host_commands_and_events(void)
 	teardown();
 }
 
+static void cmd_hangup(struct vmc_qmp_request *req, void *userdata)
+{
+	vmc_qmp_remove_monitor(userdata);
+}
+
+/* A command may close the monitor it came from: no reply, no crash. */
+static void test_remove_monitor_in_command(void)
+{
+	struct vmc_qmp_monitor *mon;
+	struct tc t;
+	char spec[160], c;
+	struct stat st;
+	int64_t end;
+	ssize_t n;
+
+	setup();
+	snprintf(spec, sizeof(spec), "unix:%s,server=on,wait=off", sock_path);
+	ASSERT_OK(vmc_qmp_add_monitor(qmp, spec, &mon));
+	ASSERT_OK(vmc_qmp_add_command(qmp, "x-hangup", NULL, cmd_hangup, mon));
+	tc_open(&t);
+	tc_send(&t, "{\"execute\":\"x-hangup\"}{\"execute\":\"stop\"}");
+	end = vmc_test_now_ns() + 5000000000LL;
+	while ((n = recv(t.fd, &c, 1, MSG_DONTWAIT)) < 0 && errno == EAGAIN &&
+	       vmc_test_now_ns() < end)
+		pump();
+	ASSERT_EQ(n, 0);
+	ASSERT_EQ(vmc_qmp_get_client_count(qmp), 0);
+	ASSERT_ERR(stat(sock_path, &st), -1);
+	pump();
+	tc_close(&t);
+	teardown();
+}
+
 static void test_values(void)
 {
 	struct vmc_qmp_value *v, *o, *a;
@@ -1204,6 +1237,7 @@ int main(void)
 	RUN(test_optional_commands);
 	RUN(test_host_commands_and_events);
 	RUN(test_several_clients);
+	RUN(test_remove_monitor_in_command);
 	RUN(test_close_mid_reply);
 	RUN(test_client_never_reads);
 	RUN(test_framing_and_garbage);

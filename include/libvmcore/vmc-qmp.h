@@ -216,9 +216,11 @@ int vmc_qmp_add_fd(struct vmc_qmp *qmp, int fd,
 		   struct vmc_qmp_monitor **ret);
 
 /**
- * Close a monitor and its clients.  NULL is ignored.
+ * Close a monitor and its clients (a listening Unix socket's file is
+ * removed).  Allowed inside a command callback, also for the monitor the
+ * command came from: the reply is then dropped.  NULL is ignored.
  * @param mon the monitor
- * @thread loop, not from inside a command callback
+ * @thread loop
  * @since 0.2
  */
 void vmc_qmp_remove_monitor(struct vmc_qmp_monitor *mon);
