@@ -1207,8 +1207,21 @@ static void test_monitor_specs(void)
 	pthread_t th;
 	void *fd;
 	char spec[160];
+	struct vmc_qmp_config cfg;
+	struct vmc_qmp *q2;
 
 	setup();
+	vmc_qmp_config_init(&cfg);
+	cfg.size = 8;
+	ASSERT_ERR(vmc_qmp_new(vm, &cfg, &q2), -EINVAL);
+	cfg.size = sizeof(cfg);
+	ASSERT_ERR(vmc_qmp_new(NULL, &cfg, &q2), -EINVAL);
+	ASSERT_ERR(vmc_qmp_new(vm, &cfg, NULL), -EINVAL);
+	/* A second server on the same VM, with the defaults. */
+	ASSERT_OK(vmc_qmp_new(vm, NULL, &q2));
+	vmc_qmp_free(q2);
+	vmc_qmp_free(NULL);
+	ASSERT_EQ(vmc_qmp_get_client_count(NULL), 0);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		ASSERT_ERR(vmc_qmp_add_monitor(qmp, bad[i], NULL), -EINVAL);
 	ASSERT_ERR(vmc_qmp_add_monitor(NULL, "unix:/x", NULL), -EINVAL);

@@ -1415,10 +1415,8 @@ VMC_EXPORT int vmc_qmp_new(struct vmc_vm *vm,
 	int r = -ENOMEM;
 
 	qmp_return_if(!vm || !ret, -EINVAL);
-	qmp_return_if(config && (config->size < offsetof(struct vmc_qmp_config,
-							 max_output) ||
-				 config->size > sizeof(*config)),
-		      -EINVAL);
+	/* 0.2's struct is the first; later ones only grow. */
+	qmp_return_if(config && config->size != sizeof(*config), -EINVAL);
 	qmp = calloc(1, sizeof(*qmp));
 	if (!qmp)
 		return -ENOMEM;
