@@ -172,7 +172,7 @@ async def quit_(board, elf, tmp):
         await mon.greeting()
         assert await mon.cmd("query-name") == {}
         assert await mon.cmd("quit") == {}
-        d = await mon.event("SHUTDOWN")
+        d = await mon.event("SHUTDOWN")  # before the reply, as QEMU
         assert d == {"guest": False, "reason": "host-qmp-quit"}, d
         rc = await asyncio.wait_for(proc.wait(), TIMEOUT)
         assert rc == 0, rc

@@ -113,19 +113,21 @@ void vmc__qmp_on_reset(struct vmc_qmp *qmp)
 			      : guest_reason(true, "guest-reset"));
 }
 
-/* After the reply to system_powerdown or quit has gone out. */
+/*
+ * After the reply to system_powerdown or quit has gone out: the board's
+ * power button, the host's quit.  Their events precede the reply, as
+ * QEMU 7.2 sends them (they leave from its main loop before the reply
+ * leaves the monitor).
+ */
 void vmc__qmp_run_after(struct vmc_qmp *qmp)
 {
 	if (qmp->pending_powerdown) {
 		qmp->pending_powerdown = false;
-		vmc__qmp_emit(qmp, "POWERDOWN", NULL);
 		if (qmp->config.powerdown)
 			qmp->config.powerdown(qmp, qmp->config.userdata);
 	}
 	if (qmp->pending_quit) {
 		qmp->pending_quit = false;
-		vmc__qmp_emit(qmp, "SHUTDOWN",
-			      guest_reason(false, "host-qmp-quit"));
 		/* Last: the host may free the server here. */
 		if (qmp->config.quit)
 			qmp->config.quit(qmp, qmp->config.userdata);
@@ -164,12 +166,14 @@ static const char *do_reset(struct vmc_qmp *qmp)
 
 static void do_powerdown(struct vmc_qmp *qmp)
 {
+	vmc__qmp_emit(qmp, "POWERDOWN", NULL);
 	qmp->pending_powerdown = true;
 	vmc__qmp_schedule_after(qmp);
 }
 
 static void do_quit(struct vmc_qmp *qmp)
 {
+	vmc__qmp_emit(qmp, "SHUTDOWN", guest_reason(false, "host-qmp-quit"));
 	qmp->pending_quit = true;
 	vmc__qmp_schedule_after(qmp);
 }
@@ -206,10 +210,11 @@ static void cmd_qmp_capabilities(struct vmc_qmp_request *req, void *opaque)
 					      "Capability 'oob' not available");
 			return;
 		}
+		/* QEMU 7.2's words, 'null' included (a list element). */
 		vmc_qmp_request_error(req, VMC_QMP_GENERIC_ERROR,
-				      "Parameter 'enable[%zu]' does not accept "
-				      "value '%s'",
-				      i, cap);
+				      "Parameter 'null' does not accept value "
+				      "'%s'",
+				      cap);
 		return;
 	}
 	vmc__qmp_set_negotiated(req);
@@ -402,9 +407,15 @@ static void cmd_query_memory_size_summary(struct vmc_qmp_request *req,
 	struct vmc_qmp *qmp = vmc_qmp_request_get_qmp(req);
 	struct vmc_qmp_value *v;
 
+	/*
+	 * QEMU reports plugged-memory where the machine can hot-plug
+	 * memory (pc), and leaves it out elsewhere (riscv virt).
+	 */
+	bool hotplug = vmc_vm_get_arch(qmp->vm) == VMC_ARCH_X86_64;
+
 	if (vmc_qmp_value_new_object(&v) < 0 ||
 	    vmc_qmp_object_set_uint(v, "base-memory", qmp->config.ram_size) < 0 ||
-	    vmc_qmp_object_set_uint(v, "plugged-memory", 0) < 0)
+	    (hotplug && vmc_qmp_object_set_uint(v, "plugged-memory", 0) < 0))
 		answer_json(req, NULL);
 	else
 		vmc_qmp_request_return(req, v);
