@@ -112,15 +112,15 @@ struct vmc_qmp_config {
 	uint64_t ram_size;
 	/**
 	 * The board's power button: `system_powerdown` sends the POWERDOWN
-	 * event and calls it (after the reply).  NULL: the command does
-	 * not exist.
+	 * event (before its reply, as QEMU does) and calls this after the
+	 * reply.  NULL: the command does not exist.
 	 */
 	vmc_qmp_action_cb powerdown;
 	/**
-	 * `quit`: after the reply and the SHUTDOWN event (guest false,
-	 * reason "host-qmp-quit"), the host ends the VM (and usually the
-	 * process).  The callback may free the server.  NULL: the command
-	 * does not exist.
+	 * `quit`: the server sends the SHUTDOWN event (guest false, reason
+	 * "host-qmp-quit") and its reply, then calls this, and the host
+	 * ends the VM (and usually the process).  The callback may free the
+	 * server.  NULL: the command does not exist.
 	 */
 	vmc_qmp_action_cb quit;
 	void *userdata;        /**< passed to the callbacks */
