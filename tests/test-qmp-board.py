@@ -132,6 +132,12 @@ async def proxmox(board, elf, tmp):
         hmp = await mon.cmd("human-monitor-command",
                             {"command-line": "info status"})
         assert hmp == "VM status: paused (prelaunch)\r\n", hmp
+        mtree = await mon.cmd("human-monitor-command",
+                              {"command-line": "info mtree -f"})
+        assert mtree.startswith("FlatView #0\r\n AS \"memory\", root: ") and \
+            "  0000000080000000-0000000087ffffff (prio 0, ram): " in mtree \
+            and "  0000000000001000-" in mtree and "(prio 0, rom)" in mtree \
+            and "(prio 0, i/o)" in mtree, mtree
         regs = await mon.cmd("human-monitor-command",
                              {"command-line": "info registers"})
         assert regs.startswith(" pc       0000000000001000\r\n") and \

@@ -481,6 +481,8 @@ static void test_queries(void)
 	tc_send(&t, "{\"execute\":\"human-monitor-command\",\"arguments\":"
 		    "{\"command-line\":\"info version\"}}");
 	EXPECT(&t, "{\"return\":\"0.2.0\\r\\n\"}");
+	hmp(&t, "info mtree -f");
+	EXPECT_HAS(&t, "FlatView #0\\r\\n AS \\\"memory\\\", root: ");
 	hmp(&t, "info registers");
 	EXPECT(&t, "{\"return\":\"Error: CPU #0 has no registers to show\\r\\n\"}");
 	hmp(&t, "info kvm");

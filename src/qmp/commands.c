@@ -30,6 +30,7 @@
 
 #include <inttypes.h>
 
+#include <libvmcore/vmc-memory.h>
 #include <libvmcore/vmc-riscv.h>
 #include <libvmcore/vmc-vcpu.h>
 #include <libvmcore/vmc-x86.h>
@@ -426,7 +427,7 @@ static void cmd_query_memory_size_summary(struct vmc_qmp_request *req,
  */
 
 struct hmp_out {
-	char buf[4096];
+	char buf[32768];
 	size_t len;
 };
 
@@ -518,6 +519,59 @@ static void hmp_registers(struct vmc_qmp *qmp, struct hmp_out *o,
 	hmp_printf(o, "Error: CPU #%u has no registers to show\n", cpu);
 }
 
+static void mtree_range(void *opaque, const struct vmc_memory_section *s)
+{
+	uint64_t last = s->addr + s->size - 1;
+
+	hmp_printf(opaque, "  %016" PRIx64 "-%016" PRIx64 " (prio 0, %s): %s",
+		   s->addr, last,
+		   s->rom ? "rom" : s->ram ? "ram" : "i/o",
+		   vmc_region_get_name(s->region));
+	if (s->offset)
+		hmp_printf(opaque, " @%016" PRIx64, s->offset);
+	hmp_printf(opaque, "\n");
+}
+
+/*
+ * `info mtree -f`: each address space's flat view, in QEMU's layout,
+ * from a listener's replay of the current layout.  libvmcore has no
+ * public walk of the region tree, so plain `info mtree` shows the same
+ * (priorities are not part of a flat range: shown as 0).
+ */
+static void hmp_mtree(struct vmc_qmp *qmp, struct hmp_out *o)
+{
+	static const struct vmc_memory_listener_ops ops = {
+		.struct_size = sizeof(ops),
+		.region_add = mtree_range,
+	};
+	static const struct {
+		enum vmc_as_kind kind;
+		const char *name;
+	} spaces[] = { { VMC_AS_MEMORY, "memory" }, { VMC_AS_IO, "I/O" } };
+	unsigned int n = 0;
+
+	for (size_t i = 0; i < sizeof(spaces) / sizeof(spaces[0]); i++) {
+		struct vmc_address_space *as =
+			vmc_vm_get_address_space(qmp->vm, spaces[i].kind);
+		struct vmc_region *root =
+			vmc_vm_get_root(qmp->vm, spaces[i].kind);
+		struct vmc_memory_listener *l;
+
+		if (!as || !root)
+			continue;
+		hmp_printf(o, "FlatView #%u\n AS \"%s\", root: %s\n"
+			      " Root memory region: %s\n",
+			   n++, spaces[i].name, vmc_region_get_name(root),
+			   vmc_region_get_name(root));
+		if (vmc_memory_listener_new(as, &ops, 0, o, &l) < 0) {
+			hmp_printf(o, "Error: cannot read the layout\n");
+			continue;
+		}
+		vmc_memory_listener_free(l);
+		hmp_printf(o, "\n");
+	}
+}
+
 static void hmp_info(struct vmc_qmp *qmp, struct hmp_out *o,
 		     const char *what, unsigned int cur_cpu)
 {
@@ -542,6 +596,8 @@ static void hmp_info(struct vmc_qmp *qmp, struct hmp_out *o,
 			   : vmc_vm_get_accel(qmp->vm) == VMC_ACCEL_KVM
 				   ? "enabled"
 				   : "disabled");
+	} else if (!strcmp(what, "mtree")) {
+		hmp_mtree(qmp, o);
 	} else if (!strcmp(what, "registers")) {
 		hmp_registers(qmp, o, cur_cpu);
 	} else if (!strcmp(what, "cpus")) {
