@@ -60,7 +60,8 @@ static bool board_qmp_flag(const char *opts, const char *key, bool dflt)
 	size_t kl = strlen(key);
 
 	if (v) {
-		on = !strcmp(v, "on") || !strcmp(v, "yes") || !strcmp(v, "true");
+		on =
+		    !strcmp(v, "on") || !strcmp(v, "yes") || !strcmp(v, "true");
 		free(v);
 		return on;
 	}
@@ -96,8 +97,8 @@ static int board_qmp_chardev(struct board_qmp *q, const char *v)
 	if (path)
 		n = snprintf(spec, sizeof(spec), "unix:%s", path);
 	else if (port)
-		n = snprintf(spec, sizeof(spec), "tcp:%s:%s",
-			     host ? host : "", port);
+		n = snprintf(spec, sizeof(spec), "tcp:%s:%s", host ? host : "",
+			     port);
 	else
 		n = -1;
 	if (n > 0 && server)
@@ -131,8 +132,7 @@ static int board_qmp_add_spec(struct board_qmp *q, const char *spec)
  * Handle -qmp, -chardev and -mon: 1 if @opt was one of them, 0 if not
  * (the board handles it), -1 for a value the board cannot honour.
  */
-static int board_qmp_option(struct board_qmp *q, const char *opt,
-			    const char *v)
+static int board_qmp_option(struct board_qmp *q, const char *opt, const char *v)
 {
 	if (!strcmp(opt, "-qmp"))
 		return board_qmp_add_spec(q, v) < 0 ? -1 : 1;
@@ -147,9 +147,9 @@ static int board_qmp_option(struct board_qmp *q, const char *opt,
 			for (unsigned int i = 0; i < q->nr_chardevs; i++)
 				if (!strcmp(q->chardev_id[i], dev))
 					r = board_qmp_add_spec(
-						    q, q->chardev_spec[i]) < 0
-						    ? -1
-						    : 1;
+						q, q->chardev_spec[i]) < 0
+						? -1
+						: 1;
 		}
 		free(dev);
 		free(mode);

@@ -50,9 +50,9 @@ static void qmp_fuzz_cmd(struct vmc_qmp_request *req, void *userdata)
 static int qmp_fuzz_init(struct qmp_fuzz *f)
 {
 	static const struct vmc_qmp_arg args[] = {
-		{ "v", VMC_QMP_ANY, false },
-		{ "n", VMC_QMP_NUMBER, true },
-		{ NULL, 0, false },
+	    {"v", VMC_QMP_ANY, false},
+	    {"n", VMC_QMP_NUMBER, true},
+	    {NULL, 0, false},
 	};
 	struct vmc_vm_config c;
 	struct vmc_qmp_config q;
@@ -71,8 +71,7 @@ static int qmp_fuzz_init(struct qmp_fuzz *f)
 	q.max_output = 1 << 20;
 	if (vmc_qmp_new(f->vm, &q, &f->qmp) < 0)
 		return -1;
-	return vmc_qmp_add_command(f->qmp, "x-echo", args, qmp_fuzz_cmd,
-				   NULL);
+	return vmc_qmp_add_command(f->qmp, "x-echo", args, qmp_fuzz_cmd, NULL);
 }
 
 static void qmp_fuzz_fini(struct qmp_fuzz *f)
@@ -95,8 +94,7 @@ static void qmp_fuzz_drain(struct qmp_fuzz *f, int peer)
 	}
 }
 
-static void qmp_fuzz_one(struct qmp_fuzz *f, const uint8_t *data,
-			 size_t size)
+static void qmp_fuzz_one(struct qmp_fuzz *f, const uint8_t *data, size_t size)
 {
 	size_t split = size ? data[0] % (size + 1) : 0;
 	int sp[2];

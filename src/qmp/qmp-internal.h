@@ -30,10 +30,10 @@
 #define VMC_EXPORT __attribute__((visibility("default")))
 
 /* Check a public argument: an embedder's mistake returns an error. */
-#define qmp_return_if(cond, retval) \
-	do {                          \
-		if (cond)             \
-			return (retval); \
+#define qmp_return_if(cond, retval)                                            \
+	do {                                                                   \
+		if (cond)                                                      \
+			return (retval);                                       \
 	} while (0)
 
 #define QMP_DEFAULT_MAX_MESSAGE (1u << 20)
@@ -103,7 +103,7 @@ struct vmc_qmp {
 struct vmc_qmp_request {
 	struct vmc_qmp *qmp;
 	struct qmp_client *client;
-	struct json_object *args; /* never NULL: {} when absent */
+	struct json_object *args;  /* never NULL: {} when absent */
 	struct json_object *reply; /* "return" value or "error" object */
 	bool answered;
 	bool error;

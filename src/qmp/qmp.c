@@ -43,14 +43,14 @@ struct vmc_qmp_monitor {
 	struct vmc_qmp_monitor *next;
 	struct vmc_qmp *qmp;
 	enum mon_kind kind;
-	char *desc;       /* the spec, for log lines */
-	char *unix_path;  /* a listening Unix socket's file, to remove */
+	char *desc;	 /* the spec, for log lines */
+	char *unix_path; /* a listening Unix socket's file, to remove */
 	bool dead;
 
 	/* MON_LISTEN */
 	int listen_fd;
 	struct vmc_fd_handler *listen_h;
-	int port;         /* TCP, else -1 */
+	int port; /* TCP, else -1 */
 
 	/* MON_CONNECT */
 	struct sockaddr_storage addr;
@@ -71,7 +71,7 @@ struct qmp_client {
 	bool negotiated;
 	bool dead;
 	bool recovering; /* after a parse error: skip to the next '{' */
-	bool writing;    /* the write callback is armed */
+	bool writing;	 /* the write callback is armed */
 	size_t msg_bytes;
 	char *out;
 	size_t out_off, out_len, out_cap;
@@ -87,7 +87,7 @@ static void monitor_connect_later(struct vmc_qmp_monitor *mon);
 
 static size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
 {
-	static const uint32_t min[] = { 0, 0, 0x80, 0x800, 0x10000 };
+	static const uint32_t min[] = {0, 0, 0x80, 0x800, 0x10000};
 	size_t len;
 	uint32_t c;
 
@@ -119,7 +119,7 @@ char *vmc__qmp_serialize(struct json_object *o, size_t *len)
 	char *out;
 
 	s = (const unsigned char *)json_object_to_json_string_length(
-		o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
+	    o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
 	if (!s)
 		return NULL;
 	/* Non-ASCII bytes occur only inside strings: escape them there. */
@@ -209,9 +209,9 @@ static void client_arm_write(struct qmp_client *c, bool on)
 static bool client_flush(struct qmp_client *c)
 {
 	while (c->out_len > c->out_off) {
-		ssize_t n = send(c->fd, c->out + c->out_off,
-				 c->out_len - c->out_off,
-				 MSG_NOSIGNAL | MSG_DONTWAIT);
+		ssize_t n =
+		    send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
+			 MSG_NOSIGNAL | MSG_DONTWAIT);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -315,8 +315,8 @@ static struct json_object *error_object(enum vmc_qmp_error_class cls,
 
 	if (!e)
 		return NULL;
-	json_object_object_add(e, "class",
-			       json_object_new_string(vmc__qmp_class_name(cls)));
+	json_object_object_add(
+	    e, "class", json_object_new_string(vmc__qmp_class_name(cls)));
 	json_object_object_add(e, "desc", json_object_new_string(desc));
 	return e;
 }
@@ -341,8 +341,8 @@ static void client_reply(struct qmp_client *c, bool is_error,
 }
 
 static void VMC_PRINTF(5, 6)
-	client_error(struct qmp_client *c, struct json_object *id, bool has_id,
-		     enum vmc_qmp_error_class cls, const char *fmt, ...)
+    client_error(struct qmp_client *c, struct json_object *id, bool has_id,
+		 enum vmc_qmp_error_class cls, const char *fmt, ...)
 {
 	char desc[1024];
 	va_list ap;
@@ -474,7 +474,8 @@ static bool check_args(struct qmp_client *c, struct qmp_command *cmd,
 			return false;
 		}
 	}
-	json_object_object_foreach(args, key, val) {
+	json_object_object_foreach(args, key, val)
+	{
 		bool known = false;
 
 		(void)val;
@@ -493,7 +494,7 @@ static void handle_request(struct qmp_client *c, struct json_object *req)
 {
 	struct vmc_qmp *qmp = c->qmp;
 	struct json_object *id = NULL, *args = NULL, *empty = NULL;
-	struct vmc_qmp_request r = { 0 };
+	struct vmc_qmp_request r = {0};
 	const char *name = NULL;
 	struct qmp_command *cmd;
 	bool has_id = false;
@@ -504,7 +505,8 @@ static void handle_request(struct qmp_client *c, struct json_object *req)
 		return;
 	}
 	has_id = json_object_object_get_ex(req, "id", &id);
-	json_object_object_foreach(req, key, val) {
+	json_object_object_foreach(req, key, val)
+	{
 		if (!strcmp(key, "execute")) {
 			if (!json_object_is_type(val, json_type_string)) {
 				client_error(c, id, has_id,
@@ -743,12 +745,12 @@ static void client_read(struct vmc_fd_handler *h, int fd, void *userdata)
 	ssize_t n;
 
 	n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
-	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
-		      errno == EINTR))
+	if (n < 0 &&
+	    (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
 		return;
 	if (n <= 0) {
-		client_kill(c, n ? "read failed; disconnected"
-				 : "disconnected");
+		client_kill(c,
+			    n ? "read failed; disconnected" : "disconnected");
 		return;
 	}
 	client_input(c, buf, (size_t)n);
@@ -771,12 +773,12 @@ static void send_greeting(struct qmp_client *c)
 		client_kill(c, "out of memory; disconnected");
 		return;
 	}
-	json_object_object_add(ver, "micro",
-			       json_object_new_int64(qmp->config.version_micro));
-	json_object_object_add(ver, "minor",
-			       json_object_new_int64(qmp->config.version_minor));
-	json_object_object_add(ver, "major",
-			       json_object_new_int64(qmp->config.version_major));
+	json_object_object_add(
+	    ver, "micro", json_object_new_int64(qmp->config.version_micro));
+	json_object_object_add(
+	    ver, "minor", json_object_new_int64(qmp->config.version_minor));
+	json_object_object_add(
+	    ver, "major", json_object_new_int64(qmp->config.version_major));
 	json_object_object_add(v, "qemu", ver);
 	json_object_object_add(v, "package",
 			       json_object_new_string(qmp->package));
@@ -804,8 +806,8 @@ static int client_new(struct vmc_qmp_monitor *mon, int fd)
 	if (!c->tok)
 		goto fail;
 	json_tokener_set_flags(c->tok, JSON_TOKENER_STRICT |
-					       JSON_TOKENER_ALLOW_TRAILING_CHARS |
-					       JSON_TOKENER_VALIDATE_UTF8);
+					   JSON_TOKENER_ALLOW_TRAILING_CHARS |
+					   JSON_TOKENER_VALIDATE_UTF8);
 	r = vmc_loop_add_fd(qmp->loop, fd, client_read, NULL, c, &c->h);
 	if (r < 0)
 		goto fail;
@@ -839,9 +841,8 @@ static void listen_read(struct vmc_fd_handler *h, int fd, void *userdata)
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
 			if (errno != EAGAIN && errno != EWOULDBLOCK)
-				vmc_log(VMC_LOG_WARNING,
-					"qmp: %s: accept: %s", mon->desc,
-					strerror(errno));
+				vmc_log(VMC_LOG_WARNING, "qmp: %s: accept: %s",
+					mon->desc, strerror(errno));
 			return;
 		}
 		if (client_new(mon, c) < 0)
@@ -918,7 +919,7 @@ static void monitor_connect_later(struct vmc_qmp_monitor *mon)
 		return;
 	clk = vmc_loop_get_clock(mon->qmp->loop, VMC_CLOCK_REALTIME);
 	vmc_timer_mod(mon->timer, vmc_clock_get_ns(clk) +
-					  (int64_t)mon->reconnect * 1000000000);
+				      (int64_t)mon->reconnect * 1000000000);
 }
 
 /* Mark dead: the reaper frees it.  Its clients go now. */
@@ -1049,7 +1050,7 @@ static int parse_address(struct vmc_qmp_monitor *mon, char *addr, bool server)
 		return 0;
 	}
 	if (!strncmp(addr, "tcp:", 4)) {
-		struct addrinfo hints = { 0 }, *ai = NULL;
+		struct addrinfo hints = {0}, *ai = NULL;
 		char *host = addr + 4, *port = strrchr(host, ':');
 		int r;
 
@@ -1108,12 +1109,12 @@ static int monitor_listen(struct vmc_qmp_monitor *mon, bool wait)
 		if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
 			return -errno;
 		mon->port = ntohs(ss.ss_family == AF_INET6
-				 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-				 : ((struct sockaddr_in *)&ss)->sin_port);
+				      ? ((struct sockaddr_in6 *)&ss)->sin6_port
+				      : ((struct sockaddr_in *)&ss)->sin_port);
 	}
 	if (wait) {
 		/* QEMU's wait=on: no start before the first client. */
-		struct pollfd p = { .fd = fd, .events = POLLIN };
+		struct pollfd p = {.fd = fd, .events = POLLIN};
 		int c;
 
 		vmc_log(VMC_LOG_INFO, "qmp: %s: waiting for a client",
@@ -1133,9 +1134,8 @@ static int monitor_listen(struct vmc_qmp_monitor *mon, bool wait)
 			       &mon->listen_h);
 }
 
-static struct vmc_qmp_monitor *monitor_alloc(struct vmc_qmp *qmp,
-					     enum mon_kind kind,
-					     const char *desc)
+static struct vmc_qmp_monitor *
+monitor_alloc(struct vmc_qmp *qmp, enum mon_kind kind, const char *desc)
 {
 	struct vmc_qmp_monitor *mon = calloc(1, sizeof(*mon));
 
@@ -1191,9 +1191,9 @@ VMC_EXPORT int vmc_qmp_add_monitor(struct vmc_qmp *qmp, const char *spec,
 	} else {
 		mon->reconnect = reconnect;
 		if (reconnect) {
-			r = vmc_timer_new(vmc_loop_get_clock(qmp->loop,
-							     VMC_CLOCK_REALTIME),
-					  reconnect_timer, mon, &mon->timer);
+			r = vmc_timer_new(
+			    vmc_loop_get_clock(qmp->loop, VMC_CLOCK_REALTIME),
+			    reconnect_timer, mon, &mon->timer);
 			if (r < 0)
 				goto fail_linked;
 		}
@@ -1355,7 +1355,7 @@ struct json_object *vmc__qmp_command_list(struct vmc_qmp *qmp)
 		struct json_object *e = json_object_new_object();
 
 		if (!e || json_object_object_add(
-				  e, "name", json_object_new_string(c->name))) {
+			      e, "name", json_object_new_string(c->name))) {
 			json_object_put(e);
 			json_object_put(list);
 			return NULL;
@@ -1400,10 +1400,10 @@ VMC_EXPORT void vmc_qmp_config_init(struct vmc_qmp_config *config)
 	if (!config)
 		return;
 	*config = (struct vmc_qmp_config){
-		.size = sizeof(*config),
-		.version_major = VMC_VERSION_MAJOR,
-		.version_minor = VMC_VERSION_MINOR,
-		.version_micro = VMC_VERSION_MICRO,
+	    .size = sizeof(*config),
+	    .version_major = VMC_VERSION_MAJOR,
+	    .version_minor = VMC_VERSION_MINOR,
+	    .version_micro = VMC_VERSION_MICRO,
 	};
 }
 

@@ -134,8 +134,7 @@ VMC_EXPORT int vmc_qmp_value_get_number(const struct vmc_qmp_value *v,
 	return 0;
 }
 
-VMC_EXPORT int vmc_qmp_value_to_json(const struct vmc_qmp_value *v,
-				     char **ret)
+VMC_EXPORT int vmc_qmp_value_to_json(const struct vmc_qmp_value *v, char **ret)
 {
 	const char *s;
 	char *copy;
@@ -143,7 +142,7 @@ VMC_EXPORT int vmc_qmp_value_to_json(const struct vmc_qmp_value *v,
 	qmp_return_if(!ret, -EINVAL);
 	s = json_object_to_json_string_ext(qmp_json(v),
 					   JSON_C_TO_STRING_PLAIN |
-						   JSON_C_TO_STRING_NOSLASHESCAPE);
+					       JSON_C_TO_STRING_NOSLASHESCAPE);
 	if (!s)
 		return -ENOMEM;
 	copy = strdup(s);
@@ -166,7 +165,7 @@ VMC_EXPORT int vmc_qmp_value_parse(const char *json, size_t len,
 	if (!tok)
 		return -ENOMEM;
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
-					    JSON_TOKENER_VALIDATE_UTF8);
+					JSON_TOKENER_VALIDATE_UTF8);
 	o = json_tokener_parse_ex(tok, json, (int)len);
 	err = json_tokener_get_error(tok);
 	if (err == json_tokener_continue) {
@@ -255,20 +254,20 @@ VMC_EXPORT int vmc_qmp_object_set_string(struct vmc_qmp_value *v,
 	return object_set(v, key, json_object_new_string(s), true);
 }
 
-VMC_EXPORT int vmc_qmp_object_set_int(struct vmc_qmp_value *v,
-				      const char *key, int64_t n)
+VMC_EXPORT int vmc_qmp_object_set_int(struct vmc_qmp_value *v, const char *key,
+				      int64_t n)
 {
 	return object_set(v, key, json_object_new_int64(n), true);
 }
 
-VMC_EXPORT int vmc_qmp_object_set_uint(struct vmc_qmp_value *v,
-				       const char *key, uint64_t n)
+VMC_EXPORT int vmc_qmp_object_set_uint(struct vmc_qmp_value *v, const char *key,
+				       uint64_t n)
 {
 	return object_set(v, key, json_object_new_uint64(n), true);
 }
 
-VMC_EXPORT int vmc_qmp_object_set_bool(struct vmc_qmp_value *v,
-				       const char *key, bool b)
+VMC_EXPORT int vmc_qmp_object_set_bool(struct vmc_qmp_value *v, const char *key,
+				       bool b)
 {
 	return object_set(v, key, json_object_new_boolean(b), true);
 }
