@@ -40,6 +40,15 @@ SCRIPT = [
     b'{"command-line":"info status"}}',
     b'{"execute":"human-monitor-command","arguments":'
     b'{"command-line":"info status","cpu-index":5}}',
+    b'{"execute": }',
+    b'{"execute" "x"}',
+    b'{"a":1 "b":2}',
+    b'[1 2]',
+    b'{1:2}',
+    b'\x01',
+    b'}',
+    b'{"a":[1,]}',
+    b'{"a":1,}',
     b'{"execute":"query-status","id":18446744073709551615}',
     b'{"execute":"query-name"}',
     b'{"execute":"query-kvm"}',
@@ -153,6 +162,8 @@ async def main(board, elf, qemu):
     if os.environ.get("VERBOSE"):
         for m in ref:
             print("qemu:", m)
+        for m in got:
+            print("ours:", m)
     bad = 0
     for i in range(max(len(ref), len(got))):
         a = ref[i] if i < len(ref) else None

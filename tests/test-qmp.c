@@ -1119,6 +1119,19 @@ static void test_framing_and_garbage(void)
 	EXPECT_HAS(&t, "JSON parse error");
 	tc_send(&t, "{\"execute\":\"query-name\",\"id\":7}");
 	EXPECT(&t, "{\"return\":{\"name\":\"n\"},\"id\":7}");
+	/* One error per broken message, as QEMU: skipped to its end. */
+	tc_send(&t,
+		"{\"a\":1 \"b\":{\"c\":[2]}}[1 2] }} "
+		"{\"x\":\"}\\\"{\" 1}{\"execute\":\"query-name\",\"id\":10}");
+	EXPECT(&t, "{\"error\":{\"class\":\"GenericError\",\"desc\":"
+		   "\"JSON parse error, expected separator in dict\"}}");
+	EXPECT(&t, "{\"error\":{\"class\":\"GenericError\",\"desc\":"
+		   "\"JSON parse error, expected separator in list\"}}");
+	EXPECT(&t, "{\"error\":{\"class\":\"GenericError\",\"desc\":"
+		   "\"JSON parse error, expecting value\"}}");
+	EXPECT(&t, "{\"error\":{\"class\":\"GenericError\",\"desc\":"
+		   "\"JSON parse error, expected separator in dict\"}}");
+	EXPECT(&t, "{\"return\":{\"name\":\"n\"},\"id\":10}");
 	/* Too deep. */
 	huge = malloc(300);
 	memset(huge, '[', 200);
@@ -1127,13 +1140,17 @@ static void test_framing_and_garbage(void)
 	EXPECT(&t, "{\"error\":{\"class\":\"GenericError\",\"desc\":"
 		   "\"JSON nesting depth limit exceeded\"}}");
 	free(huge);
+	/* The brackets never close: as in QEMU, a control character resets. */
+	tc_send(&t, "{\"execute\":\"query-name\",\"id\":7.5}\x01");
+	EXPECT(&t, "{\"error\":{\"class\":\"GenericError\",\"desc\":"
+		   "\"JSON parse error, stray '\\u0001'\"}}");
 	tc_send(&t, "{\"execute\":\"query-name\",\"id\":8}");
 	EXPECT(&t, "{\"return\":{\"name\":\"n\"},\"id\":8}");
 	/* Too big: refused, skipped, and the stream goes on. */
 	req = malloc(20000);
 	strcpy(req, "{\"execute\":\"query-name\",\"id\":\"");
 	memset(req + strlen(req), 'a', 10000);
-	strcpy(req + 10031, "\"}");
+	strcpy(req + 10030, "\"}");
 	tc_send(&t, req);
 	EXPECT(&t, "{\"error\":{\"class\":\"GenericError\",\"desc\":"
 		   "\"JSON token size limit exceeded\"}}");

@@ -34,7 +34,9 @@
  *
  * Robustness: client input is bounded (a message larger than the limit is
  * refused with an error and skipped), malformed JSON gets QEMU's
- * `GenericError` and the parser resynchronises at the next `{`; output to
+ * `GenericError` and the rest of the broken message is skipped, to where
+ * its brackets balance (a control character resets the parser at once,
+ * as QEMU's spec tells clients); output to
  * each client is non-blocking and bounded, and a client whose unread
  * output exceeds the bound is disconnected with a log line, so that a
  * client that never reads costs a bounded amount of memory and never

@@ -9,10 +9,12 @@
  * arrive in any number of pieces and several may arrive in one read.  A
  * message is bounded (config.max_message); leading whitespace between
  * messages does not count.  After a parse error the client gets QEMU's
- * GenericError and its input is skipped up to the next '{', which is
- * where the next request can start (an ASCII control character, QEMU's
- * advice for forcing a reset, is an error like any other and so also
- * resynchronises).
+ * GenericError (with the words QEMU's parser uses) and the rest of the
+ * broken message is skipped, to where its brackets balance, as QEMU's
+ * streamer does, so that one mistake costs one error and the next request
+ * runs.  An ASCII control character other than tab, CR and LF is a
+ * lexical error that resets the parser at once, QEMU's advice to clients
+ * for forcing a known state.
  *
  * Output: a reply or event is serialised once, as pure ASCII (QEMU sends
  * non-ASCII characters as \u escapes) ending in CRLF, and written at once
@@ -61,6 +63,14 @@ struct vmc_qmp_monitor {
 	struct vmc_fd_handler *connect_h;
 };
 
+/* Where a message stands: inside a string, how deeply nested. */
+struct qmp_scan {
+	int depth;
+	char quote;    /* the open string's quote, or 0 */
+	bool escape;   /* after a backslash in a string */
+	bool balanced; /* recovering: the broken message has ended */
+};
+
 struct qmp_client {
 	struct qmp_client *next;
 	struct vmc_qmp *qmp;
@@ -70,9 +80,10 @@ struct qmp_client {
 	struct json_tokener *tok;
 	bool negotiated;
 	bool dead;
-	bool recovering; /* after a parse error: skip to the next '{' */
+	bool recovering; /* after a parse error: skip the broken message */
 	bool writing;	 /* the write callback is armed */
 	size_t msg_bytes;
+	struct qmp_scan scan;
 	char *out;
 	size_t out_off, out_len, out_cap;
 };
@@ -630,30 +641,119 @@ static bool is_space(char ch)
 	return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n';
 }
 
+/* json-c's error, in the words QEMU's parser uses for the same mistake. */
+static const char *parse_error_text(enum json_tokener_error err)
+{
+	switch (err) {
+	case json_tokener_error_parse_unexpected:
+		return "expecting value";
+	case json_tokener_error_parse_object_key_sep:
+		return "missing : in object pair";
+	case json_tokener_error_parse_object_value_sep:
+		return "expected separator in dict";
+	case json_tokener_error_parse_array:
+		return "expected separator in list";
+	case json_tokener_error_parse_object_key_name:
+		return "key is not a string in object";
+	case json_tokener_error_parse_null:
+	case json_tokener_error_parse_boolean:
+	case json_tokener_error_parse_number:
+		return "invalid keyword";
+	default:
+		return json_tokener_error_desc(err);
+	}
+}
+
 /*
  * QEMU's lexer refuses ASCII control characters other than tab, CR and
  * LF anywhere, inside strings too: that is how a client forces the
  * parser back to a known state.  json-c takes them inside strings, so
  * they are caught before it sees them.
  */
-static const char *find_control(const char *p, size_t n)
+static bool is_control(char ch)
+{
+	unsigned char u = (unsigned char)ch;
+
+	return u < 0x20 && u != '\t' && u != '\r' && u != '\n';
+}
+
+/* Follow one byte of a message: string and nesting state. */
+static void scan_byte(struct qmp_scan *sc, char ch)
+{
+	if (sc->quote) {
+		if (sc->escape)
+			sc->escape = false;
+		else if (ch == '\\')
+			sc->escape = true;
+		else if (ch == sc->quote)
+			sc->quote = 0;
+		return;
+	}
+	switch (ch) {
+	case '"':
+	case '\'':
+		sc->quote = ch;
+		break;
+	case '{':
+	case '[':
+		sc->depth++;
+		break;
+	case '}':
+	case ']':
+		sc->depth--;
+		break;
+	default:
+		break;
+	}
+}
+
+static void message_reset(struct qmp_client *c)
+{
+	json_tokener_reset(c->tok);
+	c->scan = (struct qmp_scan){0};
+	c->msg_bytes = 0;
+}
+
+/*
+ * After a parse error, skip the rest of the broken message as QEMU does:
+ * to where its brackets balance, then the rest of a stray word.  Returns
+ * the bytes consumed; stops early at a control character (the caller's)
+ * and where the next message may start, clearing c->recovering.
+ */
+static size_t skip_broken(struct qmp_client *c, const char *p, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)p[i];
-
-		if (ch < 0x20 && ch != '\t' && ch != '\r' && ch != '\n')
-			return p + i;
+		if (is_control(p[i]))
+			return i;
+		if (c->scan.balanced) {
+			if (is_space(p[i]) || strchr("{[\"'", p[i])) {
+				c->recovering = false;
+				c->scan = (struct qmp_scan){0};
+				return i;
+			}
+			continue;
+		}
+		scan_byte(&c->scan, p[i]);
+		if (!c->scan.quote && c->scan.depth <= 0)
+			c->scan.balanced = true;
 	}
-	return NULL;
+	return n;
 }
 
-static void parse_error(struct qmp_client *c, const char *what)
+static void input_error(struct qmp_client *c, const char *what)
 {
-	client_error(c, NULL, false, VMC_QMP_GENERIC_ERROR,
-		     "JSON parse error, %s", what);
+	client_error(c, NULL, false, VMC_QMP_GENERIC_ERROR, "%s", what);
+	json_tokener_reset(c->tok);
+	c->msg_bytes = 0;
+	c->recovering = true;
 }
 
-/* The input path: any bytes, in any pieces. */
+/*
+ * The input path: any bytes, in any pieces.  json-c parses each message
+ * incrementally; alongside, the client follows its strings and nesting
+ * (struct qmp_scan) so that after an error it knows where the broken
+ * message ends.
+ */
 static void client_input(struct qmp_client *c, const char *buf, size_t n)
 {
 	size_t max = c->qmp->config.max_message, pos = 0;
@@ -661,78 +761,69 @@ static void client_input(struct qmp_client *c, const char *buf, size_t n)
 	while (pos < n && !c->dead) {
 		enum json_tokener_error err;
 		struct json_object *o;
-		const char *ctl;
 		size_t take, end;
-		bool fresh;
 
-		if (c->recovering) {
-			const char *b = memchr(buf + pos, '{', n - pos);
+		if (is_control(buf[pos])) {
+			/* A lexical error that resets everything. */
+			char stray[32];
 
-			if (!b)
-				return;
-			pos = (size_t)(b - buf);
+			snprintf(stray, sizeof(stray),
+				 "JSON parse error, stray '%c'", buf[pos]);
+			client_error(c, NULL, false, VMC_QMP_GENERIC_ERROR,
+				     "%s", stray);
+			message_reset(c);
 			c->recovering = false;
+			pos++;
+			continue;
 		}
-		fresh = c->msg_bytes == 0;
-		if (fresh) {
-			while (pos < n && is_space(buf[pos]))
-				pos++;
-			if (pos == n)
-				return;
+		if (c->recovering) {
+			pos += skip_broken(c, buf + pos, n - pos);
+			continue;
+		}
+		if (c->msg_bytes == 0 && is_space(buf[pos])) {
+			pos++;
+			continue;
 		}
 		take = n - pos;
 		if (take > max - c->msg_bytes)
 			take = max - c->msg_bytes;
-		ctl = find_control(buf + pos, take);
-		if (ctl == buf + pos) {
-			parse_error(c, "invalid control character");
-			json_tokener_reset(c->tok);
-			c->msg_bytes = 0;
-			c->recovering = true;
-			pos++;
-			continue;
+		for (size_t i = 0; i < take; i++) {
+			if (is_control(buf[pos + i])) {
+				take = i;
+				break;
+			}
 		}
-		if (ctl)
-			take = (size_t)(ctl - (buf + pos));
 		o = json_tokener_parse_ex(c->tok, buf + pos, (int)take);
 		err = json_tokener_get_error(c->tok);
+		end = err == json_tokener_continue
+			  ? take
+			  : json_tokener_get_parse_end(c->tok);
+		for (size_t i = 0; i < end; i++)
+			scan_byte(&c->scan, buf[pos + i]);
+		pos += end;
 		if (err == json_tokener_continue) {
-			pos += take;
 			c->msg_bytes += take;
-			if (c->msg_bytes >= max) {
-				client_error(c, NULL, false,
-					     VMC_QMP_GENERIC_ERROR,
-					     "JSON token size limit exceeded");
-				json_tokener_reset(c->tok);
-				c->msg_bytes = 0;
-				c->recovering = true;
-			}
+			if (c->msg_bytes >= max)
+				input_error(c,
+					    "JSON token size limit exceeded");
 			continue;
 		}
-		end = json_tokener_get_parse_end(c->tok);
-		json_tokener_reset(c->tok);
-		c->msg_bytes = 0;
 		if (err != json_tokener_success) {
+			char what[96];
+
 			json_object_put(o);
 			if (err == json_tokener_error_depth)
-				client_error(c, NULL, false,
-					     VMC_QMP_GENERIC_ERROR,
-					     "JSON nesting depth limit "
-					     "exceeded");
+				snprintf(what, sizeof(what),
+					 "JSON nesting depth limit exceeded");
 			else
-				parse_error(c, json_tokener_error_desc(err));
-			/*
-			 * Resume at the offending byte: if it is a '{' it
-			 * starts the next request.  A fresh parse never
-			 * fails on a '{', so this always moves on.
-			 */
-			pos += end;
-			if (fresh && end == 0)
-				pos++;
-			c->recovering = true;
+				snprintf(what, sizeof(what),
+					 "JSON parse error, %s",
+					 parse_error_text(err));
+			/* The offending byte is the first one skipped. */
+			input_error(c, what);
 			continue;
 		}
-		pos += end;
+		message_reset(c);
 		handle_request(c, o);
 		json_object_put(o);
 	}
