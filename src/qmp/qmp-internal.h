@@ -4,7 +4,8 @@
  * interfaces between its files.  Never installed.
  *
  *   value.c     JSON values: struct vmc_qmp_value is a json-c object
- *   qmp.c       server, monitors, clients, input framing, dispatch, events
+ *   qmp.c       server, clients, input framing, dispatch, replies, events
+ *   monitor.c   monitors: listening, connecting, given sockets
  *   commands.c  the built-in commands and the run-state events
  *
  * Everything runs on the VM's loop thread.  A client is never freed while
@@ -18,6 +19,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <sys/socket.h>
 
 #include <json-c/json.h>
 
@@ -69,7 +72,55 @@ struct qmp_command {
 	void *userdata;
 };
 
-struct qmp_client;
+/* How a monitor gets its clients. */
+enum mon_kind { MON_LISTEN, MON_CONNECT, MON_FD };
+
+struct vmc_qmp_monitor {
+	struct vmc_qmp_monitor *next;
+	struct vmc_qmp *qmp;
+	enum mon_kind kind;
+	char *desc;	 /* the spec, for log lines */
+	char *unix_path; /* a listening Unix socket's file, to remove */
+	bool dead;
+
+	/* MON_LISTEN */
+	int listen_fd;
+	struct vmc_fd_handler *listen_h;
+	int port; /* TCP, else -1 */
+
+	/* MON_CONNECT */
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+	unsigned int reconnect; /* seconds; 0: never */
+	struct vmc_timer *timer;
+	int connect_fd;
+	struct vmc_fd_handler *connect_h;
+};
+
+/* Where a message stands: inside a string, how deeply nested. */
+struct qmp_scan {
+	int depth;
+	char quote;    /* the open string's quote, or 0 */
+	bool escape;   /* after a backslash in a string */
+	bool balanced; /* recovering: the broken message has ended */
+};
+
+struct qmp_client {
+	struct qmp_client *next;
+	struct vmc_qmp *qmp;
+	struct vmc_qmp_monitor *mon;
+	int fd;
+	struct vmc_fd_handler *h;
+	struct json_tokener *tok;
+	bool negotiated;
+	bool dead;
+	bool recovering; /* after a parse error: skip the broken message */
+	bool writing;	 /* the write callback is armed */
+	size_t msg_bytes;
+	struct qmp_scan scan;
+	char *out;
+	size_t out_off, out_len, out_cap;
+};
 
 struct vmc_qmp {
 	struct vmc_vm *vm;
@@ -108,6 +159,16 @@ struct vmc_qmp_request {
 	bool answered;
 	bool error;
 };
+
+/* qmp.c: clients */
+int vmc__qmp_client_new(struct vmc_qmp_monitor *mon, int fd);
+void vmc__qmp_client_kill(struct qmp_client *c, const char *why);
+void vmc__qmp_schedule_reap(struct vmc_qmp *qmp);
+
+/* monitor.c */
+void vmc__qmp_monitor_kill(struct vmc_qmp_monitor *mon);
+void vmc__qmp_monitor_free(struct vmc_qmp_monitor *mon);
+void vmc__qmp_monitor_connect_later(struct vmc_qmp_monitor *mon);
 
 /* qmp.c */
 void vmc__qmp_emit(struct vmc_qmp *qmp, const char *name,
