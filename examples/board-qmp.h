@@ -7,6 +7,8 @@
  *   -chardev socket,id=ID,path=PATH|host=HOST,port=PORT
  *            [,server=on|off][,wait=on|off][,reconnect=N]
  *   -mon chardev=ID,mode=control
+ *   -name NAME[,debug-threads=on]           (query-name; thread names are
+ *                                            the board's business)
  *
  * so that a management stack's command line (Proxmox's qmp and
  * qmp-event sockets) runs unchanged.  `quit` stops the board's loop.
@@ -32,6 +34,7 @@ struct board_qmp {
 	/* Monitors to open, as vmc_qmp_add_monitor() specs. */
 	char *spec[BOARD_QMP_MAX];
 	unsigned int nr_specs;
+	char *name; /* -name, for query-name */
 	struct vmc_qmp *qmp;
 	struct vmc_loop *loop;
 };
@@ -129,13 +132,21 @@ static int board_qmp_add_spec(struct board_qmp *q, const char *spec)
 }
 
 /*
- * Handle -qmp, -chardev and -mon: 1 if @opt was one of them, 0 if not
+ * Handle -qmp, -chardev, -mon and -name: 1 if @opt was one of them, 0 if not
  * (the board handles it), -1 for a value the board cannot honour.
  */
 static int board_qmp_option(struct board_qmp *q, const char *opt, const char *v)
 {
 	if (!strcmp(opt, "-qmp"))
 		return board_qmp_add_spec(q, v) < 0 ? -1 : 1;
+	if (!strcmp(opt, "-name")) {
+		/* QEMU: "NAME[,opts]" or "guest=NAME,..." */
+		char *guest = board_qmp_opt(v, "guest");
+
+		free(q->name);
+		q->name = guest ? guest : strndup(v, strcspn(v, ","));
+		return q->name ? 1 : -1;
+	}
 	if (!strcmp(opt, "-chardev"))
 		return board_qmp_chardev(q, v) < 0 ? -1 : 1;
 	if (!strcmp(opt, "-mon")) {
@@ -181,7 +192,7 @@ static int board_qmp_start(struct board_qmp *q, struct vmc_vm *vm,
 		return 0;
 	q->loop = vmc_vm_get_loop(vm);
 	vmc_qmp_config_init(&cfg);
-	cfg.name = name;
+	cfg.name = name ? name : q->name;
 	cfg.ram_size = ram_size;
 	cfg.quit = board_qmp_quit;
 	cfg.userdata = q;
@@ -205,6 +216,8 @@ static void board_qmp_stop(struct board_qmp *q)
 	for (unsigned int i = 0; i < q->nr_specs; i++)
 		free(q->spec[i]);
 	q->nr_chardevs = q->nr_specs = 0;
+	free(q->name);
+	q->name = NULL;
 }
 
 #endif

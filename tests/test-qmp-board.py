@@ -105,6 +105,7 @@ async def proxmox(board, elf, tmp):
     server, conns = await event_listener(ev_path)
     proc = await asyncio.create_subprocess_exec(
         board, "-nographic", "-bios", "none", "-kernel", elf, "-S",
+        "-name", "vm112,debug-threads=on",
         "-chardev", f"socket,id=qmp,path={qmp_path},server=on,wait=off",
         "-mon", "chardev=qmp,mode=control",
         "-chardev", f"socket,id=qmp-event,path={ev_path},reconnect=1",
@@ -127,6 +128,7 @@ async def proxmox(board, elf, tmp):
         kvm = await mon.cmd("query-kvm")
         assert kvm["enabled"] is False and kvm["present"] in (True,
                                                               False), kvm
+        assert await mon.cmd("query-name") == {"name": "vm112"}
         mem = await mon.cmd("query-memory-size-summary")
         assert mem["base-memory"] == 128 << 20, mem
         hmp = await mon.cmd("human-monitor-command",
