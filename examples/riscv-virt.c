@@ -33,6 +33,7 @@
 #include <libvmcore/vmc-fdt.h>
 
 #include "board-util.h"
+#include "board-qmp.h"
 
 /* QEMU virt's memory map. */
 #define VIRT_MROM 0x1000u
@@ -98,6 +99,8 @@ static void usage(void)
 		"[-icount [...]] [-nographic]\n"
 		"                  [-s] [-gdb tcp::PORT|tcp:HOST:PORT|unix:PATH] "
 		"[-S]\n"
+		"                  [-qmp unix:PATH,server=on,wait=off] "
+		"[-chardev socket,...] [-mon chardev=ID,mode=control]\n"
 		"Runs a RISC-V RV64 machine laid out like QEMU's virt board.\n");
 	exit(2);
 }
@@ -453,6 +456,8 @@ int main(int argc, char **argv)
 	const char *gdb = NULL;
 	struct vmc_gdbstub *stub = NULL;
 	char msg[BOARD_MSG_SIZE];
+	struct board_qmp qmp_opts = { 0 };
+	const char *qmp_failed = "";
 	int r;
 
 	board_log_to_stderr("riscv-virt");
@@ -496,6 +501,9 @@ int main(int argc, char **argv)
 			b.append = v;
 		} else if (!strcmp(a, "-gdb")) {
 			gdb = v;
+		} else if ((r = board_qmp_option(&qmp_opts, a, v)) != 0) {
+			if (r < 0)
+				die(0, "unsupported %s '%s'", a, v);
 		} else {
 			usage();
 		}
@@ -532,6 +540,9 @@ int main(int argc, char **argv)
 		if (r < 0)
 			die(r, "cannot start the gdb stub on '%s'", gdb);
 	}
+	r = board_qmp_start(&qmp_opts, b.vm, NULL, b.ram_size, &qmp_failed);
+	if (r < 0)
+		die(r, "cannot open the QMP monitor '%s'", qmp_failed);
 	/* -S: stay in the created state until gdb continues the VM. */
 	if (!start_paused) {
 		r = vmc_vm_start(b.vm);
@@ -540,6 +551,7 @@ int main(int argc, char **argv)
 	}
 	vmc_loop_run(b.loop);
 	vmc_gdbstub_stop(stub);
+	board_qmp_stop(&qmp_opts);
 
 	vmc_vm_pause(b.vm);
 	vmc_fd_handler_free(b.stdin_handler);

@@ -14,6 +14,7 @@
 #include <libvmcore/vmc-vcpu.h>
 #include <libvmcore/vmc-debug.h>
 #include <libvmcore/vmc-gdbstub.h>
+#include <libvmcore/vmc-qmp.h>
 #include <libvmcore/vmc-irq.h>
 #include <libvmcore/vmc-loader.h>
 #include <libvmcore/vmc-riscv.h>

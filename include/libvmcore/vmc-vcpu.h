@@ -36,6 +36,19 @@ VMC_BEGIN_DECLS
 unsigned int vmc_vcpu_get_index(const struct vmc_vcpu *vcpu);
 
 /**
+ * The Linux thread id (tid) of the vCPU's thread, as `ps -L`, /proc and
+ * QEMU's `query-cpus-fast` show it.
+ * @param vcpu the vCPU
+ * @retval tid the thread id, > 0
+ * @retval -EINVAL @p vcpu is NULL
+ * @retval -ESRCH the thread has not started running yet, or has left
+ *         (the vCPU was unplugged or its VM is being destroyed)
+ * @thread any
+ * @since 0.2
+ */
+int vmc_vcpu_get_thread_id(const struct vmc_vcpu *vcpu);
+
+/**
  * The VM the vCPU belongs to.
  * @param vcpu the vCPU
  * @thread any

@@ -24,6 +24,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "spin.h"
 #include "vm-internal.h"
@@ -397,6 +398,7 @@ void *vmc__vcpu_thread(void *arg)
 
 	snprintf(name, sizeof(name), "vcpu/%u", vcpu->index);
 	pthread_setname_np(pthread_self(), name);
+	atomic_store(&vcpu->tid, (int)gettid());
 	vmc__current_vcpu = vcpu;
 	vmc__rcu_register_thread(vmc__memory_rcu(vm->memory), &vcpu->rcu_reader);
 
@@ -423,6 +425,7 @@ void *vmc__vcpu_thread(void *arg)
 		vm->ops->vcpu_destroy(vcpu);
 out:
 	drop_work(vcpu);
+	atomic_store(&vcpu->tid, 0);
 	publish_state(vcpu);
 	pthread_cond_broadcast(&vm->pause_cond);
 	pthread_cond_broadcast(&vm->created_cond);
@@ -439,6 +442,15 @@ out:
 VMC_EXPORT unsigned int vmc_vcpu_get_index(const struct vmc_vcpu *vcpu)
 {
 	return vcpu ? vcpu->index : 0;
+}
+
+VMC_EXPORT int vmc_vcpu_get_thread_id(const struct vmc_vcpu *vcpu)
+{
+	int tid;
+
+	vmc_assert_return(vcpu, -EINVAL);
+	tid = atomic_load(&((struct vmc_vcpu *)vcpu)->tid);
+	return tid > 0 ? tid : -ESRCH;
 }
 
 VMC_EXPORT struct vmc_vm *vmc_vcpu_get_vm(const struct vmc_vcpu *vcpu)

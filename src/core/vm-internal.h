@@ -41,6 +41,7 @@ struct vmc_vcpu {
 	unsigned int index;
 	pthread_t thread;
 	bool thread_started;    /* pthread_create succeeded; join it */
+	_Atomic int tid;        /* the thread's Linux tid while it runs, else 0 */
 
 	/* Protected by the VM lock. */
 	pthread_cond_t halt_cond;

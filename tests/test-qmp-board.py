@@ -1,0 +1,203 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""QMP against the riscv-virt example board, with a client of our own
+(asyncio), the way a management stack drives QEMU.
+
+usage: test-qmp-board.py RISCV_VIRT TICKS_ELF
+
+1. Proxmox's command line: a QMP server socket (-chardev socket,server=on,
+   wait=off + -mon mode=control) and an event socket the board connects to
+   (reconnect=N), started with -S.  Both monitors negotiate; query-status
+   says prelaunch; query-cpus-fast gives the board's real vCPU thread; the
+   event listener restarts and the board reconnects; `cont` gives RESUME
+   on both; the guest's finisher gives SHUTDOWN (guest true) on both, and
+   the board exits 0.
+2. -qmp unix:PATH,server=on,wait=off and `quit`: the reply, SHUTDOWN
+   (guest false, host-qmp-quit), exit 0.
+"""
+import asyncio
+import json
+import os
+import sys
+import tempfile
+
+TIMEOUT = 20
+
+
+class Qmp:
+    def __init__(self, reader, writer):
+        self.r, self.w = reader, writer
+
+    async def msg(self):
+        line = await asyncio.wait_for(self.r.readline(), TIMEOUT)
+        if not line:
+            raise AssertionError("connection closed")
+        assert line.endswith(b"\r\n"), line
+        line.decode("ascii")  # QMP output is pure ASCII
+        return json.loads(line)
+
+    async def greeting(self):
+        g = await self.msg()
+        assert set(g["QMP"]) == {"version", "capabilities"}, g
+        assert set(g["QMP"]["version"]["qemu"]) == {"major", "minor",
+                                                    "micro"}, g
+        assert g["QMP"]["capabilities"] == [], g
+        await self.cmd("qmp_capabilities")
+
+    async def cmd(self, name, args=None, id_=None):
+        req = {"execute": name}
+        if args is not None:
+            req["arguments"] = args
+        if id_ is not None:
+            req["id"] = id_
+        self.w.write(json.dumps(req).encode() + b"\n")
+        await self.w.drain()
+        while True:
+            m = await self.msg()
+            if "event" in m:
+                self.events.append(m)
+                continue
+            if id_ is not None:
+                assert m.get("id") == id_, m
+            assert "return" in m, m
+            return m["return"]
+
+    async def event(self, name):
+        while not self.events:
+            self.events.append(await self.msg())
+        m = self.events.pop(0)
+        assert m.get("event") == name, (name, m)
+        assert set(m["timestamp"]) == {"seconds", "microseconds"}, m
+        return m.get("data")
+
+    events = None
+
+
+def qmp(reader, writer):
+    q = Qmp(reader, writer)
+    q.events = []
+    return q
+
+
+async def connect_unix(path):
+    for _ in range(TIMEOUT * 20):
+        try:
+            return qmp(*await asyncio.open_unix_connection(path))
+        except (FileNotFoundError, ConnectionRefusedError):
+            await asyncio.sleep(0.05)
+    raise AssertionError("no socket at " + path)
+
+
+async def event_listener(path):
+    """A qmeventd-like listener: a queue of incoming connections."""
+    conns = asyncio.Queue()
+
+    async def on_conn(r, w):
+        await conns.put(qmp(r, w))
+
+    server = await asyncio.start_unix_server(on_conn, path)
+    return server, conns
+
+
+async def proxmox(board, elf, tmp):
+    qmp_path = os.path.join(tmp, "112.qmp")
+    ev_path = os.path.join(tmp, "qmeventd.sock")
+    server, conns = await event_listener(ev_path)
+    proc = await asyncio.create_subprocess_exec(
+        board, "-nographic", "-bios", "none", "-kernel", elf, "-S",
+        "-name", "vm112,debug-threads=on",
+        "-chardev", f"socket,id=qmp,path={qmp_path},server=on,wait=off",
+        "-mon", "chardev=qmp,mode=control",
+        "-chardev", f"socket,id=qmp-event,path={ev_path},reconnect=1",
+        "-mon", "chardev=qmp-event,mode=control",
+        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL)
+    try:
+        ev = await asyncio.wait_for(conns.get(), TIMEOUT)
+        await ev.greeting()
+        mon = await connect_unix(qmp_path)
+        await mon.greeting()
+        st = await mon.cmd("query-status", id_="s1")
+        assert st == {"running": False, "singlestep": False,
+                      "status": "prelaunch"}, st
+        cpus = await mon.cmd("query-cpus-fast")
+        assert len(cpus) == 1 and cpus[0]["cpu-index"] == 0, cpus
+        tid = cpus[0]["thread-id"]
+        assert tid != proc.pid and os.path.isdir(
+            f"/proc/{proc.pid}/task/{tid}"), cpus
+        assert cpus[0]["target"] == "riscv64", cpus
+        kvm = await mon.cmd("query-kvm")
+        assert kvm["enabled"] is False and kvm["present"] in (True,
+                                                              False), kvm
+        assert await mon.cmd("query-name") == {"name": "vm112"}
+        mem = await mon.cmd("query-memory-size-summary")
+        assert mem["base-memory"] == 128 << 20, mem
+        hmp = await mon.cmd("human-monitor-command",
+                            {"command-line": "info status"})
+        assert hmp == "VM status: paused (prelaunch)\r\n", hmp
+        mtree = await mon.cmd("human-monitor-command",
+                              {"command-line": "info mtree -f"})
+        assert mtree.startswith("FlatView #0\r\n AS \"memory\", root: ") and \
+            "  0000000080000000-0000000087ffffff (prio 0, ram): " in mtree \
+            and "  0000000000001000-" in mtree and "(prio 0, rom)" in mtree \
+            and "(prio 0, i/o)" in mtree, mtree
+        regs = await mon.cmd("human-monitor-command",
+                             {"command-line": "info registers"})
+        assert regs.startswith(" pc       0000000000001000\r\n") and \
+            " x2/sp    " in regs and " mhartid  " in regs, regs
+
+        # The event listener restarts: the board comes back.
+        ev.w.close()
+        server.close()
+        await server.wait_closed()
+        os.unlink(ev_path)
+        server, conns = await event_listener(ev_path)
+        ev = await asyncio.wait_for(conns.get(), TIMEOUT)
+        await ev.greeting()
+
+        assert await mon.cmd("cont", id_=7) == {}
+        for m in (mon, ev):
+            assert await m.event("RESUME") is None
+        for m in (mon, ev):
+            d = await m.event("SHUTDOWN")
+            assert d == {"guest": True, "reason": "guest-shutdown"}, d
+        rc = await asyncio.wait_for(proc.wait(), TIMEOUT)
+        assert rc == 0, rc
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+        server.close()
+
+
+async def quit_(board, elf, tmp):
+    path = os.path.join(tmp, "q.qmp")
+    proc = await asyncio.create_subprocess_exec(
+        board, "-bios", "none", "-kernel", elf, "-S",
+        "-qmp", f"unix:{path},server=on,wait=off",
+        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL)
+    try:
+        mon = await connect_unix(path)
+        await mon.greeting()
+        assert await mon.cmd("query-name") == {}
+        assert await mon.cmd("quit") == {}
+        d = await mon.event("SHUTDOWN")  # before the reply, as QEMU
+        assert d == {"guest": False, "reason": "host-qmp-quit"}, d
+        rc = await asyncio.wait_for(proc.wait(), TIMEOUT)
+        assert rc == 0, rc
+        assert not os.path.exists(path), "socket file left behind"
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+
+
+async def main(board, elf):
+    with tempfile.TemporaryDirectory() as tmp:
+        await proxmox(board, elf, tmp)
+        print("ok: Proxmox-style command line")
+        await quit_(board, elf, tmp)
+        print("ok: -qmp and quit")
+
+
+if __name__ == "__main__":
+    asyncio.run(main(sys.argv[1], sys.argv[2]))
