@@ -8,9 +8,10 @@
  * the queue size (bits 3-4: 2, 4, 8 or 16 entries); byte 1 how many more
  * buffers the driver publishes in a second round; the rest is copied to
  * guest RAM from address 0 (64 KiB at most; the rest stays zero).  Queue q
- * sits at 0x1000 + 0x2000 q in the legacy layout (used ring at the next
- * 4 KiB boundary) for both transports, so the same bytes are the same
- * rings.  Guest RAM is [0, 64 KiB); the modern device sits at 0x10000000
+ * sits at VQ_FUZZ_QUEUE(q) in the legacy layout with 256-byte pages and
+ * alignment (used ring at the next 256-byte boundary) for both transports,
+ * so the same bytes are the same rings, and all rings fit in the first
+ * 2.5 KiB of the input.  Guest RAM is [0, 64 KiB); the modern device sits at 0x10000000
  * and the legacy one at 0x10001000, so a buffer address there is MMIO and
  * one anywhere else a hole.
  *
@@ -158,17 +159,17 @@ static void drive(bool legacy, uint64_t features, unsigned int num)
 	if (!legacy)
 		wr(0x070, 1 | 2 | 8);
 	else
-		wr(0x028, 4096);
+		wr(0x028, 256);
 	for (unsigned int q = 0; q < 2; q++) {
-		uint64_t desc = 0x1000 + 0x2000 * q;
+		uint64_t desc = VMC_FUZZ_VQ_QUEUE(q);
 		uint64_t avail = desc + 16 * num;
-		uint64_t used = (avail + 6 + 2 * num + 4095) & ~4095ull;
+		uint64_t used = (avail + 6 + 2 * num + 255) & ~255ull;
 
 		wr(0x030, q);
 		wr(0x038, num);
 		if (legacy) {
-			wr(0x03c, 4096);
-			wr(0x040, (uint32_t)(desc >> 12));
+			wr(0x03c, 256);
+			wr(0x040, (uint32_t)(desc >> 8));
 			continue;
 		}
 		wr(0x080, (uint32_t)desc);
@@ -222,7 +223,7 @@ int vmc_fuzz_virtqueue(const uint8_t *data, size_t size)
 
 	/* A second round: the driver publishes @more further entries. */
 	for (unsigned int q = 0; q < 2 && more; q++) {
-		uint64_t avail = 0x1000 + 0x2000 * q + 16 * num;
+		uint64_t avail = VMC_FUZZ_VQ_QUEUE(q) + 16 * num;
 		uint16_t idx;
 
 		memcpy(&idx, st.host + avail + 2, 2);

@@ -11,6 +11,8 @@
 
 /* Guest RAM of the fuzzed machine: [0, VMC_FUZZ_VQ_RAM_SIZE). */
 #define VMC_FUZZ_VQ_RAM_SIZE 0x10000u
+/* Guest address of queue q's descriptor table (rings follow). */
+#define VMC_FUZZ_VQ_QUEUE(q) (0x100u + 0x400u * (q))
 
 int vmc_fuzz_virtqueue(const uint8_t *data, size_t size);
 

@@ -6,7 +6,8 @@
  * built from plausible parts: descriptors with small addresses and
  * lengths, chained or indirect, and ring indices near their counters,
  * then damaged at random.  The first argument, if given, is the seed;
- * VMC_TEST_SCALE scales the count.
+ * VMC_TEST_SCALE scales the count; VMC_FUZZ_WRITE_SEEDS=DIR writes the
+ * first structured inputs to DIR as a libFuzzer corpus.
  */
 #include <libvmcore/libvmcore.h>
 
@@ -27,7 +28,7 @@ static uint64_t rnd(void)
 static void make_desc(uint8_t *ram, size_t off, unsigned int num,
 		      unsigned int slot)
 {
-	uint64_t addr = 0x8000 + 0x100 * (uint64_t)(slot % 112);
+	uint64_t addr = 0x1000 + 0x100 * (uint64_t)(slot % 112);
 	uint32_t len = (uint32_t)(1 + rnd() % 0x100);
 	uint16_t flags = (uint16_t)((rnd() % 3 == 0 ? 1 : 0) |
 				    (rnd() % 2 ? 2 : 0));
@@ -36,7 +37,7 @@ static void make_desc(uint8_t *ram, size_t off, unsigned int num,
 	if (rnd() % 8 == 0) { /* an indirect table of 1-4 entries */
 		flags = 4;
 		len = 16 * (uint32_t)(1 + rnd() % 4);
-		addr = 0x6000 + 0x100 * (rnd() % 8);
+		addr = 0xa00 + 0x80 * (rnd() % 8);
 	}
 	if (rnd() % 40 == 0) { /* something wrong */
 		switch (rnd() % 6) {
@@ -73,7 +74,7 @@ static size_t make_input(uint8_t *in, size_t cap)
 	in[1] = (uint8_t)(rnd() % 4 ? 0 : rnd() % 20);
 	num = 2u << ((in[0] >> 3) & 3);
 	for (unsigned int q = 0; q < 2; q++) {
-		size_t desc = 0x1000 + 0x2000 * q;
+		size_t desc = VMC_FUZZ_VQ_QUEUE(q);
 		size_t avail = desc + 16 * num;
 		uint16_t idx = (uint16_t)(rnd() % 4 ? rnd() % (num + 1)
 						    : rnd());
@@ -90,7 +91,7 @@ static size_t make_input(uint8_t *in, size_t cap)
 	}
 	for (unsigned int t = 0; t < 8; t++)
 		for (unsigned int i = 0; i < 4; i++)
-			make_desc(ram, 0x6000 + 0x100 * t + 16 * i, 4,
+			make_desc(ram, 0xa00 + 0x80 * t + 16 * i, 4,
 				  32 + 4 * t + i);
 	/* Damage a few bytes anywhere. */
 	for (int i = rnd() % 4 == 0 ? (int)(rnd() % 4) : 0; i > 0; i--)
@@ -100,15 +101,28 @@ static size_t make_input(uint8_t *in, size_t cap)
 
 static void test_structured(void)
 {
-	static uint8_t in[2 + 0x7000];
+	static uint8_t in[2 + 0xe00];
 	long n = vmc_test_scale(20000);
 
 	unsigned long pushed, broken;
+
+	const char *seeds = getenv("VMC_FUZZ_WRITE_SEEDS");
 
 	for (long i = 0; i < n; i++) {
 		size_t len = make_input(in, sizeof(in));
 
 		vmc_fuzz_virtqueue(in, len);
+		/* The libFuzzer corpus in fuzz/corpus/virtqueue was made so. */
+		if (seeds && i < 16) {
+			char path[512];
+			FILE *f;
+
+			snprintf(path, sizeof(path), "%s/seed-%02ld", seeds, i);
+			f = fopen(path, "wb");
+			ASSERT_NOT_NULL(f);
+			ASSERT_EQ(fwrite(in, 1, len, f), len);
+			fclose(f);
+		}
 	}
 	/* The inputs reach both outcomes, many times. */
 	vmc_fuzz_virtqueue_stats(&pushed, &broken);
