@@ -11,9 +11,9 @@
  * sits at VQ_FUZZ_QUEUE(q) in the legacy layout with 256-byte pages and
  * alignment (used ring at the next 256-byte boundary) for both transports,
  * so the same bytes are the same rings, and all rings fit in the first
- * 2.5 KiB of the input.  Guest RAM is [0, 64 KiB); the modern device sits at 0x10000000
- * and the legacy one at 0x10001000, so a buffer address there is MMIO and
- * one anywhere else a hole.
+ * 2.5 KiB of the input.  Guest RAM is [0, 64 KiB); the modern device sits at
+ * 0x10000000 and the legacy one at 0x10001000, so a buffer address there is
+ * MMIO and one anywhere else a hole.
  *
  * The device model pops every chain on both queues, reads each readable
  * byte, fills each writable one and returns the chain.  Rules checked:
@@ -41,7 +41,7 @@ struct fuzz_state {
 	struct vmc_region *ram;
 	uint8_t *host;
 	struct vmc_virtio *devs[2]; /* modern, legacy */
-	struct vmc_virtio *dev;     /* the one this run drives */
+	struct vmc_virtio *dev;	    /* the one this run drives */
 	uint64_t base;
 	unsigned long popped, pushed, after_reset;
 	unsigned long total_pushed, total_broken;
@@ -120,9 +120,9 @@ static int setup(void)
 	for (int i = 0; i < 2; i++) {
 		vc.legacy = i;
 		if (vmc_virtio_new(&vc, &ops, NULL, &st.devs[i]) < 0 ||
-		    vmc_region_add_subregion(
-			    root, DEV_BASE + 0x1000 * i,
-			    vmc_virtio_get_region(st.devs[i]), 0) < 0)
+		    vmc_region_add_subregion(root, DEV_BASE + 0x1000 * i,
+					     vmc_virtio_get_region(st.devs[i]),
+					     0) < 0)
 			return -1;
 	}
 	return 0;

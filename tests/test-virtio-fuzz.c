@@ -30,8 +30,8 @@ static void make_desc(uint8_t *ram, size_t off, unsigned int num,
 {
 	uint64_t addr = 0x1000 + 0x100 * (uint64_t)(slot % 112);
 	uint32_t len = (uint32_t)(1 + rnd() % 0x100);
-	uint16_t flags = (uint16_t)((rnd() % 3 == 0 ? 1 : 0) |
-				    (rnd() % 2 ? 2 : 0));
+	uint16_t flags =
+		(uint16_t)((rnd() % 3 == 0 ? 1 : 0) | (rnd() % 2 ? 2 : 0));
 	uint16_t next = (uint16_t)(rnd() % num);
 
 	if (rnd() % 8 == 0) { /* an indirect table of 1-4 entries */
@@ -41,12 +41,24 @@ static void make_desc(uint8_t *ram, size_t off, unsigned int num,
 	}
 	if (rnd() % 40 == 0) { /* something wrong */
 		switch (rnd() % 6) {
-		case 0: addr = rnd(); break;
-		case 1: addr = VMC_FUZZ_VQ_RAM_SIZE - rnd() % 64; break;
-		case 2: addr = 0x10000000 + rnd() % 0x2000; break;
-		case 3: len = (uint32_t)rnd(); break;
-		case 4: flags = (uint16_t)rnd(); break;
-		default: next = (uint16_t)rnd(); break;
+		case 0:
+			addr = rnd();
+			break;
+		case 1:
+			addr = VMC_FUZZ_VQ_RAM_SIZE - rnd() % 64;
+			break;
+		case 2:
+			addr = 0x10000000 + rnd() % 0x2000;
+			break;
+		case 3:
+			len = (uint32_t)rnd();
+			break;
+		case 4:
+			flags = (uint16_t)rnd();
+			break;
+		default:
+			next = (uint16_t)rnd();
+			break;
 		}
 	}
 	if (off + 16 > VMC_FUZZ_VQ_RAM_SIZE)
@@ -76,15 +88,15 @@ static size_t make_input(uint8_t *in, size_t cap)
 	for (unsigned int q = 0; q < 2; q++) {
 		size_t desc = VMC_FUZZ_VQ_QUEUE(q);
 		size_t avail = desc + 16 * num;
-		uint16_t idx = (uint16_t)(rnd() % 4 ? rnd() % (num + 1)
-						    : rnd());
+		uint16_t idx =
+			(uint16_t)(rnd() % 4 ? rnd() % (num + 1) : rnd());
 
 		for (unsigned int i = 0; i < num; i++)
 			make_desc(ram, desc + 16 * i, num, 16 * q + i);
 		put(ram, avail + 2, &idx, 2);
 		for (unsigned int i = 0; i < num + 1; i++) {
-			uint16_t h = (uint16_t)(rnd() % 8 ? rnd() % num
-							  : rnd());
+			uint16_t h =
+				(uint16_t)(rnd() % 8 ? rnd() % num : rnd());
 
 			put(ram, avail + 4 + 2 * i, &h, 2);
 		}
@@ -126,8 +138,10 @@ static void test_structured(void)
 	}
 	/* The inputs reach both outcomes, many times. */
 	vmc_fuzz_virtqueue_stats(&pushed, &broken);
-	fprintf(stderr, "   %ld runs: %lu chains served, %lu runs ended in "
-		"NEEDS_RESET\n", n, pushed, broken);
+	fprintf(stderr,
+		"   %ld runs: %lu chains served, %lu runs ended in "
+		"NEEDS_RESET\n",
+		n, pushed, broken);
 	ASSERT_GT(pushed, n / 10);
 	ASSERT_GT(broken, n / 10);
 }

@@ -32,15 +32,34 @@
 #define LEGACY_PFN_GPA (RAM_BASE + 0x10000)
 
 enum {
-	R_MAGIC = 0x000, R_VERSION = 0x004, R_DEVICE_ID = 0x008,
-	R_VENDOR = 0x00c, R_DEV_FEAT = 0x010, R_DEV_FEAT_SEL = 0x014,
-	R_DRV_FEAT = 0x020, R_DRV_FEAT_SEL = 0x024, R_PAGE_SIZE = 0x028,
-	R_QSEL = 0x030, R_QNUM_MAX = 0x034, R_QNUM = 0x038,
-	R_QALIGN = 0x03c, R_QPFN = 0x040, R_QREADY = 0x044,
-	R_NOTIFY = 0x050, R_ISR = 0x060, R_ACK = 0x064, R_STATUS = 0x070,
-	R_DESC_LO = 0x080, R_DESC_HI = 0x084, R_AVAIL_LO = 0x090,
-	R_AVAIL_HI = 0x094, R_USED_LO = 0x0a0, R_USED_HI = 0x0a4,
-	R_SHM_LEN_LO = 0x0b0, R_GEN = 0x0fc, R_CONFIG = 0x100,
+	R_MAGIC = 0x000,
+	R_VERSION = 0x004,
+	R_DEVICE_ID = 0x008,
+	R_VENDOR = 0x00c,
+	R_DEV_FEAT = 0x010,
+	R_DEV_FEAT_SEL = 0x014,
+	R_DRV_FEAT = 0x020,
+	R_DRV_FEAT_SEL = 0x024,
+	R_PAGE_SIZE = 0x028,
+	R_QSEL = 0x030,
+	R_QNUM_MAX = 0x034,
+	R_QNUM = 0x038,
+	R_QALIGN = 0x03c,
+	R_QPFN = 0x040,
+	R_QREADY = 0x044,
+	R_NOTIFY = 0x050,
+	R_ISR = 0x060,
+	R_ACK = 0x064,
+	R_STATUS = 0x070,
+	R_DESC_LO = 0x080,
+	R_DESC_HI = 0x084,
+	R_AVAIL_LO = 0x090,
+	R_AVAIL_HI = 0x094,
+	R_USED_LO = 0x0a0,
+	R_USED_HI = 0x0a4,
+	R_SHM_LEN_LO = 0x0b0,
+	R_GEN = 0x0fc,
+	R_CONFIG = 0x100,
 };
 
 #define F_INDIRECT (1ull << 28)
@@ -97,7 +116,9 @@ static void vm_up(void)
 	ASSERT_OK(vmc_irq_new(on_irq, NULL, 1, &irq));
 	irq_level = false;
 	log_warnings = 0;
-	vmc_set_log_handler(on_log, getenv("VT_DEBUG") ? VMC_LOG_DEBUG : VMC_LOG_WARNING, NULL);
+	vmc_set_log_handler(
+		on_log, getenv("VT_DEBUG") ? VMC_LOG_DEBUG : VMC_LOG_WARNING,
+		NULL);
 }
 
 static void map_dev(struct vmc_region *r)
@@ -148,11 +169,30 @@ static uint8_t *gpa(uint64_t a)
 	return ram_host + (a - RAM_BASE);
 }
 
-static void put16(uint64_t a, uint16_t v) { memcpy(gpa(a), &v, 2); }
-static void put32(uint64_t a, uint32_t v) { memcpy(gpa(a), &v, 4); }
-static void put64(uint64_t a, uint64_t v) { memcpy(gpa(a), &v, 8); }
-static uint16_t get16(uint64_t a) { uint16_t v; memcpy(&v, gpa(a), 2); return v; }
-static uint32_t get32(uint64_t a) { uint32_t v; memcpy(&v, gpa(a), 4); return v; }
+static void put16(uint64_t a, uint16_t v)
+{
+	memcpy(gpa(a), &v, 2);
+}
+static void put32(uint64_t a, uint32_t v)
+{
+	memcpy(gpa(a), &v, 4);
+}
+static void put64(uint64_t a, uint64_t v)
+{
+	memcpy(gpa(a), &v, 8);
+}
+static uint16_t get16(uint64_t a)
+{
+	uint16_t v;
+	memcpy(&v, gpa(a), 2);
+	return v;
+}
+static uint32_t get32(uint64_t a)
+{
+	uint32_t v;
+	memcpy(&v, gpa(a), 4);
+	return v;
+}
 
 /* ------------------------------------------------------------------------
  * The test driver
@@ -258,8 +298,8 @@ static void drv_init(bool legacy, uint64_t features, unsigned int nq,
 		wr(R_QREADY, 1);
 		ASSERT_EQ(rd(R_QREADY), 1);
 	}
-	wr(R_STATUS, S_ACK | S_DRIVER | (legacy ? 0 : S_FEATURES_OK) |
-			     S_DRIVER_OK);
+	wr(R_STATUS,
+	   S_ACK | S_DRIVER | (legacy ? 0 : S_FEATURES_OK) | S_DRIVER_OK);
 	run_loop();
 }
 
@@ -444,8 +484,7 @@ static void test_transport_modern(void)
 
 	/* The whole dance, then a config change interrupts. */
 	drv_init(false, F_VERSION_1, 1, 8);
-	ASSERT_EQ(rd(R_STATUS), S_ACK | S_DRIVER | S_FEATURES_OK |
-					 S_DRIVER_OK);
+	ASSERT_EQ(rd(R_STATUS), S_ACK | S_DRIVER | S_FEATURES_OK | S_DRIVER_OK);
 	ASSERT_TRUE(vmc_virtq_is_ready(vmc_virtio_get_queue(dev, 0)));
 	ASSERT_OK(vmc_virtio_config_changed(dev));
 	ASSERT_TRUE(irq_level);
@@ -822,8 +861,15 @@ struct bad_case {
 
 static const uint64_t table = RAM_BASE + 0x30000;
 
-static void bad_head(void) { put16(q[0].avail + 4, 8); put16(q[0].avail + 2, 1); }
-static void bad_avail_idx(void) { put16(q[0].avail + 2, 9); }
+static void bad_head(void)
+{
+	put16(q[0].avail + 4, 8);
+	put16(q[0].avail + 2, 1);
+}
+static void bad_avail_idx(void)
+{
+	put16(q[0].avail + 2, 9);
+}
 static void bad_loop(void)
 {
 	set_desc(q[0].desc, 0, BUF_GPA, 8, D_WRITE | D_NEXT, 1);

@@ -37,14 +37,14 @@ struct vmc_virtio_console;
  * vmc_virtio_console_config_init().
  */
 struct vmc_virtio_console_config {
-	size_t size;         /**< sizeof(struct vmc_virtio_console_config) */
+	size_t size;	     /**< sizeof(struct vmc_virtio_console_config) */
 	struct vmc_vm *vm;   /**< the machine */
 	struct vmc_irq *irq; /**< the transport's interrupt line, or NULL */
-	bool legacy;         /**< virtio-mmio version 1 instead of 2 */
-	int in_fd;           /**< host input (pollable), or -1 */
-	int out_fd;          /**< host output, or -1 to discard */
-	uint16_t cols;       /**< console width for F_SIZE, or 0 */
-	uint16_t rows;       /**< console height for F_SIZE, or 0 */
+	bool legacy;	     /**< virtio-mmio version 1 instead of 2 */
+	int in_fd;	     /**< host input (pollable), or -1 */
+	int out_fd;	     /**< host output, or -1 to discard */
+	uint16_t cols;	     /**< console width for F_SIZE, or 0 */
+	uint16_t rows;	     /**< console height for F_SIZE, or 0 */
 };
 
 /**
@@ -87,8 +87,10 @@ void vmc_virtio_console_free(struct vmc_virtio_console *con);
  * @thread any
  * @since 0.2
  */
+/* clang-format off */
 struct vmc_virtio *vmc_virtio_console_get_virtio(
 	struct vmc_virtio_console *con);
+/* clang-format on */
 
 /**
  * The device's virtio-mmio region (VMC_VIRTIO_MMIO_SIZE bytes).
@@ -97,8 +99,10 @@ struct vmc_virtio *vmc_virtio_console_get_virtio(
  * @thread any
  * @since 0.2
  */
+/* clang-format off */
 struct vmc_region *vmc_virtio_console_get_region(
 	struct vmc_virtio_console *con);
+/* clang-format on */
 
 VMC_END_DECLS
 

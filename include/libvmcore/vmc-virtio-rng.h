@@ -26,10 +26,10 @@ struct vmc_virtio_rng;
 
 /** How to build a virtio-rng; initialise with vmc_virtio_rng_config_init(). */
 struct vmc_virtio_rng_config {
-	size_t size;          /**< sizeof(struct vmc_virtio_rng_config) */
-	struct vmc_vm *vm;    /**< the machine */
-	struct vmc_irq *irq;  /**< the transport's interrupt line, or NULL */
-	bool legacy;          /**< virtio-mmio version 1 instead of 2 */
+	size_t size;	     /**< sizeof(struct vmc_virtio_rng_config) */
+	struct vmc_vm *vm;   /**< the machine */
+	struct vmc_irq *irq; /**< the transport's interrupt line, or NULL */
+	bool legacy;	     /**< virtio-mmio version 1 instead of 2 */
 	/**
 	 * the entropy source: -1 (default) for getrandom(2), or an fd the
 	 * caller keeps open for the device's life

@@ -69,19 +69,19 @@ struct vmc_region;
 
 /** Device status bits (virtio 1.2 §2.1). */
 enum vmc_virtio_status {
-	VMC_VIRTIO_STATUS_ACKNOWLEDGE = 1,       /**< guest found the device */
-	VMC_VIRTIO_STATUS_DRIVER = 2,            /**< guest has a driver */
-	VMC_VIRTIO_STATUS_DRIVER_OK = 4,         /**< driver is ready */
-	VMC_VIRTIO_STATUS_FEATURES_OK = 8,       /**< features accepted */
+	VMC_VIRTIO_STATUS_ACKNOWLEDGE = 1, /**< guest found the device */
+	VMC_VIRTIO_STATUS_DRIVER = 2,	   /**< guest has a driver */
+	VMC_VIRTIO_STATUS_DRIVER_OK = 4,   /**< driver is ready */
+	VMC_VIRTIO_STATUS_FEATURES_OK = 8, /**< features accepted */
 	VMC_VIRTIO_STATUS_DEVICE_NEEDS_RESET = 64, /**< device broke */
-	VMC_VIRTIO_STATUS_FAILED = 128,          /**< driver gave up */
+	VMC_VIRTIO_STATUS_FAILED = 128,		   /**< driver gave up */
 };
 
 /** Transport and ring feature bits (numbers, virtio 1.2 §6). */
 enum vmc_virtio_feature {
 	VMC_VIRTIO_F_RING_INDIRECT_DESC = 28, /**< indirect descriptors */
 	VMC_VIRTIO_F_RING_EVENT_IDX = 29,     /**< used_event/avail_event */
-	VMC_VIRTIO_F_VERSION_1 = 32,          /**< a modern (1.x) device */
+	VMC_VIRTIO_F_VERSION_1 = 32,	      /**< a modern (1.x) device */
 };
 
 /** One guest buffer of a descriptor chain, mapped into the host. */
@@ -97,11 +97,11 @@ struct vmc_virtio_buf {
  * vmc_virtq_elem_free().
  */
 struct vmc_virtq_elem {
-	unsigned int head;          /**< the chain's head descriptor index */
-	unsigned int out_num;       /**< number of device-readable buffers */
-	unsigned int in_num;        /**< number of device-writable buffers */
-	size_t out_len;             /**< total bytes of @c out */
-	size_t in_len;              /**< total bytes of @c in */
+	unsigned int head;	    /**< the chain's head descriptor index */
+	unsigned int out_num;	    /**< number of device-readable buffers */
+	unsigned int in_num;	    /**< number of device-writable buffers */
+	size_t out_len;		    /**< total bytes of @c out */
+	size_t in_len;		    /**< total bytes of @c in */
 	struct vmc_virtio_buf *out; /**< device-readable buffers */
 	struct vmc_virtio_buf *in;  /**< device-writable buffers */
 };
@@ -143,21 +143,21 @@ struct vmc_virtio_ops {
  * How to build a transport; initialise with vmc_virtio_config_init().
  */
 struct vmc_virtio_config {
-	size_t size;                 /**< sizeof(struct vmc_virtio_config) */
-	struct vmc_vm *vm;           /**< the machine (lock, loop, memory) */
-	struct vmc_irq *irq;         /**< the interrupt line, or NULL */
-	uint32_t device_id;          /**< virtio device ID (4: rng, ...) */
-	uint32_t vendor_id;          /**< default VMC_VIRTIO_VENDOR_QEMU */
+	size_t size;	     /**< sizeof(struct vmc_virtio_config) */
+	struct vmc_vm *vm;   /**< the machine (lock, loop, memory) */
+	struct vmc_irq *irq; /**< the interrupt line, or NULL */
+	uint32_t device_id;  /**< virtio device ID (4: rng, ...) */
+	uint32_t vendor_id;  /**< default VMC_VIRTIO_VENDOR_QEMU */
 	/**
 	 * Feature bits the device offers, VMC_VIRTIO_F_RING_* included if
 	 * it wants them; the transport adds VMC_VIRTIO_F_VERSION_1 unless
 	 * @c legacy.  A legacy device offers only bits 0-31.
 	 */
 	uint64_t features;
-	unsigned int num_queues;     /**< 1 to 64 */
+	unsigned int num_queues; /**< 1 to 64 */
 	/** QueueNumMax: a power of 2, 1 to VMC_VIRTQ_MAX_SIZE; default 256 */
 	unsigned int queue_max_size;
-	size_t config_size;          /**< bytes of config space, up to 0x100 */
+	size_t config_size; /**< bytes of config space, up to 0x100 */
 	/** the legacy (version 1) register layout instead of version 2 */
 	bool legacy;
 	/** region name for dumps and logs; default "virtio-mmio" (copied) */
@@ -366,8 +366,8 @@ size_t vmc_virtq_elem_to_in(struct vmc_virtq_elem *elem, size_t offset,
  * @thread any
  * @since 0.2
  */
-size_t vmc_virtq_elem_from_out(const struct vmc_virtq_elem *elem,
-			       size_t offset, void *buf, size_t len);
+size_t vmc_virtq_elem_from_out(const struct vmc_virtq_elem *elem, size_t offset,
+			       void *buf, size_t len);
 
 VMC_END_DECLS
 

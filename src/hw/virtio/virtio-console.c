@@ -46,7 +46,7 @@ struct vmc_virtio_console {
 	uint8_t config[CONSOLE_CONFIG_SIZE];
 	struct vmc_fd_handler *in_h, *out_h; /* the same when the fds are */
 	struct vmc_bh *sync_bh;
-	bool rx_want;   /* the receive queue may have buffers */
+	bool rx_want; /* the receive queue may have buffers */
 	bool in_eof, out_dead;
 	struct vmc_virtq_elem *rx_pending;
 	struct vmc_virtq_elem *tx_pending;
@@ -135,11 +135,11 @@ static bool tx_flush(struct vmc_virtio_console *c)
 			c->tx_off += (size_t)r;
 		} else if (r < 0 && errno == EINTR) {
 			continue;
-		} else if (r < 0 && (errno == EAGAIN ||
-				     errno == EWOULDBLOCK)) {
+		} else if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
 			return false;
 		} else {
-			vmc_log(VMC_LOG_WARNING, "virtio-console: output "
+			vmc_log(VMC_LOG_WARNING,
+				"virtio-console: output "
 				"failed (%s); discarding output",
 				r < 0 ? strerror(errno) : "end of file");
 			c->out_dead = true;
@@ -293,8 +293,8 @@ static int con_config_write(void *opaque, uint64_t off, unsigned int size,
 	return 0;
 }
 
-VMC_EXPORT void vmc_virtio_console_config_init(
-	struct vmc_virtio_console_config *cfg)
+VMC_EXPORT void
+vmc_virtio_console_config_init(struct vmc_virtio_console_config *cfg)
 {
 	if (!cfg)
 		return;
@@ -302,9 +302,9 @@ VMC_EXPORT void vmc_virtio_console_config_init(
 		.size = sizeof(*cfg), .in_fd = -1, .out_fd = -1};
 }
 
-VMC_EXPORT int vmc_virtio_console_new(
-	const struct vmc_virtio_console_config *config,
-	struct vmc_virtio_console **ret)
+VMC_EXPORT int
+vmc_virtio_console_new(const struct vmc_virtio_console_config *config,
+		       struct vmc_virtio_console **ret)
 {
 	static const struct vmc_virtio_ops ops = {
 		.struct_size = sizeof(ops),
@@ -322,8 +322,8 @@ VMC_EXPORT int vmc_virtio_console_new(
 	vmc__hw_check(config->vm, -EINVAL);
 	vmc__hw_check(config->in_fd < 0 || fcntl(config->in_fd, F_GETFD) >= 0,
 		      -EBADF);
-	vmc__hw_check(config->out_fd < 0 ||
-			      fcntl(config->out_fd, F_GETFD) >= 0, -EBADF);
+	vmc__hw_check(config->out_fd < 0 || fcntl(config->out_fd, F_GETFD) >= 0,
+		      -EBADF);
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
@@ -397,14 +397,14 @@ VMC_EXPORT void vmc_virtio_console_free(struct vmc_virtio_console *c)
 	free(c);
 }
 
-VMC_EXPORT struct vmc_virtio *vmc_virtio_console_get_virtio(
-	struct vmc_virtio_console *c)
+VMC_EXPORT struct vmc_virtio *
+vmc_virtio_console_get_virtio(struct vmc_virtio_console *c)
 {
 	return c ? c->vdev : NULL;
 }
 
-VMC_EXPORT struct vmc_region *vmc_virtio_console_get_region(
-	struct vmc_virtio_console *c)
+VMC_EXPORT struct vmc_region *
+vmc_virtio_console_get_region(struct vmc_virtio_console *c)
 {
 	return c ? vmc_virtio_get_region(c->vdev) : NULL;
 }

@@ -42,23 +42,23 @@ struct vmc_virtq {
 	struct vmc_notifier *kick; /* the QueueNotify ioeventfd */
 
 	/* Set by the driver. */
-	unsigned int num;          /* QueueNum */
+	unsigned int num; /* QueueNum */
 	uint64_t desc_addr, avail_addr, used_addr;
-	uint32_t pfn;              /* legacy QueuePFN */
-	uint32_t align;            /* legacy QueueAlign */
-	bool ready;                /* the rings below are mapped */
+	uint32_t pfn;	/* legacy QueuePFN */
+	uint32_t align; /* legacy QueueAlign */
+	bool ready;	/* the rings below are mapped */
 
 	/* The rings, mapped with vmc_as_map(). */
-	uint8_t *desc;             /* num * 16 bytes */
-	uint8_t *avail;            /* flags, idx, ring[num], used_event */
-	uint8_t *used;             /* flags, idx, ring[num], avail_event */
+	uint8_t *desc;	/* num * 16 bytes */
+	uint8_t *avail; /* flags, idx, ring[num], used_event */
+	uint8_t *used;	/* flags, idx, ring[num], avail_event */
 
-	uint16_t last_avail;       /* next avail ring slot to take */
-	uint16_t used_idx;         /* our copy of used->idx */
-	uint16_t signalled_used;   /* used_idx at the last interrupt */
+	uint16_t last_avail;	 /* next avail ring slot to take */
+	uint16_t used_idx;	 /* our copy of used->idx */
+	uint16_t signalled_used; /* used_idx at the last interrupt */
 	bool signalled_used_valid;
-	unsigned int inuse;        /* elements popped, not yet returned */
-	uint32_t generation;       /* bumped by every reset */
+	unsigned int inuse;  /* elements popped, not yet returned */
+	uint32_t generation; /* bumped by every reset */
 };
 
 /* The transport's side of the contract. */
@@ -72,8 +72,7 @@ void vmc__virtio_raise(struct vmc_virtio *dev, uint32_t isr_bits);
 const char *vmc__virtio_name(const struct vmc_virtio *dev);
 
 /* The queue code's side. */
-int vmc__virtq_enable(struct vmc_virtq *vq, bool legacy,
-		      uint32_t page_size);
+int vmc__virtq_enable(struct vmc_virtq *vq, bool legacy, uint32_t page_size);
 void vmc__virtq_reset(struct vmc_virtq *vq);
 
 #endif

@@ -49,8 +49,8 @@ enum {
 	REG_QUEUE_SEL = 0x030,
 	REG_QUEUE_NUM_MAX = 0x034,
 	REG_QUEUE_NUM = 0x038,
-	REG_QUEUE_ALIGN = 0x03c,     /* legacy */
-	REG_QUEUE_PFN = 0x040,       /* legacy */
+	REG_QUEUE_ALIGN = 0x03c, /* legacy */
+	REG_QUEUE_PFN = 0x040,	 /* legacy */
 	REG_QUEUE_READY = 0x044,
 	REG_QUEUE_NOTIFY = 0x050,
 	REG_INTERRUPT_STATUS = 0x060,
@@ -238,7 +238,7 @@ static void set_status(struct vmc_virtio *dev, uint32_t val)
 static struct vmc_virtq *cur_queue(struct vmc_virtio *dev)
 {
 	return dev->queue_sel < dev->num_queues ? &dev->vq[dev->queue_sel]
-						 : NULL;
+						: NULL;
 }
 
 static uint32_t reg_read(struct vmc_virtio *dev, uint64_t off)
@@ -292,8 +292,10 @@ static bool queue_writable(struct vmc_virtio *dev, struct vmc_virtq *vq)
 	if (!vq)
 		return false;
 	if (vq->ready) {
-		vmc_log(VMC_LOG_DEBUG, "%s: queue %u is live; layout write "
-			"ignored", dev->name, vq->index);
+		vmc_log(VMC_LOG_DEBUG,
+			"%s: queue %u is live; layout write "
+			"ignored",
+			dev->name, vq->index);
 		return false;
 	}
 	return true;
@@ -323,7 +325,8 @@ static void reg_write(struct vmc_virtio *dev, uint64_t off, uint32_t val)
 		if (dev->guest_features_sel > 1 ||
 		    (dev->legacy && dev->guest_features_sel))
 			return;
-		set_u64_half(&dev->guest_features, dev->guest_features_sel, val);
+		set_u64_half(&dev->guest_features, dev->guest_features_sel,
+			     val);
 		return;
 	case REG_DRIVER_FEATURES_SEL:
 		dev->guest_features_sel = val;
@@ -338,8 +341,10 @@ static void reg_write(struct vmc_virtio *dev, uint64_t off, uint32_t val)
 	case REG_QUEUE_NUM:
 		if (queue_writable(dev, vq)) {
 			if (val == 0 || val > dev->queue_max)
-				vmc_log(VMC_LOG_DEBUG, "%s: QueueNum %u out "
-					"of range", dev->name, val);
+				vmc_log(VMC_LOG_DEBUG,
+					"%s: QueueNum %u out "
+					"of range",
+					dev->name, val);
 			vq->num = val <= dev->queue_max ? val : 0;
 		}
 		return;
@@ -519,7 +524,8 @@ VMC_EXPORT int vmc_virtio_new(const struct vmc_virtio_config *config,
 	c = *config;
 	vmc__hw_check(c.vm, -EINVAL);
 	vmc__hw_check(c.num_queues >= 1 &&
-			      c.num_queues <= VIRTIO_MMIO_MAX_QUEUES, -EINVAL);
+			      c.num_queues <= VIRTIO_MMIO_MAX_QUEUES,
+		      -EINVAL);
 	vmc__hw_check(c.queue_max_size >= 1 &&
 			      c.queue_max_size <= VMC_VIRTQ_MAX_SIZE &&
 			      !(c.queue_max_size & (c.queue_max_size - 1)),
@@ -588,8 +594,8 @@ fail_region:
 fail:
 	for (i = 0; i < c.num_queues; i++) {
 		if (dev->vq[i].kick)
-			vmc_vm_notifier_set_handler(c.vm, dev->vq[i].kick,
-						    NULL, NULL);
+			vmc_vm_notifier_set_handler(c.vm, dev->vq[i].kick, NULL,
+						    NULL);
 		vmc_notifier_free(dev->vq[i].kick);
 	}
 	free(dev);

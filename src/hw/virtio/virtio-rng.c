@@ -97,7 +97,7 @@ static void process(struct vmc_virtio_rng *rng, struct vmc_virtq *vq)
 		if (n < 0) {
 			if (!rng->eof)
 				vmc_log(VMC_LOG_WARNING, "virtio-rng: entropy "
-					"source ended");
+							 "source ended");
 			rng->eof = true;
 			rng->pending = e;
 			rng->pending_vq = vq;
@@ -213,14 +213,14 @@ VMC_EXPORT void vmc_virtio_rng_free(struct vmc_virtio_rng *rng)
 	free(rng);
 }
 
-VMC_EXPORT struct vmc_virtio *vmc_virtio_rng_get_virtio(
-	struct vmc_virtio_rng *rng)
+VMC_EXPORT struct vmc_virtio *
+vmc_virtio_rng_get_virtio(struct vmc_virtio_rng *rng)
 {
 	return rng ? rng->vdev : NULL;
 }
 
-VMC_EXPORT struct vmc_region *vmc_virtio_rng_get_region(
-	struct vmc_virtio_rng *rng)
+VMC_EXPORT struct vmc_region *
+vmc_virtio_rng_get_region(struct vmc_virtio_rng *rng)
 {
 	return rng ? vmc_virtio_get_region(rng->vdev) : NULL;
 }

@@ -91,23 +91,29 @@ static int map_ring(struct vmc_virtq *vq, uint64_t addr, size_t len,
 	int r;
 
 	if (addr & (align - 1)) {
-		vmc__virtio_fail(vq->dev, "queue %u: %s at 0x%llx is not "
-				 "%zu-byte aligned", vq->index, what,
-				 (unsigned long long)addr, align);
+		vmc__virtio_fail(vq->dev,
+				 "queue %u: %s at 0x%llx is not "
+				 "%zu-byte aligned",
+				 vq->index, what, (unsigned long long)addr,
+				 align);
 		return -EINVAL;
 	}
 	r = vmc_as_map(vmc__virtio_as(vq->dev), addr, len, write, &p);
 	if (r < 0) {
-		vmc__virtio_fail(vq->dev, "queue %u: %s at 0x%llx (+%zu) is "
-				 "not in guest RAM", vq->index, what,
-				 (unsigned long long)addr, len);
+		vmc__virtio_fail(vq->dev,
+				 "queue %u: %s at 0x%llx (+%zu) is "
+				 "not in guest RAM",
+				 vq->index, what, (unsigned long long)addr,
+				 len);
 		return r;
 	}
 	/* Caller-supplied RAM could be misaligned in the host. */
 	if ((uintptr_t)p & (align - 1)) {
 		vmc_as_unmap(vmc__virtio_as(vq->dev), p);
-		vmc__virtio_fail(vq->dev, "queue %u: %s is misaligned in the "
-				 "host", vq->index, what);
+		vmc__virtio_fail(vq->dev,
+				 "queue %u: %s is misaligned in the "
+				 "host",
+				 vq->index, what);
 		return -EINVAL;
 	}
 	*ret = p;
@@ -129,24 +135,27 @@ int vmc__virtq_enable(struct vmc_virtq *vq, bool legacy, uint32_t page_size)
 	int r;
 
 	if (!num || num & (num - 1)) {
-		vmc__virtio_fail(vq->dev, "queue %u: size %zu is not a power "
-				 "of 2", vq->index, num);
+		vmc__virtio_fail(vq->dev,
+				 "queue %u: size %zu is not a power "
+				 "of 2",
+				 vq->index, num);
 		return -EINVAL;
 	}
 	if (legacy) {
 		uint64_t used;
 
-		if (!page_size || !vq->align ||
-		    (vq->align & (vq->align - 1))) {
-			vmc__virtio_fail(vq->dev, "queue %u: bad GuestPageSize "
-					 "%u or QueueAlign %u", vq->index,
-					 page_size, vq->align);
+		if (!page_size || !vq->align || (vq->align & (vq->align - 1))) {
+			vmc__virtio_fail(vq->dev,
+					 "queue %u: bad GuestPageSize "
+					 "%u or QueueAlign %u",
+					 vq->index, page_size, vq->align);
 			return -EINVAL;
 		}
 		vq->desc_addr = (uint64_t)vq->pfn * page_size;
 		vq->avail_addr = vq->desc_addr + 16 * num;
 		used = vq->avail_addr + 6 + 2 * num;
-		vq->used_addr = (used + vq->align - 1) & ~(uint64_t)(vq->align - 1);
+		vq->used_addr =
+			(used + vq->align - 1) & ~(uint64_t)(vq->align - 1);
 		event_idx = true;
 	}
 	avail_len = 4 + 2 * num + (event_idx ? 2 : 0);
@@ -231,14 +240,18 @@ static int chain_add(struct vmc_virtq *vq, struct chain *c,
 		return -EINVAL;
 	}
 	if (d->addr + (d->len - 1) < d->addr) {
-		vmc__virtio_fail(vq->dev, "queue %u: descriptor at 0x%llx "
-				 "+%u wraps", vq->index,
-				 (unsigned long long)d->addr, d->len);
+		vmc__virtio_fail(vq->dev,
+				 "queue %u: descriptor at 0x%llx "
+				 "+%u wraps",
+				 vq->index, (unsigned long long)d->addr,
+				 d->len);
 		return -EINVAL;
 	}
 	if (!write && c->n > c->out_num) {
-		vmc__virtio_fail(vq->dev, "queue %u: device-readable buffer "
-				 "after a writable one", vq->index);
+		vmc__virtio_fail(vq->dev,
+				 "queue %u: device-readable buffer "
+				 "after a writable one",
+				 vq->index);
 		return -EINVAL;
 	}
 	if ((uint64_t)c->out_len + c->in_len + d->len > UINT32_MAX) {
@@ -265,9 +278,10 @@ static int chain_add(struct vmc_virtq *vq, struct chain *c,
 	if (r == -ENOMEM)
 		return r;
 	if (r < 0) {
-		vmc__virtio_fail(vq->dev, "queue %u: buffer 0x%llx +%u is not "
-				 "%sguest RAM", vq->index,
-				 (unsigned long long)d->addr, d->len,
+		vmc__virtio_fail(vq->dev,
+				 "queue %u: buffer 0x%llx +%u is not "
+				 "%sguest RAM",
+				 vq->index, (unsigned long long)d->addr, d->len,
 				 write ? "writable " : "");
 		return -EFAULT;
 	}
@@ -293,7 +307,7 @@ static int cmp_range(const void *a, const void *b)
 /* Two buffers of one chain must not share a byte. */
 static int chain_check_overlap(struct vmc_virtq *vq, const struct chain *c)
 {
-	uint64_t (*r)[2];
+	uint64_t(*r)[2];
 	int err = 0;
 
 	if (c->n < 2)
@@ -308,8 +322,10 @@ static int chain_check_overlap(struct vmc_virtq *vq, const struct chain *c)
 	qsort(r, c->n, sizeof(*r), cmp_range);
 	for (unsigned int i = 1; i < c->n; i++) {
 		if (r[i][0] <= r[i - 1][1]) {
-			vmc__virtio_fail(vq->dev, "queue %u: buffers at 0x%llx "
-					 "and 0x%llx overlap", vq->index,
+			vmc__virtio_fail(vq->dev,
+					 "queue %u: buffers at 0x%llx "
+					 "and 0x%llx overlap",
+					 vq->index,
 					 (unsigned long long)r[i - 1][0],
 					 (unsigned long long)r[i][0]);
 			err = -EINVAL;
@@ -326,8 +342,7 @@ static int chain_check_overlap(struct vmc_virtq *vq, const struct chain *c)
  * the main table, without NEXT) switches to its table, which allows at
  * most as many as it holds.
  */
-static int walk_chain(struct vmc_virtq *vq, unsigned int head,
-		      struct chain *c)
+static int walk_chain(struct vmc_virtq *vq, unsigned int head, struct chain *c)
 {
 	struct vmc_address_space *as = vmc__virtio_as(vq->dev);
 	const uint8_t *table = vq->desc;
@@ -338,9 +353,11 @@ static int walk_chain(struct vmc_virtq *vq, unsigned int head,
 
 	for (;;) {
 		if (++seen > size) {
-			vmc__virtio_fail(vq->dev, "queue %u: descriptor chain "
+			vmc__virtio_fail(vq->dev,
+					 "queue %u: descriptor chain "
 					 "at %u loops or is longer than its "
-					 "table", vq->index, head);
+					 "table",
+					 vq->index, head);
 			r = -EINVAL;
 			break;
 		}
@@ -350,10 +367,11 @@ static int walk_chain(struct vmc_virtq *vq, unsigned int head,
 			    indirect || (d.flags & VIRTQ_DESC_F_NEXT) ||
 			    d.len == 0 || d.len % 16 ||
 			    d.len / 16 > VIRTQ_MAX_INDIRECT) {
-				vmc__virtio_fail(vq->dev, "queue %u: bad "
+				vmc__virtio_fail(vq->dev,
+						 "queue %u: bad "
 						 "indirect descriptor (flags "
-						 "0x%x, len %u)", vq->index,
-						 d.flags, d.len);
+						 "0x%x, len %u)",
+						 vq->index, d.flags, d.len);
 				r = -EINVAL;
 				break;
 			}
@@ -364,9 +382,11 @@ static int walk_chain(struct vmc_virtq *vq, unsigned int head,
 				if (r == 0)
 					vmc_as_unmap(as, indirect);
 				indirect = NULL;
-				vmc__virtio_fail(vq->dev, "queue %u: indirect "
+				vmc__virtio_fail(vq->dev,
+						 "queue %u: indirect "
 						 "table 0x%llx +%u is not in "
-						 "guest RAM", vq->index,
+						 "guest RAM",
+						 vq->index,
 						 (unsigned long long)d.addr,
 						 d.len);
 				r = -EFAULT;
@@ -384,9 +404,10 @@ static int walk_chain(struct vmc_virtq *vq, unsigned int head,
 		if (!(d.flags & VIRTQ_DESC_F_NEXT))
 			break;
 		if (d.next >= size) {
-			vmc__virtio_fail(vq->dev, "queue %u: next index %u out "
-					 "of range (%u)", vq->index, d.next,
-					 size);
+			vmc__virtio_fail(vq->dev,
+					 "queue %u: next index %u out "
+					 "of range (%u)",
+					 vq->index, d.next, size);
 			r = -EINVAL;
 			break;
 		}
@@ -404,8 +425,7 @@ static void set_avail_event(struct vmc_virtq *vq, uint16_t v)
 	st16(vq->used + 4 + 8 * (size_t)vq->num, v);
 }
 
-VMC_EXPORT int vmc_virtq_pop(struct vmc_virtq *vq,
-			     struct vmc_virtq_elem **ret)
+VMC_EXPORT int vmc_virtq_pop(struct vmc_virtq *vq, struct vmc_virtq_elem **ret)
 {
 	struct chain c = {0};
 	struct vmc_virtq_elem *e;
@@ -419,9 +439,10 @@ VMC_EXPORT int vmc_virtq_pop(struct vmc_virtq *vq,
 		return 0;
 	avail_idx = ld16(vq->avail + 2);
 	if ((uint16_t)(avail_idx - vq->last_avail) > vq->num) {
-		vmc__virtio_fail(vq->dev, "queue %u: available index %u moved "
-				 "more than %u past %u", vq->index, avail_idx,
-				 vq->num, vq->last_avail);
+		vmc__virtio_fail(vq->dev,
+				 "queue %u: available index %u moved "
+				 "more than %u past %u",
+				 vq->index, avail_idx, vq->num, vq->last_avail);
 		return -EIO;
 	}
 	if (avail_idx == vq->last_avail)
@@ -461,8 +482,15 @@ VMC_EXPORT int vmc_virtq_pop(struct vmc_virtq *vq,
 	free(c.gpa);
 	vq->last_avail++;
 	vq->inuse++;
-	if (has_feature(vq, VMC_VIRTIO_F_RING_EVENT_IDX))
+	if (has_feature(vq, VMC_VIRTIO_F_RING_EVENT_IDX)) {
 		set_avail_event(vq, vq->last_avail);
+		/*
+		 * avail_event before the next read of avail->idx: the driver
+		 * writes avail->idx, then reads avail_event, so either it
+		 * sees our update and notifies, or we see its buffer.
+		 */
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	}
 	*ret = e;
 	return 1;
 }
@@ -482,8 +510,8 @@ VMC_EXPORT void vmc_virtq_elem_free(struct vmc_virtq *vq,
 	free(elem);
 }
 
-VMC_EXPORT int vmc_virtq_push(struct vmc_virtq *vq,
-			      struct vmc_virtq_elem *elem, uint32_t len)
+VMC_EXPORT int vmc_virtq_push(struct vmc_virtq *vq, struct vmc_virtq_elem *elem,
+			      uint32_t len)
 {
 	uint8_t *ent;
 
