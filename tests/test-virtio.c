@@ -13,6 +13,8 @@
  * with the host intact and the device usable again after a reset.
  */
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/socket.h>
 
@@ -1098,6 +1100,95 @@ static void test_needs_reset_api(void)
 	vm_down();
 }
 
+/*
+ * A driver on another thread, with event indices, against the device on
+ * the loop: the driver kicks only when avail_event says so, so a lost
+ * update on either side stalls the queue and the test times out.  Ring
+ * fields are written with atomics, as a guest's would be by its CPU.
+ */
+#define CONC_REQUESTS 3000
+
+static uint16_t at_ld16(uint64_t a)
+{
+	return __atomic_load_n((uint16_t *)gpa(a), __ATOMIC_SEQ_CST);
+}
+
+static void at_st16(uint64_t a, uint16_t v)
+{
+	__atomic_store_n((uint16_t *)gpa(a), v, __ATOMIC_SEQ_CST);
+}
+
+static int conc_done, conc_failed;
+
+static void *conc_driver(void *arg)
+{
+	struct drv *d = &q[0];
+	uint64_t avail_event = d->used + 4 + 8 * (uint64_t)d->num;
+	int64_t deadline = vmc_test_now_ns() + 20000000000ll;
+
+	for (unsigned int i = 0; i < CONC_REQUESTS; i++) {
+		uint16_t slot = (uint16_t)(d->avail_idx % d->num), old, ev;
+		uint8_t *desc = gpa(d->desc + 16 * (uint64_t)slot);
+
+		while ((uint16_t)(d->avail_idx - at_ld16(d->used + 2)) >=
+		       d->num) {
+			if (vmc_test_now_ns() > deadline) {
+				__atomic_store_n(&conc_failed, 1,
+						 __ATOMIC_SEQ_CST);
+				goto out;
+			}
+			sched_yield();
+		}
+		__atomic_store_n((uint64_t *)desc, BUF_GPA + 16 * slot,
+				 __ATOMIC_RELAXED);
+		__atomic_store_n((uint32_t *)(desc + 8), 16, __ATOMIC_RELAXED);
+		__atomic_store_n((uint16_t *)(desc + 12), D_WRITE,
+				 __ATOMIC_RELAXED);
+		__atomic_store_n((uint16_t *)gpa(d->avail + 4 + 2 * slot), slot,
+				 __ATOMIC_RELAXED);
+		old = d->avail_idx++;
+		at_st16(d->avail + 2, d->avail_idx);
+		ev = at_ld16(avail_event);
+		if ((uint16_t)(d->avail_idx - ev - 1) <
+		    (uint16_t)(d->avail_idx - old)) {
+			uint32_t v = 0;
+
+			vmc_as_write(as, DEV_BASE + R_NOTIFY, &v, 4);
+		}
+	}
+out:
+	__atomic_store_n(&conc_done, 1, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+static void test_concurrent_event_idx(void)
+{
+	struct vmc_virtio_rng *rng;
+	pthread_t t;
+	int64_t deadline;
+
+	vm_up();
+	rng = rng_up(false, -1);
+	drv_init(false, F_VERSION_1 | F_EVENT_IDX, 1, 8);
+	conc_done = conc_failed = 0;
+	ASSERT_EQ(pthread_create(&t, NULL, conc_driver, NULL), 0);
+	deadline = vmc_test_now_ns() + 30000000000ll;
+	while (!__atomic_load_n(&conc_done, __ATOMIC_SEQ_CST) ||
+	       at_ld16(q[0].used + 2) != (uint16_t)CONC_REQUESTS) {
+		ASSERT_OK(vmc_loop_run_once(loop, false));
+		if (vmc_test_now_ns() > deadline)
+			break;
+		if (__atomic_load_n(&conc_done, __ATOMIC_SEQ_CST))
+			sched_yield();
+	}
+	pthread_join(t, NULL);
+	ASSERT_FALSE(conc_failed);
+	ASSERT_EQ(at_ld16(q[0].used + 2), (uint16_t)CONC_REQUESTS);
+	ASSERT_EQ(rd(R_STATUS) & S_NEEDS_RESET, 0);
+	rng_down(rng);
+	vm_down();
+}
+
 int main(void)
 {
 	/* A SIGPIPE that leaks out of the console kills the test. */
@@ -1113,5 +1204,6 @@ int main(void)
 	RUN(test_console_socket);
 	RUN(test_malformed);
 	RUN(test_needs_reset_api);
+	RUN(test_concurrent_event_idx);
 	return 0;
 }

@@ -6,15 +6,19 @@
  * its vCPUs, so every field is read exactly once into a local before it is
  * checked and used: a value the guest changes between the check and the
  * use can never get past the check.  Ring fields are accessed with atomic
- * loads and stores (relaxed), ordered by fences where the protocol needs
- * it:
- * - avail->idx is read, then an acquire fence, then the ring entries and
- *   descriptors it covers (the driver wrote them before the index);
- * - used ring entries are written, then a release fence, then used->idx;
- * - used->idx (or avail_event) is written, then a full fence, then
- *   used_event / avail->flags (or avail->idx) is read: the other side
- *   writes its half and reads ours the same way, so one of the two sees
- *   the other's update and no notification is lost.
+ * loads and stores, relaxed for ring entries and descriptors, and
+ * sequentially consistent for the four fields that order the protocol:
+ * - avail->idx is read (an acquire, so the ring entries and descriptors
+ *   the driver wrote before it are read after it);
+ * - used->idx is written (a release, so the used entries written before
+ *   it are visible first);
+ * - used->idx (or avail_event) is written and then used_event /
+ *   avail->flags (or avail->idx) read: the driver writes its half and
+ *   reads ours the same way with a full barrier between, so sequential
+ *   consistency (a locked instruction on x86) makes sure one of the two
+ *   sees the other's update and no notification is lost.
+ * Atomic operations rather than fences, so that ThreadSanitizer
+ * understands them.
  *
  * Buffers are mapped with vmc_as_map(), which succeeds only for ranges
  * that lie entirely in one RAM range: a buffer over MMIO, a hole or the
@@ -45,9 +49,14 @@ static inline uint64_t ld64(const uint8_t *p)
 	return __atomic_load_n((const uint64_t *)p, __ATOMIC_RELAXED);
 }
 
-static inline void st16(uint8_t *p, uint16_t v)
+static inline uint16_t ld16_sc(const uint8_t *p)
 {
-	__atomic_store_n((uint16_t *)p, v, __ATOMIC_RELAXED);
+	return __atomic_load_n((const uint16_t *)p, __ATOMIC_SEQ_CST);
+}
+
+static inline void st16_sc(uint8_t *p, uint16_t v)
+{
+	__atomic_store_n((uint16_t *)p, v, __ATOMIC_SEQ_CST);
 }
 
 static inline void st32(uint8_t *p, uint32_t v)
@@ -422,7 +431,12 @@ static int walk_chain(struct vmc_virtq *vq, unsigned int head, struct chain *c)
 
 static void set_avail_event(struct vmc_virtq *vq, uint16_t v)
 {
-	st16(vq->used + 4 + 8 * (size_t)vq->num, v);
+	/*
+	 * Before the next read of avail->idx: the driver writes avail->idx,
+	 * then reads avail_event, so either it sees our update and
+	 * notifies, or we see its buffer.
+	 */
+	st16_sc(vq->used + 4 + 8 * (size_t)vq->num, v);
 }
 
 VMC_EXPORT int vmc_virtq_pop(struct vmc_virtq *vq, struct vmc_virtq_elem **ret)
@@ -437,7 +451,8 @@ VMC_EXPORT int vmc_virtq_pop(struct vmc_virtq *vq, struct vmc_virtq_elem **ret)
 		return -EIO;
 	if (!vq->ready || !vmc__virtio_driver_ok(vq->dev))
 		return 0;
-	avail_idx = ld16(vq->avail + 2);
+	/* Acquire: the entries were written before the index. */
+	avail_idx = ld16_sc(vq->avail + 2);
 	if ((uint16_t)(avail_idx - vq->last_avail) > vq->num) {
 		vmc__virtio_fail(vq->dev,
 				 "queue %u: available index %u moved "
@@ -447,8 +462,6 @@ VMC_EXPORT int vmc_virtq_pop(struct vmc_virtq *vq, struct vmc_virtq_elem **ret)
 	}
 	if (avail_idx == vq->last_avail)
 		return 0;
-	/* The entries were written before the index. */
-	__atomic_thread_fence(__ATOMIC_ACQUIRE);
 	head = ld16(vq->avail + 4 + 2 * (size_t)(vq->last_avail % vq->num));
 	if (head >= vq->num) {
 		vmc__virtio_fail(vq->dev, "queue %u: head %u out of range (%u)",
@@ -482,15 +495,8 @@ VMC_EXPORT int vmc_virtq_pop(struct vmc_virtq *vq, struct vmc_virtq_elem **ret)
 	free(c.gpa);
 	vq->last_avail++;
 	vq->inuse++;
-	if (has_feature(vq, VMC_VIRTIO_F_RING_EVENT_IDX)) {
+	if (has_feature(vq, VMC_VIRTIO_F_RING_EVENT_IDX))
 		set_avail_event(vq, vq->last_avail);
-		/*
-		 * avail_event before the next read of avail->idx: the driver
-		 * writes avail->idx, then reads avail_event, so either it
-		 * sees our update and notifies, or we see its buffer.
-		 */
-		__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	}
 	*ret = e;
 	return 1;
 }
@@ -526,10 +532,9 @@ VMC_EXPORT int vmc_virtq_push(struct vmc_virtq *vq, struct vmc_virtq_elem *elem,
 	st32(ent, elem->head);
 	st32(ent + 4, len);
 	vmc_virtq_elem_free(vq, elem);
-	/* The entry before the index that publishes it. */
-	__atomic_thread_fence(__ATOMIC_RELEASE);
+	/* Release: the entry before the index that publishes it. */
 	vq->used_idx++;
-	st16(vq->used + 2, vq->used_idx);
+	st16_sc(vq->used + 2, vq->used_idx);
 	return 0;
 }
 
@@ -546,12 +551,11 @@ VMC_EXPORT int vmc_virtq_notify(struct vmc_virtq *vq)
 	vmc__hw_check(vq, -EINVAL);
 	if (!vq->ready || vmc__virtio_broken(vq->dev))
 		return 0;
-	/* Our used->idx store before the driver's suppression fields. */
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	/* After our used->idx store (sequentially consistent) in push. */
 	if (has_feature(vq, VMC_VIRTIO_F_RING_EVENT_IDX)) {
 		uint16_t old = vq->signalled_used;
 		bool valid = vq->signalled_used_valid;
-		uint16_t event = ld16(vq->avail + 4 + 2 * (size_t)vq->num);
+		uint16_t event = ld16_sc(vq->avail + 4 + 2 * (size_t)vq->num);
 
 		if (valid && old == vq->used_idx)
 			return 0;
@@ -559,7 +563,7 @@ VMC_EXPORT int vmc_virtq_notify(struct vmc_virtq *vq)
 		vq->signalled_used_valid = true;
 		notify = !valid || need_event(event, vq->used_idx, old);
 	} else {
-		notify = !(ld16(vq->avail) & VIRTQ_AVAIL_F_NO_INTERRUPT);
+		notify = !(ld16_sc(vq->avail) & VIRTQ_AVAIL_F_NO_INTERRUPT);
 	}
 	if (!notify)
 		return 0;
