@@ -1077,6 +1077,37 @@ static void test_malformed(void)
 	vm_down();
 }
 
+/* An element that outlived a reset never reaches the new rings. */
+static void test_stale_element(void)
+{
+	struct vmc_virtio_rng *rng;
+	struct vmc_virtq_elem *e = NULL;
+	struct vmc_virtq *vq;
+
+	vm_up();
+	rng = rng_up(false, -1);
+	vq = vmc_virtio_get_queue(vmc_virtio_rng_get_virtio(rng), 0);
+	drv_init(false, F_VERSION_1, 1, 8);
+	rng_request(0, 0, BUF_GPA, 16);
+	vmc_vm_lock(vm);
+	ASSERT_EQ(vmc_virtq_pop(vq, &e), 1);
+	ASSERT_EQ(e->head, 0);
+	ASSERT_EQ(e->in_num, 2);
+	ASSERT_EQ(e->in_len, 16);
+	ASSERT_EQ(vmc_virtq_elem_to_in(e, 4, "abcdefghijklmnop", 16), 12);
+	vmc_vm_unlock(vm);
+	ASSERT_EQ(memcmp(gpa(BUF_GPA + 4), "abcdefghijkl", 12), 0);
+	/* The driver resets and sets the queue up again meanwhile. */
+	drv_init(false, F_VERSION_1, 1, 8);
+	vmc_vm_lock(vm);
+	ASSERT_TRUE(vmc_virtq_is_ready(vq));
+	ASSERT_ERR(vmc_virtq_push(vq, e, 16), -EIO);
+	vmc_vm_unlock(vm);
+	ASSERT_EQ(used_idx(0), 0);
+	rng_down(rng);
+	vm_down();
+}
+
 /* A device model reporting a bad request itself. */
 static void test_needs_reset_api(void)
 {
@@ -1204,6 +1235,7 @@ int main(void)
 	RUN(test_console_socket);
 	RUN(test_malformed);
 	RUN(test_needs_reset_api);
+	RUN(test_stale_element);
 	RUN(test_concurrent_event_idx);
 	return 0;
 }

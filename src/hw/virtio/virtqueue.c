@@ -25,6 +25,7 @@
  * end of RAM is refused there.  All of this runs with the VM lock held.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -439,9 +440,25 @@ static void set_avail_event(struct vmc_virtq *vq, uint16_t v)
 	st16_sc(vq->used + 4 + 8 * (size_t)vq->num, v);
 }
 
+/*
+ * An element with what the device model does not see: the queue
+ * generation it was popped in, so that an element that outlived a reset
+ * is never published into the rings the driver set up afterwards.
+ */
+struct elem_priv {
+	uint32_t generation;
+	struct vmc_virtq_elem e;
+};
+
+static struct elem_priv *priv(struct vmc_virtq_elem *e)
+{
+	return (struct elem_priv *)((char *)e - offsetof(struct elem_priv, e));
+}
+
 VMC_EXPORT int vmc_virtq_pop(struct vmc_virtq *vq, struct vmc_virtq_elem **ret)
 {
 	struct chain c = {0};
+	struct elem_priv *p = NULL;
 	struct vmc_virtq_elem *e;
 	uint16_t avail_idx, head;
 	int r;
@@ -470,8 +487,8 @@ VMC_EXPORT int vmc_virtq_pop(struct vmc_virtq *vq, struct vmc_virtq_elem **ret)
 	}
 	r = walk_chain(vq, head, &c);
 	if (r == 0) {
-		e = malloc(sizeof(*e) + c.n * sizeof(struct vmc_virtio_buf));
-		if (!e)
+		p = malloc(sizeof(*p) + c.n * sizeof(struct vmc_virtio_buf));
+		if (!p)
 			r = -ENOMEM;
 	}
 	if (r < 0) {
@@ -480,6 +497,8 @@ VMC_EXPORT int vmc_virtq_pop(struct vmc_virtq *vq, struct vmc_virtq_elem **ret)
 		free(c.gpa);
 		return r == -ENOMEM ? r : -EIO;
 	}
+	p->generation = vq->generation;
+	e = &p->e;
 	*e = (struct vmc_virtq_elem){
 		.head = head,
 		.out_num = c.out_num,
@@ -487,7 +506,7 @@ VMC_EXPORT int vmc_virtq_pop(struct vmc_virtq *vq, struct vmc_virtq_elem **ret)
 		.out_len = c.out_len,
 		.in_len = c.in_len,
 	};
-	e->out = (struct vmc_virtio_buf *)(e + 1);
+	e->out = (struct vmc_virtio_buf *)(p + 1);
 	e->in = e->out + c.out_num;
 	if (c.n)
 		memcpy(e->out, c.bufs, c.n * sizeof(*c.bufs));
@@ -511,9 +530,9 @@ VMC_EXPORT void vmc_virtq_elem_free(struct vmc_virtq *vq,
 	n = elem->out_num + elem->in_num;
 	for (unsigned int i = 0; vq && i < n; i++)
 		vmc_as_unmap(vmc__virtio_as(vq->dev), elem->out[i].base);
-	if (vq && vq->inuse)
+	if (vq && vq->inuse && priv(elem)->generation == vq->generation)
 		vq->inuse--;
-	free(elem);
+	free(priv(elem));
 }
 
 VMC_EXPORT int vmc_virtq_push(struct vmc_virtq *vq, struct vmc_virtq_elem *elem,
@@ -522,7 +541,8 @@ VMC_EXPORT int vmc_virtq_push(struct vmc_virtq *vq, struct vmc_virtq_elem *elem,
 	uint8_t *ent;
 
 	vmc__hw_check(vq && elem, -EINVAL);
-	if (!vq->ready || vmc__virtio_broken(vq->dev)) {
+	if (!vq->ready || vmc__virtio_broken(vq->dev) ||
+	    priv(elem)->generation != vq->generation) {
 		vmc_virtq_elem_free(vq, elem);
 		return -EIO;
 	}
