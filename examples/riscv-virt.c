@@ -43,6 +43,9 @@
 #define VIRT_PLIC 0xc000000u
 #define VIRT_UART0 0x10000000u
 #define VIRT_UART0_IRQ 10
+#define VIRT_VIRTIO 0x10001000u /* eight virtio-mmio slots, 4 KiB apart */
+#define VIRT_VIRTIO_SLOTS 8
+#define VIRT_VIRTIO_IRQ 1 /* slot n interrupts on PLIC source 1 + n */
 #define VIRT_DRAM 0x80000000u
 #define VIRT_UART_CLOCK 3686400u
 #define VIRT_TIMEBASE 10000000u
@@ -69,6 +72,10 @@ struct board {
 	struct vmc_sifive_test *test;
 	struct vmc_region *ram, *mrom;
 	struct vmc_fd_handler *stdin_handler;
+	/* virtio-mmio slots: a device, or an empty transport (ID 0). */
+	struct vmc_virtio *virtio_slot[VIRT_VIRTIO_SLOTS];
+	struct vmc_virtio_rng *rng;
+	bool want_rng;
 	bool ctrl_a;
 	int exit_status;
 };
@@ -101,6 +108,7 @@ static void usage(void)
 		"[-S]\n"
 		"                  [-qmp unix:PATH,server=on,wait=off] "
 		"[-chardev socket,...] [-mon chardev=ID,mode=control]\n"
+		"                  [-device virtio-rng-device]\n"
 		"Runs a RISC-V RV64 machine laid out like QEMU's virt board.\n");
 	exit(2);
 }
@@ -239,6 +247,30 @@ static void on_reset(struct vmc_vm *vm, void *userdata)
  * The device tree, laid out like QEMU virt's.
  */
 
+/* QEMU's virtio_mmio nodes, one per slot, whether a device sits there. */
+static int add_virtio_fdt(struct board *b, uint32_t plic_phandle)
+{
+	for (unsigned int i = 0; i < VIRT_VIRTIO_SLOTS; i++) {
+		uint64_t addr = VIRT_VIRTIO + 0x1000u * i;
+		uint32_t reg[4] = {0, (uint32_t)addr, 0, 0x1000};
+		char path[64];
+		int r;
+
+		snprintf(path, sizeof(path), "/soc/virtio_mmio@%llx",
+			 (unsigned long long)addr);
+		if ((r = vmc_fdt_add_node(b->fdt, path)) < 0 ||
+		    (r = vmc_fdt_set_string(b->fdt, path, "compatible",
+					    "virtio,mmio")) < 0 ||
+		    (r = vmc_fdt_set_cells(b->fdt, path, "reg", reg, 4)) < 0 ||
+		    (r = vmc_fdt_set_u32(b->fdt, path, "interrupts",
+					 VIRT_VIRTIO_IRQ + i)) < 0 ||
+		    (r = vmc_fdt_set_u32(b->fdt, path, "interrupt-parent",
+					 plic_phandle)) < 0)
+			return r;
+	}
+	return 0;
+}
+
 static void build_fdt(struct board *b)
 {
 	uint32_t intc[256], plic_phandle;
@@ -260,6 +292,7 @@ static void build_fdt(struct board *b)
 	    (r = vmc_fdt_add_ns16550(b->fdt, VIRT_UART0, 0x100,
 				     VIRT_UART_CLOCK, plic_phandle,
 				     VIRT_UART0_IRQ, true)) < 0 ||
+	    (r = add_virtio_fdt(b, plic_phandle)) < 0 ||
 	    (r = vmc_fdt_set_chosen(b->fdt, "/soc/serial@10000000",
 				    b->append)) < 0 ||
 	    (r = vmc_fdt_finish(b->fdt, &size)) < 0)
@@ -289,6 +322,61 @@ static void add(struct board *b, uint64_t addr, struct vmc_region *r,
 
 	if (e < 0)
 		die(e, "cannot map the %s", what);
+}
+
+/*
+ * Fill the virtio-mmio slots.  QEMU plugs -device virtio-*-device into
+ * the last free slot first, so the first device sits at 0x10008000.
+ * Legacy transports, as QEMU's virt board defaults to.
+ */
+static void build_virtio(struct board *b)
+{
+	unsigned int next = VIRT_VIRTIO_SLOTS;
+	int r;
+
+	if (b->want_rng) {
+		struct vmc_virtio_rng_config rc;
+
+		vmc_virtio_rng_config_init(&rc);
+		rc.vm = b->vm;
+		rc.irq = vmc_plic_get_irq(b->plic, VIRT_VIRTIO_IRQ + next - 1);
+		rc.legacy = true;
+		r = vmc_virtio_rng_new(&rc, &b->rng);
+		if (r < 0)
+			die(r, "cannot create virtio-rng-device");
+		b->virtio_slot[--next] = vmc_virtio_rng_get_virtio(b->rng);
+	}
+	while (next > 0) {
+		static const struct vmc_virtio_ops none = {
+			.struct_size = sizeof(none),
+		};
+		struct vmc_virtio_config vc;
+
+		vmc_virtio_config_init(&vc);
+		vc.vm = b->vm;
+		vc.legacy = true;
+		vc.device_id = 0; /* an empty slot */
+		r = vmc_virtio_new(&vc, &none, NULL,
+				   &b->virtio_slot[--next]);
+		if (r < 0)
+			die(r, "cannot create a virtio-mmio slot");
+	}
+}
+
+static void free_virtio(struct board *b)
+{
+	struct vmc_region *root = vmc_vm_get_root(b->vm, VMC_AS_MEMORY);
+
+	for (unsigned int i = 0; i < VIRT_VIRTIO_SLOTS; i++)
+		vmc_region_remove_subregion(
+			root, vmc_virtio_get_region(b->virtio_slot[i]));
+	for (unsigned int i = 0; i < VIRT_VIRTIO_SLOTS; i++)
+		if (b->rng && b->virtio_slot[i] ==
+				      vmc_virtio_rng_get_virtio(b->rng))
+			b->virtio_slot[i] = NULL;
+	vmc_virtio_rng_free(b->rng);
+	for (unsigned int i = 0; i < VIRT_VIRTIO_SLOTS; i++)
+		vmc_virtio_free(b->virtio_slot[i]);
 }
 
 static void build_machine(struct board *b, bool deterministic, bool tty)
@@ -348,7 +436,12 @@ static void build_machine(struct board *b, bool deterministic, bool tty)
 	if (r < 0)
 		die(r, "cannot create the UART");
 
+	build_virtio(b);
+
 	vmc_memory_begin(mem);
+	for (unsigned int i = 0; i < VIRT_VIRTIO_SLOTS; i++)
+		add(b, VIRT_VIRTIO + 0x1000u * i,
+		    vmc_virtio_get_region(b->virtio_slot[i]), "virtio slot");
 	add(b, VIRT_MROM, b->mrom, "mask ROM");
 	add(b, VIRT_TEST, vmc_sifive_test_get_region(b->test), "finisher");
 	add(b, VIRT_CLINT, vmc_clint_get_region(b->clint), "CLINT");
@@ -438,6 +531,7 @@ static void teardown(struct board *b)
 	vmc_region_remove_subregion(root, vmc_plic_get_region(b->plic));
 	vmc_region_remove_subregion(root, vmc_uart16550_get_region(b->uart));
 	vmc_memory_commit(mem);
+	free_virtio(b);
 	vmc_uart16550_free(b->uart);
 	vmc_sifive_test_free(b->test);
 	vmc_clint_free(b->clint);
@@ -504,6 +598,11 @@ int main(int argc, char **argv)
 		} else if ((r = board_qmp_option(&qmp_opts, a, v)) != 0) {
 			if (r < 0)
 				die(0, "unsupported %s '%s'", a, v);
+		} else if (!strcmp(a, "-device") &&
+			   !strncmp(v, "virtio-rng-device",
+				    strcspn(v, ",")) &&
+			   strcspn(v, ",") == strlen("virtio-rng-device")) {
+			b.want_rng = true;
 		} else {
 			usage();
 		}

@@ -22,6 +22,9 @@
 #include <libvmcore/vmc-hw-plic.h>
 #include <libvmcore/vmc-hw-sifive-test.h>
 #include <libvmcore/vmc-hw-uart16550.h>
+#include <libvmcore/vmc-virtio.h>
+#include <libvmcore/vmc-virtio-console.h>
+#include <libvmcore/vmc-virtio-rng.h>
 #include <libvmcore/vmc-kvm.h>
 #include <libvmcore/vmc-x86.h>
 

@@ -1,0 +1,665 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The virtio-mmio transport (virtio 1.2 §4.2), version 2 and legacy
+ * version 1, written against libvmcore's public headers only.
+ *
+ * Register accesses arrive through the region callbacks with the VM lock
+ * held, on a vCPU thread (or a harness test's thread).  Queue
+ * notifications arrive as ioeventfds: one notifier per queue, matched on
+ * the queue's index at QueueNotify, whose handler runs on the VM's loop
+ * with the VM lock held and calls the device model.  A notification that
+ * reaches the region anyway (a write the ioeventfd does not match, such
+ * as one of another width) signals the same notifier, so a device model's
+ * queue work always runs on the loop.
+ *
+ * Interrupts: the line is high while InterruptStatus is not zero.  Only
+ * update_irq() touches the line, so that an irqfd (with a resample fd for
+ * the level semantics) can take its place.
+ *
+ * End of life, as vmc-memory.h describes it: vmc_virtio_free() detaches
+ * the callbacks, removes the ioeventfds and the notifier handlers; the
+ * notifiers themselves and the transport's memory go in the region's
+ * release, when no flat view can refer to them any more.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libvmcore/libvmcore.h>
+#include <libvmcore/vmc-virtio.h>
+
+#include "virtio-internal.h"
+
+#define VIRTIO_MMIO_MAGIC 0x74726976u /* "virt" */
+#define VIRTIO_MMIO_MAX_QUEUES 64
+#define VIRTIO_MMIO_CONFIG 0x100
+
+enum {
+	REG_MAGIC = 0x000,
+	REG_VERSION = 0x004,
+	REG_DEVICE_ID = 0x008,
+	REG_VENDOR_ID = 0x00c,
+	REG_DEVICE_FEATURES = 0x010,
+	REG_DEVICE_FEATURES_SEL = 0x014,
+	REG_DRIVER_FEATURES = 0x020,
+	REG_DRIVER_FEATURES_SEL = 0x024,
+	REG_GUEST_PAGE_SIZE = 0x028, /* legacy */
+	REG_QUEUE_SEL = 0x030,
+	REG_QUEUE_NUM_MAX = 0x034,
+	REG_QUEUE_NUM = 0x038,
+	REG_QUEUE_ALIGN = 0x03c, /* legacy */
+	REG_QUEUE_PFN = 0x040,	 /* legacy */
+	REG_QUEUE_READY = 0x044,
+	REG_QUEUE_NOTIFY = 0x050,
+	REG_INTERRUPT_STATUS = 0x060,
+	REG_INTERRUPT_ACK = 0x064,
+	REG_STATUS = 0x070,
+	REG_QUEUE_DESC_LOW = 0x080,
+	REG_QUEUE_DESC_HIGH = 0x084,
+	REG_QUEUE_DRIVER_LOW = 0x090,
+	REG_QUEUE_DRIVER_HIGH = 0x094,
+	REG_QUEUE_DEVICE_LOW = 0x0a0,
+	REG_QUEUE_DEVICE_HIGH = 0x0a4,
+	REG_SHM_SEL = 0x0ac,
+	REG_SHM_LEN_LOW = 0x0b0,
+	REG_SHM_LEN_HIGH = 0x0b4,
+	REG_SHM_BASE_LOW = 0x0b8,
+	REG_SHM_BASE_HIGH = 0x0bc,
+	REG_CONFIG_GENERATION = 0x0fc,
+};
+
+struct vmc_virtio {
+	struct vmc_vm *vm;
+	struct vmc_address_space *as;
+	struct vmc_region *region;
+	struct vmc_irq *irq;
+	struct vmc_virtio_ops ops;
+	void *opaque;
+	struct vmc_vm_reset_handler *reset_handler;
+	char name[64];
+
+	uint32_t device_id, vendor_id;
+	uint64_t host_features;
+	unsigned int queue_max;
+	size_t config_size;
+	bool legacy;
+
+	/* Registers, under the VM lock. */
+	uint64_t guest_features;
+	uint32_t host_features_sel, guest_features_sel;
+	uint32_t queue_sel;
+	uint32_t page_size; /* legacy GuestPageSize */
+	uint32_t isr;
+	uint8_t status;
+	bool needs_reset;
+	uint32_t config_generation;
+
+	unsigned int num_queues;
+	struct vmc_virtq vq[];
+};
+
+/* ------------------------------------------------------------------------
+ * What virtqueue.c uses
+ */
+
+struct vmc_address_space *vmc__virtio_as(struct vmc_virtio *dev)
+{
+	return dev->as;
+}
+
+uint64_t vmc__virtio_features(const struct vmc_virtio *dev)
+{
+	return dev->guest_features;
+}
+
+bool vmc__virtio_driver_ok(const struct vmc_virtio *dev)
+{
+	return dev->status & VMC_VIRTIO_STATUS_DRIVER_OK;
+}
+
+bool vmc__virtio_broken(const struct vmc_virtio *dev)
+{
+	return dev->needs_reset;
+}
+
+const char *vmc__virtio_name(const struct vmc_virtio *dev)
+{
+	return dev->name;
+}
+
+/* The one place that drives the interrupt output. */
+static void update_irq(struct vmc_virtio *dev)
+{
+	vmc_irq_set(dev->irq, dev->isr != 0);
+}
+
+void vmc__virtio_raise(struct vmc_virtio *dev, uint32_t isr_bits)
+{
+	dev->isr |= isr_bits;
+	update_irq(dev);
+}
+
+static void enter_needs_reset(struct vmc_virtio *dev, const char *why)
+{
+	if (dev->needs_reset)
+		return;
+	vmc_log(VMC_LOG_WARNING, "%s: device needs reset: %s", dev->name, why);
+	dev->needs_reset = true;
+	/* §2.1.2: a driver that is up learns it from a config interrupt. */
+	if (dev->status & VMC_VIRTIO_STATUS_DRIVER_OK)
+		vmc__virtio_raise(dev, VIRTIO_ISR_CONFIG);
+}
+
+void vmc__virtio_fail(struct vmc_virtio *dev, const char *fmt, ...)
+{
+	char why[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	enter_needs_reset(dev, why);
+}
+
+/* ------------------------------------------------------------------------
+ * Reset and status
+ */
+
+static void device_reset(struct vmc_virtio *dev)
+{
+	if (dev->ops.reset)
+		dev->ops.reset(dev->opaque);
+	for (unsigned int i = 0; i < dev->num_queues; i++)
+		vmc__virtq_reset(&dev->vq[i]);
+	dev->guest_features = 0;
+	dev->host_features_sel = dev->guest_features_sel = 0;
+	dev->queue_sel = 0;
+	dev->page_size = 0;
+	dev->status = 0;
+	dev->needs_reset = false;
+	dev->isr = 0;
+	update_irq(dev);
+}
+
+static void vm_reset_cb(struct vmc_vm *vm, void *userdata)
+{
+	device_reset(userdata);
+}
+
+/* The features a driver may accept: all offered, and VERSION_1 if modern. */
+static bool features_ok(const struct vmc_virtio *dev)
+{
+	uint64_t f = dev->guest_features;
+
+	if (f & ~dev->host_features)
+		return false;
+	if (!dev->legacy && !(f & (1ull << VMC_VIRTIO_F_VERSION_1)))
+		return false;
+	return true;
+}
+
+static void set_status(struct vmc_virtio *dev, uint32_t val)
+{
+	uint8_t old = dev->status, st = (uint8_t)val;
+
+	if (st == 0) {
+		device_reset(dev);
+		if (dev->ops.status_changed)
+			dev->ops.status_changed(dev->opaque, 0);
+		return;
+	}
+	/* The device owns NEEDS_RESET; the driver cannot set or clear it. */
+	st &= (uint8_t)~VMC_VIRTIO_STATUS_DEVICE_NEEDS_RESET;
+	if ((st & VMC_VIRTIO_STATUS_FEATURES_OK) &&
+	    !(old & VMC_VIRTIO_STATUS_FEATURES_OK) && !features_ok(dev)) {
+		/* §2.2.2: refuse; the driver reads FEATURES_OK back. */
+		vmc_log(VMC_LOG_INFO, "%s: refused features 0x%llx", dev->name,
+			(unsigned long long)dev->guest_features);
+		st &= (uint8_t)~VMC_VIRTIO_STATUS_FEATURES_OK;
+	}
+	dev->status = st;
+	if (dev->ops.status_changed)
+		dev->ops.status_changed(dev->opaque, st);
+	/* Buffers made available before DRIVER_OK wait until now. */
+	if ((st & VMC_VIRTIO_STATUS_DRIVER_OK) &&
+	    !(old & VMC_VIRTIO_STATUS_DRIVER_OK)) {
+		for (unsigned int i = 0; i < dev->num_queues; i++)
+			if (dev->vq[i].ready)
+				vmc_notifier_signal(dev->vq[i].kick);
+	}
+}
+
+/* ------------------------------------------------------------------------
+ * Registers
+ */
+
+static struct vmc_virtq *cur_queue(struct vmc_virtio *dev)
+{
+	return dev->queue_sel < dev->num_queues ? &dev->vq[dev->queue_sel]
+						: NULL;
+}
+
+static uint32_t reg_read(struct vmc_virtio *dev, uint64_t off)
+{
+	struct vmc_virtq *vq = cur_queue(dev);
+	uint64_t f;
+
+	switch (off) {
+	case REG_MAGIC:
+		return VIRTIO_MMIO_MAGIC;
+	case REG_VERSION:
+		return dev->legacy ? 1 : 2;
+	case REG_DEVICE_ID:
+		return dev->device_id;
+	case REG_VENDOR_ID:
+		return dev->vendor_id;
+	case REG_DEVICE_FEATURES:
+		f = dev->host_features;
+		if (dev->host_features_sel > 1 ||
+		    (dev->legacy && dev->host_features_sel))
+			return 0;
+		return (uint32_t)(f >> (32 * dev->host_features_sel));
+	case REG_QUEUE_NUM_MAX:
+		return vq ? dev->queue_max : 0;
+	case REG_QUEUE_PFN:
+		return dev->legacy && vq ? vq->pfn : 0;
+	case REG_QUEUE_READY:
+		return !dev->legacy && vq ? vq->ready : 0;
+	case REG_INTERRUPT_STATUS:
+		return dev->isr;
+	case REG_STATUS:
+		return dev->status |
+		       (dev->needs_reset ? VMC_VIRTIO_STATUS_DEVICE_NEEDS_RESET
+					 : 0);
+	case REG_CONFIG_GENERATION:
+		return dev->legacy ? 0 : dev->config_generation;
+	case REG_SHM_LEN_LOW:
+	case REG_SHM_LEN_HIGH:
+	case REG_SHM_BASE_LOW:
+	case REG_SHM_BASE_HIGH:
+		/* §4.2.2: no shared memory regions; length reads as -1. */
+		return dev->legacy ? 0 : 0xffffffffu;
+	default:
+		return 0;
+	}
+}
+
+/* Queue layout registers are writable only while the queue is off. */
+static bool queue_writable(struct vmc_virtio *dev, struct vmc_virtq *vq)
+{
+	if (!vq)
+		return false;
+	if (vq->ready) {
+		vmc_log(VMC_LOG_DEBUG,
+			"%s: queue %u is live; layout write "
+			"ignored",
+			dev->name, vq->index);
+		return false;
+	}
+	return true;
+}
+
+static void set_u64_half(uint64_t *v, bool high, uint32_t val)
+{
+	if (high)
+		*v = (*v & 0xffffffffull) | (uint64_t)val << 32;
+	else
+		*v = (*v & ~0xffffffffull) | val;
+}
+
+static void reg_write(struct vmc_virtio *dev, uint64_t off, uint32_t val)
+{
+	struct vmc_virtq *vq = cur_queue(dev);
+
+	switch (off) {
+	case REG_DEVICE_FEATURES_SEL:
+		dev->host_features_sel = val;
+		return;
+	case REG_DRIVER_FEATURES:
+		/* Features are fixed once FEATURES_OK is set (§3.1.1). */
+		if (dev->status & (VMC_VIRTIO_STATUS_FEATURES_OK |
+				   VMC_VIRTIO_STATUS_DRIVER_OK))
+			return;
+		if (dev->guest_features_sel > 1 ||
+		    (dev->legacy && dev->guest_features_sel))
+			return;
+		set_u64_half(&dev->guest_features, dev->guest_features_sel,
+			     val);
+		return;
+	case REG_DRIVER_FEATURES_SEL:
+		dev->guest_features_sel = val;
+		return;
+	case REG_GUEST_PAGE_SIZE:
+		if (dev->legacy)
+			dev->page_size = val;
+		return;
+	case REG_QUEUE_SEL:
+		dev->queue_sel = val;
+		return;
+	case REG_QUEUE_NUM:
+		if (queue_writable(dev, vq)) {
+			if (val == 0 || val > dev->queue_max)
+				vmc_log(VMC_LOG_DEBUG,
+					"%s: QueueNum %u out "
+					"of range",
+					dev->name, val);
+			vq->num = val <= dev->queue_max ? val : 0;
+		}
+		return;
+	case REG_QUEUE_ALIGN:
+		if (dev->legacy && queue_writable(dev, vq))
+			vq->align = val;
+		return;
+	case REG_QUEUE_PFN:
+		if (!dev->legacy || !vq)
+			return;
+		if (val == 0) {
+			vmc__virtq_reset(vq);
+			vq->num = dev->queue_max;
+			return;
+		}
+		if (!queue_writable(dev, vq))
+			return;
+		vq->pfn = val;
+		if (vmc__virtq_enable(vq, true, dev->page_size) < 0)
+			vq->pfn = 0;
+		return;
+	case REG_QUEUE_READY:
+		if (dev->legacy || !vq)
+			return;
+		if (!(val & 1)) {
+			uint32_t num = vq->num;
+
+			if (vq->ready)
+				vmc__virtq_reset(vq);
+			vq->num = num;
+			return;
+		}
+		if (!vq->ready)
+			vmc__virtq_enable(vq, false, 0);
+		return;
+	case REG_QUEUE_NOTIFY:
+		/* Not matched by the ioeventfd: hand it to the loop anyway. */
+		if (val < dev->num_queues)
+			vmc_notifier_signal(dev->vq[val].kick);
+		return;
+	case REG_INTERRUPT_ACK:
+		dev->isr &= ~val;
+		update_irq(dev);
+		return;
+	case REG_STATUS:
+		set_status(dev, val);
+		return;
+	case REG_QUEUE_DESC_LOW:
+	case REG_QUEUE_DESC_HIGH:
+		if (!dev->legacy && queue_writable(dev, vq))
+			set_u64_half(&vq->desc_addr, off == REG_QUEUE_DESC_HIGH,
+				     val);
+		return;
+	case REG_QUEUE_DRIVER_LOW:
+	case REG_QUEUE_DRIVER_HIGH:
+		if (!dev->legacy && queue_writable(dev, vq))
+			set_u64_half(&vq->avail_addr,
+				     off == REG_QUEUE_DRIVER_HIGH, val);
+		return;
+	case REG_QUEUE_DEVICE_LOW:
+	case REG_QUEUE_DEVICE_HIGH:
+		if (!dev->legacy && queue_writable(dev, vq))
+			set_u64_half(&vq->used_addr,
+				     off == REG_QUEUE_DEVICE_HIGH, val);
+		return;
+	default:
+		vmc_log(VMC_LOG_DEBUG, "%s: write to register 0x%llx ignored",
+			dev->name, (unsigned long long)off);
+		return;
+	}
+}
+
+static int mmio_read(void *opaque, uint64_t off, unsigned int size,
+		     uint64_t *value)
+{
+	struct vmc_virtio *dev = opaque;
+
+	*value = 0;
+	if (off >= VIRTIO_MMIO_CONFIG) {
+		off -= VIRTIO_MMIO_CONFIG;
+		if (off + size > dev->config_size || !dev->ops.config_read)
+			return 0;
+		return dev->ops.config_read(dev->opaque, off, size, value);
+	}
+	/* §4.2.2.2: registers take aligned 32-bit accesses only. */
+	if (size != 4 || (off & 3))
+		return 0;
+	*value = reg_read(dev, off);
+	return 0;
+}
+
+static int mmio_write(void *opaque, uint64_t off, unsigned int size,
+		      uint64_t value)
+{
+	struct vmc_virtio *dev = opaque;
+
+	if (off >= VIRTIO_MMIO_CONFIG) {
+		off -= VIRTIO_MMIO_CONFIG;
+		if (off + size > dev->config_size || !dev->ops.config_write)
+			return 0;
+		return dev->ops.config_write(dev->opaque, off, size, value);
+	}
+	if (size != 4 || (off & 3))
+		return 0;
+	reg_write(dev, off, (uint32_t)value);
+	return 0;
+}
+
+/* A queue notification, on the loop with the VM lock held. */
+static void kick_cb(struct vmc_notifier *n, void *userdata)
+{
+	struct vmc_virtq *vq = userdata;
+	struct vmc_virtio *dev = vq->dev;
+
+	if (!vmc_virtq_is_ready(vq))
+		return;
+	if (dev->ops.queue_notify)
+		dev->ops.queue_notify(dev->opaque, vq);
+}
+
+/* ------------------------------------------------------------------------
+ * Life
+ */
+
+static void mmio_release(void *opaque)
+{
+	struct vmc_virtio *dev = opaque;
+
+	for (unsigned int i = 0; i < dev->num_queues; i++)
+		vmc_notifier_free(dev->vq[i].kick);
+	free(dev);
+}
+
+VMC_EXPORT void vmc_virtio_config_init(struct vmc_virtio_config *c)
+{
+	if (!c)
+		return;
+	*c = (struct vmc_virtio_config){
+		.size = sizeof(*c),
+		.vendor_id = VMC_VIRTIO_VENDOR_QEMU,
+		.num_queues = 1,
+		.queue_max_size = 256,
+	};
+}
+
+static void remove_kicks(struct vmc_virtio *dev, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++) {
+		vmc_region_remove_ioeventfd(dev->region, REG_QUEUE_NOTIFY, 4,
+					    true, i, dev->vq[i].kick);
+		vmc_vm_notifier_set_handler(dev->vm, dev->vq[i].kick, NULL,
+					    NULL);
+	}
+}
+
+VMC_EXPORT int vmc_virtio_new(const struct vmc_virtio_config *config,
+			      const struct vmc_virtio_ops *ops, void *opaque,
+			      struct vmc_virtio **ret)
+{
+	static const struct vmc_region_ops rops = {
+		.struct_size = sizeof(rops),
+		.read = mmio_read,
+		.write = mmio_write,
+		.release = mmio_release,
+		.min_access_size = 1,
+		.max_access_size = 4,
+		.endian = VMC_ENDIAN_LITTLE,
+	};
+	struct vmc_virtio_config c;
+	struct vmc_virtio *dev;
+	unsigned int i, kicks = 0;
+	int r;
+
+	vmc__hw_check(config && ops && ret, -EINVAL);
+	vmc__hw_check(config->size >= sizeof(c), -EINVAL);
+	vmc__hw_check(ops->struct_size >= sizeof(*ops), -EINVAL);
+	c = *config;
+	vmc__hw_check(c.vm, -EINVAL);
+	vmc__hw_check(c.num_queues >= 1 &&
+			      c.num_queues <= VIRTIO_MMIO_MAX_QUEUES,
+		      -EINVAL);
+	vmc__hw_check(c.queue_max_size >= 1 &&
+			      c.queue_max_size <= VMC_VIRTQ_MAX_SIZE &&
+			      !(c.queue_max_size & (c.queue_max_size - 1)),
+		      -EINVAL);
+	vmc__hw_check(c.config_size <= 0x100, -EINVAL);
+
+	dev = calloc(1, sizeof(*dev) + c.num_queues * sizeof(dev->vq[0]));
+	if (!dev)
+		return -ENOMEM;
+	dev->vm = c.vm;
+	dev->as = vmc_vm_get_address_space(c.vm, VMC_AS_MEMORY);
+	dev->irq = c.irq;
+	dev->ops = *ops;
+	dev->opaque = opaque;
+	snprintf(dev->name, sizeof(dev->name), "%s",
+		 c.name ? c.name : "virtio-mmio");
+	dev->device_id = c.device_id;
+	dev->vendor_id = c.vendor_id;
+	dev->host_features = c.features;
+	if (c.legacy)
+		dev->host_features &= 0xffffffffull;
+	else
+		dev->host_features |= 1ull << VMC_VIRTIO_F_VERSION_1;
+	dev->queue_max = c.queue_max_size;
+	dev->config_size = c.config_size;
+	dev->legacy = c.legacy;
+	dev->num_queues = c.num_queues;
+	for (i = 0; i < c.num_queues; i++) {
+		dev->vq[i].dev = dev;
+		dev->vq[i].index = i;
+		dev->vq[i].num = c.queue_max_size;
+		r = vmc_notifier_new(&dev->vq[i].kick);
+		if (r < 0)
+			goto fail;
+		r = vmc_vm_notifier_set_handler(c.vm, dev->vq[i].kick, kick_cb,
+						&dev->vq[i]);
+		if (r < 0)
+			goto fail;
+	}
+	r = vmc_region_new_io(vmc_vm_get_memory(c.vm), dev->name,
+			      VMC_VIRTIO_MMIO_SIZE, &rops, dev, 0,
+			      &dev->region);
+	if (r < 0)
+		goto fail;
+	/* From here on the region owns dev: release frees it. */
+	for (; kicks < c.num_queues; kicks++) {
+		r = vmc_region_add_ioeventfd(dev->region, REG_QUEUE_NOTIFY, 4,
+					     true, kicks, dev->vq[kicks].kick);
+		if (r < 0)
+			goto fail_region;
+	}
+	r = vmc_vm_add_reset_handler(c.vm, vm_reset_cb, dev,
+				     &dev->reset_handler);
+	if (r < 0)
+		goto fail_region;
+	*ret = dev;
+	return 0;
+
+fail_region:
+	vmc_region_detach_ops(dev->region);
+	remove_kicks(dev, kicks);
+	for (i = kicks; i < c.num_queues; i++)
+		vmc_vm_notifier_set_handler(c.vm, dev->vq[i].kick, NULL, NULL);
+	vmc_region_unref(dev->region);
+	return r;
+fail:
+	for (i = 0; i < c.num_queues; i++) {
+		if (dev->vq[i].kick)
+			vmc_vm_notifier_set_handler(c.vm, dev->vq[i].kick, NULL,
+						    NULL);
+		vmc_notifier_free(dev->vq[i].kick);
+	}
+	free(dev);
+	return r;
+}
+
+VMC_EXPORT void vmc_virtio_free(struct vmc_virtio *dev)
+{
+	if (!dev)
+		return;
+	/* No register callback runs from here on (vmc-memory.h). */
+	vmc_region_detach_ops(dev->region);
+	vmc_vm_remove_reset_handler(dev->vm, dev->reset_handler);
+	remove_kicks(dev, dev->num_queues);
+	/*
+	 * A last reset gives the device model the chance to return the
+	 * elements it holds; the rings' mappings go now, the notifiers with
+	 * the region.
+	 */
+	vmc_vm_lock(dev->vm);
+	device_reset(dev);
+	vmc_vm_unlock(dev->vm);
+	vmc_region_unref(dev->region);
+}
+
+VMC_EXPORT struct vmc_region *vmc_virtio_get_region(struct vmc_virtio *dev)
+{
+	return dev ? dev->region : NULL;
+}
+
+VMC_EXPORT struct vmc_virtq *vmc_virtio_get_queue(struct vmc_virtio *dev,
+						  unsigned int index)
+{
+	if (!dev || index >= dev->num_queues)
+		return NULL;
+	return &dev->vq[index];
+}
+
+VMC_EXPORT uint64_t vmc_virtio_get_features(const struct vmc_virtio *dev)
+{
+	return dev ? dev->guest_features : 0;
+}
+
+VMC_EXPORT uint8_t vmc_virtio_get_status(const struct vmc_virtio *dev)
+{
+	if (!dev)
+		return 0;
+	return dev->status |
+	       (dev->needs_reset ? VMC_VIRTIO_STATUS_DEVICE_NEEDS_RESET : 0);
+}
+
+VMC_EXPORT int vmc_virtio_config_changed(struct vmc_virtio *dev)
+{
+	vmc__hw_check(dev, -EINVAL);
+	dev->config_generation++;
+	if (dev->status & VMC_VIRTIO_STATUS_DRIVER_OK)
+		vmc__virtio_raise(dev, VIRTIO_ISR_CONFIG);
+	return 0;
+}
+
+VMC_EXPORT int vmc_virtio_set_needs_reset(struct vmc_virtio *dev,
+					  const char *reason)
+{
+	vmc__hw_check(dev && reason, -EINVAL);
+	enter_needs_reset(dev, reason);
+	return 0;
+}

@@ -1,0 +1,226 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * virtio-rng: fills the driver's buffers with host entropy.
+ *
+ * Everything runs with the VM lock held: queue notifications and the
+ * source fd's handler on the loop thread, reset on whichever thread holds
+ * the lock.  A request that the source cannot serve yet (an fd with no
+ * data) stays as @pending, and the fd handler, armed on the loop, serves
+ * it when the fd becomes readable.  Since fd handlers change only on the
+ * loop thread, a reset from a vCPU thread leaves the handler armed; a
+ * spurious wake-up then finds nothing to do and disarms it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include <libvmcore/libvmcore.h>
+#include <libvmcore/vmc-virtio-rng.h>
+
+#include "virtio-internal.h"
+
+#define VIRTIO_ID_RNG 4
+
+struct vmc_virtio_rng {
+	struct vmc_vm *vm;
+	struct vmc_virtio *vdev;
+	int fd;
+	struct vmc_fd_handler *fdh;
+	bool armed, eof;
+	struct vmc_virtq *pending_vq;
+	struct vmc_virtq_elem *pending;
+};
+
+/* Fill @e's writable buffers; the bytes given, 0 to wait, -1 at the end. */
+static ssize_t fill(struct vmc_virtio_rng *rng, struct vmc_virtq_elem *e)
+{
+	size_t done = 0;
+
+	for (unsigned int i = 0; i < e->in_num; i++) {
+		struct vmc_virtio_buf *b = &e->in[i];
+		ssize_t n;
+
+		if (rng->fd < 0) {
+			size_t got = 0;
+
+			while (got < b->len) {
+				n = getrandom((uint8_t *)b->base + got,
+					      b->len - got, 0);
+				if (n < 0 && errno == EINTR)
+					continue;
+				if (n <= 0)
+					return done ? (ssize_t)done : -1;
+				got += (size_t)n;
+			}
+			done += got;
+			continue;
+		}
+		/* One read per request from a host fd, without blocking. */
+		struct pollfd p = {.fd = rng->fd, .events = POLLIN};
+
+		if (poll(&p, 1, 0) <= 0 || !(p.revents & (POLLIN | POLLHUP)))
+			return (ssize_t)done;
+		do
+			n = read(rng->fd, b->base, b->len);
+		while (n < 0 && errno == EINTR);
+		if (n > 0)
+			return (ssize_t)(done + (size_t)n);
+		if (n == 0 || errno != EAGAIN)
+			return done ? (ssize_t)done : -1;
+		return (ssize_t)done;
+	}
+	return (ssize_t)done;
+}
+
+static void arm(struct vmc_virtio_rng *rng, bool on);
+
+static void process(struct vmc_virtio_rng *rng, struct vmc_virtq *vq)
+{
+	bool pushed = false;
+
+	for (;;) {
+		struct vmc_virtq_elem *e = rng->pending;
+		ssize_t n;
+
+		rng->pending = NULL;
+		if (!e && (rng->eof || vmc_virtq_pop(vq, &e) <= 0))
+			break;
+		n = fill(rng, e);
+		if (n == 0 && e->in_len) {
+			rng->pending = e;
+			rng->pending_vq = vq;
+			break;
+		}
+		if (n < 0) {
+			if (!rng->eof)
+				vmc_log(VMC_LOG_WARNING, "virtio-rng: entropy "
+							 "source ended");
+			rng->eof = true;
+			rng->pending = e;
+			rng->pending_vq = vq;
+			break;
+		}
+		vmc_virtq_push(vq, e, (uint32_t)n);
+		pushed = true;
+	}
+	if (pushed)
+		vmc_virtq_notify(vq);
+	arm(rng, rng->pending && !rng->eof);
+}
+
+static void fd_readable(struct vmc_fd_handler *h, int fd, void *userdata)
+{
+	struct vmc_virtio_rng *rng = userdata;
+
+	if (rng->pending && vmc_virtq_is_ready(rng->pending_vq))
+		process(rng, rng->pending_vq);
+	else
+		arm(rng, false);
+}
+
+/* On the loop thread only. */
+static void arm(struct vmc_virtio_rng *rng, bool on)
+{
+	if (!rng->fdh || rng->armed == on)
+		return;
+	vmc_fd_handler_set(rng->fdh, on ? fd_readable : NULL, NULL, rng);
+	rng->armed = on;
+}
+
+static void rng_notify(void *opaque, struct vmc_virtq *vq)
+{
+	process(opaque, vq);
+}
+
+static void rng_reset(void *opaque)
+{
+	struct vmc_virtio_rng *rng = opaque;
+
+	vmc_virtq_elem_free(rng->pending_vq, rng->pending);
+	rng->pending = NULL;
+	rng->pending_vq = NULL;
+}
+
+VMC_EXPORT void vmc_virtio_rng_config_init(struct vmc_virtio_rng_config *c)
+{
+	if (!c)
+		return;
+	*c = (struct vmc_virtio_rng_config){.size = sizeof(*c), .fd = -1};
+}
+
+VMC_EXPORT int vmc_virtio_rng_new(const struct vmc_virtio_rng_config *config,
+				  struct vmc_virtio_rng **ret)
+{
+	static const struct vmc_virtio_ops ops = {
+		.struct_size = sizeof(ops),
+		.queue_notify = rng_notify,
+		.reset = rng_reset,
+	};
+	struct vmc_virtio_config vc;
+	struct vmc_virtio_rng *rng;
+	int r;
+
+	vmc__hw_check(config && ret && config->size >= sizeof(*config),
+		      -EINVAL);
+	vmc__hw_check(config->vm, -EINVAL);
+	vmc__hw_check(config->fd < 0 || fcntl(config->fd, F_GETFD) >= 0,
+		      -EBADF);
+	rng = calloc(1, sizeof(*rng));
+	if (!rng)
+		return -ENOMEM;
+	rng->vm = config->vm;
+	rng->fd = config->fd < 0 ? -1 : config->fd;
+	if (rng->fd >= 0) {
+		r = vmc_vm_fd_handler_new(config->vm, rng->fd, NULL, NULL, rng,
+					  &rng->fdh);
+		/* A regular file cannot be polled, and never blocks. */
+		if (r == -EPERM)
+			rng->fdh = NULL;
+		else if (r < 0)
+			goto fail;
+	}
+	vmc_virtio_config_init(&vc);
+	vc.vm = config->vm;
+	vc.irq = config->irq;
+	vc.device_id = VIRTIO_ID_RNG;
+	vc.features = 1ull << VMC_VIRTIO_F_RING_INDIRECT_DESC |
+		      1ull << VMC_VIRTIO_F_RING_EVENT_IDX;
+	vc.num_queues = 1;
+	vc.queue_max_size = 8; /* QEMU's */
+	vc.legacy = config->legacy;
+	vc.name = "virtio-rng";
+	r = vmc_virtio_new(&vc, &ops, rng, &rng->vdev);
+	if (r < 0)
+		goto fail;
+	*ret = rng;
+	return 0;
+fail:
+	vmc_fd_handler_free(rng->fdh);
+	free(rng);
+	return r;
+}
+
+VMC_EXPORT void vmc_virtio_rng_free(struct vmc_virtio_rng *rng)
+{
+	if (!rng)
+		return;
+	/* Its last reset returns the pending request. */
+	vmc_virtio_free(rng->vdev);
+	vmc_fd_handler_free(rng->fdh);
+	free(rng);
+}
+
+VMC_EXPORT struct vmc_virtio *
+vmc_virtio_rng_get_virtio(struct vmc_virtio_rng *rng)
+{
+	return rng ? rng->vdev : NULL;
+}
+
+VMC_EXPORT struct vmc_region *
+vmc_virtio_rng_get_region(struct vmc_virtio_rng *rng)
+{
+	return rng ? vmc_virtio_get_region(rng->vdev) : NULL;
+}
