@@ -252,5 +252,11 @@ int vmc__kvm_set_reg(struct vmc_vcpu *vcpu, unsigned int reg, uint64_t val);
 int vmc__kvm_x86_set_cpuid(struct vmc_vcpu *vcpu, const struct kvm_cpuid2 *c);
 /* Write cached register changes back and empty the cache. */
 int vmc__kvm_regs_sync(struct kvm_vcpu *kc);
+/*
+ * Tests: take int3 as reported (1) or not (0) whatever the probe found,
+ * or probe again (-1).  Lets a host whose int3 exits are unreliable still
+ * test how breakpoints patch memory.
+ */
+void vmc__kvm_sw_bp_override(int works);
 
 #endif
