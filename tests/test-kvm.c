@@ -9,6 +9,7 @@
 #include <signal.h>
 
 #include "kvm-guest.h"
+#include "kvm-internal.h"
 
 static struct vmc_loop *loop;
 
@@ -834,6 +835,70 @@ static void test_guest_debug(void)
 	gvm_free(&g);
 }
 
+/*
+ * A software breakpoint is a debugger's store to guest memory: it patches
+ * RAM and ROM, and on a device's registers it fails without reading or
+ * writing them.
+ */
+#define BP_DEV 0xd0000000u
+#define BP_ROM 0xd0010000u
+
+static void test_sw_breakpoint_targets(void)
+{
+	struct vmc_region *dev, *rom;
+	struct vmc_vcpu *v;
+	struct echo e;
+	uint8_t *rp, saved;
+	struct gvm g;
+	int sw = vmc_kvm_probe_sw_breakpoints();
+
+	/*
+	 * Where int3 exits are unreliable, breakpoints use the debug
+	 * registers; patching memory works the same either way, and
+	 * nothing here runs the guest.
+	 */
+	vmc__kvm_sw_bp_override(1);
+	gvm_init(&g, loop, 1, NULL);
+	v = vmc_vm_get_vcpu(g.vm, 0);
+	dev = add_echo(&g, VMC_AS_MEMORY, BP_DEV, 0x1000, &e);
+	ASSERT_OK(vmc_region_new_rom(vmc_vm_get_memory(g.vm), "rom", 0x1000,
+				     &rom));
+	rp = vmc_region_get_ptr(rom);
+	rp[0x10] = 0x90;
+	ASSERT_OK(vmc_region_add_subregion(
+	    vmc_vm_get_root(g.vm, VMC_AS_MEMORY), BP_ROM, rom, 0));
+	/* Paging on: the long-mode tables map the low 4 GiB 1:1. */
+	gvm_setup_long(&g, GT_HLT, 0);
+
+	/* RAM: patched, then restored. */
+	saved = g.mem[GUEST_LOAD];
+	ASSERT_OK(vmc_vcpu_debug_insert(v, VMC_DEBUG_BREAK_SW, GUEST_LOAD, 1));
+	ASSERT_EQ(g.mem[GUEST_LOAD], 0xcc);
+	ASSERT_OK(vmc_vcpu_debug_remove(v, VMC_DEBUG_BREAK_SW, GUEST_LOAD, 1));
+	ASSERT_EQ(g.mem[GUEST_LOAD], saved);
+
+	/* ROM, which the guest cannot store to: patched too. */
+	ASSERT_OK(vmc_vcpu_debug_insert(v, VMC_DEBUG_BREAK_SW, BP_ROM + 0x10,
+					1));
+	ASSERT_EQ(rp[0x10], 0xcc);
+	ASSERT_OK(vmc_vcpu_debug_remove(v, VMC_DEBUG_BREAK_SW, BP_ROM + 0x10,
+					1));
+	ASSERT_EQ(rp[0x10], 0x90);
+
+	/* A device's registers: refused, and the device saw nothing. */
+	ASSERT_ERR(vmc_vcpu_debug_insert(v, VMC_DEBUG_BREAK_SW, BP_DEV + 4, 1),
+		   -EFAULT);
+	ASSERT_EQ(e.n, 0);
+	ASSERT_ERR(vmc_vcpu_debug_remove(v, VMC_DEBUG_BREAK_SW, BP_DEV + 4, 1),
+		   -ENOENT);
+	ASSERT_EQ(e.n, 0);
+
+	gvm_free(&g);
+	vmc_region_unref(dev);
+	vmc_region_unref(rom);
+	vmc__kvm_sw_bp_override(sw);
+}
+
 static void test_config_and_errors(void)
 {
 	struct vmc_kvm_config kc = {.size = sizeof(kc), .flags = VMC_KVM_PIT};
@@ -903,6 +968,7 @@ int main(void)
 	RUN(test_register_cache);
 	RUN(test_lazy_vcpu);
 	RUN(test_guest_debug);
+	RUN(test_sw_breakpoint_targets);
 	vmc_loop_unref(loop);
 	return 0;
 }

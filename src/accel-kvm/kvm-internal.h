@@ -52,8 +52,26 @@ struct kvm_irqfd_entry {
 	int fd, resample_fd;
 };
 
+/*
+ * The answers of /dev/kvm that never change within a process, read once by
+ * the first successful probe (vmc__kvm_host(); read-only afterwards).
+ */
+struct kvm_host {
+	int run_size;            /* KVM_GET_VCPU_MMAP_SIZE */
+	int max_vcpus;           /* 0: unknown */
+	int nr_memslots;         /* 0: unknown */
+	/* Immediate exit, user memory, ioeventfds, KVM_SET_CPUID2. */
+	bool required;
+	bool readonly_mem, any_length_ioeventfd, irqfd_resample;
+	bool tss, irqchip, pit2;
+	/* A new vCPU 0's power-on registers. */
+	struct kvm_regs reset_regs;
+	struct kvm_sregs reset_sregs;
+	/* KVM_GET_SUPPORTED_CPUID. */
+	struct kvm_cpuid2 *cpuid;
+};
+
 struct kvm_vm {
-	int sys_fd;              /* /dev/kvm */
 	int fd;                  /* the VM */
 	int run_size;            /* KVM_GET_VCPU_MMAP_SIZE */
 	bool irqchip;
@@ -195,12 +213,8 @@ static inline bool vmc__kvm_is(const struct vmc_vm *vm)
 
 /* kvm.c */
 int vmc__kvm_ioctl(int fd, unsigned long req, void *arg);
-/*
- * The power-on registers of a new vCPU 0 on this host, read once per
- * process from the probe's scratch vCPU (valid once a probe succeeded).
- */
-const struct kvm_regs *vmc__kvm_reset_regs(void);
-const struct kvm_sregs *vmc__kvm_reset_sregs(void);
+/* The process-wide answers (valid once a probe succeeded). */
+const struct kvm_host *vmc__kvm_host(void);
 void vmc__kvm_kick_raw(struct vmc_vcpu *vcpu);
 /* Block new KVM_RUN entries and wait until none is inside; then unblock. */
 void vmc__kvm_inhibit_begin(struct vmc_vm *vm);
@@ -238,5 +252,11 @@ int vmc__kvm_set_reg(struct vmc_vcpu *vcpu, unsigned int reg, uint64_t val);
 int vmc__kvm_x86_set_cpuid(struct vmc_vcpu *vcpu, const struct kvm_cpuid2 *c);
 /* Write cached register changes back and empty the cache. */
 int vmc__kvm_regs_sync(struct kvm_vcpu *kc);
+/*
+ * Tests: take int3 as reported (1) or not (0) whatever the probe found,
+ * or probe again (-1).  Lets a host whose int3 exits are unreliable still
+ * test how breakpoints patch memory.
+ */
+void vmc__kvm_sw_bp_override(int works);
 
 #endif

@@ -272,7 +272,7 @@ int vmc__kvm_memory_init(struct vmc_vm *vm)
 		vmc_vm_get_address_space(vm, VMC_AS_IO);
 	int n, r;
 
-	n = ioctl(kv->fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_MEMSLOTS);
+	n = vmc__kvm_host()->nr_memslots;
 	if (n <= 0)
 		n = 32;
 	if (n > 512)

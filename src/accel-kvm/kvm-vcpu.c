@@ -101,8 +101,8 @@ int vmc__kvm_vcpu_create(struct vmc_vcpu *vcpu)
 	 * between vCPUs only in the APIC base's BSP flag.  The FPU's is
 	 * architectural (FCW 0x37f, MXCSR 0x1f80, all else zero).
 	 */
-	kc->init_regs = *vmc__kvm_reset_regs();
-	kc->init_sregs = *vmc__kvm_reset_sregs();
+	kc->init_regs = vmc__kvm_host()->reset_regs;
+	kc->init_sregs = vmc__kvm_host()->reset_sregs;
 	if (vmc_vcpu_get_index(vcpu))
 		kc->init_sregs.apic_base &= ~(uint64_t)APIC_BASE_BSP;
 	kc->init_fpu.fcw = 0x37f;

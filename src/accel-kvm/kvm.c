@@ -28,7 +28,6 @@
  * routing, so any other GSI reaches nothing.
  */
 #define KVM_IRQCHIP_GSIS 24u
-#define KVM_IDENTITY_MAP_ADDR 0xfffbc000u
 
 int vmc__kvm_ioctl(int fd, unsigned long req, void *arg)
 {
@@ -80,40 +79,94 @@ static int kvm_create_vm(int sys_fd)
  * A successful probe stays valid for the process's life (the device does
  * not go away under a running process in any way we could handle better),
  * so it is remembered: VMC_ACCEL_AUTO then costs no extra VM.  The probe
- * builds a scratch VM with one vCPU and keeps that vCPU's power-on
- * registers: new vCPUs start from them without asking the kernel, which
- * lets a VM build its vCPUs only when they first run.
+ * also reads every answer of /dev/kvm that cannot change within a process
+ * (capabilities, the run area's size, the supported CPUID, a new vCPU's
+ * power-on registers) from a scratch VM with one vCPU, so that creating a
+ * VM asks the kernel only for the VM itself.  Capabilities asked of a VM
+ * fd depend on the VM's type, and every VM here has the default type.
  */
 static _Atomic int probe_ok;
 static pthread_mutex_t probe_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct kvm_regs reset_regs;
-static struct kvm_sregs reset_sregs;
+static struct kvm_host host;
 
-const struct kvm_regs *vmc__kvm_reset_regs(void)
+const struct kvm_host *vmc__kvm_host(void)
 {
-	return &reset_regs;
+	return &host;
 }
 
-const struct kvm_sregs *vmc__kvm_reset_sregs(void)
+/*
+ * KVM_GET_SUPPORTED_CPUID depends on the host and the module only, so one
+ * copy serves every VM of the process.  Kept until exit.
+ */
+static struct kvm_cpuid2 *get_supported_cpuid(int sys_fd)
 {
-	return &reset_sregs;
+	unsigned int n = 64;
+
+	for (;;) {
+		struct kvm_cpuid2 *c;
+		int r;
+
+		c = calloc(1, sizeof(*c) + n * sizeof(c->entries[0]));
+		if (!c)
+			return NULL;
+		c->nent = n;
+		r = vmc__kvm_ioctl(sys_fd, KVM_GET_SUPPORTED_CPUID, c);
+		if (r == 0)
+			return c;
+		free(c);
+		if (r != -E2BIG || n >= 4096) {
+			vmc__debug("kvm: KVM_GET_SUPPORTED_CPUID: %s",
+				   strerror(-r));
+			return NULL;
+		}
+		n *= 2;
+	}
+}
+
+static void read_caps(int sys_fd, int vm_fd)
+{
+	host.required = kvm_check(sys_fd, KVM_CAP_IMMEDIATE_EXIT) &&
+			kvm_check(sys_fd, KVM_CAP_USER_MEMORY) &&
+			kvm_check(sys_fd, KVM_CAP_IOEVENTFD) &&
+			kvm_check(sys_fd, KVM_CAP_EXT_CPUID);
+	host.max_vcpus = kvm_check(sys_fd, KVM_CAP_MAX_VCPUS);
+	if (host.max_vcpus <= 0)
+		host.max_vcpus = kvm_check(sys_fd, KVM_CAP_NR_VCPUS);
+	host.readonly_mem = kvm_check(sys_fd, KVM_CAP_READONLY_MEM);
+	host.any_length_ioeventfd =
+	    kvm_check(sys_fd, KVM_CAP_IOEVENTFD_ANY_LENGTH);
+	host.irqfd_resample = kvm_check(sys_fd, KVM_CAP_IRQFD_RESAMPLE);
+	host.tss = kvm_check(vm_fd, KVM_CAP_SET_TSS_ADDR);
+	host.irqchip = kvm_check(vm_fd, KVM_CAP_IRQCHIP);
+	host.pit2 = kvm_check(vm_fd, KVM_CAP_PIT2);
+	host.nr_memslots = kvm_check(vm_fd, KVM_CAP_NR_MEMSLOTS);
 }
 
 static int probe_scratch(int sys_fd)
 {
 	int vm_fd, cpu_fd, r = 0;
 
+	host.run_size = ioctl(sys_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (host.run_size < (int)sizeof(struct kvm_run)) {
+		vmc__debug("kvm: KVM_GET_VCPU_MMAP_SIZE says %d",
+			   host.run_size);
+		return -ENODEV;
+	}
+	host.cpuid = get_supported_cpuid(sys_fd);
+	if (!host.cpuid)
+		return -ENODEV;
 	vm_fd = kvm_create_vm(sys_fd);
 	if (vm_fd < 0) {
 		vmc__debug("kvm: KVM_CREATE_VM failed: %s", strerror(-vm_fd));
 		return -ENODEV;
 	}
+	read_caps(sys_fd, vm_fd);
 	cpu_fd = ioctl(vm_fd, KVM_CREATE_VCPU, 0ul);
 	if (cpu_fd < 0) {
 		vmc__debug("kvm: KVM_CREATE_VCPU failed: %s", strerror(errno));
 		r = -ENODEV;
-	} else if (vmc__kvm_ioctl(cpu_fd, KVM_GET_REGS, &reset_regs) < 0 ||
-		   vmc__kvm_ioctl(cpu_fd, KVM_GET_SREGS, &reset_sregs) < 0) {
+	} else if (vmc__kvm_ioctl(cpu_fd, KVM_GET_REGS, &host.reset_regs) < 0 ||
+		   vmc__kvm_ioctl(cpu_fd, KVM_GET_SREGS, &host.reset_sregs) < 0) {
 		vmc__debug("kvm: reading a new vCPU's registers failed");
 		r = -ENODEV;
 	}
@@ -141,6 +194,10 @@ static int kvm_probe(enum vmc_arch arch)
 		if (r == 0)
 			atomic_store_explicit(&probe_ok, 1,
 					      memory_order_release);
+		else if (host.cpuid) {
+			free(host.cpuid);
+			host.cpuid = NULL;
+		}
 	}
 	pthread_mutex_unlock(&probe_lock);
 	return r;
@@ -256,44 +313,6 @@ void vmc__kvm_inhibit_end(struct vmc_vm *vm)
  * VM creation and teardown
  */
 
-/*
- * KVM_GET_SUPPORTED_CPUID depends on the host and the module only, so one
- * copy serves every VM of the process (it is a slow ioctl on nested
- * hosts).  Kept until exit.
- */
-static pthread_mutex_t cpuid_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct kvm_cpuid2 *cpuid_cache;
-
-static int kvm_get_cpuid(struct kvm_vm *kv)
-{
-	unsigned int n = 64;
-	int r = 0;
-
-	pthread_mutex_lock(&cpuid_lock);
-	while (!cpuid_cache) {
-		struct kvm_cpuid2 *c;
-
-		c = calloc(1, sizeof(*c) + n * sizeof(c->entries[0]));
-		if (!c) {
-			r = -ENOMEM;
-			break;
-		}
-		c->nent = n;
-		r = vmc__kvm_ioctl(kv->sys_fd, KVM_GET_SUPPORTED_CPUID, c);
-		if (r == 0) {
-			cpuid_cache = c;
-			break;
-		}
-		free(c);
-		if (r != -E2BIG || n >= 4096)
-			break;
-		n *= 2;
-	}
-	kv->cpuid = cpuid_cache;
-	pthread_mutex_unlock(&cpuid_lock);
-	return r;
-}
-
 static void kvm_vm_free(struct vmc_vm *vm, struct kvm_vm *kv)
 {
 	struct kvm_irqfd_entry *f;
@@ -304,8 +323,6 @@ static void kvm_vm_free(struct vmc_vm *vm, struct kvm_vm *kv)
 	}
 	if (kv->fd >= 0)
 		close(kv->fd);
-	if (kv->sys_fd >= 0)
-		close(kv->sys_fd);
 	if (kv->kick_signal)
 		kick_signal_put(kv->kick_signal);
 	pthread_mutex_destroy(&kv->gate_lock);
@@ -320,7 +337,7 @@ static int kvm_vm_init(struct vmc_vm *vm)
 	const struct vmc_kvm_config *cfg = vmc__accel_vm_config(vm);
 	struct vmc_kvm_config c = {.size = sizeof(c)};
 	struct kvm_vm *kv;
-	int r, max;
+	int r, sys_fd;
 
 	if (cfg) {
 		vmc_assert_return(cfg->size >= offsetof(struct vmc_kvm_config,
@@ -346,44 +363,37 @@ static int kvm_vm_init(struct vmc_vm *vm)
 	pthread_mutex_init(&kv->irqfd_lock, NULL);
 	vmc__accel_vm(vm)->state = kv;
 
-	kv->sys_fd = kvm_open_sys();
-	if (kv->sys_fd < 0) {
-		r = kv->sys_fd;
+	/* Every VM is created after a successful probe: a cheap check. */
+	r = kvm_probe(VMC_ARCH_X86_64);
+	if (r < 0)
 		goto fail;
-	}
-	if (!kvm_check(kv->sys_fd, KVM_CAP_IMMEDIATE_EXIT) ||
-	    !kvm_check(kv->sys_fd, KVM_CAP_USER_MEMORY) ||
-	    !kvm_check(kv->sys_fd, KVM_CAP_IOEVENTFD) ||
-	    !kvm_check(kv->sys_fd, KVM_CAP_EXT_CPUID)) {
+	if (!host.required) {
 		vmc__err("kvm: the host lacks a required capability "
 			 "(immediate exit, user memory, ioeventfd, cpuid)");
 		r = -EOPNOTSUPP;
 		goto fail;
 	}
-	max = kvm_check(kv->sys_fd, KVM_CAP_MAX_VCPUS);
-	if (max <= 0)
-		max = kvm_check(kv->sys_fd, KVM_CAP_NR_VCPUS);
-	if (max > 0 && vmc_vm_get_vcpu_count(vm) > (unsigned int)max) {
+	if (host.max_vcpus > 0 &&
+	    vmc_vm_get_vcpu_count(vm) > (unsigned int)host.max_vcpus) {
 		vmc__err("kvm: %u vCPUs asked, the host allows %d",
-			 vmc_vm_get_vcpu_count(vm), max);
+			 vmc_vm_get_vcpu_count(vm), host.max_vcpus);
 		r = -EOPNOTSUPP;
 		goto fail;
 	}
-	kv->readonly_mem = kvm_check(kv->sys_fd, KVM_CAP_READONLY_MEM);
-	kv->any_length_ioeventfd =
-	    kvm_check(kv->sys_fd, KVM_CAP_IOEVENTFD_ANY_LENGTH);
-	kv->irqfd_resample = kvm_check(kv->sys_fd, KVM_CAP_IRQFD_RESAMPLE);
+	kv->readonly_mem = host.readonly_mem;
+	kv->any_length_ioeventfd = host.any_length_ioeventfd;
+	kv->irqfd_resample = host.irqfd_resample;
+	kv->run_size = host.run_size;
+	kv->cpuid = host.cpuid;
 
-	kv->run_size = ioctl(kv->sys_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
-	if (kv->run_size < (int)sizeof(struct kvm_run)) {
-		r = -ENODEV;
+	/* /dev/kvm is needed only to create the VM. */
+	sys_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (sys_fd < 0) {
+		r = errno == ENOMEM ? -ENOMEM : -ENODEV;
 		goto fail;
 	}
-	r = kvm_get_cpuid(kv);
-	if (r < 0)
-		goto fail;
-
-	r = kvm_create_vm(kv->sys_fd);
+	r = kvm_create_vm(sys_fd);
+	close(sys_fd);
 	if (r < 0) {
 		vmc__err("kvm: KVM_CREATE_VM: %s", strerror(-r));
 		r = r == -ENOMEM ? r : -ENODEV;
@@ -393,26 +403,21 @@ static int kvm_vm_init(struct vmc_vm *vm)
 
 	/*
 	 * VMX without unrestricted guest needs a TSS and an identity map
-	 * for real mode; put them where firmware expects nothing (just
-	 * below the BIOS), as PC machines do.
+	 * for real mode; the TSS goes where firmware expects nothing (just
+	 * below the BIOS), as PC machines do.  The identity map's default
+	 * address is the page below it, where PC machines put it too, so
+	 * it is left alone.
 	 */
-	if (kvm_check(kv->fd, KVM_CAP_SET_TSS_ADDR)) {
+	if (host.tss) {
 		r = ioctl(kv->fd, KVM_SET_TSS_ADDR, (unsigned long)KVM_TSS_ADDR);
 		if (r < 0) {
 			r = -errno;
 			goto fail;
 		}
 	}
-	if (kvm_check(kv->fd, KVM_CAP_SET_IDENTITY_MAP_ADDR)) {
-		uint64_t a = KVM_IDENTITY_MAP_ADDR;
-
-		r = vmc__kvm_ioctl(kv->fd, KVM_SET_IDENTITY_MAP_ADDR, &a);
-		if (r < 0)
-			goto fail;
-	}
 
 	if (c.flags & VMC_KVM_IRQCHIP) {
-		if (!kvm_check(kv->fd, KVM_CAP_IRQCHIP)) {
+		if (!host.irqchip) {
 			r = -EOPNOTSUPP;
 			goto fail;
 		}
@@ -424,7 +429,7 @@ static int kvm_vm_init(struct vmc_vm *vm)
 	if (c.flags & VMC_KVM_PIT) {
 		struct kvm_pit_config pit = {.flags = 0};
 
-		if (!kvm_check(kv->fd, KVM_CAP_PIT2)) {
+		if (!host.pit2) {
 			r = -EOPNOTSUPP;
 			goto fail;
 		}

@@ -356,7 +356,14 @@ static void handle_G(struct vmc_gdbstub *gs, const char *p)
 	vmc__gdb_send_str(gs, *p ? "E16" : "OK");
 }
 
-/* Debugger memory access through the g_cpu's translation, page by page. */
+/*
+ * Debugger memory access through the g_cpu's translation, page by page.
+ * Reads go where the guest's would.  Writes reach RAM and ROM only, as
+ * QEMU's debug writes do (they store to ROM too, so that gdb can patch
+ * firmware): a debugger never stores to a device's registers.  Where QEMU
+ * skips the I/O part and says OK, this fails the packet with nothing
+ * written on that page, so that gdb reports the address as inaccessible.
+ */
 static int mem_rw(struct vmc_gdbstub *gs, uint64_t addr, uint8_t *buf,
 		  size_t len, bool write)
 {
@@ -374,7 +381,7 @@ static int mem_rw(struct vmc_gdbstub *gs, uint64_t addr, uint8_t *buf,
 		r = vmc_vcpu_debug_translate(v, addr, &pa);
 		if (r < 0)
 			return r;
-		r = write ? vmc_as_write(as, pa, buf, chunk)
+		r = write ? vmc_as_write_rom(as, pa, buf, chunk)
 			  : vmc_as_read(as, pa, buf, chunk);
 		if (r < 0)
 			return r;

@@ -97,9 +97,17 @@ int vmc__kvm_debug_translate(struct vmc_vcpu *vcpu, uint64_t va,
 	return 0;
 }
 
-/* int3 breakpoints: the first vCPU to insert one patches guest memory. */
+/*
+ * int3 breakpoints: the first vCPU to insert one patches guest memory.
+ * Like every debugger access that stores, the patch goes to RAM or ROM
+ * only (vmc_as_write_rom()); the byte under it is read through a mapping,
+ * so a breakpoint on a device's registers neither reads nor writes them:
+ * it fails with -EFAULT.
+ */
 static int sw_insert(struct vmc_vcpu *vcpu, uint64_t addr)
 {
+	struct vmc_address_space *as =
+	    vmc_vm_get_address_space(vmc_vcpu_get_vm(vcpu), VMC_AS_MEMORY);
 	struct kvm_vm *kv = kvm_vm_of(vmc_vcpu_get_vm(vcpu));
 	struct kvm_vcpu *kc = kvm_vcpu_of(vcpu);
 	static const uint8_t int3 = 0xcc;
@@ -117,16 +125,19 @@ static int sw_insert(struct vmc_vcpu *vcpu, uint64_t addr)
 	if (!b) {
 		uint64_t gpa;
 		uint8_t orig;
+		void *p;
 
 		if (kv->nr_sw_bps == KVM_MAX_SW_BPS)
 			return -ENOSPC;
 		r = vmc__kvm_debug_translate(vcpu, addr, &gpa);
 		if (r < 0)
 			return r;
-		r = vmc_as_read(vmc_vm_get_address_space(vmc_vcpu_get_vm(vcpu), VMC_AS_MEMORY), gpa, &orig, 1);
+		r = vmc_as_map(as, gpa, 1, false, &p);
 		if (r < 0)
 			return r;
-		r = vmc_as_write(vmc_vm_get_address_space(vmc_vcpu_get_vm(vcpu), VMC_AS_MEMORY), gpa, &int3, 1);
+		orig = *(const uint8_t *)p;
+		vmc_as_unmap(as, p);
+		r = vmc_as_write_rom(as, gpa, &int3, 1);
 		if (r < 0)
 			return r;
 		b = &kv->sw_bps[kv->nr_sw_bps++];
@@ -153,7 +164,9 @@ static int sw_remove(struct vmc_vcpu *vcpu, uint64_t addr)
 
 		if (b->addr != addr || --b->refs)
 			continue;
-		if (vmc_as_write(vmc_vm_get_address_space(vmc_vcpu_get_vm(vcpu), VMC_AS_MEMORY), b->gpa, &b->orig, 1) < 0)
+		if (vmc_as_write_rom(vmc_vm_get_address_space(
+					 vmc_vcpu_get_vm(vcpu), VMC_AS_MEMORY),
+				     b->gpa, &b->orig, 1) < 0)
 			vmc__err("kvm: cannot restore the byte under a "
 				 "breakpoint at 0x%llx",
 				 (unsigned long long)addr);

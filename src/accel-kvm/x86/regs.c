@@ -697,6 +697,11 @@ out:
 	return r;
 }
 
+void vmc__kvm_sw_bp_override(int works)
+{
+	atomic_store(&sw_bp_works, works);
+}
+
 VMC_EXPORT int vmc_kvm_probe_sw_breakpoints(void)
 {
 	int r = atomic_load(&sw_bp_works);
