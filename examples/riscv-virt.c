@@ -426,8 +426,10 @@ static void on_output_closed(void *userdata, int error)
 {
 	struct board *b = userdata;
 
-	fprintf(stderr, "\r\nriscv-virt: console output closed (%s), "
-			"stopping\r\n", strerror(-error));
+	fprintf(stderr,
+		"\r\nriscv-virt: console output closed (%s), "
+		"stopping\r\n",
+		strerror(-error));
 	b->exit_status = 0;
 	vmc_loop_stop(b->loop);
 }

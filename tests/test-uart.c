@@ -150,7 +150,6 @@ static void test_fds_and_stride(void)
 	close(out[1]);
 }
 
-
 /* ---- Output to host fds that stall or close ---------------------------- */
 
 static atomic_int irq_level;
@@ -182,8 +181,9 @@ static struct vmc_uart16550 *uart_on(int out_fd, struct vmc_irq *irq,
 
 static void uart_off(struct vmc_uart16550 *u)
 {
-	ASSERT_OK(vmc_region_remove_subregion(
-		vmc_vm_get_root(vm, VMC_AS_MEMORY), vmc_uart16550_get_region(u)));
+	ASSERT_OK(
+		vmc_region_remove_subregion(vmc_vm_get_root(vm, VMC_AS_MEMORY),
+					    vmc_uart16550_get_region(u)));
 	vmc_uart16550_free(u);
 }
 
@@ -318,10 +318,11 @@ static void test_stalled_pipe(void)
 	ASSERT_EQ(r8(SCR), 0x5a);
 	ASSERT_EQ(r8(LSR) & (LSR_THRE | LSR_TEMT), 0);
 	/* ...and the loop runs the VM's timers. */
-	ASSERT_OK(vmc_vm_timer_new(vm, VMC_CLOCK_REALTIME, timer_fired,
-				   &fired, &timer));
+	ASSERT_OK(vmc_vm_timer_new(vm, VMC_CLOCK_REALTIME, timer_fired, &fired,
+				   &timer));
 	vmc_timer_mod(timer, vmc_clock_get_ns(vmc_loop_get_clock(
-				     loop, VMC_CLOCK_REALTIME)) + 10000000);
+				     loop, VMC_CLOCK_REALTIME)) +
+				     10000000);
 	t0 = vmc_test_now_ns();
 	while (!atomic_load(&fired) && vmc_test_now_ns() - t0 < 2000000000ll)
 		vmc_loop_run_once(loop, true);

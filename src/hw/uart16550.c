@@ -92,15 +92,21 @@ struct vmc_uart16550 {
 	bool in_eof;
 	bool in_socket;
 
-	/* Output; all under the VM lock. */
+	/*
+	 * Output, under the VM lock.  out_wfd is out_fd or the UART's own
+	 * description of it (out_own_fd: ours to close); out_pipe: a write
+	 * may raise SIGPIPE; out_handler (maybe in_handler) watches for
+	 * POLLOUT while out_waiting; out_error is the -errno that closed the
+	 * output, and closed_cb is still to run while out_closed_pending.
+	 */
 	enum out_mode out_mode;
-	int out_wfd;               /* out_fd, or our own description of it */
-	bool out_own_fd;           /* out_wfd is ours to close */
-	bool out_pipe;             /* writes may raise SIGPIPE */
-	struct vmc_fd_handler *out_handler; /* may be in_handler */
-	bool out_waiting;          /* out_handler should watch for POLLOUT */
-	int out_error;             /* 0, or the -errno that closed it */
-	bool out_closed_pending;   /* closed_cb still to run */
+	int out_wfd;
+	bool out_own_fd;
+	bool out_pipe;
+	struct vmc_fd_handler *out_handler;
+	bool out_waiting;
+	int out_error;
+	bool out_closed_pending;
 	uint8_t out_buf[OUT_BUF_SIZE];
 	unsigned int out_head, out_count;
 	struct vmc_timer *timeout; /* character timeout, virtual clock */
@@ -267,8 +273,8 @@ static ssize_t out_write(struct vmc_uart16550 *u, const uint8_t *buf,
 			return -1;
 		}
 		/* A writable pipe takes PIPE_BUF bytes whole; others one. */
-		len = len < (u->out_pipe ? PIPE_BUF : 1) ? len
-			  : (u->out_pipe ? PIPE_BUF : 1);
+		if (len > (u->out_pipe ? PIPE_BUF : 1))
+			len = u->out_pipe ? PIPE_BUF : 1;
 		break;
 	default:
 		break;
@@ -307,7 +313,7 @@ static void tx_update(struct vmc_uart16550 *u)
 		u->thr_ipending = true;
 	if (!thre)
 		u->thr_ipending = false;
-	u->lsr &= (uint8_t)~(UART_LSR_THRE | UART_LSR_TEMT);
+	u->lsr &= (uint8_t) ~(UART_LSR_THRE | UART_LSR_TEMT);
 	u->lsr |= (uint8_t)((thre ? UART_LSR_THRE : 0) |
 			    (temt ? UART_LSR_TEMT : 0));
 }
@@ -323,8 +329,8 @@ static bool out_flush(struct vmc_uart16550 *u)
 			chunk = u->out_count;
 		n = out_write(u, u->out_buf + u->out_head, chunk);
 		if (n > 0) {
-			u->out_head = (u->out_head + (unsigned int)n) %
-				      OUT_BUF_SIZE;
+			u->out_head =
+				(u->out_head + (unsigned int)n) % OUT_BUF_SIZE;
 			u->out_count -= (unsigned int)n;
 			continue;
 		}
@@ -664,7 +670,7 @@ static int watch_host_fd(struct vmc_uart16550 *u, int fd,
 	int flags = fcntl(fd, F_GETFL);
 	int r = vmc_vm_fd_handler_new(u->vm, fd, NULL, NULL, u, ret);
 
-	if (r >= 0 && flags >= 0 && !(flags & O_NONBLOCK))
+	if (flags >= 0 && fcntl(fd, F_GETFL) != flags)
 		fcntl(fd, F_SETFL, flags);
 	return r;
 }
@@ -748,8 +754,7 @@ static void out_drain(struct vmc_uart16550 *u)
 		out_flush(u);
 		if (!u->out_count || u->out_error)
 			break;
-		if (u->out_count == before &&
-		    poll(&p, 1, OUT_DRAIN_MS) == 0) {
+		if (u->out_count == before && poll(&p, 1, OUT_DRAIN_MS) == 0) {
 			vmc_log(VMC_LOG_WARNING,
 				"uart16550: output fd %d not writable for "
 				"%d ms; %u bytes are discarded",
@@ -813,8 +818,8 @@ VMC_EXPORT int vmc_uart16550_new(const struct vmc_uart16550_config *config,
 		.endian = VMC_ENDIAN_LITTLE,
 	};
 	/* A 0.1 caller's config ends before closed_cb. */
-	const size_t size_0_1 = offsetof(struct vmc_uart16550_config,
-					 closed_cb);
+	const size_t size_0_1 =
+		offsetof(struct vmc_uart16550_config, closed_cb);
 	struct vmc_uart16550_config c = {0};
 	struct vmc_uart16550 *u;
 	int r;
