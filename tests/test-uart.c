@@ -586,6 +586,69 @@ static void test_terminal(void)
 	close(master);
 }
 
+/* A reader that starts late: waits, then reads the pipe to its end. */
+struct late_reader {
+	int fd;
+	unsigned int got;
+};
+
+static void *late_reader_main(void *arg)
+{
+	struct late_reader *r = arg;
+	uint8_t buf[4096];
+	ssize_t n;
+
+	usleep(200000);
+	while ((n = read(r->fd, buf, sizeof(buf))) > 0) {
+		for (ssize_t i = 0; i < n; i++, r->got++)
+			if (buf[i] != pattern(r->got))
+				return NULL;
+	}
+	return NULL;
+}
+
+/*
+ * vmc_uart16550_free() with bytes still buffered: a reader that reads
+ * gets them all; one that never reads costs a second and a log line.
+ */
+static void test_free_drains(void)
+{
+	struct late_reader reader = {0};
+	struct vmc_uart16550 *u;
+	pthread_t thread;
+	unsigned int sent = 0;
+	int64_t t0;
+	int out[2];
+
+	ASSERT_EQ(pipe2(out, O_CLOEXEC), 0);
+	ASSERT_GE(fcntl(out[1], F_SETPIPE_SZ, 4096), 4096);
+	u = uart_on(out[1], NULL, NULL, NULL);
+	while (r8(LSR) & LSR_THRE)
+		w8(THR, pattern(sent++));
+	reader.fd = out[0];
+	ASSERT_EQ(pthread_create(&thread, NULL, late_reader_main, &reader), 0);
+	uart_off(u);
+	close(out[1]);
+	ASSERT_EQ(pthread_join(thread, NULL), 0);
+	ASSERT_EQ(reader.got, sent);
+	close(out[0]);
+
+	ASSERT_EQ(pipe2(out, O_CLOEXEC), 0);
+	ASSERT_GE(fcntl(out[1], F_SETPIPE_SZ, 4096), 4096);
+	atomic_store(&uart_log_lines, 0);
+	vmc_set_log_handler(count_log, VMC_LOG_WARNING, NULL);
+	u = uart_on(out[1], NULL, NULL, NULL);
+	while (r8(LSR) & LSR_THRE)
+		w8(THR, 'x');
+	t0 = vmc_test_now_ns();
+	uart_off(u);
+	ASSERT_LT(vmc_test_now_ns() - t0, 3000000000ll);
+	ASSERT_EQ(atomic_load(&uart_log_lines), 1);
+	vmc_set_log_handler(NULL, VMC_LOG_WARNING, NULL);
+	close(out[0]);
+	close(out[1]);
+}
+
 int main(void)
 {
 	struct vmc_vm_config c;
@@ -603,6 +666,7 @@ int main(void)
 	RUN(test_closed_reader);
 	RUN(test_socket_and_flags);
 	RUN(test_terminal);
+	RUN(test_free_drains);
 	vmc_vm_unref(vm);
 	/* The UART's memory is released with the last flat view. */
 	vmc_loop_unref(loop);
