@@ -18,6 +18,7 @@
 
 #include <libvmcore/libvmcore.h>
 
+#include "uart-fuzz-body.h"
 #include "vmc-test.h"
 
 #define BASE 0x10000000
@@ -649,6 +650,22 @@ static void test_free_drains(void)
 	close(out[1]);
 }
 
+/* The fuzz target's body on pseudo-random inputs. */
+static void test_fuzz_random(void)
+{
+	unsigned int seed = 17;
+	long runs = vmc_test_scale(400);
+	uint8_t buf[1024];
+
+	for (long r = 0; r < runs; r++) {
+		size_t n = (size_t)rand_r(&seed) % sizeof(buf);
+
+		for (size_t i = 0; i < n; i++)
+			buf[i] = (uint8_t)rand_r(&seed);
+		uart_fuzz_one(loop, vm, buf, n);
+	}
+}
+
 int main(void)
 {
 	struct vmc_vm_config c;
@@ -667,6 +684,7 @@ int main(void)
 	RUN(test_socket_and_flags);
 	RUN(test_terminal);
 	RUN(test_free_drains);
+	RUN(test_fuzz_random);
 	vmc_vm_unref(vm);
 	/* The UART's memory is released with the last flat view. */
 	vmc_loop_unref(loop);
