@@ -31,7 +31,14 @@
  * fit and TEMT while anything waits; once the loop drains the buffer,
  * THRE returns with its interrupt.  A guest that waits for THRE loses no
  * byte; a byte written while the buffer is full is lost, as on a full
- * 16550 FIFO.  No thread waits in write() with the VM lock held.
+ * 16550 FIFO.  No thread waits in write() with the VM lock held.  Two
+ * limits: a regular file's write() may wait for the disk; and in the
+ * poll() fallback, a host thread that writes to the same pipe or terminal
+ * between the UART's poll() and its write() can make that write wait.
+ * The UART's own description keeps a pipe open: its reader sees EOF only
+ * after vmc_uart16550_free().  Since THRE follows the host's reader, a
+ * deterministic VM's guest is deterministic only while the output keeps
+ * up (a regular file always does).
  *
  * EPIPE, or another error but EAGAIN and EINTR, on @c out_fd closes the
  * output for good: one warning through vmc_log(), the buffered and all
