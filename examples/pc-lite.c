@@ -151,6 +151,8 @@ static void map(struct vmc_region *parent, uint64_t addr, struct vmc_region *r,
 		die(e, "cannot map the %s", what);
 }
 
+static void on_output_closed(void *userdata, int error);
+
 static void build_machine(struct pc *pc)
 {
 	struct vmc_kvm_config kc = {.size = sizeof(kc),
@@ -217,6 +219,8 @@ static void build_machine(struct pc *pc)
 	uc.irq = pc->com1_irq;
 	uc.in_fd = STDIN_FILENO;
 	uc.out_fd = STDOUT_FILENO;
+	uc.closed_cb = on_output_closed; /* `pc-lite | head` */
+	uc.userdata = pc;
 	r = vmc_uart16550_new(&uc, &pc->uart);
 	if (r == -EPERM) {
 		/* stdin is a regular file or /dev/null: nothing to poll. */
@@ -261,6 +265,17 @@ static void teardown(struct pc *pc)
 	vmc_region_unref(pc->ram_below);
 	vmc_region_unref(pc->ram);
 	free(pc->bios);
+}
+
+/* Whoever read the console went away: end as a filter does, cleanly. */
+static void on_output_closed(void *userdata, int error)
+{
+	struct pc *pc = userdata;
+
+	fprintf(stderr, "pc-lite: console output closed (%s), stopping\n",
+		strerror(-error));
+	pc->exit_status = 0;
+	vmc_loop_stop(pc->loop);
 }
 
 static void on_state(struct vmc_vm *vm, enum vmc_vm_state old,

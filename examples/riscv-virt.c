@@ -379,6 +379,8 @@ static void free_virtio(struct board *b)
 		vmc_virtio_free(b->virtio_slot[i]);
 }
 
+static void on_output_closed(void *userdata, int error);
+
 static void build_machine(struct board *b, bool deterministic, bool tty)
 {
 	struct vmc_vm_config vc;
@@ -427,6 +429,8 @@ static void build_machine(struct board *b, bool deterministic, bool tty)
 	uc.clock_hz = VIRT_UART_CLOCK;
 	uc.in_fd = tty ? -1 : STDIN_FILENO; /* a terminal goes through Ctrl-A */
 	uc.out_fd = STDOUT_FILENO;
+	uc.closed_cb = on_output_closed; /* `riscv-virt | head` */
+	uc.userdata = b;
 	r = vmc_uart16550_new(&uc, &b->uart);
 	if (r == -EPERM) {
 		/* stdin is a regular file or /dev/null: nothing to poll. */
@@ -500,6 +504,19 @@ static void stdin_readable(struct vmc_fd_handler *h, int fd, void *userdata)
 	/* Typing is slower than the FIFO drains; a burst beyond it is lost,
 	 * as on a real line without flow control. */
 	vmc_uart16550_receive(b->uart, out, n_out);
+}
+
+/* Whoever read the console went away: end as a filter does, cleanly. */
+static void on_output_closed(void *userdata, int error)
+{
+	struct board *b = userdata;
+
+	fprintf(stderr,
+		"\r\nriscv-virt: console output closed (%s), "
+		"stopping\r\n",
+		strerror(-error));
+	b->exit_status = 0;
+	vmc_loop_stop(b->loop);
 }
 
 static void on_state(struct vmc_vm *vm, enum vmc_vm_state old,

@@ -10,15 +10,49 @@
  * drained a full FIFO, because fd handlers may only be changed on the
  * loop thread.
  *
- * Transmission is instantaneous: a byte written to THR leaves at once, so
- * the transmitter is always empty (THRE and TEMT set) and a THR-empty
- * interrupt follows every write when enabled.
+ * Transmission goes through a bounded host-side buffer (OUT_BUF_SIZE).  A
+ * THR write appends the byte and tries a write that cannot block; what
+ * the fd does not take waits for the loop, which watches the fd for
+ * writability and drains the buffer from there.  THRE clears while fewer
+ * than a FIFO's worth of bytes fit, TEMT while anything is buffered, and
+ * THRE comes back (with its interrupt) when the loop drains: a guest that
+ * polls LSR waits for a stalled reader, the host never does, and no
+ * thread blocks in write() with the VM lock held.
+ *
+ * How a write is kept from blocking without changing the host's fd (whose
+ * open file description may be a terminal shared with the host's own
+ * output, where O_NONBLOCK would make the host's printf fail with EAGAIN):
+ * - a socket: send(MSG_DONTWAIT | MSG_NOSIGNAL);
+ * - a pipe, FIFO or terminal: the UART opens its own description of the
+ *   same object through /proc/self/fd/N with O_NONBLOCK (never for a pty
+ *   master, where that open would create a new pty);
+ * - when that open fails (no /proc, a terminal in exclusive mode): poll()
+ *   for POLLOUT, then write at most PIPE_BUF bytes to a pipe (which a
+ *   writable pipe takes whole) or one byte to anything else;
+ * - a regular file, or anything else that cannot be polled: write().
+ * libuv switches a polled fd to O_NONBLOCK; where the polled fd is the
+ * host's own, the UART restores its flags at once.
+ *
+ * EPIPE, or any other error but EAGAIN and EINTR, closes the output: one
+ * log line, the buffer and every later byte are discarded (the guest
+ * keeps running with THRE set), and the closed callback runs once on the
+ * loop.  A pipe write runs with SIGPIPE blocked on the writing thread and
+ * its SIGPIPE consumed, so a reader's exit is an error code, never a
+ * signal.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libvmcore/libvmcore.h>
@@ -28,6 +62,18 @@
 #include "uart16550-regs.h"
 
 #define UART_FIFO_SIZE 16
+/* Host-side transmit buffer: what a stalled reader can hold back. */
+#define OUT_BUF_SIZE 4096
+/* vmc_uart16550_free() waits this long for a reader that makes no progress. */
+#define OUT_DRAIN_MS 1000
+
+enum out_mode {
+	OUT_NONE,   /* no out_fd */
+	OUT_SOCKET, /* send(MSG_DONTWAIT | MSG_NOSIGNAL) on out_fd */
+	OUT_OWN,    /* write() on our own O_NONBLOCK description */
+	OUT_POLL,   /* poll(), then a write the fd takes whole */
+	OUT_FILE,   /* write(): not pollable (a regular file) */
+};
 
 struct vmc_uart16550 {
 	struct vmc_vm *vm;
@@ -37,12 +83,32 @@ struct vmc_uart16550 {
 	uint32_t clock_hz;
 	int in_fd, out_fd;
 	vmc_uart16550_tx_cb tx_cb;
+	vmc_uart16550_closed_cb closed_cb;
 	void *userdata;
 
 	struct vmc_fd_handler *in_handler;
-	struct vmc_bh *rx_bh;      /* re-arms in_handler on the loop */
+	struct vmc_bh *bh;         /* re-arms the handlers on the loop */
 	bool in_paused;            /* in_handler's read side is off */
 	bool in_eof;
+	bool in_socket;
+
+	/*
+	 * Output, under the VM lock.  out_wfd is out_fd or the UART's own
+	 * description of it (out_own_fd: ours to close); out_pipe: a write
+	 * may raise SIGPIPE; out_handler (maybe in_handler) watches for
+	 * POLLOUT while out_waiting; out_error is the -errno that closed the
+	 * output, and closed_cb is still to run while out_closed_pending.
+	 */
+	enum out_mode out_mode;
+	int out_wfd;
+	bool out_own_fd;
+	bool out_pipe;
+	struct vmc_fd_handler *out_handler;
+	bool out_waiting;
+	int out_error;
+	bool out_closed_pending;
+	uint8_t out_buf[OUT_BUF_SIZE];
+	unsigned int out_head, out_count;
 	struct vmc_timer *timeout; /* character timeout, virtual clock */
 	struct vmc_vm_reset_handler *reset_handler;
 
@@ -153,6 +219,132 @@ static void receive_locked(struct vmc_uart16550 *u, const uint8_t *buf,
 	update_irq(u);
 }
 
+/*
+ * write() with SIGPIPE blocked on this thread and, if the write raised it,
+ * consumed: a pipe whose reader went away gives EPIPE and no signal.  A
+ * SIGPIPE that was pending before is left alone.
+ */
+static ssize_t write_nosigpipe(int fd, const void *buf, size_t len)
+{
+	static const struct timespec zero = {0, 0};
+	sigset_t set, old, pending;
+	bool was_pending;
+	ssize_t n;
+	int e;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGPIPE);
+	sigpending(&pending);
+	was_pending = sigismember(&pending, SIGPIPE) == 1;
+	pthread_sigmask(SIG_BLOCK, &set, &old);
+	n = write(fd, buf, len);
+	e = errno;
+	if (n < 0 && e == EPIPE && !was_pending)
+		while (sigtimedwait(&set, NULL, &zero) < 0 && errno == EINTR)
+			;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	errno = e;
+	return n;
+}
+
+/* One write that does not block; -1 with errno as write() sets it. */
+static ssize_t out_write(struct vmc_uart16550 *u, const uint8_t *buf,
+			 size_t len)
+{
+	struct pollfd p = {u->out_wfd, POLLOUT, 0};
+
+	switch (u->out_mode) {
+	case OUT_SOCKET:
+		return send(u->out_wfd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+	case OUT_POLL:
+		if (poll(&p, 1, 0) < 0)
+			return -1;
+		if (p.revents & POLLNVAL) {
+			errno = EBADF;
+			return -1;
+		}
+		/* A pipe without a reader polls POLLERR: EPIPE, no write. */
+		if ((p.revents & POLLERR) && u->out_pipe) {
+			errno = EPIPE;
+			return -1;
+		}
+		if (!(p.revents & (POLLOUT | POLLERR | POLLHUP))) {
+			errno = EAGAIN;
+			return -1;
+		}
+		/* A writable pipe takes PIPE_BUF bytes whole; others one. */
+		if (len > (u->out_pipe ? PIPE_BUF : 1))
+			len = u->out_pipe ? PIPE_BUF : 1;
+		break;
+	default:
+		break;
+	}
+	if (u->out_pipe)
+		return write_nosigpipe(u->out_wfd, buf, len);
+	return write(u->out_wfd, buf, len);
+}
+
+/* The output is gone: say so once, drop what is buffered and what comes. */
+static void out_fail(struct vmc_uart16550 *u, int err)
+{
+	u->out_error = -err;
+	u->out_count = 0;
+	u->out_head = 0;
+	u->out_closed_pending = true;
+	if (u->bh)
+		vmc_bh_schedule(u->bh);
+	vmc_log(VMC_LOG_WARNING,
+		"uart16550: output fd %d %s (%s); output is discarded",
+		u->out_fd, err == EPIPE ? "closed by its reader" : "failed",
+		strerror(err));
+}
+
+/*
+ * THRE: a FIFO's worth of bytes fits (so a driver that loads 16 bytes per
+ * THRE loses none); TEMT: nothing is waiting for the host.  THRE coming
+ * back raises the THR-empty interrupt; going away withdraws it.
+ */
+static void tx_update(struct vmc_uart16550 *u)
+{
+	bool thre = OUT_BUF_SIZE - u->out_count >= UART_FIFO_SIZE;
+	bool temt = u->out_count == 0;
+
+	if (thre && !(u->lsr & UART_LSR_THRE))
+		u->thr_ipending = true;
+	if (!thre)
+		u->thr_ipending = false;
+	u->lsr &= (uint8_t) ~(UART_LSR_THRE | UART_LSR_TEMT);
+	u->lsr |= (uint8_t)((thre ? UART_LSR_THRE : 0) |
+			    (temt ? UART_LSR_TEMT : 0));
+}
+
+/* Write what the fd takes now; true if bytes are left for the loop. */
+static bool out_flush(struct vmc_uart16550 *u)
+{
+	while (u->out_count && !u->out_error) {
+		unsigned int chunk = OUT_BUF_SIZE - u->out_head;
+		ssize_t n;
+
+		if (chunk > u->out_count)
+			chunk = u->out_count;
+		n = out_write(u, u->out_buf + u->out_head, chunk);
+		if (n > 0) {
+			u->out_head =
+				(u->out_head + (unsigned int)n) % OUT_BUF_SIZE;
+			u->out_count -= (unsigned int)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n == 0 || errno == EAGAIN || errno == EWOULDBLOCK)
+			break;
+		out_fail(u, errno);
+	}
+	if (!u->out_count)
+		u->out_head = 0;
+	return u->out_count != 0;
+}
+
 static void transmit(struct vmc_uart16550 *u, uint8_t byte)
 {
 	if (u->mcr & UART_MCR_LOOP) {
@@ -161,20 +353,20 @@ static void transmit(struct vmc_uart16550 *u, uint8_t byte)
 	}
 	if (u->tx_cb)
 		u->tx_cb(u->userdata, byte);
-	if (u->out_fd >= 0) {
-		for (int tries = 0; tries < 50; tries++) {
-			ssize_t r = write(u->out_fd, &byte, 1);
-
-			if (r == 1)
-				break;
-			if (r < 0 && errno == EAGAIN) {
-				struct pollfd p = {u->out_fd, POLLOUT, 0};
-
-				poll(&p, 1, 20);
-			} else if (!(r < 0 && errno == EINTR)) {
-				break;
-			}
-		}
+	if (u->out_mode == OUT_NONE || u->out_error)
+		return;
+	/* A byte written while the buffer is full is lost, as on a 16550
+	 * whose FIFO is full; THRE said so. */
+	if (u->out_count == OUT_BUF_SIZE)
+		return;
+	u->out_buf[(u->out_head + u->out_count) % OUT_BUF_SIZE] = byte;
+	u->out_count++;
+	/* Behind bytes the loop is waiting to write, the loop writes. */
+	if (u->out_waiting)
+		return;
+	if (out_flush(u) && u->out_handler) {
+		u->out_waiting = true;
+		vmc_bh_schedule(u->bh);
 	}
 }
 
@@ -191,7 +383,7 @@ static uint8_t rx_pop(struct vmc_uart16550 *u)
 	u->timeout_ipending = false;
 	arm_timeout(u);
 	if (u->in_paused && rx_space(u))
-		vmc_bh_schedule(u->rx_bh);
+		vmc_bh_schedule(u->bh);
 	return byte;
 }
 
@@ -273,8 +465,10 @@ static void reg_write(struct vmc_uart16550 *u, unsigned int reg, uint8_t val)
 			return;
 		}
 		transmit(u, val);
-		u->lsr |= UART_LSR_THRE | UART_LSR_TEMT;
-		u->thr_ipending = true;
+		tx_update(u);
+		/* The byte moved on: THR is empty again, if there is room. */
+		if (u->lsr & UART_LSR_THRE)
+			u->thr_ipending = true;
 		break;
 	case UART_IER:
 		if (u->lcr & UART_LCR_DLAB) {
@@ -295,7 +489,7 @@ static void reg_write(struct vmc_uart16550 *u, unsigned int reg, uint8_t val)
 			u->lsr &= (uint8_t)~UART_LSR_DR;
 			u->timeout_ipending = false;
 			if (u->in_paused)
-				vmc_bh_schedule(u->rx_bh);
+				vmc_bh_schedule(u->bh);
 		}
 		u->fcr = val & (UART_FCR_ENABLE | UART_FCR_TRIGGER);
 		u->rx_trigger = triggers[val >> 6];
@@ -353,7 +547,10 @@ static void uart_reset_regs(struct vmc_uart16550 *u)
 	u->ier = 0;
 	u->lcr = 0;
 	u->mcr = 0;
-	u->lsr = UART_LSR_THRE | UART_LSR_TEMT;
+	/* Bytes already handed to the host side stay there: reset clears
+	 * the guest's view, not the line's. */
+	u->lsr = 0;
+	tx_update(u);
 	u->msr = UART_MSR_CTS | UART_MSR_DSR | UART_MSR_DCD;
 	u->scr = 0;
 	u->fcr = 0;
@@ -363,7 +560,7 @@ static void uart_reset_regs(struct vmc_uart16550 *u)
 	u->timeout_ipending = false;
 	vmc_timer_del(u->timeout);
 	if (u->in_paused)
-		vmc_bh_schedule(u->rx_bh);
+		vmc_bh_schedule(u->bh);
 	update_irq(u);
 }
 
@@ -373,9 +570,29 @@ static void reset_cb(struct vmc_vm *vm, void *userdata)
 }
 
 /* The host side: the loop thread, VM lock held. */
+static void in_readable(struct vmc_fd_handler *h, int fd, void *userdata);
+static void out_writable(struct vmc_fd_handler *h, int fd, void *userdata);
+
+/* Point the fd handlers at what the state asks for. */
+static void arm_handlers(struct vmc_uart16550 *u)
+{
+	vmc_fd_cb rd = u->in_paused || u->in_eof ? NULL : in_readable;
+	vmc_fd_cb wr = u->out_waiting ? out_writable : NULL;
+
+	if (u->in_handler && u->out_handler == u->in_handler) {
+		vmc_fd_handler_set(u->in_handler, rd, wr, u);
+		return;
+	}
+	if (u->in_handler)
+		vmc_fd_handler_set(u->in_handler, rd, NULL, u);
+	if (u->out_handler)
+		vmc_fd_handler_set(u->out_handler, NULL, wr, u);
+}
+
 static void in_readable(struct vmc_fd_handler *h, int fd, void *userdata)
 {
 	struct vmc_uart16550 *u = userdata;
+	struct pollfd p = {fd, POLLIN, 0};
 	uint8_t buf[UART_FIFO_SIZE];
 	unsigned int space;
 	ssize_t n;
@@ -383,27 +600,167 @@ static void in_readable(struct vmc_fd_handler *h, int fd, void *userdata)
 	space = rx_space(u);
 	if (!space) {
 		/* Hold the sender back until the guest drains the FIFO. */
-		vmc_fd_handler_set(h, NULL, NULL, u);
 		u->in_paused = true;
+		arm_handlers(u);
 		return;
 	}
-	n = read(fd, buf, space);
+	/*
+	 * The fd keeps the host's flags (blocking, usually): read only what
+	 * poll() says is there, so that the loop never waits in read().
+	 */
+	if (u->in_socket) {
+		n = recv(fd, buf, space, MSG_DONTWAIT);
+	} else if (poll(&p, 1, 0) == 1 && !(p.revents & POLLNVAL)) {
+		n = read(fd, buf, space);
+	} else {
+		return;
+	}
 	if (n > 0) {
 		receive_locked(u, buf, (size_t)n, NULL);
 	} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
 		/* End of input: stop watching, keep the UART working. */
-		vmc_fd_handler_set(h, NULL, NULL, u);
 		u->in_eof = true;
+		arm_handlers(u);
 	}
 }
 
-static void rx_rearm(struct vmc_bh *bh, void *userdata)
+static void out_writable(struct vmc_fd_handler *h, int fd, void *userdata)
 {
 	struct vmc_uart16550 *u = userdata;
 
-	if (u->in_paused && !u->in_eof && u->in_handler) {
+	if (!u->out_waiting)
+		return;
+	if (!out_flush(u)) {
+		u->out_waiting = false;
+		arm_handlers(u);
+	}
+	tx_update(u);
+	update_irq(u);
+	if (u->out_closed_pending)
+		vmc_bh_schedule(u->bh);
+}
+
+/* Changes asked for under the lock off the loop thread; the closed call. */
+static void loop_bh(struct vmc_bh *bh, void *userdata)
+{
+	struct vmc_uart16550 *u = userdata;
+
+	if (u->in_paused && rx_space(u))
 		u->in_paused = false;
-		vmc_fd_handler_set(u->in_handler, in_readable, NULL, u);
+	if (u->out_error)
+		u->out_waiting = false;
+	arm_handlers(u);
+	if (u->out_closed_pending) {
+		u->out_closed_pending = false;
+		tx_update(u);
+		update_irq(u);
+		if (u->closed_cb)
+			u->closed_cb(u->userdata, u->out_error);
+	}
+}
+
+/*
+ * Watch a host fd: libuv makes a polled fd O_NONBLOCK, which would reach
+ * every fd sharing its open file description (a terminal's stdin and
+ * stdout, say); put the host's flags back.
+ */
+static int watch_host_fd(struct vmc_uart16550 *u, int fd,
+			 struct vmc_fd_handler **ret)
+{
+	int flags = fcntl(fd, F_GETFL);
+	int r = vmc_vm_fd_handler_new(u->vm, fd, NULL, NULL, u, ret);
+
+	if (flags >= 0 && fcntl(fd, F_GETFL) != flags)
+		fcntl(fd, F_SETFL, flags);
+	return r;
+}
+
+static bool is_socket(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
+/* Our own O_NONBLOCK open file description of a pipe or terminal. */
+static int open_own_description(int fd, const struct stat *st)
+{
+	char path[32];
+
+	if (S_ISCHR(st->st_mode)) {
+		/* Opening a pty master again would make a new pty. */
+		if (!isatty(fd) || st->st_rdev == makedev(5, 2))
+			return -1;
+	} else if (!S_ISFIFO(st->st_mode)) {
+		return -1;
+	}
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	return open(path, O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+}
+
+static int setup_output(struct vmc_uart16550 *u)
+{
+	struct stat st;
+	int r;
+
+	u->out_wfd = u->out_fd;
+	if (u->out_fd < 0) {
+		u->out_mode = OUT_NONE;
+		return 0;
+	}
+	if (fstat(u->out_fd, &st) < 0)
+		return -errno;
+	u->out_pipe = S_ISFIFO(st.st_mode);
+	if (S_ISSOCK(st.st_mode)) {
+		u->out_mode = OUT_SOCKET;
+	} else {
+		int own = open_own_description(u->out_fd, &st);
+
+		if (own >= 0) {
+			u->out_wfd = own;
+			u->out_own_fd = true;
+			u->out_mode = OUT_OWN;
+		} else {
+			u->out_mode = OUT_POLL;
+		}
+	}
+	if (u->out_wfd == u->in_fd && u->in_handler) {
+		u->out_handler = u->in_handler;
+		return 0;
+	}
+	if (u->out_own_fd)
+		r = vmc_vm_fd_handler_new(u->vm, u->out_wfd, NULL, NULL, u,
+					  &u->out_handler);
+	else
+		r = watch_host_fd(u, u->out_wfd, &u->out_handler);
+	if (r == -EPERM) {
+		/* Not pollable (a regular file): plain writes. */
+		u->out_mode = OUT_FILE;
+		return 0;
+	}
+	return r;
+}
+
+/*
+ * Before the end: give a reader that keeps reading the buffered bytes;
+ * one that makes no progress for OUT_DRAIN_MS loses them, with a log line.
+ */
+static void out_drain(struct vmc_uart16550 *u)
+{
+	while (u->out_count && !u->out_error) {
+		struct pollfd p = {u->out_wfd, POLLOUT, 0};
+		unsigned int before = u->out_count;
+
+		out_flush(u);
+		if (!u->out_count || u->out_error)
+			break;
+		if (u->out_count == before && poll(&p, 1, OUT_DRAIN_MS) == 0) {
+			vmc_log(VMC_LOG_WARNING,
+				"uart16550: output fd %d not writable for "
+				"%d ms; %u bytes are discarded",
+				u->out_fd, OUT_DRAIN_MS, u->out_count);
+			break;
+		}
 	}
 }
 
@@ -460,12 +817,15 @@ VMC_EXPORT int vmc_uart16550_new(const struct vmc_uart16550_config *config,
 		.max_access_size = 1,
 		.endian = VMC_ENDIAN_LITTLE,
 	};
-	struct vmc_uart16550_config c;
+	/* A 0.1 caller's config ends before closed_cb. */
+	const size_t size_0_1 =
+		offsetof(struct vmc_uart16550_config, closed_cb);
+	struct vmc_uart16550_config c = {0};
 	struct vmc_uart16550 *u;
 	int r;
 
-	vmc__hw_check(config && ret && config->size >= sizeof(c), -EINVAL);
-	c = *config;
+	vmc__hw_check(config && ret && config->size >= size_0_1, -EINVAL);
+	memcpy(&c, config, config->size < sizeof(c) ? config->size : sizeof(c));
 	vmc__hw_check(c.vm && c.reg_shift <= 3 && c.clock_hz, -EINVAL);
 	/* A closed fd would be written to, or polled, forever in vain. */
 	vmc__hw_check(c.in_fd < 0 || fcntl(c.in_fd, F_GETFD) >= 0, -EBADF);
@@ -480,22 +840,28 @@ VMC_EXPORT int vmc_uart16550_new(const struct vmc_uart16550_config *config,
 	u->clock_hz = c.clock_hz;
 	u->in_fd = c.in_fd;
 	u->out_fd = c.out_fd;
+	u->out_wfd = -1;
 	u->tx_cb = c.tx_cb;
+	u->closed_cb = c.closed_cb;
 	u->userdata = c.userdata;
 
 	r = vmc_vm_timer_new(c.vm, VMC_CLOCK_VIRTUAL, timeout_cb, u,
 			     &u->timeout);
 	if (r < 0)
 		goto fail;
-	r = vmc_vm_bh_new(c.vm, rx_rearm, u, &u->rx_bh);
+	r = vmc_vm_bh_new(c.vm, loop_bh, u, &u->bh);
 	if (r < 0)
 		goto fail;
 	if (c.in_fd >= 0) {
-		r = vmc_vm_fd_handler_new(c.vm, c.in_fd, in_readable, NULL, u,
-					  &u->in_handler);
+		u->in_socket = is_socket(c.in_fd);
+		r = watch_host_fd(u, c.in_fd, &u->in_handler);
 		if (r < 0)
 			goto fail;
 	}
+	r = setup_output(u);
+	if (r < 0)
+		goto fail;
+	arm_handlers(u);
 	r = vmc_vm_add_reset_handler(c.vm, reset_cb, u, &u->reset_handler);
 	if (r < 0)
 		goto fail;
@@ -509,8 +875,12 @@ VMC_EXPORT int vmc_uart16550_new(const struct vmc_uart16550_config *config,
 	return 0;
 fail:
 	vmc_vm_remove_reset_handler(c.vm, u->reset_handler);
+	if (u->out_handler != u->in_handler)
+		vmc_fd_handler_free(u->out_handler);
 	vmc_fd_handler_free(u->in_handler);
-	vmc_bh_free(u->rx_bh);
+	if (u->out_own_fd)
+		close(u->out_wfd);
+	vmc_bh_free(u->bh);
 	vmc_timer_free(u->timeout);
 	free(u);
 	return r;
@@ -523,11 +893,18 @@ VMC_EXPORT void vmc_uart16550_free(struct vmc_uart16550 *u)
 	/* No register callback runs from here on (vmc-memory.h). */
 	vmc_region_detach_ops(u->region);
 	vmc_vm_remove_reset_handler(u->vm, u->reset_handler);
+	if (u->out_handler != u->in_handler)
+		vmc_fd_handler_free(u->out_handler);
 	vmc_fd_handler_free(u->in_handler);
-	vmc_bh_free(u->rx_bh);
+	vmc_bh_free(u->bh);
 	vmc_timer_free(u->timeout);
+	out_drain(u);
+	if (u->out_own_fd)
+		close(u->out_wfd);
+	u->out_own_fd = false;
+	u->out_handler = NULL;
 	u->in_handler = NULL;
-	u->rx_bh = NULL;
+	u->bh = NULL;
 	u->timeout = NULL;
 	/* The state goes with the region's last reference. */
 	vmc_region_unref(u->region);
