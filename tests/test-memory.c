@@ -5,6 +5,7 @@
  * helpers, and the errors of every public function.
  */
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <sys/mman.h>
 
@@ -645,6 +646,20 @@ static void test_dump(void)
 	ASSERT_EQ(vmc_address_space_dump_fd(as, fd), n);
 	ASSERT_EQ(pread(fd, buf, sizeof(buf), 0), n);
 	close(fd);
+
+	/* A pipe whose reader is gone: -EPIPE, and no SIGPIPE for the host
+	 * (the default action would end this test with status 141). */
+	{
+		int p[2];
+		sigset_t pending;
+
+		ASSERT_EQ(pipe(p), 0);
+		close(p[0]);
+		ASSERT_ERR(vmc_address_space_dump_fd(as, p[1]), -EPIPE);
+		sigpending(&pending);
+		ASSERT_FALSE(sigismember(&pending, SIGPIPE));
+		close(p[1]);
+	}
 	vmc_address_space_free(as);
 	vmc_region_unref(root);
 	vmc_region_unref(r);

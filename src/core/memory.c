@@ -5,6 +5,8 @@
  */
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1183,7 +1185,9 @@ VMC_EXPORT int vmc_address_space_dump(struct vmc_address_space *as, char *buf,
 
 VMC_EXPORT int vmc_address_space_dump_fd(struct vmc_address_space *as, int fd)
 {
+	sigset_t pipe_set, old, pending;
 	size_t n, done = 0;
+	bool was_pending;
 	char *buf;
 	int r = 0;
 
@@ -1193,6 +1197,17 @@ VMC_EXPORT int vmc_address_space_dump_fd(struct vmc_address_space *as, int fd)
 	if (!buf)
 		return -ENOMEM;
 	dump(as, buf, n + 1);
+	/*
+	 * The fd may be a pipe whose reader is gone: that is -EPIPE for the
+	 * caller, never a SIGPIPE for the host.  SIGPIPE is blocked on this
+	 * thread around the writes, and one the writes raised is consumed
+	 * (one that was pending before is left alone).
+	 */
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	sigpending(&pending);
+	was_pending = sigismember(&pending, SIGPIPE) == 1;
+	pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
 	while (done < n) {
 		ssize_t w = write(fd, buf + done, n - done);
 
@@ -1204,6 +1219,14 @@ VMC_EXPORT int vmc_address_space_dump_fd(struct vmc_address_space *as, int fd)
 		}
 		done += (size_t)w;
 	}
+	if (r == -EPIPE && !was_pending) {
+		static const struct timespec zero = {0, 0};
+
+		while (sigtimedwait(&pipe_set, NULL, &zero) < 0 &&
+		       errno == EINTR)
+			;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	free(buf);
 	if (r < 0)
 		return r;
