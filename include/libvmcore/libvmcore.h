@@ -23,5 +23,6 @@
 #include <libvmcore/vmc-hw-uart16550.h>
 #include <libvmcore/vmc-kvm.h>
 #include <libvmcore/vmc-x86.h>
+#include <libvmcore/vmc-snapshot.h>
 
 #endif

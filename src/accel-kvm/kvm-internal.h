@@ -238,5 +238,8 @@ int vmc__kvm_set_reg(struct vmc_vcpu *vcpu, unsigned int reg, uint64_t val);
 int vmc__kvm_x86_set_cpuid(struct vmc_vcpu *vcpu, const struct kvm_cpuid2 *c);
 /* Write cached register changes back and empty the cache. */
 int vmc__kvm_regs_sync(struct kvm_vcpu *kc);
+/* The vcpu_save/vcpu_load hooks (x86/regs.c). */
+int vmc__kvm_vcpu_save(struct vmc_vcpu *vcpu, void *buf, size_t size);
+int vmc__kvm_vcpu_load(struct vmc_vcpu *vcpu, const void *buf, size_t size);
 
 #endif

@@ -655,6 +655,81 @@ static int tcg_set_reg(struct vmc_vcpu *vcpu, unsigned int reg, uint64_t val)
 }
 
 /* ------------------------------------------------------------------------
+ * Snapshots: every GPR, pc, privilege and the CSRs of the list below.  Not
+ * in the blob: device-driven mip lines (their devices restore them), an
+ * LR reservation (dropped, as a trap would) and translated code (dropped).
+ */
+
+#define TCG_STATE_MAGIC 0x31767274u /* "trv1" */
+
+/* Saved and loaded in this order: PMP before what paging checks, satp
+ * before mstatus, the counters last. */
+static const uint16_t tcg_state_csrs[] = {
+	0x3a0, 0x3a2, 0x3b0, 0x3b1, 0x3b2, 0x3b3, 0x3b4, 0x3b5, 0x3b6, 0x3b7,
+	0x3b8, 0x3b9, 0x3ba, 0x3bb, 0x3bc, 0x3bd, 0x3be, 0x3bf,
+	0x302, 0x303, 0x304, 0x305, 0x306, 0x30a, 0x320, 0x340, 0x341, 0x342,
+	0x343, 0x344, 0x105, 0x106, 0x10a, 0x140, 0x141, 0x142, 0x143, 0x180,
+	0x300, 0xb00, 0xb02,
+};
+#define TCG_STATE_NCSR (sizeof(tcg_state_csrs) / sizeof(tcg_state_csrs[0]))
+
+struct tcg_state {
+	uint32_t magic;
+	uint32_t ncsr;
+	uint64_t present; /* bit i: CSR i of the list exists on this hart */
+	uint64_t gpr[32];
+	uint64_t pc, priv;
+	uint64_t csr[TCG_STATE_NCSR];
+};
+_Static_assert(TCG_STATE_NCSR <= 64, "present is one word");
+
+static int tcg_vcpu_save(struct vmc_vcpu *vcpu, void *buf, size_t size)
+{
+	struct vmc__rv_hart *h = tcg_hart(vcpu);
+	struct tcg_state st = {.magic = TCG_STATE_MAGIC,
+			       .ncsr = TCG_STATE_NCSR};
+
+	if (!buf)
+		return (int)sizeof(st);
+	if (size < sizeof(st))
+		return -EINVAL;
+	for (unsigned int i = 0; i < 32; i++)
+		st.gpr[i] = vmc__rv_get_gpr(h, i);
+	st.pc = vmc__rv_get_pc(h);
+	st.priv = vmc__rv_get_priv(h);
+	for (unsigned int i = 0; i < TCG_STATE_NCSR; i++)
+		if (vmc__rv_get_csr(h, tcg_state_csrs[i], &st.csr[i]) == 0)
+			st.present |= UINT64_C(1) << i;
+	memcpy(buf, &st, sizeof(st));
+	return (int)sizeof(st);
+}
+
+static int tcg_vcpu_load(struct vmc_vcpu *vcpu, const void *buf, size_t size)
+{
+	struct vmc__rv_hart *h = tcg_hart(vcpu);
+	struct tcg_state st;
+
+	if (size != sizeof(st))
+		return -EINVAL;
+	memcpy(&st, buf, sizeof(st));
+	if (st.magic != TCG_STATE_MAGIC || st.ncsr != TCG_STATE_NCSR ||
+	    (st.priv != VMC__RV_PRIV_U && st.priv != VMC__RV_PRIV_S &&
+	     st.priv != VMC__RV_PRIV_M))
+		return -EINVAL;
+	for (unsigned int i = 0; i < TCG_STATE_NCSR; i++)
+		if (st.present & (UINT64_C(1) << i))
+			(void)vmc__rv_set_csr(h, tcg_state_csrs[i], st.csr[i]);
+	for (unsigned int i = 1; i < 32; i++)
+		vmc__rv_set_gpr(h, i, st.gpr[i]);
+	vmc__rv_set_pc(h, st.pc);
+	vmc__rv_set_priv(h, (unsigned int)st.priv);
+	/* RAM under translated code may have been rewritten: TLB and blocks
+	 * go before the next block. */
+	vmc__rv_request_tlb_flush(h);
+	return 0;
+}
+
+/* ------------------------------------------------------------------------
  * Debugging: the hart's breakpoint list, then a flush of every vCPU's
  * translated code as exclusive work, queued before the debugger resumes
  * anything (QEMU's breakpoint insertion path).
@@ -734,6 +809,8 @@ const struct vmc_accel_ops vmc__accel_tcg = {
 	.debug_translate = tcg_debug_translate,
 	.dirty_log_set = tcg_dirty_log_set,
 	.dirty_log_get = tcg_dirty_log_get,
+	.vcpu_save = tcg_vcpu_save,
+	.vcpu_load = tcg_vcpu_load,
 };
 
 /* ------------------------------------------------------------------------
