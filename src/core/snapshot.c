@@ -12,6 +12,17 @@
  * when RAM last equalled the snapshot, the pages it does not name still
  * do.  A restore to another snapshot copies everything and takes the
  * tracking over.
+ *
+ * Device state is not saved yet.  The intended shape (ARCHITECTURE.md
+ * §6a), public so out-of-tree devices use it too: a device registers a
+ * section on its VM, vmc_vm_add_snapshot_section(vm, name, version, ops,
+ * opaque, &ret), with ops { struct_size; save(opaque, buf, size) returning
+ * the size it needs when buf is NULL; load(opaque, buf, size, version)
+ * that refuses an unknown version with -EINVAL before changing anything }.
+ * A snapshot keeps one blob per section, found by name; a restore loads
+ * them after RAM and the vCPUs, under the VM lock, and a snapshot whose
+ * set of sections differs from the VM's is -EINVAL.  The fd format of the
+ * issue writes the same sections, each with its name, version and length.
  */
 #include <stdlib.h>
 #include <string.h>
