@@ -31,9 +31,10 @@
  * dirty_sync: the harts' vcpu_run entry publishes in_run, then reads the
  * VM's dirty epoch and demotes its write entries when the epoch moved
  * (both seq_cst).  The syncing thread bumps the epoch, then, for each vCPU
- * still in vcpu_run under an older epoch, asks it to its event point and
- * waits until it has left vcpu_run or re-entered under the new epoch.  A
- * paused VM has no vCPU in vcpu_run, so a sync costs nothing there.  The
+ * still in vcpu_run under an older epoch, asks its hart to do the same at
+ * its next block boundary (vmc__rv_request_sync_writes(), which does not
+ * end the slice) and waits until it has, or has left vcpu_run.  A paused
+ * VM has no vCPU in vcpu_run, so a sync costs nothing there.  The
  * same wait makes it safe to free a stopped log: no hart holds it after.
  * While vCPUs run, the dirty calls must not hold the VM lock (a hart
  * waiting for it in an I/O callback could not reach its event point).
@@ -46,6 +47,7 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <libvmcore/vmc-riscv.h>
 
@@ -158,6 +160,19 @@ static void bus_mark_dirty(void *opaque, void *host, size_t len)
 	}
 }
 
+/* The hart's side of a sync, on its thread at a block boundary or as
+ * vcpu_run starts: demote, then publish the epoch it demoted under. */
+static void bus_sync_writes(void *opaque)
+{
+	struct tcg_vcpu *tv = opaque;
+	uint64_t e = atomic_load(&tv->tvm->dirty_epoch);
+
+	if (e != atomic_load_explicit(&tv->dirty_seen, memory_order_relaxed)) {
+		vmc__rv_tlb_slow_writes(tv->hart);
+		atomic_store(&tv->dirty_seen, e);
+	}
+}
+
 /* See the top of the file.  Any thread but a vCPU's; not under the VM
  * lock while vCPUs run. */
 static void dirty_sync(struct vmc_vm *vm)
@@ -169,17 +184,21 @@ static void dirty_sync(struct vmc_vm *vm)
 	for (unsigned int i = 0; i < n; i++) {
 		struct vmc_vcpu *vcpu = vmc_vm_get_vcpu(vm, i);
 		struct tcg_vcpu *tv = vmc__accel_vcpu(vcpu)->state;
-		bool kicked = false;
+		unsigned int spins = 0;
 
 		if (!tv)
 			continue;
 		while (atomic_load(&tv->in_run) &&
 		       atomic_load(&tv->dirty_seen) < e) {
-			if (!kicked) {
-				vmc__vcpu_exit(vcpu);
-				kicked = true;
-			}
-			sched_yield();
+			if (!spins)
+				vmc__rv_request_sync_writes(tv->hart);
+			/* The hart needs a CPU to answer: yield, then
+			 * sleep, rather than spin against it. */
+			if (++spins < 64)
+				sched_yield();
+			else
+				nanosleep(&(struct timespec){.tv_nsec = 20000},
+					  NULL);
 		}
 	}
 }
@@ -425,6 +444,7 @@ static int tcg_vcpu_init(struct vmc_vcpu *vcpu)
 		.io_write = bus_io_write,
 		.time_ns = bus_time_ns,
 		.mark_dirty = bus_mark_dirty,
+		.sync_writes = bus_sync_writes,
 		.opaque = tv,
 	};
 	r = vmc__rv_hart_new(&cfg, &tv->hart);
@@ -559,15 +579,10 @@ static int tcg_vcpu_run_slice(struct vmc_vcpu *vcpu)
 static int tcg_vcpu_run(struct vmc_vcpu *vcpu)
 {
 	struct tcg_vcpu *tv = vmc__accel_vcpu(vcpu)->state;
-	uint64_t e;
 	int r;
 
 	atomic_store(&tv->in_run, true);
-	e = atomic_load(&tv->tvm->dirty_epoch);
-	if (e != atomic_load_explicit(&tv->dirty_seen, memory_order_relaxed)) {
-		vmc__rv_tlb_slow_writes(tv->hart);
-		atomic_store(&tv->dirty_seen, e);
-	}
+	bus_sync_writes(tv);
 	r = tcg_vcpu_run_slice(vcpu);
 	atomic_store_explicit(&tv->in_run, false, memory_order_release);
 	return r;

@@ -425,8 +425,17 @@ void rv_codeset_add(struct vmc__rv_hart *h, uint64_t ppage)
 	pthread_mutex_unlock(&sh->lock);
 }
 
+/* Dirty tracking rides on KICK_CODE, whose handler (below) runs at the
+ * block boundary where the hart takes its kicks. */
+void vmc__rv_request_sync_writes(struct vmc__rv_hart *h)
+{
+	rv_kick(h, KICK_CODE);
+}
+
 void rv_tlb_slow_code_pages(struct vmc__rv_hart *h)
 {
+	if (h->bus.sync_writes)
+		h->bus.sync_writes(h->bus.opaque);
 	for (unsigned r = 0; r < TLB_NREG; r++) {
 		for (unsigned i = 0; i < TLB_SIZE; i++) {
 			struct rv_tlbe *e = &h->tlb[r][i];

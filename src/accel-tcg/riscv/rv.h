@@ -78,6 +78,12 @@ struct vmc__rv_bus {
 	 * reached without a TLB entry.  Hart thread.
 	 */
 	void (*mark_dirty)(void *opaque, void *host, size_t len);
+	/*
+	 * Optional (dirty tracking): called at the block boundary where the
+	 * hart handles vmc__rv_request_sync_writes(), on its thread; the
+	 * glue calls vmc__rv_tlb_slow_writes() there if its log needs it.
+	 */
+	void (*sync_writes)(void *opaque);
 	void *opaque;
 };
 
@@ -143,6 +149,10 @@ void vmc__rv_request_tlb_flush(struct vmc__rv_hart *h);
  * each page goes through mark_dirty again (dirty tracking, after the log
  * was fetched and cleared).  The hart's thread, or while it does not run. */
 void vmc__rv_tlb_slow_writes(struct vmc__rv_hart *h);
+/* Have the hart call bus.sync_writes at its next block boundary, without
+ * leaving vmc__rv_run() (any thread); at once on its next run if it does
+ * not run now. */
+void vmc__rv_request_sync_writes(struct vmc__rv_hart *h);
 /* Same for every hart of the VM (any thread). */
 void vmc__rv_memory_map_changed(struct vmc__rv_shared *sh);
 /* Drop every translated block of every hart of the VM and forget all code
