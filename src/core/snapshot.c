@@ -310,7 +310,8 @@ static int check_layout(struct vmc_snapshot *snap)
 		bool found = false;
 
 		for (size_t j = 0; j < l.n && !found; j++)
-			found = l.r[j] == s->region && l.r[j]->host == s->host &&
+			found = l.r[j] == s->region &&
+				l.r[j]->host == s->host &&
 				(uint64_t)l.r[j]->size == s->size;
 		if (!found)
 			r = -EINVAL;

@@ -852,7 +852,8 @@ int vmc__kvm_vcpu_save(struct vmc_vcpu *vcpu, void *buf, size_t size)
 	if ((r = vmc__kvm_ioctl(kc->fd, KVM_GET_REGS, &st->regs)) < 0 ||
 	    (r = vmc__kvm_ioctl(kc->fd, KVM_GET_SREGS, &st->sregs)) < 0 ||
 	    (r = vmc__kvm_ioctl(kc->fd, KVM_GET_FPU, &st->fpu)) < 0 ||
-	    (r = vmc__kvm_ioctl(kc->fd, KVM_GET_VCPU_EVENTS, &st->events)) < 0 ||
+	    (r = vmc__kvm_ioctl(kc->fd, KVM_GET_VCPU_EVENTS,
+				&st->events)) < 0 ||
 	    (r = vmc__kvm_ioctl(kc->fd, KVM_GET_MSRS, &m)) < 0)
 		goto out;
 	/* KVM_GET_MSRS stops at the first MSR it does not know. */
@@ -895,7 +896,8 @@ int vmc__kvm_vcpu_load(struct vmc_vcpu *vcpu, const void *buf, size_t size)
 	/* Only what the save could read is written back. */
 	ev = st->events;
 	ev.flags &= KVM_VCPUEVENT_VALID_NMI_PENDING |
-		    KVM_VCPUEVENT_VALID_SIPI_VECTOR | KVM_VCPUEVENT_VALID_SHADOW;
+		    KVM_VCPUEVENT_VALID_SIPI_VECTOR |
+		    KVM_VCPUEVENT_VALID_SHADOW;
 	if ((r = vmc__kvm_ioctl(kc->fd, KVM_SET_FPU, (void *)&st->fpu)) < 0 ||
 	    (r = vmc__kvm_ioctl(kc->fd, KVM_SET_VCPU_EVENTS, &ev)) < 0 ||
 	    (st->nmsrs &&
