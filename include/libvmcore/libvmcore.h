@@ -27,5 +27,6 @@
 #include <libvmcore/vmc-virtio-rng.h>
 #include <libvmcore/vmc-kvm.h>
 #include <libvmcore/vmc-x86.h>
+#include <libvmcore/vmc-snapshot.h>
 
 #endif

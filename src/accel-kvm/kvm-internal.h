@@ -258,5 +258,8 @@ int vmc__kvm_regs_sync(struct kvm_vcpu *kc);
  * test how breakpoints patch memory.
  */
 void vmc__kvm_sw_bp_override(int works);
+/* The vcpu_save/vcpu_load hooks (x86/regs.c). */
+int vmc__kvm_vcpu_save(struct vmc_vcpu *vcpu, void *buf, size_t size);
+int vmc__kvm_vcpu_load(struct vmc_vcpu *vcpu, const void *buf, size_t size);
 
 #endif

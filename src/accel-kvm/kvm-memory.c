@@ -459,11 +459,24 @@ int vmc__kvm_dirty_log_get(struct vmc_vm *vm, struct vmc_region *region,
 			return r;
 		}
 		first = s->region_offset / PAGE;
-		for (uint64_t b = 0; b < n; b++) {
-			uint64_t d = first + b;
+		/* Word by word: a reset's cost follows the dirty pages,
+		 * not one test per page of the slot. */
+		for (uint64_t w = 0; w < (n + 63) / 64; w++) {
+			uint64_t bits = tmp[w];
 
-			if (tmp[b / 64] & (UINT64_C(1) << (b % 64)))
+			if (!bits)
+				continue;
+			if (first % 64 == 0) {
+				bitmap[first / 64 + w] |= bits;
+				continue;
+			}
+			while (bits) {
+				uint64_t d = first + w * 64 +
+					     (uint64_t)__builtin_ctzll(bits);
+
+				bits &= bits - 1;
 				bitmap[d / 64] |= UINT64_C(1) << (d % 64);
+			}
 		}
 		free(tmp);
 	}

@@ -500,6 +500,8 @@ const struct vmc_accel_ops vmc__accel_kvm = {
     .debug_translate = vmc__kvm_debug_translate,
     .dirty_log_set = vmc__kvm_dirty_log_set,
     .dirty_log_get = vmc__kvm_dirty_log_get,
+    .vcpu_save = vmc__kvm_vcpu_save,
+    .vcpu_load = vmc__kvm_vcpu_load,
 };
 
 /* ------------------------------------------------------------------------

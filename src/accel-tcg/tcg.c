@@ -15,13 +15,39 @@
  * vCPU (the VM's memory listener), so a running hart picks the new layout
  * up promptly.
  *
+ * Dirty tracking.  A logged RAM region has a bitmap here, found by host
+ * address (so every mapping of the region, aliases included, feeds it).
+ * A TLB fill of a clean logged page marks the entry notdirty, so its first
+ * write takes the hart's slow path, which sets the bit (atomic OR) before
+ * the write lands; later writes to the page go through the fast path.
+ * Fetch-and-clear exchanges every word with zero, THEN makes every hart
+ * demote its fast write entries before it writes again (dirty_sync).  A
+ * write through an old fast entry lands before dirty_sync returns, on a
+ * page whose bit was set before the exchange (the entry became fast only
+ * after setting it): it is reported by this fetch.  A write after
+ * dirty_sync returns goes through a demoted or new entry, hence the slow
+ * path: it is reported by the next fetch.  Nothing is lost.
+ *
+ * dirty_sync: the harts' vcpu_run entry publishes in_run, then reads the
+ * VM's dirty epoch and demotes its write entries when the epoch moved
+ * (both seq_cst).  The syncing thread bumps the epoch, then, for each vCPU
+ * still in vcpu_run under an older epoch, asks its hart to do the same at
+ * its next block boundary (vmc__rv_request_sync_writes(), which does not
+ * end the slice) and waits until it has, or has left vcpu_run.  A paused
+ * VM has no vCPU in vcpu_run, so a sync costs nothing there.  The
+ * same wait makes it safe to free a stopped log: no hart holds it after.
+ * While vCPUs run, the dirty calls must not hold the VM lock (a hart
+ * waiting for it in an I/O callback could not reach its event point).
+ *
  * Time.  The time CSR reads the VM's virtual clock.  In deterministic mode
  * the clock moves only with retired instructions (one nanosecond each) and
  * a hart never runs past the clock's next deadline, so timer interrupts
  * land at the same instruction in every run.
  */
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <libvmcore/vmc-riscv.h>
 
@@ -36,10 +62,27 @@
 /* Deterministic mode: virtual nanoseconds per retired instruction. */
 #define TCG_NS_PER_INSN 1
 
+/* At most this many regions are logged at once (-ENOSPC beyond). */
+#define TCG_DIRTY_LOGS 16
+#define TCG_DIRTY_PAGE 4096u
+
+/* The dirty log of one region: immutable but for its bits. */
+struct tcg_dirty_log {
+	uint8_t *host;
+	uint64_t size;
+	struct vmc_region *region; /* a reference */
+	size_t words;
+	_Atomic uint64_t bits[];
+};
+
 struct tcg_vm {
 	struct vmc__rv_shared *shared;
 	_Atomic uint64_t flush_generation;
 	struct vmc_memory_listener *listener;
+	/* Dirty tracking: logs published with release, read with acquire. */
+	_Atomic(struct tcg_dirty_log *) logs[TCG_DIRTY_LOGS];
+	_Atomic unsigned int nr_logs;
+	_Atomic uint64_t dirty_epoch;
 };
 
 struct tcg_vcpu {
@@ -50,7 +93,197 @@ struct tcg_vcpu {
 	unsigned int flags;           /* the VM's VMC_VM_* flags */
 	uint64_t as_generation;       /* layout the TLB was filled under */
 	size_t hint;                  /* flat-view lookup hint */
+	struct tcg_vm *tvm;
+	/* Dirty tracking (see the top): inside vcpu_run; the dirty epoch
+	 * the hart's write entries were demoted under. */
+	_Atomic bool in_run;
+	_Atomic uint64_t dirty_seen;
 };
+
+/* ------------------------------------------------------------------------
+ * Dirty tracking
+ */
+
+/* The log holding host address @p, or NULL.  Hart thread, in vcpu_run. */
+static struct tcg_dirty_log *dirty_find(struct tcg_vm *tvm, const uint8_t *p)
+{
+	if (!atomic_load_explicit(&tvm->nr_logs, memory_order_acquire))
+		return NULL;
+	for (unsigned int i = 0; i < TCG_DIRTY_LOGS; i++) {
+		struct tcg_dirty_log *l = atomic_load_explicit(
+			&tvm->logs[i], memory_order_acquire);
+
+		if (l && p >= l->host && (uint64_t)(p - l->host) < l->size)
+			return l;
+	}
+	return NULL;
+}
+
+static bool dirty_test(struct tcg_dirty_log *l, const uint8_t *p)
+{
+	uint64_t page = (uint64_t)(p - l->host) / TCG_DIRTY_PAGE;
+
+	return atomic_load_explicit(&l->bits[page / 64],
+				    memory_order_relaxed) &
+	       (UINT64_C(1) << (page % 64));
+}
+
+/* The bus's mark_dirty: set the bits of every logged page in the range. */
+static void bus_mark_dirty(void *opaque, void *host, size_t len)
+{
+	struct tcg_vcpu *tv = opaque;
+	uint8_t *p = host;
+	struct tcg_dirty_log *l = dirty_find(tv->tvm, p);
+	uint64_t first, last;
+
+	if (!l || !len)
+		return;
+	first = (uint64_t)(p - l->host) / TCG_DIRTY_PAGE;
+	last = (uint64_t)(p - l->host) + len - 1;
+	if (last >= l->size)
+		last = l->size - 1;
+	last /= TCG_DIRTY_PAGE;
+	for (uint64_t pg = first; pg <= last; pg++) {
+		uint64_t bit = UINT64_C(1) << (pg % 64);
+
+		if (!(atomic_load_explicit(&l->bits[pg / 64],
+					   memory_order_relaxed) & bit))
+			atomic_fetch_or_explicit(&l->bits[pg / 64], bit,
+						 memory_order_relaxed);
+	}
+	/* A range crossing into another region is rare (an unaligned RAM
+	 * region); report the rest too. */
+	if ((uint64_t)(p - l->host) + len > l->size) {
+		size_t done = (size_t)(l->size - (uint64_t)(p - l->host));
+
+		bus_mark_dirty(opaque, p + done, len - done);
+	}
+}
+
+/* The hart's side of a sync, on its thread at a block boundary or as
+ * vcpu_run starts: demote, then publish the epoch it demoted under. */
+static void bus_sync_writes(void *opaque)
+{
+	struct tcg_vcpu *tv = opaque;
+	uint64_t e = atomic_load(&tv->tvm->dirty_epoch);
+
+	if (e != atomic_load_explicit(&tv->dirty_seen, memory_order_relaxed)) {
+		vmc__rv_tlb_slow_writes(tv->hart);
+		atomic_store(&tv->dirty_seen, e);
+	}
+}
+
+/* See the top of the file.  Any thread but a vCPU's; not under the VM
+ * lock while vCPUs run. */
+static void dirty_sync(struct vmc_vm *vm)
+{
+	struct tcg_vm *tvm = vmc__accel_vm(vm)->state;
+	unsigned int n = vmc_vm_get_vcpu_count(vm);
+	uint64_t e = atomic_fetch_add(&tvm->dirty_epoch, 1) + 1;
+
+	for (unsigned int i = 0; i < n; i++) {
+		struct vmc_vcpu *vcpu = vmc_vm_get_vcpu(vm, i);
+		struct tcg_vcpu *tv = vmc__accel_vcpu(vcpu)->state;
+		unsigned int spins = 0;
+
+		if (!tv)
+			continue;
+		while (atomic_load(&tv->in_run) &&
+		       atomic_load(&tv->dirty_seen) < e) {
+			if (!spins)
+				vmc__rv_request_sync_writes(tv->hart);
+			/* The hart needs a CPU to answer: yield, then
+			 * sleep, rather than spin against it. */
+			if (++spins < 64)
+				sched_yield();
+			else
+				nanosleep(&(struct timespec){.tv_nsec = 20000},
+					  NULL);
+		}
+	}
+}
+
+static int tcg_dirty_log_set(struct vmc_vm *vm, struct vmc_region *region,
+			     bool on)
+{
+	struct tcg_vm *tvm = vmc__accel_vm(vm)->state;
+	struct tcg_dirty_log *l = NULL;
+	unsigned int i, slot = TCG_DIRTY_LOGS;
+	uint64_t size = vmc_region_get_size(region);
+	size_t words;
+
+	for (i = 0; i < TCG_DIRTY_LOGS; i++) {
+		struct tcg_dirty_log *x = atomic_load(&tvm->logs[i]);
+
+		if (x && x->region == region)
+			l = x, slot = i;
+		else if (!x && slot == TCG_DIRTY_LOGS && on)
+			slot = i;
+	}
+	if (on == !!l)
+		return 0;
+	if (!on) {
+		atomic_store(&tvm->logs[slot], NULL);
+		atomic_fetch_sub(&tvm->nr_logs, 1);
+		/* After the sync no hart holds @l. */
+		dirty_sync(vm);
+		vmc_region_unref(l->region);
+		free(l);
+		return 0;
+	}
+	if (slot == TCG_DIRTY_LOGS)
+		return -ENOSPC;
+	if (!vmc_region_get_ptr(region))
+		return -EINVAL;
+	words = (size_t)((size / TCG_DIRTY_PAGE + 64) / 64);
+	l = calloc(1, sizeof(*l) + words * sizeof(l->bits[0]));
+	if (!l)
+		return -ENOMEM;
+	l->host = vmc_region_get_ptr(region);
+	l->size = size;
+	l->words = words;
+	l->region = vmc_region_ref(region);
+	atomic_fetch_add(&tvm->nr_logs, 1);
+	atomic_store(&tvm->logs[slot], l);
+	/* Pages written before now must not stay fast-writable. */
+	dirty_sync(vm);
+	return 0;
+}
+
+static int tcg_dirty_log_get(struct vmc_vm *vm, struct vmc_region *region,
+			     uint64_t *bitmap, size_t words)
+{
+	struct tcg_vm *tvm = vmc__accel_vm(vm)->state;
+	struct tcg_dirty_log *l = NULL;
+
+	for (unsigned int i = 0; i < TCG_DIRTY_LOGS && !l; i++) {
+		struct tcg_dirty_log *x = atomic_load(&tvm->logs[i]);
+
+		if (x && x->region == region)
+			l = x;
+	}
+	if (!l)
+		return -ENOENT;
+	if (words > l->words)
+		words = l->words;
+	for (size_t w = 0; w < words; w++)
+		if (atomic_load_explicit(&l->bits[w], memory_order_relaxed))
+			bitmap[w] |= atomic_exchange(&l->bits[w], 0);
+	dirty_sync(vm);
+	return 0;
+}
+
+static void dirty_free_all(struct tcg_vm *tvm)
+{
+	for (unsigned int i = 0; i < TCG_DIRTY_LOGS; i++) {
+		struct tcg_dirty_log *l = atomic_load(&tvm->logs[i]);
+
+		if (l) {
+			vmc_region_unref(l->region);
+			free(l);
+		}
+	}
+}
 
 /* ------------------------------------------------------------------------
  * The hart's bus: the VM's memory address space
@@ -74,6 +307,12 @@ static bool bus_ram_lookup(void *opaque, uint64_t paddr,
 		.readonly = m.readonly,
 		.io = m.host ? NULL : m.range,
 	};
+	if (m.host && !m.readonly) {
+		uint8_t *p = m.host + (paddr - m.start);
+		struct tcg_dirty_log *l = dirty_find(tv->tvm, p);
+
+		ret->notdirty = l && !dirty_test(l, p);
+	}
 	return true;
 }
 
@@ -176,6 +415,7 @@ static void tcg_vm_destroy(struct vmc_vm *vm)
 
 	vmc_memory_listener_free(tvm->listener);
 	vmc__accel_vm_set_deadline_notify(vm, NULL);
+	dirty_free_all(tvm);
 	vmc__rv_shared_free(tvm->shared);
 	free(tvm);
 	vmc__accel_vm(vm)->state = NULL;
@@ -196,12 +436,15 @@ static int tcg_vcpu_init(struct vmc_vcpu *vcpu)
 	tv->as = vmc_vm_get_address_space(vm, VMC_AS_MEMORY);
 	tv->clock = vmc_vm_get_clock(vm);
 	tv->flags = vmc__accel_vm_flags(vm);
+	tv->tvm = tvm;
 	cfg.shared = tvm->shared;
 	cfg.bus = (struct vmc__rv_bus){
 		.ram_lookup = bus_ram_lookup,
 		.io_read = bus_io_read,
 		.io_write = bus_io_write,
 		.time_ns = bus_time_ns,
+		.mark_dirty = bus_mark_dirty,
+		.sync_writes = bus_sync_writes,
 		.opaque = tv,
 	};
 	r = vmc__rv_hart_new(&cfg, &tv->hart);
@@ -278,7 +521,7 @@ static void record_debug_stop(struct vmc_vcpu *vcpu, struct vmc__rv_hart *h)
 	vmc__accel_vcpu(vcpu)->debug_stop = st;
 }
 
-static int tcg_vcpu_run(struct vmc_vcpu *vcpu)
+static int tcg_vcpu_run_slice(struct vmc_vcpu *vcpu)
 {
 	struct tcg_vcpu *tv = vmc__accel_vcpu(vcpu)->state;
 	uint64_t gen, budget, retired = 0;
@@ -330,6 +573,19 @@ static int tcg_vcpu_run(struct vmc_vcpu *vcpu)
 	default:
 		return VMC__EXIT_KICKED;
 	}
+}
+
+/* The dirty-tracking brackets (see the top) around one slice. */
+static int tcg_vcpu_run(struct vmc_vcpu *vcpu)
+{
+	struct tcg_vcpu *tv = vmc__accel_vcpu(vcpu)->state;
+	int r;
+
+	atomic_store(&tv->in_run, true);
+	bus_sync_writes(tv);
+	r = tcg_vcpu_run_slice(vcpu);
+	atomic_store_explicit(&tv->in_run, false, memory_order_release);
+	return r;
 }
 
 static void tcg_vcpu_kick(struct vmc_vcpu *vcpu)
@@ -414,6 +670,81 @@ static int tcg_set_reg(struct vmc_vcpu *vcpu, unsigned int reg, uint64_t val)
 }
 
 /* ------------------------------------------------------------------------
+ * Snapshots: every GPR, pc, privilege and the CSRs of the list below.  Not
+ * in the blob: device-driven mip lines (their devices restore them), an
+ * LR reservation (dropped, as a trap would) and translated code (dropped).
+ */
+
+#define TCG_STATE_MAGIC 0x31767274u /* "trv1" */
+
+/* Saved and loaded in this order: PMP before what paging checks, satp
+ * before mstatus, the counters last. */
+static const uint16_t tcg_state_csrs[] = {
+	0x3a0, 0x3a2, 0x3b0, 0x3b1, 0x3b2, 0x3b3, 0x3b4, 0x3b5, 0x3b6, 0x3b7,
+	0x3b8, 0x3b9, 0x3ba, 0x3bb, 0x3bc, 0x3bd, 0x3be, 0x3bf,
+	0x302, 0x303, 0x304, 0x305, 0x306, 0x30a, 0x320, 0x340, 0x341, 0x342,
+	0x343, 0x344, 0x105, 0x106, 0x10a, 0x140, 0x141, 0x142, 0x143, 0x180,
+	0x300, 0xb00, 0xb02,
+};
+#define TCG_STATE_NCSR (sizeof(tcg_state_csrs) / sizeof(tcg_state_csrs[0]))
+
+struct tcg_state {
+	uint32_t magic;
+	uint32_t ncsr;
+	uint64_t present; /* bit i: CSR i of the list exists on this hart */
+	uint64_t gpr[32];
+	uint64_t pc, priv;
+	uint64_t csr[TCG_STATE_NCSR];
+};
+_Static_assert(TCG_STATE_NCSR <= 64, "present is one word");
+
+static int tcg_vcpu_save(struct vmc_vcpu *vcpu, void *buf, size_t size)
+{
+	struct vmc__rv_hart *h = tcg_hart(vcpu);
+	struct tcg_state st = {.magic = TCG_STATE_MAGIC,
+			       .ncsr = TCG_STATE_NCSR};
+
+	if (!buf)
+		return (int)sizeof(st);
+	if (size < sizeof(st))
+		return -EINVAL;
+	for (unsigned int i = 0; i < 32; i++)
+		st.gpr[i] = vmc__rv_get_gpr(h, i);
+	st.pc = vmc__rv_get_pc(h);
+	st.priv = vmc__rv_get_priv(h);
+	for (unsigned int i = 0; i < TCG_STATE_NCSR; i++)
+		if (vmc__rv_get_csr(h, tcg_state_csrs[i], &st.csr[i]) == 0)
+			st.present |= UINT64_C(1) << i;
+	memcpy(buf, &st, sizeof(st));
+	return (int)sizeof(st);
+}
+
+static int tcg_vcpu_load(struct vmc_vcpu *vcpu, const void *buf, size_t size)
+{
+	struct vmc__rv_hart *h = tcg_hart(vcpu);
+	struct tcg_state st;
+
+	if (size != sizeof(st))
+		return -EINVAL;
+	memcpy(&st, buf, sizeof(st));
+	if (st.magic != TCG_STATE_MAGIC || st.ncsr != TCG_STATE_NCSR ||
+	    (st.priv != VMC__RV_PRIV_U && st.priv != VMC__RV_PRIV_S &&
+	     st.priv != VMC__RV_PRIV_M))
+		return -EINVAL;
+	for (unsigned int i = 0; i < TCG_STATE_NCSR; i++)
+		if (st.present & (UINT64_C(1) << i))
+			(void)vmc__rv_set_csr(h, tcg_state_csrs[i], st.csr[i]);
+	for (unsigned int i = 1; i < 32; i++)
+		vmc__rv_set_gpr(h, i, st.gpr[i]);
+	vmc__rv_set_pc(h, st.pc);
+	vmc__rv_set_priv(h, (unsigned int)st.priv);
+	/* RAM under translated code may have been rewritten: TLB and blocks
+	 * go before the next block. */
+	vmc__rv_request_tlb_flush(h);
+	return 0;
+}
+
+/* ------------------------------------------------------------------------
  * Debugging: the hart's breakpoint list, then a flush of every vCPU's
  * translated code as exclusive work, queued before the debugger resumes
  * anything (QEMU's breakpoint insertion path).
@@ -491,6 +822,10 @@ const struct vmc_accel_ops vmc__accel_tcg = {
 	.debug_remove = tcg_debug_remove,
 	.debug_step = tcg_debug_step,
 	.debug_translate = tcg_debug_translate,
+	.dirty_log_set = tcg_dirty_log_set,
+	.dirty_log_get = tcg_dirty_log_get,
+	.vcpu_save = tcg_vcpu_save,
+	.vcpu_load = tcg_vcpu_load,
 };
 
 /* ------------------------------------------------------------------------

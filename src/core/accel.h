@@ -77,6 +77,18 @@
  *                 bitmap from its store slow path: a range under logging
  *                 is mapped write-slow in its TLB, and the first write to
  *                 each page marks it.
+ *   vcpu_save     VM lock held, the VM not running and the vCPU parked
+ *                 (as get_reg, from any thread): the vCPU's architectural
+ *                 state as an opaque, versioned blob.  @buf NULL: return
+ *                 the blob's size; otherwise write it (@size at least
+ *                 that) and return its size.  -errno on failure.  NULL:
+ *                 snapshots are not available (-EOPNOTSUPP).
+ *   vcpu_load     Same context: make the vCPU's state the blob @buf of
+ *                 @size bytes that vcpu_save of a vCPU of the same
+ *                 accelerator wrote.  -EINVAL for a blob of another
+ *                 version, size or architecture, checked before anything
+ *                 changes.  Translated code and TLBs are the
+ *                 accelerator's to drop (RAM may have been rewritten).
  *
  * The services below are what core offers accelerators in return.  They
  * are the only core interface an accelerator uses besides the public
@@ -141,6 +153,8 @@ struct vmc_accel_ops {
 			     bool on);
 	int (*dirty_log_get)(struct vmc_vm *vm, struct vmc_region *region,
 			     uint64_t *bitmap, size_t words);
+	int (*vcpu_save)(struct vmc_vcpu *vcpu, void *buf, size_t size);
+	int (*vcpu_load)(struct vmc_vcpu *vcpu, const void *buf, size_t size);
 };
 
 extern const struct vmc_accel_ops vmc__accel_harness;

@@ -153,6 +153,8 @@ struct vmc_vm {
 	 */
 	struct vmc_memory *memory;
 	struct vmc_region *root_memory, *root_io;
+	/* The snapshot whose dirty log runs (snapshot.c), or NULL. */
+	struct vmc_snapshot *snapshot;
 	struct vmc_address_space *as_memory;
 	struct vmc_address_space *as_io;
 

@@ -787,3 +787,130 @@ VMC_EXPORT int vmc_kvm_vcpu_set_guest_debug(struct vmc_vcpu *vcpu,
 	}
 	return x86_call(vcpu, &c);
 }
+
+/* ------------------------------------------------------------------------
+ * Snapshots: general, segment/control, FPU/SSE (KVM_GET_FPU), pending
+ * events, the MSRs of the list below, and the local APIC when the kernel
+ * emulates one.  Not in the blob: XSAVE state beyond SSE (AVX upper
+ * halves), debug registers, the TSC deadline and nested state.
+ */
+
+#define KVM_STATE_MAGIC 0x31783836u /* "68x1" */
+
+/* Not the TSC: the guest's time goes on across a restore (and writing it
+ * makes KVM resynchronise its clocks, tens of microseconds). */
+static const uint32_t kvm_state_msrs[] = {
+	0x00000174, /* SYSENTER_CS */
+	0x00000175, /* SYSENTER_ESP */
+	0x00000176, /* SYSENTER_EIP */
+	0x00000277, /* PAT */
+	0xc0000081, /* STAR */
+	0xc0000082, /* LSTAR */
+	0xc0000083, /* CSTAR */
+	0xc0000084, /* SFMASK */
+	0xc0000102, /* KERNEL_GS_BASE */
+};
+#define KVM_STATE_NMSR (sizeof(kvm_state_msrs) / sizeof(kvm_state_msrs[0]))
+
+struct kvm_state {
+	uint32_t magic;
+	uint32_t nmsrs;      /* MSRs the kernel answered, in list order */
+	uint32_t has_lapic;
+	uint32_t pad;
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+	struct kvm_fpu fpu;
+	struct kvm_vcpu_events events;
+	struct kvm_msr_entry msrs[KVM_STATE_NMSR];
+	struct kvm_lapic_state lapic;
+};
+
+struct kvm_state_msrs {
+	struct kvm_msrs hdr;
+	struct kvm_msr_entry e[KVM_STATE_NMSR];
+};
+
+int vmc__kvm_vcpu_save(struct vmc_vcpu *vcpu, void *buf, size_t size)
+{
+	struct kvm_vcpu *kc = kvm_vcpu_of(vcpu);
+	struct kvm_state *st;
+	struct kvm_state_msrs m = {.hdr.nmsrs = KVM_STATE_NMSR};
+	int r;
+
+	if (!buf)
+		return (int)sizeof(*st);
+	if (size < sizeof(*st))
+		return -EINVAL;
+	r = vmc__kvm_vcpu_realize(vcpu);
+	if (r < 0)
+		return r;
+	/* Pending cached writes first, so the kernel's state is whole. */
+	r = vmc__kvm_regs_sync(kc);
+	if (r < 0)
+		return r;
+	st = calloc(1, sizeof(*st));
+	if (!st)
+		return -ENOMEM;
+	st->magic = KVM_STATE_MAGIC;
+	for (unsigned int i = 0; i < KVM_STATE_NMSR; i++)
+		m.e[i].index = kvm_state_msrs[i];
+	if ((r = vmc__kvm_ioctl(kc->fd, KVM_GET_REGS, &st->regs)) < 0 ||
+	    (r = vmc__kvm_ioctl(kc->fd, KVM_GET_SREGS, &st->sregs)) < 0 ||
+	    (r = vmc__kvm_ioctl(kc->fd, KVM_GET_FPU, &st->fpu)) < 0 ||
+	    (r = vmc__kvm_ioctl(kc->fd, KVM_GET_VCPU_EVENTS,
+				&st->events)) < 0 ||
+	    (r = vmc__kvm_ioctl(kc->fd, KVM_GET_MSRS, &m)) < 0)
+		goto out;
+	/* KVM_GET_MSRS stops at the first MSR it does not know. */
+	st->nmsrs = (uint32_t)r;
+	memcpy(st->msrs, m.e, sizeof(m.e));
+	st->has_lapic =
+		vmc__kvm_ioctl(kc->fd, KVM_GET_LAPIC, &st->lapic) >= 0;
+	memcpy(buf, st, sizeof(*st));
+	r = (int)sizeof(*st);
+out:
+	free(st);
+	return r;
+}
+
+int vmc__kvm_vcpu_load(struct vmc_vcpu *vcpu, const void *buf, size_t size)
+{
+	struct kvm_vcpu *kc = kvm_vcpu_of(vcpu);
+	const struct kvm_state *st = buf;
+	struct kvm_state_msrs m;
+	struct kvm_vcpu_events ev;
+	int r;
+
+	if (size != sizeof(*st) || st->magic != KVM_STATE_MAGIC ||
+	    st->nmsrs > KVM_STATE_NMSR)
+		return -EINVAL;
+	r = vmc__kvm_vcpu_realize(vcpu);
+	if (r < 0)
+		return r;
+	/*
+	 * The general and segment registers go through the register cache,
+	 * written at the next KVM_RUN like any vmc_vcpu_set_reg(): one
+	 * KVM_SET_REGS and one KVM_SET_SREGS, as a hand-written VMM does.
+	 */
+	kc->regs = st->regs;
+	kc->sregs = st->sregs;
+	kc->regs_valid = kc->regs_dirty = true;
+	kc->sregs_valid = kc->sregs_dirty = true;
+	m.hdr = (struct kvm_msrs){.nmsrs = st->nmsrs};
+	memcpy(m.e, st->msrs, sizeof(m.e));
+	/* Only what the save could read is written back. */
+	ev = st->events;
+	ev.flags &= KVM_VCPUEVENT_VALID_NMI_PENDING |
+		    KVM_VCPUEVENT_VALID_SIPI_VECTOR |
+		    KVM_VCPUEVENT_VALID_SHADOW;
+	if ((r = vmc__kvm_ioctl(kc->fd, KVM_SET_FPU, (void *)&st->fpu)) < 0 ||
+	    (r = vmc__kvm_ioctl(kc->fd, KVM_SET_VCPU_EVENTS, &ev)) < 0 ||
+	    (st->nmsrs &&
+	     (r = vmc__kvm_ioctl(kc->fd, KVM_SET_MSRS, &m)) < 0))
+		return r;
+	if (st->has_lapic &&
+	    (r = vmc__kvm_ioctl(kc->fd, KVM_SET_LAPIC, (void *)&st->lapic)) < 0)
+		return r;
+	atomic_store(&kc->nmi_pending, 0);
+	return 0;
+}

@@ -8,6 +8,27 @@
 
 #include "rv-internal.h"
 
+/*
+ * Entry flag of dirty tracking (QEMU's TLB_NOTDIRTY idea): the page is RAM
+ * the bus logs and, when the entry was filled, it was clean.  Its write tag
+ * is slow; the first write reports the page through bus.mark_dirty, then
+ * the entry becomes fast.  vmc__rv_tlb_slow_writes() sets it again on
+ * every RAM write entry when the log is fetched and cleared.
+ */
+#define TLBF_NOTDIRTY 32u
+/* Flags whose entries write through the slow path. */
+#define TLBF_WSLOW (TLBF_IO | TLBF_PMPCHK | TLBF_WATCH | TLBF_RO | \
+		    TLBF_CODE | TLBF_NOTDIRTY)
+_Static_assert(!(TLBF_NOTDIRTY & (TLBF_IO | TLBF_PMPCHK | TLBF_WATCH |
+				  TLBF_CODE | TLBF_RO)),
+	       "TLBF_NOTDIRTY collides with an entry flag of rv-internal.h");
+
+static void mark_dirty(struct vmc__rv_hart *h, void *host, size_t len)
+{
+	if (h->bus.mark_dirty)
+		h->bus.mark_dirty(h->bus.opaque, host, len);
+}
+
 /* Privilege and SUM of a regime. */
 static const unsigned regime_priv[TLB_NREG] = {
 	VMC__RV_PRIV_U, VMC__RV_PRIV_S, VMC__RV_PRIV_S, VMC__RV_PRIV_M,
@@ -185,6 +206,8 @@ restart:;
 			if (ro || !pmp_check(h, pte_pa, 8, ACC_W,
 					     VMC__RV_PRIV_S))
 				return (int)fault_cause(acc, false);
+			/* Logged before the update lands, like any write. */
+			mark_dirty(h, (void *)ptep, 8);
 			if (!atomic_compare_exchange_strong(ptep, &pte, want))
 				goto restart;
 			pte = want;
@@ -238,6 +261,8 @@ static int tlb_fill(struct vmc__rv_hart *h, struct rv_tlbe *tlb, uint64_t va,
 		e->addend = (uintptr_t)(host + (ppage - m.start)) - vpage;
 		if (m.readonly)
 			flags |= TLBF_RO;
+		else if (m.notdirty)
+			flags |= TLBF_NOTDIRTY;
 	} else {
 		flags |= TLBF_IO;
 		e->addend = 0;
@@ -255,7 +280,7 @@ static int tlb_fill(struct vmc__rv_hart *h, struct rv_tlbe *tlb, uint64_t va,
 
 		if (k != ACC_X && (flags & TLBF_WATCH))
 			slow = true;
-		if (k == ACC_W && (flags & (TLBF_CODE | TLBF_RO)))
+		if (k == ACC_W && (flags & TLBF_WSLOW))
 			slow = true;
 		e->tag[k] = (perm & (1u << k)) ? vpage | (slow ? TLB_SLOW : 0)
 					       : TLB_INVALID;
@@ -314,9 +339,35 @@ static void code_written(struct vmc__rv_hart *h, struct rv_tlbe *e)
 	}
 	pthread_mutex_unlock(&sh->lock);
 	e->flags &= ~TLBF_CODE;
-	if (!(e->flags & (TLBF_IO | TLBF_PMPCHK | TLBF_WATCH | TLBF_RO)) &&
-	    e->tag[ACC_W] != TLB_INVALID)
+	if (!(e->flags & TLBF_WSLOW) && e->tag[ACC_W] != TLB_INVALID)
 		e->tag[ACC_W] &= ~TLB_SLOW;
+}
+
+/* The first write to a clean logged page: log it, then let writes through
+ * the fast path until the log is next fetched. */
+static void dirty_written(struct vmc__rv_hart *h, struct rv_tlbe *e)
+{
+	uint64_t vpage = e->tag[ACC_W] & RV_PAGE_MASK;
+
+	mark_dirty(h, (void *)(uintptr_t)(vpage + e->addend), RV_PAGE_SIZE);
+	e->flags &= ~TLBF_NOTDIRTY;
+	if (!(e->flags & TLBF_WSLOW) && e->tag[ACC_W] != TLB_INVALID)
+		e->tag[ACC_W] &= ~TLB_SLOW;
+}
+
+void vmc__rv_tlb_slow_writes(struct vmc__rv_hart *h)
+{
+	for (unsigned r = 0; r < TLB_NREG; r++) {
+		for (unsigned i = 0; i < TLB_SIZE; i++) {
+			struct rv_tlbe *e = &h->tlb[r][i];
+
+			if (e->tag[ACC_W] == TLB_INVALID ||
+			    (e->flags & (TLBF_IO | TLBF_RO)))
+				continue;
+			e->flags |= TLBF_NOTDIRTY;
+			e->tag[ACC_W] |= TLB_SLOW;
+		}
+	}
 }
 
 bool rv_codeset_contains(struct vmc__rv_shared *sh, uint64_t ppage)
@@ -374,8 +425,17 @@ void rv_codeset_add(struct vmc__rv_hart *h, uint64_t ppage)
 	pthread_mutex_unlock(&sh->lock);
 }
 
+/* Dirty tracking rides on KICK_CODE, whose handler (below) runs at the
+ * block boundary where the hart takes its kicks. */
+void vmc__rv_request_sync_writes(struct vmc__rv_hart *h)
+{
+	rv_kick(h, KICK_CODE);
+}
+
 void rv_tlb_slow_code_pages(struct vmc__rv_hart *h)
 {
+	if (h->bus.sync_writes)
+		h->bus.sync_writes(h->bus.opaque);
 	for (unsigned r = 0; r < TLB_NREG; r++) {
 		for (unsigned i = 0; i < TLB_SIZE; i++) {
 			struct rv_tlbe *e = &h->tlb[r][i];
@@ -432,16 +492,20 @@ static int access_page(struct vmc__rv_hart *h, uint64_t va, unsigned size,
 		watch_check(h, va, size, acc == ACC_W);
 	if (acc == ACC_W && (e->flags & TLBF_CODE))
 		code_written(h, e);
+	if (acc == ACC_W && (e->flags & TLBF_NOTDIRTY))
+		dirty_written(h, e);
 	if ((e->flags & TLBF_IO) || (acc == ACC_W && (e->flags & TLBF_RO))) {
 		bool ro = false;
 		const void *io;
 		uint8_t *p = ram_ptr(h, pa, size, &ro, &io);
 
 		if (p && !(acc == ACC_W && ro)) {
-			if (acc == ACC_W)
+			if (acc == ACC_W) {
+				mark_dirty(h, p, size);
 				rv_ram_copy(p, val, size, p);
-			else
+			} else {
 				rv_ram_copy(val, p, size, p);
+			}
 			return 0;
 		}
 		/* The range ram_ptr found goes with the access: one lookup. */
@@ -580,6 +644,8 @@ int rv_amo(struct vmc__rv_hart *h, unsigned op, uint64_t va, uint64_t src,
 		watch_check(h, va, size, acc == ACC_W);
 	if (acc == ACC_W && (e->flags & TLBF_CODE))
 		code_written(h, e);
+	if (acc == ACC_W && (e->flags & TLBF_NOTDIRTY))
+		dirty_written(h, e);
 	if (!(e->flags & TLBF_IO) && !(acc == ACC_W && (e->flags & TLBF_RO)))
 		host = (void *)(va + e->addend);
 

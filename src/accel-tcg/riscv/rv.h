@@ -26,6 +26,7 @@
 #define VMC_ACCEL_TCG_RISCV_RV_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct vmc__rv_hart;
@@ -39,6 +40,10 @@ struct vmc__rv_bus_map {
 	/* Not RAM: the bus's handle for io_read/io_write at addresses of
 	 * [start, end), or NULL (a hole, or the bus keeps none). */
 	const void *io;
+	/* RAM whose writes the bus logs (dirty tracking), page clean: the
+	 * hart maps the page write-slow and reports its first write through
+	 * mark_dirty before the write lands. */
+	bool notdirty;
 };
 
 /* The guest-physical bus a hart accesses.  All callbacks are mandatory
@@ -66,6 +71,19 @@ struct vmc__rv_bus {
 			unsigned size, uint64_t val);
 	/* Nanoseconds of the clock behind the time CSR (10 MHz timebase). */
 	int64_t (*time_ns)(void *opaque);
+	/*
+	 * Optional (dirty tracking): the hart is about to write guest RAM at
+	 * host [host, host + len) through its slow path: a page that
+	 * ram_lookup reported notdirty, a page-table A/D update, or RAM
+	 * reached without a TLB entry.  Hart thread.
+	 */
+	void (*mark_dirty)(void *opaque, void *host, size_t len);
+	/*
+	 * Optional (dirty tracking): called at the block boundary where the
+	 * hart handles vmc__rv_request_sync_writes(), on its thread; the
+	 * glue calls vmc__rv_tlb_slow_writes() there if its log needs it.
+	 */
+	void (*sync_writes)(void *opaque);
 	void *opaque;
 };
 
@@ -127,6 +145,14 @@ bool vmc__rv_has_work(struct vmc__rv_hart *h);
 /* Flush the TLB and blocks before the next block (any thread): the guest
  * memory map changed. */
 void vmc__rv_request_tlb_flush(struct vmc__rv_hart *h);
+/* Turn every fast RAM write TLB entry into a logged one: the next write to
+ * each page goes through mark_dirty again (dirty tracking, after the log
+ * was fetched and cleared).  The hart's thread, or while it does not run. */
+void vmc__rv_tlb_slow_writes(struct vmc__rv_hart *h);
+/* Have the hart call bus.sync_writes at its next block boundary, without
+ * leaving vmc__rv_run() (any thread); at once on its next run if it does
+ * not run now. */
+void vmc__rv_request_sync_writes(struct vmc__rv_hart *h);
 /* Same for every hart of the VM (any thread). */
 void vmc__rv_memory_map_changed(struct vmc__rv_shared *sh);
 /* Drop every translated block of every hart of the VM and forget all code
