@@ -155,6 +155,52 @@ int rv_sret(struct vmc__rv_hart *h)
 	return 0;
 }
 
+/* menvcfg/senvcfg fields of the cache-block ops (Zicbom, Zicboz). */
+#define ENVCFG_FIOM 1ull
+#define ENVCFG_CBIE (3ull << 4)
+#define ENVCFG_CBCFE (1ull << 6)
+#define ENVCFG_CBZE (1ull << 7)
+#define SENVCFG_MASK (ENVCFG_FIOM | ENVCFG_CBIE | ENVCFG_CBCFE | ENVCFG_CBZE)
+
+/* A WARL write of menvcfg/senvcfg: CBIE's reserved value 2 keeps the old
+ * field. */
+static uint64_t envcfg_write(uint64_t old, uint64_t v, uint64_t mask)
+{
+	v &= mask;
+	if ((v & ENVCFG_CBIE) == (2ull << 4))
+		v = (v & ~ENVCFG_CBIE) | (old & ENVCFG_CBIE);
+	return v;
+}
+
+/*
+ * cbo.clean/flush/inval have nothing to do on a hart without caches; the
+ * enables in menvcfg (below M) and senvcfg (in U) decide whether they are
+ * illegal.  cbo.zero writes zeros over the 64-byte block through the MMU
+ * with store permission; a fault reports va as the spec asks.
+ */
+int rv_cbo(struct vmc__rv_hart *h, unsigned op, uint64_t va, uint32_t raw)
+{
+	uint64_t need = op == VMC__RV_OP_CBO_ZERO  ? ENVCFG_CBZE :
+			op == VMC__RV_OP_CBO_INVAL ? ENVCFG_CBIE :
+						     ENVCFG_CBCFE;
+
+	if (h->priv < VMC__RV_PRIV_M && !(h->menvcfg & need))
+		return illegal(h, raw);
+	if (h->priv < VMC__RV_PRIV_S && !(h->senvcfg & need))
+		return illegal(h, raw);
+	if (op != VMC__RV_OP_CBO_ZERO)
+		return 0;
+	/* The block lies in one page: the first store translates it and
+	 * checks the permission, so a fault leaves the block untouched. */
+	for (uint64_t a = va & ~63ull; a < (va & ~63ull) + 64; a += 8) {
+		if (rv_store_slow(h, a, 8, 0)) {
+			h->exc_tval = va;
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int rv_sfence(struct vmc__rv_hart *h, uint64_t vaddr, bool all)
 {
 	if (h->priv == VMC__RV_PRIV_U ||
@@ -370,7 +416,7 @@ int rv_csr_write(struct vmc__rv_hart *h, unsigned csr, uint64_t v,
 			h->stvec = v;
 		break;
 	case 0x106: h->scounteren = v & 0xffffffffu; break;
-	case 0x10a: h->senvcfg = v & 1; break;
+	case 0x10a: h->senvcfg = envcfg_write(h->senvcfg, v, SENVCFG_MASK); break;
 	case 0x140: h->sscratch = v; break;
 	case 0x141: h->sepc = v & ~1ull; break;
 	case 0x142: h->scause = v; break;
@@ -403,7 +449,7 @@ int rv_csr_write(struct vmc__rv_hart *h, unsigned csr, uint64_t v,
 			h->mtvec = v;
 		break;
 	case 0x306: h->mcounteren = v & 0xffffffffu; break;
-	case 0x30a: h->menvcfg = v & 1; break;
+	case 0x30a: h->menvcfg = envcfg_write(h->menvcfg, v, SENVCFG_MASK); break;
 	case 0x320: {
 		uint64_t old = h->mcountinhibit, nv = v & 0xfffffffdu;
 
@@ -539,6 +585,7 @@ int vmc__rv_hart_new(const struct vmc__rv_config *cfg,
 	h->shared = sh;
 	h->bus = cfg->bus;
 	h->hartid = cfg->hartid;
+	h->ext_off = cfg->ext_off;
 	vmc__rv_hart_reset(h, 0);
 	*ret = h;
 	return 0;

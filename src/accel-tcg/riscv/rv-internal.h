@@ -215,6 +215,7 @@ struct vmc__rv_hart {
 	uint64_t cycle_off, instret_off; /* counter = retired + off */
 	uint64_t cycle_frozen, instret_frozen;
 	uint64_t hartid;
+	uint32_t ext_off; /* VMC__RV_EXT_* switched off (fixed at creation) */
 	uint8_t pmpcfg[16];
 	uint64_t pmpaddr[16];
 	bool pmp_active; /* some entry has A != OFF */
@@ -312,6 +313,8 @@ int rv_csr_op(struct vmc__rv_hart *h, const struct rv_insn *i);
 int rv_mret(struct vmc__rv_hart *h);
 int rv_sret(struct vmc__rv_hart *h);
 int rv_sfence(struct vmc__rv_hart *h, uint64_t vaddr, bool all);
+/* A Zicbom/Zicboz op on the cache block holding va (sets h->exc_*). */
+int rv_cbo(struct vmc__rv_hart *h, unsigned op, uint64_t va, uint32_t raw);
 void rv_tlb_flush(struct vmc__rv_hart *h);
 int rv_csr_read(struct vmc__rv_hart *h, unsigned csr, uint64_t *val,
 		bool debugger);
