@@ -585,7 +585,7 @@ int vmc__rv_hart_new(const struct vmc__rv_config *cfg,
 	h->shared = sh;
 	h->bus = cfg->bus;
 	h->hartid = cfg->hartid;
-	h->ext_off = cfg->ext_off;
+	h->ext_off = cfg->ext_off & VMC__RV_EXT_ALL;
 	vmc__rv_hart_reset(h, 0);
 	*ret = h;
 	return 0;
@@ -682,6 +682,23 @@ void vmc__rv_flush_all_blocks(struct vmc__rv_shared *sh)
 		atomic_store_explicit(&sh->codeset[n], 0, memory_order_relaxed);
 	sh->codeset_used = 0;
 	pthread_mutex_unlock(&sh->lock);
+}
+
+uint32_t vmc__rv_get_ext_off(struct vmc__rv_hart *h)
+{
+	return h->ext_off;
+}
+
+int vmc__rv_set_ext_off(struct vmc__rv_hart *h, uint32_t off)
+{
+	if (off & ~(uint32_t)VMC__RV_EXT_ALL)
+		return -EINVAL;
+	if (off != h->ext_off) {
+		/* Blocks were decoded for the old set. */
+		h->ext_off = off;
+		vmc__rv_hart_flush_blocks(h);
+	}
+	return 0;
 }
 
 uint64_t vmc__rv_get_gpr(struct vmc__rv_hart *h, unsigned n)

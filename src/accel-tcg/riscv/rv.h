@@ -80,6 +80,7 @@ enum {
 	VMC__RV_EXT_ZICOND = 1u << 4,
 	VMC__RV_EXT_ZICBOM = 1u << 5,
 	VMC__RV_EXT_ZICBOZ = 1u << 6,
+	VMC__RV_EXT_ALL = 0x7f,
 };
 
 struct vmc__rv_config {
@@ -200,6 +201,10 @@ struct vmc__rv_dec {
 /* Decode the instruction whose low 16 bits (or all 32) are in raw.
  * Always succeeds: unknown encodings decode as VMC__RV_OP_ILLEGAL. */
 void vmc__rv_decode(uint32_t raw, struct vmc__rv_dec *d);
+/* The extensions switched off; setting them drops the hart's blocks.
+ * -EINVAL for a bit outside VMC__RV_EXT_ALL. */
+uint32_t vmc__rv_get_ext_off(struct vmc__rv_hart *h);
+int vmc__rv_set_ext_off(struct vmc__rv_hart *h, uint32_t off);
 /* The VMC__RV_EXT_* an op belongs to, or 0 for the base ISA. */
 unsigned vmc__rv_op_ext(unsigned op);
 /* Mnemonic of an op, for diagnostics. */
