@@ -243,6 +243,59 @@ static void counter_write(struct vmc__rv_hart *h, bool instret, uint64_t v,
 	}
 }
 
+/* The Zihpm counters (see struct vmc__rv_hart's hpm_*). */
+#define HPM_EVENT_CYCLES 1
+#define HPM_EVENT_INSTRET 2
+#define MCOUNTINHIBIT_MASK (0x5ull | (((1ull << RV_NHPM) - 1) << 3))
+
+static bool hpm_exists(unsigned n)
+{
+	return n >= 3 && n < 3 + RV_NHPM;
+}
+
+static bool hpm_counting(const struct vmc__rv_hart *h, unsigned n)
+{
+	return (h->hpm_event[n] == HPM_EVENT_CYCLES ||
+		h->hpm_event[n] == HPM_EVENT_INSTRET) &&
+	       !((h->mcountinhibit >> n) & 1);
+}
+
+static uint64_t hpm_now(const struct vmc__rv_hart *h, unsigned n)
+{
+	if (!hpm_exists(n))
+		return 0;
+	return hpm_counting(h, n) ? h->retired + h->hpm_off[n] :
+				    h->hpm_frozen[n];
+}
+
+static void hpm_write(struct vmc__rv_hart *h, unsigned n, uint64_t v,
+		      bool debugger)
+{
+	if (!hpm_exists(n))
+		return;
+	/* As counter_write(): a CSR instruction's write replaces its own
+	 * increment. */
+	if (hpm_counting(h, n))
+		h->hpm_off[n] = v - (h->retired + (debugger ? 0 : 1));
+	else
+		h->hpm_frozen[n] = v;
+}
+
+/* Change an event or the inhibit bits: counters go on from their values. */
+static void hpm_reconfigure(struct vmc__rv_hart *h, uint64_t inhibit,
+			    unsigned event_n, uint64_t event)
+{
+	uint64_t cur[32];
+
+	for (unsigned n = 3; n < 3 + RV_NHPM; n++)
+		cur[n] = hpm_now(h, n);
+	h->mcountinhibit = (h->mcountinhibit & 7) | (inhibit & ~7ull);
+	if (hpm_exists(event_n))
+		h->hpm_event[event_n] = event;
+	for (unsigned n = 3; n < 3 + RV_NHPM; n++)
+		hpm_write(h, n, cur[n], true);
+}
+
 static bool counter_allowed(struct vmc__rv_hart *h, unsigned idx)
 {
 	if (h->priv < VMC__RV_PRIV_M && !((h->mcounteren >> idx) & 1))
@@ -271,15 +324,16 @@ int rv_csr_read(struct vmc__rv_hart *h, unsigned csr, uint64_t *val,
 			return 0;
 		}
 		*val = csr == 0xc00 ? counter_now(h, false) :
-		       csr == 0xc02 ? counter_now(h, true) : 0;
+		       csr == 0xc02 ? counter_now(h, true) :
+				      hpm_now(h, csr - 0xc00);
 		return 0;
 	}
 	if (csr >= 0xb03 && csr <= 0xb1f) { /* mhpmcounter3..31 */
-		*val = 0;
+		*val = hpm_now(h, csr - 0xb00);
 		return 0;
 	}
 	if (csr >= 0x323 && csr <= 0x33f) { /* mhpmevent3..31 */
-		*val = 0;
+		*val = h->hpm_event[csr - 0x320];
 		return 0;
 	}
 	if (csr >= 0x3b0 && csr <= 0x3bf) {
@@ -393,10 +447,15 @@ static void mstatus_write(struct vmc__rv_hart *h, uint64_t v, uint64_t mask)
 int rv_csr_write(struct vmc__rv_hart *h, unsigned csr, uint64_t v,
 		 bool debugger)
 {
-	if (csr >= 0xb03 && csr <= 0xb1f)
+	if (csr >= 0xb03 && csr <= 0xb1f) {
+		hpm_write(h, csr - 0xb00, v, debugger);
 		return 0;
-	if (csr >= 0x323 && csr <= 0x33f)
+	}
+	if (csr >= 0x323 && csr <= 0x33f) {
+		/* WARL: any value is kept; 1 and 2 count (see hpm_now). */
+		hpm_reconfigure(h, h->mcountinhibit, csr - 0x320, v);
 		return 0;
+	}
 	if (csr >= 0x3b0 && csr <= 0x3bf) {
 		pmpaddr_write(h, csr - 0x3b0, v);
 		return 0;
@@ -451,7 +510,7 @@ int rv_csr_write(struct vmc__rv_hart *h, unsigned csr, uint64_t v,
 	case 0x306: h->mcounteren = v & 0xffffffffu; break;
 	case 0x30a: h->menvcfg = envcfg_write(h->menvcfg, v, SENVCFG_MASK); break;
 	case 0x320: {
-		uint64_t old = h->mcountinhibit, nv = v & 0xfffffffdu;
+		uint64_t old = h->mcountinhibit, nv = v & MCOUNTINHIBIT_MASK;
 
 		for (unsigned bit = 0; bit <= 2; bit += 2) {
 			bool ir = bit == 2;
@@ -462,6 +521,7 @@ int rv_csr_write(struct vmc__rv_hart *h, unsigned csr, uint64_t v,
 			if ((old ^ nv) & (1ull << bit))
 				counter_write(h, ir, cur, true);
 		}
+		hpm_reconfigure(h, nv, 0, 0);
 		h->mcountinhibit = nv;
 		break;
 	}
@@ -626,6 +686,8 @@ void vmc__rv_hart_reset(struct vmc__rv_hart *h, uint64_t pc)
 	h->satp = h->mcounteren = h->scounteren = 0;
 	h->menvcfg = h->senvcfg = h->mcountinhibit = 0;
 	h->cycle_off = h->instret_off = 0 - h->retired;
+	memset(h->hpm_event, 0, sizeof(h->hpm_event));
+	memset(h->hpm_frozen, 0, sizeof(h->hpm_frozen));
 	memset(h->pmpcfg, 0, sizeof(h->pmpcfg));
 	memset(h->pmpaddr, 0, sizeof(h->pmpaddr));
 	h->pmp_active = false;

@@ -93,6 +93,10 @@
 #define RV_PAGE_SIZE (1ull << RV_PAGE_SHIFT)
 #define RV_PAGE_MASK (~(RV_PAGE_SIZE - 1))
 
+/* mhpmcounter3..18 and their events exist (as on QEMU's virt); 19..31 are
+ * read-only zero. */
+#define RV_NHPM 16
+
 #define TLB_BITS 8
 #define TLB_SIZE (1u << TLB_BITS)
 /* Tag flag: take the slow path.  It must be a page-offset bit above the
@@ -214,6 +218,10 @@ struct vmc__rv_hart {
 	uint64_t mcountinhibit;
 	uint64_t cycle_off, instret_off; /* counter = retired + off */
 	uint64_t cycle_frozen, instret_frozen;
+	/* mhpmcounter3..3+RV_NHPM-1: an event of 1 (cycles) or 2 (retired
+	 * instructions) counts as retired + hpm_off when not inhibited;
+	 * otherwise the counter holds hpm_frozen. */
+	uint64_t hpm_off[32], hpm_frozen[32], hpm_event[32];
 	uint64_t hartid;
 	uint32_t ext_off; /* VMC__RV_EXT_* switched off (fixed at creation) */
 	uint8_t pmpcfg[16];
