@@ -383,6 +383,12 @@ int rv_csr_read(struct vmc__rv_hart *h, unsigned csr, uint64_t *val,
 	}
 	case 0xb00: v = counter_now(h, false); break;
 	case 0xb02: v = counter_now(h, true); break;
+	/* Sdtrig with no triggers: tselect reads 0 (every other index is
+	 * refused, WARL), tdata1 says "no trigger here" (type 0), tdata2/3
+	 * read 0, and tinfo is 1, as the debug spec asks of an index with
+	 * no trigger.  Writes are ignored (rv_csr_write). */
+	case 0x7a0: case 0x7a1: case 0x7a2: case 0x7a3: v = 0; break;
+	case 0x7a4: v = 1; break;
 	default:
 		return -1;
 	}
@@ -536,6 +542,7 @@ int rv_csr_write(struct vmc__rv_hart *h, unsigned csr, uint64_t v,
 	case 0x3a2: pmpcfg_write(h, 8, v); break;
 	case 0xb00: counter_write(h, false, v, debugger); break;
 	case 0xb02: counter_write(h, true, v, debugger); break;
+	case 0x7a0: case 0x7a1: case 0x7a2: case 0x7a3: case 0x7a4: break;
 	default:
 		return -1;
 	}

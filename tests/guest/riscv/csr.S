@@ -37,7 +37,7 @@ START
 	EXPECT_TRAP(22, 2, csrw cycle, zero)
 	EXPECT_TRAP(23, 2, csrrs a0, mhartid, a1)
 	/* Missing CSRs. */
-	EXPECT_TRAP(24, 2, csrr a0, 0x7a0)
+	EXPECT_TRAP(24, 2, csrr a0, 0x7b0)
 	EXPECT_TRAP(25, 2, csrr a0, fcsr)
 	EXPECT_TRAP(26, 2, csrr a0, 0x14d)
 	EXPECT_TRAP(27, 2, csrr a0, 0x3a1)
