@@ -161,6 +161,8 @@ int rv_sret(struct vmc__rv_hart *h)
 #define ENVCFG_CBCFE (1ull << 6)
 #define ENVCFG_CBZE (1ull << 7)
 #define SENVCFG_MASK (ENVCFG_FIOM | ENVCFG_CBIE | ENVCFG_CBCFE | ENVCFG_CBZE)
+#define ENVCFG_PBMTE (1ull << 62) /* Svpbmt (rv-mmu.c's walk) */
+#define MENVCFG_MASK (SENVCFG_MASK | ENVCFG_PBMTE)
 
 /* A WARL write of menvcfg/senvcfg: CBIE's reserved value 2 keeps the old
  * field. */
@@ -201,14 +203,20 @@ int rv_cbo(struct vmc__rv_hart *h, unsigned op, uint64_t va, uint32_t raw)
 	return 0;
 }
 
-int rv_sfence(struct vmc__rv_hart *h, uint64_t vaddr, bool all)
+int rv_sfence(struct vmc__rv_hart *h, uint64_t vaddr, bool all,
+	      uint64_t asid, bool all_asids)
 {
 	if (h->priv == VMC__RV_PRIV_U ||
 	    (h->priv == VMC__RV_PRIV_S && (h->mstatus & MSTATUS_TVM)))
 		return illegal(h, 0);
+	/* The TLB holds translations of the current satp only (a satp
+	 * write flushes it), so a fence of another address space has
+	 * nothing to drop; global mappings need not go for it either. */
+	if (!all_asids && (asid & 0xffff) != ((h->satp >> 44) & 0xffff))
+		return 0;
 	/* Entries do not record the size of the leaf that filled them, and a
 	 * fence of one address of a superpage must drop every 4 KiB piece of
-	 * it: every form of sfence.vma flushes the whole TLB. */
+	 * it: every other form of sfence.vma flushes the whole TLB. */
 	(void)vaddr;
 	(void)all;
 	rv_tlb_flush(h);
@@ -514,7 +522,7 @@ int rv_csr_write(struct vmc__rv_hart *h, unsigned csr, uint64_t v,
 			h->mtvec = v;
 		break;
 	case 0x306: h->mcounteren = v & 0xffffffffu; break;
-	case 0x30a: h->menvcfg = envcfg_write(h->menvcfg, v, SENVCFG_MASK); break;
+	case 0x30a: h->menvcfg = envcfg_write(h->menvcfg, v, MENVCFG_MASK); break;
 	case 0x320: {
 		uint64_t old = h->mcountinhibit, nv = v & MCOUNTINHIBIT_MASK;
 

@@ -320,7 +320,8 @@ int rv_pending_irq(struct vmc__rv_hart *h);
 int rv_csr_op(struct vmc__rv_hart *h, const struct rv_insn *i);
 int rv_mret(struct vmc__rv_hart *h);
 int rv_sret(struct vmc__rv_hart *h);
-int rv_sfence(struct vmc__rv_hart *h, uint64_t vaddr, bool all);
+int rv_sfence(struct vmc__rv_hart *h, uint64_t vaddr, bool all,
+	      uint64_t asid, bool all_asids);
 /* A Zicbom/Zicboz op on the cache block holding va (sets h->exc_*). */
 int rv_cbo(struct vmc__rv_hart *h, unsigned op, uint64_t va, uint32_t raw);
 void rv_tlb_flush(struct vmc__rv_hart *h);

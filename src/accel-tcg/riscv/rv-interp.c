@@ -845,7 +845,7 @@ L_FENCE_I:
 		goto exit_indirect;
 L_SFENCE_VMA:
 		SYNC_RETIRED();
-		if (rv_sfence(h, RS1, i->rs1 == 0)) {
+		if (rv_sfence(h, RS1, i->rs1 == 0, RS2, i->rs2 == 0)) {
 			h->exc_tval = i->raw;
 			goto exc;
 		}

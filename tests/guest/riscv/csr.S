@@ -109,7 +109,8 @@ START
 	csrw pmpcfg0, zero
 	TEST(52, a0, 0x3fffffffffffff, li a1, -1; csrw pmpaddr0, a1; csrr a0, pmpaddr0)
 	csrw pmpaddr0, zero
-	/* menvcfg / senvcfg: FIOM and the cache-block enables (cbo.S). */
-	TEST(53, a0, 0xf1, li a1, -1; csrw menvcfg, a1; csrr a0, menvcfg)
+	/* menvcfg / senvcfg: FIOM and the cache-block enables (cbo.S), and
+	 * menvcfg's PBMTE (svpbmt.S). */
+	TEST(53, a0, 0x40000000000000f1, li a1, -1; csrw menvcfg, a1; csrr a0, menvcfg)
 	TEST(54, a0, 0xf1, li a1, -1; csrw senvcfg, a1; csrr a0, senvcfg)
 	PASS
