@@ -77,7 +77,7 @@ struct board {
 
 /*
  * What the hart implements beyond RV64IMAC, in QEMU's -cpu spelling and
- * in the canonical order of an ISA string (the zi* ones, then zb*).
+ * in the canonical order of an ISA string (zi*, zb*, then sv*).
  * switchable: the vCPU's VMC_RISCV_EXT_* bit; hint: the index into
  * hints_off of an extension made only of hints, which every hart runs as
  * their base instructions, so -cpu only takes it out of the device tree;
@@ -96,10 +96,12 @@ static const struct cpu_ext {
 	{"zicsr", 0, -1},
 	{"zifencei", 0, -1},
 	{"zihintpause", 0, 1},
+	{"zihpm", 0, -1},
 	{"zba", VMC_RISCV_EXT_ZBA, -1},
 	{"zbb", VMC_RISCV_EXT_ZBB, -1},
 	{"zbc", VMC_RISCV_EXT_ZBC, -1},
 	{"zbs", VMC_RISCV_EXT_ZBS, -1},
+	{"svpbmt", VMC_RISCV_EXT_SVPBMT, -1},
 };
 #define N_CPU_EXTS (sizeof(cpu_exts) / sizeof(cpu_exts[0]))
 /* The single-letter extensions, in misa. */

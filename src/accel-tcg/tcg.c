@@ -375,6 +375,7 @@ _Static_assert((unsigned)VMC_RISCV_EXT_ZBA == (unsigned)VMC__RV_EXT_ZBA &&
 		   (unsigned)VMC_RISCV_EXT_ZICOND == (unsigned)VMC__RV_EXT_ZICOND &&
 		   (unsigned)VMC_RISCV_EXT_ZICBOM == (unsigned)VMC__RV_EXT_ZICBOM &&
 		   (unsigned)VMC_RISCV_EXT_ZICBOZ == (unsigned)VMC__RV_EXT_ZICBOZ &&
+		   (unsigned)VMC_RISCV_EXT_SVPBMT == (unsigned)VMC__RV_EXT_SVPBMT &&
 		   (unsigned)VMC_RISCV_EXT_ALL == (unsigned)VMC__RV_EXT_ALL,
 	       "the public extension bits are the hart's");
 

@@ -7,7 +7,8 @@ GUEST_DIR holds the tests/guest/riscv ELFs (their finisher, UART and RAM
 are where riscv-virt has them).  Checks:
 - with every switchable extension off, ext-off.elf passes (each one's
   instructions trap) and without -cpu it fails at its first case;
-- isa-bitmanip.elf passes under rv64 and max and fails with zbc=off;
+- isa-bitmanip.elf passes under rv64 and max and fails with zbc=off,
+  svpbmt.elf passes and fails with svpbmt=off;
 - riscv,isa, riscv,isa-base, riscv,isa-extensions and the cache-block
   sizes (-M virt,dumpdtb=FILE) name exactly the extensions left on;
 - bad -cpu arguments are refused with QEMU's wording.
@@ -20,10 +21,10 @@ import tempfile
 
 failures = []
 ALL_OFF = ("zba=off,zbb=off,zbc=off,zbs=off,zicond=off,zicbom=off,"
-           "zicboz=off")
+           "zicboz=off,svpbmt=off")
 DEFAULT_EXTS = ["i", "m", "a", "c", "zicbom", "zicbop", "zicboz", "zicntr",
-                "zicond", "zicsr", "zifencei", "zihintpause", "zba", "zbb",
-                "zbc", "zbs"]
+                "zicond", "zicsr", "zifencei", "zihintpause", "zihpm", "zba",
+                "zbb", "zbc", "zbs", "svpbmt"]
 
 
 def check(name, ok, detail=""):
@@ -118,13 +119,19 @@ def main():
         check(f"isa-bitmanip -cpu {cpu}", st == 0, err.strip())
     st, err = run(virt, kern + [bitmanip, "-cpu", "rv64,zbc=off"])
     check("isa-bitmanip -cpu rv64,zbc=off fails", st not in (0, 2), str(st))
+    svpbmt = os.path.join(gdir, "svpbmt.elf")
+    st, err = run(virt, kern + [svpbmt])
+    check("svpbmt", st == 0, err.strip())
+    # case 14: menvcfg.PBMTE is not set at reset
+    st, err = run(virt, kern + [svpbmt, "-cpu", "rv64,svpbmt=off"])
+    check("svpbmt -cpu rv64,svpbmt=off fails at case 14", st == 14, str(st))
 
     with tempfile.TemporaryDirectory() as tmp:
         dtb_case(virt, ext_off, tmp, None, DEFAULT_EXTS)
         dtb_case(virt, ext_off, tmp, "rv64," + ALL_OFF,
                  [e for e in DEFAULT_EXTS if e not in
                   ("zba", "zbb", "zbc", "zbs", "zicond", "zicbom",
-                   "zicboz")])
+                   "zicboz", "svpbmt")])
         dtb_case(virt, ext_off, tmp, "rv64,zicbop=off,zihintpause=off,"
                  "zbc=no", [e for e in DEFAULT_EXTS if e not in
                             ("zicbop", "zihintpause", "zbc")])

@@ -522,7 +522,12 @@ int rv_csr_write(struct vmc__rv_hart *h, unsigned csr, uint64_t v,
 			h->mtvec = v;
 		break;
 	case 0x306: h->mcounteren = v & 0xffffffffu; break;
-	case 0x30a: h->menvcfg = envcfg_write(h->menvcfg, v, MENVCFG_MASK); break;
+	case 0x30a:
+		h->menvcfg = envcfg_write(h->menvcfg, v,
+					  (h->ext_off & VMC__RV_EXT_SVPBMT) ?
+						  SENVCFG_MASK :
+						  MENVCFG_MASK);
+		break;
 	case 0x320: {
 		uint64_t old = h->mcountinhibit, nv = v & MCOUNTINHIBIT_MASK;
 
@@ -700,6 +705,11 @@ void vmc__rv_hart_reset(struct vmc__rv_hart *h, uint64_t pc)
 	h->stvec = h->sscratch = h->sepc = h->scause = h->stval = 0;
 	h->satp = h->mcounteren = h->scounteren = 0;
 	h->menvcfg = h->senvcfg = h->mcountinhibit = 0;
+	/* As Spike does: with Svpbmt, PBMTE starts set, so a kernel told
+	 * of Svpbmt by the device tree can use it under firmware that does
+	 * not know the bit. */
+	if (!(h->ext_off & VMC__RV_EXT_SVPBMT))
+		h->menvcfg = ENVCFG_PBMTE;
 	h->cycle_off = h->instret_off = 0 - h->retired;
 	memset(h->hpm_event, 0, sizeof(h->hpm_event));
 	memset(h->hpm_frozen, 0, sizeof(h->hpm_frozen));
@@ -773,6 +783,8 @@ int vmc__rv_set_ext_off(struct vmc__rv_hart *h, uint32_t off)
 	if (off != h->ext_off) {
 		/* Blocks were decoded for the old set. */
 		h->ext_off = off;
+		if (off & VMC__RV_EXT_SVPBMT)
+			h->menvcfg &= ~ENVCFG_PBMTE;
 		vmc__rv_hart_flush_blocks(h);
 	}
 	return 0;

@@ -80,7 +80,8 @@ enum {
 	VMC__RV_EXT_ZICOND = 1u << 4,
 	VMC__RV_EXT_ZICBOM = 1u << 5,
 	VMC__RV_EXT_ZICBOZ = 1u << 6,
-	VMC__RV_EXT_ALL = 0x7f,
+	VMC__RV_EXT_SVPBMT = 1u << 7, /* menvcfg.PBMTE is read-only 0 */
+	VMC__RV_EXT_ALL = 0xff,
 };
 
 struct vmc__rv_config {

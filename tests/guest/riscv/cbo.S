@@ -58,7 +58,8 @@ START
 	CHECK(s9, -1)
 
 	/* envcfg WARL: CBIE 2 is reserved and keeps the old field. */
-	TEST(8, a0, 0, csrr a0, menvcfg)
+	/* menvcfg resets to PBMTE alone (Svpbmt) */
+	TEST(8, a0, 1 << 62, csrr a0, menvcfg)
 	li t0, (1 << 4)
 	csrw menvcfg, t0
 	li t0, (2 << 4)

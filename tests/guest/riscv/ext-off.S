@@ -1,4 +1,4 @@
-/* Run with every switchable extension off (rv-run's EXT_OFF 0x7f, as
+/* Run with every switchable extension off (rv-run's EXT_OFF 0xff, as
  * -cpu rv64,zba=off,... does): each one's instructions raise illegal
  * instruction with the encoding in mtval, the hints stay harmless, and the
  * base sequences the translator fuses into Zba's ops still work. */
@@ -47,4 +47,7 @@ START
 	add a4, a4, a2
 	CHECK(a4, -23)
 	CHECK(s9, -1)
+	/* without Svpbmt, menvcfg.PBMTE is clear and read-only 0 */
+	TEST(16, a0, 0, csrr a0, menvcfg; srli a0, a0, 62)
+	TEST(15, a0, 0, li a1, 1 << 62; csrs menvcfg, a1; csrr a0, menvcfg; srli a0, a0, 62)
 	PASS

@@ -53,7 +53,9 @@ START
 	csrw satp, t0
 	TEST(1, a0, 5, csrr a0, satp; srli a0, a0, 44; andi a0, a0, 0xff)
 
-	/* PBMT without PBMTE: reserved. */
+	/* PBMTE is set at reset (as on Spike); without it PBMT is reserved */
+	TEST(14, a0, 1, csrr a0, menvcfg; srli a0, a0, 62)
+	csrw menvcfg, zero
 	MKPTE(s3, V | R | W | A | D)
 	li t1, NC
 	or t0, t0, t1
