@@ -689,7 +689,7 @@ int main(int argc, char **argv)
 		    fclose(f) != 0)
 			die(errno, "cannot write the device tree to %s",
 			    dumpdtb);
-		return 0;
+		goto out; /* the VM never runs */
 	}
 	vmc_vm_add_state_handler(b.vm, on_state, 0, &b, NULL);
 
@@ -718,6 +718,7 @@ int main(int argc, char **argv)
 	vmc_loop_run(b.loop);
 	vmc_gdbstub_stop(stub);
 
+out:
 	vmc_vm_pause(b.vm);
 	vmc_fd_handler_free(b.stdin_handler);
 	teardown(&b);
