@@ -11,6 +11,7 @@
  *
  *   riscv-virt -m 64 -bios none -kernel prog.elf
  *   riscv-virt -bios .../fw_jump.elf -kernel .../uboot.elf
+ *   riscv-virt -cpu rv64,zbb=off,zicond=off -bios none -kernel prog.elf
  *   riscv-virt -bios none -kernel prog.elf -s -S   (then: gdb, target
  *              remote :1234; -gdb tcp::PORT or -gdb unix:PATH elsewhere)
  *
@@ -78,7 +79,42 @@ struct board {
 	bool want_rng;
 	bool ctrl_a;
 	int exit_status;
+	uint32_t ext_off; /* enum vmc_riscv_ext bits -cpu switched off */
+	bool hints_off[2]; /* zicbop, zihintpause (see cpu_exts) */
 };
+
+/*
+ * What the hart implements beyond RV64IMAC, in QEMU's -cpu spelling and
+ * in the canonical order of an ISA string (zi*, zb*, then sv*).
+ * switchable: the vCPU's VMC_RISCV_EXT_* bit; hint: the index into
+ * hints_off of an extension made only of hints, which every hart runs as
+ * their base instructions, so -cpu only takes it out of the device tree;
+ * neither: always on.
+ */
+static const struct cpu_ext {
+	const char *name;
+	uint32_t bit;
+	int hint;
+} cpu_exts[] = {
+	{"zicbom", VMC_RISCV_EXT_ZICBOM, -1},
+	{"zicbop", 0, 0},
+	{"zicboz", VMC_RISCV_EXT_ZICBOZ, -1},
+	{"zicntr", 0, -1},
+	{"zicond", VMC_RISCV_EXT_ZICOND, -1},
+	{"zicsr", 0, -1},
+	{"zifencei", 0, -1},
+	{"zihintpause", 0, 1},
+	{"zihpm", 0, -1},
+	{"zba", VMC_RISCV_EXT_ZBA, -1},
+	{"zbb", VMC_RISCV_EXT_ZBB, -1},
+	{"zbc", VMC_RISCV_EXT_ZBC, -1},
+	{"zbs", VMC_RISCV_EXT_ZBS, -1},
+	{"svpbmt", VMC_RISCV_EXT_SVPBMT, -1},
+};
+#define N_CPU_EXTS (sizeof(cpu_exts) / sizeof(cpu_exts[0]))
+/* The single-letter extensions, in misa. */
+static const char *const cpu_letters[] = {"i", "m", "a", "c"};
+#define N_CPU_LETTERS (sizeof(cpu_letters) / sizeof(cpu_letters[0]))
 
 static void die(int err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3), noreturn));
@@ -100,8 +136,9 @@ static void die(int err, const char *fmt, ...)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: riscv-virt [-M virt] [-m MEM] [-smp N] "
-		"[-bios FILE|none|default]\n"
+		"usage: riscv-virt [-M virt[,dumpdtb=FILE]] [-m MEM] [-smp N] "
+		"[-cpu rv64[,EXT=on|off...]]\n"
+		"                  [-bios FILE|none|default]\n"
 		"                  [-kernel FILE] [-append CMDLINE] "
 		"[-icount [...]] [-nographic]\n"
 		"                  [-s] [-gdb tcp::PORT|tcp:HOST:PORT|unix:PATH] "
@@ -111,6 +148,67 @@ static void usage(void)
 		"                  [-device virtio-rng-device]\n"
 		"Runs a RISC-V RV64 machine laid out like QEMU's virt board.\n");
 	exit(2);
+}
+
+static bool cpu_ext_on(const struct board *b, const struct cpu_ext *e)
+{
+	if (e->hint >= 0)
+		return !b->hints_off[e->hint];
+	return !(b->ext_off & e->bit);
+}
+
+/*
+ * QEMU's -cpu MODEL[,EXT=on|off...] for the models this hart is (rv64,
+ * and max, which here is the same).  An extension that is always there
+ * may be named on but not off; QEMU's boolean spellings are accepted.
+ */
+static void parse_cpu(struct board *b, const char *arg)
+{
+	char *s = strdup(arg), *save = NULL, *tok;
+
+	if (!s)
+		die(-ENOMEM, "-cpu");
+	tok = strtok_r(s, ",", &save);
+	if (!tok || (strcmp(tok, "rv64") && strcmp(tok, "max")))
+		die(0, "-cpu %s: unknown CPU model (rv64 or max)", arg);
+	while ((tok = strtok_r(NULL, ",", &save))) {
+		char *eq = strchr(tok, '=');
+		const struct cpu_ext *e = NULL;
+		bool on;
+
+		if (!eq)
+			die(0, "-cpu %s: '%s' needs =on or =off", arg, tok);
+		*eq++ = 0;
+		if (!strcmp(eq, "on") || !strcmp(eq, "true") ||
+		    !strcmp(eq, "yes"))
+			on = true;
+		else if (!strcmp(eq, "off") || !strcmp(eq, "false") ||
+			 !strcmp(eq, "no"))
+			on = false;
+		else
+			die(0, "-cpu %s: '%s' is not on or off", arg, eq);
+		for (size_t k = 0; k < N_CPU_EXTS; k++)
+			if (!strcmp(cpu_exts[k].name, tok))
+				e = &cpu_exts[k];
+		for (size_t k = 0; k < N_CPU_LETTERS && !e; k++)
+			if (!strcmp(cpu_letters[k], tok) && !on)
+				die(0, "-cpu %s: '%s' cannot be switched off",
+				    arg, tok);
+			else if (!strcmp(cpu_letters[k], tok))
+				goto next;
+		if (!e)
+			die(0, "-cpu %s: property '%s' not found", arg, tok);
+		if (e->hint >= 0)
+			b->hints_off[e->hint] = !on;
+		else if (e->bit)
+			b->ext_off = on ? b->ext_off & ~e->bit
+					: b->ext_off | e->bit;
+		else if (!on)
+			die(0, "-cpu %s: '%s' cannot be switched off", arg,
+			    tok);
+next:;
+	}
+	free(s);
 }
 
 static void read_file(const char *path, const char *what,
@@ -271,19 +369,74 @@ static int add_virtio_fdt(struct board *b, uint32_t plic_phandle)
 	return 0;
 }
 
+/*
+ * riscv,isa (the ISA string), riscv,isa-base and riscv,isa-extensions of
+ * every hart, and the cache-block sizes of Zicbom/Zicboz/Zicbop, as
+ * QEMU's virt writes them: exactly what the harts implement.
+ */
+static void isa_string(const struct board *b, char *buf, size_t len)
+{
+	size_t n = (size_t)snprintf(buf, len, "rv64");
+
+	for (size_t k = 0; k < N_CPU_LETTERS; k++)
+		n += (size_t)snprintf(buf + n, len - n, "%s", cpu_letters[k]);
+	for (size_t k = 0; k < N_CPU_EXTS; k++)
+		if (cpu_ext_on(b, &cpu_exts[k]))
+			n += (size_t)snprintf(buf + n, len - n, "_%s",
+					      cpu_exts[k].name);
+}
+
+static int fdt_cpu_isa(const struct board *b)
+{
+	const char *list[N_CPU_LETTERS + N_CPU_EXTS];
+	size_t n = 0;
+	char path[32];
+	int r;
+
+	for (size_t k = 0; k < N_CPU_LETTERS; k++)
+		list[n++] = cpu_letters[k];
+	for (size_t k = 0; k < N_CPU_EXTS; k++)
+		if (cpu_ext_on(b, &cpu_exts[k]))
+			list[n++] = cpu_exts[k].name;
+	for (unsigned int i = 0; i < b->harts; i++) {
+		snprintf(path, sizeof(path), "/cpus/cpu@%u", i);
+		if ((r = vmc_fdt_set_string(b->fdt, path, "riscv,isa-base",
+					    "rv64i")) < 0 ||
+		    (r = vmc_fdt_set_stringlist(b->fdt, path,
+						"riscv,isa-extensions", list,
+						n)) < 0)
+			return r;
+		if (!(b->ext_off & VMC_RISCV_EXT_ZICBOM) &&
+		    (r = vmc_fdt_set_u32(b->fdt, path, "riscv,cbom-block-size",
+					 64)) < 0)
+			return r;
+		if (!(b->ext_off & VMC_RISCV_EXT_ZICBOZ) &&
+		    (r = vmc_fdt_set_u32(b->fdt, path, "riscv,cboz-block-size",
+					 64)) < 0)
+			return r;
+		if (!b->hints_off[0] &&
+		    (r = vmc_fdt_set_u32(b->fdt, path, "riscv,cbop-block-size",
+					 64)) < 0)
+			return r;
+	}
+	return 0;
+}
+
 static void build_fdt(struct board *b)
 {
 	uint32_t intc[256], plic_phandle;
+	char isa[256];
 	size_t size;
 	uint64_t top;
 	int r;
 
+	isa_string(b, isa, sizeof(isa));
 	if ((r = vmc_fdt_begin(&b->fdt)) < 0 ||
 	    (r = vmc_fdt_add_board(b->fdt, "riscv-virtio,qemu",
 				   "riscv-virtio")) < 0 ||
-	    (r = vmc_fdt_add_riscv_cpus(b->fdt, b->harts, VIRT_TIMEBASE,
-					"rv64imac_zicsr_zifencei",
+	    (r = vmc_fdt_add_riscv_cpus(b->fdt, b->harts, VIRT_TIMEBASE, isa,
 					"riscv,sv48", intc)) < 0 ||
+	    (r = fdt_cpu_isa(b)) < 0 ||
 	    (r = vmc_fdt_add_memory(b->fdt, VIRT_DRAM, b->ram_size)) < 0 ||
 	    (r = vmc_clint_fdt_add(b->clint, b->fdt, VIRT_CLINT, intc)) < 0 ||
 	    (r = vmc_plic_fdt_add(b->plic, b->fdt, VIRT_PLIC, intc,
@@ -402,6 +555,12 @@ static void build_machine(struct board *b, bool deterministic, bool tty)
 		die(r, "cannot create the VM");
 	mem = vmc_vm_get_memory(b->vm);
 	b->mem = vmc_vm_get_address_space(b->vm, VMC_AS_MEMORY);
+	for (unsigned int i = 0; i < b->harts; i++) {
+		r = vmc_vcpu_set_reg(vmc_vm_get_vcpu(b->vm, i),
+				     VMC_RISCV_REG_EXT_OFF, b->ext_off);
+		if (r < 0)
+			die(r, "cannot switch the -cpu extensions off");
+	}
 
 	if ((r = vmc_region_new_ram(mem, "riscv_virt_board.ram", b->ram_size,
 				    0, &b->ram)) < 0 ||
@@ -569,6 +728,7 @@ int main(int argc, char **argv)
 	char msg[BOARD_MSG_SIZE];
 	struct board_qmp qmp_opts = { 0 };
 	const char *qmp_failed = "";
+	const char *dumpdtb = NULL;
 	int r;
 
 	board_log_to_stderr("riscv-virt");
@@ -597,6 +757,10 @@ int main(int argc, char **argv)
 		if (!strcmp(a, "-M") || !strcmp(a, "-machine")) {
 			if (strncmp(v, "virt", 4) != 0)
 				die(0, "unsupported machine '%s'", v);
+			/* QEMU's dumpdtb=FILE: write the device tree
+			 * and exit (how its riscv,isa* are checked). */
+			if (!strncmp(v, "virt,dumpdtb=", 13))
+				dumpdtb = v + 13;
 		} else if (!strcmp(a, "-m")) {
 			if (board_parse_mem(v, 2u << 20, 64ull << 30,
 					    &b.ram_size, msg) < 0)
@@ -604,6 +768,8 @@ int main(int argc, char **argv)
 		} else if (!strcmp(a, "-smp")) {
 			if (board_parse_smp(v, 8, "virt", &b.harts, msg) < 0)
 				die(0, "-smp %s: %s", v, msg);
+		} else if (!strcmp(a, "-cpu")) {
+			parse_cpu(&b, v);
 		} else if (!strcmp(a, "-bios")) {
 			bios = v;
 		} else if (!strcmp(a, "-kernel")) {
@@ -638,6 +804,17 @@ int main(int argc, char **argv)
 		die(r, "cannot create the loop");
 	tty = isatty(STDIN_FILENO);
 	build_machine(&b, deterministic, tty);
+	if (dumpdtb) {
+		FILE *f = fopen(dumpdtb, "wb");
+
+		if (!f || fwrite(vmc_fdt_get_blob(b.fdt), 1,
+				 vmc_fdt_get_size(b.fdt), f) !=
+			      vmc_fdt_get_size(b.fdt) ||
+		    fclose(f) != 0)
+			die(errno, "cannot write the device tree to %s",
+			    dumpdtb);
+		goto out; /* the VM never runs */
+	}
 	vmc_vm_add_state_handler(b.vm, on_state, 0, &b, NULL);
 
 	if (tty && tcgetattr(STDIN_FILENO, &saved_tty) == 0) {
@@ -669,6 +846,7 @@ int main(int argc, char **argv)
 	vmc_gdbstub_stop(stub);
 	board_qmp_stop(&qmp_opts);
 
+out:
 	vmc_vm_pause(b.vm);
 	vmc_fd_handler_free(b.stdin_handler);
 	teardown(&b);

@@ -12,6 +12,8 @@
  *
  * Interrupt lines of a RISC-V vCPU (vmc_vcpu_set_irq()) are bit numbers of
  * the mip CSR; the VMC_RISCV_IRQ_* constants name the standard ones.
+ * A board switches extensions off (QEMU's -cpu rv64,zba=off) by writing
+ * VMC_RISCV_REG_EXT_OFF with vmc_vcpu_set_reg() before the vCPU runs.
  */
 #ifndef LIBVMCORE_VMC_RISCV_H
 #define LIBVMCORE_VMC_RISCV_H
@@ -34,6 +36,13 @@ enum vmc_riscv_reg {
 	VMC_RISCV_REG_PC = 32,    /**< program counter */
 	VMC_RISCV_REG_CSR_BASE = 0x1000, /**< CSR n is 0x1000 + n */
 	VMC_RISCV_REG_PRIV = 0x2000,     /**< privilege (vmc_riscv_priv) */
+	/** The extensions switched off, a set of enum vmc_riscv_ext bits
+	 *  (0, all on, at creation).  A write with a bit outside
+	 *  VMC_RISCV_EXT_ALL fails with -EINVAL; a switched-off
+	 *  extension's instructions raise illegal instruction (its hints
+	 *  stay the base instructions they are encoded as).  Only the
+	 *  tcg accelerator has it (@since 0.2). */
+	VMC_RISCV_REG_EXT_OFF = 0x2001,
 	_VMC_RISCV_REG_MAX = 0x7fffffff
 };
 
@@ -49,6 +58,21 @@ enum vmc_riscv_priv {
 	VMC_RISCV_PRIV_S = 1, /**< supervisor */
 	VMC_RISCV_PRIV_M = 3, /**< machine */
 	_VMC_RISCV_PRIV_MAX = 0x7fffffff
+};
+
+/** Extensions of the tcg accelerator's RV64 hart that can be switched off
+ *  (VMC_RISCV_REG_EXT_OFF), named as in QEMU's -cpu options (@since 0.2). */
+enum vmc_riscv_ext {
+	VMC_RISCV_EXT_ZBA = 1u << 0,    /**< zba: address generation */
+	VMC_RISCV_EXT_ZBB = 1u << 1,    /**< zbb: basic bit manipulation */
+	VMC_RISCV_EXT_ZBC = 1u << 2,    /**< zbc: carry-less multiplication */
+	VMC_RISCV_EXT_ZBS = 1u << 3,    /**< zbs: single-bit operations */
+	VMC_RISCV_EXT_ZICOND = 1u << 4, /**< zicond: czero.eqz/nez */
+	VMC_RISCV_EXT_ZICBOM = 1u << 5, /**< zicbom: cbo.clean/flush/inval */
+	VMC_RISCV_EXT_ZICBOZ = 1u << 6, /**< zicboz: cbo.zero */
+	VMC_RISCV_EXT_SVPBMT = 1u << 7, /**< svpbmt: menvcfg.PBMTE reads 0 */
+	VMC_RISCV_EXT_ALL = 0xff,       /**< every bit above */
+	_VMC_RISCV_EXT_MAX = 0x7fffffff
 };
 
 /** Interrupt lines of a RISC-V vCPU: bit numbers of mip. */

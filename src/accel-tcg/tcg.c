@@ -624,6 +624,17 @@ static void tcg_vcpu_irq(struct vmc_vcpu *vcpu, unsigned int line, bool level)
 		vmc__rv_set_irq(tv->hart, line, level);
 }
 
+_Static_assert((unsigned)VMC_RISCV_EXT_ZBA == (unsigned)VMC__RV_EXT_ZBA &&
+		   (unsigned)VMC_RISCV_EXT_ZBB == (unsigned)VMC__RV_EXT_ZBB &&
+		   (unsigned)VMC_RISCV_EXT_ZBC == (unsigned)VMC__RV_EXT_ZBC &&
+		   (unsigned)VMC_RISCV_EXT_ZBS == (unsigned)VMC__RV_EXT_ZBS &&
+		   (unsigned)VMC_RISCV_EXT_ZICOND == (unsigned)VMC__RV_EXT_ZICOND &&
+		   (unsigned)VMC_RISCV_EXT_ZICBOM == (unsigned)VMC__RV_EXT_ZICBOM &&
+		   (unsigned)VMC_RISCV_EXT_ZICBOZ == (unsigned)VMC__RV_EXT_ZICBOZ &&
+		   (unsigned)VMC_RISCV_EXT_SVPBMT == (unsigned)VMC__RV_EXT_SVPBMT &&
+		   (unsigned)VMC_RISCV_EXT_ALL == (unsigned)VMC__RV_EXT_ALL,
+	       "the public extension bits are the hart's");
+
 static int tcg_get_reg(struct vmc_vcpu *vcpu, unsigned int reg, uint64_t *val)
 {
 	struct vmc__rv_hart *h = tcg_hart(vcpu);
@@ -638,6 +649,10 @@ static int tcg_get_reg(struct vmc_vcpu *vcpu, unsigned int reg, uint64_t *val)
 	}
 	if (reg == VMC_RISCV_REG_PRIV) {
 		*val = vmc__rv_get_priv(h);
+		return 0;
+	}
+	if (reg == VMC_RISCV_REG_EXT_OFF) {
+		*val = vmc__rv_get_ext_off(h);
 		return 0;
 	}
 	if (reg >= VMC_RISCV_REG_CSR(0) && reg <= VMC_RISCV_REG_CSR(0xfff))
@@ -664,6 +679,9 @@ static int tcg_set_reg(struct vmc_vcpu *vcpu, unsigned int reg, uint64_t val)
 		vmc__rv_set_priv(h, (unsigned int)val);
 		return 0;
 	}
+	if (reg == VMC_RISCV_REG_EXT_OFF)
+		return val > UINT32_MAX ? -EINVAL :
+		       vmc__rv_set_ext_off(h, (uint32_t)val);
 	if (reg >= VMC_RISCV_REG_CSR(0) && reg <= VMC_RISCV_REG_CSR(0xfff))
 		return vmc__rv_set_csr(h, reg - VMC_RISCV_REG_CSR(0), val);
 	return -EINVAL;

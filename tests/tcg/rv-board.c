@@ -113,8 +113,14 @@ static int64_t time_ns(void *opaque)
 
 int board_init(struct board *b, uint64_t ram_size)
 {
+	return board_init_ext(b, ram_size, 0);
+}
+
+int board_init_ext(struct board *b, uint64_t ram_size, uint32_t ext_off)
+{
 	struct vmc__rv_config cfg = {
 		.hartid = 0,
+		.ext_off = ext_off,
 		.bus = {
 			.ram_lookup = ram_lookup,
 			.io_read = io_read,

@@ -36,6 +36,8 @@ struct board {
 };
 
 int board_init(struct board *b, uint64_t ram_size);
+/* The same with the VMC__RV_EXT_* in ext_off switched off. */
+int board_init_ext(struct board *b, uint64_t ram_size, uint32_t ext_off);
 void board_free(struct board *b);
 /* Load an ELF64 RISC-V executable into RAM; returns its entry or 0. */
 uint64_t board_load_elf(struct board *b, const char *path);

@@ -2,7 +2,8 @@
 /*
  * Run a guest ELF on the RV64 hart with the test board and report the
  * finisher's verdict: exit 0 on pass, 1 on failure.
- * usage: rv-run GUEST.elf [MAX_INSNS]
+ * usage: rv-run GUEST.elf [MAX_INSNS [EXT_OFF]]
+ * (EXT_OFF: the VMC__RV_EXT_* bits to switch off)
  */
 #include <stdlib.h>
 
@@ -13,13 +14,16 @@ int main(int argc, char **argv)
 {
 	struct board b;
 	uint64_t entry, retired = 0, max = 200000000;
+	uint32_t ext_off = 0;
 	int r;
 
 	if (argc < 2)
-		SKIP("usage: rv-run GUEST.elf [MAX_INSNS]");
+		SKIP("usage: rv-run GUEST.elf [MAX_INSNS [EXT_OFF]]");
 	if (argc > 2)
 		max = strtoull(argv[2], NULL, 0);
-	ASSERT_OK(board_init(&b, 64 << 20));
+	if (argc > 3)
+		ext_off = (uint32_t)strtoul(argv[3], NULL, 0);
+	ASSERT_OK(board_init_ext(&b, 64 << 20, ext_off));
 	entry = board_load_elf(&b, argv[1]);
 	if (!entry)
 		FAIL("cannot load %s", argv[1]);

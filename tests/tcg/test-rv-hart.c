@@ -124,7 +124,7 @@ static void test_budget(void)
 	ASSERT_OK(vmc__rv_set_csr(h, 0xb02, 5));
 	ASSERT_OK(vmc__rv_get_csr(h, 0xb02, &v));
 	ASSERT_EQ(v, 5);
-	ASSERT_ERR(vmc__rv_get_csr(h, 0x7a0, &v), -EINVAL);
+	ASSERT_ERR(vmc__rv_get_csr(h, 0x7b0, &v), -EINVAL);
 	ASSERT_ERR(vmc__rv_set_csr(h, 0xf14, 1), -EINVAL);
 	ASSERT_ERR(vmc__rv_get_csr(h, 0x1000, &v), -EINVAL);
 	vmc__rv_set_gpr(h, 0, 5);

@@ -136,7 +136,9 @@ static void check32(uint32_t w)
 	if (op == VMC__RV_OP_ILLEGAL)
 		return;
 	ASSERT_EQ(vmc__rv_op_mem(op) == VMC__RV_MEM_LOAD, major == 0x03);
-	ASSERT_EQ(vmc__rv_op_mem(op) == VMC__RV_MEM_STORE, major == 0x23);
+	/* cbo.zero (MISC-MEM) stores zeros over a cache block. */
+	ASSERT_EQ(vmc__rv_op_mem(op) == VMC__RV_MEM_STORE,
+		  major == 0x23 || op == VMC__RV_OP_CBO_ZERO);
 	ASSERT_EQ(vmc__rv_op_mem(op) == VMC__RV_MEM_AMO, major == 0x2f);
 	ASSERT_EQ(vmc__rv_op_is_branch(op), major == 0x63);
 	/* auipc, jal and the branches add their immediate to the pc. */
@@ -191,6 +193,85 @@ static void check16(uint16_t c)
 		ASSERT_EQ(d.rd, 0);
 }
 
+/* The encodings of Zba, Zbb, Zbc, Zbs, Zicond and Zicbom/Zicboz (from
+ * binutils, .insn for Zicond), with rd a0, rs1 a1 (cbo: a0), rs2 a2 or the
+ * immediate shown, decode to their ops. */
+static const struct {
+	uint32_t w;
+	unsigned op;
+	int64_t imm;
+} ext_words[] = {
+	    {0x08c5853b, VMC__RV_OP_ADD_UW, 0},
+	    {0x20c5a533, VMC__RV_OP_SH_ADD, 1},
+	    {0x20c5c53b, VMC__RV_OP_SH_ADD_UW, 2},
+	    {0x0855951b, VMC__RV_OP_SLLI_UW, 5},
+	    {0x40c5f533, VMC__RV_OP_ANDN, 0},
+	    {0x40c5e533, VMC__RV_OP_ORN, 0},
+	    {0x40c5c533, VMC__RV_OP_XNOR, 0},
+	    {0x60059513, VMC__RV_OP_CLZ, 0},
+	    {0x60159513, VMC__RV_OP_CTZ, 0},
+	    {0x60259513, VMC__RV_OP_CPOP, 0},
+	    {0x6005951b, VMC__RV_OP_CLZW, 0},
+	    {0x6015951b, VMC__RV_OP_CTZW, 0},
+	    {0x6025951b, VMC__RV_OP_CPOPW, 0},
+	    {0x0ac5e533, VMC__RV_OP_MAX, 0},
+	    {0x0ac5f533, VMC__RV_OP_MAXU, 0},
+	    {0x0ac5c533, VMC__RV_OP_MIN, 0},
+	    {0x0ac5d533, VMC__RV_OP_MINU, 0},
+	    {0x60459513, VMC__RV_OP_SEXT_B, 0},
+	    {0x60559513, VMC__RV_OP_SEXT_H, 0},
+	    {0x0805c53b, VMC__RV_OP_ZEXT_H, 0},
+	    {0x60c59533, VMC__RV_OP_ROL, 0},
+	    {0x60c5d533, VMC__RV_OP_ROR, 0},
+	    {0x6055d513, VMC__RV_OP_RORI, 5},
+	    {0x60c5953b, VMC__RV_OP_ROLW, 0},
+	    {0x60c5d53b, VMC__RV_OP_RORW, 0},
+	    {0x6055d51b, VMC__RV_OP_RORIW, 5},
+	    {0x2875d513, VMC__RV_OP_ORC_B, 0},
+	    {0x6b85d513, VMC__RV_OP_REV8, 0},
+	    {0x48c59533, VMC__RV_OP_BCLR, 0},
+	    {0x48559513, VMC__RV_OP_BCLRI, 5},
+	    {0x48c5d533, VMC__RV_OP_BEXT, 0},
+	    {0x4855d513, VMC__RV_OP_BEXTI, 5},
+	    {0x68c59533, VMC__RV_OP_BINV, 0},
+	    {0x68559513, VMC__RV_OP_BINVI, 5},
+	    {0x28c59533, VMC__RV_OP_BSET, 0},
+	    {0x28559513, VMC__RV_OP_BSETI, 5},
+	    {0x0ac59533, VMC__RV_OP_CLMUL, 0},
+	    {0x0ac5b533, VMC__RV_OP_CLMULH, 0},
+	    {0x0ac5a533, VMC__RV_OP_CLMULR, 0},
+	    {0x0ec5d533, VMC__RV_OP_CZERO_EQZ, 0},
+	    {0x0ec5f533, VMC__RV_OP_CZERO_NEZ, 0},
+	    {0x0015200f, VMC__RV_OP_CBO_CLEAN, 0},
+	    {0x0025200f, VMC__RV_OP_CBO_FLUSH, 0},
+	    {0x0005200f, VMC__RV_OP_CBO_INVAL, 0},
+	    {0x0045200f, VMC__RV_OP_CBO_ZERO, 0},
+};
+
+static void test_ext_decode(void)
+{
+	for (size_t k = 0; k < sizeof(ext_words) / sizeof(ext_words[0]); k++) {
+		struct vmc__rv_dec d;
+		uint32_t w = ext_words[k].w;
+		bool cbo = (w & 0x7f) == 0x0f;
+
+		vmc__rv_decode(w, &d);
+		if (d.op != ext_words[k].op)
+			FAIL("%08x decodes as %s", w, vmc__rv_op_name(d.op));
+		ASSERT_EQ(d.rd, cbo ? 0 : 10);
+		ASSERT_EQ(d.rs1, cbo ? 10 : 11);
+		ASSERT_EQ(d.imm, ext_words[k].imm);
+		ASSERT_NE(vmc__rv_op_ext(d.op), 0);
+		check32(w);
+		/* The neighbouring funct7/funct12 encodings stay illegal. */
+		vmc__rv_decode(w ^ (1u << 29), &d);
+		ASSERT_NE(d.op, ext_words[k].op);
+	}
+	/* The base ISA belongs to no extension. */
+	ASSERT_EQ(vmc__rv_op_ext(VMC__RV_OP_ADD), 0);
+	ASSERT_EQ(vmc__rv_op_ext(VMC__RV_OP_ORI), 0);
+}
+
 /* Every op the decoder makes is reached, and no translator-only op. */
 static void test_decoder_agrees(void)
 {
@@ -216,6 +297,8 @@ static void test_decoder_agrees(void)
 
 	for (size_t k = 0; k < sizeof(system) / sizeof(system[0]); k++)
 		check32(system[k]);
+	for (size_t k = 0; k < sizeof(ext_words) / sizeof(ext_words[0]); k++)
+		check32(ext_words[k].w);
 	for (long t = 0; t < n; t++) {
 		uint32_t w = rnd32();
 
@@ -240,6 +323,7 @@ static void test_decoder_agrees(void)
 int main(void)
 {
 	RUN(test_rows);
+	RUN(test_ext_decode);
 	RUN(test_decoder_agrees);
 	return 0;
 }

@@ -155,14 +155,68 @@ int rv_sret(struct vmc__rv_hart *h)
 	return 0;
 }
 
-int rv_sfence(struct vmc__rv_hart *h, uint64_t vaddr, bool all)
+/* menvcfg/senvcfg fields of the cache-block ops (Zicbom, Zicboz). */
+#define ENVCFG_FIOM 1ull
+#define ENVCFG_CBIE (3ull << 4)
+#define ENVCFG_CBCFE (1ull << 6)
+#define ENVCFG_CBZE (1ull << 7)
+#define SENVCFG_MASK (ENVCFG_FIOM | ENVCFG_CBIE | ENVCFG_CBCFE | ENVCFG_CBZE)
+#define ENVCFG_PBMTE (1ull << 62) /* Svpbmt (rv-mmu.c's walk) */
+#define MENVCFG_MASK (SENVCFG_MASK | ENVCFG_PBMTE)
+
+/* A WARL write of menvcfg/senvcfg: CBIE's reserved value 2 keeps the old
+ * field. */
+static uint64_t envcfg_write(uint64_t old, uint64_t v, uint64_t mask)
+{
+	v &= mask;
+	if ((v & ENVCFG_CBIE) == (2ull << 4))
+		v = (v & ~ENVCFG_CBIE) | (old & ENVCFG_CBIE);
+	return v;
+}
+
+/*
+ * cbo.clean/flush/inval have nothing to do on a hart without caches; the
+ * enables in menvcfg (below M) and senvcfg (in U) decide whether they are
+ * illegal.  cbo.zero writes zeros over the 64-byte block through the MMU
+ * with store permission; a fault reports va as the spec asks.
+ */
+int rv_cbo(struct vmc__rv_hart *h, unsigned op, uint64_t va, uint32_t raw)
+{
+	uint64_t need = op == VMC__RV_OP_CBO_ZERO  ? ENVCFG_CBZE :
+			op == VMC__RV_OP_CBO_INVAL ? ENVCFG_CBIE :
+						     ENVCFG_CBCFE;
+
+	if (h->priv < VMC__RV_PRIV_M && !(h->menvcfg & need))
+		return illegal(h, raw);
+	if (h->priv < VMC__RV_PRIV_S && !(h->senvcfg & need))
+		return illegal(h, raw);
+	if (op != VMC__RV_OP_CBO_ZERO)
+		return 0;
+	/* The block lies in one page: the first store translates it and
+	 * checks the permission, so a fault leaves the block untouched. */
+	for (uint64_t a = va & ~63ull; a < (va & ~63ull) + 64; a += 8) {
+		if (rv_store_slow(h, a, 8, 0)) {
+			h->exc_tval = va;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int rv_sfence(struct vmc__rv_hart *h, uint64_t vaddr, bool all,
+	      uint64_t asid, bool all_asids)
 {
 	if (h->priv == VMC__RV_PRIV_U ||
 	    (h->priv == VMC__RV_PRIV_S && (h->mstatus & MSTATUS_TVM)))
 		return illegal(h, 0);
+	/* The TLB holds translations of the current satp only (a satp
+	 * write flushes it), so a fence of another address space has
+	 * nothing to drop; global mappings need not go for it either. */
+	if (!all_asids && (asid & 0xffff) != ((h->satp >> 44) & 0xffff))
+		return 0;
 	/* Entries do not record the size of the leaf that filled them, and a
 	 * fence of one address of a superpage must drop every 4 KiB piece of
-	 * it: every form of sfence.vma flushes the whole TLB. */
+	 * it: every other form of sfence.vma flushes the whole TLB. */
 	(void)vaddr;
 	(void)all;
 	rv_tlb_flush(h);
@@ -197,6 +251,59 @@ static void counter_write(struct vmc__rv_hart *h, bool instret, uint64_t v,
 	}
 }
 
+/* The Zihpm counters (see struct vmc__rv_hart's hpm_*). */
+#define HPM_EVENT_CYCLES 1
+#define HPM_EVENT_INSTRET 2
+#define MCOUNTINHIBIT_MASK (0x5ull | (((1ull << RV_NHPM) - 1) << 3))
+
+static bool hpm_exists(unsigned n)
+{
+	return n >= 3 && n < 3 + RV_NHPM;
+}
+
+static bool hpm_counting(const struct vmc__rv_hart *h, unsigned n)
+{
+	return (h->hpm_event[n] == HPM_EVENT_CYCLES ||
+		h->hpm_event[n] == HPM_EVENT_INSTRET) &&
+	       !((h->mcountinhibit >> n) & 1);
+}
+
+static uint64_t hpm_now(const struct vmc__rv_hart *h, unsigned n)
+{
+	if (!hpm_exists(n))
+		return 0;
+	return hpm_counting(h, n) ? h->retired + h->hpm_off[n] :
+				    h->hpm_frozen[n];
+}
+
+static void hpm_write(struct vmc__rv_hart *h, unsigned n, uint64_t v,
+		      bool debugger)
+{
+	if (!hpm_exists(n))
+		return;
+	/* As counter_write(): a CSR instruction's write replaces its own
+	 * increment. */
+	if (hpm_counting(h, n))
+		h->hpm_off[n] = v - (h->retired + (debugger ? 0 : 1));
+	else
+		h->hpm_frozen[n] = v;
+}
+
+/* Change an event or the inhibit bits: counters go on from their values. */
+static void hpm_reconfigure(struct vmc__rv_hart *h, uint64_t inhibit,
+			    unsigned event_n, uint64_t event)
+{
+	uint64_t cur[32];
+
+	for (unsigned n = 3; n < 3 + RV_NHPM; n++)
+		cur[n] = hpm_now(h, n);
+	h->mcountinhibit = (h->mcountinhibit & 7) | (inhibit & ~7ull);
+	if (hpm_exists(event_n))
+		h->hpm_event[event_n] = event;
+	for (unsigned n = 3; n < 3 + RV_NHPM; n++)
+		hpm_write(h, n, cur[n], true);
+}
+
 static bool counter_allowed(struct vmc__rv_hart *h, unsigned idx)
 {
 	if (h->priv < VMC__RV_PRIV_M && !((h->mcounteren >> idx) & 1))
@@ -225,15 +332,16 @@ int rv_csr_read(struct vmc__rv_hart *h, unsigned csr, uint64_t *val,
 			return 0;
 		}
 		*val = csr == 0xc00 ? counter_now(h, false) :
-		       csr == 0xc02 ? counter_now(h, true) : 0;
+		       csr == 0xc02 ? counter_now(h, true) :
+				      hpm_now(h, csr - 0xc00);
 		return 0;
 	}
 	if (csr >= 0xb03 && csr <= 0xb1f) { /* mhpmcounter3..31 */
-		*val = 0;
+		*val = hpm_now(h, csr - 0xb00);
 		return 0;
 	}
 	if (csr >= 0x323 && csr <= 0x33f) { /* mhpmevent3..31 */
-		*val = 0;
+		*val = h->hpm_event[csr - 0x320];
 		return 0;
 	}
 	if (csr >= 0x3b0 && csr <= 0x3bf) {
@@ -283,6 +391,12 @@ int rv_csr_read(struct vmc__rv_hart *h, unsigned csr, uint64_t *val,
 	}
 	case 0xb00: v = counter_now(h, false); break;
 	case 0xb02: v = counter_now(h, true); break;
+	/* Sdtrig with no triggers: tselect reads 0 (every other index is
+	 * refused, WARL), tdata1 says "no trigger here" (type 0), tdata2/3
+	 * read 0, and tinfo is 1, as the debug spec asks of an index with
+	 * no trigger.  Writes are ignored (rv_csr_write). */
+	case 0x7a0: case 0x7a1: case 0x7a2: case 0x7a3: v = 0; break;
+	case 0x7a4: v = 1; break;
 	default:
 		return -1;
 	}
@@ -347,10 +461,15 @@ static void mstatus_write(struct vmc__rv_hart *h, uint64_t v, uint64_t mask)
 int rv_csr_write(struct vmc__rv_hart *h, unsigned csr, uint64_t v,
 		 bool debugger)
 {
-	if (csr >= 0xb03 && csr <= 0xb1f)
+	if (csr >= 0xb03 && csr <= 0xb1f) {
+		hpm_write(h, csr - 0xb00, v, debugger);
 		return 0;
-	if (csr >= 0x323 && csr <= 0x33f)
+	}
+	if (csr >= 0x323 && csr <= 0x33f) {
+		/* WARL: any value is kept; 1 and 2 count (see hpm_now). */
+		hpm_reconfigure(h, h->mcountinhibit, csr - 0x320, v);
 		return 0;
+	}
 	if (csr >= 0x3b0 && csr <= 0x3bf) {
 		pmpaddr_write(h, csr - 0x3b0, v);
 		return 0;
@@ -370,7 +489,7 @@ int rv_csr_write(struct vmc__rv_hart *h, unsigned csr, uint64_t v,
 			h->stvec = v;
 		break;
 	case 0x106: h->scounteren = v & 0xffffffffu; break;
-	case 0x10a: h->senvcfg = v & 1; break;
+	case 0x10a: h->senvcfg = envcfg_write(h->senvcfg, v, SENVCFG_MASK); break;
 	case 0x140: h->sscratch = v; break;
 	case 0x141: h->sepc = v & ~1ull; break;
 	case 0x142: h->scause = v; break;
@@ -403,9 +522,14 @@ int rv_csr_write(struct vmc__rv_hart *h, unsigned csr, uint64_t v,
 			h->mtvec = v;
 		break;
 	case 0x306: h->mcounteren = v & 0xffffffffu; break;
-	case 0x30a: h->menvcfg = v & 1; break;
+	case 0x30a:
+		h->menvcfg = envcfg_write(h->menvcfg, v,
+					  (h->ext_off & VMC__RV_EXT_SVPBMT) ?
+						  SENVCFG_MASK :
+						  MENVCFG_MASK);
+		break;
 	case 0x320: {
-		uint64_t old = h->mcountinhibit, nv = v & 0xfffffffdu;
+		uint64_t old = h->mcountinhibit, nv = v & MCOUNTINHIBIT_MASK;
 
 		for (unsigned bit = 0; bit <= 2; bit += 2) {
 			bool ir = bit == 2;
@@ -416,6 +540,7 @@ int rv_csr_write(struct vmc__rv_hart *h, unsigned csr, uint64_t v,
 			if ((old ^ nv) & (1ull << bit))
 				counter_write(h, ir, cur, true);
 		}
+		hpm_reconfigure(h, nv, 0, 0);
 		h->mcountinhibit = nv;
 		break;
 	}
@@ -430,6 +555,7 @@ int rv_csr_write(struct vmc__rv_hart *h, unsigned csr, uint64_t v,
 	case 0x3a2: pmpcfg_write(h, 8, v); break;
 	case 0xb00: counter_write(h, false, v, debugger); break;
 	case 0xb02: counter_write(h, true, v, debugger); break;
+	case 0x7a0: case 0x7a1: case 0x7a2: case 0x7a3: case 0x7a4: break;
 	default:
 		return -1;
 	}
@@ -539,6 +665,7 @@ int vmc__rv_hart_new(const struct vmc__rv_config *cfg,
 	h->shared = sh;
 	h->bus = cfg->bus;
 	h->hartid = cfg->hartid;
+	h->ext_off = cfg->ext_off & VMC__RV_EXT_ALL;
 	vmc__rv_hart_reset(h, 0);
 	*ret = h;
 	return 0;
@@ -578,7 +705,14 @@ void vmc__rv_hart_reset(struct vmc__rv_hart *h, uint64_t pc)
 	h->stvec = h->sscratch = h->sepc = h->scause = h->stval = 0;
 	h->satp = h->mcounteren = h->scounteren = 0;
 	h->menvcfg = h->senvcfg = h->mcountinhibit = 0;
+	/* As Spike does: with Svpbmt, PBMTE starts set, so a kernel told
+	 * of Svpbmt by the device tree can use it under firmware that does
+	 * not know the bit. */
+	if (!(h->ext_off & VMC__RV_EXT_SVPBMT))
+		h->menvcfg = ENVCFG_PBMTE;
 	h->cycle_off = h->instret_off = 0 - h->retired;
+	memset(h->hpm_event, 0, sizeof(h->hpm_event));
+	memset(h->hpm_frozen, 0, sizeof(h->hpm_frozen));
 	memset(h->pmpcfg, 0, sizeof(h->pmpcfg));
 	memset(h->pmpaddr, 0, sizeof(h->pmpaddr));
 	h->pmp_active = false;
@@ -635,6 +769,25 @@ void vmc__rv_flush_all_blocks(struct vmc__rv_shared *sh)
 		atomic_store_explicit(&sh->codeset[n], 0, memory_order_relaxed);
 	sh->codeset_used = 0;
 	pthread_mutex_unlock(&sh->lock);
+}
+
+uint32_t vmc__rv_get_ext_off(struct vmc__rv_hart *h)
+{
+	return h->ext_off;
+}
+
+int vmc__rv_set_ext_off(struct vmc__rv_hart *h, uint32_t off)
+{
+	if (off & ~(uint32_t)VMC__RV_EXT_ALL)
+		return -EINVAL;
+	if (off != h->ext_off) {
+		/* Blocks were decoded for the old set. */
+		h->ext_off = off;
+		if (off & VMC__RV_EXT_SVPBMT)
+			h->menvcfg &= ~ENVCFG_PBMTE;
+		vmc__rv_hart_flush_blocks(h);
+	}
+	return 0;
 }
 
 uint64_t vmc__rv_get_gpr(struct vmc__rv_hart *h, unsigned n)

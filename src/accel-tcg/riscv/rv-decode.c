@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * RV64IMAC + Zicsr + Zifencei decoder.  Written from the unprivileged ISA
+ * RV64IMAC + Zicsr + Zifencei + Zba/Zbb/Zbc/Zbs + Zicond + Zicbom/Zicboz
+ * decoder (the Zicbop and Zihintpause hints are ori and fence encodings and
+ * decode as those).  Written from the unprivileged ISA
  * manual's encoding tables; compressed forms expand to their base ops.
  */
 #include "rv.h"
@@ -210,6 +212,106 @@ static void decode_amo(uint32_t w, struct vmc__rv_dec *d, unsigned rd,
 	set(d, op, rd, rs1, rs2, 0);
 }
 
+/* OP-IMM funct3 1 beyond slli and the single-bit ops: Zbb's unary ops. */
+static void decode_unary(uint32_t w, struct vmc__rv_dec *d, unsigned rd,
+			 unsigned rs1)
+{
+	static const uint16_t ops[6] = {
+		VMC__RV_OP_CLZ,	   VMC__RV_OP_CTZ,    VMC__RV_OP_CPOP,
+		VMC__RV_OP_ILLEGAL, VMC__RV_OP_SEXT_B, VMC__RV_OP_SEXT_H,
+	};
+	unsigned f12 = w >> 20;
+
+	if (f12 >= 0x600 && f12 <= 0x605 && ops[f12 - 0x600])
+		set(d, ops[f12 - 0x600], rd, rs1, 0, 0);
+}
+
+/* OP beyond RV64IM: Zba, Zbb, Zbc, Zbs, Zicond. */
+static void decode_op_b(struct vmc__rv_dec *d, unsigned f7, unsigned f3,
+			unsigned rd, unsigned rs1, unsigned rs2)
+{
+	unsigned op = VMC__RV_OP_ILLEGAL;
+	int64_t imm = 0;
+
+	switch (f7) {
+	case 0x20:
+		op = f3 == 7 ? VMC__RV_OP_ANDN :
+		     f3 == 6 ? VMC__RV_OP_ORN :
+		     f3 == 4 ? VMC__RV_OP_XNOR : VMC__RV_OP_ILLEGAL;
+		break;
+	case 0x05: {
+		static const uint16_t ops[8] = {
+			VMC__RV_OP_ILLEGAL, VMC__RV_OP_CLMUL,
+			VMC__RV_OP_CLMULR,  VMC__RV_OP_CLMULH,
+			VMC__RV_OP_MIN,	    VMC__RV_OP_MINU,
+			VMC__RV_OP_MAX,	    VMC__RV_OP_MAXU,
+		};
+
+		op = ops[f3];
+		break;
+	}
+	case 0x30:
+		op = f3 == 1 ? VMC__RV_OP_ROL :
+		     f3 == 5 ? VMC__RV_OP_ROR : VMC__RV_OP_ILLEGAL;
+		break;
+	case 0x10:
+		if (f3 == 2 || f3 == 4 || f3 == 6) {
+			op = VMC__RV_OP_SH_ADD;
+			imm = f3 >> 1;
+		}
+		break;
+	case 0x24:
+		op = f3 == 1 ? VMC__RV_OP_BCLR :
+		     f3 == 5 ? VMC__RV_OP_BEXT : VMC__RV_OP_ILLEGAL;
+		break;
+	case 0x14:
+		op = f3 == 1 ? VMC__RV_OP_BSET : VMC__RV_OP_ILLEGAL;
+		break;
+	case 0x34:
+		op = f3 == 1 ? VMC__RV_OP_BINV : VMC__RV_OP_ILLEGAL;
+		break;
+	case 0x07:
+		op = f3 == 5 ? VMC__RV_OP_CZERO_EQZ :
+		     f3 == 7 ? VMC__RV_OP_CZERO_NEZ : VMC__RV_OP_ILLEGAL;
+		break;
+	}
+	if (op != VMC__RV_OP_ILLEGAL)
+		set(d, op, rd, rs1, rs2, imm);
+}
+
+unsigned vmc__rv_op_ext(unsigned op)
+{
+	switch (op) {
+	case VMC__RV_OP_ADD_UW: case VMC__RV_OP_SH_ADD:
+	case VMC__RV_OP_SH_ADD_UW: case VMC__RV_OP_SLLI_UW:
+		return VMC__RV_EXT_ZBA;
+	case VMC__RV_OP_ANDN: case VMC__RV_OP_ORN: case VMC__RV_OP_XNOR:
+	case VMC__RV_OP_CLZ: case VMC__RV_OP_CTZ: case VMC__RV_OP_CPOP:
+	case VMC__RV_OP_CLZW: case VMC__RV_OP_CTZW: case VMC__RV_OP_CPOPW:
+	case VMC__RV_OP_MAX: case VMC__RV_OP_MAXU: case VMC__RV_OP_MIN:
+	case VMC__RV_OP_MINU: case VMC__RV_OP_SEXT_B: case VMC__RV_OP_SEXT_H:
+	case VMC__RV_OP_ZEXT_H: case VMC__RV_OP_ROL: case VMC__RV_OP_ROR:
+	case VMC__RV_OP_RORI: case VMC__RV_OP_ROLW: case VMC__RV_OP_RORW:
+	case VMC__RV_OP_RORIW: case VMC__RV_OP_ORC_B: case VMC__RV_OP_REV8:
+		return VMC__RV_EXT_ZBB;
+	case VMC__RV_OP_BCLR: case VMC__RV_OP_BCLRI: case VMC__RV_OP_BEXT:
+	case VMC__RV_OP_BEXTI: case VMC__RV_OP_BINV: case VMC__RV_OP_BINVI:
+	case VMC__RV_OP_BSET: case VMC__RV_OP_BSETI:
+		return VMC__RV_EXT_ZBS;
+	case VMC__RV_OP_CLMUL: case VMC__RV_OP_CLMULH: case VMC__RV_OP_CLMULR:
+		return VMC__RV_EXT_ZBC;
+	case VMC__RV_OP_CZERO_EQZ: case VMC__RV_OP_CZERO_NEZ:
+		return VMC__RV_EXT_ZICOND;
+	case VMC__RV_OP_CBO_CLEAN: case VMC__RV_OP_CBO_FLUSH:
+	case VMC__RV_OP_CBO_INVAL:
+		return VMC__RV_EXT_ZICBOM;
+	case VMC__RV_OP_CBO_ZERO:
+		return VMC__RV_EXT_ZICBOZ;
+	default:
+		return 0;
+	}
+}
+
 void vmc__rv_decode(uint32_t w, struct vmc__rv_dec *d)
 {
 	unsigned rd = bits(w, 11, 7), rs1 = bits(w, 19, 15);
@@ -292,12 +394,28 @@ void vmc__rv_decode(uint32_t w, struct vmc__rv_dec *d)
 		case 1:
 			if (f6 == 0)
 				set(d, VMC__RV_OP_SLLI, rd, rs1, 0, sh);
+			else if (f6 == 0x12)
+				set(d, VMC__RV_OP_BCLRI, rd, rs1, 0, sh);
+			else if (f6 == 0x0a)
+				set(d, VMC__RV_OP_BSETI, rd, rs1, 0, sh);
+			else if (f6 == 0x1a)
+				set(d, VMC__RV_OP_BINVI, rd, rs1, 0, sh);
+			else
+				decode_unary(w, d, rd, rs1);
 			return;
 		default:
 			if (f6 == 0)
 				set(d, VMC__RV_OP_SRLI, rd, rs1, 0, sh);
 			else if (f6 == 0x10)
 				set(d, VMC__RV_OP_SRAI, rd, rs1, 0, sh);
+			else if (f6 == 0x18)
+				set(d, VMC__RV_OP_RORI, rd, rs1, 0, sh);
+			else if (f6 == 0x12)
+				set(d, VMC__RV_OP_BEXTI, rd, rs1, 0, sh);
+			else if ((w >> 20) == 0x287)
+				set(d, VMC__RV_OP_ORC_B, rd, rs1, 0, 0);
+			else if ((w >> 20) == 0x6b8)
+				set(d, VMC__RV_OP_REV8, rd, rs1, 0, 0);
 			return;
 		}
 	}
@@ -312,6 +430,15 @@ void vmc__rv_decode(uint32_t w, struct vmc__rv_dec *d)
 			set(d, VMC__RV_OP_SRLIW, rd, rs1, 0, sh);
 		else if (f3 == 5 && f7 == 0x20)
 			set(d, VMC__RV_OP_SRAIW, rd, rs1, 0, sh);
+		else if (f3 == 5 && f7 == 0x30)
+			set(d, VMC__RV_OP_RORIW, rd, rs1, 0, sh);
+		else if (f3 == 1 && bits(w, 31, 26) == 0x02)
+			set(d, VMC__RV_OP_SLLI_UW, rd, rs1, 0,
+			    bits(w, 25, 20));
+		else if (f3 == 1 && f7 == 0x30 && rs2 <= 2)
+			set(d, rs2 == 0 ? VMC__RV_OP_CLZW :
+			       rs2 == 1 ? VMC__RV_OP_CTZW : VMC__RV_OP_CPOPW,
+			    rd, rs1, 0, 0);
 		return;
 	}
 	case 0x33: {
@@ -334,6 +461,8 @@ void vmc__rv_decode(uint32_t w, struct vmc__rv_dec *d)
 			set(d, VMC__RV_OP_SUB, rd, rs1, rs2, 0);
 		else if (f7 == 0x20 && f3 == 5)
 			set(d, VMC__RV_OP_SRA, rd, rs1, rs2, 0);
+		else
+			decode_op_b(d, f7, f3, rd, rs1, rs2);
 		return;
 	}
 	case 0x3b: {
@@ -353,8 +482,20 @@ void vmc__rv_decode(uint32_t w, struct vmc__rv_dec *d)
 			     f3 == 6 ? VMC__RV_OP_REMW :
 			     f3 == 7 ? VMC__RV_OP_REMUW : VMC__RV_OP_ILLEGAL;
 		}
-		if (op != VMC__RV_OP_ILLEGAL)
+		if (op != VMC__RV_OP_ILLEGAL) {
 			set(d, op, rd, rs1, rs2, 0);
+			return;
+		}
+		if (f7 == 0x04 && f3 == 0) /* add.uw */
+			set(d, VMC__RV_OP_ADD_UW, rd, rs1, rs2, 0);
+		else if (f7 == 0x04 && f3 == 4 && rs2 == 0) /* zext.h */
+			set(d, VMC__RV_OP_ZEXT_H, rd, rs1, 0, 0);
+		else if (f7 == 0x10 && (f3 == 2 || f3 == 4 || f3 == 6))
+			set(d, VMC__RV_OP_SH_ADD_UW, rd, rs1, rs2, f3 >> 1);
+		else if (f7 == 0x30 && f3 == 1)
+			set(d, VMC__RV_OP_ROLW, rd, rs1, rs2, 0);
+		else if (f7 == 0x30 && f3 == 5)
+			set(d, VMC__RV_OP_RORW, rd, rs1, rs2, 0);
 		return;
 	}
 	case 0x0f:
@@ -363,6 +504,15 @@ void vmc__rv_decode(uint32_t w, struct vmc__rv_dec *d)
 			set(d, VMC__RV_OP_FENCE, 0, 0, 0, 0);
 		else if (f3 == 1)
 			set(d, VMC__RV_OP_FENCE_I, 0, 0, 0, 0);
+		else if (f3 == 2 && rd == 0 && (w >> 20) <= 4 &&
+			 (w >> 20) != 3) { /* Zicbom, Zicboz */
+			static const uint16_t ops[5] = {
+				VMC__RV_OP_CBO_INVAL, VMC__RV_OP_CBO_CLEAN,
+				VMC__RV_OP_CBO_FLUSH, 0, VMC__RV_OP_CBO_ZERO,
+			};
+
+			set(d, ops[w >> 20], 0, rs1, 0, 0);
+		}
 		return;
 	case 0x2f:
 		decode_amo(w, d, rd, rs1, rs2);

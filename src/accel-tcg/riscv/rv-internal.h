@@ -93,6 +93,10 @@
 #define RV_PAGE_SIZE (1ull << RV_PAGE_SHIFT)
 #define RV_PAGE_MASK (~(RV_PAGE_SIZE - 1))
 
+/* mhpmcounter3..18 and their events exist (as on QEMU's virt); 19..31 are
+ * read-only zero. */
+#define RV_NHPM 16
+
 #define TLB_BITS 8
 #define TLB_SIZE (1u << TLB_BITS)
 /* Tag flag: take the slow path.  It must be a page-offset bit above the
@@ -214,7 +218,12 @@ struct vmc__rv_hart {
 	uint64_t mcountinhibit;
 	uint64_t cycle_off, instret_off; /* counter = retired + off */
 	uint64_t cycle_frozen, instret_frozen;
+	/* mhpmcounter3..3+RV_NHPM-1: an event of 1 (cycles) or 2 (retired
+	 * instructions) counts as retired + hpm_off when not inhibited;
+	 * otherwise the counter holds hpm_frozen. */
+	uint64_t hpm_off[32], hpm_frozen[32], hpm_event[32];
 	uint64_t hartid;
+	uint32_t ext_off; /* VMC__RV_EXT_* switched off (fixed at creation) */
 	uint8_t pmpcfg[16];
 	uint64_t pmpaddr[16];
 	bool pmp_active; /* some entry has A != OFF */
@@ -311,7 +320,10 @@ int rv_pending_irq(struct vmc__rv_hart *h);
 int rv_csr_op(struct vmc__rv_hart *h, const struct rv_insn *i);
 int rv_mret(struct vmc__rv_hart *h);
 int rv_sret(struct vmc__rv_hart *h);
-int rv_sfence(struct vmc__rv_hart *h, uint64_t vaddr, bool all);
+int rv_sfence(struct vmc__rv_hart *h, uint64_t vaddr, bool all,
+	      uint64_t asid, bool all_asids);
+/* A Zicbom/Zicboz op on the cache block holding va (sets h->exc_*). */
+int rv_cbo(struct vmc__rv_hart *h, unsigned op, uint64_t va, uint32_t raw);
 void rv_tlb_flush(struct vmc__rv_hart *h);
 int rv_csr_read(struct vmc__rv_hart *h, unsigned csr, uint64_t *val,
 		bool debugger);

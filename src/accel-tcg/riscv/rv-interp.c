@@ -103,6 +103,67 @@ static inline uint64_t op_remuw(uint64_t ua, uint64_t ub)
 	return d == 0 ? sx32(a) : sx32(a % d);
 }
 
+/* Zbb and Zbc. */
+static inline uint64_t op_clz(uint64_t a)
+{
+	return a ? (uint64_t)__builtin_clzll(a) : 64;
+}
+
+static inline uint64_t op_ctz(uint64_t a)
+{
+	return a ? (uint64_t)__builtin_ctzll(a) : 64;
+}
+
+static inline uint64_t op_clzw(uint64_t a)
+{
+	return (uint32_t)a ? (uint64_t)__builtin_clz((uint32_t)a) : 32;
+}
+
+static inline uint64_t op_ctzw(uint64_t a)
+{
+	return (uint32_t)a ? (uint64_t)__builtin_ctz((uint32_t)a) : 32;
+}
+
+static inline uint64_t op_rol(uint64_t a, unsigned s)
+{
+	s &= 63;
+	return s ? (a << s) | (a >> (64 - s)) : a;
+}
+
+static inline uint64_t op_rolw(uint64_t a, unsigned s)
+{
+	uint32_t w = (uint32_t)a;
+
+	s &= 31;
+	return sx32(s ? (w << s) | (w >> (32 - s)) : w);
+}
+
+static inline uint64_t op_orc_b(uint64_t a)
+{
+	uint64_t r = 0;
+
+	for (unsigned k = 0; k < 64; k += 8)
+		if ((a >> k) & 0xff)
+			r |= 0xffull << k;
+	return r;
+}
+
+/* Carry-less product: lo gets bits 63..0 of the 127-bit product, hi bits
+ * 127..64 (clmulh); clmulr is bits 126..63. */
+static inline uint64_t op_clmul(uint64_t a, uint64_t b, unsigned part)
+{
+	uint64_t lo = 0, hi = 0;
+
+	for (unsigned k = 0; k < 64; k++) {
+		if (!((b >> k) & 1))
+			continue;
+		lo ^= a << k;
+		if (k)
+			hi ^= a >> (64 - k);
+	}
+	return part == 0 ? lo : part == 1 ? hi : (hi << 1) | (lo >> 63);
+}
+
 /* Breakpoint check at a lookup: 1 = stop here, and *flags gets
  * BLK_SINGLE when a breakpoint shares the page. */
 static SLOW_PATH int bp_check(struct vmc__rv_hart *h, uint64_t pc,
@@ -573,6 +634,46 @@ L_AUIPC:
 	DEF_OP(ZEXT_W, SETRD((uint32_t)S1))
 	DEF_OP(ADD_UW, SETRD((uint32_t)S1 + RS2))
 	DEF_OP(SH_ADD, SETRD((S1 << i->imm) + RS2))
+	/* Zba, Zbb, Zbc, Zbs, Zicond. */
+	DEF_OP(SH_ADD_UW, SETRD(((uint64_t)(uint32_t)S1 << i->imm) + RS2))
+	DEF_OP(SLLI_UW, SETRD((uint64_t)(uint32_t)S1 << i->imm))
+	DEF_OP(ANDN, SETRD(S1 & ~RS2))
+	DEF_OP(ORN, SETRD(S1 | ~RS2))
+	DEF_OP(XNOR, SETRD(~(S1 ^ RS2)))
+	DEF_OP(CLZ, SETRD(op_clz(S1)))
+	DEF_OP(CTZ, SETRD(op_ctz(S1)))
+	DEF_OP(CPOP, SETRD((uint64_t)__builtin_popcountll(S1)))
+	DEF_OP(CLZW, SETRD(op_clzw(S1)))
+	DEF_OP(CTZW, SETRD(op_ctzw(S1)))
+	DEF_OP(CPOPW, SETRD((uint64_t)__builtin_popcount((uint32_t)S1)))
+	DEF_OP(MAX, SETRD((int64_t)S1 < (int64_t)RS2 ? RS2 : S1))
+	DEF_OP(MAXU, SETRD(S1 < RS2 ? RS2 : S1))
+	DEF_OP(MIN, SETRD((int64_t)S1 < (int64_t)RS2 ? S1 : RS2))
+	DEF_OP(MINU, SETRD(S1 < RS2 ? S1 : RS2))
+	DEF_OP(SEXT_B, SETRD(S8(S1)))
+	DEF_OP(SEXT_H, SETRD(S16(S1)))
+	DEF_OP(ZEXT_H, SETRD((uint16_t)S1))
+	DEF_OP(ROL, SETRD(op_rol(S1, (unsigned)RS2)))
+	DEF_OP(ROR, SETRD(op_rol(S1, 64 - ((unsigned)RS2 & 63))))
+	DEF_OP(RORI, SETRD(op_rol(S1, 64 - (unsigned)i->imm)))
+	DEF_OP(ROLW, SETRD(op_rolw(S1, (unsigned)RS2)))
+	DEF_OP(RORW, SETRD(op_rolw(S1, 32 - ((unsigned)RS2 & 31))))
+	DEF_OP(RORIW, SETRD(op_rolw(S1, 32 - (unsigned)i->imm)))
+	DEF_OP(ORC_B, SETRD(op_orc_b(S1)))
+	DEF_OP(REV8, SETRD(__builtin_bswap64(S1)))
+	DEF_OP(BCLR, SETRD(S1 & ~(1ull << (RS2 & 63))))
+	DEF_OP(BCLRI, SETRD(S1 & ~(1ull << i->imm)))
+	DEF_OP(BEXT, SETRD((S1 >> (RS2 & 63)) & 1))
+	DEF_OP(BEXTI, SETRD((S1 >> i->imm) & 1))
+	DEF_OP(BINV, SETRD(S1 ^ (1ull << (RS2 & 63))))
+	DEF_OP(BINVI, SETRD(S1 ^ (1ull << i->imm)))
+	DEF_OP(BSET, SETRD(S1 | (1ull << (RS2 & 63))))
+	DEF_OP(BSETI, SETRD(S1 | (1ull << i->imm)))
+	DEF_OP(CLMUL, SETRD(op_clmul(S1, RS2, 0)))
+	DEF_OP(CLMULH, SETRD(op_clmul(S1, RS2, 1)))
+	DEF_OP(CLMULR, SETRD(op_clmul(S1, RS2, 2)))
+	DEF_OP(CZERO_EQZ, SETRD(RS2 ? S1 : 0))
+	DEF_OP(CZERO_NEZ, SETRD(RS2 ? 0 : S1))
 	DEF_OP(SRLI, SETRD(S1 >> i->imm))
 	DEF_OP(SRAI, SETRD((uint64_t)((int64_t)S1 >> i->imm)))
 	DEF_OP(ADD, SETRD(S1 + RS2))
@@ -676,6 +777,13 @@ L_AMOOR_D: L_AMOMIN_D: L_AMOMAX_D: L_AMOMINU_D: L_AMOMAXU_D: {
 	}
 L_FENCE:
 		NEXT;
+L_CBO_CLEAN: L_CBO_FLUSH: L_CBO_INVAL: L_CBO_ZERO:
+		SYNC_RETIRED();
+		if (rv_cbo(h, i->op, RS1, i->raw))
+			goto exc;
+		if (unlikely(h->watch_stop))
+			goto watch_stop;
+		NEXT;
 L_JAL:
 		RD = PC_OF(i) + i->len;
 		CHAIN(0);
@@ -737,7 +845,7 @@ L_FENCE_I:
 		goto exit_indirect;
 L_SFENCE_VMA:
 		SYNC_RETIRED();
-		if (rv_sfence(h, RS1, i->rs1 == 0)) {
+		if (rv_sfence(h, RS1, i->rs1 == 0, RS2, i->rs2 == 0)) {
 			h->exc_tval = i->raw;
 			goto exc;
 		}

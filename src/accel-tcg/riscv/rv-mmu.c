@@ -143,6 +143,18 @@ static void *ram_ptr(struct vmc__rv_hart *h, uint64_t pa, unsigned size,
  * Walk the page table.  On success *pa is the physical address and *perm
  * the ACC_* bits the leaf grants this privilege (W only once D is set).
  */
+/* Bits 63..54 of a PTE: N (no Svnapot) and 60..54 are reserved; PBMT
+ * (62..61, Svpbmt) needs menvcfg.PBMTE and is never 3.  The memory types
+ * change nothing here: every access is already coherent and in order. */
+static bool pte_reserved(const struct vmc__rv_hart *h, uint64_t pte)
+{
+	unsigned pbmt = (unsigned)(pte >> 61) & 3;
+
+	if ((pte >> 54) & ~(3ull << 7))
+		return true;
+	return pbmt && (pbmt == 3 || !(h->menvcfg & (1ull << 62)));
+}
+
 static int walk(struct vmc__rv_hart *h, uint64_t va, unsigned acc,
 		unsigned priv, bool sum, uint64_t *pa, unsigned *perm)
 {
@@ -175,9 +187,11 @@ restart:;
 		if (!ptep)
 			return (int)fault_cause(acc, false);
 		pte = atomic_load_explicit(ptep, memory_order_acquire);
-		if (!(pte & 1) || ((pte & 6) == 4) || (pte >> 54))
+		if (!(pte & 1) || ((pte & 6) == 4) || pte_reserved(h, pte))
 			return (int)fault_cause(acc, true);
 		if (!(pte & 0xa)) { /* pointer to the next level */
+			if (pte >> 61) /* PBMT is for leaves only */
+				return (int)fault_cause(acc, true);
 			a = ((pte >> 10) & ((1ull << 44) - 1)) << 12;
 			continue;
 		}

@@ -32,6 +32,11 @@
  *   by     DEC: the decoder produces it; XLATE: only the translator does
  *          (rewritten or fused forms).
  *
+ * The bit-manipulation, Zicond and Zicbo* rows (SH_ADD_UW .. CBO_ZERO)
+ * form one block; ADD_UW and SH_ADD (Zba's add.uw and shNadd, imm the
+ * shift) are also made by the translator's fusions.  Which extension
+ * each belongs to is vmc__rv_op_ext()'s (rv-decode.c).
+ *
  * The order of the rows is the enum's.  rv-cpu.c relies on the CSR ops
  * being consecutive with the immediate forms last, and rv-mmu.c on the
  * doubleword LR/SC/AMOs following the word ones in the same order; the
@@ -122,6 +127,49 @@
 	X(DIVUW,      FWD, _,  _,    RD, SETT, _,     _,    NONE,  DEC)   \
 	X(REMW,       FWD, _,  _,    RD, SETT, _,     _,    NONE,  DEC)   \
 	X(REMUW,      FWD, _,  _,    RD, SETT, _,     _,    NONE,  DEC)   \
+	X(SH_ADD_UW,  FWD, _,  _,    RD, SETT, _,     _,    NONE,  DEC)   \
+	X(SLLI_UW,    FWD, _,  _,    RD, SETT, _,     _,    NONE,  DEC)   \
+	X(ANDN,       FWD, _,  _,    RD, SETT, _,     _,    NONE,  DEC)   \
+	X(ORN,        FWD, _,  _,    RD, SETT, _,     _,    NONE,  DEC)   \
+	X(XNOR,       FWD, _,  _,    RD, SETT, _,     _,    NONE,  DEC)   \
+	X(CLZ,        FWD, _,  _,    RD, SETT, _,     _,    NONE,  DEC)   \
+	X(CTZ,        FWD, _,  _,    RD, SETT, _,     _,    NONE,  DEC)   \
+	X(CPOP,       FWD, _,  _,    RD, SETT, _,     _,    NONE,  DEC)   \
+	X(CLZW,       FWD, _,  _,    RD, SETT, _,     _,    NONE,  DEC)   \
+	X(CTZW,       FWD, _,  _,    RD, SETT, _,     _,    NONE,  DEC)   \
+	X(CPOPW,      FWD, _,  _,    RD, SETT, _,     _,    NONE,  DEC)   \
+	X(MAX,        FWD, _,  _,    RD, SETT, _,     _,    NONE,  DEC)   \
+	X(MAXU,       FWD, _,  _,    RD, SETT, _,     _,    NONE,  DEC)   \
+	X(MIN,        FWD, _,  _,    RD, SETT, _,     _,    NONE,  DEC)   \
+	X(MINU,       FWD, _,  _,    RD, SETT, _,     _,    NONE,  DEC)   \
+	X(SEXT_B,     FWD, _,  _,    RD, SETT, _,     _,    NONE,  DEC)   \
+	X(SEXT_H,     FWD, _,  _,    RD, SETT, _,     _,    NONE,  DEC)   \
+	X(ZEXT_H,     FWD, _,  _,    RD, SETT, _,     _,    NONE,  DEC)   \
+	X(ROL,        FWD, _,  _,    RD, SETT, _,     _,    NONE,  DEC)   \
+	X(ROR,        FWD, _,  _,    RD, SETT, _,     _,    NONE,  DEC)   \
+	X(RORI,       FWD, _,  _,    RD, SETT, _,     _,    NONE,  DEC)   \
+	X(ROLW,       FWD, _,  _,    RD, SETT, _,     _,    NONE,  DEC)   \
+	X(RORW,       FWD, _,  _,    RD, SETT, _,     _,    NONE,  DEC)   \
+	X(RORIW,      FWD, _,  _,    RD, SETT, _,     _,    NONE,  DEC)   \
+	X(ORC_B,      FWD, _,  _,    RD, SETT, _,     _,    NONE,  DEC)   \
+	X(REV8,       FWD, _,  _,    RD, SETT, _,     _,    NONE,  DEC)   \
+	X(BCLR,       FWD, _,  _,    RD, SETT, _,     _,    NONE,  DEC)   \
+	X(BCLRI,      FWD, _,  _,    RD, SETT, _,     _,    NONE,  DEC)   \
+	X(BEXT,       FWD, _,  _,    RD, SETT, _,     _,    NONE,  DEC)   \
+	X(BEXTI,      FWD, _,  _,    RD, SETT, _,     _,    NONE,  DEC)   \
+	X(BINV,       FWD, _,  _,    RD, SETT, _,     _,    NONE,  DEC)   \
+	X(BINVI,      FWD, _,  _,    RD, SETT, _,     _,    NONE,  DEC)   \
+	X(BSET,       FWD, _,  _,    RD, SETT, _,     _,    NONE,  DEC)   \
+	X(BSETI,      FWD, _,  _,    RD, SETT, _,     _,    NONE,  DEC)   \
+	X(CLMUL,      FWD, _,  _,    RD, SETT, _,     _,    NONE,  DEC)   \
+	X(CLMULH,     FWD, _,  _,    RD, SETT, _,     _,    NONE,  DEC)   \
+	X(CLMULR,     FWD, _,  _,    RD, SETT, _,     _,    NONE,  DEC)   \
+	X(CZERO_EQZ,  FWD, _,  _,    RD, SETT, _,     _,    NONE,  DEC)   \
+	X(CZERO_NEZ,  FWD, _,  _,    RD, SETT, _,     _,    NONE,  DEC)   \
+	X(CBO_CLEAN,  _,   _,  _,    _,  _,    _,     _,    NONE,  DEC)   \
+	X(CBO_FLUSH,  _,   _,  _,    _,  _,    _,     _,    NONE,  DEC)   \
+	X(CBO_INVAL,  _,   _,  _,    _,  _,    _,     _,    NONE,  DEC)   \
+	X(CBO_ZERO,   _,   _,  _,    _,  _,    _,     _,    STORE, DEC)   \
 	X(LR_W,       _,   _,  _,    RD, _,    _,     _,    AMO,   DEC)   \
 	X(SC_W,       _,   _,  _,    RD, _,    _,     _,    AMO,   DEC)   \
 	X(AMOSWAP_W,  _,   _,  _,    RD, _,    _,     _,    AMO,   DEC)   \
@@ -147,8 +195,8 @@
 	X(LI,         _,   _,  _,    RD, SETT, _,     _,    NONE,  XLATE) \
 	X(MV,         FWD, _,  _,    RD, SETT, _,     _,    NONE,  XLATE) \
 	X(ZEXT_W,     FWD, _,  _,    RD, SETT, _,     _,    NONE,  XLATE) \
-	X(ADD_UW,     FWD, _,  _,    RD, SETT, _,     _,    NONE,  XLATE) \
-	X(SH_ADD,     FWD, _,  _,    RD, SETT, _,     _,    NONE,  XLATE)
+	X(ADD_UW,     FWD, _,  _,    RD, SETT, _,     _,    NONE,  DEC)   \
+	X(SH_ADD,     FWD, _,  _,    RD, SETT, _,     _,    NONE,  DEC)
 /* clang-format on */
 
 enum vmc__rv_op {

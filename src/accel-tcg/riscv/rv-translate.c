@@ -26,6 +26,15 @@
 
 #include "rv-exec.h"
 
+/* Decode for h: an instruction of an extension switched off is illegal. */
+static void decode(const struct vmc__rv_hart *h, uint32_t raw,
+		   struct vmc__rv_dec *dec)
+{
+	vmc__rv_decode(raw, dec);
+	if (unlikely(h->ext_off) && (vmc__rv_op_ext(dec->op) & h->ext_off))
+		dec->op = VMC__RV_OP_ILLEGAL;
+}
+
 /* Turn a decoded instruction at pc into its executable form. */
 static void prepare(struct rv_insn *in, const struct vmc__rv_dec *dec,
 		    uint64_t pc, uint16_t pcoff, const struct rv_dispatch *d)
@@ -240,7 +249,7 @@ struct rv_block *rv_translate(struct vmc__rv_hart *h, uint64_t vpc,
 				break; /* straddles: the caller handles it */
 			memcpy(&raw, host + off, 4);
 		}
-		vmc__rv_decode(raw, &dec);
+		decode(h, raw, &dec);
 		prepare(&b->insns[n], &dec,
 			vpc + (off - (vpc & ~RV_PAGE_MASK)),
 			(uint16_t)(off - (vpc & ~RV_PAGE_MASK)), d);
@@ -302,7 +311,7 @@ int rv_translate_straddle(struct vmc__rv_hart *h, uint64_t vpc,
 
 	if (rv_fetch16(h, vpc, &lo) || rv_fetch16(h, vpc + 2, &hi))
 		return -1;
-	vmc__rv_decode((uint32_t)hi << 16 | lo, &dec);
+	decode(h, (uint32_t)hi << 16 | lo, &dec);
 	o->b.vpc = vpc;
 	o->b.ppc = 0;
 	o->b.flags = BLK_SINGLE;

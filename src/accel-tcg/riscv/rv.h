@@ -87,8 +87,25 @@ struct vmc__rv_bus {
 	void *opaque;
 };
 
+/* Extensions beyond RV64IMAC_Zicsr_Zifencei that can be switched off
+ * (struct vmc__rv_config's ext_off); the hints (Zicbop, Zihintpause) stay
+ * their base instructions either way. */
+enum {
+	VMC__RV_EXT_ZBA = 1u << 0,
+	VMC__RV_EXT_ZBB = 1u << 1,
+	VMC__RV_EXT_ZBC = 1u << 2,
+	VMC__RV_EXT_ZBS = 1u << 3,
+	VMC__RV_EXT_ZICOND = 1u << 4,
+	VMC__RV_EXT_ZICBOM = 1u << 5,
+	VMC__RV_EXT_ZICBOZ = 1u << 6,
+	VMC__RV_EXT_SVPBMT = 1u << 7, /* menvcfg.PBMTE is read-only 0 */
+	VMC__RV_EXT_ALL = 0xff,
+};
+
 struct vmc__rv_config {
 	uint64_t hartid;
+	/* VMC__RV_EXT_* switched off: their instructions are illegal. */
+	uint32_t ext_off;
 	struct vmc__rv_bus bus;
 	/* The VM's shared object; may be NULL for a lone hart. */
 	struct vmc__rv_shared *shared;
@@ -211,6 +228,12 @@ struct vmc__rv_dec {
 /* Decode the instruction whose low 16 bits (or all 32) are in raw.
  * Always succeeds: unknown encodings decode as VMC__RV_OP_ILLEGAL. */
 void vmc__rv_decode(uint32_t raw, struct vmc__rv_dec *d);
+/* The extensions switched off; setting them drops the hart's blocks.
+ * -EINVAL for a bit outside VMC__RV_EXT_ALL. */
+uint32_t vmc__rv_get_ext_off(struct vmc__rv_hart *h);
+int vmc__rv_set_ext_off(struct vmc__rv_hart *h, uint32_t off);
+/* The VMC__RV_EXT_* an op belongs to, or 0 for the base ISA. */
+unsigned vmc__rv_op_ext(unsigned op);
 /* Mnemonic of an op, for diagnostics. */
 const char *vmc__rv_op_name(unsigned op);
 
