@@ -464,6 +464,11 @@ static void test_stress(void)
 
 	for (int i = 0; i < STRESS_THREADS; i++)
 		ASSERT_EQ(pthread_create(&th[i], NULL, hammer, &s), 0);
+	/* The hammers must be at work before the teardowns begin: on a
+	 * loaded host their threads may not be scheduled for a while. */
+	for (int i = 0; i < 10000 && atomic_load(&s.accesses) == 0; i++)
+		usleep(1000);
+	ASSERT_GT(atomic_load(&s.accesses), 0);
 	for (long n = 0; n < rounds; n++) {
 		unsigned int slot = (unsigned int)(n % 4);
 		struct dev *d = devs[slot];
