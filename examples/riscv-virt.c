@@ -247,7 +247,7 @@ static void build_fdt(struct board *b)
 	    (r = vmc_fdt_add_board(b->fdt, "riscv-virtio,qemu",
 				   "riscv-virtio")) < 0 ||
 	    (r = vmc_fdt_add_riscv_cpus(b->fdt, b->harts, VIRT_TIMEBASE,
-					"rv64imac_zicsr_zifencei",
+					"rv64imafdc_zicsr_zifencei",
 					"riscv,sv48", intc)) < 0 ||
 	    (r = vmc_fdt_add_memory(b->fdt, VIRT_DRAM, b->ram_size)) < 0 ||
 	    (r = vmc_clint_fdt_add(b->clint, b->fdt, VIRT_CLINT, intc)) < 0 ||
