@@ -676,6 +676,24 @@ void vmc__rv_set_gpr(struct vmc__rv_hart *h, unsigned n, uint64_t v)
 		h->x[n] = v;
 }
 
+int vmc__rv_get_fpr(struct vmc__rv_hart *h, unsigned n, uint64_t *val)
+{
+	if (n >= 32)
+		return -EINVAL;
+	*val = h->f[n];
+	return 0;
+}
+
+int vmc__rv_set_fpr(struct vmc__rv_hart *h, unsigned n, uint64_t val)
+{
+	if (n >= 32)
+		return -EINVAL;
+	h->f[n] = val;
+	if (h->mstatus & MSTATUS_FS)
+		h->mstatus |= MSTATUS_FS | MSTATUS_SD;
+	return 0;
+}
+
 uint64_t vmc__rv_get_pc(struct vmc__rv_hart *h)
 {
 	return h->pc;
