@@ -111,7 +111,7 @@ struct fpenv {
 static inline void env_enter(struct fpenv *e, unsigned rm)
 {
 	/* RC: 0 nearest, 1 down, 2 up, 3 toward zero; RMM runs in RNE. */
-	static const uint32_t rc[5] = { 0, 3, 1, 2, 0 };
+	static const uint32_t rc[5] = {0, 3, 1, 2, 0};
 	uint32_t c = 0x1f80u | rc[rm] << 13;
 
 	__asm__ volatile("stmxcsr %0" : "=m"(e->host));
@@ -144,8 +144,8 @@ struct fpenv {
 
 static inline void env_enter(struct fpenv *e, unsigned rm)
 {
-	static const int modes[5] = { FE_TONEAREST, FE_TOWARDZERO, FE_DOWNWARD,
-				      FE_UPWARD, FE_TONEAREST };
+	static const int modes[5] = {FE_TONEAREST, FE_TOWARDZERO, FE_DOWNWARD,
+				     FE_UPWARD, FE_TONEAREST};
 
 	fegetenv(&e->host);
 	fesetround(modes[rm]);
@@ -183,24 +183,36 @@ enum fop { F_ADD, F_SUB, F_MUL, F_DIV, F_SQRT, F_FMA };
 static double op_d(enum fop op, double a, double b, double c)
 {
 	switch (op) {
-	case F_ADD: return a + b;
-	case F_SUB: return a - b;
-	case F_MUL: return a * b;
-	case F_DIV: return a / b;
-	case F_SQRT: return sqrt(a);
-	default: return fma(a, b, c);
+	case F_ADD:
+		return a + b;
+	case F_SUB:
+		return a - b;
+	case F_MUL:
+		return a * b;
+	case F_DIV:
+		return a / b;
+	case F_SQRT:
+		return sqrt(a);
+	default:
+		return fma(a, b, c);
 	}
 }
 
 static float op_s(enum fop op, float a, float b, float c)
 {
 	switch (op) {
-	case F_ADD: return a + b;
-	case F_SUB: return a - b;
-	case F_MUL: return a * b;
-	case F_DIV: return a / b;
-	case F_SQRT: return sqrtf(a);
-	default: return fmaf(a, b, c);
+	case F_ADD:
+		return a + b;
+	case F_SUB:
+		return a - b;
+	case F_MUL:
+		return a * b;
+	case F_DIV:
+		return a / b;
+	case F_SQRT:
+		return sqrtf(a);
+	default:
+		return fmaf(a, b, c);
 	}
 }
 
@@ -208,12 +220,18 @@ static long double op_ld(enum fop op, long double a, long double b,
 			 long double c)
 {
 	switch (op) {
-	case F_ADD: return a + b;
-	case F_SUB: return a - b;
-	case F_MUL: return a * b;
-	case F_DIV: return a / b;
-	case F_SQRT: return sqrtl(a);
-	default: return fmal(a, b, c);
+	case F_ADD:
+		return a + b;
+	case F_SUB:
+		return a - b;
+	case F_MUL:
+		return a * b;
+	case F_DIV:
+		return a / b;
+	case F_SQRT:
+		return sqrtl(a);
+	default:
+		return fmal(a, b, c);
 	}
 }
 
@@ -271,8 +289,8 @@ static long double round_rmm(long double v, int p, int emin, int emax,
 }
 
 /* The exact result of op on the operands when the x87 format holds it. */
-static bool exact_ld(enum fop op, long double a, long double b,
-		     long double c, long double *r)
+static bool exact_ld(enum fop op, long double a, long double b, long double c,
+		     long double *r)
 {
 	fenv_t env;
 	long double v;
@@ -313,8 +331,7 @@ static uint64_t arith_d(enum fop op, uint64_t ua, uint64_t ub, uint64_t uc,
 		*fl |= f;
 		return CNAN_D;
 	}
-	if (rm == RM_RMM && (f & FF_NX) &&
-	    exact_ld(op, a, b, c, &x)) {
+	if (rm == RM_RMM && (f & FF_NX) && exact_ld(op, a, b, c, &x)) {
 		unsigned g = f & ~(FF_NX | FF_UF | FF_OF);
 
 		r = (double)round_rmm(x, 53, -1022, 1023, &g);
@@ -345,8 +362,7 @@ static uint64_t arith_s(enum fop op, uint32_t ua, uint32_t ub, uint32_t uc,
 		*fl |= f;
 		return BOX | CNAN_S;
 	}
-	if (rm == RM_RMM && (f & FF_NX) &&
-	    exact_ld(op, a, b, c, &x)) {
+	if (rm == RM_RMM && (f & FF_NX) && exact_ld(op, a, b, c, &x)) {
 		unsigned g = f & ~(FF_NX | FF_UF | FF_OF);
 
 		r = (float)round_rmm(x, 24, -126, 127, &g);
@@ -360,11 +376,16 @@ static uint64_t arith_s(enum fop op, uint32_t ua, uint32_t ub, uint32_t uc,
 static double round_int(double x, unsigned rm)
 {
 	switch (rm) {
-	case RM_RTZ: return trunc(x);
-	case RM_RDN: return floor(x);
-	case RM_RUP: return ceil(x);
-	case RM_RMM: return round(x);
-	default: return roundeven(x);
+	case RM_RTZ:
+		return trunc(x);
+	case RM_RDN:
+		return floor(x);
+	case RM_RUP:
+		return ceil(x);
+	case RM_RMM:
+		return round(x);
+	default:
+		return roundeven(x);
 	}
 }
 
@@ -374,15 +395,15 @@ static double round_int(double x, unsigned rm)
 static uint64_t to_int(double x, bool isnan_, unsigned kind, unsigned rm,
 		       unsigned *fl)
 {
-	static const double lo[4] = { -2147483648.0, 0.0,
-				      -9223372036854775808.0, 0.0 };
-	static const double hi_excl[4] = { 2147483648.0, 4294967296.0,
-					   9223372036854775808.0,
-					   18446744073709551616.0 };
-	static const uint64_t min_v[4] = { 0xffffffff80000000ull, 0,
-					   1ull << 63, 0 };
-	static const uint64_t max_v[4] = { 0x7fffffffull, ~0ull,
-					   (1ull << 63) - 1, ~0ull };
+	static const double lo[4] = {-2147483648.0, 0.0, -9223372036854775808.0,
+				     0.0};
+	static const double hi_excl[4] = {2147483648.0, 4294967296.0,
+					  9223372036854775808.0,
+					  18446744073709551616.0};
+	static const uint64_t min_v[4] = {0xffffffff80000000ull, 0, 1ull << 63,
+					  0};
+	static const uint64_t max_v[4] = {0x7fffffffull, ~0ull,
+					  (1ull << 63) - 1, ~0ull};
 	double r;
 
 	if (isnan_) {
@@ -401,10 +422,14 @@ static uint64_t to_int(double x, bool isnan_, unsigned kind, unsigned rm,
 	if (r != x)
 		*fl |= FF_NX;
 	switch (kind) {
-	case 0: return (uint64_t)(int64_t)(int32_t)r;
-	case 1: return (uint64_t)(int64_t)(int32_t)(uint32_t)r;
-	case 2: return (uint64_t)(int64_t)r;
-	default: return (uint64_t)r;
+	case 0:
+		return (uint64_t)(int64_t)(int32_t)r;
+	case 1:
+		return (uint64_t)(int64_t)(int32_t)(uint32_t)r;
+	case 2:
+		return (uint64_t)(int64_t)r;
+	default:
+		return (uint64_t)r;
 	}
 }
 
@@ -419,27 +444,51 @@ static uint64_t from_int(uint64_t v, unsigned kind, bool dbl, unsigned rm,
 	unsigned f;
 
 	switch (kind) {
-	case 0: exact = (long double)(int32_t)v; break;
-	case 1: exact = (long double)(uint32_t)v; break;
-	case 2: exact = (long double)(int64_t)v; break;
-	default: exact = (long double)v; break;
+	case 0:
+		exact = (long double)(int32_t)v;
+		break;
+	case 1:
+		exact = (long double)(uint32_t)v;
+		break;
+	case 2:
+		exact = (long double)(int64_t)v;
+		break;
+	default:
+		exact = (long double)v;
+		break;
 	}
 	env_enter(&e, rm);
 	PINR(v);
 	if (dbl) {
 		switch (kind) {
-		case 0: d = (double)(int32_t)v; break;
-		case 1: d = (double)(uint32_t)v; break;
-		case 2: d = (double)(int64_t)v; break;
-		default: d = (double)v; break;
+		case 0:
+			d = (double)(int32_t)v;
+			break;
+		case 1:
+			d = (double)(uint32_t)v;
+			break;
+		case 2:
+			d = (double)(int64_t)v;
+			break;
+		default:
+			d = (double)v;
+			break;
 		}
 		PIN(d);
 	} else {
 		switch (kind) {
-		case 0: s = (float)(int32_t)v; break;
-		case 1: s = (float)(uint32_t)v; break;
-		case 2: s = (float)(int64_t)v; break;
-		default: s = (float)v; break;
+		case 0:
+			s = (float)(int32_t)v;
+			break;
+		case 1:
+			s = (float)(uint32_t)v;
+			break;
+		case 2:
+			s = (float)(int64_t)v;
+			break;
+		default:
+			s = (float)v;
+			break;
 		}
 		PIN(s);
 	}
@@ -592,16 +641,28 @@ int rv_fp_exec(struct vmc__rv_hart *h, const struct rv_insn *i)
 	if (rm == RM_DYN)
 		rm = h->frm;
 	switch (op) {
-	case VMC__RV_OP_FSGNJ_S: case VMC__RV_OP_FSGNJN_S:
-	case VMC__RV_OP_FSGNJX_S: case VMC__RV_OP_FSGNJ_D:
-	case VMC__RV_OP_FSGNJN_D: case VMC__RV_OP_FSGNJX_D:
-	case VMC__RV_OP_FMIN_S: case VMC__RV_OP_FMAX_S:
-	case VMC__RV_OP_FMIN_D: case VMC__RV_OP_FMAX_D:
-	case VMC__RV_OP_FEQ_S: case VMC__RV_OP_FLT_S: case VMC__RV_OP_FLE_S:
-	case VMC__RV_OP_FEQ_D: case VMC__RV_OP_FLT_D: case VMC__RV_OP_FLE_D:
-	case VMC__RV_OP_FMV_X_W: case VMC__RV_OP_FMV_X_D:
-	case VMC__RV_OP_FCLASS_S: case VMC__RV_OP_FCLASS_D:
-	case VMC__RV_OP_FMV_W_X: case VMC__RV_OP_FMV_D_X:
+	case VMC__RV_OP_FSGNJ_S:
+	case VMC__RV_OP_FSGNJN_S:
+	case VMC__RV_OP_FSGNJX_S:
+	case VMC__RV_OP_FSGNJ_D:
+	case VMC__RV_OP_FSGNJN_D:
+	case VMC__RV_OP_FSGNJX_D:
+	case VMC__RV_OP_FMIN_S:
+	case VMC__RV_OP_FMAX_S:
+	case VMC__RV_OP_FMIN_D:
+	case VMC__RV_OP_FMAX_D:
+	case VMC__RV_OP_FEQ_S:
+	case VMC__RV_OP_FLT_S:
+	case VMC__RV_OP_FLE_S:
+	case VMC__RV_OP_FEQ_D:
+	case VMC__RV_OP_FLT_D:
+	case VMC__RV_OP_FLE_D:
+	case VMC__RV_OP_FMV_X_W:
+	case VMC__RV_OP_FMV_X_D:
+	case VMC__RV_OP_FCLASS_S:
+	case VMC__RV_OP_FCLASS_D:
+	case VMC__RV_OP_FMV_W_X:
+	case VMC__RV_OP_FMV_D_X:
 		break; /* funct3 is no rounding mode */
 	default:
 		if (rm > RM_RMM)
@@ -616,11 +677,11 @@ int rv_fp_exec(struct vmc__rv_hart *h, const struct rv_insn *i)
 	case VMC__RV_OP_##name##_D:                                            \
 		*fd = arith_d(fop, a, b, 0, rm, &fl);                          \
 		break;
-	ARITH(FADD, F_ADD)
-	ARITH(FSUB, F_SUB)
-	ARITH(FMUL, F_MUL)
-	ARITH(FDIV, F_DIV)
-	ARITH(FSQRT, F_SQRT)
+		ARITH(FADD, F_ADD)
+		ARITH(FSUB, F_SUB)
+		ARITH(FMUL, F_MUL)
+		ARITH(FDIV, F_DIV)
+		ARITH(FSQRT, F_SQRT)
 #undef ARITH
 	case VMC__RV_OP_FMADD_S:
 		*fd = arith_s(F_FMA, sa, sb, sc, rm, &fl);
@@ -698,27 +759,35 @@ int rv_fp_exec(struct vmc__rv_hart *h, const struct rv_insn *i)
 			  snan_d(a) || snan_d(b), (i->raw >> 12) & 3, &fl);
 		wf = false;
 		break;
-	case VMC__RV_OP_FCVT_W_S: case VMC__RV_OP_FCVT_WU_S:
-	case VMC__RV_OP_FCVT_L_S: case VMC__RV_OP_FCVT_LU_S:
+	case VMC__RV_OP_FCVT_W_S:
+	case VMC__RV_OP_FCVT_WU_S:
+	case VMC__RV_OP_FCVT_L_S:
+	case VMC__RV_OP_FCVT_LU_S:
 		*xd = to_int((double)f_of(sa), nan_s(sa),
 			     op - VMC__RV_OP_FCVT_W_S, rm, &fl);
 		wf = false;
 		break;
-	case VMC__RV_OP_FCVT_W_D: case VMC__RV_OP_FCVT_WU_D:
-	case VMC__RV_OP_FCVT_L_D: case VMC__RV_OP_FCVT_LU_D:
+	case VMC__RV_OP_FCVT_W_D:
+	case VMC__RV_OP_FCVT_WU_D:
+	case VMC__RV_OP_FCVT_L_D:
+	case VMC__RV_OP_FCVT_LU_D:
 		*xd = to_int(d_of(a), nan_d(a), op - VMC__RV_OP_FCVT_W_D, rm,
 			     &fl);
 		wf = false;
 		break;
-	case VMC__RV_OP_FCVT_S_W: case VMC__RV_OP_FCVT_S_WU:
-	case VMC__RV_OP_FCVT_S_L: case VMC__RV_OP_FCVT_S_LU:
+	case VMC__RV_OP_FCVT_S_W:
+	case VMC__RV_OP_FCVT_S_WU:
+	case VMC__RV_OP_FCVT_S_L:
+	case VMC__RV_OP_FCVT_S_LU:
 		*fd = from_int(h->x[i->rs1], op - VMC__RV_OP_FCVT_S_W, false,
 			       rm, &fl);
 		break;
-	case VMC__RV_OP_FCVT_D_W: case VMC__RV_OP_FCVT_D_WU:
-	case VMC__RV_OP_FCVT_D_L: case VMC__RV_OP_FCVT_D_LU:
-		*fd = from_int(h->x[i->rs1], op - VMC__RV_OP_FCVT_D_W, true,
-			       rm, &fl);
+	case VMC__RV_OP_FCVT_D_W:
+	case VMC__RV_OP_FCVT_D_WU:
+	case VMC__RV_OP_FCVT_D_L:
+	case VMC__RV_OP_FCVT_D_LU:
+		*fd = from_int(h->x[i->rs1], op - VMC__RV_OP_FCVT_D_W, true, rm,
+			       &fl);
 		break;
 	case VMC__RV_OP_FMV_X_W:
 		*xd = (uint64_t)(int64_t)(int32_t)(uint32_t)a;
