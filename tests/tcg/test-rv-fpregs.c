@@ -7,10 +7,15 @@
  * the hart would once FP is enabled.
  */
 #include <errno.h>
+#include <fenv.h>
+#include <string.h>
 
 #include <libvmcore/libvmcore.h>
 
+#include "rv-board.h"
 #include "vmc-test.h"
+
+#define CODE 0x80000000ull
 
 static void test_fp_regs(void)
 {
@@ -73,8 +78,55 @@ static void test_fp_regs(void)
 	vmc_loop_unref(loop);
 }
 
+/*
+ * The guest's rounding modes and flags never leak into the host thread's
+ * floating-point environment: a guest that divides by zero, overflows and
+ * rounds toward zero, up and to max magnitude leaves the host's rounding
+ * mode (set to downward here, as an SSE division shows) and its exception
+ * flags (clear) as they were.
+ */
+static void test_host_env_kept(void)
+{
+	static const uint32_t prog[] = {
+	    0x000022b7, /* lui t0, 0x2 (mstatus.FS = Initial) */
+	    0x3002a073, /* csrs mstatus, t0 */
+	    0x00100293, /* li t0, 1 */
+	    0xd20287d3, /* fcvt.d.w fa5, t0 */
+	    0xf2000753, /* fmv.d.x fa4, zero */
+	    0x0020d073, /* fsrmi 1 (RTZ) */
+	    0x1ae7f6d3, /* fdiv.d fa3, fa5, fa4 (dyn): DZ */
+	    0x1ae7c6d3, /* fdiv.d fa3, fa5, fa4, rmm */
+	    0x5a07b6d3, /* fsqrt.d fa3, fa5, rup */
+	    0x0000006f, /* j . */
+	};
+	struct board b;
+	uint64_t retired = 0, fflags = 0, q;
+	volatile double one = 1.0, three = 3.0;
+	double third;
+
+	ASSERT_OK(board_init(&b, 1 << 20));
+	memcpy(b.ram, prog, sizeof(prog));
+	ASSERT_OK(vmc__rv_add_breakpoint(b.hart, CODE + 4 * 9));
+	vmc__rv_hart_reset(b.hart, CODE);
+	ASSERT_EQ(fesetround(FE_DOWNWARD), 0);
+	feclearexcept(FE_ALL_EXCEPT);
+	vmc__rv_run(b.hart, 1000, &retired);
+	ASSERT_EQ(fegetround(), FE_DOWNWARD);
+	ASSERT_EQ(fetestexcept(FE_ALL_EXCEPT), 0);
+	third = one / three; /* 1/3 rounded down: ...555, up: ...556 */
+	memcpy(&q, &third, sizeof(q));
+	fesetround(FE_TONEAREST);
+	ASSERT_EQ_U64(q, 0x3fd5555555555555ull);
+	feclearexcept(FE_ALL_EXCEPT);
+	ASSERT_EQ_U64(vmc__rv_get_pc(b.hart), CODE + 4 * 9);
+	ASSERT_OK(vmc__rv_get_csr(b.hart, 0x001, &fflags));
+	ASSERT_EQ_U64(fflags, 0x08); /* DZ only: 1/0 twice, sqrt(1) exact */
+	board_free(&b);
+}
+
 int main(void)
 {
 	RUN(test_fp_regs);
+	RUN(test_host_env_kept);
 	return 0;
 }
