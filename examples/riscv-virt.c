@@ -113,7 +113,7 @@ static const struct cpu_ext {
 };
 #define N_CPU_EXTS (sizeof(cpu_exts) / sizeof(cpu_exts[0]))
 /* The single-letter extensions, in misa. */
-static const char *const cpu_letters[] = {"i", "m", "a", "c"};
+static const char *const cpu_letters[] = {"i", "m", "a", "f", "d", "c"};
 #define N_CPU_LETTERS (sizeof(cpu_letters) / sizeof(cpu_letters[0]))
 
 static void die(int err, const char *fmt, ...)

@@ -9,6 +9,8 @@
 #include "gdbstub-internal.h"
 #include "vmc-test.h"
 
+#include <string.h>
+
 #include <libvmcore/vmc-riscv.h>
 #include <libvmcore/vmc-x86.h>
 
@@ -52,9 +54,18 @@ static void test_riscv64(void)
 	const struct gdb_arch *a = vmc__gdb_arch_find(VMC_ARCH_RISCV64);
 
 	check_arch(VMC_ARCH_RISCV64, "pc", VMC_RISCV_REG_PC);
-	ASSERT_EQ(a->nr_regs, 33);
-	for (unsigned int i = 0; i < 32; i++)
+	/* x0-x31, pc, then the fpu feature: f0-f31, fflags, frm, fcsr. */
+	ASSERT_EQ(a->nr_regs, 68);
+	for (unsigned int i = 0; i < 32; i++) {
 		ASSERT_EQ(a->regs[i].reg, VMC_RISCV_REG_X(i));
+		ASSERT_EQ(a->regs[33 + i].reg, VMC_RISCV_REG_F(i));
+		ASSERT_EQ(a->regs[33 + i].size, 8);
+	}
+	ASSERT_EQ(a->regs[65].reg, VMC_RISCV_REG_CSR(1));
+	ASSERT_EQ(a->regs[66].reg, VMC_RISCV_REG_CSR(2));
+	ASSERT_EQ(a->regs[67].reg, VMC_RISCV_REG_CSR(3));
+	ASSERT_EQ(a->regs[67].size, 4);
+	ASSERT_NOT_NULL(strstr(a->xml, "org.gnu.gdb.riscv.fpu"));
 }
 
 static void test_x86_64(void)

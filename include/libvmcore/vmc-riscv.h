@@ -5,7 +5,9 @@
  *
  * Register numbers for vmc_vcpu_get_reg() and vmc_vcpu_set_reg() on a
  * VMC_ARCH_RISCV64 vCPU: the 32 integer registers are 0..31, the program
- * counter is 32, a CSR is 0x1000 plus its 12-bit CSR number, and the
+ * counter is 32, the F and D registers f0..f31 are 33..64 (64 bits each,
+ * singles NaN-boxed as the hart holds them; fcsr, frm and fflags are
+ * CSRs), a CSR is 0x1000 plus its 12-bit CSR number, and the
  * hart's current privilege level is 0x2000 (values of enum
  * vmc_riscv_priv).  A board sets a hart's reset state with them: pc, a0 =
  * hart id, a1 = device-tree address.
@@ -34,6 +36,11 @@ enum vmc_riscv_reg {
 	VMC_RISCV_REG_A2 = 12,    /**< x12, third argument */
 	VMC_RISCV_REG_X31 = 31,   /**< the last integer register */
 	VMC_RISCV_REG_PC = 32,    /**< program counter */
+	VMC_RISCV_REG_F0 = 33,    /**< f0, the first FP register (@since 0.2) */
+	VMC_RISCV_REG_F31 = 64,   /**< f31, the last FP register (@since 0.2) */
+	VMC_RISCV_REG_FFLAGS = 0x1001, /**< CSR fflags (@since 0.2) */
+	VMC_RISCV_REG_FRM = 0x1002,    /**< CSR frm (@since 0.2) */
+	VMC_RISCV_REG_FCSR = 0x1003,   /**< CSR fcsr (@since 0.2) */
 	VMC_RISCV_REG_CSR_BASE = 0x1000, /**< CSR n is 0x1000 + n */
 	VMC_RISCV_REG_PRIV = 0x2000,     /**< privilege (vmc_riscv_priv) */
 	/** The extensions switched off, a set of enum vmc_riscv_ext bits
@@ -48,6 +55,9 @@ enum vmc_riscv_reg {
 
 /** Register number of integer register x@p n (0..31). */
 #define VMC_RISCV_REG_X(n) ((unsigned int)(n))
+
+/** Register number of FP register f@p n (0..31). @since 0.2 */
+#define VMC_RISCV_REG_F(n) (33u + (unsigned int)(n))
 
 /** Register number of CSR @p csr (0..0xfff). */
 #define VMC_RISCV_REG_CSR(csr) (0x1000u + ((unsigned int)(csr) & 0xfffu))

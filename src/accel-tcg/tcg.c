@@ -647,6 +647,8 @@ static int tcg_get_reg(struct vmc_vcpu *vcpu, unsigned int reg, uint64_t *val)
 		*val = vmc__rv_get_pc(h);
 		return 0;
 	}
+	if (reg >= VMC_RISCV_REG_F0 && reg <= VMC_RISCV_REG_F31)
+		return vmc__rv_get_fpr(h, reg - VMC_RISCV_REG_F0, val);
 	if (reg == VMC_RISCV_REG_PRIV) {
 		*val = vmc__rv_get_priv(h);
 		return 0;
@@ -672,6 +674,8 @@ static int tcg_set_reg(struct vmc_vcpu *vcpu, unsigned int reg, uint64_t val)
 		vmc__rv_set_pc(h, val);
 		return 0;
 	}
+	if (reg >= VMC_RISCV_REG_F0 && reg <= VMC_RISCV_REG_F31)
+		return vmc__rv_set_fpr(h, reg - VMC_RISCV_REG_F0, val);
 	if (reg == VMC_RISCV_REG_PRIV) {
 		if (val != VMC__RV_PRIV_U && val != VMC__RV_PRIV_S &&
 		    val != VMC__RV_PRIV_M)

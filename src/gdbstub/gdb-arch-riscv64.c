@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * riscv64 (tcg): gdb's org.gnu.gdb.riscv.cpu feature, x0..x31 under their
- * ABI names, then pc.
+ * ABI names, then pc; org.gnu.gdb.riscv.fpu, f0..f31 under their ABI names
+ * (as a single/double union, as gdb's own description has them), then
+ * fflags, frm and fcsr.
  */
 #include <libvmcore/vmc-riscv.h>
 
@@ -44,8 +46,47 @@
 	R(t6, 64, int, none, X(31))                                            \
 	R(pc, 64, code_ptr, none, VMC_RISCV_REG_PC)
 
+#define F(n) VMC_RISCV_REG_F(n)
+
+#define RISCV_FPU_REGS(R)                                                      \
+	R(ft0, 64, riscv_double, float, F(0))                                  \
+	R(ft1, 64, riscv_double, float, F(1))                                  \
+	R(ft2, 64, riscv_double, float, F(2))                                  \
+	R(ft3, 64, riscv_double, float, F(3))                                  \
+	R(ft4, 64, riscv_double, float, F(4))                                  \
+	R(ft5, 64, riscv_double, float, F(5))                                  \
+	R(ft6, 64, riscv_double, float, F(6))                                  \
+	R(ft7, 64, riscv_double, float, F(7))                                  \
+	R(fs0, 64, riscv_double, float, F(8))                                  \
+	R(fs1, 64, riscv_double, float, F(9))                                  \
+	R(fa0, 64, riscv_double, float, F(10))                                 \
+	R(fa1, 64, riscv_double, float, F(11))                                 \
+	R(fa2, 64, riscv_double, float, F(12))                                 \
+	R(fa3, 64, riscv_double, float, F(13))                                 \
+	R(fa4, 64, riscv_double, float, F(14))                                 \
+	R(fa5, 64, riscv_double, float, F(15))                                 \
+	R(fa6, 64, riscv_double, float, F(16))                                 \
+	R(fa7, 64, riscv_double, float, F(17))                                 \
+	R(fs2, 64, riscv_double, float, F(18))                                 \
+	R(fs3, 64, riscv_double, float, F(19))                                 \
+	R(fs4, 64, riscv_double, float, F(20))                                 \
+	R(fs5, 64, riscv_double, float, F(21))                                 \
+	R(fs6, 64, riscv_double, float, F(22))                                 \
+	R(fs7, 64, riscv_double, float, F(23))                                 \
+	R(fs8, 64, riscv_double, float, F(24))                                 \
+	R(fs9, 64, riscv_double, float, F(25))                                 \
+	R(fs10, 64, riscv_double, float, F(26))                                \
+	R(fs11, 64, riscv_double, float, F(27))                                \
+	R(ft8, 64, riscv_double, float, F(28))                                 \
+	R(ft9, 64, riscv_double, float, F(29))                                 \
+	R(ft10, 64, riscv_double, float, F(30))                                \
+	R(ft11, 64, riscv_double, float, F(31))                                \
+	R(fflags, 32, int, float, VMC_RISCV_REG_FFLAGS)                        \
+	R(frm, 32, int, float, VMC_RISCV_REG_FRM)                              \
+	R(fcsr, 32, int, float, VMC_RISCV_REG_FCSR)
+
 #define RISCV_ENUM(name, bits, type, group, reg) GDB_ENUM_REG(RV_, name)
-enum { RISCV_CPU_REGS(RISCV_ENUM) RV_NR_REGS };
+enum { RISCV_CPU_REGS(RISCV_ENUM) RISCV_FPU_REGS(RISCV_ENUM) RV_NR_REGS };
 
 /* clang-format off */
 static const char xml[] =
@@ -53,10 +94,18 @@ static const char xml[] =
 	"<feature name=\"org.gnu.gdb.riscv.cpu\">"
 	RISCV_CPU_REGS(GDB_XML_REG)
 	"</feature>"
+	"<feature name=\"org.gnu.gdb.riscv.fpu\">"
+	"<union id=\"riscv_double\">"
+	"<field name=\"float\" type=\"ieee_single\"/>"
+	"<field name=\"double\" type=\"ieee_double\"/>"
+	"</union>"
+	RISCV_FPU_REGS(GDB_XML_REG)
+	"</feature>"
 	GDB_XML_TAIL;
 /* clang-format on */
 
-static const struct gdb_reg regs[] = {RISCV_CPU_REGS(GDB_TABLE_REG)};
+static const struct gdb_reg regs[] = {
+	RISCV_CPU_REGS(GDB_TABLE_REG) RISCV_FPU_REGS(GDB_TABLE_REG)};
 
 const struct gdb_arch vmc__gdb_arch_riscv64 = {
     .arch = VMC_ARCH_RISCV64,

@@ -162,7 +162,11 @@ def run(port, syms):
     check(c.cmd("T02") == "OK" and c.cmd("T03").startswith("E"),
           "T: thread alive")
     check(c.cmd("Hg05").startswith("E"), "H with a bad thread: error")
-    check(c.cmd("p21").startswith("E"), "p of an unknown register: error")
+    check(c.cmd("p44").startswith("E"), "p of an unknown register: error")
+    check(len(c.cmd("p21")) == 16, "p ft0: 64 bits")
+    check(len(c.cmd("p43")) == 8, "p fcsr: 32 bits")
+    check(c.cmd("P2a=" + hex64(0x3ff8000000000000)) == "OK", "P fa0")
+    check(le64(c.cmd("p2a")) == 0x3ff8000000000000, "p fa0 reads back")
     check(c.cmd("m80000000") .startswith("E"), "malformed m: error")
     check(c.cmd("mffffffffffff0000,4").startswith("E"), "m unmapped: error")
     check(c.cmd("Z9,0,0") == "", "unsupported Z type: empty")
@@ -198,7 +202,8 @@ def run(port, syms):
     check(le64(c.cmd("p5")) == 0x1234, "p t0 reads back")
     check(c.cmd("P5=" + hex64(0)) == "OK", "P t0 back")
     g = c.cmd("g")
-    check(len(g) == 33 * 16, "g: 33 registers")
+    check(len(g) == 33 * 16 + 32 * 16 + 3 * 8,
+          "g: x0-x31, pc, f0-f31, fflags, frm, fcsr")
     check(c.cmd("G" + g) == "OK", "G writes them back")
 
     # Single steps are exact: 's' runs one instruction.

@@ -22,7 +22,7 @@ import tempfile
 failures = []
 ALL_OFF = ("zba=off,zbb=off,zbc=off,zbs=off,zicond=off,zicbom=off,"
            "zicboz=off,svpbmt=off")
-DEFAULT_EXTS = ["i", "m", "a", "c", "zicbom", "zicbop", "zicboz", "zicntr",
+DEFAULT_EXTS = ["i", "m", "a", "f", "d", "c", "zicbom", "zicbop", "zicboz", "zicntr",
                 "zicond", "zicsr", "zifencei", "zihintpause", "zihpm", "zba",
                 "zbb", "zbc", "zbs", "svpbmt"]
 

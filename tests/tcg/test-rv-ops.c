@@ -67,11 +67,17 @@ static void test_rows(void)
 			ASSERT_TRUE(f & VMC__RV_OPF_RD);
 			ASSERT_FALSE(f & VMC__RV_OPF_TERM);
 		}
-		/* Loads forward their value; stores write no register;
-		 * AMOs write rd but through a helper, so do not forward. */
+		/* Loads forward their value (flw and fld write an f
+		 * register: no rd, nothing to forward); stores write no
+		 * register; AMOs write rd but through a helper, so do not
+		 * forward. */
 		switch (o->mem) {
 		case VMC__RV_MEM_LOAD:
-			ASSERT_TRUE(f & VMC__RV_OPF_SETT);
+			if (op == VMC__RV_OP_FLW || op == VMC__RV_OP_FLD)
+				ASSERT_FALSE(f & (VMC__RV_OPF_SETT |
+						  VMC__RV_OPF_RD));
+			else
+				ASSERT_TRUE(f & VMC__RV_OPF_SETT);
 			break;
 		case VMC__RV_MEM_STORE:
 			ASSERT_FALSE(f & VMC__RV_OPF_RD);
@@ -119,6 +125,12 @@ static uint32_t rnd32(void)
 
 static bool produced[VMC__RV_OP__COUNT];
 
+/* An F or D op (the table's contiguous block of them). */
+static bool is_fp(unsigned op)
+{
+	return op >= VMC__RV_OP_FLW && op <= VMC__RV_OP_FMV_D_X;
+}
+
 /* What the encoding of a 32-bit instruction says, by its major opcode. */
 static void check32(uint32_t w)
 {
@@ -135,10 +147,17 @@ static void check32(uint32_t w)
 	ASSERT_FALSE(flags(op) & VMC__RV_OPF_XLATE);
 	if (op == VMC__RV_OP_ILLEGAL)
 		return;
-	ASSERT_EQ(vmc__rv_op_mem(op) == VMC__RV_MEM_LOAD, major == 0x03);
+	ASSERT_EQ(vmc__rv_op_mem(op) == VMC__RV_MEM_LOAD,
+		  major == 0x03 || major == 0x07);
 	/* cbo.zero (MISC-MEM) stores zeros over a cache block. */
 	ASSERT_EQ(vmc__rv_op_mem(op) == VMC__RV_MEM_STORE,
-		  major == 0x23 || op == VMC__RV_OP_CBO_ZERO);
+		  major == 0x23 || major == 0x27 || op == VMC__RV_OP_CBO_ZERO);
+	/* LOAD-FP, STORE-FP, the fused multiply-adds and OP-FP make the
+	 * F and D ops, and only they do. */
+	ASSERT_EQ(is_fp(op), major == 0x07 || major == 0x27 ||
+				     major == 0x43 || major == 0x47 ||
+				     major == 0x4b || major == 0x4f ||
+				     major == 0x53);
 	ASSERT_EQ(vmc__rv_op_mem(op) == VMC__RV_MEM_AMO, major == 0x2f);
 	ASSERT_EQ(vmc__rv_op_is_branch(op), major == 0x63);
 	/* auipc, jal and the branches add their immediate to the pc. */
@@ -150,8 +169,9 @@ static void check32(uint32_t w)
 		  major == 0x6f || major == 0x67 || major == 0x63 ||
 		      major == 0x73 || (major == 0x0f && ((w >> 12) & 7) == 1));
 	/* An op that writes no rd has none in its encoding: the decoder
-	 * leaves rd 0, so nothing else can be written by accident. */
-	if (!vmc__rv_op_writes_rd(op))
+	 * leaves rd 0, so nothing else can be written by accident (F and
+	 * D ops may name an f register there). */
+	if (!vmc__rv_op_writes_rd(op) && !is_fp(op))
 		ASSERT_EQ(d.rd, 0);
 	/* Every I/R/U/J-type op outside SYSTEM writes rd. */
 	if (major == 0x03 || major == 0x13 || major == 0x1b || major == 0x33 ||
@@ -178,8 +198,8 @@ static void check16(uint16_t c)
 	/* c.lw c.ld / c.lwsp c.ldsp; c.sw c.sd / c.swsp c.sdsp; c.beqz
 	 * c.bnez; c.j, and c.jr c.jalr c.ebreak (q2 funct3 4, which also
 	 * holds c.mv and c.add). */
-	load = (q == 0 || q == 2) && (f3 == 2 || f3 == 3);
-	store = (q == 0 || q == 2) && (f3 == 6 || f3 == 7);
+	load = (q == 0 || q == 2) && (f3 == 1 || f3 == 2 || f3 == 3);
+	store = (q == 0 || q == 2) && (f3 == 5 || f3 == 6 || f3 == 7);
 	branch = q == 1 && (f3 == 6 || f3 == 7);
 	jump = q == 1 && f3 == 5;
 	ASSERT_EQ(vmc__rv_op_mem(op) == VMC__RV_MEM_LOAD, load);
@@ -189,8 +209,10 @@ static void check16(uint16_t c)
 		ASSERT_EQ(op, VMC__RV_OP_JAL);
 	if (vmc__rv_op_is_terminator(op))
 		ASSERT_TRUE(branch || jump || (q == 2 && f3 == 4));
-	if (!vmc__rv_op_writes_rd(op))
+	if (!vmc__rv_op_writes_rd(op) && !is_fp(op))
 		ASSERT_EQ(d.rd, 0);
+	/* c.fld c.fsd / c.fldsp c.fsdsp (RV64 has no c.flw). */
+	ASSERT_EQ(is_fp(op), (q == 0 || q == 2) && (f3 == 1 || f3 == 5));
 }
 
 /* The encodings of Zba, Zbb, Zbc, Zbs, Zicond and Zicbom/Zicboz (from
@@ -287,10 +309,20 @@ static void test_decoder_agrees(void)
 	    0x0ff0000f, /* fence */
 	    0x1005a52f, /* lr.w a0, (a1) */
 	    0x1005b52f, /* lr.d a0, (a1) */
+	    0xe0050553, /* fmv.x.w a0, fa0 */
+	    0xe2050553, /* fmv.x.d a0, fa0 */
+	    0xf0050553, /* fmv.w.x fa0, a0 */
+	    0xf2050553, /* fmv.d.x fa0, a0 */
+	    0xe0051553, /* fclass.s a0, fa0 */
+	    0xe2051553, /* fclass.d a0, fa0 */
+	    0x40150553, /* fcvt.s.d fa0, fa0 */
+	    0x42050553, /* fcvt.d.s fa0, fa0 */
 	};
 	static const uint32_t majors[] = {0x73, 0x2f, 0x03, 0x23, 0x33,
 					  0x3b, 0x13, 0x1b, 0x63, 0x67,
-					  0x6f, 0x0f, 0x37, 0x17};
+					  0x6f, 0x0f, 0x37, 0x17, 0x07, 0x27,
+					  0x43, 0x47, 0x4b, 0x4f, 0x53, 0x53,
+					  0x53, 0x53};
 	/* Not scaled: decoding is cheap, and the coverage check below
 	 * needs the random words to reach every op. */
 	long n = 400000;

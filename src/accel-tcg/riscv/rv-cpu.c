@@ -11,7 +11,7 @@
 
 #define MISA_VALUE                                                      \
 	((2ull << 62) | (1u << ('A' - 'A')) | (1u << ('C' - 'A')) |      \
-	 (1u << ('I' - 'A')) | (1u << ('M' - 'A')) | (1u << ('S' - 'A')) | \
+	 (1u << ('D' - 'A')) | (1u << ('F' - 'A')) | (1u << ('I' - 'A')) | (1u << ('M' - 'A')) | (1u << ('S' - 'A')) | \
 	 (1u << ('U' - 'A')))
 
 #define IRQ_S_MASK                                                       \
@@ -25,10 +25,10 @@
 #define MSTATUS_WMASK                                                     \
 	(MSTATUS_SIE | MSTATUS_MIE | MSTATUS_SPIE | MSTATUS_MPIE |        \
 	 MSTATUS_SPP | MSTATUS_MPP | MSTATUS_MPRV | MSTATUS_SUM |         \
-	 MSTATUS_MXR | MSTATUS_TVM | MSTATUS_TW | MSTATUS_TSR)
+	 MSTATUS_MXR | MSTATUS_TVM | MSTATUS_TW | MSTATUS_TSR | MSTATUS_FS)
 #define SSTATUS_MASK                                                      \
 	(MSTATUS_SIE | MSTATUS_SPIE | MSTATUS_SPP | MSTATUS_SUM |          \
-	 MSTATUS_MXR | MSTATUS_UXL)
+	 MSTATUS_MXR | MSTATUS_UXL | MSTATUS_FS | MSTATUS_SD)
 
 void rv_update_regimes(struct vmc__rv_hart *h)
 {
@@ -348,6 +348,13 @@ int rv_csr_read(struct vmc__rv_hart *h, unsigned csr, uint64_t *val,
 		*val = h->pmpaddr[csr - 0x3b0];
 		return 0;
 	}
+	if (csr >= 0x001 && csr <= 0x003) { /* fflags, frm, fcsr */
+		if (!debugger && !(h->mstatus & MSTATUS_FS))
+			return -1;
+		*val = csr == 1 ? h->fflags :
+		       csr == 2 ? h->frm : (h->frm << 5 | h->fflags);
+		return 0;
+	}
 	switch (csr) {
 	case 0x100: v = h->mstatus & SSTATUS_MASK; break;
 	case 0x104: v = atomic_load(&h->mie) & h->mideleg; break;
@@ -451,6 +458,9 @@ static void mstatus_write(struct vmc__rv_hart *h, uint64_t v, uint64_t mask)
 	if (((s >> 11) & 3) == 2)
 		s = (s & ~MSTATUS_MPP) | (old & MSTATUS_MPP);
 	h->mstatus = (s & MSTATUS_WMASK) | MSTATUS_UXL_64 | MSTATUS_SXL_64;
+	/* SD summarises FS (there is no XS or VS state). */
+	if ((h->mstatus & MSTATUS_FS) == MSTATUS_FS)
+		h->mstatus |= MSTATUS_SD;
 	if ((old ^ h->mstatus) & MSTATUS_MXR)
 		rv_tlb_flush(h);
 	rv_update_regimes(h);
@@ -474,9 +484,24 @@ int rv_csr_write(struct vmc__rv_hart *h, unsigned csr, uint64_t v,
 		pmpaddr_write(h, csr - 0x3b0, v);
 		return 0;
 	}
+	if (csr >= 0x001 && csr <= 0x003) {
+		if (!debugger && !(h->mstatus & MSTATUS_FS))
+			return -1;
+		if (csr == 1)
+			h->fflags = v & 0x1f;
+		else if (csr == 2)
+			h->frm = v & 7;
+		else {
+			h->fflags = v & 0x1f;
+			h->frm = (v >> 5) & 7;
+		}
+		if (h->mstatus & MSTATUS_FS)
+			h->mstatus |= MSTATUS_FS | MSTATUS_SD;
+		return 0;
+	}
 	switch (csr) {
 	case 0x100:
-		mstatus_write(h, v, SSTATUS_MASK & ~MSTATUS_UXL);
+		mstatus_write(h, v, SSTATUS_MASK & ~MSTATUS_UXL & ~MSTATUS_SD);
 		break;
 	case 0x104: {
 		uint64_t m = h->mideleg & MIE_MASK;
@@ -695,6 +720,9 @@ void vmc__rv_hart_free(struct vmc__rv_hart *h)
 void vmc__rv_hart_reset(struct vmc__rv_hart *h, uint64_t pc)
 {
 	memset(h->x, 0, sizeof(h->x));
+	/* As QEMU's virt: FS Off, f registers and fcsr zero. */
+	memset(h->f, 0, sizeof(h->f));
+	h->fflags = h->frm = 0;
 	h->pc = pc;
 	h->priv = VMC__RV_PRIV_M;
 	h->mstatus = MSTATUS_UXL_64 | MSTATUS_SXL_64;
@@ -799,6 +827,24 @@ void vmc__rv_set_gpr(struct vmc__rv_hart *h, unsigned n, uint64_t v)
 {
 	if (n && n < 32)
 		h->x[n] = v;
+}
+
+int vmc__rv_get_fpr(struct vmc__rv_hart *h, unsigned n, uint64_t *val)
+{
+	if (n >= 32)
+		return -EINVAL;
+	*val = h->f[n];
+	return 0;
+}
+
+int vmc__rv_set_fpr(struct vmc__rv_hart *h, unsigned n, uint64_t val)
+{
+	if (n >= 32)
+		return -EINVAL;
+	h->f[n] = val;
+	if (h->mstatus & MSTATUS_FS)
+		h->mstatus |= MSTATUS_FS | MSTATUS_SD;
+	return 0;
 }
 
 uint64_t vmc__rv_get_pc(struct vmc__rv_hart *h)

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * RV64IMAC + Zicsr + Zifencei + Zba/Zbb/Zbc/Zbs + Zicond + Zicbom/Zicboz
- * decoder (the Zicbop and Zihintpause hints are ori and fence encodings and
- * decode as those).  Written from the unprivileged ISA
+ * RV64IMAFDC + Zicsr + Zifencei + Zba/Zbb/Zbc/Zbs + Zicond +
+ * Zicbom/Zicboz decoder (the Zicbop and Zihintpause hints are ori and
+ * fence encodings and decode as those).  Written from the unprivileged ISA
  * manual's encoding tables; compressed forms expand to their base ops.
  */
 #include "rv.h"
@@ -63,7 +63,15 @@ static void decode_c(uint16_t c, struct vmc__rv_dec *d)
 			imm = bits(c, 12, 10) << 3 | bits(c, 6, 5) << 6;
 			set(d, VMC__RV_OP_SD, 0, rs1p, rdp, imm);
 			return;
-		default: /* c.fld, c.fsd (no F/D), reserved */
+		case 1: /* c.fld */
+			imm = bits(c, 12, 10) << 3 | bits(c, 6, 5) << 6;
+			set(d, VMC__RV_OP_FLD, rdp, rs1p, 0, imm);
+			return;
+		case 5: /* c.fsd */
+			imm = bits(c, 12, 10) << 3 | bits(c, 6, 5) << 6;
+			set(d, VMC__RV_OP_FSD, 0, rs1p, rdp, imm);
+			return;
+		default: /* reserved */
 			return;
 		}
 	}
@@ -153,6 +161,11 @@ static void decode_c(uint16_t c, struct vmc__rv_dec *d)
 			    bits(c, 12, 12) << 5 | bits(c, 6, 4) << 2 |
 				    bits(c, 3, 2) << 6);
 		return;
+	case 1: /* c.fldsp */
+		set(d, VMC__RV_OP_FLD, rd, 2, 0,
+		    bits(c, 12, 12) << 5 | bits(c, 6, 5) << 3 |
+			    bits(c, 4, 2) << 6);
+		return;
 	case 3: /* c.ldsp */
 		if (rd)
 			set(d, VMC__RV_OP_LD, rd, 2, 0,
@@ -184,7 +197,9 @@ static void decode_c(uint16_t c, struct vmc__rv_dec *d)
 		set(d, VMC__RV_OP_SD, 0, 2, rs2,
 		    bits(c, 12, 10) << 3 | bits(c, 9, 7) << 6);
 		return;
-	default: /* c.fldsp, c.fsdsp */
+	default: /* c.fsdsp */
+		set(d, VMC__RV_OP_FSD, 0, 2, rs2,
+		    bits(c, 12, 10) << 3 | bits(c, 9, 7) << 6);
 		return;
 	}
 }
@@ -310,6 +325,85 @@ unsigned vmc__rv_op_ext(unsigned op)
 	default:
 		return 0;
 	}
+}
+
+/* An FP op's rounding-mode field: 5 and 6 are reserved (7, dynamic, is
+ * checked against frm when the op runs). */
+static bool rm_ok(unsigned rm)
+{
+	return rm != 5 && rm != 6;
+}
+
+/* OP-FP (0x53): F and D by funct7, whose low bit is the format. */
+static void decode_fp(uint32_t w, struct vmc__rv_dec *d, unsigned rd,
+		      unsigned rs1, unsigned rs2)
+{
+	unsigned f7 = bits(w, 31, 25), f3 = bits(w, 14, 12);
+	bool dbl = f7 & 1;
+	unsigned op = VMC__RV_OP_ILLEGAL;
+	bool rm = true; /* funct3 is a rounding mode */
+
+#define SD(name) (dbl ? VMC__RV_OP_##name##_D : VMC__RV_OP_##name##_S)
+	switch (f7 >> 1) {
+	case 0x00: op = SD(FADD); break;
+	case 0x02: op = SD(FSUB); break;
+	case 0x04: op = SD(FMUL); break;
+	case 0x06: op = SD(FDIV); break;
+	case 0x16:
+		if (rs2 == 0)
+			op = SD(FSQRT);
+		break;
+	case 0x08:
+		rm = false;
+		if (f3 < 3)
+			op = SD(FSGNJ) + f3;
+		break;
+	case 0x0a:
+		rm = false;
+		if (f3 < 2)
+			op = f3 ? SD(FMAX) : SD(FMIN);
+		break;
+	case 0x10:
+		if (!dbl && rs2 == 1)
+			op = VMC__RV_OP_FCVT_S_D;
+		else if (dbl && rs2 == 0)
+			op = VMC__RV_OP_FCVT_D_S;
+		break;
+	case 0x28:
+		rm = false;
+		if (f3 == 2)
+			op = SD(FEQ);
+		else if (f3 == 1)
+			op = SD(FLT);
+		else if (f3 == 0)
+			op = SD(FLE);
+		break;
+	case 0x30:
+		if (rs2 < 4)
+			op = SD(FCVT_W) + rs2;
+		break;
+	case 0x34:
+		if (rs2 < 4)
+			op = (dbl ? VMC__RV_OP_FCVT_D_W : VMC__RV_OP_FCVT_S_W) +
+			     rs2;
+		break;
+	case 0x38:
+		rm = false;
+		if (rs2 == 0 && f3 == 0)
+			op = dbl ? VMC__RV_OP_FMV_X_D : VMC__RV_OP_FMV_X_W;
+		else if (rs2 == 0 && f3 == 1)
+			op = SD(FCLASS);
+		break;
+	case 0x3c:
+		rm = false;
+		if (rs2 == 0 && f3 == 0)
+			op = dbl ? VMC__RV_OP_FMV_D_X : VMC__RV_OP_FMV_W_X;
+		break;
+	}
+#undef SD
+	if (op == VMC__RV_OP_ILLEGAL || (rm && !rm_ok(f3)) || (f7 & 2))
+		return;
+	set(d, op, rd, rs1, rs2, 0);
 }
 
 void vmc__rv_decode(uint32_t w, struct vmc__rv_dec *d)
@@ -516,6 +610,32 @@ void vmc__rv_decode(uint32_t w, struct vmc__rv_dec *d)
 		return;
 	case 0x2f:
 		decode_amo(w, d, rd, rs1, rs2);
+		return;
+	case 0x07: /* flw, fld */
+		if (f3 == 2 || f3 == 3)
+			set(d, f3 == 2 ? VMC__RV_OP_FLW : VMC__RV_OP_FLD, rd,
+			    rs1, 0, imm_i);
+		return;
+	case 0x27: /* fsw, fsd */
+		if (f3 == 2 || f3 == 3)
+			set(d, f3 == 2 ? VMC__RV_OP_FSW : VMC__RV_OP_FSD, 0,
+			    rs1, rs2, imm_s);
+		return;
+	case 0x43: case 0x47: case 0x4b: case 0x4f: { /* fused multiply-add */
+		static const uint16_t ops[2][4] = {
+			{ VMC__RV_OP_FMADD_S, VMC__RV_OP_FMSUB_S,
+			  VMC__RV_OP_FNMSUB_S, VMC__RV_OP_FNMADD_S },
+			{ VMC__RV_OP_FMADD_D, VMC__RV_OP_FMSUB_D,
+			  VMC__RV_OP_FNMSUB_D, VMC__RV_OP_FNMADD_D },
+		};
+		unsigned fmt = bits(w, 26, 25);
+
+		if (fmt < 2 && rm_ok(f3))
+			set(d, ops[fmt][bits(w, 3, 2)], rd, rs1, rs2, 0);
+		return;
+	}
+	case 0x53:
+		decode_fp(w, d, rd, rs1, rs2);
 		return;
 	case 0x73:
 		if (f3 == 0) {

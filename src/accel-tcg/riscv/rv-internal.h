@@ -205,6 +205,8 @@ struct vmc__rv_hart {
 	unsigned priv;
 	uint64_t retired;
 	uint64_t left_end; /* see vmc__rv_run()'s left */
+	uint64_t f[32];	   /* F and D registers; singles NaN-boxed */
+	uint32_t fflags, frm; /* fcsr's fields */
 
 	/* CSRs. */
 	uint64_t mstatus;
@@ -289,6 +291,8 @@ enum {
 #define MSTATUS_MPIE (1ull << 7)
 #define MSTATUS_SPP (1ull << 8)
 #define MSTATUS_MPP (3ull << 11)
+#define MSTATUS_FS (3ull << 13)
+#define MSTATUS_SD (1ull << 63)
 #define MSTATUS_MPRV (1ull << 17)
 #define MSTATUS_SUM (1ull << 18)
 #define MSTATUS_MXR (1ull << 19)
@@ -329,6 +333,10 @@ int rv_csr_read(struct vmc__rv_hart *h, unsigned csr, uint64_t *val,
 		bool debugger);
 int rv_csr_write(struct vmc__rv_hart *h, unsigned csr, uint64_t val,
 		 bool debugger);
+
+/* rv-fpu.c: an F or D op other than a load or store.  Returns 0, or sets
+ * exc_cause/exc_tval (illegal instruction) and returns -1. */
+int rv_fp_exec(struct vmc__rv_hart *h, const struct rv_insn *i);
 
 /* rv-mmu.c */
 int rv_load_slow(struct vmc__rv_hart *h, uint64_t va, unsigned size,

@@ -526,6 +526,59 @@ again:
 		NEXT;                                                        \
 	} while (0)
 
+/* F and D loads and stores: FS=Off makes them illegal; a load writes an
+ * f register (a single NaN-boxed) and so makes FS Dirty. */
+#define FP_ON()                                                              \
+	do {                                                                 \
+		if (unlikely(!(h->mstatus & MSTATUS_FS)))                    \
+			goto fp_off;                                         \
+	} while (0)
+#define FLOAD(type, size, box)                                               \
+	do {                                                                 \
+		uint64_t a_ = S1 + (uint64_t)i->imm;                        \
+		struct rv_tlbe *e_ = &h->dtlb[(a_ >> RV_PAGE_SHIFT) &        \
+					   (TLB_SIZE - 1)];                  \
+		FP_ON();                                                     \
+		if (likely(e_->tag[ACC_R] ==                                 \
+			   (a_ & (RV_PAGE_MASK | (size - 1))))) {            \
+			type v_ = __atomic_load_n(                           \
+				(type *)(a_ + e_->addend), __ATOMIC_RELAXED); \
+			h->f[i->rd] = (box) | v_;                            \
+		} else {                                                     \
+			uint64_t v_;                                         \
+			SYNC_RETIRED();                                      \
+			if (rv_load_slow(h, a_, size, &v_))                  \
+				goto exc;                                    \
+			h->f[i->rd] = (box) | (type)v_;                      \
+			if (unlikely(h->watch_stop)) {                       \
+				h->mstatus |= MSTATUS_FS | MSTATUS_SD;       \
+				goto watch_stop;                             \
+			}                                                    \
+		}                                                            \
+		h->mstatus |= MSTATUS_FS | MSTATUS_SD;                       \
+		NEXT;                                                        \
+	} while (0)
+#define FSTORE(type, size)                                                   \
+	do {                                                                 \
+		uint64_t a_ = S1 + (uint64_t)i->imm;                        \
+		struct rv_tlbe *e_ = &h->dtlb[(a_ >> RV_PAGE_SHIFT) &        \
+					   (TLB_SIZE - 1)];                  \
+		type v_ = (type)h->f[i->rs2];                                \
+		FP_ON();                                                     \
+		if (likely(e_->tag[ACC_W] ==                                 \
+			   (a_ & (RV_PAGE_MASK | (size - 1))))) {            \
+			__atomic_store_n((type *)(a_ + e_->addend), v_,      \
+					 __ATOMIC_RELAXED);                  \
+		} else {                                                     \
+			SYNC_RETIRED();                                      \
+			if (rv_store_slow(h, a_, size, v_))                  \
+				goto exc;                                    \
+			if (unlikely(h->watch_stop))                         \
+				goto watch_stop;                             \
+		}                                                            \
+		NEXT;                                                        \
+	} while (0)
+
 #define S8(v) ((uint64_t)(int64_t)(int8_t)(v))
 #define S16(v) ((uint64_t)(int64_t)(int16_t)(v))
 #define S32(v) ((uint64_t)(int64_t)(int32_t)(v))
@@ -775,6 +828,31 @@ L_AMOOR_D: L_AMOMIN_D: L_AMOMAX_D: L_AMOMINU_D: L_AMOMAXU_D: {
 			goto watch_stop;
 		NEXT;
 	}
+	DEF_OP(FLW, FLOAD(uint32_t, 4, 0xffffffff00000000ull))
+	DEF_OP(FLD, FLOAD(uint64_t, 8, 0))
+	DEF_OP(FSW, FSTORE(uint32_t, 4))
+	DEF_OP(FSD, FSTORE(uint64_t, 8))
+	/* The other F and D ops, out of line (rv-fpu.c). */
+L_FMADD_S: L_FMSUB_S: L_FNMSUB_S: L_FNMADD_S:
+L_FMADD_D: L_FMSUB_D: L_FNMSUB_D: L_FNMADD_D:
+L_FADD_S: L_FSUB_S: L_FMUL_S: L_FDIV_S: L_FSQRT_S:
+L_FSGNJ_S: L_FSGNJN_S: L_FSGNJX_S: L_FMIN_S: L_FMAX_S:
+L_FEQ_S: L_FLT_S: L_FLE_S: L_FCLASS_S:
+L_FCVT_W_S: L_FCVT_WU_S: L_FCVT_L_S: L_FCVT_LU_S:
+L_FCVT_S_W: L_FCVT_S_WU: L_FCVT_S_L: L_FCVT_S_LU:
+L_FADD_D: L_FSUB_D: L_FMUL_D: L_FDIV_D: L_FSQRT_D:
+L_FSGNJ_D: L_FSGNJN_D: L_FSGNJX_D: L_FMIN_D: L_FMAX_D:
+L_FEQ_D: L_FLT_D: L_FLE_D: L_FCLASS_D:
+L_FCVT_W_D: L_FCVT_WU_D: L_FCVT_L_D: L_FCVT_LU_D:
+L_FCVT_D_W: L_FCVT_D_WU: L_FCVT_D_L: L_FCVT_D_LU:
+L_FCVT_S_D: L_FCVT_D_S: L_FMV_X_W: L_FMV_W_X: L_FMV_X_D: L_FMV_D_X:
+		if (rv_fp_exec(h, i))
+			goto exc;
+		NEXT;
+fp_off:
+		h->exc_cause = EXC_ILLEGAL;
+		h->exc_tval = i->raw;
+		goto exc;
 L_FENCE:
 		NEXT;
 L_CBO_CLEAN: L_CBO_FLUSH: L_CBO_INVAL: L_CBO_ZERO:

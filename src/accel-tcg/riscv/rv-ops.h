@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The ops of the RV64 hart and every fact the hart knows about each one,
- * in one table.  The decoder (RV64IMAC + Zicsr + Zifencei; compressed
+ * in one table.  The decoder (RV64IMAFDC + Zicsr + Zifencei; compressed
  * instructions decode to the same ops) produces them, the translator
  * rewrites and fuses them, and the interpreter has a handler for each; the
  * op enum, the names, the interpreter's dispatch table and every predicate
@@ -19,7 +19,8 @@
  *   ends   TERM: ends a block (jumps, CSR and system instructions, the
  *          illegal op).  A conditional branch is a terminator when it
  *          ends the block; the translator lets the block go on past it.
- *   rd     RD: writes rd (a write to x0 goes to the sink x[32]).
+ *   rd     RD: writes integer rd (a write to x0 goes to the sink x[32]).
+ *          F and D ops that write only an f register are not RD.
  *   t      SETT: the handler leaves the value it wrote to rd in t_, so
  *          the next slot may take its F_ form.  Ops that are SETT and
  *          access no memory are plain arithmetic: they never trap and
@@ -36,6 +37,10 @@
  * form one block; ADD_UW and SH_ADD (Zba's add.uw and shNadd, imm the
  * shift) are also made by the translator's fusions.  Which extension
  * each belongs to is vmc__rv_op_ext()'s (rv-decode.c).
+ *
+ * The F and D rows (FLW .. FMV_D_X) run in rv-fpu.c except the loads
+ * and stores; rv-fpu.c relies on each group of four conversions (w, wu,
+ * l, lu) being consecutive in that order.
  *
  * The order of the rows is the enum's.  rv-cpu.c relies on the CSR ops
  * being consecutive with the immediate forms last, and rv-mmu.c on the
@@ -192,6 +197,68 @@
 	X(AMOMAX_D,   _,   _,  _,    RD, _,    _,     _,    AMO,   DEC)   \
 	X(AMOMINU_D,  _,   _,  _,    RD, _,    _,     _,    AMO,   DEC)   \
 	X(AMOMAXU_D,  _,   _,  _,    RD, _,    _,     _,    AMO,   DEC)   \
+	X(FLW,        FWD, _,  _,    _,  _,    _,     _,    LOAD,  DEC)   \
+	X(FLD,        FWD, _,  _,    _,  _,    _,     _,    LOAD,  DEC)   \
+	X(FSW,        FWD, _,  _,    _,  _,    _,     _,    STORE, DEC)   \
+	X(FSD,        FWD, _,  _,    _,  _,    _,     _,    STORE, DEC)   \
+	X(FMADD_S,    _,   _,  _,    _,  _,    _,     _,    NONE,  DEC)   \
+	X(FMSUB_S,    _,   _,  _,    _,  _,    _,     _,    NONE,  DEC)   \
+	X(FNMSUB_S,   _,   _,  _,    _,  _,    _,     _,    NONE,  DEC)   \
+	X(FNMADD_S,   _,   _,  _,    _,  _,    _,     _,    NONE,  DEC)   \
+	X(FMADD_D,    _,   _,  _,    _,  _,    _,     _,    NONE,  DEC)   \
+	X(FMSUB_D,    _,   _,  _,    _,  _,    _,     _,    NONE,  DEC)   \
+	X(FNMSUB_D,   _,   _,  _,    _,  _,    _,     _,    NONE,  DEC)   \
+	X(FNMADD_D,   _,   _,  _,    _,  _,    _,     _,    NONE,  DEC)   \
+	X(FADD_S,     _,   _,  _,    _,  _,    _,     _,    NONE,  DEC)   \
+	X(FSUB_S,     _,   _,  _,    _,  _,    _,     _,    NONE,  DEC)   \
+	X(FMUL_S,     _,   _,  _,    _,  _,    _,     _,    NONE,  DEC)   \
+	X(FDIV_S,     _,   _,  _,    _,  _,    _,     _,    NONE,  DEC)   \
+	X(FSQRT_S,    _,   _,  _,    _,  _,    _,     _,    NONE,  DEC)   \
+	X(FSGNJ_S,    _,   _,  _,    _,  _,    _,     _,    NONE,  DEC)   \
+	X(FSGNJN_S,   _,   _,  _,    _,  _,    _,     _,    NONE,  DEC)   \
+	X(FSGNJX_S,   _,   _,  _,    _,  _,    _,     _,    NONE,  DEC)   \
+	X(FMIN_S,     _,   _,  _,    _,  _,    _,     _,    NONE,  DEC)   \
+	X(FMAX_S,     _,   _,  _,    _,  _,    _,     _,    NONE,  DEC)   \
+	X(FEQ_S,      _,   _,  _,    RD, _,    _,     _,    NONE,  DEC)   \
+	X(FLT_S,      _,   _,  _,    RD, _,    _,     _,    NONE,  DEC)   \
+	X(FLE_S,      _,   _,  _,    RD, _,    _,     _,    NONE,  DEC)   \
+	X(FCLASS_S,   _,   _,  _,    RD, _,    _,     _,    NONE,  DEC)   \
+	X(FCVT_W_S,   _,   _,  _,    RD, _,    _,     _,    NONE,  DEC)   \
+	X(FCVT_WU_S,  _,   _,  _,    RD, _,    _,     _,    NONE,  DEC)   \
+	X(FCVT_L_S,   _,   _,  _,    RD, _,    _,     _,    NONE,  DEC)   \
+	X(FCVT_LU_S,  _,   _,  _,    RD, _,    _,     _,    NONE,  DEC)   \
+	X(FCVT_S_W,   _,   _,  _,    _,  _,    _,     _,    NONE,  DEC)   \
+	X(FCVT_S_WU,  _,   _,  _,    _,  _,    _,     _,    NONE,  DEC)   \
+	X(FCVT_S_L,   _,   _,  _,    _,  _,    _,     _,    NONE,  DEC)   \
+	X(FCVT_S_LU,  _,   _,  _,    _,  _,    _,     _,    NONE,  DEC)   \
+	X(FADD_D,     _,   _,  _,    _,  _,    _,     _,    NONE,  DEC)   \
+	X(FSUB_D,     _,   _,  _,    _,  _,    _,     _,    NONE,  DEC)   \
+	X(FMUL_D,     _,   _,  _,    _,  _,    _,     _,    NONE,  DEC)   \
+	X(FDIV_D,     _,   _,  _,    _,  _,    _,     _,    NONE,  DEC)   \
+	X(FSQRT_D,    _,   _,  _,    _,  _,    _,     _,    NONE,  DEC)   \
+	X(FSGNJ_D,    _,   _,  _,    _,  _,    _,     _,    NONE,  DEC)   \
+	X(FSGNJN_D,   _,   _,  _,    _,  _,    _,     _,    NONE,  DEC)   \
+	X(FSGNJX_D,   _,   _,  _,    _,  _,    _,     _,    NONE,  DEC)   \
+	X(FMIN_D,     _,   _,  _,    _,  _,    _,     _,    NONE,  DEC)   \
+	X(FMAX_D,     _,   _,  _,    _,  _,    _,     _,    NONE,  DEC)   \
+	X(FEQ_D,      _,   _,  _,    RD, _,    _,     _,    NONE,  DEC)   \
+	X(FLT_D,      _,   _,  _,    RD, _,    _,     _,    NONE,  DEC)   \
+	X(FLE_D,      _,   _,  _,    RD, _,    _,     _,    NONE,  DEC)   \
+	X(FCLASS_D,   _,   _,  _,    RD, _,    _,     _,    NONE,  DEC)   \
+	X(FCVT_W_D,   _,   _,  _,    RD, _,    _,     _,    NONE,  DEC)   \
+	X(FCVT_WU_D,  _,   _,  _,    RD, _,    _,     _,    NONE,  DEC)   \
+	X(FCVT_L_D,   _,   _,  _,    RD, _,    _,     _,    NONE,  DEC)   \
+	X(FCVT_LU_D,  _,   _,  _,    RD, _,    _,     _,    NONE,  DEC)   \
+	X(FCVT_D_W,   _,   _,  _,    _,  _,    _,     _,    NONE,  DEC)   \
+	X(FCVT_D_WU,  _,   _,  _,    _,  _,    _,     _,    NONE,  DEC)   \
+	X(FCVT_D_L,   _,   _,  _,    _,  _,    _,     _,    NONE,  DEC)   \
+	X(FCVT_D_LU,  _,   _,  _,    _,  _,    _,     _,    NONE,  DEC)   \
+	X(FCVT_S_D,   _,   _,  _,    _,  _,    _,     _,    NONE,  DEC)   \
+	X(FCVT_D_S,   _,   _,  _,    _,  _,    _,     _,    NONE,  DEC)   \
+	X(FMV_X_W,    _,   _,  _,    RD, _,    _,     _,    NONE,  DEC)   \
+	X(FMV_W_X,    _,   _,  _,    _,  _,    _,     _,    NONE,  DEC)   \
+	X(FMV_X_D,    _,   _,  _,    RD, _,    _,     _,    NONE,  DEC)   \
+	X(FMV_D_X,    _,   _,  _,    _,  _,    _,     _,    NONE,  DEC)   \
 	X(LI,         _,   _,  _,    RD, SETT, _,     _,    NONE,  XLATE) \
 	X(MV,         FWD, _,  _,    RD, SETT, _,     _,    NONE,  XLATE) \
 	X(ZEXT_W,     FWD, _,  _,    RD, SETT, _,     _,    NONE,  XLATE) \
@@ -350,5 +417,10 @@ _Static_assert(VMC__RV_OP_LR_D - VMC__RV_OP_LR_W ==
 		   VMC__RV_OP_AMOMAXU_W - VMC__RV_OP_LR_W == 10 &&
 		   VMC__RV_OP_LR_D == VMC__RV_OP_AMOMAXU_W + 1,
 	       "LR/SC/AMO ops: the word forms, then the doubleword ones");
+_Static_assert(VMC__RV_OP_FCVT_LU_S == VMC__RV_OP_FCVT_W_S + 3 &&
+		   VMC__RV_OP_FCVT_LU_D == VMC__RV_OP_FCVT_W_D + 3 &&
+		   VMC__RV_OP_FCVT_S_LU == VMC__RV_OP_FCVT_S_W + 3 &&
+		   VMC__RV_OP_FCVT_D_LU == VMC__RV_OP_FCVT_D_W + 3,
+	       "FP conversions: w, wu, l, lu");
 
 #endif

@@ -181,6 +181,10 @@ void vmc__rv_hart_flush_blocks(struct vmc__rv_hart *h);
 /* Register access for the glue and the debugger. */
 uint64_t vmc__rv_get_gpr(struct vmc__rv_hart *h, unsigned n);
 void vmc__rv_set_gpr(struct vmc__rv_hart *h, unsigned n, uint64_t v);
+/* f registers as stored (singles NaN-boxed); -EINVAL for n >= 32.  A set
+ * makes mstatus.FS Dirty unless it is Off, as a write by the hart would. */
+int vmc__rv_get_fpr(struct vmc__rv_hart *h, unsigned n, uint64_t *val);
+int vmc__rv_set_fpr(struct vmc__rv_hart *h, unsigned n, uint64_t val);
 uint64_t vmc__rv_get_pc(struct vmc__rv_hart *h);
 void vmc__rv_set_pc(struct vmc__rv_hart *h, uint64_t pc);
 unsigned vmc__rv_get_priv(struct vmc__rv_hart *h);

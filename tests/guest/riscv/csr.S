@@ -3,10 +3,10 @@
 #include "test.h"
 START
 	PMP_ALLOW_ALL
-	TEST(1, a0, 0x8000000000141105, csrr a0, misa)
-	TEST(2, a0, 0x8000000000141105, csrw misa, zero; csrr a0, misa)
-	TEST(3, a0, 0xa007e19aa, li a1, -1; csrw mstatus, a1; csrr a0, mstatus)
-	TEST(4, a0, 0x2000c0122, csrr a0, sstatus)
+	TEST(1, a0, 0x800000000014112d, csrr a0, misa)
+	TEST(2, a0, 0x800000000014112d, csrw misa, zero; csrr a0, misa)
+	TEST(3, a0, 0x8000000a007e79aa, li a1, -1; csrw mstatus, a1; csrr a0, mstatus)
+	TEST(4, a0, 0x80000002000c6122, csrr a0, sstatus)
 	csrw mstatus, zero
 	/* MPP is WARL: the reserved value 2 keeps the old value. */
 	TEST(5, a0, 0x800, li a1, 0x800; csrw mstatus, a1; li a1, 0x1000; csrw mstatus, a1; csrr a0, mstatus; li a1, 0x1800; and a0, a0, a1)
