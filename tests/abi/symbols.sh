@@ -16,7 +16,7 @@ if ! diff -u "$tmp/mapped" "$tmp/exported"; then
 fi
 missing=0
 while read -r sym; do
-	if ! grep -rqE "[^a-z0-9_]$sym\(" "$root/include/libvmcore"; then
+	if ! grep -rqE "(^|[^a-z0-9_])$sym\(" "$root/include/libvmcore"; then
 		echo "FAIL: $sym is exported but not declared in include/libvmcore"
 		missing=1
 	fi
