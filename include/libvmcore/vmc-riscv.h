@@ -26,23 +26,23 @@ VMC_BEGIN_DECLS
 
 /** Register numbers of a RISC-V vCPU. */
 enum vmc_riscv_reg {
-	VMC_RISCV_REG_X0 = 0,     /**< zero; writes are ignored */
-	VMC_RISCV_REG_RA = 1,     /**< x1, return address */
-	VMC_RISCV_REG_SP = 2,     /**< x2, stack pointer */
-	VMC_RISCV_REG_GP = 3,     /**< x3, global pointer */
-	VMC_RISCV_REG_TP = 4,     /**< x4, thread pointer */
-	VMC_RISCV_REG_A0 = 10,    /**< x10, first argument */
-	VMC_RISCV_REG_A1 = 11,    /**< x11, second argument */
-	VMC_RISCV_REG_A2 = 12,    /**< x12, third argument */
-	VMC_RISCV_REG_X31 = 31,   /**< the last integer register */
-	VMC_RISCV_REG_PC = 32,    /**< program counter */
-	VMC_RISCV_REG_F0 = 33,    /**< f0, the first FP register (@since 0.2) */
-	VMC_RISCV_REG_F31 = 64,   /**< f31, the last FP register (@since 0.2) */
-	VMC_RISCV_REG_FFLAGS = 0x1001, /**< CSR fflags (@since 0.2) */
-	VMC_RISCV_REG_FRM = 0x1002,    /**< CSR frm (@since 0.2) */
-	VMC_RISCV_REG_FCSR = 0x1003,   /**< CSR fcsr (@since 0.2) */
+	VMC_RISCV_REG_X0 = 0,	/**< zero; writes are ignored */
+	VMC_RISCV_REG_RA = 1,	/**< x1, return address */
+	VMC_RISCV_REG_SP = 2,	/**< x2, stack pointer */
+	VMC_RISCV_REG_GP = 3,	/**< x3, global pointer */
+	VMC_RISCV_REG_TP = 4,	/**< x4, thread pointer */
+	VMC_RISCV_REG_A0 = 10,	/**< x10, first argument */
+	VMC_RISCV_REG_A1 = 11,	/**< x11, second argument */
+	VMC_RISCV_REG_A2 = 12,	/**< x12, third argument */
+	VMC_RISCV_REG_X31 = 31, /**< the last integer register */
+	VMC_RISCV_REG_PC = 32,	/**< program counter */
+	VMC_RISCV_REG_F0 = 33,	/**< f0, the first FP register (@since 0.2) */
+	VMC_RISCV_REG_F31 = 64, /**< f31, the last FP register (@since 0.2) */
+	VMC_RISCV_REG_FFLAGS = 0x1001,	 /**< CSR fflags (@since 0.2) */
+	VMC_RISCV_REG_FRM = 0x1002,	 /**< CSR frm (@since 0.2) */
+	VMC_RISCV_REG_FCSR = 0x1003,	 /**< CSR fcsr (@since 0.2) */
 	VMC_RISCV_REG_CSR_BASE = 0x1000, /**< CSR n is 0x1000 + n */
-	VMC_RISCV_REG_PRIV = 0x2000,     /**< privilege (vmc_riscv_priv) */
+	VMC_RISCV_REG_PRIV = 0x2000,	 /**< privilege (vmc_riscv_priv) */
 	/** The extensions switched off, a set of enum vmc_riscv_ext bits
 	 *  (0, all on, at creation).  A write with a bit outside
 	 *  VMC_RISCV_EXT_ALL fails with -EINVAL; a switched-off
@@ -60,7 +60,7 @@ enum vmc_riscv_reg {
 #define VMC_RISCV_REG_F(n) (33u + (unsigned int)(n))
 
 /** Register number of CSR @p csr (0..0xfff). */
-#define VMC_RISCV_REG_CSR(csr) (0x1000u + ((unsigned int)(csr) & 0xfffu))
+#define VMC_RISCV_REG_CSR(csr) (0x1000u + ((unsigned int)(csr)&0xfffu))
 
 /** Privilege levels, as read and written through VMC_RISCV_REG_PRIV. */
 enum vmc_riscv_priv {
@@ -73,25 +73,25 @@ enum vmc_riscv_priv {
 /** Extensions of the tcg accelerator's RV64 hart that can be switched off
  *  (VMC_RISCV_REG_EXT_OFF), named as in QEMU's -cpu options (@since 0.2). */
 enum vmc_riscv_ext {
-	VMC_RISCV_EXT_ZBA = 1u << 0,    /**< zba: address generation */
-	VMC_RISCV_EXT_ZBB = 1u << 1,    /**< zbb: basic bit manipulation */
-	VMC_RISCV_EXT_ZBC = 1u << 2,    /**< zbc: carry-less multiplication */
-	VMC_RISCV_EXT_ZBS = 1u << 3,    /**< zbs: single-bit operations */
+	VMC_RISCV_EXT_ZBA = 1u << 0,	/**< zba: address generation */
+	VMC_RISCV_EXT_ZBB = 1u << 1,	/**< zbb: basic bit manipulation */
+	VMC_RISCV_EXT_ZBC = 1u << 2,	/**< zbc: carry-less multiplication */
+	VMC_RISCV_EXT_ZBS = 1u << 3,	/**< zbs: single-bit operations */
 	VMC_RISCV_EXT_ZICOND = 1u << 4, /**< zicond: czero.eqz/nez */
 	VMC_RISCV_EXT_ZICBOM = 1u << 5, /**< zicbom: cbo.clean/flush/inval */
 	VMC_RISCV_EXT_ZICBOZ = 1u << 6, /**< zicboz: cbo.zero */
 	VMC_RISCV_EXT_SVPBMT = 1u << 7, /**< svpbmt: menvcfg.PBMTE reads 0 */
-	VMC_RISCV_EXT_ALL = 0xff,       /**< every bit above */
+	VMC_RISCV_EXT_ALL = 0xff,	/**< every bit above */
 	_VMC_RISCV_EXT_MAX = 0x7fffffff
 };
 
 /** Interrupt lines of a RISC-V vCPU: bit numbers of mip. */
 enum vmc_riscv_irq {
-	VMC_RISCV_IRQ_SSIP = 1,  /**< supervisor software interrupt */
-	VMC_RISCV_IRQ_MSIP = 3,  /**< machine software interrupt */
-	VMC_RISCV_IRQ_STIP = 5,  /**< supervisor timer interrupt */
-	VMC_RISCV_IRQ_MTIP = 7,  /**< machine timer interrupt */
-	VMC_RISCV_IRQ_SEIP = 9,  /**< supervisor external interrupt */
+	VMC_RISCV_IRQ_SSIP = 1,	 /**< supervisor software interrupt */
+	VMC_RISCV_IRQ_MSIP = 3,	 /**< machine software interrupt */
+	VMC_RISCV_IRQ_STIP = 5,	 /**< supervisor timer interrupt */
+	VMC_RISCV_IRQ_MTIP = 7,	 /**< machine timer interrupt */
+	VMC_RISCV_IRQ_SEIP = 9,	 /**< supervisor external interrupt */
 	VMC_RISCV_IRQ_MEIP = 11, /**< machine external interrupt */
 	_VMC_RISCV_IRQ_MAX = 0x7fffffff
 };

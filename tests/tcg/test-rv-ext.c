@@ -15,8 +15,8 @@
 #define TRAP (RAM + 0x40)
 
 static const uint32_t prog[] = {
-    0x60059513, /* clz a0, a1 */
-    0x0000006f, /* j . */
+	0x60059513, /* clz a0, a1 */
+	0x0000006f, /* j . */
 };
 
 static struct vmc_loop *loop;
@@ -90,8 +90,8 @@ static void test_ext_off(void)
 	ASSERT_EQ_U64(reg(v, VMC_RISCV_REG_X(10)), 64);
 
 	/* Zbb off: the same, already translated, clz is illegal. */
-	ASSERT_OK(vmc_vcpu_set_reg(v, VMC_RISCV_REG_EXT_OFF,
-				   VMC_RISCV_EXT_ZBB));
+	ASSERT_OK(
+		vmc_vcpu_set_reg(v, VMC_RISCV_REG_EXT_OFF, VMC_RISCV_EXT_ZBB));
 	ASSERT_EQ_U64(reg(v, VMC_RISCV_REG_EXT_OFF), VMC_RISCV_EXT_ZBB);
 	step_at_ram(vm, v, false);
 	ASSERT_EQ_U64(reg(v, VMC_RISCV_REG_PC), TRAP);

@@ -88,16 +88,16 @@ static void test_fp_regs(void)
 static void test_host_env_kept(void)
 {
 	static const uint32_t prog[] = {
-	    0x000022b7, /* lui t0, 0x2 (mstatus.FS = Initial) */
-	    0x3002a073, /* csrs mstatus, t0 */
-	    0x00100293, /* li t0, 1 */
-	    0xd20287d3, /* fcvt.d.w fa5, t0 */
-	    0xf2000753, /* fmv.d.x fa4, zero */
-	    0x0020d073, /* fsrmi 1 (RTZ) */
-	    0x1ae7f6d3, /* fdiv.d fa3, fa5, fa4 (dyn): DZ */
-	    0x1ae7c6d3, /* fdiv.d fa3, fa5, fa4, rmm */
-	    0x5a07b6d3, /* fsqrt.d fa3, fa5, rup */
-	    0x0000006f, /* j . */
+		0x000022b7, /* lui t0, 0x2 (mstatus.FS = Initial) */
+		0x3002a073, /* csrs mstatus, t0 */
+		0x00100293, /* li t0, 1 */
+		0xd20287d3, /* fcvt.d.w fa5, t0 */
+		0xf2000753, /* fmv.d.x fa4, zero */
+		0x0020d073, /* fsrmi 1 (RTZ) */
+		0x1ae7f6d3, /* fdiv.d fa3, fa5, fa4 (dyn): DZ */
+		0x1ae7c6d3, /* fdiv.d fa3, fa5, fa4, rmm */
+		0x5a07b6d3, /* fsqrt.d fa3, fa5, rup */
+		0x0000006f, /* j . */
 	};
 	struct board b;
 	uint64_t retired = 0, fflags = 0, q;

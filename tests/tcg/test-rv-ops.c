@@ -31,8 +31,8 @@ static void test_rows(void)
 		ASSERT_NOT_NULL(vmc__rv_op_names[op]);
 		ASSERT_STREQ(vmc__rv_op_name(op), vmc__rv_op_names[op]);
 		for (unsigned k = 0; k < op; k++)
-			ASSERT_TRUE(
-			    strcmp(vmc__rv_op_names[k], vmc__rv_op_names[op]));
+			ASSERT_TRUE(strcmp(vmc__rv_op_names[k],
+					   vmc__rv_op_names[op]));
 		ASSERT_LE(o->mem, VMC__RV_MEM_AMO);
 
 		/* A conditional branch: both forms, ends a block when it
@@ -154,10 +154,9 @@ static void check32(uint32_t w)
 		  major == 0x23 || major == 0x27 || op == VMC__RV_OP_CBO_ZERO);
 	/* LOAD-FP, STORE-FP, the fused multiply-adds and OP-FP make the
 	 * F and D ops, and only they do. */
-	ASSERT_EQ(is_fp(op), major == 0x07 || major == 0x27 ||
-				     major == 0x43 || major == 0x47 ||
-				     major == 0x4b || major == 0x4f ||
-				     major == 0x53);
+	ASSERT_EQ(is_fp(op), major == 0x07 || major == 0x27 || major == 0x43 ||
+				     major == 0x47 || major == 0x4b ||
+				     major == 0x4f || major == 0x53);
 	ASSERT_EQ(vmc__rv_op_mem(op) == VMC__RV_MEM_AMO, major == 0x2f);
 	ASSERT_EQ(vmc__rv_op_is_branch(op), major == 0x63);
 	/* auipc, jal and the branches add their immediate to the pc. */
@@ -167,7 +166,8 @@ static void check32(uint32_t w)
 	 * does not. */
 	ASSERT_EQ(vmc__rv_op_is_terminator(op),
 		  major == 0x6f || major == 0x67 || major == 0x63 ||
-		      major == 0x73 || (major == 0x0f && ((w >> 12) & 7) == 1));
+			  major == 0x73 ||
+			  (major == 0x0f && ((w >> 12) & 7) == 1));
 	/* An op that writes no rd has none in its encoding: the decoder
 	 * leaves rd 0, so nothing else can be written by accident (F and
 	 * D ops may name an f register there). */
@@ -223,51 +223,51 @@ static const struct {
 	unsigned op;
 	int64_t imm;
 } ext_words[] = {
-	    {0x08c5853b, VMC__RV_OP_ADD_UW, 0},
-	    {0x20c5a533, VMC__RV_OP_SH_ADD, 1},
-	    {0x20c5c53b, VMC__RV_OP_SH_ADD_UW, 2},
-	    {0x0855951b, VMC__RV_OP_SLLI_UW, 5},
-	    {0x40c5f533, VMC__RV_OP_ANDN, 0},
-	    {0x40c5e533, VMC__RV_OP_ORN, 0},
-	    {0x40c5c533, VMC__RV_OP_XNOR, 0},
-	    {0x60059513, VMC__RV_OP_CLZ, 0},
-	    {0x60159513, VMC__RV_OP_CTZ, 0},
-	    {0x60259513, VMC__RV_OP_CPOP, 0},
-	    {0x6005951b, VMC__RV_OP_CLZW, 0},
-	    {0x6015951b, VMC__RV_OP_CTZW, 0},
-	    {0x6025951b, VMC__RV_OP_CPOPW, 0},
-	    {0x0ac5e533, VMC__RV_OP_MAX, 0},
-	    {0x0ac5f533, VMC__RV_OP_MAXU, 0},
-	    {0x0ac5c533, VMC__RV_OP_MIN, 0},
-	    {0x0ac5d533, VMC__RV_OP_MINU, 0},
-	    {0x60459513, VMC__RV_OP_SEXT_B, 0},
-	    {0x60559513, VMC__RV_OP_SEXT_H, 0},
-	    {0x0805c53b, VMC__RV_OP_ZEXT_H, 0},
-	    {0x60c59533, VMC__RV_OP_ROL, 0},
-	    {0x60c5d533, VMC__RV_OP_ROR, 0},
-	    {0x6055d513, VMC__RV_OP_RORI, 5},
-	    {0x60c5953b, VMC__RV_OP_ROLW, 0},
-	    {0x60c5d53b, VMC__RV_OP_RORW, 0},
-	    {0x6055d51b, VMC__RV_OP_RORIW, 5},
-	    {0x2875d513, VMC__RV_OP_ORC_B, 0},
-	    {0x6b85d513, VMC__RV_OP_REV8, 0},
-	    {0x48c59533, VMC__RV_OP_BCLR, 0},
-	    {0x48559513, VMC__RV_OP_BCLRI, 5},
-	    {0x48c5d533, VMC__RV_OP_BEXT, 0},
-	    {0x4855d513, VMC__RV_OP_BEXTI, 5},
-	    {0x68c59533, VMC__RV_OP_BINV, 0},
-	    {0x68559513, VMC__RV_OP_BINVI, 5},
-	    {0x28c59533, VMC__RV_OP_BSET, 0},
-	    {0x28559513, VMC__RV_OP_BSETI, 5},
-	    {0x0ac59533, VMC__RV_OP_CLMUL, 0},
-	    {0x0ac5b533, VMC__RV_OP_CLMULH, 0},
-	    {0x0ac5a533, VMC__RV_OP_CLMULR, 0},
-	    {0x0ec5d533, VMC__RV_OP_CZERO_EQZ, 0},
-	    {0x0ec5f533, VMC__RV_OP_CZERO_NEZ, 0},
-	    {0x0015200f, VMC__RV_OP_CBO_CLEAN, 0},
-	    {0x0025200f, VMC__RV_OP_CBO_FLUSH, 0},
-	    {0x0005200f, VMC__RV_OP_CBO_INVAL, 0},
-	    {0x0045200f, VMC__RV_OP_CBO_ZERO, 0},
+	{0x08c5853b, VMC__RV_OP_ADD_UW, 0},
+	{0x20c5a533, VMC__RV_OP_SH_ADD, 1},
+	{0x20c5c53b, VMC__RV_OP_SH_ADD_UW, 2},
+	{0x0855951b, VMC__RV_OP_SLLI_UW, 5},
+	{0x40c5f533, VMC__RV_OP_ANDN, 0},
+	{0x40c5e533, VMC__RV_OP_ORN, 0},
+	{0x40c5c533, VMC__RV_OP_XNOR, 0},
+	{0x60059513, VMC__RV_OP_CLZ, 0},
+	{0x60159513, VMC__RV_OP_CTZ, 0},
+	{0x60259513, VMC__RV_OP_CPOP, 0},
+	{0x6005951b, VMC__RV_OP_CLZW, 0},
+	{0x6015951b, VMC__RV_OP_CTZW, 0},
+	{0x6025951b, VMC__RV_OP_CPOPW, 0},
+	{0x0ac5e533, VMC__RV_OP_MAX, 0},
+	{0x0ac5f533, VMC__RV_OP_MAXU, 0},
+	{0x0ac5c533, VMC__RV_OP_MIN, 0},
+	{0x0ac5d533, VMC__RV_OP_MINU, 0},
+	{0x60459513, VMC__RV_OP_SEXT_B, 0},
+	{0x60559513, VMC__RV_OP_SEXT_H, 0},
+	{0x0805c53b, VMC__RV_OP_ZEXT_H, 0},
+	{0x60c59533, VMC__RV_OP_ROL, 0},
+	{0x60c5d533, VMC__RV_OP_ROR, 0},
+	{0x6055d513, VMC__RV_OP_RORI, 5},
+	{0x60c5953b, VMC__RV_OP_ROLW, 0},
+	{0x60c5d53b, VMC__RV_OP_RORW, 0},
+	{0x6055d51b, VMC__RV_OP_RORIW, 5},
+	{0x2875d513, VMC__RV_OP_ORC_B, 0},
+	{0x6b85d513, VMC__RV_OP_REV8, 0},
+	{0x48c59533, VMC__RV_OP_BCLR, 0},
+	{0x48559513, VMC__RV_OP_BCLRI, 5},
+	{0x48c5d533, VMC__RV_OP_BEXT, 0},
+	{0x4855d513, VMC__RV_OP_BEXTI, 5},
+	{0x68c59533, VMC__RV_OP_BINV, 0},
+	{0x68559513, VMC__RV_OP_BINVI, 5},
+	{0x28c59533, VMC__RV_OP_BSET, 0},
+	{0x28559513, VMC__RV_OP_BSETI, 5},
+	{0x0ac59533, VMC__RV_OP_CLMUL, 0},
+	{0x0ac5b533, VMC__RV_OP_CLMULH, 0},
+	{0x0ac5a533, VMC__RV_OP_CLMULR, 0},
+	{0x0ec5d533, VMC__RV_OP_CZERO_EQZ, 0},
+	{0x0ec5f533, VMC__RV_OP_CZERO_NEZ, 0},
+	{0x0015200f, VMC__RV_OP_CBO_CLEAN, 0},
+	{0x0025200f, VMC__RV_OP_CBO_FLUSH, 0},
+	{0x0005200f, VMC__RV_OP_CBO_INVAL, 0},
+	{0x0045200f, VMC__RV_OP_CBO_ZERO, 0},
 };
 
 static void test_ext_decode(void)
@@ -298,31 +298,30 @@ static void test_ext_decode(void)
 static void test_decoder_agrees(void)
 {
 	static const uint32_t system[] = {
-	    0x00000073, /* ecall */
-	    0x00100073, /* ebreak */
-	    0x30200073, /* mret */
-	    0x10200073, /* sret */
-	    0x10500073, /* wfi */
-	    0x12000073, /* sfence.vma */
-	    0x12b50073, /* sfence.vma a0, a1 */
-	    0x0000100f, /* fence.i */
-	    0x0ff0000f, /* fence */
-	    0x1005a52f, /* lr.w a0, (a1) */
-	    0x1005b52f, /* lr.d a0, (a1) */
-	    0xe0050553, /* fmv.x.w a0, fa0 */
-	    0xe2050553, /* fmv.x.d a0, fa0 */
-	    0xf0050553, /* fmv.w.x fa0, a0 */
-	    0xf2050553, /* fmv.d.x fa0, a0 */
-	    0xe0051553, /* fclass.s a0, fa0 */
-	    0xe2051553, /* fclass.d a0, fa0 */
-	    0x40150553, /* fcvt.s.d fa0, fa0 */
-	    0x42050553, /* fcvt.d.s fa0, fa0 */
+		0x00000073, /* ecall */
+		0x00100073, /* ebreak */
+		0x30200073, /* mret */
+		0x10200073, /* sret */
+		0x10500073, /* wfi */
+		0x12000073, /* sfence.vma */
+		0x12b50073, /* sfence.vma a0, a1 */
+		0x0000100f, /* fence.i */
+		0x0ff0000f, /* fence */
+		0x1005a52f, /* lr.w a0, (a1) */
+		0x1005b52f, /* lr.d a0, (a1) */
+		0xe0050553, /* fmv.x.w a0, fa0 */
+		0xe2050553, /* fmv.x.d a0, fa0 */
+		0xf0050553, /* fmv.w.x fa0, a0 */
+		0xf2050553, /* fmv.d.x fa0, a0 */
+		0xe0051553, /* fclass.s a0, fa0 */
+		0xe2051553, /* fclass.d a0, fa0 */
+		0x40150553, /* fcvt.s.d fa0, fa0 */
+		0x42050553, /* fcvt.d.s fa0, fa0 */
 	};
-	static const uint32_t majors[] = {0x73, 0x2f, 0x03, 0x23, 0x33,
-					  0x3b, 0x13, 0x1b, 0x63, 0x67,
-					  0x6f, 0x0f, 0x37, 0x17, 0x07, 0x27,
-					  0x43, 0x47, 0x4b, 0x4f, 0x53, 0x53,
-					  0x53, 0x53};
+	static const uint32_t majors[] = {0x73, 0x2f, 0x03, 0x23, 0x33, 0x3b,
+					  0x13, 0x1b, 0x63, 0x67, 0x6f, 0x0f,
+					  0x37, 0x17, 0x07, 0x27, 0x43, 0x47,
+					  0x4b, 0x4f, 0x53, 0x53, 0x53, 0x53};
 	/* Not scaled: decoding is cheap, and the coverage check below
 	 * needs the random words to reach every op. */
 	long n = 400000;

@@ -9,30 +9,30 @@
 
 #include "rv-internal.h"
 
-#define MISA_VALUE                                                      \
-	((2ull << 62) | (1u << ('A' - 'A')) | (1u << ('C' - 'A')) |      \
-	 (1u << ('D' - 'A')) | (1u << ('F' - 'A')) | (1u << ('I' - 'A')) | (1u << ('M' - 'A')) | (1u << ('S' - 'A')) | \
-	 (1u << ('U' - 'A')))
+#define MISA_VALUE                                                             \
+	((2ull << 62) | (1u << ('A' - 'A')) | (1u << ('C' - 'A')) |            \
+	 (1u << ('D' - 'A')) | (1u << ('F' - 'A')) | (1u << ('I' - 'A')) |     \
+	 (1u << ('M' - 'A')) | (1u << ('S' - 'A')) | (1u << ('U' - 'A')))
 
-#define IRQ_S_MASK                                                       \
-	((1u << VMC__RV_IRQ_SSI) | (1u << VMC__RV_IRQ_STI) |             \
+#define IRQ_S_MASK                                                             \
+	((1u << VMC__RV_IRQ_SSI) | (1u << VMC__RV_IRQ_STI) |                   \
 	 (1u << VMC__RV_IRQ_SEI))
 #define MIE_MASK 0xaaaull
-#define MEDELEG_MASK                                                      \
-	((1u << 0) | (1u << 1) | (1u << 2) | (1u << 3) | (1u << 4) |      \
-	 (1u << 5) | (1u << 6) | (1u << 7) | (1u << 8) | (1u << 9) |      \
+#define MEDELEG_MASK                                                           \
+	((1u << 0) | (1u << 1) | (1u << 2) | (1u << 3) | (1u << 4) |           \
+	 (1u << 5) | (1u << 6) | (1u << 7) | (1u << 8) | (1u << 9) |           \
 	 (1u << 12) | (1u << 13) | (1u << 15))
-#define MSTATUS_WMASK                                                     \
-	(MSTATUS_SIE | MSTATUS_MIE | MSTATUS_SPIE | MSTATUS_MPIE |        \
-	 MSTATUS_SPP | MSTATUS_MPP | MSTATUS_MPRV | MSTATUS_SUM |         \
+#define MSTATUS_WMASK                                                          \
+	(MSTATUS_SIE | MSTATUS_MIE | MSTATUS_SPIE | MSTATUS_MPIE |             \
+	 MSTATUS_SPP | MSTATUS_MPP | MSTATUS_MPRV | MSTATUS_SUM |              \
 	 MSTATUS_MXR | MSTATUS_TVM | MSTATUS_TW | MSTATUS_TSR | MSTATUS_FS)
-#define SSTATUS_MASK                                                      \
-	(MSTATUS_SIE | MSTATUS_SPIE | MSTATUS_SPP | MSTATUS_SUM |          \
+#define SSTATUS_MASK                                                           \
+	(MSTATUS_SIE | MSTATUS_SPIE | MSTATUS_SPP | MSTATUS_SUM |              \
 	 MSTATUS_MXR | MSTATUS_UXL | MSTATUS_FS | MSTATUS_SD)
 
 void rv_update_regimes(struct vmc__rv_hart *h)
 {
-	static const unsigned fetch_reg[4] = { TLB_U, TLB_S, TLB_S, TLB_M };
+	static const unsigned fetch_reg[4] = {TLB_U, TLB_S, TLB_S, TLB_M};
 	unsigned eff = h->priv;
 
 	if (h->mstatus & MSTATUS_MPRV)
@@ -89,8 +89,8 @@ int rv_pending_irq(struct vmc__rv_hart *h)
 		VMC__RV_IRQ_MEI, VMC__RV_IRQ_MSI, VMC__RV_IRQ_MTI,
 		VMC__RV_IRQ_SEI, VMC__RV_IRQ_SSI, VMC__RV_IRQ_STI,
 	};
-	uint64_t pending = rv_mip(h) &
-			   atomic_load_explicit(&h->mie, memory_order_relaxed);
+	uint64_t pending =
+		rv_mip(h) & atomic_load_explicit(&h->mie, memory_order_relaxed);
 	uint64_t m, s, take = 0;
 
 	if (!pending)
@@ -99,8 +99,8 @@ int rv_pending_irq(struct vmc__rv_hart *h)
 	s = pending & h->mideleg;
 	if (h->priv < VMC__RV_PRIV_M || (h->mstatus & MSTATUS_MIE))
 		take = m;
-	if (!take && (h->priv < VMC__RV_PRIV_S ||
-		      (h->priv == VMC__RV_PRIV_S && (h->mstatus & MSTATUS_SIE))))
+	if (!take && (h->priv < VMC__RV_PRIV_S || (h->priv == VMC__RV_PRIV_S &&
+						   (h->mstatus & MSTATUS_SIE))))
 		take = s;
 	for (unsigned i = 0; i < ARRAY_SIZE(prio); i++)
 		if (take & (1ull << prio[i]))
@@ -182,9 +182,9 @@ static uint64_t envcfg_write(uint64_t old, uint64_t v, uint64_t mask)
  */
 int rv_cbo(struct vmc__rv_hart *h, unsigned op, uint64_t va, uint32_t raw)
 {
-	uint64_t need = op == VMC__RV_OP_CBO_ZERO  ? ENVCFG_CBZE :
-			op == VMC__RV_OP_CBO_INVAL ? ENVCFG_CBIE :
-						     ENVCFG_CBCFE;
+	uint64_t need = op == VMC__RV_OP_CBO_ZERO    ? ENVCFG_CBZE
+			: op == VMC__RV_OP_CBO_INVAL ? ENVCFG_CBIE
+						     : ENVCFG_CBCFE;
 
 	if (h->priv < VMC__RV_PRIV_M && !(h->menvcfg & need))
 		return illegal(h, raw);
@@ -203,8 +203,8 @@ int rv_cbo(struct vmc__rv_hart *h, unsigned op, uint64_t va, uint32_t raw)
 	return 0;
 }
 
-int rv_sfence(struct vmc__rv_hart *h, uint64_t vaddr, bool all,
-	      uint64_t asid, bool all_asids)
+int rv_sfence(struct vmc__rv_hart *h, uint64_t vaddr, bool all, uint64_t asid,
+	      bool all_asids)
 {
 	if (h->priv == VMC__RV_PRIV_U ||
 	    (h->priv == VMC__RV_PRIV_S && (h->mstatus & MSTATUS_TVM)))
@@ -272,8 +272,8 @@ static uint64_t hpm_now(const struct vmc__rv_hart *h, unsigned n)
 {
 	if (!hpm_exists(n))
 		return 0;
-	return hpm_counting(h, n) ? h->retired + h->hpm_off[n] :
-				    h->hpm_frozen[n];
+	return hpm_counting(h, n) ? h->retired + h->hpm_off[n]
+				  : h->hpm_frozen[n];
 }
 
 static void hpm_write(struct vmc__rv_hart *h, unsigned n, uint64_t v,
@@ -331,9 +331,9 @@ int rv_csr_read(struct vmc__rv_hart *h, unsigned csr, uint64_t *val,
 			*val = (uint64_t)(h->bus.time_ns(h->bus.opaque) / 100);
 			return 0;
 		}
-		*val = csr == 0xc00 ? counter_now(h, false) :
-		       csr == 0xc02 ? counter_now(h, true) :
-				      hpm_now(h, csr - 0xc00);
+		*val = csr == 0xc00   ? counter_now(h, false)
+		       : csr == 0xc02 ? counter_now(h, true)
+				      : hpm_now(h, csr - 0xc00);
 		return 0;
 	}
 	if (csr >= 0xb03 && csr <= 0xb1f) { /* mhpmcounter3..31 */
@@ -351,44 +351,101 @@ int rv_csr_read(struct vmc__rv_hart *h, unsigned csr, uint64_t *val,
 	if (csr >= 0x001 && csr <= 0x003) { /* fflags, frm, fcsr */
 		if (!debugger && !(h->mstatus & MSTATUS_FS))
 			return -1;
-		*val = csr == 1 ? h->fflags :
-		       csr == 2 ? h->frm : (h->frm << 5 | h->fflags);
+		*val = csr == 1	  ? h->fflags
+		       : csr == 2 ? h->frm
+				  : (h->frm << 5 | h->fflags);
 		return 0;
 	}
 	switch (csr) {
-	case 0x100: v = h->mstatus & SSTATUS_MASK; break;
-	case 0x104: v = atomic_load(&h->mie) & h->mideleg; break;
-	case 0x105: v = h->stvec; break;
-	case 0x106: v = h->scounteren; break;
-	case 0x10a: v = h->senvcfg; break;
-	case 0x140: v = h->sscratch; break;
-	case 0x141: v = h->sepc; break;
-	case 0x142: v = h->scause; break;
-	case 0x143: v = h->stval; break;
-	case 0x144: v = rv_mip(h) & h->mideleg; break;
+	case 0x100:
+		v = h->mstatus & SSTATUS_MASK;
+		break;
+	case 0x104:
+		v = atomic_load(&h->mie) & h->mideleg;
+		break;
+	case 0x105:
+		v = h->stvec;
+		break;
+	case 0x106:
+		v = h->scounteren;
+		break;
+	case 0x10a:
+		v = h->senvcfg;
+		break;
+	case 0x140:
+		v = h->sscratch;
+		break;
+	case 0x141:
+		v = h->sepc;
+		break;
+	case 0x142:
+		v = h->scause;
+		break;
+	case 0x143:
+		v = h->stval;
+		break;
+	case 0x144:
+		v = rv_mip(h) & h->mideleg;
+		break;
 	case 0x180:
 		if (!debugger && h->priv == VMC__RV_PRIV_S &&
 		    (h->mstatus & MSTATUS_TVM))
 			return -1;
 		v = h->satp;
 		break;
-	case 0xf11: case 0xf12: case 0xf13: case 0xf15: v = 0; break;
-	case 0xf14: v = h->hartid; break;
-	case 0x300: v = h->mstatus; break;
-	case 0x301: v = MISA_VALUE; break;
-	case 0x302: v = h->medeleg; break;
-	case 0x303: v = h->mideleg; break;
-	case 0x304: v = atomic_load(&h->mie); break;
-	case 0x305: v = h->mtvec; break;
-	case 0x306: v = h->mcounteren; break;
-	case 0x30a: v = h->menvcfg; break;
-	case 0x320: v = h->mcountinhibit; break;
-	case 0x340: v = h->mscratch; break;
-	case 0x341: v = h->mepc; break;
-	case 0x342: v = h->mcause; break;
-	case 0x343: v = h->mtval; break;
-	case 0x344: v = rv_mip(h); break;
-	case 0x3a0: case 0x3a2: {
+	case 0xf11:
+	case 0xf12:
+	case 0xf13:
+	case 0xf15:
+		v = 0;
+		break;
+	case 0xf14:
+		v = h->hartid;
+		break;
+	case 0x300:
+		v = h->mstatus;
+		break;
+	case 0x301:
+		v = MISA_VALUE;
+		break;
+	case 0x302:
+		v = h->medeleg;
+		break;
+	case 0x303:
+		v = h->mideleg;
+		break;
+	case 0x304:
+		v = atomic_load(&h->mie);
+		break;
+	case 0x305:
+		v = h->mtvec;
+		break;
+	case 0x306:
+		v = h->mcounteren;
+		break;
+	case 0x30a:
+		v = h->menvcfg;
+		break;
+	case 0x320:
+		v = h->mcountinhibit;
+		break;
+	case 0x340:
+		v = h->mscratch;
+		break;
+	case 0x341:
+		v = h->mepc;
+		break;
+	case 0x342:
+		v = h->mcause;
+		break;
+	case 0x343:
+		v = h->mtval;
+		break;
+	case 0x344:
+		v = rv_mip(h);
+		break;
+	case 0x3a0:
+	case 0x3a2: {
 		unsigned base = csr == 0x3a0 ? 0 : 8;
 
 		v = 0;
@@ -396,14 +453,25 @@ int rv_csr_read(struct vmc__rv_hart *h, unsigned csr, uint64_t *val,
 			v |= (uint64_t)h->pmpcfg[base + i] << (8 * i);
 		break;
 	}
-	case 0xb00: v = counter_now(h, false); break;
-	case 0xb02: v = counter_now(h, true); break;
+	case 0xb00:
+		v = counter_now(h, false);
+		break;
+	case 0xb02:
+		v = counter_now(h, true);
+		break;
 	/* Sdtrig with no triggers: tselect reads 0 (every other index is
 	 * refused, WARL), tdata1 says "no trigger here" (type 0), tdata2/3
 	 * read 0, and tinfo is 1, as the debug spec asks of an index with
 	 * no trigger.  Writes are ignored (rv_csr_write). */
-	case 0x7a0: case 0x7a1: case 0x7a2: case 0x7a3: v = 0; break;
-	case 0x7a4: v = 1; break;
+	case 0x7a0:
+	case 0x7a1:
+	case 0x7a2:
+	case 0x7a3:
+		v = 0;
+		break;
+	case 0x7a4:
+		v = 1;
+		break;
 	default:
 		return -1;
 	}
@@ -513,12 +581,24 @@ int rv_csr_write(struct vmc__rv_hart *h, unsigned csr, uint64_t v,
 		if ((v & 3) < 2)
 			h->stvec = v;
 		break;
-	case 0x106: h->scounteren = v & 0xffffffffu; break;
-	case 0x10a: h->senvcfg = envcfg_write(h->senvcfg, v, SENVCFG_MASK); break;
-	case 0x140: h->sscratch = v; break;
-	case 0x141: h->sepc = v & ~1ull; break;
-	case 0x142: h->scause = v; break;
-	case 0x143: h->stval = v; break;
+	case 0x106:
+		h->scounteren = v & 0xffffffffu;
+		break;
+	case 0x10a:
+		h->senvcfg = envcfg_write(h->senvcfg, v, SENVCFG_MASK);
+		break;
+	case 0x140:
+		h->sscratch = v;
+		break;
+	case 0x141:
+		h->sepc = v & ~1ull;
+		break;
+	case 0x142:
+		h->scause = v;
+		break;
+	case 0x143:
+		h->stval = v;
+		break;
 	case 0x144:
 		if (h->mideleg & (1u << VMC__RV_IRQ_SSI))
 			h->mip_sw = (h->mip_sw & ~(1ull << VMC__RV_IRQ_SSI)) |
@@ -537,21 +617,32 @@ int rv_csr_write(struct vmc__rv_hart *h, unsigned csr, uint64_t v,
 		rv_tlb_flush(h);
 		break;
 	}
-	case 0x300: mstatus_write(h, v, MSTATUS_WMASK); break;
-	case 0x301: break; /* misa: WARL, fixed */
-	case 0x302: h->medeleg = v & MEDELEG_MASK; break;
-	case 0x303: h->mideleg = v & IRQ_S_MASK; break;
-	case 0x304: atomic_store(&h->mie, v & MIE_MASK); break;
+	case 0x300:
+		mstatus_write(h, v, MSTATUS_WMASK);
+		break;
+	case 0x301:
+		break; /* misa: WARL, fixed */
+	case 0x302:
+		h->medeleg = v & MEDELEG_MASK;
+		break;
+	case 0x303:
+		h->mideleg = v & IRQ_S_MASK;
+		break;
+	case 0x304:
+		atomic_store(&h->mie, v & MIE_MASK);
+		break;
 	case 0x305:
 		if ((v & 3) < 2)
 			h->mtvec = v;
 		break;
-	case 0x306: h->mcounteren = v & 0xffffffffu; break;
+	case 0x306:
+		h->mcounteren = v & 0xffffffffu;
+		break;
 	case 0x30a:
 		h->menvcfg = envcfg_write(h->menvcfg, v,
-					  (h->ext_off & VMC__RV_EXT_SVPBMT) ?
-						  SENVCFG_MASK :
-						  MENVCFG_MASK);
+					  (h->ext_off & VMC__RV_EXT_SVPBMT)
+						  ? SENVCFG_MASK
+						  : MENVCFG_MASK);
 		break;
 	case 0x320: {
 		uint64_t old = h->mcountinhibit, nv = v & MCOUNTINHIBIT_MASK;
@@ -569,18 +660,39 @@ int rv_csr_write(struct vmc__rv_hart *h, unsigned csr, uint64_t v,
 		h->mcountinhibit = nv;
 		break;
 	}
-	case 0x340: h->mscratch = v; break;
-	case 0x341: h->mepc = v & ~1ull; break;
-	case 0x342: h->mcause = v; break;
-	case 0x343: h->mtval = v; break;
+	case 0x340:
+		h->mscratch = v;
+		break;
+	case 0x341:
+		h->mepc = v & ~1ull;
+		break;
+	case 0x342:
+		h->mcause = v;
+		break;
+	case 0x343:
+		h->mtval = v;
+		break;
 	case 0x344:
 		h->mip_sw = v & IRQ_S_MASK;
 		break;
-	case 0x3a0: pmpcfg_write(h, 0, v); break;
-	case 0x3a2: pmpcfg_write(h, 8, v); break;
-	case 0xb00: counter_write(h, false, v, debugger); break;
-	case 0xb02: counter_write(h, true, v, debugger); break;
-	case 0x7a0: case 0x7a1: case 0x7a2: case 0x7a3: case 0x7a4: break;
+	case 0x3a0:
+		pmpcfg_write(h, 0, v);
+		break;
+	case 0x3a2:
+		pmpcfg_write(h, 8, v);
+		break;
+	case 0xb00:
+		counter_write(h, false, v, debugger);
+		break;
+	case 0xb02:
+		counter_write(h, true, v, debugger);
+		break;
+	case 0x7a0:
+	case 0x7a1:
+	case 0x7a2:
+	case 0x7a3:
+	case 0x7a4:
+		break;
 	default:
 		return -1;
 	}
@@ -924,15 +1036,14 @@ void vmc__rv_set_single_step(struct vmc__rv_hart *h, bool on)
 	h->single_step = on;
 }
 
-int vmc__rv_add_watchpoint(struct vmc__rv_hart *h, uint64_t addr,
-			   uint64_t len, bool on_read, bool on_write)
+int vmc__rv_add_watchpoint(struct vmc__rv_hart *h, uint64_t addr, uint64_t len,
+			   bool on_read, bool on_write)
 {
 	if (!len || (!on_read && !on_write))
 		return -EINVAL;
 	if (h->nwatch == MAX_WATCHPOINTS)
 		return -ENOSPC;
-	h->watch[h->nwatch++] = (struct rv_watch){ addr, len, on_read,
-						   on_write };
+	h->watch[h->nwatch++] = (struct rv_watch){addr, len, on_read, on_write};
 	rv_tlb_flush(h);
 	return 0;
 }

@@ -119,9 +119,9 @@ static void decode_c(uint16_t c, struct vmc__rv_dec *d)
 				return;
 			}
 			static const uint16_t ops[8] = {
-				VMC__RV_OP_SUB,	 VMC__RV_OP_XOR,
-				VMC__RV_OP_OR,	 VMC__RV_OP_AND,
-				VMC__RV_OP_SUBW, VMC__RV_OP_ADDW,
+				VMC__RV_OP_SUB,	    VMC__RV_OP_XOR,
+				VMC__RV_OP_OR,	    VMC__RV_OP_AND,
+				VMC__RV_OP_SUBW,    VMC__RV_OP_ADDW,
 				VMC__RV_OP_ILLEGAL, VMC__RV_OP_ILLEGAL,
 			};
 			unsigned op = ops[bits(c, 12, 12) << 2 | bits(c, 6, 5)];
@@ -131,17 +131,20 @@ static void decode_c(uint16_t c, struct vmc__rv_dec *d)
 			return;
 		}
 		case 5: /* c.j */
-			imm = sext(bits(c, 12, 12) << 11 | bits(c, 11, 11) << 4 |
-					   bits(c, 10, 9) << 8 |
-					   bits(c, 8, 8) << 10 |
-					   bits(c, 7, 7) << 6 | bits(c, 6, 6) << 7 |
-					   bits(c, 5, 3) << 1 | bits(c, 2, 2) << 5,
-				   12);
+			imm = sext(
+				bits(c, 12, 12) << 11 | bits(c, 11, 11) << 4 |
+					bits(c, 10, 9) << 8 |
+					bits(c, 8, 8) << 10 |
+					bits(c, 7, 7) << 6 |
+					bits(c, 6, 6) << 7 |
+					bits(c, 5, 3) << 1 | bits(c, 2, 2) << 5,
+				12);
 			set(d, VMC__RV_OP_JAL, 0, 0, 0, imm);
 			return;
 		default: /* c.beqz, c.bnez */
 			imm = sext(bits(c, 12, 12) << 8 | bits(c, 11, 10) << 3 |
-					   bits(c, 6, 5) << 6 | bits(c, 4, 3) << 1 |
+					   bits(c, 6, 5) << 6 |
+					   bits(c, 4, 3) << 1 |
 					   bits(c, 2, 2) << 5,
 				   9);
 			set(d, f3 == 6 ? VMC__RV_OP_BEQ : VMC__RV_OP_BNE, 0,
@@ -232,7 +235,7 @@ static void decode_unary(uint32_t w, struct vmc__rv_dec *d, unsigned rd,
 			 unsigned rs1)
 {
 	static const uint16_t ops[6] = {
-		VMC__RV_OP_CLZ,	   VMC__RV_OP_CTZ,    VMC__RV_OP_CPOP,
+		VMC__RV_OP_CLZ,	    VMC__RV_OP_CTZ,    VMC__RV_OP_CPOP,
 		VMC__RV_OP_ILLEGAL, VMC__RV_OP_SEXT_B, VMC__RV_OP_SEXT_H,
 	};
 	unsigned f12 = w >> 20;
@@ -250,15 +253,15 @@ static void decode_op_b(struct vmc__rv_dec *d, unsigned f7, unsigned f3,
 
 	switch (f7) {
 	case 0x20:
-		op = f3 == 7 ? VMC__RV_OP_ANDN :
-		     f3 == 6 ? VMC__RV_OP_ORN :
-		     f3 == 4 ? VMC__RV_OP_XNOR : VMC__RV_OP_ILLEGAL;
+		op = f3 == 7   ? VMC__RV_OP_ANDN
+		     : f3 == 6 ? VMC__RV_OP_ORN
+		     : f3 == 4 ? VMC__RV_OP_XNOR
+			       : VMC__RV_OP_ILLEGAL;
 		break;
 	case 0x05: {
 		static const uint16_t ops[8] = {
-			VMC__RV_OP_ILLEGAL, VMC__RV_OP_CLMUL,
-			VMC__RV_OP_CLMULR,  VMC__RV_OP_CLMULH,
-			VMC__RV_OP_MIN,	    VMC__RV_OP_MINU,
+			VMC__RV_OP_ILLEGAL, VMC__RV_OP_CLMUL, VMC__RV_OP_CLMULR,
+			VMC__RV_OP_CLMULH,  VMC__RV_OP_MIN,   VMC__RV_OP_MINU,
 			VMC__RV_OP_MAX,	    VMC__RV_OP_MAXU,
 		};
 
@@ -266,8 +269,9 @@ static void decode_op_b(struct vmc__rv_dec *d, unsigned f7, unsigned f3,
 		break;
 	}
 	case 0x30:
-		op = f3 == 1 ? VMC__RV_OP_ROL :
-		     f3 == 5 ? VMC__RV_OP_ROR : VMC__RV_OP_ILLEGAL;
+		op = f3 == 1   ? VMC__RV_OP_ROL
+		     : f3 == 5 ? VMC__RV_OP_ROR
+			       : VMC__RV_OP_ILLEGAL;
 		break;
 	case 0x10:
 		if (f3 == 2 || f3 == 4 || f3 == 6) {
@@ -276,8 +280,9 @@ static void decode_op_b(struct vmc__rv_dec *d, unsigned f7, unsigned f3,
 		}
 		break;
 	case 0x24:
-		op = f3 == 1 ? VMC__RV_OP_BCLR :
-		     f3 == 5 ? VMC__RV_OP_BEXT : VMC__RV_OP_ILLEGAL;
+		op = f3 == 1   ? VMC__RV_OP_BCLR
+		     : f3 == 5 ? VMC__RV_OP_BEXT
+			       : VMC__RV_OP_ILLEGAL;
 		break;
 	case 0x14:
 		op = f3 == 1 ? VMC__RV_OP_BSET : VMC__RV_OP_ILLEGAL;
@@ -286,8 +291,9 @@ static void decode_op_b(struct vmc__rv_dec *d, unsigned f7, unsigned f3,
 		op = f3 == 1 ? VMC__RV_OP_BINV : VMC__RV_OP_ILLEGAL;
 		break;
 	case 0x07:
-		op = f3 == 5 ? VMC__RV_OP_CZERO_EQZ :
-		     f3 == 7 ? VMC__RV_OP_CZERO_NEZ : VMC__RV_OP_ILLEGAL;
+		op = f3 == 5   ? VMC__RV_OP_CZERO_EQZ
+		     : f3 == 7 ? VMC__RV_OP_CZERO_NEZ
+			       : VMC__RV_OP_ILLEGAL;
 		break;
 	}
 	if (op != VMC__RV_OP_ILLEGAL)
@@ -297,27 +303,54 @@ static void decode_op_b(struct vmc__rv_dec *d, unsigned f7, unsigned f3,
 unsigned vmc__rv_op_ext(unsigned op)
 {
 	switch (op) {
-	case VMC__RV_OP_ADD_UW: case VMC__RV_OP_SH_ADD:
-	case VMC__RV_OP_SH_ADD_UW: case VMC__RV_OP_SLLI_UW:
+	case VMC__RV_OP_ADD_UW:
+	case VMC__RV_OP_SH_ADD:
+	case VMC__RV_OP_SH_ADD_UW:
+	case VMC__RV_OP_SLLI_UW:
 		return VMC__RV_EXT_ZBA;
-	case VMC__RV_OP_ANDN: case VMC__RV_OP_ORN: case VMC__RV_OP_XNOR:
-	case VMC__RV_OP_CLZ: case VMC__RV_OP_CTZ: case VMC__RV_OP_CPOP:
-	case VMC__RV_OP_CLZW: case VMC__RV_OP_CTZW: case VMC__RV_OP_CPOPW:
-	case VMC__RV_OP_MAX: case VMC__RV_OP_MAXU: case VMC__RV_OP_MIN:
-	case VMC__RV_OP_MINU: case VMC__RV_OP_SEXT_B: case VMC__RV_OP_SEXT_H:
-	case VMC__RV_OP_ZEXT_H: case VMC__RV_OP_ROL: case VMC__RV_OP_ROR:
-	case VMC__RV_OP_RORI: case VMC__RV_OP_ROLW: case VMC__RV_OP_RORW:
-	case VMC__RV_OP_RORIW: case VMC__RV_OP_ORC_B: case VMC__RV_OP_REV8:
+	case VMC__RV_OP_ANDN:
+	case VMC__RV_OP_ORN:
+	case VMC__RV_OP_XNOR:
+	case VMC__RV_OP_CLZ:
+	case VMC__RV_OP_CTZ:
+	case VMC__RV_OP_CPOP:
+	case VMC__RV_OP_CLZW:
+	case VMC__RV_OP_CTZW:
+	case VMC__RV_OP_CPOPW:
+	case VMC__RV_OP_MAX:
+	case VMC__RV_OP_MAXU:
+	case VMC__RV_OP_MIN:
+	case VMC__RV_OP_MINU:
+	case VMC__RV_OP_SEXT_B:
+	case VMC__RV_OP_SEXT_H:
+	case VMC__RV_OP_ZEXT_H:
+	case VMC__RV_OP_ROL:
+	case VMC__RV_OP_ROR:
+	case VMC__RV_OP_RORI:
+	case VMC__RV_OP_ROLW:
+	case VMC__RV_OP_RORW:
+	case VMC__RV_OP_RORIW:
+	case VMC__RV_OP_ORC_B:
+	case VMC__RV_OP_REV8:
 		return VMC__RV_EXT_ZBB;
-	case VMC__RV_OP_BCLR: case VMC__RV_OP_BCLRI: case VMC__RV_OP_BEXT:
-	case VMC__RV_OP_BEXTI: case VMC__RV_OP_BINV: case VMC__RV_OP_BINVI:
-	case VMC__RV_OP_BSET: case VMC__RV_OP_BSETI:
+	case VMC__RV_OP_BCLR:
+	case VMC__RV_OP_BCLRI:
+	case VMC__RV_OP_BEXT:
+	case VMC__RV_OP_BEXTI:
+	case VMC__RV_OP_BINV:
+	case VMC__RV_OP_BINVI:
+	case VMC__RV_OP_BSET:
+	case VMC__RV_OP_BSETI:
 		return VMC__RV_EXT_ZBS;
-	case VMC__RV_OP_CLMUL: case VMC__RV_OP_CLMULH: case VMC__RV_OP_CLMULR:
+	case VMC__RV_OP_CLMUL:
+	case VMC__RV_OP_CLMULH:
+	case VMC__RV_OP_CLMULR:
 		return VMC__RV_EXT_ZBC;
-	case VMC__RV_OP_CZERO_EQZ: case VMC__RV_OP_CZERO_NEZ:
+	case VMC__RV_OP_CZERO_EQZ:
+	case VMC__RV_OP_CZERO_NEZ:
 		return VMC__RV_EXT_ZICOND;
-	case VMC__RV_OP_CBO_CLEAN: case VMC__RV_OP_CBO_FLUSH:
+	case VMC__RV_OP_CBO_CLEAN:
+	case VMC__RV_OP_CBO_FLUSH:
 	case VMC__RV_OP_CBO_INVAL:
 		return VMC__RV_EXT_ZICBOM;
 	case VMC__RV_OP_CBO_ZERO:
@@ -345,10 +378,18 @@ static void decode_fp(uint32_t w, struct vmc__rv_dec *d, unsigned rd,
 
 #define SD(name) (dbl ? VMC__RV_OP_##name##_D : VMC__RV_OP_##name##_S)
 	switch (f7 >> 1) {
-	case 0x00: op = SD(FADD); break;
-	case 0x02: op = SD(FSUB); break;
-	case 0x04: op = SD(FMUL); break;
-	case 0x06: op = SD(FDIV); break;
+	case 0x00:
+		op = SD(FADD);
+		break;
+	case 0x02:
+		op = SD(FSUB);
+		break;
+	case 0x04:
+		op = SD(FMUL);
+		break;
+	case 0x06:
+		op = SD(FDIV);
+		break;
 	case 0x16:
 		if (rs2 == 0)
 			op = SD(FSQRT);
@@ -456,8 +497,8 @@ void vmc__rv_decode(uint32_t w, struct vmc__rv_dec *d)
 	}
 	case 0x03: {
 		static const uint16_t ops[8] = {
-			VMC__RV_OP_LB,	VMC__RV_OP_LH,	VMC__RV_OP_LW,
-			VMC__RV_OP_LD,	VMC__RV_OP_LBU, VMC__RV_OP_LHU,
+			VMC__RV_OP_LB,	VMC__RV_OP_LH,	    VMC__RV_OP_LW,
+			VMC__RV_OP_LD,	VMC__RV_OP_LBU,	    VMC__RV_OP_LHU,
 			VMC__RV_OP_LWU, VMC__RV_OP_ILLEGAL,
 		};
 
@@ -467,7 +508,9 @@ void vmc__rv_decode(uint32_t w, struct vmc__rv_dec *d)
 	}
 	case 0x23: {
 		static const uint16_t ops[4] = {
-			VMC__RV_OP_SB, VMC__RV_OP_SH, VMC__RV_OP_SW,
+			VMC__RV_OP_SB,
+			VMC__RV_OP_SH,
+			VMC__RV_OP_SW,
 			VMC__RV_OP_SD,
 		};
 
@@ -479,12 +522,24 @@ void vmc__rv_decode(uint32_t w, struct vmc__rv_dec *d)
 		unsigned sh = bits(w, 25, 20), f6 = bits(w, 31, 26);
 
 		switch (f3) {
-		case 0: set(d, VMC__RV_OP_ADDI, rd, rs1, 0, imm_i); return;
-		case 2: set(d, VMC__RV_OP_SLTI, rd, rs1, 0, imm_i); return;
-		case 3: set(d, VMC__RV_OP_SLTIU, rd, rs1, 0, imm_i); return;
-		case 4: set(d, VMC__RV_OP_XORI, rd, rs1, 0, imm_i); return;
-		case 6: set(d, VMC__RV_OP_ORI, rd, rs1, 0, imm_i); return;
-		case 7: set(d, VMC__RV_OP_ANDI, rd, rs1, 0, imm_i); return;
+		case 0:
+			set(d, VMC__RV_OP_ADDI, rd, rs1, 0, imm_i);
+			return;
+		case 2:
+			set(d, VMC__RV_OP_SLTI, rd, rs1, 0, imm_i);
+			return;
+		case 3:
+			set(d, VMC__RV_OP_SLTIU, rd, rs1, 0, imm_i);
+			return;
+		case 4:
+			set(d, VMC__RV_OP_XORI, rd, rs1, 0, imm_i);
+			return;
+		case 6:
+			set(d, VMC__RV_OP_ORI, rd, rs1, 0, imm_i);
+			return;
+		case 7:
+			set(d, VMC__RV_OP_ANDI, rd, rs1, 0, imm_i);
+			return;
 		case 1:
 			if (f6 == 0)
 				set(d, VMC__RV_OP_SLLI, rd, rs1, 0, sh);
@@ -527,24 +582,25 @@ void vmc__rv_decode(uint32_t w, struct vmc__rv_dec *d)
 		else if (f3 == 5 && f7 == 0x30)
 			set(d, VMC__RV_OP_RORIW, rd, rs1, 0, sh);
 		else if (f3 == 1 && bits(w, 31, 26) == 0x02)
-			set(d, VMC__RV_OP_SLLI_UW, rd, rs1, 0,
-			    bits(w, 25, 20));
+			set(d, VMC__RV_OP_SLLI_UW, rd, rs1, 0, bits(w, 25, 20));
 		else if (f3 == 1 && f7 == 0x30 && rs2 <= 2)
-			set(d, rs2 == 0 ? VMC__RV_OP_CLZW :
-			       rs2 == 1 ? VMC__RV_OP_CTZW : VMC__RV_OP_CPOPW,
+			set(d,
+			    rs2 == 0   ? VMC__RV_OP_CLZW
+			    : rs2 == 1 ? VMC__RV_OP_CTZW
+				       : VMC__RV_OP_CPOPW,
 			    rd, rs1, 0, 0);
 		return;
 	}
 	case 0x33: {
 		static const uint16_t base[8] = {
-			VMC__RV_OP_ADD, VMC__RV_OP_SLL, VMC__RV_OP_SLT,
+			VMC__RV_OP_ADD,	 VMC__RV_OP_SLL, VMC__RV_OP_SLT,
 			VMC__RV_OP_SLTU, VMC__RV_OP_XOR, VMC__RV_OP_SRL,
-			VMC__RV_OP_OR, VMC__RV_OP_AND,
+			VMC__RV_OP_OR,	 VMC__RV_OP_AND,
 		};
 		static const uint16_t mul[8] = {
-			VMC__RV_OP_MUL,	 VMC__RV_OP_MULH, VMC__RV_OP_MULHSU,
+			VMC__RV_OP_MUL,	  VMC__RV_OP_MULH, VMC__RV_OP_MULHSU,
 			VMC__RV_OP_MULHU, VMC__RV_OP_DIV,  VMC__RV_OP_DIVU,
-			VMC__RV_OP_REM,	 VMC__RV_OP_REMU,
+			VMC__RV_OP_REM,	  VMC__RV_OP_REMU,
 		};
 
 		if (f7 == 0)
@@ -563,18 +619,21 @@ void vmc__rv_decode(uint32_t w, struct vmc__rv_dec *d)
 		unsigned op = VMC__RV_OP_ILLEGAL;
 
 		if (f7 == 0) {
-			op = f3 == 0 ? VMC__RV_OP_ADDW :
-			     f3 == 1 ? VMC__RV_OP_SLLW :
-			     f3 == 5 ? VMC__RV_OP_SRLW : VMC__RV_OP_ILLEGAL;
+			op = f3 == 0   ? VMC__RV_OP_ADDW
+			     : f3 == 1 ? VMC__RV_OP_SLLW
+			     : f3 == 5 ? VMC__RV_OP_SRLW
+				       : VMC__RV_OP_ILLEGAL;
 		} else if (f7 == 0x20) {
-			op = f3 == 0 ? VMC__RV_OP_SUBW :
-			     f3 == 5 ? VMC__RV_OP_SRAW : VMC__RV_OP_ILLEGAL;
+			op = f3 == 0   ? VMC__RV_OP_SUBW
+			     : f3 == 5 ? VMC__RV_OP_SRAW
+				       : VMC__RV_OP_ILLEGAL;
 		} else if (f7 == 1) {
-			op = f3 == 0 ? VMC__RV_OP_MULW :
-			     f3 == 4 ? VMC__RV_OP_DIVW :
-			     f3 == 5 ? VMC__RV_OP_DIVUW :
-			     f3 == 6 ? VMC__RV_OP_REMW :
-			     f3 == 7 ? VMC__RV_OP_REMUW : VMC__RV_OP_ILLEGAL;
+			op = f3 == 0   ? VMC__RV_OP_MULW
+			     : f3 == 4 ? VMC__RV_OP_DIVW
+			     : f3 == 5 ? VMC__RV_OP_DIVUW
+			     : f3 == 6 ? VMC__RV_OP_REMW
+			     : f3 == 7 ? VMC__RV_OP_REMUW
+				       : VMC__RV_OP_ILLEGAL;
 		}
 		if (op != VMC__RV_OP_ILLEGAL) {
 			set(d, op, rd, rs1, rs2, 0);
@@ -602,7 +661,8 @@ void vmc__rv_decode(uint32_t w, struct vmc__rv_dec *d)
 			 (w >> 20) != 3) { /* Zicbom, Zicboz */
 			static const uint16_t ops[5] = {
 				VMC__RV_OP_CBO_INVAL, VMC__RV_OP_CBO_CLEAN,
-				VMC__RV_OP_CBO_FLUSH, 0, VMC__RV_OP_CBO_ZERO,
+				VMC__RV_OP_CBO_FLUSH, 0,
+				VMC__RV_OP_CBO_ZERO,
 			};
 
 			set(d, ops[w >> 20], 0, rs1, 0, 0);
@@ -621,12 +681,15 @@ void vmc__rv_decode(uint32_t w, struct vmc__rv_dec *d)
 			set(d, f3 == 2 ? VMC__RV_OP_FSW : VMC__RV_OP_FSD, 0,
 			    rs1, rs2, imm_s);
 		return;
-	case 0x43: case 0x47: case 0x4b: case 0x4f: { /* fused multiply-add */
+	case 0x43:
+	case 0x47:
+	case 0x4b:
+	case 0x4f: { /* fused multiply-add */
 		static const uint16_t ops[2][4] = {
-			{ VMC__RV_OP_FMADD_S, VMC__RV_OP_FMSUB_S,
-			  VMC__RV_OP_FNMSUB_S, VMC__RV_OP_FNMADD_S },
-			{ VMC__RV_OP_FMADD_D, VMC__RV_OP_FMSUB_D,
-			  VMC__RV_OP_FNMSUB_D, VMC__RV_OP_FNMADD_D },
+			{VMC__RV_OP_FMADD_S, VMC__RV_OP_FMSUB_S,
+			 VMC__RV_OP_FNMSUB_S, VMC__RV_OP_FNMADD_S},
+			{VMC__RV_OP_FMADD_D, VMC__RV_OP_FMSUB_D,
+			 VMC__RV_OP_FNMSUB_D, VMC__RV_OP_FNMADD_D},
 		};
 		unsigned fmt = bits(w, 26, 25);
 
@@ -657,9 +720,14 @@ void vmc__rv_decode(uint32_t w, struct vmc__rv_dec *d)
 			return;
 		{
 			static const uint16_t ops[8] = {
-				0, VMC__RV_OP_CSRRW, VMC__RV_OP_CSRRS,
-				VMC__RV_OP_CSRRC, 0, VMC__RV_OP_CSRRWI,
-				VMC__RV_OP_CSRRSI, VMC__RV_OP_CSRRCI,
+				0,
+				VMC__RV_OP_CSRRW,
+				VMC__RV_OP_CSRRS,
+				VMC__RV_OP_CSRRC,
+				0,
+				VMC__RV_OP_CSRRWI,
+				VMC__RV_OP_CSRRSI,
+				VMC__RV_OP_CSRRCI,
 			};
 
 			set(d, ops[f3], rd, rs1, 0, w >> 20);
