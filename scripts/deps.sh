@@ -9,7 +9,7 @@ build_pkgs="gcc g++ meson ninja-build pkg-config libuv1-dev libfdt-dev
 # Guest toolchains and the real peers the tests compare against.
 test_pkgs="gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf libunicorn-dev
 	gdb-multiarch opensbi u-boot-qemu qemu-system-misc qemu-system-x86
-	binutils python3 doxygen make"
+	binutils python3 doxygen make clang-format"
 fuzz_pkgs="clang libclang-rt-14-dev"
 pkgs=$build_pkgs
 [ "${1:-all}" = build ] || pkgs="$pkgs $test_pkgs"
