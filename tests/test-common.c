@@ -221,6 +221,30 @@ static void test_log_handler_unlocked(void)
 	ASSERT_EQ(atomic_load(&s.calls), 2);
 }
 
+/* What a device outside the tree writes at the top of its functions. */
+static int checked(const void *p, int v)
+{
+	VMC_CHECK_RETURN(p, -EINVAL);
+	VMC_CHECK_RETURN(v >= 0 && v < 10, -ERANGE);
+	return v;
+}
+
+static void test_check_return(void)
+{
+	struct log_capture c = {0};
+
+	vmc_set_log_handler(capture, VMC_LOG_DEBUG, &c);
+	ASSERT_EQ(checked(&c, 3), 3);
+	ASSERT_EQ(c.count, 0);
+	ASSERT_ERR(checked(NULL, 3), -EINVAL);
+	ASSERT_EQ(c.count, 1);
+	ASSERT_EQ(c.level, VMC_LOG_DEBUG);
+	ASSERT_STREQ(c.last, "checked: check 'p' failed");
+	ASSERT_ERR(checked(&c, 12), -ERANGE);
+	ASSERT_STREQ(c.last, "checked: check 'v >= 0 && v < 10' failed");
+	vmc_set_log_handler(NULL, VMC_LOG_DEBUG, NULL);
+}
+
 static void test_clock_helpers(void)
 {
 	int64_t a = vmc__monotonic_ns(), b = vmc__monotonic_ns();
@@ -234,6 +258,7 @@ int main(void)
 	RUN(test_version);
 	RUN(test_log_handler);
 	RUN(test_public_log);
+	RUN(test_check_return);
 	RUN(test_log_handler_unlocked);
 	RUN(test_log_handler_swaps);
 	RUN(test_clock_helpers);

@@ -133,6 +133,26 @@ bool vmc_log_enabled(enum vmc_log_level level);
 void vmc_log(enum vmc_log_level level, const char *fmt, ...) VMC_PRINTF(2, 3);
 
 /**
+ * Check an argument of a public function of code built on libvmcore (a
+ * device model, a board's helper), as the library checks its own: when
+ * @p cond is false, log a debug line naming the function and the check
+ * through vmc_log() and return @p retval from the calling function.  An
+ * embedder's mistake becomes an error code, never a crash.
+ *
+ * @param cond   the condition the argument must meet
+ * @param retval what the calling function returns when it does not
+ * @since 0.2
+ */
+#define VMC_CHECK_RETURN(cond, retval)                                         \
+	do {                                                                   \
+		if (!(cond)) {                                                 \
+			vmc_log(VMC_LOG_DEBUG, "%s: check '%s' failed",        \
+				__func__, #cond);                              \
+			return (retval);                                       \
+		}                                                              \
+	} while (0)
+
+/**
  * The library version the program runs against, as VMC_VERSION_HEX.
  * @thread any
  * @since 0.1

@@ -15,17 +15,4 @@
 #define VMC_EXPORT __attribute__((visibility("default")))
 #endif
 
-/*
- * Check a public argument: an embedder's mistake returns @retval, with a
- * debug line in the host's log as in the rest of the library.
- */
-#define vmc__fdt_check(cond, retval)                                           \
-	do {                                                                   \
-		if (__builtin_expect(!(cond), 0)) {                            \
-			vmc_log(VMC_LOG_DEBUG, "%s: check '%s' failed",        \
-				__func__, #cond);                              \
-			return (retval);                                       \
-		}                                                              \
-	} while (0)
-
 #endif

@@ -59,7 +59,7 @@ VMC_EXPORT int vmc_fdt_begin(struct vmc_fdt **ret)
 {
 	struct vmc_fdt *f;
 
-	vmc__fdt_check(ret, -EINVAL);
+	VMC_CHECK_RETURN(ret, -EINVAL);
 	f = calloc(1, sizeof(*f));
 	if (!f)
 		return -ENOMEM;
@@ -84,7 +84,7 @@ VMC_EXPORT void vmc_fdt_free(struct vmc_fdt *f)
 
 VMC_EXPORT int vmc_fdt_finish(struct vmc_fdt *f, size_t *ret_size)
 {
-	vmc__fdt_check(f, -EINVAL);
+	VMC_CHECK_RETURN(f, -EINVAL);
 	if (!f->finished) {
 		if (fdt_pack(f->blob) < 0)
 			return -EBADMSG;
@@ -122,7 +122,7 @@ VMC_EXPORT int vmc_fdt_add_node(struct vmc_fdt *f, const char *path)
 	const char *slash, *name;
 	int parent, r;
 
-	vmc__fdt_check(f && path && path[0] == '/', -EINVAL);
+	VMC_CHECK_RETURN(f && path && path[0] == '/', -EINVAL);
 	if (f->finished)
 		return -EBUSY;
 	slash = strrchr(path, '/');
@@ -152,9 +152,9 @@ VMC_EXPORT int vmc_fdt_set_prop(struct vmc_fdt *f, const char *path,
 {
 	int off, r;
 
-	vmc__fdt_check(f && path && name && *name, -EINVAL);
-	vmc__fdt_check(data || !len, -EINVAL);
-	vmc__fdt_check(len <= INT_MAX, -EINVAL);
+	VMC_CHECK_RETURN(f && path && name && *name, -EINVAL);
+	VMC_CHECK_RETURN(data || !len, -EINVAL);
+	VMC_CHECK_RETURN(len <= INT_MAX, -EINVAL);
 	if (f->finished)
 		return -EBUSY;
 	for (;;) {
@@ -200,8 +200,8 @@ VMC_EXPORT int vmc_fdt_set_cells(struct vmc_fdt *f, const char *path,
 	fdt32_t *v;
 	int r;
 
-	vmc__fdt_check(cells || !n, -EINVAL);
-	vmc__fdt_check(n <= INT_MAX / sizeof(*v), -EINVAL);
+	VMC_CHECK_RETURN(cells || !n, -EINVAL);
+	VMC_CHECK_RETURN(n <= INT_MAX / sizeof(*v), -EINVAL);
 	v = malloc(n ? n * sizeof(*v) : 1);
 	if (!v)
 		return -ENOMEM;
@@ -215,7 +215,7 @@ VMC_EXPORT int vmc_fdt_set_cells(struct vmc_fdt *f, const char *path,
 VMC_EXPORT int vmc_fdt_set_string(struct vmc_fdt *f, const char *path,
 				  const char *name, const char *value)
 {
-	vmc__fdt_check(value, -EINVAL);
+	VMC_CHECK_RETURN(value, -EINVAL);
 	return vmc_fdt_set_prop(f, path, name, value, strlen(value) + 1);
 }
 
@@ -227,11 +227,11 @@ VMC_EXPORT int vmc_fdt_set_stringlist(struct vmc_fdt *f, const char *path,
 	char *buf;
 	int r;
 
-	vmc__fdt_check(strings || !n, -EINVAL);
+	VMC_CHECK_RETURN(strings || !n, -EINVAL);
 	for (size_t i = 0; i < n; i++) {
-		vmc__fdt_check(strings[i], -EINVAL);
+		VMC_CHECK_RETURN(strings[i], -EINVAL);
 		len += strlen(strings[i]) + 1;
-		vmc__fdt_check(len <= INT_MAX, -EINVAL);
+		VMC_CHECK_RETURN(len <= INT_MAX, -EINVAL);
 	}
 	buf = malloc(len ? len : 1);
 	if (!buf)
@@ -253,7 +253,7 @@ VMC_EXPORT int vmc_fdt_alloc_phandle(struct vmc_fdt *f, const char *path,
 	uint32_t ph;
 	int off, r;
 
-	vmc__fdt_check(f && path && ret, -EINVAL);
+	VMC_CHECK_RETURN(f && path && ret, -EINVAL);
 	off = node_offset(f, path);
 	if (off < 0)
 		return off;
@@ -283,7 +283,7 @@ VMC_EXPORT int vmc_fdt_add_board(struct vmc_fdt *f, const char *model,
 {
 	int r;
 
-	vmc__fdt_check(f && model && compatible, -EINVAL);
+	VMC_CHECK_RETURN(f && model && compatible, -EINVAL);
 	if ((r = vmc_fdt_set_u32(f, "/", "#address-cells", 2)) < 0 ||
 	    (r = vmc_fdt_set_u32(f, "/", "#size-cells", 2)) < 0 ||
 	    (r = vmc_fdt_set_string(f, "/", "compatible", compatible)) < 0 ||
@@ -338,7 +338,7 @@ VMC_EXPORT int vmc_fdt_add_riscv_cpus(struct vmc_fdt *f, unsigned int harts,
 {
 	int r;
 
-	vmc__fdt_check(f && harts && isa && ret_intc_phandles, -EINVAL);
+	VMC_CHECK_RETURN(f && harts && isa && ret_intc_phandles, -EINVAL);
 	if ((r = vmc_fdt_add_node(f, "/cpus")) < 0 ||
 	    (r = vmc_fdt_set_u32(f, "/cpus", "#address-cells", 1)) < 0 ||
 	    (r = vmc_fdt_set_u32(f, "/cpus", "#size-cells", 0)) < 0 ||
@@ -363,7 +363,7 @@ VMC_EXPORT int vmc_fdt_add_memory(struct vmc_fdt *f, uint64_t base,
 			   (uint32_t)(size >> 32), (uint32_t)size};
 	int r;
 
-	vmc__fdt_check(f && size, -EINVAL);
+	VMC_CHECK_RETURN(f && size, -EINVAL);
 	snprintf(path, sizeof(path), "/memory@%" PRIx64, base);
 	if ((r = vmc_fdt_add_node(f, path)) < 0 ||
 	    (r = vmc_fdt_set_string(f, path, "device_type", "memory")) < 0 ||
@@ -377,7 +377,7 @@ VMC_EXPORT int vmc_fdt_set_chosen(struct vmc_fdt *f, const char *stdout_path,
 {
 	int r;
 
-	vmc__fdt_check(f, -EINVAL);
+	VMC_CHECK_RETURN(f, -EINVAL);
 	r = vmc_fdt_add_node(f, "/chosen");
 	if (r < 0 && r != -EEXIST)
 		return r;
@@ -400,7 +400,7 @@ VMC_EXPORT int vmc_fdt_add_ns16550(struct vmc_fdt *f, uint64_t base,
 			   (uint32_t)(size >> 32), (uint32_t)size};
 	int r;
 
-	vmc__fdt_check(f, -EINVAL);
+	VMC_CHECK_RETURN(f, -EINVAL);
 	snprintf(path, sizeof(path), "/soc/serial@%" PRIx64, base);
 	if ((r = vmc_fdt_add_node(f, path)) < 0 ||
 	    (r = vmc_fdt_set_string(f, path, "compatible", "ns16550a")) < 0 ||

@@ -32,16 +32,6 @@
 
 #define VMC_EXPORT __attribute__((visibility("default")))
 
-/* Refuse a bad public argument: log at debug level and return @retval. */
-#define gdb_check_return(cond, retval)                                         \
-	do {                                                                   \
-		if (__builtin_expect(!(cond), 0)) {                            \
-			vmc_log(VMC_LOG_DEBUG, "%s: check '%s' failed",        \
-				__func__, #cond);                              \
-			return (retval);                                       \
-		}                                                              \
-	} while (0)
-
 #define GDB_MAX_POINTS 128
 
 struct gdb_point {

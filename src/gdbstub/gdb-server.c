@@ -490,8 +490,8 @@ VMC_EXPORT int vmc_gdbstub_start(struct vmc_vm *vm, struct vmc_loop *loop,
 	struct vmc_gdbstub *gs;
 	int r;
 
-	gdb_check_return(vm && loop && address && ret, -EINVAL);
-	gdb_check_return(vmc_vm_get_loop(vm) == loop, -EINVAL);
+	VMC_CHECK_RETURN(vm && loop && address && ret, -EINVAL);
+	VMC_CHECK_RETURN(vmc_vm_get_loop(vm) == loop, -EINVAL);
 	r = stub_new(vm, loop, true, &gs);
 	if (r < 0)
 		return r;
@@ -572,7 +572,7 @@ VMC_EXPORT bool vmc_gdbstub_is_connected(const struct vmc_gdbstub *gs)
 
 VMC_EXPORT int vmc_gdbstub_get_port(const struct vmc_gdbstub *gs)
 {
-	gdb_check_return(gs, -EINVAL);
+	VMC_CHECK_RETURN(gs, -EINVAL);
 	if (gs->unix_sock)
 		return -ENOTSOCK;
 	return gs->port;

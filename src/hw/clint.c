@@ -296,12 +296,12 @@ VMC_EXPORT int vmc_clint_new(const struct vmc_clint_config *cfg,
 	struct vmc_clint *c;
 	int r;
 
-	vmc__hw_check(cfg && ret && cfg->size >= sizeof(*cfg) && cfg->vm,
-		      -EINVAL);
-	vmc__hw_check(cfg->harts && cfg->harts <= VMC_CLINT_MAX_HARTS &&
-			      cfg->timebase_hz,
-		      -EINVAL);
-	vmc__hw_check(
+	VMC_CHECK_RETURN(cfg && ret && cfg->size >= sizeof(*cfg) && cfg->vm,
+			 -EINVAL);
+	VMC_CHECK_RETURN(cfg->harts && cfg->harts <= VMC_CLINT_MAX_HARTS &&
+				 cfg->timebase_hz,
+			 -EINVAL);
+	VMC_CHECK_RETURN(
 		cfg->irqs || (cfg->hart_base < vmc_vm_get_vcpu_count(cfg->vm) &&
 			      cfg->harts <= vmc_vm_get_vcpu_count(cfg->vm) -
 						    cfg->hart_base),
@@ -361,7 +361,7 @@ VMC_EXPORT int vmc_clint_fdt_add(const struct vmc_clint *c, struct vmc_fdt *fdt,
 	char path[48];
 	int r;
 
-	vmc__hw_check(c && fdt && intc, -EINVAL);
+	VMC_CHECK_RETURN(c && fdt && intc, -EINVAL);
 	cells = calloc(4 * (size_t)c->harts, sizeof(*cells));
 	if (!cells)
 		return -ENOMEM;

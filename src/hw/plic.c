@@ -355,13 +355,13 @@ VMC_EXPORT int vmc_plic_new(const struct vmc_plic_config *cfg,
 	size_t nctx, nw;
 	int r;
 
-	vmc__hw_check(cfg && ret && cfg->size >= sizeof(*cfg) && cfg->vm,
-		      -EINVAL);
-	vmc__hw_check(cfg->harts && cfg->harts <= VMC_PLIC_MAX_HARTS &&
-			      cfg->num_sources >= 2 &&
-			      cfg->num_sources <= VMC_PLIC_MAX_SOURCES,
-		      -EINVAL);
-	vmc__hw_check(
+	VMC_CHECK_RETURN(cfg && ret && cfg->size >= sizeof(*cfg) && cfg->vm,
+			 -EINVAL);
+	VMC_CHECK_RETURN(cfg->harts && cfg->harts <= VMC_PLIC_MAX_HARTS &&
+				 cfg->num_sources >= 2 &&
+				 cfg->num_sources <= VMC_PLIC_MAX_SOURCES,
+			 -EINVAL);
+	VMC_CHECK_RETURN(
 		cfg->irqs || (cfg->hart_base < vmc_vm_get_vcpu_count(cfg->vm) &&
 			      cfg->harts <= vmc_vm_get_vcpu_count(cfg->vm) -
 						    cfg->hart_base),
@@ -439,7 +439,7 @@ VMC_EXPORT int vmc_plic_fdt_add(const struct vmc_plic *p, struct vmc_fdt *fdt,
 	char path[48];
 	int r;
 
-	vmc__hw_check(p && fdt && intc, -EINVAL);
+	VMC_CHECK_RETURN(p && fdt && intc, -EINVAL);
 	cells = calloc(2 * (size_t)p->nctx, sizeof(*cells));
 	if (!cells)
 		return -ENOMEM;

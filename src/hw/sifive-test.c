@@ -80,8 +80,8 @@ VMC_EXPORT int vmc_sifive_test_new(const struct vmc_sifive_test_config *cfg,
 	struct vmc_sifive_test *t;
 	int r;
 
-	vmc__hw_check(cfg && ret && cfg->size >= sizeof(*cfg) && cfg->vm,
-		      -EINVAL);
+	VMC_CHECK_RETURN(cfg && ret && cfg->size >= sizeof(*cfg) && cfg->vm,
+			 -EINVAL);
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
@@ -137,7 +137,7 @@ VMC_EXPORT int vmc_sifive_test_fdt_add(const struct vmc_sifive_test *t,
 	uint32_t ph;
 	int r;
 
-	vmc__hw_check(t && fdt, -EINVAL);
+	VMC_CHECK_RETURN(t && fdt, -EINVAL);
 	snprintf(path, sizeof(path), "/soc/test@%" PRIx64, base);
 	if ((r = vmc_fdt_add_node(fdt, path)) < 0 ||
 	    (r = vmc_fdt_alloc_phandle(fdt, path, &ph)) < 0 ||

@@ -782,7 +782,7 @@ VMC_EXPORT int vmc_uart16550_receive(struct vmc_uart16550 *u, const void *buf,
 	bool taken;
 	size_t n;
 
-	vmc__hw_check(u && (buf || !len), -EINVAL);
+	VMC_CHECK_RETURN(u && (buf || !len), -EINVAL);
 	taken = !vmc_vm_lock_held(u->vm);
 	if (taken)
 		vmc_vm_lock(u->vm);
@@ -823,12 +823,12 @@ VMC_EXPORT int vmc_uart16550_new(const struct vmc_uart16550_config *config,
 	struct vmc_uart16550 *u;
 	int r;
 
-	vmc__hw_check(config && ret && config->size >= size_0_1, -EINVAL);
+	VMC_CHECK_RETURN(config && ret && config->size >= size_0_1, -EINVAL);
 	memcpy(&c, config, config->size < sizeof(c) ? config->size : sizeof(c));
-	vmc__hw_check(c.vm && c.reg_shift <= 3 && c.clock_hz, -EINVAL);
+	VMC_CHECK_RETURN(c.vm && c.reg_shift <= 3 && c.clock_hz, -EINVAL);
 	/* A closed fd would be written to, or polled, forever in vain. */
-	vmc__hw_check(c.in_fd < 0 || fcntl(c.in_fd, F_GETFD) >= 0, -EBADF);
-	vmc__hw_check(c.out_fd < 0 || fcntl(c.out_fd, F_GETFD) >= 0, -EBADF);
+	VMC_CHECK_RETURN(c.in_fd < 0 || fcntl(c.in_fd, F_GETFD) >= 0, -EBADF);
+	VMC_CHECK_RETURN(c.out_fd < 0 || fcntl(c.out_fd, F_GETFD) >= 0, -EBADF);
 
 	u = calloc(1, sizeof(*u));
 	if (!u)

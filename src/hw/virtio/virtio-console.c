@@ -317,13 +317,15 @@ vmc_virtio_console_new(const struct vmc_virtio_console_config *config,
 	struct vmc_virtio_console *c;
 	int r;
 
-	vmc__hw_check(config && ret && config->size >= sizeof(*config),
-		      -EINVAL);
-	vmc__hw_check(config->vm, -EINVAL);
-	vmc__hw_check(config->in_fd < 0 || fcntl(config->in_fd, F_GETFD) >= 0,
-		      -EBADF);
-	vmc__hw_check(config->out_fd < 0 || fcntl(config->out_fd, F_GETFD) >= 0,
-		      -EBADF);
+	VMC_CHECK_RETURN(config && ret && config->size >= sizeof(*config),
+			 -EINVAL);
+	VMC_CHECK_RETURN(config->vm, -EINVAL);
+	VMC_CHECK_RETURN(config->in_fd < 0 ||
+				 fcntl(config->in_fd, F_GETFD) >= 0,
+			 -EBADF);
+	VMC_CHECK_RETURN(config->out_fd < 0 ||
+				 fcntl(config->out_fd, F_GETFD) >= 0,
+			 -EBADF);
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;

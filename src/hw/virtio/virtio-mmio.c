@@ -518,19 +518,19 @@ VMC_EXPORT int vmc_virtio_new(const struct vmc_virtio_config *config,
 	unsigned int i, kicks = 0;
 	int r;
 
-	vmc__hw_check(config && ops && ret, -EINVAL);
-	vmc__hw_check(config->size >= sizeof(c), -EINVAL);
-	vmc__hw_check(ops->struct_size >= sizeof(*ops), -EINVAL);
+	VMC_CHECK_RETURN(config && ops && ret, -EINVAL);
+	VMC_CHECK_RETURN(config->size >= sizeof(c), -EINVAL);
+	VMC_CHECK_RETURN(ops->struct_size >= sizeof(*ops), -EINVAL);
 	c = *config;
-	vmc__hw_check(c.vm, -EINVAL);
-	vmc__hw_check(c.num_queues >= 1 &&
-			      c.num_queues <= VIRTIO_MMIO_MAX_QUEUES,
-		      -EINVAL);
-	vmc__hw_check(c.queue_max_size >= 1 &&
-			      c.queue_max_size <= VMC_VIRTQ_MAX_SIZE &&
-			      !(c.queue_max_size & (c.queue_max_size - 1)),
-		      -EINVAL);
-	vmc__hw_check(c.config_size <= 0x100, -EINVAL);
+	VMC_CHECK_RETURN(c.vm, -EINVAL);
+	VMC_CHECK_RETURN(c.num_queues >= 1 &&
+				 c.num_queues <= VIRTIO_MMIO_MAX_QUEUES,
+			 -EINVAL);
+	VMC_CHECK_RETURN(c.queue_max_size >= 1 &&
+				 c.queue_max_size <= VMC_VIRTQ_MAX_SIZE &&
+				 !(c.queue_max_size & (c.queue_max_size - 1)),
+			 -EINVAL);
+	VMC_CHECK_RETURN(c.config_size <= 0x100, -EINVAL);
 
 	dev = calloc(1, sizeof(*dev) + c.num_queues * sizeof(dev->vq[0]));
 	if (!dev)
@@ -649,7 +649,7 @@ VMC_EXPORT uint8_t vmc_virtio_get_status(const struct vmc_virtio *dev)
 
 VMC_EXPORT int vmc_virtio_config_changed(struct vmc_virtio *dev)
 {
-	vmc__hw_check(dev, -EINVAL);
+	VMC_CHECK_RETURN(dev, -EINVAL);
 	dev->config_generation++;
 	if (dev->status & VMC_VIRTIO_STATUS_DRIVER_OK)
 		vmc__virtio_raise(dev, VIRTIO_ISR_CONFIG);
@@ -659,7 +659,7 @@ VMC_EXPORT int vmc_virtio_config_changed(struct vmc_virtio *dev)
 VMC_EXPORT int vmc_virtio_set_needs_reset(struct vmc_virtio *dev,
 					  const char *reason)
 {
-	vmc__hw_check(dev && reason, -EINVAL);
+	VMC_CHECK_RETURN(dev && reason, -EINVAL);
 	enter_needs_reset(dev, reason);
 	return 0;
 }

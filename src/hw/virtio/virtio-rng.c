@@ -163,11 +163,11 @@ VMC_EXPORT int vmc_virtio_rng_new(const struct vmc_virtio_rng_config *config,
 	struct vmc_virtio_rng *rng;
 	int r;
 
-	vmc__hw_check(config && ret && config->size >= sizeof(*config),
-		      -EINVAL);
-	vmc__hw_check(config->vm, -EINVAL);
-	vmc__hw_check(config->fd < 0 || fcntl(config->fd, F_GETFD) >= 0,
-		      -EBADF);
+	VMC_CHECK_RETURN(config && ret && config->size >= sizeof(*config),
+			 -EINVAL);
+	VMC_CHECK_RETURN(config->vm, -EINVAL);
+	VMC_CHECK_RETURN(config->fd < 0 || fcntl(config->fd, F_GETFD) >= 0,
+			 -EBADF);
 	rng = calloc(1, sizeof(*rng));
 	if (!rng)
 		return -ENOMEM;

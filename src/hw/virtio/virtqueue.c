@@ -463,7 +463,7 @@ VMC_EXPORT int vmc_virtq_pop(struct vmc_virtq *vq, struct vmc_virtq_elem **ret)
 	uint16_t avail_idx, head;
 	int r;
 
-	vmc__hw_check(vq && ret, -EINVAL);
+	VMC_CHECK_RETURN(vq && ret, -EINVAL);
 	if (vmc__virtio_broken(vq->dev))
 		return -EIO;
 	if (!vq->ready || !vmc__virtio_driver_ok(vq->dev))
@@ -540,7 +540,7 @@ VMC_EXPORT int vmc_virtq_push(struct vmc_virtq *vq, struct vmc_virtq_elem *elem,
 {
 	uint8_t *ent;
 
-	vmc__hw_check(vq && elem, -EINVAL);
+	VMC_CHECK_RETURN(vq && elem, -EINVAL);
 	if (!vq->ready || vmc__virtio_broken(vq->dev) ||
 	    priv(elem)->generation != vq->generation) {
 		vmc_virtq_elem_free(vq, elem);
@@ -568,7 +568,7 @@ VMC_EXPORT int vmc_virtq_notify(struct vmc_virtq *vq)
 {
 	bool notify;
 
-	vmc__hw_check(vq, -EINVAL);
+	VMC_CHECK_RETURN(vq, -EINVAL);
 	if (!vq->ready || vmc__virtio_broken(vq->dev))
 		return 0;
 	/* After our used->idx store (sequentially consistent) in push. */
