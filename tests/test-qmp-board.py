@@ -12,8 +12,19 @@ usage: test-qmp-board.py RISCV_VIRT TICKS_ELF
    event listener restarts and the board reconnects; `cont` gives RESUME
    on both; the guest's finisher gives SHUTDOWN (guest true) on both, and
    the board exits 0.
+   With -name ...,debug-threads=on the vCPU thread is "CPU 0/TCG" in
+   /proc/PID/task/TID/comm, QEMU's name.
 2. -qmp unix:PATH,server=on,wait=off and `quit`: the reply, SHUTDOWN
    (guest false, host-qmp-quit), exit 0.
+3. -no-shutdown: the finisher is SHUTDOWN (guest true) then STOP and the
+   process stays up in "shutdown"; `cont` is refused there; system_reset
+   gives RESET and "prelaunch" (QEMU's state after a reset out of
+   shutdown), `cont` runs the guest again to a second SHUTDOWN; `quit`
+   ends the process with status 0 (not the finisher's).
+4. -daemonize -pidfile: the parent exits 0 only once the QMP socket
+   listens (a connect right after it succeeds); the pid file holds the
+   daemon's pid, in its own session; a second board with the same pid
+   file fails; `quit` ends the daemon and removes the pid file.
 """
 import asyncio
 import json
@@ -124,6 +135,9 @@ async def proxmox(board, elf, tmp):
         tid = cpus[0]["thread-id"]
         assert tid != proc.pid and os.path.isdir(
             f"/proc/{proc.pid}/task/{tid}"), cpus
+        with open(f"/proc/{proc.pid}/task/{tid}/comm") as f:
+            comm = f.read()
+        assert comm == "CPU 0/TCG\n", comm
         assert cpus[0]["target"] == "riscv64", cpus
         kvm = await mon.cmd("query-kvm")
         assert kvm["enabled"] is False and kvm["present"] in (True,
@@ -191,12 +205,108 @@ async def quit_(board, elf, tmp):
             await proc.wait()
 
 
+async def no_shutdown(board, elf, tmp):
+    path = os.path.join(tmp, "ns.qmp")
+    proc = await asyncio.create_subprocess_exec(
+        board, "-bios", "none", "-kernel", elf, "-S", "-no-shutdown",
+        "-qmp", f"unix:{path},server=on,wait=off",
+        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL)
+    try:
+        mon = await connect_unix(path)
+        await mon.greeting()
+        for round_ in range(2):
+            assert await mon.cmd("cont") == {}
+            assert await mon.event("RESUME") is None
+            d = await mon.event("SHUTDOWN")
+            assert d == {"guest": True, "reason": "guest-shutdown"}, d
+            assert await mon.event("STOP") is None
+            await asyncio.sleep(0.3)
+            assert proc.returncode is None, "exited under -no-shutdown"
+            st = await mon.cmd("query-status")
+            assert st == {"running": False, "singlestep": False,
+                          "status": "shutdown"}, st
+            # QEMU: "Resetting the Virtual Machine is required".
+            mon.w.write(b'{"execute":"cont"}\n')
+            err = await mon.msg()
+            assert err["error"]["class"] == "GenericError", err
+            assert await mon.cmd("system_reset") == {}
+            d = await mon.event("RESET")
+            assert d == {"guest": False,
+                         "reason": "host-qmp-system-reset"}, d
+            st = await mon.cmd("query-status")
+            assert st["status"] == "prelaunch", (round_, st)
+        assert await mon.cmd("quit") == {}
+        d = await mon.event("SHUTDOWN")
+        assert d == {"guest": False, "reason": "host-qmp-quit"}, d
+        rc = await asyncio.wait_for(proc.wait(), TIMEOUT)
+        assert rc == 0, rc
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+
+
+async def daemonize(board, elf, tmp):
+    path = os.path.join(tmp, "d.qmp")
+    pidfile = os.path.join(tmp, "d.pid")
+    argv = [board, "-bios", "none", "-kernel", elf, "-S", "-daemonize",
+            "-pidfile", pidfile, "-id", "112", "-no-shutdown",
+            "-qmp", f"unix:{path},server=on,wait=off"]
+    proc = await asyncio.create_subprocess_exec(
+        *argv, stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(proc.communicate(), TIMEOUT)
+    assert proc.returncode == 0, (proc.returncode, err)
+    pid = None
+    try:
+        # Ready means listening: no retry.
+        mon = qmp(*await asyncio.open_unix_connection(path))
+        await mon.greeting()
+        with open(pidfile) as f:
+            text = f.read()
+        assert text.endswith("\n") and text.strip().isdigit(), text
+        pid = int(text)
+        assert pid != proc.pid and os.path.isdir(f"/proc/{pid}"), pid
+        assert os.getsid(pid) != os.getsid(0), "still in our session"
+        st = await mon.cmd("query-status")
+        assert st["status"] == "prelaunch", st
+        # A second instance cannot take the pid file.
+        argv2 = [a.replace("d.qmp", "d2.qmp") for a in argv]
+        second = await asyncio.create_subprocess_exec(
+            *argv2, stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE)
+        _, err2 = await asyncio.wait_for(second.communicate(), TIMEOUT)
+        assert second.returncode == 1, second.returncode
+        assert b"d.pid" in err2, err2
+        with open(pidfile) as f:
+            assert int(f.read()) == pid
+        assert await mon.cmd("quit") == {}
+        for _ in range(TIMEOUT * 20):
+            if not os.path.exists(f"/proc/{pid}"):
+                break
+            await asyncio.sleep(0.05)
+        assert not os.path.exists(f"/proc/{pid}"), "daemon still up"
+        pid = None
+        assert not os.path.exists(pidfile), "pid file left behind"
+    finally:
+        if pid is None and os.path.exists(pidfile):
+            with open(pidfile) as f:
+                pid = int(f.read() or 0) or None
+        if pid is not None and os.path.exists(f"/proc/{pid}"):
+            os.kill(pid, 9)
+
+
 async def main(board, elf):
     with tempfile.TemporaryDirectory() as tmp:
         await proxmox(board, elf, tmp)
         print("ok: Proxmox-style command line")
         await quit_(board, elf, tmp)
         print("ok: -qmp and quit")
+        await no_shutdown(board, elf, tmp)
+        print("ok: -no-shutdown, system_reset, cont, quit")
+        await daemonize(board, elf, tmp)
+        print("ok: -daemonize, -pidfile, -id")
 
 
 if __name__ == "__main__":
