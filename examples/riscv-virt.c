@@ -14,7 +14,8 @@
  *   riscv-virt -bios none -kernel prog.elf -s -S   (then: gdb, target
  *              remote :1234; -gdb tcp::PORT or -gdb unix:PATH elsewhere)
  *
- * The console is a 16550 on stdio.  On a terminal, Ctrl-A x quits and
+ * The console is a 16550 on stdio; its input is a terminal, a pipe or a
+ * socket, so scripts can drive it.  On a terminal, Ctrl-A x quits and
  * Ctrl-A a sends Ctrl-A, as with QEMU's -nographic.  The exit status
  * follows the SiFive test finisher: pass -> 0, fail -> its code.  Under
  * -no-shutdown the finisher is a SHUTDOWN event on QMP and the process
