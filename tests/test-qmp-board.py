@@ -3,7 +3,7 @@
 """QMP against the riscv-virt example board, with a client of our own
 (asyncio), the way a management stack drives QEMU.
 
-usage: test-qmp-board.py RISCV_VIRT TICKS_ELF
+usage: test-qmp-board.py RISCV_VIRT TICKS_ELF [PC_LITE]
 
 1. Proxmox's command line: a QMP server socket (-chardev socket,server=on,
    wait=off + -mon mode=control) and an event socket the board connects to
@@ -25,6 +25,11 @@ usage: test-qmp-board.py RISCV_VIRT TICKS_ELF
    listens (a connect right after it succeeds); the pid file holds the
    daemon's pid, in its own session; a second board with the same pid
    file fails; `quit` ends the daemon and removes the pid file.
+5. pc-lite (when given and /dev/kvm opens), with a BIOS that writes 0 to
+   isa-debug-exit: the vCPU thread is "CPU 0/KVM"; under -no-shutdown
+   the same SHUTDOWN / shutdown / system_reset / cont / quit cycle as 3;
+   without it SHUTDOWN (guest true) reaches the client and the board
+   exits with isa-debug-exit's status 1.
 """
 import asyncio
 import json
@@ -205,15 +210,22 @@ async def quit_(board, elf, tmp):
             await proc.wait()
 
 
-async def no_shutdown(board, elf, tmp):
+async def no_shutdown(board, elf, tmp, guest_args=None, accel="TCG"):
     path = os.path.join(tmp, "ns.qmp")
+    if guest_args is None:
+        guest_args = ["-bios", "none", "-kernel", elf]
     proc = await asyncio.create_subprocess_exec(
-        board, "-bios", "none", "-kernel", elf, "-S", "-no-shutdown",
+        board, *guest_args, "-S", "-no-shutdown",
+        "-name", "ns,debug-threads=on",
         "-qmp", f"unix:{path},server=on,wait=off",
         stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL)
     try:
         mon = await connect_unix(path)
         await mon.greeting()
+        tid = (await mon.cmd("query-cpus-fast"))[0]["thread-id"]
+        with open(f"/proc/{proc.pid}/task/{tid}/comm") as f:
+            comm = f.read()
+        assert comm == f"CPU 0/{accel}\n", comm
         for round_ in range(2):
             assert await mon.cmd("cont") == {}
             assert await mon.event("RESUME") is None
@@ -297,7 +309,53 @@ async def daemonize(board, elf, tmp):
             os.kill(pid, 9)
 
 
-async def main(board, elf):
+def pc_bios(tmp):
+    """64 KiB whose reset vector writes 0 to isa-debug-exit, then halts."""
+    code = bytes([0xba, 0x01, 0x05,  # mov dx, 0x501
+                  0xb0, 0x00,        # mov al, 0
+                  0xee,              # out dx, al
+                  0xf4,              # hlt
+                  0xeb, 0xfd])       # jmp hlt
+    img = bytearray(64 << 10)
+    img[0xfff0:0xfff0 + len(code)] = code
+    path = os.path.join(tmp, "exit.bin")
+    with open(path, "wb") as f:
+        f.write(img)
+    return path
+
+
+async def pc_lite(board, tmp):
+    bios = pc_bios(tmp)
+    await no_shutdown(board, None, tmp, ["-bios", bios], "KVM")
+    path = os.path.join(tmp, "pc.qmp")
+    proc = await asyncio.create_subprocess_exec(
+        board, "-bios", bios, "-S",
+        "-qmp", f"unix:{path},server=on,wait=off",
+        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL)
+    try:
+        mon = await connect_unix(path)
+        await mon.greeting()
+        assert await mon.cmd("cont") == {}
+        assert await mon.event("RESUME") is None
+        d = await mon.event("SHUTDOWN")
+        assert d == {"guest": True, "reason": "guest-shutdown"}, d
+        rc = await asyncio.wait_for(proc.wait(), TIMEOUT)
+        assert rc == 1, rc
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+
+
+def kvm_usable():
+    try:
+        os.close(os.open("/dev/kvm", os.O_RDWR))
+        return True
+    except OSError:
+        return False
+
+
+async def main(board, elf, pc=None):
     with tempfile.TemporaryDirectory() as tmp:
         await proxmox(board, elf, tmp)
         print("ok: Proxmox-style command line")
@@ -307,7 +365,12 @@ async def main(board, elf):
         print("ok: -no-shutdown, system_reset, cont, quit")
         await daemonize(board, elf, tmp)
         print("ok: -daemonize, -pidfile, -id")
+        if pc and kvm_usable():
+            await pc_lite(pc, tmp)
+            print("ok: pc-lite: -no-shutdown, debug-threads, SHUTDOWN")
+        elif pc:
+            print("skip: pc-lite: /dev/kvm is not usable")
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], sys.argv[2]))
+    asyncio.run(main(*sys.argv[1:4]))
