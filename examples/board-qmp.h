@@ -14,6 +14,10 @@
  *                                            process up in `shutdown`)
  *   -pidfile FILE   -id N   -daemonize
  *
+ * With a monitor or a pid file, SIGTERM, SIGINT and SIGHUP end the board
+ * as they end QEMU: a SHUTDOWN event (guest false, reason host-signal),
+ * a line on stderr, status 0, the pid file removed.
+ *
  * so that a management stack's command line (Proxmox's qmp and
  * qmp-event sockets) runs unchanged.  `quit` stops the board's loop.
  * Header-only: a board includes it, hands flags to board_qmp_flag() and
@@ -33,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -55,6 +60,9 @@ struct board_qmp {
 	bool daemonize;     /* -daemonize */
 	const char *pidfile; /* -pidfile */
 	int daemon_pipe;    /* to the waiting parent; -1 once told */
+	int sigfd;          /* SIGTERM, SIGINT, SIGHUP; -1 without */
+	struct vmc_fd_handler *sig_handler;
+	const char *prog;
 	struct vmc_qmp *qmp;
 	struct vmc_loop *loop;
 };
@@ -263,6 +271,19 @@ static void board_qmp_daemonize(struct board_qmp *q, const char *prog)
 	pid_t pid;
 
 	q->daemon_pipe = -1;
+	q->sigfd = -1;
+	q->prog = prog;
+	if (q->nr_specs || q->pidfile) {
+		sigset_t set;
+
+		/* Before any thread exists, so that all inherit the mask. */
+		sigemptyset(&set);
+		sigaddset(&set, SIGTERM);
+		sigaddset(&set, SIGINT);
+		sigaddset(&set, SIGHUP);
+		pthread_sigmask(SIG_BLOCK, &set, NULL);
+		q->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	}
 	if (q->daemonize) {
 		if (pipe(fds) < 0 || (pid = fork()) < 0) {
 			fprintf(stderr, "%s: cannot daemonize: %s\n", prog,
@@ -377,6 +398,28 @@ static bool board_qmp_keep_after_shutdown(const struct board_qmp *q)
 	return q->no_shutdown;
 }
 
+/* QEMU's termination by signal: SHUTDOWN (host-signal), then exit 0. */
+static void board_qmp_signal(struct vmc_fd_handler *h, int fd, void *userdata)
+{
+	struct board_qmp *q = userdata;
+	struct signalfd_siginfo si;
+	struct vmc_qmp_value *data = NULL;
+
+	(void)h;
+	if (read(fd, &si, sizeof(si)) != (ssize_t)sizeof(si))
+		return;
+	fprintf(stderr, "%s: terminating on signal %u from pid %u\n", q->prog,
+		si.ssi_signo, si.ssi_pid);
+	if (q->qmp && vmc_qmp_value_new_object(&data) == 0 &&
+	    vmc_qmp_object_set_bool(data, "guest", false) == 0 &&
+	    vmc_qmp_object_set_string(data, "reason", "host-signal") == 0) {
+		vmc_qmp_send_event(q->qmp, "SHUTDOWN", data);
+		data = NULL;
+	}
+	vmc_qmp_value_free(data);
+	vmc_loop_stop(q->loop);
+}
+
 static void board_qmp_quit(struct vmc_qmp *qmp, void *userdata)
 {
 	struct board_qmp *q = userdata;
@@ -396,9 +439,15 @@ static int board_qmp_start(struct board_qmp *q, struct vmc_vm *vm,
 	struct vmc_qmp_config cfg;
 	int r;
 
+	q->loop = vmc_vm_get_loop(vm);
+	if (q->sigfd >= 0 &&
+	    vmc_loop_add_fd(q->loop, q->sigfd, board_qmp_signal, NULL, q,
+			    &q->sig_handler) < 0) {
+		*failed = "signals";
+		return -EIO;
+	}
 	if (!q->nr_specs)
 		return 0;
-	q->loop = vmc_vm_get_loop(vm);
 	vmc_qmp_config_init(&cfg);
 	cfg.name = name ? name : q->name;
 	cfg.ram_size = ram_size;
@@ -417,6 +466,11 @@ static void board_qmp_stop(struct board_qmp *q)
 {
 	vmc_qmp_free(q->qmp);
 	q->qmp = NULL;
+	vmc_fd_handler_free(q->sig_handler);
+	q->sig_handler = NULL;
+	if (q->sigfd >= 0)
+		close(q->sigfd);
+	q->sigfd = -1;
 	for (unsigned int i = 0; i < q->nr_chardevs; i++) {
 		free(q->chardev_id[i]);
 		free(q->chardev_spec[i]);

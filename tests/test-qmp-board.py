@@ -25,7 +25,10 @@ usage: test-qmp-board.py RISCV_VIRT TICKS_ELF [PC_LITE]
    listens (a connect right after it succeeds); the pid file holds the
    daemon's pid, in its own session; a second board with the same pid
    file fails; `quit` ends the daemon and removes the pid file.
-5. pc-lite (when given and /dev/kvm opens), with a BIOS that writes 0 to
+5. SIGTERM with -qmp and -pidfile, as QEMU: SHUTDOWN (guest false,
+   host-signal), "terminating on signal 15" on stderr, status 0, the pid
+   file removed.
+6. pc-lite (when given and /dev/kvm opens), with a BIOS that writes 0 to
    isa-debug-exit: the vCPU thread is "CPU 0/KVM"; under -no-shutdown
    the same SHUTDOWN / shutdown / system_reset / cont / quit cycle as 3;
    without it SHUTDOWN (guest true) reaches the client and the board
@@ -309,6 +312,32 @@ async def daemonize(board, elf, tmp):
             os.kill(pid, 9)
 
 
+async def sigterm(board, elf, tmp):
+    path = os.path.join(tmp, "t.qmp")
+    pidfile = os.path.join(tmp, "t.pid")
+    proc = await asyncio.create_subprocess_exec(
+        board, "-bios", "none", "-kernel", elf, "-S", "-pidfile", pidfile,
+        "-qmp", f"unix:{path},server=on,wait=off",
+        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE)
+    try:
+        mon = await connect_unix(path)
+        await mon.greeting()
+        with open(pidfile) as f:
+            assert int(f.read()) == proc.pid
+        proc.terminate()
+        d = await mon.event("SHUTDOWN")
+        assert d == {"guest": False, "reason": "host-signal"}, d
+        _, err = await asyncio.wait_for(proc.communicate(), TIMEOUT)
+        assert proc.returncode == 0, proc.returncode
+        assert b"terminating on signal 15 from pid" in err, err
+        assert not os.path.exists(pidfile), "pid file left behind"
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+
+
 def pc_bios(tmp):
     """64 KiB whose reset vector writes 0 to isa-debug-exit, then halts."""
     code = bytes([0xba, 0x01, 0x05,  # mov dx, 0x501
@@ -365,6 +394,8 @@ async def main(board, elf, pc=None):
         print("ok: -no-shutdown, system_reset, cont, quit")
         await daemonize(board, elf, tmp)
         print("ok: -daemonize, -pidfile, -id")
+        await sigterm(board, elf, tmp)
+        print("ok: SIGTERM")
         if pc and kvm_usable():
             await pc_lite(pc, tmp)
             print("ok: pc-lite: -no-shutdown, debug-threads, SHUTDOWN")
