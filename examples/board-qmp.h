@@ -54,13 +54,13 @@ struct board_qmp {
 	/* Monitors to open, as vmc_qmp_add_monitor() specs. */
 	char *spec[BOARD_QMP_MAX];
 	unsigned int nr_specs;
-	char *name; /* -name, for query-name */
-	bool debug_threads; /* -name ...,debug-threads=on */
-	bool no_shutdown;   /* -no-shutdown */
-	bool daemonize;     /* -daemonize */
+	char *name;	     /* -name, for query-name */
+	bool debug_threads;  /* -name ...,debug-threads=on */
+	bool no_shutdown;    /* -no-shutdown */
+	bool daemonize;	     /* -daemonize */
 	const char *pidfile; /* -pidfile */
-	int daemon_pipe;    /* to the waiting parent; -1 once told */
-	int sigfd;          /* SIGTERM, SIGINT, SIGHUP; -1 without */
+	int daemon_pipe;     /* to the waiting parent; -1 once told */
+	int sigfd;	     /* SIGTERM, SIGINT, SIGHUP; -1 without */
 	struct vmc_fd_handler *sig_handler;
 	const char *prog;
 	struct vmc_qmp *qmp;
