@@ -120,14 +120,25 @@ static void raw_close(struct raw *r)
 /* Long mode by hand: the same tables and registers as the library's. */
 static void raw_long_mode(struct raw *r, uint64_t test, uint64_t arg)
 {
-	struct kvm_segment code = {.limit = 0xffffffff, .selector = 8,
-				   .type = 11, .present = 1, .s = 1, .l = 1,
+	struct kvm_segment code = {.limit = 0xffffffff,
+				   .selector = 8,
+				   .type = 11,
+				   .present = 1,
+				   .s = 1,
+				   .l = 1,
 				   .g = 1};
-	struct kvm_segment data = {.limit = 0xffffffff, .selector = 0x10,
-				   .type = 3, .present = 1, .s = 1, .db = 1,
+	struct kvm_segment data = {.limit = 0xffffffff,
+				   .selector = 0x10,
+				   .type = 3,
+				   .present = 1,
+				   .s = 1,
+				   .db = 1,
 				   .g = 1};
-	struct kvm_regs regs = {.rip = GUEST_LOAD, .rsp = GUEST_STACK,
-				.rflags = 2, .rdi = test, .rsi = arg};
+	struct kvm_regs regs = {.rip = GUEST_LOAD,
+				.rsp = GUEST_STACK,
+				.rflags = 2,
+				.rdi = test,
+				.rsi = arg};
 	uint64_t *t = (uint64_t *)(r->mem + GUEST_TABLES);
 	struct kvm_cpuid2 *c;
 	struct kvm_sregs s;
@@ -220,10 +231,10 @@ static int sink_write(void *opaque, uint64_t offset, unsigned size,
 }
 
 static const struct vmc_region_ops sink_ops = {
-    .struct_size = sizeof(struct vmc_region_ops),
-    .write = sink_write,
-    .min_access_size = 1,
-    .max_access_size = 4,
+	.struct_size = sizeof(struct vmc_region_ops),
+	.write = sink_write,
+	.min_access_size = 1,
+	.max_access_size = 4,
 };
 
 struct consumer {
@@ -304,8 +315,8 @@ static int64_t vmc_ioeventfd(long n, uint64_t *wakeups)
 	gvm_init(&g, loop, 1, NULL);
 	ASSERT_OK(vmc_region_new_io(vmc_vm_get_memory(g.vm), "ioev", 4,
 				    &sink_ops, &sink, 0, &r));
-	ASSERT_OK(vmc_region_add_subregion(
-	    vmc_vm_get_root(g.vm, VMC_AS_MEMORY), IOEVENT_MMIO, r, 0));
+	ASSERT_OK(vmc_region_add_subregion(vmc_vm_get_root(g.vm, VMC_AS_MEMORY),
+					   IOEVENT_MMIO, r, 0));
 	ASSERT_OK(vmc_notifier_new(&nt));
 	ASSERT_OK(vmc_notifier_set_handler(nt, loop, on_notify, &c));
 	ASSERT_OK(vmc_region_add_ioeventfd(r, 0, 4, true, IOEVENT_MATCH, nt));
@@ -428,8 +439,8 @@ static int64_t vmc_life(uint64_t halt_poll_ns)
 	mem = mmap(NULL, LIFE_RAM, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	ASSERT_TRUE(mem != MAP_FAILED);
-	ASSERT_OK(vmc_region_new_ram_ptr(vmc_vm_get_memory(vm), "ram",
-					 LIFE_RAM, mem, 0, &ram));
+	ASSERT_OK(vmc_region_new_ram_ptr(vmc_vm_get_memory(vm), "ram", LIFE_RAM,
+					 mem, 0, &ram));
 	mem[GUEST_LOAD] = 0xf4; /* hlt */
 	ASSERT_OK(vmc_region_add_subregion(vmc_vm_get_root(vm, VMC_AS_MEMORY),
 					   0, ram, 0));
@@ -482,7 +493,7 @@ static void raw_cpuid_init(void)
 	int sys = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 
 	raw_cpuid = calloc(1, sizeof(*raw_cpuid) +
-				  256 * sizeof(raw_cpuid->entries[0]));
+				      256 * sizeof(raw_cpuid->entries[0]));
 	raw_cpuid->nent = 256;
 	if (sys < 0 || ioctl(sys, KVM_GET_SUPPORTED_CPUID, raw_cpuid) < 0)
 		FAIL("KVM_GET_SUPPORTED_CPUID");
@@ -495,8 +506,8 @@ static const char *write_bios(void)
 	static char path[] = "/tmp/vmc-bench-bios-XXXXXX";
 	static uint8_t bios[0x10000];
 	/* mov $0x501, %dx; xor %al, %al; out %al, %dx; hlt */
-	static const uint8_t code[] = {0xba, 0x01, 0x05, 0x30, 0xc0,
-				       0xee, 0xf4};
+	static const uint8_t code[] = {0xba, 0x01, 0x05, 0x30,
+				       0xc0, 0xee, 0xf4};
 	int fd = mkstemp(path);
 
 	memset(bios, 0xf4, sizeof(bios));
@@ -519,8 +530,8 @@ static int64_t qemu_life(const char *bios)
 		dup2(devnull, 1);
 		dup2(devnull, 2);
 		execlp("qemu-system-x86_64", "qemu-system-x86_64",
-		       "-enable-kvm", "-machine", "pc", "-m", "1", "-bios", bios,
-		       "-display", "none", "-nodefaults", "-device",
+		       "-enable-kvm", "-machine", "pc", "-m", "1", "-bios",
+		       bios, "-display", "none", "-nodefaults", "-device",
 		       "isa-debug-exit,iobase=0x501", (char *)NULL);
 		_exit(127);
 	}
@@ -625,13 +636,16 @@ int main(void)
 		       ratio);
 		printf("  without polling: libvmcore %.3f Mwrites/s (%.1f "
 		       "writes/wake-up), ratio %.3f to the read() thread; a "
-		       "bare epoll thread %.3f Mwrites/s (%.1f writes/wake-up), "
-		       "ratio %.3f to the read() thread, libvmcore/epoll %.3f\n",
+		       "bare epoll thread %.3f Mwrites/s (%.1f "
+		       "writes/wake-up), "
+		       "ratio %.3f to the read() thread, libvmcore/epoll "
+		       "%.3f\n",
 		       n_ioev / (median(c, ROUNDS) / 1e3),
-		       (double)n_ioev / (double)wc[0], paired_ratio(b, c, ROUNDS),
+		       (double)n_ioev / (double)wc[0],
+		       paired_ratio(b, c, ROUNDS),
 		       n_ioev / (median(d, ROUNDS) / 1e3),
-		       (double)n_ioev / (double)wd[0], paired_ratio(b, d, ROUNDS),
-		       paired_ratio(d, c, ROUNDS));
+		       (double)n_ioev / (double)wd[0],
+		       paired_ratio(b, d, ROUNDS), paired_ratio(d, c, ROUNDS));
 	}
 
 	if (want("life")) {

@@ -58,16 +58,15 @@ static size_t guest_code(uint8_t *p, uint32_t d)
 {
 	static const uint8_t head[] = {
 		0x48, 0xc7, 0xc7, 0x00, 0x00, 0x10, 0x00, /* mov rdi, DATA */
-		0xb9, 0, 0, 0, 0,                         /* mov ecx, D */
-		0x48, 0x89, 0x3f,                         /* 1: mov [rdi],rdi */
+		0xb9, 0, 0, 0, 0,			  /* mov ecx, D */
+		0x48, 0x89, 0x3f,			  /* 1: mov [rdi],rdi */
 		0x48, 0x81, 0xc7, 0x00, 0x10, 0x00, 0x00, /* add rdi, 4096 */
-		0xff, 0xc9,                               /* dec ecx */
-		0x75, 0xf2,                               /* jnz 1b */
+		0xff, 0xc9,				  /* dec ecx */
+		0x75, 0xf2,				  /* jnz 1b */
 		/* mov qword [MARKER], 1 */
-		0x48, 0xc7, 0x04, 0x25, 0x00, 0x90, 0x00, 0x00,
-		0x01, 0x00, 0x00, 0x00,
-		0xf4,                                     /* 2: hlt */
-		0xeb, 0xfd,                               /* jmp 2b */
+		0x48, 0xc7, 0x04, 0x25, 0x00, 0x90, 0x00, 0x00, 0x01, 0x00,
+		0x00, 0x00, 0xf4, /* 2: hlt */
+		0xeb, 0xfd,	  /* jmp 2b */
 	};
 
 	memcpy(p, head, sizeof(head));
@@ -180,8 +179,14 @@ static void raw_open(struct raw *r, uint32_t d)
 	};
 	struct kvm_sregs s;
 	struct kvm_segment seg = {
-		.base = 0, .limit = 0xffffffff, .selector = 16, .type = 3,
-		.present = 1, .s = 1, .db = 1, .g = 1,
+		.base = 0,
+		.limit = 0xffffffff,
+		.selector = 16,
+		.type = 3,
+		.present = 1,
+		.s = 1,
+		.db = 1,
+		.g = 1,
 	};
 	struct kvm_dirty_log log = {.slot = 0};
 	uint64_t *pml4, *pdpt, *pd;
@@ -220,9 +225,9 @@ static void raw_open(struct raw *r, uint32_t d)
 
 	ASSERT_OK(ioctl(r->cpu, KVM_GET_SREGS, &s));
 	s.cr3 = TABLES;
-	s.cr4 |= 0x20;                     /* PAE */
-	s.cr0 = 0x80050033;                /* PG WP NE ET MP PE */
-	s.efer = 0x500;                    /* LMA LME */
+	s.cr4 |= 0x20;	    /* PAE */
+	s.cr0 = 0x80050033; /* PG WP NE ET MP PE */
+	s.efer = 0x500;	    /* LMA LME */
 	s.ds = s.es = s.fs = s.gs = s.ss = seg;
 	seg.selector = 8;
 	seg.type = 11;
@@ -238,7 +243,8 @@ static void raw_open(struct raw *r, uint32_t d)
 	ASSERT_OK(ioctl(r->cpu, KVM_GET_VCPU_EVENTS, &r->events));
 	{
 		static const uint32_t idx[9] = {
-			0x174, 0x175, 0x176, 0x277, 0xc0000081, 0xc0000082,
+			0x174,	    0x175,	0x176,
+			0x277,	    0xc0000081, 0xc0000082,
 			0xc0000083, 0xc0000084, 0xc0000102,
 		};
 
@@ -286,8 +292,8 @@ static int64_t raw_reset(struct raw *r, uint32_t d, bool full)
 		uint64_t b = r->bitmap[w];
 
 		while (b) {
-			size_t off = (w * 64 + (size_t)__builtin_ctzll(b)) *
-				     4096;
+			size_t off =
+				(w * 64 + (size_t)__builtin_ctzll(b)) * 4096;
 
 			b &= b - 1;
 			memcpy(r->mem + off, r->copy + off, 4096);

@@ -52,10 +52,10 @@ struct bare {
 	pthread_mutex_t m;
 	pthread_cond_t wake, ack;
 	int nthreads;
-	long request;     /* generation of the last request */
-	long acked[8];    /* per thread: generation acknowledged */
-	bool stop_mode;   /* stop: threads park until released */
-	long released;    /* generation of the last release */
+	long request;	/* generation of the last request */
+	long acked[8];	/* per thread: generation acknowledged */
+	bool stop_mode; /* stop: threads park until released */
+	long released;	/* generation of the last release */
 	bool quit;
 };
 
@@ -149,7 +149,8 @@ static double bare_ns(int nthreads, bool stop_mode, long iters)
 	return (double)t0 / (double)iters;
 }
 
-/* ---- libvmcore ------------------------------------------------------------ */
+/* ---- libvmcore ------------------------------------------------------------
+ */
 
 static void nop_cb(struct vmc_vcpu *vcpu, void *userdata)
 {

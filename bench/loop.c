@@ -61,10 +61,9 @@ static double pingpong(void (*ping)(void *), void *arg, long n)
 
 static void ack(void)
 {
-	atomic_store_explicit(&acked,
-			      atomic_load_explicit(&acked,
-						   memory_order_relaxed) + 1,
-			      memory_order_release);
+	atomic_store_explicit(
+		&acked, atomic_load_explicit(&acked, memory_order_relaxed) + 1,
+		memory_order_release);
 }
 
 /* ---- bare libuv ---- */
@@ -241,7 +240,8 @@ static double bench(const char *name, bool notifier, long n)
 			ours[i] = pingpong(ping_ours, &vb, n);
 		}
 		paired[i] = ours[i] / base[i];
-		printf("  %-12s round %2d: libuv %8.0f ns  libvmcore %8.0f ns\n",
+		printf("  %-12s round %2d: libuv %8.0f ns  libvmcore %8.0f "
+		       "ns\n",
 		       name, i, base[i], ours[i]);
 	}
 	vmc_teardown(&vb, vt);

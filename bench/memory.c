@@ -87,8 +87,7 @@ static struct vmc_region *build(struct vmc_memory *mem, size_t n,
 	return root;
 }
 
-static void add_all(struct vmc_region *root, struct vmc_region **rs,
-		    size_t n)
+static void add_all(struct vmc_region *root, struct vmc_region **rs, size_t n)
 {
 	/* Added in descending address order: the worst case for a renderer
 	 * that inserts into a sorted array. */
@@ -118,8 +117,8 @@ static void bench_lookup(size_t n)
 		abort();
 	pl = malloc(n * sizeof(*pl));
 	for (size_t i = 0; i < n; i++)
-		pl[i] = (struct plain){ v->ranges[i].start, v->ranges[i].last,
-					v->ranges[i].region };
+		pl[i] = (struct plain){v->ranges[i].start, v->ranges[i].last,
+				       v->ranges[i].region};
 	for (size_t i = 0; i < LOOKUPS; i++)
 		addrs[i] = rnd() % (n * 0x1000);
 

@@ -91,8 +91,8 @@ static bool board_qmp_flag(const char *opts, const char *key, bool dflt)
 	size_t kl = strlen(key);
 
 	if (v) {
-		on =
-		    !strcmp(v, "on") || !strcmp(v, "yes") || !strcmp(v, "true");
+		on = !strcmp(v, "on") || !strcmp(v, "yes") ||
+		     !strcmp(v, "true");
 		free(v);
 		return on;
 	}
@@ -193,9 +193,9 @@ static int board_qmp_option(struct board_qmp *q, const char *opt, const char *v)
 			for (unsigned int i = 0; i < q->nr_chardevs; i++)
 				if (!strcmp(q->chardev_id[i], dev))
 					r = board_qmp_add_spec(
-						q, q->chardev_spec[i]) < 0
-						? -1
-						: 1;
+						    q, q->chardev_spec[i]) < 0
+						    ? -1
+						    : 1;
 		}
 		free(dev);
 		free(mode);

@@ -87,7 +87,8 @@ int board_parse_size(const char *s, uint64_t default_unit, uint64_t *ret)
 		return -EINVAL;
 	if (v > UINT64_MAX / mul)
 		return -ERANGE;
-	/* frac_num / frac_den < 1, so this neither overflows nor exceeds mul. */
+	/* frac_num / frac_den < 1, so this neither overflows nor exceeds mul.
+	 */
 	extra = (uint64_t)((long double)frac_num * mul / frac_den);
 	if (v * mul > UINT64_MAX - extra)
 		return -ERANGE;
@@ -95,8 +96,8 @@ int board_parse_size(const char *s, uint64_t default_unit, uint64_t *ret)
 	return 0;
 }
 
-int board_parse_mem(const char *arg, uint64_t min, uint64_t max,
-		    uint64_t *ret, char *msg)
+int board_parse_mem(const char *arg, uint64_t min, uint64_t max, uint64_t *ret,
+		    char *msg)
 {
 	const char *v = arg;
 	uint64_t sz;
@@ -150,7 +151,8 @@ int board_parse_mem(const char *arg, uint64_t min, uint64_t max,
 		snprintf(msg, BOARD_MSG_SIZE,
 			 "RAM size of %llu bytes is out of range (%llu MiB to "
 			 "%llu GiB)",
-			 (unsigned long long)sz, (unsigned long long)(min / MiB),
+			 (unsigned long long)sz,
+			 (unsigned long long)(min / MiB),
 			 (unsigned long long)(max >> 30));
 		return -ERANGE;
 	}
@@ -245,8 +247,9 @@ int board_read_image(const char *path, uint64_t max, struct board_image *img,
 			close(fd);
 			free(img->data);
 			img->data = NULL;
-			return fail(msg, err, n < 0 ? "cannot read"
-						    : "cannot read (it shrank)");
+			return fail(msg, err,
+				    n < 0 ? "cannot read"
+					  : "cannot read (it shrank)");
 		}
 		done += (size_t)n;
 	}
@@ -276,8 +279,8 @@ static bool overlaps(uint64_t s1, uint64_t n1, uint64_t s2, uint64_t n2)
 	return s1 - s2 < n2 || s2 - s1 < n1;
 }
 
-int board_layout_place(struct board_layout *l, const char *what,
-		       uint64_t start, uint64_t size, char *msg)
+int board_layout_place(struct board_layout *l, const char *what, uint64_t start,
+		       uint64_t size, char *msg)
 {
 	unsigned int i;
 	int len;
@@ -298,8 +301,7 @@ int board_layout_place(struct board_layout *l, const char *what,
 			       "the %s (0x%llx-0x%llx) does not fit in memory",
 			       what, (unsigned long long)start,
 			       (unsigned long long)(start + size - 1));
-		for (i = 0; i < l->nr_areas && len > 0 &&
-			    len < BOARD_MSG_SIZE;
+		for (i = 0; i < l->nr_areas && len > 0 && len < BOARD_MSG_SIZE;
 		     i++)
 			len += snprintf(msg + len, BOARD_MSG_SIZE - (size_t)len,
 					"%s%s 0x%llx-0x%llx", i ? ", " : " (",

@@ -42,8 +42,8 @@ int board_parse_size(const char *s, uint64_t default_unit, uint64_t *ret);
  * QEMU's -m: "[size=]N[suffix]" with MiB as the unit of a bare number,
  * then between @min and @max bytes.  On error, @msg says why.
  */
-int board_parse_mem(const char *arg, uint64_t min, uint64_t max,
-		    uint64_t *ret, char *msg);
+int board_parse_mem(const char *arg, uint64_t min, uint64_t max, uint64_t *ret,
+		    char *msg);
 
 /*
  * QEMU's -smp "[cpus=]N" (other topology keys are refused), 1 to @max.
@@ -94,8 +94,8 @@ void board_layout_add_area(struct board_layout *l, const char *what,
  * any area, -EEXIST it overlaps an image placed before, -E2BIG too many
  * images; @msg says which and where.
  */
-int board_layout_place(struct board_layout *l, const char *what,
-		       uint64_t start, uint64_t size, char *msg);
+int board_layout_place(struct board_layout *l, const char *what, uint64_t start,
+		       uint64_t size, char *msg);
 
 /*
  * Print the library's error messages (a refused ELF segment, say) on

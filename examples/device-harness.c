@@ -20,13 +20,13 @@
 
 static int failures;
 
-#define CHECK(cond)                                                        \
-	do {                                                               \
-		if (!(cond)) {                                             \
-			fprintf(stderr, "device-harness: line %d: %s\n",   \
-				__LINE__, #cond);                          \
-			failures++;                                        \
-		}                                                          \
+#define CHECK(cond)                                                            \
+	do {                                                                   \
+		if (!(cond)) {                                                 \
+			fprintf(stderr, "device-harness: line %d: %s\n",       \
+				__LINE__, #cond);                              \
+			failures++;                                            \
+		}                                                              \
 	} while (0)
 
 /* The guest's view: one-byte port accesses. */
@@ -155,7 +155,7 @@ int main(void)
 	outb(COM1, '!');
 	CHECK(inb(COM1 + 5) & 0x02);
 	CHECK(!(inb(COM1 + 5) & 0x02)); /* error bits clear on read */
-	outb(COM1 + 2, 0x07);            /* clear the FIFOs */
+	outb(COM1 + 2, 0x07);		/* clear the FIFOs */
 	CHECK(!(inb(COM1 + 5) & 0x01));
 
 	/* Loopback: a transmitted byte comes back instead of leaving. */
@@ -164,7 +164,8 @@ int main(void)
 	CHECK(inb(COM1) == 'L');
 	outb(COM1 + 4, 0x00);
 
-	/* Transmitter-empty interrupt: raised on enable, acknowledged by IIR. */
+	/* Transmitter-empty interrupt: raised on enable, acknowledged by IIR.
+	 */
 	outb(COM1 + 1, 0x02);
 	CHECK(irq_level);
 	CHECK((inb(COM1 + 2) & 0x0f) == 0x02);

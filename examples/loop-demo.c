@@ -87,8 +87,7 @@ static void on_notify(struct vmc_notifier *n, void *userdata)
 
 	(void)n;
 	d->notified = true;
-	printf("%7.2f ms  notifier handler: the worker signalled\n",
-	       since(d));
+	printf("%7.2f ms  notifier handler: the worker signalled\n", since(d));
 	maybe_done(d);
 }
 
@@ -145,5 +144,5 @@ int main(void)
 	vmc_clock_unref(d.vclock);
 	vmc_loop_unref(d.loop);
 	return r == 0 && d.ticks == 3 && d.bh_ran && d.notified && d.vfired ? 0
-									       : 1;
+									    : 1;
 }

@@ -107,8 +107,10 @@ static void read_bios(struct pc *pc, const char *path)
 		die(0, "cannot read the BIOS image %s: %s", path, msg);
 	/* QEMU's pc refuses the same images. */
 	if (img.len % (64 * KiB))
-		die(0, "%s: a BIOS image is a multiple of 64 KiB, at most "
-		       "16 MiB", path);
+		die(0,
+		    "%s: a BIOS image is a multiple of 64 KiB, at most "
+		    "16 MiB",
+		    path);
 	pc->bios = img.data;
 	pc->bios_size = img.len;
 }
@@ -130,10 +132,10 @@ static int debug_exit_write(void *opaque, uint64_t offset, unsigned size,
 }
 
 static const struct vmc_region_ops debug_exit_ops = {
-    .struct_size = sizeof(struct vmc_region_ops),
-    .write = debug_exit_write,
-    .min_access_size = 1,
-    .max_access_size = 4,
+	.struct_size = sizeof(struct vmc_region_ops),
+	.write = debug_exit_write,
+	.min_access_size = 1,
+	.max_access_size = 4,
 };
 
 /* ------------------------------------------------------------------------
@@ -306,10 +308,10 @@ static void on_state(struct vmc_vm *vm, enum vmc_vm_state old,
 
 /* Flags QEMU needs for the same run and pc-lite implies; with a value. */
 static const char *const noop_with_value[] = {
-    "-M", "-machine", "-accel", "-display", "-serial", "-device", NULL,
+	"-M", "-machine", "-accel", "-display", "-serial", "-device", NULL,
 };
 static const char *const noop_flags[] = {
-    "-enable-kvm", "-nographic", "-nodefaults", "-no-reboot", NULL,
+	"-enable-kvm", "-nographic", "-nodefaults", "-no-reboot", NULL,
 };
 
 static bool listed(const char *const *list, const char *a)
@@ -330,8 +332,10 @@ static void check_noop(const char *a, const char *v)
 		die(0, "unsupported accelerator '%s' (kvm only)", v);
 	if (!strcmp(a, "-device") &&
 	    strcmp(v, "isa-debug-exit,iobase=0x501") != 0)
-		die(0, "unsupported device '%s' (isa-debug-exit is always at "
-		       "0x501)", v);
+		die(0,
+		    "unsupported device '%s' (isa-debug-exit is always at "
+		    "0x501)",
+		    v);
 }
 
 int main(int argc, char **argv)

@@ -53,8 +53,8 @@
 #define VIRT_UART_CLOCK 3686400u
 #define VIRT_TIMEBASE 10000000u
 #define KERNEL_RAW_ADDR 0x80200000u /* a raw -kernel image with a bios */
-#define RESET_VEC_SIZE 88u           /* code, then fw_dynamic_info */
-#define IMAGE_MAX (1ull << 30)       /* -bios and -kernel files */
+#define RESET_VEC_SIZE 88u	    /* code, then fw_dynamic_info */
+#define IMAGE_MAX (1ull << 30)	    /* -bios and -kernel files */
 
 #define DEFAULT_BIOS "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.elf"
 
@@ -103,19 +103,20 @@ static void die(int err, const char *fmt, ...)
 
 static void usage(void)
 {
-	fprintf(stderr,
-		"usage: riscv-virt [-M virt] [-m MEM] [-smp N] "
-		"[-bios FILE|none|default]\n"
-		"                  [-kernel FILE] [-append CMDLINE] "
-		"[-icount [...]] [-nographic]\n"
-		"                  [-s] [-gdb tcp::PORT|tcp:HOST:PORT|unix:PATH] "
-		"[-S]\n"
-		"                  [-qmp unix:PATH,server=on,wait=off] "
-		"[-chardev socket,...] [-mon chardev=ID,mode=control]\n"
-		"                  [-name NAME[,debug-threads=on]] "
-		"[-no-shutdown] [-pidfile FILE] [-daemonize]\n"
-		"                  [-device virtio-rng-device]\n"
-		"Runs a RISC-V RV64 machine laid out like QEMU's virt board.\n");
+	fprintf(stderr, "usage: riscv-virt [-M virt] [-m MEM] [-smp N] "
+			"[-bios FILE|none|default]\n"
+			"                  [-kernel FILE] [-append CMDLINE] "
+			"[-icount [...]] [-nographic]\n"
+			"                  [-s] [-gdb "
+			"tcp::PORT|tcp:HOST:PORT|unix:PATH] "
+			"[-S]\n"
+			"                  [-qmp unix:PATH,server=on,wait=off] "
+			"[-chardev socket,...] [-mon chardev=ID,mode=control]\n"
+			"                  [-name NAME[,debug-threads=on]] "
+			"[-no-shutdown] [-pidfile FILE] [-daemonize]\n"
+			"                  [-device virtio-rng-device]\n"
+			"Runs a RISC-V RV64 machine laid out like QEMU's virt "
+			"board.\n");
 	exit(2);
 }
 
@@ -155,8 +156,8 @@ static uint64_t load_image(struct board *b, struct board_layout *l,
 		info = (struct vmc_load_info){raw_addr, raw_addr,
 					      raw_addr + img->len};
 	}
-	if (board_layout_place(l, what, info.low, info.high - info.low,
-			       msg) < 0)
+	if (board_layout_place(l, what, info.low, info.high - info.low, msg) <
+	    0)
 		die(0, "%s", msg);
 	if (!vmc_image_is_elf(img->data, img->len)) {
 		r = vmc_load_raw(b->mem, img->data, img->len, raw_addr, &info);
@@ -288,16 +289,15 @@ static void build_fdt(struct board *b)
 	    (r = vmc_fdt_add_board(b->fdt, "riscv-virtio,qemu",
 				   "riscv-virtio")) < 0 ||
 	    (r = vmc_fdt_add_riscv_cpus(b->fdt, b->harts, VIRT_TIMEBASE,
-					"rv64imac_zicsr_zifencei",
-					"riscv,sv48", intc)) < 0 ||
+					"rv64imac_zicsr_zifencei", "riscv,sv48",
+					intc)) < 0 ||
 	    (r = vmc_fdt_add_memory(b->fdt, VIRT_DRAM, b->ram_size)) < 0 ||
 	    (r = vmc_clint_fdt_add(b->clint, b->fdt, VIRT_CLINT, intc)) < 0 ||
 	    (r = vmc_plic_fdt_add(b->plic, b->fdt, VIRT_PLIC, intc,
 				  &plic_phandle)) < 0 ||
 	    (r = vmc_sifive_test_fdt_add(b->test, b->fdt, VIRT_TEST)) < 0 ||
-	    (r = vmc_fdt_add_ns16550(b->fdt, VIRT_UART0, 0x100,
-				     VIRT_UART_CLOCK, plic_phandle,
-				     VIRT_UART0_IRQ, true)) < 0 ||
+	    (r = vmc_fdt_add_ns16550(b->fdt, VIRT_UART0, 0x100, VIRT_UART_CLOCK,
+				     plic_phandle, VIRT_UART0_IRQ, true)) < 0 ||
 	    (r = add_virtio_fdt(b, plic_phandle)) < 0 ||
 	    (r = vmc_fdt_set_chosen(b->fdt, "/soc/serial@10000000",
 				    b->append)) < 0 ||
@@ -309,8 +309,10 @@ static void build_fdt(struct board *b)
 	if (top > 0xc0000000u)
 		top = 0xc0000000u;
 	if (size > top - VIRT_DRAM)
-		die(0, "RAM (%llu bytes) is too small for the device tree "
-		       "(%zu bytes)", (unsigned long long)b->ram_size, size);
+		die(0,
+		    "RAM (%llu bytes) is too small for the device tree "
+		    "(%zu bytes)",
+		    (unsigned long long)b->ram_size, size);
 	b->fdt_addr = (top - size) & ~(uint64_t)0x1fffff;
 	if (b->fdt_addr < VIRT_DRAM)
 		b->fdt_addr = (top - size) & ~(uint64_t)0xfff;
@@ -362,8 +364,7 @@ static void build_virtio(struct board *b)
 		vc.vm = b->vm;
 		vc.legacy = true;
 		vc.device_id = 0; /* an empty slot */
-		r = vmc_virtio_new(&vc, &none, NULL,
-				   &b->virtio_slot[--next]);
+		r = vmc_virtio_new(&vc, &none, NULL, &b->virtio_slot[--next]);
 		if (r < 0)
 			die(r, "cannot create a virtio-mmio slot");
 	}
@@ -377,8 +378,8 @@ static void free_virtio(struct board *b)
 		vmc_region_remove_subregion(
 			root, vmc_virtio_get_region(b->virtio_slot[i]));
 	for (unsigned int i = 0; i < VIRT_VIRTIO_SLOTS; i++)
-		if (b->rng && b->virtio_slot[i] ==
-				      vmc_virtio_rng_get_virtio(b->rng))
+		if (b->rng &&
+		    b->virtio_slot[i] == vmc_virtio_rng_get_virtio(b->rng))
 			b->virtio_slot[i] = NULL;
 	vmc_virtio_rng_free(b->rng);
 	for (unsigned int i = 0; i < VIRT_VIRTIO_SLOTS; i++)
@@ -409,8 +410,8 @@ static void build_machine(struct board *b, bool deterministic, bool tty)
 	mem = vmc_vm_get_memory(b->vm);
 	b->mem = vmc_vm_get_address_space(b->vm, VMC_AS_MEMORY);
 
-	if ((r = vmc_region_new_ram(mem, "riscv_virt_board.ram", b->ram_size,
-				    0, &b->ram)) < 0 ||
+	if ((r = vmc_region_new_ram(mem, "riscv_virt_board.ram", b->ram_size, 0,
+				    &b->ram)) < 0 ||
 	    (r = vmc_region_new_rom(mem, "riscv_virt_board.mrom",
 				    VIRT_MROM_SIZE, &b->mrom)) < 0)
 		die(r, "cannot allocate guest memory");
@@ -628,8 +629,7 @@ int main(int argc, char **argv)
 			if (r < 0)
 				die(0, "unsupported %s '%s'", a, v);
 		} else if (!strcmp(a, "-device") &&
-			   !strncmp(v, "virtio-rng-device",
-				    strcspn(v, ",")) &&
+			   !strncmp(v, "virtio-rng-device", strcspn(v, ",")) &&
 			   strcspn(v, ",") == strlen("virtio-rng-device")) {
 			b.want_rng = true;
 		} else {
@@ -640,7 +640,7 @@ int main(int argc, char **argv)
 	b.bios_none = bios && !strcmp(bios, "none");
 	if (!b.bios_none)
 		read_file(!bios || !strcmp(bios, "default") ? DEFAULT_BIOS
-							     : bios,
+							    : bios,
 			  "firmware", &b.bios);
 	if (kernel)
 		read_file(kernel, "kernel", &b.kernel);

@@ -50,9 +50,9 @@ static void qmp_fuzz_cmd(struct vmc_qmp_request *req, void *userdata)
 static int qmp_fuzz_init(struct qmp_fuzz *f)
 {
 	static const struct vmc_qmp_arg args[] = {
-	    {"v", VMC_QMP_ANY, false},
-	    {"n", VMC_QMP_NUMBER, true},
-	    {NULL, 0, false},
+		{"v", VMC_QMP_ANY, false},
+		{"n", VMC_QMP_NUMBER, true},
+		{NULL, 0, false},
 	};
 	struct vmc_vm_config c;
 	struct vmc_qmp_config q;

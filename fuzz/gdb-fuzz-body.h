@@ -274,33 +274,33 @@ static inline void gdb_sock_disconnect(struct gdb_sock_fuzz *s)
 }
 
 static const char *const gdb_sock_dict[] = {
-    "?",
-    "g",
-    "qSupported:multiprocess+",
-    "qC",
-    "qfThreadInfo",
-    "qsThreadInfo",
-    "m80000000,800",
-    "m80000000,10",
-    "M80000000,2:abcd",
-    "X80000000,1:x",
-    "p20",
-    "P1=0011223344556677",
-    "Hg1",
-    "Hc2",
-    "Z0,80000000,2",
-    "z0,80000000,2",
-    "Z2,80000000,8",
-    "vCont?",
-    "vCont;s:1;c",
-    "c",
-    "s",
-    "qXfer:features:read:target.xml:0,ffb",
-    "QStartNoAckMode",
-    "D",
-    "T1",
-    "qAttached",
-    "vMustReplyEmpty",
+	"?",
+	"g",
+	"qSupported:multiprocess+",
+	"qC",
+	"qfThreadInfo",
+	"qsThreadInfo",
+	"m80000000,800",
+	"m80000000,10",
+	"M80000000,2:abcd",
+	"X80000000,1:x",
+	"p20",
+	"P1=0011223344556677",
+	"Hg1",
+	"Hc2",
+	"Z0,80000000,2",
+	"z0,80000000,2",
+	"Z2,80000000,8",
+	"vCont?",
+	"vCont;s:1;c",
+	"c",
+	"s",
+	"qXfer:features:read:target.xml:0,ffb",
+	"QStartNoAckMode",
+	"D",
+	"T1",
+	"qAttached",
+	"vMustReplyEmpty",
 };
 
 #define GDB_SOCK_DICT_N (sizeof(gdb_sock_dict) / sizeof(gdb_sock_dict[0]))
@@ -349,8 +349,8 @@ static inline void gdb_sock_fuzz_one(struct gdb_fuzz *f, const uint8_t *data,
 		case 15:
 			i++;
 			n = gdb_sock_frame(
-			    pkt, sizeof(pkt),
-			    gdb_sock_dict[arg % GDB_SOCK_DICT_N]);
+				pkt, sizeof(pkt),
+				gdb_sock_dict[arg % GDB_SOCK_DICT_N]);
 			gdb_sock_send(&s, pkt, n);
 			break;
 		case 6: /* flood: requests whose answers are 4 KiB */

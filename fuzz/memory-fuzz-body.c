@@ -30,14 +30,15 @@
 #define MAX_EVENTFDS 64
 #define NR_NOTIFIERS 3
 
-#define CHECK(cond)                                                          \
-	do {                                                                 \
-		if (!(cond)) {                                               \
-			fprintf(stderr, "memory-fuzz: %s:%d: check failed: " \
-					"%s\n",                              \
-				__FILE__, __LINE__, #cond);                  \
-			abort();                                             \
-		}                                                            \
+#define CHECK(cond)                                                            \
+	do {                                                                   \
+		if (!(cond)) {                                                 \
+			fprintf(stderr,                                        \
+				"memory-fuzz: %s:%d: check failed: "           \
+				"%s\n",                                        \
+				__FILE__, __LINE__, #cond);                    \
+			abort();                                               \
+		}                                                              \
 	} while (0)
 
 enum { K_RAM, K_IO, K_CONT, K_ALIAS, K_NR };
@@ -126,9 +127,9 @@ static void l_radd(void *o, const struct vmc_memory_section *sec)
 	for (int i = 0; i < s->nlr; i++)
 		CHECK(s->lr[i].start != sec->addr);
 	CHECK(s->nlr < (int)(sizeof(s->lr) / sizeof(s->lr[0])));
-	s->lr[s->nlr++] = (struct lrange){ sec->addr, sec->addr + sec->size - 1,
-					   sec->offset, sec->region,
-					   sec->readonly };
+	s->lr[s->nlr++] =
+		(struct lrange){sec->addr, sec->addr + sec->size - 1,
+				sec->offset, sec->region, sec->readonly};
 }
 
 static void l_rdel(void *o, const struct vmc_memory_section *sec)
@@ -152,8 +153,8 @@ static void l_rdel(void *o, const struct vmc_memory_section *sec)
 static bool lev_eq(const struct lev *a, const struct vmc_ioeventfd_info *e)
 {
 	return a->addr == e->addr && a->size == e->size &&
-	       a->match == e->match_data &&
-	       (!a->match || a->data == e->data) && a->n == e->notifier;
+	       a->match == e->match_data && (!a->match || a->data == e->data) &&
+	       a->n == e->notifier;
 }
 
 static void l_eadd(void *o, const struct vmc_ioeventfd_info *e)
@@ -164,9 +165,9 @@ static void l_eadd(void *o, const struct vmc_ioeventfd_info *e)
 	for (int i = 0; i < s->nle; i++)
 		CHECK(!lev_eq(&s->le[i], e));
 	CHECK(s->nle < (int)(sizeof(s->le) / sizeof(s->le[0])));
-	s->le[s->nle++] = (struct lev){ e->addr, e->size, e->match_data,
-					e->match_data ? e->data : 0,
-					e->notifier };
+	s->le[s->nle++] =
+		(struct lev){e->addr, e->size, e->match_data,
+			     e->match_data ? e->data : 0, e->notifier};
 }
 
 static void l_edel(void *o, const struct vmc_ioeventfd_info *e)
@@ -273,7 +274,7 @@ static bool resolve(const struct state *s, int i, uint64_t a, bool ro,
 	}
 	if (m->kind == K_CONT)
 		return false;
-	*h = (struct hit){ i, a, ro };
+	*h = (struct hit){i, a, ro};
 	return true;
 }
 
@@ -319,11 +320,12 @@ static void check_view(struct state *s)
 		if (!resolve(s, 0, a, false, &h))
 			continue;
 		if (p && p->last + 1 == a && p->region == s->n[h.node].lib &&
-		    p->ro == h.ro && p->offset + (p->last - p->start + 1) == h.off) {
+		    p->ro == h.ro &&
+		    p->offset + (p->last - p->start + 1) == h.off) {
 			p->last = a;
 		} else {
-			ref[nref++] = (struct lrange){ a, a, h.off,
-						       s->n[h.node].lib, h.ro };
+			ref[nref++] = (struct lrange){a, a, h.off,
+						      s->n[h.node].lib, h.ro};
 		}
 		for (int k = 0; k < s->n[h.node].nev; k++) {
 			const struct mev *e = &s->n[h.node].ev[k];
@@ -334,8 +336,7 @@ static void check_view(struct state *s)
 			    a >= h.off - e->off)
 				rev[nrev++] = (struct lev){
 					a - (h.off - e->off), e->size, e->match,
-					e->data, s->notifiers[e->notifier]
-				};
+					e->data, s->notifiers[e->notifier]};
 		}
 	}
 	CHECK(v->nr == (size_t)nref);
@@ -397,8 +398,11 @@ static void op_create(struct state *s)
 	if (s->nr == MAX_NODES)
 		return;
 	m = &s->n[s->nr];
-	*m = (struct mnode){ .kind = (int)kind, .size = size, .parent = -1,
-			     .enabled = true, .alias = -1 };
+	*m = (struct mnode){.kind = (int)kind,
+			    .size = size,
+			    .parent = -1,
+			    .enabled = true,
+			    .alias = -1};
 	switch (kind) {
 	case K_RAM:
 		r = vmc_region_new_ram(s->mem, "ram", size, 0, &m->lib);
@@ -413,9 +417,9 @@ static void op_create(struct state *s)
 			.endian = VMC_ENDIAN_LITTLE,
 		};
 
-		iodevs[s->nr] = (struct iodev){ s->nr, &s->writes_seen };
-		r = vmc_region_new_io(s->mem, "io", size, &ops,
-				      &iodevs[s->nr], 0, &m->lib);
+		iodevs[s->nr] = (struct iodev){s->nr, &s->writes_seen};
+		r = vmc_region_new_io(s->mem, "io", size, &ops, &iodevs[s->nr],
+				      0, &m->lib);
 		break;
 	}
 	case K_CONT:
@@ -502,7 +506,7 @@ static void op_eventfd(struct state *s)
 {
 	int c = pick(s), r, expect = 0, found = -1;
 	struct mnode *m = &s->n[c];
-	static const unsigned sizes[] = { 0, 1, 2, 4, 8 };
+	static const unsigned sizes[] = {0, 1, 2, 4, 8};
 	struct mev e = {
 		.off = next(s) % 48,
 		.size = sizes[next(s) % 5],
@@ -562,7 +566,7 @@ static void op_read(struct state *s)
 
 static void op_write(struct state *s)
 {
-	static const unsigned sizes[] = { 1, 2, 4, 8, 3, 16 };
+	static const unsigned sizes[] = {1, 2, 4, 8, 3, 16};
 	uint64_t a = next(s) % (AS_SIZE + 16);
 	unsigned len = sizes[next(s) % 6];
 	uint8_t buf[16], old[16];
@@ -606,10 +610,12 @@ static void op_write(struct state *s)
 				unsigned p = 8;
 				uint64_t val = 0;
 
-				if (rem == 1 || rem == 2 || rem == 4 || rem == 8)
+				if (rem == 1 || rem == 2 || rem == 4 ||
+				    rem == 8)
 					p = (unsigned)rem;
 				else
-					while (p > 1 && ((y & (p - 1)) || p > rem))
+					while (p > 1 &&
+					       ((y & (p - 1)) || p > rem))
 						p /= 2;
 				memcpy(&val, buf + (y - a), p);
 				for (size_t i = 0; r->io && !r->readonly &&
@@ -619,12 +625,11 @@ static void op_write(struct state *s)
 						&v->ioeventfds[i];
 
 					if (e->addr == y &&
-					    (!e->size ||
-					     (e->size == p &&
-					      (!e->match_data ||
-					       e->data == val)))) {
-						for (int n = 0; n < NR_NOTIFIERS;
-						     n++)
+					    (!e->size || (e->size == p &&
+							  (!e->match_data ||
+							   e->data == val)))) {
+						for (int n = 0;
+						     n < NR_NOTIFIERS; n++)
 							if (s->notifiers[n] ==
 							    e->notifier)
 								want |= 1 << n;
@@ -662,10 +667,13 @@ int vmc_fuzz_memory(const uint8_t *data, size_t size)
 	CHECK(vmc_memory_new(&s->mem) == 0);
 	for (int i = 0; i < NR_NOTIFIERS; i++)
 		CHECK(vmc_notifier_new(&s->notifiers[i]) == 0);
-	s->n[0] = (struct mnode){ .kind = K_CONT, .size = AS_SIZE,
-				  .parent = -1, .enabled = true, .alias = -1 };
-	CHECK(vmc_region_new_container(s->mem, "root", AS_SIZE,
-				       &s->n[0].lib) == 0);
+	s->n[0] = (struct mnode){.kind = K_CONT,
+				 .size = AS_SIZE,
+				 .parent = -1,
+				 .enabled = true,
+				 .alias = -1};
+	CHECK(vmc_region_new_container(s->mem, "root", AS_SIZE, &s->n[0].lib) ==
+	      0);
 	s->nr = 1;
 	CHECK(vmc_address_space_new(s->mem, s->n[0].lib, VMC_AS_MEMORY, "fuzz",
 				    &s->as) == 0);

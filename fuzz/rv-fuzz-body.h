@@ -20,10 +20,10 @@
 static uint8_t fuzz_ram[FUZZ_RAM_SIZE];
 
 static bool fuzz_ram_lookup(void *opaque, uint64_t pa,
-			struct vmc__rv_bus_map *ret)
+			    struct vmc__rv_bus_map *ret)
 {
 	(void)opaque;
-	*ret = (struct vmc__rv_bus_map){ 0 };
+	*ret = (struct vmc__rv_bus_map){0};
 	if (pa < FUZZ_RAM_BASE || pa - FUZZ_RAM_BASE >= FUZZ_RAM_SIZE)
 		return false;
 	ret->start = FUZZ_RAM_BASE;
@@ -42,7 +42,7 @@ static int fuzz_io_read(void *opaque, const void *io, uint64_t pa,
 }
 
 static int fuzz_io_write(void *opaque, const void *io, uint64_t pa,
-			unsigned size, uint64_t val)
+			 unsigned size, uint64_t val)
 {
 	(void)opaque;
 	(void)size;
@@ -67,8 +67,8 @@ static int rv_fuzz_one(const uint8_t *data, size_t size)
 		uint32_t w = data[i] | (uint32_t)data[i + 1] << 8;
 
 		if (i + 4 <= size)
-			w |= (uint32_t)data[i + 2] << 16 |
-			     (uint32_t)data[i + 3] << 24;
+			w |= (uint32_t)data[i + 2] << 16 | (uint32_t)data[i + 3]
+								   << 24;
 		vmc__rv_decode(w, &d);
 		if (d.op >= VMC__RV_OP__COUNT || (d.len != 2 && d.len != 4) ||
 		    d.rd > 31 || d.rs1 > 31 || d.rs2 > 31)
@@ -76,12 +76,13 @@ static int rv_fuzz_one(const uint8_t *data, size_t size)
 	}
 	if (!fuzz_hart) {
 		struct vmc__rv_config cfg = {
-			.bus = {
-				.ram_lookup = fuzz_ram_lookup,
-				.io_read = fuzz_io_read,
-				.io_write = fuzz_io_write,
-				.time_ns = fuzz_time,
-			},
+			.bus =
+				{
+					.ram_lookup = fuzz_ram_lookup,
+					.io_read = fuzz_io_read,
+					.io_write = fuzz_io_write,
+					.time_ns = fuzz_time,
+				},
 		};
 
 		if (vmc__rv_hart_new(&cfg, &fuzz_hart) < 0)
@@ -98,7 +99,8 @@ static int rv_fuzz_one(const uint8_t *data, size_t size)
 	vmc__rv_set_csr(fuzz_hart, 0x3a0, 0x1f);
 	for (unsigned i = 1; i < 32; i++)
 		vmc__rv_set_gpr(fuzz_hart, i,
-				FUZZ_RAM_BASE + i * 0x100 + (size > i ? data[i] : 0));
+				FUZZ_RAM_BASE + i * 0x100 +
+					(size > i ? data[i] : 0));
 	vmc__rv_run(fuzz_hart, 2000, &n);
 	if (n > 2000)
 		__builtin_trap();

@@ -36,8 +36,7 @@ static void uart_fuzz_closed(void *userdata, int error)
 		abort();
 }
 
-static void uart_fuzz_check_out(struct uart_fuzz_state *st, int fd,
-				size_t max)
+static void uart_fuzz_check_out(struct uart_fuzz_state *st, int fd, size_t max)
 {
 	uint8_t buf[4096];
 	ssize_t n;
@@ -50,7 +49,8 @@ static void uart_fuzz_check_out(struct uart_fuzz_state *st, int fd,
 		       st->written[st->matched] != buf[i])
 			st->matched++;
 		if (st->matched == st->n_written)
-			abort(); /* a byte the guest never wrote, or reordered */
+			abort(); /* a byte the guest never wrote, or reordered
+				  */
 		st->matched++;
 	}
 }
@@ -114,8 +114,8 @@ static void uart_fuzz_one(struct vmc_loop *loop, struct vmc_vm *vm,
 			vmc_loop_run_once(loop, false);
 			break;
 		case 4: /* input arrives on the fd */
-			if (write(in[1], data + i, size - i < 32 ? size - i
-								 : arg & 31) < 0 &&
+			if (write(in[1], data + i,
+				  size - i < 32 ? size - i : arg & 31) < 0 &&
 			    errno != EAGAIN)
 				abort();
 			break;

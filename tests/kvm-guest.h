@@ -37,8 +37,8 @@ struct gvm {
 	struct vmc_notifier *done_notifier;
 };
 
-static inline int gvm_doorbell_write(void *opaque, uint64_t offset, unsigned size,
-			      uint64_t value)
+static inline int gvm_doorbell_write(void *opaque, uint64_t offset,
+				     unsigned size, uint64_t value)
 {
 	struct gvm *g = opaque;
 	unsigned int n;
@@ -60,10 +60,10 @@ static inline int gvm_doorbell_write(void *opaque, uint64_t offset, unsigned siz
 }
 
 static const struct vmc_region_ops gvm_doorbell_ops = {
-    .struct_size = sizeof(struct vmc_region_ops),
-    .write = gvm_doorbell_write,
-    .min_access_size = 4,
-    .max_access_size = 4,
+	.struct_size = sizeof(struct vmc_region_ops),
+	.write = gvm_doorbell_write,
+	.min_access_size = 4,
+	.max_access_size = 4,
 };
 
 static inline size_t gvm_load(const char *name, void *dst, size_t max)
@@ -88,7 +88,8 @@ static inline size_t gvm_load(const char *name, void *dst, size_t max)
  * The guest is not started.
  */
 static inline int gvm_init_cfg(struct gvm *g, struct vmc_loop *loop,
-			unsigned int vcpus, const struct vmc_kvm_config *kcfg)
+			       unsigned int vcpus,
+			       const struct vmc_kvm_config *kcfg)
 {
 	struct vmc_vm_config c;
 	struct vmc_memory *mem;
@@ -110,16 +111,17 @@ static inline int gvm_init_cfg(struct gvm *g, struct vmc_loop *loop,
 	ASSERT_OK(vmc_region_new_ram(mem, "ram", GVM_RAM_SIZE, 0, &g->ram));
 	g->mem = vmc_region_get_ptr(g->ram);
 	ASSERT_OK(vmc_region_add_subregion(
-	    vmc_vm_get_root(g->vm, VMC_AS_MEMORY), 0, g->ram, 0));
-	ASSERT_OK(vmc_region_new_io(mem, "doorbell", 4, &gvm_doorbell_ops, g,
-				    0, &g->doorbell));
+		vmc_vm_get_root(g->vm, VMC_AS_MEMORY), 0, g->ram, 0));
+	ASSERT_OK(vmc_region_new_io(mem, "doorbell", 4, &gvm_doorbell_ops, g, 0,
+				    &g->doorbell));
 	ASSERT_OK(vmc_region_add_subregion(vmc_vm_get_root(g->vm, VMC_AS_IO),
 					   DOORBELL_PORT, g->doorbell, 0));
 	return 0;
 }
 
-static inline void gvm_init(struct gvm *g, struct vmc_loop *loop, unsigned int vcpus,
-		     const struct vmc_kvm_config *kcfg)
+static inline void gvm_init(struct gvm *g, struct vmc_loop *loop,
+			    unsigned int vcpus,
+			    const struct vmc_kvm_config *kcfg)
 {
 	int r = gvm_init_cfg(g, loop, vcpus, kcfg);
 
@@ -136,8 +138,8 @@ static inline void gvm_setup_long(struct gvm *g, uint64_t test, uint64_t arg)
 		struct vmc_vcpu *v = vmc_vm_get_vcpu(g->vm, i);
 
 		ASSERT_OK(vmc_x86_vcpu_setup_long_mode(
-		    v, g->mem + GUEST_TABLES, GUEST_TABLES, GUEST_LOAD,
-		    GUEST_STACK - 0x400 * i));
+			v, g->mem + GUEST_TABLES, GUEST_TABLES, GUEST_LOAD,
+			GUEST_STACK - 0x400 * i));
 		ASSERT_OK(vmc_vcpu_set_reg(v, VMC_X86_RDI, test));
 		ASSERT_OK(vmc_vcpu_set_reg(v, VMC_X86_RSI,
 					   test == GT_SMP ? i : arg));
@@ -153,8 +155,9 @@ static inline void gvm_free(struct gvm *g)
 }
 
 /* Run the loop until cond(arg) holds or @ms pass. */
-static inline bool gvm_spin(struct gvm *g, bool (*cond)(struct gvm *g, void *arg),
-		     void *arg, int ms)
+static inline bool gvm_spin(struct gvm *g,
+			    bool (*cond)(struct gvm *g, void *arg), void *arg,
+			    int ms)
 {
 	int64_t end = vmc_test_now_ns() + (int64_t)ms * 1000000;
 

@@ -16,10 +16,10 @@
 
 static void loop_test__tick(struct vmc_timer *t, void *userdata)
 {
-	vmc_timer_mod(t, vmc_clock_get_ns(vmc_loop_get_clock(
-				 (struct vmc_loop *)userdata,
-				 VMC_CLOCK_REALTIME)) +
-				 5000000);
+	vmc_timer_mod(
+		t, vmc_clock_get_ns(vmc_loop_get_clock(
+			   (struct vmc_loop *)userdata, VMC_CLOCK_REALTIME)) +
+			   5000000);
 }
 
 /*
@@ -47,7 +47,6 @@ static inline void run_for(struct vmc_loop *loop, int ms)
 
 	run_until(loop, &never, ms);
 }
-
 
 /*
  * A cross-thread storm: STORM_THREADS threads each count an increment and

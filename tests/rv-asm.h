@@ -5,14 +5,23 @@
 
 #include <stdint.h>
 
-enum { RV_ZERO = 0, RV_T0 = 5, RV_T1 = 6, RV_T2 = 7, RV_S0 = 8, RV_S1 = 9,
-       RV_A0 = 10, RV_A1 = 11, RV_T3 = 28 };
+enum {
+	RV_ZERO = 0,
+	RV_T0 = 5,
+	RV_T1 = 6,
+	RV_T2 = 7,
+	RV_S0 = 8,
+	RV_S1 = 9,
+	RV_A0 = 10,
+	RV_A1 = 11,
+	RV_T3 = 28
+};
 
-static inline uint32_t rv_i(unsigned op, unsigned f3, unsigned rd,
-			    unsigned rs1, int32_t imm)
+static inline uint32_t rv_i(unsigned op, unsigned f3, unsigned rd, unsigned rs1,
+			    int32_t imm)
 {
-	return ((uint32_t)imm & 0xfff) << 20 | rs1 << 15 | f3 << 12 |
-	       rd << 7 | op;
+	return ((uint32_t)imm & 0xfff) << 20 | rs1 << 15 | f3 << 12 | rd << 7 |
+	       op;
 }
 static inline uint32_t rv_addi(unsigned rd, unsigned rs1, int32_t imm)
 {

@@ -85,13 +85,11 @@ static void test_mem_and_smp(void)
 	ASSERT_EQ(n, 8);
 	ASSERT_OK(board_parse_smp("cpus=010", 8, "virt", &n, msg));
 	ASSERT_EQ(n, 8); /* QEMU reads numbers with base 0 */
-	ASSERT_ERR(board_parse_smp("4294967297", 8, "virt", &n, msg),
-		   -ERANGE);
+	ASSERT_ERR(board_parse_smp("4294967297", 8, "virt", &n, msg), -ERANGE);
 	ASSERT_ERR(board_parse_smp("9", 8, "virt", &n, msg), -ERANGE);
 	ASSERT_STREQ(msg, "Invalid SMP CPUs 9. The max CPUs supported by "
 			  "machine 'virt' is 8");
-	ASSERT_ERR(board_parse_smp("2,maxcpus=4", 8, "virt", &n, msg),
-		   -EINVAL);
+	ASSERT_ERR(board_parse_smp("2,maxcpus=4", 8, "virt", &n, msg), -EINVAL);
 	ASSERT_ERR(board_parse_smp("", 8, "virt", &n, msg), -EINVAL);
 }
 
@@ -103,8 +101,7 @@ static void test_layout(void)
 	board_layout_add_area(&l, "RAM", 0x80000000, 0x200000);
 	board_layout_add_area(&l, "top", UINT64_MAX - 0xfff, 0x1000);
 	ASSERT_OK(board_layout_place(&l, "kernel", 0x80000000, 0x1000, msg));
-	ASSERT_ERR(board_layout_place(&l, "dtb", 0x80000fff, 2, msg),
-		   -EEXIST);
+	ASSERT_ERR(board_layout_place(&l, "dtb", 0x80000fff, 2, msg), -EEXIST);
 	ASSERT_STREQ(msg, "the dtb (0x80000fff-0x80001000) overlaps the "
 			  "kernel (0x80000000-0x80000fff)");
 	ASSERT_OK(board_layout_place(&l, "dtb", 0x80001000, 0x1000, msg));
@@ -113,8 +110,7 @@ static void test_layout(void)
 		   -ENOSPC);
 	ASSERT_ERR(board_layout_place(&l, "x", 0x7fffffff, 2, msg), -ENOSPC);
 	ASSERT_ERR(board_layout_place(&l, "x", UINT64_MAX, 2, msg), -ENOSPC);
-	ASSERT_OK(board_layout_place(&l, "y", UINT64_MAX - 0xfff, 0x1000,
-				     msg));
+	ASSERT_OK(board_layout_place(&l, "y", UINT64_MAX - 0xfff, 0x1000, msg));
 	/* A range containing an earlier one overlaps it too. */
 	ASSERT_ERR(board_layout_place(&l, "z", 0x80000000, 0x200000, msg),
 		   -EEXIST);

@@ -20,10 +20,10 @@
 
 /* t1 = RAM; loop: t0++, *(DATA) = t0. */
 static const uint32_t prog[] = {
-    0x00000317, /* auipc t1, 0 */
-    0x00128293, /* addi t0, t0, 1 */
-    0x10532023, /* sw t0, 256(t1) */
-    0xff9ff06f, /* j RAM + 4 */
+	0x00000317, /* auipc t1, 0 */
+	0x00128293, /* addi t0, t0, 1 */
+	0x10532023, /* sw t0, 256(t1) */
+	0xff9ff06f, /* j RAM + 4 */
 };
 
 static struct vmc_loop *loop;
@@ -47,7 +47,7 @@ static void tvm_init(struct tvm *t, unsigned int vcpus)
 				     0, &t->ram));
 	memcpy(vmc_region_get_ptr(t->ram), prog, sizeof(prog));
 	ASSERT_OK(vmc_region_add_subregion(
-	    vmc_vm_get_root(t->vm, VMC_AS_MEMORY), RAM, t->ram, 0));
+		vmc_vm_get_root(t->vm, VMC_AS_MEMORY), RAM, t->ram, 0));
 	for (unsigned int i = 0; i < vcpus; i++)
 		ASSERT_OK(vmc_vcpu_set_reg(vmc_vm_get_vcpu(t->vm, i),
 					   VMC_RISCV_REG_PC, RAM));
@@ -284,8 +284,7 @@ static void test_gdbstub_setup(void)
 	ASSERT_ERR(vmc_gdbstub_start(t.vm, loop, "pipe:x", &gs), -EINVAL);
 	ASSERT_ERR(vmc_gdbstub_start(t.vm, loop, "tcp:1234", &gs), -EINVAL);
 	ASSERT_ERR(vmc_gdbstub_start(t.vm, loop, "tcp::99999", &gs), -EINVAL);
-	ASSERT_ERR(vmc_gdbstub_start(t.vm, loop, "tcp:nohost:1", &gs),
-		   -EINVAL);
+	ASSERT_ERR(vmc_gdbstub_start(t.vm, loop, "tcp:nohost:1", &gs), -EINVAL);
 	ASSERT_ERR(vmc_gdbstub_start(t.vm, loop, "unix:", &gs), -EINVAL);
 	vmc_vm_config_init(&c);
 	c.loop = loop;
@@ -353,7 +352,7 @@ static void test_gdbstub_setup(void)
 /* tcg has no dirty tracking yet: it says so rather than log nothing. */
 static void test_dirty_log_tcg(void)
 {
-	uint64_t bm[1] = { 0 };
+	uint64_t bm[1] = {0};
 	struct tvm t;
 
 	tvm_init(&t, 1);

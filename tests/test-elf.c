@@ -57,14 +57,20 @@ static void build(unsigned char *img)
 	eh->e_ehsize = sizeof(*eh);
 	eh->e_phentsize = sizeof(*ph);
 	eh->e_phnum = 3;
-	ph[0] = (Elf64_Phdr){.p_type = PT_LOAD, .p_offset = 0x200,
+	ph[0] = (Elf64_Phdr){.p_type = PT_LOAD,
+			     .p_offset = 0x200,
 			     .p_vaddr = 0xffffffff80001000,
-			     .p_paddr = 0x80001000, .p_filesz = 0x40,
+			     .p_paddr = 0x80001000,
+			     .p_filesz = 0x40,
 			     .p_memsz = 0x100};
-	ph[1] = (Elf64_Phdr){.p_type = PT_NOTE, .p_offset = 0x3f0,
-			     .p_filesz = 0x10, .p_memsz = 0x10};
-	ph[2] = (Elf64_Phdr){.p_type = PT_LOAD, .p_offset = 0x300,
-			     .p_paddr = 0x80000000, .p_filesz = 0x80,
+	ph[1] = (Elf64_Phdr){.p_type = PT_NOTE,
+			     .p_offset = 0x3f0,
+			     .p_filesz = 0x10,
+			     .p_memsz = 0x10};
+	ph[2] = (Elf64_Phdr){.p_type = PT_LOAD,
+			     .p_offset = 0x300,
+			     .p_paddr = 0x80000000,
+			     .p_filesz = 0x80,
 			     .p_memsz = 0x80};
 	for (int i = 0x200; i < IMG_SIZE; i++)
 		img[i] = (unsigned char)i;
@@ -82,8 +88,8 @@ static void test_valid(void)
 	struct seen seen = {0};
 
 	build(img);
-	ASSERT_OK(vmc__elf_parse(img, sizeof(img), VMC__EM_RISCV, record,
-				 &seen, &info));
+	ASSERT_OK(vmc__elf_parse(img, sizeof(img), VMC__EM_RISCV, record, &seen,
+				 &info));
 	ASSERT_EQ_U64(info.entry, 0x80001000);
 	ASSERT_EQ_U64(info.low, 0x80000000);
 	ASSERT_EQ_U64(info.high, 0x80001100);
@@ -100,12 +106,12 @@ static void test_valid(void)
 
 	/* Machine 0 accepts any machine; x86-64 is not RISC-V. */
 	ASSERT_OK(vmc__elf_parse(img, sizeof(img), 0, NULL, NULL, NULL));
-	ASSERT_ERR(vmc__elf_parse(img, sizeof(img), VMC__EM_X86_64, NULL,
-				  NULL, NULL),
+	ASSERT_ERR(vmc__elf_parse(img, sizeof(img), VMC__EM_X86_64, NULL, NULL,
+				  NULL),
 		   -ENOEXEC);
 	((Elf64_Ehdr *)img)->e_machine = EM_X86_64;
-	ASSERT_OK(vmc__elf_parse(img, sizeof(img), VMC__EM_X86_64, NULL,
-				 NULL, NULL));
+	ASSERT_OK(vmc__elf_parse(img, sizeof(img), VMC__EM_X86_64, NULL, NULL,
+				 NULL));
 
 	/* ET_DYN loads like ET_EXEC; an empty PT_LOAD is skipped. */
 	build(img);
@@ -113,8 +119,8 @@ static void test_valid(void)
 	phdr(img, 0)->p_filesz = 0;
 	phdr(img, 0)->p_memsz = 0;
 	seen.n = 0;
-	ASSERT_OK(vmc__elf_parse(img, sizeof(img), VMC__EM_RISCV, record,
-				 &seen, &info));
+	ASSERT_OK(vmc__elf_parse(img, sizeof(img), VMC__EM_RISCV, record, &seen,
+				 &info));
 	ASSERT_EQ(seen.n, 1);
 	ASSERT_EQ_U64(info.high, 0x80000080);
 }
@@ -303,8 +309,7 @@ static void test_real_images(void)
 {
 	check_file("/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.elf",
 		   0x80000000);
-	check_file("/usr/lib/u-boot/qemu-riscv64_smode/uboot.elf",
-		   0x80200000);
+	check_file("/usr/lib/u-boot/qemu-riscv64_smode/uboot.elf", 0x80200000);
 }
 
 int main(void)

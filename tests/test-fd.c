@@ -191,8 +191,8 @@ static void test_hangup_and_lock(void)
 	r.expect_lock = &lock;
 	r.mode = MODE_NOTHING;
 	ASSERT_OK(vmc_loop_new(&loop));
-	ASSERT_OK(vmc__loop_add_fd_locked(loop, &lock, r.pipe[0], on_read,
-					  NULL, &r, &r.h));
+	ASSERT_OK(vmc__loop_add_fd_locked(loop, &lock, r.pipe[0], on_read, NULL,
+					  &r, &r.h));
 	/* A hang-up reaches the read callback. */
 	close(r.pipe[1]);
 	r.pipe[1] = -1;

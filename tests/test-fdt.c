@@ -54,8 +54,8 @@ static void test_builder(void)
 	ASSERT_OK(vmc_fdt_set_u64(f, "/a", "u64", 0x1122334455667788ull));
 	ASSERT_OK(vmc_fdt_set_cells(f, "/a", "cells", cells, 3));
 	ASSERT_OK(vmc_fdt_set_string(f, "/a/b@10", "str", "hello"));
-	ASSERT_OK(vmc_fdt_set_stringlist(f, "/a/b@10", "compatible", compat,
-					 2));
+	ASSERT_OK(
+		vmc_fdt_set_stringlist(f, "/a/b@10", "compatible", compat, 2));
 	ASSERT_OK(vmc_fdt_set_empty(f, "/a", "flag"));
 	ASSERT_OK(vmc_fdt_set_prop(f, "/a", "raw", "\x01\x02", 2));
 	ASSERT_ERR(vmc_fdt_set_u32(f, "/nope", "x", 1), -ENOENT);
@@ -98,9 +98,8 @@ static void test_builder(void)
 	ASSERT_EQ_U64(fdt32_to_cpu(c[1]), 0xdeadbeef);
 	s = prop(blob, "/a/b@10", "str", &len);
 	ASSERT_STREQ(s, "hello");
-	ASSERT_EQ(fdt_node_check_compatible(blob,
-					    fdt_path_offset(blob, "/a/b@10"),
-					    "c"),
+	ASSERT_EQ(fdt_node_check_compatible(
+			  blob, fdt_path_offset(blob, "/a/b@10"), "c"),
 		  0);
 	ASSERT_NOT_NULL(prop(blob, "/a", "flag", &len));
 	ASSERT_EQ(len, 0);
@@ -130,15 +129,14 @@ static void test_riscv_board(void)
 	int len, off;
 
 	ASSERT_OK(vmc_fdt_begin(&f));
-	ASSERT_ERR(vmc_fdt_add_ns16550(f, 0x10000000, 0x100, 3686400, 3, 10,
-				       true),
-		   -ENOENT); /* no /soc yet */
+	ASSERT_ERR(
+		vmc_fdt_add_ns16550(f, 0x10000000, 0x100, 3686400, 3, 10, true),
+		-ENOENT); /* no /soc yet */
 	ASSERT_OK(vmc_fdt_add_board(f, "riscv-virtio,qemu", "riscv-virtio"));
 	ASSERT_ERR(vmc_fdt_add_riscv_cpus(f, 0, 10000000, "rv64", NULL, intc),
 		   -EINVAL);
-	ASSERT_OK(vmc_fdt_add_riscv_cpus(f, 2, 10000000,
-					 "rv64imac_zicsr_zifencei",
-					 "riscv,sv48", intc));
+	ASSERT_OK(vmc_fdt_add_riscv_cpus(
+		f, 2, 10000000, "rv64imac_zicsr_zifencei", "riscv,sv48", intc));
 	ASSERT_ERR(vmc_fdt_add_riscv_cpus(f, 1, 1, "rv64", NULL, intc),
 		   -EEXIST);
 	ASSERT_OK(vmc_fdt_add_memory(f, 0x80000000, 128u << 20));
@@ -161,8 +159,7 @@ static void test_riscv_board(void)
 	ASSERT_EQ(prop_u32(blob, "/cpus/cpu@1", "reg"), 1);
 	ASSERT_STREQ(prop(blob, "/cpus/cpu@1", "riscv,isa", &len),
 		     "rv64imac_zicsr_zifencei");
-	ASSERT_STREQ(prop(blob, "/cpus/cpu@0", "mmu-type", &len),
-		     "riscv,sv48");
+	ASSERT_STREQ(prop(blob, "/cpus/cpu@0", "mmu-type", &len), "riscv,sv48");
 	ASSERT_STREQ(prop(blob, "/cpus/cpu@0", "status", &len), "okay");
 	ASSERT_STREQ(prop(blob, "/cpus/cpu@0", "device_type", &len), "cpu");
 	off = fdt_path_offset(blob, "/cpus/cpu@1/interrupt-controller");
@@ -192,8 +189,7 @@ static void test_riscv_board(void)
 	ASSERT_EQ(prop_u32(blob, "/soc/serial@10000000", "interrupts"), 10);
 	ASSERT_STREQ(prop(blob, "/chosen", "stdout-path", &len),
 		     "/soc/serial@10000000");
-	ASSERT_STREQ(prop(blob, "/chosen", "bootargs", &len),
-		     "console=ttyS0");
+	ASSERT_STREQ(prop(blob, "/chosen", "bootargs", &len), "console=ttyS0");
 	vmc_fdt_free(f);
 }
 

@@ -27,8 +27,7 @@ static uint64_t rnd(void)
 }
 
 /* Frame @body as a packet (with a correct checksum unless @bad). */
-static size_t frame(char *out, size_t cap, const char *body, size_t n,
-		    bool bad)
+static size_t frame(char *out, size_t cap, const char *body, size_t n, bool bad)
 {
 	uint8_t sum = 0;
 	size_t len;
@@ -58,18 +57,33 @@ static void send_one(const char *body, bool bad)
 static void test_error_replies(void)
 {
 	static const char *const errs[] = {
-	    "m",          "m80000000",     "mzz,4",       "m1,",
-	    "M80000000,4:zz", "M80000000,4:0011", "X80000000,2:a",
-	    "p",          "p999",          "P1",          "P1=zz",
-	    "Hx1",        "Hg99",          "T0",          "Z0",
-	    "Z0,1",       "z0,80000000,2", "vCont;x",     "vCont;c:99",
-	    "qXfer:features:read:foo.xml:0,10",
-	    "qXfer:features:read:target.xml:zz",
-	    "mffffffffffffffff,8",         "G0011",
+		"m",
+		"m80000000",
+		"mzz,4",
+		"m1,",
+		"M80000000,4:zz",
+		"M80000000,4:0011",
+		"X80000000,2:a",
+		"p",
+		"p999",
+		"P1",
+		"P1=zz",
+		"Hx1",
+		"Hg99",
+		"T0",
+		"Z0",
+		"Z0,1",
+		"z0,80000000,2",
+		"vCont;x",
+		"vCont;c:99",
+		"qXfer:features:read:foo.xml:0,10",
+		"qXfer:features:read:target.xml:zz",
+		"mffffffffffffffff,8",
+		"G0011",
 	};
 	static const char *const empty[] = {
-	    "vMustReplyEmpty", "qTStatus", "Z7,0,1", "!", "qOffsets",
-	    "Qfoo",
+		"vMustReplyEmpty", "qTStatus", "Z7,0,1", "!",
+		"qOffsets",	   "Qfoo",
 	};
 
 	for (size_t i = 0; i < N_OF(errs); i++) {
@@ -131,13 +145,59 @@ static void test_oversized(void)
 }
 
 static const char *const dict[] = {
-    "?", "g", "G", "p", "P", "m", "M", "X", "c", "s", "C05", "S05",
-    "vCont;", "vCont?", "vCont;c", "vCont;s:1;c", "vCont;t:2", "Z0,",
-    "z0,", "Z1,", "Z2,", "Z3,", "Z4,", "z4,", "qSupported:", "qC",
-    "qfThreadInfo", "qsThreadInfo", "qAttached", "qXfer:features:read:",
-    "target.xml:", "qThreadExtraInfo,", "H", "Hg", "Hc", "T", "D", "k",
-    "QStartNoAckMode", "80000000", ",", ":", ";", "=", "-1", "p1.", "ff",
-    "10", "}", "*", "#", "$", "\x03",
+	"?",
+	"g",
+	"G",
+	"p",
+	"P",
+	"m",
+	"M",
+	"X",
+	"c",
+	"s",
+	"C05",
+	"S05",
+	"vCont;",
+	"vCont?",
+	"vCont;c",
+	"vCont;s:1;c",
+	"vCont;t:2",
+	"Z0,",
+	"z0,",
+	"Z1,",
+	"Z2,",
+	"Z3,",
+	"Z4,",
+	"z4,",
+	"qSupported:",
+	"qC",
+	"qfThreadInfo",
+	"qsThreadInfo",
+	"qAttached",
+	"qXfer:features:read:",
+	"target.xml:",
+	"qThreadExtraInfo,",
+	"H",
+	"Hg",
+	"Hc",
+	"T",
+	"D",
+	"k",
+	"QStartNoAckMode",
+	"80000000",
+	",",
+	":",
+	";",
+	"=",
+	"-1",
+	"p1.",
+	"ff",
+	"10",
+	"}",
+	"*",
+	"#",
+	"$",
+	"\x03",
 };
 
 static void test_random(void)
@@ -156,7 +216,8 @@ static void test_random(void)
 			if (rnd() % 4 == 0) {
 				char hex[20];
 
-				wl = (size_t)snprintf(hex, sizeof(hex), "%llx",
+				wl = (size_t)snprintf(
+					hex, sizeof(hex), "%llx",
 					(unsigned long long)(rnd() >>
 							     (rnd() % 64)));
 				if (len + wl < sizeof(body))

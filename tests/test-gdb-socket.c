@@ -125,8 +125,8 @@ static void machine_up(void)
 	c.arch = VMC_ARCH_RISCV64;
 	c.vcpus = 2;
 	ASSERT_OK(vmc_vm_new(&c, &vm));
-	ASSERT_OK(
-	    vmc_region_new_ram(vmc_vm_get_memory(vm), "ram", 0x10000, 0, &ram));
+	ASSERT_OK(vmc_region_new_ram(vmc_vm_get_memory(vm), "ram", 0x10000, 0,
+				     &ram));
 	ASSERT_OK(vmc_region_add_subregion(vmc_vm_get_root(vm, VMC_AS_MEMORY),
 					   0x80000000, ram, 0));
 }
@@ -167,8 +167,8 @@ static int connect_unix(const char *path, bool nonblock)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	int fd = socket(
-	    AF_UNIX,
-	    SOCK_STREAM | SOCK_CLOEXEC | (nonblock ? SOCK_NONBLOCK : 0), 0);
+		AF_UNIX,
+		SOCK_STREAM | SOCK_CLOEXEC | (nonblock ? SOCK_NONBLOCK : 0), 0);
 
 	ASSERT_GE(fd, 0);
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
@@ -458,16 +458,16 @@ static void tick(struct vmc_timer *t, void *ud)
 {
 	(void)ud;
 	atomic_fetch_add(&ticks, 1);
-	vmc_timer_mod(
-	    t, vmc_clock_get_ns(vmc_loop_get_clock(loop, VMC_CLOCK_REALTIME)) +
-		   10000000);
+	vmc_timer_mod(t, vmc_clock_get_ns(
+				 vmc_loop_get_clock(loop, VMC_CLOCK_REALTIME)) +
+				 10000000);
 }
 
 static void watchdog(int sig)
 {
 	static const char msg[] =
-	    "FAIL: the loop is stuck (a client that does not read froze "
-	    "it)\n";
+		"FAIL: the loop is stuck (a client that does not read froze "
+		"it)\n";
 
 	(void)sig;
 	if (write(2, msg, sizeof(msg) - 1) < 0)
@@ -639,12 +639,12 @@ static void test_unix_mode_without_umask(void)
 static void test_replies_without_malloc(void)
 {
 	static const char *const reqs[] = {
-	    "g",
-	    "m80000000,800",
-	    "qfThreadInfo",
-	    "qXfer:features:read:target.xml:0,ffb",
-	    "p20",
-	    "qC",
+		"g",
+		"m80000000,800",
+		"qfThreadInfo",
+		"qXfer:features:read:target.xml:0,ffb",
+		"p20",
+		"qC",
 	};
 	char path[128], addr[160];
 	char want[sizeof(reqs) / sizeof(reqs[0])][8192], got[8192];
@@ -738,8 +738,8 @@ static void test_accept_out_of_fds(void)
 static void test_bad_addresses(void)
 {
 	static const char *const bad[] = {
-	    "tcp::+0", "tcp:: 0", "tcp::-0", "tcp::0x10", "tcp::65536",
-	    "tcp::", "tcp:0", "unix:", "udp::0", "",
+		"tcp::+0", "tcp:: 0", "tcp::-0", "tcp::0x10", "tcp::65536",
+		"tcp::",   "tcp:0",   "unix:",	 "udp::0",    "",
 	};
 	struct vmc_gdbstub *gs;
 

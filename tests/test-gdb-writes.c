@@ -40,11 +40,11 @@ static int dev_read(void *opaque, uint64_t offset, unsigned size,
 }
 
 static const struct vmc_region_ops dev_ops = {
-    .struct_size = sizeof(struct vmc_region_ops),
-    .read = dev_read,
-    .write = dev_write,
-    .min_access_size = 1,
-    .max_access_size = 8,
+	.struct_size = sizeof(struct vmc_region_ops),
+	.read = dev_read,
+	.write = dev_write,
+	.min_access_size = 1,
+	.max_access_size = 8,
 };
 
 static void machine_up(void)
@@ -59,10 +59,10 @@ static void machine_up(void)
 	c.arch = VMC_ARCH_RISCV64;
 	ASSERT_OK(vmc_vm_new(&c, &vm));
 	root = vmc_vm_get_root(vm, VMC_AS_MEMORY);
+	ASSERT_OK(vmc_region_new_ram(vmc_vm_get_memory(vm), "ram", 0x10000, 0,
+				     &ram));
 	ASSERT_OK(
-	    vmc_region_new_ram(vmc_vm_get_memory(vm), "ram", 0x10000, 0, &ram));
-	ASSERT_OK(vmc_region_new_rom(vmc_vm_get_memory(vm), "rom", 0x1000,
-				     &rom));
+		vmc_region_new_rom(vmc_vm_get_memory(vm), "rom", 0x1000, &rom));
 	ASSERT_OK(vmc_region_new_io(vmc_vm_get_memory(vm), "dev", 0x1000,
 				    &dev_ops, NULL, 0, &dev));
 	ASSERT_OK(vmc_region_add_subregion(root, RAM_BASE, ram, 0));
@@ -148,8 +148,7 @@ static void recv_pkt(int fd, char *out, size_t cap)
 	FAIL("no answer");
 }
 
-static void ask_bin(int fd, const char *req, size_t len, char *out,
-		    size_t cap)
+static void ask_bin(int fd, const char *req, size_t len, char *out, size_t cap)
 {
 	send_pkt(fd, req, len);
 	recv_pkt(fd, out, cap);

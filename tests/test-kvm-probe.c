@@ -58,7 +58,7 @@ static int life_run(struct vmc_loop *loop, struct life *l)
 	mem = vmc_region_get_ptr(l->ram);
 	mem[ENTRY] = 0xf4; /* hlt */
 	ASSERT_OK(vmc_region_add_subregion(
-	    vmc_vm_get_root(l->vm, VMC_AS_MEMORY), 0, l->ram, 0));
+		vmc_vm_get_root(l->vm, VMC_AS_MEMORY), 0, l->ram, 0));
 	v = vmc_vm_get_vcpu(l->vm, 0);
 	ASSERT_OK(vmc_vcpu_set_reg(v, VMC_X86_CS, 0));
 	ASSERT_OK(vmc_vcpu_set_reg(v, VMC_X86_CS_BASE, 0));

@@ -28,7 +28,8 @@ struct echo {
 static int echo_read(void *opaque, uint64_t offset, unsigned size,
 		     uint64_t *value)
 {
-	*value = size == 8 ? PATTERN : PATTERN & ((UINT64_C(1) << (size * 8)) - 1);
+	*value = size == 8 ? PATTERN
+			   : PATTERN & ((UINT64_C(1) << (size * 8)) - 1);
 	return 0;
 }
 
@@ -48,12 +49,12 @@ static int echo_write(void *opaque, uint64_t offset, unsigned size,
 }
 
 static const struct vmc_region_ops echo_ops = {
-    .struct_size = sizeof(struct vmc_region_ops),
-    .read = echo_read,
-    .write = echo_write,
-    .min_access_size = 1,
-    .max_access_size = 8,
-    .flags = VMC_REGION_OPS_UNALIGNED,
+	.struct_size = sizeof(struct vmc_region_ops),
+	.read = echo_read,
+	.write = echo_write,
+	.min_access_size = 1,
+	.max_access_size = 8,
+	.flags = VMC_REGION_OPS_UNALIGNED,
 };
 
 static struct vmc_region *add_echo(struct gvm *g, enum vmc_as_kind kind,
@@ -153,17 +154,18 @@ static int fail_read(void *opaque, uint64_t offset, unsigned size,
 }
 
 static const struct vmc_region_ops fail_ops = {
-    .struct_size = sizeof(struct vmc_region_ops),
-    .read = fail_read,
-    .min_access_size = 1,
-    .max_access_size = 4,
+	.struct_size = sizeof(struct vmc_region_ops),
+	.read = fail_read,
+	.min_access_size = 1,
+	.max_access_size = 4,
 };
 
 /* Exits that the fast path does not take: see t_pio_edge. */
 static void test_pio_edges(void)
 {
-	static const uint32_t want[] = {0xff, 0xffff, 0xffffffff, 0xffffffff,
-					0xeeffeeff, 0xffffffff, DB_DONE};
+	static const uint32_t want[] = {0xff,	    0xffff,	0xffffffff,
+					0xffffffff, 0xeeffeeff, 0xffffffff,
+					DB_DONE};
 	struct vmc_region *r, *f;
 	struct gvm g;
 	struct echo e;
@@ -206,8 +208,8 @@ static void test_mmio_and_wide_datamatch(void)
 	 * the low 32 bits only: a glue that truncated the value would match.
 	 */
 	ASSERT_OK(vmc_notifier_new(&n));
-	ASSERT_OK(vmc_region_add_ioeventfd(r, 0, 8, true,
-					   PATTERN & 0xffffffffu, n));
+	ASSERT_OK(vmc_region_add_ioeventfd(r, 0, 8, true, PATTERN & 0xffffffffu,
+					   n));
 	gvm_setup_long(&g, GT_MMIO, 0);
 	ASSERT_OK(vmc_vm_start(g.vm));
 	gvm_wait_done(&g, 1);
@@ -241,9 +243,8 @@ static void test_ioeventfd(void)
 	ASSERT_OK(vmc_region_add_ioeventfd(rm, 0, 4, true, IOEVENT_MATCH, nm));
 	ASSERT_OK(vmc_region_add_ioeventfd(rp, 0, 0, false, 0, np));
 	/* A datamatch above 32 bits that the guest never writes. */
-	ASSERT_OK(vmc_region_add_ioeventfd(rm, 0, 8, true,
-					   UINT64_C(0x100000000) | IOEVENT_MATCH,
-					   nwide));
+	ASSERT_OK(vmc_region_add_ioeventfd(
+		rm, 0, 8, true, UINT64_C(0x100000000) | IOEVENT_MATCH, nwide));
 	gvm_setup_long(&g, GT_IOEVENTFD, 5);
 	ASSERT_OK(vmc_vm_start(g.vm));
 	gvm_wait_done(&g, 1);
@@ -256,8 +257,8 @@ static void test_ioeventfd(void)
 	ASSERT_EQ(ep.n, 0);
 
 	/* Removing an ioeventfd lets the writes through again. */
-	ASSERT_OK(vmc_region_remove_ioeventfd(rm, 0, 4, true, IOEVENT_MATCH,
-					      nm));
+	ASSERT_OK(
+		vmc_region_remove_ioeventfd(rm, 0, 4, true, IOEVENT_MATCH, nm));
 	gvm_free(&g);
 	vmc_region_unref(rm);
 	vmc_region_unref(rp);
@@ -472,8 +473,8 @@ static void test_dirty_log(void)
 	gvm_init(&g, loop, 1, NULL);
 	ASSERT_OK(vmc_region_new_ram(vmc_vm_get_memory(g.vm), "dirty", 0x4000,
 				     0, &d));
-	ASSERT_OK(vmc_region_add_subregion(
-	    vmc_vm_get_root(g.vm, VMC_AS_MEMORY), GUEST_DIRTY, d, 1));
+	ASSERT_OK(vmc_region_add_subregion(vmc_vm_get_root(g.vm, VMC_AS_MEMORY),
+					   GUEST_DIRTY, d, 1));
 	ASSERT_ERR(vmc_kvm_get_dirty_log(g.vm, d, bm, 1), -ENOENT);
 	ASSERT_OK(vmc_kvm_set_dirty_logging(g.vm, d, true));
 	ASSERT_ERR(vmc_kvm_get_dirty_log(g.vm, d, bm, 0), -EINVAL);
@@ -505,8 +506,8 @@ static void test_dirty_log_generic(void)
 	gvm_init(&g, loop, 1, NULL);
 	ASSERT_OK(vmc_region_new_ram(vmc_vm_get_memory(g.vm), "dirty", 0x4000,
 				     0, &d));
-	ASSERT_OK(vmc_region_add_subregion(
-	    vmc_vm_get_root(g.vm, VMC_AS_MEMORY), GUEST_DIRTY, d, 1));
+	ASSERT_OK(vmc_region_add_subregion(vmc_vm_get_root(g.vm, VMC_AS_MEMORY),
+					   GUEST_DIRTY, d, 1));
 	/* Only RAM and ROM of this VM can be logged (an I/O region or a
 	 * container answered 0 in 0.1 and logged nothing). */
 	io = add_echo(&g, VMC_AS_MEMORY, 0xd0000000, 0x1000, &e);
@@ -514,7 +515,7 @@ static void test_dirty_log_generic(void)
 	ASSERT_ERR(vmc_kvm_set_dirty_logging(g.vm, io, true), -EINVAL);
 	ASSERT_ERR(vmc_vm_get_dirty_log(g.vm, io, bm, 2), -EINVAL);
 	ASSERT_ERR(vmc_vm_set_dirty_logging(
-		       g.vm, vmc_vm_get_root(g.vm, VMC_AS_MEMORY), true),
+			   g.vm, vmc_vm_get_root(g.vm, VMC_AS_MEMORY), true),
 		   -EINVAL);
 	vmc_vm_config_init(&c);
 	c.loop = loop;
@@ -632,9 +633,9 @@ static void test_registers(void)
 	ASSERT_EQ(e.ebx >> 24, 0); /* APIC ID of vCPU 0 */
 	ASSERT_ERR(vmc_x86_vcpu_get_cpuid(v, 0x4fffffff, 0, &e), -ENOENT);
 	ASSERT_ERR(vmc_x86_vcpu_set_cpuid(v, NULL, 1), -EINVAL);
-	ASSERT_ERR(vmc_x86_vcpu_setup_long_mode(v, g.mem + 1, GUEST_TABLES, 0,
-						0),
-		   -EINVAL);
+	ASSERT_ERR(
+		vmc_x86_vcpu_setup_long_mode(v, g.mem + 1, GUEST_TABLES, 0, 0),
+		-EINVAL);
 	gvm_free(&g);
 }
 
@@ -689,11 +690,11 @@ static void test_register_cache(void)
 static void test_lazy_vcpu(void)
 {
 	static const unsigned int regs[] = {
-	    VMC_X86_RIP,     VMC_X86_RFLAGS,    VMC_X86_RDX,
-	    VMC_X86_CS,      VMC_X86_CS_BASE,   VMC_X86_CS_LIMIT,
-	    VMC_X86_CS_ATTR, VMC_X86_SS_ATTR,   VMC_X86_TR_ATTR,
-	    VMC_X86_CR0,     VMC_X86_CR4,       VMC_X86_EFER,
-	    VMC_X86_APIC_BASE, VMC_X86_IDTR_LIMIT, VMC_X86_GDTR_LIMIT};
+		VMC_X86_RIP,	   VMC_X86_RFLAGS,     VMC_X86_RDX,
+		VMC_X86_CS,	   VMC_X86_CS_BASE,    VMC_X86_CS_LIMIT,
+		VMC_X86_CS_ATTR,   VMC_X86_SS_ATTR,    VMC_X86_TR_ATTR,
+		VMC_X86_CR0,	   VMC_X86_CR4,	       VMC_X86_EFER,
+		VMC_X86_APIC_BASE, VMC_X86_IDTR_LIMIT, VMC_X86_GDTR_LIMIT};
 	uint64_t before[2][15], val;
 	struct vmc_vcpu *v[2];
 	struct gvm g;
@@ -704,8 +705,8 @@ static void test_lazy_vcpu(void)
 	for (unsigned int i = 0; i < 2; i++) {
 		v[i] = vmc_vm_get_vcpu(g.vm, i);
 		for (size_t k = 0; k < 15; k++)
-			ASSERT_OK(vmc_vcpu_get_reg(v[i], regs[k],
-						   &before[i][k]));
+			ASSERT_OK(
+				vmc_vcpu_get_reg(v[i], regs[k], &before[i][k]));
 	}
 	/* The reset vector, real mode. */
 	ASSERT_EQ_U64(before[0][0], 0xfff0);
@@ -865,8 +866,8 @@ static void test_sw_breakpoint_targets(void)
 				     &rom));
 	rp = vmc_region_get_ptr(rom);
 	rp[0x10] = 0x90;
-	ASSERT_OK(vmc_region_add_subregion(
-	    vmc_vm_get_root(g.vm, VMC_AS_MEMORY), BP_ROM, rom, 0));
+	ASSERT_OK(vmc_region_add_subregion(vmc_vm_get_root(g.vm, VMC_AS_MEMORY),
+					   BP_ROM, rom, 0));
 	/* Paging on: the long-mode tables map the low 4 GiB 1:1. */
 	gvm_setup_long(&g, GT_HLT, 0);
 
@@ -878,11 +879,11 @@ static void test_sw_breakpoint_targets(void)
 	ASSERT_EQ(g.mem[GUEST_LOAD], saved);
 
 	/* ROM, which the guest cannot store to: patched too. */
-	ASSERT_OK(vmc_vcpu_debug_insert(v, VMC_DEBUG_BREAK_SW, BP_ROM + 0x10,
-					1));
+	ASSERT_OK(
+		vmc_vcpu_debug_insert(v, VMC_DEBUG_BREAK_SW, BP_ROM + 0x10, 1));
 	ASSERT_EQ(rp[0x10], 0xcc);
-	ASSERT_OK(vmc_vcpu_debug_remove(v, VMC_DEBUG_BREAK_SW, BP_ROM + 0x10,
-					1));
+	ASSERT_OK(
+		vmc_vcpu_debug_remove(v, VMC_DEBUG_BREAK_SW, BP_ROM + 0x10, 1));
 	ASSERT_EQ(rp[0x10], 0x90);
 
 	/* A device's registers: refused, and the device saw nothing. */

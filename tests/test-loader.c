@@ -44,9 +44,9 @@ static int dev_read(void *opaque, uint64_t offset, unsigned size,
 }
 
 static const struct vmc_region_ops dev_ops = {
-    .struct_size = sizeof(struct vmc_region_ops),
-    .read = dev_read,
-    .write = dev_write,
+	.struct_size = sizeof(struct vmc_region_ops),
+	.read = dev_read,
+	.write = dev_write,
 };
 
 struct machine {
@@ -86,8 +86,8 @@ static void setup(void)
 	ASSERT_OK(vmc_region_new_io(mem, "dev", 0x100, &dev_ops, NULL, 0,
 				    &m.dev));
 	ASSERT_OK(vmc_region_new_ram(mem, "ram", 0x10000, 0, &m.ram));
-	ASSERT_OK(vmc_region_new_ram(mem, "roram", 0x1000,
-				     VMC_REGION_READONLY, &m.roram));
+	ASSERT_OK(vmc_region_new_ram(mem, "roram", 0x1000, VMC_REGION_READONLY,
+				     &m.roram));
 	vmc_memory_begin(mem);
 	ASSERT_OK(vmc_region_add_subregion(root, ROM, m.rom, 0));
 	ASSERT_OK(vmc_region_add_subregion(root, DEV, m.dev, 0));
@@ -138,13 +138,17 @@ static size_t build(unsigned char *img, uint64_t paddr, uint64_t filesz,
 	eh->e_ehsize = sizeof(*eh);
 	eh->e_phentsize = sizeof(*ph);
 	eh->e_phnum = paddr2 ? 2 : 1;
-	ph[0] = (Elf64_Phdr){.p_type = PT_LOAD, .p_offset = 0x200,
-			     .p_paddr = paddr, .p_filesz = filesz,
+	ph[0] = (Elf64_Phdr){.p_type = PT_LOAD,
+			     .p_offset = 0x200,
+			     .p_paddr = paddr,
+			     .p_filesz = filesz,
 			     .p_memsz = memsz};
 	memset(img + 0x200, 0xaa, filesz);
 	if (paddr2) {
-		ph[1] = (Elf64_Phdr){.p_type = PT_LOAD, .p_offset = 0x800,
-				     .p_paddr = paddr2, .p_filesz = 16,
+		ph[1] = (Elf64_Phdr){.p_type = PT_LOAD,
+				     .p_offset = 0x800,
+				     .p_paddr = paddr2,
+				     .p_filesz = 16,
 				     .p_memsz = 16};
 		memset(img + 0x800, 0x55, 16);
 	}
@@ -158,23 +162,20 @@ static void test_elf_over_device(void)
 
 	/* The whole segment over the device: refused, never written. */
 	len = build(img, DEV, 8, 8, 0);
-	ASSERT_ERR(vmc_load_elf(m.as, img, len, VMC_ELF_RISCV, NULL),
-		   -EFAULT);
+	ASSERT_ERR(vmc_load_elf(m.as, img, len, VMC_ELF_RISCV, NULL), -EFAULT);
 	ASSERT_EQ(dev_writes, 0);
 	ASSERT_EQ(m.logged, 1);
 	ASSERT_TRUE(strstr(m.log, "segment 0 at 0x10000-0x10007") != NULL);
 
 	/* A segment in RAM, and one from a hole into the device. */
 	len = build(img, RAM, 16, 16, DEV - 8);
-	ASSERT_ERR(vmc_load_elf(m.as, img, len, VMC_ELF_RISCV, NULL),
-		   -EFAULT);
+	ASSERT_ERR(vmc_load_elf(m.as, img, len, VMC_ELF_RISCV, NULL), -EFAULT);
 	ASSERT_EQ(dev_writes, 0);
 	ASSERT_TRUE(strstr(m.log, "segment 0 at 0xfff8") != NULL);
 
 	/* The bss of a segment in RAM runs off the end of RAM. */
 	len = build(img, RAM + 0x10000 - 0x100, 0x10, 0x200, 0);
-	ASSERT_ERR(vmc_load_elf(m.as, img, len, VMC_ELF_RISCV, NULL),
-		   -EFAULT);
+	ASSERT_ERR(vmc_load_elf(m.as, img, len, VMC_ELF_RISCV, NULL), -EFAULT);
 
 	/* Raw images likewise. */
 	ASSERT_ERR(vmc_load_raw(m.as, img, 4, DEV, NULL), -EFAULT);

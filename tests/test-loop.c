@@ -191,7 +191,6 @@ static void *schedule_thread(void *arg)
 	return (void *)(intptr_t)vmc_bh_schedule(c->bh);
 }
 
-
 /* A host with a poll loop of its own: get_fd + get_timeout + dispatch. */
 static void test_foreign_embedding(void)
 {
@@ -270,8 +269,7 @@ static void test_adopted(void)
 	ASSERT_EQ(pipe2(p, O_CLOEXEC), 0);
 	ASSERT_OK(vmc_loop_add_fd(c.loop, p[0], NULL, NULL, NULL, &h));
 	ASSERT_OK(vmc_notifier_new(&n));
-	ASSERT_OK(vmc_notifier_set_handler(n, c.loop,
-					   flag_notifier, NULL));
+	ASSERT_OK(vmc_notifier_set_handler(n, c.loop, flag_notifier, NULL));
 	vmc_loop_unref(c.loop);
 	vmc_fd_handler_free(h);
 	vmc_notifier_free(n);

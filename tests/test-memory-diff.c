@@ -44,11 +44,11 @@ static void test_random_trees(void)
 
 		/* Build: create, add (mostly), eventfds. */
 		for (unsigned i = 0; i < nodes; i++) {
-			n += op(prog + n, rnd(2));       /* create */
-			n += op(prog + n, 2 + rnd(3));   /* add */
-			n += op(prog + n, 2 + rnd(3));   /* add */
+			n += op(prog + n, rnd(2));     /* create */
+			n += op(prog + n, 2 + rnd(3)); /* add */
+			n += op(prog + n, 2 + rnd(3)); /* add */
 			if (rnd(3) == 0)
-				n += op(prog + n, 8);    /* eventfd */
+				n += op(prog + n, 8); /* eventfd */
 		}
 		/* Mutate, sometimes inside transactions; access. */
 		for (unsigned i = 0; i < muts && n + 16 < sizeof(prog); i++)

@@ -37,7 +37,7 @@ static void test_short_inputs(void)
 /* Edge inputs. */
 static void test_fixed_inputs(void)
 {
-	static const uint8_t zeros[64], ones[64] = { [0 ... 63] = 0xff };
+	static const uint8_t zeros[64], ones[64] = {[0 ... 63] = 0xff};
 
 	vmc_fuzz_memory(NULL, 0);
 	vmc_fuzz_memory(zeros, sizeof(zeros));

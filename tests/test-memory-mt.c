@@ -98,7 +98,7 @@ static void test_readers_vs_writer(void)
 	};
 	pthread_t th[NR_READERS + 1];
 	long rounds = vmc_test_scale(20000), created = 0;
-	struct vmc_region *live[8] = { 0 };
+	struct vmc_region *live[8] = {0};
 
 	ASSERT_OK(vmc_memory_new(&mem));
 	ASSERT_OK(vmc_region_new_container(mem, "root", 0x40000, &root));
@@ -114,7 +114,8 @@ static void test_readers_vs_writer(void)
 	}
 	for (int i = 0; i < NR_READERS; i++)
 		ASSERT_EQ(pthread_create(&th[i], NULL, reader,
-					 (void *)(uintptr_t)i), 0);
+					 (void *)(uintptr_t)i),
+			  0);
 	ASSERT_EQ(pthread_create(&th[NR_READERS], NULL, outsider, NULL), 0);
 
 	for (long k = 0; k < rounds; k++) {
@@ -123,7 +124,8 @@ static void test_readers_vs_writer(void)
 
 		ASSERT_OK(vmc_memory_begin(mem));
 		if (live[slot]) {
-			ASSERT_OK(vmc_region_remove_subregion(root, live[slot]));
+			ASSERT_OK(
+				vmc_region_remove_subregion(root, live[slot]));
 			vmc_region_unref(live[slot]);
 			live[slot] = NULL;
 		}
@@ -132,8 +134,8 @@ static void test_readers_vs_writer(void)
 						    (void *)(uintptr_t)k, 0,
 						    &r));
 		else
-			ASSERT_OK(vmc_region_new_ram(mem, "ram", 0x2000, 0,
-						     &r));
+			ASSERT_OK(
+				vmc_region_new_ram(mem, "ram", 0x2000, 0, &r));
 		created += k % 3 == 0;
 		ASSERT_OK(vmc_region_add_subregion(
 			root, (uint64_t)((k * 0x1800) % 0x3e000), r,

@@ -55,8 +55,8 @@ static void expect_view(struct vmc_address_space *as, const char *expect)
 	body = strchr(buf, '\n');
 	ASSERT_NOT_NULL(body);
 	if (strcmp(body + 1, expect) != 0)
-		FAIL("flat view differs:\n--- got\n%s--- expected\n%s", body + 1,
-		     expect);
+		FAIL("flat view differs:\n--- got\n%s--- expected\n%s",
+		     body + 1, expect);
 }
 
 static void test_basic_tree(void)
@@ -72,30 +72,25 @@ static void test_basic_tree(void)
 	expect_view(as, "");
 	ASSERT_OK(vmc_region_add_subregion(root, 0x1000, a, 0));
 	ASSERT_OK(vmc_region_add_subregion(root, 0x3000, b, 0));
-	expect_view(as,
-		    "  0000000000001000-0000000000001fff (ram): a\n"
-		    "  0000000000003000-0000000000003fff (ram): b\n");
+	expect_view(as, "  0000000000001000-0000000000001fff (ram): a\n"
+			"  0000000000003000-0000000000003fff (ram): b\n");
 	/* Overlap with equal priority: the newer one wins; a move re-adds. */
 	ASSERT_OK(vmc_region_set_offset(a, 0x3800));
-	expect_view(as,
-		    "  0000000000003000-00000000000037ff (ram): b\n"
-		    "  0000000000003800-00000000000047ff (ram): a\n");
+	expect_view(as, "  0000000000003000-00000000000037ff (ram): b\n"
+			"  0000000000003800-00000000000047ff (ram): a\n");
 	ASSERT_OK(vmc_region_set_offset(b, 0x3000));
-	expect_view(as,
-		    "  0000000000003000-0000000000003fff (ram): b\n"
-		    "  0000000000004000-00000000000047ff (ram): a"
-		    " @0000000000000800\n");
+	expect_view(as, "  0000000000003000-0000000000003fff (ram): b\n"
+			"  0000000000004000-00000000000047ff (ram): a"
+			" @0000000000000800\n");
 	ASSERT_OK(vmc_region_set_offset(a, 0x3800));
-	expect_view(as,
-		    "  0000000000003000-00000000000037ff (ram): b\n"
-		    "  0000000000003800-00000000000047ff (ram): a\n");
+	expect_view(as, "  0000000000003000-00000000000037ff (ram): b\n"
+			"  0000000000003800-00000000000047ff (ram): a\n");
 	ASSERT_OK(vmc_region_set_enabled(a, false));
 	expect_view(as, "  0000000000003000-0000000000003fff (ram): b\n");
 	ASSERT_OK(vmc_region_set_enabled(a, true));
 	ASSERT_OK(vmc_region_set_readonly(b, true));
-	expect_view(as,
-		    "  0000000000003000-00000000000037ff (ram, ro): b\n"
-		    "  0000000000003800-00000000000047ff (ram): a\n");
+	expect_view(as, "  0000000000003000-00000000000037ff (ram, ro): b\n"
+			"  0000000000003800-00000000000047ff (ram): a\n");
 	ASSERT_OK(vmc_region_remove_subregion(root, a));
 	ASSERT_OK(vmc_region_remove_subregion(root, b));
 	expect_view(as, "");
@@ -105,7 +100,6 @@ static void test_basic_tree(void)
 	vmc_region_unref(root);
 	teardown();
 }
-
 
 static void test_priority_and_holes(void)
 {
@@ -128,13 +122,12 @@ static void test_priority_and_holes(void)
 	ASSERT_OK(vmc_region_add_subregion(root, 0x1800, hi_ram, 1));
 	expect_view(as, ""); /* nothing published inside the transaction */
 	ASSERT_OK(vmc_memory_commit(mem));
-	expect_view(as,
-		    "  0000000000000000-0000000000000fff (ram): low\n"
-		    "  0000000000001000-0000000000001fff (ram): inner\n"
-		    "  0000000000002000-00000000000027ff (ram): hi"
-		    " @0000000000000800\n"
-		    "  0000000000002800-0000000000003fff (ram): low"
-		    " @0000000000002800\n");
+	expect_view(as, "  0000000000000000-0000000000000fff (ram): low\n"
+			"  0000000000001000-0000000000001fff (ram): inner\n"
+			"  0000000000002000-00000000000027ff (ram): hi"
+			" @0000000000000800\n"
+			"  0000000000002800-0000000000003fff (ram): low"
+			" @0000000000002800\n");
 	/* A terminating region with subregions: children cover its own. */
 	ASSERT_OK(vmc_region_add_subregion(low, 0x3000, container("c2", 0x10),
 					   0));
@@ -142,23 +135,21 @@ static void test_priority_and_holes(void)
 	ASSERT_OK(vmc_region_add_subregion(low->children[0], 0,
 					   ram("tiny", 0x10), 0));
 	vmc_region_unref(low->children[0]->children[0]);
-	expect_view(as,
-		    "  0000000000000000-0000000000000fff (ram): low\n"
-		    "  0000000000001000-0000000000001fff (ram): inner\n"
-		    "  0000000000002000-00000000000027ff (ram): hi"
-		    " @0000000000000800\n"
-		    "  0000000000002800-0000000000002fff (ram): low"
-		    " @0000000000002800\n"
-		    "  0000000000003000-000000000000300f (ram): tiny\n"
-		    "  0000000000003010-0000000000003fff (ram): low"
-		    " @0000000000003010\n");
+	expect_view(as, "  0000000000000000-0000000000000fff (ram): low\n"
+			"  0000000000001000-0000000000001fff (ram): inner\n"
+			"  0000000000002000-00000000000027ff (ram): hi"
+			" @0000000000000800\n"
+			"  0000000000002800-0000000000002fff (ram): low"
+			" @0000000000002800\n"
+			"  0000000000003000-000000000000300f (ram): tiny\n"
+			"  0000000000003010-0000000000003fff (ram): low"
+			" @0000000000003010\n");
 	/* Children are clipped to their parent. */
 	ASSERT_OK(vmc_region_set_offset(hi_ram, 0xf800));
 	ASSERT_OK(vmc_region_remove_subregion(root, cont));
 	ASSERT_OK(vmc_region_remove_subregion(low, low->children[0]));
-	expect_view(as,
-		    "  0000000000000000-0000000000003fff (ram): low\n"
-		    "  000000000000f800-000000000000ffff (ram): hi\n");
+	expect_view(as, "  0000000000000000-0000000000003fff (ram): low\n"
+			"  000000000000f800-000000000000ffff (ram): hi\n");
 	vmc_region_unref(low);
 	vmc_region_unref(cont);
 	vmc_region_unref(inner);
@@ -188,17 +179,15 @@ static void test_alias(void)
 	ASSERT_OK(vmc_region_add_subregion(root, 0x20000, al2, 0));
 	ASSERT_OK(vmc_memory_commit(mem));
 	/* The alias shows the target's subregions; ro accumulates. */
-	expect_view(as,
-		    "  0000000000010000-00000000000100ff (ram): ram"
-		    " @0000000000001f00\n"
-		    "  0000000000010100-00000000000101ff (ram): sub\n"
-		    "  0000000000020000-00000000000200ff (ram, ro): sub\n");
+	expect_view(as, "  0000000000010000-00000000000100ff (ram): ram"
+			" @0000000000001f00\n"
+			"  0000000000010100-00000000000101ff (ram): sub\n"
+			"  0000000000020000-00000000000200ff (ram, ro): sub\n");
 	ASSERT_OK(vmc_region_set_alias_offset(al, 0x1e00));
-	expect_view(as,
-		    "  0000000000010000-00000000000101ff (ram): ram"
-		    " @0000000000001e00\n"
-		    "  0000000000020000-00000000000200ff (ram, ro): ram"
-		    " @0000000000001f00\n");
+	expect_view(as, "  0000000000010000-00000000000101ff (ram): ram"
+			" @0000000000001e00\n"
+			"  0000000000020000-00000000000200ff (ram, ro): ram"
+			" @0000000000001f00\n");
 	/* Writes through the ro alias are discarded; reads see the RAM. */
 	memcpy((uint8_t *)vmc_region_get_ptr(r) + 0x1f00, "abcd", 4);
 	ASSERT_OK(vmc_as_write(as, 0x20000, "wxyz", 4));
@@ -263,8 +252,9 @@ static void test_tree_errors(void)
 		char now[4096];
 
 		vmc_address_space_dump(as, now, sizeof(now));
-		ASSERT_STREQ(now, "address-space: m (memory)\n"
-				  "  0000000000002000-00000000000020ff (ram): c\n");
+		ASSERT_STREQ(now,
+			     "address-space: m (memory)\n"
+			     "  0000000000002000-00000000000020ff (ram): c\n");
 	}
 	/* Bad arguments. */
 	ASSERT_ERR(vmc_region_add_subregion(NULL, 0, c, 0), -EINVAL);
@@ -413,7 +403,7 @@ static void test_io_dispatch(void)
 {
 	struct vmc_region *root, *r;
 	struct vmc_address_space *as;
-	struct dev d = { 0 };
+	struct dev d = {0};
 	struct vmc__lock lock;
 	uint8_t b[16];
 
@@ -484,7 +474,7 @@ static void test_io_dispatch(void)
 
 	/* Constructor errors. */
 	{
-		struct vmc_region_ops ops = { .struct_size = sizeof(ops) };
+		struct vmc_region_ops ops = {.struct_size = sizeof(ops)};
 
 		ASSERT_ERR(vmc_region_new_io(mem, "x", 0, &ops, NULL, 0, &r),
 			   -EINVAL);
@@ -514,8 +504,8 @@ static void test_io_dispatch(void)
 		/* No callbacks: accesses fail with -EACCES. */
 		ops.struct_size = sizeof(ops);
 		root = container("root", 0x100);
-		ASSERT_OK(vmc_address_space_new(mem, root, VMC_AS_IO, "io",
-						&as));
+		ASSERT_OK(
+			vmc_address_space_new(mem, root, VMC_AS_IO, "io", &as));
 		ASSERT_OK(vmc_region_new_io(mem, "x", 4, &ops, NULL,
 					    VMC_REGION_LOCKLESS, &r));
 		ASSERT_OK(vmc_region_add_subregion(root, 0, r, 0));
@@ -533,7 +523,7 @@ static void test_ram_rom_unassigned(void)
 {
 	struct vmc_region *root, *r, *rom, *p;
 	struct vmc_address_space *as;
-	uint8_t mine[0x100] = { 0 }, b[0x40];
+	uint8_t mine[0x100] = {0}, b[0x40];
 	int fd;
 	void *m;
 
@@ -541,8 +531,8 @@ static void test_ram_rom_unassigned(void)
 	root = container("root", VMC_REGION_SIZE_ALL);
 	r = ram("ram", 0x1000);
 	ASSERT_OK(vmc_region_new_rom(mem, "rom", 0x1000, &rom));
-	ASSERT_OK(vmc_region_new_ram_ptr(mem, "mine", sizeof(mine), mine, 0,
-					 &p));
+	ASSERT_OK(
+		vmc_region_new_ram_ptr(mem, "mine", sizeof(mine), mine, 0, &p));
 	ASSERT_ERR(vmc_region_get_fd(p), -ENODEV);
 	ASSERT_PTR_EQ(vmc_region_get_ptr(p), mine);
 	ASSERT_OK(vmc_address_space_new(mem, root, VMC_AS_MEMORY, "m", &as));
@@ -554,10 +544,9 @@ static void test_ram_rom_unassigned(void)
 	expect_view(as, "");
 	ASSERT_OK(vmc_region_add_subregion(root, UINT64_MAX - 0xff, p, 0));
 	ASSERT_OK(vmc_memory_commit(mem));
-	expect_view(as,
-		    "  0000000000000000-0000000000000fff (ram): ram\n"
-		    "  0000000000002000-0000000000002fff (rom, ro): rom\n"
-		    "  ffffffffffffff00-ffffffffffffffff (ram): mine\n");
+	expect_view(as, "  0000000000000000-0000000000000fff (ram): ram\n"
+			"  0000000000002000-0000000000002fff (rom, ro): rom\n"
+			"  ffffffffffffff00-ffffffffffffffff (ram): mine\n");
 	/* The memfd shares the pages. */
 	fd = vmc_region_get_fd(r);
 	ASSERT_GE(fd, 0);
@@ -696,12 +685,13 @@ static void rec_region(void *o, const struct vmc_memory_section *s,
 		       const char *what)
 {
 	rec_printf(o, "%c:%s %s@%" PRIx64 "+%" PRIx64 "%s%s ",
-		   ((struct rec *)o)->name, what, vmc_region_get_name(s->region),
-		   s->addr, s->size, s->readonly ? ",ro" : "",
-		   s->fd >= 0 ? ",fd" : "");
+		   ((struct rec *)o)->name, what,
+		   vmc_region_get_name(s->region), s->addr, s->size,
+		   s->readonly ? ",ro" : "", s->fd >= 0 ? ",fd" : "");
 	if (s->ram)
-		ASSERT_PTR_EQ(s->host, (uint8_t *)vmc_region_get_ptr(s->region) +
-					       s->offset);
+		ASSERT_PTR_EQ(s->host,
+			      (uint8_t *)vmc_region_get_ptr(s->region) +
+				      s->offset);
 	else
 		ASSERT_NULL(s->host);
 }
@@ -750,7 +740,7 @@ static void test_listeners(void)
 	struct vmc_address_space *as;
 	struct vmc_memory_listener *la, *lb;
 	char log[2048] = "";
-	struct rec ra = { 'A', log, sizeof(log) }, rb = { 'B', log, sizeof(log) };
+	struct rec ra = {'A', log, sizeof(log)}, rb = {'B', log, sizeof(log)};
 	struct vmc_notifier *n;
 
 	setup();
@@ -832,7 +822,7 @@ static void test_ioeventfds(void)
 	struct vmc_region *root, *r, *al;
 	struct vmc_address_space *as;
 	struct vmc_notifier *n1, *n2;
-	struct dev d = { 0 };
+	struct dev d = {0};
 
 	setup();
 	ASSERT_OK(vmc_notifier_new(&n1));
@@ -853,13 +843,12 @@ static void test_ioeventfds(void)
 	ASSERT_FALSE(r->ioeventfds[2].match_data);
 	ASSERT_EQ_U64(r->ioeventfds[3].data, 0x11);
 	ASSERT_EQ_U64(r->ioeventfds[4].data, 0x1234);
-	expect_view(as,
-		    "  0000000000001000-000000000000103f (i/o): dev\n"
-		    "  eventfd 0000000000001000 size 0\n"
-		    "  eventfd 0000000000001008 size 2\n"
-		    "  eventfd 0000000000001008 size 4\n"
-		    "  eventfd 0000000000001008 size 4 data 0x11\n"
-		    "  eventfd 0000000000001008 size 4 data 0x1234\n");
+	expect_view(as, "  0000000000001000-000000000000103f (i/o): dev\n"
+			"  eventfd 0000000000001000 size 0\n"
+			"  eventfd 0000000000001008 size 2\n"
+			"  eventfd 0000000000001008 size 4\n"
+			"  eventfd 0000000000001008 size 4 data 0x11\n"
+			"  eventfd 0000000000001008 size 4 data 0x1234\n");
 	/* Software dispatch: a match signals and skips the callback. */
 	ASSERT_OK(vmc_region_remove_ioeventfd(r, 8, 4, false, 0, n2));
 	ASSERT_OK(vmc_as_write(as, 0x1008, "\x00\x00\x12\x34", 4));
@@ -884,30 +873,26 @@ static void test_ioeventfds(void)
 	/* Through an alias, clipped to what is visible. */
 	ASSERT_OK(vmc_region_new_alias(mem, "al", r, 4, 8, &al));
 	ASSERT_OK(vmc_region_add_subregion(root, 0x2000, al, 0));
-	expect_view(as,
-		    "  0000000000001000-000000000000103f (i/o): dev\n"
-		    "  0000000000002000-0000000000002007 (i/o): dev"
-		    " @0000000000000004\n"
-		    "  eventfd 0000000000001000 size 0\n"
-		    "  eventfd 0000000000001008 size 2\n"
-		    "  eventfd 0000000000001008 size 4 data 0x11\n"
-		    "  eventfd 0000000000001008 size 4 data 0x1234\n"
-		    "  eventfd 0000000000002004 size 2\n"
-		    "  eventfd 0000000000002004 size 4 data 0x11\n"
-		    "  eventfd 0000000000002004 size 4 data 0x1234\n");
+	expect_view(as, "  0000000000001000-000000000000103f (i/o): dev\n"
+			"  0000000000002000-0000000000002007 (i/o): dev"
+			" @0000000000000004\n"
+			"  eventfd 0000000000001000 size 0\n"
+			"  eventfd 0000000000001008 size 2\n"
+			"  eventfd 0000000000001008 size 4 data 0x11\n"
+			"  eventfd 0000000000001008 size 4 data 0x1234\n"
+			"  eventfd 0000000000002004 size 2\n"
+			"  eventfd 0000000000002004 size 4 data 0x11\n"
+			"  eventfd 0000000000002004 size 4 data 0x1234\n");
 	/* Errors. */
 	ASSERT_ERR(vmc_region_add_ioeventfd(r, 8, 4, true, 0x1234, n1),
 		   -EEXIST);
-	ASSERT_ERR(vmc_region_add_ioeventfd(NULL, 0, 4, false, 0, n1),
-		   -EINVAL);
-	ASSERT_ERR(vmc_region_add_ioeventfd(r, 0, 4, false, 0, NULL),
-		   -EINVAL);
+	ASSERT_ERR(vmc_region_add_ioeventfd(NULL, 0, 4, false, 0, n1), -EINVAL);
+	ASSERT_ERR(vmc_region_add_ioeventfd(r, 0, 4, false, 0, NULL), -EINVAL);
 	ASSERT_ERR(vmc_region_add_ioeventfd(r, 0, 3, false, 0, n1), -EINVAL);
 	ASSERT_ERR(vmc_region_add_ioeventfd(r, 62, 4, false, 0, n1), -EINVAL);
 	ASSERT_ERR(vmc_region_add_ioeventfd(r, 64, 0, false, 0, n1), -EINVAL);
 	ASSERT_ERR(vmc_region_add_ioeventfd(r, 0, 0, true, 0, n1), -EINVAL);
-	ASSERT_ERR(vmc_region_add_ioeventfd(r, 0, 1, true, 0x100, n1),
-		   -EINVAL);
+	ASSERT_ERR(vmc_region_add_ioeventfd(r, 0, 1, true, 0x100, n1), -EINVAL);
 	ASSERT_ERR(vmc_region_remove_ioeventfd(r, 8, 4, true, 0x1235, n1),
 		   -ENOENT);
 	ASSERT_ERR(vmc_region_remove_ioeventfd(NULL, 8, 4, true, 0, n1),
@@ -943,7 +928,7 @@ static void test_rcu_and_internal(void)
 	uint64_t gen;
 	size_t hint = 0;
 	int hooks = 0;
-	struct dev d = { 0 };
+	struct dev d = {0};
 	struct vmc_memory_listener *l;
 	struct vmc__accel_map m, m2;
 
@@ -981,11 +966,11 @@ static void test_rcu_and_internal(void)
 	ASSERT_EQ(vmc_memory_reclaim(mem), 1);
 	ASSERT_EQ(fr->region, r);
 	{
-		uint8_t b[4] = { 1, 2, 3, 4 };
+		uint8_t b[4] = {1, 2, 3, 4};
 
 		/* The handle reaches the region of the view it came from. */
-		ASSERT_OK(vmc__accel_io(as, m.range, NULL, 0x1000, b, 4,
-					false));
+		ASSERT_OK(
+			vmc__accel_io(as, m.range, NULL, 0x1000, b, 4, false));
 		/* Without one, core looks up: now a hole (reads as ones). */
 		ASSERT_OK(vmc__accel_io(as, NULL, NULL, 0x1000, b, 4, false));
 		ASSERT_EQ(b[0], 0xff);
@@ -1063,7 +1048,7 @@ static void test_ioeventfd_add_scales(void)
 	struct vmc_address_space *as;
 	struct vmc_memory_listener *l;
 	struct vmc_notifier *nt;
-	struct dev d = { 0 };
+	struct dev d = {0};
 	size_t seen = 0, n1 = 20000, n2 = 4 * n1;
 	double t1, t2;
 	uint32_t v = 7;
@@ -1075,8 +1060,8 @@ static void test_ioeventfd_add_scales(void)
 	ASSERT_OK(vmc_region_add_subregion(root, 0x100000, r, 0));
 	ASSERT_OK(vmc_address_space_new(mem, root, VMC_AS_MEMORY, "m", &as));
 	/* A listener hears of every one, as KVM's does. */
-	ASSERT_OK(vmc_memory_listener_new(as, &eventfd_count_ops, 10, &seen,
-					  &l));
+	ASSERT_OK(
+		vmc_memory_listener_new(as, &eventfd_count_ops, 10, &seen, &l));
 
 	t1 = add_ioeventfds(r, nt, 0, n1);
 	t2 = add_ioeventfds(r, nt, n1, n2);
@@ -1106,8 +1091,7 @@ static void test_ioeventfd_add_scales(void)
 		ASSERT_OK(vmc_region_add_subregion(root, 0x10000000, al, 0));
 		vmc_region_unref(al);
 	}
-	ASSERT_OK(vmc_region_add_ioeventfd(r, (n1 + n2) * 8, 2, false, 0,
-					   nt));
+	ASSERT_OK(vmc_region_add_ioeventfd(r, (n1 + n2) * 8, 2, false, 0, nt));
 	expect_same_ioeventfds(as, root);
 	ASSERT_OK(vmc_as_write(as, 0x10000000 + (n1 + n2) * 8, &v, 2));
 	ASSERT_EQ(vmc_notifier_test_and_clear(nt), 1);

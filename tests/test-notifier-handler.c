@@ -91,8 +91,8 @@ static void test_handler(void)
 	ASSERT_TRUE(r.cleared);
 
 	/* With a lock around the callback. */
-	ASSERT_OK(vmc__notifier_set_handler_locked(r.n, loop, &lock,
-						   on_notify, &r));
+	ASSERT_OK(vmc__notifier_set_handler_locked(r.n, loop, &lock, on_notify,
+						   &r));
 	r.expect_lock = &lock;
 	atomic_store(&r.flag, 0);
 	ASSERT_OK(vmc_notifier_signal(r.n));

@@ -116,11 +116,16 @@ int main(int argc, char **argv)
 {
 	char *fault[] = {argv[1], "-bios", argv[3], NULL};
 	char *pc_lite[] = {argv[1], "-bios", argv[2], "-nographic", NULL};
-	char *pc_lite_smp[] = {argv[1], "-m", "16", "-smp", "2", "-bios",
+	char *pc_lite_smp[] = {argv[1], "-m", "16", "-smp",	   "2", "-bios",
 			       argv[2], "-M", "pc", "-enable-kvm", NULL};
-	char *qemu[] = {"qemu-system-x86_64", "-enable-kvm", "-bios", argv[2],
-			"-device", "isa-debug-exit,iobase=0x501",
-			"-nographic", NULL};
+	char *qemu[] = {"qemu-system-x86_64",
+			"-enable-kvm",
+			"-bios",
+			argv[2],
+			"-device",
+			"isa-debug-exit,iobase=0x501",
+			"-nographic",
+			NULL};
 	char *bad[] = {argv[1], "-bios", "/dev/null", NULL};
 	static struct result a, b;
 	const int want = (BIOS_EXIT_OK << 1) | 1;

@@ -24,42 +24,42 @@ static uint64_t rnd(void)
 }
 
 static const char *const frags[] = {
-    "{\"execute\":\"qmp_capabilities\"}",
-    "{\"execute\":\"query-status\",\"id\":",
-    "{\"execute\":\"x-echo\",\"arguments\":{\"v\":",
-    "{\"execute\":\"human-monitor-command\",\"arguments\":"
-    "{\"command-line\":\"info ",
-    "{\"execute\":\"stop\"}",
-    "{\"execute\":\"cont\"}",
-    "{\"execute\":\"system_reset\"}",
-    "{\"execute\":\"query-cpus-fast\"}",
-    "{\"execute\":\"query-commands\"}",
-    "{\"execute\":\"qmp_capabilities\","
-    "\"arguments\":{\"enable\":[\"oob\",1]}}",
-    "18446744073709551616",
-    "-9223372036854775809",
-    "1e999",
-    "[",
-    "]",
-    "{",
-    "}",
-    "\"",
-    ",",
-    ":",
-    "null",
-    "true",
-    "\"\\ud800\"",
-    "\"\\u0000\"",
-    "\xff",
-    "\xc3\xa9",
-    "\x01",
-    "\r\n",
-    "'",
-    "status\"}}",
-    "cpus\"}}",
-    "\"n\":\"x\"",
-    "{\"exec-oob\":\"stop\"}",
-    "{\"execute\":1}",
+	"{\"execute\":\"qmp_capabilities\"}",
+	"{\"execute\":\"query-status\",\"id\":",
+	"{\"execute\":\"x-echo\",\"arguments\":{\"v\":",
+	"{\"execute\":\"human-monitor-command\",\"arguments\":"
+	"{\"command-line\":\"info ",
+	"{\"execute\":\"stop\"}",
+	"{\"execute\":\"cont\"}",
+	"{\"execute\":\"system_reset\"}",
+	"{\"execute\":\"query-cpus-fast\"}",
+	"{\"execute\":\"query-commands\"}",
+	"{\"execute\":\"qmp_capabilities\","
+	"\"arguments\":{\"enable\":[\"oob\",1]}}",
+	"18446744073709551616",
+	"-9223372036854775809",
+	"1e999",
+	"[",
+	"]",
+	"{",
+	"}",
+	"\"",
+	",",
+	":",
+	"null",
+	"true",
+	"\"\\ud800\"",
+	"\"\\u0000\"",
+	"\xff",
+	"\xc3\xa9",
+	"\x01",
+	"\r\n",
+	"'",
+	"status\"}}",
+	"cpus\"}}",
+	"\"n\":\"x\"",
+	"{\"exec-oob\":\"stop\"}",
+	"{\"execute\":1}",
 };
 
 static size_t build(char *buf, size_t cap)
@@ -112,8 +112,8 @@ static void check_healthy(void)
 	close(sp[0]);
 	ASSERT_EQ(send(sp[1], req, strlen(req), 0), (ssize_t)strlen(req));
 	while (!strstr(buf, "\"id\":9}\r\n") && vmc_test_now_ns() < end) {
-		ssize_t n =
-		    recv(sp[1], buf + len, sizeof(buf) - 1 - len, MSG_DONTWAIT);
+		ssize_t n = recv(sp[1], buf + len, sizeof(buf) - 1 - len,
+				 MSG_DONTWAIT);
 
 		if (n > 0)
 			len += (size_t)n;
@@ -123,7 +123,7 @@ static void check_healthy(void)
 	ASSERT_NOT_NULL(strstr(buf, "{\"QMP\":"));
 	ASSERT_NOT_NULL(strstr(buf, "{\"return\":{}}\r\n"));
 	ASSERT_NOT_NULL(
-	    strstr(buf, "{\"return\":{\"name\":\"fuzz\"},\"id\":9}\r\n"));
+		strstr(buf, "{\"return\":{\"name\":\"fuzz\"},\"id\":9}\r\n"));
 	close(sp[1]);
 	while (vmc_qmp_get_client_count(qmp_fuzz_state.qmp))
 		vmc_loop_run_once(qmp_fuzz_state.loop, false);

@@ -166,7 +166,7 @@ static char *tc_text(struct tc *t)
 {
 	json_object *o = tc_msg(t);
 	char *s = strdup(json_object_to_json_string_ext(
-	    o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+		o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 
 	json_object_put(o);
 	return s;
@@ -202,8 +202,8 @@ static const char *event_name(json_object *o)
 	json_object *e;
 
 	return json_object_object_get_ex(o, "event", &e)
-		   ? json_object_get_string(e)
-		   : NULL;
+		       ? json_object_get_string(e)
+		       : NULL;
 }
 
 /* The next message is event @name; its data as text ("" without). */
@@ -218,9 +218,9 @@ static void expect_event(struct tc *t, const char *name, const char *data)
 	ASSERT_GT(json_object_get_int64(s), 1600000000);
 	ASSERT_LT(json_object_get_int64(us), 1000000);
 	if (json_object_object_get_ex(o, "data", &d))
-		ASSERT_STREQ(
-		    json_object_to_json_string_ext(d, JSON_C_TO_STRING_PLAIN),
-		    data);
+		ASSERT_STREQ(json_object_to_json_string_ext(
+				     d, JSON_C_TO_STRING_PLAIN),
+			     data);
 	else
 		ASSERT_STREQ("", data);
 	json_object_put(o);
@@ -300,14 +300,14 @@ static void test_greeting_and_negotiation(void)
 static void test_ids(void)
 {
 	static const char *const ids[] = {
-	    "1",
-	    "\"abc\"",
-	    "{\"a\":[1,2]}",
-	    "[true,null]",
-	    "null",
-	    "18446744073709551615",
-	    "-9223372036854775808",
-	    "1.5",
+		"1",
+		"\"abc\"",
+		"{\"a\":[1,2]}",
+		"[true,null]",
+		"null",
+		"18446744073709551615",
+		"-9223372036854775808",
+		"1.5",
 	};
 	struct tc t;
 	char req[256], want[256];
@@ -333,9 +333,8 @@ static void test_ids(void)
 		EXPECT(&t, want);
 	}
 	/* Output is ASCII: a non-ASCII id comes back \u-escaped. */
-	tc_send(
-	    &t,
-	    "{\"execute\":\"query-name\",\"id\":\"\xc3\xa9\xf0\x9f\x98\x80\"}");
+	tc_send(&t, "{\"execute\":\"query-name\",\"id\":"
+		    "\"\xc3\xa9\xf0\x9f\x98\x80\"}");
 	{
 		char line[256];
 
@@ -351,27 +350,28 @@ static void test_ids(void)
 static void test_request_errors(void)
 {
 	static const char *const cases[][2] = {
-	    {"[1]", "QMP input must be a JSON object"},
-	    {"3 ", "QMP input must be a JSON object"},
-	    {"{\"execute\":3}", "QMP input member 'execute' must be a string"},
-	    {"{\"execute\":\"stop\",\"arguments\":[]}",
-	     "QMP input member 'arguments' must be an object"},
-	    {"{\"execute\":\"stop\",\"foo\":1}",
-	     "QMP input member 'foo' is unexpected"},
-	    {"{\"exec-oob\":\"stop\"}",
-	     "QMP input member 'exec-oob' is unexpected"},
-	    {"{\"arguments\":{}}", "QMP input lacks member 'execute'"},
-	    {"{\"execute\":\"stop\",\"arguments\":{\"x\":1}}",
-	     "Parameter 'x' is unexpected"},
-	    {"{\"execute\":\"human-monitor-command\"}",
-	     "Parameter 'command-line' is missing"},
-	    {"{\"execute\":\"human-monitor-command\",\"arguments\":"
-	     "{\"command-line\":1}}",
-	     "Invalid parameter type for 'command-line', expected: "
-	     "string"},
-	    {"{\"execute\":\"human-monitor-command\",\"arguments\":"
-	     "{\"command-line\":\"info status\",\"cpu-index\":9}}",
-	     "Parameter 'cpu-index' expects a CPU number"},
+		{"[1]", "QMP input must be a JSON object"},
+		{"3 ", "QMP input must be a JSON object"},
+		{"{\"execute\":3}",
+		 "QMP input member 'execute' must be a string"},
+		{"{\"execute\":\"stop\",\"arguments\":[]}",
+		 "QMP input member 'arguments' must be an object"},
+		{"{\"execute\":\"stop\",\"foo\":1}",
+		 "QMP input member 'foo' is unexpected"},
+		{"{\"exec-oob\":\"stop\"}",
+		 "QMP input member 'exec-oob' is unexpected"},
+		{"{\"arguments\":{}}", "QMP input lacks member 'execute'"},
+		{"{\"execute\":\"stop\",\"arguments\":{\"x\":1}}",
+		 "Parameter 'x' is unexpected"},
+		{"{\"execute\":\"human-monitor-command\"}",
+		 "Parameter 'command-line' is missing"},
+		{"{\"execute\":\"human-monitor-command\",\"arguments\":"
+		 "{\"command-line\":1}}",
+		 "Invalid parameter type for 'command-line', expected: "
+		 "string"},
+		{"{\"execute\":\"human-monitor-command\",\"arguments\":"
+		 "{\"command-line\":\"info status\",\"cpu-index\":9}}",
+		 "Parameter 'cpu-index' expects a CPU number"},
 	};
 	struct tc t;
 	char want[512];
@@ -436,20 +436,20 @@ static void test_queries(void)
 	ASSERT_EQ(json_object_array_length(ret), 14);
 	{
 		static const char *const names[] = {
-		    "qmp_capabilities",
-		    "query-version",
-		    "query-commands",
-		    "query-name",
-		    "query-status",
-		    "stop",
-		    "cont",
-		    "system_reset",
-		    "system_powerdown",
-		    "quit",
-		    "query-cpus-fast",
-		    "query-kvm",
-		    "query-memory-size-summary",
-		    "human-monitor-command",
+			"qmp_capabilities",
+			"query-version",
+			"query-commands",
+			"query-name",
+			"query-status",
+			"stop",
+			"cont",
+			"system_reset",
+			"system_powerdown",
+			"quit",
+			"query-cpus-fast",
+			"query-kvm",
+			"query-memory-size-summary",
+			"human-monitor-command",
 		};
 
 		for (size_t i = 0; i < 14; i++) {
@@ -696,11 +696,11 @@ static void cmd_add(struct vmc_qmp_request *req, void *userdata)
 	ASSERT_OK(vmc_qmp_value_new_object(&ret));
 	ASSERT_OK(vmc_qmp_object_set_int(ret, "sum", a + b));
 	ASSERT_OK(
-	    vmc_qmp_object_set_number(ret, "scaled", (double)(a + b) * d));
+		vmc_qmp_object_set_number(ret, "scaled", (double)(a + b) * d));
 	ASSERT_OK(vmc_qmp_value_new_array(&arr));
 	ASSERT_OK(vmc_qmp_array_append_string(
-	    arr,
-	    vmc_qmp_value_get_string(vmc_qmp_request_get_arg(req, "tag"))));
+		arr,
+		vmc_qmp_value_get_string(vmc_qmp_request_get_arg(req, "tag"))));
 	ASSERT_OK(vmc_qmp_object_set_value(ret, "tags", arr));
 	ASSERT_OK(vmc_qmp_request_return(req, ret));
 	ASSERT_ERR(vmc_qmp_request_error(req, VMC_QMP_GENERIC_ERROR, "x"),
@@ -710,18 +710,18 @@ static void cmd_add(struct vmc_qmp_request *req, void *userdata)
 static void test_host_commands_and_events(void)
 {
 	static const struct vmc_qmp_arg args[] = {
-	    {"a", VMC_QMP_INT, false},	     {"b", VMC_QMP_INT, false},
-	    {"scale", VMC_QMP_NUMBER, true}, {"tag", VMC_QMP_STRING, false},
-	    {"fail", VMC_QMP_BOOL, true},    {NULL, 0, false},
+		{"a", VMC_QMP_INT, false},	 {"b", VMC_QMP_INT, false},
+		{"scale", VMC_QMP_NUMBER, true}, {"tag", VMC_QMP_STRING, false},
+		{"fail", VMC_QMP_BOOL, true},	 {NULL, 0, false},
 	};
 	static const struct vmc_qmp_arg dup[] = {
-	    {"a", VMC_QMP_INT, false},
-	    {"a", VMC_QMP_INT, false},
-	    {NULL, 0, false},
+		{"a", VMC_QMP_INT, false},
+		{"a", VMC_QMP_INT, false},
+		{NULL, 0, false},
 	};
 	static const struct vmc_qmp_arg bad[] = {
-	    {"a", (enum vmc_qmp_type)99, false},
-	    {NULL, 0, false},
+		{"a", (enum vmc_qmp_type)99, false},
+		{NULL, 0, false},
 	};
 	struct vmc_qmp_value *data;
 	struct tc t;
@@ -735,14 +735,14 @@ static void test_host_commands_and_events(void)
 	ASSERT_ERR(vmc_qmp_add_command(qmp, "x-add", bad, cmd_add, NULL),
 		   -EINVAL);
 	ASSERT_OK(
-	    vmc_qmp_add_command(qmp, "x-add", args, cmd_add, &powerdowns));
+		vmc_qmp_add_command(qmp, "x-add", args, cmd_add, &powerdowns));
 	ASSERT_ERR(vmc_qmp_add_command(qmp, "x-add", args, cmd_add, NULL),
 		   -EEXIST);
 	ASSERT_ERR(vmc_qmp_remove_command(qmp, "x-none"), -ENOENT);
 	/* A host replaces a built-in command. */
 	ASSERT_OK(vmc_qmp_remove_command(qmp, "query-name"));
-	ASSERT_OK(
-	    vmc_qmp_add_command(qmp, "query-name", NULL, cmd_add, &powerdowns));
+	ASSERT_OK(vmc_qmp_add_command(qmp, "query-name", NULL, cmd_add,
+				      &powerdowns));
 	ASSERT_OK(vmc_qmp_remove_command(qmp, "query-name"));
 	listen_unix();
 	tc_open(&t);
@@ -830,14 +830,14 @@ static void test_values(void)
 	bool b;
 	char *s;
 
-	ASSERT_OK(
-	    vmc_qmp_value_parse("{\"i\":-5,\"u\":18446744073709551615,"
-				"\"d\":2.5,\"b\":true,\"s\":\"x\","
-				"\"a\":[1,null],\"n\":null} ",
-				strlen("{\"i\":-5,\"u\":18446744073709551615,"
-				       "\"d\":2.5,\"b\":true,\"s\":\"x\","
-				       "\"a\":[1,null],\"n\":null} "),
-				&v));
+	ASSERT_OK(vmc_qmp_value_parse(
+		"{\"i\":-5,\"u\":18446744073709551615,"
+		"\"d\":2.5,\"b\":true,\"s\":\"x\","
+		"\"a\":[1,null],\"n\":null} ",
+		strlen("{\"i\":-5,\"u\":18446744073709551615,"
+		       "\"d\":2.5,\"b\":true,\"s\":\"x\","
+		       "\"a\":[1,null],\"n\":null} "),
+		&v));
 	ASSERT_EQ(vmc_qmp_value_get_type(v), VMC_QMP_OBJECT);
 	ASSERT_EQ(vmc_qmp_value_get_length(v), 7);
 	m = vmc_qmp_value_get_member(v, "i");
@@ -985,7 +985,7 @@ static void test_several_clients(void)
 		ssize_t n;
 
 		while ((n = recv(t[2].fd, buf, sizeof(buf), MSG_DONTWAIT)) >
-			   0 ||
+			       0 ||
 		       (n < 0 && errno == EAGAIN && vmc_test_now_ns() < end))
 			pump();
 		ASSERT_EQ(n, 0);
@@ -1238,15 +1238,15 @@ static void *connect_later(void *arg)
 static void test_monitor_specs(void)
 {
 	static const char *const bad[] = {
-	    "unix:",
-	    "tcp:1.2.3.4",
-	    "tcp::",
-	    "udp:x",
-	    "unix:/x,server=maybe",
-	    "unix:/x,bogus=on",
-	    "unix:/x,reconnect=x",
-	    "unix:/x,server=on,reconnect=1",
-	    "",
+		"unix:",
+		"tcp:1.2.3.4",
+		"tcp::",
+		"udp:x",
+		"unix:/x,server=maybe",
+		"unix:/x,bogus=on",
+		"unix:/x,reconnect=x",
+		"unix:/x,server=on,reconnect=1",
+		"",
 	};
 	struct tc t;
 	pthread_t th;

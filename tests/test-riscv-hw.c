@@ -53,8 +53,7 @@ static uint64_t rd(rd_fn fn, void *dev, uint64_t off, unsigned int size)
 	return v;
 }
 
-static void wr(wr_fn fn, void *dev, uint64_t off, unsigned int size,
-	       uint64_t v)
+static void wr(wr_fn fn, void *dev, uint64_t off, unsigned int size, uint64_t v)
 {
 	vmc_vm_lock(vm);
 	ASSERT_OK(fn(dev, off, size, v));
@@ -341,7 +340,7 @@ static void test_clint_probe_lines(void)
 #define PRD(off) rd(vmc__plic_read, plic, off, 4)
 #define PWR(off, v) wr(vmc__plic_write, plic, off, 4, v)
 #define PRIO(src) (VMC_PLIC_PRIORITY + 4 * (src))
-#define ENABLE(ctx, w) \
+#define ENABLE(ctx, w)                                                         \
 	(VMC_PLIC_ENABLE + VMC_PLIC_ENABLE_STRIDE * (ctx) + 4 * (w))
 #define THRESHOLD(ctx) (VMC_PLIC_CONTEXT + VMC_PLIC_CONTEXT_STRIDE * (ctx))
 #define CLAIM(ctx) (THRESHOLD(ctx) + 4)
@@ -434,8 +433,9 @@ static void test_line_conflicts(void)
 	pc.harts = 1;
 	ASSERT_OK(vmc_plic_new(&pc, &p2));
 	/* The refused PLICs left hart 2 alone: p2 got both its lines. */
-	ASSERT_ERR(vmc_irq_new_vcpu(vmc_vm_get_vcpu(vm, 2),
-				    VMC_RISCV_IRQ_SEIP, &irq), -EBUSY);
+	ASSERT_ERR(vmc_irq_new_vcpu(vmc_vm_get_vcpu(vm, 2), VMC_RISCV_IRQ_SEIP,
+				    &irq),
+		   -EBUSY);
 	vmc_plic_free(p2);
 	ASSERT_OK(vmc_irq_new_vcpu(vmc_vm_get_vcpu(vm, 2), VMC_RISCV_IRQ_SEIP,
 				   &irq));
@@ -826,8 +826,7 @@ static void test_fdt_nodes(void)
 
 	off = fdt_path_offset(blob, "/soc/plic@c000000");
 	ASSERT_EQ(fdt_get_phandle(blob, off), plic_ph);
-	ASSERT_EQ(fdt_node_check_compatible(blob, off, "sifive,plic-1.0.0"),
-		  0);
+	ASSERT_EQ(fdt_node_check_compatible(blob, off, "sifive,plic-1.0.0"), 0);
 	ASSERT_EQ(fdt_node_check_compatible(blob, off, "riscv,plic0"), 0);
 	ASSERT_NOT_NULL(fdt_getprop(blob, off, "interrupt-controller", &len));
 	c = cells(blob, "/soc/plic@c000000", "riscv,ndev", &len);
@@ -853,9 +852,9 @@ static void test_fdt_nodes(void)
 	ASSERT_EQ(fdt32_to_cpu(c[0]), 0x5555);
 	c = cells(blob, "/reboot", "value", &len);
 	ASSERT_EQ(fdt32_to_cpu(c[0]), 0x7777);
-	ASSERT_EQ(fdt_node_check_compatible(
-			  blob, fdt_path_offset(blob, "/reboot"),
-			  "syscon-reboot"),
+	ASSERT_EQ(fdt_node_check_compatible(blob,
+					    fdt_path_offset(blob, "/reboot"),
+					    "syscon-reboot"),
 		  0);
 
 	vmc_fdt_free(f);

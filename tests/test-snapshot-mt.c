@@ -19,7 +19,7 @@
 
 #define RAM 0x80000000ull
 #define RAM_SIZE 0x100000ull
-#define AREA 0x10000ull      /* hart i writes pages AREA/4096 + i*PAGES.. */
+#define AREA 0x10000ull /* hart i writes pages AREA/4096 + i*PAGES.. */
 #define PAGES 32
 #define HARTS 2
 #define ARRAY_SIZE_BM (RAM_SIZE / 4096 / 64)
@@ -39,11 +39,11 @@ static void test_fetch_while_writing(void)
 	 *   j loop
 	 */
 	const uint32_t prog[] = {
-		rv_lui(RV_T3, 1),                /* t3 = 4096 */
-		rv_addi(RV_T0, RV_A0, 0),        /* loop: */
+		rv_lui(RV_T3, 1),	  /* t3 = 4096 */
+		rv_addi(RV_T0, RV_A0, 0), /* loop: */
 		rv_addi(RV_T1, RV_ZERO, PAGES),
 		rv_addi(RV_S0, RV_S0, 1),
-		rv_sd(RV_S0, RV_T0, 0),          /* inner: */
+		rv_sd(RV_S0, RV_T0, 0), /* inner: */
 		rv_add(RV_T0, RV_T0, RV_T3),
 		rv_addi(RV_T1, RV_T1, -1),
 		rv_bne(RV_T1, RV_ZERO, -12),
@@ -112,7 +112,8 @@ static void test_fetch_while_writing(void)
 				if (!dirty)
 					FAIL("round %u: page %u changed "
 					     "(%llu -> %llu) but was not "
-					     "logged", r, p,
+					     "logged",
+					     r, p,
 					     (unsigned long long)shadow[p],
 					     (unsigned long long)now[p]);
 			}

@@ -46,8 +46,8 @@ static int svm_new(struct svm *s, enum vmc_accel acc, uint64_t ram_size)
 	r = vmc_vm_new(&c, &s->vm);
 	if (r < 0)
 		return r;
-	ASSERT_OK(vmc_region_new_ram(vmc_vm_get_memory(s->vm), "ram",
-				     ram_size, 0, &s->ram));
+	ASSERT_OK(vmc_region_new_ram(vmc_vm_get_memory(s->vm), "ram", ram_size,
+				     0, &s->ram));
 	ASSERT_OK(vmc_region_add_subregion(
 		vmc_vm_get_root(s->vm, VMC_AS_MEMORY), base, s->ram, 0));
 	s->mem = vmc_region_get_ptr(s->ram);
@@ -113,23 +113,23 @@ static void run_until_marker(struct svm *s, uint64_t want)
 static void load_rv_guest(struct svm *s)
 {
 	const uint32_t prog[] = {
-		rv_auipc(RV_T0, 0x10),     /* t0 = RAM + 0x10000 */
-		rv_lui(RV_T1, 2),          /* t1 = 8192 doublewords */
-		rv_sd(RV_T1, RV_T0, 0),    /* loop: */
+		rv_auipc(RV_T0, 0x10),	/* t0 = RAM + 0x10000 */
+		rv_lui(RV_T1, 2),	/* t1 = 8192 doublewords */
+		rv_sd(RV_T1, RV_T0, 0), /* loop: */
 		rv_addi(RV_T0, RV_T0, 8),
 		rv_addi(RV_T1, RV_T1, -1),
 		rv_bne(RV_T1, RV_ZERO, -12),
 		rv_addi(RV_A0, RV_ZERO, 0x123),
 		rv_addi(RV_S1, RV_ZERO, -7),
 		rv_csrrw(RV_ZERO, 0x340, RV_A0), /* mscratch = a0 */
-		rv_sd(RV_A0, RV_T0, 0),    /* the marker */
+		rv_sd(RV_A0, RV_T0, 0),		 /* the marker */
 		RV_WFI,
 		rv_jal(RV_ZERO, -4),
 	};
 
 	memcpy(s->mem, prog, sizeof(prog));
-	s->marker = (volatile uint64_t *)(s->mem + 0x10000 +
-					  SCRIBBLE_PAGES * 4096);
+	s->marker =
+		(volatile uint64_t *)(s->mem + 0x10000 + SCRIBBLE_PAGES * 4096);
 	set_reg(s, VMC_RISCV_REG_PC, RV_RAM);
 	set_reg(s, VMC_RISCV_REG_A0, 0x55);
 	set_reg(s, 9, 0x66);
@@ -140,22 +140,21 @@ static void load_x86_guest(struct svm *s)
 {
 	static const uint8_t prog[] = {
 		0x48, 0xc7, 0xc7, 0x00, 0x00, 0x02, 0x00, /* mov rdi, 0x20000 */
-		0xb9, 0x00, 0x20, 0x00, 0x00,             /* mov ecx, 0x2000 */
-		0x48, 0xb8, 0xbe, 0xba, 0xfe, 0xca,       /* mov rax, ... */
-		0xef, 0xbe, 0xad, 0xde,
-		0xf3, 0x48, 0xab,                         /* rep stosq */
+		0xb9, 0x00, 0x20, 0x00, 0x00,		  /* mov ecx, 0x2000 */
+		0x48, 0xb8, 0xbe, 0xba, 0xfe, 0xca,	  /* mov rax, ... */
+		0xef, 0xbe, 0xad, 0xde, 0xf3, 0x48, 0xab, /* rep stosq */
 		0x48, 0xc7, 0xc3, 0x23, 0x01, 0x00, 0x00, /* mov rbx, 0x123 */
-		0x48, 0x89, 0x1f,                         /* mov [rdi], rbx */
-		0xf4,                                     /* hlt */
-		0xeb, 0xfd,                               /* jmp hlt */
+		0x48, 0x89, 0x1f,			  /* mov [rdi], rbx */
+		0xf4,					  /* hlt */
+		0xeb, 0xfd,				  /* jmp hlt */
 	};
 	struct vmc_vcpu *v = vmc_vm_get_vcpu(s->vm, 0);
 
 	memcpy(s->mem + 0x1000, prog, sizeof(prog));
 	ASSERT_OK(vmc_x86_vcpu_setup_long_mode(v, s->mem + 0x8000, 0x8000,
 					       0x1000, 0x7000));
-	s->marker = (volatile uint64_t *)(s->mem + 0x20000 +
-					  SCRIBBLE_PAGES * 4096);
+	s->marker =
+		(volatile uint64_t *)(s->mem + 0x20000 + SCRIBBLE_PAGES * 4096);
 	set_reg(s, VMC_X86_RAX, 0x55);
 	set_reg(s, VMC_X86_RBX, 0x66);
 	set_reg(s, VMC_X86_RCX, 0x77);
@@ -185,12 +184,12 @@ static void new_or_skip(struct svm *s, uint64_t size)
 
 /* The registers the guests change, and the pc. */
 static const unsigned int rv_regs[] = {
-	VMC_RISCV_REG_PC, 5, 6, 9, VMC_RISCV_REG_A0, VMC_RISCV_REG_CSR(0x340),
+	VMC_RISCV_REG_PC,   5, 6, 9, VMC_RISCV_REG_A0, VMC_RISCV_REG_CSR(0x340),
 	VMC_RISCV_REG_PRIV,
 };
 static const unsigned int x86_regs[] = {
-	VMC_X86_RIP, VMC_X86_RAX, VMC_X86_RBX, VMC_X86_RCX, VMC_X86_RDI,
-	VMC_X86_RFLAGS, VMC_X86_CS, VMC_X86_CR0, VMC_X86_CR3, VMC_X86_EFER,
+	VMC_X86_RIP,	VMC_X86_RAX, VMC_X86_RBX, VMC_X86_RCX, VMC_X86_RDI,
+	VMC_X86_RFLAGS, VMC_X86_CS,  VMC_X86_CR0, VMC_X86_CR3, VMC_X86_EFER,
 };
 
 static void test_restore(void)
@@ -253,8 +252,8 @@ static void test_cost(void)
 	new_or_skip(&s, 1ull << 30);
 	if (accel == VMC_ACCEL_KVM) {
 		/* mov rdi, imm32; mov [rdi], rdi; hlt; jmp hlt */
-		uint8_t prog[] = { 0x48, 0xc7, 0xc7, 0, 0, 0, 0,
-				   0x48, 0x89, 0x3f, 0xf4, 0xeb, 0xfd };
+		uint8_t prog[] = {0x48, 0xc7, 0xc7, 0,	  0,	0,   0,
+				  0x48, 0x89, 0x3f, 0xf4, 0xeb, 0xfd};
 
 		memcpy(prog + 3, &addr, 4);
 		memcpy(s.mem + 0x1000, prog, sizeof(prog));

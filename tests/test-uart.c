@@ -142,8 +142,9 @@ static void test_fds_and_stride(void)
 	ASSERT_EQ(r8(BASE + 6 * s), 0x20); /* deltas clear on read */
 	w8(BASE + 4 * s, 0x00);
 
-	ASSERT_OK(vmc_region_remove_subregion(
-		vmc_vm_get_root(vm, VMC_AS_MEMORY), vmc_uart16550_get_region(u)));
+	ASSERT_OK(
+		vmc_region_remove_subregion(vmc_vm_get_root(vm, VMC_AS_MEMORY),
+					    vmc_uart16550_get_region(u)));
 	vmc_uart16550_free(u);
 	close(in[0]);
 	close(in[1]);

@@ -103,10 +103,10 @@ static const struct vmc_accel_ops sim_ops_built = {
 /* ---- work items ---------------------------------------------------------- */
 
 struct vcpu_book {
-	pthread_mutex_t lock;     /* orders queueing with sequence numbers */
-	long queued;              /* async items accepted */
-	_Atomic long ran;         /* async items run */
-	long next_seq;            /* next expected sequence (vCPU thread) */
+	pthread_mutex_t lock; /* orders queueing with sequence numbers */
+	long queued;	      /* async items accepted */
+	_Atomic long ran;     /* async items run */
+	long next_seq;	      /* next expected sequence (vCPU thread) */
 	_Atomic long order_errors;
 };
 
@@ -143,8 +143,7 @@ static void async_cb(struct vmc_vcpu *vcpu, void *userdata)
 	struct item *it = userdata;
 	struct vcpu_book *b = &book[it->vcpu];
 
-	if ((int)vmc_vcpu_get_index(vcpu) != it->vcpu ||
-	    it->seq != b->next_seq)
+	if ((int)vmc_vcpu_get_index(vcpu) != it->vcpu || it->seq != b->next_seq)
 		atomic_fetch_add(&b->order_errors, 1);
 	b->next_seq = it->seq + 1;
 	atomic_fetch_add(&b->ran, 1);
@@ -370,9 +369,8 @@ static void run_round(struct vmc_loop *loop, long ops, bool variant)
 	ASSERT_EQ(atomic_load(&rd.sync_runs), rd.sync_ok);
 	for (int i = 0; i < NR_VCPUS; i++) {
 		ASSERT_EQ(atomic_load(&book[i].order_errors), 0);
-		if (vmc_vcpu_get_state(vmc_vm_get_vcpu(rd.vm,
-						       (unsigned int)i)) !=
-		    VMC_VCPU_UNPLUGGED)
+		if (vmc_vcpu_get_state(vmc_vm_get_vcpu(
+			    rd.vm, (unsigned int)i)) != VMC_VCPU_UNPLUGGED)
 			ASSERT_EQ(atomic_load(&book[i].ran), book[i].queued);
 		else
 			ASSERT_LE(atomic_load(&book[i].ran), book[i].queued);

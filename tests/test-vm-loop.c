@@ -65,16 +65,16 @@ static void test_errors(void)
 	int p[2];
 
 	ASSERT_ERR(
-	    vmc_vm_timer_new(NULL, VMC_CLOCK_VIRTUAL, timer_cb, NULL, &t),
-	    -EINVAL);
+		vmc_vm_timer_new(NULL, VMC_CLOCK_VIRTUAL, timer_cb, NULL, &t),
+		-EINVAL);
 	ASSERT_ERR(vmc_vm_timer_new(vm, VMC_CLOCK_VIRTUAL, NULL, NULL, &t),
 		   -EINVAL);
 	ASSERT_ERR(
-	    vmc_vm_timer_new(vm, VMC_CLOCK_VIRTUAL, timer_cb, NULL, NULL),
-	    -EINVAL);
-	ASSERT_ERR(
-	    vmc_vm_timer_new(vm, (enum vmc_clock_type)7, timer_cb, NULL, &t),
-	    -EINVAL);
+		vmc_vm_timer_new(vm, VMC_CLOCK_VIRTUAL, timer_cb, NULL, NULL),
+		-EINVAL);
+	ASSERT_ERR(vmc_vm_timer_new(vm, (enum vmc_clock_type)7, timer_cb, NULL,
+				    &t),
+		   -EINVAL);
 	ASSERT_ERR(vmc_vm_bh_new(NULL, bh_cb, NULL, &bh), -EINVAL);
 	ASSERT_ERR(vmc_vm_bh_new(vm, NULL, NULL, &bh), -EINVAL);
 	ASSERT_ERR(vmc_vm_bh_new(vm, bh_cb, NULL, NULL), -EINVAL);
@@ -95,8 +95,8 @@ static void test_errors(void)
 	ASSERT_ERR(vmc_vm_notifier_set_handler(vm, NULL, NULL, NULL), -EINVAL);
 
 	ASSERT_ERR(vmc_region_detach_ops(NULL), -EINVAL);
-	ASSERT_OK(
-	    vmc_region_new_ram(vmc_vm_get_memory(vm), "ram", 4096, 0, &ram));
+	ASSERT_OK(vmc_region_new_ram(vmc_vm_get_memory(vm), "ram", 4096, 0,
+				     &ram));
 	ASSERT_ERR(vmc_region_detach_ops(ram), -EINVAL);
 	vmc_region_unref(ram);
 }
@@ -109,9 +109,9 @@ static void test_timers(void)
 	struct vmc_clock *vclk = vmc_vm_get_clock(vm);
 
 	ASSERT_OK(
-	    vmc_vm_timer_new(vm, VMC_CLOCK_REALTIME, timer_cb, &rt, &t_rt));
-	ASSERT_OK(
-	    vmc_vm_timer_new(vm, VMC_CLOCK_VIRTUAL, timer_cb, &virt, &t_virt));
+		vmc_vm_timer_new(vm, VMC_CLOCK_REALTIME, timer_cb, &rt, &t_rt));
+	ASSERT_OK(vmc_vm_timer_new(vm, VMC_CLOCK_VIRTUAL, timer_cb, &virt,
+				   &t_virt));
 	ASSERT_OK(vmc_timer_mod(t_rt, vmc_clock_get_ns(rclk)));
 	ASSERT_TRUE(run_until(loop, &rt.flag, 2000));
 	ASSERT_TRUE(rt.lock_held);
@@ -134,7 +134,7 @@ static void test_timers(void)
 
 	/* Due, then freed before the loop gets to it: never runs. */
 	ASSERT_OK(
-	    vmc_vm_timer_new(vm, VMC_CLOCK_REALTIME, timer_cb, &rt, &t_rt));
+		vmc_vm_timer_new(vm, VMC_CLOCK_REALTIME, timer_cb, &rt, &t_rt));
 	ASSERT_OK(vmc_timer_mod(t_rt, 0));
 	vmc_timer_free(t_rt);
 	run_for(loop, 20);
@@ -176,7 +176,7 @@ static void test_cancel_under_lock_is_final(void)
 
 	ASSERT_OK(vmc_vm_bh_new(vm, bh_cb, &rb, &h.bh));
 	ASSERT_OK(
-	    vmc_vm_timer_new(vm, VMC_CLOCK_REALTIME, timer_cb, &rt, &h.t));
+		vmc_vm_timer_new(vm, VMC_CLOCK_REALTIME, timer_cb, &rt, &h.t));
 	/* Sanity: scheduled, it runs, with the lock. */
 	ASSERT_OK(vmc_bh_schedule(h.bh));
 	ASSERT_TRUE(run_until(loop, &rb.flag, 2000));
@@ -343,21 +343,21 @@ static void dev_release(void *opaque)
 static struct dev *dev_new(atomic_int *released)
 {
 	static const struct vmc_region_ops ops = {
-	    .struct_size = sizeof(ops),
-	    .read = dev_read,
-	    .write = dev_write,
-	    .release = dev_release,
-	    .min_access_size = 4,
-	    .max_access_size = 8,
-	    .endian = VMC_ENDIAN_LITTLE,
+		.struct_size = sizeof(ops),
+		.read = dev_read,
+		.write = dev_write,
+		.release = dev_release,
+		.min_access_size = 4,
+		.max_access_size = 8,
+		.endian = VMC_ENDIAN_LITTLE,
 	};
 	struct dev *d = calloc(1, sizeof(*d));
 
 	ASSERT_NOT_NULL(d);
 	d->magic = DEV_MAGIC;
 	d->released = released;
-	ASSERT_OK(
-	    vmc_vm_timer_new(vm, VMC_CLOCK_REALTIME, dev_timer, d, &d->timer));
+	ASSERT_OK(vmc_vm_timer_new(vm, VMC_CLOCK_REALTIME, dev_timer, d,
+				   &d->timer));
 	ASSERT_OK(vmc_vm_bh_new(vm, dev_bh, d, &d->bh));
 	ASSERT_OK(vmc_region_new_io(vmc_vm_get_memory(vm), "dev", 0x1000, &ops,
 				    d, 0, &d->region));
@@ -383,7 +383,7 @@ static void dev_free(struct dev *d)
 static void test_detach(void)
 {
 	struct vmc_address_space *as =
-	    vmc_vm_get_address_space(vm, VMC_AS_MEMORY);
+		vmc_vm_get_address_space(vm, VMC_AS_MEMORY);
 	struct vmc_region *root = vmc_vm_get_root(vm, VMC_AS_MEMORY);
 	atomic_int released = 0;
 	struct dev *d = dev_new(&released);
@@ -438,7 +438,7 @@ static void *hammer(void *arg)
 {
 	struct stress *s = arg;
 	struct vmc_address_space *as =
-	    vmc_vm_get_address_space(vm, VMC_AS_MEMORY);
+		vmc_vm_get_address_space(vm, VMC_AS_MEMORY);
 	uint64_t v = 0, i = 0;
 
 	while (!atomic_load(&s->stop)) {

@@ -289,8 +289,7 @@ static void test_unref_in_state_handler(void)
 
 	logs.warnings = 0;
 	vmc_set_log_handler(capture, VMC_LOG_WARNING, NULL);
-	ASSERT_OK(vmc_vm_add_state_handler(vm, unref_on_pause, 0, NULL,
-					   NULL));
+	ASSERT_OK(vmc_vm_add_state_handler(vm, unref_on_pause, 0, NULL, NULL));
 	ASSERT_OK(vmc_vm_start(vm));
 	ASSERT_OK(vmc_vm_request_pause(vm));
 	vmc_loop_run_once(loop, false);

@@ -142,25 +142,23 @@ static void test_create_destroy(void)
 	}
 	ASSERT_EQ(count_vcpu_threads(), 3);
 	ASSERT_NULL(vmc_vcpu_current());
-	ASSERT_STREQ(vmc_vm_state_to_string(VMC_VM_GUEST_ERROR),
-		     "guest-error");
-	ASSERT_STREQ(vmc_vm_state_to_string((enum vmc_vm_state)99),
-		     "unknown");
+	ASSERT_STREQ(vmc_vm_state_to_string(VMC_VM_GUEST_ERROR), "guest-error");
+	ASSERT_STREQ(vmc_vm_state_to_string((enum vmc_vm_state)99), "unknown");
 
 	/* The harness has no dirty tracking: said so, not faked. */
 	{
 		struct vmc_region *ram;
-		uint64_t bm[1] = { 0 };
+		uint64_t bm[1] = {0};
 
 		ASSERT_OK(vmc_region_new_ram(vmc_vm_get_memory(vm), "ram",
 					     0x1000, 0, &ram));
 		ASSERT_ERR(vmc_vm_set_dirty_logging(vm, ram, true),
 			   -EOPNOTSUPP);
 		ASSERT_ERR(vmc_vm_get_dirty_log(vm, ram, bm, 1), -EOPNOTSUPP);
-		ASSERT_ERR(vmc_vm_set_dirty_logging(
-				   vm, vmc_vm_get_root(vm, VMC_AS_MEMORY),
-				   true),
-			   -EINVAL);
+		ASSERT_ERR(
+			vmc_vm_set_dirty_logging(
+				vm, vmc_vm_get_root(vm, VMC_AS_MEMORY), true),
+			-EINVAL);
 		vmc_region_unref(ram);
 	}
 
@@ -182,7 +180,8 @@ static void probe_cb(struct vmc_vcpu *vcpu, void *userdata)
 {
 	struct sync_probe *p = userdata;
 
-	p->on_right_thread = vmc_vcpu_current() == p->expect && vcpu == p->expect;
+	p->on_right_thread =
+		vmc_vcpu_current() == p->expect && vcpu == p->expect;
 	p->lock_held = vmc_vm_lock_held(vmc_vcpu_get_vm(vcpu));
 	p->runs++;
 }
@@ -242,8 +241,8 @@ static void cross_cb(struct vmc_vcpu *vcpu, void *userdata)
 {
 	struct cross *c = userdata;
 
-	c->sync_to_other = vmc_vcpu_run_sync(vmc_vm_get_vcpu(c->vm, 1),
-					     inline_cb, c);
+	c->sync_to_other =
+		vmc_vcpu_run_sync(vmc_vm_get_vcpu(c->vm, 1), inline_cb, c);
 	/* On its own thread it runs inline, at once. */
 	c->sync_to_self = vmc_vcpu_run_sync(vcpu, inline_cb, c);
 	c->done = true;
@@ -369,14 +368,14 @@ static void log_state(struct vmc_vm *vm, int who, enum vmc_vm_state o,
 	}
 }
 
-static void state_a(struct vmc_vm *vm, enum vmc_vm_state o,
-		    enum vmc_vm_state n, void *ud)
+static void state_a(struct vmc_vm *vm, enum vmc_vm_state o, enum vmc_vm_state n,
+		    void *ud)
 {
 	log_state(vm, 1, o, n);
 }
 
-static void state_b(struct vmc_vm *vm, enum vmc_vm_state o,
-		    enum vmc_vm_state n, void *ud)
+static void state_b(struct vmc_vm *vm, enum vmc_vm_state o, enum vmc_vm_state n,
+		    void *ud)
 {
 	log_state(vm, 2, o, n);
 }
@@ -394,8 +393,7 @@ static void test_state_machine(void)
 	struct vmc_vm_state_handler *hb;
 
 	memset(&slog, 0, sizeof(slog));
-	ASSERT_ERR(vmc_vm_add_state_handler(vm, NULL, 0, NULL, NULL),
-		   -EINVAL);
+	ASSERT_ERR(vmc_vm_add_state_handler(vm, NULL, 0, NULL, NULL), -EINVAL);
 	ASSERT_ERR(vmc_vm_add_state_handler(NULL, state_a, 0, NULL, NULL),
 		   -EINVAL);
 	/* b has the higher priority: it starts last and stops first. */
@@ -499,8 +497,8 @@ static void test_request_from_vcpu(void)
 	struct shutdown_from_vcpu s = {.vm = new_vm(2, 0), .r = -1};
 
 	ASSERT_OK(vmc_vm_start(s.vm));
-	ASSERT_OK(vmc_vcpu_run_async(vmc_vm_get_vcpu(s.vm, 1), ask_shutdown,
-				     &s));
+	ASSERT_OK(
+		vmc_vcpu_run_async(vmc_vm_get_vcpu(s.vm, 1), ask_shutdown, &s));
 	ASSERT_TRUE(spin_until(vm_in_state, s.vm));
 	ASSERT_OK(s.r);
 	ASSERT_EQ(vmc_vm_get_state(s.vm), VMC_VM_SHUTDOWN);

@@ -65,7 +65,8 @@ static inline void vmc_test__leak_check(void)
 		char path[64], target[256];
 		ssize_t n;
 
-		if (!(now[fd / 8] & bit) || (vmc_test_fds_at_start[fd / 8] & bit))
+		if (!(now[fd / 8] & bit) ||
+		    (vmc_test_fds_at_start[fd / 8] & bit))
 			continue;
 		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 		n = readlink(path, target, sizeof(target) - 1);
@@ -99,34 +100,34 @@ __attribute__((constructor)) static void vmc_test__init(void)
 }
 
 /* Leave the program as skipped: the capability it needs is missing. */
-#define SKIP(...)                                                     \
-	do {                                                          \
-		fprintf(stderr, "SKIP: " __VA_ARGS__);                \
-		fprintf(stderr, "\n");                                \
-		vmc_test_no_leak_check = true;                        \
-		exit(VMC_TEST_SKIP);                                  \
+#define SKIP(...)                                                              \
+	do {                                                                   \
+		fprintf(stderr, "SKIP: " __VA_ARGS__);                         \
+		fprintf(stderr, "\n");                                         \
+		vmc_test_no_leak_check = true;                                 \
+		exit(VMC_TEST_SKIP);                                           \
 	} while (0)
 
-#define FAIL(...)                                                     \
-	do {                                                          \
-		fprintf(stderr, "FAIL: %s:%d: ", __FILE__, __LINE__); \
-		fprintf(stderr, __VA_ARGS__);                         \
-		fprintf(stderr, "\n");                                \
-		vmc_test_no_leak_check = true;                        \
-		fflush(stderr);                                       \
-		abort();                                              \
+#define FAIL(...)                                                              \
+	do {                                                                   \
+		fprintf(stderr, "FAIL: %s:%d: ", __FILE__, __LINE__);          \
+		fprintf(stderr, __VA_ARGS__);                                  \
+		fprintf(stderr, "\n");                                         \
+		vmc_test_no_leak_check = true;                                 \
+		fflush(stderr);                                                \
+		abort();                                                       \
 	} while (0)
 
-#define ASSERT_TRUE(x)                                                \
-	do {                                                          \
-		if (!(x))                                             \
-			FAIL("expected true: %s", #x);                \
+#define ASSERT_TRUE(x)                                                         \
+	do {                                                                   \
+		if (!(x))                                                      \
+			FAIL("expected true: %s", #x);                         \
 	} while (0)
 
-#define ASSERT_FALSE(x)                                               \
-	do {                                                          \
-		if (x)                                                \
-			FAIL("expected false: %s", #x);               \
+#define ASSERT_FALSE(x)                                                        \
+	do {                                                                   \
+		if (x)                                                         \
+			FAIL("expected false: %s", #x);                        \
 	} while (0)
 
 #define VMC_TEST__CMP(a, op, b)                                                \
@@ -135,7 +136,7 @@ __attribute__((constructor)) static void vmc_test__init(void)
 		if (!(vmc_a_ op vmc_b_))                                       \
 			FAIL("expected %s %s %s, got %lld (0x%llx) vs "        \
 			     "%lld (0x%llx)",                                  \
-			     #a, #op, #b, vmc_a_, (unsigned long long)vmc_a_, \
+			     #a, #op, #b, vmc_a_, (unsigned long long)vmc_a_,  \
 			     vmc_b_, (unsigned long long)vmc_b_);              \
 	} while (0)
 
@@ -147,55 +148,55 @@ __attribute__((constructor)) static void vmc_test__init(void)
 #define ASSERT_GE(a, b) VMC_TEST__CMP(a, >=, b)
 
 /* Unsigned 64-bit comparison, for addresses and register values. */
-#define ASSERT_EQ_U64(a, b)                                                  \
-	do {                                                                 \
-		uint64_t vmc_a_ = (uint64_t)(a), vmc_b_ = (uint64_t)(b);     \
-		if (vmc_a_ != vmc_b_)                                        \
-			FAIL("expected %s == %s, got 0x%" PRIx64             \
-			     " vs 0x%" PRIx64,                               \
-			     #a, #b, vmc_a_, vmc_b_);                        \
+#define ASSERT_EQ_U64(a, b)                                                    \
+	do {                                                                   \
+		uint64_t vmc_a_ = (uint64_t)(a), vmc_b_ = (uint64_t)(b);       \
+		if (vmc_a_ != vmc_b_)                                          \
+			FAIL("expected %s == %s, got 0x%" PRIx64               \
+			     " vs 0x%" PRIx64,                                 \
+			     #a, #b, vmc_a_, vmc_b_);                          \
 	} while (0)
 
-#define ASSERT_PTR_EQ(a, b)                                                  \
-	do {                                                                 \
-		const void *vmc_a_ = (a), *vmc_b_ = (b);                     \
-		if (vmc_a_ != vmc_b_)                                        \
-			FAIL("expected %s == %s, got %p vs %p", #a, #b,      \
-			     vmc_a_, vmc_b_);                                \
+#define ASSERT_PTR_EQ(a, b)                                                    \
+	do {                                                                   \
+		const void *vmc_a_ = (a), *vmc_b_ = (b);                       \
+		if (vmc_a_ != vmc_b_)                                          \
+			FAIL("expected %s == %s, got %p vs %p", #a, #b,        \
+			     vmc_a_, vmc_b_);                                  \
 	} while (0)
 
 #define ASSERT_NULL(a) ASSERT_PTR_EQ(a, NULL)
-#define ASSERT_NOT_NULL(a)                                                   \
-	do {                                                                 \
-		if ((a) == NULL)                                             \
-			FAIL("expected %s != NULL", #a);                     \
+#define ASSERT_NOT_NULL(a)                                                     \
+	do {                                                                   \
+		if ((a) == NULL)                                               \
+			FAIL("expected %s != NULL", #a);                       \
 	} while (0)
 
-#define ASSERT_STREQ(a, b)                                                   \
-	do {                                                                 \
-		const char *vmc_a_ = (a), *vmc_b_ = (b);                     \
-		if (!vmc_a_ || !vmc_b_ || strcmp(vmc_a_, vmc_b_) != 0)       \
-			FAIL("expected %s == %s, got \"%s\" vs \"%s\"", #a,  \
-			     #b, vmc_a_ ? vmc_a_ : "(null)",                 \
-			     vmc_b_ ? vmc_b_ : "(null)");                    \
+#define ASSERT_STREQ(a, b)                                                     \
+	do {                                                                   \
+		const char *vmc_a_ = (a), *vmc_b_ = (b);                       \
+		if (!vmc_a_ || !vmc_b_ || strcmp(vmc_a_, vmc_b_) != 0)         \
+			FAIL("expected %s == %s, got \"%s\" vs \"%s\"", #a,    \
+			     #b, vmc_a_ ? vmc_a_ : "(null)",                   \
+			     vmc_b_ ? vmc_b_ : "(null)");                      \
 	} while (0)
 
 /* r is a libvmcore return value: >= 0 success, -errno failure. */
-#define ASSERT_OK(r)                                                         \
-	do {                                                                 \
-		long long vmc_r_ = (long long)(r);                           \
-		if (vmc_r_ < 0)                                              \
-			FAIL("%s failed: %lld (%s)", #r, vmc_r_,             \
-			     strerror((int)-vmc_r_));                        \
+#define ASSERT_OK(r)                                                           \
+	do {                                                                   \
+		long long vmc_r_ = (long long)(r);                             \
+		if (vmc_r_ < 0)                                                \
+			FAIL("%s failed: %lld (%s)", #r, vmc_r_,               \
+			     strerror((int)-vmc_r_));                          \
 	} while (0)
 
-#define ASSERT_ERR(r, err)                                                   \
-	do {                                                                 \
-		long long vmc_r_ = (long long)(r), vmc_e_ = (long long)(err); \
-		if (vmc_r_ != vmc_e_)                                        \
-			FAIL("expected %s to fail with %s (%lld), got %lld"  \
-			     " (%s)",                                        \
-			     #r, #err, vmc_e_, vmc_r_,                       \
+#define ASSERT_ERR(r, err)                                                     \
+	do {                                                                   \
+		long long vmc_r_ = (long long)(r), vmc_e_ = (long long)(err);  \
+		if (vmc_r_ != vmc_e_)                                          \
+			FAIL("expected %s to fail with %s (%lld), got %lld"    \
+			     " (%s)",                                          \
+			     #r, #err, vmc_e_, vmc_r_,                         \
 			     vmc_r_ < 0 ? strerror((int)-vmc_r_) : "success"); \
 	} while (0)
 
@@ -224,14 +225,14 @@ static inline bool vmc_test__selected(const char *name)
 	return false;
 }
 
-#define RUN(fn)                                                              \
-	do {                                                                 \
-		if (!vmc_test__selected(#fn)) {                              \
-			fprintf(stderr, "-- %s (not selected)\n", #fn);      \
-			break;                                               \
-		}                                                            \
-		fprintf(stderr, "-- %s\n", #fn);                             \
-		fn();                                                        \
+#define RUN(fn)                                                                \
+	do {                                                                   \
+		if (!vmc_test__selected(#fn)) {                                \
+			fprintf(stderr, "-- %s (not selected)\n", #fn);        \
+			break;                                                 \
+		}                                                              \
+		fprintf(stderr, "-- %s\n", #fn);                               \
+		fn();                                                          \
 	} while (0)
 
 /* Monotonic time in nanoseconds, for tests that measure. */

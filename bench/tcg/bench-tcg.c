@@ -83,8 +83,7 @@ static int run_unicorn(const char *elf, double *secs)
 	if (board_init(&b, 64 << 20) < 0)
 		goto out_uc;
 	entry = board_load_elf(&b, elf);
-	if (!entry ||
-	    uc_mem_map(uc, BOARD_RAM_BASE, 64 << 20, UC_PROT_ALL) ||
+	if (!entry || uc_mem_map(uc, BOARD_RAM_BASE, 64 << 20, UC_PROT_ALL) ||
 	    uc_mem_write(uc, BOARD_RAM_BASE, b.ram, 4 << 20) ||
 	    uc_mmio_map(uc, BOARD_FINISHER, 0x1000, uc_mmio_read, NULL,
 			uc_fin_write, NULL) ||
@@ -113,8 +112,8 @@ static int run_qemu(const char *qemu, const char *elf, double *secs)
 		return -1;
 	if (pid == 0) {
 		execl(qemu, qemu, "-M", "virt", "-bios", "none", "-display",
-		      "none", "-serial", "null", "-monitor", "none",
-		      "-kernel", elf, (char *)NULL);
+		      "none", "-serial", "null", "-monitor", "none", "-kernel",
+		      elf, (char *)NULL);
 		_exit(127);
 	}
 	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||

@@ -100,7 +100,7 @@ static uint64_t divloop(uint64_t seed)
 static void put_hex(uint64_t v)
 {
 	for (int i = 60; i >= 0; i -= 4)
-		*UART = (uint8_t)"0123456789abcdef"[(v >> i) & 15];
+		*UART = (uint8_t) "0123456789abcdef"[(v >> i) & 15];
 	*UART = '\n';
 }
 

@@ -101,13 +101,13 @@ static void tick_release(void *opaque)
 int tick_new(struct vmc_vm *vm, struct vmc_irq *irq, struct tick **ret)
 {
 	static const struct vmc_region_ops ops = {
-	    .struct_size = sizeof(ops),
-	    .read = tick_read,
-	    .write = tick_write,
-	    .release = tick_release,
-	    .min_access_size = 4,
-	    .max_access_size = 4,
-	    .endian = VMC_ENDIAN_LITTLE,
+		.struct_size = sizeof(ops),
+		.read = tick_read,
+		.write = tick_write,
+		.release = tick_release,
+		.min_access_size = 4,
+		.max_access_size = 4,
+		.endian = VMC_ENDIAN_LITTLE,
 	};
 	struct tick *t;
 	int r;

@@ -31,8 +31,8 @@ VMC_BEGIN_DECLS
 
 /** Kinds of debug points; the numbers are gdb's Z packet types. */
 enum vmc_debug_kind {
-	VMC_DEBUG_BREAK_SW = 0,     /**< software breakpoint */
-	VMC_DEBUG_BREAK_HW = 1,     /**< hardware breakpoint */
+	VMC_DEBUG_BREAK_SW = 0,	    /**< software breakpoint */
+	VMC_DEBUG_BREAK_HW = 1,	    /**< hardware breakpoint */
 	VMC_DEBUG_WATCH_WRITE = 2,  /**< stop after a write */
 	VMC_DEBUG_WATCH_READ = 3,   /**< stop after a read */
 	VMC_DEBUG_WATCH_ACCESS = 4, /**< stop after a read or a write */
@@ -41,10 +41,10 @@ enum vmc_debug_kind {
 
 /** Why a vCPU made a debug stop. */
 enum vmc_debug_reason {
-	VMC_DEBUG_STOP_NONE = 0,   /**< no debug stop recorded */
-	VMC_DEBUG_STOP_BREAK = 1,  /**< a breakpoint, before the insn */
-	VMC_DEBUG_STOP_STEP = 2,   /**< a single step completed */
-	VMC_DEBUG_STOP_WATCH = 3,  /**< a watchpoint, after the access */
+	VMC_DEBUG_STOP_NONE = 0,  /**< no debug stop recorded */
+	VMC_DEBUG_STOP_BREAK = 1, /**< a breakpoint, before the insn */
+	VMC_DEBUG_STOP_STEP = 2,  /**< a single step completed */
+	VMC_DEBUG_STOP_WATCH = 3, /**< a watchpoint, after the access */
 	_VMC_DEBUG_REASON_MAX = 0x7fffffff
 };
 

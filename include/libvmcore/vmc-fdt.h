@@ -137,8 +137,7 @@ int vmc_fdt_set_prop(struct vmc_fdt *fdt, const char *path, const char *name,
  * @thread any
  * @since 0.1
  */
-int vmc_fdt_set_empty(struct vmc_fdt *fdt, const char *path,
-		      const char *name);
+int vmc_fdt_set_empty(struct vmc_fdt *fdt, const char *path, const char *name);
 
 /**
  * Set a property to one 32-bit cell.  Errors as vmc_fdt_set_prop().
@@ -188,8 +187,8 @@ int vmc_fdt_set_cells(struct vmc_fdt *fdt, const char *path, const char *name,
  * @thread any
  * @since 0.1
  */
-int vmc_fdt_set_string(struct vmc_fdt *fdt, const char *path,
-		       const char *name, const char *value);
+int vmc_fdt_set_string(struct vmc_fdt *fdt, const char *path, const char *name,
+		       const char *value);
 
 /**
  * Set a property to a list of @p n strings (each NUL-terminated, as
@@ -220,8 +219,7 @@ int vmc_fdt_set_stringlist(struct vmc_fdt *fdt, const char *path,
  * @thread any
  * @since 0.1
  */
-int vmc_fdt_alloc_phandle(struct vmc_fdt *fdt, const char *path,
-			  uint32_t *ret);
+int vmc_fdt_alloc_phandle(struct vmc_fdt *fdt, const char *path, uint32_t *ret);
 
 /**
  * Add QEMU virt's root properties ("#address-cells" and "#size-cells" 2,

@@ -54,11 +54,11 @@ struct vmc_region;
 
 /** How to build a CLINT; initialise with vmc_clint_config_init(). */
 struct vmc_clint_config {
-	size_t size;             /**< sizeof(struct vmc_clint_config) */
-	struct vmc_vm *vm;       /**< the machine (lock, clock, vCPUs) */
-	unsigned int hart_base;  /**< vCPU index of the CLINT's hart 0 */
-	unsigned int harts;      /**< number of harts; default 1 */
-	uint32_t timebase_hz;    /**< mtime frequency; default 10000000 */
+	size_t size;		/**< sizeof(struct vmc_clint_config) */
+	struct vmc_vm *vm;	/**< the machine (lock, clock, vCPUs) */
+	unsigned int hart_base; /**< vCPU index of the CLINT's hart 0 */
+	unsigned int harts;	/**< number of harts; default 1 */
+	uint32_t timebase_hz;	/**< mtime frequency; default 10000000 */
 	/**
 	 * Output lines, 2 * @c harts of them: [2 * i] is hart i's MSIP,
 	 * [2 * i + 1] its MTIP; copied at creation, owned by the caller and

@@ -67,10 +67,10 @@ struct vmc_region;
 
 /** How to build a PLIC; initialise with vmc_plic_config_init(). */
 struct vmc_plic_config {
-	size_t size;              /**< sizeof(struct vmc_plic_config) */
-	struct vmc_vm *vm;        /**< the machine */
-	unsigned int hart_base;   /**< vCPU index of the PLIC's hart 0 */
-	unsigned int harts;       /**< number of harts; default 1 */
+	size_t size;		  /**< sizeof(struct vmc_plic_config) */
+	struct vmc_vm *vm;	  /**< the machine */
+	unsigned int hart_base;	  /**< vCPU index of the PLIC's hart 0 */
+	unsigned int harts;	  /**< number of harts; default 1 */
 	unsigned int num_sources; /**< sources incl. reserved 0; default 96 */
 	/**
 	 * Output lines, one per context (2 * @c harts): [2 * h] is hart h's
@@ -105,8 +105,7 @@ void vmc_plic_config_init(struct vmc_plic_config *config);
  * @thread loop
  * @since 0.1
  */
-int vmc_plic_new(const struct vmc_plic_config *config,
-		 struct vmc_plic **ret);
+int vmc_plic_new(const struct vmc_plic_config *config, struct vmc_plic **ret);
 
 /**
  * Free the PLIC and its input lines.  Its region must have been removed

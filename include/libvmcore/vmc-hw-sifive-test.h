@@ -40,7 +40,7 @@ struct vmc_region;
 
 /** How to build a finisher; initialise with vmc_sifive_test_config_init(). */
 struct vmc_sifive_test_config {
-	size_t size;       /**< sizeof(struct vmc_sifive_test_config) */
+	size_t size;	   /**< sizeof(struct vmc_sifive_test_config) */
 	struct vmc_vm *vm; /**< the machine it shuts down or resets */
 };
 

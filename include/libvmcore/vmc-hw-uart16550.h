@@ -75,15 +75,15 @@ typedef void (*vmc_uart16550_closed_cb)(void *userdata, int error);
 
 /** How to build a UART; initialise with vmc_uart16550_config_init(). */
 struct vmc_uart16550_config {
-	size_t size;              /**< sizeof(struct vmc_uart16550_config) */
-	struct vmc_vm *vm;        /**< the machine (lock, loop, clock) */
-	unsigned int reg_shift;   /**< register stride is 1 << reg_shift */
-	struct vmc_irq *irq;      /**< the interrupt output, or NULL */
-	uint32_t clock_hz;        /**< input clock; default 1843200 */
-	int in_fd;                /**< receive from this fd, or -1 */
-	int out_fd;               /**< transmit to this fd, or -1 */
+	size_t size;		   /**< sizeof(struct vmc_uart16550_config) */
+	struct vmc_vm *vm;	   /**< the machine (lock, loop, clock) */
+	unsigned int reg_shift;	   /**< register stride is 1 << reg_shift */
+	struct vmc_irq *irq;	   /**< the interrupt output, or NULL */
+	uint32_t clock_hz;	   /**< input clock; default 1843200 */
+	int in_fd;		   /**< receive from this fd, or -1 */
+	int out_fd;		   /**< transmit to this fd, or -1 */
 	vmc_uart16550_tx_cb tx_cb; /**< transmit callback, or NULL */
-	void *userdata;           /**< for @c tx_cb and @c closed_cb */
+	void *userdata;		   /**< for @c tx_cb and @c closed_cb */
 	/** @c out_fd failed, or NULL (since 0.2; a 0.1 config without it,
 	 *  its @c size smaller, is accepted) */
 	vmc_uart16550_closed_cb closed_cb;

@@ -66,10 +66,10 @@ typedef int (*vmc_kvm_intack_cb)(struct vmc_vcpu *vcpu, void *opaque);
 
 /** KVM options, pointed at by vmc_vm_config.accel_config. */
 struct vmc_kvm_config {
-	size_t size;                /**< sizeof(struct vmc_kvm_config) */
-	unsigned int flags;         /**< enum vmc_kvm_flags */
-	vmc_kvm_intack_cb intack;   /**< NULL: inject vector 0x20 + 0 */
-	void *intack_opaque;        /**< passed to @c intack */
+	size_t size;		  /**< sizeof(struct vmc_kvm_config) */
+	unsigned int flags;	  /**< enum vmc_kvm_flags */
+	vmc_kvm_intack_cb intack; /**< NULL: inject vector 0x20 + 0 */
+	void *intack_opaque;	  /**< passed to @c intack */
 };
 
 /**
@@ -199,32 +199,33 @@ enum vmc_kvm_debug_flags {
 
 /** Kinds of a hardware breakpoint slot. */
 enum vmc_kvm_hw_bp_type {
-	VMC_KVM_HW_BP_NONE = 0,  /**< slot unused */
-	VMC_KVM_HW_BP_EXEC = 1,  /**< instruction fetch */
+	VMC_KVM_HW_BP_NONE = 0,	 /**< slot unused */
+	VMC_KVM_HW_BP_EXEC = 1,	 /**< instruction fetch */
 	VMC_KVM_HW_BP_WRITE = 2, /**< data write */
-	VMC_KVM_HW_BP_RW = 3,    /**< data read or write */
+	VMC_KVM_HW_BP_RW = 3,	 /**< data read or write */
 };
 
 /** One hardware breakpoint (x86 debug register) slot. */
 struct vmc_kvm_hw_bp {
-	uint64_t addr;                  /**< guest-virtual address */
-	enum vmc_kvm_hw_bp_type type;   /**< kind, or NONE */
-	unsigned int len;               /**< 1, 2, 4 or 8 (EXEC: 1) */
+	uint64_t addr;		      /**< guest-virtual address */
+	enum vmc_kvm_hw_bp_type type; /**< kind, or NONE */
+	unsigned int len;	      /**< 1, 2, 4 or 8 (EXEC: 1) */
 };
 
 /** Guest debugging controls for vmc_kvm_vcpu_set_guest_debug(). */
 struct vmc_kvm_guest_debug {
-	size_t size;                /**< sizeof(struct vmc_kvm_guest_debug) */
-	unsigned int flags;         /**< enum vmc_kvm_debug_flags; 0 = off */
+	size_t size;		    /**< sizeof(struct vmc_kvm_guest_debug) */
+	unsigned int flags;	    /**< enum vmc_kvm_debug_flags; 0 = off */
 	struct vmc_kvm_hw_bp hw[4]; /**< with VMC_KVM_DEBUG_HW_BP */
 };
 
 /** What a debug exit reports to the debug handler. */
 struct vmc_kvm_debug_exit {
-	uint32_t exception; /**< 1 (`#DB`: step or hw breakpoint) or 3 (`#BP`) */
-	uint64_t pc;        /**< RIP of the breakpoint or the next insn */
-	uint64_t dr6;       /**< which condition hit (`#DB`) */
-	uint64_t dr7;       /**< the debug control register at the exit */
+	uint32_t
+		exception; /**< 1 (`#DB`: step or hw breakpoint) or 3 (`#BP`) */
+	uint64_t pc;	   /**< RIP of the breakpoint or the next insn */
+	uint64_t dr6;	   /**< which condition hit (`#DB`) */
+	uint64_t dr7;	   /**< the debug control register at the exit */
 };
 
 /**

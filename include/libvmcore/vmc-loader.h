@@ -28,8 +28,8 @@ enum vmc_elf_machine {
 /** Where an image went. */
 struct vmc_load_info {
 	uint64_t entry; /**< entry point (ELF) or load address (raw) */
-	uint64_t low;   /**< lowest guest address written */
-	uint64_t high;  /**< one past the highest guest address written */
+	uint64_t low;	/**< lowest guest address written */
+	uint64_t high;	/**< one past the highest guest address written */
 };
 
 /**

@@ -351,8 +351,8 @@ int vmc_notifier_set_handler(struct vmc_notifier *n, struct vmc_loop *loop,
 /** The kind of a clock. */
 enum vmc_clock_type {
 	VMC_CLOCK_REALTIME = 0, /**< host CLOCK_MONOTONIC; always runs */
-	VMC_CLOCK_HOST = 1,     /**< host CLOCK_REALTIME (wall); always runs */
-	VMC_CLOCK_VIRTUAL = 2,  /**< guest time: stops, starts, may be
+	VMC_CLOCK_HOST = 1,	/**< host CLOCK_REALTIME (wall); always runs */
+	VMC_CLOCK_VIRTUAL = 2,	/**< guest time: stops, starts, may be
 				     deterministic */
 	_VMC_CLOCK_TYPE_MAX = 0x7fffffff
 };

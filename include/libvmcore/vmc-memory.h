@@ -198,15 +198,15 @@ enum vmc_region_flags {
  *               with the region's endianness
  * @return 0, or a negative errno that the access reports to its caller
  */
-typedef int (*vmc_region_read_cb)(void *opaque, uint64_t offset,
-				  unsigned size, uint64_t *value);
+typedef int (*vmc_region_read_cb)(void *opaque, uint64_t offset, unsigned size,
+				  uint64_t *value);
 
 /**
  * Write callback of an I/O region; see vmc_region_read_cb.  Only the low
  * @p size bytes of @p value are meaningful; the others are zero.
  */
-typedef int (*vmc_region_write_cb)(void *opaque, uint64_t offset,
-				   unsigned size, uint64_t value);
+typedef int (*vmc_region_write_cb)(void *opaque, uint64_t offset, unsigned size,
+				   uint64_t value);
 
 /** Flags of struct vmc_region_ops. */
 enum vmc_region_ops_flags {
@@ -281,8 +281,8 @@ struct vmc_region_ops {
  * @thread writer
  * @since 0.1
  */
-int vmc_region_new_ram(struct vmc_memory *mem, const char *name,
-		       uint64_t size, unsigned flags, struct vmc_region **ret);
+int vmc_region_new_ram(struct vmc_memory *mem, const char *name, uint64_t size,
+		       unsigned flags, struct vmc_region **ret);
 
 /**
  * Create a RAM region over memory the caller owns.  The caller keeps
@@ -325,8 +325,8 @@ int vmc_region_new_ram_ptr(struct vmc_memory *mem, const char *name,
  * @thread writer
  * @since 0.1
  */
-int vmc_region_new_rom(struct vmc_memory *mem, const char *name,
-		       uint64_t size, struct vmc_region **ret);
+int vmc_region_new_rom(struct vmc_memory *mem, const char *name, uint64_t size,
+		       struct vmc_region **ret);
 
 /**
  * Create an I/O region whose accesses call @p ops.
@@ -613,7 +613,7 @@ int vmc_region_remove_ioeventfd(struct vmc_region *r, uint64_t offset,
 /** Which bus an address space models. */
 enum vmc_as_kind {
 	VMC_AS_MEMORY = 0, /**< memory: MMIO and RAM */
-	VMC_AS_IO = 1,     /**< x86 port I/O */
+	VMC_AS_IO = 1,	   /**< x86 port I/O */
 	_VMC_AS_KIND_MAX = 0x7fffffff
 };
 
@@ -765,8 +765,8 @@ int vmc_as_read(struct vmc_address_space *as, uint64_t addr, void *buf,
  * @thread any (see vmc_as_read())
  * @since 0.1
  */
-int vmc_as_write(struct vmc_address_space *as, uint64_t addr,
-		 const void *buf, size_t len);
+int vmc_as_write(struct vmc_address_space *as, uint64_t addr, const void *buf,
+		 size_t len);
 
 /**
  * Put an image into guest RAM and ROM, as a loader does (QEMU's
@@ -834,29 +834,29 @@ int vmc_as_unmap(struct vmc_address_space *as, void *ptr);
 /** A flat range, as reported to listeners. */
 struct vmc_memory_section {
 	struct vmc_address_space *as; /**< the address space */
-	enum vmc_as_kind kind;        /**< its kind */
-	uint64_t addr;                /**< guest address of the first byte */
+	enum vmc_as_kind kind;	      /**< its kind */
+	uint64_t addr;		      /**< guest address of the first byte */
 	/** bytes; 0 only for a range covering the whole 2^64 space */
 	uint64_t size;
-	struct vmc_region *region;    /**< the region shown there */
-	uint64_t offset;              /**< offset of @c addr in @c region */
+	struct vmc_region *region; /**< the region shown there */
+	uint64_t offset;	   /**< offset of @c addr in @c region */
 	/** host address of @c addr for RAM and ROM, NULL for I/O */
 	void *host;
 	/** memfd of the RAM/ROM behind @c host, or -1 */
 	int fd;
-	uint64_t fd_offset;           /**< file offset of @c host in @c fd */
-	bool readonly;                /**< guest writes are refused */
-	bool ram;                     /**< RAM or ROM (host memory) */
-	bool rom;                     /**< ROM */
+	uint64_t fd_offset; /**< file offset of @c host in @c fd */
+	bool readonly;	    /**< guest writes are refused */
+	bool ram;	    /**< RAM or ROM (host memory) */
+	bool rom;	    /**< ROM */
 };
 
 /** An ioeventfd as seen in an address space, reported to listeners. */
 struct vmc_ioeventfd_info {
 	struct vmc_address_space *as; /**< the address space */
-	enum vmc_as_kind kind;        /**< memory (MMIO) or io (PIO) */
-	uint64_t addr;                /**< guest address */
-	unsigned size;                /**< 0 (any width), 1, 2, 4, 8 */
-	bool match_data;              /**< compare the written value */
+	enum vmc_as_kind kind;	      /**< memory (MMIO) or io (PIO) */
+	uint64_t addr;		      /**< guest address */
+	unsigned size;		      /**< 0 (any width), 1, 2, 4, 8 */
+	bool match_data;	      /**< compare the written value */
 	/** the value, in the region's endianness (as added) */
 	uint64_t data;
 	/**
@@ -893,9 +893,11 @@ struct vmc_ioeventfd_info {
 struct vmc_memory_listener_ops {
 	/** sizeof(struct vmc_memory_listener_ops), so the struct can grow */
 	size_t struct_size;
-	/** Called first in a commit that changed the layout (ascending priority). */
+	/** Called first in a commit that changed the layout (ascending
+	 * priority). */
 	void (*begin)(void *opaque);
-	/** Called last in a commit that changed the layout (ascending priority). */
+	/** Called last in a commit that changed the layout (ascending
+	 * priority). */
 	void (*commit)(void *opaque);
 	/**
 	 * Called for each new or changed range, after the deletions (address

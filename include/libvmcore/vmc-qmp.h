@@ -96,7 +96,7 @@ typedef void (*vmc_qmp_action_cb)(struct vmc_qmp *qmp, void *userdata);
  * caller knows).  Strings are copied.
  */
 struct vmc_qmp_config {
-	size_t size;           /**< sizeof(struct vmc_qmp_config) */
+	size_t size; /**< sizeof(struct vmc_qmp_config) */
 	/** The VM's name for `query-name` (QEMU's -name); NULL for none. */
 	const char *name;
 	/**
@@ -125,7 +125,7 @@ struct vmc_qmp_config {
 	 * server.  NULL: the command does not exist.
 	 */
 	vmc_qmp_action_cb quit;
-	void *userdata;        /**< passed to the callbacks */
+	void *userdata; /**< passed to the callbacks */
 	/** The largest request in bytes; 0 gives 1 MiB. */
 	size_t max_message;
 	/**
@@ -214,8 +214,7 @@ int vmc_qmp_add_monitor(struct vmc_qmp *qmp, const char *spec,
  * @thread loop
  * @since 0.2
  */
-int vmc_qmp_add_fd(struct vmc_qmp *qmp, int fd,
-		   struct vmc_qmp_monitor **ret);
+int vmc_qmp_add_fd(struct vmc_qmp *qmp, int fd, struct vmc_qmp_monitor **ret);
 
 /**
  * Close a monitor and its clients (a listening Unix socket's file is
@@ -256,9 +255,9 @@ unsigned int vmc_qmp_get_client_count(const struct vmc_qmp *qmp);
  * name is NULL.
  */
 struct vmc_qmp_arg {
-	const char *name;       /**< the member name in `arguments` */
+	const char *name;	/**< the member name in `arguments` */
 	enum vmc_qmp_type type; /**< its type; VMC_QMP_ANY takes any */
-	bool optional;          /**< may be absent */
+	bool optional;		/**< may be absent */
 };
 
 /**
@@ -268,8 +267,7 @@ struct vmc_qmp_arg {
  * @param req the request, valid during the call only
  * @param userdata as registered
  */
-typedef void (*vmc_qmp_command_cb)(struct vmc_qmp_request *req,
-				   void *userdata);
+typedef void (*vmc_qmp_command_cb)(struct vmc_qmp_request *req, void *userdata);
 
 /**
  * Register a command.  Before @p cb runs, the server checks the request's
@@ -323,8 +321,8 @@ struct vmc_qmp *vmc_qmp_request_get_qmp(const struct vmc_qmp_request *req);
  * @thread loop
  * @since 0.2
  */
-const struct vmc_qmp_value *vmc_qmp_request_get_arg(
-	const struct vmc_qmp_request *req, const char *name);
+const struct vmc_qmp_value *
+vmc_qmp_request_get_arg(const struct vmc_qmp_request *req, const char *name);
 
 /**
  * Answer the request with success.
@@ -394,8 +392,8 @@ enum vmc_qmp_type vmc_qmp_value_get_type(const struct vmc_qmp_value *v);
  * @thread any (one thread per value)
  * @since 0.2
  */
-const struct vmc_qmp_value *vmc_qmp_value_get_member(
-	const struct vmc_qmp_value *v, const char *key);
+const struct vmc_qmp_value *
+vmc_qmp_value_get_member(const struct vmc_qmp_value *v, const char *key);
 
 /**
  * The number of an array's elements or an object's members.
@@ -415,8 +413,8 @@ size_t vmc_qmp_value_get_length(const struct vmc_qmp_value *v);
  * @thread any (one thread per value)
  * @since 0.2
  */
-const struct vmc_qmp_value *vmc_qmp_value_get_element(
-	const struct vmc_qmp_value *v, size_t index);
+const struct vmc_qmp_value *
+vmc_qmp_value_get_element(const struct vmc_qmp_value *v, size_t index);
 
 /**
  * A string's text (UTF-8, NUL-terminated).
@@ -570,8 +568,7 @@ int vmc_qmp_object_set_string(struct vmc_qmp_value *v, const char *key,
  * @thread any (one thread per value)
  * @since 0.2
  */
-int vmc_qmp_object_set_int(struct vmc_qmp_value *v, const char *key,
-			   int64_t n);
+int vmc_qmp_object_set_int(struct vmc_qmp_value *v, const char *key, int64_t n);
 
 /**
  * Set an object's member to an unsigned integer (exact up to 2^64 - 1).

@@ -22,18 +22,18 @@ VMC_BEGIN_DECLS
 
 /** Register numbers of a RISC-V vCPU. */
 enum vmc_riscv_reg {
-	VMC_RISCV_REG_X0 = 0,     /**< zero; writes are ignored */
-	VMC_RISCV_REG_RA = 1,     /**< x1, return address */
-	VMC_RISCV_REG_SP = 2,     /**< x2, stack pointer */
-	VMC_RISCV_REG_GP = 3,     /**< x3, global pointer */
-	VMC_RISCV_REG_TP = 4,     /**< x4, thread pointer */
-	VMC_RISCV_REG_A0 = 10,    /**< x10, first argument */
-	VMC_RISCV_REG_A1 = 11,    /**< x11, second argument */
-	VMC_RISCV_REG_A2 = 12,    /**< x12, third argument */
-	VMC_RISCV_REG_X31 = 31,   /**< the last integer register */
-	VMC_RISCV_REG_PC = 32,    /**< program counter */
+	VMC_RISCV_REG_X0 = 0,		 /**< zero; writes are ignored */
+	VMC_RISCV_REG_RA = 1,		 /**< x1, return address */
+	VMC_RISCV_REG_SP = 2,		 /**< x2, stack pointer */
+	VMC_RISCV_REG_GP = 3,		 /**< x3, global pointer */
+	VMC_RISCV_REG_TP = 4,		 /**< x4, thread pointer */
+	VMC_RISCV_REG_A0 = 10,		 /**< x10, first argument */
+	VMC_RISCV_REG_A1 = 11,		 /**< x11, second argument */
+	VMC_RISCV_REG_A2 = 12,		 /**< x12, third argument */
+	VMC_RISCV_REG_X31 = 31,		 /**< the last integer register */
+	VMC_RISCV_REG_PC = 32,		 /**< program counter */
 	VMC_RISCV_REG_CSR_BASE = 0x1000, /**< CSR n is 0x1000 + n */
-	VMC_RISCV_REG_PRIV = 0x2000,     /**< privilege (vmc_riscv_priv) */
+	VMC_RISCV_REG_PRIV = 0x2000,	 /**< privilege (vmc_riscv_priv) */
 	_VMC_RISCV_REG_MAX = 0x7fffffff
 };
 
@@ -41,7 +41,7 @@ enum vmc_riscv_reg {
 #define VMC_RISCV_REG_X(n) ((unsigned int)(n))
 
 /** Register number of CSR @p csr (0..0xfff). */
-#define VMC_RISCV_REG_CSR(csr) (0x1000u + ((unsigned int)(csr) & 0xfffu))
+#define VMC_RISCV_REG_CSR(csr) (0x1000u + ((unsigned int)(csr)&0xfffu))
 
 /** Privilege levels, as read and written through VMC_RISCV_REG_PRIV. */
 enum vmc_riscv_priv {
@@ -53,11 +53,11 @@ enum vmc_riscv_priv {
 
 /** Interrupt lines of a RISC-V vCPU: bit numbers of mip. */
 enum vmc_riscv_irq {
-	VMC_RISCV_IRQ_SSIP = 1,  /**< supervisor software interrupt */
-	VMC_RISCV_IRQ_MSIP = 3,  /**< machine software interrupt */
-	VMC_RISCV_IRQ_STIP = 5,  /**< supervisor timer interrupt */
-	VMC_RISCV_IRQ_MTIP = 7,  /**< machine timer interrupt */
-	VMC_RISCV_IRQ_SEIP = 9,  /**< supervisor external interrupt */
+	VMC_RISCV_IRQ_SSIP = 1,	 /**< supervisor software interrupt */
+	VMC_RISCV_IRQ_MSIP = 3,	 /**< machine software interrupt */
+	VMC_RISCV_IRQ_STIP = 5,	 /**< supervisor timer interrupt */
+	VMC_RISCV_IRQ_MTIP = 7,	 /**< machine timer interrupt */
+	VMC_RISCV_IRQ_SEIP = 9,	 /**< supervisor external interrupt */
 	VMC_RISCV_IRQ_MEIP = 11, /**< machine external interrupt */
 	_VMC_RISCV_IRQ_MAX = 0x7fffffff
 };

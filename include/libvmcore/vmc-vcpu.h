@@ -65,9 +65,9 @@ struct vmc_vcpu *vmc_vcpu_current(void);
 
 /** Observable state of a vCPU (a snapshot). */
 enum vmc_vcpu_state {
-	VMC_VCPU_RUNNING = 0,   /**< may execute guest code */
-	VMC_VCPU_HALTED = 1,    /**< waiting for an interrupt (WFI/HLT) */
-	VMC_VCPU_STOPPED = 2,   /**< stopped (paused VM or stop request) */
+	VMC_VCPU_RUNNING = 0,	/**< may execute guest code */
+	VMC_VCPU_HALTED = 1,	/**< waiting for an interrupt (WFI/HLT) */
+	VMC_VCPU_STOPPED = 2,	/**< stopped (paused VM or stop request) */
 	VMC_VCPU_UNPLUGGED = 3, /**< its thread has exited */
 	_VMC_VCPU_STATE_MAX = 0x7fffffff
 };

@@ -67,10 +67,10 @@ enum vmc_arch {
 
 /** Run state of a VM. */
 enum vmc_vm_state {
-	VMC_VM_CREATED = 0,     /**< built, never started */
-	VMC_VM_RUNNING = 1,     /**< vCPUs run guest code */
-	VMC_VM_PAUSED = 2,      /**< stopped by the host */
-	VMC_VM_SHUTDOWN = 3,    /**< the guest asked to power off */
+	VMC_VM_CREATED = 0,	/**< built, never started */
+	VMC_VM_RUNNING = 1,	/**< vCPUs run guest code */
+	VMC_VM_PAUSED = 2,	/**< stopped by the host */
+	VMC_VM_SHUTDOWN = 3,	/**< the guest asked to power off */
 	VMC_VM_GUEST_ERROR = 4, /**< the guest broke the machine */
 	/** stopped for a debugger: a vCPU hit a breakpoint or watchpoint or
 	 *  completed a step (vmc-debug.h); vmc_vm_resume() continues */
@@ -93,12 +93,12 @@ enum vmc_vm_flags {
  * the library which ones the caller knows).
  */
 struct vmc_vm_config {
-	size_t size;            /**< sizeof(struct vmc_vm_config) */
-	enum vmc_accel accel;   /**< default VMC_ACCEL_AUTO */
-	enum vmc_arch arch;     /**< default VMC_ARCH_NONE (harness) */
-	unsigned int vcpus;     /**< number of vCPUs, 1..256; default 1 */
-	unsigned int flags;     /**< enum vmc_vm_flags */
-	struct vmc_loop *loop;  /**< the loop the VM's callbacks run on */
+	size_t size;	       /**< sizeof(struct vmc_vm_config) */
+	enum vmc_accel accel;  /**< default VMC_ACCEL_AUTO */
+	enum vmc_arch arch;    /**< default VMC_ARCH_NONE (harness) */
+	unsigned int vcpus;    /**< number of vCPUs, 1..256; default 1 */
+	unsigned int flags;    /**< enum vmc_vm_flags */
+	struct vmc_loop *loop; /**< the loop the VM's callbacks run on */
 	/**
 	 * Real-time signal the KVM accelerator uses to kick vCPU threads out
 	 * of the kernel; 0 picks SIGRTMIN + 6.  The handler is installed with
@@ -427,8 +427,7 @@ int vmc_vm_request_guest_error(struct vmc_vm *vm, const char *reason);
  * A state handler: called on the loop thread, VM lock held, after the run
  * state changed from @p old_state to @p new_state.
  */
-typedef void (*vmc_vm_state_cb)(struct vmc_vm *vm,
-				enum vmc_vm_state old_state,
+typedef void (*vmc_vm_state_cb)(struct vmc_vm *vm, enum vmc_vm_state old_state,
 				enum vmc_vm_state new_state, void *userdata);
 
 /**
@@ -481,8 +480,7 @@ typedef void (*vmc_vm_reset_cb)(struct vmc_vm *vm, void *userdata);
  * @since 0.1
  */
 int vmc_vm_add_reset_handler(struct vmc_vm *vm, vmc_vm_reset_cb cb,
-			     void *userdata,
-			     struct vmc_vm_reset_handler **ret);
+			     void *userdata, struct vmc_vm_reset_handler **ret);
 
 /**
  * Unregister and free a reset handler.

@@ -128,8 +128,7 @@ enum vmc_x86_reg {
  * @thread any except another vCPU thread
  * @since 0.1
  */
-int vmc_x86_vcpu_get_msr(struct vmc_vcpu *vcpu, uint32_t index,
-			 uint64_t *ret);
+int vmc_x86_vcpu_get_msr(struct vmc_vcpu *vcpu, uint32_t index, uint64_t *ret);
 
 /**
  * Write a model-specific register of the vCPU.
@@ -145,13 +144,12 @@ int vmc_x86_vcpu_get_msr(struct vmc_vcpu *vcpu, uint32_t index,
  * @thread any except another vCPU thread
  * @since 0.1
  */
-int vmc_x86_vcpu_set_msr(struct vmc_vcpu *vcpu, uint32_t index,
-			 uint64_t value);
+int vmc_x86_vcpu_set_msr(struct vmc_vcpu *vcpu, uint32_t index, uint64_t value);
 
 /** One CPUID leaf (function/index) and the values the guest reads. */
 struct vmc_x86_cpuid_entry {
-	uint32_t function; /**< EAX input */
-	uint32_t index;    /**< ECX input, for leaves that use it */
+	uint32_t function;	     /**< EAX input */
+	uint32_t index;		     /**< ECX input, for leaves that use it */
 	uint32_t eax, ebx, ecx, edx; /**< EDX output */
 };
 
@@ -179,8 +177,7 @@ struct vmc_x86_cpuid_entry {
  * @since 0.1
  */
 int vmc_x86_vcpu_set_cpuid(struct vmc_vcpu *vcpu,
-			   const struct vmc_x86_cpuid_entry *entries,
-			   size_t n);
+			   const struct vmc_x86_cpuid_entry *entries, size_t n);
 
 /**
  * Read one entry of the vCPU's CPUID table.

@@ -31,11 +31,11 @@ struct vmc_memory_listener;
 
 struct kvm_slot {
 	bool used;
-	uint32_t flags;          /* KVM_MEM_* as registered */
+	uint32_t flags; /* KVM_MEM_* as registered */
 	uint64_t gpa, size;
 	void *host;
 	struct vmc_region *region;
-	uint64_t region_offset;  /* of gpa inside region */
+	uint64_t region_offset; /* of gpa inside region */
 };
 
 #define KVM_MAX_SW_BPS 64
@@ -57,9 +57,9 @@ struct kvm_irqfd_entry {
  * the first successful probe (vmc__kvm_host(); read-only afterwards).
  */
 struct kvm_host {
-	int run_size;            /* KVM_GET_VCPU_MMAP_SIZE */
-	int max_vcpus;           /* 0: unknown */
-	int nr_memslots;         /* 0: unknown */
+	int run_size;	 /* KVM_GET_VCPU_MMAP_SIZE */
+	int max_vcpus;	 /* 0: unknown */
+	int nr_memslots; /* 0: unknown */
 	/* Immediate exit, user memory, ioeventfds, KVM_SET_CPUID2. */
 	bool required;
 	bool readonly_mem, any_length_ioeventfd, irqfd_resample;
@@ -72,8 +72,8 @@ struct kvm_host {
 };
 
 struct kvm_vm {
-	int fd;                  /* the VM */
-	int run_size;            /* KVM_GET_VCPU_MMAP_SIZE */
+	int fd;	      /* the VM */
+	int run_size; /* KVM_GET_VCPU_MMAP_SIZE */
 	bool irqchip;
 	bool pit;
 	bool readonly_mem;
@@ -189,8 +189,7 @@ int vmc__kvm_debug_insert(struct vmc_vcpu *vcpu, unsigned int kind,
 int vmc__kvm_debug_remove(struct vmc_vcpu *vcpu, unsigned int kind,
 			  uint64_t addr, uint64_t len);
 int vmc__kvm_debug_step(struct vmc_vcpu *vcpu, bool on);
-int vmc__kvm_debug_translate(struct vmc_vcpu *vcpu, uint64_t va,
-			     uint64_t *pa);
+int vmc__kvm_debug_translate(struct vmc_vcpu *vcpu, uint64_t va, uint64_t *pa);
 /* Fill vcpu->debug_stop from a KVM_EXIT_DEBUG. */
 void vmc__kvm_debug_record(struct vmc_vcpu *vcpu, uint32_t exception,
 			   uint64_t dr6);

@@ -59,13 +59,13 @@ static bool section_to_slot(struct kvm_vm *kv,
 	if (((uintptr_t)s->host + skip) & (PAGE - 1))
 		return false;
 	*ret = (struct kvm_slot){
-	    .used = true,
-	    .flags = s->readonly ? KVM_MEM_READONLY : 0,
-	    .gpa = start,
-	    .size = end - start,
-	    .host = (char *)s->host + skip,
-	    .region = s->region,
-	    .region_offset = s->offset + skip,
+		.used = true,
+		.flags = s->readonly ? KVM_MEM_READONLY : 0,
+		.gpa = start,
+		.size = end - start,
+		.host = (char *)s->host + skip,
+		.region = s->region,
+		.region_offset = s->offset + skip,
 	};
 	return true;
 }
@@ -74,11 +74,11 @@ static int slot_set(struct kvm_vm *kv, unsigned int id,
 		    const struct kvm_slot *s, uint64_t size)
 {
 	struct kvm_userspace_memory_region m = {
-	    .slot = id,
-	    .flags = s->flags,
-	    .guest_phys_addr = s->gpa,
-	    .memory_size = size,
-	    .userspace_addr = (uintptr_t)s->host,
+		.slot = id,
+		.flags = s->flags,
+		.guest_phys_addr = s->gpa,
+		.memory_size = size,
+		.userspace_addr = (uintptr_t)s->host,
 	};
 
 	return vmc__kvm_ioctl(kv->fd, KVM_SET_USER_MEMORY_REGION, &m);
@@ -199,10 +199,10 @@ static int ioeventfd_set(struct kvm_vm *kv, const struct vmc_ioeventfd_info *e,
 			 bool assign)
 {
 	struct kvm_ioeventfd arg = {
-	    .datamatch = e->match_data ? e->data_host : 0,
-	    .addr = e->addr,
-	    .len = e->size,
-	    .fd = vmc_notifier_get_fd(e->notifier),
+		.datamatch = e->match_data ? e->data_host : 0,
+		.addr = e->addr,
+		.len = e->size,
+		.fd = vmc_notifier_get_fd(e->notifier),
 	};
 
 	if (e->match_data)
@@ -246,18 +246,18 @@ static void eventfd_del(void *opaque, const struct vmc_ioeventfd_info *e)
 }
 
 static const struct vmc_memory_listener_ops mem_ops = {
-    .struct_size = sizeof(mem_ops),
-    .commit = mem_commit,
-    .region_add = mem_region_add,
-    .region_del = mem_region_del,
-    .eventfd_add = eventfd_add,
-    .eventfd_del = eventfd_del,
+	.struct_size = sizeof(mem_ops),
+	.commit = mem_commit,
+	.region_add = mem_region_add,
+	.region_del = mem_region_del,
+	.eventfd_add = eventfd_add,
+	.eventfd_del = eventfd_del,
 };
 
 static const struct vmc_memory_listener_ops io_ops = {
-    .struct_size = sizeof(io_ops),
-    .eventfd_add = eventfd_add,
-    .eventfd_del = eventfd_del,
+	.struct_size = sizeof(io_ops),
+	.eventfd_add = eventfd_add,
+	.eventfd_del = eventfd_del,
 };
 
 /* QEMU's accelerator listeners sit at priority 10; so do these. */
@@ -296,9 +296,8 @@ int vmc__kvm_memory_init(struct vmc_vm *vm)
 			goto fail;
 	}
 	if (as_io) {
-		r = vmc_memory_listener_new(as_io, &io_ops,
-					    LISTENER_PRIORITY, vm,
-					    &kv->io_listener);
+		r = vmc_memory_listener_new(as_io, &io_ops, LISTENER_PRIORITY,
+					    vm, &kv->io_listener);
 		if (r < 0)
 			goto fail;
 	}
@@ -367,8 +366,8 @@ void vmc__kvm_pio(struct vmc_vcpu *vcpu, struct kvm_run *run)
 
 	/* String I/O (rep ins/outs) comes as `count` accesses to one port. */
 	for (uint32_t i = 0; i < run->io.count; i++, p += size)
-		exit_access(kc->as_io, &kc->pio_hint, run->io.port, p,
-			    size, write);
+		exit_access(kc->as_io, &kc->pio_hint, run->io.port, p, size,
+			    write);
 }
 
 void vmc__kvm_mmio(struct vmc_vcpu *vcpu, struct kvm_run *run)
@@ -378,8 +377,10 @@ void vmc__kvm_mmio(struct vmc_vcpu *vcpu, struct kvm_run *run)
 
 	if (len > sizeof(run->mmio.data))
 		len = sizeof(run->mmio.data);
-	exit_access(vmc_vm_get_address_space(vmc_vcpu_get_vm(vcpu), VMC_AS_MEMORY), &kc->mmio_hint, run->mmio.phys_addr,
-		    run->mmio.data, len, run->mmio.is_write);
+	exit_access(
+		vmc_vm_get_address_space(vmc_vcpu_get_vm(vcpu), VMC_AS_MEMORY),
+		&kc->mmio_hint, run->mmio.phys_addr, run->mmio.data, len,
+		run->mmio.is_write);
 }
 
 /* ------------------------------------------------------------------------
@@ -485,8 +486,7 @@ int vmc__kvm_dirty_log_get(struct vmc_vm *vm, struct vmc_region *region,
 
 /* The KVM-only names of 0.1, now the generic calls of vmc-vm.h. */
 VMC_EXPORT int vmc_kvm_set_dirty_logging(struct vmc_vm *vm,
-					 struct vmc_region *region,
-					 bool enable)
+					 struct vmc_region *region, bool enable)
 {
 	vmc_assert_return(vm && region, -EINVAL);
 	if (!vmc__kvm_is(vm))

@@ -82,8 +82,8 @@ int vmc__kvm_vcpu_create(struct vmc_vcpu *vcpu)
 	kc->fd = -1;
 	kc->run_size = kv->run_size;
 	kc->as_io = vmc_vm_get_address_space(vmc_vcpu_get_vm(vcpu), VMC_AS_IO);
-	kc->as_memory = vmc_vm_get_address_space(vmc_vcpu_get_vm(vcpu),
-						 VMC_AS_MEMORY);
+	kc->as_memory =
+		vmc_vm_get_address_space(vmc_vcpu_get_vm(vcpu), VMC_AS_MEMORY);
 	/* vm_destroy frees it. */
 	vmc__accel_vcpu(vcpu)->state = kc;
 
@@ -123,13 +123,14 @@ int vmc__kvm_vcpu_realize(struct vmc_vcpu *vcpu)
 
 	if (likely(kc->fd >= 0))
 		return atomic_load_explicit(&kc->alive, memory_order_relaxed)
-			   ? 0
-			   : -EIO;
-	fd = ioctl(kv->fd, KVM_CREATE_VCPU, (unsigned long)vmc_vcpu_get_index(vcpu));
+			       ? 0
+			       : -EIO;
+	fd = ioctl(kv->fd, KVM_CREATE_VCPU,
+		   (unsigned long)vmc_vcpu_get_index(vcpu));
 	if (fd < 0) {
 		r = -errno;
-		vmc__err("kvm: KVM_CREATE_VCPU %u: %s", vmc_vcpu_get_index(vcpu),
-			 strerror(-r));
+		vmc__err("kvm: KVM_CREATE_VCPU %u: %s",
+			 vmc_vcpu_get_index(vcpu), strerror(-r));
 		return r;
 	}
 	run = mmap(NULL, (size_t)kv->run_size, PROT_READ | PROT_WRITE,
@@ -158,7 +159,8 @@ int vmc__kvm_vcpu_realize(struct vmc_vcpu *vcpu)
 	return 0;
 fail:
 	/* A vCPU id cannot be created twice: keep it, unusable. */
-	vmc__err("kvm: setting up vCPU %u: %s", vmc_vcpu_get_index(vcpu), strerror(-r));
+	vmc__err("kvm: setting up vCPU %u: %s", vmc_vcpu_get_index(vcpu),
+		 strerror(-r));
 	return r;
 }
 
@@ -191,7 +193,8 @@ bool vmc__kvm_vcpu_has_work(struct vmc_vcpu *vcpu)
 	 * HLT exits happen with the guest's IF as the kernel reported it;
 	 * a vCPU halted before it ever ran has its power-on flags cached.
 	 */
-	return (atomic_load(&vmc__accel_vcpu(vcpu)->irqs) & (1u << VMC_KVM_LINE_INTR)) &&
+	return (atomic_load(&vmc__accel_vcpu(vcpu)->irqs) &
+		(1u << VMC_KVM_LINE_INTR)) &&
 	       (kc->run ? kc->run->if_flag : !!(kc->regs.rflags & 0x200));
 }
 
@@ -225,7 +228,8 @@ static void inject_interrupts(struct vmc_vcpu *vcpu, struct kvm_vcpu *kc,
 		if (vmc__kvm_ioctl(kc->fd, KVM_NMI, NULL) == 0)
 			atomic_fetch_sub(&kc->nmi_pending, 1);
 	}
-	if (!(atomic_load_explicit(&vmc__accel_vcpu(vcpu)->irqs, memory_order_acquire) &
+	if (!(atomic_load_explicit(&vmc__accel_vcpu(vcpu)->irqs,
+				   memory_order_acquire) &
 	      (1u << VMC_KVM_LINE_INTR))) {
 		run->request_interrupt_window = 0;
 		return;
@@ -235,7 +239,8 @@ static void inject_interrupts(struct vmc_vcpu *vcpu, struct kvm_vcpu *kc,
 		int vec;
 
 		vmc_vm_lock(vmc_vcpu_get_vm(vcpu));
-		if (!(atomic_load(&vmc__accel_vcpu(vcpu)->irqs) & (1u << VMC_KVM_LINE_INTR)))
+		if (!(atomic_load(&vmc__accel_vcpu(vcpu)->irqs) &
+		      (1u << VMC_KVM_LINE_INTR)))
 			vec = -1;
 		else if (kv->intack)
 			vec = kv->intack(vcpu, kv->intack_opaque);
@@ -249,7 +254,8 @@ static void inject_interrupts(struct vmc_vcpu *vcpu, struct kvm_vcpu *kc,
 		}
 		/* Ask again if the line is still up after this one. */
 		run->request_interrupt_window =
-		    !!(atomic_load(&vmc__accel_vcpu(vcpu)->irqs) & (1u << VMC_KVM_LINE_INTR));
+			!!(atomic_load(&vmc__accel_vcpu(vcpu)->irqs) &
+			   (1u << VMC_KVM_LINE_INTR));
 	} else {
 		run->request_interrupt_window = 1;
 	}
@@ -272,10 +278,10 @@ static int handle_debug(struct vmc_vcpu *vcpu, struct kvm_run *run)
 {
 	struct kvm_vm *kv = kvm_vm_of(vmc_vcpu_get_vm(vcpu));
 	struct vmc_kvm_debug_exit info = {
-	    .exception = run->debug.arch.exception,
-	    .pc = run->debug.arch.pc,
-	    .dr6 = run->debug.arch.dr6,
-	    .dr7 = run->debug.arch.dr7,
+		.exception = run->debug.arch.exception,
+		.pc = run->debug.arch.pc,
+		.dr6 = run->debug.arch.dr6,
+		.dr7 = run->debug.arch.dr7,
 	};
 
 	vmc__kvm_debug_record(vcpu, info.exception, info.dr6);
@@ -295,11 +301,11 @@ static int handle_internal_error(struct vmc_vcpu *vcpu, struct kvm_run *run)
 	if (nd > ARRAY_SIZE(run->internal.data))
 		nd = ARRAY_SIZE(run->internal.data);
 	for (uint32_t i = 0; i < nd && n < sizeof(data) - 20; i++)
-		n += (size_t)snprintf(data + n, sizeof(data) - n, " 0x%llx",
-				      (unsigned long long)run->internal.data[i]);
+		n += (size_t)snprintf(
+			data + n, sizeof(data) - n, " 0x%llx",
+			(unsigned long long)run->internal.data[i]);
 	vmc__vcpu_guest_error(vcpu, "KVM internal error, suberror %u%s%s",
-			      run->internal.suberror, nd ? ", data" : "",
-			      data);
+			      run->internal.suberror, nd ? ", data" : "", data);
 	return VMC__EXIT_ERROR;
 }
 
@@ -358,8 +364,7 @@ int vmc__kvm_vcpu_run(struct vmc_vcpu *vcpu)
 	 * (blocked outside KVM_RUN) and makes the next entry return at
 	 * once; without a kick, each exit saves a full barrier.
 	 */
-	if (unlikely(!atomic_load_explicit(&kc->alive,
-					   memory_order_relaxed))) {
+	if (unlikely(!atomic_load_explicit(&kc->alive, memory_order_relaxed))) {
 		r = vmc__kvm_vcpu_realize(vcpu);
 		if (r < 0) {
 			vmc__vcpu_guest_error(vcpu, "creating the vCPU: %s",
@@ -382,8 +387,8 @@ int vmc__kvm_vcpu_run(struct vmc_vcpu *vcpu)
 				atomic_store_explicit(&kc->in_kernel, 0,
 						      memory_order_relaxed);
 				vmc__vcpu_guest_error(
-				    vcpu, "writing back registers: %s",
-				    strerror(-r));
+					vcpu, "writing back registers: %s",
+					strerror(-r));
 				return VMC__EXIT_ERROR;
 			}
 		}
@@ -429,15 +434,16 @@ int vmc__kvm_vcpu_run(struct vmc_vcpu *vcpu)
 			return VMC__EXIT_HALTED;
 		case KVM_EXIT_SHUTDOWN:
 			vmc__vcpu_guest_error(
-			    vcpu, "triple fault (KVM_EXIT_SHUTDOWN)");
+				vcpu, "triple fault (KVM_EXIT_SHUTDOWN)");
 			return VMC__EXIT_ERROR;
 		case KVM_EXIT_FAIL_ENTRY:
 			vmc__vcpu_guest_error(
-			    vcpu,
-			    "VM entry failed (KVM_EXIT_FAIL_ENTRY), hardware "
-			    "reason 0x%llx",
-			    (unsigned long long)run->fail_entry
-				.hardware_entry_failure_reason);
+				vcpu,
+				"VM entry failed (KVM_EXIT_FAIL_ENTRY), "
+				"hardware "
+				"reason 0x%llx",
+				(unsigned long long)run->fail_entry
+					.hardware_entry_failure_reason);
 			return VMC__EXIT_ERROR;
 		case KVM_EXIT_INTERNAL_ERROR:
 			return handle_internal_error(vcpu, run);

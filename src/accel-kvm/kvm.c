@@ -134,7 +134,7 @@ static void read_caps(int sys_fd, int vm_fd)
 		host.max_vcpus = kvm_check(sys_fd, KVM_CAP_NR_VCPUS);
 	host.readonly_mem = kvm_check(sys_fd, KVM_CAP_READONLY_MEM);
 	host.any_length_ioeventfd =
-	    kvm_check(sys_fd, KVM_CAP_IOEVENTFD_ANY_LENGTH);
+		kvm_check(sys_fd, KVM_CAP_IOEVENTFD_ANY_LENGTH);
 	host.irqfd_resample = kvm_check(sys_fd, KVM_CAP_IRQFD_RESAMPLE);
 	host.tss = kvm_check(vm_fd, KVM_CAP_SET_TSS_ADDR);
 	host.irqchip = kvm_check(vm_fd, KVM_CAP_IRQCHIP);
@@ -166,7 +166,8 @@ static int probe_scratch(int sys_fd)
 		vmc__debug("kvm: KVM_CREATE_VCPU failed: %s", strerror(errno));
 		r = -ENODEV;
 	} else if (vmc__kvm_ioctl(cpu_fd, KVM_GET_REGS, &host.reset_regs) < 0 ||
-		   vmc__kvm_ioctl(cpu_fd, KVM_GET_SREGS, &host.reset_sregs) < 0) {
+		   vmc__kvm_ioctl(cpu_fd, KVM_GET_SREGS, &host.reset_sregs) <
+			   0) {
 		vmc__debug("kvm: reading a new vCPU's registers failed");
 		r = -ENODEV;
 	}
@@ -269,7 +270,8 @@ void vmc__kvm_kick_raw(struct vmc_vcpu *vcpu)
 	 * running work) needs no signal, which saves a signal and a drain.
 	 */
 	if (atomic_load(&kc->in_kernel))
-		vmc__accel_vcpu_signal(vcpu, kvm_vm_of(vmc_vcpu_get_vm(vcpu))->kick_signal);
+		vmc__accel_vcpu_signal(
+			vcpu, kvm_vm_of(vmc_vcpu_get_vm(vcpu))->kick_signal);
 }
 
 /* ------------------------------------------------------------------------
@@ -340,16 +342,16 @@ static int kvm_vm_init(struct vmc_vm *vm)
 	int r, sys_fd;
 
 	if (cfg) {
-		vmc_assert_return(cfg->size >= offsetof(struct vmc_kvm_config,
-							intack),
-				  -EINVAL);
+		vmc_assert_return(
+			cfg->size >= offsetof(struct vmc_kvm_config, intack),
+			-EINVAL);
 		memcpy(&c, cfg, cfg->size < sizeof(c) ? cfg->size : sizeof(c));
 	}
-	vmc_assert_return(!(c.flags & ~(unsigned int)(VMC_KVM_IRQCHIP |
-						      VMC_KVM_PIT)),
-			  -EINVAL);
+	vmc_assert_return(
+		!(c.flags & ~(unsigned int)(VMC_KVM_IRQCHIP | VMC_KVM_PIT)),
+		-EINVAL);
 	vmc_assert_return(!(c.flags & VMC_KVM_PIT) ||
-			      (c.flags & VMC_KVM_IRQCHIP),
+				  (c.flags & VMC_KVM_IRQCHIP),
 			  -EINVAL);
 
 	kv = calloc(1, sizeof(*kv));
@@ -409,7 +411,8 @@ static int kvm_vm_init(struct vmc_vm *vm)
 	 * it is left alone.
 	 */
 	if (host.tss) {
-		r = ioctl(kv->fd, KVM_SET_TSS_ADDR, (unsigned long)KVM_TSS_ADDR);
+		r = ioctl(kv->fd, KVM_SET_TSS_ADDR,
+			  (unsigned long)KVM_TSS_ADDR);
 		if (r < 0) {
 			r = -errno;
 			goto fail;
@@ -463,7 +466,7 @@ static void kvm_vm_destroy(struct vmc_vm *vm)
 	/* The vCPU state outlives the threads so late kicks stay safe. */
 	for (unsigned int i = 0; i < vmc_vm_get_vcpu_count(vm); i++) {
 		struct vmc__accel_vcpu *av =
-		    vmc__accel_vcpu(vmc_vm_get_vcpu(vm, i));
+			vmc__accel_vcpu(vmc_vm_get_vcpu(vm, i));
 		struct kvm_vcpu *kc = av->state;
 
 		if (!kc)
@@ -479,29 +482,29 @@ static void kvm_vm_destroy(struct vmc_vm *vm)
 }
 
 const struct vmc_accel_ops vmc__accel_kvm = {
-    .name = "kvm",
-    .type = VMC_ACCEL_KVM,
-    .probe = kvm_probe,
-    .vm_init = kvm_vm_init,
-    .vm_destroy = kvm_vm_destroy,
-    .vcpu_create = vmc__kvm_vcpu_create,
-    .vcpu_destroy = vmc__kvm_vcpu_destroy,
-    .vcpu_run = vmc__kvm_vcpu_run,
-    .vcpu_kick = vmc__kvm_vcpu_kick,
-    .vcpu_has_work = vmc__kvm_vcpu_has_work,
-    .vcpu_idle = vmc__kvm_vcpu_idle,
-    .vcpu_reset = vmc__kvm_vcpu_reset,
-    .vcpu_irq = vmc__kvm_vcpu_irq,
-    .get_reg = vmc__kvm_get_reg,
-    .set_reg = vmc__kvm_set_reg,
-    .debug_insert = vmc__kvm_debug_insert,
-    .debug_remove = vmc__kvm_debug_remove,
-    .debug_step = vmc__kvm_debug_step,
-    .debug_translate = vmc__kvm_debug_translate,
-    .dirty_log_set = vmc__kvm_dirty_log_set,
-    .dirty_log_get = vmc__kvm_dirty_log_get,
-    .vcpu_save = vmc__kvm_vcpu_save,
-    .vcpu_load = vmc__kvm_vcpu_load,
+	.name = "kvm",
+	.type = VMC_ACCEL_KVM,
+	.probe = kvm_probe,
+	.vm_init = kvm_vm_init,
+	.vm_destroy = kvm_vm_destroy,
+	.vcpu_create = vmc__kvm_vcpu_create,
+	.vcpu_destroy = vmc__kvm_vcpu_destroy,
+	.vcpu_run = vmc__kvm_vcpu_run,
+	.vcpu_kick = vmc__kvm_vcpu_kick,
+	.vcpu_has_work = vmc__kvm_vcpu_has_work,
+	.vcpu_idle = vmc__kvm_vcpu_idle,
+	.vcpu_reset = vmc__kvm_vcpu_reset,
+	.vcpu_irq = vmc__kvm_vcpu_irq,
+	.get_reg = vmc__kvm_get_reg,
+	.set_reg = vmc__kvm_set_reg,
+	.debug_insert = vmc__kvm_debug_insert,
+	.debug_remove = vmc__kvm_debug_remove,
+	.debug_step = vmc__kvm_debug_step,
+	.debug_translate = vmc__kvm_debug_translate,
+	.dirty_log_set = vmc__kvm_dirty_log_set,
+	.dirty_log_get = vmc__kvm_dirty_log_get,
+	.vcpu_save = vmc__kvm_vcpu_save,
+	.vcpu_load = vmc__kvm_vcpu_load,
 };
 
 /* ------------------------------------------------------------------------
@@ -608,8 +611,8 @@ VMC_EXPORT int vmc_kvm_irqfd_remove(struct vmc_vm *vm, struct vmc_notifier *n,
 	return r;
 }
 
-VMC_EXPORT int vmc_kvm_set_debug_handler(struct vmc_vm *vm,
-					 vmc_kvm_debug_cb cb, void *opaque)
+VMC_EXPORT int vmc_kvm_set_debug_handler(struct vmc_vm *vm, vmc_kvm_debug_cb cb,
+					 void *opaque)
 {
 	bool taken;
 

@@ -90,9 +90,9 @@ struct tcg_vcpu {
 	struct vmc__rv_hart *hart;
 	struct vmc_address_space *as; /* the VM's memory */
 	struct vmc_clock *clock;      /* the VM's virtual clock */
-	unsigned int flags;           /* the VM's VMC_VM_* flags */
-	uint64_t as_generation;       /* layout the TLB was filled under */
-	size_t hint;                  /* flat-view lookup hint */
+	unsigned int flags;	      /* the VM's VMC_VM_* flags */
+	uint64_t as_generation;	      /* layout the TLB was filled under */
+	size_t hint;		      /* flat-view lookup hint */
 	struct tcg_vm *tvm;
 	/* Dirty tracking (see the top): inside vcpu_run; the dirty epoch
 	 * the hart's write entries were demoted under. */
@@ -123,8 +123,7 @@ static bool dirty_test(struct tcg_dirty_log *l, const uint8_t *p)
 {
 	uint64_t page = (uint64_t)(p - l->host) / TCG_DIRTY_PAGE;
 
-	return atomic_load_explicit(&l->bits[page / 64],
-				    memory_order_relaxed) &
+	return atomic_load_explicit(&l->bits[page / 64], memory_order_relaxed) &
 	       (UINT64_C(1) << (page % 64));
 }
 
@@ -147,7 +146,8 @@ static void bus_mark_dirty(void *opaque, void *host, size_t len)
 		uint64_t bit = UINT64_C(1) << (pg % 64);
 
 		if (!(atomic_load_explicit(&l->bits[pg / 64],
-					   memory_order_relaxed) & bit))
+					   memory_order_relaxed) &
+		      bit))
 			atomic_fetch_or_explicit(&l->bits[pg / 64], bit,
 						 memory_order_relaxed);
 	}
@@ -296,7 +296,7 @@ static bool bus_ram_lookup(void *opaque, uint64_t paddr,
 	struct vmc__accel_map m;
 
 	if (!vmc__accel_lookup(tv->as, paddr, &tv->hint, &m)) {
-		*ret = (struct vmc__rv_bus_map){ 0 };
+		*ret = (struct vmc__rv_bus_map){0};
 		return false;
 	}
 	*ret = (struct vmc__rv_bus_map){
@@ -513,8 +513,8 @@ static void record_debug_stop(struct vmc_vcpu *vcpu, struct vmc__rv_hart *h)
 		vmc__rv_clear_watch_hit(h);
 		st.reason = VMC_DEBUG_STOP_WATCH;
 		st.watch_addr = addr;
-		st.watch_kind = write ? VMC_DEBUG_WATCH_WRITE
-				      : VMC_DEBUG_WATCH_READ;
+		st.watch_kind =
+			write ? VMC_DEBUG_WATCH_WRITE : VMC_DEBUG_WATCH_READ;
 	} else if (vmc__rv_get_single_step(h)) {
 		st.reason = VMC_DEBUG_STOP_STEP;
 	}
@@ -564,11 +564,12 @@ static int tcg_vcpu_run_slice(struct vmc_vcpu *vcpu)
 		record_debug_stop(vcpu, tv->hart);
 		return VMC__EXIT_DEBUG;
 	case VMC__RV_EXIT_FATAL:
-		vmc__vcpu_guest_error(vcpu, "hart %u: unrecoverable trap at pc "
-					    "0x%llx",
-				      vmc_vcpu_get_index(vcpu),
-				      (unsigned long long)vmc__rv_get_pc(
-					      tv->hart));
+		vmc__vcpu_guest_error(
+			vcpu,
+			"hart %u: unrecoverable trap at pc "
+			"0x%llx",
+			vmc_vcpu_get_index(vcpu),
+			(unsigned long long)vmc__rv_get_pc(tv->hart));
 		return VMC__EXIT_ERROR;
 	default:
 		return VMC__EXIT_KICKED;
@@ -680,11 +681,11 @@ static int tcg_set_reg(struct vmc_vcpu *vcpu, unsigned int reg, uint64_t val)
 /* Saved and loaded in this order: PMP before what paging checks, satp
  * before mstatus, the counters last. */
 static const uint16_t tcg_state_csrs[] = {
-	0x3a0, 0x3a2, 0x3b0, 0x3b1, 0x3b2, 0x3b3, 0x3b4, 0x3b5, 0x3b6, 0x3b7,
-	0x3b8, 0x3b9, 0x3ba, 0x3bb, 0x3bc, 0x3bd, 0x3be, 0x3bf,
-	0x302, 0x303, 0x304, 0x305, 0x306, 0x30a, 0x320, 0x340, 0x341, 0x342,
-	0x343, 0x344, 0x105, 0x106, 0x10a, 0x140, 0x141, 0x142, 0x143, 0x180,
-	0x300, 0xb00, 0xb02,
+	0x3a0, 0x3a2, 0x3b0, 0x3b1, 0x3b2, 0x3b3, 0x3b4, 0x3b5, 0x3b6,
+	0x3b7, 0x3b8, 0x3b9, 0x3ba, 0x3bb, 0x3bc, 0x3bd, 0x3be, 0x3bf,
+	0x302, 0x303, 0x304, 0x305, 0x306, 0x30a, 0x320, 0x340, 0x341,
+	0x342, 0x343, 0x344, 0x105, 0x106, 0x10a, 0x140, 0x141, 0x142,
+	0x143, 0x180, 0x300, 0xb00, 0xb02,
 };
 #define TCG_STATE_NCSR (sizeof(tcg_state_csrs) / sizeof(tcg_state_csrs[0]))
 
@@ -764,7 +765,7 @@ static int tcg_debug_change(struct vmc_vcpu *vcpu, unsigned int kind,
 		if (r < 0)
 			return r;
 		return vmc__tcg_flush_all(vmc_vcpu_get_vm(vcpu)) < 0 ? -ENODEV
-								      : 0;
+								     : 0;
 	case VMC_DEBUG_WATCH_WRITE:
 	case VMC_DEBUG_WATCH_READ:
 	case VMC_DEBUG_WATCH_ACCESS:
@@ -796,11 +797,9 @@ static int tcg_debug_step(struct vmc_vcpu *vcpu, bool on)
 	return 0;
 }
 
-static int tcg_debug_translate(struct vmc_vcpu *vcpu, uint64_t va,
-			       uint64_t *pa)
+static int tcg_debug_translate(struct vmc_vcpu *vcpu, uint64_t va, uint64_t *pa)
 {
-	return vmc__rv_debug_translate(tcg_hart(vcpu),
-				       va, pa);
+	return vmc__rv_debug_translate(tcg_hart(vcpu), va, pa);
 }
 
 const struct vmc_accel_ops vmc__accel_tcg = {

@@ -24,8 +24,8 @@ static int harness_vcpu_run(struct vmc_vcpu *vcpu)
 }
 
 const struct vmc_accel_ops vmc__accel_harness = {
-    .name = "harness",
-    .type = VMC_ACCEL_HARNESS,
-    .probe = harness_probe,
-    .vcpu_run = harness_vcpu_run,
+	.name = "harness",
+	.type = VMC_ACCEL_HARNESS,
+	.probe = harness_probe,
+	.vcpu_run = harness_vcpu_run,
 };

@@ -51,9 +51,9 @@
  *                 forwards it (KVM_INTERRUPT, mip).  NULL: nothing to do.
  *   get_reg/set_reg  VM lock held, the vCPU outside guest code: on the
  *                 vCPU thread, or on any thread while the vCPU thread is
- *                 parked in its idle wait (the lock keeps it there).  -EINVAL for an unknown register.
- *   debug_insert/debug_remove  On the vCPU thread, VM lock held, the
- *                 vCPU outside guest code: add or remove a breakpoint or
+ *                 parked in its idle wait (the lock keeps it there).  -EINVAL
+ * for an unknown register. debug_insert/debug_remove  On the vCPU thread, VM
+ * lock held, the vCPU outside guest code: add or remove a breakpoint or
  *                 watchpoint (enum vmc_debug_kind).  NULL: -EOPNOTSUPP.
  *   debug_step    Same context: single-step on or off.
  *   debug_translate  Same context: guest-virtual to guest-physical for a
@@ -116,10 +116,10 @@ struct vmc_address_space;
 
 /* What vcpu_run reports. */
 enum vmc__exit {
-	VMC__EXIT_KICKED = 0, /* exit_request or kick: re-check events */
-	VMC__EXIT_HALTED = 1, /* guest WFI/HLT: sleep until has_work */
-	VMC__EXIT_DEBUG = 2,  /* breakpoint, watchpoint or step completed */
-	VMC__EXIT_ERROR = 3,  /* guest error already reported; stop */
+	VMC__EXIT_KICKED = 0,	/* exit_request or kick: re-check events */
+	VMC__EXIT_HALTED = 1,	/* guest WFI/HLT: sleep until has_work */
+	VMC__EXIT_DEBUG = 2,	/* breakpoint, watchpoint or step completed */
+	VMC__EXIT_ERROR = 3,	/* guest error already reported; stop */
 	VMC__EXIT_SHUTDOWN = 4, /* request already queued; stop */
 };
 
@@ -188,7 +188,8 @@ struct vmc__accel_vm {
 /* The accelerator's view of a vCPU: the first member of struct vmc_vcpu. */
 struct vmc__accel_vcpu {
 	/* The accelerator's vCPU state: set by vcpu_create or vcpu_init,
-	 * cleared by vcpu_destroy (or vm_destroy, if it outlives the thread). */
+	 * cleared by vcpu_destroy (or vm_destroy, if it outlives the thread).
+	 */
 	void *state;
 	/*
 	 * "Reach your event-processing point": core stores true with release
@@ -229,8 +230,7 @@ const void *vmc__accel_vm_config(const struct vmc_vm *vm);
  * held; it must only kick).  NULL removes it.  Loop thread, vm_init and
  * vm_destroy.
  */
-void vmc__accel_vm_set_deadline_notify(struct vmc_vm *vm,
-				       void (*fn)(void *vm));
+void vmc__accel_vm_set_deadline_notify(struct vmc_vm *vm, void (*fn)(void *vm));
 
 /* The calling vCPU thread holds no pointer from a lookup (below) while
  * offline; reclamation of old flat views does not wait for it.  vCPU
@@ -273,10 +273,10 @@ struct vmc__accel_range;
 /* What a lookup found at an address. */
 struct vmc__accel_map {
 	uint64_t start;
-	uint64_t last;    /* inclusive, so a range may end at 2^64 - 1 */
-	uint8_t *host;    /* RAM/ROM: host address of @start; NULL for I/O */
-	bool readonly;    /* guest writes are refused */
-	bool io;          /* I/O: dispatch through vmc__accel_io() */
+	uint64_t last; /* inclusive, so a range may end at 2^64 - 1 */
+	uint8_t *host; /* RAM/ROM: host address of @start; NULL for I/O */
+	bool readonly; /* guest writes are refused */
+	bool io;       /* I/O: dispatch through vmc__accel_io() */
 	const struct vmc__accel_range *range;
 };
 
@@ -316,7 +316,6 @@ int vmc__accel_io(struct vmc_address_space *as,
  * (default on).  An accelerator whose ioeventfds are matched elsewhere
  * (KVM: the kernel, through its listener) turns it off in vm_init.
  */
-void vmc__accel_as_set_soft_ioeventfds(struct vmc_address_space *as,
-				       bool on);
+void vmc__accel_as_set_soft_ioeventfds(struct vmc_address_space *as, bool on);
 
 #endif

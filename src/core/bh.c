@@ -24,9 +24,9 @@
 #include "loop-internal.h"
 
 enum {
-	BH_PENDING = 1u << 0,   /* on a list */
+	BH_PENDING = 1u << 0,	/* on a list */
 	BH_SCHEDULED = 1u << 1, /* run the callback */
-	BH_DELETED = 1u << 2,   /* free, do not run */
+	BH_DELETED = 1u << 2,	/* free, do not run */
 };
 
 struct vmc_bh {

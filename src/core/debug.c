@@ -48,12 +48,15 @@ VMC_EXPORT int vmc_vcpu_debug_insert(struct vmc_vcpu *vcpu,
 				     enum vmc_debug_kind kind, uint64_t addr,
 				     uint64_t len)
 {
-	struct debug_call c = {.op = OP_INSERT, .kind = (unsigned int)kind,
-			       .addr = addr, .len = len};
+	struct debug_call c = {.op = OP_INSERT,
+			       .kind = (unsigned int)kind,
+			       .addr = addr,
+			       .len = len};
 
 	vmc_assert_return(vcpu, -EINVAL);
 	vmc_assert_return(kind >= VMC_DEBUG_BREAK_SW &&
-			      kind <= VMC_DEBUG_WATCH_ACCESS, -EINVAL);
+				  kind <= VMC_DEBUG_WATCH_ACCESS,
+			  -EINVAL);
 	vmc_assert_return(kind <= VMC_DEBUG_BREAK_HW || len > 0, -EINVAL);
 	if (!vcpu->vm->ops->debug_insert)
 		return -EOPNOTSUPP;
@@ -64,12 +67,15 @@ VMC_EXPORT int vmc_vcpu_debug_remove(struct vmc_vcpu *vcpu,
 				     enum vmc_debug_kind kind, uint64_t addr,
 				     uint64_t len)
 {
-	struct debug_call c = {.op = OP_REMOVE, .kind = (unsigned int)kind,
-			       .addr = addr, .len = len};
+	struct debug_call c = {.op = OP_REMOVE,
+			       .kind = (unsigned int)kind,
+			       .addr = addr,
+			       .len = len};
 
 	vmc_assert_return(vcpu, -EINVAL);
 	vmc_assert_return(kind >= VMC_DEBUG_BREAK_SW &&
-			      kind <= VMC_DEBUG_WATCH_ACCESS, -EINVAL);
+				  kind <= VMC_DEBUG_WATCH_ACCESS,
+			  -EINVAL);
 	vmc_assert_return(kind <= VMC_DEBUG_BREAK_HW || len > 0, -EINVAL);
 	if (!vcpu->vm->ops->debug_remove)
 		return -EOPNOTSUPP;

@@ -122,7 +122,8 @@ static bool eventfd_match(const struct vmc__flat_view *v, uint64_t addr,
 		const struct vmc__as_ioeventfd *e = &v->ioeventfds[lo];
 
 		if (e->size == 0 ||
-		    (e->size == size && (!e->match_data || e->data_host == host))) {
+		    (e->size == size &&
+		     (!e->match_data || e->data_host == host))) {
 			vmc_notifier_signal(e->notifier);
 			return true;
 		}
@@ -145,8 +146,7 @@ static int io_dispatch(struct vmc_address_space *as,
 
 	if (write) {
 		if (r->readonly)
-			return as->policy == VMC_UNASSIGNED_ERROR ? -EACCES :
-								    0;
+			return as->policy == VMC_UNASSIGNED_ERROR ? -EACCES : 0;
 		if (view->nr_ioeventfds &&
 		    atomic_load_explicit(&as->soft_ioeventfds,
 					 memory_order_relaxed) &&
@@ -183,7 +183,7 @@ static int io_stretch(struct vmc_address_space *as,
 }
 
 static int as_access(struct vmc_address_space *as, uint64_t addr, uint8_t *buf,
-		  size_t len, bool write)
+		     size_t len, bool write)
 {
 	struct vmc__rcu_section sec;
 	const struct vmc__flat_view *v;
@@ -392,8 +392,7 @@ static struct vmc__flat_view *get_view_ref(struct vmc_address_space *as)
 
 		while (c > 0) {
 			if (atomic_compare_exchange_weak_explicit(
-				    &v->refcnt, &c, c + 1,
-				    memory_order_acq_rel,
+				    &v->refcnt, &c, c + 1, memory_order_acq_rel,
 				    memory_order_relaxed))
 				return v;
 		}

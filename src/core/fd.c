@@ -30,8 +30,7 @@ static void on_closed(uv_handle_t *h)
 
 static void on_poll(uv_poll_t *p, int status, int events)
 {
-	struct vmc_fd_handler *h =
-		container_of(p, struct vmc_fd_handler, poll);
+	struct vmc_fd_handler *h = container_of(p, struct vmc_fd_handler, poll);
 	struct vmc_loop *loop = h->loop;
 	struct vmc__lock *lk = h->lock;
 	bool taken;
@@ -103,9 +102,9 @@ int vmc__loop_add_fd_locked(struct vmc_loop *loop, struct vmc__lock *lock,
 	return 0;
 }
 
-VMC_EXPORT int vmc_loop_add_fd(struct vmc_loop *loop, int fd,
-			       vmc_fd_cb read_cb, vmc_fd_cb write_cb,
-			       void *userdata, struct vmc_fd_handler **ret)
+VMC_EXPORT int vmc_loop_add_fd(struct vmc_loop *loop, int fd, vmc_fd_cb read_cb,
+			       vmc_fd_cb write_cb, void *userdata,
+			       struct vmc_fd_handler **ret)
 {
 	return vmc__loop_add_fd_locked(loop, NULL, fd, read_cb, write_cb,
 				       userdata, ret);

@@ -18,7 +18,7 @@
 
 struct cand {
 	vmc__u128 lo, hi; /* [lo, hi) */
-	vmc__s128 base;   /* address of the region's offset 0 */
+	vmc__s128 base;	  /* address of the region's offset 0 */
 	struct vmc_region *region;
 	bool readonly;
 };
@@ -43,7 +43,7 @@ static void add_cand(struct builder *b, vmc__u128 lo, vmc__u128 hi,
 		b->c = c;
 		b->cap = cap;
 	}
-	b->c[b->n++] = (struct cand){ lo, hi, base, r, ro };
+	b->c[b->n++] = (struct cand){lo, hi, base, r, ro};
 }
 
 static void render(struct builder *b, struct vmc_region *mr, vmc__s128 base,
@@ -220,7 +220,7 @@ static void view_free(struct vmc__flat_view *v)
 
 int vmc__flat_view_render(struct vmc_region *root, struct vmc__flat_view **ret)
 {
-	struct builder b = { 0 };
+	struct builder b = {0};
 	struct vmc__flat_view *v;
 	int r;
 
@@ -283,9 +283,9 @@ void vmc__flat_view_unref(struct vmc_memory *mem, struct vmc__flat_view *v)
  */
 
 int vmc__ioeventfd_cmp(uint64_t a_addr, unsigned a_size, bool a_match,
-		       uint64_t a_data, const void *a_notifier,
-		       uint64_t b_addr, unsigned b_size, bool b_match,
-		       uint64_t b_data, const void *b_notifier)
+		       uint64_t a_data, const void *a_notifier, uint64_t b_addr,
+		       unsigned b_size, bool b_match, uint64_t b_data,
+		       const void *b_notifier)
 {
 	if (a_addr != b_addr)
 		return a_addr < b_addr ? -1 : 1;
@@ -309,17 +309,16 @@ static int cmp_as_ioeventfd(const void *a, const void *b)
 				  y->data, y->notifier);
 }
 
-uint64_t vmc__bytes_to_value(const uint8_t *b, unsigned size,
-			     enum vmc_endian e)
+uint64_t vmc__bytes_to_value(const uint8_t *b, unsigned size, enum vmc_endian e)
 {
 	uint64_t v = 0;
 
 	if (e == VMC_ENDIAN_NATIVE)
-		e = __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__ ? VMC_ENDIAN_BIG :
-							       VMC_ENDIAN_LITTLE;
+		e = __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__ ? VMC_ENDIAN_BIG
+							   : VMC_ENDIAN_LITTLE;
 	for (unsigned i = 0; i < size; i++) {
-		unsigned shift = e == VMC_ENDIAN_BIG ? 8 * (size - 1 - i) :
-						       8 * i;
+		unsigned shift =
+			e == VMC_ENDIAN_BIG ? 8 * (size - 1 - i) : 8 * i;
 
 		v |= (uint64_t)b[i] << shift;
 	}
@@ -330,11 +329,11 @@ void vmc__value_to_bytes(uint64_t v, uint8_t *b, unsigned size,
 			 enum vmc_endian e)
 {
 	if (e == VMC_ENDIAN_NATIVE)
-		e = __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__ ? VMC_ENDIAN_BIG :
-							       VMC_ENDIAN_LITTLE;
+		e = __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__ ? VMC_ENDIAN_BIG
+							   : VMC_ENDIAN_LITTLE;
 	for (unsigned i = 0; i < size; i++) {
-		unsigned shift = e == VMC_ENDIAN_BIG ? 8 * (size - 1 - i) :
-						       8 * i;
+		unsigned shift =
+			e == VMC_ENDIAN_BIG ? 8 * (size - 1 - i) : 8 * i;
 
 		b[i] = (uint8_t)(v >> shift);
 	}
@@ -355,7 +354,7 @@ static bool range_record(const struct vmc__flat_range *fr,
 	vmc__u128 elo = e->offset;
 	vmc__u128 ehi = elo + (e->size ? e->size : 1);
 	vmc__s128 addr;
-	uint8_t bytes[8] = { 0 };
+	uint8_t bytes[8] = {0};
 	uint64_t host = 0;
 
 	if (ehi <= rlo || elo >= rhi)
@@ -425,7 +424,8 @@ int vmc__flat_view_build_ioeventfds(struct vmc__flat_view *v)
 					return -ENOMEM;
 				}
 				if (b)
-					memcpy(nb->e, b->e, n * sizeof(b->e[0]));
+					memcpy(nb->e, b->e,
+					       n * sizeof(b->e[0]));
 				free(b);
 				b = nb;
 			}
@@ -466,8 +466,7 @@ int vmc__flat_view_build_ioeventfds(struct vmc__flat_view *v)
 int vmc__flat_view_append_ioeventfd(const struct vmc__flat_view *old,
 				    const struct vmc_region *mr,
 				    const struct vmc__region_ioeventfd *e,
-				    struct vmc__flat_view **ret,
-				    size_t *added)
+				    struct vmc__flat_view **ret, size_t *added)
 {
 	struct vmc__ioeventfd_buf *b = old->ioeventfd_buf;
 	struct vmc__as_ioeventfd rec[8];
@@ -491,8 +490,7 @@ int vmc__flat_view_append_ioeventfd(const struct vmc__flat_view *old,
 	}
 	if (!n)
 		return 0;
-	if (!b || b->used != old->nr_ioeventfds ||
-	    b->cap - b->used < n ||
+	if (!b || b->used != old->nr_ioeventfds || b->cap - b->used < n ||
 	    (old->nr_ioeventfds &&
 	     cmp_as_ioeventfd(&b->e[b->used - 1], &rec[0]) >= 0))
 		return -EAGAIN;

@@ -49,9 +49,10 @@ VMC_EXPORT int vmc_irq_new_vcpu(struct vmc_vcpu *vcpu, unsigned int line,
 
 	vmc_assert_return(vcpu && line < 64 && ret, -EINVAL);
 	if (atomic_fetch_or_explicit(&vcpu->irq_drivers, bit,
-				     memory_order_relaxed) & bit) {
-		vmc__debug("vcpu %u: line %u already has a driver",
-			   vcpu->index, line);
+				     memory_order_relaxed) &
+	    bit) {
+		vmc__debug("vcpu %u: line %u already has a driver", vcpu->index,
+			   line);
 		return -EBUSY;
 	}
 	r = vmc_irq_new(vcpu_line, vcpu, line, ret);

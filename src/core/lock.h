@@ -38,8 +38,8 @@ struct vmc__lock {
 static inline uintptr_t vmc__thread_id(void)
 {
 #if defined(__has_builtin)
-#if __has_builtin(__builtin_thread_pointer) && \
-    (defined(__x86_64__) || defined(__aarch64__) || defined(__riscv))
+#if __has_builtin(__builtin_thread_pointer) &&                                 \
+	(defined(__x86_64__) || defined(__aarch64__) || defined(__riscv))
 	return (uintptr_t)__builtin_thread_pointer();
 #define VMC__HAVE_THREAD_POINTER 1
 #endif
@@ -70,7 +70,8 @@ static inline bool vmc__lock_held(struct vmc__lock *l)
 static inline void vmc__lock_acquire(struct vmc__lock *l)
 {
 	pthread_mutex_lock(&l->mutex);
-	atomic_store_explicit(&l->owner, vmc__thread_id(), memory_order_relaxed);
+	atomic_store_explicit(&l->owner, vmc__thread_id(),
+			      memory_order_relaxed);
 }
 
 static inline void vmc__lock_release(struct vmc__lock *l)
@@ -105,13 +106,13 @@ static inline void vmc__lock_wait(struct vmc__lock *l, pthread_cond_t *cond)
 	l->nested = 0;
 	atomic_store_explicit(&l->owner, (uintptr_t)0, memory_order_relaxed);
 	pthread_cond_wait(cond, &l->mutex);
-	atomic_store_explicit(&l->owner, vmc__thread_id(), memory_order_relaxed);
+	atomic_store_explicit(&l->owner, vmc__thread_id(),
+			      memory_order_relaxed);
 	l->nested = nested;
 }
 
 /* Wait with an absolute CLOCK_MONOTONIC deadline (cond made with it). */
-static inline int vmc__lock_timedwait(struct vmc__lock *l,
-				      pthread_cond_t *cond,
+static inline int vmc__lock_timedwait(struct vmc__lock *l, pthread_cond_t *cond,
 				      const struct timespec *deadline)
 {
 	unsigned int nested = l->nested;
@@ -120,7 +121,8 @@ static inline int vmc__lock_timedwait(struct vmc__lock *l,
 	l->nested = 0;
 	atomic_store_explicit(&l->owner, (uintptr_t)0, memory_order_relaxed);
 	r = pthread_cond_timedwait(cond, &l->mutex, deadline);
-	atomic_store_explicit(&l->owner, vmc__thread_id(), memory_order_relaxed);
+	atomic_store_explicit(&l->owner, vmc__thread_id(),
+			      memory_order_relaxed);
 	l->nested = nested;
 	return r;
 }

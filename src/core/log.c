@@ -32,11 +32,11 @@ struct log_call {
 
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t log_drained = PTHREAD_COND_INITIALIZER;
-static vmc_log_cb log_cb;                /* log_lock */
-static void *log_userdata;               /* log_lock */
-static unsigned long log_gen;            /* log_lock */
-static struct log_call *log_calls;       /* log_lock: calls in flight */
-static unsigned int log_waiters;         /* log_lock: setters waiting */
+static vmc_log_cb log_cb;	   /* log_lock */
+static void *log_userdata;	   /* log_lock */
+static unsigned long log_gen;	   /* log_lock */
+static struct log_call *log_calls; /* log_lock: calls in flight */
+static unsigned int log_waiters;   /* log_lock: setters waiting */
 static _Atomic int log_max_level = -1;
 
 /* Handler calls this thread is inside. */

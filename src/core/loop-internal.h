@@ -43,7 +43,7 @@ struct vmc_clock {
 	bool deterministic;
 	/* The rest is under loop->tlock. */
 	struct vmc_timer *head; /* armed timers, sorted by deadline */
-	uint64_t arm_seq;       /* counts arming, to stop a run at new ones */
+	uint64_t arm_seq;	/* counts arming, to stop a run at new ones */
 	struct vmc_clock *next; /* in loop->virtual_clocks */
 	bool running;
 	/* Real-time virtual clock: time = monotonic + offset while running. */
@@ -65,7 +65,8 @@ struct vmc_loop {
 	uv_loop_t own_uv;
 	bool own;
 
-	/* The doorbell: bottom halves, timer changes from other threads, stop. */
+	/* The doorbell: bottom halves, timer changes from other threads, stop.
+	 */
 	uv_async_t async;
 	/* Armed for the host-time distance to the earliest timer deadline. */
 	uv_timer_t timer;
@@ -92,7 +93,8 @@ struct vmc_loop {
 	atomic_bool timers_dirty;
 	bool in_timer_run;
 
-	/* Live sources (fd handlers, notifier handlers, timers, bottom halves). */
+	/* Live sources (fd handlers, notifier handlers, timers, bottom halves).
+	 */
 	atomic_int nsources;
 
 	/* Bottom halves waiting to be looked at (lock-free push, see bh.c). */
@@ -130,8 +132,8 @@ int vmc__loop_add_fd_locked(struct vmc_loop *loop, struct vmc__lock *lock,
 			    void *userdata, struct vmc_fd_handler **ret);
 int vmc__notifier_set_handler_locked(struct vmc_notifier *n,
 				     struct vmc_loop *loop,
-				     struct vmc__lock *lock,
-				     vmc_notifier_cb cb, void *userdata);
+				     struct vmc__lock *lock, vmc_notifier_cb cb,
+				     void *userdata);
 /* The default lock of timers created on @clock afterwards. */
 void vmc__clock_set_lock(struct vmc_clock *clock, struct vmc__lock *lock);
 

@@ -132,8 +132,8 @@ static void on_poll_idle(uv_idle_t *h)
 
 void vmc__loop_note_event(struct vmc_loop *loop)
 {
-	uint64_t ns = atomic_load_explicit(&loop->poll_ns,
-					   memory_order_relaxed);
+	uint64_t ns =
+		atomic_load_explicit(&loop->poll_ns, memory_order_relaxed);
 
 	if (!ns)
 		return;

@@ -103,10 +103,10 @@ static inline void vmc__rcu_thread_offline(struct vmc__rcu_reader *r)
 
 static inline void vmc__rcu_thread_online(struct vmc__rcu_reader *r)
 {
-	atomic_store_explicit(&r->ctr,
-			      atomic_load_explicit(&r->rcu->gp,
-						   memory_order_seq_cst),
-			      memory_order_seq_cst);
+	atomic_store_explicit(
+		&r->ctr,
+		atomic_load_explicit(&r->rcu->gp, memory_order_seq_cst),
+		memory_order_seq_cst);
 }
 
 static inline bool vmc__rcu_is_online(struct vmc__rcu_reader *r)
@@ -210,10 +210,10 @@ struct vmc__flat_range {
 	uint64_t start;
 	uint64_t last; /* inclusive, so a range may end at 2^64 - 1 */
 	struct vmc_region *region;
-	uint64_t offset;  /* offset of @start inside @region */
-	uint8_t *host;    /* host address of @start for RAM/ROM, else NULL */
-	bool readonly;    /* guest writes are refused */
-	bool io;          /* I/O region: dispatch through callbacks */
+	uint64_t offset; /* offset of @start inside @region */
+	uint8_t *host;	 /* host address of @start for RAM/ROM, else NULL */
+	bool readonly;	 /* guest writes are refused */
+	bool io;	 /* I/O region: dispatch through callbacks */
 	/* The view holding this range, whose ioeventfds a write to it
 	 * matches (accelerators pass ranges alone, as handles). */
 	const struct vmc__flat_view *view;
@@ -224,7 +224,7 @@ struct vmc__as_ioeventfd {
 	uint64_t addr;
 	unsigned size;
 	bool match_data;
-	uint64_t data;      /* region endianness, as added */
+	uint64_t data;	    /* region endianness, as added */
 	uint64_t data_host; /* the guest's bytes read in host order */
 	struct vmc_notifier *notifier;
 	struct vmc_region *region;
@@ -239,9 +239,9 @@ struct vmc__as_ioeventfd {
  * O(n^2).  Writer side only (views are built and freed there).
  */
 struct vmc__ioeventfd_buf {
-	long refcnt;  /* views using it */
+	long refcnt; /* views using it */
 	size_t cap;
-	size_t used;  /* entries written: the newest view's count */
+	size_t used; /* entries written: the newest view's count */
 	struct vmc__as_ioeventfd e[];
 };
 
@@ -253,7 +253,8 @@ struct vmc__flat_view {
 	uint64_t *starts; /* starts[i] == ranges[i].start, for the search */
 	struct vmc__flat_range *ranges;
 	size_t nr_ioeventfds;
-	struct vmc__as_ioeventfd *ioeventfds; /* total order; in @ioeventfd_buf */
+	struct vmc__as_ioeventfd
+		*ioeventfds; /* total order; in @ioeventfd_buf */
 	struct vmc__ioeventfd_buf *ioeventfd_buf;
 };
 
@@ -398,9 +399,9 @@ void vmc__flat_view_unref(struct vmc_memory *mem, struct vmc__flat_view *v);
 
 /* Ordering of region and address-space ioeventfds (total order). */
 int vmc__ioeventfd_cmp(uint64_t a_addr, unsigned a_size, bool a_match,
-		       uint64_t a_data, const void *a_notifier,
-		       uint64_t b_addr, unsigned b_size, bool b_match,
-		       uint64_t b_data, const void *b_notifier);
+		       uint64_t a_data, const void *a_notifier, uint64_t b_addr,
+		       unsigned b_size, bool b_match, uint64_t b_data,
+		       const void *b_notifier);
 
 /* Build the sorted ioeventfd list of a view from its ranges. */
 int vmc__flat_view_build_ioeventfds(struct vmc__flat_view *v);
@@ -415,8 +416,7 @@ int vmc__flat_view_build_ioeventfds(struct vmc__flat_view *v);
 int vmc__flat_view_append_ioeventfd(const struct vmc__flat_view *old,
 				    const struct vmc_region *mr,
 				    const struct vmc__region_ioeventfd *e,
-				    struct vmc__flat_view **ret,
-				    size_t *added);
+				    struct vmc__flat_view **ret, size_t *added);
 
 /* Value <-> bytes in an endianness. */
 uint64_t vmc__bytes_to_value(const uint8_t *b, unsigned size,

@@ -251,10 +251,9 @@ static void diff_eventfds(struct vmc_address_space *as,
 	struct vmc_ioeventfd_info info;
 
 	while (i < a->nr_ioeventfds) {
-		int c = j < b->nr_ioeventfds ?
-				eventfd_cmp(&a->ioeventfds[i],
-					    &b->ioeventfds[j]) :
-				-1;
+		int c = j < b->nr_ioeventfds ? eventfd_cmp(&a->ioeventfds[i],
+							   &b->ioeventfds[j])
+					     : -1;
 
 		if (c > 0) {
 			j++;
@@ -282,10 +281,10 @@ static void call_all(struct vmc_memory *mem, bool begin)
 
 static void publish(struct vmc_address_space *as, struct vmc__flat_view *nv)
 {
-	struct vmc__flat_view *old = atomic_load_explicit(
-		&as->current, memory_order_relaxed);
-	uint64_t gen = atomic_load_explicit(&as->generation,
-					    memory_order_relaxed) + 1;
+	struct vmc__flat_view *old =
+		atomic_load_explicit(&as->current, memory_order_relaxed);
+	uint64_t gen =
+		atomic_load_explicit(&as->generation, memory_order_relaxed) + 1;
 
 	nv->generation = gen;
 	atomic_store_explicit(&as->current, nv, memory_order_release);
@@ -343,10 +342,10 @@ out:
 	return r;
 }
 
-VMC_EXPORT int vmc_memory_listener_new(struct vmc_address_space *as,
-				       const struct vmc_memory_listener_ops *ops,
-				       int priority, void *opaque,
-				       struct vmc_memory_listener **ret)
+VMC_EXPORT int
+vmc_memory_listener_new(struct vmc_address_space *as,
+			const struct vmc_memory_listener_ops *ops, int priority,
+			void *opaque, struct vmc_memory_listener **ret)
 {
 	struct vmc_memory_listener *l, **pp;
 	const struct vmc__flat_view *v;
@@ -489,8 +488,7 @@ static int new_memfd_region(struct vmc_memory *mem, const char *name,
 		close(fd);
 		return err;
 	}
-	p = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
-		 0);
+	p = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (p == MAP_FAILED) {
 		err = -errno;
 		close(fd);
@@ -526,9 +524,8 @@ VMC_EXPORT int vmc_region_new_ram(struct vmc_memory *mem, const char *name,
 	return 0;
 }
 
-VMC_EXPORT int vmc_region_new_ram_ptr(struct vmc_memory *mem,
-				      const char *name, uint64_t size,
-				      void *host, unsigned flags,
+VMC_EXPORT int vmc_region_new_ram_ptr(struct vmc_memory *mem, const char *name,
+				      uint64_t size, void *host, unsigned flags,
 				      struct vmc_region **ret)
 {
 	struct vmc_region *r;
@@ -571,9 +568,9 @@ VMC_EXPORT int vmc_region_new_io(struct vmc_memory *mem, const char *name,
 
 	vmc_assert_return(mem && name && ret && ops && size, -EINVAL);
 	vmc_assert_return(ops->struct_size >= sizeof(*ops), -EINVAL);
-	vmc_assert_return(!(flags & ~(VMC_REGION_LOCKLESS |
-				      VMC_REGION_READONLY)),
-			  -EINVAL);
+	vmc_assert_return(
+		!(flags & ~(VMC_REGION_LOCKLESS | VMC_REGION_READONLY)),
+		-EINVAL);
 	o = *ops;
 	o.struct_size = sizeof(o);
 	vmc_assert_return(access_size_ok(o.min_access_size) &&
@@ -620,8 +617,8 @@ VMC_EXPORT int vmc_region_new_alias(struct vmc_memory *mem, const char *name,
 
 	vmc_assert_return(mem && name && ret && target && size, -EINVAL);
 	vmc_assert_return(target->mem == mem, -EINVAL);
-	vmc_assert_return((vmc__u128)offset + size128(size) <=
-				  (vmc__u128)1 << 64,
+	vmc_assert_return((vmc__u128)offset + size128(size) <= (vmc__u128)1
+								       << 64,
 			  -EINVAL);
 	err = region_alloc(mem, name, VMC__REGION_ALIAS, size128(size), &r);
 	if (err < 0)
@@ -676,8 +673,7 @@ VMC_EXPORT int vmc_region_detach_ops(struct vmc_region *r)
 	 * (a callback detaching, the loop under the VM lock) is the only one
 	 * that could be inside, and it is this one.
 	 */
-	for (struct vmc_address_space *as = r->mem->spaces; as;
-	     as = as->next) {
+	for (struct vmc_address_space *as = r->mem->spaces; as; as = as->next) {
 		struct vmc__lock *lk = as->dispatch_lock;
 		bool seen = false, taken;
 
@@ -695,8 +691,8 @@ VMC_EXPORT int vmc_region_detach_ops(struct vmc_region *r)
 
 VMC_EXPORT struct vmc_region *vmc_region_unref(struct vmc_region *r)
 {
-	if (r && atomic_fetch_sub_explicit(&r->refcnt, 1,
-					   memory_order_acq_rel) == 1)
+	if (r &&
+	    atomic_fetch_sub_explicit(&r->refcnt, 1, memory_order_acq_rel) == 1)
 		vmc__region_free(r);
 	return NULL;
 }
@@ -721,7 +717,8 @@ static int insert_child(struct vmc_region *parent, struct vmc_region *child)
 	size_t i;
 
 	if (parent->nr_children == parent->cap_children) {
-		size_t cap = parent->cap_children ? parent->cap_children * 2 : 4;
+		size_t cap =
+			parent->cap_children ? parent->cap_children * 2 : 4;
 		struct vmc_region **c;
 
 		c = realloc(parent->children, cap * sizeof(*c));
@@ -744,8 +741,7 @@ static void remove_child(struct vmc_region *parent, struct vmc_region *child)
 {
 	for (size_t i = 0; i < parent->nr_children; i++) {
 		if (parent->children[i] == child) {
-			memmove(&parent->children[i],
-				&parent->children[i + 1],
+			memmove(&parent->children[i], &parent->children[i + 1],
 				(parent->nr_children - i - 1) *
 					sizeof(*parent->children));
 			parent->nr_children--;
@@ -858,8 +854,8 @@ VMC_EXPORT uint64_t vmc_region_get_size(const struct vmc_region *r)
 {
 	if (!r)
 		return 0;
-	return r->size == (vmc__u128)1 << 64 ? VMC_REGION_SIZE_ALL :
-					       (uint64_t)r->size;
+	return r->size == (vmc__u128)1 << 64 ? VMC_REGION_SIZE_ALL
+					     : (uint64_t)r->size;
 }
 
 VMC_EXPORT const char *vmc_region_get_name(const struct vmc_region *r)
@@ -949,8 +945,8 @@ VMC_EXPORT int vmc_region_add_ioeventfd(struct vmc_region *r, uint64_t offset,
 					uint64_t data,
 					struct vmc_notifier *notifier)
 {
-	struct vmc__region_ioeventfd key = { offset, size, match_data,
-					     match_data ? data : 0, notifier };
+	struct vmc__region_ioeventfd key = {offset, size, match_data,
+					    match_data ? data : 0, notifier};
 	size_t i;
 
 	vmc_assert_return(r && notifier, -EINVAL);
@@ -988,8 +984,8 @@ VMC_EXPORT int vmc_region_remove_ioeventfd(struct vmc_region *r,
 					   bool match_data, uint64_t data,
 					   struct vmc_notifier *notifier)
 {
-	struct vmc__region_ioeventfd key = { offset, size, match_data,
-					     match_data ? data : 0, notifier };
+	struct vmc__region_ioeventfd key = {offset, size, match_data,
+					    match_data ? data : 0, notifier};
 	size_t i;
 
 	vmc_assert_return(r && notifier, -EINVAL);
@@ -1078,8 +1074,8 @@ void vmc__address_space_free(struct vmc_address_space *as)
 			break;
 		}
 	}
-	vmc__flat_view_unref(mem, atomic_load_explicit(&as->current,
-						       memory_order_relaxed));
+	vmc__flat_view_unref(
+		mem, atomic_load_explicit(&as->current, memory_order_relaxed));
 	as->root->root_count--;
 	vmc_region_unref(as->root);
 	pthread_mutex_destroy(&as->map_lock);
@@ -1111,8 +1107,7 @@ void vmc__as_set_dispatch_lock(struct vmc_address_space *as,
 	as->dispatch_lock = lock;
 }
 
-void vmc__accel_as_set_soft_ioeventfds(struct vmc_address_space *as,
-				       bool on)
+void vmc__accel_as_set_soft_ioeventfds(struct vmc_address_space *as, bool on)
 {
 	atomic_store_explicit(&as->soft_ioeventfds, on, memory_order_relaxed);
 }
@@ -1142,7 +1137,7 @@ static void VMC_PRINTF(2, 3) outf(struct out *o, const char *fmt, ...)
 static size_t dump(struct vmc_address_space *as, char *buf, size_t size)
 {
 	const struct vmc__flat_view *v = vmc__as_get_view(as);
-	struct out o = { buf, size, 0 };
+	struct out o = {buf, size, 0};
 
 	if (size)
 		buf[0] = '\0';
@@ -1150,13 +1145,12 @@ static size_t dump(struct vmc_address_space *as, char *buf, size_t size)
 	     as->kind == VMC_AS_IO ? "io" : "memory");
 	for (size_t i = 0; i < v->nr; i++) {
 		const struct vmc__flat_range *r = &v->ranges[i];
-		const char *kind = r->io ? "i/o" :
-				   r->region->kind == VMC__REGION_ROM ? "rom" :
-									"ram";
+		const char *kind = r->io				? "i/o"
+				   : r->region->kind == VMC__REGION_ROM ? "rom"
+									: "ram";
 
 		outf(&o, "  %016" PRIx64 "-%016" PRIx64 " (%s%s): %s", r->start,
-		     r->last, kind, r->readonly ? ", ro" : "",
-		     r->region->name);
+		     r->last, kind, r->readonly ? ", ro" : "", r->region->name);
 		if (r->offset)
 			outf(&o, " @%016" PRIx64, r->offset);
 		outf(&o, "\n");

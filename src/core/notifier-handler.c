@@ -24,8 +24,7 @@ struct vmc__notifier_handler {
 
 static void on_closed(uv_handle_t *h)
 {
-	free(container_of((uv_poll_t *)h, struct vmc__notifier_handler,
-			  poll));
+	free(container_of((uv_poll_t *)h, struct vmc__notifier_handler, poll));
 }
 
 static void on_poll(uv_poll_t *p, int status, int events)
@@ -67,8 +66,8 @@ void vmc__notifier_drop_handler(struct vmc_notifier *n)
 
 int vmc__notifier_set_handler_locked(struct vmc_notifier *n,
 				     struct vmc_loop *loop,
-				     struct vmc__lock *lock,
-				     vmc_notifier_cb cb, void *userdata)
+				     struct vmc__lock *lock, vmc_notifier_cb cb,
+				     void *userdata)
 {
 	struct vmc__notifier_handler *nh;
 	int r;

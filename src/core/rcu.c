@@ -54,10 +54,9 @@ static void list_add(struct vmc__rcu *rcu, struct vmc__rcu_reader *r)
 	r->rcu = rcu;
 	r->prev = NULL;
 	pthread_mutex_lock(&rcu->lock);
-	atomic_store_explicit(&r->ctr,
-			      atomic_load_explicit(&rcu->gp,
-						   memory_order_seq_cst),
-			      memory_order_seq_cst);
+	atomic_store_explicit(
+		&r->ctr, atomic_load_explicit(&rcu->gp, memory_order_seq_cst),
+		memory_order_seq_cst);
 	r->next = rcu->readers;
 	if (r->next)
 		r->next->prev = r;
@@ -135,8 +134,9 @@ void vmc__rcu_defer(struct vmc__rcu *rcu, struct vmc__rcu_head *head,
 	 * The caller unpublished the object before this increment; a reader
 	 * that later announces a gp >= epoch has seen the new pointer.
 	 */
-	head->epoch = atomic_fetch_add_explicit(&rcu->gp, 1,
-						memory_order_seq_cst) + 1;
+	head->epoch =
+		atomic_fetch_add_explicit(&rcu->gp, 1, memory_order_seq_cst) +
+		1;
 	*rcu->tail = head;
 	rcu->tail = &head->next;
 	rcu->pending++;
@@ -151,8 +151,8 @@ size_t vmc__rcu_reclaim(struct vmc__rcu *rcu)
 
 	pthread_mutex_lock(&rcu->lock);
 	for (struct vmc__rcu_reader *r = rcu->readers; r; r = r->next) {
-		uint64_t c = atomic_load_explicit(&r->ctr,
-						  memory_order_seq_cst);
+		uint64_t c =
+			atomic_load_explicit(&r->ctr, memory_order_seq_cst);
 
 		if (c && c < min)
 			min = c;

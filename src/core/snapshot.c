@@ -38,9 +38,9 @@
 
 struct snap_ram {
 	struct vmc_region *region; /* a reference */
-	uint8_t *host;             /* the region's RAM */
+	uint8_t *host;		   /* the region's RAM */
 	uint64_t size;
-	uint8_t *copy;             /* anonymous mapping of size bytes */
+	uint8_t *copy; /* anonymous mapping of size bytes */
 	size_t map_size;
 };
 
@@ -53,7 +53,7 @@ struct vmc_snapshot {
 	unsigned int nr_vcpus;
 	size_t vcpu_size;
 	uint8_t *vcpus; /* nr_vcpus blobs of vcpu_size bytes */
-	bool *halted;   /* core's WFI/HLT state of each vCPU */
+	bool *halted;	/* core's WFI/HLT state of each vCPU */
 };
 
 /* ------------------------------------------------------------------------

@@ -62,8 +62,7 @@ static int64_t clock_now_locked(const struct vmc_clock *c)
 		if (c->deterministic)
 			return atomic_load_explicit(&c->det_ns,
 						    memory_order_acquire);
-		return c->running ? vmc__monotonic_ns() + c->offset
-				  : c->frozen;
+		return c->running ? vmc__monotonic_ns() + c->offset : c->frozen;
 	default:
 		return vmc__monotonic_ns();
 	}
@@ -81,7 +80,7 @@ static int64_t clock_distance_locked(const struct vmc_clock *c)
 		return INT64_MAX;
 	if (c->type == VMC_CLOCK_VIRTUAL && c->deterministic)
 		return c->head->deadline <= atomic_load(&c->det_ns) ? 0
-								   : INT64_MAX;
+								    : INT64_MAX;
 	d = c->head->deadline - clock_now_locked(c);
 	return d > 0 ? d : 0;
 }
@@ -220,8 +219,8 @@ static void run_clock(struct vmc_clock *c, bool stepping, int64_t target)
 			tlock(c);
 			if (c->head != t || t->lock != lk ||
 			    (!stepping && !c->running) ||
-			    t->deadline > (stepping ? target
-						    : clock_now_locked(c))) {
+			    t->deadline >
+				    (stepping ? target : clock_now_locked(c))) {
 				tunlock(c);
 				vmc__lock_release_if(lk, taken);
 				continue;
@@ -229,9 +228,9 @@ static void run_clock(struct vmc_clock *c, bool stepping, int64_t target)
 		} else {
 			taken = false;
 		}
-		if (stepping && t->deadline >
-				    atomic_load_explicit(&c->det_ns,
-							 memory_order_relaxed))
+		if (stepping &&
+		    t->deadline > atomic_load_explicit(&c->det_ns,
+						       memory_order_relaxed))
 			atomic_store_explicit(&c->det_ns, t->deadline,
 					      memory_order_release);
 		timer_unlink(t);
@@ -293,8 +292,7 @@ VMC_EXPORT struct vmc_clock *vmc_loop_get_clock(struct vmc_loop *loop,
 	}
 }
 
-VMC_EXPORT int vmc_clock_new_virtual(struct vmc_loop *loop,
-				     unsigned int flags,
+VMC_EXPORT int vmc_clock_new_virtual(struct vmc_loop *loop, unsigned int flags,
 				     struct vmc_clock **ret)
 {
 	struct vmc_clock *c;
@@ -639,4 +637,3 @@ VMC_EXPORT void vmc_timer_free(struct vmc_timer *t)
 	vmc_clock_unref(c);
 	vmc_loop_unref(loop);
 }
-

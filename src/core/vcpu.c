@@ -96,7 +96,8 @@ VMC_EXPORT int vmc_vcpu_kick(struct vmc_vcpu *vcpu)
 
 void vmc__vcpu_exit(struct vmc_vcpu *vcpu)
 {
-	atomic_store_explicit(&vcpu->acc.exit_request, true, memory_order_release);
+	atomic_store_explicit(&vcpu->acc.exit_request, true,
+			      memory_order_release);
 	vmc_vcpu_kick(vcpu);
 }
 
@@ -289,8 +290,8 @@ VMC_EXPORT int vmc_vcpu_run_exclusive(struct vmc_vcpu *vcpu, vmc_work_cb cb,
 static void halt_poll(struct vmc_vcpu *vcpu)
 {
 	struct vmc_vm *vm = vcpu->vm;
-	unsigned int seq = atomic_load_explicit(&vcpu->wake_seq,
-						memory_order_acquire);
+	unsigned int seq =
+		atomic_load_explicit(&vcpu->wake_seq, memory_order_acquire);
 
 	vmc__lock_release(&vm->lock);
 	vmc__spin_while_same(&vcpu->wake_seq, seq, (int64_t)vm->halt_poll_ns);
@@ -302,7 +303,8 @@ static void process_events(struct vmc_vcpu *vcpu)
 {
 	struct vmc_vm *vm = vcpu->vm;
 
-	atomic_store_explicit(&vcpu->acc.exit_request, false, memory_order_relaxed);
+	atomic_store_explicit(&vcpu->acc.exit_request, false,
+			      memory_order_relaxed);
 	/*
 	 * The event point is a quiescent state for memory reclamation, and
 	 * an idle vCPU holds no view at all: it goes offline while it sleeps
@@ -400,7 +402,8 @@ void *vmc__vcpu_thread(void *arg)
 	pthread_setname_np(pthread_self(), name);
 	atomic_store(&vcpu->tid, (int)gettid());
 	vmc__current_vcpu = vcpu;
-	vmc__rcu_register_thread(vmc__memory_rcu(vm->memory), &vcpu->rcu_reader);
+	vmc__rcu_register_thread(vmc__memory_rcu(vm->memory),
+				 &vcpu->rcu_reader);
 
 	vmc__lock_acquire(&vm->lock);
 	/* Parked until now if vcpu_create built it (see start_vcpu_threads). */

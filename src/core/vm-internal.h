@@ -29,8 +29,8 @@ struct vmc__work {
 	vmc_work_cb cb;
 	void *userdata;
 	bool exclusive;
-	bool heap;              /* free after running (async/exclusive) */
-	_Atomic int done;       /* sync: 1 ran, -ENODEV dropped */
+	bool heap;	  /* free after running (async/exclusive) */
+	_Atomic int done; /* sync: 1 ran, -ENODEV dropped */
 };
 
 struct vmc_vcpu {
@@ -40,8 +40,8 @@ struct vmc_vcpu {
 	struct vmc_vm *vm;
 	unsigned int index;
 	pthread_t thread;
-	bool thread_started;    /* pthread_create succeeded; join it */
-	_Atomic int tid;        /* the thread's Linux tid while it runs, else 0 */
+	bool thread_started; /* pthread_create succeeded; join it */
+	_Atomic int tid;     /* the thread's Linux tid while it runs, else 0 */
 
 	/* Protected by the VM lock. */
 	pthread_cond_t halt_cond;
@@ -53,11 +53,11 @@ struct vmc_vcpu {
 	 * poll it without the lock.
 	 */
 	_Atomic bool created;
-	bool stop;              /* someone asked it to stop */
-	bool stopped;           /* it acknowledged, or never started */
-	bool unplug;            /* leave the thread loop */
-	bool halted;            /* WFI/HLT */
-	bool exited;            /* thread loop left */
+	bool stop;    /* someone asked it to stop */
+	bool stopped; /* it acknowledged, or never started */
+	bool unplug;  /* leave the thread loop */
+	bool halted;  /* WFI/HLT */
+	bool exited;  /* thread loop left */
 	/*
 	 * The thread sleeps in its idle wait (VM lock to read or write):
 	 * whoever holds the VM lock while it is set may use the vCPU's
@@ -65,8 +65,8 @@ struct vmc_vcpu {
 	 * it has the lock back.
 	 */
 	bool parked;
-	bool hold;              /* stays stopped while the VM runs */
-	int init_error;         /* vcpu_init's result */
+	bool hold;	/* stays stopped while the VM runs */
+	int init_error; /* vcpu_init's result */
 
 	/* De-duplicates accelerator kicks (signals). */
 	_Atomic bool thread_kicked;
@@ -78,11 +78,11 @@ struct vmc_vcpu {
 	/* Work list: FIFO under work_lock (a leaf). */
 	pthread_mutex_t work_lock;
 	struct vmc__work *work_head, *work_tail;
-	_Atomic bool has_work;  /* work_head != NULL, readable without lock */
+	_Atomic bool has_work; /* work_head != NULL, readable without lock */
 
 	/* Exclusive-section bookkeeping (see exclusive.c). */
-	_Atomic bool running;   /* between exec_start and exec_end */
-	bool has_waiter;        /* counted by the exclusive starter */
+	_Atomic bool running; /* between exec_start and exec_end */
+	bool has_waiter;      /* counted by the exclusive starter */
 	int exclusive_depth;
 
 	/* The thread's reader of the VM's memory reclamation domain. */
@@ -101,25 +101,25 @@ struct vmc_vm {
 	enum vmc_arch arch;
 	unsigned int flags;
 	int kick_signal;
-	uint64_t halt_poll_ns;     /* config.halt_poll_ns */
+	uint64_t halt_poll_ns; /* config.halt_poll_ns */
 	struct vmc_loop *loop;
 	struct vmc_clock *clock;
 
 	/* The VM lock and what it protects. */
 	struct vmc__lock lock;
-	_Atomic int state;              /* enum vmc_vm_state */
-	pthread_cond_t pause_cond;      /* a vCPU acknowledged a stop */
-	pthread_cond_t created_cond;    /* a vCPU thread came up or left */
-	pthread_cond_t work_cond;       /* a sync work item finished */
+	_Atomic int state;	     /* enum vmc_vm_state */
+	pthread_cond_t pause_cond;   /* a vCPU acknowledged a stop */
+	pthread_cond_t created_cond; /* a vCPU thread came up or left */
+	pthread_cond_t work_cond;    /* a sync work item finished */
 	char error[256];
 	int shutdown_status;
 	struct vmc__handler *state_handlers; /* by priority */
 	struct vmc__handler *reset_handlers; /* registration order */
-	uint64_t handler_walks;         /* handler lists walked so far */
-	unsigned int handler_depth;     /* walks in progress (nesting) */
+	uint64_t handler_walks;		     /* handler lists walked so far */
+	unsigned int handler_depth;	     /* walks in progress (nesting) */
 	bool in_teardown;
-	struct vmc_vcpu *debug_vcpu;    /* caused VMC_VM_DEBUG */
-	uint64_t run_gen;               /* counts resumes (to RUNNING) */
+	struct vmc_vcpu *debug_vcpu; /* caused VMC_VM_DEBUG */
+	uint64_t run_gen;	     /* counts resumes (to RUNNING) */
 
 	/*
 	 * Requests from any thread, applied on the loop in order: a doubly
@@ -128,8 +128,8 @@ struct vmc_vm {
 	pthread_mutex_t req_lock;
 	struct vmc__request *req_head, *req_tail;
 	unsigned int req_count;
-	struct vmc__request *req_pool;  /* REQ_MAX + nr_vcpus nodes */
-	struct vmc__request *req_free;  /* free pool nodes */
+	struct vmc__request *req_pool; /* REQ_MAX + nr_vcpus nodes */
+	struct vmc__request *req_free; /* free pool nodes */
 	struct vmc_bh *req_bh;
 	/*
 	 * The last reference was dropped where destroying the VM would
@@ -139,8 +139,8 @@ struct vmc_vm {
 
 	/* Exclusive sections. */
 	pthread_mutex_t excl_lock;
-	pthread_cond_t excl_cond;       /* the last running vCPU left */
-	pthread_cond_t excl_resume;     /* the section ended */
+	pthread_cond_t excl_cond;   /* the last running vCPU left */
+	pthread_cond_t excl_resume; /* the section ended */
 	_Atomic int pending_cpus;
 
 	unsigned int nr_vcpus;

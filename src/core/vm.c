@@ -45,9 +45,9 @@ struct vmc__request {
 	struct vmc__request *next, *prev;
 	int kind;
 	int status;
-	uint64_t run_gen;       /* REQ_DEBUG: vm->run_gen when queued */
-	char *reason;           /* REQ_ERROR: a copy, or NULL */
-	bool heap;              /* not from the pool */
+	uint64_t run_gen; /* REQ_DEBUG: vm->run_gen when queued */
+	char *reason;	  /* REQ_ERROR: a copy, or NULL */
+	bool heap;	  /* not from the pool */
 };
 
 /*
@@ -74,7 +74,7 @@ struct vmc__handler {
 	void *userdata;
 	int priority;
 	bool dead;
-	uint64_t added;         /* vm->handler_walks when added */
+	uint64_t added; /* vm->handler_walks when added */
 };
 
 static int handler_add(struct vmc_vm *vm, struct vmc__handler **list,
@@ -176,12 +176,12 @@ static struct vmc__handler *handler_new(void *userdata, int priority)
 
 static const struct vmc_accel_ops *accel_table[] = {
 #if VMC_HAVE_KVM_ACCEL
-    &vmc__accel_kvm,
+	&vmc__accel_kvm,
 #endif
 #if VMC_HAVE_TCG_ACCEL
-    &vmc__accel_tcg,
+	&vmc__accel_tcg,
 #endif
-    &vmc__accel_harness,
+	&vmc__accel_harness,
 };
 
 VMC_EXPORT void vmc_vm_config_init(struct vmc_vm_config *config)
@@ -189,10 +189,10 @@ VMC_EXPORT void vmc_vm_config_init(struct vmc_vm_config *config)
 	if (!config)
 		return;
 	*config = (struct vmc_vm_config){
-	    .size = sizeof(*config),
-	    .accel = VMC_ACCEL_AUTO,
-	    .arch = VMC_ARCH_NONE,
-	    .vcpus = 1,
+		.size = sizeof(*config),
+		.accel = VMC_ACCEL_AUTO,
+		.arch = VMC_ARCH_NONE,
+		.vcpus = 1,
 	};
 }
 
@@ -424,8 +424,9 @@ static void apply_request(struct vmc_vm *vm, struct vmc__request *r)
 		if (s == VMC_VM_GUEST_ERROR)
 			break;
 		snprintf(vm->error, sizeof(vm->error), "%s",
-			 r->reason ? r->reason
-				   : "guest error (reason lost: out of memory)");
+			 r->reason
+				 ? r->reason
+				 : "guest error (reason lost: out of memory)");
 		do_stop(vm, VMC_VM_GUEST_ERROR);
 		break;
 	case REQ_DEBUG:
@@ -595,7 +596,8 @@ static int vm_request(struct vmc_vm *vm, int kind, int status,
 	pthread_mutex_unlock(&vm->req_lock);
 	if (err == -EAGAIN)
 		vmc__warn("vm: %u requests pending, refusing another until "
-			  "the loop applies them", (unsigned int)REQ_MAX);
+			  "the loop applies them",
+			  (unsigned int)REQ_MAX);
 	else if (err < 0)
 		vmc__err("vm: out of memory queueing a request");
 	if (err < 0)
@@ -764,8 +766,8 @@ static int vm_memory_init(struct vmc_vm *vm)
 	r = vmc_memory_new(&vm->memory);
 	if (r < 0)
 		return r;
-	r = vmc_region_new_container(vm->memory, "system",
-				     VMC_REGION_SIZE_ALL, &vm->root_memory);
+	r = vmc_region_new_container(vm->memory, "system", VMC_REGION_SIZE_ALL,
+				     &vm->root_memory);
 	if (r < 0)
 		return r;
 	r = vmc_region_new_container(vm->memory, "io", 0x10000, &vm->root_io);
@@ -794,7 +796,7 @@ static int vm_new(const struct vmc_vm_config *config,
 
 	vmc_assert_return(config && ret, -EINVAL);
 	vmc_assert_return(config->size >=
-			      offsetof(struct vmc_vm_config, kick_signal),
+				  offsetof(struct vmc_vm_config, kick_signal),
 			  -EINVAL);
 	vmc_vm_config_init(&c);
 	memcpy(&c, config, config->size < sizeof(c) ? config->size : sizeof(c));
@@ -834,9 +836,9 @@ static int vm_new(const struct vmc_vm_config *config,
 	pthread_mutex_init(&vm->req_lock, NULL);
 
 	r = vmc_clock_new_virtual(
-	    vm->loop,
-	    (c.flags & VMC_VM_DETERMINISTIC) ? VMC_CLOCK_DETERMINISTIC : 0,
-	    &vm->clock);
+		vm->loop,
+		(c.flags & VMC_VM_DETERMINISTIC) ? VMC_CLOCK_DETERMINISTIC : 0,
+		&vm->clock);
 	if (r < 0)
 		goto fail;
 	vmc__clock_set_lock(vm->clock, &vm->lock);

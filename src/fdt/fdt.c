@@ -130,13 +130,13 @@ VMC_EXPORT int vmc_fdt_add_node(struct vmc_fdt *f, const char *path)
 	if (!*name)
 		return -EINVAL;
 	for (;;) {
-		parent = slash == path ?
-				 0 :
-				 fdt_path_offset_namelen(f->blob, path,
-							 (int)(slash - path));
+		parent = slash == path
+				 ? 0
+				 : fdt_path_offset_namelen(f->blob, path,
+							   (int)(slash - path));
 		if (parent < 0)
-			return parent == -FDT_ERR_BADPATH ? -EINVAL :
-							    fdt_errno(parent);
+			return parent == -FDT_ERR_BADPATH ? -EINVAL
+							  : fdt_errno(parent);
 		r = fdt_add_subnode(f->blob, parent, name);
 		if (r != -FDT_ERR_NOSPACE)
 			break;
@@ -148,8 +148,7 @@ VMC_EXPORT int vmc_fdt_add_node(struct vmc_fdt *f, const char *path)
 }
 
 VMC_EXPORT int vmc_fdt_set_prop(struct vmc_fdt *f, const char *path,
-				const char *name, const void *data,
-				size_t len)
+				const char *name, const void *data, size_t len)
 {
 	int off, r;
 
@@ -324,8 +323,8 @@ static int add_cpu(struct vmc_fdt *f, unsigned int i, const char *isa,
 	    (r = vmc_fdt_alloc_phandle(f, intc, ret_intc)) < 0 ||
 	    (r = vmc_fdt_set_u32(f, intc, "#interrupt-cells", 1)) < 0 ||
 	    (r = vmc_fdt_set_empty(f, intc, "interrupt-controller")) < 0 ||
-	    (r = vmc_fdt_set_string(f, intc, "compatible",
-				    "riscv,cpu-intc")) < 0 ||
+	    (r = vmc_fdt_set_string(f, intc, "compatible", "riscv,cpu-intc")) <
+		    0 ||
 	    (r = vmc_fdt_add_node(f, core)) < 0 ||
 	    (r = vmc_fdt_set_u32(f, core, "cpu", ph)) < 0)
 		return r;
@@ -382,9 +381,8 @@ VMC_EXPORT int vmc_fdt_set_chosen(struct vmc_fdt *f, const char *stdout_path,
 	r = vmc_fdt_add_node(f, "/chosen");
 	if (r < 0 && r != -EEXIST)
 		return r;
-	if (stdout_path &&
-	    (r = vmc_fdt_set_string(f, "/chosen", "stdout-path",
-				    stdout_path)) < 0)
+	if (stdout_path && (r = vmc_fdt_set_string(f, "/chosen", "stdout-path",
+						   stdout_path)) < 0)
 		return r;
 	if (bootargs &&
 	    (r = vmc_fdt_set_string(f, "/chosen", "bootargs", bootargs)) < 0)

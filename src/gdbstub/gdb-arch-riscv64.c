@@ -59,10 +59,10 @@ static const char xml[] =
 static const struct gdb_reg regs[] = {RISCV_CPU_REGS(GDB_TABLE_REG)};
 
 const struct gdb_arch vmc__gdb_arch_riscv64 = {
-    .arch = VMC_ARCH_RISCV64,
-    .xml = xml,
-    .xml_len = sizeof(xml) - 1,
-    .regs = regs,
-    .nr_regs = RV_NR_REGS,
-    .pc = RV_pc,
+	.arch = VMC_ARCH_RISCV64,
+	.xml = xml,
+	.xml_len = sizeof(xml) - 1,
+	.regs = regs,
+	.nr_regs = RV_NR_REGS,
+	.pc = RV_pc,
 };

@@ -96,13 +96,13 @@ static const char xml[] =
 /* clang-format on */
 
 static const struct gdb_reg regs[] = {X86_CORE_REGS(GDB_TABLE_REG)
-					  X86_SSE_REGS(GDB_TABLE_REG)};
+					      X86_SSE_REGS(GDB_TABLE_REG)};
 
 const struct gdb_arch vmc__gdb_arch_x86_64 = {
-    .arch = VMC_ARCH_X86_64,
-    .xml = xml,
-    .xml_len = sizeof(xml) - 1,
-    .regs = regs,
-    .nr_regs = X86_NR_REGS,
-    .pc = X86_rip,
+	.arch = VMC_ARCH_X86_64,
+	.xml = xml,
+	.xml_len = sizeof(xml) - 1,
+	.regs = regs,
+	.nr_regs = X86_NR_REGS,
+	.pc = X86_rip,
 };

@@ -6,8 +6,8 @@
 #include "gdb-arch.h"
 
 static const struct gdb_arch *const arches[] = {
-    &vmc__gdb_arch_riscv64,
-    &vmc__gdb_arch_x86_64,
+	&vmc__gdb_arch_riscv64,
+	&vmc__gdb_arch_x86_64,
 };
 
 const struct gdb_arch *vmc__gdb_arch_find(enum vmc_arch arch)

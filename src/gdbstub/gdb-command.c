@@ -76,7 +76,7 @@ static void send_stop_reply(struct vmc_gdbstub *gs, enum vmc_vm_state state)
 	case VMC_VM_SHUTDOWN:
 		snprintf(b, sizeof(b), "W%02x",
 			 (unsigned int)vmc_vm_get_shutdown_status(gs->vm) &
-			     0xff);
+				 0xff);
 		vmc__gdb_send_str(gs, b);
 		return;
 	case VMC_VM_GUEST_ERROR:
@@ -369,7 +369,7 @@ static int mem_rw(struct vmc_gdbstub *gs, uint64_t addr, uint8_t *buf,
 {
 	struct vmc_vcpu *v = vcpu_at(gs, gs->g_cpu);
 	struct vmc_address_space *as =
-	    vmc_vm_get_address_space(gs->vm, VMC_AS_MEMORY);
+		vmc_vm_get_address_space(gs->vm, VMC_AS_MEMORY);
 
 	while (len) {
 		size_t chunk = 4096 - (addr & 4095);
@@ -544,8 +544,8 @@ static void handle_z(struct vmc_gdbstub *gs, const char *p, bool insert)
 			vmc__gdb_send_err(gs, -r);
 			return;
 		}
-		gs->points[gs->nr_points++] =
-		    (struct gdb_point){(enum vmc_debug_kind)type, addr, len};
+		gs->points[gs->nr_points++] = (struct gdb_point){
+			(enum vmc_debug_kind)type, addr, len};
 	} else {
 		if (i < 0) {
 			vmc__gdb_send_err(gs, ENOENT);
@@ -729,8 +729,8 @@ void vmc__gdb_handle_packet(struct vmc_gdbstub *gs, char *p, size_t n)
 	case '?':
 		gs->allow_stop = false;
 		send_stop_reply(gs, vmc_vm_get_state(gs->vm) == VMC_VM_DEBUG
-					? VMC_VM_DEBUG
-					: VMC_VM_CREATED);
+					    ? VMC_VM_DEBUG
+					    : VMC_VM_CREATED);
 		break;
 	case 'q':
 		handle_q(gs, p);

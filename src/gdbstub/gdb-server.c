@@ -70,7 +70,7 @@ static void close_bh(struct vmc_bh *bh, void *userdata)
 
 /* Stop talking to the client at once; it is closed from the bottom half. */
 static void drop_client(struct vmc_gdbstub *gs, const char *fmt, ...)
-    VMC_PRINTF(2, 3);
+	VMC_PRINTF(2, 3);
 static void drop_client(struct vmc_gdbstub *gs, const char *fmt, ...)
 {
 	char why[128];
@@ -251,7 +251,7 @@ static void listen_read(struct vmc_fd_handler *h, int fd, void *userdata)
 		vmc_log(VMC_LOG_WARNING, "gdbstub: accept: %s",
 			strerror(errno));
 		now = vmc_clock_get_ns(
-		    vmc_loop_get_clock(gs->loop, VMC_CLOCK_REALTIME));
+			vmc_loop_get_clock(gs->loop, VMC_CLOCK_REALTIME));
 		if (vmc_timer_mod(gs->accept_timer,
 				  now + GDB_ACCEPT_RETRY_NS) == 0)
 			vmc_fd_handler_set(gs->listen_h, NULL, NULL, gs);

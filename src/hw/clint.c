@@ -40,7 +40,7 @@ struct vmc_clint {
 	struct vmc_clock *clock;
 	unsigned int hart_base, harts;
 	uint32_t freq;
-	uint64_t delta; /* mtime = ticks(clock) + delta, modulo 2^64 */
+	uint64_t delta;	       /* mtime = ticks(clock) + delta, modulo 2^64 */
 	struct vmc_irq **irqs; /* [2 * i] MSIP, [2 * i + 1] MTIP */
 	bool own_irqs;
 	struct clint_hart *hart;
@@ -137,8 +137,9 @@ static uint64_t reg_read(void *opaque, uint64_t offset, unsigned int size)
 	if (offset >= VMC_CLINT_MTIME) {
 		uint64_t sub = offset - VMC_CLINT_MTIME;
 
-		return access64_ok(sub, size) ?
-			       extract64(mtime_now(c), sub, size) : 0;
+		return access64_ok(sub, size)
+			       ? extract64(mtime_now(c), sub, size)
+			       : 0;
 	}
 	offset -= VMC_CLINT_MTIMECMP;
 	if (offset / 8 < c->harts && access64_ok(offset % 8, size))
@@ -296,15 +297,15 @@ VMC_EXPORT int vmc_clint_new(const struct vmc_clint_config *cfg,
 	int r;
 
 	vmc__hw_check(cfg && ret && cfg->size >= sizeof(*cfg) && cfg->vm,
-		     -EINVAL);
+		      -EINVAL);
 	vmc__hw_check(cfg->harts && cfg->harts <= VMC_CLINT_MAX_HARTS &&
-			     cfg->timebase_hz,
-		     -EINVAL);
-	vmc__hw_check(cfg->irqs ||
-			     (cfg->hart_base < vmc_vm_get_vcpu_count(cfg->vm) &&
+			      cfg->timebase_hz,
+		      -EINVAL);
+	vmc__hw_check(
+		cfg->irqs || (cfg->hart_base < vmc_vm_get_vcpu_count(cfg->vm) &&
 			      cfg->harts <= vmc_vm_get_vcpu_count(cfg->vm) -
 						    cfg->hart_base),
-		     -EINVAL);
+		-EINVAL);
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
@@ -333,8 +334,8 @@ VMC_EXPORT int vmc_clint_new(const struct vmc_clint_config *cfg,
 	r = vmc_vm_add_reset_handler(c->vm, clint_reset, c, &c->reset_handler);
 	if (r < 0)
 		goto fail;
-	r = vmc_region_new_io(vmc_vm_get_memory(c->vm), "clint",
-			      VMC_CLINT_SIZE, &ops, c, 0, &c->region);
+	r = vmc_region_new_io(vmc_vm_get_memory(c->vm), "clint", VMC_CLINT_SIZE,
+			      &ops, c, 0, &c->region);
 	if (r < 0)
 		goto fail;
 	*ret = c;
@@ -350,9 +351,8 @@ VMC_EXPORT uint64_t vmc_clint_get_mtime(const struct vmc_clint *c)
 }
 
 #if VMC_HAVE_FDT
-VMC_EXPORT int vmc_clint_fdt_add(const struct vmc_clint *c,
-				 struct vmc_fdt *fdt, uint64_t base,
-				 const uint32_t *intc)
+VMC_EXPORT int vmc_clint_fdt_add(const struct vmc_clint *c, struct vmc_fdt *fdt,
+				 uint64_t base, const uint32_t *intc)
 {
 	static const char *const compat[] = {"sifive,clint0", "riscv,clint0"};
 	uint32_t reg[4] = {(uint32_t)(base >> 32), (uint32_t)base, 0,

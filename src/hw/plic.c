@@ -29,13 +29,13 @@ struct vmc_plic {
 	struct vmc_irq **inputs;  /* nsrc; [0] unused */
 	struct vmc_irq **outputs; /* nctx */
 	bool own_outputs;
-	bool *out_level;          /* nctx: the level last driven */
-	uint8_t *priority;        /* nsrc */
-	uint8_t *threshold;       /* nctx */
-	uint32_t *level;          /* nwords: input levels */
-	uint32_t *pending;        /* nwords */
-	uint32_t *claimed;        /* nwords */
-	uint32_t *enable;         /* nctx * nwords */
+	bool *out_level;    /* nctx: the level last driven */
+	uint8_t *priority;  /* nsrc */
+	uint8_t *threshold; /* nctx */
+	uint32_t *level;    /* nwords: input levels */
+	uint32_t *pending;  /* nwords */
+	uint32_t *claimed;  /* nwords */
+	uint32_t *enable;   /* nctx * nwords */
 	struct vmc_vm_reset_handler *reset_handler;
 	struct vmc_region *region;
 };
@@ -63,7 +63,8 @@ static unsigned int best_source(const struct vmc_plic *p, unsigned int ctx)
 		uint32_t bits = p->pending[w] & en[w] & ~p->claimed[w];
 
 		while (bits) {
-			unsigned int src = w * 32 + (unsigned int)__builtin_ctz(bits);
+			unsigned int src =
+				w * 32 + (unsigned int)__builtin_ctz(bits);
 
 			bits &= bits - 1;
 			/* Strictly greater: the lowest id wins among equals. */
@@ -153,10 +154,10 @@ static uint64_t reg_read(void *opaque, uint64_t offset, unsigned int size)
 		return w < p->nwords ? p->pending[w] : 0;
 	}
 	if (offset < VMC_PLIC_CONTEXT) {
-		uint64_t ctx = (offset - VMC_PLIC_ENABLE) /
-			       VMC_PLIC_ENABLE_STRIDE;
-		uint64_t w = (offset - VMC_PLIC_ENABLE) %
-			     VMC_PLIC_ENABLE_STRIDE / 4;
+		uint64_t ctx =
+			(offset - VMC_PLIC_ENABLE) / VMC_PLIC_ENABLE_STRIDE;
+		uint64_t w =
+			(offset - VMC_PLIC_ENABLE) % VMC_PLIC_ENABLE_STRIDE / 4;
 
 		if (ctx < p->nctx && w < p->nwords)
 			return p->enable[ctx * p->nwords + w];
@@ -196,10 +197,10 @@ static void reg_write(void *opaque, uint64_t offset, uint64_t value,
 	if (offset < VMC_PLIC_ENABLE)
 		return; /* pending bits are read-only */
 	if (offset < VMC_PLIC_CONTEXT) {
-		uint64_t ctx = (offset - VMC_PLIC_ENABLE) /
-			       VMC_PLIC_ENABLE_STRIDE;
-		uint64_t w = (offset - VMC_PLIC_ENABLE) %
-			     VMC_PLIC_ENABLE_STRIDE / 4;
+		uint64_t ctx =
+			(offset - VMC_PLIC_ENABLE) / VMC_PLIC_ENABLE_STRIDE;
+		uint64_t w =
+			(offset - VMC_PLIC_ENABLE) % VMC_PLIC_ENABLE_STRIDE / 4;
 
 		if (ctx < p->nctx && w < p->nwords) {
 			p->enable[ctx * p->nwords + w] =
@@ -329,10 +330,9 @@ static int make_lines(struct vmc_plic *p, const struct vmc_plic_config *cfg)
 		struct vmc_vcpu *vcpu =
 			vmc_vm_get_vcpu(p->vm, cfg->hart_base + i / 2);
 
-		r = vmc_irq_new_vcpu(vcpu,
-				     i % 2 ? VMC_RISCV_IRQ_SEIP :
-					     VMC_RISCV_IRQ_MEIP,
-				     &p->outputs[i]);
+		r = vmc_irq_new_vcpu(
+			vcpu, i % 2 ? VMC_RISCV_IRQ_SEIP : VMC_RISCV_IRQ_MEIP,
+			&p->outputs[i]);
 		if (r < 0)
 			return r;
 	}
@@ -356,16 +356,16 @@ VMC_EXPORT int vmc_plic_new(const struct vmc_plic_config *cfg,
 	int r;
 
 	vmc__hw_check(cfg && ret && cfg->size >= sizeof(*cfg) && cfg->vm,
-		     -EINVAL);
+		      -EINVAL);
 	vmc__hw_check(cfg->harts && cfg->harts <= VMC_PLIC_MAX_HARTS &&
-			     cfg->num_sources >= 2 &&
-			     cfg->num_sources <= VMC_PLIC_MAX_SOURCES,
-		     -EINVAL);
-	vmc__hw_check(cfg->irqs ||
-			     (cfg->hart_base < vmc_vm_get_vcpu_count(cfg->vm) &&
+			      cfg->num_sources >= 2 &&
+			      cfg->num_sources <= VMC_PLIC_MAX_SOURCES,
+		      -EINVAL);
+	vmc__hw_check(
+		cfg->irqs || (cfg->hart_base < vmc_vm_get_vcpu_count(cfg->vm) &&
 			      cfg->harts <= vmc_vm_get_vcpu_count(cfg->vm) -
 						    cfg->hart_base),
-		     -EINVAL);
+		-EINVAL);
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
@@ -399,8 +399,8 @@ VMC_EXPORT int vmc_plic_new(const struct vmc_plic_config *cfg,
 	if (r < 0)
 		goto fail;
 	r = vmc_region_new_io(vmc_vm_get_memory(p->vm), "plic",
-			      VMC_PLIC_CONTEXT +
-				      VMC_PLIC_CONTEXT_STRIDE * (uint64_t)p->nctx,
+			      VMC_PLIC_CONTEXT + VMC_PLIC_CONTEXT_STRIDE *
+							 (uint64_t)p->nctx,
 			      &ops, p, 0, &p->region);
 	if (r < 0)
 		goto fail;
@@ -431,8 +431,8 @@ VMC_EXPORT int vmc_plic_fdt_add(const struct vmc_plic *p, struct vmc_fdt *fdt,
 {
 	static const char *const compat[] = {"sifive,plic-1.0.0",
 					     "riscv,plic0"};
-	uint64_t size = VMC_PLIC_CONTEXT +
-			(uint64_t)p->nctx * VMC_PLIC_CONTEXT_STRIDE;
+	uint64_t size =
+		VMC_PLIC_CONTEXT + (uint64_t)p->nctx * VMC_PLIC_CONTEXT_STRIDE;
 	uint32_t reg[4] = {(uint32_t)(base >> 32), (uint32_t)base,
 			   (uint32_t)(size >> 32), (uint32_t)size};
 	uint32_t *cells, ph;
@@ -445,8 +445,8 @@ VMC_EXPORT int vmc_plic_fdt_add(const struct vmc_plic *p, struct vmc_fdt *fdt,
 		return -ENOMEM;
 	for (unsigned int i = 0; i < p->nctx; i++) {
 		cells[2 * i] = intc[p->hart_base + i / 2];
-		cells[2 * i + 1] = i % 2 ? VMC_RISCV_IRQ_SEIP :
-					   VMC_RISCV_IRQ_MEIP;
+		cells[2 * i + 1] =
+			i % 2 ? VMC_RISCV_IRQ_SEIP : VMC_RISCV_IRQ_MEIP;
 	}
 	snprintf(path, sizeof(path), "/soc/plic@%" PRIx64, base);
 	if ((r = vmc_fdt_add_node(fdt, path)) < 0 ||

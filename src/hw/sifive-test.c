@@ -57,8 +57,8 @@ int vmc__sifive_test_write(void *opaque, uint64_t offset, unsigned int size,
 	return 0;
 }
 
-VMC_EXPORT void vmc_sifive_test_config_init(
-	struct vmc_sifive_test_config *config)
+VMC_EXPORT void
+vmc_sifive_test_config_init(struct vmc_sifive_test_config *config)
 {
 	if (!config)
 		return;
@@ -81,7 +81,7 @@ VMC_EXPORT int vmc_sifive_test_new(const struct vmc_sifive_test_config *cfg,
 	int r;
 
 	vmc__hw_check(cfg && ret && cfg->size >= sizeof(*cfg) && cfg->vm,
-		     -EINVAL);
+		      -EINVAL);
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
@@ -105,8 +105,8 @@ VMC_EXPORT void vmc_sifive_test_free(struct vmc_sifive_test *t)
 	vmc_region_unref(t->region);
 }
 
-VMC_EXPORT struct vmc_region *vmc_sifive_test_get_region(
-	struct vmc_sifive_test *t)
+VMC_EXPORT struct vmc_region *
+vmc_sifive_test_get_region(struct vmc_sifive_test *t)
 {
 	return t ? t->region : NULL;
 }
@@ -118,8 +118,7 @@ static int add_syscon(struct vmc_fdt *fdt, const char *path,
 	int r;
 
 	if ((r = vmc_fdt_add_node(fdt, path)) < 0 ||
-	    (r = vmc_fdt_set_string(fdt, path, "compatible", compatible)) <
-		    0 ||
+	    (r = vmc_fdt_set_string(fdt, path, "compatible", compatible)) < 0 ||
 	    (r = vmc_fdt_set_u32(fdt, path, "regmap", regmap)) < 0 ||
 	    (r = vmc_fdt_set_u32(fdt, path, "offset", 0)) < 0 ||
 	    (r = vmc_fdt_set_u32(fdt, path, "value", value)) < 0)

@@ -87,8 +87,8 @@ struct vmc_uart16550 {
 	void *userdata;
 
 	struct vmc_fd_handler *in_handler;
-	struct vmc_bh *bh;         /* re-arms the handlers on the loop */
-	bool in_paused;            /* in_handler's read side is off */
+	struct vmc_bh *bh; /* re-arms the handlers on the loop */
+	bool in_paused;	   /* in_handler's read side is off */
 	bool in_eof;
 	bool in_socket;
 
@@ -776,8 +776,8 @@ VMC_EXPORT void vmc_uart16550_config_init(struct vmc_uart16550_config *c)
 	};
 }
 
-VMC_EXPORT int vmc_uart16550_receive(struct vmc_uart16550 *u,
-				     const void *buf, size_t len)
+VMC_EXPORT int vmc_uart16550_receive(struct vmc_uart16550 *u, const void *buf,
+				     size_t len)
 {
 	bool taken;
 	size_t n;
@@ -792,8 +792,7 @@ VMC_EXPORT int vmc_uart16550_receive(struct vmc_uart16550 *u,
 	return (int)(n > INT32_MAX ? INT32_MAX : n);
 }
 
-VMC_EXPORT struct vmc_region *vmc_uart16550_get_region(
-	struct vmc_uart16550 *u)
+VMC_EXPORT struct vmc_region *vmc_uart16550_get_region(struct vmc_uart16550 *u)
 {
 	return u ? u->region : NULL;
 }

@@ -61,12 +61,12 @@ static enum qmp_runstate runstate(const struct vmc_qmp *qmp)
 static const char *runstate_name(enum qmp_runstate rs)
 {
 	static const char *const names[] = {
-	    [QMP_RS_PRELAUNCH] = "prelaunch",
-	    [QMP_RS_RUNNING] = "running",
-	    [QMP_RS_PAUSED] = "paused",
-	    [QMP_RS_SHUTDOWN] = "shutdown",
-	    [QMP_RS_INTERNAL_ERROR] = "internal-error",
-	    [QMP_RS_DEBUG] = "debug",
+		[QMP_RS_PRELAUNCH] = "prelaunch",
+		[QMP_RS_RUNNING] = "running",
+		[QMP_RS_PAUSED] = "paused",
+		[QMP_RS_SHUTDOWN] = "shutdown",
+		[QMP_RS_INTERNAL_ERROR] = "internal-error",
+		[QMP_RS_DEBUG] = "debug",
 	};
 
 	return names[rs];
@@ -110,8 +110,8 @@ void vmc__qmp_on_reset(struct vmc_qmp *qmp)
 {
 	vmc__qmp_emit(qmp, "RESET",
 		      qmp->host_reset
-			  ? guest_reason(false, "host-qmp-system-reset")
-			  : guest_reason(true, "guest-reset"));
+			      ? guest_reason(false, "host-qmp-system-reset")
+			      : guest_reason(true, "guest-reset"));
 }
 
 /*
@@ -195,8 +195,8 @@ static void cmd_qmp_capabilities(struct vmc_qmp_request *req, void *opaque)
 	size_t n = vmc_qmp_value_get_length(en);
 
 	for (size_t i = 0; i < n; i++) {
-		const char *cap =
-		    vmc_qmp_value_get_string(vmc_qmp_value_get_element(en, i));
+		const char *cap = vmc_qmp_value_get_string(
+			vmc_qmp_value_get_element(en, i));
 
 		if (!cap) {
 			vmc_qmp_request_error(req, VMC_QMP_GENERIC_ERROR,
@@ -232,11 +232,11 @@ static struct json_object *version_object(struct vmc_qmp *qmp)
 		return NULL;
 	}
 	json_object_object_add(
-	    q, "micro", json_object_new_int64(qmp->config.version_micro));
+		q, "micro", json_object_new_int64(qmp->config.version_micro));
 	json_object_object_add(
-	    q, "minor", json_object_new_int64(qmp->config.version_minor));
+		q, "minor", json_object_new_int64(qmp->config.version_minor));
 	json_object_object_add(
-	    q, "major", json_object_new_int64(qmp->config.version_major));
+		q, "major", json_object_new_int64(qmp->config.version_major));
 	json_object_object_add(v, "qemu", q);
 	json_object_object_add(v, "package",
 			       json_object_new_string(qmp->package));
@@ -393,7 +393,8 @@ static void cmd_query_kvm(struct vmc_qmp_request *req, void *opaque)
 
 	if (vmc_qmp_value_new_object(&v) < 0 ||
 	    vmc_qmp_object_set_bool(
-		v, "enabled", vmc_vm_get_accel(qmp->vm) == VMC_ACCEL_KVM) < 0 ||
+		    v, "enabled", vmc_vm_get_accel(qmp->vm) == VMC_ACCEL_KVM) <
+		    0 ||
 	    vmc_qmp_object_set_bool(v, "present", VMC_HAVE_KVM_ACCEL) < 0)
 		answer_json(req, NULL);
 	else
@@ -414,7 +415,7 @@ static void cmd_query_memory_size_summary(struct vmc_qmp_request *req,
 
 	if (vmc_qmp_value_new_object(&v) < 0 ||
 	    vmc_qmp_object_set_uint(v, "base-memory", qmp->config.ram_size) <
-		0 ||
+		    0 ||
 	    (hotplug && vmc_qmp_object_set_uint(v, "plugged-memory", 0) < 0))
 		answer_json(req, NULL);
 	else
@@ -452,28 +453,28 @@ static void hmp_registers(struct vmc_qmp *qmp, struct hmp_out *o,
 			  unsigned int cpu)
 {
 	static const char *const rv_names[32] = {
-	    "x0/zero", "x1/ra",	 "x2/sp",   "x3/gp",   "x4/tp",	 "x5/t0",
-	    "x6/t1",   "x7/t2",	 "x8/s0",   "x9/s1",   "x10/a0", "x11/a1",
-	    "x12/a2",  "x13/a3", "x14/a4",  "x15/a5",  "x16/a6", "x17/a7",
-	    "x18/s2",  "x19/s3", "x20/s4",  "x21/s5",  "x22/s6", "x23/s7",
-	    "x24/s8",  "x25/s9", "x26/s10", "x27/s11", "x28/t3", "x29/t4",
-	    "x30/t5",  "x31/t6",
+		"x0/zero", "x1/ra",  "x2/sp",	"x3/gp",   "x4/tp",  "x5/t0",
+		"x6/t1",   "x7/t2",  "x8/s0",	"x9/s1",   "x10/a0", "x11/a1",
+		"x12/a2",  "x13/a3", "x14/a4",	"x15/a5",  "x16/a6", "x17/a7",
+		"x18/s2",  "x19/s3", "x20/s4",	"x21/s5",  "x22/s6", "x23/s7",
+		"x24/s8",  "x25/s9", "x26/s10", "x27/s11", "x28/t3", "x29/t4",
+		"x30/t5",  "x31/t6",
 	};
 	static const struct {
 		const char *name;
 		unsigned int csr;
 	} rv_csrs[] = {
-	    {"mhartid", 0xf14}, {"mstatus", 0x300}, {"mip", 0x344},
-	    {"mie", 0x304},	{"mtvec", 0x305},   {"mepc", 0x341},
-	    {"mcause", 0x342},	{"mtval", 0x343},   {"satp", 0x180},
+		{"mhartid", 0xf14}, {"mstatus", 0x300}, {"mip", 0x344},
+		{"mie", 0x304},	    {"mtvec", 0x305},	{"mepc", 0x341},
+		{"mcause", 0x342},  {"mtval", 0x343},	{"satp", 0x180},
 	};
 	static const char *const x86_names[18] = {
-	    "RAX", "RBX", "RCX", "RDX", "RSI", "RDI", "RSP", "RBP", "R8 ",
-	    "R9 ", "R10", "R11", "R12", "R13", "R14", "R15", "RIP", "RFL",
+		"RAX", "RBX", "RCX", "RDX", "RSI", "RDI", "RSP", "RBP", "R8 ",
+		"R9 ", "R10", "R11", "R12", "R13", "R14", "R15", "RIP", "RFL",
 	};
 	/* QEMU prints RBP before RSP. */
 	static const unsigned int x86_order[18] = {
-	    0, 1, 2, 3, 4, 5, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17,
+		0, 1, 2, 3, 4, 5, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17,
 	};
 	struct vmc_vcpu *v = vmc_vm_get_vcpu(qmp->vm, cpu);
 	uint64_t val;
@@ -542,8 +543,8 @@ static void mtree_range(void *opaque, const struct vmc_memory_section *s)
 static void hmp_mtree(struct vmc_qmp *qmp, struct hmp_out *o)
 {
 	static const struct vmc_memory_listener_ops ops = {
-	    .struct_size = sizeof(ops),
-	    .region_add = mtree_range,
+		.struct_size = sizeof(ops),
+		.region_add = mtree_range,
 	};
 	static const struct {
 		enum vmc_as_kind kind;
@@ -553,9 +554,9 @@ static void hmp_mtree(struct vmc_qmp *qmp, struct hmp_out *o)
 
 	for (size_t i = 0; i < sizeof(spaces) / sizeof(spaces[0]); i++) {
 		struct vmc_address_space *as =
-		    vmc_vm_get_address_space(qmp->vm, spaces[i].kind);
+			vmc_vm_get_address_space(qmp->vm, spaces[i].kind);
 		struct vmc_region *root =
-		    vmc_vm_get_root(qmp->vm, spaces[i].kind);
+			vmc_vm_get_root(qmp->vm, spaces[i].kind);
 		struct vmc_memory_listener *l;
 
 		if (!as || !root)
@@ -596,8 +597,8 @@ static void hmp_info(struct vmc_qmp *qmp, struct hmp_out *o, const char *what,
 		hmp_printf(o, "kvm support: %s\n",
 			   !VMC_HAVE_KVM_ACCEL ? "not compiled"
 			   : vmc_vm_get_accel(qmp->vm) == VMC_ACCEL_KVM
-			       ? "enabled"
-			       : "disabled");
+				   ? "enabled"
+				   : "disabled");
 	} else if (!strcmp(what, "mtree")) {
 		hmp_mtree(qmp, o);
 	} else if (!strcmp(what, "registers")) {
@@ -606,8 +607,8 @@ static void hmp_info(struct vmc_qmp *qmp, struct hmp_out *o, const char *what,
 		unsigned int n = vmc_vm_get_vcpu_count(qmp->vm);
 
 		for (unsigned int i = 0; i < n; i++) {
-			int tid =
-			    vmc_vcpu_get_thread_id(vmc_vm_get_vcpu(qmp->vm, i));
+			int tid = vmc_vcpu_get_thread_id(
+				vmc_vm_get_vcpu(qmp->vm, i));
 
 			if (tid < 0)
 				continue;
@@ -623,9 +624,9 @@ static void cmd_human_monitor_command(struct vmc_qmp_request *req, void *opaque)
 {
 	struct vmc_qmp *qmp = vmc_qmp_request_get_qmp(req);
 	const char *line = vmc_qmp_value_get_string(
-	    vmc_qmp_request_get_arg(req, "command-line"));
+		vmc_qmp_request_get_arg(req, "command-line"));
 	const struct vmc_qmp_value *cpu =
-	    vmc_qmp_request_get_arg(req, "cpu-index");
+		vmc_qmp_request_get_arg(req, "cpu-index");
 	struct hmp_out *o;
 	char word[64], arg[64];
 	const char *err = NULL;
@@ -678,33 +679,34 @@ static void cmd_human_monitor_command(struct vmc_qmp_request *req, void *opaque)
 int vmc__qmp_add_builtin_commands(struct vmc_qmp *qmp)
 {
 	static const struct vmc_qmp_arg caps_args[] = {
-	    {"enable", VMC_QMP_ARRAY, true},
-	    {NULL, 0, false},
+		{"enable", VMC_QMP_ARRAY, true},
+		{NULL, 0, false},
 	};
 	static const struct vmc_qmp_arg hmp_args[] = {
-	    {"command-line", VMC_QMP_STRING, false},
-	    {"cpu-index", VMC_QMP_INT, true},
-	    {NULL, 0, false},
+		{"command-line", VMC_QMP_STRING, false},
+		{"cpu-index", VMC_QMP_INT, true},
+		{NULL, 0, false},
 	};
 	static const struct {
 		const char *name;
 		const struct vmc_qmp_arg *args;
 		vmc_qmp_command_cb cb;
 	} cmds[] = {
-	    {"qmp_capabilities", caps_args, cmd_qmp_capabilities},
-	    {"query-version", NULL, cmd_query_version},
-	    {"query-commands", NULL, cmd_query_commands},
-	    {"query-name", NULL, cmd_query_name},
-	    {"query-status", NULL, cmd_query_status},
-	    {"stop", NULL, cmd_stop},
-	    {"cont", NULL, cmd_cont},
-	    {"system_reset", NULL, cmd_system_reset},
-	    {"system_powerdown", NULL, cmd_system_powerdown},
-	    {"quit", NULL, cmd_quit},
-	    {"query-cpus-fast", NULL, cmd_query_cpus_fast},
-	    {"query-kvm", NULL, cmd_query_kvm},
-	    {"query-memory-size-summary", NULL, cmd_query_memory_size_summary},
-	    {"human-monitor-command", hmp_args, cmd_human_monitor_command},
+		{"qmp_capabilities", caps_args, cmd_qmp_capabilities},
+		{"query-version", NULL, cmd_query_version},
+		{"query-commands", NULL, cmd_query_commands},
+		{"query-name", NULL, cmd_query_name},
+		{"query-status", NULL, cmd_query_status},
+		{"stop", NULL, cmd_stop},
+		{"cont", NULL, cmd_cont},
+		{"system_reset", NULL, cmd_system_reset},
+		{"system_powerdown", NULL, cmd_system_powerdown},
+		{"quit", NULL, cmd_quit},
+		{"query-cpus-fast", NULL, cmd_query_cpus_fast},
+		{"query-kvm", NULL, cmd_query_kvm},
+		{"query-memory-size-summary", NULL,
+		 cmd_query_memory_size_summary},
+		{"human-monitor-command", hmp_args, cmd_human_monitor_command},
 	};
 
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {

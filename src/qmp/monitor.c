@@ -108,7 +108,7 @@ void vmc__qmp_monitor_connect_later(struct vmc_qmp_monitor *mon)
 		return;
 	clk = vmc_loop_get_clock(mon->qmp->loop, VMC_CLOCK_REALTIME);
 	vmc_timer_mod(mon->timer, vmc_clock_get_ns(clk) +
-				      (int64_t)mon->reconnect * 1000000000);
+					  (int64_t)mon->reconnect * 1000000000);
 }
 
 /* Mark dead: the reaper frees it.  Its clients go now. */
@@ -269,7 +269,8 @@ static int monitor_listen(struct vmc_qmp_monitor *mon, bool wait)
 
 		if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
 			return -errno;
-		mon->port = ntohs(ss.ss_family == AF_INET6
+		mon->port =
+			ntohs(ss.ss_family == AF_INET6
 				      ? ((struct sockaddr_in6 *)&ss)->sin6_port
 				      : ((struct sockaddr_in *)&ss)->sin_port);
 	}
@@ -353,8 +354,9 @@ VMC_EXPORT int vmc_qmp_add_monitor(struct vmc_qmp *qmp, const char *spec,
 		mon->reconnect = reconnect;
 		if (reconnect) {
 			r = vmc_timer_new(
-			    vmc_loop_get_clock(qmp->loop, VMC_CLOCK_REALTIME),
-			    reconnect_timer, mon, &mon->timer);
+				vmc_loop_get_clock(qmp->loop,
+						   VMC_CLOCK_REALTIME),
+				reconnect_timer, mon, &mon->timer);
 			if (r < 0)
 				goto fail_linked;
 		}

@@ -74,7 +74,7 @@ char *vmc__qmp_serialize(struct json_object *o, size_t *len)
 	char *out;
 
 	s = (const unsigned char *)json_object_to_json_string_length(
-	    o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
+		o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
 	if (!s)
 		return NULL;
 	/* Non-ASCII bytes occur only inside strings: escape them there. */
@@ -164,9 +164,9 @@ static void client_arm_write(struct qmp_client *c, bool on)
 static bool client_flush(struct qmp_client *c)
 {
 	while (c->out_len > c->out_off) {
-		ssize_t n =
-		    send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
-			 MSG_NOSIGNAL | MSG_DONTWAIT);
+		ssize_t n = send(c->fd, c->out + c->out_off,
+				 c->out_len - c->out_off,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -271,7 +271,7 @@ static struct json_object *error_object(enum vmc_qmp_error_class cls,
 	if (!e)
 		return NULL;
 	json_object_object_add(
-	    e, "class", json_object_new_string(vmc__qmp_class_name(cls)));
+		e, "class", json_object_new_string(vmc__qmp_class_name(cls)));
 	json_object_object_add(e, "desc", json_object_new_string(desc));
 	return e;
 }
@@ -296,8 +296,8 @@ static void client_reply(struct qmp_client *c, bool is_error,
 }
 
 static void VMC_PRINTF(5, 6)
-    client_error(struct qmp_client *c, struct json_object *id, bool has_id,
-		 enum vmc_qmp_error_class cls, const char *fmt, ...)
+	client_error(struct qmp_client *c, struct json_object *id, bool has_id,
+		     enum vmc_qmp_error_class cls, const char *fmt, ...)
 {
 	char desc[1024];
 	va_list ap;
@@ -740,8 +740,8 @@ static void client_input(struct qmp_client *c, const char *buf, size_t n)
 		o = json_tokener_parse_ex(c->tok, buf + pos, (int)take);
 		err = json_tokener_get_error(c->tok);
 		end = err == json_tokener_continue
-			  ? take
-			  : json_tokener_get_parse_end(c->tok);
+			      ? take
+			      : json_tokener_get_parse_end(c->tok);
 		for (size_t i = 0; i < end; i++)
 			scan_byte(&c->scan, buf[pos + i]);
 		pos += end;
@@ -809,11 +809,11 @@ static void send_greeting(struct qmp_client *c)
 		return;
 	}
 	json_object_object_add(
-	    ver, "micro", json_object_new_int64(qmp->config.version_micro));
+		ver, "micro", json_object_new_int64(qmp->config.version_micro));
 	json_object_object_add(
-	    ver, "minor", json_object_new_int64(qmp->config.version_minor));
+		ver, "minor", json_object_new_int64(qmp->config.version_minor));
 	json_object_object_add(
-	    ver, "major", json_object_new_int64(qmp->config.version_major));
+		ver, "major", json_object_new_int64(qmp->config.version_major));
 	json_object_object_add(v, "qemu", ver);
 	json_object_object_add(v, "package",
 			       json_object_new_string(qmp->package));
@@ -840,9 +840,10 @@ int vmc__qmp_client_new(struct vmc_qmp_monitor *mon, int fd)
 	c->tok = json_tokener_new_ex(QMP_MAX_DEPTH);
 	if (!c->tok)
 		goto fail;
-	json_tokener_set_flags(c->tok, JSON_TOKENER_STRICT |
-					   JSON_TOKENER_ALLOW_TRAILING_CHARS |
-					   JSON_TOKENER_VALIDATE_UTF8);
+	json_tokener_set_flags(c->tok,
+			       JSON_TOKENER_STRICT |
+				       JSON_TOKENER_ALLOW_TRAILING_CHARS |
+				       JSON_TOKENER_VALIDATE_UTF8);
 	r = vmc_loop_add_fd(qmp->loop, fd, client_read, NULL, c, &c->h);
 	if (r < 0)
 		goto fail;
@@ -982,7 +983,7 @@ struct json_object *vmc__qmp_command_list(struct vmc_qmp *qmp)
 		struct json_object *e = json_object_new_object();
 
 		if (!e || json_object_object_add(
-			      e, "name", json_object_new_string(c->name))) {
+				  e, "name", json_object_new_string(c->name))) {
 			json_object_put(e);
 			json_object_put(list);
 			return NULL;
@@ -1027,10 +1028,10 @@ VMC_EXPORT void vmc_qmp_config_init(struct vmc_qmp_config *config)
 	if (!config)
 		return;
 	*config = (struct vmc_qmp_config){
-	    .size = sizeof(*config),
-	    .version_major = VMC_VERSION_MAJOR,
-	    .version_minor = VMC_VERSION_MINOR,
-	    .version_micro = VMC_VERSION_MICRO,
+		.size = sizeof(*config),
+		.version_major = VMC_VERSION_MAJOR,
+		.version_minor = VMC_VERSION_MINOR,
+		.version_micro = VMC_VERSION_MICRO,
 	};
 }
 

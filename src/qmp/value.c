@@ -140,9 +140,9 @@ VMC_EXPORT int vmc_qmp_value_to_json(const struct vmc_qmp_value *v, char **ret)
 	char *copy;
 
 	qmp_return_if(!ret, -EINVAL);
-	s = json_object_to_json_string_ext(qmp_json(v),
-					   JSON_C_TO_STRING_PLAIN |
-					       JSON_C_TO_STRING_NOSLASHESCAPE);
+	s = json_object_to_json_string_ext(
+		qmp_json(v),
+		JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	if (!s)
 		return -ENOMEM;
 	copy = strdup(s);
@@ -165,7 +165,7 @@ VMC_EXPORT int vmc_qmp_value_parse(const char *json, size_t len,
 	if (!tok)
 		return -ENOMEM;
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
-					JSON_TOKENER_VALIDATE_UTF8);
+					    JSON_TOKENER_VALIDATE_UTF8);
 	o = json_tokener_parse_ex(tok, json, (int)len);
 	err = json_tokener_get_error(tok);
 	if (err == json_tokener_continue) {

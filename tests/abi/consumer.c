@@ -10,7 +10,8 @@ int main(int argc, char **argv)
 	struct vmc_notifier *n;
 
 	if (argc < 2 || strcmp(vmc_version_string(), argv[1]) != 0) {
-		fprintf(stderr, "FAIL: runs against %s\n", vmc_version_string());
+		fprintf(stderr, "FAIL: runs against %s\n",
+			vmc_version_string());
 		return 1;
 	}
 	if (vmc_notifier_new(&n) < 0 || vmc_notifier_signal(n) < 0 ||
@@ -19,6 +20,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	vmc_notifier_free(n);
-	printf("ok: consumer runs against libvmcore %s\n", vmc_version_string());
+	printf("ok: consumer runs against libvmcore %s\n",
+	       vmc_version_string());
 	return 0;
 }

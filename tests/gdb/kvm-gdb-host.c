@@ -41,8 +41,7 @@ int main(int argc, char **argv)
 	gvm_init(&g, loop, 1, NULL);
 	gvm_setup_long(&g, GT_HLT, 0);
 	ASSERT_OK(vmc_notifier_new(&g.done_notifier));
-	ASSERT_OK(vmc_notifier_set_handler(g.done_notifier, loop, on_done,
-					   &g));
+	ASSERT_OK(vmc_notifier_set_handler(g.done_notifier, loop, on_done, &g));
 	ASSERT_OK(vmc_vm_add_state_handler(g.vm, on_state, 0, loop, NULL));
 	r = vmc_gdbstub_start(g.vm, loop, argv[1], &gs);
 	if (r < 0)

@@ -7,12 +7,11 @@
 
 #include "rv-board.h"
 
-static bool ram_lookup(void *opaque, uint64_t pa,
-			struct vmc__rv_bus_map *ret)
+static bool ram_lookup(void *opaque, uint64_t pa, struct vmc__rv_bus_map *ret)
 {
 	struct board *b = opaque;
 
-	*ret = (struct vmc__rv_bus_map){ 0 };
+	*ret = (struct vmc__rv_bus_map){0};
 	if (pa < BOARD_RAM_BASE || pa - BOARD_RAM_BASE >= b->ram_size)
 		return false;
 	ret->start = BOARD_RAM_BASE;
@@ -32,8 +31,8 @@ static void update_timer(struct board *b)
 			board_mtime(b) >= b->mtimecmp);
 }
 
-static int io_read(void *opaque, const void *io, uint64_t pa,
-			unsigned size, uint64_t *val)
+static int io_read(void *opaque, const void *io, uint64_t pa, unsigned size,
+		   uint64_t *val)
 {
 	struct board *b = opaque;
 
@@ -63,16 +62,18 @@ static int io_read(void *opaque, const void *io, uint64_t pa,
 	return -1;
 }
 
-static int io_write(void *opaque, const void *io, uint64_t pa,
-			unsigned size, uint64_t val)
+static int io_write(void *opaque, const void *io, uint64_t pa, unsigned size,
+		    uint64_t val)
 {
 	struct board *b = opaque;
 
 	if (pa == BOARD_FINISHER) {
 		if ((val & 0xffff) == 0x5555 || (val & 0xffff) == 0x3333) {
 			b->finished = true;
-			b->finish_code = (val & 0xffff) == 0x5555 ?
-						 0 : (uint32_t)(val >> 16) | 0x10000;
+			b->finish_code =
+				(val & 0xffff) == 0x5555
+					? 0
+					: (uint32_t)(val >> 16) | 0x10000;
 			vmc__rv_request_exit(b->hart);
 		}
 		return 0;
@@ -92,8 +93,8 @@ static int io_write(void *opaque, const void *io, uint64_t pa,
 		return 0;
 	}
 	if (pa == BOARD_IRQLINES) {
-		static const unsigned lines[] = { VMC__RV_IRQ_SEI,
-						  VMC__RV_IRQ_MEI };
+		static const unsigned lines[] = {VMC__RV_IRQ_SEI,
+						 VMC__RV_IRQ_MEI};
 
 		b->lines = val;
 		for (unsigned i = 0; i < 2; i++)
@@ -115,13 +116,14 @@ int board_init(struct board *b, uint64_t ram_size)
 {
 	struct vmc__rv_config cfg = {
 		.hartid = 0,
-		.bus = {
-			.ram_lookup = ram_lookup,
-			.io_read = io_read,
-			.io_write = io_write,
-			.time_ns = time_ns,
-			.opaque = b,
-		},
+		.bus =
+			{
+				.ram_lookup = ram_lookup,
+				.io_read = io_read,
+				.io_write = io_write,
+				.time_ns = time_ns,
+				.opaque = b,
+			},
 	};
 
 	memset(b, 0, sizeof(*b));
@@ -198,8 +200,8 @@ int board_run(struct board *b, uint64_t max, uint64_t *retired)
 					break;
 				/* Idle: move the clock to the deadline. */
 				if (b->mtimecmp > board_mtime(b))
-					b->time_skip += b->mtimecmp -
-							board_mtime(b);
+					b->time_skip +=
+						b->mtimecmp - board_mtime(b);
 				update_timer(b);
 				if (!vmc__rv_has_work(b->hart))
 					break;

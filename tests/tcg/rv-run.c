@@ -40,10 +40,11 @@ int main(int argc, char **argv)
 	}
 	r = board_run(&b, max, &retired);
 	fflush(stdout);
-	fprintf(stderr, "%s: %s after %llu instructions (pc 0x%llx)\n",
-		argv[1],
-		r == 0 ? "pass" : r == -1 ? "no verdict" :
-		r == -2 ? "fatal trap loop" : "FAIL",
+	fprintf(stderr, "%s: %s after %llu instructions (pc 0x%llx)\n", argv[1],
+		r == 0	  ? "pass"
+		: r == -1 ? "no verdict"
+		: r == -2 ? "fatal trap loop"
+			  : "FAIL",
 		(unsigned long long)retired,
 		(unsigned long long)vmc__rv_get_pc(b.hart));
 	fprintf(stderr, "gp (case) = %llu\n",

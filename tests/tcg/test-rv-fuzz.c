@@ -19,9 +19,9 @@ static uint32_t rnd32(void)
 
 int main(void)
 {
-	static const uint32_t majors[] = { 0x73, 0x2f, 0x03, 0x23, 0x33, 0x3b,
-					   0x13, 0x1b, 0x63, 0x67, 0x6f, 0x0f,
-					   0x37, 0x17 };
+	static const uint32_t majors[] = {0x73, 0x2f, 0x03, 0x23, 0x33,
+					  0x3b, 0x13, 0x1b, 0x63, 0x67,
+					  0x6f, 0x0f, 0x37, 0x17};
 	static uint8_t buf[1024];
 	long n = vmc_test_scale(20000);
 
@@ -34,7 +34,8 @@ int main(void)
 
 			if (mode == 1)
 				w = (w & ~0x7fu) |
-				    majors[rnd32() % (sizeof(majors) / sizeof(majors[0]))];
+				    majors[rnd32() % (sizeof(majors) /
+						      sizeof(majors[0]))];
 			else if (mode == 2 && (w & 3) == 3)
 				w &= ~1u;
 			memcpy(buf + i, &w, 4);

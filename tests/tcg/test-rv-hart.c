@@ -19,10 +19,9 @@
 
 static uint8_t *ram;
 
-static bool ram_lookup(void *opaque, uint64_t pa,
-			struct vmc__rv_bus_map *ret)
+static bool ram_lookup(void *opaque, uint64_t pa, struct vmc__rv_bus_map *ret)
 {
-	*ret = (struct vmc__rv_bus_map){ 0 };
+	*ret = (struct vmc__rv_bus_map){0};
 	if (pa < RAM || pa - RAM >= RAM_SIZE)
 		return false;
 	ret->start = RAM;
@@ -31,14 +30,14 @@ static bool ram_lookup(void *opaque, uint64_t pa,
 	return true;
 }
 
-static int io_read(void *opaque, const void *io, uint64_t pa,
-			unsigned size, uint64_t *val)
+static int io_read(void *opaque, const void *io, uint64_t pa, unsigned size,
+		   uint64_t *val)
 {
 	return -1;
 }
 
-static int io_write(void *opaque, const void *io, uint64_t pa,
-			unsigned size, uint64_t val)
+static int io_write(void *opaque, const void *io, uint64_t pa, unsigned size,
+		    uint64_t val)
 {
 	return -1;
 }
@@ -47,8 +46,9 @@ static struct vmc__rv_hart *new_hart(struct vmc__rv_shared *sh, uint64_t id)
 {
 	struct vmc__rv_config cfg = {
 		.hartid = id,
-		.bus = { .ram_lookup = ram_lookup, .io_read = io_read,
-			 .io_write = io_write },
+		.bus = {.ram_lookup = ram_lookup,
+			.io_read = io_read,
+			.io_write = io_write},
 		.shared = sh,
 	};
 	struct vmc__rv_hart *h = NULL;
@@ -98,7 +98,7 @@ static void put(uint64_t addr, const uint32_t *w, unsigned n)
 /* x1 counts up forever. */
 static void load_loop(void)
 {
-	uint32_t code[] = { addi(1, 1, 1), jal(0, -4) };
+	uint32_t code[] = {addi(1, 1, 1), jal(0, -4)};
 
 	put(RAM, code, 2);
 }
@@ -144,7 +144,7 @@ struct kicker {
 static void *kick_thread(void *arg)
 {
 	struct kicker *k = arg;
-	struct timespec ts = { 0, 20 * 1000 * 1000 };
+	struct timespec ts = {0, 20 * 1000 * 1000};
 
 	nanosleep(&ts, NULL);
 	if (k->what == 0)
@@ -168,19 +168,19 @@ static void test_fused_pairs(void)
 	struct vmc__rv_hart *h = new_hart(NULL, 0);
 	const uint64_t x6 = 0xfedcba9876543210ull;
 	uint32_t code[] = {
-		i_type(32, 6, 1, 5, 0x13),	/* slli x5, x6, 32 */
-		i_type(32, 5, 5, 5, 0x13),	/* srli x5, x5, 32 */
-		r_type(0, 7, 5, 0, 5, 0x33),	/* add x5, x5, x7 */
-		i_type(3, 6, 1, 8, 0x13),	/* slli x8, x6, 3 */
-		r_type(0, 8, 9, 0, 8, 0x33),	/* add x8, x9, x8 */
+		i_type(32, 6, 1, 5, 0x13),	 /* slli x5, x6, 32 */
+		i_type(32, 5, 5, 5, 0x13),	 /* srli x5, x5, 32 */
+		r_type(0, 7, 5, 0, 5, 0x33),	 /* add x5, x5, x7 */
+		i_type(3, 6, 1, 8, 0x13),	 /* slli x8, x6, 3 */
+		r_type(0, 8, 9, 0, 8, 0x33),	 /* add x8, x9, x8 */
 		0x12345u << 12 | 10 << 7 | 0x37, /* lui x10, 0x12345 */
 		addi(10, 10, -1),
-		1u << 12 | 11 << 7 | 0x17,	/* auipc x11, 1 */
+		1u << 12 | 11 << 7 | 0x17, /* auipc x11, 1 */
 		addi(11, 11, 16),
 		0x80000u << 12 | 12 << 7 | 0x37, /* lui x12, 0x80000 */
-		i_type(-1, 12, 0, 12, 0x1b),	/* addiw x12, x12, -1 */
-		i_type(32, 6, 1, 13, 0x13),	/* slli x13, x6, 32 */
-		i_type(32, 14, 5, 13, 0x13),	/* srli x13, x14, 32: no pair */
+		i_type(-1, 12, 0, 12, 0x1b),	 /* addiw x12, x12, -1 */
+		i_type(32, 6, 1, 13, 0x13),	 /* slli x13, x6, 32 */
+		i_type(32, 14, 5, 13, 0x13), /* srli x13, x14, 32: no pair */
 		WFI,
 	};
 	uint64_t n = 0, r0;
@@ -224,36 +224,36 @@ static void test_fused_loops(void)
 	struct vmc__rv_hart *h = new_hart(NULL, 0);
 	uint32_t code[] = {
 		addi(5, 5, 1),
-		bne(6, 5, -4),			/* operands swapped */
-		r_type(0, 8, 7, 0, 7, 0x3b),	/* addw x7, x7, x8 */
+		bne(6, 5, -4),		     /* operands swapped */
+		r_type(0, 8, 7, 0, 7, 0x3b), /* addw x7, x7, x8 */
 		r_type(0, 9, 7, 6, 0, 0x63) | 0xfe000e80u, /* bltu x7, x9, -4 */
 		/* The first instruction reads the counter of the iteration
 		 * before: fused add and branch, then a plain branch. */
 		i_type(1, 11, 1, 10, 0x13),	/* slli x10, x11, 1 */
-		r_type(0, 10, 12, 0, 12, 0x33),	/* add x12, x12, x10 */
+		r_type(0, 10, 12, 0, 12, 0x33), /* add x12, x12, x10 */
 		addi(11, 11, 1),
 		bne(11, 13, -12),
-		r_type(0, 16, 17, 0, 16, 0x33),	/* add x16, x17, x16 */
+		r_type(0, 16, 17, 0, 16, 0x33), /* add x16, x17, x16 */
 		addi(17, 17, 1),
 		r_type(0, 17, 18, 7, 0, 0x63) | 0xfe000c80u, /* bgeu x18, x17 */
 		/* Here the first instruction reads another register. */
-		r_type(0, 20, 19, 0, 19, 0x33),	/* add x19, x19, x20 */
+		r_type(0, 20, 19, 0, 19, 0x33), /* add x19, x19, x20 */
 		addi(20, 20, 1),
 		bne(20, 21, -8),
 		/* The counter's add moves down to the branch past two
 		 * instructions, then one that reads the counter keeps it. */
 		addi(22, 22, 1),
-		r_type(0, 24, 23, 0, 23, 0x33),	/* add x23, x23, x24 */
+		r_type(0, 24, 23, 0, 23, 0x33), /* add x23, x23, x24 */
 		i_type(1, 23, 1, 25, 0x13),	/* slli x25, x23, 1 */
 		bne(22, 26, -12),
 		addi(27, 27, 1),
-		r_type(0, 27, 28, 0, 28, 0x33),	/* add x28, x28, x27 */
+		r_type(0, 27, 28, 0, 28, 0x33), /* add x28, x28, x27 */
 		bne(27, 29, -8),
 		WFI,
 	};
-	static const unsigned stops[] = { 0, 1, 2, 3, 57, 199, 200, 201,
-					  219, 220, 221, 230, 261, 275, 290,
-					  297, 306, 310, 321, 330, 331 };
+	static const unsigned stops[] = {0,   1,   2,	3,   57,  199, 200,
+					 201, 219, 220, 221, 230, 261, 275,
+					 290, 297, 306, 310, 321, 330, 331};
 	uint64_t n, r0;
 
 	put(RAM, code, sizeof(code) / 4);
@@ -309,7 +309,7 @@ static void test_fused_loops(void)
 static void test_exit_and_irq_from_thread(void)
 {
 	struct vmc__rv_hart *h = new_hart(NULL, 0);
-	struct kicker k = { h, 0 };
+	struct kicker k = {h, 0};
 	pthread_t t;
 	uint64_t n = 0;
 
@@ -346,7 +346,7 @@ static void test_exit_and_irq_from_thread(void)
 static void test_wfi(void)
 {
 	struct vmc__rv_hart *h = new_hart(NULL, 0);
-	uint32_t code[] = { WFI, addi(1, 0, 7), jal(0, 0) };
+	uint32_t code[] = {WFI, addi(1, 0, 7), jal(0, 0)};
 	uint64_t n = 0;
 
 	put(RAM, code, 3);
@@ -412,7 +412,7 @@ static void test_debug(void)
 
 	/* Watchpoint on a store. */
 	{
-		uint32_t code[] = { SD(1, 2), addi(1, 1, 1), jal(0, -8) };
+		uint32_t code[] = {SD(1, 2), addi(1, 1, 1), jal(0, -8)};
 
 		put(RAM, code, 3);
 	}
@@ -460,10 +460,12 @@ static void test_two_harts(void)
 	uint64_t c1 = RAM + 0x8000, c2 = RAM + 0x8008;
 	long iters = vmc_test_scale(N_ITER);
 	uint32_t code[] = {
-		/* 0: */ r_type(0, 5, 3, 3, 0, 0x2f),	 /* amoadd.d x0, x5, (x3) */
+		/* 0: */ r_type(0, 5, 3, 3, 0,
+				0x2f), /* amoadd.d x0, x5, (x3) */
 		/* 4: */ r_type(2 << 2, 0, 4, 3, 6, 0x2f), /* lr.d x6, (x4) */
 		/* 8: */ addi(6, 6, 1),
-		/* c: */ r_type(3 << 2, 6, 4, 3, 7, 0x2f), /* sc.d x7, x6, (x4) */
+		/* c: */ r_type(3 << 2, 6, 4, 3, 7, 0x2f), /* sc.d x7, x6, (x4)
+							    */
 		/* 10: */ bne(7, 0, -12),
 		/* 14: */ addi(1, 1, -1),
 		/* 18: */ bne(1, 0, -24),
@@ -500,10 +502,10 @@ static void test_two_harts(void)
 
 	/* Code cached by hart 0 and rewritten by hart 1 is seen by hart 0. */
 	{
-		uint32_t fn[] = { addi(10, 0, 1), JALR(0, 1) };
-		uint32_t main0[] = { jal(1, 0x100 - 0x40), WFI };
-		uint32_t main1[] = { SD(6, 5), WFI };
-		uint32_t patched[] = { addi(10, 0, 2), JALR(0, 1) };
+		uint32_t fn[] = {addi(10, 0, 1), JALR(0, 1)};
+		uint32_t main0[] = {jal(1, 0x100 - 0x40), WFI};
+		uint32_t main1[] = {SD(6, 5), WFI};
+		uint32_t patched[] = {addi(10, 0, 2), JALR(0, 1)};
 		uint64_t word;
 
 		put(RAM + 0x100, fn, 2);
@@ -530,7 +532,7 @@ static void test_two_harts(void)
 
 static void test_errors(void)
 {
-	struct vmc__rv_config cfg = { 0 };
+	struct vmc__rv_config cfg = {0};
 	struct vmc__rv_hart *h = NULL;
 
 	ASSERT_ERR(vmc__rv_hart_new(&cfg, &h), -EINVAL);

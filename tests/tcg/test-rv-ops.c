@@ -31,8 +31,8 @@ static void test_rows(void)
 		ASSERT_NOT_NULL(vmc__rv_op_names[op]);
 		ASSERT_STREQ(vmc__rv_op_name(op), vmc__rv_op_names[op]);
 		for (unsigned k = 0; k < op; k++)
-			ASSERT_TRUE(
-			    strcmp(vmc__rv_op_names[k], vmc__rv_op_names[op]));
+			ASSERT_TRUE(strcmp(vmc__rv_op_names[k],
+					   vmc__rv_op_names[op]));
 		ASSERT_LE(o->mem, VMC__RV_MEM_AMO);
 
 		/* A conditional branch: both forms, ends a block when it
@@ -146,7 +146,8 @@ static void check32(uint32_t w)
 	 * does not. */
 	ASSERT_EQ(vmc__rv_op_is_terminator(op),
 		  major == 0x6f || major == 0x67 || major == 0x63 ||
-		      major == 0x73 || (major == 0x0f && ((w >> 12) & 7) == 1));
+			  major == 0x73 ||
+			  (major == 0x0f && ((w >> 12) & 7) == 1));
 	/* An op that writes no rd has none in its encoding: the decoder
 	 * leaves rd 0, so nothing else can be written by accident. */
 	if (!vmc__rv_op_writes_rd(op))
@@ -195,17 +196,17 @@ static void check16(uint16_t c)
 static void test_decoder_agrees(void)
 {
 	static const uint32_t system[] = {
-	    0x00000073, /* ecall */
-	    0x00100073, /* ebreak */
-	    0x30200073, /* mret */
-	    0x10200073, /* sret */
-	    0x10500073, /* wfi */
-	    0x12000073, /* sfence.vma */
-	    0x12b50073, /* sfence.vma a0, a1 */
-	    0x0000100f, /* fence.i */
-	    0x0ff0000f, /* fence */
-	    0x1005a52f, /* lr.w a0, (a1) */
-	    0x1005b52f, /* lr.d a0, (a1) */
+		0x00000073, /* ecall */
+		0x00100073, /* ebreak */
+		0x30200073, /* mret */
+		0x10200073, /* sret */
+		0x10500073, /* wfi */
+		0x12000073, /* sfence.vma */
+		0x12b50073, /* sfence.vma a0, a1 */
+		0x0000100f, /* fence.i */
+		0x0ff0000f, /* fence */
+		0x1005a52f, /* lr.w a0, (a1) */
+		0x1005b52f, /* lr.d a0, (a1) */
 	};
 	static const uint32_t majors[] = {0x73, 0x2f, 0x03, 0x23, 0x33,
 					  0x3b, 0x13, 0x1b, 0x63, 0x67,

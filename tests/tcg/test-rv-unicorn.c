@@ -112,20 +112,19 @@ struct slot {
 
 static uint32_t gen_alu(unsigned *len)
 {
-	static const struct { unsigned f7, f3, op; } rr[] = {
-		{ 0, 0, 0x33 }, { 0x20, 0, 0x33 }, { 0, 1, 0x33 },
-		{ 0, 2, 0x33 }, { 0, 3, 0x33 }, { 0, 4, 0x33 },
-		{ 0, 5, 0x33 }, { 0x20, 5, 0x33 }, { 0, 6, 0x33 },
-		{ 0, 7, 0x33 }, { 1, 0, 0x33 }, { 1, 1, 0x33 },
-		{ 1, 2, 0x33 }, { 1, 3, 0x33 }, { 1, 4, 0x33 },
-		{ 1, 5, 0x33 }, { 1, 6, 0x33 }, { 1, 7, 0x33 },
-		{ 0, 0, 0x3b }, { 0x20, 0, 0x3b }, { 0, 1, 0x3b },
-		{ 0, 5, 0x3b }, { 0x20, 5, 0x3b }, { 1, 0, 0x3b },
-		{ 1, 4, 0x3b }, { 1, 5, 0x3b }, { 1, 6, 0x3b },
-		{ 1, 7, 0x3b },
+	static const struct {
+		unsigned f7, f3, op;
+	} rr[] = {
+		{0, 0, 0x33}, {0x20, 0, 0x33}, {0, 1, 0x33},	{0, 2, 0x33},
+		{0, 3, 0x33}, {0, 4, 0x33},    {0, 5, 0x33},	{0x20, 5, 0x33},
+		{0, 6, 0x33}, {0, 7, 0x33},    {1, 0, 0x33},	{1, 1, 0x33},
+		{1, 2, 0x33}, {1, 3, 0x33},    {1, 4, 0x33},	{1, 5, 0x33},
+		{1, 6, 0x33}, {1, 7, 0x33},    {0, 0, 0x3b},	{0x20, 0, 0x3b},
+		{0, 1, 0x3b}, {0, 5, 0x3b},    {0x20, 5, 0x3b}, {1, 0, 0x3b},
+		{1, 4, 0x3b}, {1, 5, 0x3b},    {1, 6, 0x3b},	{1, 7, 0x3b},
 	};
-	static const unsigned amo_f5[] = { 0, 1, 4, 8, 0xc, 0x10, 0x14, 0x18,
-					   0x1c };
+	static const unsigned amo_f5[] = {0,	1,    4,    8,	 0xc,
+					  0x10, 0x14, 0x18, 0x1c};
 	unsigned k = rn(100);
 	int imm = (int)rn(4096) - 2048;
 
@@ -137,7 +136,7 @@ static uint32_t gen_alu(unsigned *len)
 			     rr[j].op);
 	}
 	if (k < 42) { /* op-imm */
-		static const unsigned f3s[] = { 0, 2, 3, 4, 6, 7 };
+		static const unsigned f3s[] = {0, 2, 3, 4, 6, 7};
 
 		return enc_i(imm, rsrc(), f3s[rn(6)], rdst(), 0x13);
 	}
@@ -156,7 +155,7 @@ static uint32_t gen_alu(unsigned *len)
 	if (k < 53)
 		return (rnd() & 0xfffff000) | rdst() << 7 |
 		       (rn(2) ? 0x37 : 0x17); /* lui, auipc */
-	if (k < 63) { /* loads */
+	if (k < 63) {			      /* loads */
 		unsigned f3 = rn(7);
 
 		return enc_i((int)rn(2040), rn(2) ? 2 : 8, f3, rdst(), 0x03);
@@ -172,8 +171,8 @@ static uint32_t gen_alu(unsigned *len)
 		 * those are checked by the isa-amo guest instead. */
 		if (f5 >= 0x10)
 			f3 = 3;
-		return enc_r(f5 << 2 | rn(4), rsrc(), rn(2) ? 2 : 8, f3,
-			     rdst(), 0x2f);
+		return enc_r(f5 << 2 | rn(4), rsrc(), rn(2) ? 2 : 8, f3, rdst(),
+			     0x2f);
 	}
 	/* Compressed forms. */
 	*len = 2;
@@ -203,13 +202,15 @@ static uint32_t gen_alu(unsigned *len)
 
 		return 0x0002 | (s >> 5) << 12 | rdst() << 7 | (s & 31) << 2;
 	}
-	case 5: case 6: { /* c.srli, c.srai, c.andi */
+	case 5:
+	case 6: { /* c.srli, c.srai, c.andi */
 		unsigned s = rn(64), f = rn(3);
 
 		return 0x8001 | (s >> 5) << 12 | f << 10 | (crd() - 8) << 7 |
 		       (s & 31) << 2;
 	}
-	case 7: case 8: { /* c.sub .. c.addw */
+	case 7:
+	case 8: { /* c.sub .. c.addw */
 		unsigned f = rn(6);
 
 		return 0x8c01 | (f >> 2) << 12 | (crd() - 8) << 7 |
@@ -324,8 +325,8 @@ static unsigned gen_seq(uint8_t *code, unsigned n)
 
 			s[i].kind = K_ALU;
 			s[i].len = 4;
-			s[i].word = enc_r(2 << 2, 0, 8, d ? 3 : 2, rdst(),
-					  0x2f);
+			s[i].word =
+				enc_r(2 << 2, 0, 8, d ? 3 : 2, rdst(), 0x2f);
 			i++;
 			memset(&s[i], 0, sizeof(s[i]));
 			s[i].kind = K_ALU;
@@ -353,10 +354,10 @@ static unsigned gen_seq(uint8_t *code, unsigned n)
 		case K_CBRANCH: {
 			uint32_t u = (uint32_t)rel;
 
-			w = (s[i].f3 ? 0xe001 : 0xc001) |
-			    ((u >> 8) & 1) << 12 | ((u >> 3) & 3) << 10 |
-			    (s[i].rs1 - 8) << 7 | ((u >> 6) & 3) << 5 |
-			    ((u >> 1) & 3) << 3 | ((u >> 5) & 1) << 2;
+			w = (s[i].f3 ? 0xe001 : 0xc001) | ((u >> 8) & 1) << 12 |
+			    ((u >> 3) & 3) << 10 | (s[i].rs1 - 8) << 7 |
+			    ((u >> 6) & 3) << 5 | ((u >> 1) & 3) << 3 |
+			    ((u >> 5) & 1) << 2;
 			break;
 		}
 		case K_JAL:
@@ -426,9 +427,10 @@ int main(int argc, char **argv)
 		for (unsigned k = 1; k < 32; k++) {
 			unsigned m = rn(4);
 
-			regs[k] = m == 0 ? rnd() : m == 1 ? rnd() & 0xff :
-				  m == 2 ? (uint64_t)(int64_t)(int32_t)rnd() :
-				  (uint64_t)-(int64_t)(rnd() & 3);
+			regs[k] = m == 0   ? rnd()
+				  : m == 1 ? rnd() & 0xff
+				  : m == 2 ? (uint64_t)(int64_t)(int32_t)rnd()
+					   : (uint64_t) - (int64_t)(rnd() & 3);
 		}
 		regs[2] = regs[8] = DATA;
 
@@ -465,8 +467,9 @@ int main(int argc, char **argv)
 
 			uc_reg_read(uc, UC_RISCV_REG_X1 + (int)k - 1, &u);
 			if (u != o) {
-				fprintf(stderr, "x%u: unicorn 0x%llx ours 0x%llx\n",
-					k, (unsigned long long)u,
+				fprintf(stderr,
+					"x%u: unicorn 0x%llx ours 0x%llx\n", k,
+					(unsigned long long)u,
 					(unsigned long long)o);
 				bad = true;
 			}
@@ -478,7 +481,8 @@ int main(int argc, char **argv)
 				    shown++ < 8)
 					fprintf(stderr,
 						"data +0x%x: unicorn %02x ours "
-						"%02x\n", k, d2[k],
+						"%02x\n",
+						k, d2[k],
 						b.ram[DATA - CODE + k]);
 			bad = true;
 		}

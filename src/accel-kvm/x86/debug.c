@@ -75,8 +75,7 @@ static int find_slot(struct kvm_vcpu *kc, unsigned int kind, uint64_t addr,
 	return -1;
 }
 
-int vmc__kvm_debug_translate(struct vmc_vcpu *vcpu, uint64_t va,
-			     uint64_t *pa)
+int vmc__kvm_debug_translate(struct vmc_vcpu *vcpu, uint64_t va, uint64_t *pa)
 {
 	struct kvm_translation t = {.linear_address = va};
 	struct kvm_vcpu *kc = kvm_vcpu_of(vcpu);
@@ -107,7 +106,7 @@ int vmc__kvm_debug_translate(struct vmc_vcpu *vcpu, uint64_t va,
 static int sw_insert(struct vmc_vcpu *vcpu, uint64_t addr)
 {
 	struct vmc_address_space *as =
-	    vmc_vm_get_address_space(vmc_vcpu_get_vm(vcpu), VMC_AS_MEMORY);
+		vmc_vm_get_address_space(vmc_vcpu_get_vm(vcpu), VMC_AS_MEMORY);
 	struct kvm_vm *kv = kvm_vm_of(vmc_vcpu_get_vm(vcpu));
 	struct kvm_vcpu *kc = kvm_vcpu_of(vcpu);
 	static const uint8_t int3 = 0xcc;
@@ -164,9 +163,10 @@ static int sw_remove(struct vmc_vcpu *vcpu, uint64_t addr)
 
 		if (b->addr != addr || --b->refs)
 			continue;
-		if (vmc_as_write_rom(vmc_vm_get_address_space(
-					 vmc_vcpu_get_vm(vcpu), VMC_AS_MEMORY),
-				     b->gpa, &b->orig, 1) < 0)
+		if (vmc_as_write_rom(
+			    vmc_vm_get_address_space(vmc_vcpu_get_vm(vcpu),
+						     VMC_AS_MEMORY),
+			    b->gpa, &b->orig, 1) < 0)
 			vmc__err("kvm: cannot restore the byte under a "
 				 "breakpoint at 0x%llx",
 				 (unsigned long long)addr);

@@ -133,7 +133,7 @@ static void access_sreg(struct kvm_sregs *s, unsigned int reg, uint64_t *v,
 	}
 	if (reg == VMC_X86_GDTR_LIMIT || reg == VMC_X86_IDTR_LIMIT) {
 		struct kvm_dtable *d =
-		    reg == VMC_X86_GDTR_LIMIT ? &s->gdt : &s->idt;
+			reg == VMC_X86_GDTR_LIMIT ? &s->gdt : &s->idt;
 
 		if (write)
 			d->limit = (uint16_t)*v;
@@ -189,8 +189,8 @@ static void access_fpu(struct kvm_fpu *f, unsigned int reg, uint64_t *v,
 	}
 }
 
-static void access_debug(struct kvm_debugregs *d, unsigned int reg,
-			 uint64_t *v, bool write)
+static void access_debug(struct kvm_debugregs *d, unsigned int reg, uint64_t *v,
+			 bool write)
 {
 	uint64_t *f;
 
@@ -361,7 +361,8 @@ static int x86_call(struct vmc_vcpu *vcpu, struct x86_call *c)
 {
 	int r;
 
-	if (!vmc__kvm_is(vmc_vcpu_get_vm(vcpu)) || !vmc__accel_vcpu(vcpu)->state)
+	if (!vmc__kvm_is(vmc_vcpu_get_vm(vcpu)) ||
+	    !vmc__accel_vcpu(vcpu)->state)
 		return -EOPNOTSUPP;
 	r = vmc_vcpu_run_sync(vcpu, x86_call_cb, c);
 	return r < 0 ? r : c->result;
@@ -429,7 +430,8 @@ static int set_cpuid_fn(struct vmc_vcpu *vcpu, struct x86_call *c)
 	k->nent = (uint32_t)c->n;
 	for (size_t i = 0; i < c->n; i++) {
 		struct kvm_cpuid_entry2 *e = &k->entries[i];
-		const struct kvm_cpuid2 *sup = kvm_vm_of(vmc_vcpu_get_vm(vcpu))->cpuid;
+		const struct kvm_cpuid2 *sup =
+			kvm_vm_of(vmc_vcpu_get_vm(vcpu))->cpuid;
 
 		e->function = in[i].function;
 		e->index = in[i].index;
@@ -483,12 +485,12 @@ static int get_cpuid_fn(struct vmc_vcpu *vcpu, struct x86_call *c)
 				     e->index != c->sub))
 					continue;
 				*out = (struct vmc_x86_cpuid_entry){
-				    .function = c->index,
-				    .index = c->sub,
-				    .eax = e->eax,
-				    .ebx = e->ebx,
-				    .ecx = e->ecx,
-				    .edx = e->edx,
+					.function = c->index,
+					.index = c->sub,
+					.eax = e->eax,
+					.ebx = e->ebx,
+					.ecx = e->ecx,
+					.edx = e->edx,
 				};
 				r = 0;
 				break;
@@ -501,13 +503,13 @@ static int get_cpuid_fn(struct vmc_vcpu *vcpu, struct x86_call *c)
 	}
 }
 
-VMC_EXPORT int vmc_x86_vcpu_get_cpuid(struct vmc_vcpu *vcpu,
-				      uint32_t function, uint32_t index,
+VMC_EXPORT int vmc_x86_vcpu_get_cpuid(struct vmc_vcpu *vcpu, uint32_t function,
+				      uint32_t index,
 				      struct vmc_x86_cpuid_entry *ret)
 {
 	struct vmc_x86_cpuid_entry e;
 	struct x86_call c = {
-	    .fn = get_cpuid_fn, .index = function, .sub = index, .out = &e};
+		.fn = get_cpuid_fn, .index = function, .sub = index, .out = &e};
 	int r;
 
 	vmc_assert_return(vcpu && ret, -EINVAL);
@@ -537,21 +539,32 @@ static void build_tables(uint64_t *t, uint64_t gpa, unsigned int nr_pd)
 
 		pdpt[i] = (gpa + 4096 * (2 + (uint64_t)i)) | PTE_P | PTE_RW;
 		for (uint64_t j = 0; j < 512; j++)
-			pd[j] = ((uint64_t)i << 30 | j << 21) | PTE_P |
-				PTE_RW | PTE_PS;
+			pd[j] = ((uint64_t)i << 30 | j << 21) | PTE_P | PTE_RW |
+				PTE_PS;
 	}
 }
 
-static int long_mode_state(int fd, uint64_t cr3, uint64_t entry,
-			   uint64_t stack)
+static int long_mode_state(int fd, uint64_t cr3, uint64_t entry, uint64_t stack)
 {
 	struct kvm_segment code = {
-	    .base = 0, .limit = 0xffffffff, .selector = 0x8, .type = 11,
-	    .present = 1, .s = 1, .l = 1, .g = 1,
+		.base = 0,
+		.limit = 0xffffffff,
+		.selector = 0x8,
+		.type = 11,
+		.present = 1,
+		.s = 1,
+		.l = 1,
+		.g = 1,
 	};
 	struct kvm_segment data = {
-	    .base = 0, .limit = 0xffffffff, .selector = 0x10, .type = 3,
-	    .present = 1, .s = 1, .db = 1, .g = 1,
+		.base = 0,
+		.limit = 0xffffffff,
+		.selector = 0x10,
+		.type = 3,
+		.present = 1,
+		.s = 1,
+		.db = 1,
+		.g = 1,
 	};
 	struct kvm_regs regs = {.rip = entry, .rsp = stack, .rflags = 0x2};
 	struct kvm_sregs s;
@@ -564,8 +577,8 @@ static int long_mode_state(int fd, uint64_t cr3, uint64_t entry,
 	s.ds = s.es = s.fs = s.gs = s.ss = data;
 	s.cr0 = 0x80010033; /* PG, WP, NE, ET, MP, PE */
 	s.cr3 = cr3;
-	s.cr4 = 0x620;      /* OSXMMEXCPT, OSFXSR, PAE */
-	s.efer = 0x500;     /* LMA, LME */
+	s.cr4 = 0x620;	/* OSXMMEXCPT, OSFXSR, PAE */
+	s.efer = 0x500; /* LMA, LME */
 	r = vmc__kvm_ioctl(fd, KVM_SET_SREGS, &s);
 	if (r < 0)
 		return r;
@@ -597,9 +610,9 @@ static int long_mode_fn(struct vmc_vcpu *vcpu, struct x86_call *c)
 	return vmc__kvm_ioctl(kvm_vcpu_of(vcpu)->fd, KVM_SET_SREGS, &s);
 }
 
-VMC_EXPORT int vmc_x86_vcpu_setup_long_mode(struct vmc_vcpu *vcpu,
-					    void *tables, uint64_t tables_gpa,
-					    uint64_t entry, uint64_t stack)
+VMC_EXPORT int vmc_x86_vcpu_setup_long_mode(struct vmc_vcpu *vcpu, void *tables,
+					    uint64_t tables_gpa, uint64_t entry,
+					    uint64_t stack)
 {
 	struct x86_call c = {.fn = long_mode_fn,
 			     .out = tables,
@@ -625,8 +638,8 @@ static _Atomic int sw_bp_works = -1;
  */
 static int probe_sw_bp(void)
 {
-	struct kvm_guest_debug dbg = {
-	    .control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_SW_BP};
+	struct kvm_guest_debug dbg = {.control = KVM_GUESTDBG_ENABLE |
+						 KVM_GUESTDBG_USE_SW_BP};
 	struct kvm_userspace_memory_region m = {.memory_size = 0x5000};
 	struct kvm_cpuid2 *cpuid = NULL;
 	struct kvm_run *run = MAP_FAILED;
@@ -725,8 +738,9 @@ static int set_debug_fn(struct vmc_vcpu *vcpu, struct x86_call *c)
 	return r;
 }
 
-VMC_EXPORT int vmc_kvm_vcpu_set_guest_debug(struct vmc_vcpu *vcpu,
-					    const struct vmc_kvm_guest_debug *dbg)
+VMC_EXPORT int
+vmc_kvm_vcpu_set_guest_debug(struct vmc_vcpu *vcpu,
+			     const struct vmc_kvm_guest_debug *dbg)
 {
 	static const unsigned int len_bits[9] = {0, 0, 1, 0, 3, 0, 0, 0, 2};
 	struct kvm_guest_debug k = {0};
@@ -770,8 +784,8 @@ VMC_EXPORT int vmc_kvm_vcpu_set_guest_debug(struct vmc_vcpu *vcpu,
 				len = 0;
 			} else {
 				vmc_assert_return(b->len == 1 || b->len == 2 ||
-						      b->len == 4 ||
-						      b->len == 8,
+							  b->len == 4 ||
+							  b->len == 8,
 						  -EINVAL);
 				vmc_assert_return(!(b->addr & (b->len - 1)),
 						  -EINVAL);
@@ -814,7 +828,7 @@ static const uint32_t kvm_state_msrs[] = {
 
 struct kvm_state {
 	uint32_t magic;
-	uint32_t nmsrs;      /* MSRs the kernel answered, in list order */
+	uint32_t nmsrs; /* MSRs the kernel answered, in list order */
 	uint32_t has_lapic;
 	uint32_t pad;
 	struct kvm_regs regs;
@@ -857,15 +871,14 @@ int vmc__kvm_vcpu_save(struct vmc_vcpu *vcpu, void *buf, size_t size)
 	if ((r = vmc__kvm_ioctl(kc->fd, KVM_GET_REGS, &st->regs)) < 0 ||
 	    (r = vmc__kvm_ioctl(kc->fd, KVM_GET_SREGS, &st->sregs)) < 0 ||
 	    (r = vmc__kvm_ioctl(kc->fd, KVM_GET_FPU, &st->fpu)) < 0 ||
-	    (r = vmc__kvm_ioctl(kc->fd, KVM_GET_VCPU_EVENTS,
-				&st->events)) < 0 ||
+	    (r = vmc__kvm_ioctl(kc->fd, KVM_GET_VCPU_EVENTS, &st->events)) <
+		    0 ||
 	    (r = vmc__kvm_ioctl(kc->fd, KVM_GET_MSRS, &m)) < 0)
 		goto out;
 	/* KVM_GET_MSRS stops at the first MSR it does not know. */
 	st->nmsrs = (uint32_t)r;
 	memcpy(st->msrs, m.e, sizeof(m.e));
-	st->has_lapic =
-		vmc__kvm_ioctl(kc->fd, KVM_GET_LAPIC, &st->lapic) >= 0;
+	st->has_lapic = vmc__kvm_ioctl(kc->fd, KVM_GET_LAPIC, &st->lapic) >= 0;
 	memcpy(buf, st, sizeof(*st));
 	r = (int)sizeof(*st);
 out:
@@ -905,8 +918,7 @@ int vmc__kvm_vcpu_load(struct vmc_vcpu *vcpu, const void *buf, size_t size)
 		    KVM_VCPUEVENT_VALID_SHADOW;
 	if ((r = vmc__kvm_ioctl(kc->fd, KVM_SET_FPU, (void *)&st->fpu)) < 0 ||
 	    (r = vmc__kvm_ioctl(kc->fd, KVM_SET_VCPU_EVENTS, &ev)) < 0 ||
-	    (st->nmsrs &&
-	     (r = vmc__kvm_ioctl(kc->fd, KVM_SET_MSRS, &m)) < 0))
+	    (st->nmsrs && (r = vmc__kvm_ioctl(kc->fd, KVM_SET_MSRS, &m)) < 0))
 		return r;
 	if (st->has_lapic &&
 	    (r = vmc__kvm_ioctl(kc->fd, KVM_SET_LAPIC, (void *)&st->lapic)) < 0)

@@ -9,30 +9,30 @@
 
 #include "rv-internal.h"
 
-#define MISA_VALUE                                                      \
-	((2ull << 62) | (1u << ('A' - 'A')) | (1u << ('C' - 'A')) |      \
-	 (1u << ('I' - 'A')) | (1u << ('M' - 'A')) | (1u << ('S' - 'A')) | \
+#define MISA_VALUE                                                             \
+	((2ull << 62) | (1u << ('A' - 'A')) | (1u << ('C' - 'A')) |            \
+	 (1u << ('I' - 'A')) | (1u << ('M' - 'A')) | (1u << ('S' - 'A')) |     \
 	 (1u << ('U' - 'A')))
 
-#define IRQ_S_MASK                                                       \
-	((1u << VMC__RV_IRQ_SSI) | (1u << VMC__RV_IRQ_STI) |             \
+#define IRQ_S_MASK                                                             \
+	((1u << VMC__RV_IRQ_SSI) | (1u << VMC__RV_IRQ_STI) |                   \
 	 (1u << VMC__RV_IRQ_SEI))
 #define MIE_MASK 0xaaaull
-#define MEDELEG_MASK                                                      \
-	((1u << 0) | (1u << 1) | (1u << 2) | (1u << 3) | (1u << 4) |      \
-	 (1u << 5) | (1u << 6) | (1u << 7) | (1u << 8) | (1u << 9) |      \
+#define MEDELEG_MASK                                                           \
+	((1u << 0) | (1u << 1) | (1u << 2) | (1u << 3) | (1u << 4) |           \
+	 (1u << 5) | (1u << 6) | (1u << 7) | (1u << 8) | (1u << 9) |           \
 	 (1u << 12) | (1u << 13) | (1u << 15))
-#define MSTATUS_WMASK                                                     \
-	(MSTATUS_SIE | MSTATUS_MIE | MSTATUS_SPIE | MSTATUS_MPIE |        \
-	 MSTATUS_SPP | MSTATUS_MPP | MSTATUS_MPRV | MSTATUS_SUM |         \
+#define MSTATUS_WMASK                                                          \
+	(MSTATUS_SIE | MSTATUS_MIE | MSTATUS_SPIE | MSTATUS_MPIE |             \
+	 MSTATUS_SPP | MSTATUS_MPP | MSTATUS_MPRV | MSTATUS_SUM |              \
 	 MSTATUS_MXR | MSTATUS_TVM | MSTATUS_TW | MSTATUS_TSR)
-#define SSTATUS_MASK                                                      \
-	(MSTATUS_SIE | MSTATUS_SPIE | MSTATUS_SPP | MSTATUS_SUM |          \
+#define SSTATUS_MASK                                                           \
+	(MSTATUS_SIE | MSTATUS_SPIE | MSTATUS_SPP | MSTATUS_SUM |              \
 	 MSTATUS_MXR | MSTATUS_UXL)
 
 void rv_update_regimes(struct vmc__rv_hart *h)
 {
-	static const unsigned fetch_reg[4] = { TLB_U, TLB_S, TLB_S, TLB_M };
+	static const unsigned fetch_reg[4] = {TLB_U, TLB_S, TLB_S, TLB_M};
 	unsigned eff = h->priv;
 
 	if (h->mstatus & MSTATUS_MPRV)
@@ -89,8 +89,8 @@ int rv_pending_irq(struct vmc__rv_hart *h)
 		VMC__RV_IRQ_MEI, VMC__RV_IRQ_MSI, VMC__RV_IRQ_MTI,
 		VMC__RV_IRQ_SEI, VMC__RV_IRQ_SSI, VMC__RV_IRQ_STI,
 	};
-	uint64_t pending = rv_mip(h) &
-			   atomic_load_explicit(&h->mie, memory_order_relaxed);
+	uint64_t pending =
+		rv_mip(h) & atomic_load_explicit(&h->mie, memory_order_relaxed);
 	uint64_t m, s, take = 0;
 
 	if (!pending)
@@ -99,8 +99,8 @@ int rv_pending_irq(struct vmc__rv_hart *h)
 	s = pending & h->mideleg;
 	if (h->priv < VMC__RV_PRIV_M || (h->mstatus & MSTATUS_MIE))
 		take = m;
-	if (!take && (h->priv < VMC__RV_PRIV_S ||
-		      (h->priv == VMC__RV_PRIV_S && (h->mstatus & MSTATUS_SIE))))
+	if (!take && (h->priv < VMC__RV_PRIV_S || (h->priv == VMC__RV_PRIV_S &&
+						   (h->mstatus & MSTATUS_SIE))))
 		take = s;
 	for (unsigned i = 0; i < ARRAY_SIZE(prio); i++)
 		if (take & (1ull << prio[i]))
@@ -224,8 +224,9 @@ int rv_csr_read(struct vmc__rv_hart *h, unsigned csr, uint64_t *val,
 			*val = (uint64_t)(h->bus.time_ns(h->bus.opaque) / 100);
 			return 0;
 		}
-		*val = csr == 0xc00 ? counter_now(h, false) :
-		       csr == 0xc02 ? counter_now(h, true) : 0;
+		*val = csr == 0xc00   ? counter_now(h, false)
+		       : csr == 0xc02 ? counter_now(h, true)
+				      : 0;
 		return 0;
 	}
 	if (csr >= 0xb03 && csr <= 0xb1f) { /* mhpmcounter3..31 */
@@ -241,39 +242,95 @@ int rv_csr_read(struct vmc__rv_hart *h, unsigned csr, uint64_t *val,
 		return 0;
 	}
 	switch (csr) {
-	case 0x100: v = h->mstatus & SSTATUS_MASK; break;
-	case 0x104: v = atomic_load(&h->mie) & h->mideleg; break;
-	case 0x105: v = h->stvec; break;
-	case 0x106: v = h->scounteren; break;
-	case 0x10a: v = h->senvcfg; break;
-	case 0x140: v = h->sscratch; break;
-	case 0x141: v = h->sepc; break;
-	case 0x142: v = h->scause; break;
-	case 0x143: v = h->stval; break;
-	case 0x144: v = rv_mip(h) & h->mideleg; break;
+	case 0x100:
+		v = h->mstatus & SSTATUS_MASK;
+		break;
+	case 0x104:
+		v = atomic_load(&h->mie) & h->mideleg;
+		break;
+	case 0x105:
+		v = h->stvec;
+		break;
+	case 0x106:
+		v = h->scounteren;
+		break;
+	case 0x10a:
+		v = h->senvcfg;
+		break;
+	case 0x140:
+		v = h->sscratch;
+		break;
+	case 0x141:
+		v = h->sepc;
+		break;
+	case 0x142:
+		v = h->scause;
+		break;
+	case 0x143:
+		v = h->stval;
+		break;
+	case 0x144:
+		v = rv_mip(h) & h->mideleg;
+		break;
 	case 0x180:
 		if (!debugger && h->priv == VMC__RV_PRIV_S &&
 		    (h->mstatus & MSTATUS_TVM))
 			return -1;
 		v = h->satp;
 		break;
-	case 0xf11: case 0xf12: case 0xf13: case 0xf15: v = 0; break;
-	case 0xf14: v = h->hartid; break;
-	case 0x300: v = h->mstatus; break;
-	case 0x301: v = MISA_VALUE; break;
-	case 0x302: v = h->medeleg; break;
-	case 0x303: v = h->mideleg; break;
-	case 0x304: v = atomic_load(&h->mie); break;
-	case 0x305: v = h->mtvec; break;
-	case 0x306: v = h->mcounteren; break;
-	case 0x30a: v = h->menvcfg; break;
-	case 0x320: v = h->mcountinhibit; break;
-	case 0x340: v = h->mscratch; break;
-	case 0x341: v = h->mepc; break;
-	case 0x342: v = h->mcause; break;
-	case 0x343: v = h->mtval; break;
-	case 0x344: v = rv_mip(h); break;
-	case 0x3a0: case 0x3a2: {
+	case 0xf11:
+	case 0xf12:
+	case 0xf13:
+	case 0xf15:
+		v = 0;
+		break;
+	case 0xf14:
+		v = h->hartid;
+		break;
+	case 0x300:
+		v = h->mstatus;
+		break;
+	case 0x301:
+		v = MISA_VALUE;
+		break;
+	case 0x302:
+		v = h->medeleg;
+		break;
+	case 0x303:
+		v = h->mideleg;
+		break;
+	case 0x304:
+		v = atomic_load(&h->mie);
+		break;
+	case 0x305:
+		v = h->mtvec;
+		break;
+	case 0x306:
+		v = h->mcounteren;
+		break;
+	case 0x30a:
+		v = h->menvcfg;
+		break;
+	case 0x320:
+		v = h->mcountinhibit;
+		break;
+	case 0x340:
+		v = h->mscratch;
+		break;
+	case 0x341:
+		v = h->mepc;
+		break;
+	case 0x342:
+		v = h->mcause;
+		break;
+	case 0x343:
+		v = h->mtval;
+		break;
+	case 0x344:
+		v = rv_mip(h);
+		break;
+	case 0x3a0:
+	case 0x3a2: {
 		unsigned base = csr == 0x3a0 ? 0 : 8;
 
 		v = 0;
@@ -281,8 +338,12 @@ int rv_csr_read(struct vmc__rv_hart *h, unsigned csr, uint64_t *val,
 			v |= (uint64_t)h->pmpcfg[base + i] << (8 * i);
 		break;
 	}
-	case 0xb00: v = counter_now(h, false); break;
-	case 0xb02: v = counter_now(h, true); break;
+	case 0xb00:
+		v = counter_now(h, false);
+		break;
+	case 0xb02:
+		v = counter_now(h, true);
+		break;
 	default:
 		return -1;
 	}
@@ -369,12 +430,24 @@ int rv_csr_write(struct vmc__rv_hart *h, unsigned csr, uint64_t v,
 		if ((v & 3) < 2)
 			h->stvec = v;
 		break;
-	case 0x106: h->scounteren = v & 0xffffffffu; break;
-	case 0x10a: h->senvcfg = v & 1; break;
-	case 0x140: h->sscratch = v; break;
-	case 0x141: h->sepc = v & ~1ull; break;
-	case 0x142: h->scause = v; break;
-	case 0x143: h->stval = v; break;
+	case 0x106:
+		h->scounteren = v & 0xffffffffu;
+		break;
+	case 0x10a:
+		h->senvcfg = v & 1;
+		break;
+	case 0x140:
+		h->sscratch = v;
+		break;
+	case 0x141:
+		h->sepc = v & ~1ull;
+		break;
+	case 0x142:
+		h->scause = v;
+		break;
+	case 0x143:
+		h->stval = v;
+		break;
 	case 0x144:
 		if (h->mideleg & (1u << VMC__RV_IRQ_SSI))
 			h->mip_sw = (h->mip_sw & ~(1ull << VMC__RV_IRQ_SSI)) |
@@ -393,17 +466,30 @@ int rv_csr_write(struct vmc__rv_hart *h, unsigned csr, uint64_t v,
 		rv_tlb_flush(h);
 		break;
 	}
-	case 0x300: mstatus_write(h, v, MSTATUS_WMASK); break;
-	case 0x301: break; /* misa: WARL, fixed */
-	case 0x302: h->medeleg = v & MEDELEG_MASK; break;
-	case 0x303: h->mideleg = v & IRQ_S_MASK; break;
-	case 0x304: atomic_store(&h->mie, v & MIE_MASK); break;
+	case 0x300:
+		mstatus_write(h, v, MSTATUS_WMASK);
+		break;
+	case 0x301:
+		break; /* misa: WARL, fixed */
+	case 0x302:
+		h->medeleg = v & MEDELEG_MASK;
+		break;
+	case 0x303:
+		h->mideleg = v & IRQ_S_MASK;
+		break;
+	case 0x304:
+		atomic_store(&h->mie, v & MIE_MASK);
+		break;
 	case 0x305:
 		if ((v & 3) < 2)
 			h->mtvec = v;
 		break;
-	case 0x306: h->mcounteren = v & 0xffffffffu; break;
-	case 0x30a: h->menvcfg = v & 1; break;
+	case 0x306:
+		h->mcounteren = v & 0xffffffffu;
+		break;
+	case 0x30a:
+		h->menvcfg = v & 1;
+		break;
 	case 0x320: {
 		uint64_t old = h->mcountinhibit, nv = v & 0xfffffffdu;
 
@@ -419,17 +505,33 @@ int rv_csr_write(struct vmc__rv_hart *h, unsigned csr, uint64_t v,
 		h->mcountinhibit = nv;
 		break;
 	}
-	case 0x340: h->mscratch = v; break;
-	case 0x341: h->mepc = v & ~1ull; break;
-	case 0x342: h->mcause = v; break;
-	case 0x343: h->mtval = v; break;
+	case 0x340:
+		h->mscratch = v;
+		break;
+	case 0x341:
+		h->mepc = v & ~1ull;
+		break;
+	case 0x342:
+		h->mcause = v;
+		break;
+	case 0x343:
+		h->mtval = v;
+		break;
 	case 0x344:
 		h->mip_sw = v & IRQ_S_MASK;
 		break;
-	case 0x3a0: pmpcfg_write(h, 0, v); break;
-	case 0x3a2: pmpcfg_write(h, 8, v); break;
-	case 0xb00: counter_write(h, false, v, debugger); break;
-	case 0xb02: counter_write(h, true, v, debugger); break;
+	case 0x3a0:
+		pmpcfg_write(h, 0, v);
+		break;
+	case 0x3a2:
+		pmpcfg_write(h, 8, v);
+		break;
+	case 0xb00:
+		counter_write(h, false, v, debugger);
+		break;
+	case 0xb02:
+		counter_write(h, true, v, debugger);
+		break;
 	default:
 		return -1;
 	}
@@ -725,15 +827,14 @@ void vmc__rv_set_single_step(struct vmc__rv_hart *h, bool on)
 	h->single_step = on;
 }
 
-int vmc__rv_add_watchpoint(struct vmc__rv_hart *h, uint64_t addr,
-			   uint64_t len, bool on_read, bool on_write)
+int vmc__rv_add_watchpoint(struct vmc__rv_hart *h, uint64_t addr, uint64_t len,
+			   bool on_read, bool on_write)
 {
 	if (!len || (!on_read && !on_write))
 		return -EINVAL;
 	if (h->nwatch == MAX_WATCHPOINTS)
 		return -ENOSPC;
-	h->watch[h->nwatch++] = (struct rv_watch){ addr, len, on_read,
-						   on_write };
+	h->watch[h->nwatch++] = (struct rv_watch){addr, len, on_read, on_write};
 	rv_tlb_flush(h);
 	return 0;
 }

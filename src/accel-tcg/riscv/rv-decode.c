@@ -109,9 +109,9 @@ static void decode_c(uint16_t c, struct vmc__rv_dec *d)
 				return;
 			}
 			static const uint16_t ops[8] = {
-				VMC__RV_OP_SUB,	 VMC__RV_OP_XOR,
-				VMC__RV_OP_OR,	 VMC__RV_OP_AND,
-				VMC__RV_OP_SUBW, VMC__RV_OP_ADDW,
+				VMC__RV_OP_SUB,	    VMC__RV_OP_XOR,
+				VMC__RV_OP_OR,	    VMC__RV_OP_AND,
+				VMC__RV_OP_SUBW,    VMC__RV_OP_ADDW,
 				VMC__RV_OP_ILLEGAL, VMC__RV_OP_ILLEGAL,
 			};
 			unsigned op = ops[bits(c, 12, 12) << 2 | bits(c, 6, 5)];
@@ -121,17 +121,20 @@ static void decode_c(uint16_t c, struct vmc__rv_dec *d)
 			return;
 		}
 		case 5: /* c.j */
-			imm = sext(bits(c, 12, 12) << 11 | bits(c, 11, 11) << 4 |
-					   bits(c, 10, 9) << 8 |
-					   bits(c, 8, 8) << 10 |
-					   bits(c, 7, 7) << 6 | bits(c, 6, 6) << 7 |
-					   bits(c, 5, 3) << 1 | bits(c, 2, 2) << 5,
-				   12);
+			imm = sext(
+				bits(c, 12, 12) << 11 | bits(c, 11, 11) << 4 |
+					bits(c, 10, 9) << 8 |
+					bits(c, 8, 8) << 10 |
+					bits(c, 7, 7) << 6 |
+					bits(c, 6, 6) << 7 |
+					bits(c, 5, 3) << 1 | bits(c, 2, 2) << 5,
+				12);
 			set(d, VMC__RV_OP_JAL, 0, 0, 0, imm);
 			return;
 		default: /* c.beqz, c.bnez */
 			imm = sext(bits(c, 12, 12) << 8 | bits(c, 11, 10) << 3 |
-					   bits(c, 6, 5) << 6 | bits(c, 4, 3) << 1 |
+					   bits(c, 6, 5) << 6 |
+					   bits(c, 4, 3) << 1 |
 					   bits(c, 2, 2) << 5,
 				   9);
 			set(d, f3 == 6 ? VMC__RV_OP_BEQ : VMC__RV_OP_BNE, 0,
@@ -260,8 +263,8 @@ void vmc__rv_decode(uint32_t w, struct vmc__rv_dec *d)
 	}
 	case 0x03: {
 		static const uint16_t ops[8] = {
-			VMC__RV_OP_LB,	VMC__RV_OP_LH,	VMC__RV_OP_LW,
-			VMC__RV_OP_LD,	VMC__RV_OP_LBU, VMC__RV_OP_LHU,
+			VMC__RV_OP_LB,	VMC__RV_OP_LH,	    VMC__RV_OP_LW,
+			VMC__RV_OP_LD,	VMC__RV_OP_LBU,	    VMC__RV_OP_LHU,
 			VMC__RV_OP_LWU, VMC__RV_OP_ILLEGAL,
 		};
 
@@ -271,7 +274,9 @@ void vmc__rv_decode(uint32_t w, struct vmc__rv_dec *d)
 	}
 	case 0x23: {
 		static const uint16_t ops[4] = {
-			VMC__RV_OP_SB, VMC__RV_OP_SH, VMC__RV_OP_SW,
+			VMC__RV_OP_SB,
+			VMC__RV_OP_SH,
+			VMC__RV_OP_SW,
 			VMC__RV_OP_SD,
 		};
 
@@ -283,12 +288,24 @@ void vmc__rv_decode(uint32_t w, struct vmc__rv_dec *d)
 		unsigned sh = bits(w, 25, 20), f6 = bits(w, 31, 26);
 
 		switch (f3) {
-		case 0: set(d, VMC__RV_OP_ADDI, rd, rs1, 0, imm_i); return;
-		case 2: set(d, VMC__RV_OP_SLTI, rd, rs1, 0, imm_i); return;
-		case 3: set(d, VMC__RV_OP_SLTIU, rd, rs1, 0, imm_i); return;
-		case 4: set(d, VMC__RV_OP_XORI, rd, rs1, 0, imm_i); return;
-		case 6: set(d, VMC__RV_OP_ORI, rd, rs1, 0, imm_i); return;
-		case 7: set(d, VMC__RV_OP_ANDI, rd, rs1, 0, imm_i); return;
+		case 0:
+			set(d, VMC__RV_OP_ADDI, rd, rs1, 0, imm_i);
+			return;
+		case 2:
+			set(d, VMC__RV_OP_SLTI, rd, rs1, 0, imm_i);
+			return;
+		case 3:
+			set(d, VMC__RV_OP_SLTIU, rd, rs1, 0, imm_i);
+			return;
+		case 4:
+			set(d, VMC__RV_OP_XORI, rd, rs1, 0, imm_i);
+			return;
+		case 6:
+			set(d, VMC__RV_OP_ORI, rd, rs1, 0, imm_i);
+			return;
+		case 7:
+			set(d, VMC__RV_OP_ANDI, rd, rs1, 0, imm_i);
+			return;
 		case 1:
 			if (f6 == 0)
 				set(d, VMC__RV_OP_SLLI, rd, rs1, 0, sh);
@@ -316,14 +333,14 @@ void vmc__rv_decode(uint32_t w, struct vmc__rv_dec *d)
 	}
 	case 0x33: {
 		static const uint16_t base[8] = {
-			VMC__RV_OP_ADD, VMC__RV_OP_SLL, VMC__RV_OP_SLT,
+			VMC__RV_OP_ADD,	 VMC__RV_OP_SLL, VMC__RV_OP_SLT,
 			VMC__RV_OP_SLTU, VMC__RV_OP_XOR, VMC__RV_OP_SRL,
-			VMC__RV_OP_OR, VMC__RV_OP_AND,
+			VMC__RV_OP_OR,	 VMC__RV_OP_AND,
 		};
 		static const uint16_t mul[8] = {
-			VMC__RV_OP_MUL,	 VMC__RV_OP_MULH, VMC__RV_OP_MULHSU,
+			VMC__RV_OP_MUL,	  VMC__RV_OP_MULH, VMC__RV_OP_MULHSU,
 			VMC__RV_OP_MULHU, VMC__RV_OP_DIV,  VMC__RV_OP_DIVU,
-			VMC__RV_OP_REM,	 VMC__RV_OP_REMU,
+			VMC__RV_OP_REM,	  VMC__RV_OP_REMU,
 		};
 
 		if (f7 == 0)
@@ -340,18 +357,21 @@ void vmc__rv_decode(uint32_t w, struct vmc__rv_dec *d)
 		unsigned op = VMC__RV_OP_ILLEGAL;
 
 		if (f7 == 0) {
-			op = f3 == 0 ? VMC__RV_OP_ADDW :
-			     f3 == 1 ? VMC__RV_OP_SLLW :
-			     f3 == 5 ? VMC__RV_OP_SRLW : VMC__RV_OP_ILLEGAL;
+			op = f3 == 0   ? VMC__RV_OP_ADDW
+			     : f3 == 1 ? VMC__RV_OP_SLLW
+			     : f3 == 5 ? VMC__RV_OP_SRLW
+				       : VMC__RV_OP_ILLEGAL;
 		} else if (f7 == 0x20) {
-			op = f3 == 0 ? VMC__RV_OP_SUBW :
-			     f3 == 5 ? VMC__RV_OP_SRAW : VMC__RV_OP_ILLEGAL;
+			op = f3 == 0   ? VMC__RV_OP_SUBW
+			     : f3 == 5 ? VMC__RV_OP_SRAW
+				       : VMC__RV_OP_ILLEGAL;
 		} else if (f7 == 1) {
-			op = f3 == 0 ? VMC__RV_OP_MULW :
-			     f3 == 4 ? VMC__RV_OP_DIVW :
-			     f3 == 5 ? VMC__RV_OP_DIVUW :
-			     f3 == 6 ? VMC__RV_OP_REMW :
-			     f3 == 7 ? VMC__RV_OP_REMUW : VMC__RV_OP_ILLEGAL;
+			op = f3 == 0   ? VMC__RV_OP_MULW
+			     : f3 == 4 ? VMC__RV_OP_DIVW
+			     : f3 == 5 ? VMC__RV_OP_DIVUW
+			     : f3 == 6 ? VMC__RV_OP_REMW
+			     : f3 == 7 ? VMC__RV_OP_REMUW
+				       : VMC__RV_OP_ILLEGAL;
 		}
 		if (op != VMC__RV_OP_ILLEGAL)
 			set(d, op, rd, rs1, rs2, 0);
@@ -387,9 +407,14 @@ void vmc__rv_decode(uint32_t w, struct vmc__rv_dec *d)
 			return;
 		{
 			static const uint16_t ops[8] = {
-				0, VMC__RV_OP_CSRRW, VMC__RV_OP_CSRRS,
-				VMC__RV_OP_CSRRC, 0, VMC__RV_OP_CSRRWI,
-				VMC__RV_OP_CSRRSI, VMC__RV_OP_CSRRCI,
+				0,
+				VMC__RV_OP_CSRRW,
+				VMC__RV_OP_CSRRS,
+				VMC__RV_OP_CSRRC,
+				0,
+				VMC__RV_OP_CSRRWI,
+				VMC__RV_OP_CSRRSI,
+				VMC__RV_OP_CSRRCI,
 			};
 
 			set(d, ops[f3], rd, rs1, 0, w >> 20);

@@ -43,9 +43,9 @@
  * branch, the add moved down to the branch past plain arithmetic); a slot
  * records how many guest instructions precede it, so budgets, traps and
  * counters stay exact.  A loop's branch re-enters its block with the
- * forwarded value when the block's first instruction reads it.  The budget of a run is counted
- * in a local while blocks chain; h->retired is brought up to date before
- * anything that may read it.
+ * forwarded value when the block's first instruction reads it.  The budget of a
+ * run is counted in a local while blocks chain; h->retired is brought up to
+ * date before anything that may read it.
  *
  * Code coherence across harts.  struct vmc__rv_shared keeps a lock-free
  * readable hash set of guest-physical pages that hold translated code.  A
@@ -106,14 +106,14 @@ enum { TLB_U, TLB_S, TLB_SSUM, TLB_M, TLB_NREG };
 enum { ACC_R = 0, ACC_W = 1, ACC_X = 2 };
 
 /* Entry flags (slow path behaviour). */
-#define TLBF_IO 1u	  /* not RAM: bus I/O callbacks */
-#define TLBF_PMPCHK 2u	  /* PMP not uniform over the page: check each access */
-#define TLBF_WATCH 4u	  /* a watchpoint overlaps the page */
-#define TLBF_CODE 8u	  /* page holds translated code (writes) */
-#define TLBF_RO 16u	  /* ROM: writes fault */
+#define TLBF_IO 1u     /* not RAM: bus I/O callbacks */
+#define TLBF_PMPCHK 2u /* PMP not uniform over the page: check each access */
+#define TLBF_WATCH 4u  /* a watchpoint overlaps the page */
+#define TLBF_CODE 8u   /* page holds translated code (writes) */
+#define TLBF_RO 16u    /* ROM: writes fault */
 
 struct rv_tlbe {
-	uint64_t tag[3]; /* per ACC_*; page address, | TLB_SLOW, or invalid */
+	uint64_t tag[3];  /* per ACC_*; page address, | TLB_SLOW, or invalid */
 	uintptr_t addend; /* host = vaddr + addend (RAM pages) */
 	uint64_t ppage;	  /* guest-physical page address */
 	uint32_t flags;	  /* TLBF_* */
@@ -124,33 +124,33 @@ struct rv_tlbe {
 };
 
 /* Kick bits of hart->kick. */
-#define KICK_EXIT 1u	/* the glue wants vmc__rv_run() to return */
-#define KICK_IRQ 2u	/* mip or an enable changed: recheck interrupts */
-#define KICK_CODE 4u	/* new code pages: slow down write TLB entries */
-#define KICK_INVAL 8u	/* code pages invalidated: drop blocks */
-#define KICK_TLB 16u	/* memory map changed: flush TLB and blocks */
-#define KICK_DEBUG 32u	/* watchpoint hit */
+#define KICK_EXIT 1u   /* the glue wants vmc__rv_run() to return */
+#define KICK_IRQ 2u    /* mip or an enable changed: recheck interrupts */
+#define KICK_CODE 4u   /* new code pages: slow down write TLB entries */
+#define KICK_INVAL 8u  /* code pages invalidated: drop blocks */
+#define KICK_TLB 16u   /* memory map changed: flush TLB and blocks */
+#define KICK_DEBUG 32u /* watchpoint hit */
 
 /* Block flags (part of the key). */
-#define BLK_SINGLE 1u	/* one instruction, no chaining */
+#define BLK_SINGLE 1u /* one instruction, no chaining */
 
 /* A pre-decoded instruction. */
 struct rv_insn {
-	const void *h;	/* dispatch label */
-	int64_t imm;	/* immediate, or precomputed absolute value */
+	const void *h; /* dispatch label */
+	int64_t imm;   /* immediate, or precomputed absolute value */
 	uint32_t raw;
 	uint8_t rd, rs1, rs2, len;
 	uint16_t pcoff; /* offset of this instruction from the block pc */
 	uint16_t op;
-	uint8_t idx;	/* guest instructions before this one in the block */
+	uint8_t idx; /* guest instructions before this one in the block */
 };
 
 struct rv_block {
 	uint64_t vpc, ppc;
 	uint32_t flags;
-	uint32_t n;	/* instructions (the end marker is not counted) */
-	struct rv_block *hnext;	/* hash chain */
-	struct rv_block *pnext;	/* per-page list */
+	uint32_t n; /* instructions (the end marker is not counted) */
+	struct rv_block *hnext;	  /* hash chain */
+	struct rv_block *pnext;	  /* per-page list */
 	struct rv_block *link[2]; /* chained successors: taken, not taken */
 	const void *loop_h; /* first slot's handler when a loop re-enters */
 	struct rv_insn insns[];
@@ -182,7 +182,8 @@ struct rv_watch {
 struct vmc__rv_shared {
 	pthread_mutex_t lock;
 	/* Open addressing; a slot holds (ppage | 1) for a code page, ppage
-	 * for a page that was code once, 0 when free.  Readers are lock-free. */
+	 * for a page that was code once, 0 when free.  Readers are lock-free.
+	 */
 	_Atomic uint64_t codeset[1u << CODESET_BITS];
 	unsigned codeset_used;
 	_Atomic uint64_t inval_gen;
@@ -205,8 +206,8 @@ struct vmc__rv_hart {
 	/* CSRs. */
 	uint64_t mstatus;
 	uint64_t medeleg, mideleg;
-	_Atomic uint64_t mie; /* read by vmc__rv_has_work() */
-	uint64_t mip_sw;	  /* bits software writes (SSIP, STIP, SEIP) */
+	_Atomic uint64_t mie;	 /* read by vmc__rv_has_work() */
+	uint64_t mip_sw;	 /* bits software writes (SSIP, STIP, SEIP) */
 	_Atomic uint64_t mip_hw; /* lines raised by devices */
 	uint64_t mtvec, mscratch, mepc, mcause, mtval;
 	uint64_t stvec, sscratch, sepc, scause, stval;
@@ -250,7 +251,7 @@ struct vmc__rv_hart {
 	unsigned nwatch;
 	bool single_step;
 	bool watch_hit;
-	bool watch_stop;	/* end the block after this access */
+	bool watch_stop; /* end the block after this access */
 	bool watch_hit_write;
 	uint64_t watch_hit_addr;
 	bool own_shared;
@@ -336,7 +337,6 @@ void rv_codeset_add(struct vmc__rv_hart *h, uint64_t ppage);
 
 /* rv-block.c */
 void rv_blocks_invalidate_page(struct vmc__rv_hart *h, uint64_t ppage);
-
 
 /*
  * Guest RAM is shared with the other harts and the host.  An aligned access

@@ -11,9 +11,10 @@
  * loop only through the exits at the end of this file.  Everything rare
  * between blocks (kicks: exit requests, interrupts, TLB and block flushes,
  * code-page changes, debug stops; breakpoints; traps; a block not yet
- * translated) is done by non-inlined functions outside the loop (SLOW_PATH).  The dispatch table is built
- * here, from rv-ops.h's columns, because handler addresses exist only
- * inside vmc__rv_run(); the translator gets it as a struct rv_dispatch.
+ * translated) is done by non-inlined functions outside the loop (SLOW_PATH).
+ * The dispatch table is built here, from rv-ops.h's columns, because handler
+ * addresses exist only inside vmc__rv_run(); the translator gets it as a struct
+ * rv_dispatch.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +29,6 @@
  * code (kept small for the instruction cache and the register allocator). */
 #define SLOW_PATH __attribute__((noinline))
 
-
 /* The M extension's multiply-high and divide semantics. */
 static inline uint64_t op_mulh(uint64_t a, uint64_t b)
 {
@@ -38,7 +38,8 @@ static inline uint64_t op_mulh(uint64_t a, uint64_t b)
 static inline uint64_t op_mulhsu(uint64_t a, uint64_t b)
 {
 	return (uint64_t)(((__int128)(int64_t)a *
-			   (__int128)(unsigned __int128)b) >> 64);
+			   (__int128)(unsigned __int128)b) >>
+			  64);
 }
 
 static inline uint64_t op_mulhu(uint64_t a, uint64_t b)
@@ -50,8 +51,9 @@ static inline uint64_t op_div(uint64_t ua, uint64_t ub)
 {
 	int64_t a = (int64_t)ua, d = (int64_t)ub;
 
-	return d == 0 ? ~0ull :
-	       (a == INT64_MIN && d == -1) ? (uint64_t)a : (uint64_t)(a / d);
+	return d == 0			     ? ~0ull
+	       : (a == INT64_MIN && d == -1) ? (uint64_t)a
+					     : (uint64_t)(a / d);
 }
 
 static inline uint64_t op_divu(uint64_t a, uint64_t d)
@@ -63,8 +65,9 @@ static inline uint64_t op_rem(uint64_t ua, uint64_t ub)
 {
 	int64_t a = (int64_t)ua, d = (int64_t)ub;
 
-	return d == 0 ? (uint64_t)a :
-	       (a == INT64_MIN && d == -1) ? 0 : (uint64_t)(a % d);
+	return d == 0			     ? (uint64_t)a
+	       : (a == INT64_MIN && d == -1) ? 0
+					     : (uint64_t)(a % d);
 }
 
 static inline uint64_t op_remu(uint64_t a, uint64_t d)
@@ -76,9 +79,9 @@ static inline uint64_t op_divw(uint64_t ua, uint64_t ub)
 {
 	int32_t a = (int32_t)ua, d = (int32_t)ub;
 
-	return d == 0 ? ~0ull :
-	       (a == INT32_MIN && d == -1) ? sx32((uint32_t)a) :
-	       sx32((uint32_t)(a / d));
+	return d == 0			     ? ~0ull
+	       : (a == INT32_MIN && d == -1) ? sx32((uint32_t)a)
+					     : sx32((uint32_t)(a / d));
 }
 
 static inline uint64_t op_divuw(uint64_t ua, uint64_t ub)
@@ -92,8 +95,9 @@ static inline uint64_t op_remw(uint64_t ua, uint64_t ub)
 {
 	int32_t a = (int32_t)ua, d = (int32_t)ub;
 
-	return d == 0 ? sx32((uint32_t)a) :
-	       (a == INT32_MIN && d == -1) ? 0 : sx32((uint32_t)(a % d));
+	return d == 0			     ? sx32((uint32_t)a)
+	       : (a == INT32_MIN && d == -1) ? 0
+					     : sx32((uint32_t)(a % d));
 }
 
 static inline uint64_t op_remuw(uint64_t ua, uint64_t ub)
@@ -129,7 +133,7 @@ static SLOW_PATH int bp_check(struct vmc__rv_hart *h, uint64_t pc,
 static SLOW_PATH int between_blocks(struct vmc__rv_hart *h)
 {
 	uint32_t k =
-	    atomic_exchange_explicit(&h->kick, 0, memory_order_acquire);
+		atomic_exchange_explicit(&h->kick, 0, memory_order_acquire);
 	int r = -1;
 
 	if (k & KICK_TLB) {
@@ -261,12 +265,12 @@ int vmc__rv_run(struct vmc__rv_hart *h, uint64_t max_insns,
 	/* The handlers by form (struct rv_dispatch), every entry made from
 	 * rv-ops.h's columns. */
 	static const struct rv_dispatch dispatch = {
-	    .plain = {VMC__RV_OPS(TBL_PLAIN)},
-	    .fwd = {VMC__RV_OPS(TBL_FWD)},
-	    .end = &&L_END,
-	    .loop = {VMC__RV_OPS(TBL_LOOP)},
-	    .side = {VMC__RV_OPS(TBL_SIDE)},
-	    .loopadd = {VMC__RV_OPS(TBL_LOOPADD)},
+		.plain = {VMC__RV_OPS(TBL_PLAIN)},
+		.fwd = {VMC__RV_OPS(TBL_FWD)},
+		.end = &&L_END,
+		.loop = {VMC__RV_OPS(TBL_LOOP)},
+		.side = {VMC__RV_OPS(TBL_SIDE)},
+		.loopadd = {VMC__RV_OPS(TBL_LOOPADD)},
 	};
 	uint64_t t_ = 0;
 	/* Instructions left in the budget when the current block started,
@@ -292,8 +296,8 @@ int vmc__rv_run(struct vmc__rv_hart *h, uint64_t max_insns,
 	/* The first block always checks interrupts. */
 	rv_kick(h, KICK_IRQ);
 	for (;;) {
-		uint32_t k = atomic_load_explicit(&h->kick,
-						  memory_order_relaxed);
+		uint32_t k =
+			atomic_load_explicit(&h->kick, memory_order_relaxed);
 		uint32_t flags = 0;
 		const uint8_t *host;
 		uint64_t ppage;
@@ -319,10 +323,11 @@ int vmc__rv_run(struct vmc__rv_hart *h, uint64_t max_insns,
 			i = NULL;
 			goto trap;
 		}
-		if (unlikely(h->itlb[(h->pc >> RV_PAGE_SHIFT) &
-				     (TLB_SIZE - 1)].flags & TLBF_PMPCHK))
+		if (unlikely(h->itlb[(h->pc >> RV_PAGE_SHIFT) & (TLB_SIZE - 1)]
+				     .flags &
+			     TLBF_PMPCHK))
 			flags |= BLK_SINGLE;
-again:
+	again:
 		b = rv_block_find(h, h->pc, ppage | (h->pc & ~RV_PAGE_MASK),
 				  flags);
 		if (unlikely(!b)) {
@@ -356,7 +361,7 @@ again:
 			rv_jc_remember(h, b);
 
 		i = b->insns;
-		goto *i->h;
+		goto * i->h;
 
 /* h->retired as of the current block's start (see left). */
 #define SYNC_RETIRED() (h->retired = h->left_end - left)
@@ -367,102 +372,110 @@ again:
  * F_name from t_ (chosen at decode when rs1 is the previous rd). */
 #define S1 s1_
 #define BRS2 x[i->raw]
-#define DEF_ALU_LOOP(name, alu, cond)         \
-	LA_##name : {                         \
-		const uint64_t s1_ = RS1;     \
-		const uint64_t r_ = (alu);    \
-		RD = t_ = r_;                 \
-		LOOP_BRANCH(cond);            \
-	}                                     \
-	LAF_##name : {                        \
-		const uint64_t s1_ = t_;      \
-		const uint64_t r_ = (alu);    \
-		RD = t_ = r_;                 \
-		LOOP_BRANCH(cond);            \
+#define DEF_ALU_LOOP(name, alu, cond)                                          \
+	LA_##name:                                                             \
+	{                                                                      \
+		const uint64_t s1_ = RS1;                                      \
+		const uint64_t r_ = (alu);                                     \
+		RD = t_ = r_;                                                  \
+		LOOP_BRANCH(cond);                                             \
+	}                                                                      \
+	LAF_##name:                                                            \
+	{                                                                      \
+		const uint64_t s1_ = t_;                                       \
+		const uint64_t r_ = (alu);                                     \
+		RD = t_ = r_;                                                  \
+		LOOP_BRANCH(cond);                                             \
 	}
-#define DEF_SIDE_OP(name, ...)                \
-	LS_##name : {                         \
-		const uint64_t s1_ = RS1;     \
-		__VA_ARGS__;                  \
-	}                                     \
-	LSF_##name : {                        \
-		const uint64_t s1_ = t_;      \
-		__VA_ARGS__;                  \
+#define DEF_SIDE_OP(name, ...)                                                 \
+	LS_##name:                                                             \
+	{                                                                      \
+		const uint64_t s1_ = RS1;                                      \
+		__VA_ARGS__;                                                   \
+	}                                                                      \
+	LSF_##name:                                                            \
+	{                                                                      \
+		const uint64_t s1_ = t_;                                       \
+		__VA_ARGS__;                                                   \
 	}
-#define DEF_LOOP_OP(name, ...)                \
-	LL_##name : {                         \
-		const uint64_t s1_ = RS1;     \
-		__VA_ARGS__;                  \
-	}                                     \
-	LF_##name : {                         \
-		const uint64_t s1_ = t_;      \
-		__VA_ARGS__;                  \
+#define DEF_LOOP_OP(name, ...)                                                 \
+	LL_##name:                                                             \
+	{                                                                      \
+		const uint64_t s1_ = RS1;                                      \
+		__VA_ARGS__;                                                   \
+	}                                                                      \
+	LF_##name:                                                             \
+	{                                                                      \
+		const uint64_t s1_ = t_;                                       \
+		__VA_ARGS__;                                                   \
 	}
-#define DEF_OP(name, ...)                     \
-	L_##name : {                          \
-		const uint64_t s1_ = RS1;     \
-		__VA_ARGS__;                  \
-		NEXT;                         \
-	}                                     \
-	F_##name : {                          \
-		const uint64_t s1_ = t_;      \
-		__VA_ARGS__;                  \
-		NEXT;                         \
+#define DEF_OP(name, ...)                                                      \
+	L_##name:                                                              \
+	{                                                                      \
+		const uint64_t s1_ = RS1;                                      \
+		__VA_ARGS__;                                                   \
+		NEXT;                                                          \
+	}                                                                      \
+	F_##name:                                                              \
+	{                                                                      \
+		const uint64_t s1_ = t_;                                       \
+		__VA_ARGS__;                                                   \
+		NEXT;                                                          \
 	}
 
 /* Write rd and keep the value in t_ for a following instruction that
  * reads it as rs1 (its F_ handler), so that one does not wait on the
  * store to the register file. */
 #define SETRD(v) (RD = t_ = (v))
-#define NEXT          \
-	do {          \
-		i++;  \
-		goto *i->h; \
+#define NEXT                                                                   \
+	do {                                                                   \
+		i++;                                                           \
+		goto * i->h;                                                   \
 	} while (0)
 #define PC_OF(in) (b->vpc + (in)->pcoff)
 
-#define LOAD(type, size, conv)                                               \
-	do {                                                                 \
-		uint64_t a_ = S1 + (uint64_t)i->imm;                        \
-		struct rv_tlbe *e_ = &h->dtlb[(a_ >> RV_PAGE_SHIFT) &        \
-					   (TLB_SIZE - 1)];                  \
-		if (likely(e_->tag[ACC_R] ==                                 \
-			   (a_ & (RV_PAGE_MASK | (size - 1))))) {            \
-			/* Aligned (the tag checks it): single-copy     \
-			 * atomic, as RISC-V requires. */              \
-			type v_ = __atomic_load_n(                           \
-				(type *)(a_ + e_->addend), __ATOMIC_RELAXED); \
+#define LOAD(type, size, conv)                                                 \
+	do {                                                                   \
+		uint64_t a_ = S1 + (uint64_t)i->imm;                           \
+		struct rv_tlbe *e_ =                                           \
+			&h->dtlb[(a_ >> RV_PAGE_SHIFT) & (TLB_SIZE - 1)];      \
+		if (likely(e_->tag[ACC_R] ==                                   \
+			   (a_ & (RV_PAGE_MASK | (size - 1))))) {              \
+			/* Aligned (the tag checks it): single-copy            \
+			 * atomic, as RISC-V requires. */                      \
+			type v_ = __atomic_load_n((type *)(a_ + e_->addend),   \
+						  __ATOMIC_RELAXED);           \
 			SETRD(conv(v_));                                       \
-		} else {                                                     \
-			uint64_t v_;                                         \
-			SYNC_RETIRED();                                      \
-			if (rv_load_slow(h, a_, size, &v_))                  \
-				goto exc;                                    \
-			SETRD(conv((type)v_));                               \
-			if (unlikely(h->watch_stop))                         \
-				goto watch_stop;                             \
-		}                                                            \
-		NEXT;                                                        \
+		} else {                                                       \
+			uint64_t v_;                                           \
+			SYNC_RETIRED();                                        \
+			if (rv_load_slow(h, a_, size, &v_))                    \
+				goto exc;                                      \
+			SETRD(conv((type)v_));                                 \
+			if (unlikely(h->watch_stop))                           \
+				goto watch_stop;                               \
+		}                                                              \
+		NEXT;                                                          \
 	} while (0)
 
-#define STORE(type, size)                                                    \
-	do {                                                                 \
-		uint64_t a_ = S1 + (uint64_t)i->imm;                        \
-		struct rv_tlbe *e_ = &h->dtlb[(a_ >> RV_PAGE_SHIFT) &        \
-					   (TLB_SIZE - 1)];                  \
-		type v_ = (type)RS2;                                         \
-		if (likely(e_->tag[ACC_W] ==                                 \
-			   (a_ & (RV_PAGE_MASK | (size - 1))))) {            \
-			__atomic_store_n((type *)(a_ + e_->addend), v_,      \
-					 __ATOMIC_RELAXED);                  \
-		} else {                                                     \
-			SYNC_RETIRED();                                      \
-			if (rv_store_slow(h, a_, size, v_))                  \
-				goto exc;                                    \
-			if (unlikely(h->watch_stop))                         \
-				goto watch_stop;                             \
-		}                                                            \
-		NEXT;                                                        \
+#define STORE(type, size)                                                      \
+	do {                                                                   \
+		uint64_t a_ = S1 + (uint64_t)i->imm;                           \
+		struct rv_tlbe *e_ =                                           \
+			&h->dtlb[(a_ >> RV_PAGE_SHIFT) & (TLB_SIZE - 1)];      \
+		type v_ = (type)RS2;                                           \
+		if (likely(e_->tag[ACC_W] ==                                   \
+			   (a_ & (RV_PAGE_MASK | (size - 1))))) {              \
+			__atomic_store_n((type *)(a_ + e_->addend), v_,        \
+					 __ATOMIC_RELAXED);                    \
+		} else {                                                       \
+			SYNC_RETIRED();                                        \
+			if (rv_store_slow(h, a_, size, v_))                    \
+				goto exc;                                      \
+			if (unlikely(h->watch_stop))                           \
+				goto watch_stop;                               \
+		}                                                              \
+		NEXT;                                                          \
 	} while (0)
 
 #define S8(v) ((uint64_t)(int64_t)(int8_t)(v))
@@ -478,26 +491,26 @@ again:
  * written only when leaving the chain; a block run single-stepped is never
  * linked, so single-stepping needs no check here.
  */
-#define CHAIN(slot)                                                          \
-	do {                                                                 \
-		struct rv_block *nb_ = b->link[slot];                        \
-		left -= b->n;                                                \
-		if (likely(nb_->n <= left) &&                                \
-		    likely(!atomic_load_explicit(&h->kick,                   \
-						 memory_order_relaxed))) {   \
-			b = nb_;                                             \
-			i = b->insns;                                        \
-			goto *i->h;                                          \
-		}                                                            \
-		slot_ = (slot);                                              \
-		goto exit_direct;                                            \
+#define CHAIN(slot)                                                            \
+	do {                                                                   \
+		struct rv_block *nb_ = b->link[slot];                          \
+		left -= b->n;                                                  \
+		if (likely(nb_->n <= left) &&                                  \
+		    likely(!atomic_load_explicit(&h->kick,                     \
+						 memory_order_relaxed))) {     \
+			b = nb_;                                               \
+			i = b->insns;                                          \
+			goto * i->h;                                           \
+		}                                                              \
+		slot_ = (slot);                                                \
+		goto exit_direct;                                              \
 	} while (0)
 
-#define BRANCH(cond)              \
-	do {                      \
-		if (cond)         \
-			CHAIN(0); \
-		CHAIN(1);         \
+#define BRANCH(cond)                                                           \
+	do {                                                                   \
+		if (cond)                                                      \
+			CHAIN(0);                                              \
+		CHAIN(1);                                                      \
 	} while (0)
 
 /*
@@ -507,163 +520,187 @@ again:
  * block fits the budget left (already net of the current block).  Only
  * blocks that are not single-stepped nor near breakpoints are cached.
  */
-#define JC_ENTER(t)                                                          \
-	do {                                                                 \
-		unsigned jk_ = rv_jc_hash(t);                                   \
-		const struct rv_tlbe *je_ =                                  \
-			&h->itlb[((t) >> RV_PAGE_SHIFT) & (TLB_SIZE - 1)];   \
-		if (h->jc_tag[jk_] == ((t) | 1) &&                           \
-		    (je_->tag[ACC_X] & ~TLB_SLOW) == ((t)&RV_PAGE_MASK) &&   \
-		    !(je_->flags & (TLBF_IO | TLBF_PMPCHK)) &&               \
-		    (je_->ppage | ((t) & ~RV_PAGE_MASK)) ==                  \
-			    h->jc_blk[jk_]->ppc &&                           \
-		    h->jc_blk[jk_]->n <= left &&                             \
-		    !atomic_load_explicit(&h->kick, memory_order_relaxed)) { \
-			b = h->jc_blk[jk_];                                  \
-			i = b->insns;                                        \
-			goto *i->h;                                          \
-		}                                                            \
+#define JC_ENTER(t)                                                            \
+	do {                                                                   \
+		unsigned jk_ = rv_jc_hash(t);                                  \
+		const struct rv_tlbe *je_ =                                    \
+			&h->itlb[((t) >> RV_PAGE_SHIFT) & (TLB_SIZE - 1)];     \
+		if (h->jc_tag[jk_] == ((t) | 1) &&                             \
+		    (je_->tag[ACC_X] & ~TLB_SLOW) == ((t)&RV_PAGE_MASK) &&     \
+		    !(je_->flags & (TLBF_IO | TLBF_PMPCHK)) &&                 \
+		    (je_->ppage | ((t) & ~RV_PAGE_MASK)) ==                    \
+			    h->jc_blk[jk_]->ppc &&                             \
+		    h->jc_blk[jk_]->n <= left &&                               \
+		    !atomic_load_explicit(&h->kick, memory_order_relaxed)) {   \
+			b = h->jc_blk[jk_];                                    \
+			i = b->insns;                                          \
+			goto * i->h;                                           \
+		}                                                              \
 	} while (0)
 
 /* A conditional branch inside a block: not taken goes on, taken leaves
  * the block having retired up to here, through the jump cache or the
  * lookup (slot 2: no link is recorded for it). */
-#define SIDE_BRANCH(cond)                                                \
-	do {                                                             \
-		if (!(cond))                                             \
-			NEXT;                                            \
-		left -= (uint64_t)i->idx + 1;                            \
-		JC_ENTER((uint64_t)i->imm);                              \
-		slot_ = 2;                                               \
-		goto exit_direct;                                        \
+#define SIDE_BRANCH(cond)                                                      \
+	do {                                                                   \
+		if (!(cond))                                                   \
+			NEXT;                                                  \
+		left -= (uint64_t)i->idx + 1;                                  \
+		JC_ENTER((uint64_t)i->imm);                                    \
+		slot_ = 2;                                                     \
+		goto exit_direct;                                              \
 	} while (0)
 
 /* The branch back to the start of its own block (a loop): when taken,
  * the block runs again without going through link[0]. */
-#define LOOP_BRANCH(cond)                                                \
-	do {                                                             \
-		if (cond) {                                              \
-			left -= b->n;                                    \
-			if (likely(b->n <= left) &&                      \
-			    likely(!atomic_load_explicit(                \
-				    &h->kick, memory_order_relaxed))) {  \
-				i = b->insns;                            \
-				goto *b->loop_h;                         \
-			}                                                \
-			slot_ = 3;                                       \
-			goto exit_direct;                                \
-		}                                                        \
-		CHAIN(1);                                                \
+#define LOOP_BRANCH(cond)                                                      \
+	do {                                                                   \
+		if (cond) {                                                    \
+			left -= b->n;                                          \
+			if (likely(b->n <= left) &&                            \
+			    likely(!atomic_load_explicit(                      \
+				    &h->kick, memory_order_relaxed))) {        \
+				i = b->insns;                                  \
+				goto * b->loop_h;                              \
+			}                                                      \
+			slot_ = 3;                                             \
+			goto exit_direct;                                      \
+		}                                                              \
+		CHAIN(1);                                                      \
 	} while (0)
 
-L_LUI:
-L_LI:
-L_AUIPC:
+	L_LUI:
+	L_LI:
+	L_AUIPC:
 		SETRD((uint64_t)i->imm);
 		NEXT;
-	/* Operations that read rs1 come in both forms. */
-	DEF_OP(ADDI, SETRD(S1 + (uint64_t)i->imm))
-	DEF_OP(MV, SETRD(S1))
-	DEF_OP(SLTI, SETRD((int64_t)S1 < i->imm))
-	DEF_OP(SLTIU, SETRD(S1 < (uint64_t)i->imm))
-	DEF_OP(XORI, SETRD(S1 ^ (uint64_t)i->imm))
-	DEF_OP(ORI, SETRD(S1 | (uint64_t)i->imm))
-	DEF_OP(ANDI, SETRD(S1 & (uint64_t)i->imm))
-	DEF_OP(SLLI, SETRD(S1 << i->imm))
-	DEF_OP(ZEXT_W, SETRD((uint32_t)S1))
-	DEF_OP(ADD_UW, SETRD((uint32_t)S1 + RS2))
-	DEF_OP(SH_ADD, SETRD((S1 << i->imm) + RS2))
-	DEF_OP(SRLI, SETRD(S1 >> i->imm))
-	DEF_OP(SRAI, SETRD((uint64_t)((int64_t)S1 >> i->imm)))
-	DEF_OP(ADD, SETRD(S1 + RS2))
-	DEF_OP(SUB, SETRD(S1 - RS2))
-	DEF_OP(SLL, SETRD(S1 << (RS2 & 63)))
-	DEF_OP(SLT, SETRD((int64_t)S1 < (int64_t)RS2))
-	DEF_OP(SLTU, SETRD(S1 < RS2))
-	DEF_OP(XOR, SETRD(S1 ^ RS2))
-	DEF_OP(SRL, SETRD(S1 >> (RS2 & 63)))
-	DEF_OP(SRA, SETRD((uint64_t)((int64_t)S1 >> (RS2 & 63))))
-	DEF_OP(OR, SETRD(S1 | RS2))
-	DEF_OP(AND, SETRD(S1 & RS2))
-	DEF_OP(ADDIW, SETRD(S32(S1 + (uint64_t)i->imm)))
-	DEF_OP(SLLIW, SETRD(S32((uint32_t)S1 << i->imm)))
-	DEF_OP(SRLIW, SETRD(S32((uint32_t)S1 >> i->imm)))
-	DEF_OP(SRAIW, SETRD(S32((int32_t)S1 >> i->imm)))
-	DEF_OP(ADDW, SETRD(S32(S1 + RS2)))
-	DEF_OP(SUBW, SETRD(S32(S1 - RS2)))
-	DEF_OP(SLLW, SETRD(S32((uint32_t)S1 << (RS2 & 31))))
-	DEF_OP(SRLW, SETRD(S32((uint32_t)S1 >> (RS2 & 31))))
-	DEF_OP(SRAW, SETRD(S32((int32_t)S1 >> (RS2 & 31))))
-	DEF_OP(MUL, SETRD(S1 * RS2))
-	DEF_OP(MULH, SETRD(op_mulh(S1, RS2)))
-	DEF_OP(MULHSU, SETRD(op_mulhsu(S1, RS2)))
-	DEF_OP(MULHU, SETRD(op_mulhu(S1, RS2)))
-	DEF_OP(DIV, SETRD(op_div(S1, RS2)))
-	DEF_OP(DIVU, SETRD(op_divu(S1, RS2)))
-	DEF_OP(REM, SETRD(op_rem(S1, RS2)))
-	DEF_OP(REMU, SETRD(op_remu(S1, RS2)))
-	DEF_OP(MULW, SETRD(S32(S1 * RS2)))
-	DEF_OP(DIVW, SETRD(op_divw(S1, RS2)))
-	DEF_OP(DIVUW, SETRD(op_divuw(S1, RS2)))
-	DEF_OP(REMW, SETRD(op_remw(S1, RS2)))
-	DEF_OP(REMUW, SETRD(op_remuw(S1, RS2)))
-	DEF_OP(LB, LOAD(int8_t, 1, S8))
-	DEF_OP(LH, LOAD(int16_t, 2, S16))
-	DEF_OP(LW, LOAD(int32_t, 4, S32))
-	DEF_OP(LD, LOAD(uint64_t, 8, U64))
-	DEF_OP(LBU, LOAD(uint8_t, 1, U64))
-	DEF_OP(LHU, LOAD(uint16_t, 2, U64))
-	DEF_OP(LWU, LOAD(uint32_t, 4, U64))
-	DEF_OP(SB, STORE(uint8_t, 1))
-	DEF_OP(SH, STORE(uint16_t, 2))
-	DEF_OP(SW, STORE(uint32_t, 4))
-	DEF_OP(SD, STORE(uint64_t, 8))
-	DEF_OP(BEQ, BRANCH(S1 == RS2))
-	DEF_OP(BNE, BRANCH(S1 != RS2))
-	DEF_OP(BLT, BRANCH((int64_t)S1 < (int64_t)RS2))
-	DEF_OP(BGE, BRANCH((int64_t)S1 >= (int64_t)RS2))
-	DEF_OP(BLTU, BRANCH(S1 < RS2))
-	DEF_OP(BGEU, BRANCH(S1 >= RS2))
-	DEF_LOOP_OP(BEQ, LOOP_BRANCH(S1 == RS2))
-	DEF_LOOP_OP(BNE, LOOP_BRANCH(S1 != RS2))
-	DEF_LOOP_OP(BLT, LOOP_BRANCH((int64_t)S1 < (int64_t)RS2))
-	DEF_LOOP_OP(BGE, LOOP_BRANCH((int64_t)S1 >= (int64_t)RS2))
-	DEF_LOOP_OP(BLTU, LOOP_BRANCH(S1 < RS2))
-	DEF_LOOP_OP(BGEU, LOOP_BRANCH(S1 >= RS2))
-	DEF_ALU_LOOP(ADDI_BEQ, S1 + (uint64_t)i->imm, r_ == BRS2)
-	DEF_ALU_LOOP(ADDI_BNE, S1 + (uint64_t)i->imm, r_ != BRS2)
-	DEF_ALU_LOOP(ADDI_BLT, S1 + (uint64_t)i->imm, (int64_t)r_ < (int64_t)BRS2)
-	DEF_ALU_LOOP(ADDI_BGE, S1 + (uint64_t)i->imm, (int64_t)r_ >= (int64_t)BRS2)
-	DEF_ALU_LOOP(ADDI_BLTU, S1 + (uint64_t)i->imm, r_ < BRS2)
-	DEF_ALU_LOOP(ADDI_BGEU, S1 + (uint64_t)i->imm, r_ >= BRS2)
-	DEF_ALU_LOOP(ADDIW_BEQ, S32(S1 + (uint64_t)i->imm), r_ == BRS2)
-	DEF_ALU_LOOP(ADDIW_BNE, S32(S1 + (uint64_t)i->imm), r_ != BRS2)
-	DEF_ALU_LOOP(ADDIW_BLT, S32(S1 + (uint64_t)i->imm), (int64_t)r_ < (int64_t)BRS2)
-	DEF_ALU_LOOP(ADDIW_BGE, S32(S1 + (uint64_t)i->imm), (int64_t)r_ >= (int64_t)BRS2)
-	DEF_ALU_LOOP(ADDIW_BLTU, S32(S1 + (uint64_t)i->imm), r_ < BRS2)
-	DEF_ALU_LOOP(ADDIW_BGEU, S32(S1 + (uint64_t)i->imm), r_ >= BRS2)
-	DEF_ALU_LOOP(ADD_BEQ, S1 + RS2, r_ == BRS2)
-	DEF_ALU_LOOP(ADD_BNE, S1 + RS2, r_ != BRS2)
-	DEF_ALU_LOOP(ADD_BLT, S1 + RS2, (int64_t)r_ < (int64_t)BRS2)
-	DEF_ALU_LOOP(ADD_BGE, S1 + RS2, (int64_t)r_ >= (int64_t)BRS2)
-	DEF_ALU_LOOP(ADD_BLTU, S1 + RS2, r_ < BRS2)
-	DEF_ALU_LOOP(ADD_BGEU, S1 + RS2, r_ >= BRS2)
-	DEF_ALU_LOOP(ADDW_BEQ, S32(S1 + RS2), r_ == BRS2)
-	DEF_ALU_LOOP(ADDW_BNE, S32(S1 + RS2), r_ != BRS2)
-	DEF_ALU_LOOP(ADDW_BLT, S32(S1 + RS2), (int64_t)r_ < (int64_t)BRS2)
-	DEF_ALU_LOOP(ADDW_BGE, S32(S1 + RS2), (int64_t)r_ >= (int64_t)BRS2)
-	DEF_ALU_LOOP(ADDW_BLTU, S32(S1 + RS2), r_ < BRS2)
-	DEF_ALU_LOOP(ADDW_BGEU, S32(S1 + RS2), r_ >= BRS2)
-	DEF_SIDE_OP(BEQ, SIDE_BRANCH(S1 == RS2))
-	DEF_SIDE_OP(BNE, SIDE_BRANCH(S1 != RS2))
-	DEF_SIDE_OP(BLT, SIDE_BRANCH((int64_t)S1 < (int64_t)RS2))
-	DEF_SIDE_OP(BGE, SIDE_BRANCH((int64_t)S1 >= (int64_t)RS2))
-	DEF_SIDE_OP(BLTU, SIDE_BRANCH(S1 < RS2))
-	DEF_SIDE_OP(BGEU, SIDE_BRANCH(S1 >= RS2))
-L_LR_W: L_SC_W: L_AMOSWAP_W: L_AMOADD_W: L_AMOXOR_W: L_AMOAND_W:
-L_AMOOR_W: L_AMOMIN_W: L_AMOMAX_W: L_AMOMINU_W: L_AMOMAXU_W:
-L_LR_D: L_SC_D: L_AMOSWAP_D: L_AMOADD_D: L_AMOXOR_D: L_AMOAND_D:
-L_AMOOR_D: L_AMOMIN_D: L_AMOMAX_D: L_AMOMINU_D: L_AMOMAXU_D: {
+		/* Operations that read rs1 come in both forms. */
+		DEF_OP(ADDI, SETRD(S1 + (uint64_t)i->imm))
+		DEF_OP(MV, SETRD(S1))
+		DEF_OP(SLTI, SETRD((int64_t)S1 < i->imm))
+		DEF_OP(SLTIU, SETRD(S1 < (uint64_t)i->imm))
+		DEF_OP(XORI, SETRD(S1 ^ (uint64_t)i->imm))
+		DEF_OP(ORI, SETRD(S1 | (uint64_t)i->imm))
+		DEF_OP(ANDI, SETRD(S1 & (uint64_t)i->imm))
+		DEF_OP(SLLI, SETRD(S1 << i->imm))
+		DEF_OP(ZEXT_W, SETRD((uint32_t)S1))
+		DEF_OP(ADD_UW, SETRD((uint32_t)S1 + RS2))
+		DEF_OP(SH_ADD, SETRD((S1 << i->imm) + RS2))
+		DEF_OP(SRLI, SETRD(S1 >> i->imm))
+		DEF_OP(SRAI, SETRD((uint64_t)((int64_t)S1 >> i->imm)))
+		DEF_OP(ADD, SETRD(S1 + RS2))
+		DEF_OP(SUB, SETRD(S1 - RS2))
+		DEF_OP(SLL, SETRD(S1 << (RS2 & 63)))
+		DEF_OP(SLT, SETRD((int64_t)S1 < (int64_t)RS2))
+		DEF_OP(SLTU, SETRD(S1 < RS2))
+		DEF_OP(XOR, SETRD(S1 ^ RS2))
+		DEF_OP(SRL, SETRD(S1 >> (RS2 & 63)))
+		DEF_OP(SRA, SETRD((uint64_t)((int64_t)S1 >> (RS2 & 63))))
+		DEF_OP(OR, SETRD(S1 | RS2))
+		DEF_OP(AND, SETRD(S1 & RS2))
+		DEF_OP(ADDIW, SETRD(S32(S1 + (uint64_t)i->imm)))
+		DEF_OP(SLLIW, SETRD(S32((uint32_t)S1 << i->imm)))
+		DEF_OP(SRLIW, SETRD(S32((uint32_t)S1 >> i->imm)))
+		DEF_OP(SRAIW, SETRD(S32((int32_t)S1 >> i->imm)))
+		DEF_OP(ADDW, SETRD(S32(S1 + RS2)))
+		DEF_OP(SUBW, SETRD(S32(S1 - RS2)))
+		DEF_OP(SLLW, SETRD(S32((uint32_t)S1 << (RS2 & 31))))
+		DEF_OP(SRLW, SETRD(S32((uint32_t)S1 >> (RS2 & 31))))
+		DEF_OP(SRAW, SETRD(S32((int32_t)S1 >> (RS2 & 31))))
+		DEF_OP(MUL, SETRD(S1 * RS2))
+		DEF_OP(MULH, SETRD(op_mulh(S1, RS2)))
+		DEF_OP(MULHSU, SETRD(op_mulhsu(S1, RS2)))
+		DEF_OP(MULHU, SETRD(op_mulhu(S1, RS2)))
+		DEF_OP(DIV, SETRD(op_div(S1, RS2)))
+		DEF_OP(DIVU, SETRD(op_divu(S1, RS2)))
+		DEF_OP(REM, SETRD(op_rem(S1, RS2)))
+		DEF_OP(REMU, SETRD(op_remu(S1, RS2)))
+		DEF_OP(MULW, SETRD(S32(S1 * RS2)))
+		DEF_OP(DIVW, SETRD(op_divw(S1, RS2)))
+		DEF_OP(DIVUW, SETRD(op_divuw(S1, RS2)))
+		DEF_OP(REMW, SETRD(op_remw(S1, RS2)))
+		DEF_OP(REMUW, SETRD(op_remuw(S1, RS2)))
+		DEF_OP(LB, LOAD(int8_t, 1, S8))
+		DEF_OP(LH, LOAD(int16_t, 2, S16))
+		DEF_OP(LW, LOAD(int32_t, 4, S32))
+		DEF_OP(LD, LOAD(uint64_t, 8, U64))
+		DEF_OP(LBU, LOAD(uint8_t, 1, U64))
+		DEF_OP(LHU, LOAD(uint16_t, 2, U64))
+		DEF_OP(LWU, LOAD(uint32_t, 4, U64))
+		DEF_OP(SB, STORE(uint8_t, 1))
+		DEF_OP(SH, STORE(uint16_t, 2))
+		DEF_OP(SW, STORE(uint32_t, 4))
+		DEF_OP(SD, STORE(uint64_t, 8))
+		DEF_OP(BEQ, BRANCH(S1 == RS2))
+		DEF_OP(BNE, BRANCH(S1 != RS2))
+		DEF_OP(BLT, BRANCH((int64_t)S1 < (int64_t)RS2))
+		DEF_OP(BGE, BRANCH((int64_t)S1 >= (int64_t)RS2))
+		DEF_OP(BLTU, BRANCH(S1 < RS2))
+		DEF_OP(BGEU, BRANCH(S1 >= RS2))
+		DEF_LOOP_OP(BEQ, LOOP_BRANCH(S1 == RS2))
+		DEF_LOOP_OP(BNE, LOOP_BRANCH(S1 != RS2))
+		DEF_LOOP_OP(BLT, LOOP_BRANCH((int64_t)S1 < (int64_t)RS2))
+		DEF_LOOP_OP(BGE, LOOP_BRANCH((int64_t)S1 >= (int64_t)RS2))
+		DEF_LOOP_OP(BLTU, LOOP_BRANCH(S1 < RS2))
+		DEF_LOOP_OP(BGEU, LOOP_BRANCH(S1 >= RS2))
+		DEF_ALU_LOOP(ADDI_BEQ, S1 + (uint64_t)i->imm, r_ == BRS2)
+		DEF_ALU_LOOP(ADDI_BNE, S1 + (uint64_t)i->imm, r_ != BRS2)
+		DEF_ALU_LOOP(ADDI_BLT, S1 + (uint64_t)i->imm,
+			     (int64_t)r_ < (int64_t)BRS2)
+		DEF_ALU_LOOP(ADDI_BGE, S1 + (uint64_t)i->imm,
+			     (int64_t)r_ >= (int64_t)BRS2)
+		DEF_ALU_LOOP(ADDI_BLTU, S1 + (uint64_t)i->imm, r_ < BRS2)
+		DEF_ALU_LOOP(ADDI_BGEU, S1 + (uint64_t)i->imm, r_ >= BRS2)
+		DEF_ALU_LOOP(ADDIW_BEQ, S32(S1 + (uint64_t)i->imm), r_ == BRS2)
+		DEF_ALU_LOOP(ADDIW_BNE, S32(S1 + (uint64_t)i->imm), r_ != BRS2)
+		DEF_ALU_LOOP(ADDIW_BLT, S32(S1 + (uint64_t)i->imm),
+			     (int64_t)r_ < (int64_t)BRS2)
+		DEF_ALU_LOOP(ADDIW_BGE, S32(S1 + (uint64_t)i->imm),
+			     (int64_t)r_ >= (int64_t)BRS2)
+		DEF_ALU_LOOP(ADDIW_BLTU, S32(S1 + (uint64_t)i->imm), r_ < BRS2)
+		DEF_ALU_LOOP(ADDIW_BGEU, S32(S1 + (uint64_t)i->imm), r_ >= BRS2)
+		DEF_ALU_LOOP(ADD_BEQ, S1 + RS2, r_ == BRS2)
+		DEF_ALU_LOOP(ADD_BNE, S1 + RS2, r_ != BRS2)
+		DEF_ALU_LOOP(ADD_BLT, S1 + RS2, (int64_t)r_ < (int64_t)BRS2)
+		DEF_ALU_LOOP(ADD_BGE, S1 + RS2, (int64_t)r_ >= (int64_t)BRS2)
+		DEF_ALU_LOOP(ADD_BLTU, S1 + RS2, r_ < BRS2)
+		DEF_ALU_LOOP(ADD_BGEU, S1 + RS2, r_ >= BRS2)
+		DEF_ALU_LOOP(ADDW_BEQ, S32(S1 + RS2), r_ == BRS2)
+		DEF_ALU_LOOP(ADDW_BNE, S32(S1 + RS2), r_ != BRS2)
+		DEF_ALU_LOOP(ADDW_BLT, S32(S1 + RS2),
+			     (int64_t)r_ < (int64_t)BRS2)
+		DEF_ALU_LOOP(ADDW_BGE, S32(S1 + RS2),
+			     (int64_t)r_ >= (int64_t)BRS2)
+		DEF_ALU_LOOP(ADDW_BLTU, S32(S1 + RS2), r_ < BRS2)
+		DEF_ALU_LOOP(ADDW_BGEU, S32(S1 + RS2), r_ >= BRS2)
+		DEF_SIDE_OP(BEQ, SIDE_BRANCH(S1 == RS2))
+		DEF_SIDE_OP(BNE, SIDE_BRANCH(S1 != RS2))
+		DEF_SIDE_OP(BLT, SIDE_BRANCH((int64_t)S1 < (int64_t)RS2))
+		DEF_SIDE_OP(BGE, SIDE_BRANCH((int64_t)S1 >= (int64_t)RS2))
+		DEF_SIDE_OP(BLTU, SIDE_BRANCH(S1 < RS2))
+		DEF_SIDE_OP(BGEU, SIDE_BRANCH(S1 >= RS2))
+	L_LR_W:
+	L_SC_W:
+	L_AMOSWAP_W:
+	L_AMOADD_W:
+	L_AMOXOR_W:
+	L_AMOAND_W:
+	L_AMOOR_W:
+	L_AMOMIN_W:
+	L_AMOMAX_W:
+	L_AMOMINU_W:
+	L_AMOMAXU_W:
+	L_LR_D:
+	L_SC_D:
+	L_AMOSWAP_D:
+	L_AMOADD_D:
+	L_AMOXOR_D:
+	L_AMOAND_D:
+	L_AMOOR_D:
+	L_AMOMIN_D:
+	L_AMOMAX_D:
+	L_AMOMINU_D:
+	L_AMOMAXU_D : {
 		uint64_t old;
 
 		SYNC_RETIRED();
@@ -674,12 +711,12 @@ L_AMOOR_D: L_AMOMIN_D: L_AMOMAX_D: L_AMOMINU_D: L_AMOMAXU_D: {
 			goto watch_stop;
 		NEXT;
 	}
-L_FENCE:
+	L_FENCE:
 		NEXT;
-L_JAL:
+	L_JAL:
 		RD = PC_OF(i) + i->len;
 		CHAIN(0);
-L_JALR: {
+	L_JALR : {
 		uint64_t t = (RS1 + (uint64_t)i->imm) & ~1ull;
 
 		RD = PC_OF(i) + i->len;
@@ -691,35 +728,40 @@ L_JALR: {
 		next_pc = t;
 		goto exit_indirect;
 	}
-L_END:
+	L_END:
 		CHAIN(1);
-L_ECALL:
+	L_ECALL:
 		h->exc_cause = EXC_ECALL_U + h->priv;
 		h->exc_tval = 0;
 		goto exc;
-L_EBREAK:
+	L_EBREAK:
 		h->exc_cause = EXC_BREAKPOINT;
 		h->exc_tval = PC_OF(i);
 		goto exc;
-L_ILLEGAL:
+	L_ILLEGAL:
 		h->exc_cause = EXC_ILLEGAL;
 		h->exc_tval = i->raw;
 		goto exc;
-L_MRET:
+	L_MRET:
 		SYNC_RETIRED();
 		h->pc = PC_OF(i);
 		if (rv_mret(h))
 			goto exc;
 		h->retired += (uint64_t)i->idx + 1;
 		goto exit_done;
-L_SRET:
+	L_SRET:
 		SYNC_RETIRED();
 		h->pc = PC_OF(i);
 		if (rv_sret(h))
 			goto exc;
 		h->retired += (uint64_t)i->idx + 1;
 		goto exit_done;
-L_CSRRW: L_CSRRS: L_CSRRC: L_CSRRWI: L_CSRRSI: L_CSRRCI: {
+	L_CSRRW:
+	L_CSRRS:
+	L_CSRRC:
+	L_CSRRWI:
+	L_CSRRSI:
+	L_CSRRCI : {
 		uint64_t idx = i->idx;
 		int r;
 
@@ -732,10 +774,10 @@ L_CSRRW: L_CSRRS: L_CSRRC: L_CSRRWI: L_CSRRSI: L_CSRRCI: {
 		next_pc = PC_OF(i) + i->len;
 		goto exit_indirect;
 	}
-L_FENCE_I:
+	L_FENCE_I:
 		next_pc = PC_OF(i) + i->len;
 		goto exit_indirect;
-L_SFENCE_VMA:
+	L_SFENCE_VMA:
 		SYNC_RETIRED();
 		if (rv_sfence(h, RS1, i->rs1 == 0)) {
 			h->exc_tval = i->raw;
@@ -743,7 +785,7 @@ L_SFENCE_VMA:
 		}
 		next_pc = PC_OF(i) + i->len;
 		goto exit_indirect;
-L_WFI:
+	L_WFI:
 		if (h->priv == VMC__RV_PRIV_U ||
 		    (h->priv < VMC__RV_PRIV_M && (h->mstatus & MSTATUS_TW))) {
 			h->exc_cause = EXC_ILLEGAL;
@@ -763,7 +805,7 @@ L_WFI:
 		}
 		continue;
 
-watch_stop:
+	watch_stop:
 		/* A watchpoint fired: stop right after the access. */
 		h->watch_stop = false;
 		atomic_fetch_and_explicit(&h->kick, ~(uint32_t)KICK_DEBUG,
@@ -775,7 +817,7 @@ watch_stop:
 		reason = VMC__RV_EXIT_DEBUG;
 		goto out;
 
-exit_direct:
+	exit_direct:
 		/* The chain stops here: i is the block's last instruction
 		 * (or its end marker) and the block is already counted in
 		 * left. */
@@ -795,21 +837,21 @@ exit_direct:
 			prev_slot = slot_;
 		}
 		continue;
-exit_indirect:
+	exit_indirect:
 		SYNC_RETIRED();
 		h->retired += b->n;
 		h->pc = next_pc;
-exit_done:
+	exit_done:
 		if (unlikely(h->single_step)) {
 			reason = VMC__RV_EXIT_DEBUG;
 			goto out;
 		}
 		continue;
-exc:
+	exc:
 		SYNC_RETIRED();
 		h->retired += i->idx;
 		h->pc = PC_OF(i);
-trap:
+	trap:
 		(void)i;
 		prev = NULL;
 		reason = trap_between_blocks(h);

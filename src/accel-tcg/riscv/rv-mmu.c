@@ -17,10 +17,11 @@
  */
 #define TLBF_NOTDIRTY 32u
 /* Flags whose entries write through the slow path. */
-#define TLBF_WSLOW (TLBF_IO | TLBF_PMPCHK | TLBF_WATCH | TLBF_RO | \
-		    TLBF_CODE | TLBF_NOTDIRTY)
-_Static_assert(!(TLBF_NOTDIRTY & (TLBF_IO | TLBF_PMPCHK | TLBF_WATCH |
-				  TLBF_CODE | TLBF_RO)),
+#define TLBF_WSLOW                                                             \
+	(TLBF_IO | TLBF_PMPCHK | TLBF_WATCH | TLBF_RO | TLBF_CODE |            \
+	 TLBF_NOTDIRTY)
+_Static_assert(!(TLBF_NOTDIRTY &
+		 (TLBF_IO | TLBF_PMPCHK | TLBF_WATCH | TLBF_CODE | TLBF_RO)),
 	       "TLBF_NOTDIRTY collides with an entry flag of rv-internal.h");
 
 static void mark_dirty(struct vmc__rv_hart *h, void *host, size_t len)
@@ -31,7 +32,10 @@ static void mark_dirty(struct vmc__rv_hart *h, void *host, size_t len)
 
 /* Privilege and SUM of a regime. */
 static const unsigned regime_priv[TLB_NREG] = {
-	VMC__RV_PRIV_U, VMC__RV_PRIV_S, VMC__RV_PRIV_S, VMC__RV_PRIV_M,
+	VMC__RV_PRIV_U,
+	VMC__RV_PRIV_S,
+	VMC__RV_PRIV_S,
+	VMC__RV_PRIV_M,
 };
 
 static unsigned regime_of(struct vmc__rv_hart *h, struct rv_tlbe *tlb)
@@ -41,10 +45,10 @@ static unsigned regime_of(struct vmc__rv_hart *h, struct rv_tlbe *tlb)
 
 static uint64_t fault_cause(unsigned acc, bool page)
 {
-	static const uint64_t pf[3] = { EXC_LOAD_PAGE, EXC_STORE_PAGE,
-					EXC_INSN_PAGE };
-	static const uint64_t af[3] = { EXC_LOAD_ACCESS, EXC_STORE_ACCESS,
-					EXC_INSN_ACCESS };
+	static const uint64_t pf[3] = {EXC_LOAD_PAGE, EXC_STORE_PAGE,
+				       EXC_INSN_PAGE};
+	static const uint64_t af[3] = {EXC_LOAD_ACCESS, EXC_STORE_ACCESS,
+				       EXC_INSN_ACCESS};
 
 	return page ? pf[acc] : af[acc];
 }
@@ -203,8 +207,8 @@ restart:;
 		uint64_t want = pte | 0x40 | (acc == ACC_W ? 0x80 : 0);
 
 		if (want != pte) {
-			if (ro || !pmp_check(h, pte_pa, 8, ACC_W,
-					     VMC__RV_PRIV_S))
+			if (ro ||
+			    !pmp_check(h, pte_pa, 8, ACC_W, VMC__RV_PRIV_S))
 				return (int)fault_cause(acc, false);
 			/* Logged before the update lands, like any write. */
 			mark_dirty(h, (void *)ptep, 8);
@@ -597,15 +601,24 @@ static uint64_t amo_compute(unsigned op, uint64_t old, uint64_t src, bool w)
 	uint64_t uo = w ? (uint32_t)old : old, us = w ? (uint32_t)src : src;
 
 	switch (op) {
-	case VMC__RV_OP_AMOSWAP_W: return src;
-	case VMC__RV_OP_AMOADD_W: return old + src;
-	case VMC__RV_OP_AMOXOR_W: return old ^ src;
-	case VMC__RV_OP_AMOAND_W: return old & src;
-	case VMC__RV_OP_AMOOR_W: return old | src;
-	case VMC__RV_OP_AMOMIN_W: return so < ss ? old : src;
-	case VMC__RV_OP_AMOMAX_W: return so > ss ? old : src;
-	case VMC__RV_OP_AMOMINU_W: return uo < us ? old : src;
-	default: return uo > us ? old : src;
+	case VMC__RV_OP_AMOSWAP_W:
+		return src;
+	case VMC__RV_OP_AMOADD_W:
+		return old + src;
+	case VMC__RV_OP_AMOXOR_W:
+		return old ^ src;
+	case VMC__RV_OP_AMOAND_W:
+		return old & src;
+	case VMC__RV_OP_AMOOR_W:
+		return old | src;
+	case VMC__RV_OP_AMOMIN_W:
+		return so < ss ? old : src;
+	case VMC__RV_OP_AMOMAX_W:
+		return so > ss ? old : src;
+	case VMC__RV_OP_AMOMINU_W:
+		return uo < us ? old : src;
+	default:
+		return uo > us ? old : src;
 	}
 }
 
@@ -626,8 +639,10 @@ int rv_amo(struct vmc__rv_hart *h, unsigned op, uint64_t va, uint64_t src,
 
 	acc = base == VMC__RV_OP_LR_W ? ACC_R : ACC_W;
 	if (va & (size - 1))
-		return raise(h, acc == ACC_R ? EXC_LOAD_MISALIGNED
-					     : EXC_STORE_MISALIGNED, va);
+		return raise(h,
+			     acc == ACC_R ? EXC_LOAD_MISALIGNED
+					  : EXC_STORE_MISALIGNED,
+			     va);
 	r = tlb_get(h, h->dtlb, va, acc, &e);
 	if (r)
 		return raise(h, r, va);
@@ -701,11 +716,21 @@ int rv_amo(struct vmc__rv_hart *h, unsigned op, uint64_t va, uint64_t src,
 		uint64_t v = atomic_load_explicit(p, memory_order_relaxed);
 
 		switch (base) {
-		case VMC__RV_OP_AMOSWAP_W: v = atomic_exchange(p, src); break;
-		case VMC__RV_OP_AMOADD_W: v = atomic_fetch_add(p, src); break;
-		case VMC__RV_OP_AMOXOR_W: v = atomic_fetch_xor(p, src); break;
-		case VMC__RV_OP_AMOAND_W: v = atomic_fetch_and(p, src); break;
-		case VMC__RV_OP_AMOOR_W: v = atomic_fetch_or(p, src); break;
+		case VMC__RV_OP_AMOSWAP_W:
+			v = atomic_exchange(p, src);
+			break;
+		case VMC__RV_OP_AMOADD_W:
+			v = atomic_fetch_add(p, src);
+			break;
+		case VMC__RV_OP_AMOXOR_W:
+			v = atomic_fetch_xor(p, src);
+			break;
+		case VMC__RV_OP_AMOAND_W:
+			v = atomic_fetch_and(p, src);
+			break;
+		case VMC__RV_OP_AMOOR_W:
+			v = atomic_fetch_or(p, src);
+			break;
 		default:
 			while (!atomic_compare_exchange_weak(
 				p, &v, amo_compute(base, v, src, false)))
@@ -718,11 +743,21 @@ int rv_amo(struct vmc__rv_hart *h, unsigned op, uint64_t va, uint64_t src,
 		uint32_t v = atomic_load_explicit(p, memory_order_relaxed);
 
 		switch (base) {
-		case VMC__RV_OP_AMOSWAP_W: v = atomic_exchange(p, s); break;
-		case VMC__RV_OP_AMOADD_W: v = atomic_fetch_add(p, s); break;
-		case VMC__RV_OP_AMOXOR_W: v = atomic_fetch_xor(p, s); break;
-		case VMC__RV_OP_AMOAND_W: v = atomic_fetch_and(p, s); break;
-		case VMC__RV_OP_AMOOR_W: v = atomic_fetch_or(p, s); break;
+		case VMC__RV_OP_AMOSWAP_W:
+			v = atomic_exchange(p, s);
+			break;
+		case VMC__RV_OP_AMOADD_W:
+			v = atomic_fetch_add(p, s);
+			break;
+		case VMC__RV_OP_AMOXOR_W:
+			v = atomic_fetch_xor(p, s);
+			break;
+		case VMC__RV_OP_AMOAND_W:
+			v = atomic_fetch_and(p, s);
+			break;
+		case VMC__RV_OP_AMOOR_W:
+			v = atomic_fetch_or(p, s);
+			break;
 		default:
 			while (!atomic_compare_exchange_weak(
 				p, &v,
@@ -745,8 +780,7 @@ int rv_fetch_page(struct vmc__rv_hart *h, uint64_t va, const uint8_t **host,
 	if (e->flags & TLBF_IO)
 		return raise(h, EXC_INSN_ACCESS, va);
 	if ((e->flags & TLBF_PMPCHK) &&
-	    !pmp_check(h, e->ppage | (va & ~RV_PAGE_MASK), 2, ACC_X,
-		       h->priv))
+	    !pmp_check(h, e->ppage | (va & ~RV_PAGE_MASK), 2, ACC_X, h->priv))
 		return raise(h, EXC_INSN_ACCESS, va);
 	*host = (const uint8_t *)((va & RV_PAGE_MASK) + e->addend);
 	*ppage = e->ppage;

@@ -14,19 +14,19 @@
 const struct vmc__rv_op_info vmc__rv_op_info[VMC__RV_OP__COUNT] = {
 #define OP_INFO(n, forms, branch, ends, rd, t, pc, loop, acc, by)              \
 	[VMC__RV_OP_##n] = {                                                   \
-	    .flags = VMC__RV_OP_FLAGS(n, forms, branch, ends, rd, t, pc, loop, \
-				      acc, by),                                \
-	    .mem = VMC__RV_MEM_##acc,                                          \
-	    .br = BR_INDEX_##branch(n),                                        \
-	    .loopadd = LOOPADD_INDEX_##loop(n),                                \
+		.flags = VMC__RV_OP_FLAGS(n, forms, branch, ends, rd, t, pc,   \
+					  loop, acc, by),                      \
+		.mem = VMC__RV_MEM_##acc,                                      \
+		.br = BR_INDEX_##branch(n),                                    \
+		.loopadd = LOOPADD_INDEX_##loop(n),                            \
 	},
-    VMC__RV_OPS(OP_INFO)
+	VMC__RV_OPS(OP_INFO)
 #undef OP_INFO
 };
 
 const char *const vmc__rv_op_names[VMC__RV_OP__COUNT] = {
 #define OP_NAME(n, ...) [VMC__RV_OP_##n] = #n,
-    VMC__RV_OPS(OP_NAME)
+	VMC__RV_OPS(OP_NAME)
 #undef OP_NAME
 };
 

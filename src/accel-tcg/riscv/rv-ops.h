@@ -155,7 +155,7 @@ enum vmc__rv_op {
 #define VMC__RV_OP_ENUM(n, ...) VMC__RV_OP_##n,
 	VMC__RV_OPS(VMC__RV_OP_ENUM)
 #undef VMC__RV_OP_ENUM
-	    VMC__RV_OP__COUNT
+		VMC__RV_OP__COUNT
 };
 
 /* Flag bits of a column's word; "_" is 0 in every column. */
@@ -211,14 +211,14 @@ enum {
 #define VMC__RV_BR_ENUM(n, forms, branch, ...) VMC__RV_BR_SEL_##branch(n)
 	VMC__RV_OPS(VMC__RV_BR_ENUM)
 #undef VMC__RV_BR_ENUM
-	    VMC__RV_BR__COUNT
+		VMC__RV_BR__COUNT
 };
 enum {
 #define VMC__RV_LOOPADD_ENUM(n, forms, branch, ends, rd, t, pc, loop, ...)     \
 	VMC__RV_LOOPADD_SEL_##loop(n)
 	VMC__RV_OPS(VMC__RV_LOOPADD_ENUM)
 #undef VMC__RV_LOOPADD_ENUM
-	    VMC__RV_LOOPADD__COUNT
+		VMC__RV_LOOPADD__COUNT
 };
 
 /* One row, as data (rv-ops.c). */
@@ -294,13 +294,13 @@ static inline int vmc__rv_op_is_plain_arith(unsigned op)
 
 /* The orders rv-cpu.c and rv-mmu.c rely on (see above). */
 _Static_assert(VMC__RV_OP_CSRRC == VMC__RV_OP_CSRRW + 2 &&
-		   VMC__RV_OP_CSRRWI == VMC__RV_OP_CSRRW + 3 &&
-		   VMC__RV_OP_CSRRCI == VMC__RV_OP_CSRRW + 5,
+		       VMC__RV_OP_CSRRWI == VMC__RV_OP_CSRRW + 3 &&
+		       VMC__RV_OP_CSRRCI == VMC__RV_OP_CSRRW + 5,
 	       "CSR ops: rw, rs, rc, then the immediate forms");
 _Static_assert(VMC__RV_OP_LR_D - VMC__RV_OP_LR_W ==
-		       VMC__RV_OP_AMOMAXU_D - VMC__RV_OP_AMOMAXU_W &&
-		   VMC__RV_OP_AMOMAXU_W - VMC__RV_OP_LR_W == 10 &&
-		   VMC__RV_OP_LR_D == VMC__RV_OP_AMOMAXU_W + 1,
+			       VMC__RV_OP_AMOMAXU_D - VMC__RV_OP_AMOMAXU_W &&
+		       VMC__RV_OP_AMOMAXU_W - VMC__RV_OP_LR_W == 10 &&
+		       VMC__RV_OP_LR_D == VMC__RV_OP_AMOMAXU_W + 1,
 	       "LR/SC/AMO ops: the word forms, then the doubleword ones");
 
 #endif

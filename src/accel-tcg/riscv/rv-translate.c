@@ -77,12 +77,13 @@ static bool fuse(struct rv_insn *a, const struct rv_insn *c,
 		   c->op == VMC__RV_OP_ADD &&
 		   (c->rs1 == a->rd) != (c->rs2 == a->rd)) {
 		other = c->rs1 == a->rd ? c->rs2 : c->rs1;
-		op = a->op == VMC__RV_OP_SLLI ? VMC__RV_OP_SH_ADD :
-						VMC__RV_OP_ADD_UW;
+		op = a->op == VMC__RV_OP_SLLI ? VMC__RV_OP_SH_ADD
+					      : VMC__RV_OP_ADD_UW;
 		a->rs2 = (uint8_t)other;
 	} else if ((a->op == VMC__RV_OP_LUI || a->op == VMC__RV_OP_AUIPC) &&
 		   (c->op == VMC__RV_OP_ADDI || c->op == VMC__RV_OP_MV ||
-		    c->op == VMC__RV_OP_ADDIW) && c->rs1 == a->rd) {
+		    c->op == VMC__RV_OP_ADDIW) &&
+		   c->rs1 == a->rd) {
 		uint64_t v = (uint64_t)a->imm +
 			     (c->op == VMC__RV_OP_MV ? 0 : (uint64_t)c->imm);
 
@@ -116,8 +117,8 @@ static bool fuse_loop(struct rv_insn *a, const struct rv_insn *c,
 		return false;
 	if (c->rs1 == a->rd)
 		other = c->rs2;
-	else if (c->rs2 == a->rd && (c->op == VMC__RV_OP_BEQ ||
-				     c->op == VMC__RV_OP_BNE))
+	else if (c->rs2 == a->rd &&
+		 (c->op == VMC__RV_OP_BEQ || c->op == VMC__RV_OP_BNE))
 		other = c->rs1;
 	else
 		return false;
@@ -149,8 +150,8 @@ static bool sink_and_fuse(struct rv_block *b, unsigned n,
 
 		if (vmc__rv_op_is_loopadd(k->op) && k->rd != 32 &&
 		    (c->rs1 == k->rd ||
-		     (c->rs2 == k->rd && (c->op == VMC__RV_OP_BEQ ||
-					  c->op == VMC__RV_OP_BNE))))
+		     (c->rs2 == k->rd &&
+		      (c->op == VMC__RV_OP_BEQ || c->op == VMC__RV_OP_BNE))))
 			break;
 	}
 	if (j >= n - 1)
@@ -195,8 +196,7 @@ static void loop_entry(struct rv_block *b, unsigned n,
 
 	b->loop_h = first->h;
 	/* Only a first slot in its plain form has an F_ form to take. */
-	if (n < 2 || rv_slot_is_fwd(d, first) ||
-	    !vmc__rv_op_has_fwd(first->op))
+	if (n < 2 || rv_slot_is_fwd(d, first) || !vmc__rv_op_has_fwd(first->op))
 		return;
 	if (fused)
 		rd = last->rd;
@@ -217,8 +217,8 @@ struct rv_block *rv_translate(struct vmc__rv_hart *h, uint64_t vpc,
 			      uint32_t flags, const struct rv_dispatch *d)
 {
 	unsigned max = (flags & BLK_SINGLE) ? 1 : MAX_BLOCK;
-	struct rv_block *b = malloc(sizeof(*b) +
-				    (max + 1) * sizeof(struct rv_insn));
+	struct rv_block *b =
+		malloc(sizeof(*b) + (max + 1) * sizeof(struct rv_insn));
 	unsigned off = (unsigned)(vpc & ~RV_PAGE_MASK), n = 0, count = 0;
 	struct vmc__rv_dec dec;
 
@@ -241,8 +241,7 @@ struct rv_block *rv_translate(struct vmc__rv_hart *h, uint64_t vpc,
 			memcpy(&raw, host + off, 4);
 		}
 		vmc__rv_decode(raw, &dec);
-		prepare(&b->insns[n], &dec,
-			vpc + (off - (vpc & ~RV_PAGE_MASK)),
+		prepare(&b->insns[n], &dec, vpc + (off - (vpc & ~RV_PAGE_MASK)),
 			(uint16_t)(off - (vpc & ~RV_PAGE_MASK)), d);
 		b->insns[n].idx = (uint8_t)count;
 		count++;
@@ -310,11 +309,11 @@ int rv_translate_straddle(struct vmc__rv_hart *h, uint64_t vpc,
 	o->b.link[0] = o->b.link[1] = &rv_no_link;
 	prepare(&o->b.insns[0], &dec, vpc, 0, d);
 	o->b.insns[1] = (struct rv_insn){
-	    .h = d->end,
-	    .imm = (int64_t)(vpc + 4),
-	    .pcoff = 4,
-	    .idx = 1,
-	    .op = VMC__RV_OP__COUNT,
+		.h = d->end,
+		.imm = (int64_t)(vpc + 4),
+		.pcoff = 4,
+		.idx = 1,
+		.op = VMC__RV_OP__COUNT,
 	};
 	return 0;
 }

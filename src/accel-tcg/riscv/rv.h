@@ -35,8 +35,8 @@ struct vmc__rv_shared;
 /* What the bus has at a guest-physical address (see ram_lookup). */
 struct vmc__rv_bus_map {
 	uint64_t start, end; /* [start, end): the guest range this holds for */
-	uint8_t *host;       /* RAM: host address of start; NULL otherwise */
-	bool readonly;       /* RAM the guest may not write (ROM) */
+	uint8_t *host;	     /* RAM: host address of start; NULL otherwise */
+	bool readonly;	     /* RAM the guest may not write (ROM) */
 	/* Not RAM: the bus's handle for io_read/io_write at addresses of
 	 * [start, end), or NULL (a hole, or the bus keeps none). */
 	const void *io;
@@ -99,8 +99,8 @@ enum vmc__rv_exit {
 	VMC__RV_EXIT_REQUEST = 0, /* vmc__rv_request_exit() was called */
 	VMC__RV_EXIT_HALTED = 1,  /* WFI with no enabled pending interrupt */
 	VMC__RV_EXIT_BUDGET = 2,  /* max_insns instructions retired */
-	VMC__RV_EXIT_DEBUG = 3,   /* breakpoint, watchpoint or single step */
-	VMC__RV_EXIT_FATAL = 4,   /* unrecoverable guest state (trap loop) */
+	VMC__RV_EXIT_DEBUG = 3,	  /* breakpoint, watchpoint or single step */
+	VMC__RV_EXIT_FATAL = 4,	  /* unrecoverable guest state (trap loop) */
 };
 
 /* Interrupt bit numbers in mip/mie. */
@@ -185,8 +185,8 @@ void vmc__rv_set_single_step(struct vmc__rv_hart *h, bool on);
 /* Watchpoints on virtual data addresses: a matching load or store completes,
  * then vmc__rv_run() returns VMC__RV_EXIT_DEBUG and
  * vmc__rv_get_watch_hit() tells which address. */
-int vmc__rv_add_watchpoint(struct vmc__rv_hart *h, uint64_t addr,
-			   uint64_t len, bool on_read, bool on_write);
+int vmc__rv_add_watchpoint(struct vmc__rv_hart *h, uint64_t addr, uint64_t len,
+			   bool on_read, bool on_write);
 int vmc__rv_remove_watchpoint(struct vmc__rv_hart *h, uint64_t addr,
 			      uint64_t len);
 bool vmc__rv_get_watch_hit(struct vmc__rv_hart *h, uint64_t *addr,
@@ -197,14 +197,13 @@ bool vmc__rv_get_single_step(struct vmc__rv_hart *h);
 /* A debugger's view of a virtual address: translate with the current
  * privilege and satp, without permission checks or A/D updates.  0, or
  * -EFAULT when unmapped. */
-int vmc__rv_debug_translate(struct vmc__rv_hart *h, uint64_t va,
-			    uint64_t *pa);
+int vmc__rv_debug_translate(struct vmc__rv_hart *h, uint64_t va, uint64_t *pa);
 
 /* Decoder, exposed for the fuzzer and tests. */
 struct vmc__rv_dec {
-	uint16_t op;	/* enum vmc__rv_op */
+	uint16_t op; /* enum vmc__rv_op */
 	uint8_t rd, rs1, rs2;
-	uint8_t len;	/* 2 or 4 */
+	uint8_t len; /* 2 or 4 */
 	int64_t imm;
 	uint32_t raw;
 };
