@@ -7,20 +7,40 @@
  *   -chardev socket,id=ID,path=PATH|host=HOST,port=PORT
  *            [,server=on|off][,wait=on|off][,reconnect=N]
  *   -mon chardev=ID,mode=control
- *   -name NAME[,debug-threads=on]           (query-name; thread names are
- *                                            the board's business)
+ *   -name NAME[,debug-threads=on]           (query-name; with debug-threads
+ *                                            the vCPU threads are "CPU N/KVM"
+ *                                            or "CPU N/TCG", as QEMU's)
+ *   -no-shutdown                            (a guest power-off leaves the
+ *                                            process up in `shutdown`)
+ *   -pidfile FILE   -id N   -daemonize
+ *
+ * With a monitor or a pid file, SIGTERM, SIGINT and SIGHUP end the board
+ * as they end QEMU: a SHUTDOWN event (guest false, reason host-signal),
+ * a line on stderr, status 0, the pid file removed.
  *
  * so that a management stack's command line (Proxmox's qmp and
  * qmp-event sockets) runs unchanged.  `quit` stops the board's loop.
- * Header-only: a board includes it, hands unknown options to
- * board_qmp_option(), and calls board_qmp_start() before starting the VM.
+ * Header-only: a board includes it, hands flags to board_qmp_flag() and
+ * options with a value to board_qmp_option(), calls board_qmp_daemonize()
+ * after parsing (before it creates any thread), board_qmp_start() before
+ * starting the VM, board_qmp_ready() once it is set up, and
+ * board_qmp_keep_after_shutdown() when the guest powers off.
  */
 #ifndef BOARD_QMP_H
 #define BOARD_QMP_H
 
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <libvmcore/libvmcore.h>
 
@@ -34,7 +54,15 @@ struct board_qmp {
 	/* Monitors to open, as vmc_qmp_add_monitor() specs. */
 	char *spec[BOARD_QMP_MAX];
 	unsigned int nr_specs;
-	char *name; /* -name, for query-name */
+	char *name;	     /* -name, for query-name */
+	bool debug_threads;  /* -name ...,debug-threads=on */
+	bool no_shutdown;    /* -no-shutdown */
+	bool daemonize;	     /* -daemonize */
+	const char *pidfile; /* -pidfile */
+	int daemon_pipe;     /* to the waiting parent; -1 once told */
+	int sigfd;	     /* SIGTERM, SIGINT, SIGHUP; -1 without */
+	struct vmc_fd_handler *sig_handler;
+	const char *prog;
 	struct vmc_qmp *qmp;
 	struct vmc_loop *loop;
 };
@@ -145,8 +173,15 @@ static int board_qmp_option(struct board_qmp *q, const char *opt, const char *v)
 
 		free(q->name);
 		q->name = guest ? guest : strndup(v, strcspn(v, ","));
+		q->debug_threads = board_qmp_flag(v, "debug-threads", false);
 		return q->name ? 1 : -1;
 	}
+	if (!strcmp(opt, "-pidfile")) {
+		q->pidfile = v;
+		return 1;
+	}
+	if (!strcmp(opt, "-id")) /* Proxmox's VM id: accepted, unused */
+		return 1;
 	if (!strcmp(opt, "-chardev"))
 		return board_qmp_chardev(q, v) < 0 ? -1 : 1;
 	if (!strcmp(opt, "-mon")) {
@@ -169,6 +204,222 @@ static int board_qmp_option(struct board_qmp *q, const char *opt, const char *v)
 	return 0;
 }
 
+/* Handle the flags without a value: 1 if @opt was one of them. */
+static int board_qmp_flag_option(struct board_qmp *q, const char *opt)
+{
+	if (!strcmp(opt, "-no-shutdown")) {
+		q->no_shutdown = true;
+		return 1;
+	}
+	if (!strcmp(opt, "-daemonize")) {
+		q->daemonize = true;
+		return 1;
+	}
+	return 0;
+}
+
+/* The pid file's absolute path, for the unlink at exit (after chdir). */
+static char board_qmp_pidfile_path[PATH_MAX];
+
+static void board_qmp_unlink_pidfile(void)
+{
+	if (board_qmp_pidfile_path[0])
+		unlink(board_qmp_pidfile_path);
+}
+
+/*
+ * QEMU's -pidfile: create, lock (a second instance with the same file
+ * fails), write "PID\n", keep open and locked, unlink at exit.
+ */
+static int board_qmp_write_pidfile(const char *path)
+{
+	char buf[32];
+	int fd, n;
+
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	if (lockf(fd, F_TLOCK, 0) < 0 || ftruncate(fd, 0) < 0) {
+		int e = errno;
+
+		close(fd);
+		return -e;
+	}
+	n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
+	if (write(fd, buf, (size_t)n) != n) {
+		close(fd);
+		unlink(path);
+		return -EIO;
+	}
+	if (!realpath(path, board_qmp_pidfile_path))
+		board_qmp_pidfile_path[0] = 0;
+	atexit(board_qmp_unlink_pidfile);
+	return 0; /* fd stays open: the lock lasts as long as the process */
+}
+
+/*
+ * -daemonize and -pidfile, right after the command line is parsed and
+ * before any thread exists.  As QEMU: fork; the parent waits on a pipe
+ * and exits 0 once the child is ready (board_qmp_ready()), 1 if the
+ * child fails first; the child starts a new session, forks again so it
+ * can never regain a terminal, and its console is /dev/null.
+ * Then the pid file.  Exits on failure (@prog names the board).
+ */
+static void board_qmp_daemonize(struct board_qmp *q, const char *prog)
+{
+	int fds[2], r, devnull;
+	pid_t pid;
+
+	q->daemon_pipe = -1;
+	q->sigfd = -1;
+	q->prog = prog;
+	if (q->nr_specs || q->pidfile) {
+		sigset_t set;
+
+		/* Before any thread exists, so that all inherit the mask. */
+		sigemptyset(&set);
+		sigaddset(&set, SIGTERM);
+		sigaddset(&set, SIGINT);
+		sigaddset(&set, SIGHUP);
+		pthread_sigmask(SIG_BLOCK, &set, NULL);
+		q->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	}
+	if (q->daemonize) {
+		if (pipe(fds) < 0 || (pid = fork()) < 0) {
+			fprintf(stderr, "%s: cannot daemonize: %s\n", prog,
+				strerror(errno));
+			exit(1);
+		}
+		if (pid > 0) {
+			uint8_t status;
+			ssize_t n;
+
+			close(fds[1]);
+			do
+				n = read(fds[0], &status, 1);
+			while (n < 0 && errno == EINTR);
+			waitpid(pid, NULL, 0); /* the first child, at once */
+			_exit(n == 1 && status == 0 ? 0 : 1);
+		}
+		close(fds[0]);
+		setsid();
+		pid = fork();
+		if (pid < 0)
+			exit(1);
+		if (pid > 0)
+			_exit(0);
+		umask(027);
+		signal(SIGTSTP, SIG_IGN);
+		signal(SIGTTOU, SIG_IGN);
+		signal(SIGTTIN, SIG_IGN);
+		q->daemon_pipe = fds[1];
+		/* A daemon has no console (QEMU refuses stdio with
+		 * -daemonize); stderr stays for start-up errors. */
+		devnull = open("/dev/null", O_RDWR);
+		if (devnull >= 0) {
+			dup2(devnull, STDIN_FILENO);
+			dup2(devnull, STDOUT_FILENO);
+			close(devnull);
+		}
+	}
+	if (q->pidfile && (r = board_qmp_write_pidfile(q->pidfile)) < 0) {
+		fprintf(stderr, "%s: cannot create PID file '%s': %s\n", prog,
+			q->pidfile, strerror(-r));
+		if (q->daemon_pipe >= 0) {
+			uint8_t status = 1;
+
+			if (write(q->daemon_pipe, &status, 1) < 0)
+				status = 0;
+		}
+		exit(1);
+	}
+}
+
+struct board_qmp_thread_name {
+	const char *accel;
+	unsigned int index;
+};
+
+static void board_qmp_name_thread(struct vmc_vcpu *vcpu, void *userdata)
+{
+	struct board_qmp_thread_name *t = userdata;
+	char name[16];
+
+	(void)vcpu;
+	snprintf(name, sizeof(name), "CPU %u/%s", t->index, t->accel);
+	pthread_setname_np(pthread_self(), name);
+}
+
+/*
+ * The board is set up and its monitors listen: name the vCPU threads
+ * (-name ...,debug-threads=on: "CPU N/KVM" or "CPU N/TCG", QEMU's names),
+ * then let a -daemonize parent exit and put stderr on /dev/null, as QEMU
+ * does.  @accel is "KVM" or "TCG".
+ */
+static void board_qmp_ready(struct board_qmp *q, struct vmc_vm *vm,
+			    unsigned int vcpus, const char *accel)
+{
+	if (q->debug_threads) {
+		for (unsigned int i = 0; i < vcpus; i++) {
+			struct board_qmp_thread_name t = {accel, i};
+			struct vmc_vcpu *vcpu = vmc_vm_get_vcpu(vm, i);
+
+			if (vcpu)
+				vmc_vcpu_run_sync(vcpu, board_qmp_name_thread,
+						  &t);
+		}
+	}
+	if (q->daemon_pipe >= 0) {
+		uint8_t status = 0;
+		int devnull;
+
+		if (chdir("/") < 0)
+			status = 1;
+		fflush(stderr);
+		devnull = open("/dev/null", O_RDWR);
+		if (devnull >= 0) {
+			dup2(devnull, STDERR_FILENO);
+			close(devnull);
+		}
+		if (write(q->daemon_pipe, &status, 1) < 0)
+			status = 1;
+		close(q->daemon_pipe);
+		q->daemon_pipe = -1;
+	}
+}
+
+/*
+ * The guest powered off (the VM is in VMC_VM_SHUTDOWN; the QMP server has
+ * sent SHUTDOWN, guest true, reason guest-shutdown): whether the board
+ * stays up for `system_reset` or `quit` (-no-shutdown) instead of ending.
+ */
+static bool board_qmp_keep_after_shutdown(const struct board_qmp *q)
+{
+	return q->no_shutdown;
+}
+
+/* QEMU's termination by signal: SHUTDOWN (host-signal), then exit 0. */
+static void board_qmp_signal(struct vmc_fd_handler *h, int fd, void *userdata)
+{
+	struct board_qmp *q = userdata;
+	struct signalfd_siginfo si;
+	struct vmc_qmp_value *data = NULL;
+
+	(void)h;
+	if (read(fd, &si, sizeof(si)) != (ssize_t)sizeof(si))
+		return;
+	fprintf(stderr, "%s: terminating on signal %u from pid %u\n", q->prog,
+		si.ssi_signo, si.ssi_pid);
+	if (q->qmp && vmc_qmp_value_new_object(&data) == 0 &&
+	    vmc_qmp_object_set_bool(data, "guest", false) == 0 &&
+	    vmc_qmp_object_set_string(data, "reason", "host-signal") == 0) {
+		vmc_qmp_send_event(q->qmp, "SHUTDOWN", data);
+		data = NULL;
+	}
+	vmc_qmp_value_free(data);
+	vmc_loop_stop(q->loop);
+}
+
 static void board_qmp_quit(struct vmc_qmp *qmp, void *userdata)
 {
 	struct board_qmp *q = userdata;
@@ -188,9 +439,15 @@ static int board_qmp_start(struct board_qmp *q, struct vmc_vm *vm,
 	struct vmc_qmp_config cfg;
 	int r;
 
+	q->loop = vmc_vm_get_loop(vm);
+	if (q->sigfd >= 0 &&
+	    vmc_loop_add_fd(q->loop, q->sigfd, board_qmp_signal, NULL, q,
+			    &q->sig_handler) < 0) {
+		*failed = "signals";
+		return -EIO;
+	}
 	if (!q->nr_specs)
 		return 0;
-	q->loop = vmc_vm_get_loop(vm);
 	vmc_qmp_config_init(&cfg);
 	cfg.name = name ? name : q->name;
 	cfg.ram_size = ram_size;
@@ -209,6 +466,11 @@ static void board_qmp_stop(struct board_qmp *q)
 {
 	vmc_qmp_free(q->qmp);
 	q->qmp = NULL;
+	vmc_fd_handler_free(q->sig_handler);
+	q->sig_handler = NULL;
+	if (q->sigfd >= 0)
+		close(q->sigfd);
+	q->sigfd = -1;
 	for (unsigned int i = 0; i < q->nr_chardevs; i++) {
 		free(q->chardev_id[i]);
 		free(q->chardev_spec[i]);

@@ -36,6 +36,7 @@
 #include <libvmcore/libvmcore.h>
 
 #include "board-util.h"
+#include "board-qmp.h"
 
 #define GiB (UINT64_C(1) << 30)
 #define MiB (UINT64_C(1) << 20)
@@ -61,6 +62,7 @@ struct pc {
 	struct vmc_uart16550 *uart;
 	struct vmc_irq *com1_irq;
 	int exit_status;
+	struct board_qmp qmp;
 };
 
 static void die(int err, const char *fmt, ...)
@@ -85,6 +87,10 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: pc-lite [-m SIZE] [-smp N] -bios FILE\n"
 		"               [-s] [-gdb tcp::PORT|unix:PATH] [-S]\n"
+		"               [-qmp unix:PATH,server=on,wait=off] "
+		"[-chardev socket,...] [-mon ...]\n"
+		"               [-name NAME[,debug-threads=on]] [-no-shutdown] "
+		"[-pidfile FILE] [-daemonize]\n"
 		"               [-M pc] [-enable-kvm] [-nographic] ...\n"
 		"Runs a BIOS image on KVM in a minimal PC laid out like QEMU's "
 		"pc machine,\nwith a 16550 at 0x3f8 on stdio and "
@@ -287,8 +293,11 @@ static void on_state(struct vmc_vm *vm, enum vmc_vm_state old,
 
 	(void)old;
 	if (new_state == VMC_VM_SHUTDOWN) {
-		pc->exit_status = vmc_vm_get_shutdown_status(vm);
-		vmc_loop_stop(pc->loop);
+		/* -no-shutdown: stay up for system_reset or quit. */
+		if (!board_qmp_keep_after_shutdown(&pc->qmp)) {
+			pc->exit_status = vmc_vm_get_shutdown_status(vm);
+			vmc_loop_stop(pc->loop);
+		}
 	} else if (new_state == VMC_VM_GUEST_ERROR) {
 		fprintf(stderr, "pc-lite: guest error: %s\n",
 			vmc_vm_get_error(vm));
@@ -336,6 +345,8 @@ int main(int argc, char **argv)
 	struct vmc_gdbstub *stub = NULL;
 	bool start_paused = false;
 	char msg[BOARD_MSG_SIZE];
+	struct board_qmp *qmp_opts = &pc.qmp;
+	const char *qmp_failed = "";
 	int r;
 
 	board_log_to_stderr("pc-lite");
@@ -354,6 +365,8 @@ int main(int argc, char **argv)
 			start_paused = true;
 			continue;
 		}
+		if (board_qmp_flag_option(qmp_opts, a))
+			continue;
 		if (!v)
 			usage();
 		i++;
@@ -370,6 +383,9 @@ int main(int argc, char **argv)
 			bios = v;
 		} else if (!strcmp(a, "-gdb")) {
 			gdb = v;
+		} else if ((r = board_qmp_option(qmp_opts, a, v)) != 0) {
+			if (r < 0)
+				die(0, "unsupported %s '%s'", a, v);
 		} else {
 			usage();
 		}
@@ -377,6 +393,7 @@ int main(int argc, char **argv)
 	if (!bios)
 		usage();
 	read_bios(&pc, bios);
+	board_qmp_daemonize(qmp_opts, "pc-lite");
 
 	r = vmc_loop_new(&pc.loop);
 	if (r < 0)
@@ -390,7 +407,12 @@ int main(int argc, char **argv)
 		if (r < 0)
 			die(r, "cannot start the gdb stub on '%s'", gdb);
 	}
-	/* -S: stay in the created state until gdb continues the VM. */
+	r = board_qmp_start(qmp_opts, pc.vm, NULL, pc.ram_size, &qmp_failed);
+	if (r < 0)
+		die(r, "cannot open the QMP monitor '%s'", qmp_failed);
+	board_qmp_ready(qmp_opts, pc.vm, pc.cpus, "KVM");
+	/* -S: stay in the created state (QMP's prelaunch) until gdb or
+	 * QMP's cont starts the VM. */
 	if (!start_paused) {
 		r = vmc_vm_start(pc.vm);
 		if (r < 0)
@@ -398,6 +420,7 @@ int main(int argc, char **argv)
 	}
 	vmc_loop_run(pc.loop);
 	vmc_gdbstub_stop(stub);
+	board_qmp_stop(qmp_opts);
 
 	vmc_vm_pause(pc.vm);
 	teardown(&pc);

@@ -15,9 +15,12 @@
  *   riscv-virt -bios none -kernel prog.elf -s -S   (then: gdb, target
  *              remote :1234; -gdb tcp::PORT or -gdb unix:PATH elsewhere)
  *
- * The console is a 16550 on stdio.  On a terminal, Ctrl-A x quits and
+ * The console is a 16550 on stdio; its input is a terminal, a pipe or a
+ * socket, so scripts can drive it.  On a terminal, Ctrl-A x quits and
  * Ctrl-A a sends Ctrl-A, as with QEMU's -nographic.  The exit status
- * follows the SiFive test finisher: pass -> 0, fail -> its code.
+ * follows the SiFive test finisher: pass -> 0, fail -> its code.  Under
+ * -no-shutdown the finisher is a SHUTDOWN event on QMP and the process
+ * stays up until `system_reset` or `quit`.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -81,6 +84,7 @@ struct board {
 	int exit_status;
 	uint32_t ext_off;  /* enum vmc_riscv_ext bits -cpu switched off */
 	bool hints_off[2]; /* zicbop, zihintpause (see cpu_exts) */
+	struct board_qmp qmp;
 };
 
 /*
@@ -146,6 +150,8 @@ static void usage(void)
 		"[-S]\n"
 		"                  [-qmp unix:PATH,server=on,wait=off] "
 		"[-chardev socket,...] [-mon chardev=ID,mode=control]\n"
+		"                  [-name NAME[,debug-threads=on]] "
+		"[-no-shutdown] [-pidfile FILE] [-daemonize]\n"
 		"                  [-device virtio-rng-device]\n"
 		"Runs a RISC-V RV64 machine laid out like QEMU's virt "
 		"board.\n");
@@ -686,8 +692,12 @@ static void on_state(struct vmc_vm *vm, enum vmc_vm_state old,
 	struct board *b = userdata;
 
 	if (new_state == VMC_VM_SHUTDOWN) {
-		b->exit_status = vmc_vm_get_shutdown_status(vm);
-		vmc_loop_stop(b->loop);
+		/* -no-shutdown: stay up for system_reset or quit (which
+		 * ends with status 0, as QEMU's). */
+		if (!board_qmp_keep_after_shutdown(&b->qmp)) {
+			b->exit_status = vmc_vm_get_shutdown_status(vm);
+			vmc_loop_stop(b->loop);
+		}
 	} else if (new_state == VMC_VM_GUEST_ERROR) {
 		fprintf(stderr, "\r\nriscv-virt: guest error: %s\r\n",
 			vmc_vm_get_error(vm));
@@ -728,7 +738,7 @@ int main(int argc, char **argv)
 	const char *gdb = NULL;
 	struct vmc_gdbstub *stub = NULL;
 	char msg[BOARD_MSG_SIZE];
-	struct board_qmp qmp_opts = {0};
+	struct board_qmp *qmp_opts = &b.qmp;
 	const char *qmp_failed = "";
 	const char *dumpdtb = NULL;
 	int r;
@@ -751,6 +761,8 @@ int main(int argc, char **argv)
 			continue;
 		} else if (!strcmp(a, "-S")) {
 			start_paused = true;
+			continue;
+		} else if (board_qmp_flag_option(qmp_opts, a)) {
 			continue;
 		}
 		if (!v)
@@ -780,7 +792,7 @@ int main(int argc, char **argv)
 			b.append = v;
 		} else if (!strcmp(a, "-gdb")) {
 			gdb = v;
-		} else if ((r = board_qmp_option(&qmp_opts, a, v)) != 0) {
+		} else if ((r = board_qmp_option(qmp_opts, a, v)) != 0) {
 			if (r < 0)
 				die(0, "unsupported %s '%s'", a, v);
 		} else if (!strcmp(a, "-device") &&
@@ -800,6 +812,7 @@ int main(int argc, char **argv)
 	if (kernel)
 		read_file(kernel, "kernel", &b.kernel);
 
+	board_qmp_daemonize(qmp_opts, "riscv-virt");
 	r = vmc_loop_new(&b.loop);
 	if (r < 0)
 		die(r, "cannot create the loop");
@@ -834,10 +847,12 @@ int main(int argc, char **argv)
 		if (r < 0)
 			die(r, "cannot start the gdb stub on '%s'", gdb);
 	}
-	r = board_qmp_start(&qmp_opts, b.vm, NULL, b.ram_size, &qmp_failed);
+	r = board_qmp_start(qmp_opts, b.vm, NULL, b.ram_size, &qmp_failed);
 	if (r < 0)
 		die(r, "cannot open the QMP monitor '%s'", qmp_failed);
-	/* -S: stay in the created state until gdb continues the VM. */
+	board_qmp_ready(qmp_opts, b.vm, b.harts, "TCG");
+	/* -S: stay in the created state (QMP's prelaunch) until gdb or
+	 * QMP's cont starts the VM. */
 	if (!start_paused) {
 		r = vmc_vm_start(b.vm);
 		if (r < 0)
@@ -845,7 +860,7 @@ int main(int argc, char **argv)
 	}
 	vmc_loop_run(b.loop);
 	vmc_gdbstub_stop(stub);
-	board_qmp_stop(&qmp_opts);
+	board_qmp_stop(qmp_opts);
 
 out:
 	vmc_vm_pause(b.vm);
