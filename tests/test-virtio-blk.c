@@ -330,10 +330,12 @@ static void ack_irq(void)
 
 static int disk_fd;
 
-static void disk_up(void)
+static void disk_up_in(const char *dir)
 {
-	char path[] = "/tmp/vmc-test-blk-XXXXXX";
+	char path[128];
 	uint8_t sec[512];
+
+	snprintf(path, sizeof(path), "%s/vmc-test-blk-XXXXXX", dir);
 
 	disk_fd = mkstemp(path);
 	ASSERT_GE(disk_fd, 0);
@@ -343,6 +345,11 @@ static void disk_up(void)
 		memset(sec, (uint8_t)(s + 1), sizeof(sec));
 		ASSERT_EQ(pwrite(disk_fd, sec, sizeof(sec), s * 512ll), 512);
 	}
+}
+
+static void disk_up(void)
+{
+	disk_up_in("/tmp");
 }
 
 static void disk_down(void)
@@ -565,14 +572,14 @@ static void test_config(void)
 	vm_down();
 }
 
-static void check_rw(enum vmc_virtio_blk_aio aio)
+static void check_rw(enum vmc_virtio_blk_aio aio, const char *dir)
 {
 	struct vmc_virtio_blk *blk;
 	uint8_t buf[4096];
 	char id[24];
 
 	vm_up();
-	disk_up();
+	disk_up_in(dir);
 	blk = blk_up(aio, 1, false);
 	if (!blk) {
 		fprintf(stderr, "   io_uring unavailable here, skipped\n");
@@ -663,12 +670,23 @@ out:
 
 static void test_rw_threads(void)
 {
-	check_rw(VMC_VIRTIO_BLK_AIO_THREADS);
+	check_rw(VMC_VIRTIO_BLK_AIO_THREADS, "/tmp");
 }
 
 static void test_rw_io_uring(void)
 {
-	check_rw(VMC_VIRTIO_BLK_AIO_IO_URING);
+	check_rw(VMC_VIRTIO_BLK_AIO_IO_URING, "/tmp");
+}
+
+/* tmpfs has holes but no FALLOC_FL_ZERO_RANGE: the zeros are written. */
+static void test_rw_tmpfs(void)
+{
+	if (access("/dev/shm", W_OK) != 0) {
+		fprintf(stderr, "   no /dev/shm, skipped\n");
+		return;
+	}
+	check_rw(VMC_VIRTIO_BLK_AIO_THREADS, "/dev/shm");
+	check_rw(VMC_VIRTIO_BLK_AIO_IO_URING, "/dev/shm");
 }
 
 static void test_read_only(void)
@@ -907,6 +925,7 @@ int main(void)
 	RUN(test_config);
 	RUN(test_rw_threads);
 	RUN(test_rw_io_uring);
+	RUN(test_rw_tmpfs);
 	RUN(test_read_only);
 	RUN(test_malformed);
 	RUN(test_many_threads);

@@ -377,6 +377,13 @@ static struct blk_req *uring_reap(struct vmc_virtio_blk *blk, bool wait)
 			continue;
 		if (q->type == VIRTIO_BLK_T_DISCARD && res == -EOPNOTSUPP)
 			res = 0;
+		/*
+		 * A file system without ZERO_RANGE or holes (tmpfs): write
+		 * the zeros here, synchronously, as the threads would.
+		 */
+		if (q->type == VIRTIO_BLK_T_WRITE_ZEROES &&
+		    (res == -EOPNOTSUPP || res == -EINVAL))
+			res = do_request(blk->fd, q);
 		if ((q->type == VIRTIO_BLK_T_IN ||
 		     q->type == VIRTIO_BLK_T_OUT) &&
 		    res >= 0 && (uint64_t)res != q->len)
