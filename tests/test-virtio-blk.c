@@ -895,6 +895,25 @@ static void check_reset_inflight(enum vmc_virtio_blk_aio aio)
 				ASSERT_EQ(req_status(qi, i), 0xee);
 		}
 	}
+	/* One queue reset (QueueReady = 0) with its requests in flight. */
+	drv_init(false, F_VERSION_1 | F_MQ, 2, 128);
+	for (unsigned int i = 0; i < NREQ; i++)
+		blk_request(1, i, T_IN, 8 * i, DATA_GPA + 4096 * i, 4096);
+	wr(R_NOTIFY, 1);
+	ASSERT_OK(vmc_loop_run_once(loop, false));
+	wr(R_QSEL, 1);
+	wr(R_QREADY, 0);
+	for (int i = 0; i < 20; i++) {
+		usleep(1000);
+		run_loop();
+	}
+	ASSERT_EQ(used_idx(1), 0);
+	for (unsigned int i = 0; i < NREQ; i++)
+		ASSERT_EQ(req_status(1, i), 0xee);
+	/* The other queue serves on. */
+	ASSERT_EQ(do_req(T_FLUSH, 0, 0, 0), 0);
+	wr(R_STATUS, 0);
+
 	/* After all that, the device still works. */
 	drv_init(false, F_VERSION_1 | F_MQ, 2, 128);
 	ASSERT_EQ(do_req(T_FLUSH, 0, 0, 0), 0);

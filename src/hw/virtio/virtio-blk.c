@@ -78,6 +78,7 @@ struct blk_req {
 	uint8_t *status;
 	uint32_t type;
 	uint32_t flags;
+	uint32_t generation; /* the queue's, when the request was taken */
 	uint64_t offset;
 	uint64_t len;
 	int iovcnt;
@@ -282,7 +283,11 @@ static struct vmc_virtq *req_finish(struct blk_req *q, uint8_t status,
 {
 	struct vmc_virtq *vq = q->vq;
 
-	if (publish) {
+	/*
+	 * The driver may have reset this one queue (QueueReady = 0) without
+	 * resetting the device: its buffers are no longer ours to write.
+	 */
+	if (publish && vq->generation == q->generation) {
 		*q->status = status;
 		vmc_virtq_push(vq, q->elem, (uint32_t)q->elem->in_len);
 	} else {
@@ -619,6 +624,7 @@ static struct blk_req *parse(struct vmc_virtio_blk *blk, struct vmc_virtq *vq,
 	q->elem = e;
 	q->type = type;
 	q->status = *status_byte;
+	q->generation = vq->generation;
 	return q;
 }
 
@@ -759,6 +765,22 @@ static int backing_size(int fd, uint64_t *ret)
 	return -ENODEV;
 }
 
+#if VMC_HAVE_LIBURING
+/* Whether the kernel's io_uring has every operation the device uses. */
+static bool uring_has_ops(struct io_uring *ring)
+{
+	static const int ops[] = {IORING_OP_READV, IORING_OP_WRITEV,
+				  IORING_OP_FSYNC, IORING_OP_FALLOCATE};
+	struct io_uring_probe *p = io_uring_get_probe_ring(ring);
+	bool ok = p != NULL;
+
+	for (size_t i = 0; ok && i < sizeof(ops) / sizeof(ops[0]); i++)
+		ok = io_uring_opcode_supported(p, ops[i]);
+	io_uring_free_probe(p);
+	return ok;
+}
+#endif
+
 static void stop_threads(struct vmc_virtio_blk *blk)
 {
 	pthread_mutex_lock(&blk->mtx);
@@ -789,6 +811,10 @@ static int start_backend(struct vmc_virtio_blk *blk,
 
 		r = io_uring_queue_init(entries > 4096 ? 4096 : entries,
 					&blk->ring, 0);
+		if (r == 0 && !uring_has_ops(&blk->ring)) {
+			io_uring_queue_exit(&blk->ring);
+			r = -EOPNOTSUPP;
+		}
 		if (r == 0) {
 			r = io_uring_register_eventfd(
 				&blk->ring, vmc_notifier_get_fd(blk->done));
