@@ -5,7 +5,7 @@
 #   scripts/deps.sh fuzz     everything, plus clang for the libFuzzer targets
 set -eu
 build_pkgs="gcc g++ meson ninja-build pkg-config libuv1-dev libfdt-dev
-	libjson-c-dev"
+	libjson-c-dev liburing-dev"
 # Guest toolchains and the real peers the tests compare against.
 test_pkgs="gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf libunicorn-dev
 	gdb-multiarch opensbi u-boot-qemu qemu-system-misc qemu-system-x86

@@ -23,6 +23,7 @@
 #include <libvmcore/vmc-hw-sifive-test.h>
 #include <libvmcore/vmc-hw-uart16550.h>
 #include <libvmcore/vmc-virtio.h>
+#include <libvmcore/vmc-virtio-blk.h>
 #include <libvmcore/vmc-virtio-console.h>
 #include <libvmcore/vmc-virtio-rng.h>
 #include <libvmcore/vmc-kvm.h>
