@@ -12,16 +12,6 @@
 #include "virtio-blk-fuzz-body.h"
 #include "vmc-test.h"
 
-static uint64_t rng;
-
-static uint64_t rnd(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
-}
-
 static void put(uint8_t *ram, size_t off, const void *p, size_t n)
 {
 	if (off + n <= VMC_FUZZ_BLK_RAM_SIZE)
@@ -47,11 +37,13 @@ static void make_request(uint8_t *ram, unsigned int q, unsigned int num,
 	uint64_t seg = 0x1800 + 0x20 * (16 * q + r);
 	uint64_t data = 0x2000 + 0x1000 * (uint64_t)(8 * q + r % 8);
 	uint64_t st = 0xf00 + 16 * q + r;
-	uint32_t type = types[rnd() % 7];
-	uint64_t sector =
-		rnd() % 4 ? rnd() % (VMC_FUZZ_BLK_SECTORS + 2) : rnd();
-	uint32_t len = rnd() % 4 ? 512 * (uint32_t)(rnd() % 5)
-				 : (uint32_t)(rnd() % 0x1000);
+	uint32_t type = types[vmc_test_rand() % 7];
+	uint64_t sector = vmc_test_rand() % 4
+				  ? vmc_test_rand() % (VMC_FUZZ_BLK_SECTORS + 2)
+				  : vmc_test_rand();
+	uint32_t len = vmc_test_rand() % 4
+			       ? 512 * (uint32_t)(vmc_test_rand() % 5)
+			       : (uint32_t)(vmc_test_rand() % 0x1000);
 	uint16_t w = type == 0 || type == 8 ? 2 : 0;
 	unsigned int d = 3 * r;
 
@@ -60,7 +52,8 @@ static void make_request(uint8_t *ram, unsigned int q, unsigned int num,
 	put(ram, hdr, &type, 4);
 	put(ram, hdr + 8, &sector, 8);
 	if (type == 11 || type == 13) {
-		uint32_t nsec = (uint32_t)(rnd() % 8), flags = rnd() % 3;
+		uint32_t nsec = (uint32_t)(vmc_test_rand() % 8),
+			 flags = vmc_test_rand() % 3;
 
 		put(ram, seg, &sector, 8);
 		put(ram, seg + 8, &nsec, 4);
@@ -74,10 +67,11 @@ static void make_request(uint8_t *ram, unsigned int q, unsigned int num,
 	desc(ram, table + 16 * (d + 1), data, len, (uint16_t)(1 | w),
 	     (uint16_t)(d + 2));
 	desc(ram, table + 16 * (d + 2), st, 1, 2, 0);
-	if (rnd() % 16 == 0) /* a malformed shape */
-		desc(ram, table + 16 * (d + rnd() % 3), rnd() % 0x3000,
-		     (uint32_t)(rnd() % 20), (uint16_t)(rnd() % 4),
-		     (uint16_t)(rnd() % num));
+	if (vmc_test_rand() % 16 == 0) /* a malformed shape */
+		desc(ram, table + 16 * (d + vmc_test_rand() % 3),
+		     vmc_test_rand() % 0x3000, (uint32_t)(vmc_test_rand() % 20),
+		     (uint16_t)(vmc_test_rand() % 4),
+		     (uint16_t)(vmc_test_rand() % num));
 }
 
 static size_t make_input(uint8_t *in, size_t cap)
@@ -86,14 +80,14 @@ static size_t make_input(uint8_t *in, size_t cap)
 	unsigned int num;
 
 	memset(in, 0, cap);
-	in[0] = (uint8_t)(rnd() | 0x18); /* mostly 16-entry queues */
-	if (rnd() % 4 == 0)
+	in[0] = (uint8_t)(vmc_test_rand() | 0x18); /* mostly 16-entry queues */
+	if (vmc_test_rand() % 4 == 0)
 		in[0] &= (uint8_t)~0x18;
 	num = 2u << ((in[0] >> 3) & 3);
 	for (unsigned int q = 0; q < 2; q++) {
 		size_t avail = VMC_FUZZ_BLK_QUEUE(q) + 16 * num;
 		unsigned int reqs = num / 3;
-		uint16_t idx = (uint16_t)(rnd() % (reqs + 1));
+		uint16_t idx = (uint16_t)(vmc_test_rand() % (reqs + 1));
 
 		for (unsigned int r = 0; r < reqs; r++) {
 			uint16_t h = (uint16_t)(3 * r);
@@ -101,12 +95,13 @@ static size_t make_input(uint8_t *in, size_t cap)
 			make_request(ram, q, num, r);
 			put(ram, avail + 4 + 2 * r, &h, 2);
 		}
-		if (rnd() % 16 == 0)
-			idx = (uint16_t)rnd();
+		if (vmc_test_rand() % 16 == 0)
+			idx = (uint16_t)vmc_test_rand();
 		put(ram, avail + 2, &idx, 2);
 	}
-	for (int i = rnd() % 4 == 0 ? (int)(rnd() % 4) : 0; i > 0; i--)
-		in[rnd() % cap] = (uint8_t)rnd();
+	for (int i = vmc_test_rand() % 4 == 0 ? (int)(vmc_test_rand() % 4) : 0;
+	     i > 0; i--)
+		in[vmc_test_rand() % cap] = (uint8_t)vmc_test_rand();
 	return cap;
 }
 
@@ -132,29 +127,17 @@ static void test_noise(void)
 	static uint8_t in[1 + 0x3000];
 	long n = vmc_test_scale(500);
 
-	for (long i = 0; i < n; i++) {
-		size_t len = rnd() % sizeof(in);
-
-		for (size_t k = 0; k < len; k++)
-			in[k] = (uint8_t)rnd();
-		vmc_fuzz_virtio_blk(in, len);
-	}
+	vmc_test_fuzz_noise(vmc_fuzz_virtio_blk, in, sizeof(in), n);
 }
 
 static void test_fixed_inputs(void)
 {
-	static const uint8_t zeros[64], ones[64] = {[0 ... 63] = 0xff};
-
-	vmc_fuzz_virtio_blk(NULL, 0);
-	vmc_fuzz_virtio_blk(zeros, sizeof(zeros));
-	vmc_fuzz_virtio_blk(ones, sizeof(ones));
+	vmc_test_fuzz_edges(vmc_fuzz_virtio_blk);
 }
 
 int main(int argc, char **argv)
 {
-	rng = argc > 1 ? strtoull(argv[1], NULL, 0) : 0x9e3779b97f4a7c15ull;
-	if (!rng)
-		rng = 1;
+	vmc_test_seed(argc, argv);
 	RUN(test_fixed_inputs);
 	RUN(test_structured);
 	RUN(test_noise);

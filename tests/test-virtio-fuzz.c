@@ -14,50 +14,40 @@
 #include "virtqueue-fuzz-body.h"
 #include "vmc-test.h"
 
-static uint64_t rng;
-
-static uint64_t rnd(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
-}
-
 /* Mostly sane descriptors, each with a buffer of its own; some not. */
 static void make_desc(uint8_t *ram, size_t off, unsigned int num,
 		      unsigned int slot)
 {
 	uint64_t addr = 0x1000 + 0x100 * (uint64_t)(slot % 112);
-	uint32_t len = (uint32_t)(1 + rnd() % 0x100);
-	uint16_t flags =
-		(uint16_t)((rnd() % 3 == 0 ? 1 : 0) | (rnd() % 2 ? 2 : 0));
-	uint16_t next = (uint16_t)(rnd() % num);
+	uint32_t len = (uint32_t)(1 + vmc_test_rand() % 0x100);
+	uint16_t flags = (uint16_t)((vmc_test_rand() % 3 == 0 ? 1 : 0) |
+				    (vmc_test_rand() % 2 ? 2 : 0));
+	uint16_t next = (uint16_t)(vmc_test_rand() % num);
 
-	if (rnd() % 8 == 0) { /* an indirect table of 1-4 entries */
+	if (vmc_test_rand() % 8 == 0) { /* an indirect table of 1-4 entries */
 		flags = 4;
-		len = 16 * (uint32_t)(1 + rnd() % 4);
-		addr = 0xa00 + 0x80 * (rnd() % 8);
+		len = 16 * (uint32_t)(1 + vmc_test_rand() % 4);
+		addr = 0xa00 + 0x80 * (vmc_test_rand() % 8);
 	}
-	if (rnd() % 40 == 0) { /* something wrong */
-		switch (rnd() % 6) {
+	if (vmc_test_rand() % 40 == 0) { /* something wrong */
+		switch (vmc_test_rand() % 6) {
 		case 0:
-			addr = rnd();
+			addr = vmc_test_rand();
 			break;
 		case 1:
-			addr = VMC_FUZZ_VQ_RAM_SIZE - rnd() % 64;
+			addr = VMC_FUZZ_VQ_RAM_SIZE - vmc_test_rand() % 64;
 			break;
 		case 2:
-			addr = 0x10000000 + rnd() % 0x2000;
+			addr = 0x10000000 + vmc_test_rand() % 0x2000;
 			break;
 		case 3:
-			len = (uint32_t)rnd();
+			len = (uint32_t)vmc_test_rand();
 			break;
 		case 4:
-			flags = (uint16_t)rnd();
+			flags = (uint16_t)vmc_test_rand();
 			break;
 		default:
-			next = (uint16_t)rnd();
+			next = (uint16_t)vmc_test_rand();
 			break;
 		}
 	}
@@ -82,21 +72,23 @@ static size_t make_input(uint8_t *in, size_t cap)
 	unsigned int num;
 
 	memset(in, 0, cap);
-	in[0] = (uint8_t)rnd();
-	in[1] = (uint8_t)(rnd() % 4 ? 0 : rnd() % 20);
+	in[0] = (uint8_t)vmc_test_rand();
+	in[1] = (uint8_t)(vmc_test_rand() % 4 ? 0 : vmc_test_rand() % 20);
 	num = 2u << ((in[0] >> 3) & 3);
 	for (unsigned int q = 0; q < 2; q++) {
 		size_t desc = VMC_FUZZ_VQ_QUEUE(q);
 		size_t avail = desc + 16 * num;
-		uint16_t idx =
-			(uint16_t)(rnd() % 4 ? rnd() % (num + 1) : rnd());
+		uint16_t idx = (uint16_t)(vmc_test_rand() % 4
+						  ? vmc_test_rand() % (num + 1)
+						  : vmc_test_rand());
 
 		for (unsigned int i = 0; i < num; i++)
 			make_desc(ram, desc + 16 * i, num, 16 * q + i);
 		put(ram, avail + 2, &idx, 2);
 		for (unsigned int i = 0; i < num + 1; i++) {
-			uint16_t h =
-				(uint16_t)(rnd() % 8 ? rnd() % num : rnd());
+			uint16_t h = (uint16_t)(vmc_test_rand() % 8
+							? vmc_test_rand() % num
+							: vmc_test_rand());
 
 			put(ram, avail + 4 + 2 * i, &h, 2);
 		}
@@ -106,8 +98,9 @@ static size_t make_input(uint8_t *in, size_t cap)
 			make_desc(ram, 0xa00 + 0x80 * t + 16 * i, 4,
 				  32 + 4 * t + i);
 	/* Damage a few bytes anywhere. */
-	for (int i = rnd() % 4 == 0 ? (int)(rnd() % 4) : 0; i > 0; i--)
-		in[rnd() % cap] = (uint8_t)rnd();
+	for (int i = vmc_test_rand() % 4 == 0 ? (int)(vmc_test_rand() % 4) : 0;
+	     i > 0; i--)
+		in[vmc_test_rand() % cap] = (uint8_t)vmc_test_rand();
 	return cap;
 }
 
@@ -151,29 +144,17 @@ static void test_noise(void)
 	static uint8_t in[2 + 0x4000];
 	long n = vmc_test_scale(2000);
 
-	for (long i = 0; i < n; i++) {
-		size_t len = rnd() % sizeof(in);
-
-		for (size_t k = 0; k < len; k++)
-			in[k] = (uint8_t)rnd();
-		vmc_fuzz_virtqueue(in, len);
-	}
+	vmc_test_fuzz_noise(vmc_fuzz_virtqueue, in, sizeof(in), n);
 }
 
 static void test_fixed_inputs(void)
 {
-	static const uint8_t zeros[64], ones[64] = {[0 ... 63] = 0xff};
-
-	vmc_fuzz_virtqueue(NULL, 0);
-	vmc_fuzz_virtqueue(zeros, sizeof(zeros));
-	vmc_fuzz_virtqueue(ones, sizeof(ones));
+	vmc_test_fuzz_edges(vmc_fuzz_virtqueue);
 }
 
 int main(int argc, char **argv)
 {
-	rng = argc > 1 ? strtoull(argv[1], NULL, 0) : 0x9e3779b97f4a7c15ull;
-	if (!rng)
-		rng = 1;
+	vmc_test_seed(argc, argv);
 	RUN(test_fixed_inputs);
 	RUN(test_structured);
 	RUN(test_noise);

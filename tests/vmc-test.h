@@ -235,6 +235,59 @@ static inline bool vmc_test__selected(const char *name)
 		fn();                                                          \
 	} while (0)
 
+/*
+ * Randomized tests: one seeded xorshift64 stream per program, seeded from
+ * argv[1] when given (so a failing run can be repeated), and the two ways
+ * a fuzz body is run on random input in the ordinary suites.
+ */
+static inline uint64_t *vmc_test__rng(void)
+{
+	static uint64_t state = 0x9e3779b97f4a7c15ull;
+
+	return &state;
+}
+
+static inline void vmc_test_seed(int argc, char **argv)
+{
+	if (argc > 1)
+		*vmc_test__rng() = strtoull(argv[1], NULL, 0);
+	if (!*vmc_test__rng())
+		*vmc_test__rng() = 1;
+}
+
+static inline uint64_t vmc_test_rand(void)
+{
+	uint64_t *s = vmc_test__rng();
+
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+/* A fuzz body on the edge inputs: nothing, 64 zero bytes, 64 0xff. */
+static inline void vmc_test_fuzz_edges(int (*body)(const uint8_t *, size_t))
+{
+	static const uint8_t zeros[64], ones[64] = {[0 ... 63] = 0xff};
+
+	body(NULL, 0);
+	body(zeros, sizeof(zeros));
+	body(ones, sizeof(ones));
+}
+
+/* A fuzz body on @n random byte strings shorter than @size, built in @buf. */
+static inline void vmc_test_fuzz_noise(int (*body)(const uint8_t *, size_t),
+				       uint8_t *buf, size_t size, long n)
+{
+	for (long i = 0; i < n; i++) {
+		size_t len = vmc_test_rand() % size;
+
+		for (size_t k = 0; k < len; k++)
+			buf[k] = (uint8_t)vmc_test_rand();
+		body(buf, len);
+	}
+}
+
 /* Monotonic time in nanoseconds, for tests that measure. */
 static inline int64_t vmc_test_now_ns(void)
 {
