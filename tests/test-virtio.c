@@ -23,7 +23,6 @@
 #include "vmc-test.h"
 
 #include "virtio-driver.h"
-}
 
 static struct vmc_virtio_rng *rng_up(bool legacy, int fd)
 {

@@ -299,5 +299,6 @@ static void ack_irq(void)
 {
 	wr(R_ACK, rd(R_ISR));
 	ASSERT_FALSE(irq_level);
+}
 
 #endif
