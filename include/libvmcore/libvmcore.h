@@ -25,6 +25,7 @@
 #include <libvmcore/vmc-virtio.h>
 #include <libvmcore/vmc-virtio-blk.h>
 #include <libvmcore/vmc-virtio-console.h>
+#include <libvmcore/vmc-virtio-net.h>
 #include <libvmcore/vmc-virtio-rng.h>
 #include <libvmcore/vmc-kvm.h>
 #include <libvmcore/vmc-x86.h>

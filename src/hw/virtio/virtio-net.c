@@ -1,0 +1,647 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * virtio-net: Ethernet frames between the guest's queues and a backend.
+ *
+ * Threads and the VM lock.  Queue notifications, the work bottom half and
+ * reset run with the VM lock held (the first two on the loop, reset on
+ * whichever thread holds the lock).  The backend calls
+ * vmc_net_backend_receive() and vmc_net_backend_tx_ready() on the loop
+ * thread without the lock, after its own read() or poll; they take the
+ * lock only for the guest-memory part.  The backend's callbacks run under
+ * the lock on the loop thread (see vmc-virtio-net.h).
+ *
+ * Receive.  A frame handed over is copied into @held, then into as many
+ * receive chains as it needs; @rx_elems and @rx_off keep the progress of
+ * a frame that ran out of chains half-way (mergeable buffers), so nothing
+ * has to be given back to the ring: the rest follows on the next
+ * notification, and only then are the chains published, num_buffers
+ * written first.  While a frame is held, the backend is stopped
+ * (@rx_stopped) and is told to resume (@c rx_ready) once the frame is in.
+ *
+ * Transmit.  Up to TX_BURST chains per run; the rest waits for the work
+ * bottom half so the loop stays fair.  A frame the backend cannot take
+ * (-EAGAIN) stays in @tx_pending until vmc_net_backend_tx_ready().
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libvmcore/libvmcore.h>
+#include <libvmcore/vmc-virtio-net.h>
+
+#include "net-internal.h"
+#include "virtio-internal.h"
+
+#define VIRTIO_ID_NET 1
+
+#define VIRTIO_NET_F_MTU 3
+#define VIRTIO_NET_F_MAC 5
+#define VIRTIO_NET_F_MRG_RXBUF 15
+#define VIRTIO_NET_F_STATUS 16
+
+#define VIRTIO_NET_S_LINK_UP 1u
+
+#define RXQ 0
+#define TXQ 1
+#define TX_BURST 256
+#define HDR_MAX 12
+
+struct vmc_virtio_net {
+	struct vmc_vm *vm;
+	struct vmc_virtio *vdev;
+	struct vmc_net_backend *be;
+	struct vmc_bh *work; /* more transmit, or a link change */
+	unsigned int queue_size;
+	unsigned int mtu;
+	uint8_t conf_mac[VMC_NET_MAC_LEN];
+
+	/* Under the VM lock. */
+	uint8_t mac[VMC_NET_MAC_LEN];
+	bool link_up;
+
+	/* Receive, under the VM lock. */
+	uint8_t *held; /* VMC_NET_MAX_FRAME bytes */
+	size_t held_len;
+	bool has_held;
+	bool rx_stopped; /* the backend waits for rx_ready */
+	uint8_t rx_hdr[HDR_MAX];
+	size_t rx_off; /* bytes of header + frame placed so far */
+	struct vmc_virtq_elem **rx_elems;
+	uint32_t *rx_lens;
+	unsigned int rx_nelem;
+
+	/* Transmit, under the VM lock. */
+	struct vmc_virtq_elem *tx_pending;
+	bool tx_waiting; /* for vmc_net_backend_tx_ready() */
+	struct vmc_net_iov *tx_iov;
+};
+
+static size_t hdr_len(const struct vmc_virtio_net *net)
+{
+	uint64_t f = vmc_virtio_get_features(net->vdev);
+
+	if (f &
+	    (1ull << VMC_VIRTIO_F_VERSION_1 | 1ull << VIRTIO_NET_F_MRG_RXBUF))
+		return 12;
+	return 10;
+}
+
+static bool mergeable(const struct vmc_virtio_net *net)
+{
+	return vmc_virtio_get_features(net->vdev) &
+	       (1ull << VIRTIO_NET_F_MRG_RXBUF);
+}
+
+static struct vmc_virtq *queue(struct vmc_virtio_net *net, unsigned int i)
+{
+	return vmc_virtio_get_queue(net->vdev, i);
+}
+
+/* ------------------------------------------------------------------------
+ * Receive
+ */
+
+static void rx_drop_held(struct vmc_virtio_net *net)
+{
+	struct vmc_virtq *vq = queue(net, RXQ);
+
+	for (unsigned int i = 0; i < net->rx_nelem; i++)
+		vmc_virtq_elem_free(vq, net->rx_elems[i]);
+	net->rx_nelem = 0;
+	net->rx_off = 0;
+	net->has_held = false;
+}
+
+/* Copy header + frame bytes [@from, @from + @n) into @e's in buffers. */
+static void rx_copy(struct vmc_virtio_net *net, struct vmc_virtq_elem *e,
+		    size_t from, size_t n)
+{
+	size_t hl = hdr_len(net), to = 0;
+
+	if (from < hl) {
+		size_t k = hl - from < n ? hl - from : n;
+
+		vmc_virtq_elem_to_in(e, 0, net->rx_hdr + from, k);
+		from += k;
+		to += k;
+		n -= k;
+	}
+	if (n)
+		vmc_virtq_elem_to_in(e, to, net->held + (from - hl), n);
+}
+
+/* A chain the receive queue may use, or NULL (none, or the device broke). */
+static struct vmc_virtq_elem *rx_pop(struct vmc_virtio_net *net, bool first)
+{
+	struct vmc_virtq *vq = queue(net, RXQ);
+	struct vmc_virtq_elem *e = NULL;
+
+	if (vmc_virtq_pop(vq, &e) <= 0)
+		return NULL;
+	if (!e->in_num) {
+		vmc_virtq_elem_free(vq, e);
+		vmc_virtio_set_needs_reset(net->vdev, "virtio-net: receive "
+						      "chain without writable "
+						      "buffers");
+		return NULL;
+	}
+	if (first && mergeable(net) && e->in_len < hdr_len(net)) {
+		vmc_virtq_elem_free(vq, e);
+		vmc_virtio_set_needs_reset(net->vdev, "virtio-net: receive "
+						      "header not in the "
+						      "first buffer");
+		return NULL;
+	}
+	return e;
+}
+
+/*
+ * Put the held frame into the guest's buffers.  True when it is gone
+ * (delivered or dropped); false when it waits for buffers.
+ */
+static bool rx_flush(struct vmc_virtio_net *net)
+{
+	struct vmc_virtq *vq = queue(net, RXQ);
+	size_t hl = hdr_len(net), total;
+	struct vmc_virtq_elem *e;
+
+	if (!net->has_held)
+		return true;
+	if (!net->link_up) {
+		rx_drop_held(net);
+		return true;
+	}
+	if (!vmc_virtq_is_ready(vq))
+		return false;
+	total = hl + net->held_len;
+	if (net->rx_off == 0 && net->rx_nelem == 0)
+		memset(net->rx_hdr, 0, sizeof(net->rx_hdr));
+
+	if (!mergeable(net)) {
+		e = rx_pop(net, true);
+		if (!e)
+			return false;
+		if (e->in_len < total) {
+			/* Too short: the driver sees a length error. */
+			vmc_log(VMC_LOG_DEBUG,
+				"virtio-net: %zu-byte frame dropped: "
+				"receive buffer of %zu bytes",
+				net->held_len, e->in_len);
+			vmc_virtq_push(vq, e, 0);
+		} else {
+			if (hl == 12)
+				net->rx_hdr[10] = 1; /* num_buffers */
+			rx_copy(net, e, 0, total);
+			vmc_virtq_push(vq, e, (uint32_t)total);
+		}
+		vmc_virtq_notify(vq);
+		net->has_held = false;
+		return true;
+	}
+
+	while (net->rx_off < total) {
+		size_t n;
+
+		if (net->rx_nelem == net->queue_size) {
+			/* More chains than the ring holds: a lying driver. */
+			vmc_virtio_set_needs_reset(net->vdev,
+						   "virtio-net: receive queue "
+						   "returned more chains than "
+						   "it has");
+			return false;
+		}
+		e = rx_pop(net, net->rx_nelem == 0);
+		if (!e)
+			return false;
+		n = total - net->rx_off < e->in_len ? total - net->rx_off
+						    : e->in_len;
+		net->rx_elems[net->rx_nelem] = e;
+		net->rx_lens[net->rx_nelem] = (uint32_t)n;
+		net->rx_nelem++;
+		/* The header goes last: num_buffers is known only then. */
+		if (net->rx_off == 0)
+			vmc_virtq_elem_to_in(e, hl, net->held, n - hl);
+		else
+			vmc_virtq_elem_to_in(e, 0,
+					     net->held + (net->rx_off - hl), n);
+		net->rx_off += n;
+	}
+	net->rx_hdr[10] = (uint8_t)net->rx_nelem;
+	net->rx_hdr[11] = (uint8_t)(net->rx_nelem >> 8);
+	vmc_virtq_elem_to_in(net->rx_elems[0], 0, net->rx_hdr, hl);
+	for (unsigned int i = 0; i < net->rx_nelem; i++)
+		vmc_virtq_push(vq, net->rx_elems[i], net->rx_lens[i]);
+	vmc_virtq_notify(vq);
+	net->rx_nelem = 0;
+	net->rx_off = 0;
+	net->has_held = false;
+	return true;
+}
+
+/* After buffers came (or the frame went): let the backend read again. */
+static void rx_resume(struct vmc_virtio_net *net)
+{
+	if (!rx_flush(net) || !net->rx_stopped)
+		return;
+	net->rx_stopped = false;
+	if (net->be)
+		net->be->ops.rx_ready(net->be->opaque);
+}
+
+VMC_EXPORT int vmc_net_backend_receive(struct vmc_net_backend *be,
+				       const struct vmc_net_iov *iov,
+				       unsigned int iovcnt)
+{
+	struct vmc_virtio_net *net;
+	size_t total = 0, off = 0;
+	int r = 0;
+
+	VMC_CHECK_RETURN(be && (iov || !iovcnt), -EINVAL);
+	for (unsigned int i = 0; i < iovcnt; i++) {
+		if (iov[i].len > VMC_NET_MAX_FRAME - total)
+			return 0; /* too long: dropped */
+		total += iov[i].len;
+	}
+	net = be->peer;
+	if (!net)
+		return 0;
+	vmc_vm_lock(net->vm);
+	if (net->has_held || net->rx_stopped) {
+		/* The backend should have stopped: this one is lost. */
+		r = -EAGAIN;
+		goto out;
+	}
+	if (!net->link_up)
+		goto out;
+	for (unsigned int i = 0; i < iovcnt; i++) {
+		memcpy(net->held + off, iov[i].base, iov[i].len);
+		off += iov[i].len;
+	}
+	net->held_len = total;
+	net->has_held = true;
+	net->rx_off = 0;
+	net->rx_nelem = 0;
+	if (!rx_flush(net)) {
+		net->rx_stopped = true;
+		r = -EAGAIN;
+	}
+out:
+	vmc_vm_unlock(net->vm);
+	return r;
+}
+
+/* ------------------------------------------------------------------------
+ * Transmit
+ */
+
+/* Send (or drop) transmit chains; true when the queue is empty. */
+static void tx_run(struct vmc_virtio_net *net)
+{
+	struct vmc_virtq *vq = queue(net, TXQ);
+	size_t hl = hdr_len(net);
+	bool pushed = false;
+	unsigned int budget = TX_BURST;
+
+	if (net->tx_waiting)
+		return;
+	while (budget) {
+		struct vmc_virtq_elem *e = net->tx_pending;
+		size_t skip = hl, len;
+		unsigned int n = 0;
+		int r;
+
+		net->tx_pending = NULL;
+		if (!e && vmc_virtq_pop(vq, &e) <= 0)
+			break;
+		budget--;
+		if (e->out_len < hl) {
+			vmc_virtq_elem_free(vq, e);
+			vmc_virtio_set_needs_reset(net->vdev,
+						   "virtio-net: transmit chain "
+						   "shorter than its header");
+			break;
+		}
+		len = e->out_len - hl;
+		if (!net->link_up || !net->be || len > VMC_NET_MAX_FRAME) {
+			vmc_virtq_push(vq, e, 0);
+			pushed = true;
+			continue;
+		}
+		for (unsigned int i = 0; i < e->out_num; i++) {
+			const struct vmc_virtio_buf *b = &e->out[i];
+
+			if (skip >= b->len) {
+				skip -= b->len;
+				continue;
+			}
+			net->tx_iov[n].base = (const uint8_t *)b->base + skip;
+			net->tx_iov[n].len = b->len - skip;
+			skip = 0;
+			n++;
+		}
+		r = net->be->ops.send(net->be->opaque, net->tx_iov, n);
+		if (r == -EAGAIN) {
+			net->tx_pending = e;
+			net->tx_waiting = true;
+			break;
+		}
+		vmc_virtq_push(vq, e, 0);
+		pushed = true;
+	}
+	if (pushed)
+		vmc_virtq_notify(vq);
+	if (!budget)
+		vmc_bh_schedule(net->work);
+}
+
+VMC_EXPORT int vmc_net_backend_tx_ready(struct vmc_net_backend *be)
+{
+	struct vmc_virtio_net *net;
+
+	VMC_CHECK_RETURN(be, -EINVAL);
+	net = be->peer;
+	if (!net)
+		return 0;
+	vmc_vm_lock(net->vm);
+	net->tx_waiting = false;
+	if (vmc_virtq_is_ready(queue(net, TXQ)))
+		tx_run(net);
+	vmc_vm_unlock(net->vm);
+	return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * The transport's callbacks
+ */
+
+static void net_notify(void *opaque, struct vmc_virtq *vq)
+{
+	struct vmc_virtio_net *net = opaque;
+
+	if (vmc_virtq_get_index(vq) == RXQ)
+		rx_resume(net);
+	else
+		tx_run(net);
+}
+
+static void work_cb(struct vmc_bh *bh, void *userdata)
+{
+	struct vmc_virtio_net *net = userdata;
+
+	rx_resume(net);
+	if (vmc_virtq_is_ready(queue(net, TXQ)))
+		tx_run(net);
+}
+
+static void net_reset(void *opaque)
+{
+	struct vmc_virtio_net *net = opaque;
+
+	rx_drop_held(net);
+	vmc_virtq_elem_free(queue(net, TXQ), net->tx_pending);
+	net->tx_pending = NULL;
+	net->tx_waiting = false;
+	/* As QEMU: the MAC a legacy driver wrote does not survive. */
+	memcpy(net->mac, net->conf_mac, VMC_NET_MAC_LEN);
+}
+
+static void config_bytes(struct vmc_virtio_net *net, uint8_t c[12])
+{
+	uint16_t status = net->link_up ? VIRTIO_NET_S_LINK_UP : 0;
+
+	memcpy(c, net->mac, VMC_NET_MAC_LEN);
+	c[6] = (uint8_t)status;
+	c[7] = (uint8_t)(status >> 8);
+	c[8] = 1; /* max_virtqueue_pairs */
+	c[9] = 0;
+	c[10] = (uint8_t)net->mtu;
+	c[11] = (uint8_t)(net->mtu >> 8);
+}
+
+static int net_config_read(void *opaque, uint64_t offset, unsigned int size,
+			   uint64_t *value)
+{
+	uint8_t c[12];
+
+	config_bytes(opaque, c);
+	*value = 0;
+	for (unsigned int i = 0; i < size && offset + i < sizeof(c); i++)
+		*value |= (uint64_t)c[offset + i] << 8 * i;
+	return 0;
+}
+
+static int net_config_write(void *opaque, uint64_t offset, unsigned int size,
+			    uint64_t value)
+{
+	struct vmc_virtio_net *net = opaque;
+
+	/* Only a legacy driver may set the MAC through config space. */
+	if (vmc_virtio_get_features(net->vdev) &
+	    (1ull << VMC_VIRTIO_F_VERSION_1))
+		return 0;
+	for (unsigned int i = 0; i < size; i++)
+		if (offset + i < VMC_NET_MAC_LEN)
+			net->mac[offset + i] = (uint8_t)(value >> 8 * i);
+	return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Life
+ */
+
+VMC_EXPORT void vmc_virtio_net_config_init(struct vmc_virtio_net_config *c)
+{
+	if (!c)
+		return;
+	*c = (struct vmc_virtio_net_config){
+		.size = sizeof(*c),
+		.mac = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56},
+		.mrg_rxbuf = true,
+		.queue_size = 256,
+	};
+}
+
+VMC_EXPORT int vmc_virtio_net_new(const struct vmc_virtio_net_config *config,
+				  struct vmc_virtio_net **ret)
+{
+	static const struct vmc_virtio_ops ops = {
+		.struct_size = sizeof(ops),
+		.queue_notify = net_notify,
+		.reset = net_reset,
+		.config_read = net_config_read,
+		.config_write = net_config_write,
+	};
+	struct vmc_virtio_config vc;
+	struct vmc_virtio_net *net;
+	unsigned int qs;
+	int r;
+
+	VMC_CHECK_RETURN(config && ret && config->size >= sizeof(*config),
+			 -EINVAL);
+	VMC_CHECK_RETURN(config->vm, -EINVAL);
+	VMC_CHECK_RETURN(!(config->mac[0] & 1), -EINVAL);
+	VMC_CHECK_RETURN(!config->mtu ||
+				 (config->mtu >= 68 && config->mtu <= 65535),
+			 -EINVAL);
+	qs = config->queue_size;
+	VMC_CHECK_RETURN(qs >= 8 && qs <= 1024 && !(qs & (qs - 1)), -EINVAL);
+	VMC_CHECK_RETURN(!config->backend || !config->backend->peer, -EBUSY);
+
+	net = calloc(1, sizeof(*net));
+	if (!net)
+		return -ENOMEM;
+	net->vm = config->vm;
+	net->be = config->backend;
+	net->queue_size = qs;
+	net->mtu = config->mtu;
+	memcpy(net->conf_mac, config->mac, VMC_NET_MAC_LEN);
+	memcpy(net->mac, config->mac, VMC_NET_MAC_LEN);
+	net->link_up = !config->link_down;
+	net->held = malloc(VMC_NET_MAX_FRAME);
+	net->rx_elems = calloc(qs, sizeof(*net->rx_elems));
+	net->rx_lens = calloc(qs, sizeof(*net->rx_lens));
+	net->tx_iov = calloc(qs, sizeof(*net->tx_iov));
+	if (!net->held || !net->rx_elems || !net->rx_lens || !net->tx_iov) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	r = vmc_vm_bh_new(net->vm, work_cb, net, &net->work);
+	if (r < 0)
+		goto fail;
+
+	vmc_virtio_config_init(&vc);
+	vc.vm = config->vm;
+	vc.irq = config->irq;
+	vc.device_id = VIRTIO_ID_NET;
+	vc.features = 1ull << VIRTIO_NET_F_MAC | 1ull << VIRTIO_NET_F_STATUS |
+		      1ull << VMC_VIRTIO_F_RING_INDIRECT_DESC |
+		      1ull << VMC_VIRTIO_F_RING_EVENT_IDX;
+	if (config->mrg_rxbuf)
+		vc.features |= 1ull << VIRTIO_NET_F_MRG_RXBUF;
+	if (config->mtu)
+		vc.features |= 1ull << VIRTIO_NET_F_MTU;
+	vc.num_queues = 2;
+	vc.queue_max_size = qs;
+	vc.config_size = config->mtu ? 12 : 8;
+	vc.legacy = config->legacy;
+	vc.name = "virtio-net";
+	r = vmc_virtio_new(&vc, &ops, net, &net->vdev);
+	if (r < 0)
+		goto fail;
+	if (net->be)
+		net->be->peer = net;
+	*ret = net;
+	return 0;
+fail:
+	vmc_bh_free(net->work);
+	free(net->held);
+	free(net->rx_elems);
+	free(net->rx_lens);
+	free(net->tx_iov);
+	free(net);
+	return r;
+}
+
+VMC_EXPORT void vmc_virtio_net_free(struct vmc_virtio_net *net)
+{
+	if (!net)
+		return;
+	/* Its last reset returns every element the device holds. */
+	vmc_virtio_free(net->vdev);
+	vmc_bh_free(net->work);
+	if (net->be) {
+		/* A backend stopped for us must not stay stopped. */
+		if (net->rx_stopped)
+			net->be->ops.rx_ready(net->be->opaque);
+		net->be->peer = NULL;
+	}
+	free(net->held);
+	free(net->rx_elems);
+	free(net->rx_lens);
+	free(net->tx_iov);
+	free(net);
+}
+
+VMC_EXPORT struct vmc_virtio *
+vmc_virtio_net_get_virtio(struct vmc_virtio_net *net)
+{
+	return net ? net->vdev : NULL;
+}
+
+VMC_EXPORT struct vmc_region *
+vmc_virtio_net_get_region(struct vmc_virtio_net *net)
+{
+	return net ? vmc_virtio_get_region(net->vdev) : NULL;
+}
+
+VMC_EXPORT int vmc_virtio_net_set_link(struct vmc_virtio_net *net, bool up)
+{
+	VMC_CHECK_RETURN(net, -EINVAL);
+	vmc_vm_lock(net->vm);
+	if (net->link_up != up) {
+		__atomic_store_n(&net->link_up, up, __ATOMIC_RELAXED);
+		vmc_virtio_config_changed(net->vdev);
+		/* A frame held for the guest goes now, on the loop. */
+		vmc_bh_schedule(net->work);
+	}
+	vmc_vm_unlock(net->vm);
+	return 0;
+}
+
+VMC_EXPORT bool vmc_virtio_net_get_link(struct vmc_virtio_net *net)
+{
+	return net && __atomic_load_n(&net->link_up, __ATOMIC_RELAXED);
+}
+
+VMC_EXPORT int vmc_virtio_net_get_mac(struct vmc_virtio_net *net,
+				      uint8_t mac[VMC_NET_MAC_LEN])
+{
+	VMC_CHECK_RETURN(net && mac, -EINVAL);
+	vmc_vm_lock(net->vm);
+	memcpy(mac, net->mac, VMC_NET_MAC_LEN);
+	vmc_vm_unlock(net->vm);
+	return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * The backend object
+ */
+
+VMC_EXPORT int vmc_net_backend_new(const struct vmc_net_backend_ops *ops,
+				   void *opaque, struct vmc_net_backend **ret)
+{
+	struct vmc_net_backend *be;
+
+	VMC_CHECK_RETURN(ops && ret && ops->struct_size >= sizeof(*ops),
+			 -EINVAL);
+	VMC_CHECK_RETURN(ops->send && ops->rx_ready, -EINVAL);
+	be = calloc(1, sizeof(*be));
+	if (!be)
+		return -ENOMEM;
+	be->ops = *ops;
+	be->opaque = opaque;
+	*ret = be;
+	return 0;
+}
+
+VMC_EXPORT void vmc_net_backend_free(struct vmc_net_backend *be)
+{
+	if (!be)
+		return;
+	if (be->ops.release)
+		be->ops.release(be->opaque);
+	free(be);
+}
+
+VMC_EXPORT const char *
+vmc_net_backend_get_ifname(const struct vmc_net_backend *be)
+{
+	return be && be->ifname[0] ? be->ifname : NULL;
+}
+
+VMC_EXPORT bool vmc_net_backend_is_connected(const struct vmc_net_backend *be)
+{
+	if (!be || !be->library)
+		return false;
+	return be->connected ? be->connected(be->opaque) : true;
+}
