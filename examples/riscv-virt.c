@@ -38,6 +38,7 @@
 
 #include "board-util.h"
 #include "board-qmp.h"
+#include "board-net.h"
 
 /* QEMU virt's memory map. */
 #define VIRT_MROM 0x1000u
@@ -85,6 +86,7 @@ struct board {
 	uint32_t ext_off;  /* enum vmc_riscv_ext bits -cpu switched off */
 	bool hints_off[2]; /* zicbop, zihintpause (see cpu_exts) */
 	struct board_qmp qmp;
+	struct board_net net; /* -netdev, -device virtio-net-device */
 };
 
 /*
@@ -153,6 +155,8 @@ static void usage(void)
 		"                  [-name NAME[,debug-threads=on]] "
 		"[-no-shutdown] [-pidfile FILE] [-daemonize]\n"
 		"                  [-device virtio-rng-device]\n"
+		"                  [-netdev tap|dgram|stream,id=ID,...] "
+		"[-device virtio-net-device,netdev=ID[,mac=MAC]]\n"
 		"Runs a RISC-V RV64 machine laid out like QEMU's virt "
 		"board.\n");
 	exit(2);
@@ -487,6 +491,45 @@ static void add(struct board *b, uint64_t addr, struct vmc_region *r,
 }
 
 /*
+ * virtio-net-device NICs, in command-line order, each in the next slot
+ * down from @next; returns the next free slot.
+ */
+static unsigned int build_net(struct board *b, unsigned int next)
+{
+	char msg[BOARD_MSG_SIZE];
+
+	for (unsigned int i = 0; i < b->net.n_nic; i++) {
+		int r;
+
+		if (next == 0)
+			die(0,
+			    "no virtio-mmio slot left for virtio-net-device");
+		r = board_net_create(
+			&b->net, i, b->vm,
+			vmc_plic_get_irq(b->plic, VIRT_VIRTIO_IRQ + next - 1),
+			true, msg);
+		if (r < 0)
+			die(0, "%s", msg);
+		b->virtio_slot[--next] =
+			vmc_virtio_net_get_virtio(b->net.nic[i].dev);
+	}
+	if (board_net_create_unused(&b->net, b->vm, msg) < 0)
+		die(0, "%s", msg);
+	return next;
+}
+
+static void free_net(struct board *b)
+{
+	for (unsigned int i = 0; i < VIRT_VIRTIO_SLOTS; i++)
+		for (unsigned int k = 0; k < b->net.n_nic; k++)
+			if (b->net.nic[k].dev &&
+			    b->virtio_slot[i] == vmc_virtio_net_get_virtio(
+							 b->net.nic[k].dev))
+				b->virtio_slot[i] = NULL;
+	board_net_free(&b->net);
+}
+
+/*
  * Fill the virtio-mmio slots.  QEMU plugs -device virtio-*-device into
  * the last free slot first, so the first device sits at 0x10008000.
  * Legacy transports, as QEMU's virt board defaults to.
@@ -508,6 +551,7 @@ static void build_virtio(struct board *b)
 			die(r, "cannot create virtio-rng-device");
 		b->virtio_slot[--next] = vmc_virtio_rng_get_virtio(b->rng);
 	}
+	next = build_net(b, next);
 	while (next > 0) {
 		static const struct vmc_virtio_ops none = {
 			.struct_size = sizeof(none),
@@ -536,6 +580,7 @@ static void free_virtio(struct board *b)
 		    b->virtio_slot[i] == vmc_virtio_rng_get_virtio(b->rng))
 			b->virtio_slot[i] = NULL;
 	vmc_virtio_rng_free(b->rng);
+	free_net(b);
 	for (unsigned int i = 0; i < VIRT_VIRTIO_SLOTS; i++)
 		vmc_virtio_free(b->virtio_slot[i]);
 }
@@ -795,6 +840,9 @@ int main(int argc, char **argv)
 		} else if ((r = board_qmp_option(qmp_opts, a, v)) != 0) {
 			if (r < 0)
 				die(0, "unsupported %s '%s'", a, v);
+		} else if ((r = board_net_option(&b.net, a, v, msg)) != 0) {
+			if (r < 0)
+				die(0, "%s", msg);
 		} else if (!strcmp(a, "-device") &&
 			   !strncmp(v, "virtio-rng-device", strcspn(v, ",")) &&
 			   strcspn(v, ",") == strlen("virtio-rng-device")) {

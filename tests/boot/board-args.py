@@ -16,6 +16,11 @@ nothing reached the console:
   (wrapping sizes, trailing garbage, huge CPU counts, /dev/null, a FIFO,
   a directory), and sizes QEMU accepts.
 
+- networking: -netdev and -device virtio-net-device spellings that are
+  refused (unsupported types and options, unknown or shared netdevs, bad
+  MACs, TAP scripts), and stream and datagram backends the guest runs
+  with.
+
 GUEST_ELF is a guest that runs to completion (exit status 0) from
 -bios none -kernel.  PC_LITE, when given, gets the argument cases that fail
 before it needs /dev/kvm.
@@ -69,6 +74,56 @@ def run(argv, status, err_part, name, out_forbidden=None):
         failures.append(f"{name}: status {p.returncode} (want {status}), "
                         f"stderr {err!r} (want {err_part!r}), "
                         f"stdout {out[-200:]!r}")
+
+
+def net_cases(virt, guest, tmp):
+    """-netdev and -device virtio-net-device (issue 12)."""
+    base = [virt, "-bios", "none", "-kernel", guest]
+    nic = ["-device", "virtio-net-device,netdev=n0"]
+    bad = [
+        (["-netdev", "user,id=n0"], "type 'user' is not supported"),
+        (["-netdev", "stream,id=n0,reconnect=1,addr.type=unix,"
+          "addr.path=/x"], "Invalid parameter 'reconnect'"),
+        (["-netdev", "stream,addr.type=unix,addr.path=/x"],
+         "Parameter 'id' is missing"),
+        (["-netdev", "dgram,id=n0,local.type=udp"],
+         "local.type 'udp' is not inet, unix or fd"),
+        (["-netdev", "dgram,id=n0", "-netdev", "dgram,id=n0"],
+         "Duplicate ID 'n0' for netdev"),
+        (nic, "can't find value 'n0'"),
+        (["-device", "virtio-net-device"], "netdev= is required"),
+        (["-netdev", "tap,id=n0,script=/etc/qemu-ifup"] + nic,
+         "scripts are not run"),
+        (["-netdev", "dgram,id=n0,local.type=inet,local.host=127.0.0.1,"
+          "local.port=0", "-device",
+          "virtio-net-device,netdev=n0,mac=01:00:5e:00:00:01"],
+         "doesn't take value '01:00:5e:00:00:01'"),
+        (["-netdev", "dgram,id=n0,local.type=inet,local.host=127.0.0.1,"
+          "local.port=0"] + nic + nic, "it's in use"),
+        (["-netdev", "stream,id=n0,server=off,addr.type=unix,"
+          "addr.path=" + os.path.join(tmp, "nobody")] + nic,
+         "No such file or directory"),
+        (["-netdev", "dgram,id=n0,remote.type=inet,remote.host=224.0.0.1,"
+          "remote.port=1234"] + nic, "Operation not supported"),
+    ]
+    for args, msg in bad:
+        run(base + args, 2, msg, "net " + " ".join(args)[:70])
+    sock = os.path.join(tmp, "net.sock")
+    good = [
+        ["-netdev", "stream,id=n0,server=on,addr.type=unix,addr.path="
+         + sock] + nic,
+        ["-netdev", "dgram,id=n0,local.type=inet,local.host=127.0.0.1,"
+         "local.port=0,remote.type=inet,remote.host=127.0.0.1,"
+         "remote.port=9"] + nic,
+        ["-netdev", "dgram,id=n0,local.type=unix,local.path="
+         + os.path.join(tmp, "dg.sock")] + nic
+        + ["-device", "virtio-rng-device"],
+    ]
+    for args in good:
+        run(base + args, 0, None, "net " + " ".join(args)[:70] +
+            " (accepted)")
+    if os.path.exists(sock):
+        failures.append("the stream server's socket file outlived the board")
 
 
 def main():
@@ -155,6 +210,8 @@ def main():
     for args in good:
         run([virt, "-bios", "none", "-kernel", guest] + args, 0, None,
             "riscv-virt " + " ".join(args) + " (accepted)")
+
+    net_cases(virt, guest, tmp)
 
     if pc_lite:
         for args, msg in bad:
