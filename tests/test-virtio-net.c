@@ -17,6 +17,7 @@
  */
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -222,8 +223,8 @@ static void test_config(void)
 	/* Without an MTU the config space ends after status. */
 	net = net_up(true, false, 0);
 	wr(R_DEV_FEAT_SEL, 0);
-	ASSERT_EQ(rd(R_DEV_FEAT),
-		  (uint32_t)(F_MAC | F_STATUS | F_INDIRECT | F_EVENT_IDX));
+	ASSERT_EQ(rd(R_DEV_FEAT), (uint32_t)(F_MAC | F_STATUS | F_INDIRECT |
+					     F_EVENT_IDX | 1u << 27));
 	drv_up(true, F_MAC | F_STATUS);
 	ASSERT_EQ(rd(R_CONFIG + 8), 0);
 	/* A legacy driver may: the device reports it until reset. */
@@ -573,6 +574,52 @@ static void test_args(void)
 	vmc_virtio_net_free(net);
 }
 
+/* The host flips the link from its own thread while frames flow. */
+#define FLIPS 2000
+
+static void *flipper(void *arg)
+{
+	struct vmc_virtio_net *net = arg;
+	uint8_t mac[6];
+
+	for (int i = 0; i < FLIPS; i++) {
+		ASSERT_OK(vmc_virtio_net_set_link(net, i % 2));
+		ASSERT_OK(vmc_virtio_net_get_mac(net, mac));
+		ASSERT_EQ(mac[0], 0x52);
+	}
+	return NULL;
+}
+
+static void test_link_thread(void)
+{
+	struct vmc_virtio_net *net = net_up(false, true, 0);
+	unsigned int rx = 0;
+	pthread_t t;
+
+	drv_up(false, F_MAC | F_STATUS | F_MRG);
+	ASSERT_OK(pthread_create(&t, NULL, flipper, net));
+	for (unsigned int round = 0; round < 200; round++) {
+		unsigned int i = round % (QNUM / 2);
+
+		post_tx(i, 12, 60, (uint8_t)round, false);
+		kick(TXQ);
+		post_rx(i, 2048);
+		kick(RXQ);
+		ASSERT_EQ(inject(60, (uint8_t)round), 0);
+		ack_irq();
+		rx = used_idx(RXQ);
+	}
+	ASSERT_OK(pthread_join(t, NULL));
+	run_loop();
+	/* Every change bumped the generation; the last one set it up. */
+	ASSERT_EQ(rd(R_GEN), FLIPS);
+	ASSERT_EQ(rd(R_CONFIG + 4) >> 16, 1);
+	ASSERT_TRUE(vmc_virtio_net_get_link(net));
+	ASSERT_EQ(used_idx(TXQ), 200);
+	ASSERT_TRUE(rx <= 200);
+	net_down(net);
+}
+
 /* ------------------------------------------------------------------------
  * The socket backends on loopback, through the device
  */
@@ -875,6 +922,7 @@ CASE(rx_mergeable_legacy, test_rx_mergeable(true))
 CASE(backpressure, test_backpressure())
 CASE(link_status, test_link())
 CASE(tx_blocked, test_tx_blocked())
+CASE(link_thread, test_link_thread())
 CASE(malformed, test_malformed())
 CASE(args, test_args())
 CASE(stream, test_stream())
@@ -894,6 +942,7 @@ int main(void)
 	RUN(backpressure);
 	RUN(link_status);
 	RUN(tx_blocked);
+	RUN(link_thread);
 	RUN(malformed);
 	RUN(args);
 	RUN(stream);

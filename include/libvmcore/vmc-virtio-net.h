@@ -12,7 +12,9 @@
  * host with vmc_virtio_net_set_link(), which raises a configuration change
  * interrupt), VIRTIO_NET_F_MRG_RXBUF (a frame spread over several receive
  * chains, counted in the header's num_buffers), VIRTIO_NET_F_MTU when the
- * host sets one, and the ring's INDIRECT_DESC and EVENT_IDX.  No checksum
+ * host sets one, the ring's INDIRECT_DESC and EVENT_IDX, and for a legacy
+ * transport VIRTIO_F_ANY_LAYOUT (headers may share a descriptor with the
+ * frame, or span several; the device accepts any layout).  No checksum
  * or segmentation offload is offered, so every frame is a plain Ethernet
  * frame.  The header before each frame is 12 bytes with VIRTIO_F_VERSION_1
  * or MRG_RXBUF, else 10 (a legacy driver without mergeable buffers).  The

@@ -38,6 +38,8 @@
 #define VIRTIO_NET_F_MAC 5
 #define VIRTIO_NET_F_MRG_RXBUF 15
 #define VIRTIO_NET_F_STATUS 16
+/* Transport bit: headers need no descriptor of their own (legacy). */
+#define VIRTIO_F_ANY_LAYOUT 27
 
 #define VIRTIO_NET_S_LINK_UP 1u
 
@@ -516,6 +518,13 @@ VMC_EXPORT int vmc_virtio_net_new(const struct vmc_virtio_net_config *config,
 	vc.features = 1ull << VIRTIO_NET_F_MAC | 1ull << VIRTIO_NET_F_STATUS |
 		      1ull << VMC_VIRTIO_F_RING_INDIRECT_DESC |
 		      1ull << VMC_VIRTIO_F_RING_EVENT_IDX;
+	/*
+	 * Headers and frames are read and written at byte offsets across
+	 * descriptors, so any layout works; QEMU offers the bit to legacy
+	 * drivers too (Linux then puts the header in front of the frame).
+	 */
+	if (config->legacy)
+		vc.features |= 1ull << VIRTIO_F_ANY_LAYOUT;
 	if (config->mrg_rxbuf)
 		vc.features |= 1ull << VIRTIO_NET_F_MRG_RXBUF;
 	if (config->mtu)
