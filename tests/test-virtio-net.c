@@ -603,10 +603,14 @@ static void test_link_thread(void)
 
 		post_tx(i, 12, 60, (uint8_t)round, false);
 		kick(TXQ);
-		post_rx(i, 2048);
-		kick(RXQ);
+		/* A frame dropped while the link is down leaves its buffer. */
+		if ((uint16_t)(q[RXQ].avail_idx - used_idx(RXQ)) < QNUM / 2) {
+			post_rx(q[RXQ].avail_idx % (QNUM / 2), 2048);
+			kick(RXQ);
+		}
 		ASSERT_EQ(inject(60, (uint8_t)round), 0);
-		ack_irq();
+		/* Not ack_irq(): the flipper raises the line meanwhile. */
+		wr(R_ACK, rd(R_ISR));
 		rx = used_idx(RXQ);
 	}
 	ASSERT_OK(pthread_join(t, NULL));

@@ -22,9 +22,10 @@
  * an MTU, mtu.  A legacy driver may write the MAC through it, as on QEMU.
  *
  * Transmit runs from the queue notification (the ioeventfd) on the VM's
- * loop with the VM lock held: each chain's frame, header stripped, goes to
- * the backend without being copied.  While the link is down transmitted
- * frames are dropped (the chains are returned), as on QEMU.
+ * loop: chains are taken under the VM lock, and each frame, header
+ * stripped, goes to the backend without being copied and without the
+ * lock held.  While the link is down transmitted frames are dropped (the
+ * chains are returned), as on QEMU.
  *
  * Receive: the backend reads frames without the VM lock and hands them to
  * vmc_net_backend_receive(), which takes the lock only to copy the frame
@@ -79,10 +80,10 @@ struct vmc_net_iov {
  */
 
 /**
- * What a backend does for the device it is attached to.  Both callbacks
- * run on the VM's loop thread with the VM lock held; they must not block,
- * and must not call vmc_net_backend_receive() or vmc_net_backend_tx_ready()
- * (which take the lock) from inside.
+ * What a backend does for the device it is attached to.  The callbacks
+ * run on the VM's loop thread and must not block: @c send without the VM
+ * lock, @c rx_ready with it.  Neither may call vmc_net_backend_receive()
+ * or vmc_net_backend_tx_ready() from inside.
  */
 struct vmc_net_backend_ops {
 	/** sizeof(struct vmc_net_backend_ops), so the struct can grow */

@@ -11,8 +11,9 @@
  *   rx_ready (no busy loop, and the kernel's queue does the buffering);
  * - @tx_blocked: a send hit -EAGAIN (or a stream has bytes left to
  *   write); writability ends it and calls vmc_net_backend_tx_ready().
- * send and rx_ready run with the VM lock held on the loop thread, so they
- * only change the handler (vmc_fd_handler_set(), a loop-thread call).
+ * send (without the VM lock) and rx_ready (with it) run on the loop
+ * thread and only change the handler (vmc_fd_handler_set(), a loop-thread
+ * call), never calling back into the device.
  *
  * Stream framing, as QEMU's: a 4-byte big-endian length, then the frame.
  * Bytes read but not yet delivered stay in @in; after rx_ready a bottom

@@ -2,13 +2,14 @@
 /*
  * virtio-net: Ethernet frames between the guest's queues and a backend.
  *
- * Threads and the VM lock.  Queue notifications, the work bottom half and
- * reset run with the VM lock held (the first two on the loop, reset on
- * whichever thread holds the lock).  The backend calls
+ * Threads and the VM lock.  Queue notifications and reset run with the
+ * VM lock held (notifications on the loop, reset on whichever thread
+ * holds the lock).  The work bottom half (transmit, and a frame held over
+ * a link change) is a plain loop bottom half: it takes the lock itself,
+ * so that the backend's send runs without it.  The backend calls
  * vmc_net_backend_receive() and vmc_net_backend_tx_ready() on the loop
  * thread without the lock, after its own read() or poll; they take the
- * lock only for the guest-memory part.  The backend's callbacks run under
- * the lock on the loop thread (see vmc-virtio-net.h).
+ * lock only for the guest-memory part.
  *
  * Receive.  A frame handed over is copied into @held, then into as many
  * receive chains as it needs; @rx_elems and @rx_off keep the progress of
@@ -18,9 +19,11 @@
  * written first.  While a frame is held, the backend is stopped
  * (@rx_stopped) and is told to resume (@c rx_ready) once the frame is in.
  *
- * Transmit.  Up to TX_BURST chains per run; the rest waits for the work
- * bottom half so the loop stays fair.  A frame the backend cannot take
- * (-EAGAIN) stays in @tx_pending until vmc_net_backend_tx_ready().
+ * Transmit.  A notification schedules the work bottom half, which takes
+ * batches of chains under the lock, sends them without it, and returns
+ * them under it; TX_BURST chains per run, then the bottom half again, so
+ * the loop stays fair.  Frames the backend cannot take (-EAGAIN) stay in
+ * @tx_held, in order, until vmc_net_backend_tx_ready().
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -46,6 +49,9 @@
 #define RXQ 0
 #define TXQ 1
 #define TX_BURST 256
+#define TX_BATCH 64
+/* Pieces of one frame (a queue of 1024 and an indirect table of 1024). */
+#define TX_MAX_PIECES 2048
 #define HDR_MAX 12
 
 struct vmc_virtio_net {
@@ -73,9 +79,14 @@ struct vmc_virtio_net {
 	unsigned int rx_nelem;
 
 	/* Transmit, under the VM lock. */
-	struct vmc_virtq_elem *tx_pending;
+	struct vmc_virtq_elem *tx_held[TX_BATCH]; /* refused by the backend */
+	unsigned int tx_nheld;
 	bool tx_waiting; /* for vmc_net_backend_tx_ready() */
-	struct vmc_net_iov *tx_iov;
+	uint32_t resets; /* device resets so far */
+
+	/* Loop thread only. */
+	bool tx_busy; /* tx_run() is sending */
+	struct vmc_net_iov tx_iov[TX_MAX_PIECES];
 };
 
 static size_t hdr_len(const struct vmc_virtio_net *net)
@@ -296,26 +307,27 @@ out:
  * Transmit
  */
 
-/* Send (or drop) transmit chains; true when the queue is empty. */
-static void tx_run(struct vmc_virtio_net *net)
+/*
+ * Take up to TX_BATCH chains to send: first those a backend refused
+ * before, then new ones.  Chains that go nowhere (link down, no backend,
+ * too long) are returned at once; a chain without a whole header breaks
+ * the device.  VM lock held.
+ */
+static unsigned int tx_collect(struct vmc_virtio_net *net,
+			       struct vmc_virtq_elem **batch, unsigned int max,
+			       bool *pushed)
 {
 	struct vmc_virtq *vq = queue(net, TXQ);
 	size_t hl = hdr_len(net);
-	bool pushed = false;
-	unsigned int budget = TX_BURST;
+	unsigned int n = net->tx_nheld, pops = 0;
 
-	if (net->tx_waiting)
-		return;
-	while (budget) {
-		struct vmc_virtq_elem *e = net->tx_pending;
-		size_t skip = hl, len;
-		unsigned int n = 0;
-		int r;
+	memcpy(batch, net->tx_held, n * sizeof(*batch));
+	net->tx_nheld = 0;
+	while (n < max && pops++ < max) {
+		struct vmc_virtq_elem *e;
 
-		net->tx_pending = NULL;
-		if (!e && vmc_virtq_pop(vq, &e) <= 0)
+		if (vmc_virtq_pop(vq, &e) <= 0)
 			break;
-		budget--;
 		if (e->out_len < hl) {
 			vmc_virtq_elem_free(vq, e);
 			vmc_virtio_set_needs_reset(net->vdev,
@@ -323,37 +335,102 @@ static void tx_run(struct vmc_virtio_net *net)
 						   "shorter than its header");
 			break;
 		}
-		len = e->out_len - hl;
-		if (!net->link_up || !net->be || len > VMC_NET_MAX_FRAME) {
+		if (!net->link_up || !net->be ||
+		    e->out_len - hl > VMC_NET_MAX_FRAME ||
+		    e->out_num > TX_MAX_PIECES) {
 			vmc_virtq_push(vq, e, 0);
-			pushed = true;
+			*pushed = true;
 			continue;
 		}
-		for (unsigned int i = 0; i < e->out_num; i++) {
-			const struct vmc_virtio_buf *b = &e->out[i];
-
-			if (skip >= b->len) {
-				skip -= b->len;
-				continue;
-			}
-			net->tx_iov[n].base = (const uint8_t *)b->base + skip;
-			net->tx_iov[n].len = b->len - skip;
-			skip = 0;
-			n++;
-		}
-		r = net->be->ops.send(net->be->opaque, net->tx_iov, n);
-		if (r == -EAGAIN) {
-			net->tx_pending = e;
-			net->tx_waiting = true;
-			break;
-		}
-		vmc_virtq_push(vq, e, 0);
-		pushed = true;
+		batch[n++] = e;
 	}
-	if (pushed)
-		vmc_virtq_notify(vq);
+	return n;
+}
+
+/* The frame of @e, after its @hl-byte header, as pieces in @iov. */
+static unsigned int tx_pieces(const struct vmc_virtq_elem *e, size_t hl,
+			      struct vmc_net_iov *iov)
+{
+	unsigned int n = 0;
+	size_t skip = hl;
+
+	for (unsigned int i = 0; i < e->out_num; i++) {
+		const struct vmc_virtio_buf *b = &e->out[i];
+
+		if (skip >= b->len) {
+			skip -= b->len;
+			continue;
+		}
+		iov[n].base = (const uint8_t *)b->base + skip;
+		iov[n].len = b->len - skip;
+		skip = 0;
+		n++;
+	}
+	return n;
+}
+
+/*
+ * Send what the transmit queue holds, TX_BURST chains at most (the work
+ * bottom half does the rest).  On the loop thread without the VM lock:
+ * chains are taken and returned under the lock, the backend's send runs
+ * without it.  A reset meanwhile (@resets changed) cannot reach the
+ * batch, which this function owns; the virtqueue layer refuses to publish
+ * its stale elements afterwards, so they are only freed.
+ */
+static void tx_run(struct vmc_virtio_net *net)
+{
+	struct vmc_virtq *vq = queue(net, TXQ);
+	struct vmc_virtq_elem *batch[TX_BATCH];
+	unsigned int budget = TX_BURST;
+
+	if (net->tx_busy)
+		return; /* tx_ready from inside send: the loop below goes on */
+	net->tx_busy = true;
+	vmc_vm_lock(net->vm);
+	while (budget && !net->tx_waiting && vmc_virtq_is_ready(vq)) {
+		bool pushed = false;
+		size_t hl = hdr_len(net);
+		uint32_t resets = net->resets;
+		unsigned int n, sent = 0;
+
+		n = tx_collect(net, batch, TX_BATCH, &pushed);
+		budget = budget > TX_BATCH ? budget - TX_BATCH : 0;
+		if (n) {
+			vmc_vm_unlock(net->vm);
+			for (; sent < n; sent++) {
+				unsigned int k =
+					tx_pieces(batch[sent], hl, net->tx_iov);
+
+				if (net->be->ops.send(net->be->opaque,
+						      net->tx_iov,
+						      k) == -EAGAIN)
+					break;
+			}
+			vmc_vm_lock(net->vm);
+		}
+		if (net->resets != resets) {
+			for (unsigned int i = 0; i < n; i++)
+				vmc_virtq_elem_free(vq, batch[i]);
+			continue;
+		}
+		for (unsigned int i = 0; i < sent; i++)
+			vmc_virtq_push(vq, batch[i], 0);
+		if (sent < n) {
+			/* Kept in order for vmc_net_backend_tx_ready(). */
+			memcpy(net->tx_held, batch + sent,
+			       (n - sent) * sizeof(*batch));
+			net->tx_nheld = n - sent;
+			net->tx_waiting = true;
+		}
+		if (pushed || sent)
+			vmc_virtq_notify(vq);
+		if (!n && !pushed)
+			break;
+	}
 	if (!budget)
 		vmc_bh_schedule(net->work);
+	vmc_vm_unlock(net->vm);
+	net->tx_busy = false;
 }
 
 VMC_EXPORT int vmc_net_backend_tx_ready(struct vmc_net_backend *be)
@@ -366,9 +443,8 @@ VMC_EXPORT int vmc_net_backend_tx_ready(struct vmc_net_backend *be)
 		return 0;
 	vmc_vm_lock(net->vm);
 	net->tx_waiting = false;
-	if (vmc_virtq_is_ready(queue(net, TXQ)))
-		tx_run(net);
 	vmc_vm_unlock(net->vm);
+	tx_run(net);
 	return 0;
 }
 
@@ -383,16 +459,18 @@ static void net_notify(void *opaque, struct vmc_virtq *vq)
 	if (vmc_virtq_get_index(vq) == RXQ)
 		rx_resume(net);
 	else
-		tx_run(net);
+		vmc_bh_schedule(net->work); /* sends without the VM lock */
 }
 
+/* On the loop thread, without the VM lock. */
 static void work_cb(struct vmc_bh *bh, void *userdata)
 {
 	struct vmc_virtio_net *net = userdata;
 
+	vmc_vm_lock(net->vm);
 	rx_resume(net);
-	if (vmc_virtq_is_ready(queue(net, TXQ)))
-		tx_run(net);
+	vmc_vm_unlock(net->vm);
+	tx_run(net);
 }
 
 static void net_reset(void *opaque)
@@ -400,9 +478,11 @@ static void net_reset(void *opaque)
 	struct vmc_virtio_net *net = opaque;
 
 	rx_drop_held(net);
-	vmc_virtq_elem_free(queue(net, TXQ), net->tx_pending);
-	net->tx_pending = NULL;
+	for (unsigned int i = 0; i < net->tx_nheld; i++)
+		vmc_virtq_elem_free(queue(net, TXQ), net->tx_held[i]);
+	net->tx_nheld = 0;
 	net->tx_waiting = false;
+	net->resets++;
 	/* As QEMU: the MAC a legacy driver wrote does not survive. */
 	memcpy(net->mac, net->conf_mac, VMC_NET_MAC_LEN);
 }
@@ -502,12 +582,11 @@ VMC_EXPORT int vmc_virtio_net_new(const struct vmc_virtio_net_config *config,
 	net->held = malloc(VMC_NET_MAX_FRAME);
 	net->rx_elems = calloc(qs, sizeof(*net->rx_elems));
 	net->rx_lens = calloc(qs, sizeof(*net->rx_lens));
-	net->tx_iov = calloc(qs, sizeof(*net->tx_iov));
-	if (!net->held || !net->rx_elems || !net->rx_lens || !net->tx_iov) {
+	if (!net->held || !net->rx_elems || !net->rx_lens) {
 		r = -ENOMEM;
 		goto fail;
 	}
-	r = vmc_vm_bh_new(net->vm, work_cb, net, &net->work);
+	r = vmc_bh_new(vmc_vm_get_loop(net->vm), work_cb, net, &net->work);
 	if (r < 0)
 		goto fail;
 
@@ -546,7 +625,6 @@ fail:
 	free(net->held);
 	free(net->rx_elems);
 	free(net->rx_lens);
-	free(net->tx_iov);
 	free(net);
 	return r;
 }
@@ -567,7 +645,6 @@ VMC_EXPORT void vmc_virtio_net_free(struct vmc_virtio_net *net)
 	free(net->held);
 	free(net->rx_elems);
 	free(net->rx_lens);
-	free(net->tx_iov);
 	free(net);
 }
 
