@@ -407,6 +407,20 @@ static void test_link(void)
 	ack_irq();
 	ASSERT_EQ(inject(60, 9), 0);
 	ASSERT_EQ(used_idx(RXQ), 1);
+
+	/* Half-placed when the link goes: its chain comes back empty. */
+	drv_up(false, F_MAC | F_STATUS | F_MRG);
+	tb.rx_ready = 0;
+	post_rx(0, 64);
+	kick(RXQ);
+	ASSERT_EQ(inject(150, 1), -EAGAIN);
+	ASSERT_EQ(used_idx(RXQ), 0);
+	ASSERT_OK(vmc_virtio_net_set_link(net, false));
+	run_loop();
+	ASSERT_EQ(used_idx(RXQ), 1);
+	ASSERT_EQ(used_len(RXQ, 0), 0);
+	ASSERT_EQ(tb.rx_ready, 1); /* and the backend reads (and drops) on */
+	ASSERT_OK(vmc_virtio_net_set_link(net, true));
 	net_down(net);
 
 	/* A device made with the link down says so from the start. */

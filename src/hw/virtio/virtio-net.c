@@ -114,12 +114,23 @@ static struct vmc_virtq *queue(struct vmc_virtio_net *net, unsigned int i)
  * Receive
  */
 
-static void rx_drop_held(struct vmc_virtio_net *net)
+/*
+ * Forget the held frame.  Chains it had taken go back to the driver
+ * empty (it counts length errors and reuses them), except on reset, when
+ * nothing may be published.
+ */
+static void rx_drop_held(struct vmc_virtio_net *net, bool give_back)
 {
 	struct vmc_virtq *vq = queue(net, RXQ);
 
-	for (unsigned int i = 0; i < net->rx_nelem; i++)
-		vmc_virtq_elem_free(vq, net->rx_elems[i]);
+	for (unsigned int i = 0; i < net->rx_nelem; i++) {
+		if (give_back)
+			vmc_virtq_push(vq, net->rx_elems[i], 0);
+		else
+			vmc_virtq_elem_free(vq, net->rx_elems[i]);
+	}
+	if (give_back && net->rx_nelem)
+		vmc_virtq_notify(vq);
 	net->rx_nelem = 0;
 	net->rx_off = 0;
 	net->has_held = false;
@@ -181,7 +192,7 @@ static bool rx_flush(struct vmc_virtio_net *net)
 	if (!net->has_held)
 		return true;
 	if (!net->link_up) {
-		rx_drop_held(net);
+		rx_drop_held(net, true);
 		return true;
 	}
 	if (!vmc_virtq_is_ready(vq))
@@ -477,7 +488,7 @@ static void net_reset(void *opaque)
 {
 	struct vmc_virtio_net *net = opaque;
 
-	rx_drop_held(net);
+	rx_drop_held(net, false);
 	for (unsigned int i = 0; i < net->tx_nheld; i++)
 		vmc_virtq_elem_free(queue(net, TXQ), net->tx_held[i]);
 	net->tx_nheld = 0;
