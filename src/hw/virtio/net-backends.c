@@ -75,7 +75,8 @@ struct fdnet {
 	uint8_t *frame;	   /* VMC_NET_MAX_FRAME, for TAP and datagrams */
 };
 
-static void on_io(struct vmc_fd_handler *h, int fd, void *userdata);
+static void on_read(struct vmc_fd_handler *h, int fd, void *userdata);
+static void on_write(struct vmc_fd_handler *h, int fd, void *userdata);
 
 static int neg_errno(void)
 {
@@ -87,8 +88,8 @@ static void update(struct fdnet *f)
 {
 	if (!f->h)
 		return;
-	vmc_fd_handler_set(f->h, f->rx_stopped ? NULL : on_io,
-			   f->tx_blocked ? on_io : NULL, f);
+	vmc_fd_handler_set(f->h, f->rx_stopped ? NULL : on_read,
+			   f->tx_blocked ? on_write : NULL, f);
 }
 
 /* ------------------------------------------------------------------------
@@ -187,7 +188,8 @@ static void stream_read(struct fdnet *f)
 {
 	size_t cap = STREAM_HDR + VMC_NET_MAX_FRAME;
 
-	for (int i = 0; i < READ_BURST && !f->rx_stopped; i++) {
+	for (int i = 0; i < READ_BURST && !f->rx_stopped && f->in_len < cap;
+	     i++) {
 		ssize_t n = read(f->fd, f->in + f->in_len, cap - f->in_len);
 
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -265,21 +267,25 @@ static void dgram_tap_read(struct fdnet *f)
 	}
 }
 
-static void on_io(struct vmc_fd_handler *h, int fd, void *userdata)
+static void on_write(struct vmc_fd_handler *h, int fd, void *userdata)
 {
 	struct fdnet *f = userdata;
 
-	if (f->tx_blocked) {
-		bool done = f->kind != K_STREAM || stream_flush(f);
+	if (!f->tx_blocked)
+		return;
+	if (f->kind == K_STREAM && !stream_flush(f))
+		return;
+	if (f->fd < 0)
+		return; /* the stream broke (and told the device) */
+	f->tx_blocked = false;
+	update(f);
+	vmc_net_backend_tx_ready(f->be);
+}
 
-		if (f->fd < 0)
-			return; /* the stream broke */
-		if (done) {
-			f->tx_blocked = false;
-			update(f);
-			vmc_net_backend_tx_ready(f->be);
-		}
-	}
+static void on_read(struct vmc_fd_handler *h, int fd, void *userdata)
+{
+	struct fdnet *f = userdata;
+
 	if (f->fd < 0 || f->rx_stopped)
 		return;
 	if (f->kind == K_STREAM)
@@ -444,7 +450,7 @@ static int fdnet_finish(struct fdnet *f, struct vmc_net_backend **ret)
 	int r;
 
 	if (f->fd >= 0) {
-		r = vmc_loop_add_fd(f->loop, f->fd, on_io, NULL, f, &f->h);
+		r = vmc_loop_add_fd(f->loop, f->fd, on_read, NULL, f, &f->h);
 		if (r < 0)
 			goto fail;
 	}
