@@ -174,6 +174,11 @@ static int add_nic(struct board_net *n, const char *val, char *msg)
 	n->n_nic++;
 	if (get(val, "netdev", buf, sizeof(buf)))
 		c->netdev = strdup(buf);
+	if (get(val, "id", buf, sizeof(buf))) {
+		c->id = strdup(buf);
+		if (!c->id)
+			return -ENOMEM;
+	}
 	if (get(val, "mac", buf, sizeof(buf))) {
 		if (parse_mac(buf, c->mac) < 0) {
 			snprintf(msg, BOARD_MSG_SIZE,
@@ -417,12 +422,47 @@ int board_net_create_unused(struct board_net *n, struct vmc_vm *vm, char *msg)
 	return 0;
 }
 
+static void qmp_set_link(struct vmc_qmp_request *req, void *userdata)
+{
+	struct board_net *n = userdata;
+	const char *name =
+		vmc_qmp_value_get_string(vmc_qmp_request_get_arg(req, "name"));
+	bool up = false, found = false;
+
+	vmc_qmp_value_get_bool(vmc_qmp_request_get_arg(req, "up"), &up);
+	for (unsigned int i = 0; name && i < n->n_nic; i++) {
+		struct board_nic *c = &n->nic[i];
+
+		if (!c->dev || !((c->id && !strcmp(c->id, name)) ||
+				 (c->netdev && !strcmp(c->netdev, name))))
+			continue;
+		vmc_virtio_net_set_link(c->dev, up);
+		found = true;
+	}
+	if (!found)
+		vmc_qmp_request_error(req, VMC_QMP_DEVICE_NOT_FOUND,
+				      "Device '%s' not found",
+				      name ? name : "");
+}
+
+int board_net_add_qmp(struct board_net *n, struct vmc_qmp *qmp)
+{
+	static const struct vmc_qmp_arg args[] = {
+		{"name", VMC_QMP_STRING, false},
+		{"up", VMC_QMP_BOOL, false},
+		{NULL, 0, false},
+	};
+
+	return vmc_qmp_add_command(qmp, "set_link", args, qmp_set_link, n);
+}
+
 void board_net_free(struct board_net *n)
 {
 	for (unsigned int i = 0; i < n->n_nic; i++) {
 		vmc_virtio_net_free(n->nic[i].dev);
 		free(n->nic[i].spec);
 		free((char *)n->nic[i].netdev);
+		free((char *)n->nic[i].id);
 	}
 	for (unsigned int i = 0; i < n->n_netdev; i++) {
 		vmc_net_backend_free(n->netdev[i].be);

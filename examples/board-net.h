@@ -21,6 +21,8 @@
  * runs /etc/qemu-ifup without them; here the host configures the
  * interface).  Stream clients connect at start-up and do not reconnect.
  *
+ * QMP: set_link, as QEMU's (board_net_add_qmp()).
+ *
  * Errors come back as -errno with a message in the caller's buffer
  * (BOARD_MSG_SIZE), as board-util.h's parsers do.
  */
@@ -43,6 +45,7 @@ struct board_netdev {
 struct board_nic {
 	char *spec; /* the -device argument, copied */
 	const char *netdev;
+	const char *id; /* id=, or NULL */
 	uint8_t mac[VMC_NET_MAC_LEN];
 	bool has_mac, mrg_off;
 	unsigned int mtu;
@@ -74,6 +77,12 @@ int board_net_create(struct board_net *n, unsigned int i, struct vmc_vm *vm,
  * that their options are checked the same way.
  */
 int board_net_create_unused(struct board_net *n, struct vmc_vm *vm, char *msg);
+
+/*
+ * QEMU's QMP set_link {"name": N, "up": B} on @qmp: N is a NIC's id= or
+ * its netdev's id; the guest sees the link change.  0 or -errno.
+ */
+int board_net_add_qmp(struct board_net *n, struct vmc_qmp *qmp);
 
 /* Free every NIC (regions already unmapped), then every backend. */
 void board_net_free(struct board_net *n);

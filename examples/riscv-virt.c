@@ -898,6 +898,8 @@ int main(int argc, char **argv)
 	r = board_qmp_start(qmp_opts, b.vm, NULL, b.ram_size, &qmp_failed);
 	if (r < 0)
 		die(r, "cannot open the QMP monitor '%s'", qmp_failed);
+	if (qmp_opts->qmp && (r = board_net_add_qmp(&b.net, qmp_opts->qmp)) < 0)
+		die(r, "cannot add QMP's set_link");
 	board_qmp_ready(qmp_opts, b.vm, b.harts, "TCG");
 	/* -S: stay in the created state (QMP's prelaunch) until gdb or
 	 * QMP's cont starts the VM. */

@@ -124,6 +124,63 @@ def net_cases(virt, guest, tmp):
             " (accepted)")
     if os.path.exists(sock):
         failures.append("the stream server's socket file outlived the board")
+    net_qmp_case(base, tmp)
+
+
+def net_qmp_case(base, tmp):
+    """QMP's set_link by NIC id and by netdev id; unknown names refused."""
+    import json
+    import socket
+    import time
+    qmp = os.path.join(tmp, "qmp.sock")
+    p = subprocess.Popen(base + [
+        "-S", "-qmp", "unix:" + qmp + ",server=on,wait=off",
+        "-netdev", "dgram,id=n0,local.type=inet,local.host=127.0.0.1,"
+        "local.port=0", "-device", "virtio-net-device,netdev=n0,id=nic0"],
+        stdin=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        for _ in range(200):
+            if os.path.exists(qmp):
+                break
+            time.sleep(0.05)
+        s = socket.socket(socket.AF_UNIX)
+        s.settimeout(TIMEOUT)
+        s.connect(qmp)
+        f = s.makefile("rwb")
+
+        def cmd(c, args=None):
+            m = {"execute": c}
+            if args is not None:
+                m["arguments"] = args
+            f.write(json.dumps(m).encode() + b"\r\n")
+            f.flush()
+            while True:
+                r = json.loads(f.readline())
+                if "event" not in r:
+                    return r
+
+        json.loads(f.readline())  # greeting
+        cmd("qmp_capabilities")
+        got = [cmd("set_link", {"name": "nic0", "up": False}),
+               cmd("set_link", {"name": "n0", "up": True}),
+               cmd("set_link", {"name": "eth9", "up": True}),
+               cmd("set_link", {"name": "nic0"})]
+        want = [{"return": {}}, {"return": {}},
+                ("DeviceNotFound", "Device 'eth9' not found"),
+                ("GenericError", "Parameter 'up' is missing")]
+        for g, w in zip(got, want):
+            ok = g == w if isinstance(w, dict) else (
+                g.get("error", {}).get("class") == w[0] and
+                g["error"].get("desc") == w[1])
+            print(f"{'ok  ' if ok else 'FAIL'} net qmp set_link: {g}")
+            if not ok:
+                failures.append(f"set_link: {g}, want {w}")
+        cmd("quit")
+        p.wait(TIMEOUT)
+    except Exception as e:  # noqa: BLE001 - any failure is the test's
+        failures.append(f"net qmp set_link: {e!r}")
+        p.kill()
+        p.wait()
 
 
 def main():
