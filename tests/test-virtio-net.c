@@ -574,6 +574,24 @@ static void test_args(void)
 	}
 	vmc_net_backend_free(b);
 	ASSERT_TRUE(tb.released);
+	/* A backend freed before its device: the device drops frames. */
+	memset(&tb, 0, sizeof(tb));
+	ASSERT_OK(vmc_net_backend_new(&tb_ops, NULL, &b));
+	vmc_virtio_net_config_init(&c);
+	c.vm = vm;
+	c.queue_size = QNUM;
+	c.backend = b;
+	ASSERT_OK(vmc_virtio_net_new(&c, &net));
+	map_dev(vmc_virtio_net_get_region(net));
+	vmc_net_backend_free(b);
+	drv_up(false, F_MAC | F_STATUS);
+	post_tx(0, 12, 60, 1, false);
+	kick(TXQ);
+	ASSERT_EQ(used_idx(TXQ), 1);
+	ASSERT_EQ(tb.send_calls, 0);
+	unmap_dev(vmc_virtio_net_get_region(net));
+	vmc_virtio_net_free(net);
+
 	/* No backend at all: transmitted frames are dropped. */
 	vmc_virtio_net_config_init(&c);
 	c.vm = vm;

@@ -123,9 +123,9 @@ int vmc_net_backend_new(const struct vmc_net_backend_ops *ops, void *opaque,
 			struct vmc_net_backend **ret);
 
 /**
- * Free a backend (after the device it was attached to): calls @c release,
- * and for the library's backends closes their sockets or TAP.  NULL is
- * ignored.
+ * Free a backend: calls @c release, and for the library's backends closes
+ * their sockets or TAP.  Free it after its device; freed first, it is
+ * detached and the device drops what it sends.  NULL is ignored.
  * @param be the backend
  * @thread loop
  * @since 0.2

@@ -725,6 +725,12 @@ VMC_EXPORT void vmc_net_backend_free(struct vmc_net_backend *be)
 {
 	if (!be)
 		return;
+	/* Freed before its device: the device drops frames from now on. */
+	if (be->peer) {
+		vmc_vm_lock(be->peer->vm);
+		be->peer->be = NULL;
+		vmc_vm_unlock(be->peer->vm);
+	}
 	if (be->ops.release)
 		be->ops.release(be->opaque);
 	free(be);
