@@ -957,6 +957,25 @@ static void test_dgram(void)
 	ASSERT_ERR(access(lpath, F_OK), -1);
 	rmdir(dir);
 
+	/* One end of a socketpair, as QEMU's local.type=fd. */
+	{
+		int sv[2];
+
+		ASSERT_OK(
+			socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv));
+		vmc_net_dgram_config_init(&c);
+		c.vm = vm;
+		c.local.type = VMC_NET_ADDR_FD;
+		c.local.fd = sv[0];
+		ASSERT_OK(vmc_net_dgram_new(&c, &b));
+		close(sv[0]); /* the backend has its own */
+		net = sock_net_up(b);
+		dgram_exchange(net, sv[1], NULL, 0);
+		net_down(net);
+		vmc_net_backend_free(b);
+		close(sv[1]);
+	}
+
 	/* Refused combinations. */
 	vmc_net_dgram_config_init(&c);
 	c.vm = vm;

@@ -236,7 +236,8 @@ int vmc_net_tap_new(const struct vmc_net_tap_config *config,
  * Supported: @c local INET with an optional @c remote INET (UDP), @c local
  * UNIX with an optional @c remote UNIX (datagram sockets), @c local FD, and
  * @c remote INET alone (the kernel picks the local port).  Without a
- * remote, frames the guest sends are dropped.  Multicast is not supported.
+ * remote, frames the guest sends go to a connected FD's peer (one end of
+ * a socketpair(), say) or are dropped.  Multicast is not supported.
  */
 struct vmc_net_dgram_config {
 	size_t size;		   /**< sizeof(struct vmc_net_dgram_config) */

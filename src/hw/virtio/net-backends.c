@@ -56,9 +56,10 @@ struct fdnet {
 	struct vmc_fd_handler *h;
 	bool rx_stopped, tx_blocked;
 
-	/* Datagram: where frames go. */
+	/* Datagram: where frames go (or a connected socket's peer). */
 	struct sockaddr_storage dest;
 	socklen_t dest_len;
+	bool connected;
 
 	/* Stream. */
 	bool server;
@@ -322,9 +323,9 @@ static int be_send(void *opaque, const struct vmc_net_iov *iov,
 	if (f->kind == K_TAP) {
 		n = writev(f->fd, v + 1, (int)iovcnt);
 	} else if (f->kind == K_DGRAM) {
-		if (!f->dest_len)
+		if (!f->dest_len && !f->connected)
 			return 0;
-		m.msg_name = &f->dest;
+		m.msg_name = f->dest_len ? &f->dest : NULL;
 		m.msg_namelen = f->dest_len;
 		n = sendmsg(f->fd, &m, MSG_NOSIGNAL);
 	} else {
@@ -703,10 +704,17 @@ VMC_EXPORT int vmc_net_dgram_new(const struct vmc_net_dgram_config *config,
 		}
 	}
 	if (lo->type == VMC_NET_ADDR_FD) {
+		struct sockaddr_storage peer;
+		socklen_t pl = sizeof(peer);
+
 		r = dup_socket(lo->fd, SOCK_DGRAM);
 		if (r < 0)
 			goto fail;
 		f->fd = r;
+		/* A connected socket (one end of a socketpair) sends to its
+		 * peer, as QEMU's does. */
+		f->connected =
+			getpeername(f->fd, (struct sockaddr *)&peer, &pl) == 0;
 	} else if (lo->type != VMC_NET_ADDR_NONE) {
 		r = resolve(lo, SOCK_DGRAM, true, &ss, &len);
 		if (r < 0)
