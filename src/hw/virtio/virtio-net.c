@@ -11,13 +11,14 @@
  * thread without the lock, after its own read() or poll; they take the
  * lock only for the guest-memory part.
  *
- * Receive.  A frame handed over is copied into @held, then into as many
- * receive chains as it needs; @rx_elems and @rx_off keep the progress of
- * a frame that ran out of chains half-way (mergeable buffers), so nothing
- * has to be given back to the ring: the rest follows on the next
- * notification, and only then are the chains published, num_buffers
- * written first.  While a frame is held, the backend is stopped
- * (@rx_stopped) and is told to resume (@c rx_ready) once the frame is in.
+ * Receive.  A frame handed over is copied straight into as many receive
+ * chains as it needs, and into @held only when it has to wait for more.
+ * @rx_elems and @rx_off keep the progress of a frame that ran out of
+ * chains half-way (mergeable buffers), so nothing has to be given back to
+ * the ring: the rest follows on the next notification, and only then are
+ * the chains published, num_buffers written first.  While a frame is
+ * held, the backend is stopped (@rx_stopped) and is told to resume
+ * (@c rx_ready) once the frame is in.
  *
  * Transmit.  A notification schedules the work bottom half, which takes
  * batches of chains under the lock, sends them without it, and returns
@@ -68,7 +69,9 @@ struct vmc_virtio_net {
 	bool link_up;
 
 	/* Receive, under the VM lock. */
-	uint8_t *held; /* VMC_NET_MAX_FRAME bytes */
+	uint8_t *held;		       /* VMC_NET_MAX_FRAME bytes */
+	const struct vmc_net_iov *src; /* the frame, during receive only */
+	unsigned int src_cnt;
 	size_t held_len;
 	bool has_held;
 	bool rx_stopped; /* the backend waits for rx_ready */
@@ -136,6 +139,34 @@ static void rx_drop_held(struct vmc_virtio_net *net, bool give_back)
 	net->has_held = false;
 }
 
+/*
+ * Copy frame bytes [@from, @from + @n) to @e's in buffers at @to: from
+ * the backend's pieces while vmc_net_backend_receive() runs (@src), from
+ * @held once the frame had to wait.
+ */
+static void frame_to_in(struct vmc_virtio_net *net, struct vmc_virtq_elem *e,
+			size_t to, size_t from, size_t n)
+{
+	if (!net->src) {
+		vmc_virtq_elem_to_in(e, to, net->held + from, n);
+		return;
+	}
+	for (unsigned int i = 0; i < net->src_cnt && n; i++) {
+		const struct vmc_net_iov *v = &net->src[i];
+		size_t k;
+
+		if (from >= v->len) {
+			from -= v->len;
+			continue;
+		}
+		k = v->len - from < n ? v->len - from : n;
+		vmc_virtq_elem_to_in(e, to, (const uint8_t *)v->base + from, k);
+		to += k;
+		n -= k;
+		from = 0;
+	}
+}
+
 /* Copy header + frame bytes [@from, @from + @n) into @e's in buffers. */
 static void rx_copy(struct vmc_virtio_net *net, struct vmc_virtq_elem *e,
 		    size_t from, size_t n)
@@ -151,7 +182,7 @@ static void rx_copy(struct vmc_virtio_net *net, struct vmc_virtq_elem *e,
 		n -= k;
 	}
 	if (n)
-		vmc_virtq_elem_to_in(e, to, net->held + (from - hl), n);
+		frame_to_in(net, e, to, from - hl, n);
 }
 
 /* A chain the receive queue may use, or NULL (none, or the device broke). */
@@ -244,10 +275,9 @@ static bool rx_flush(struct vmc_virtio_net *net)
 		net->rx_nelem++;
 		/* The header goes last: num_buffers is known only then. */
 		if (net->rx_off == 0)
-			vmc_virtq_elem_to_in(e, hl, net->held, n - hl);
+			frame_to_in(net, e, hl, 0, n - hl);
 		else
-			vmc_virtq_elem_to_in(e, 0,
-					     net->held + (net->rx_off - hl), n);
+			frame_to_in(net, e, 0, net->rx_off - hl, n);
 		net->rx_off += n;
 	}
 	net->rx_hdr[10] = (uint8_t)net->rx_nelem;
@@ -297,18 +327,22 @@ VMC_EXPORT int vmc_net_backend_receive(struct vmc_net_backend *be,
 	}
 	if (!net->link_up)
 		goto out;
-	for (unsigned int i = 0; i < iovcnt; i++) {
-		memcpy(net->held + off, iov[i].base, iov[i].len);
-		off += iov[i].len;
-	}
+	/* Straight from the backend's pieces; kept only if it must wait. */
+	net->src = iov;
+	net->src_cnt = iovcnt;
 	net->held_len = total;
 	net->has_held = true;
 	net->rx_off = 0;
 	net->rx_nelem = 0;
 	if (!rx_flush(net)) {
+		for (unsigned int i = 0; i < iovcnt; i++) {
+			memcpy(net->held + off, iov[i].base, iov[i].len);
+			off += iov[i].len;
+		}
 		net->rx_stopped = true;
 		r = -EAGAIN;
 	}
+	net->src = NULL;
 out:
 	vmc_vm_unlock(net->vm);
 	return r;
