@@ -852,6 +852,21 @@ static void test_stream(void)
 		WAIT_FOR(!vmc_net_backend_is_connected(b));
 	}
 	close(p);
+	/* The server takes the next client. */
+	{
+		uint8_t hdr[4], buf[64];
+
+		p = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+			   0);
+		ASSERT_OK(connect(p, (struct sockaddr *)&sun, sizeof(sun)));
+		WAIT_FOR(vmc_net_backend_is_connected(b));
+		guest_send(3, 60, 0x21);
+		read_all(p, hdr, 4);
+		ASSERT_EQ(hdr[3], 60);
+		read_all(p, buf, 60);
+		check_tx_bytes(buf, 60, 0x21);
+		close(p);
+	}
 	net_down(net);
 	vmc_net_backend_free(b);
 	ASSERT_ERR(access(path, F_OK), -1); /* the socket file is gone */
