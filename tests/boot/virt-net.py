@@ -11,7 +11,11 @@ frame arrives through the backend with the default MAC of the first NIC
 payload; the answer reaches the guest (which then passes, status 0).
 1. -netdev stream (QEMU's 4-byte big-endian length framing) as a client
    of this script's unix socket;
-2. -netdev dgram on unix datagram sockets.
+2. -netdev dgram on unix datagram sockets;
+3. -netdev tap,ifname=vmcnet0,script=no,downscript=no in a network
+   namespace of its own (`unshare -n`, this script again with --tap): the
+   interface is made persistent and up beforehand and the peer is an
+   AF_PACKET socket on it.  Skipped where unshare or ip cannot do that.
 """
 import os
 import socket
@@ -115,11 +119,60 @@ def dgram_case(virt, guest, tmp):
     s.close()
 
 
+def tap_child(virt, guest):
+    """Inside the new namespace: exit 0 pass, 1 fail, 77 cannot."""
+    name = "vmcnet0"
+    if subprocess.run(["ip", "tuntap", "add", "dev", name, "mode", "tap"],
+                      capture_output=True).returncode != 0:
+        print("skip: cannot create a TAP here")
+        sys.exit(77)
+    try:
+        with open(f"/proc/sys/net/ipv6/conf/{name}/disable_ipv6", "w") as f:
+            f.write("1\n")  # no router solicitations in the guest's way
+    except OSError:
+        pass
+    subprocess.run(["ip", "link", "set", name, "up"], check=True)
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
+    s.bind((name, 0))
+    s.settimeout(TIMEOUT)
+    p = run_board([virt, "-bios", "none", "-kernel", guest,
+                   "-netdev", f"tap,id=n0,ifname={name},script=no,"
+                   "downscript=no",
+                   "-device", "virtio-net-device,netdev=n0"])
+    try:
+        while True:
+            frame = s.recv(65536)
+            if frame[12:14] == b"\x88\xb5":
+                break
+        check_ping(frame, "tap")
+        s.send(pong())
+    except OSError as e:
+        check(False, f"tap: {e!r}")
+        p.kill()
+    finish(p, "tap")
+    sys.exit(1 if failures else 0)
+
+
+def tap_case(virt, guest):
+    r = subprocess.run(["unshare", "-n", sys.executable, __file__, "--tap",
+                        virt, guest], capture_output=True, timeout=2 * TIMEOUT)
+    out = r.stdout.decode(errors="replace")
+    print(out, end="")
+    if r.returncode == 77 or (r.returncode != 0 and not out):
+        print("skip: tap: no network namespace here "
+              f"({r.stderr.decode(errors='replace').strip()[-100:]})")
+        return
+    check(r.returncode == 0, "tap: in its own network namespace")
+
+
 def main():
+    if sys.argv[1] == "--tap":
+        tap_child(sys.argv[2], sys.argv[3])
     virt, guest = sys.argv[1], sys.argv[2]
     with tempfile.TemporaryDirectory() as tmp:
         stream_case(virt, guest, tmp)
         dgram_case(virt, guest, tmp)
+    tap_case(virt, guest)
     if failures:
         print(f"{len(failures)} failed")
         sys.exit(1)
