@@ -6,8 +6,8 @@
  * `-netdev dgram`) and stream sockets (QEMU's `-netdev stream`), or one
  * the host writes itself.
  *
- * The device.  One receive queue (0) and one transmit queue (1) of
- * 256 entries, and QEMU's feature bits for what it implements:
+ * The device.  One receive queue (0) and one transmit queue (1), 256
+ * entries each by default, and QEMU's feature bits for what it implements:
  * VIRTIO_NET_F_MAC, VIRTIO_NET_F_STATUS (link up or down, changed by the
  * host with vmc_virtio_net_set_link(), which raises a configuration change
  * interrupt), VIRTIO_NET_F_MRG_RXBUF (a frame spread over several receive
@@ -34,8 +34,9 @@
  * driver counts a length error).  When the guest has no buffers (or has
  * no driver yet) the device keeps that one frame and answers -EAGAIN: the
  * backend stops reading until the device calls its @c rx_ready, on the
- * next notification of the receive queue.  Nothing is dropped and nothing
- * spins while the guest is slow.
+ * next notification of the receive queue.  The device drops nothing and
+ * nothing spins while the guest is slow; frames wait in the backend's
+ * kernel queue (which may overflow, as a NIC's FIFO does).
  *
  * Guest input.  A transmit chain without a whole header, a receive chain
  * without device-writable buffers, or (with mergeable buffers) a first
@@ -43,13 +44,14 @@
  * DEVICE_NEEDS_RESET, as do the malformed chains vmc-virtio.h lists.
  *
  * State.  What a snapshot of the device must hold beyond its transport and
- * queues is the MAC (the driver may have written it), the link state and
- * the configuration (MTU, features offered); vmc_virtio_net_get_mac() and
- * vmc_virtio_net_get_link() read it and the configuration and
- * vmc_virtio_net_set_link() restore it.  The library has no device
- * save/load sections yet (vmc-snapshot.h saves RAM and vCPUs only); when
- * it gets them, this device's section is those three things, and a frame
- * held for a full receive queue is dropped.
+ * queues is the configuration (MAC, MTU, features offered), the link
+ * state and the MAC a legacy driver may have written over the configured
+ * one.  The first two come back through struct vmc_virtio_net_config and
+ * vmc_virtio_net_set_link(); the third has no setter yet.  The library has
+ * no device save/load sections yet (vmc-snapshot.h saves RAM and vCPUs
+ * only); when it gets them, this device's section is those three things,
+ * and a frame held for a full receive queue, or a transmit frame a backend
+ * refused, is dropped rather than saved.
  *
  * Threads: as vmc-virtio.h, and as each function says.
  */
