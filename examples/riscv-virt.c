@@ -30,6 +30,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -80,12 +83,15 @@ struct virt_drive {
 	bool used;
 };
 
+struct virt_relay;
+
 struct virt_chardev {
 	const char *arg; /* the -chardev argument */
 	char *id;
 	char *backend; /* null, file, pipe, socket, stdio */
 	bool used;     /* by a device or a -mon */
 	int in_fd, out_fd;
+	struct virt_relay *relay; /* server=on,wait=off */
 };
 
 enum virt_dev_kind { VIRT_DEV_RNG, VIRT_DEV_BLK, VIRT_DEV_SERIAL };
@@ -449,8 +455,10 @@ static struct virt_chardev *find_chardev(struct board *b, const char *id)
 /*
  * -chardev BACKEND,id=ID,...: null, file (path=, append=), pipe (path=:
  * PATH.in and PATH.out, or PATH both ways), socket (path= or host=/port=,
- * server=, wait=, reconnect=) and stdio.  Sockets also go to the QMP
- * options so that -mon can use them.  Opened when a device takes them.
+ * server=, wait=, reconnect=; a server waits for its first client unless
+ * wait=off, a client connects at start) and stdio.  Sockets also go to
+ * the QMP options so that -mon can use them.  Opened when a device takes
+ * them.
  */
 static void parse_chardev(struct board *b, const char *arg)
 {
@@ -581,6 +589,115 @@ static int socket_addr(const char *arg, struct sockaddr_storage *ss,
 	return r;
 }
 
+/*
+ * A listening socket chardev with wait=off: the device gets one end of a
+ * socketpair from the start, and a thread relays between its other end
+ * and whichever client is connected (one at a time, as QEMU's socket
+ * chardev).  Output while no client is connected is dropped, as QEMU
+ * drops it.
+ */
+struct virt_relay {
+	int listen_fd, pair_fd, client_fd, stop_fd;
+	pthread_t thread;
+};
+
+static bool write_all(int fd, const uint8_t *p, size_t n)
+{
+	while (n) {
+		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return false;
+		p += w;
+		n -= (size_t)w;
+	}
+	return true;
+}
+
+static void *relay_thread(void *arg)
+{
+	struct virt_relay *r = arg;
+	uint8_t buf[4096];
+
+	for (;;) {
+		struct pollfd pfd[4] = {
+			{r->stop_fd, POLLIN, 0},
+			{r->pair_fd, POLLIN, 0},
+			{r->client_fd >= 0 ? r->client_fd : r->listen_fd,
+			 POLLIN, 0},
+		};
+		ssize_t n;
+
+		if (poll(pfd, 3, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (pfd[0].revents)
+			break;
+		if (pfd[1].revents) {
+			n = read(r->pair_fd, buf, sizeof(buf));
+			if (n <= 0 && errno != EINTR)
+				break;
+			if (n > 0 && r->client_fd >= 0 &&
+			    !write_all(r->client_fd, buf, (size_t)n)) {
+				close(r->client_fd);
+				r->client_fd = -1;
+			}
+		}
+		if (pfd[2].revents && r->client_fd < 0) {
+			r->client_fd =
+				accept4(r->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+		} else if (pfd[2].revents) {
+			n = read(r->client_fd, buf, sizeof(buf));
+			if (n < 0 && errno == EINTR)
+				continue;
+			/* The device drains the pair as the guest reads. */
+			if (n <= 0 || !write_all(r->pair_fd, buf, (size_t)n)) {
+				close(r->client_fd);
+				r->client_fd = -1;
+			}
+		}
+	}
+	return NULL;
+}
+
+static void relay_start(struct virt_chardev *c, int listen_fd)
+{
+	struct virt_relay *r = calloc(1, sizeof(*r));
+	int sp[2];
+
+	if (!r || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
+		die(errno, "-chardev %s: socketpair", c->arg);
+	r->listen_fd = listen_fd;
+	r->pair_fd = sp[1];
+	r->client_fd = -1;
+	r->stop_fd = eventfd(0, EFD_CLOEXEC);
+	if (r->stop_fd < 0 ||
+	    (errno = pthread_create(&r->thread, NULL, relay_thread, r)))
+		die(errno, "-chardev %s: relay thread", c->arg);
+	c->in_fd = c->out_fd = sp[0];
+	c->relay = r;
+}
+
+static void relay_stop(struct virt_relay *r)
+{
+	uint64_t one = 1;
+
+	if (!r)
+		return;
+	if (write(r->stop_fd, &one, sizeof(one)) == sizeof(one))
+		pthread_join(r->thread, NULL);
+	close(r->stop_fd);
+	close(r->pair_fd);
+	close(r->listen_fd);
+	if (r->client_fd >= 0)
+		close(r->client_fd);
+	free(r);
+}
+
 /* Open chardev @c for a device: its input and output fds. */
 static void open_chardev(struct virt_chardev *c)
 {
@@ -643,12 +760,6 @@ static void open_chardev(struct virt_chardev *c)
 
 		if (fd < 0)
 			die(errno, "-chardev %s: socket", arg);
-		if (server && !wait)
-			die(0,
-			    "-chardev %s: a virtconsole needs its peer at "
-			    "start: use wait=on (the default) or a client "
-			    "socket",
-			    arg);
 		if (server) {
 			int one = 1, conn;
 
@@ -663,6 +774,11 @@ static void open_chardev(struct virt_chardev *c)
 				    "-chardev %s: Failed to bind socket "
 				    "to %s: %s",
 				    arg, what, strerror(errno));
+			if (!wait) {
+				relay_start(c, fd);
+				free(path);
+				return;
+			}
 			fprintf(stderr,
 				"riscv-virt: waiting for connection on: "
 				"disconnected:%s%s,server=on\n",
@@ -1010,6 +1126,7 @@ static void free_devices(struct board *b)
 	for (unsigned int i = 0; i < d->nr_chardevs; i++) {
 		struct virt_chardev *c = &d->chardev[i];
 
+		relay_stop(c->relay);
 		if (c->in_fd >= 0)
 			close(c->in_fd);
 		if (c->out_fd >= 0 && c->out_fd != c->in_fd)

@@ -219,6 +219,9 @@ def devices_and_initrd(virt, guest, tmp, write):
              "virtconsole,chardev=c,bus=ser.0,name=org.test.0"],
             ["-chardev", "null,id=c", "-device", "virtio-serial-device",
              "-device", "virtconsole,chardev=c"],
+            ["-chardev", f"socket,id=c,path={tmp}/con.sock,server=on,"
+             "wait=off", "-device", "virtio-serial-device", "-device",
+             "virtconsole,chardev=c"],
             ["-device", "virtio-serial-device"]):
         run([virt, "-bios", "none", "-kernel", guest] + args, 0, None,
             "riscv-virt " + " ".join(args)[-70:] + " (accepted)")

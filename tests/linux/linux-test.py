@@ -15,6 +15,9 @@ vmc.test= on the command line and powers off.  Each CASE is one meson test:
            size and serial as configured
   blk-ro   readonly=on: the guest cannot write; the file is unchanged
   hvc      virtio console both ways on /dev/hvc0 through a Unix socket
+           (server=on: the board waits for the test to connect)
+  hvc-nowait  the same with wait=off: the board boots at once and relays
+           to whichever client connects
   rng      /dev/hwrng is virtio_rng.0 and gives changing bytes
   smp      -smp 4: all four harts online
   fp       static glibc programs (double/float, fenv rounding and flags,
@@ -217,7 +220,7 @@ def case_blk_ro(virt, kernel, initrd, tmp):
         check(f.read() == before, "the host file is unchanged")
 
 
-def case_hvc(virt, kernel, initrd, tmp):
+def case_hvc(virt, kernel, initrd, tmp, wait="on"):
     path = os.path.join(tmp, "hvc.sock")
     got = {}
 
@@ -247,7 +250,7 @@ def case_hvc(virt, kernel, initrd, tmp):
         s.close()
 
     r = boot(virt, kernel, initrd, "hvc", append="quiet", during=talk, extra=[
-        "-chardev", f"socket,id=con0,path={path},server=on,wait=on",
+        "-chardev", f"socket,id=con0,path={path},server=on,wait={wait}",
         "-device", "virtio-serial-device",
         "-device", "virtconsole,chardev=con0"])
     check(b"hello from the guest on hvc0" in got.get("hello", b""),
@@ -338,7 +341,8 @@ def main():
     tmp = tempfile.mkdtemp(prefix="vmc-linux-")
     try:
         fn = {"boot": case_boot, "blk": case_blk, "blk-ro": case_blk_ro,
-              "hvc": case_hvc, "rng": case_rng, "smp": case_smp,
+              "hvc": case_hvc, "rng": case_rng,
+              "hvc-nowait": lambda *a: case_hvc(*a, wait="off"), "smp": case_smp,
               "qemu": case_qemu}.get(case)
         if case == "fp":
             if len(sys.argv) < 5:
