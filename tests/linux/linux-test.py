@@ -30,7 +30,7 @@ Exit status 77 (skipped) when the kernel has not been built or a peer is
 missing.
 """
 import os
-import re
+import resource
 import shutil
 import socket
 import subprocess
@@ -61,9 +61,9 @@ def kernel_image():
 class Run:
     """A finished boot: status, console text, seconds to /init and in all."""
 
-    def __init__(self, status, out, t_init, t_total):
+    def __init__(self, status, out, t_init, t_total, cpu):
         self.status, self.out = status, out
-        self.t_init, self.t_total = t_init, t_total
+        self.t_init, self.t_total, self.cpu = t_init, t_total, cpu
 
     def lines(self, prefix="VMC "):
         return [l[len(prefix):] for l in self.out.splitlines()
@@ -88,6 +88,8 @@ def boot(argv0, kernel, initrd, actions, extra=(), append="",
                  "-monitor", "none", "-nodefaults"]
     argv += ["-m", "256", "-bios", BIOS, "-kernel", kernel, "-initrd",
              initrd, "-append", cmdline] + list(extra)
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu0 = ru.ru_utime + ru.ru_stime
     start = time.monotonic()
     proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -125,7 +127,9 @@ def boot(argv0, kernel, initrd, actions, extra=(), append="",
         print(err[-2000:])
         fail(f"{argv0}: status {proc.returncode}, "
              f"{'no' if 'VMC-INIT done' not in text else ''} VMC-INIT done")
-    return Run(proc.returncode, text, t_init, time.monotonic() - start)
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return Run(proc.returncode, text, t_init, time.monotonic() - start,
+               ru.ru_utime + ru.ru_stime - cpu0)
 
 
 failures = []
@@ -331,6 +335,8 @@ def case_qemu(virt, kernel, initrd, tmp):
           f"ratio {a.t_init / b.t_init:.2f}")
     print(f"to power-off: riscv-virt {a.t_total:.2f} s, qemu "
           f"{b.t_total:.2f} s, ratio {a.t_total / b.t_total:.2f}")
+    print(f"CPU time (user+sys) to power-off: riscv-virt {a.cpu:.2f} s, "
+          f"qemu {b.cpu:.2f} s, ratio {a.cpu / b.cpu:.2f}")
 
 
 def main():
