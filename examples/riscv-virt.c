@@ -24,17 +24,25 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include <libvmcore/libvmcore.h>
 #include <libvmcore/vmc-fdt.h>
+#include <libvmcore/vmc-virtio-blk.h>
+#include <libvmcore/vmc-virtio-console.h>
 
 #include "board-util.h"
 #include "board-qmp.h"
@@ -60,6 +68,72 @@
 
 #define DEFAULT_BIOS "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.elf"
 
+/*
+ * The virtio devices of the command line (-device virtio-*-device, in
+ * command-line order), the -drive and -chardev they use, and -initrd.
+ */
+#define VIRT_MAX_DRIVES 8
+#define VIRT_MAX_CHARDEVS 8
+
+struct virt_drive {
+	const char *arg; /* the -drive argument, for messages */
+	char *id;
+	int fd; /* open on the file (O_DIRECT/O_DSYNC as cache= says) */
+	bool read_only;
+	enum vmc_virtio_blk_aio aio;
+	bool used;
+};
+
+struct virt_relay;
+
+struct virt_chardev {
+	const char *arg; /* the -chardev argument */
+	char *id;
+	char *backend; /* null, file, pipe, socket, stdio */
+	bool used;     /* by a device or a -mon */
+	int in_fd, out_fd;
+	struct virt_relay *relay; /* server=on,wait=off */
+};
+
+enum virt_dev_kind {
+	VIRT_DEV_RNG,
+	VIRT_DEV_BLK,
+	VIRT_DEV_SERIAL,
+	VIRT_DEV_NET
+};
+
+struct virt_dev {
+	enum virt_dev_kind kind;
+	const char *arg; /* the -device argument */
+	char *id;
+	unsigned int slot;
+	/* virtio-blk-device */
+	struct virt_drive *drive;
+	char serial[VMC_VIRTIO_BLK_ID_BYTES + 1];
+	unsigned int num_queues, queue_size;
+	/* virtio-serial-device: its one port (virtconsole), if any */
+	struct virt_chardev *console;
+	const char *console_arg;
+	/* virtio-net-device: its index in the board's struct board_net */
+	unsigned int nic;
+	/* what was built */
+	struct vmc_virtio_rng *rng;
+	struct vmc_virtio_blk *blk;
+	struct vmc_virtio_console *con;
+};
+
+struct virt_devices {
+	struct virt_dev dev[VIRT_VIRTIO_SLOTS];
+	unsigned int nr_devs;
+	struct virt_drive drive[VIRT_MAX_DRIVES];
+	unsigned int nr_drives;
+	struct virt_chardev chardev[VIRT_MAX_CHARDEVS];
+	unsigned int nr_chardevs;
+	const char *initrd_path;
+	struct board_image initrd;
+	uint64_t initrd_start; /* where -initrd goes; 0 without */
+};
+
 struct board {
 	struct vmc_loop *loop;
 	struct vmc_vm *vm;
@@ -79,8 +153,7 @@ struct board {
 	struct vmc_fd_handler *stdin_handler;
 	/* virtio-mmio slots: a device, or an empty transport (ID 0). */
 	struct vmc_virtio *virtio_slot[VIRT_VIRTIO_SLOTS];
-	struct vmc_virtio_rng *rng;
-	bool want_rng;
+	struct virt_devices devs; /* -device, -drive, -chardev, -initrd */
 	bool ctrl_a;
 	int exit_status;
 	uint32_t ext_off;  /* enum vmc_riscv_ext bits -cpu switched off */
@@ -154,9 +227,14 @@ static void usage(void)
 		"[-chardev socket,...] [-mon chardev=ID,mode=control]\n"
 		"                  [-name NAME[,debug-threads=on]] "
 		"[-no-shutdown] [-pidfile FILE] [-daemonize]\n"
-		"                  [-device virtio-rng-device]\n"
-		"                  [-netdev tap|dgram|stream,id=ID,...] "
-		"[-device virtio-net-device,netdev=ID[,mac=MAC]]\n"
+		"                  [-initrd FILE] [-device virtio-rng-device]\n"
+		"                  [-drive file=F,if=none,id=ID,format=raw"
+		"[,readonly=on][,cache=MODE]]\n"
+		"                  [-device virtio-blk-device,drive=ID"
+		"[,serial=S]]\n"
+		"                  [-device virtio-serial-device] "
+		"[-device virtconsole,chardev=ID]\n"
+		"                  [-chardev null|file|pipe|socket,id=ID,...]\n"
 		"Runs a RISC-V RV64 machine laid out like QEMU's virt "
 		"board.\n");
 	exit(2);
@@ -230,6 +308,874 @@ static void read_file(const char *path, const char *what,
 
 	if (board_read_image(path, IMAGE_MAX, img, msg) < 0)
 		die(0, "cannot read the %s image %s: %s", what, path, msg);
+}
+
+/* ------------------------------------------------------------------------
+ * -initrd, -drive, -chardev and the virtio -device options, in QEMU's
+ * spelling and with its messages.
+ */
+
+/* The first key of @arg (after the type when @typed) not in @keys (a
+ * copy), or NULL. */
+static char *opts_unknown(const char *arg, bool typed, const char *const *keys)
+{
+	const char *p = arg;
+
+	if (typed) {
+		p += strcspn(p, ",");
+		p += *p == ',';
+	}
+	while (*p) {
+		size_t len = strcspn(p, ","), kl = strcspn(p, "=,");
+		bool known = false;
+
+		for (const char *const *k = keys; *k && !known; k++)
+			known = strlen(*k) == kl && !strncmp(*k, p, kl);
+		if (!known)
+			return strndup(p, kl);
+		p += len;
+		p += *p == ',';
+	}
+	return NULL;
+}
+
+/* KEY=on|off (QEMU's boolean spellings); @dflt when absent. */
+static bool opt_onoff(const char *opt, const char *arg, const char *key,
+		      const char *param, bool dflt)
+{
+	char *v = board_qmp_opt(arg, key);
+	bool on = dflt;
+
+	if (v && (!strcmp(v, "on") || !strcmp(v, "yes") || !strcmp(v, "true")))
+		on = true;
+	else if (v &&
+		 (!strcmp(v, "off") || !strcmp(v, "no") || !strcmp(v, "false")))
+		on = false;
+	else if (v)
+		die(0, "%s %s: Parameter '%s' expects 'on' or 'off'", opt, arg,
+		    param);
+	free(v);
+	return on;
+}
+
+/*
+ * -drive file=F,if=none,id=ID,format=raw[,readonly=on][,cache=MODE]
+ * [,aio=threads|io_uring].  The file is opened here, as QEMU opens it
+ * while parsing; cache=none and directsync open it O_DIRECT, writethrough
+ * and directsync O_DSYNC (every write reaches the disk before the guest
+ * sees it complete); writeback and unsafe use the page cache.
+ */
+static void parse_drive(struct board *b, const char *arg)
+{
+	static const char *const keys[] = {"file",   "if",	 "id",
+					   "format", "readonly", "cache",
+					   "aio",    "media",	 NULL};
+	struct virt_devices *d = &b->devs;
+	struct virt_drive *dr;
+	char *bad = opts_unknown(arg, false, keys);
+	char *file, *iface, *id, *format, *cache, *aio, *media;
+	int flags = O_CLOEXEC;
+
+	if (bad)
+		die(0,
+		    "-drive %s: Block format 'raw' does not support the "
+		    "option '%s'",
+		    arg, bad);
+	file = board_qmp_opt(arg, "file");
+	iface = board_qmp_opt(arg, "if");
+	id = board_qmp_opt(arg, "id");
+	format = board_qmp_opt(arg, "format");
+	cache = board_qmp_opt(arg, "cache");
+	aio = board_qmp_opt(arg, "aio");
+	media = board_qmp_opt(arg, "media");
+	if (!iface || strcmp(iface, "none"))
+		die(0,
+		    "-drive %s: if=%s is not supported on riscv-virt (no PCI "
+		    "or SD); use if=none with -device virtio-blk-device",
+		    arg, iface ? iface : "virtio");
+	if (media && strcmp(media, "disk"))
+		die(0, "-drive %s: media=%s is not supported (disk only)", arg,
+		    media);
+	if (id) {
+		for (unsigned int i = 0; i < d->nr_drives; i++)
+			if (d->drive[i].id && !strcmp(d->drive[i].id, id))
+				die(0, "-drive %s: Duplicate ID '%s' for drive",
+				    arg, id);
+	}
+	if (d->nr_drives == VIRT_MAX_DRIVES)
+		die(0, "-drive %s: too many drives (at most %d)", arg,
+		    VIRT_MAX_DRIVES);
+	dr = &d->drive[d->nr_drives];
+	dr->arg = arg;
+	dr->id = id;
+	dr->read_only =
+		opt_onoff("-drive", arg, "readonly", "read-only", false);
+	if (format && strcmp(format, "raw"))
+		die(0, "-drive %s: format '%s' is not supported (raw only)",
+		    arg, format);
+	if (!format)
+		fprintf(stderr,
+			"riscv-virt: WARNING: Image format was not specified "
+			"for '%s'; using raw.\n",
+			file ? file : "");
+	if (!cache || !strcmp(cache, "writeback") || !strcmp(cache, "unsafe"))
+		;
+	else if (!strcmp(cache, "none"))
+		flags |= O_DIRECT;
+	else if (!strcmp(cache, "writethrough"))
+		flags |= O_DSYNC;
+	else if (!strcmp(cache, "directsync"))
+		flags |= O_DIRECT | O_DSYNC;
+	else
+		die(0, "-drive %s: invalid cache option", arg);
+	if (!aio)
+		dr->aio = VMC_VIRTIO_BLK_AIO_AUTO;
+	else if (!strcmp(aio, "threads"))
+		dr->aio = VMC_VIRTIO_BLK_AIO_THREADS;
+	else if (!strcmp(aio, "io_uring"))
+		dr->aio = VMC_VIRTIO_BLK_AIO_IO_URING;
+	else
+		die(0, "-drive %s: invalid aio option", arg);
+	if (!file || !*file)
+		die(0,
+		    "-drive %s: A block device must be specified for \"file\"",
+		    arg);
+	dr->fd = open(file, flags | (dr->read_only ? O_RDONLY : O_RDWR));
+	if (dr->fd < 0)
+		die(0, "-drive %s: Could not open '%s': %s", arg, file,
+		    strerror(errno));
+	d->nr_drives++;
+	free(file);
+	free(iface);
+	free(format);
+	free(cache);
+	free(aio);
+	free(media);
+}
+
+static struct virt_chardev *find_chardev(struct board *b, const char *id)
+{
+	for (unsigned int i = 0; i < b->devs.nr_chardevs; i++)
+		if (!strcmp(b->devs.chardev[i].id, id))
+			return &b->devs.chardev[i];
+	return NULL;
+}
+
+/*
+ * -chardev BACKEND,id=ID,...: null, file (path=, append=), pipe (path=:
+ * PATH.in and PATH.out, or PATH both ways), socket (path= or host=/port=,
+ * server=, wait=, reconnect=; a server waits for its first client unless
+ * wait=off, a client connects at start) and stdio.  Sockets also go to
+ * the QMP options so that -mon can use them.  Opened when a device takes
+ * them.
+ */
+static void parse_chardev(struct board *b, const char *arg)
+{
+	static const char *const known[] = {
+		"pty",	    "udp",	 "serial",  "tty",	"parallel",
+		"ringbuf",  "memory",	 "vc",	    "msmouse",	"braille",
+		"spicevmc", "spiceport", "testdev", "wctablet", "qemu-vdagent",
+		"dbus",	    NULL};
+	static const char *const k_null[] = {"id", NULL};
+	static const char *const k_file[] = {"id", "path", "append", NULL};
+	static const char *const k_pipe[] = {"id", "path", NULL};
+	static const char *const k_stdio[] = {"id", "signal", NULL};
+	static const char *const k_socket[] = {"id",	 "path",      "host",
+					       "port",	 "server",    "wait",
+					       "nowait", "reconnect", NULL};
+	struct virt_devices *d = &b->devs;
+	struct virt_chardev *c;
+	char *backend = strndup(arg, strcspn(arg, ",")), *bad;
+	const char *const *keys = NULL;
+
+	if (!backend)
+		die(-ENOMEM, "-chardev");
+	if (!strcmp(backend, "null"))
+		keys = k_null;
+	else if (!strcmp(backend, "file"))
+		keys = k_file;
+	else if (!strcmp(backend, "pipe"))
+		keys = k_pipe;
+	else if (!strcmp(backend, "stdio"))
+		keys = k_stdio;
+	else if (!strcmp(backend, "socket"))
+		keys = k_socket;
+	for (const char *const *k = known; !keys && *k; k++)
+		if (!strcmp(*k, backend))
+			die(0,
+			    "-chardev %s: the '%s' backend is not supported "
+			    "by riscv-virt",
+			    arg, backend);
+	if (!keys)
+		die(0, "-chardev %s: '%s' is not a valid char driver name", arg,
+		    backend);
+	if ((bad = opts_unknown(arg, true, keys)))
+		die(0, "-chardev %s: Invalid parameter '%s'", arg, bad);
+	if (d->nr_chardevs == VIRT_MAX_CHARDEVS)
+		die(0, "-chardev %s: too many character devices (at most %d)",
+		    arg, VIRT_MAX_CHARDEVS);
+	c = &d->chardev[d->nr_chardevs];
+	c->arg = arg;
+	c->backend = backend;
+	c->id = board_qmp_opt(arg, "id");
+	c->in_fd = c->out_fd = -1;
+	if (!c->id)
+		die(0, "-chardev %s: Parameter 'id' is missing", arg);
+	if (find_chardev(b, c->id))
+		die(0, "-chardev %s: Duplicate ID '%s' for chardev", arg,
+		    c->id);
+	d->nr_chardevs++;
+	if (!strcmp(backend, "socket") &&
+	    board_qmp_option(&b->qmp, "-chardev", arg) < 0)
+		die(0, "-chardev %s: needs path= or port=", arg);
+}
+
+/* A -mon or a device takes chardev @id: QEMU allows one user each. */
+static struct virt_chardev *claim_chardev(struct board *b, const char *opt,
+					  const char *arg, const char *prop,
+					  const char *id)
+{
+	struct virt_chardev *c = find_chardev(b, id);
+
+	if (!c)
+		die(0, "%s %s: Property '%s' can't find value '%s'", opt, arg,
+		    prop, id);
+	if (c->used)
+		die(0,
+		    "%s %s: Property '%s' can't take value '%s': Device '%s' "
+		    "is in use",
+		    opt, arg, prop, id, id);
+	c->used = true;
+	return c;
+}
+
+/* -mon chardev=ID,...: the monitor takes the chardev. */
+static void mon_chardev(struct board *b, const char *arg)
+{
+	char *id = board_qmp_opt(arg, "chardev");
+
+	if (id)
+		claim_chardev(b, "-mon", arg, "chardev", id);
+	free(id);
+}
+
+static int socket_addr(const char *arg, struct sockaddr_storage *ss,
+		       socklen_t *len, char *what, size_t what_len)
+{
+	char *path = board_qmp_opt(arg, "path");
+	char *host = board_qmp_opt(arg, "host");
+	char *port = board_qmp_opt(arg, "port");
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
+	int r = 0;
+
+	if (path) {
+		struct sockaddr_un *un = (struct sockaddr_un *)ss;
+
+		if (strlen(path) >= sizeof(un->sun_path))
+			die(0, "-chardev %s: socket path too long", arg);
+		memset(un, 0, sizeof(*un));
+		un->sun_family = AF_UNIX;
+		strcpy(un->sun_path, path);
+		*len = sizeof(*un);
+		snprintf(what, what_len, "%s", path);
+	} else {
+		hints.ai_flags = AI_PASSIVE;
+		r = getaddrinfo(host && *host ? host : NULL, port, &hints, &ai);
+		if (r || !ai)
+			die(0,
+			    "-chardev %s: address resolution failed for "
+			    "%s:%s",
+			    arg, host ? host : "", port ? port : "");
+		memcpy(ss, ai->ai_addr, ai->ai_addrlen);
+		*len = ai->ai_addrlen;
+		snprintf(what, what_len, "%s:%s", host ? host : "", port);
+		freeaddrinfo(ai);
+	}
+	r = path ? 1 : 0;
+	free(path);
+	free(host);
+	free(port);
+	return r;
+}
+
+/*
+ * A listening socket chardev with wait=off: the device gets one end of a
+ * socketpair from the start, and a thread relays between its other end
+ * and whichever client is connected (one at a time, as QEMU's socket
+ * chardev).  Output while no client is connected is dropped, as QEMU
+ * drops it.
+ */
+struct virt_relay {
+	int listen_fd, pair_fd, client_fd, stop_fd;
+	pthread_t thread;
+};
+
+static bool write_all(int fd, const uint8_t *p, size_t n)
+{
+	while (n) {
+		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return false;
+		p += w;
+		n -= (size_t)w;
+	}
+	return true;
+}
+
+static void *relay_thread(void *arg)
+{
+	struct virt_relay *r = arg;
+	uint8_t buf[4096];
+
+	for (;;) {
+		struct pollfd pfd[4] = {
+			{r->stop_fd, POLLIN, 0},
+			{r->pair_fd, POLLIN, 0},
+			{r->client_fd >= 0 ? r->client_fd : r->listen_fd,
+			 POLLIN, 0},
+		};
+		ssize_t n;
+
+		if (poll(pfd, 3, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (pfd[0].revents)
+			break;
+		if (pfd[1].revents) {
+			n = read(r->pair_fd, buf, sizeof(buf));
+			if (n <= 0 && errno != EINTR)
+				break;
+			if (n > 0 && r->client_fd >= 0 &&
+			    !write_all(r->client_fd, buf, (size_t)n)) {
+				close(r->client_fd);
+				r->client_fd = -1;
+			}
+		}
+		if (pfd[2].revents && r->client_fd < 0) {
+			r->client_fd =
+				accept4(r->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+		} else if (pfd[2].revents) {
+			n = read(r->client_fd, buf, sizeof(buf));
+			if (n < 0 && errno == EINTR)
+				continue;
+			/* The device drains the pair as the guest reads. */
+			if (n <= 0 || !write_all(r->pair_fd, buf, (size_t)n)) {
+				close(r->client_fd);
+				r->client_fd = -1;
+			}
+		}
+	}
+	return NULL;
+}
+
+static void relay_start(struct virt_chardev *c, int listen_fd)
+{
+	struct virt_relay *r = calloc(1, sizeof(*r));
+	int sp[2];
+
+	if (!r || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
+		die(errno, "-chardev %s: socketpair", c->arg);
+	r->listen_fd = listen_fd;
+	r->pair_fd = sp[1];
+	r->client_fd = -1;
+	r->stop_fd = eventfd(0, EFD_CLOEXEC);
+	if (r->stop_fd < 0 ||
+	    (errno = pthread_create(&r->thread, NULL, relay_thread, r)))
+		die(errno, "-chardev %s: relay thread", c->arg);
+	c->in_fd = c->out_fd = sp[0];
+	c->relay = r;
+}
+
+static void relay_stop(struct virt_relay *r)
+{
+	uint64_t one = 1;
+
+	if (!r)
+		return;
+	if (write(r->stop_fd, &one, sizeof(one)) == sizeof(one))
+		pthread_join(r->thread, NULL);
+	close(r->stop_fd);
+	close(r->pair_fd);
+	close(r->listen_fd);
+	if (r->client_fd >= 0)
+		close(r->client_fd);
+	free(r);
+}
+
+/* Open chardev @c for a device: its input and output fds. */
+static void open_chardev(struct virt_chardev *c)
+{
+	const char *arg = c->arg;
+	char *path = board_qmp_opt(arg, "path");
+
+	if (!strcmp(c->backend, "null")) {
+		c->in_fd = c->out_fd = -1;
+	} else if (!strcmp(c->backend, "stdio")) {
+		die(0,
+		    "-chardev %s: cannot use stdio by multiple character "
+		    "devices (the serial console is on stdio)",
+		    arg);
+	} else if (!strcmp(c->backend, "file")) {
+		if (!path)
+			die(0, "-chardev %s: chardev: file: no filename given",
+			    arg);
+		c->out_fd = open(path,
+				 O_WRONLY | O_CREAT | O_CLOEXEC |
+					 (opt_onoff("-chardev", arg, "append",
+						    "append", false)
+						  ? O_APPEND
+						  : O_TRUNC),
+				 0666);
+		if (c->out_fd < 0)
+			die(0, "-chardev %s: Could not open '%s': %s", arg,
+			    path, strerror(errno));
+	} else if (!strcmp(c->backend, "pipe")) {
+		size_t n = path ? strlen(path) : 0;
+		char *p = malloc(n + 5);
+
+		if (!path || !p)
+			die(0, "-chardev %s: chardev: pipe: no filename given",
+			    arg);
+		/* QEMU: PATH.in and PATH.out if both exist, else PATH. */
+		snprintf(p, n + 5, "%s.in", path);
+		c->in_fd = open(p, O_RDWR | O_CLOEXEC | O_NONBLOCK);
+		snprintf(p, n + 5, "%s.out", path);
+		c->out_fd = open(p, O_RDWR | O_CLOEXEC);
+		if (c->in_fd < 0 || c->out_fd < 0) {
+			if (c->in_fd >= 0)
+				close(c->in_fd);
+			if (c->out_fd >= 0)
+				close(c->out_fd);
+			c->in_fd = c->out_fd =
+				open(path, O_RDWR | O_CLOEXEC | O_NONBLOCK);
+			if (c->in_fd < 0)
+				die(0, "-chardev %s: Could not open '%s': %s",
+				    arg, path, strerror(errno));
+		}
+		free(p);
+	} else { /* socket */
+		struct sockaddr_storage ss;
+		socklen_t len;
+		char what[300];
+		bool server = board_qmp_flag(arg, "server", false);
+		bool wait = board_qmp_flag(arg, "wait", true);
+		int unix_sock = socket_addr(arg, &ss, &len, what, sizeof(what));
+		int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+		if (fd < 0)
+			die(errno, "-chardev %s: socket", arg);
+		if (server) {
+			int one = 1, conn;
+
+			if (unix_sock)
+				unlink(what);
+			else
+				setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one,
+					   sizeof(one));
+			if (bind(fd, (struct sockaddr *)&ss, len) < 0 ||
+			    listen(fd, 1) < 0)
+				die(0,
+				    "-chardev %s: Failed to bind socket "
+				    "to %s: %s",
+				    arg, what, strerror(errno));
+			if (!wait) {
+				relay_start(c, fd);
+				free(path);
+				return;
+			}
+			fprintf(stderr,
+				"riscv-virt: waiting for connection on: "
+				"disconnected:%s%s,server=on\n",
+				unix_sock ? "unix:" : "tcp:", what);
+			do
+				conn = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+			while (conn < 0 && errno == EINTR);
+			if (conn < 0)
+				die(errno, "-chardev %s: accept", arg);
+			close(fd);
+			fd = conn;
+		} else if (connect(fd, (struct sockaddr *)&ss, len) < 0) {
+			die(0, "-chardev %s: Failed to connect to '%s': %s",
+			    arg, what, strerror(errno));
+		}
+		c->in_fd = c->out_fd = fd;
+	}
+	free(path);
+}
+
+static struct virt_dev *new_dev(struct board *b, const char *arg,
+				const char *model, enum virt_dev_kind kind)
+{
+	struct virt_devices *d = &b->devs;
+	struct virt_dev *dev;
+
+	/* QEMU fills the virtio-mmio buses from the highest address down. */
+	if (d->nr_devs == VIRT_VIRTIO_SLOTS)
+		die(0, "-device %s: No 'virtio-bus' bus found for device '%s'",
+		    arg, model);
+	dev = &d->dev[d->nr_devs];
+	dev->kind = kind;
+	dev->arg = arg;
+	dev->slot = VIRT_VIRTIO_SLOTS - 1 - d->nr_devs;
+	dev->id = board_qmp_opt(arg, "id");
+	d->nr_devs++;
+	return dev;
+}
+
+/* -device virtio-blk-device,drive=ID[,serial=S][,num-queues=N]
+ * [,queue-size=N] */
+static void parse_blk(struct board *b, const char *arg)
+{
+	struct virt_dev *dev =
+		new_dev(b, arg, "virtio-blk-device", VIRT_DEV_BLK);
+	char *drive = board_qmp_opt(arg, "drive");
+	char *serial = board_qmp_opt(arg, "serial");
+	char *nq = board_qmp_opt(arg, "num-queues");
+	char *qs = board_qmp_opt(arg, "queue-size");
+	uint64_t v;
+
+	if (!drive)
+		die(0, "-device %s: drive property not set", arg);
+	for (unsigned int i = 0; i < b->devs.nr_drives && !dev->drive; i++)
+		if (b->devs.drive[i].id && !strcmp(b->devs.drive[i].id, drive))
+			dev->drive = &b->devs.drive[i];
+	if (!dev->drive)
+		die(0,
+		    "-device %s: Property 'virtio-blk-device.drive' can't "
+		    "find value '%s'",
+		    arg, drive);
+	if (dev->drive->used)
+		die(0,
+		    "-device %s: Drive '%s' is already in use by another "
+		    "device",
+		    arg, drive);
+	dev->drive->used = true;
+	/* QEMU sends at most 20 bytes of the serial. */
+	if (serial)
+		snprintf(dev->serial, sizeof(dev->serial), "%s", serial);
+	if (nq && (board_parse_u64(nq, &v) < 0 || v < 1 || v > 64))
+		die(0, "-device %s: num-queues must be 1 to 64", arg);
+	dev->num_queues = nq ? (unsigned int)v : 1;
+	if (qs &&
+	    (board_parse_u64(qs, &v) < 0 || v < 4 || v > 1024 || (v & (v - 1))))
+		die(0,
+		    "-device %s: queue-size must be a power of 2 from 4 "
+		    "to 1024",
+		    arg);
+	dev->queue_size = qs ? (unsigned int)v : 256;
+	free(drive);
+	free(serial);
+	free(nq);
+	free(qs);
+}
+
+/*
+ * -device virtconsole,chardev=C[,bus=ID.0][,name=N][,id=X]: the port of
+ * a virtio-serial-device earlier on the command line (the first without
+ * a port, or the bus named).  Each virtio-serial-device here carries one
+ * port (no MULTIPORT), which Linux makes /dev/hvc0, /dev/hvc1, ...
+ */
+static void parse_virtconsole(struct board *b, const char *arg)
+{
+	char *chardev = board_qmp_opt(arg, "chardev");
+	char *bus = board_qmp_opt(arg, "bus");
+	struct virt_dev *serial = NULL;
+	bool any = false;
+
+	for (unsigned int i = 0; i < b->devs.nr_devs && !serial; i++) {
+		struct virt_dev *dev = &b->devs.dev[i];
+		char name[64];
+
+		if (dev->kind != VIRT_DEV_SERIAL)
+			continue;
+		snprintf(name, sizeof(name), "%s.0",
+			 dev->id ? dev->id : "virtio-serial-bus");
+		if (bus && strcmp(bus, name))
+			continue;
+		any = true;
+		if (!dev->console_arg)
+			serial = dev;
+	}
+	if (!serial && !any)
+		die(0,
+		    "-device %s: No 'virtio-serial-bus' bus found for device "
+		    "'virtconsole'",
+		    arg);
+	if (!serial)
+		die(0,
+		    "-device %s: each virtio-serial-device has one port on "
+		    "riscv-virt; add another virtio-serial-device",
+		    arg);
+	serial->console_arg = arg;
+	if (chardev)
+		serial->console = claim_chardev(b, "-device", arg,
+						"virtconsole.chardev", chardev);
+	free(chardev);
+	free(bus);
+}
+
+/* -device virtio-net-device,...: board-net.c parses it, the slot is ours. */
+static void parse_nic(struct board *b, const char *arg, const char *model)
+{
+	char msg[BOARD_MSG_SIZE];
+	struct virt_dev *dev;
+
+	if (board_net_option(&b->net, "-device", arg, msg) < 0)
+		die(0, "%s", msg);
+	dev = new_dev(b, arg, model, VIRT_DEV_NET);
+	dev->nic = b->net.n_nic - 1;
+}
+
+/* -device MODEL[,PROP=VALUE...] for the virtio devices. */
+static void parse_device(struct board *b, const char *arg)
+{
+	static const char *const k_rng[] = {"id", NULL};
+	static const char *const k_blk[] = {
+		"id", "drive", "serial", "num-queues", "queue-size", NULL};
+	static const char *const k_serial[] = {"id", "max_ports", NULL};
+	static const char *const k_console[] = {"id", "chardev", "bus", "name",
+						NULL};
+	size_t ml = strcspn(arg, ",");
+	char *model = strndup(arg, ml), *bad;
+	const char *const *keys = NULL;
+
+	if (!model)
+		die(-ENOMEM, "-device");
+	if (!strcmp(model, "virtio-rng-device"))
+		keys = k_rng;
+	else if (!strcmp(model, "virtio-blk-device"))
+		keys = k_blk;
+	else if (!strcmp(model, "virtio-serial-device"))
+		keys = k_serial;
+	else if (!strcmp(model, "virtconsole"))
+		keys = k_console;
+	else if (!strcmp(model, "virtio-net-device"))
+		keys = NULL; /* board-net.c checks its own properties */
+	else
+		die(0, "-device %s: '%s' is not a valid device model name", arg,
+		    model);
+	if (keys && (bad = opts_unknown(arg, true, keys)))
+		die(0, "-device %s: Property '%s.%s' not found", arg, model,
+		    bad);
+	if (!strcmp(model, "virtio-rng-device"))
+		new_dev(b, arg, model, VIRT_DEV_RNG);
+	else if (!strcmp(model, "virtio-blk-device"))
+		parse_blk(b, arg);
+	else if (!strcmp(model, "virtio-serial-device"))
+		new_dev(b, arg, model, VIRT_DEV_SERIAL);
+	else if (!strcmp(model, "virtio-net-device"))
+		parse_nic(b, arg, model);
+	else
+		parse_virtconsole(b, arg);
+	free(model);
+}
+
+/* The lowest address a kernel image loads at: QEMU places -initrd after
+ * it.  Raw images go to @raw_addr; ELF ones where their segments say. */
+static uint64_t kernel_low_addr(const struct board_image *img,
+				uint64_t raw_addr)
+{
+	const uint8_t *p = img->data;
+	uint64_t low = UINT64_MAX, phoff;
+	unsigned int phentsize, phnum;
+
+	if (!vmc_image_is_elf(img->data, img->len) || img->len < 64 ||
+	    p[4] != 2)
+		return raw_addr;
+#define LE(off, n)                                                             \
+	({                                                                     \
+		uint64_t v_ = 0;                                               \
+		for (int i_ = (n)-1; i_ >= 0; i_--)                            \
+			v_ = v_ << 8 | p[(off) + (size_t)i_];                  \
+		v_;                                                            \
+	})
+	phoff = LE(32, 8);
+	phentsize = (unsigned int)LE(54, 2);
+	phnum = (unsigned int)LE(56, 2);
+	for (unsigned int i = 0; i < phnum; i++) {
+		uint64_t off = phoff + (uint64_t)i * phentsize;
+
+		if (phentsize < 56 || off > img->len || img->len - off < 56)
+			break;
+		if (LE(off, 4) == 1 && LE(off + 40, 8) && LE(off + 24, 8) < low)
+			low = LE(off + 24, 8);
+	}
+#undef LE
+	return low == UINT64_MAX ? raw_addr : low;
+}
+
+/*
+ * -initrd FILE, placed as QEMU's RISC-V boards place it: after the
+ * kernel's lowest address by half of RAM, but by at most 128 MiB (so that
+ * a decompressing kernel does not overwrite it and a large RAM keeps it
+ * low).  It must fit in RAM ("could not load ramdisk") and overlap no
+ * other image (the device tree included); /chosen gets its range as
+ * 64-bit linux,initrd-start and linux,initrd-end.
+ */
+static void place_initrd(struct board *b)
+{
+	struct virt_devices *d = &b->devs;
+	uint64_t low, off;
+	char msg[BOARD_MSG_SIZE];
+
+	if (!d->initrd_path)
+		return;
+	if (board_read_image(d->initrd_path, IMAGE_MAX, &d->initrd, msg) < 0)
+		die(0, "could not load ramdisk '%s': %s", d->initrd_path, msg);
+	low = kernel_low_addr(&b->kernel,
+			      b->bios_none ? VIRT_DRAM : KERNEL_RAW_ADDR);
+	off = b->ram_size / 2 < (128u << 20) ? b->ram_size / 2 : (128u << 20);
+	d->initrd_start = low + off;
+	if (d->initrd_start < VIRT_DRAM ||
+	    d->initrd_start >= VIRT_DRAM + b->ram_size ||
+	    d->initrd.len > VIRT_DRAM + b->ram_size - d->initrd_start)
+		die(0, "could not load ramdisk '%s'", d->initrd_path);
+}
+
+static int fdt_add_initrd(struct board *b)
+{
+	struct virt_devices *d = &b->devs;
+	int r;
+
+	if (!d->initrd_path)
+		return 0;
+	if ((r = vmc_fdt_set_u64(b->fdt, "/chosen", "linux,initrd-start",
+				 d->initrd_start)) < 0)
+		return r;
+	return vmc_fdt_set_u64(b->fdt, "/chosen", "linux,initrd-end",
+			       d->initrd_start + d->initrd.len);
+}
+
+static void load_initrd(struct board *b, struct board_layout *l)
+{
+	struct virt_devices *d = &b->devs;
+	struct vmc_load_info info;
+	char msg[BOARD_MSG_SIZE];
+	int r;
+
+	if (!d->initrd_path)
+		return;
+	if (board_layout_place(l, "initrd", d->initrd_start, d->initrd.len,
+			       msg) < 0)
+		die(0, "%s", msg);
+	r = vmc_load_raw(b->mem, d->initrd.data, d->initrd.len, d->initrd_start,
+			 &info);
+	if (r < 0)
+		die(r, "could not load ramdisk '%s'", d->initrd_path);
+}
+
+/* Create the -device virtio devices in their slots. */
+static void build_devices(struct board *b)
+{
+	struct virt_devices *d = &b->devs;
+	int r = 0;
+
+	for (unsigned int i = 0; i < d->nr_devs; i++) {
+		struct virt_dev *dev = &d->dev[i];
+		struct vmc_irq *irq =
+			vmc_plic_get_irq(b->plic, VIRT_VIRTIO_IRQ + dev->slot);
+
+		if (dev->kind == VIRT_DEV_RNG) {
+			struct vmc_virtio_rng_config rc;
+
+			vmc_virtio_rng_config_init(&rc);
+			rc.vm = b->vm;
+			rc.irq = irq;
+			rc.legacy = true;
+			r = vmc_virtio_rng_new(&rc, &dev->rng);
+			if (r >= 0)
+				b->virtio_slot[dev->slot] =
+					vmc_virtio_rng_get_virtio(dev->rng);
+		} else if (dev->kind == VIRT_DEV_BLK) {
+			struct vmc_virtio_blk_config bc;
+
+			vmc_virtio_blk_config_init(&bc);
+			bc.vm = b->vm;
+			bc.irq = irq;
+			bc.legacy = true;
+			bc.fd = dev->drive->fd;
+			bc.read_only = dev->drive->read_only;
+			bc.serial = dev->serial[0] ? dev->serial : NULL;
+			bc.num_queues = dev->num_queues;
+			bc.queue_size = dev->queue_size;
+			bc.aio = dev->drive->aio;
+			r = vmc_virtio_blk_new(&bc, &dev->blk);
+			if (r >= 0)
+				b->virtio_slot[dev->slot] =
+					vmc_virtio_blk_get_virtio(dev->blk);
+		} else if (dev->kind == VIRT_DEV_NET) {
+			char msg[BOARD_MSG_SIZE];
+
+			r = board_net_create(&b->net, dev->nic, b->vm, irq,
+					     true, msg);
+			if (r < 0)
+				die(0, "%s", msg);
+			b->virtio_slot[dev->slot] = vmc_virtio_net_get_virtio(
+				b->net.nic[dev->nic].dev);
+		} else {
+			struct vmc_virtio_console_config cc;
+
+			vmc_virtio_console_config_init(&cc);
+			cc.vm = b->vm;
+			cc.irq = irq;
+			cc.legacy = true;
+			if (dev->console) {
+				open_chardev(dev->console);
+				cc.in_fd = dev->console->in_fd;
+				cc.out_fd = dev->console->out_fd;
+			}
+			r = vmc_virtio_console_new(&cc, &dev->con);
+			if (r >= 0)
+				b->virtio_slot[dev->slot] =
+					vmc_virtio_console_get_virtio(dev->con);
+		}
+		if (r < 0)
+			die(r, "-device %s", dev->arg);
+	}
+	{
+		char msg[BOARD_MSG_SIZE];
+
+		if (board_net_create_unused(&b->net, b->vm, msg) < 0)
+			die(0, "%s", msg);
+	}
+}
+
+/* Free what build_devices() made (the slots' regions are unmapped). */
+static void free_devices(struct board *b)
+{
+	struct virt_devices *d = &b->devs;
+
+	for (unsigned int i = 0; i < d->nr_devs; i++) {
+		struct virt_dev *dev = &d->dev[i];
+
+		b->virtio_slot[dev->slot] = NULL;
+		vmc_virtio_rng_free(dev->rng);
+		vmc_virtio_blk_free(dev->blk);
+		vmc_virtio_console_free(dev->con);
+		free(dev->id);
+	}
+	for (unsigned int i = 0; i < d->nr_drives; i++) {
+		close(d->drive[i].fd);
+		free(d->drive[i].id);
+	}
+	for (unsigned int i = 0; i < d->nr_chardevs; i++) {
+		struct virt_chardev *c = &d->chardev[i];
+
+		relay_stop(c->relay);
+		if (c->in_fd >= 0)
+			close(c->in_fd);
+		if (c->out_fd >= 0 && c->out_fd != c->in_fd)
+			close(c->out_fd);
+		free(c->id);
+		free(c->backend);
+	}
+	free(d->initrd.data);
+	board_net_free(&b->net);
 }
 
 /* ------------------------------------------------------------------------
@@ -338,6 +1284,7 @@ static void load_boot(struct board *b)
 			next = load_image(b, &l, &b->kernel, KERNEL_RAW_ADDR,
 					  "kernel");
 	}
+	load_initrd(b, &l);
 	if (board_layout_place(&l, "device tree", b->fdt_addr,
 			       vmc_fdt_get_size(b->fdt), msg) < 0)
 		die(0, "%s", msg);
@@ -459,6 +1406,7 @@ static void build_fdt(struct board *b)
 	    (r = add_virtio_fdt(b, plic_phandle)) < 0 ||
 	    (r = vmc_fdt_set_chosen(b->fdt, "/soc/serial@10000000",
 				    b->append)) < 0 ||
+	    (r = fdt_add_initrd(b)) < 0 ||
 	    (r = vmc_fdt_finish(b->fdt, &size)) < 0)
 		die(r, "cannot build the device tree");
 
@@ -491,78 +1439,28 @@ static void add(struct board *b, uint64_t addr, struct vmc_region *r,
 }
 
 /*
- * virtio-net-device NICs, in command-line order, each in the next slot
- * down from @next; returns the next free slot.
- */
-static unsigned int build_net(struct board *b, unsigned int next)
-{
-	char msg[BOARD_MSG_SIZE];
-
-	for (unsigned int i = 0; i < b->net.n_nic; i++) {
-		int r;
-
-		if (next == 0)
-			die(0,
-			    "no virtio-mmio slot left for virtio-net-device");
-		r = board_net_create(
-			&b->net, i, b->vm,
-			vmc_plic_get_irq(b->plic, VIRT_VIRTIO_IRQ + next - 1),
-			true, msg);
-		if (r < 0)
-			die(0, "%s", msg);
-		b->virtio_slot[--next] =
-			vmc_virtio_net_get_virtio(b->net.nic[i].dev);
-	}
-	if (board_net_create_unused(&b->net, b->vm, msg) < 0)
-		die(0, "%s", msg);
-	return next;
-}
-
-static void free_net(struct board *b)
-{
-	for (unsigned int i = 0; i < VIRT_VIRTIO_SLOTS; i++)
-		for (unsigned int k = 0; k < b->net.n_nic; k++)
-			if (b->net.nic[k].dev &&
-			    b->virtio_slot[i] == vmc_virtio_net_get_virtio(
-							 b->net.nic[k].dev))
-				b->virtio_slot[i] = NULL;
-	board_net_free(&b->net);
-}
-
-/*
- * Fill the virtio-mmio slots.  QEMU plugs -device virtio-*-device into
- * the last free slot first, so the first device sits at 0x10008000.
- * Legacy transports, as QEMU's virt board defaults to.
+ * Fill the virtio-mmio slots: the -device ones (QEMU plugs them into the
+ * last free slot first, so the first device sits at 0x10008000), then
+ * empty transports.  Legacy transports, as QEMU's virt board defaults to.
  */
 static void build_virtio(struct board *b)
 {
-	unsigned int next = VIRT_VIRTIO_SLOTS;
 	int r;
 
-	if (b->want_rng) {
-		struct vmc_virtio_rng_config rc;
-
-		vmc_virtio_rng_config_init(&rc);
-		rc.vm = b->vm;
-		rc.irq = vmc_plic_get_irq(b->plic, VIRT_VIRTIO_IRQ + next - 1);
-		rc.legacy = true;
-		r = vmc_virtio_rng_new(&rc, &b->rng);
-		if (r < 0)
-			die(r, "cannot create virtio-rng-device");
-		b->virtio_slot[--next] = vmc_virtio_rng_get_virtio(b->rng);
-	}
-	next = build_net(b, next);
-	while (next > 0) {
+	build_devices(b);
+	for (unsigned int i = 0; i < VIRT_VIRTIO_SLOTS; i++) {
 		static const struct vmc_virtio_ops none = {
 			.struct_size = sizeof(none),
 		};
 		struct vmc_virtio_config vc;
 
+		if (b->virtio_slot[i])
+			continue;
 		vmc_virtio_config_init(&vc);
 		vc.vm = b->vm;
 		vc.legacy = true;
 		vc.device_id = 0; /* an empty slot */
-		r = vmc_virtio_new(&vc, &none, NULL, &b->virtio_slot[--next]);
+		r = vmc_virtio_new(&vc, &none, NULL, &b->virtio_slot[i]);
 		if (r < 0)
 			die(r, "cannot create a virtio-mmio slot");
 	}
@@ -575,12 +1473,7 @@ static void free_virtio(struct board *b)
 	for (unsigned int i = 0; i < VIRT_VIRTIO_SLOTS; i++)
 		vmc_region_remove_subregion(
 			root, vmc_virtio_get_region(b->virtio_slot[i]));
-	for (unsigned int i = 0; i < VIRT_VIRTIO_SLOTS; i++)
-		if (b->rng &&
-		    b->virtio_slot[i] == vmc_virtio_rng_get_virtio(b->rng))
-			b->virtio_slot[i] = NULL;
-	vmc_virtio_rng_free(b->rng);
-	free_net(b);
+	free_devices(b);
 	for (unsigned int i = 0; i < VIRT_VIRTIO_SLOTS; i++)
 		vmc_virtio_free(b->virtio_slot[i]);
 }
@@ -786,7 +1679,12 @@ int main(int argc, char **argv)
 	struct board_qmp *qmp_opts = &b.qmp;
 	const char *qmp_failed = "";
 	const char *dumpdtb = NULL;
+	const char **device_args = calloc((size_t)argc, sizeof(char *));
+	int nr_device_args = 0;
 	int r;
+
+	if (!device_args)
+		die(-ENOMEM, "the command line");
 
 	board_log_to_stderr("riscv-virt");
 	for (int i = 1; i < argc; i++) {
@@ -837,21 +1735,34 @@ int main(int argc, char **argv)
 			b.append = v;
 		} else if (!strcmp(a, "-gdb")) {
 			gdb = v;
+		} else if (!strcmp(a, "-initrd")) {
+			b.devs.initrd_path = v;
+		} else if (!strcmp(a, "-drive")) {
+			parse_drive(&b, v);
+		} else if (!strcmp(a, "-chardev")) {
+			parse_chardev(&b, v);
+		} else if (!strcmp(a, "-device")) {
+			device_args[nr_device_args++] = v;
+		} else if (!strcmp(a, "-netdev")) {
+			if (board_net_option(&b.net, a, v, msg) < 0)
+				die(0, "%s", msg);
 		} else if ((r = board_qmp_option(qmp_opts, a, v)) != 0) {
 			if (r < 0)
 				die(0, "unsupported %s '%s'", a, v);
-		} else if ((r = board_net_option(&b.net, a, v, msg)) != 0) {
-			if (r < 0)
-				die(0, "%s", msg);
-		} else if (!strcmp(a, "-device") &&
-			   !strncmp(v, "virtio-rng-device", strcspn(v, ",")) &&
-			   strcspn(v, ",") == strlen("virtio-rng-device")) {
-			b.want_rng = true;
+			if (!strcmp(a, "-mon"))
+				mon_chardev(&b, v);
 		} else {
 			usage();
 		}
 	}
 
+	/* As QEMU: drives and chardevs first, then -device in order. */
+	for (int i = 0; i < nr_device_args; i++)
+		parse_device(&b, device_args[i]);
+	if (!kernel && b.append)
+		die(0, "-append only allowed with -kernel option");
+	if (!kernel && b.devs.initrd_path)
+		die(0, "-initrd only allowed with -kernel option");
 	b.bios_none = bios && !strcmp(bios, "none");
 	if (!b.bios_none)
 		read_file(!bios || !strcmp(bios, "default") ? DEFAULT_BIOS
@@ -859,6 +1770,7 @@ int main(int argc, char **argv)
 			  "firmware", &b.bios);
 	if (kernel)
 		read_file(kernel, "kernel", &b.kernel);
+	place_initrd(&b);
 
 	board_qmp_daemonize(qmp_opts, "riscv-virt");
 	r = vmc_loop_new(&b.loop);
@@ -919,6 +1831,7 @@ out:
 	vmc_vm_unref(b.vm);
 	vmc_fdt_free(b.fdt);
 	vmc_loop_unref(b.loop);
+	free(device_args);
 	fflush(stdout);
 	return b.exit_status;
 }

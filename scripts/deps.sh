@@ -6,10 +6,14 @@
 set -eu
 build_pkgs="gcc g++ meson ninja-build pkg-config libuv1-dev libfdt-dev
 	libjson-c-dev liburing-dev"
-# Guest toolchains and the real peers the tests compare against.
+# Guest toolchains and the real peers the tests compare against; the Linux
+# cross compiler, static glibc and kernel source for the linux suite
+# (scripts/build-linux.sh).
 test_pkgs="gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf libunicorn-dev
 	gdb-multiarch opensbi u-boot-qemu qemu-system-misc qemu-system-x86
-	binutils python3 doxygen make clang-format"
+	binutils python3 doxygen make clang-format
+	gcc-riscv64-linux-gnu libc6-dev-riscv64-cross linux-source-6.1 flex
+	bison bc xz-utils"
 fuzz_pkgs="clang libclang-rt-14-dev"
 pkgs=$build_pkgs
 [ "${1:-all}" = build ] || pkgs="$pkgs $test_pkgs"

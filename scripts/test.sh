@@ -2,7 +2,9 @@
 # Install what is missing, build, and run every test suite: the full suite on
 # a normal build, then the unit, tcg, gdb and kvm suites under
 # address+undefined sanitizers and the unit and tcg suites under the thread
-# sanitizer.  Ends with one line: tests: N passed, N failed, N skipped
+# sanitizer.  The linux suite boots the kernel scripts/build-linux.sh
+# builds (once per machine, cached outside build/).  Ends with one line:
+# tests: N passed, N failed, N skipped
 set -u
 cd "$(dirname "$0")/.."
 scripts/deps.sh || exit 1
@@ -24,6 +26,8 @@ run() { # dir, meson-test options...
 		--num-processes "$jobs" "$@" || rc=1
 }
 
+# The kernel the linux suite boots: built once, then cached.
+LINUX_JOBS=$jobs sh scripts/build-linux.sh >/dev/null || rc=1
 setup build -Dwerror=true
 run build
 setup build-asan -Dwerror=true -Db_sanitize=address,undefined \

@@ -294,6 +294,46 @@ static void test_rng_legacy(void)
 	vm_down();
 }
 
+/*
+ * Linux writes GuestPageSize once, in probe, before the Status 0 that
+ * starts driver initialisation: a driver reset must keep it (a device
+ * that forgot it refused every legacy queue of a Linux guest).
+ */
+static void test_legacy_page_size_across_reset(void)
+{
+	struct vmc_virtio_rng *rng;
+	uint64_t base = LEGACY_PFN_GPA;
+
+	vm_up();
+	rng = rng_up(true, -1);
+	memset(ram_host, 0, RAM_SIZE);
+	wr(R_PAGE_SIZE, 4096);
+	wr(R_STATUS, 0);
+	wr(R_STATUS, S_ACK);
+	wr(R_STATUS, S_ACK | S_DRIVER);
+	wr(R_DRV_FEAT_SEL, 0);
+	wr(R_DRV_FEAT, (uint32_t)F_EVENT_IDX);
+	q[0] = (struct drv){.num = 8};
+	wr(R_QSEL, 0);
+	wr(R_QNUM, 8);
+	wr(R_QALIGN, 4096);
+	wr(R_QPFN, (uint32_t)(base >> 12));
+	q[0].desc = base;
+	q[0].avail = base + 16 * 8;
+	q[0].used = (q[0].avail + 6 + 2 * 8 + 4095) & ~4095ull;
+	ASSERT_EQ(rd(R_QPFN), base >> 12);
+	ASSERT_EQ(rd(R_STATUS) & S_NEEDS_RESET, 0);
+	wr(R_STATUS, S_ACK | S_DRIVER | S_DRIVER_OK);
+	run_loop();
+	rng_request(0, 0, BUF_GPA, 32);
+	kick(0);
+	ASSERT_EQ(used_idx(0), 1);
+	ASSERT_EQ(used_len(0, 0), 32);
+	ASSERT_EQ(log_warnings, 0);
+	rng_down(rng);
+	vm_down();
+}
+
 static void test_rng_fd(void)
 {
 	struct vmc_virtio_rng *rng;
@@ -941,6 +981,7 @@ int main(void)
 	RUN(test_transport_modern);
 	RUN(test_rng_modern);
 	RUN(test_rng_legacy);
+	RUN(test_legacy_page_size_across_reset);
 	RUN(test_rng_fd);
 	RUN(test_indirect);
 	RUN(test_event_idx);

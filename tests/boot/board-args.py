@@ -15,6 +15,11 @@ nothing reached the console:
 - item 9: -m, -smp and image arguments that are not what they seem
   (wrapping sizes, trailing garbage, huge CPU counts, /dev/null, a FIFO,
   a directory), and sizes QEMU accepts.
+- issue 12: -initrd placed as QEMU places it (checked in the device tree,
+  against qemu-system-riscv64 when it is installed), refused when it does
+  not fit or overlaps the device tree; -initrd and -append need -kernel;
+  -drive, -device virtio-blk-device/virtio-serial-device/virtconsole and
+  -chardev refused with QEMU's messages, and accepted in QEMU's spelling.
 
 - networking: -netdev and -device virtio-net-device spellings that are
   refused (unsupported types and options, unknown or shared netdevs, bad
@@ -183,6 +188,157 @@ def net_qmp_case(base, tmp):
         p.wait()
 
 
+def dtb_props(blob):
+    """{node path: {property: bytes}} of a flattened device tree."""
+    magic, _, off_struct, off_strings = struct.unpack(">IIII", blob[:16])
+    assert magic == 0xd00dfeed
+    props, path, pos = {}, [], off_struct
+    while True:
+        tok, = struct.unpack(">I", blob[pos:pos + 4])
+        pos += 4
+        if tok == 1:
+            end = blob.index(b"\0", pos)
+            path.append(blob[pos:end].decode())
+            pos = (end + 4) & ~3
+            props.setdefault("/" + "/".join(p for p in path if p), {})
+        elif tok == 2:
+            path.pop()
+        elif tok == 3:
+            ln, nameoff = struct.unpack(">II", blob[pos:pos + 8])
+            pos += 8
+            nend = blob.index(b"\0", off_strings + nameoff)
+            name = blob[off_strings + nameoff:nend].decode()
+            node = "/" + "/".join(p for p in path if p)
+            props[node][name] = blob[pos:pos + ln]
+            pos = (pos + ln + 3) & ~3
+        elif tok == 9:
+            return props
+
+
+def initrd_range(prog, args, dtb):
+    """linux,initrd-start/end from PROG -M virt,dumpdtb=DTB ARGS."""
+    p = subprocess.run([prog, "-M", f"virt,dumpdtb={dtb}"] + args,
+                       stdin=subprocess.DEVNULL, capture_output=True,
+                       timeout=TIMEOUT)
+    if p.returncode != 0 or not os.path.exists(dtb):
+        return f"status {p.returncode}: {p.stderr.decode()[-200:]}"
+    with open(dtb, "rb") as f:
+        chosen = dtb_props(f.read()).get("/chosen", {})
+    os.unlink(dtb)
+    # QEMU 7 writes one cell, later versions two: compare the numbers.
+    return tuple(int.from_bytes(chosen[k], "big") if k in chosen else None
+                 for k in ("linux,initrd-start", "linux,initrd-end"))
+
+
+def devices_and_initrd(virt, guest, tmp, write):
+    """Issue 12: -initrd, -append, -drive, -device, -chardev."""
+    raw = write("rawk.bin", LOOP * 16)
+    rd = write("initrd.img", os.urandom(1000))
+    qemu = shutil.which("qemu-system-riscv64")
+    dtb = os.path.join(tmp, "x.dtb")
+    for mem, kernel, bios, want in (
+            ("256", raw, [], 0x80200000 + (128 << 20)),
+            ("64", raw, [], 0x80200000 + (32 << 20)),
+            ("1G", raw, [], 0x80200000 + (128 << 20)),
+            ("64", guest, ["-bios", "none"], 0x80000000 + (32 << 20))):
+        args = ["-m", mem] + bios + ["-kernel", kernel, "-initrd", rd]
+        got = initrd_range(virt, args, dtb)
+        name = f"-initrd with -m {mem} {' '.join(bios)} " \
+               f"{'raw' if kernel == raw else 'ELF'} kernel"
+        ok = got == (want, want + 1000)
+        if ok and qemu and kernel == raw:
+            theirs = initrd_range(qemu, args + ["-display", "none"], dtb)
+            ok = theirs == got
+            name += f" (QEMU: {theirs})"
+        print(f"{'ok  ' if ok else 'FAIL'} {name}: {got}")
+        if not ok:
+            failures.append(f"{name}: {got}, want {(want, want + 1000)}")
+    big = write("big-initrd.img", b"\0" * (40 << 20))
+    run([virt, "-m", "64", "-kernel", raw, "-initrd", big], 2,
+        f"could not load ramdisk '{big}'", "-initrd past the end of RAM")
+    over = write("over-initrd.img", b"\0" * (5 << 20))
+    run([virt, "-m", "16", "-kernel", raw, "-initrd", over], 2,
+        "overlaps the initrd", "-initrd under the device tree")
+    run([virt, "-m", "64", "-kernel", raw, "-initrd",
+         os.path.join(tmp, "missing")], 2, "could not load ramdisk",
+        "-initrd missing file")
+    run([virt, "-initrd", rd], 2, "-initrd only allowed with -kernel option",
+        "-initrd without -kernel")
+    run([virt, "-append", "x"], 2, "-append only allowed with -kernel option",
+        "-append without -kernel")
+
+    img = write("disk.img", b"\0" * 65536)
+    drv = f"file={img},if=none,id=d0,format=raw"
+    blk = ["-drive", drv, "-device", "virtio-blk-device,drive=d0"]
+    bad = [
+        (["-drive", drv + ",foo=bar"],
+         "Block format 'raw' does not support the option 'foo'"),
+        (["-drive", f"file={tmp}/nope.img,if=none,id=d0,format=raw"],
+         "nope.img': No such file or directory"),
+        (["-drive", "if=none,id=d0,format=raw"],
+         'A block device must be specified for "file"'),
+        (["-drive", drv.replace("raw", "qcow2")], "not supported"),
+        (["-drive", drv + ",cache=bogus"], "invalid cache option"),
+        (["-drive", drv + ",readonly=maybe"],
+         "Parameter 'read-only' expects 'on' or 'off'"),
+        (["-drive", drv.replace("if=none", "if=scsi")], "if=scsi"),
+        (["-drive", drv, "-drive", drv], "Duplicate ID 'd0' for drive"),
+        (["-device", "virtio-blk-device,drive=d1"],
+         "Property 'virtio-blk-device.drive' can't find value 'd1'"),
+        (["-device", "virtio-blk-device"], "drive property not set"),
+        (blk[:2] + ["-device", "virtio-blk-device,drive=d0,foo=1"],
+         "Property 'virtio-blk-device.foo' not found"),
+        (blk + ["-device", "virtio-blk-device,drive=d0"],
+         "Drive 'd0' is already in use by another device"),
+        (["-device", "foo-device"],
+         "'foo-device' is not a valid device model name"),
+        (["-device", "virtconsole,chardev=c"],
+         "No 'virtio-serial-bus' bus found for device 'virtconsole'"),
+        (["-device", "virtio-serial-device", "-device",
+          "virtconsole,chardev=c"],
+         "Property 'virtconsole.chardev' can't find value 'c'"),
+        (["-chardev", "null,id=c", "-device", "virtio-serial-device",
+          "-device", "virtio-serial-device", "-device",
+          "virtconsole,chardev=c", "-device", "virtconsole,chardev=c"],
+         "Property 'virtconsole.chardev' can't take value 'c': Device 'c' "
+         "is in use"),
+        (["-chardev", "foo,id=c"], "'foo' is not a valid char driver name"),
+        (["-chardev", "null,id=c", "-chardev", "null,id=c"],
+         "Duplicate ID 'c' for chardev"),
+        (["-chardev", "null,id=c,foo=1"], "Invalid parameter 'foo'"),
+        (["-chardev", f"pipe,id=c,path={tmp}/nonexist", "-device",
+          "virtio-serial-device", "-device", "virtconsole,chardev=c"],
+         "nonexist': No such file or directory"),
+        (["-chardev", f"socket,id=c,path={tmp}/nobody.sock", "-device",
+          "virtio-serial-device", "-device", "virtconsole,chardev=c"],
+         "Failed to connect to"),
+        (["-device", "virtio-rng-device"] * 9,
+         "No 'virtio-bus' bus found for device 'virtio-rng-device'"),
+    ]
+    for args, msg in bad:
+        run([virt, "-bios", "none", "-kernel", guest] + args, 2, msg,
+            "riscv-virt " + " ".join(args)[-70:])
+    out = os.path.join(tmp, "console.out")
+    for args in (
+            blk + ["-device", "virtio-rng-device"],
+            ["-drive", drv + ",readonly=on,cache=writethrough", "-device",
+             "virtio-blk-device,drive=d0,serial=0123456789abcdefghijXYZ,"
+             "num-queues=2,queue-size=128"],
+            ["-drive", drv + ",cache=unsafe,aio=threads", "-device",
+             "virtio-blk-device,id=disk,drive=d0"],
+            ["-chardev", f"file,id=c,path={out}", "-device",
+             "virtio-serial-device,id=ser", "-device",
+             "virtconsole,chardev=c,bus=ser.0,name=org.test.0"],
+            ["-chardev", "null,id=c", "-device", "virtio-serial-device",
+             "-device", "virtconsole,chardev=c"],
+            ["-chardev", f"socket,id=c,path={tmp}/con.sock,server=on,"
+             "wait=off", "-device", "virtio-serial-device", "-device",
+             "virtconsole,chardev=c"],
+            ["-device", "virtio-serial-device"]):
+        run([virt, "-bios", "none", "-kernel", guest] + args, 0, None,
+            "riscv-virt " + " ".join(args)[-70:] + " (accepted)")
+
+
 def main():
     virt, guest = sys.argv[1], sys.argv[2]
     pc_lite = sys.argv[3] if len(sys.argv) > 3 else None
@@ -269,6 +425,9 @@ def main():
             "riscv-virt " + " ".join(args) + " (accepted)")
 
     net_cases(virt, guest, tmp)
+
+
+    devices_and_initrd(virt, guest, tmp, write)
 
     if pc_lite:
         for args, msg in bad:

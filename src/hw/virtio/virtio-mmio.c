@@ -167,7 +167,12 @@ void vmc__virtio_fail(struct vmc_virtio *dev, const char *fmt, ...)
  * Reset and status
  */
 
-static void device_reset(struct vmc_virtio *dev)
+/*
+ * @driver: the driver wrote Status 0, rather than the machine resetting.
+ * A legacy driver writes GuestPageSize once, before that reset (Linux does
+ * it in probe), so a driver reset keeps it, as QEMU's does.
+ */
+static void device_reset(struct vmc_virtio *dev, bool driver)
 {
 	if (dev->ops.reset)
 		dev->ops.reset(dev->opaque);
@@ -176,7 +181,8 @@ static void device_reset(struct vmc_virtio *dev)
 	dev->guest_features = 0;
 	dev->host_features_sel = dev->guest_features_sel = 0;
 	dev->queue_sel = 0;
-	dev->page_size = 0;
+	if (!driver)
+		dev->page_size = 0;
 	dev->status = 0;
 	dev->needs_reset = false;
 	dev->isr = 0;
@@ -185,7 +191,7 @@ static void device_reset(struct vmc_virtio *dev)
 
 static void vm_reset_cb(struct vmc_vm *vm, void *userdata)
 {
-	device_reset(userdata);
+	device_reset(userdata, false);
 }
 
 /* The features a driver may accept: all offered, and VERSION_1 if modern. */
@@ -205,7 +211,7 @@ static void set_status(struct vmc_virtio *dev, uint32_t val)
 	uint8_t old = dev->status, st = (uint8_t)val;
 
 	if (st == 0) {
-		device_reset(dev);
+		device_reset(dev, true);
 		if (dev->ops.status_changed)
 			dev->ops.status_changed(dev->opaque, 0);
 		return;
@@ -616,7 +622,7 @@ VMC_EXPORT void vmc_virtio_free(struct vmc_virtio *dev)
 	 * the region.
 	 */
 	vmc_vm_lock(dev->vm);
-	device_reset(dev);
+	device_reset(dev, false);
 	vmc_vm_unlock(dev->vm);
 	vmc_region_unref(dev->region);
 }
