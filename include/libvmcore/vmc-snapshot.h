@@ -16,13 +16,17 @@
  *
  * What is covered.  RISC-V (tcg): every GPR, pc, privilege, the machine
  * and supervisor CSRs, PMP and the counters; device-driven interrupt
- * lines and an LR reservation are not saved.  x86 (KVM): general,
+ * lines and an LR reservation are not saved (devices re-drive their lines
+ * from their own sections).  x86 (KVM): general,
  * segment and control registers, FPU/SSE, pending events, the syscall,
  * sysenter, PAT and TSC MSRs, and the local APIC of an in-kernel irqchip;
- * not AVX state beyond SSE, debug registers or nested state.  Not yet:
- * device state, the virtual clock, and RAM written by the host or by
- * devices (vmc_as_write(), DMA) after the snapshot, which no dirty log
- * sees.
+ * not AVX state beyond SSE, debug registers or nested state.  Device
+ * state is saved through sections (vmc_vm_add_snapshot_section()), and
+ * the VM's virtual clock with it (timers armed by sections come back at
+ * their deadlines on the restored clock; a deterministic clock, tcg's
+ * -icount, restores exactly).  Not covered: RAM written by the host or
+ * by devices (vmc_as_write(), DMA) after the snapshot, which no dirty
+ * log sees.
  *
  * Threads.  Loop thread (the memory's writer side), VM not running.
  */
@@ -83,6 +87,143 @@ int vmc_snapshot_restore(struct vmc_vm *vm, struct vmc_snapshot *snap);
  * @since 0.2
  */
 void vmc_snapshot_free(struct vmc_snapshot *snap);
+
+/* ------------------------------------------------------------------------
+ * Snapshot sections: how devices take part
+ */
+
+struct vmc_snapshot_section;
+
+/**
+ * What a section does.  Every callback runs on the loop thread with the
+ * VM lock held and the VM not running.
+ */
+struct vmc_snapshot_section_ops {
+	/** sizeof(struct vmc_snapshot_section_ops), so the struct can grow */
+	size_t struct_size;
+	/**
+	 * Write the state into @p buf of @p size bytes and return the bytes
+	 * written; with @p buf NULL, return the size needed (an upper bound
+	 * is fine).  A negative errno refuses the snapshot (-EBUSY: requests
+	 * in flight; let the loop run and try again).  Required.
+	 */
+	int (*save)(void *opaque, void *buf, size_t size);
+	/**
+	 * Optional: whether load() would accept @p buf (@p size bytes, saved
+	 * by a section of version @p version); 0, or -EINVAL.  It changes
+	 * nothing.  A restore checks every section before it changes
+	 * anything, so a load after a successful check must not fail.
+	 */
+	int (*check)(void *opaque, const void *buf, size_t size,
+		     uint32_t version);
+	/**
+	 * Make the state the one in @p buf: registers, and the timers armed
+	 * at their saved deadlines on the (restored) virtual clock; drive
+	 * output lines to the levels that state implies.  Runs after RAM,
+	 * vCPUs and the clock are restored, in registration order.  Without
+	 * check(), it must refuse bad input with -EINVAL before changing
+	 * anything.  Required.
+	 */
+	int (*load)(void *opaque, const void *buf, size_t size,
+		    uint32_t version);
+};
+
+/**
+ * Register a section of device state on @p vm, saved and restored with
+ * every snapshot of it.  A section is found again by @p name and its
+ * instance number: the n-th section of a name registered on a VM is
+ * instance n (from 0), so two VMs assembled the same way number their
+ * devices alike.  Names starting with "vmc." are the library's.
+ * @param vm the VM
+ * @param name 1 to 63 printable characters, copied
+ * @param version the version of the state's layout, given to load()
+ * @param ops the callbacks (copied)
+ * @param opaque their first argument
+ * @param[out] ret the section, for vmc_vm_remove_snapshot_section()
+ * @retval 0 success
+ * @retval -EINVAL an argument is NULL or a name invalid, or ops lack
+ *         save or load
+ * @retval -ENOMEM out of memory
+ * @thread loop, or with the VM lock held
+ * @since 0.2
+ */
+int vmc_vm_add_snapshot_section(struct vmc_vm *vm, const char *name,
+				uint32_t version,
+				const struct vmc_snapshot_section_ops *ops,
+				void *opaque,
+				struct vmc_snapshot_section **ret);
+
+/**
+ * Unregister and free @p section (a device being freed).  The instance
+ * numbers of other sections do not change.  NULL is a no-op.
+ * @param vm the VM it was registered on
+ * @param section the section, or NULL
+ * @thread loop, or with the VM lock held
+ * @since 0.2
+ */
+void vmc_vm_remove_snapshot_section(struct vmc_vm *vm,
+				    struct vmc_snapshot_section *section);
+
+/* ------------------------------------------------------------------------
+ * Snapshot files
+ */
+
+/**
+ * Write a snapshot of @p vm, which must not be running, to @p fd in the
+ * library's file format: a header (magic, format version, architecture,
+ * accelerator), then sections, each with its name, instance, version,
+ * length and CRC-32C: the memory layout (every RAM region's name, size
+ * and address), the RAM (populated pages only), every vCPU, the virtual
+ * clock and every device section.  Written sequentially: @p fd may be a
+ * pipe or a socket.
+ * @param vm the VM
+ * @param fd a file descriptor open for writing (not closed)
+ * @retval 0 success
+ * @retval -EINVAL an argument is invalid
+ * @retval -EBUSY the VM is running, a vCPU is not parked, or a device
+ *         refused (requests in flight)
+ * @retval -EOPNOTSUPP the accelerator cannot save vCPUs
+ * @retval -ENOMEM out of memory
+ * @retval -errno write() failed
+ * @thread loop
+ * @since 0.2
+ */
+int vmc_vm_save_fd(struct vmc_vm *vm, int fd);
+
+/**
+ * Restore @p vm, which must not be running and must be assembled as the
+ * saved VM was (same accelerator, architecture, vCPU count, RAM regions
+ * and device sections), from a file vmc_vm_save_fd() wrote.  The whole
+ * input is read and validated (checksums, lengths, layout, every
+ * section's check) before anything changes: on an error the VM is as it
+ * was.  A tracked in-memory snapshot of @p vm stops being tracked (its
+ * next restore copies everything).
+ * @param vm the VM
+ * @param fd a file descriptor open for reading, read to its end (not
+ *         closed)
+ * @retval 0 success
+ * @retval -EBADMSG the input is not a snapshot, or is corrupt or truncated
+ * @retval -EINVAL the snapshot is of a VM assembled differently, or a
+ *         section refused its state
+ * @retval -EBUSY the VM is running, or a vCPU is not parked
+ * @retval -ENOMEM out of memory
+ * @retval -errno read() failed
+ * @thread loop
+ * @since 0.2
+ */
+int vmc_vm_load_fd(struct vmc_vm *vm, int fd);
+
+/**
+ * Like vmc_vm_load_fd(), from @p size bytes at @p buf.
+ * @param vm the VM
+ * @param buf the snapshot file's bytes
+ * @param size their number
+ * @retval 0 success
+ * @retval -EBADMSG, -EINVAL, -EBUSY, -ENOMEM as vmc_vm_load_fd()
+ * @thread loop
+ * @since 0.2
+ */
+int vmc_vm_load_buffer(struct vmc_vm *vm, const void *buf, size_t size);
 
 VMC_END_DECLS
 

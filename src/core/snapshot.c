@@ -13,16 +13,11 @@
  * do.  A restore to another snapshot copies everything and takes the
  * tracking over.
  *
- * Device state is not saved yet.  The intended shape (ARCHITECTURE.md
- * §6a), public so out-of-tree devices use it too: a device registers a
- * section on its VM, vmc_vm_add_snapshot_section(vm, name, version, ops,
- * opaque, &ret), with ops { struct_size; save(opaque, buf, size) returning
- * the size it needs when buf is NULL; load(opaque, buf, size, version)
- * that refuses an unknown version with -EINVAL before changing anything }.
- * A snapshot keeps one blob per section, found by name; a restore loads
- * them after RAM and the vCPUs, under the VM lock, and a snapshot whose
- * set of sections differs from the VM's is -EINVAL.  The fd format of the
- * issue writes the same sections, each with its name, version and length.
+ * Device state and the virtual clock are saved through sections
+ * (snapshot-section.c): a snapshot keeps one blob per section, a restore
+ * checks them all before it changes anything and loads them after RAM and
+ * the vCPUs, under the VM lock.  The fd format (snapshot-file.c) writes
+ * the same sections, each with its name, version, length and checksum.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +27,7 @@
 #include <libvmcore/vmc-snapshot.h>
 
 #include "memory-internal.h"
+#include "snapshot-internal.h"
 #include "vm-internal.h"
 
 #define SNAP_PAGE 4096u
@@ -52,18 +48,16 @@ struct vmc_snapshot {
 	size_t words;
 	unsigned int nr_vcpus;
 	size_t vcpu_size;
-	uint8_t *vcpus; /* nr_vcpus blobs of vcpu_size bytes */
-	bool *halted;	/* core's WFI/HLT state of each vCPU */
+	uint8_t *vcpus;		  /* nr_vcpus blobs of vcpu_size bytes */
+	bool *halted;		  /* core's WFI/HLT state of each vCPU */
+	struct vmc__devstate dev; /* the clock and the device sections */
 };
 
 /* ------------------------------------------------------------------------
  * The RAM regions of a VM
  */
 
-struct ram_list {
-	struct vmc_region **r;
-	size_t n, cap;
-};
+#define ram_list vmc__ram_list
 
 static int ram_list_add(struct ram_list *l, struct vmc_region *r)
 {
@@ -108,8 +102,12 @@ static int ram_collect(struct ram_list *l, struct vmc_region *r,
 	}
 }
 
-/* -EBUSY unless the VM does not run and every vCPU is parked. */
-static int check_stopped(struct vmc_vm *vm)
+int vmc__ram_collect(struct vmc_vm *vm, struct vmc__ram_list *l)
+{
+	return ram_collect(l, vm->root_memory, 0);
+}
+
+int vmc__snapshot_check_stopped(struct vmc_vm *vm)
 {
 	if (atomic_load(&vm->state) == VMC_VM_RUNNING)
 		return -EBUSY;
@@ -172,6 +170,12 @@ static void untrack(struct vmc_snapshot *snap)
 	snap->vm->snapshot = NULL;
 }
 
+void vmc__snapshot_untrack(struct vmc_vm *vm)
+{
+	if (vm->snapshot)
+		untrack(vm->snapshot);
+}
+
 VMC_EXPORT void vmc_snapshot_free(struct vmc_snapshot *snap)
 {
 	if (!snap)
@@ -187,6 +191,7 @@ VMC_EXPORT void vmc_snapshot_free(struct vmc_snapshot *snap)
 	free(snap->bitmap);
 	free(snap->vcpus);
 	free(snap->halted);
+	vmc__devstate_free(&snap->dev);
 	vmc_vm_unref(snap->vm);
 	free(snap);
 }
@@ -277,9 +282,11 @@ VMC_EXPORT int vmc_snapshot_new(struct vmc_vm *vm, struct vmc_snapshot **ret)
 		return -ENOMEM;
 	snap->vm = vmc_vm_ref(vm);
 	taken = vmc__lock_acquire_if_needed(&vm->lock);
-	r = check_stopped(vm);
+	r = vmc__snapshot_check_stopped(vm);
 	if (r == 0)
 		r = save_vcpus(snap);
+	if (r == 0)
+		r = vmc__devstate_save(vm, &snap->dev);
 	if (r == 0)
 		r = save_ram(snap);
 	if (r == 0) {
@@ -360,11 +367,13 @@ VMC_EXPORT int vmc_snapshot_restore(struct vmc_vm *vm,
 	vmc_assert_return(vm && snap && snap->vm == vm, -EINVAL);
 	ops = vm->ops;
 	taken = vmc__lock_acquire_if_needed(&vm->lock);
-	r = check_stopped(vm);
+	r = vmc__snapshot_check_stopped(vm);
 	if (r == 0)
 		r = check_layout(snap);
 	if (r == 0 && snap->nr_vcpus != vm->nr_vcpus)
 		r = -EINVAL;
+	if (r == 0)
+		r = vmc__devstate_check(vm, &snap->dev);
 	if (r < 0)
 		goto out;
 	if (vm->snapshot == snap) {
@@ -402,6 +411,9 @@ VMC_EXPORT int vmc_snapshot_restore(struct vmc_vm *vm,
 		 * (the VM lock keeps the parked thread from looking). */
 		vm->vcpus[i].halted = snap->halted[i];
 	}
+	r = vmc__devstate_load(vm, &snap->dev);
+	if (r < 0)
+		goto out;
 	r = copied > INT32_MAX ? INT32_MAX : (int)copied;
 out:
 	vmc__lock_release_if(&vm->lock, taken);
