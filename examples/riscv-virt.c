@@ -38,6 +38,7 @@
 
 #include "board-util.h"
 #include "board-qmp.h"
+#include "board-snapshot.h"
 
 /* QEMU virt's memory map. */
 #define VIRT_MROM 0x1000u
@@ -85,6 +86,8 @@ struct board {
 	uint32_t ext_off;  /* enum vmc_riscv_ext bits -cpu switched off */
 	bool hints_off[2]; /* zicbop, zihintpause (see cpu_exts) */
 	struct board_qmp qmp;
+	struct board_snapshot snap; /* -incoming, QMP migrate */
+	const char *incoming;
 };
 
 /*
@@ -152,7 +155,8 @@ static void usage(void)
 		"[-chardev socket,...] [-mon chardev=ID,mode=control]\n"
 		"                  [-name NAME[,debug-threads=on]] "
 		"[-no-shutdown] [-pidfile FILE] [-daemonize]\n"
-		"                  [-device virtio-rng-device]\n"
+		"                  [-device virtio-rng-device] "
+		"[-incoming file:PATH]\n"
 		"Runs a RISC-V RV64 machine laid out like QEMU's virt "
 		"board.\n");
 	exit(2);
@@ -792,6 +796,8 @@ int main(int argc, char **argv)
 			b.append = v;
 		} else if (!strcmp(a, "-gdb")) {
 			gdb = v;
+		} else if (!strcmp(a, "-incoming")) {
+			b.incoming = v;
 		} else if ((r = board_qmp_option(qmp_opts, a, v)) != 0) {
 			if (r < 0)
 				die(0, "unsupported %s '%s'", a, v);
@@ -850,6 +856,11 @@ int main(int argc, char **argv)
 	r = board_qmp_start(qmp_opts, b.vm, NULL, b.ram_size, &qmp_failed);
 	if (r < 0)
 		die(r, "cannot open the QMP monitor '%s'", qmp_failed);
+	r = board_snapshot_qmp(&b.snap, qmp_opts->qmp, b.vm);
+	if (r < 0)
+		die(r, "cannot register QMP migrate");
+	if (b.incoming && (r = board_incoming(b.vm, b.incoming)) < 0)
+		die(r, "-incoming %s", b.incoming);
 	board_qmp_ready(qmp_opts, b.vm, b.harts, "TCG");
 	/* -S: stay in the created state (QMP's prelaunch) until gdb or
 	 * QMP's cont starts the VM. */

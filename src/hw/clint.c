@@ -219,7 +219,7 @@ static void clint_reset(struct vmc_vm *vm, void *userdata)
 static void clint_snap_io(struct hw_snap *s, uint64_t *delta, uint32_t *harts,
 			  uint32_t *msip, uint64_t *cmp, unsigned int n)
 {
-	if (s->out) {
+	if (s->save) {
 		hw_snap_put(s, *delta, 8);
 		hw_snap_put(s, *harts, 4);
 		for (unsigned int i = 0; i < n; i++) {
@@ -239,7 +239,7 @@ static void clint_snap_io(struct hw_snap *s, uint64_t *delta, uint32_t *harts,
 static int clint_snap_save(void *opaque, void *buf, size_t size)
 {
 	struct vmc_clint *c = opaque;
-	struct hw_snap s = {.out = buf, .size = size};
+	struct hw_snap s = {.save = true, .out = buf, .size = size};
 	uint32_t harts = c->harts;
 
 	hw_snap_put(&s, c->delta, 8);

@@ -23,6 +23,7 @@
 #include <libvmcore/vmc-loop.h>
 
 struct hw_snap {
+	bool save;	   /* which way the io functions go */
 	uint8_t *out;	   /* saving: the buffer, or NULL to count */
 	const uint8_t *in; /* loading */
 	size_t size, off;

@@ -304,7 +304,7 @@ static void plic_snap_io(struct vmc_plic *p, struct hw_snap *s,
 {
 	size_t en = (size_t)p->nctx * p->nwords;
 
-	if (s->out) {
+	if (s->save) {
 		hw_snap_put(s, p->nsrc, 4);
 		hw_snap_put(s, p->nctx, 4);
 		hw_snap_bytes(s, p->priority, p->nsrc);
@@ -336,7 +336,7 @@ static void plic_snap_io(struct vmc_plic *p, struct hw_snap *s,
 
 static int plic_snap_save(void *opaque, void *buf, size_t size)
 {
-	struct hw_snap s = {.out = buf, .size = size};
+	struct hw_snap s = {.save = true, .out = buf, .size = size};
 
 	plic_snap_io(opaque, &s, NULL);
 	return hw_snap_result(&s);

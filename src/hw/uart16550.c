@@ -588,7 +588,7 @@ struct uart_snap {
 
 static void uart_snap_io(struct hw_snap *s, struct uart_snap *v)
 {
-	if (s->out) {
+	if (s->save) {
 		hw_snap_put(s, v->divisor, 2);
 		hw_snap_bytes(s, &v->ier, 7);
 		hw_snap_put(s, v->thr_ipending, 1);
@@ -614,7 +614,7 @@ static void uart_snap_io(struct hw_snap *s, struct uart_snap *v)
 static int uart_snap_save(void *opaque, void *buf, size_t size)
 {
 	struct vmc_uart16550 *u = opaque;
-	struct hw_snap s = {.out = buf, .size = size};
+	struct hw_snap s = {.save = true, .out = buf, .size = size};
 	struct uart_snap v = {
 		.divisor = u->divisor,
 		.ier = u->ier,

@@ -881,7 +881,7 @@ static void destroy(struct vmc_virtio_blk *blk)
 static int blk_snap_save(void *opaque, void *buf, size_t size)
 {
 	struct vmc_virtio_blk *blk = opaque;
-	struct hw_snap s = {.out = buf, .size = size};
+	struct hw_snap s = {.save = true, .out = buf, .size = size};
 
 	if (blk->inflight)
 		return -EBUSY;

@@ -508,7 +508,7 @@ struct snap_dev {
 
 static void snap_dev_io(struct hw_snap *s, struct snap_dev *d)
 {
-	if (s->out) {
+	if (s->save) {
 		hw_snap_put(s, d->device_id, 4);
 		hw_snap_put(s, d->num_queues, 4);
 		hw_snap_put(s, d->guest_features, 8);
@@ -537,7 +537,7 @@ static void snap_dev_io(struct hw_snap *s, struct snap_dev *d)
 
 static void snap_queue_io(struct hw_snap *s, struct snap_queue *q)
 {
-	if (s->out) {
+	if (s->save) {
 		hw_snap_put(s, q->num, 4);
 		hw_snap_put(s, q->desc, 8);
 		hw_snap_put(s, q->avail, 8);
@@ -567,7 +567,7 @@ static void snap_queue_io(struct hw_snap *s, struct snap_queue *q)
 static int mmio_snap_save(void *opaque, void *buf, size_t size)
 {
 	struct vmc_virtio *dev = opaque;
-	struct hw_snap s = {.out = buf, .size = size};
+	struct hw_snap s = {.save = true, .out = buf, .size = size};
 	struct snap_dev d = {
 		.device_id = dev->device_id,
 		.num_queues = dev->num_queues,
