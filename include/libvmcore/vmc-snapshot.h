@@ -88,6 +88,40 @@ int vmc_snapshot_restore(struct vmc_vm *vm, struct vmc_snapshot *snap);
  */
 void vmc_snapshot_free(struct vmc_snapshot *snap);
 
+/**
+ * Start @p vm as a copy-on-write clone of @p snap.  @p vm must be
+ * assembled like the snapshot's VM (same accelerator, architecture, vCPU
+ * count, RAM regions in the same order with the same names and sizes, the
+ * same device sections) and not running; its RAM regions must be the
+ * library's (vmc_region_new_ram()).  Each RAM region is remapped in place
+ * onto the snapshot's copy, privately: pages are shared with the snapshot
+ * and every other clone until this VM writes them, so a clone costs only
+ * the pages it dirties, starting one costs no copy of its RAM, and clones
+ * never see each other's writes.  Then every vCPU, device section and the
+ * clock are loaded from the snapshot.
+ *
+ * The clone's own snapshot is returned: vmc_snapshot_restore() of @p vm
+ * to it resets the clone, copying back only the pages it dirtied.  It
+ * holds its own reference on the shared copy: @p snap may be freed first.
+ * The regions' memfds no longer describe their contents and are closed:
+ * vmc_region_get_fd() returns -ENODEV for them afterwards.
+ * @param snap the snapshot
+ * @param vm the VM to start from it (not @p snap's own)
+ * @param[out] ret the clone's snapshot, written only on success
+ * @retval 0 success
+ * @retval -EINVAL an argument is NULL, @p vm is @p snap's VM or is
+ *         assembled differently, or a device section refused its state
+ * @retval -EOPNOTSUPP a RAM region of @p vm is caller memory
+ * @retval -EBUSY @p vm is running, or a vCPU is not parked
+ * @retval -ENOMEM out of memory
+ * @retval -errno a mapping failed (nothing changed, but after the remap of
+ *         a region: then the clone's RAM is partly the snapshot's)
+ * @thread loop
+ * @since 0.2
+ */
+int vmc_snapshot_clone(struct vmc_snapshot *snap, struct vmc_vm *vm,
+		       struct vmc_snapshot **ret);
+
 /* ------------------------------------------------------------------------
  * Snapshot sections: how devices take part
  */

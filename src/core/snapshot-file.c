@@ -700,45 +700,25 @@ static void ram_apply(struct vmc_region *r, const uint8_t *q, uint64_t n)
 /* vCPUs first, undone if one refuses (see the top). */
 static int load_vcpus(struct vmc_vm *vm, struct parsed *p)
 {
-	const struct vmc_accel_ops *ops = vm->ops;
-	uint8_t *old;
-	unsigned int i;
-	int r = 0;
+	const uint8_t **blobs;
+	int r;
 
 	if (!vm->nr_vcpus)
 		return 0;
-	r = ops->vcpu_save(&vm->vcpus[0], NULL, 0);
+	blobs = calloc(vm->nr_vcpus, sizeof(*blobs));
+	if (!blobs)
+		return -ENOMEM;
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		blobs[i] = p->vcpu[i] + 8;
+	r = vmc__vcpus_load(vm, blobs, p->blob_size);
+	free(blobs);
+	if (r == -EINVAL)
+		return mismatch("a vCPU refused its state");
 	if (r < 0)
 		return r;
-	if ((uint32_t)r != p->blob_size)
-		return mismatch("vCPU state size differs");
-	old = calloc(vm->nr_vcpus, p->blob_size ? p->blob_size : 1);
-	if (!old)
-		return -ENOMEM;
-	for (i = 0; i < vm->nr_vcpus; i++) {
-		r = ops->vcpu_save(&vm->vcpus[i], old + i * p->blob_size,
-				   p->blob_size);
-		if (r < 0)
-			goto out;
-	}
-	for (i = 0; i < vm->nr_vcpus; i++) {
-		r = ops->vcpu_load(&vm->vcpus[i], p->vcpu[i] + 8, p->blob_size);
-		if (r < 0) {
-			while (i--)
-				(void)ops->vcpu_load(&vm->vcpus[i],
-						     old + i * p->blob_size,
-						     p->blob_size);
-			r = r == -EINVAL ? mismatch("a vCPU refused its state")
-					 : r;
-			goto out;
-		}
-	}
-	for (i = 0; i < vm->nr_vcpus; i++)
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
 		vm->vcpus[i].halted = get32(p->vcpu[i]) != 0;
-	r = 0;
-out:
-	free(old);
-	return r;
+	return 0;
 }
 
 static int load_locked(struct vmc_vm *vm, const uint8_t *buf, size_t size)

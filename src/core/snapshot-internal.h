@@ -50,8 +50,55 @@ int vmc__devstate_check(struct vmc_vm *vm, const struct vmc__devstate *ds);
 /* The clock, then every section's load, in registration order. */
 int vmc__devstate_load(struct vmc_vm *vm, const struct vmc__devstate *ds);
 void vmc__devstate_free(struct vmc__devstate *ds);
+/* A deep copy of @src into @dst. */
+int vmc__devstate_copy(struct vmc__devstate *dst,
+		       const struct vmc__devstate *src);
+/* Load every vCPU from @blobs[i] (@size bytes each); if one refuses, put
+ * the ones loaded back as they were and return its error (VM lock held,
+ * vCPUs parked). */
+int vmc__vcpus_load(struct vmc_vm *vm, const uint8_t *const *blobs,
+		    size_t size);
 /* Every section of a VM being destroyed. */
 void vmc__sections_free(struct vmc_vm *vm);
+
+/* ------------------------------------------------------------------------
+ * In-memory snapshots (snapshot.c) and their clones (snapshot-clone.c)
+ */
+
+#define SNAP_PAGE 4096u
+
+struct snap_ram {
+	struct vmc_region *region; /* a reference */
+	uint8_t *host;		   /* the region's RAM */
+	uint64_t size;
+	/* The RAM as it was: a MAP_SHARED mapping of the memfd @fd (its
+	 * holes read as zeros, and clones map it copy-on-write). */
+	uint8_t *copy;
+	int fd;
+	size_t map_size;
+	bool cow; /* the region's RAM is a private mapping of @fd (a clone) */
+};
+
+struct vmc_snapshot {
+	struct vmc_vm *vm; /* a reference */
+	struct snap_ram *ram;
+	size_t nr_ram;
+	uint64_t *bitmap; /* scratch for the largest region's log */
+	size_t words;
+	unsigned int nr_vcpus;
+	size_t vcpu_size;
+	uint8_t *vcpus;		  /* nr_vcpus blobs of vcpu_size bytes */
+	bool *halted;		  /* core's WFI/HLT state of each vCPU */
+	struct vmc__devstate dev; /* the clock and the device sections */
+};
+
+/* Dirty logging on and cleared for @snap's regions; it becomes tracked. */
+int vmc__snapshot_track(struct vmc_snapshot *snap);
+/* Dirty logging off; the VM tracks no snapshot. */
+void vmc__snapshot_untrack_snap(struct vmc_snapshot *snap);
+/* A clone's region back to the copy, copy-on-write (VM not running):
+ * 0, or -EOPNOTSUPP when @s is not a clone's (copy it instead). */
+int vmc__snapshot_ram_remap(struct snap_ram *s);
 
 /* A VM's RAM regions, in the order the memory tree reaches them. */
 struct vmc__ram_list {

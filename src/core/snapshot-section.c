@@ -238,3 +238,64 @@ int vmc__devstate_load(struct vmc_vm *vm, const struct vmc__devstate *ds)
 	}
 	return ret;
 }
+
+int vmc__devstate_copy(struct vmc__devstate *dst,
+		       const struct vmc__devstate *src)
+{
+	*dst = (struct vmc__devstate){.clock_ns = src->clock_ns};
+	if (!src->nr)
+		return 0;
+	dst->sec = calloc(src->nr, sizeof(*dst->sec));
+	if (!dst->sec)
+		return -ENOMEM;
+	for (size_t i = 0; i < src->nr; i++) {
+		dst->sec[i] = src->sec[i];
+		dst->sec[i].data =
+			malloc(src->sec[i].size ? src->sec[i].size : 1);
+		if (!dst->sec[i].data) {
+			dst->nr = i;
+			vmc__devstate_free(dst);
+			return -ENOMEM;
+		}
+		memcpy(dst->sec[i].data, src->sec[i].data, src->sec[i].size);
+		dst->nr = i + 1;
+	}
+	return 0;
+}
+
+int vmc__vcpus_load(struct vmc_vm *vm, const uint8_t *const *blobs, size_t size)
+{
+	const struct vmc_accel_ops *ops = vm->ops;
+	uint8_t *old;
+	unsigned int i;
+	int r;
+
+	if (!vm->nr_vcpus)
+		return 0;
+	r = ops->vcpu_save(&vm->vcpus[0], NULL, 0);
+	if (r < 0)
+		return r;
+	if ((size_t)r != size)
+		return -EINVAL;
+	old = calloc(vm->nr_vcpus, size ? size : 1);
+	if (!old)
+		return -ENOMEM;
+	for (i = 0; i < vm->nr_vcpus; i++) {
+		r = ops->vcpu_save(&vm->vcpus[i], old + i * size, size);
+		if (r < 0)
+			goto out;
+	}
+	for (i = 0; i < vm->nr_vcpus; i++) {
+		r = ops->vcpu_load(&vm->vcpus[i], blobs[i], size);
+		if (r < 0) {
+			while (i--)
+				(void)ops->vcpu_load(&vm->vcpus[i],
+						     old + i * size, size);
+			goto out;
+		}
+	}
+	r = 0;
+out:
+	free(old);
+	return r;
+}

@@ -19,6 +19,7 @@
  * the vCPUs, under the VM lock.  The fd format (snapshot-file.c) writes
  * the same sections, each with its name, version, length and checksum.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -29,29 +30,6 @@
 #include "memory-internal.h"
 #include "snapshot-internal.h"
 #include "vm-internal.h"
-
-#define SNAP_PAGE 4096u
-
-struct snap_ram {
-	struct vmc_region *region; /* a reference */
-	uint8_t *host;		   /* the region's RAM */
-	uint64_t size;
-	uint8_t *copy; /* anonymous mapping of size bytes */
-	size_t map_size;
-};
-
-struct vmc_snapshot {
-	struct vmc_vm *vm; /* a reference */
-	struct snap_ram *ram;
-	size_t nr_ram;
-	uint64_t *bitmap; /* scratch for the largest region's log */
-	size_t words;
-	unsigned int nr_vcpus;
-	size_t vcpu_size;
-	uint8_t *vcpus;		  /* nr_vcpus blobs of vcpu_size bytes */
-	bool *halted;		  /* core's WFI/HLT state of each vCPU */
-	struct vmc__devstate dev; /* the clock and the device sections */
-};
 
 /* ------------------------------------------------------------------------
  * The RAM regions of a VM
@@ -141,7 +119,7 @@ static void ram_save(const struct snap_ram *s, int fd)
 }
 
 /* Dirty logging on (and cleared) for every region of @snap. */
-static int track(struct vmc_snapshot *snap)
+int vmc__snapshot_track(struct vmc_snapshot *snap)
 {
 	struct vmc_vm *vm = snap->vm;
 	int r;
@@ -162,7 +140,7 @@ static int track(struct vmc_snapshot *snap)
 	return 0;
 }
 
-static void untrack(struct vmc_snapshot *snap)
+void vmc__snapshot_untrack_snap(struct vmc_snapshot *snap)
 {
 	for (size_t i = 0; i < snap->nr_ram; i++)
 		(void)vmc_vm_set_dirty_logging(snap->vm, snap->ram[i].region,
@@ -173,7 +151,7 @@ static void untrack(struct vmc_snapshot *snap)
 void vmc__snapshot_untrack(struct vmc_vm *vm)
 {
 	if (vm->snapshot)
-		untrack(vm->snapshot);
+		vmc__snapshot_untrack_snap(vm->snapshot);
 }
 
 VMC_EXPORT void vmc_snapshot_free(struct vmc_snapshot *snap)
@@ -181,10 +159,12 @@ VMC_EXPORT void vmc_snapshot_free(struct vmc_snapshot *snap)
 	if (!snap)
 		return;
 	if (snap->vm->snapshot == snap)
-		untrack(snap);
+		vmc__snapshot_untrack_snap(snap);
 	for (size_t i = 0; i < snap->nr_ram; i++) {
 		if (snap->ram[i].copy)
 			munmap(snap->ram[i].copy, snap->ram[i].map_size);
+		if (snap->ram[i].fd >= 0)
+			close(snap->ram[i].fd);
 		vmc_region_unref(snap->ram[i].region);
 	}
 	free(snap->ram);
@@ -244,13 +224,20 @@ static int save_ram(struct vmc_snapshot *snap)
 		void *p;
 
 		s->region = vmc_region_ref(l.r[i]);
+		s->fd = -1;
 		snap->nr_ram++;
 		s->host = l.r[i]->host;
 		s->size = (uint64_t)l.r[i]->size;
 		s->map_size = (size_t)((s->size + SNAP_PAGE - 1) &
 				       ~(uint64_t)(SNAP_PAGE - 1));
-		p = mmap(NULL, s->map_size, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		/* A memfd, so that clones can map it copy-on-write. */
+		s->fd = memfd_create("vmc-snapshot", MFD_CLOEXEC);
+		if (s->fd < 0 || ftruncate(s->fd, (off_t)s->map_size) < 0) {
+			r = -errno;
+			goto out;
+		}
+		p = mmap(NULL, s->map_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+			 s->fd, 0);
 		if (p == MAP_FAILED)
 			goto out;
 		s->copy = p;
@@ -292,8 +279,8 @@ VMC_EXPORT int vmc_snapshot_new(struct vmc_vm *vm, struct vmc_snapshot **ret)
 	if (r == 0) {
 		/* The previous tracked snapshot gives way. */
 		if (vm->snapshot)
-			untrack(vm->snapshot);
-		r = track(snap);
+			vmc__snapshot_untrack_snap(vm->snapshot);
+		r = vmc__snapshot_track(snap);
 	}
 	vmc__lock_release_if(&vm->lock, taken);
 	if (r < 0) {
@@ -388,15 +375,17 @@ VMC_EXPORT int vmc_snapshot_restore(struct vmc_vm *vm,
 		}
 	} else {
 		if (vm->snapshot)
-			untrack(vm->snapshot);
+			vmc__snapshot_untrack_snap(vm->snapshot);
 		/* Logging first: nothing written after the copy escapes. */
-		r = track(snap);
+		r = vmc__snapshot_track(snap);
 		if (r < 0)
 			goto out;
 		for (size_t i = 0; i < snap->nr_ram; i++) {
 			struct snap_ram *s = &snap->ram[i];
 
-			memcpy(s->host, s->copy, (size_t)s->size);
+			/* A clone maps the copy again; others copy it. */
+			if (vmc__snapshot_ram_remap(s) < 0)
+				memcpy(s->host, s->copy, (size_t)s->size);
 			copied += (int64_t)((s->size + SNAP_PAGE - 1) /
 					    SNAP_PAGE);
 		}
