@@ -14,13 +14,16 @@
  * restoring an older one copies all of its RAM once and makes it the
  * tracked one.
  *
- * What is covered.  RISC-V (tcg): every GPR, pc, privilege, the machine
- * and supervisor CSRs, PMP and the counters; device-driven interrupt
+ * What is covered.  RISC-V (tcg): every GPR and FPR, pc, privilege,
+ * fcsr, the machine and supervisor CSRs, PMP and the counters;
+ * device-driven interrupt
  * lines and an LR reservation are not saved (devices re-drive their lines
- * from their own sections).  x86 (KVM): general,
- * segment and control registers, FPU/SSE, pending events, the syscall,
- * sysenter, PAT and TSC MSRs, and the local APIC of an in-kernel irqchip;
- * not AVX state beyond SSE, debug registers or nested state.  Device
+ * from their own sections).  x86 (KVM): general, segment and control
+ * registers, the XSAVE area (x87, SSE, AVX and whatever XCR0 enables) and
+ * XCR0, debug registers, pending events, the syscall, sysenter, PAT,
+ * MISC_ENABLE, TSC_AUX and kvmclock MSRs, and the local APIC of an
+ * in-kernel irqchip with its TSC deadline; not the TSC itself (guest time
+ * goes on) or nested state.  Device
  * state is saved through sections (vmc_vm_add_snapshot_section()), and
  * the VM's virtual clock with it (timers armed by sections come back at
  * their deadlines on the restored clock; a deterministic clock, tcg's
