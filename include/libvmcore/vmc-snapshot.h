@@ -159,7 +159,8 @@ struct vmc_snapshot_section_ops {
 	 * output lines to the levels that state implies.  Runs after RAM,
 	 * vCPUs and the clock are restored, in registration order.  Without
 	 * check(), it must refuse bad input with -EINVAL before changing
-	 * anything.  Required.
+	 * anything.  Required.  In check() and load(), @p buf may come from
+	 * a file: untrusted, and with no alignment guarantee.
 	 */
 	int (*load)(void *opaque, const void *buf, size_t size,
 		    uint32_t version);

@@ -286,7 +286,17 @@ int vmc__vcpus_load(struct vmc_vm *vm, const uint8_t *const *blobs, size_t size)
 			goto out;
 	}
 	for (i = 0; i < vm->nr_vcpus; i++) {
-		r = ops->vcpu_load(&vm->vcpus[i], blobs[i], size);
+		/* Blobs in a file sit at any offset: hand over aligned
+		 * copies (malloc's alignment), as vcpu_save wrote them. */
+		uint8_t *blob = malloc(size ? size : 1);
+
+		if (!blob) {
+			r = -ENOMEM;
+		} else {
+			memcpy(blob, blobs[i], size);
+			r = ops->vcpu_load(&vm->vcpus[i], blob, size);
+			free(blob);
+		}
 		if (r < 0) {
 			while (i--)
 				(void)ops->vcpu_load(&vm->vcpus[i],
