@@ -27,9 +27,11 @@
  * state is saved through sections (vmc_vm_add_snapshot_section()), and
  * the VM's virtual clock with it (timers armed by sections come back at
  * their deadlines on the restored clock; a deterministic clock, tcg's
- * -icount, restores exactly).  Not covered: RAM written by the host or
- * by devices (vmc_as_write(), DMA) after the snapshot, which no dirty
- * log sees.
+ * -icount, restores exactly).  RAM the host or a device writes through
+ * vmc_as_write(), vmc_as_write_rom() or a writable vmc_as_map() is
+ * tracked by the library itself (no accelerator's log sees it) and put
+ * back by a restore too; not covered: writes through a region's host
+ * pointer (vmc_region_get_ptr()) or its fd.
  *
  * Threads.  Loop thread (the memory's writer side), VM not running.
  */

@@ -118,6 +118,44 @@ static void ram_save(const struct snap_ram *s, int fd)
 	}
 }
 
+/*
+ * Host writes (vmc_as_write(), writable vmc_as_map(): devices, loaders,
+ * guest-call arguments) are in no accelerator's log: core keeps its own
+ * bitmap per region (dispatch.c marks it), cleared and switched on here.
+ */
+static int host_dirty_start(struct snap_ram *s)
+{
+	struct vmc_region *r = s->region;
+	size_t words = (size_t)((s->size / SNAP_PAGE + 64) / 64);
+	_Atomic uint64_t *bm = atomic_load(&r->host_dirty);
+
+	if (!bm) {
+		bm = calloc(words, sizeof(*bm));
+		if (!bm)
+			return -ENOMEM;
+		atomic_store_explicit(&r->host_dirty, bm, memory_order_release);
+	}
+	for (size_t w = 0; w < words; w++)
+		atomic_store_explicit(&bm[w], 0, memory_order_relaxed);
+	atomic_store(&r->host_dirty_any, false);
+	atomic_store_explicit(&r->host_dirty_on, true, memory_order_release);
+	return 0;
+}
+
+/* OR the host's writes since the last call into @bitmap (@words). */
+static void host_dirty_take(struct snap_ram *s, uint64_t *bitmap, size_t words)
+{
+	struct vmc_region *r = s->region;
+	_Atomic uint64_t *bm;
+
+	if (!atomic_exchange(&r->host_dirty_any, false))
+		return;
+	bm = atomic_load_explicit(&r->host_dirty, memory_order_acquire);
+	for (size_t w = 0; bm && w < words; w++)
+		bitmap[w] |= atomic_exchange_explicit(&bm[w], 0,
+						      memory_order_relaxed);
+}
+
 /* Dirty logging on (and cleared) for every region of @snap. */
 int vmc__snapshot_track(struct vmc_snapshot *snap)
 {
@@ -135,6 +173,9 @@ int vmc__snapshot_track(struct vmc_snapshot *snap)
 					 snap->words);
 		if (r < 0)
 			return r;
+		r = host_dirty_start(s);
+		if (r < 0)
+			return r;
 	}
 	vm->snapshot = snap;
 	return 0;
@@ -142,9 +183,11 @@ int vmc__snapshot_track(struct vmc_snapshot *snap)
 
 void vmc__snapshot_untrack_snap(struct vmc_snapshot *snap)
 {
-	for (size_t i = 0; i < snap->nr_ram; i++)
+	for (size_t i = 0; i < snap->nr_ram; i++) {
+		atomic_store(&snap->ram[i].region->host_dirty_on, false);
 		(void)vmc_vm_set_dirty_logging(snap->vm, snap->ram[i].region,
 					       false);
+	}
 	snap->vm->snapshot = NULL;
 }
 
@@ -326,6 +369,7 @@ static int64_t restore_dirty(struct vmc_snapshot *snap, struct snap_ram *s)
 				 snap->words);
 	if (r < 0)
 		return r;
+	host_dirty_take(s, snap->bitmap, words);
 	for (size_t w = 0; w < words; w++) {
 		uint64_t bits = snap->bitmap[w];
 
@@ -364,6 +408,8 @@ VMC_EXPORT int vmc_snapshot_restore(struct vmc_vm *vm,
 	if (r < 0)
 		goto out;
 	if (vm->snapshot == snap) {
+		/* What the host may have written through live mappings. */
+		vmc__as_mark_mapped_dirty(vm->as_memory);
 		for (size_t i = 0; i < snap->nr_ram; i++) {
 			int64_t n = restore_dirty(snap, &snap->ram[i]);
 
