@@ -67,13 +67,17 @@ int vmc_snapshot_new(struct vmc_vm *vm, struct vmc_snapshot **ret);
 
 /**
  * Put @p vm back to @p snap: the pages written since the snapshot or the
- * last restore to it, then every vCPU's registers.  If @p snap is not the
- * VM's tracked snapshot, all of its RAM is copied and it becomes tracked.
+ * last restore to it, then every vCPU's registers, the virtual clock and
+ * every device section.  The VM's run state does not change: a VM that
+ * shut down is reset (vmc_vm_reset()) before it runs again.  If @p snap is not
+ * the VM's tracked snapshot, all of its RAM is copied and it becomes tracked.
  * @param vm the VM @p snap was taken of, not running
  * @param snap the snapshot
  * @return the number of 4 KiB pages copied (>= 0), or a negative errno
- * @retval -EINVAL an argument is NULL, @p snap belongs to another VM, or
- *         the VM's RAM regions are not those of the snapshot any more
+ * @retval -EINVAL an argument is NULL, @p snap belongs to another VM,
+ *         the VM's RAM regions are not those of the snapshot any more, or
+ *         its device sections differ or one refused its state (checked
+ *         before anything changes)
  * @retval -EBUSY the VM is running, or a vCPU is not parked
  * @retval -ENOMEM out of memory
  * @retval -errno the accelerator's dirty log or vCPU load failed; RAM may
