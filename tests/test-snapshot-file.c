@@ -378,6 +378,9 @@ static void test_sections(void)
 		   -EINVAL);
 	ASSERT_ERR(vmc_vm_add_snapshot_section(a.vm, "x", 7, NULL, &c1, &s1),
 		   -EINVAL);
+	ASSERT_ERR(vmc_vm_add_snapshot_section(a.vm, "vmc.clock", 7,
+					       &counter_ops, &c1, &s1),
+		   -EINVAL);
 	ASSERT_OK(vmc_vm_add_snapshot_section(a.vm, "counter", 7, &counter_ops,
 					      &c1, &s1));
 	ASSERT_OK(vmc_vm_add_snapshot_section(a.vm, "counter", 7, &counter_ops,

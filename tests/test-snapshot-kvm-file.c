@@ -69,8 +69,11 @@ static const uint8_t guest[] = {
 	0xeb, 0xf7,	  /* jmp loop */
 };
 
+static unsigned int kvm_flags; /* VMC_KVM_IRQCHIP, VMC_KVM_PIT */
+
 static int k_new(struct k *k)
 {
+	struct vmc_kvm_config kc = {.size = sizeof(kc), .flags = kvm_flags};
 	struct vmc_vm_config c;
 	struct vmc_vcpu *v;
 	int r;
@@ -81,6 +84,7 @@ static int k_new(struct k *k)
 	c.accel = VMC_ACCEL_KVM;
 	c.arch = VMC_ARCH_X86_64;
 	c.vcpus = 1;
+	c.accel_config = &kc;
 	r = vmc_vm_new(&c, &k->vm);
 	if (r < 0)
 		return r;
@@ -142,14 +146,13 @@ static void check_counts(const struct k *k, unsigned int from, int64_t first)
 			     (long long)(first + (int64_t)(i - from)));
 }
 
-int main(void)
+static void run_all(void)
 {
 	struct k a, b, c;
 	struct vmc_snapshot *snap, *cs;
 	int64_t last;
 	int fd, r;
 
-	ASSERT_OK(vmc_loop_new(&loop));
 	r = k_new(&a);
 	if (r == -ENODEV || r == -EOPNOTSUPP)
 		SKIP("KVM is not usable here (%s)", strerror(-r));
@@ -170,6 +173,19 @@ int main(void)
 	ASSERT_OK(vmc_vm_load_fd(b.vm, fd));
 	k_run(&b, 200);
 	check_counts(&b, 0, last + 1);
+
+	/* A VM without the in-kernel devices lacks their sections. */
+	if (kvm_flags) {
+		struct k d;
+		unsigned int flags = kvm_flags;
+
+		kvm_flags = 0;
+		ASSERT_OK(k_new(&d));
+		kvm_flags = flags;
+		ASSERT_EQ(lseek(fd, 0, SEEK_SET), 0);
+		ASSERT_ERR(vmc_vm_load_fd(d.vm, fd), -EINVAL);
+		k_free(&d);
+	}
 
 	/* A clone of the in-memory snapshot. */
 	ASSERT_OK(k_new(&c));
@@ -195,6 +211,15 @@ int main(void)
 	k_free(&c);
 	k_free(&b);
 	k_free(&a);
+}
+
+int main(void)
+{
+	ASSERT_OK(vmc_loop_new(&loop));
+	run_all();
+	/* With the in-kernel PICs, I/O APIC and PIT: their sections too. */
+	kvm_flags = VMC_KVM_IRQCHIP | VMC_KVM_PIT;
+	run_all();
 	vmc_loop_unref(loop);
 	return 0;
 }

@@ -177,7 +177,7 @@ struct vmc_snapshot_section_ops {
  * every snapshot of it.  A section is found again by @p name and its
  * instance number: the n-th section of a name registered on a VM is
  * instance n (from 0), so two VMs assembled the same way number their
- * devices alike.  Names starting with "vmc." are the library's.
+ * devices alike.  Names starting with "vmc." are the library's (-EINVAL).
  * @param vm the VM
  * @param name 1 to 63 printable characters, copied
  * @param version the version of the state's layout, given to load()

@@ -32,6 +32,8 @@ static bool name_valid(const char *name)
 
 	if (n == 0 || n >= VMC__SECTION_NAME_MAX)
 		return false;
+	if (strncmp(name, "vmc.", 4) == 0)
+		return false; /* the file format's own sections */
 	for (size_t i = 0; i < n; i++)
 		if (name[i] <= ' ' || name[i] > '~')
 			return false;
