@@ -2,16 +2,19 @@
 /*
  * In-memory snapshots (vmc-snapshot.h).
  *
- * A snapshot copies every RAM region the VM's memory tree reaches into an
- * anonymous mapping (only the memfd's populated extents: untouched RAM
- * costs nothing) and every vCPU's state through the accelerator's
- * vcpu_save.  It then turns dirty logging on for those regions and clears
- * the log, and becomes the VM's tracked snapshot (vm->snapshot).  A
- * restore to the tracked snapshot fetches and clears each region's log
- * and copies back exactly the pages it names; since the log was cleared
- * when RAM last equalled the snapshot, the pages it does not name still
- * do.  A restore to another snapshot copies everything and takes the
- * tracking over.
+ * A snapshot copies every RAM region the VM's memory tree reaches into a
+ * memfd of its own (only the region memfd's populated extents: untouched
+ * RAM costs nothing; clones map it copy-on-write, snapshot-clone.c) and
+ * every vCPU's state through the accelerator's vcpu_save.  It then turns dirty
+ * logging on for those regions and clears the log, and becomes the VM's tracked
+ * snapshot (vm->snapshot).  A restore to the tracked snapshot fetches and
+ * clears each region's log and copies back exactly the pages it names; since
+ * the log was cleared when RAM last equalled the snapshot, the pages it does
+ * not name still do.  The host's own writes (vmc_as_write(), writable
+ * vmc_as_map()) are in no accelerator's log: dispatch.c marks them in a bitmap
+ * per region, and a restore adds those and the live writable mappings.  A
+ * restore to another snapshot copies everything (a clone's maps it again) and
+ * takes the tracking over.
  *
  * Device state and the virtual clock are saved through sections
  * (snapshot-section.c): a snapshot keeps one blob per section, a restore
