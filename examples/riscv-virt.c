@@ -47,6 +47,7 @@
 #include "board-util.h"
 #include "board-qmp.h"
 #include "board-net.h"
+#include "board-snapshot.h"
 
 /* QEMU virt's memory map. */
 #define VIRT_MROM 0x1000u
@@ -159,7 +160,9 @@ struct board {
 	uint32_t ext_off;  /* enum vmc_riscv_ext bits -cpu switched off */
 	bool hints_off[2]; /* zicbop, zihintpause (see cpu_exts) */
 	struct board_qmp qmp;
-	struct board_net net; /* -netdev, -device virtio-net-device */
+	struct board_net net;	    /* -netdev, -device virtio-net-device */
+	struct board_snapshot snap; /* -incoming, QMP migrate */
+	const char *incoming;
 };
 
 /*
@@ -235,6 +238,7 @@ static void usage(void)
 		"                  [-device virtio-serial-device] "
 		"[-device virtconsole,chardev=ID]\n"
 		"                  [-chardev null|file|pipe|socket,id=ID,...]\n"
+		"                  [-incoming file:PATH]\n"
 		"Runs a RISC-V RV64 machine laid out like QEMU's virt "
 		"board.\n");
 	exit(2);
@@ -1746,6 +1750,8 @@ int main(int argc, char **argv)
 		} else if (!strcmp(a, "-netdev")) {
 			if (board_net_option(&b.net, a, v, msg) < 0)
 				die(0, "%s", msg);
+		} else if (!strcmp(a, "-incoming")) {
+			b.incoming = v;
 		} else if ((r = board_qmp_option(qmp_opts, a, v)) != 0) {
 			if (r < 0)
 				die(0, "unsupported %s '%s'", a, v);
@@ -1812,6 +1818,11 @@ int main(int argc, char **argv)
 		die(r, "cannot open the QMP monitor '%s'", qmp_failed);
 	if (qmp_opts->qmp && (r = board_net_add_qmp(&b.net, qmp_opts->qmp)) < 0)
 		die(r, "cannot add QMP's set_link");
+	r = board_snapshot_qmp(&b.snap, qmp_opts->qmp, b.vm);
+	if (r < 0)
+		die(r, "cannot register QMP migrate");
+	if (b.incoming && (r = board_incoming(b.vm, b.incoming)) < 0)
+		die(r, "-incoming %s", b.incoming);
 	board_qmp_ready(qmp_opts, b.vm, b.harts, "TCG");
 	/* -S: stay in the created state (QMP's prelaunch) until gdb or
 	 * QMP's cont starts the VM. */

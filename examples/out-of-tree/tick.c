@@ -5,12 +5,18 @@
  * the timer belongs to the VM (vmc_vm_timer_new), so every callback sees
  * the device's state under the one lock, with no locking here.
  *
+ * It takes part in snapshots through a section ("tick", version 1): its
+ * status, count of firings and the timer's deadline, which the restored
+ * virtual clock makes meaningful again.
+ *
  * The end of its life follows vmc-memory.h: detach the region's callbacks,
- * free the timer, drop the region; the state is freed by ops.release, when
- * no thread can be inside a callback any more.
+ * remove the snapshot section, free the timer, drop the region; the state
+ * is freed by ops.release, when no thread can be inside a callback any
+ * more.
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "tick.h"
 
@@ -19,6 +25,7 @@ struct tick {
 	struct vmc_irq *irq;
 	struct vmc_region *region;
 	struct vmc_timer *timer;
+	struct vmc_snapshot_section *section;
 	uint32_t status;
 	uint32_t fired;
 	void (*released)(void *);
@@ -89,6 +96,75 @@ static int tick_write(void *opaque, uint64_t offset, unsigned size,
 	return 0;
 }
 
+/* The section's state: three little-endian fields. */
+struct tick_state {
+	uint8_t status[4], fired[4], deadline[8];
+};
+
+static void put(uint8_t *p, uint64_t v, int n)
+{
+	for (int i = 0; i < n; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t get(const uint8_t *p, int n)
+{
+	uint64_t v = 0;
+
+	for (int i = n - 1; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static int tick_save(void *opaque, void *buf, size_t size)
+{
+	struct tick *t = opaque;
+	struct tick_state st;
+
+	if (buf) {
+		put(st.status, t->status, 4);
+		put(st.fired, t->fired, 4);
+		put(st.deadline, (uint64_t)vmc_timer_get_deadline(t->timer), 8);
+		memcpy(buf, &st, sizeof(st));
+	}
+	return (int)sizeof(st);
+}
+
+/* Input may come from a file: checked whole before anything changes. */
+static int tick_check(void *opaque, const void *buf, size_t size,
+		      uint32_t version)
+{
+	struct tick_state st;
+
+	if (version != 1 || size != sizeof(st))
+		return -EINVAL;
+	memcpy(&st, buf, sizeof(st));
+	if (get(st.status, 4) > 1 || (int64_t)get(st.deadline, 8) < -1)
+		return -EINVAL;
+	return 0;
+}
+
+static int tick_load(void *opaque, const void *buf, size_t size,
+		     uint32_t version)
+{
+	struct tick *t = opaque;
+	struct tick_state st;
+	int64_t deadline;
+
+	if (tick_check(opaque, buf, size, version) < 0)
+		return -EINVAL;
+	memcpy(&st, buf, sizeof(st));
+	t->status = (uint32_t)get(st.status, 4);
+	t->fired = (uint32_t)get(st.fired, 4);
+	deadline = (int64_t)get(st.deadline, 8);
+	if (deadline >= 0)
+		vmc_timer_mod(t->timer, deadline);
+	else
+		vmc_timer_del(t->timer);
+	vmc_irq_set(t->irq, t->status & 1);
+	return 0;
+}
+
 static void tick_release(void *opaque)
 {
 	struct tick *t = opaque;
@@ -109,6 +185,12 @@ int tick_new(struct vmc_vm *vm, struct vmc_irq *irq, struct tick **ret)
 		.max_access_size = 4,
 		.endian = VMC_ENDIAN_LITTLE,
 	};
+	static const struct vmc_snapshot_section_ops snap_ops = {
+		.struct_size = sizeof(snap_ops),
+		.save = tick_save,
+		.check = tick_check,
+		.load = tick_load,
+	};
 	struct tick *t;
 	int r;
 
@@ -124,9 +206,17 @@ int tick_new(struct vmc_vm *vm, struct vmc_irq *irq, struct tick **ret)
 		free(t);
 		return r;
 	}
+	r = vmc_vm_add_snapshot_section(vm, "tick", 1, &snap_ops, t,
+					&t->section);
+	if (r < 0) {
+		vmc_timer_free(t->timer);
+		free(t);
+		return r;
+	}
 	r = vmc_region_new_io(vmc_vm_get_memory(vm), "tick", TICK_SIZE, &ops, t,
 			      0, &t->region);
 	if (r < 0) {
+		vmc_vm_remove_snapshot_section(vm, t->section);
 		vmc_timer_free(t->timer);
 		free(t);
 		return r;
@@ -144,8 +234,9 @@ void tick_free(struct tick *t, void (*released)(void *), void *opaque)
 {
 	if (!t)
 		return;
-	/* 1. No register callback runs from now on. */
+	/* 1. No register callback runs from now on, nor a snapshot's. */
 	vmc_region_detach_ops(t->region);
+	vmc_vm_remove_snapshot_section(t->vm, t->section);
 	/* 2. So nothing can re-arm the timer: free it. */
 	vmc_timer_free(t->timer);
 	t->timer = NULL;

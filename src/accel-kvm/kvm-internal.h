@@ -212,6 +212,9 @@ static inline bool vmc__kvm_is(const struct vmc_vm *vm)
 
 /* kvm.c */
 int vmc__kvm_ioctl(int fd, unsigned long req, void *arg);
+
+/* Snapshot sections of the in-kernel devices (x86/vm-state.c). */
+int vmc__kvm_x86_add_sections(struct vmc_vm *vm);
 /* The process-wide answers (valid once a probe succeeded). */
 const struct kvm_host *vmc__kvm_host(void);
 void vmc__kvm_kick_raw(struct vmc_vcpu *vcpu);

@@ -450,6 +450,11 @@ static int kvm_vm_init(struct vmc_vm *vm)
 	r = vmc__kvm_memory_init(vm);
 	if (r < 0)
 		goto fail;
+	r = vmc__kvm_x86_add_sections(vm);
+	if (r < 0) {
+		vmc__kvm_memory_destroy(vm);
+		goto fail;
+	}
 	return 0;
 fail:
 	kvm_vm_free(vm, kv);

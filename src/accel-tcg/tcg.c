@@ -698,21 +698,23 @@ static int tcg_set_reg(struct vmc_vcpu *vcpu, unsigned int reg, uint64_t val)
 }
 
 /* ------------------------------------------------------------------------
- * Snapshots: every GPR, pc, privilege and the CSRs of the list below.  Not
+ * Snapshots: every GPR and FPR, pc, privilege and the CSRs of the list
+ * below (the trigger CSRs hold no state: Sdtrig without triggers).  Not
  * in the blob: device-driven mip lines (their devices restore them), an
  * LR reservation (dropped, as a trap would) and translated code (dropped).
  */
 
-#define TCG_STATE_MAGIC 0x31767274u /* "trv1" */
+#define TCG_STATE_MAGIC 0x32767274u /* "trv2" */
 
 /* Saved and loaded in this order: PMP before what paging checks, satp
- * before mstatus, the counters last. */
+ * and fcsr before mstatus (whose FS a write of fcsr would mark dirty),
+ * the counters last. */
 static const uint16_t tcg_state_csrs[] = {
 	0x3a0, 0x3a2, 0x3b0, 0x3b1, 0x3b2, 0x3b3, 0x3b4, 0x3b5, 0x3b6,
 	0x3b7, 0x3b8, 0x3b9, 0x3ba, 0x3bb, 0x3bc, 0x3bd, 0x3be, 0x3bf,
 	0x302, 0x303, 0x304, 0x305, 0x306, 0x30a, 0x320, 0x340, 0x341,
 	0x342, 0x343, 0x344, 0x105, 0x106, 0x10a, 0x140, 0x141, 0x142,
-	0x143, 0x180, 0x300, 0xb00, 0xb02,
+	0x143, 0x180, 0x003, 0x300, 0xb00, 0xb02,
 };
 #define TCG_STATE_NCSR (sizeof(tcg_state_csrs) / sizeof(tcg_state_csrs[0]))
 
@@ -721,6 +723,7 @@ struct tcg_state {
 	uint32_t ncsr;
 	uint64_t present; /* bit i: CSR i of the list exists on this hart */
 	uint64_t gpr[32];
+	uint64_t fpr[32];
 	uint64_t pc, priv;
 	uint64_t csr[TCG_STATE_NCSR];
 };
@@ -736,8 +739,10 @@ static int tcg_vcpu_save(struct vmc_vcpu *vcpu, void *buf, size_t size)
 		return (int)sizeof(st);
 	if (size < sizeof(st))
 		return -EINVAL;
-	for (unsigned int i = 0; i < 32; i++)
+	for (unsigned int i = 0; i < 32; i++) {
 		st.gpr[i] = vmc__rv_get_gpr(h, i);
+		(void)vmc__rv_get_fpr(h, i, &st.fpr[i]);
+	}
 	st.pc = vmc__rv_get_pc(h);
 	st.priv = vmc__rv_get_priv(h);
 	for (unsigned int i = 0; i < TCG_STATE_NCSR; i++)
@@ -764,6 +769,8 @@ static int tcg_vcpu_load(struct vmc_vcpu *vcpu, const void *buf, size_t size)
 			(void)vmc__rv_set_csr(h, tcg_state_csrs[i], st.csr[i]);
 	for (unsigned int i = 1; i < 32; i++)
 		vmc__rv_set_gpr(h, i, st.gpr[i]);
+	for (unsigned int i = 0; i < 32; i++)
+		(void)vmc__rv_set_fpr(h, i, st.fpr[i]);
 	vmc__rv_set_pc(h, st.pc);
 	vmc__rv_set_priv(h, (unsigned int)st.priv);
 	/* RAM under translated code may have been rewritten: TLB and blocks

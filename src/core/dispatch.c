@@ -14,7 +14,43 @@ struct vmc__as_mapping {
 	struct vmc__as_mapping *next;
 	void *ptr;
 	struct vmc__flat_view *view;
+	/* A writable mapping's bytes in their RAM region (snapshots). */
+	struct vmc_region *region;
+	uint64_t offset;
+	size_t len;
+	bool write;
 };
+
+/* ------------------------------------------------------------------------
+ * Host writes under snapshot tracking (see memory-internal.h)
+ */
+
+void vmc__region_mark_host_dirty(struct vmc_region *r, uint64_t off,
+				 uint64_t len)
+{
+	_Atomic uint64_t *bm;
+
+	if (!len ||
+	    !atomic_load_explicit(&r->host_dirty_on, memory_order_acquire))
+		return;
+	bm = atomic_load_explicit(&r->host_dirty, memory_order_acquire);
+	if (!bm)
+		return;
+	for (uint64_t p = off / 4096; p <= (off + len - 1) / 4096; p++)
+		atomic_fetch_or_explicit(&bm[p / 64], UINT64_C(1) << (p % 64),
+					 memory_order_relaxed);
+	atomic_store_explicit(&r->host_dirty_any, true, memory_order_release);
+}
+
+void vmc__as_mark_mapped_dirty(struct vmc_address_space *as)
+{
+	pthread_mutex_lock(&as->map_lock);
+	for (struct vmc__as_mapping *m = as->mappings; m; m = m->next)
+		if (m->write)
+			vmc__region_mark_host_dirty(m->region, m->offset,
+						    m->len);
+	pthread_mutex_unlock(&as->map_lock);
+}
 
 static int call_io(struct vmc_address_space *as, struct vmc_region *mr,
 		   uint64_t off, uint8_t *buf, unsigned size, bool write)
@@ -243,6 +279,9 @@ static int as_access(struct vmc_address_space *as, uint64_t addr, uint8_t *buf,
 				}
 			} else {
 				memcpy(r->host + (addr - r->start), buf, chunk);
+				vmc__region_mark_host_dirty(
+					r->region,
+					r->offset + (addr - r->start), chunk);
 			}
 		}
 		len -= chunk;
@@ -374,6 +413,8 @@ VMC_EXPORT int vmc_as_write_rom(struct vmc_address_space *as, uint64_t addr,
 		if (chunk == 0 || chunk > len)
 			chunk = len;
 		memcpy(r->host + (addr - r->start), src, chunk);
+		vmc__region_mark_host_dirty(
+			r->region, r->offset + (addr - r->start), chunk);
 		addr += chunk;
 		src += chunk;
 		len -= chunk;
@@ -431,6 +472,10 @@ VMC_EXPORT int vmc_as_map(struct vmc_address_space *as, uint64_t addr,
 	}
 	m->ptr = r->host + (addr - r->start);
 	m->view = v;
+	m->region = r->region;
+	m->offset = r->offset + (addr - r->start);
+	m->len = len;
+	m->write = write;
 	pthread_mutex_lock(&as->map_lock);
 	m->next = as->mappings;
 	as->mappings = m;
@@ -455,6 +500,8 @@ VMC_EXPORT int vmc_as_unmap(struct vmc_address_space *as, void *ptr)
 	pthread_mutex_unlock(&as->map_lock);
 	if (!m)
 		return -ENOENT;
+	if (m->write)
+		vmc__region_mark_host_dirty(m->region, m->offset, m->len);
 	vmc__flat_view_unref(as->mem, m->view);
 	free(m);
 	return 0;

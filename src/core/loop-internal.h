@@ -150,6 +150,8 @@ void vmc__clock_set_deadline_notify(struct vmc_clock *clock,
 				    void (*fn)(void *opaque), void *opaque);
 
 struct vmc_loop *vmc__clock_get_loop(struct vmc_clock *clock);
+/* Set a virtual clock's time: a snapshot's restore (timer.c). */
+void vmc__clock_set_ns(struct vmc_clock *clock, int64_t ns);
 
 /* Inside the loop code. */
 void vmc__loop_enter_cb(struct vmc_loop *loop);

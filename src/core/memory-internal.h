@@ -201,7 +201,25 @@ struct vmc_region {
 	/* Sorted by vmc__ioeventfd_cmp order (offset, size, match, data). */
 	struct vmc__region_ioeventfd *ioeventfds;
 	size_t nr_ioeventfds, cap_ioeventfds;
+
+	/*
+	 * RAM written by the host while a snapshot tracks the region
+	 * (snapshot.c), which no accelerator's dirty log sees: bit i for
+	 * each 4 KiB page written through vmc_as_write() or a writable
+	 * vmc_as_map().  Allocated by the snapshot code, freed with the
+	 * region; host_dirty_any says some bit may be set.
+	 */
+	_Atomic(_Atomic uint64_t *) host_dirty;
+	_Atomic bool host_dirty_on, host_dirty_any;
 };
+
+/* Host writes to @r's bytes [@off, @off + @len): mark them for the
+ * tracked snapshot, if any (any thread). */
+void vmc__region_mark_host_dirty(struct vmc_region *r, uint64_t off,
+				 uint64_t len);
+/* Mark every range of @as mapped writable now (a restore: what the host
+ * may have written through them since). */
+void vmc__as_mark_mapped_dirty(struct vmc_address_space *as);
 
 /* ------------------------------------------------------------------------
  * Flat views

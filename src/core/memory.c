@@ -652,6 +652,7 @@ void vmc__region_free(struct vmc_region *r)
 	if (r->kind == VMC__REGION_IO && r->ops.release)
 		r->ops.release(r->opaque);
 	free(r->ioeventfds);
+	free((void *)atomic_load(&r->host_dirty));
 	free(r->name);
 	free(r);
 }

@@ -2,28 +2,27 @@
 /*
  * In-memory snapshots (vmc-snapshot.h).
  *
- * A snapshot copies every RAM region the VM's memory tree reaches into an
- * anonymous mapping (only the memfd's populated extents: untouched RAM
- * costs nothing) and every vCPU's state through the accelerator's
- * vcpu_save.  It then turns dirty logging on for those regions and clears
- * the log, and becomes the VM's tracked snapshot (vm->snapshot).  A
- * restore to the tracked snapshot fetches and clears each region's log
- * and copies back exactly the pages it names; since the log was cleared
- * when RAM last equalled the snapshot, the pages it does not name still
- * do.  A restore to another snapshot copies everything and takes the
- * tracking over.
+ * A snapshot copies every RAM region the VM's memory tree reaches into a
+ * memfd of its own (only the region memfd's populated extents: untouched
+ * RAM costs nothing; clones map it copy-on-write, snapshot-clone.c) and
+ * every vCPU's state through the accelerator's vcpu_save.  It then turns dirty
+ * logging on for those regions and clears the log, and becomes the VM's tracked
+ * snapshot (vm->snapshot).  A restore to the tracked snapshot fetches and
+ * clears each region's log and copies back exactly the pages it names; since
+ * the log was cleared when RAM last equalled the snapshot, the pages it does
+ * not name still do.  The host's own writes (vmc_as_write(), writable
+ * vmc_as_map()) are in no accelerator's log: dispatch.c marks them in a bitmap
+ * per region, and a restore adds those and the live writable mappings.  A
+ * restore to another snapshot copies everything (a clone's maps it again) and
+ * takes the tracking over.
  *
- * Device state is not saved yet.  The intended shape (ARCHITECTURE.md
- * §6a), public so out-of-tree devices use it too: a device registers a
- * section on its VM, vmc_vm_add_snapshot_section(vm, name, version, ops,
- * opaque, &ret), with ops { struct_size; save(opaque, buf, size) returning
- * the size it needs when buf is NULL; load(opaque, buf, size, version)
- * that refuses an unknown version with -EINVAL before changing anything }.
- * A snapshot keeps one blob per section, found by name; a restore loads
- * them after RAM and the vCPUs, under the VM lock, and a snapshot whose
- * set of sections differs from the VM's is -EINVAL.  The fd format of the
- * issue writes the same sections, each with its name, version and length.
+ * Device state and the virtual clock are saved through sections
+ * (snapshot-section.c): a snapshot keeps one blob per section, a restore
+ * checks them all before it changes anything and loads them after RAM and
+ * the vCPUs, under the VM lock.  The fd format (snapshot-file.c) writes
+ * the same sections, each with its name, version, length and checksum.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -32,38 +31,14 @@
 #include <libvmcore/vmc-snapshot.h>
 
 #include "memory-internal.h"
+#include "snapshot-internal.h"
 #include "vm-internal.h"
-
-#define SNAP_PAGE 4096u
-
-struct snap_ram {
-	struct vmc_region *region; /* a reference */
-	uint8_t *host;		   /* the region's RAM */
-	uint64_t size;
-	uint8_t *copy; /* anonymous mapping of size bytes */
-	size_t map_size;
-};
-
-struct vmc_snapshot {
-	struct vmc_vm *vm; /* a reference */
-	struct snap_ram *ram;
-	size_t nr_ram;
-	uint64_t *bitmap; /* scratch for the largest region's log */
-	size_t words;
-	unsigned int nr_vcpus;
-	size_t vcpu_size;
-	uint8_t *vcpus; /* nr_vcpus blobs of vcpu_size bytes */
-	bool *halted;	/* core's WFI/HLT state of each vCPU */
-};
 
 /* ------------------------------------------------------------------------
  * The RAM regions of a VM
  */
 
-struct ram_list {
-	struct vmc_region **r;
-	size_t n, cap;
-};
+#define ram_list vmc__ram_list
 
 static int ram_list_add(struct ram_list *l, struct vmc_region *r)
 {
@@ -108,8 +83,12 @@ static int ram_collect(struct ram_list *l, struct vmc_region *r,
 	}
 }
 
-/* -EBUSY unless the VM does not run and every vCPU is parked. */
-static int check_stopped(struct vmc_vm *vm)
+int vmc__ram_collect(struct vmc_vm *vm, struct vmc__ram_list *l)
+{
+	return ram_collect(l, vm->root_memory, 0);
+}
+
+int vmc__snapshot_check_stopped(struct vmc_vm *vm)
 {
 	if (atomic_load(&vm->state) == VMC_VM_RUNNING)
 		return -EBUSY;
@@ -142,8 +121,46 @@ static void ram_save(const struct snap_ram *s, int fd)
 	}
 }
 
+/*
+ * Host writes (vmc_as_write(), writable vmc_as_map(): devices, loaders,
+ * guest-call arguments) are in no accelerator's log: core keeps its own
+ * bitmap per region (dispatch.c marks it), cleared and switched on here.
+ */
+static int host_dirty_start(struct snap_ram *s)
+{
+	struct vmc_region *r = s->region;
+	size_t words = (size_t)((s->size / SNAP_PAGE + 64) / 64);
+	_Atomic uint64_t *bm = atomic_load(&r->host_dirty);
+
+	if (!bm) {
+		bm = calloc(words, sizeof(*bm));
+		if (!bm)
+			return -ENOMEM;
+		atomic_store_explicit(&r->host_dirty, bm, memory_order_release);
+	}
+	for (size_t w = 0; w < words; w++)
+		atomic_store_explicit(&bm[w], 0, memory_order_relaxed);
+	atomic_store(&r->host_dirty_any, false);
+	atomic_store_explicit(&r->host_dirty_on, true, memory_order_release);
+	return 0;
+}
+
+/* OR the host's writes since the last call into @bitmap (@words). */
+static void host_dirty_take(struct snap_ram *s, uint64_t *bitmap, size_t words)
+{
+	struct vmc_region *r = s->region;
+	_Atomic uint64_t *bm;
+
+	if (!atomic_exchange(&r->host_dirty_any, false))
+		return;
+	bm = atomic_load_explicit(&r->host_dirty, memory_order_acquire);
+	for (size_t w = 0; bm && w < words; w++)
+		bitmap[w] |= atomic_exchange_explicit(&bm[w], 0,
+						      memory_order_relaxed);
+}
+
 /* Dirty logging on (and cleared) for every region of @snap. */
-static int track(struct vmc_snapshot *snap)
+int vmc__snapshot_track(struct vmc_snapshot *snap)
 {
 	struct vmc_vm *vm = snap->vm;
 	int r;
@@ -159,17 +176,28 @@ static int track(struct vmc_snapshot *snap)
 					 snap->words);
 		if (r < 0)
 			return r;
+		r = host_dirty_start(s);
+		if (r < 0)
+			return r;
 	}
 	vm->snapshot = snap;
 	return 0;
 }
 
-static void untrack(struct vmc_snapshot *snap)
+void vmc__snapshot_untrack_snap(struct vmc_snapshot *snap)
 {
-	for (size_t i = 0; i < snap->nr_ram; i++)
+	for (size_t i = 0; i < snap->nr_ram; i++) {
+		atomic_store(&snap->ram[i].region->host_dirty_on, false);
 		(void)vmc_vm_set_dirty_logging(snap->vm, snap->ram[i].region,
 					       false);
+	}
 	snap->vm->snapshot = NULL;
+}
+
+void vmc__snapshot_untrack(struct vmc_vm *vm)
+{
+	if (vm->snapshot)
+		vmc__snapshot_untrack_snap(vm->snapshot);
 }
 
 VMC_EXPORT void vmc_snapshot_free(struct vmc_snapshot *snap)
@@ -177,16 +205,19 @@ VMC_EXPORT void vmc_snapshot_free(struct vmc_snapshot *snap)
 	if (!snap)
 		return;
 	if (snap->vm->snapshot == snap)
-		untrack(snap);
+		vmc__snapshot_untrack_snap(snap);
 	for (size_t i = 0; i < snap->nr_ram; i++) {
 		if (snap->ram[i].copy)
 			munmap(snap->ram[i].copy, snap->ram[i].map_size);
+		if (snap->ram[i].fd >= 0)
+			close(snap->ram[i].fd);
 		vmc_region_unref(snap->ram[i].region);
 	}
 	free(snap->ram);
 	free(snap->bitmap);
 	free(snap->vcpus);
 	free(snap->halted);
+	vmc__devstate_free(&snap->dev);
 	vmc_vm_unref(snap->vm);
 	free(snap);
 }
@@ -239,13 +270,20 @@ static int save_ram(struct vmc_snapshot *snap)
 		void *p;
 
 		s->region = vmc_region_ref(l.r[i]);
+		s->fd = -1;
 		snap->nr_ram++;
 		s->host = l.r[i]->host;
 		s->size = (uint64_t)l.r[i]->size;
 		s->map_size = (size_t)((s->size + SNAP_PAGE - 1) &
 				       ~(uint64_t)(SNAP_PAGE - 1));
-		p = mmap(NULL, s->map_size, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		/* A memfd, so that clones can map it copy-on-write. */
+		s->fd = memfd_create("vmc-snapshot", MFD_CLOEXEC);
+		if (s->fd < 0 || ftruncate(s->fd, (off_t)s->map_size) < 0) {
+			r = -errno;
+			goto out;
+		}
+		p = mmap(NULL, s->map_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+			 s->fd, 0);
 		if (p == MAP_FAILED)
 			goto out;
 		s->copy = p;
@@ -277,16 +315,18 @@ VMC_EXPORT int vmc_snapshot_new(struct vmc_vm *vm, struct vmc_snapshot **ret)
 		return -ENOMEM;
 	snap->vm = vmc_vm_ref(vm);
 	taken = vmc__lock_acquire_if_needed(&vm->lock);
-	r = check_stopped(vm);
+	r = vmc__snapshot_check_stopped(vm);
 	if (r == 0)
 		r = save_vcpus(snap);
+	if (r == 0)
+		r = vmc__devstate_save(vm, &snap->dev);
 	if (r == 0)
 		r = save_ram(snap);
 	if (r == 0) {
 		/* The previous tracked snapshot gives way. */
 		if (vm->snapshot)
-			untrack(vm->snapshot);
-		r = track(snap);
+			vmc__snapshot_untrack_snap(vm->snapshot);
+		r = vmc__snapshot_track(snap);
 	}
 	vmc__lock_release_if(&vm->lock, taken);
 	if (r < 0) {
@@ -332,6 +372,7 @@ static int64_t restore_dirty(struct vmc_snapshot *snap, struct snap_ram *s)
 				 snap->words);
 	if (r < 0)
 		return r;
+	host_dirty_take(s, snap->bitmap, words);
 	for (size_t w = 0; w < words; w++) {
 		uint64_t bits = snap->bitmap[w];
 
@@ -360,14 +401,18 @@ VMC_EXPORT int vmc_snapshot_restore(struct vmc_vm *vm,
 	vmc_assert_return(vm && snap && snap->vm == vm, -EINVAL);
 	ops = vm->ops;
 	taken = vmc__lock_acquire_if_needed(&vm->lock);
-	r = check_stopped(vm);
+	r = vmc__snapshot_check_stopped(vm);
 	if (r == 0)
 		r = check_layout(snap);
 	if (r == 0 && snap->nr_vcpus != vm->nr_vcpus)
 		r = -EINVAL;
+	if (r == 0)
+		r = vmc__devstate_check(vm, &snap->dev);
 	if (r < 0)
 		goto out;
 	if (vm->snapshot == snap) {
+		/* What the host may have written through live mappings. */
+		vmc__as_mark_mapped_dirty(vm->as_memory);
 		for (size_t i = 0; i < snap->nr_ram; i++) {
 			int64_t n = restore_dirty(snap, &snap->ram[i]);
 
@@ -379,15 +424,17 @@ VMC_EXPORT int vmc_snapshot_restore(struct vmc_vm *vm,
 		}
 	} else {
 		if (vm->snapshot)
-			untrack(vm->snapshot);
+			vmc__snapshot_untrack_snap(vm->snapshot);
 		/* Logging first: nothing written after the copy escapes. */
-		r = track(snap);
+		r = vmc__snapshot_track(snap);
 		if (r < 0)
 			goto out;
 		for (size_t i = 0; i < snap->nr_ram; i++) {
 			struct snap_ram *s = &snap->ram[i];
 
-			memcpy(s->host, s->copy, (size_t)s->size);
+			/* A clone maps the copy again; others copy it. */
+			if (vmc__snapshot_ram_remap(s) < 0)
+				memcpy(s->host, s->copy, (size_t)s->size);
 			copied += (int64_t)((s->size + SNAP_PAGE - 1) /
 					    SNAP_PAGE);
 		}
@@ -402,6 +449,9 @@ VMC_EXPORT int vmc_snapshot_restore(struct vmc_vm *vm,
 		 * (the VM lock keeps the parked thread from looking). */
 		vm->vcpus[i].halted = snap->halted[i];
 	}
+	r = vmc__devstate_load(vm, &snap->dev);
+	if (r < 0)
+		goto out;
 	r = copied > INT32_MAX ? INT32_MAX : (int)copied;
 out:
 	vmc__lock_release_if(&vm->lock, taken);

@@ -637,3 +637,22 @@ VMC_EXPORT void vmc_timer_free(struct vmc_timer *t)
 	vmc_clock_unref(c);
 	vmc_loop_unref(loop);
 }
+
+/* ------------------------------------------------------------------------
+ * Snapshots: a virtual clock set back (or forward) to a saved time
+ */
+
+void vmc__clock_set_ns(struct vmc_clock *clock, int64_t ns)
+{
+	if (!clock || clock->type != VMC_CLOCK_VIRTUAL)
+		return;
+	tlock(clock);
+	if (clock->deterministic)
+		atomic_store_explicit(&clock->det_ns, ns, memory_order_release);
+	else if (clock->running)
+		clock->offset = ns - vmc__monotonic_ns();
+	else
+		clock->frozen = ns;
+	tunlock(clock);
+	timers_changed(clock->loop);
+}

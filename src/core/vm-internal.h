@@ -155,6 +155,9 @@ struct vmc_vm {
 	struct vmc_region *root_memory, *root_io;
 	/* The snapshot whose dirty log runs (snapshot.c), or NULL. */
 	struct vmc_snapshot *snapshot;
+	/* Registered snapshot sections, in order (snapshot-section.c; VM
+	 * lock). */
+	struct vmc_snapshot_section *sections;
 	struct vmc_address_space *as_memory;
 	struct vmc_address_space *as_io;
 

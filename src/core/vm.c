@@ -17,6 +17,7 @@
 
 #include "loop-internal.h"
 #include "spin.h"
+#include "snapshot-internal.h"
 #include "vm-internal.h"
 
 enum {
@@ -726,6 +727,7 @@ static void vm_free(struct vmc_vm *vm)
 	free(vm->req_pool);
 	handlers_free(&vm->state_handlers);
 	handlers_free(&vm->reset_handlers);
+	vmc__sections_free(vm);
 	vmc_address_space_free(vm->as_memory);
 	vmc_address_space_free(vm->as_io);
 	vmc_region_unref(vm->root_memory);

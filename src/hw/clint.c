@@ -19,6 +19,7 @@
 #include <libvmcore/vmc-riscv.h>
 
 #include "hw-internal.h"
+#include "hw-snap.h"
 #include "vmc-config.h"
 
 #if VMC_HAVE_FDT
@@ -45,6 +46,7 @@ struct vmc_clint {
 	bool own_irqs;
 	struct clint_hart *hart;
 	struct vmc_vm_reset_handler *reset_handler;
+	struct vmc_snapshot_section *section;
 	struct vmc_region *region;
 };
 
@@ -208,6 +210,102 @@ static void clint_reset(struct vmc_vm *vm, void *userdata)
 	}
 }
 
+/* ------------------------------------------------------------------------
+ * Snapshot section "clint" (version 1): mtime's delta to the virtual
+ * clock, and each hart's msip and mtimecmp.  The timers and the lines
+ * follow from them and the restored clock.
+ */
+
+static void clint_snap_io(struct hw_snap *s, uint64_t *delta, uint32_t *harts,
+			  uint32_t *msip, uint64_t *cmp, unsigned int n)
+{
+	if (s->save) {
+		hw_snap_put(s, *delta, 8);
+		hw_snap_put(s, *harts, 4);
+		for (unsigned int i = 0; i < n; i++) {
+			hw_snap_put(s, msip[i], 4);
+			hw_snap_put(s, cmp[i], 8);
+		}
+		return;
+	}
+	*delta = hw_snap_get(s, 8);
+	*harts = (uint32_t)hw_snap_get(s, 4);
+	for (unsigned int i = 0; i < n && i < *harts; i++) {
+		msip[i] = (uint32_t)hw_snap_get(s, 4);
+		cmp[i] = hw_snap_get(s, 8);
+	}
+}
+
+static int clint_snap_save(void *opaque, void *buf, size_t size)
+{
+	struct vmc_clint *c = opaque;
+	struct hw_snap s = {.save = true, .out = buf, .size = size};
+	uint32_t harts = c->harts;
+
+	hw_snap_put(&s, c->delta, 8);
+	hw_snap_put(&s, harts, 4);
+	for (unsigned int i = 0; i < c->harts; i++) {
+		hw_snap_put(&s, c->hart[i].msip, 4);
+		hw_snap_put(&s, c->hart[i].mtimecmp, 8);
+	}
+	return hw_snap_result(&s);
+}
+
+/* Parse into @msip/@cmp (c->harts entries each). */
+static int clint_snap_parse(struct vmc_clint *c, const void *buf, size_t size,
+			    uint32_t version, uint64_t *delta, uint32_t *msip,
+			    uint64_t *cmp)
+{
+	struct hw_snap s = {.in = buf, .size = size};
+	uint32_t harts = 0;
+
+	if (version != 1)
+		return -EINVAL;
+	clint_snap_io(&s, delta, &harts, msip, cmp, c->harts);
+	if (!hw_snap_done(&s) || harts != c->harts)
+		return -EINVAL;
+	for (unsigned int i = 0; i < harts; i++)
+		if (msip[i] > 1)
+			return -EINVAL;
+	return 0;
+}
+
+static int clint_snap_check(void *opaque, const void *buf, size_t size,
+			    uint32_t version)
+{
+	struct vmc_clint *c = opaque;
+	uint32_t msip[VMC_CLINT_MAX_HARTS];
+	uint64_t cmp[VMC_CLINT_MAX_HARTS], delta;
+
+	return clint_snap_parse(c, buf, size, version, &delta, msip, cmp);
+}
+
+static int clint_snap_load(void *opaque, const void *buf, size_t size,
+			   uint32_t version)
+{
+	struct vmc_clint *c = opaque;
+	uint32_t msip[VMC_CLINT_MAX_HARTS];
+	uint64_t cmp[VMC_CLINT_MAX_HARTS], delta;
+	int r = clint_snap_parse(c, buf, size, version, &delta, msip, cmp);
+
+	if (r < 0)
+		return r;
+	c->delta = delta;
+	for (unsigned int i = 0; i < c->harts; i++) {
+		set_msip(&c->hart[i], msip[i]);
+		c->hart[i].mtimecmp = cmp[i];
+		update_timer(&c->hart[i]);
+	}
+	return 0;
+}
+
+static const struct vmc_snapshot_section_ops clint_snap_ops = {
+	.struct_size = sizeof(clint_snap_ops),
+	.save = clint_snap_save,
+	.check = clint_snap_check,
+	.load = clint_snap_load,
+};
+
 VMC_EXPORT void vmc_clint_config_init(struct vmc_clint_config *config)
 {
 	if (!config)
@@ -242,6 +340,8 @@ VMC_EXPORT void vmc_clint_free(struct vmc_clint *c)
 		vmc_region_detach_ops(c->region);
 	if (c->reset_handler)
 		vmc_vm_remove_reset_handler(c->vm, c->reset_handler);
+	vmc_vm_remove_snapshot_section(c->vm, c->section);
+	c->section = NULL;
 	for (unsigned int i = 0; c->hart && i < c->harts; i++)
 		vmc_timer_free(c->hart[i].timer);
 	if (c->region)
@@ -332,6 +432,10 @@ VMC_EXPORT int vmc_clint_new(const struct vmc_clint_config *cfg,
 			goto fail;
 	}
 	r = vmc_vm_add_reset_handler(c->vm, clint_reset, c, &c->reset_handler);
+	if (r < 0)
+		goto fail;
+	r = vmc_vm_add_snapshot_section(c->vm, "clint", 1, &clint_snap_ops, c,
+					&c->section);
 	if (r < 0)
 		goto fail;
 	r = vmc_region_new_io(vmc_vm_get_memory(c->vm), "clint", VMC_CLINT_SIZE,

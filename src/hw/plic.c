@@ -17,6 +17,7 @@
 #include <libvmcore/vmc-riscv.h>
 
 #include "hw-internal.h"
+#include "hw-snap.h"
 #include "vmc-config.h"
 
 #if VMC_HAVE_FDT
@@ -37,6 +38,7 @@ struct vmc_plic {
 	uint32_t *claimed;  /* nwords */
 	uint32_t *enable;   /* nctx * nwords */
 	struct vmc_vm_reset_handler *reset_handler;
+	struct vmc_snapshot_section *section;
 	struct vmc_region *region;
 };
 
@@ -291,6 +293,122 @@ static void plic_destroy(void *dev)
 	free(p);
 }
 
+/* ------------------------------------------------------------------------
+ * Snapshot section "plic" (version 1): the source and context counts (to
+ * refuse another shape), priorities, thresholds, input levels, pending,
+ * claimed and enable bits.  The output lines are driven again from them.
+ */
+
+static void plic_snap_io(struct vmc_plic *p, struct hw_snap *s,
+			 struct vmc_plic *v)
+{
+	size_t en = (size_t)p->nctx * p->nwords;
+
+	if (s->save) {
+		hw_snap_put(s, p->nsrc, 4);
+		hw_snap_put(s, p->nctx, 4);
+		hw_snap_bytes(s, p->priority, p->nsrc);
+		hw_snap_bytes(s, p->threshold, p->nctx);
+		for (unsigned int w = 0; w < p->nwords; w++) {
+			hw_snap_put(s, p->level[w], 4);
+			hw_snap_put(s, p->pending[w], 4);
+			hw_snap_put(s, p->claimed[w], 4);
+		}
+		for (size_t i = 0; i < en; i++)
+			hw_snap_put(s, p->enable[i], 4);
+		return;
+	}
+	if (hw_snap_get(s, 4) != p->nsrc || hw_snap_get(s, 4) != p->nctx) {
+		s->err = true;
+		return;
+	}
+	hw_snap_get_bytes(s, v->priority, p->nsrc);
+	hw_snap_get_bytes(s, v->threshold, p->nctx);
+	for (unsigned int w = 0; w < p->nwords; w++) {
+		v->level[w] = (uint32_t)hw_snap_get(s, 4) & word_mask(p, w);
+		v->pending[w] = (uint32_t)hw_snap_get(s, 4) & word_mask(p, w);
+		v->claimed[w] = (uint32_t)hw_snap_get(s, 4) & word_mask(p, w);
+	}
+	for (size_t i = 0; i < en; i++)
+		v->enable[i] = (uint32_t)hw_snap_get(s, 4) &
+			       word_mask(p, (unsigned int)(i % p->nwords));
+}
+
+static int plic_snap_save(void *opaque, void *buf, size_t size)
+{
+	struct hw_snap s = {.save = true, .out = buf, .size = size};
+
+	plic_snap_io(opaque, &s, NULL);
+	return hw_snap_result(&s);
+}
+
+/* Parse into freshly allocated arrays of @v (freed by the caller). */
+static int plic_snap_parse(struct vmc_plic *p, const void *buf, size_t size,
+			   uint32_t version, struct vmc_plic *v)
+{
+	struct hw_snap s = {.in = buf, .size = size};
+
+	if (version != 1)
+		return -EINVAL;
+	v->priority = calloc(p->nsrc, 1);
+	v->threshold = calloc(p->nctx, 1);
+	v->level = calloc(p->nwords, 4);
+	v->pending = calloc(p->nwords, 4);
+	v->claimed = calloc(p->nwords, 4);
+	v->enable = calloc((size_t)p->nctx * p->nwords, 4);
+	if (!v->priority || !v->threshold || !v->level || !v->pending ||
+	    !v->claimed || !v->enable)
+		return -ENOMEM;
+	plic_snap_io(p, &s, v);
+	return hw_snap_done(&s) ? 0 : -EINVAL;
+}
+
+static void plic_snap_free(struct vmc_plic *v)
+{
+	free(v->priority);
+	free(v->threshold);
+	free(v->level);
+	free(v->pending);
+	free(v->claimed);
+	free(v->enable);
+}
+
+static int plic_snap_check(void *opaque, const void *buf, size_t size,
+			   uint32_t version)
+{
+	struct vmc_plic v = {0};
+	int r = plic_snap_parse(opaque, buf, size, version, &v);
+
+	plic_snap_free(&v);
+	return r;
+}
+
+static int plic_snap_load(void *opaque, const void *buf, size_t size,
+			  uint32_t version)
+{
+	struct vmc_plic *p = opaque, v = {0};
+	int r = plic_snap_parse(p, buf, size, version, &v);
+
+	if (r == 0) {
+		memcpy(p->priority, v.priority, p->nsrc);
+		memcpy(p->threshold, v.threshold, p->nctx);
+		memcpy(p->level, v.level, p->nwords * 4u);
+		memcpy(p->pending, v.pending, p->nwords * 4u);
+		memcpy(p->claimed, v.claimed, p->nwords * 4u);
+		memcpy(p->enable, v.enable, (size_t)p->nctx * p->nwords * 4u);
+		update_outputs(p, true);
+	}
+	plic_snap_free(&v);
+	return r;
+}
+
+static const struct vmc_snapshot_section_ops plic_snap_ops = {
+	.struct_size = sizeof(plic_snap_ops),
+	.save = plic_snap_save,
+	.check = plic_snap_check,
+	.load = plic_snap_load,
+};
+
 VMC_EXPORT void vmc_plic_free(struct vmc_plic *p)
 {
 	if (!p)
@@ -300,6 +418,8 @@ VMC_EXPORT void vmc_plic_free(struct vmc_plic *p)
 		vmc_region_detach_ops(p->region);
 	if (p->reset_handler)
 		vmc_vm_remove_reset_handler(p->vm, p->reset_handler);
+	vmc_vm_remove_snapshot_section(p->vm, p->section);
+	p->section = NULL;
 	if (p->region)
 		vmc_region_unref(p->region);
 	else
@@ -396,6 +516,10 @@ VMC_EXPORT int vmc_plic_new(const struct vmc_plic_config *cfg,
 	if (r < 0)
 		goto fail;
 	r = vmc_vm_add_reset_handler(p->vm, plic_reset, p, &p->reset_handler);
+	if (r < 0)
+		goto fail;
+	r = vmc_vm_add_snapshot_section(p->vm, "plic", 1, &plic_snap_ops, p,
+					&p->section);
 	if (r < 0)
 		goto fail;
 	r = vmc_region_new_io(vmc_vm_get_memory(p->vm), "plic",

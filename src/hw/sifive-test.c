@@ -14,6 +14,7 @@
 #include <libvmcore/vmc-hw-sifive-test.h>
 
 #include "hw-internal.h"
+#include "hw-snap.h"
 #include "vmc-config.h"
 
 #if VMC_HAVE_FDT
@@ -23,6 +24,28 @@
 struct vmc_sifive_test {
 	struct vmc_vm *vm;
 	struct vmc_region *region;
+	struct vmc_snapshot_section *section;
+};
+
+/* Snapshot section "sifive-test" (version 1): the device has no state;
+ * the empty section makes a snapshot name it, so that a VM without one
+ * refuses the snapshot. */
+static int test_snap_save(void *opaque, void *buf, size_t size)
+{
+	return 0;
+}
+
+static int test_snap_load(void *opaque, const void *buf, size_t size,
+			  uint32_t version)
+{
+	return version == 1 && size == 0 ? 0 : -EINVAL;
+}
+
+static const struct vmc_snapshot_section_ops test_snap_ops = {
+	.struct_size = sizeof(test_snap_ops),
+	.save = test_snap_save,
+	.check = test_snap_load,
+	.load = test_snap_load,
 };
 
 int vmc__sifive_test_read(void *opaque, uint64_t offset, unsigned int size,
@@ -92,6 +115,12 @@ VMC_EXPORT int vmc_sifive_test_new(const struct vmc_sifive_test_config *cfg,
 		free(t);
 		return r;
 	}
+	r = vmc_vm_add_snapshot_section(t->vm, "sifive-test", 1, &test_snap_ops,
+					t, &t->section);
+	if (r < 0) {
+		vmc_sifive_test_free(t);
+		return r;
+	}
 	*ret = t;
 	return 0;
 }
@@ -102,6 +131,8 @@ VMC_EXPORT void vmc_sifive_test_free(struct vmc_sifive_test *t)
 		return;
 	/* The memory goes with the region's last reference (vmc-memory.h). */
 	vmc_region_detach_ops(t->region);
+	vmc_vm_remove_snapshot_section(t->vm, t->section);
+	t->section = NULL;
 	vmc_region_unref(t->region);
 }
 

@@ -59,6 +59,7 @@
 #include <libvmcore/vmc-hw-uart16550.h>
 
 #include "hw-internal.h"
+#include "hw-snap.h"
 #include "uart16550-regs.h"
 
 #define UART_FIFO_SIZE 16
@@ -111,6 +112,7 @@ struct vmc_uart16550 {
 	unsigned int out_head, out_count;
 	struct vmc_timer *timeout; /* character timeout, virtual clock */
 	struct vmc_vm_reset_handler *reset_handler;
+	struct vmc_snapshot_section *section;
 
 	/* Registers; all under the VM lock. */
 	uint16_t divisor;
@@ -569,6 +571,134 @@ static void reset_cb(struct vmc_vm *vm, void *userdata)
 	uart_reset_regs(userdata);
 }
 
+/* ------------------------------------------------------------------------
+ * Snapshot section "uart16550" (version 1): the guest-visible registers,
+ * the receive FIFO and the character timeout's deadline.  Bytes already
+ * handed to the host side are the host's (as on a reset).
+ */
+
+struct uart_snap {
+	uint16_t divisor;
+	uint8_t ier, lcr, mcr, lsr, msr, scr, fcr;
+	bool thr_ipending, timeout_ipending;
+	uint8_t rx[UART_FIFO_SIZE];
+	uint32_t rx_head, rx_count, rx_trigger;
+	int64_t timeout;
+};
+
+static void uart_snap_io(struct hw_snap *s, struct uart_snap *v)
+{
+	if (s->save) {
+		hw_snap_put(s, v->divisor, 2);
+		hw_snap_bytes(s, &v->ier, 7);
+		hw_snap_put(s, v->thr_ipending, 1);
+		hw_snap_put(s, v->timeout_ipending, 1);
+		hw_snap_bytes(s, v->rx, sizeof(v->rx));
+		hw_snap_put(s, v->rx_head, 4);
+		hw_snap_put(s, v->rx_count, 4);
+		hw_snap_put(s, v->rx_trigger, 4);
+		hw_snap_put(s, (uint64_t)v->timeout, 8);
+		return;
+	}
+	v->divisor = (uint16_t)hw_snap_get(s, 2);
+	hw_snap_get_bytes(s, &v->ier, 7);
+	v->thr_ipending = hw_snap_get(s, 1);
+	v->timeout_ipending = hw_snap_get(s, 1);
+	hw_snap_get_bytes(s, v->rx, sizeof(v->rx));
+	v->rx_head = (uint32_t)hw_snap_get(s, 4);
+	v->rx_count = (uint32_t)hw_snap_get(s, 4);
+	v->rx_trigger = (uint32_t)hw_snap_get(s, 4);
+	v->timeout = (int64_t)hw_snap_get(s, 8);
+}
+
+static int uart_snap_save(void *opaque, void *buf, size_t size)
+{
+	struct vmc_uart16550 *u = opaque;
+	struct hw_snap s = {.save = true, .out = buf, .size = size};
+	struct uart_snap v = {
+		.divisor = u->divisor,
+		.ier = u->ier,
+		.lcr = u->lcr,
+		.mcr = u->mcr,
+		.lsr = u->lsr,
+		.msr = u->msr,
+		.scr = u->scr,
+		.fcr = u->fcr,
+		.thr_ipending = u->thr_ipending,
+		.timeout_ipending = u->timeout_ipending,
+		.rx_head = u->rx_head,
+		.rx_count = u->rx_count,
+		.rx_trigger = u->rx_trigger,
+		.timeout = vmc_timer_get_deadline(u->timeout),
+	};
+
+	memcpy(v.rx, u->rx, sizeof(v.rx));
+	uart_snap_io(&s, &v);
+	return hw_snap_result(&s);
+}
+
+static int uart_snap_parse(const void *buf, size_t size, uint32_t version,
+			   struct uart_snap *v)
+{
+	struct hw_snap s = {.in = buf, .size = size};
+
+	if (version != 1)
+		return -EINVAL;
+	uart_snap_io(&s, v);
+	if (!hw_snap_done(&s) || v->rx_head >= UART_FIFO_SIZE ||
+	    v->rx_count > UART_FIFO_SIZE || !v->rx_trigger ||
+	    v->rx_trigger > UART_FIFO_SIZE || v->timeout < -1)
+		return -EINVAL;
+	return 0;
+}
+
+static int uart_snap_check(void *opaque, const void *buf, size_t size,
+			   uint32_t version)
+{
+	struct uart_snap v;
+
+	return uart_snap_parse(buf, size, version, &v);
+}
+
+static int uart_snap_load(void *opaque, const void *buf, size_t size,
+			  uint32_t version)
+{
+	struct vmc_uart16550 *u = opaque;
+	struct uart_snap v;
+	int r = uart_snap_parse(buf, size, version, &v);
+
+	if (r < 0)
+		return r;
+	u->divisor = v.divisor;
+	u->ier = v.ier;
+	u->lcr = v.lcr;
+	u->mcr = v.mcr;
+	u->lsr = v.lsr;
+	u->msr = v.msr;
+	u->scr = v.scr;
+	u->fcr = v.fcr;
+	u->thr_ipending = v.thr_ipending;
+	u->timeout_ipending = v.timeout_ipending;
+	memcpy(u->rx, v.rx, sizeof(u->rx));
+	u->rx_head = v.rx_head;
+	u->rx_count = v.rx_count;
+	u->rx_trigger = v.rx_trigger;
+	/* THRE/TEMT follow the host side's buffer, as it is now. */
+	tx_update(u);
+	hw_snap_timer_load(u->timeout, v.timeout);
+	if (u->in_paused && rx_space(u))
+		vmc_bh_schedule(u->bh);
+	update_irq(u);
+	return 0;
+}
+
+static const struct vmc_snapshot_section_ops uart_snap_ops = {
+	.struct_size = sizeof(uart_snap_ops),
+	.save = uart_snap_save,
+	.check = uart_snap_check,
+	.load = uart_snap_load,
+};
+
 /* The host side: the loop thread, VM lock held. */
 static void in_readable(struct vmc_fd_handler *h, int fd, void *userdata);
 static void out_writable(struct vmc_fd_handler *h, int fd, void *userdata);
@@ -866,6 +996,10 @@ VMC_EXPORT int vmc_uart16550_new(const struct vmc_uart16550_config *config,
 		goto fail;
 	uart_reset_regs(u);
 
+	r = vmc_vm_add_snapshot_section(c.vm, "uart16550", 1, &uart_snap_ops, u,
+					&u->section);
+	if (r < 0)
+		goto fail;
 	r = vmc_region_new_io(vmc_vm_get_memory(c.vm), "uart16550",
 			      8u << c.reg_shift, &ops, u, 0, &u->region);
 	if (r < 0)
@@ -873,6 +1007,7 @@ VMC_EXPORT int vmc_uart16550_new(const struct vmc_uart16550_config *config,
 	*ret = u;
 	return 0;
 fail:
+	vmc_vm_remove_snapshot_section(c.vm, u->section);
 	vmc_vm_remove_reset_handler(c.vm, u->reset_handler);
 	if (u->out_handler != u->in_handler)
 		vmc_fd_handler_free(u->out_handler);
@@ -891,6 +1026,8 @@ VMC_EXPORT void vmc_uart16550_free(struct vmc_uart16550 *u)
 		return;
 	/* No register callback runs from here on (vmc-memory.h). */
 	vmc_region_detach_ops(u->region);
+	vmc_vm_remove_snapshot_section(u->vm, u->section);
+	u->section = NULL;
 	vmc_vm_remove_reset_handler(u->vm, u->reset_handler);
 	if (u->out_handler != u->in_handler)
 		vmc_fd_handler_free(u->out_handler);

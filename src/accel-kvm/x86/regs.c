@@ -803,16 +803,19 @@ vmc_kvm_vcpu_set_guest_debug(struct vmc_vcpu *vcpu,
 }
 
 /* ------------------------------------------------------------------------
- * Snapshots: general, segment/control, FPU/SSE (KVM_GET_FPU), pending
- * events, the MSRs of the list below, and the local APIC when the kernel
- * emulates one.  Not in the blob: XSAVE state beyond SSE (AVX upper
- * halves), debug registers, the TSC deadline and nested state.
+ * Snapshots: general, segment/control, the whole XSAVE area (x87, SSE,
+ * AVX and what else XCR0 enables; KVM_GET_FPU where the kernel has no
+ * XSAVE), XCR0, the debug registers, pending events, the MSRs of the list
+ * below, and the local APIC with its TSC deadline when the kernel
+ * emulates one.  Not in the blob: the TSC itself (below) and nested
+ * state.
  */
 
-#define KVM_STATE_MAGIC 0x31783836u /* "68x1" */
+#define KVM_STATE_MAGIC 0x32783836u /* "68x2" */
 
 /* Not the TSC: the guest's time goes on across a restore (and writing it
- * makes KVM resynchronise its clocks, tens of microseconds). */
+ * makes KVM resynchronise its clocks, tens of microseconds).  KVM_GET_MSRS
+ * stops at the first MSR it does not know: the rarer ones come last. */
 static const uint32_t kvm_state_msrs[] = {
 	0x00000174, /* SYSENTER_CS */
 	0x00000175, /* SYSENTER_ESP */
@@ -823,25 +826,42 @@ static const uint32_t kvm_state_msrs[] = {
 	0xc0000083, /* CSTAR */
 	0xc0000084, /* SFMASK */
 	0xc0000102, /* KERNEL_GS_BASE */
+	0x000001a0, /* MISC_ENABLE */
+	0xc0000103, /* TSC_AUX */
+	0x4b564d00, /* KVM wall clock */
+	0x4b564d01, /* KVM system time */
 };
 #define KVM_STATE_NMSR (sizeof(kvm_state_msrs) / sizeof(kvm_state_msrs[0]))
+/* Written after the LAPIC, whose timer mode it depends on. */
+#define KVM_MSR_TSC_DEADLINE 0x000006e0u
 
 struct kvm_state {
 	uint32_t magic;
 	uint32_t nmsrs; /* MSRs the kernel answered, in list order */
 	uint32_t has_lapic;
-	uint32_t pad;
+	uint32_t has_xsave; /* xsave and xcrs, else fpu */
+	uint32_t has_debugregs;
+	uint32_t has_deadline;
 	struct kvm_regs regs;
 	struct kvm_sregs sregs;
 	struct kvm_fpu fpu;
+	struct kvm_xsave xsave;
+	struct kvm_xcrs xcrs;
+	struct kvm_debugregs debugregs;
 	struct kvm_vcpu_events events;
 	struct kvm_msr_entry msrs[KVM_STATE_NMSR];
+	struct kvm_msr_entry deadline;
 	struct kvm_lapic_state lapic;
 };
 
 struct kvm_state_msrs {
 	struct kvm_msrs hdr;
 	struct kvm_msr_entry e[KVM_STATE_NMSR];
+};
+
+struct kvm_state_msr1 {
+	struct kvm_msrs hdr;
+	struct kvm_msr_entry e[1];
 };
 
 int vmc__kvm_vcpu_save(struct vmc_vcpu *vcpu, void *buf, size_t size)
@@ -878,7 +898,21 @@ int vmc__kvm_vcpu_save(struct vmc_vcpu *vcpu, void *buf, size_t size)
 	/* KVM_GET_MSRS stops at the first MSR it does not know. */
 	st->nmsrs = (uint32_t)r;
 	memcpy(st->msrs, m.e, sizeof(m.e));
+	/* What older kernels or hosts lack is left out, not an error. */
+	st->has_xsave =
+		vmc__kvm_ioctl(kc->fd, KVM_GET_XSAVE, &st->xsave) >= 0 &&
+		vmc__kvm_ioctl(kc->fd, KVM_GET_XCRS, &st->xcrs) >= 0;
+	st->has_debugregs =
+		vmc__kvm_ioctl(kc->fd, KVM_GET_DEBUGREGS, &st->debugregs) >= 0;
 	st->has_lapic = vmc__kvm_ioctl(kc->fd, KVM_GET_LAPIC, &st->lapic) >= 0;
+	if (st->has_lapic) {
+		struct kvm_state_msr1 d = {.hdr.nmsrs = 1};
+
+		d.e[0].index = KVM_MSR_TSC_DEADLINE;
+		st->has_deadline =
+			vmc__kvm_ioctl(kc->fd, KVM_GET_MSRS, &d) == 1;
+		st->deadline = d.e[0];
+	}
 	memcpy(buf, st, sizeof(*st));
 	r = (int)sizeof(*st);
 out:
@@ -895,7 +929,7 @@ int vmc__kvm_vcpu_load(struct vmc_vcpu *vcpu, const void *buf, size_t size)
 	int r;
 
 	if (size != sizeof(*st) || st->magic != KVM_STATE_MAGIC ||
-	    st->nmsrs > KVM_STATE_NMSR)
+	    st->nmsrs > KVM_STATE_NMSR || st->xcrs.nr_xcrs > KVM_MAX_XCRS)
 		return -EINVAL;
 	r = vmc__kvm_vcpu_realize(vcpu);
 	if (r < 0)
@@ -916,13 +950,34 @@ int vmc__kvm_vcpu_load(struct vmc_vcpu *vcpu, const void *buf, size_t size)
 	ev.flags &= KVM_VCPUEVENT_VALID_NMI_PENDING |
 		    KVM_VCPUEVENT_VALID_SIPI_VECTOR |
 		    KVM_VCPUEVENT_VALID_SHADOW;
-	if ((r = vmc__kvm_ioctl(kc->fd, KVM_SET_FPU, (void *)&st->fpu)) < 0 ||
-	    (r = vmc__kvm_ioctl(kc->fd, KVM_SET_VCPU_EVENTS, &ev)) < 0 ||
+	/* XCR0 before the XSAVE area, whose components it enables. */
+	if (st->has_xsave) {
+		if ((r = vmc__kvm_ioctl(kc->fd, KVM_SET_XCRS,
+					(void *)&st->xcrs)) < 0 ||
+		    (r = vmc__kvm_ioctl(kc->fd, KVM_SET_XSAVE,
+					(void *)&st->xsave)) < 0)
+			return r;
+	} else if ((r = vmc__kvm_ioctl(kc->fd, KVM_SET_FPU, (void *)&st->fpu)) <
+		   0) {
+		return r;
+	}
+	if ((r = vmc__kvm_ioctl(kc->fd, KVM_SET_VCPU_EVENTS, &ev)) < 0 ||
 	    (st->nmsrs && (r = vmc__kvm_ioctl(kc->fd, KVM_SET_MSRS, &m)) < 0))
+		return r;
+	if (st->has_debugregs &&
+	    (r = vmc__kvm_ioctl(kc->fd, KVM_SET_DEBUGREGS,
+				(void *)&st->debugregs)) < 0)
 		return r;
 	if (st->has_lapic &&
 	    (r = vmc__kvm_ioctl(kc->fd, KVM_SET_LAPIC, (void *)&st->lapic)) < 0)
 		return r;
+	if (st->has_deadline) {
+		struct kvm_state_msr1 d = {.hdr.nmsrs = 1};
+
+		d.e[0] = st->deadline;
+		if ((r = vmc__kvm_ioctl(kc->fd, KVM_SET_MSRS, &d)) < 0)
+			return r;
+	}
 	atomic_store(&kc->nmi_pending, 0);
 	return 0;
 }

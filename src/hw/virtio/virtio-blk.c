@@ -32,6 +32,7 @@
 #include <libvmcore/libvmcore.h>
 #include <libvmcore/vmc-virtio-blk.h>
 
+#include "../hw-snap.h"
 #include "virtio-internal.h"
 #include "vmc-config.h"
 
@@ -98,6 +99,7 @@ struct vmc_virtio_blk {
 	enum vmc_virtio_blk_aio aio;
 	struct vmc_notifier *done;
 	unsigned int inflight; /* submitted, not yet completed; VM lock */
+	struct vmc_snapshot_section *section;
 
 #if VMC_HAVE_LIBURING
 	struct io_uring ring;
@@ -868,6 +870,47 @@ static void destroy(struct vmc_virtio_blk *blk)
 	free(blk);
 }
 
+/* ------------------------------------------------------------------------
+ * Snapshot section "virtio-blk" (version 1): the disk's capacity and
+ * read-only flag, so that a snapshot is not restored over another disk.
+ * The queues are the transport's section; a snapshot with requests in
+ * flight is refused (-EBUSY: let the loop complete them).  The disk's
+ * contents are the host's: a snapshot does not copy them.
+ */
+
+static int blk_snap_save(void *opaque, void *buf, size_t size)
+{
+	struct vmc_virtio_blk *blk = opaque;
+	struct hw_snap s = {.save = true, .out = buf, .size = size};
+
+	if (blk->inflight)
+		return -EBUSY;
+	hw_snap_put(&s, blk->capacity, 8);
+	hw_snap_put(&s, blk->ro, 1);
+	return hw_snap_result(&s);
+}
+
+static int blk_snap_check(void *opaque, const void *buf, size_t size,
+			  uint32_t version)
+{
+	struct vmc_virtio_blk *blk = opaque;
+	struct hw_snap s = {.in = buf, .size = size};
+	uint64_t capacity = hw_snap_get(&s, 8);
+	bool ro = hw_snap_get(&s, 1) != 0;
+
+	if (version != 1 || !hw_snap_done(&s) || capacity != blk->capacity ||
+	    ro != blk->ro)
+		return -EINVAL;
+	return 0;
+}
+
+static const struct vmc_snapshot_section_ops blk_snap_ops = {
+	.struct_size = sizeof(blk_snap_ops),
+	.save = blk_snap_save,
+	.check = blk_snap_check,
+	.load = blk_snap_check,
+};
+
 VMC_EXPORT int vmc_virtio_blk_new(const struct vmc_virtio_blk_config *config,
 				  struct vmc_virtio_blk **ret)
 {
@@ -953,6 +996,12 @@ VMC_EXPORT int vmc_virtio_blk_new(const struct vmc_virtio_blk_config *config,
 	r = vmc_virtio_new(&vc, &ops, blk, &blk->vdev);
 	if (r < 0)
 		goto fail;
+	r = vmc_vm_add_snapshot_section(blk->vm, "virtio-blk", 1, &blk_snap_ops,
+					blk, &blk->section);
+	if (r < 0) {
+		vmc_virtio_free(blk->vdev);
+		goto fail;
+	}
 	*ret = blk;
 	return 0;
 fail:
@@ -964,6 +1013,8 @@ VMC_EXPORT void vmc_virtio_blk_free(struct vmc_virtio_blk *blk)
 {
 	if (!blk)
 		return;
+	vmc_vm_remove_snapshot_section(blk->vm, blk->section);
+	blk->section = NULL;
 	/* Its last reset waits for the requests in flight. */
 	vmc_virtio_free(blk->vdev);
 	destroy(blk);

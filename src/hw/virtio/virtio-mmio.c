@@ -30,6 +30,7 @@
 #include <libvmcore/libvmcore.h>
 #include <libvmcore/vmc-virtio.h>
 
+#include "../hw-snap.h"
 #include "virtio-internal.h"
 
 #define VIRTIO_MMIO_MAGIC 0x74726976u /* "virt" */
@@ -78,6 +79,7 @@ struct vmc_virtio {
 	struct vmc_virtio_ops ops;
 	void *opaque;
 	struct vmc_vm_reset_handler *reset_handler;
+	struct vmc_snapshot_section *section;
 	char name[64];
 
 	uint32_t device_id, vendor_id;
@@ -484,6 +486,228 @@ static void mmio_release(void *opaque)
 	free(dev);
 }
 
+/* ------------------------------------------------------------------------
+ * Snapshot section "virtio-mmio" (version 1): the transport's registers
+ * and every queue's.  Elements a device model held when the snapshot was
+ * taken are not saved: their queue's last_avail is saved rewound by the
+ * number in use, so after a restore the model (reset first, dropping what
+ * it holds now) pops them again; the queue's kick is signalled so that it
+ * does.  This needs the elements in use to be the latest popped, which
+ * holds for models that complete in order (rng, console); virtio-blk
+ * refuses a snapshot while requests are in flight.
+ */
+
+struct snap_queue {
+	uint32_t num, pfn, align;
+	uint64_t desc, avail, used;
+	bool ready, signalled_valid;
+	uint16_t last_avail, used_idx, signalled;
+};
+
+struct snap_dev {
+	uint32_t device_id, num_queues;
+	uint64_t guest_features;
+	uint32_t hsel, gsel, queue_sel, page_size, isr, generation;
+	uint8_t status;
+	bool needs_reset;
+};
+
+static void snap_dev_io(struct hw_snap *s, struct snap_dev *d)
+{
+	if (s->save) {
+		hw_snap_put(s, d->device_id, 4);
+		hw_snap_put(s, d->num_queues, 4);
+		hw_snap_put(s, d->guest_features, 8);
+		hw_snap_put(s, d->hsel, 4);
+		hw_snap_put(s, d->gsel, 4);
+		hw_snap_put(s, d->queue_sel, 4);
+		hw_snap_put(s, d->page_size, 4);
+		hw_snap_put(s, d->isr, 4);
+		hw_snap_put(s, d->generation, 4);
+		hw_snap_put(s, d->status, 1);
+		hw_snap_put(s, d->needs_reset, 1);
+		return;
+	}
+	d->device_id = (uint32_t)hw_snap_get(s, 4);
+	d->num_queues = (uint32_t)hw_snap_get(s, 4);
+	d->guest_features = hw_snap_get(s, 8);
+	d->hsel = (uint32_t)hw_snap_get(s, 4);
+	d->gsel = (uint32_t)hw_snap_get(s, 4);
+	d->queue_sel = (uint32_t)hw_snap_get(s, 4);
+	d->page_size = (uint32_t)hw_snap_get(s, 4);
+	d->isr = (uint32_t)hw_snap_get(s, 4);
+	d->generation = (uint32_t)hw_snap_get(s, 4);
+	d->status = (uint8_t)hw_snap_get(s, 1);
+	d->needs_reset = hw_snap_get(s, 1) != 0;
+}
+
+static void snap_queue_io(struct hw_snap *s, struct snap_queue *q)
+{
+	if (s->save) {
+		hw_snap_put(s, q->num, 4);
+		hw_snap_put(s, q->desc, 8);
+		hw_snap_put(s, q->avail, 8);
+		hw_snap_put(s, q->used, 8);
+		hw_snap_put(s, q->pfn, 4);
+		hw_snap_put(s, q->align, 4);
+		hw_snap_put(s, q->ready, 1);
+		hw_snap_put(s, q->last_avail, 2);
+		hw_snap_put(s, q->used_idx, 2);
+		hw_snap_put(s, q->signalled, 2);
+		hw_snap_put(s, q->signalled_valid, 1);
+		return;
+	}
+	q->num = (uint32_t)hw_snap_get(s, 4);
+	q->desc = hw_snap_get(s, 8);
+	q->avail = hw_snap_get(s, 8);
+	q->used = hw_snap_get(s, 8);
+	q->pfn = (uint32_t)hw_snap_get(s, 4);
+	q->align = (uint32_t)hw_snap_get(s, 4);
+	q->ready = hw_snap_get(s, 1) != 0;
+	q->last_avail = (uint16_t)hw_snap_get(s, 2);
+	q->used_idx = (uint16_t)hw_snap_get(s, 2);
+	q->signalled = (uint16_t)hw_snap_get(s, 2);
+	q->signalled_valid = hw_snap_get(s, 1) != 0;
+}
+
+static int mmio_snap_save(void *opaque, void *buf, size_t size)
+{
+	struct vmc_virtio *dev = opaque;
+	struct hw_snap s = {.save = true, .out = buf, .size = size};
+	struct snap_dev d = {
+		.device_id = dev->device_id,
+		.num_queues = dev->num_queues,
+		.guest_features = dev->guest_features,
+		.hsel = dev->host_features_sel,
+		.gsel = dev->guest_features_sel,
+		.queue_sel = dev->queue_sel,
+		.page_size = dev->page_size,
+		.isr = dev->isr,
+		.generation = dev->config_generation,
+		.status = dev->status,
+		.needs_reset = dev->needs_reset,
+	};
+
+	snap_dev_io(&s, &d);
+	for (unsigned int i = 0; i < dev->num_queues; i++) {
+		const struct vmc_virtq *vq = &dev->vq[i];
+		struct snap_queue q = {
+			.num = vq->num,
+			.pfn = vq->pfn,
+			.align = vq->align,
+			.desc = vq->desc_addr,
+			.avail = vq->avail_addr,
+			.used = vq->used_addr,
+			.ready = vq->ready,
+			.last_avail = (uint16_t)(vq->last_avail - vq->inuse),
+			.used_idx = vq->used_idx,
+			.signalled = vq->signalled_used,
+			.signalled_valid = vq->signalled_used_valid,
+		};
+
+		snap_queue_io(&s, &q);
+	}
+	return hw_snap_result(&s);
+}
+
+/* Parse and check; @q has dev->num_queues entries. */
+static int mmio_snap_parse(struct vmc_virtio *dev, const void *buf, size_t size,
+			   uint32_t version, struct snap_dev *d,
+			   struct snap_queue *q)
+{
+	struct hw_snap s = {.in = buf, .size = size};
+
+	if (version != 1)
+		return -EINVAL;
+	snap_dev_io(&s, d);
+	if (s.err || d->device_id != dev->device_id ||
+	    d->num_queues != dev->num_queues ||
+	    (d->guest_features & ~dev->host_features))
+		return -EINVAL;
+	for (unsigned int i = 0; i < dev->num_queues; i++) {
+		snap_queue_io(&s, &q[i]);
+		if (q[i].num > dev->queue_max)
+			return -EINVAL;
+	}
+	return hw_snap_done(&s) ? 0 : -EINVAL;
+}
+
+static int mmio_snap_check(void *opaque, const void *buf, size_t size,
+			   uint32_t version)
+{
+	struct vmc_virtio *dev = opaque;
+	struct snap_dev d;
+	struct snap_queue *q = calloc(dev->num_queues + 1, sizeof(*q));
+	int r;
+
+	if (!q)
+		return -ENOMEM;
+	r = mmio_snap_parse(dev, buf, size, version, &d, q);
+	free(q);
+	return r;
+}
+
+static int mmio_snap_load(void *opaque, const void *buf, size_t size,
+			  uint32_t version)
+{
+	struct vmc_virtio *dev = opaque;
+	struct snap_dev d;
+	struct snap_queue *q = calloc(dev->num_queues + 1, sizeof(*q));
+	int r;
+
+	if (!q)
+		return -ENOMEM;
+	r = mmio_snap_parse(dev, buf, size, version, &d, q);
+	if (r < 0)
+		goto out;
+	/* The model drops what it holds; the queues forget their rings. */
+	if (dev->ops.reset)
+		dev->ops.reset(dev->opaque);
+	for (unsigned int i = 0; i < dev->num_queues; i++)
+		vmc__virtq_reset(&dev->vq[i]);
+	dev->guest_features = d.guest_features;
+	dev->host_features_sel = d.hsel;
+	dev->guest_features_sel = d.gsel;
+	dev->queue_sel = d.queue_sel;
+	dev->page_size = d.page_size;
+	dev->isr = d.isr;
+	dev->config_generation = d.generation;
+	dev->status = d.status;
+	dev->needs_reset = d.needs_reset;
+	for (unsigned int i = 0; i < dev->num_queues; i++) {
+		struct vmc_virtq *vq = &dev->vq[i];
+
+		vq->num = q[i].num;
+		vq->pfn = q[i].pfn;
+		vq->align = q[i].align;
+		vq->desc_addr = q[i].desc;
+		vq->avail_addr = q[i].avail;
+		vq->used_addr = q[i].used;
+		/* Same layout as saved: the rings map as they did then (a
+		 * failure marks the device as needing a reset). */
+		if (q[i].ready &&
+		    vmc__virtq_enable(vq, dev->legacy, dev->page_size) < 0)
+			continue;
+		vq->last_avail = q[i].last_avail;
+		vq->used_idx = q[i].used_idx;
+		vq->signalled_used = q[i].signalled;
+		vq->signalled_used_valid = q[i].signalled_valid;
+		if (vq->ready && (dev->status & VMC_VIRTIO_STATUS_DRIVER_OK))
+			vmc_notifier_signal(vq->kick);
+	}
+	update_irq(dev);
+out:
+	free(q);
+	return r;
+}
+
+static const struct vmc_snapshot_section_ops mmio_snap_ops = {
+	.struct_size = sizeof(mmio_snap_ops),
+	.save = mmio_snap_save,
+	.check = mmio_snap_check,
+	.load = mmio_snap_load,
+};
+
 VMC_EXPORT void vmc_virtio_config_init(struct vmc_virtio_config *c)
 {
 	if (!c)
@@ -587,6 +811,12 @@ VMC_EXPORT int vmc_virtio_new(const struct vmc_virtio_config *config,
 				     &dev->reset_handler);
 	if (r < 0)
 		goto fail_region;
+	r = vmc_vm_add_snapshot_section(c.vm, "virtio-mmio", 1, &mmio_snap_ops,
+					dev, &dev->section);
+	if (r < 0) {
+		vmc_vm_remove_reset_handler(c.vm, dev->reset_handler);
+		goto fail_region;
+	}
 	*ret = dev;
 	return 0;
 
@@ -615,6 +845,8 @@ VMC_EXPORT void vmc_virtio_free(struct vmc_virtio *dev)
 	/* No register callback runs from here on (vmc-memory.h). */
 	vmc_region_detach_ops(dev->region);
 	vmc_vm_remove_reset_handler(dev->vm, dev->reset_handler);
+	vmc_vm_remove_snapshot_section(dev->vm, dev->section);
+	dev->section = NULL;
 	remove_kicks(dev, dev->num_queues);
 	/*
 	 * A last reset gives the device model the chance to return the
