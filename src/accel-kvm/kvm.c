@@ -267,9 +267,11 @@ void vmc__kvm_kick_raw(struct vmc_vcpu *vcpu)
 	 * Dekker pair with the vCPU's store of in_kernel before it reads
 	 * exit_request and enters: either we see it set and interrupt the
 	 * ioctl, or its entry sees immediate_exit.  A vCPU outside (idle,
-	 * running work) needs no signal, which saves a signal and a drain.
+	 * running work) needs no signal, which saves a signal and a drain;
+	 * nor does the vCPU's executor kicking itself from an exit, which
+	 * checks exit_request before it enters again.
 	 */
-	if (atomic_load(&kc->in_kernel))
+	if (atomic_load(&kc->in_kernel) && vmc_vcpu_current() != vcpu)
 		vmc__accel_vcpu_signal(
 			vcpu, kvm_vm_of(vmc_vcpu_get_vm(vcpu))->kick_signal);
 }

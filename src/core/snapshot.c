@@ -108,13 +108,14 @@ static int ram_collect(struct ram_list *l, struct vmc_region *r,
 	}
 }
 
-/* -EBUSY unless the VM does not run and every vCPU is parked. */
+/* -EBUSY unless the VM does not run and every vCPU is parked (and not
+ * borrowed by a guest call that runs it elsewhere). */
 static int check_stopped(struct vmc_vm *vm)
 {
 	if (atomic_load(&vm->state) == VMC_VM_RUNNING)
 		return -EBUSY;
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
-		if (!vm->vcpus[i].parked)
+		if (!vm->vcpus[i].parked || vm->vcpus[i].borrowed)
 			return -EBUSY;
 	return 0;
 }
