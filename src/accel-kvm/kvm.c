@@ -140,6 +140,19 @@ static void read_caps(int sys_fd, int vm_fd)
 	host.irqchip = kvm_check(vm_fd, KVM_CAP_IRQCHIP);
 	host.pit2 = kvm_check(vm_fd, KVM_CAP_PIT2);
 	host.nr_memslots = kvm_check(vm_fd, KVM_CAP_NR_MEMSLOTS);
+	/* What the snapshot and call paths lean on (x86/regs.c). */
+	host.sync_regs =
+		(kvm_check(vm_fd, KVM_CAP_SYNC_REGS) &
+		 (KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS |
+		  KVM_SYNC_X86_EVENTS)) ==
+		(KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS | KVM_SYNC_X86_EVENTS);
+	/* struct kvm_xsave holds 4 KiB; a larger area (AMX) needs XSAVE2. */
+	host.xsave = kvm_check(vm_fd, KVM_CAP_XSAVE) > 0 &&
+		     kvm_check(vm_fd, KVM_CAP_XSAVE2) <=
+			     (int)sizeof(struct kvm_xsave);
+	/* (USER_SPACE_MSR answers 1, not its mask of exit reasons.) */
+	host.msr_filter = kvm_check(vm_fd, KVM_CAP_X86_MSR_FILTER) > 0 &&
+			  kvm_check(vm_fd, KVM_CAP_X86_USER_SPACE_MSR) > 0;
 }
 
 static int probe_scratch(int sys_fd)
