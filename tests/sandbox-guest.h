@@ -33,6 +33,7 @@ enum sg_fn {
 	SG_SCRIBBLE, /* store a0 at a1, a1 + 4 KiB, ... a2 times; a0 */
 	SG_RETDB,    /* completes through the doorbell with 77 */
 	SG_EMPTY,    /* returns 0 at once */
+	SG_WRMSR,    /* x86: LSTAR = a0 */
 	SG_COUNT_FN
 };
 
@@ -139,6 +140,14 @@ static inline void sg_load_x86(struct sg *g)
 	};
 	static const uint8_t empty[] = {0x31, 0xc0, 0xf4}; /* xor eax; hlt */
 	static const uint8_t tramp[] = {0xf4, 0xeb, 0xfd}; /* hlt; jmp */
+	static const uint8_t wrmsr[] = {
+		0xb9, 0x82, 0x00, 0x00, 0xc0, /* mov ecx, LSTAR */
+		0x48, 0x89, 0xf8,	      /* mov rax, rdi */
+		0x48, 0x89, 0xfa,	      /* mov rdx, rdi */
+		0x48, 0xc1, 0xea, 0x20,	      /* shr rdx, 32 */
+		0x0f, 0x30,		      /* wrmsr */
+		0xf4,			      /* hlt */
+	};
 
 	sg_put(g, SG_ADD, add, sizeof(add));
 	sg_put(g, SG_HOST, host, sizeof(host));
@@ -147,6 +156,7 @@ static inline void sg_load_x86(struct sg *g)
 	sg_put(g, SG_SCRIBBLE, scribble, sizeof(scribble));
 	sg_put(g, SG_RETDB, retdb, sizeof(retdb));
 	sg_put(g, SG_EMPTY, empty, sizeof(empty));
+	sg_put(g, SG_WRMSR, wrmsr, sizeof(wrmsr));
 	memcpy(g->mem + SG_TRAMP, tramp, sizeof(tramp));
 }
 
