@@ -54,6 +54,15 @@ static void test_args(void)
 		ASSERT_OK(call(&g, SG_ADD, i << 40, i, ~0ull, 0, &v));
 		ASSERT_EQ_U64(v, (i << 40) + i - 1);
 	}
+	/* Returns through the doorbell, each followed by a call that must
+	 * start where it says, not past a half-finished `out`. */
+	for (int i = 0; i < 3; i++) {
+		ASSERT_OK(call(&g, SG_RETDB, 0, 0, 0, 0, &v));
+		ASSERT_EQ_U64(v, 77);
+		ASSERT_OK(call(&g, SG_ADD, 7, 8, 9, 0, &v));
+		ASSERT_EQ_U64(v, 24);
+	}
+	ASSERT_OK(call(&g, SG_RETDB, 0, 0, 0, 0, &v));
 	ASSERT_OK(call(&g, SG_RETDB, 0, 0, 0, 0, &v));
 	ASSERT_EQ_U64(v, 77);
 	ASSERT_FALSE(vmc_sandbox_is_poisoned(g.sb));

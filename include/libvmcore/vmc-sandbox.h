@@ -22,9 +22,12 @@
  *  - x86: `hlt` completes the call, the result in rax (HLT exits to the
  *    host only without an in-kernel irqchip).  A 4-byte `out` of value 0 to
  *    the doorbell port also completes it, with the result in rdi (rax holds
- *    the 0).  A 4-byte `out` of n (1..VMC_SANDBOX_MAX_HOST_CALLS) to the
- *    port calls host callback n with rdi, rsi, rdx, rcx, r8, r9 and puts
- *    its result in rax; the guest goes on after the `out`.
+ *    the 0); RIP then stays on the `out` until the vCPU runs again (KVM
+ *    finishes the instruction at its next entry, after the next call's
+ *    registers, or a restored snapshot's, are loaded).  A 4-byte `out` of n
+ * (1..VMC_SANDBOX_MAX_HOST_CALLS) to the port calls host callback n with rdi,
+ * rsi, rdx, rcx, r8, r9 and puts its result in rax; the guest goes on after the
+ * `out`.
  *  - RV64: `wfi` completes the call, the result in a0.  An 8-byte store of
  *    value 0 to the doorbell address completes it too, the result in a0
  *    (instructions up to the end of the translation block may still run:

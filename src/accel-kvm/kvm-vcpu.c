@@ -412,6 +412,19 @@ int vmc__kvm_vcpu_run(struct vmc_vcpu *vcpu)
 
 		if (r >= 0 && run->exit_reason == KVM_EXIT_IO) {
 			vmc__kvm_pio(vcpu, run);
+			if (unlikely(vmc__accel_vcpu(vcpu)->exit_now)) {
+				/* The port write completes (RIP moves past
+				 * it) at the next KVM_RUN, after the new
+				 * registers: see accel.h. */
+				vmc__accel_vcpu(vcpu)->exit_now = false;
+				atomic_store_explicit(&kc->in_kernel, 0,
+						      memory_order_relaxed);
+				/* The executor's own kick set it; the next
+				 * entry re-derives it from exit_request. */
+				__atomic_store_n(&run->immediate_exit, 0,
+						 __ATOMIC_SEQ_CST);
+				return VMC__EXIT_KICKED;
+			}
 			continue;
 		}
 		if (r >= 0 && run->exit_reason == KVM_EXIT_MMIO) {

@@ -159,6 +159,9 @@ static int doorbell_write(void *opaque, uint64_t offset, unsigned size,
 		if (sb->vm->ops->get_reg(vcpu, reg, &sb->ev_result) < 0)
 			sb->host_error = -EIO;
 		sb->ev = EV_RETURN;
+		/* The next call or reset rewrites the registers: no need to
+		 * enter the guest again to finish the doorbell's `out`. */
+		vcpu->acc.exit_now = true;
 		exit_self(vcpu);
 		return 0;
 	}
@@ -463,6 +466,7 @@ static int run_call(struct vmc_sandbox *sb, struct call_ctx *ctx)
 	vcpu->call = &vc;
 	for (;;) {
 		/* Clear the kick state, then look at the stop reasons. */
+		vcpu->acc.exit_now = false;
 		atomic_store(&vcpu->acc.exit_request, false);
 		atomic_exchange(&vcpu->thread_kicked, false);
 		r = atomic_load(&sb->stop_reason);
