@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "sandbox-guest.h"
+#include "sandbox-fuzz-body.h"
 
 static struct vmc_loop *loop;
 static enum vmc_accel accel;
@@ -317,12 +318,61 @@ static void test_errors(void)
 	ASSERT_ERR(vmc_sandbox_cancel(NULL), -EINVAL);
 	ASSERT_FALSE(vmc_sandbox_is_poisoned(NULL));
 	ASSERT_ERR(vmc_sandbox_reset(g.sb, NULL), -EINVAL);
+	/* No CPU, no calls. */
+	{
+		struct vmc_vm_config hc;
+		struct vmc_vm *hvm;
+
+		vmc_vm_config_init(&hc);
+		hc.loop = loop;
+		hc.accel = VMC_ACCEL_HARNESS;
+		hc.arch = VMC_ARCH_NONE;
+		ASSERT_OK(vmc_vm_new(&hc, &hvm));
+		ASSERT_ERR(vmc_sandbox_new(hvm, NULL, &sb), -EOPNOTSUPP);
+		vmc_vm_unref(hvm);
+	}
 	/* A running VM takes no calls. */
 	ASSERT_OK(vmc_vm_start(g.vm));
 	sg_call_init(&g, &c, SG_ADD, 1, 2, 3);
 	ASSERT_ERR(vmc_sandbox_call(g.sb, &c), -EBUSY);
 	ASSERT_OK(vmc_vm_pause(g.vm));
 	sg_close(&g);
+}
+
+/* The fuzz target's body on edge and pseudo-random inputs (tcg only). */
+static struct sbf fuzz_sbf;
+
+static int fuzz_body(const uint8_t *data, size_t size)
+{
+	sbf_one(&fuzz_sbf, data, size);
+	return 0;
+}
+
+static void test_fuzz(void)
+{
+	static uint8_t buf[1024];
+
+	if (accel != VMC_ACCEL_TCG || mode != VMC_SANDBOX_CALLER_THREAD)
+		return;
+	if (!sbf_init(&fuzz_sbf, loop))
+		SKIP("tcg is not usable here");
+	vmc_test_fuzz_edges(fuzz_body);
+	vmc_test_fuzz_noise(fuzz_body, buf, sizeof(buf), vmc_test_scale(200));
+	/* Mostly valid code: random loads, stores, branches, CSR writes. */
+	for (long i = 0; i < vmc_test_scale(200); i++) {
+		size_t len = 64 + 4 * (vmc_test_rand() % 64);
+
+		for (size_t k = 0; k < len; k += 4) {
+			static const uint32_t ops[] = {0x03, 0x23, 0x13, 0x33,
+						       0x63, 0x6f, 0x73, 0x37};
+			uint32_t w = (uint32_t)vmc_test_rand();
+
+			w = (w & ~0x7fu) | ops[vmc_test_rand() % 8];
+			memcpy(buf + k, &w, 4);
+		}
+		fuzz_body(buf, len);
+	}
+	sbf_fini(&fuzz_sbf);
 }
 
 /* ------------------------------------------------------------------------
@@ -448,6 +498,7 @@ int main(int argc, char **argv)
 		RUN(test_fault);
 		RUN(test_reset);
 		RUN(test_reset_x86_state);
+		RUN(test_fuzz);
 	}
 	vmc_loop_unref(loop);
 	return 0;
