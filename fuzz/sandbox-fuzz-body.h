@@ -36,8 +36,8 @@ struct sbf {
 	struct vmc_snapshot *snap;
 };
 
-static int sbf_host(struct vmc_sandbox *sb, const uint64_t args[8],
-		    uint64_t *ret, void *userdata)
+static inline int sbf_host(struct vmc_sandbox *sb, const uint64_t args[8],
+			   uint64_t *ret, void *userdata)
 {
 	(void)sb;
 	(void)userdata;
@@ -47,7 +47,7 @@ static int sbf_host(struct vmc_sandbox *sb, const uint64_t args[8],
 }
 
 /* Build the sandbox once per process; false if tcg is missing. */
-static bool sbf_init(struct sbf *f, struct vmc_loop *loop)
+static inline bool sbf_init(struct sbf *f, struct vmc_loop *loop)
 {
 	static const uint32_t add[] = {0x00b50533, 0x10500073}; /* add; wfi */
 	static const uint32_t trap[] = {
@@ -90,7 +90,7 @@ static bool sbf_init(struct sbf *f, struct vmc_loop *loop)
 	return true;
 }
 
-static void sbf_fini(struct sbf *f)
+static inline void sbf_fini(struct sbf *f)
 {
 	vmc_snapshot_free(f->snap);
 	vmc_sandbox_free(f->sb);
@@ -98,8 +98,8 @@ static void sbf_fini(struct sbf *f)
 	vmc_region_unref(f->ram);
 }
 
-static int sbf_call(struct sbf *f, uint64_t entry, const uint64_t *args,
-		    uint64_t *result)
+static inline int sbf_call(struct sbf *f, uint64_t entry, const uint64_t *args,
+			   uint64_t *result)
 {
 	struct vmc_sandbox_call c;
 	int r;
@@ -116,7 +116,7 @@ static int sbf_call(struct sbf *f, uint64_t entry, const uint64_t *args,
 	return r;
 }
 
-static void sbf_one(struct sbf *f, const uint8_t *data, size_t size)
+static inline void sbf_one(struct sbf *f, const uint8_t *data, size_t size)
 {
 	uint64_t args[8] = {0}, v = 0;
 	size_t n = size < sizeof(args) ? size : sizeof(args);
