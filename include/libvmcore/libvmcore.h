@@ -30,5 +30,6 @@
 #include <libvmcore/vmc-kvm.h>
 #include <libvmcore/vmc-x86.h>
 #include <libvmcore/vmc-snapshot.h>
+#include <libvmcore/vmc-sandbox.h>
 
 #endif

@@ -64,6 +64,12 @@ struct kvm_host {
 	bool required;
 	bool readonly_mem, any_length_ioeventfd, irqfd_resample;
 	bool tss, irqchip, pit2;
+	/* kvm_run's sync_regs for regs, sregs and events. */
+	bool sync_regs;
+	/* KVM_GET/SET_XSAVE with the 4 KiB struct covers the host's area. */
+	bool xsave;
+	/* MSR filters that exit to userspace on a denied access. */
+	bool msr_filter;
 	/* A new vCPU 0's power-on registers. */
 	struct kvm_regs reset_regs;
 	struct kvm_sregs reset_sregs;
@@ -122,6 +128,10 @@ struct kvm_vm {
 
 	/* Supported CPUID, for new vCPUs (the process-wide copy). */
 	const struct kvm_cpuid2 *cpuid;
+
+	/* The MSR filter that traps guest writes of the snapshot's MSRs is
+	 * installed (x86/regs.c; VM lock). */
+	bool msr_filter;
 };
 
 /*
@@ -153,6 +163,23 @@ struct kvm_vcpu {
 	_Atomic bool alive;
 	/* Of the register cache below (checked on every exit). */
 	bool regs_valid, regs_dirty, sregs_valid, sregs_dirty;
+	/* Pending events to load (vcpu_load), like a dirty register. */
+	bool events_dirty;
+	struct kvm_vcpu_events events;
+	/*
+	 * The snapshot MSRs' values in the kernel, known exactly while
+	 * msrs_known: read or written by vcpu_save/vcpu_load, and kept up
+	 * to date by the filter exits of the guest's own writes.  A load of
+	 * the same values then skips KVM_SET_MSRS (x86/regs.c).
+	 */
+	bool msrs_known;
+	uint32_t msrs_known_n;
+	struct kvm_msr_entry msrs_known_e[13];
+	/* XCR0 and the debug registers in the kernel, known the same way
+	 * while xstate_known (the guest changes them without exits). */
+	bool xstate_known;
+	struct kvm_xcrs xcrs_known;
+	struct kvm_debugregs debugregs_known;
 	struct kvm_guest_debug debug;
 	/*
 	 * Register cache between runs: the general and the segment/control
@@ -254,6 +281,15 @@ int vmc__kvm_set_reg(struct vmc_vcpu *vcpu, unsigned int reg, uint64_t val);
 int vmc__kvm_x86_set_cpuid(struct vmc_vcpu *vcpu, const struct kvm_cpuid2 *c);
 /* Write cached register changes back and empty the cache. */
 int vmc__kvm_regs_sync(struct kvm_vcpu *kc);
+/*
+ * Before KVM_RUN: hand cached changes to the kernel (through kvm_run's
+ * sync_regs where available, applied at entry; else as regs_sync).
+ * After KVM_RUN: the register cache from what the exit reported.
+ */
+int vmc__kvm_regs_stage(struct kvm_vcpu *kc);
+void vmc__kvm_regs_exited(struct kvm_vcpu *kc);
+/* A guest WRMSR the snapshot filter trapped (KVM_EXIT_X86_WRMSR). */
+void vmc__kvm_wrmsr_exit(struct kvm_vcpu *kc, struct kvm_run *run);
 /*
  * Tests: take int3 as reported (1) or not (0) whatever the probe found,
  * or probe again (-1).  Lets a host whose int3 exits are unreliable still

@@ -142,6 +142,9 @@ int vmc__kvm_vcpu_realize(struct vmc_vcpu *vcpu)
 	}
 	kc->fd = fd;
 	kc->run = run;
+	/* Every exit reports the general registers (x86/regs.c). */
+	if (vmc__kvm_host()->sync_regs)
+		kc->run->kvm_valid_regs = KVM_SYNC_X86_REGS;
 	r = set_signal_mask(kc);
 	if (r < 0)
 		goto fail;
@@ -381,8 +384,9 @@ int vmc__kvm_vcpu_run(struct vmc_vcpu *vcpu)
 					 __ATOMIC_SEQ_CST);
 		if (!kv->irqchip)
 			inject_interrupts(vcpu, kc, kv);
-		if (unlikely(kc->regs_valid || kc->sregs_valid)) {
-			r = vmc__kvm_regs_sync(kc);
+		if (unlikely(kc->regs_dirty || kc->sregs_dirty ||
+			     kc->events_dirty)) {
+			r = vmc__kvm_regs_stage(kc);
 			if (r < 0) {
 				atomic_store_explicit(&kc->in_kernel, 0,
 						      memory_order_relaxed);
@@ -402,9 +406,25 @@ int vmc__kvm_vcpu_run(struct vmc_vcpu *vcpu)
 		r = ioctl(kc->fd, KVM_RUN, 0);
 		gate_leave(kv);
 		vmc__accel_vcpu_online(vcpu);
+		/* The registers as the exit left them; sregs may have moved. */
+		kc->sregs_valid = false;
+		vmc__kvm_regs_exited(kc);
 
 		if (r >= 0 && run->exit_reason == KVM_EXIT_IO) {
 			vmc__kvm_pio(vcpu, run);
+			if (unlikely(vmc__accel_vcpu(vcpu)->exit_now)) {
+				/* The port write completes (RIP moves past
+				 * it) at the next KVM_RUN, after the new
+				 * registers: see accel.h. */
+				vmc__accel_vcpu(vcpu)->exit_now = false;
+				atomic_store_explicit(&kc->in_kernel, 0,
+						      memory_order_relaxed);
+				/* The executor's own kick set it; the next
+				 * entry re-derives it from exit_request. */
+				__atomic_store_n(&run->immediate_exit, 0,
+						 __ATOMIC_SEQ_CST);
+				return VMC__EXIT_KICKED;
+			}
 			continue;
 		}
 		if (r >= 0 && run->exit_reason == KVM_EXIT_MMIO) {
@@ -426,6 +446,10 @@ int vmc__kvm_vcpu_run(struct vmc_vcpu *vcpu)
 
 		switch (run->exit_reason) {
 		case KVM_EXIT_IRQ_WINDOW_OPEN:
+			atomic_store(&kc->in_kernel, 1);
+			continue;
+		case KVM_EXIT_X86_WRMSR:
+			vmc__kvm_wrmsr_exit(kc, run);
 			atomic_store(&kc->in_kernel, 1);
 			continue;
 		case KVM_EXIT_INTR:

@@ -140,6 +140,19 @@ static void read_caps(int sys_fd, int vm_fd)
 	host.irqchip = kvm_check(vm_fd, KVM_CAP_IRQCHIP);
 	host.pit2 = kvm_check(vm_fd, KVM_CAP_PIT2);
 	host.nr_memslots = kvm_check(vm_fd, KVM_CAP_NR_MEMSLOTS);
+	/* What the snapshot and call paths lean on (x86/regs.c). */
+	host.sync_regs =
+		(kvm_check(vm_fd, KVM_CAP_SYNC_REGS) &
+		 (KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS |
+		  KVM_SYNC_X86_EVENTS)) ==
+		(KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS | KVM_SYNC_X86_EVENTS);
+	/* struct kvm_xsave holds 4 KiB; a larger area (AMX) needs XSAVE2. */
+	host.xsave = kvm_check(vm_fd, KVM_CAP_XSAVE) > 0 &&
+		     kvm_check(vm_fd, KVM_CAP_XSAVE2) <=
+			     (int)sizeof(struct kvm_xsave);
+	/* (USER_SPACE_MSR answers 1, not its mask of exit reasons.) */
+	host.msr_filter = kvm_check(vm_fd, KVM_CAP_X86_MSR_FILTER) > 0 &&
+			  kvm_check(vm_fd, KVM_CAP_X86_USER_SPACE_MSR) > 0;
 }
 
 static int probe_scratch(int sys_fd)
@@ -267,9 +280,11 @@ void vmc__kvm_kick_raw(struct vmc_vcpu *vcpu)
 	 * Dekker pair with the vCPU's store of in_kernel before it reads
 	 * exit_request and enters: either we see it set and interrupt the
 	 * ioctl, or its entry sees immediate_exit.  A vCPU outside (idle,
-	 * running work) needs no signal, which saves a signal and a drain.
+	 * running work) needs no signal, which saves a signal and a drain;
+	 * nor does the vCPU's executor kicking itself from an exit, which
+	 * checks exit_request before it enters again.
 	 */
-	if (atomic_load(&kc->in_kernel))
+	if (atomic_load(&kc->in_kernel) && vmc_vcpu_current() != vcpu)
 		vmc__accel_vcpu_signal(
 			vcpu, kvm_vm_of(vmc_vcpu_get_vm(vcpu))->kick_signal);
 }

@@ -5,6 +5,8 @@
  * field so that struct vmc_vm and struct vmc_vcpu stay core's own.
  */
 #include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "loop-internal.h"
 #include "vm-internal.h"
@@ -34,19 +36,36 @@ void vmc__accel_vm_set_deadline_notify(struct vmc_vm *vm, void (*fn)(void *vm))
 	vmc__clock_set_deadline_notify(vm->clock, fn, fn ? vm : NULL);
 }
 
+/* The executor's reader: a borrower's, or the vCPU thread's. */
+static struct vmc__rcu_reader *exec_reader(struct vmc_vcpu *vcpu)
+{
+	return vcpu->borrow_reader ? vcpu->borrow_reader : &vcpu->rcu_reader;
+}
+
 void vmc__accel_vcpu_offline(struct vmc_vcpu *vcpu)
 {
-	vmc__rcu_thread_offline(&vcpu->rcu_reader);
+	vmc__rcu_thread_offline(exec_reader(vcpu));
 }
 
 void vmc__accel_vcpu_online(struct vmc_vcpu *vcpu)
 {
-	vmc__rcu_thread_online(&vcpu->rcu_reader);
+	vmc__rcu_thread_online(exec_reader(vcpu));
 }
 
 void vmc__accel_vcpu_signal(struct vmc_vcpu *vcpu, int sig)
 {
-	pthread_kill(vcpu->thread, sig);
+	/*
+	 * A borrowed vCPU runs on its borrower's thread.  A kick that reads
+	 * the tid just as the borrow ends reaches a thread that blocks the
+	 * signal outside KVM_RUN (see vmc__vcpu_borrow): it stays pending
+	 * there, and the next entry on that thread eats it.
+	 */
+	int tid = atomic_load(&vcpu->runner_tid);
+
+	if (tid > 0)
+		syscall(SYS_tgkill, getpid(), tid, sig);
+	else
+		pthread_kill(vcpu->thread, sig);
 }
 
 /* ------------------------------------------------------------------------

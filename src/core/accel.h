@@ -203,6 +203,16 @@ struct vmc__accel_vcpu {
 	_Atomic uint64_t irqs;
 	/* Written by vcpu_run before it returns VMC__EXIT_DEBUG. */
 	struct vmc_debug_stop debug_stop;
+	/*
+	 * Set by the executor's own I/O callback (a guest call's doorbell,
+	 * sandbox.c) together with exit_request: leave vcpu_run right after
+	 * this exit, without entering guest mode again just to finish the
+	 * instruction (KVM completes a port write at its next KVM_RUN), since
+	 * the caller loads new registers before the vCPU runs again.  The
+	 * accelerator clears it when it acts on it; an accelerator that
+	 * leaves at block boundaries anyway may ignore it.  Executor only.
+	 */
+	bool exit_now;
 };
 
 static inline struct vmc__accel_vm *vmc__accel_vm(struct vmc_vm *vm)

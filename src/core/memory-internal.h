@@ -80,6 +80,16 @@ void vmc__rcu_unregister_thread(struct vmc__rcu_reader *r);
 struct vmc__rcu_reader *vmc__rcu_thread_reader(void);
 
 /*
+ * A reader that no thread owns: added to @rcu offline, and lent to one
+ * thread at a time with vmc__rcu_thread_attach() (guest calls run a vCPU
+ * on the caller's thread with it).  Attach returns the thread's previous
+ * reader, to put back with another attach.
+ */
+void vmc__rcu_reader_add(struct vmc__rcu *rcu, struct vmc__rcu_reader *r);
+void vmc__rcu_reader_del(struct vmc__rcu_reader *r);
+struct vmc__rcu_reader *vmc__rcu_thread_attach(struct vmc__rcu_reader *r);
+
+/*
  * Announce a quiescent state: the thread holds no pointer obtained from a
  * published view before this call.
  */

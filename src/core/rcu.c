@@ -97,6 +97,25 @@ struct vmc__rcu_reader *vmc__rcu_thread_reader(void)
 	return thread_reader;
 }
 
+void vmc__rcu_reader_add(struct vmc__rcu *rcu, struct vmc__rcu_reader *r)
+{
+	list_add(rcu, r);
+	vmc__rcu_thread_offline(r);
+}
+
+void vmc__rcu_reader_del(struct vmc__rcu_reader *r)
+{
+	list_del(r);
+}
+
+struct vmc__rcu_reader *vmc__rcu_thread_attach(struct vmc__rcu_reader *r)
+{
+	struct vmc__rcu_reader *old = thread_reader;
+
+	thread_reader = r;
+	return old;
+}
+
 void vmc__rcu_section_enter(struct vmc__rcu *rcu, struct vmc__rcu_section *s)
 {
 	struct vmc__rcu_reader *r = thread_reader;

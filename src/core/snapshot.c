@@ -88,12 +88,14 @@ int vmc__ram_collect(struct vmc_vm *vm, struct vmc__ram_list *l)
 	return ram_collect(l, vm->root_memory, 0);
 }
 
+/* -EBUSY unless the VM does not run and every vCPU is parked (and not
+ * borrowed by a guest call that runs it elsewhere). */
 int vmc__snapshot_check_stopped(struct vmc_vm *vm)
 {
 	if (atomic_load(&vm->state) == VMC_VM_RUNNING)
 		return -EBUSY;
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
-		if (!vm->vcpus[i].parked)
+		if (!vm->vcpus[i].parked || vm->vcpus[i].borrowed)
 			return -EBUSY;
 	return 0;
 }

@@ -24,6 +24,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "spin.h"
@@ -59,6 +60,9 @@ static bool vcpu_is_idle(struct vmc_vcpu *vcpu)
 {
 	const struct vmc_accel_ops *ops = vcpu->vm->ops;
 
+	/* A borrower runs the vCPU, its stops and its work meanwhile. */
+	if (vcpu->borrowed)
+		return true;
 	if (vcpu->stop || atomic_load(&vcpu->has_work))
 		return false;
 	if (vcpu->stopped || atomic_load(&vcpu->vm->state) != VMC_VM_RUNNING)
@@ -585,7 +589,7 @@ static int reg_access(struct vmc_vcpu *vcpu, struct reg_access *a)
 	 */
 	if (!vmc__current_vcpu) {
 		taken = vmc__lock_acquire_if_needed(&vm->lock);
-		if (vcpu->parked) {
+		if (vcpu->parked && !vcpu->borrowed) {
 			do_reg_access(vcpu, a);
 			vmc__lock_release_if(&vm->lock, taken);
 			return a->result;
@@ -629,5 +633,76 @@ void vmc__vcpu_guest_error(struct vmc_vcpu *vcpu, const char *fmt, ...)
 	vsnprintf(reason + n, sizeof(reason) - (size_t)n, fmt, ap);
 	va_end(ap);
 	vmc__info("guest error: %s", reason);
+	/* A guest call ends with the error; the VM's run state stays. */
+	if (vcpu->call && vmc__current_vcpu == vcpu) {
+		vcpu->call->failed = true;
+		memcpy(vcpu->call->error, reason, sizeof(reason));
+		return;
+	}
 	vmc_vm_request_guest_error(vcpu->vm, reason);
+}
+
+/* ------------------------------------------------------------------------
+ * Executors other than the vCPU's own loop (guest calls, sandbox.c)
+ *
+ * A borrower takes the vCPU while its thread sleeps in the idle wait: the
+ * wait predicate holds while `borrowed` is set (VM lock), so neither a
+ * kick, nor a stop request, nor queued work wakes the thread into guest
+ * code or into the vCPU's state.  The borrower runs queued work itself
+ * (vmc__vcpu_exec_work) and makes itself the calling thread's current
+ * vCPU, so that run_sync from a callback runs inline as on the vCPU's own
+ * thread.  Kicks reach it through runner_tid (accel.c).
+ */
+
+int vmc__vcpu_borrow(struct vmc_vcpu *vcpu, struct vmc__rcu_reader *reader)
+{
+	struct vmc_vm *vm = vcpu->vm;
+
+	if (vmc__current_vcpu)
+		return -EDEADLK;
+	if (vcpu->exited || vcpu->unplug)
+		return -ENODEV;
+	if (!atomic_load(&vcpu->created) || !vcpu->parked || vcpu->borrowed ||
+	    atomic_load(&vm->state) == VMC_VM_RUNNING)
+		return -EBUSY;
+	vcpu->borrowed = true;
+	vcpu->borrow_reader = reader;
+	atomic_store(&vcpu->runner_tid, (int)gettid());
+	vmc__current_vcpu = vcpu;
+	vmc__rcu_thread_online(reader);
+	return 0;
+}
+
+void vmc__vcpu_unborrow(struct vmc_vcpu *vcpu)
+{
+	vmc__rcu_thread_offline(vcpu->borrow_reader);
+	vmc__current_vcpu = NULL;
+	atomic_store(&vcpu->runner_tid, 0);
+	vcpu->borrow_reader = NULL;
+	vcpu->borrowed = false;
+	/* What was queued meanwhile is the thread's again. */
+	if (atomic_load(&vcpu->has_work) || vcpu->stop)
+		vmc__vcpu_wake(vcpu);
+}
+
+int vmc__vcpu_exec(struct vmc_vcpu *vcpu)
+{
+	struct vmc_vm *vm = vcpu->vm;
+	int r;
+
+	/* Between two runs the executor holds no view: a quiescent point. */
+	vmc__rcu_quiescent(vcpu->borrow_reader ? vcpu->borrow_reader
+					       : &vcpu->rcu_reader);
+	vmc__lock_release(&vm->lock);
+	vmc__exec_start(vcpu);
+	r = vm->ops->vcpu_run(vcpu);
+	vmc__exec_end(vcpu);
+	vmc__lock_acquire(&vm->lock);
+	return r;
+}
+
+void vmc__vcpu_exec_work(struct vmc_vcpu *vcpu)
+{
+	if (atomic_load(&vcpu->has_work))
+		process_work(vcpu);
 }

@@ -87,6 +87,26 @@ struct vmc_vcpu {
 
 	/* The thread's reader of the VM's memory reclamation domain. */
 	struct vmc__rcu_reader rcu_reader;
+
+	/*
+	 * Guest calls (sandbox.c).  The executor is the one thread that runs
+	 * the vCPU's guest code: its own thread, or a thread that borrowed
+	 * the vCPU (vmc__vcpu_borrow) while its own thread sleeps.
+	 */
+	bool borrowed; /* VM lock; the vCPU thread stays idle while set */
+	/* The borrower's memory reader while borrowed, else NULL. */
+	struct vmc__rcu_reader *borrow_reader;
+	/* The borrower's tid while borrowed (kicks signal it), else 0. */
+	_Atomic int runner_tid;
+	/* The executor's guest call in progress: guest errors end it instead
+	 * of changing the VM's run state.  Executor only. */
+	struct vmc__vcpu_call *call;
+};
+
+/* A guest call as the vCPU's executor sees it (see sandbox.c). */
+struct vmc__vcpu_call {
+	bool failed;	 /* a guest error ended it */
+	char error[256]; /* its reason */
 };
 
 struct vmc__request;
@@ -179,6 +199,24 @@ void vmc__exec_start(struct vmc_vcpu *vcpu);
 void vmc__exec_end(struct vmc_vcpu *vcpu);
 void vmc__exclusive_start(struct vmc_vcpu *vcpu);
 void vmc__exclusive_end(struct vmc_vcpu *vcpu);
+
+/*
+ * Borrowing a vCPU: the calling thread (not a vCPU thread) becomes the
+ * vCPU's executor while the vCPU's own thread stays in its idle wait.
+ * VM lock held.  -EBUSY unless the VM is not running and the vCPU's thread
+ * is parked and not borrowed; -ENODEV once it is unplugged; -EDEADLK on a
+ * vCPU thread.  @reader is the borrower's memory reader (added to the VM's
+ * domain, offline); it is online from borrow to vmc__vcpu_unborrow().
+ */
+int vmc__vcpu_borrow(struct vmc_vcpu *vcpu, struct vmc__rcu_reader *reader);
+void vmc__vcpu_unborrow(struct vmc_vcpu *vcpu);
+/*
+ * As the executor (the vCPU's thread inside a work item, or the
+ * borrower), VM lock held (dropped inside): run guest code once and
+ * return the accelerator's VMC__EXIT_* code, or run the queued work items.
+ */
+int vmc__vcpu_exec(struct vmc_vcpu *vcpu);
+void vmc__vcpu_exec_work(struct vmc_vcpu *vcpu);
 
 /* Stop every vCPU and wait for them (VM lock held; may drop it). */
 void vmc__vm_stop_vcpus(struct vmc_vm *vm);
