@@ -26,6 +26,7 @@
 #include <libvmcore/vmc-virtio-blk.h>
 #include <libvmcore/vmc-virtio-console.h>
 #include <libvmcore/vmc-virtio-rng.h>
+#include <libvmcore/vmc-virtio-vsock.h>
 #include <libvmcore/vmc-kvm.h>
 #include <libvmcore/vmc-x86.h>
 #include <libvmcore/vmc-snapshot.h>
