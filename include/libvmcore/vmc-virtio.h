@@ -244,6 +244,32 @@ uint64_t vmc_virtio_get_features(const struct vmc_virtio *dev);
  */
 uint8_t vmc_virtio_get_status(const struct vmc_virtio *dev);
 
+/** Counters of a transport, for hosts and tests (vmc_virtio_get_stats()). */
+struct vmc_virtio_stats {
+	size_t size; /**< sizeof(struct vmc_virtio_stats), set by the caller */
+	/** queue notifications handled (signals coalesce) */
+	uint64_t notifies;
+	/**
+	 * notifications that reached the QueueNotify register instead of
+	 * the ioeventfd: each one an exit to the VMM with the VM lock (0 on
+	 * KVM, where the kernel matches the ioeventfd)
+	 */
+	uint64_t notifies_trapped;
+	/** rising edges of the interrupt line */
+	uint64_t interrupts;
+};
+
+/**
+ * Read the transport's counters.
+ * @param dev the transport
+ * @param[out] ret the counters; set @c ret->size first
+ * @retval 0 success
+ * @retval -EINVAL @p dev or @p ret is NULL, or @c ret->size is too small
+ * @thread any
+ * @since 0.2
+ */
+int vmc_virtio_get_stats(struct vmc_virtio *dev, struct vmc_virtio_stats *ret);
+
 /**
  * Tell the driver that the configuration space changed: bump the
  * generation counter and, once the driver is up, raise a configuration

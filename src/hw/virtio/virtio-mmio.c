@@ -23,6 +23,7 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,6 +96,10 @@ struct vmc_virtio {
 	uint8_t status;
 	bool needs_reset;
 	uint32_t config_generation;
+	bool irq_level;
+
+	/* vmc_virtio_get_stats(), read from any thread. */
+	_Atomic uint64_t st_notifies, st_trapped, st_interrupts;
 
 	unsigned int num_queues;
 	struct vmc_virtq vq[];
@@ -132,7 +137,13 @@ const char *vmc__virtio_name(const struct vmc_virtio *dev)
 /* The one place that drives the interrupt output. */
 static void update_irq(struct vmc_virtio *dev)
 {
-	vmc_irq_set(dev->irq, dev->isr != 0);
+	bool level = dev->isr != 0;
+
+	if (level && !dev->irq_level)
+		atomic_fetch_add_explicit(&dev->st_interrupts, 1,
+					  memory_order_relaxed);
+	dev->irq_level = level;
+	vmc_irq_set(dev->irq, level);
 }
 
 void vmc__virtio_raise(struct vmc_virtio *dev, uint32_t isr_bits)
@@ -382,6 +393,8 @@ static void reg_write(struct vmc_virtio *dev, uint64_t off, uint32_t val)
 		return;
 	case REG_QUEUE_NOTIFY:
 		/* Not matched by the ioeventfd: hand it to the loop anyway. */
+		atomic_fetch_add_explicit(&dev->st_trapped, 1,
+					  memory_order_relaxed);
 		if (val < dev->num_queues)
 			vmc_notifier_signal(dev->vq[val].kick);
 		return;
@@ -459,6 +472,7 @@ static void kick_cb(struct vmc_notifier *n, void *userdata)
 	struct vmc_virtq *vq = userdata;
 	struct vmc_virtio *dev = vq->dev;
 
+	atomic_fetch_add_explicit(&dev->st_notifies, 1, memory_order_relaxed);
 	if (!vmc_virtq_is_ready(vq))
 		return;
 	if (dev->ops.queue_notify)
@@ -645,6 +659,16 @@ VMC_EXPORT uint8_t vmc_virtio_get_status(const struct vmc_virtio *dev)
 		return 0;
 	return dev->status |
 	       (dev->needs_reset ? VMC_VIRTIO_STATUS_DEVICE_NEEDS_RESET : 0);
+}
+
+VMC_EXPORT int vmc_virtio_get_stats(struct vmc_virtio *dev,
+				    struct vmc_virtio_stats *ret)
+{
+	VMC_CHECK_RETURN(dev && ret && ret->size >= sizeof(*ret), -EINVAL);
+	ret->notifies = atomic_load(&dev->st_notifies);
+	ret->notifies_trapped = atomic_load(&dev->st_trapped);
+	ret->interrupts = atomic_load(&dev->st_interrupts);
+	return 0;
 }
 
 VMC_EXPORT int vmc_virtio_config_changed(struct vmc_virtio *dev)
