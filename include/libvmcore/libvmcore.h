@@ -22,6 +22,7 @@
 #include <libvmcore/vmc-hw-plic.h>
 #include <libvmcore/vmc-hw-sifive-test.h>
 #include <libvmcore/vmc-hw-uart16550.h>
+#include <libvmcore/vmc-iothread.h>
 #include <libvmcore/vmc-virtio.h>
 #include <libvmcore/vmc-virtio-blk.h>
 #include <libvmcore/vmc-virtio-console.h>
