@@ -13,6 +13,7 @@
  * connections and the connection limit; save/load (transport reset
  * event) and device reset closing the host sockets.
  */
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -393,6 +394,27 @@ static void test_config(void)
 	ASSERT_ERR(vmc_virtio_vsock_new(&c, &bad), -EINVAL);
 	c.guest_cid = 3;
 	ASSERT_ERR(vmc_virtio_vsock_new(&c, &bad), -EADDRINUSE);
+	/* A stale socket file (nobody listens) is replaced. */
+	{
+		char stale[80];
+		struct sockaddr_un sa = {.sun_family = AF_UNIX};
+		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+		snprintf(stale, sizeof(stale), "%s/stale.sock", dir);
+		snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", stale);
+		ASSERT_OK(bind(fd, (struct sockaddr *)&sa, sizeof(sa)));
+		close(fd);
+		c.uds_path = stale;
+		ASSERT_OK(vmc_virtio_vsock_new(&c, &bad));
+		vmc_virtio_vsock_free(bad);
+		ASSERT_TRUE(access(stale, F_OK) < 0);
+		/* Another kind of file stays. */
+		fd = open(stale, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+		close(fd);
+		ASSERT_ERR(vmc_virtio_vsock_new(&c, &bad), -EADDRINUSE);
+		unlink(stale);
+		c.uds_path = path;
+	}
 	memset(longp, 'a', sizeof(longp) - 1);
 	longp[sizeof(longp) - 1] = 0;
 	c.uds_path = longp;

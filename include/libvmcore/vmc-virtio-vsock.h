@@ -75,7 +75,8 @@ struct vmc_virtio_vsock_config {
 	uint64_t guest_cid;
 	/**
 	 * the Unix socket the device listens on (created; it must not
-	 * exist), and the prefix of `<uds_path>_P`; at most
+	 * exist, except as a socket file nobody listens on any more, which
+	 * is replaced), and the prefix of `<uds_path>_P`; at most
 	 * VMC_VSOCK_UDS_PATH_MAX bytes; copied
 	 */
 	const char *uds_path;
@@ -104,7 +105,8 @@ void vmc_virtio_vsock_config_init(struct vmc_virtio_vsock_config *config);
  * @retval -EINVAL an argument is NULL, bad size, no VM, a CID out of
  *         range, no path or one too long, @c buf_alloc or
  *         @c max_connections out of range
- * @retval -EADDRINUSE @c uds_path exists
+ * @retval -EADDRINUSE @c uds_path exists (a listening socket or another
+ *         file)
  * @retval -ENOMEM out of memory
  * @retval -errno creating the socket, the transport or a handler failed
  * @thread loop, without the VM lock

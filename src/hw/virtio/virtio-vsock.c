@@ -1020,6 +1020,26 @@ static bool cid_ok(uint64_t cid)
 	return cid >= 3 && cid < 0xffffffffull;
 }
 
+/*
+ * A socket file nobody listens on is what a process that died leaves
+ * behind; a live listener, or any other file, stays.
+ */
+static bool stale_socket(const struct sockaddr_un *sa)
+{
+	struct stat st;
+	int fd, r;
+
+	if (lstat(sa->sun_path, &st) < 0 || !S_ISSOCK(st.st_mode))
+		return false;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	r = connect(fd, (const struct sockaddr *)sa, sizeof(*sa));
+	r = r < 0 && errno == ECONNREFUSED;
+	close(fd);
+	return r;
+}
+
 static int listen_on(const char *path)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -1029,8 +1049,12 @@ static int listen_on(const char *path)
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    listen(fd, 64) < 0) {
+	r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	if (r < 0 && errno == EADDRINUSE && stale_socket(&sa)) {
+		unlink(sa.sun_path);
+		r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	}
+	if (r < 0 || listen(fd, 64) < 0) {
 		r = -errno;
 		close(fd);
 		return r;
