@@ -80,6 +80,12 @@ struct board {
 	struct vmc_virtio *virtio_slot[VIRT_VIRTIO_SLOTS];
 	struct vmc_virtio_rng *rng;
 	bool want_rng;
+	/* -device vmc-vsock-device (see vsock_option()) */
+	struct board_vsock {
+		uint64_t guest_cid;
+		char *uds_path;
+		struct vmc_virtio_vsock *dev;
+	} vsock;
 	bool ctrl_a;
 	int exit_status;
 	uint32_t ext_off;  /* enum vmc_riscv_ext bits -cpu switched off */
@@ -153,6 +159,8 @@ static void usage(void)
 		"                  [-name NAME[,debug-threads=on]] "
 		"[-no-shutdown] [-pidfile FILE] [-daemonize]\n"
 		"                  [-device virtio-rng-device]\n"
+		"                  [-device vmc-vsock-device,guest-cid=N,"
+		"uds-path=PATH]\n"
 		"Runs a RISC-V RV64 machine laid out like QEMU's virt "
 		"board.\n");
 	exit(2);
@@ -487,6 +495,99 @@ static void add(struct board *b, uint64_t addr, struct vmc_region *r,
 }
 
 /*
+ * -device vmc-vsock-device,guest-cid=N,uds-path=PATH: libvmcore's
+ * userspace vsock (vmc-virtio-vsock.h).  QEMU has vsock only as
+ * vhost-vsock-device, whose other end is the host kernel; this device is
+ * its own other end and bridges to Unix sockets: a host program connects
+ * to PATH and writes `CONNECT <port>\n`; the guest's connections to CID 2
+ * port P reach `PATH_P`.  So the name differs on purpose, and QEMU's is
+ * refused with a pointer to this one.  1: taken, 0: not this device.
+ */
+static int vsock_option(struct board *b, const char *v)
+{
+	char *arg, *p, *item;
+	size_t n = strcspn(v, ",");
+
+	if (n == strlen("vhost-vsock-device") &&
+	    !strncmp(v, "vhost-vsock-device", n))
+		die(0,
+		    "-device %s: no vhost here: use "
+		    "vmc-vsock-device,guest-cid=N,uds-path=PATH",
+		    v);
+	if (n != strlen("vmc-vsock-device") ||
+	    strncmp(v, "vmc-vsock-device", n))
+		return 0;
+	if (b->vsock.uds_path)
+		die(0, "-device %s: one vmc-vsock-device only", v);
+	arg = strdup(v + n);
+	if (!arg)
+		die(-ENOMEM, "-device %s", v);
+	p = arg;
+	while ((item = strsep(&p, ",")) != NULL) {
+		char *end;
+
+		if (!*item)
+			continue;
+		if (!strncmp(item, "guest-cid=", 10)) {
+			errno = 0;
+			b->vsock.guest_cid = strtoull(item + 10, &end, 0);
+			if (errno || *end || b->vsock.guest_cid < 3 ||
+			    b->vsock.guest_cid >= 0xffffffffu)
+				die(0,
+				    "-device %s: guest-cid is 3 to "
+				    "4294967294",
+				    v);
+		} else if (!strncmp(item, "uds-path=", 9) && item[9]) {
+			free(b->vsock.uds_path);
+			b->vsock.uds_path = strdup(item + 9);
+		} else if (strncmp(item, "id=", 3)) {
+			die(0, "-device %s: unsupported property '%s'", v,
+			    item);
+		}
+	}
+	free(arg);
+	if (!b->vsock.guest_cid || !b->vsock.uds_path)
+		die(0, "-device %s: needs guest-cid= and uds-path=", v);
+	return 1;
+}
+
+/* The vsock device in slot --*next (legacy, as every slot here). */
+static void build_vsock(struct board *b, unsigned int *next)
+{
+	struct vmc_virtio_vsock_config c;
+	int r;
+
+	if (!b->vsock.uds_path)
+		return;
+	vmc_virtio_vsock_config_init(&c);
+	c.vm = b->vm;
+	c.irq = vmc_plic_get_irq(b->plic, VIRT_VIRTIO_IRQ + *next - 1);
+	c.legacy = true;
+	c.guest_cid = b->vsock.guest_cid;
+	c.uds_path = b->vsock.uds_path;
+	r = vmc_virtio_vsock_new(&c, &b->vsock.dev);
+	if (r < 0)
+		die(r, "cannot create vmc-vsock-device on %s",
+		    b->vsock.uds_path);
+	b->virtio_slot[--*next] = vmc_virtio_vsock_get_virtio(b->vsock.dev);
+}
+
+/* Before the slots are freed: the device frees its own transport. */
+static void free_vsock(struct board *b)
+{
+	if (!b->vsock.dev)
+		return;
+	for (unsigned int i = 0; i < VIRT_VIRTIO_SLOTS; i++)
+		if (b->virtio_slot[i] ==
+		    vmc_virtio_vsock_get_virtio(b->vsock.dev))
+			b->virtio_slot[i] = NULL;
+	vmc_virtio_vsock_free(b->vsock.dev);
+	b->vsock.dev = NULL;
+	free(b->vsock.uds_path);
+	b->vsock.uds_path = NULL;
+}
+
+/*
  * Fill the virtio-mmio slots.  QEMU plugs -device virtio-*-device into
  * the last free slot first, so the first device sits at 0x10008000.
  * Legacy transports, as QEMU's virt board defaults to.
@@ -508,6 +609,7 @@ static void build_virtio(struct board *b)
 			die(r, "cannot create virtio-rng-device");
 		b->virtio_slot[--next] = vmc_virtio_rng_get_virtio(b->rng);
 	}
+	build_vsock(b, &next);
 	while (next > 0) {
 		static const struct vmc_virtio_ops none = {
 			.struct_size = sizeof(none),
@@ -536,6 +638,7 @@ static void free_virtio(struct board *b)
 		    b->virtio_slot[i] == vmc_virtio_rng_get_virtio(b->rng))
 			b->virtio_slot[i] = NULL;
 	vmc_virtio_rng_free(b->rng);
+	free_vsock(b);
 	for (unsigned int i = 0; i < VIRT_VIRTIO_SLOTS; i++)
 		vmc_virtio_free(b->virtio_slot[i]);
 }
@@ -799,6 +902,8 @@ int main(int argc, char **argv)
 			   !strncmp(v, "virtio-rng-device", strcspn(v, ",")) &&
 			   strcspn(v, ",") == strlen("virtio-rng-device")) {
 			b.want_rng = true;
+		} else if (!strcmp(a, "-device") && vsock_option(&b, v)) {
+			/* vmc-vsock-device */
 		} else {
 			usage();
 		}
