@@ -12,7 +12,9 @@
  * to the GSI; its counters show the irqfd signalled and the kernel
  * resampling after each EOI.  The guest leaves its first interrupt
  * unacknowledged, so it arrives only if the level scheme re-asserts the
- * line after the EOI.  Skips (77) where /dev/kvm is unusable.
+ * line after the EOI.  Then the same with the device on an I/O thread
+ * raising its irqfd line from there.  Skips (77) where /dev/kvm is
+ * unusable.
  */
 #include "kvm-guest.h"
 
@@ -64,7 +66,12 @@ static void test_line_args(void)
 	gvm_free(&g);
 }
 
-static void test_rng_guest(void)
+/*
+ * @iothread: the device on an I/O thread, its irqfd line set from there
+ * directly (irq_any_thread): no VM lock anywhere between the guest's
+ * notification and its interrupt.
+ */
+static void rng_guest(bool iothread)
 {
 	struct vmc_kvm_config kc = {.size = sizeof(kc),
 				    .flags = VMC_KVM_IRQCHIP};
@@ -72,6 +79,7 @@ static void test_rng_guest(void)
 	struct vmc_virtio_rng_config rc;
 	struct vmc_kvm_irqfd_line *line;
 	struct vmc_virtio_rng *rng;
+	struct vmc_iothread *iot = NULL;
 	uint64_t signals, resamples;
 	const uint64_t n = 200;
 	int64_t t0, t1;
@@ -87,6 +95,11 @@ static void test_rng_guest(void)
 	vmc_virtio_rng_config_init(&rc);
 	rc.vm = g.vm;
 	rc.irq = vmc_kvm_irqfd_line_get_irq(line);
+	if (iothread) {
+		ASSERT_OK(vmc_iothread_new("vmc-io-rng", &iot));
+		rc.iothread = iot;
+		rc.irq_any_thread = true;
+	}
 	ASSERT_OK(vmc_virtio_rng_new(&rc, &rng));
 	ASSERT_OK(vmc_region_add_subregion(vmc_vm_get_root(g.vm, VMC_AS_MEMORY),
 					   VIO_BASE,
@@ -133,8 +146,19 @@ static void test_rng_guest(void)
 		vmc_vm_get_root(g.vm, VMC_AS_MEMORY),
 		vmc_virtio_rng_get_region(rng)));
 	vmc_virtio_rng_free(rng);
+	vmc_iothread_free(iot);
 	vmc_kvm_irqfd_line_free(line);
 	gvm_free(&g);
+}
+
+static void test_rng_guest(void)
+{
+	rng_guest(false);
+}
+
+static void test_rng_guest_iothread(void)
+{
+	rng_guest(true);
 }
 
 int main(void)
@@ -142,6 +166,7 @@ int main(void)
 	ASSERT_OK(vmc_loop_new(&loop));
 	RUN(test_line_args);
 	RUN(test_rng_guest);
+	RUN(test_rng_guest_iothread);
 	vmc_loop_unref(loop);
 	return 0;
 }
