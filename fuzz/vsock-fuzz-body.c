@@ -408,8 +408,10 @@ static void load_cmd(void)
 {
 	uint8_t s[VMC_VIRTIO_VSOCK_STATE_SIZE];
 
+	vmc_virtio_lock(vmc_virtio_vsock_get_virtio(st.dev));
 	check(vmc_virtio_vsock_save(st.dev, s, sizeof(s)) == (int)sizeof(s));
 	check(vmc_virtio_vsock_load(st.dev, s, sizeof(s)) == 0);
+	vmc_virtio_unlock(vmc_virtio_vsock_get_virtio(st.dev));
 	check(vmc_virtio_vsock_get_connection_count(st.dev) == 0);
 }
 

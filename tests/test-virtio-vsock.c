@@ -925,7 +925,9 @@ static void test_save_load_reset(void)
 	ASSERT_EQ(vmc_virtio_vsock_get_connection_count(vs), 2);
 	/* Load: connections closed, a transport reset event once the driver
 	 * queues an event buffer. */
+	vmc_virtio_lock(vmc_virtio_vsock_get_virtio(vs));
 	ASSERT_OK(vmc_virtio_vsock_load(vs, st, sizeof(st)));
+	vmc_virtio_unlock(vmc_virtio_vsock_get_virtio(vs));
 	ASSERT_EQ(vmc_virtio_vsock_get_connection_count(vs), 0);
 	host_eof(fd);
 	host_eof(fd2);

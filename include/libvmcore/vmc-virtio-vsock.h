@@ -147,6 +147,7 @@ struct vmc_region *vmc_virtio_vsock_get_region(struct vmc_virtio_vsock *vs);
  * closing).
  * @param vs the device
  * @return the count; 0 for NULL
+ * @thread with the device lock (vmc_virtio_lock())
  * @since 0.2
  */
 unsigned int vmc_virtio_vsock_get_connection_count(struct vmc_virtio_vsock *vs);
@@ -163,6 +164,7 @@ unsigned int vmc_virtio_vsock_get_connection_count(struct vmc_virtio_vsock *vs);
  * @retval VMC_VIRTIO_VSOCK_STATE_SIZE success
  * @retval -EINVAL @p vs or @p buf is NULL
  * @retval -ENOSPC @p len is too small
+ * @thread with the device lock (vmc_virtio_lock())
  * @since 0.2
  */
 int vmc_virtio_vsock_save(struct vmc_virtio_vsock *vs, void *buf, size_t len);
@@ -177,6 +179,7 @@ int vmc_virtio_vsock_save(struct vmc_virtio_vsock *vs, void *buf, size_t len);
  * @retval 0 success
  * @retval -EINVAL @p vs or @p buf is NULL, or the state is malformed
  *         (wrong size, version or CID); nothing changed
+ * @thread with the device lock (vmc_virtio_lock()), on the VM's loop
  * @since 0.2
  */
 int vmc_virtio_vsock_load(struct vmc_virtio_vsock *vs, const void *buf,
