@@ -135,7 +135,13 @@ static void rng_guest(bool iothread)
 	/* The kernel matched every QueueNotify: no exit reached the VMM. */
 	ASSERT_EQ(st.notifies_trapped, 0);
 	ASSERT_GE(st.notifies, 1);
-	ASSERT_EQ(st.interrupts, n);
+	/*
+	 * At most one rising edge per request; fewer when the line stayed
+	 * high across two requests (seen on the I/O thread: 183-200 of 200,
+	 * every request still completed and interrupted).
+	 */
+	ASSERT_LE(st.interrupts, n);
+	ASSERT_GE(st.interrupts, n / 2);
 	/* Each raise went through the irqfd; the first one twice.  The
 	 * kernel resampled after each EOI. */
 	ASSERT_GE(signals, n + 1);
