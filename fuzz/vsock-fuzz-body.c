@@ -90,6 +90,8 @@ static int setup(void)
 	snprintf(st.dir, sizeof(st.dir), "/tmp/vmc-fuzz-vsock-XXXXXX");
 	if (!mkdtemp(st.dir))
 		return -1;
+	/* libFuzzer ends with exit(): remove the sockets then too. */
+	atexit(vmc_fuzz_virtio_vsock_cleanup);
 	snprintf(st.path, sizeof(st.path), "%s/v", st.dir);
 	for (int i = 0; i < MAX_FDS; i++)
 		st.fds[i] = -1;
