@@ -16,9 +16,24 @@
  *
  * Devices: a 16550 at 0x3f8 on stdio, wired to GSI 4 of the in-kernel
  * interrupt controllers, and QEMU's isa-debug-exit at 0x501: a write of v
- * ends the process with status (v << 1) | 1.  The vCPUs start in the
- * power-on state (CS base 0xFFFF0000, IP 0xFFF0); the application
- * processors wait for INIT/SIPI in the kernel.
+ * ends the process with status (v << 1) | 1.
+ *
+ * Virtio: eight virtio-mmio (version 2) slots laid out as QEMU's microvm
+ * machine lays them out with its one I/O APIC: slot n at 0xfeb00000 +
+ * n * 0x200, on GSI 5 + n.  Devices come from QEMU's options (see
+ * board-virtio.h: virtio-rng-device, virtio-blk-device with -drive,
+ * virtconsole with -chardev, and vmc-vsock-device) and, as on a QEMU
+ * virtio-mmio bus, fill the slots from the last one down: the first
+ * device is at 0xfeb00e00 on GSI 12.  A Linux guest finds them, with no
+ * device tree or ACPI table, through one kernel parameter per device in
+ * the virtio_mmio driver's syntax, `virtio_mmio.device=<size>@<base>:<irq>`
+ * (QEMU's microvm appends the same); `pc-lite -virtio-cmdline ...` prints
+ * them for the devices given.  Queue notifications are in-kernel
+ * ioeventfds, and each slot's interrupt is an irqfd line (edge: Linux
+ * treats these ISA-range GSIs as edge-triggered, active high, as QEMU's
+ * microvm does without ACPI), so neither direction leaves the kernel.  The
+ * vCPUs start in the power-on state (CS base 0xFFFF0000, IP 0xFFF0); the
+ * application processors wait for INIT/SIPI in the kernel.
  *
  * Exit status: the isa-debug-exit status, 0 when the guest powers off
  * some other way, 1 on a guest error (triple fault, internal error), 2 on
@@ -37,6 +52,7 @@
 
 #include "board-util.h"
 #include "board-qmp.h"
+#include "board-virtio.h"
 
 #define GiB (UINT64_C(1) << 30)
 #define MiB (UINT64_C(1) << 20)
@@ -49,6 +65,10 @@
 #define COM1_GSI 4
 #define DEBUG_EXIT_BASE 0x501
 #define BIOS_MAX (16 * MiB)
+#define PC_VIRTIO_BASE UINT64_C(0xfeb00000)
+#define PC_VIRTIO_STRIDE 0x200
+#define PC_VIRTIO_SLOTS 8
+#define PC_VIRTIO_GSI 5
 
 struct pc {
 	struct vmc_loop *loop;
@@ -63,6 +83,8 @@ struct pc {
 	struct vmc_irq *com1_irq;
 	int exit_status;
 	struct board_qmp qmp;
+	struct board_virtio virtio;
+	struct vmc_kvm_irqfd_line *virtio_line[PC_VIRTIO_SLOTS];
 };
 
 static void die(int err, const char *fmt, ...)
@@ -92,6 +114,14 @@ static void usage(void)
 		"               [-name NAME[,debug-threads=on]] [-no-shutdown] "
 		"[-pidfile FILE] [-daemonize]\n"
 		"               [-M pc] [-enable-kvm] [-nographic] ...\n"
+		"               [-device virtio-rng-device] "
+		"[-device vmc-vsock-device,guest-cid=N,uds-path=PATH]\n"
+		"               [-drive file=F,if=none,id=ID,format=raw"
+		"[,readonly=on] -device virtio-blk-device,drive=ID]\n"
+		"               [-chardev stdio|null|file,id=C,... "
+		"-device virtio-serial-device -device "
+		"virtconsole,chardev=C]\n"
+		"               [-virtio-cmdline]\n"
 		"Runs a BIOS image on KVM in a minimal PC laid out like QEMU's "
 		"pc machine,\nwith a 16550 at 0x3f8 on stdio and "
 		"isa-debug-exit at 0x501.\n");
@@ -161,6 +191,68 @@ static void map(struct vmc_region *parent, uint64_t addr, struct vmc_region *r,
 
 static void on_output_closed(void *userdata, int error);
 
+/* Slot @slot's interrupt: an irqfd line on GSI 5 + slot. */
+static struct vmc_irq *virtio_irq(void *opaque, unsigned int slot)
+{
+	struct pc *pc = opaque;
+	int r = vmc_kvm_irqfd_line_new(pc->vm, PC_VIRTIO_GSI + slot, 0,
+				       &pc->virtio_line[slot]);
+
+	if (r < 0)
+		die(r, "cannot route virtio-mmio slot %u to GSI %u", slot,
+		    PC_VIRTIO_GSI + slot);
+	return vmc_kvm_irqfd_line_get_irq(pc->virtio_line[slot]);
+}
+
+static void build_virtio(struct pc *pc)
+{
+	char msg[BOARD_MSG_SIZE];
+	int r = board_virtio_create(&pc->virtio, pc->vm, PC_VIRTIO_SLOTS, false,
+				    virtio_irq, pc, msg);
+
+	if (r < 0)
+		die(0, "%s", msg);
+}
+
+static void map_virtio(struct pc *pc, struct vmc_region *sys)
+{
+	for (unsigned int i = 0; i < PC_VIRTIO_SLOTS; i++)
+		map(sys, PC_VIRTIO_BASE + PC_VIRTIO_STRIDE * i,
+		    vmc_virtio_get_region(board_virtio_slot(&pc->virtio, i)), 0,
+		    "virtio-mmio slot");
+}
+
+static void free_virtio(struct pc *pc)
+{
+	struct vmc_region *sys = vmc_vm_get_root(pc->vm, VMC_AS_MEMORY);
+
+	for (unsigned int i = 0; i < PC_VIRTIO_SLOTS; i++)
+		vmc_region_remove_subregion(
+			sys, vmc_virtio_get_region(
+				     board_virtio_slot(&pc->virtio, i)));
+	board_virtio_free(&pc->virtio);
+	for (unsigned int i = 0; i < PC_VIRTIO_SLOTS; i++)
+		vmc_kvm_irqfd_line_free(pc->virtio_line[i]);
+}
+
+/* -virtio-cmdline: the kernel parameters that describe the devices. */
+static void print_virtio_cmdline(const struct pc *pc)
+{
+	const char *sep = "";
+
+	for (unsigned int i = 0; i < pc->virtio.nr_devs; i++) {
+		unsigned int slot = PC_VIRTIO_SLOTS - 1 - i;
+
+		printf("%svirtio_mmio.device=%u@0x%llx:%u", sep,
+		       PC_VIRTIO_STRIDE,
+		       (unsigned long long)(PC_VIRTIO_BASE +
+					    PC_VIRTIO_STRIDE * slot),
+		       PC_VIRTIO_GSI + slot);
+		sep = " ";
+	}
+	printf("\n");
+}
+
 static void build_machine(struct pc *pc)
 {
 	struct vmc_kvm_config kc = {.size = sizeof(kc),
@@ -225,7 +317,8 @@ static void build_machine(struct pc *pc)
 	vmc_uart16550_config_init(&uc);
 	uc.vm = pc->vm;
 	uc.irq = pc->com1_irq;
-	uc.in_fd = STDIN_FILENO;
+	/* A virtio console on stdio takes the input. */
+	uc.in_fd = board_virtio_uses_stdin(&pc->virtio) ? -1 : STDIN_FILENO;
 	uc.out_fd = STDOUT_FILENO;
 	uc.closed_cb = on_output_closed; /* `pc-lite | head` */
 	uc.userdata = pc;
@@ -237,6 +330,7 @@ static void build_machine(struct pc *pc)
 	}
 	if (r < 0)
 		die(r, "cannot create the UART");
+	build_virtio(pc);
 
 	vmc_memory_begin(mem);
 	map(sys, 0, pc->ram_below, 0, "RAM");
@@ -246,6 +340,7 @@ static void build_machine(struct pc *pc)
 	map(sys, 4 * GiB - pc->bios_size, pc->rom, 0, "BIOS");
 	map(io, COM1_BASE, vmc_uart16550_get_region(pc->uart), 0, "UART");
 	map(io, DEBUG_EXIT_BASE, pc->debug_exit, 0, "isa-debug-exit");
+	map_virtio(pc, sys);
 	vmc_memory_commit(mem);
 }
 
@@ -264,6 +359,7 @@ static void teardown(struct pc *pc)
 	vmc_region_remove_subregion(io, vmc_uart16550_get_region(pc->uart));
 	vmc_region_remove_subregion(io, pc->debug_exit);
 	vmc_memory_commit(mem);
+	free_virtio(pc);
 	vmc_uart16550_free(pc->uart);
 	vmc_irq_free(pc->com1_irq);
 	vmc_region_unref(pc->debug_exit);
@@ -347,6 +443,7 @@ int main(int argc, char **argv)
 	char msg[BOARD_MSG_SIZE];
 	struct board_qmp *qmp_opts = &pc.qmp;
 	const char *qmp_failed = "";
+	bool virtio_cmdline = false;
 	int r;
 
 	board_log_to_stderr("pc-lite");
@@ -367,10 +464,17 @@ int main(int argc, char **argv)
 		}
 		if (board_qmp_flag_option(qmp_opts, a))
 			continue;
+		if (!strcmp(a, "-virtio-cmdline")) {
+			virtio_cmdline = true;
+			continue;
+		}
 		if (!v)
 			usage();
 		i++;
-		if (listed(noop_with_value, a)) {
+		if ((r = board_virtio_option(&pc.virtio, a, v, msg)) != 0) {
+			if (r < 0)
+				die(0, "%s %s: %s", a, v, msg);
+		} else if (listed(noop_with_value, a)) {
 			check_noop(a, v);
 		} else if (!strcmp(a, "-m")) {
 			if (board_parse_mem(v, 1 * MiB, 64 * GiB, &pc.ram_size,
@@ -389,6 +493,11 @@ int main(int argc, char **argv)
 		} else {
 			usage();
 		}
+	}
+	if (virtio_cmdline) {
+		print_virtio_cmdline(&pc);
+		board_virtio_free(&pc.virtio);
+		return 0;
 	}
 	if (!bios)
 		usage();

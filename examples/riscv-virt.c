@@ -100,8 +100,14 @@ enum virt_dev_kind {
 	VIRT_DEV_RNG,
 	VIRT_DEV_BLK,
 	VIRT_DEV_SERIAL,
-	VIRT_DEV_NET
+	VIRT_DEV_NET,
+	VIRT_DEV_VSOCK
 };
+
+struct board;
+static int vsock_option(struct board *b, const char *v);
+static void build_vsock(struct board *b, unsigned int slot);
+static void free_vsock(struct board *b);
 
 struct virt_dev {
 	enum virt_dev_kind kind;
@@ -155,6 +161,12 @@ struct board {
 	/* virtio-mmio slots: a device, or an empty transport (ID 0). */
 	struct vmc_virtio *virtio_slot[VIRT_VIRTIO_SLOTS];
 	struct virt_devices devs; /* -device, -drive, -chardev, -initrd */
+	/* -device vmc-vsock-device (see vsock_option()) */
+	struct board_vsock {
+		uint64_t guest_cid;
+		char *uds_path;
+		struct vmc_virtio_vsock *dev;
+	} vsock;
 	bool ctrl_a;
 	int exit_status;
 	uint32_t ext_off;  /* enum vmc_riscv_ext bits -cpu switched off */
@@ -239,6 +251,8 @@ static void usage(void)
 		"[-device virtconsole,chardev=ID]\n"
 		"                  [-chardev null|file|pipe|socket,id=ID,...]\n"
 		"                  [-incoming file:PATH]\n"
+		"                  [-device vmc-vsock-device,guest-cid=N,"
+		"uds-path=PATH]\n"
 		"Runs a RISC-V RV64 machine laid out like QEMU's virt "
 		"board.\n");
 	exit(2);
@@ -960,6 +974,9 @@ static void parse_device(struct board *b, const char *arg)
 		keys = k_console;
 	else if (!strcmp(model, "virtio-net-device"))
 		keys = NULL; /* board-net.c checks its own properties */
+	else if (!strcmp(model, "vmc-vsock-device") ||
+		 !strcmp(model, "vhost-vsock-device"))
+		keys = NULL; /* vsock_option() checks its own */
 	else
 		die(0, "-device %s: '%s' is not a valid device model name", arg,
 		    model);
@@ -974,6 +991,8 @@ static void parse_device(struct board *b, const char *arg)
 		new_dev(b, arg, model, VIRT_DEV_SERIAL);
 	else if (!strcmp(model, "virtio-net-device"))
 		parse_nic(b, arg, model);
+	else if (vsock_option(b, arg))
+		new_dev(b, arg, model, VIRT_DEV_VSOCK);
 	else
 		parse_virtconsole(b, arg);
 	free(model);
@@ -1112,6 +1131,8 @@ static void build_devices(struct board *b)
 			if (r >= 0)
 				b->virtio_slot[dev->slot] =
 					vmc_virtio_blk_get_virtio(dev->blk);
+		} else if (dev->kind == VIRT_DEV_VSOCK) {
+			build_vsock(b, dev->slot);
 		} else if (dev->kind == VIRT_DEV_NET) {
 			char msg[BOARD_MSG_SIZE];
 
@@ -1180,6 +1201,7 @@ static void free_devices(struct board *b)
 	}
 	free(d->initrd.data);
 	board_net_free(&b->net);
+	free_vsock(b);
 }
 
 /* ------------------------------------------------------------------------
@@ -1440,6 +1462,99 @@ static void add(struct board *b, uint64_t addr, struct vmc_region *r,
 
 	if (e < 0)
 		die(e, "cannot map the %s", what);
+}
+
+/*
+ * -device vmc-vsock-device,guest-cid=N,uds-path=PATH: libvmcore's
+ * userspace vsock (vmc-virtio-vsock.h).  QEMU has vsock only as
+ * vhost-vsock-device, whose other end is the host kernel; this device is
+ * its own other end and bridges to Unix sockets: a host program connects
+ * to PATH and writes `CONNECT <port>\n`; the guest's connections to CID 2
+ * port P reach `PATH_P`.  So the name differs on purpose, and QEMU's is
+ * refused with a pointer to this one.  1: taken, 0: not this device.
+ */
+static int vsock_option(struct board *b, const char *v)
+{
+	char *arg, *p, *item;
+	size_t n = strcspn(v, ",");
+
+	if (n == strlen("vhost-vsock-device") &&
+	    !strncmp(v, "vhost-vsock-device", n))
+		die(0,
+		    "-device %s: no vhost here: use "
+		    "vmc-vsock-device,guest-cid=N,uds-path=PATH",
+		    v);
+	if (n != strlen("vmc-vsock-device") ||
+	    strncmp(v, "vmc-vsock-device", n))
+		return 0;
+	if (b->vsock.uds_path)
+		die(0, "-device %s: one vmc-vsock-device only", v);
+	arg = strdup(v + n);
+	if (!arg)
+		die(-ENOMEM, "-device %s", v);
+	p = arg;
+	while ((item = strsep(&p, ",")) != NULL) {
+		char *end;
+
+		if (!*item)
+			continue;
+		if (!strncmp(item, "guest-cid=", 10)) {
+			errno = 0;
+			b->vsock.guest_cid = strtoull(item + 10, &end, 0);
+			if (errno || *end || b->vsock.guest_cid < 3 ||
+			    b->vsock.guest_cid >= 0xffffffffu)
+				die(0,
+				    "-device %s: guest-cid is 3 to "
+				    "4294967294",
+				    v);
+		} else if (!strncmp(item, "uds-path=", 9) && item[9]) {
+			free(b->vsock.uds_path);
+			b->vsock.uds_path = strdup(item + 9);
+		} else if (strncmp(item, "id=", 3)) {
+			die(0, "-device %s: unsupported property '%s'", v,
+			    item);
+		}
+	}
+	free(arg);
+	if (!b->vsock.guest_cid || !b->vsock.uds_path)
+		die(0, "-device %s: needs guest-cid= and uds-path=", v);
+	return 1;
+}
+
+/* The vsock device in @slot (legacy, as every slot here). */
+static void build_vsock(struct board *b, unsigned int slot)
+{
+	struct vmc_virtio_vsock_config c;
+	int r;
+
+	if (!b->vsock.uds_path)
+		return;
+	vmc_virtio_vsock_config_init(&c);
+	c.vm = b->vm;
+	c.irq = vmc_plic_get_irq(b->plic, VIRT_VIRTIO_IRQ + slot);
+	c.legacy = true;
+	c.guest_cid = b->vsock.guest_cid;
+	c.uds_path = b->vsock.uds_path;
+	r = vmc_virtio_vsock_new(&c, &b->vsock.dev);
+	if (r < 0)
+		die(r, "cannot create vmc-vsock-device on %s",
+		    b->vsock.uds_path);
+	b->virtio_slot[slot] = vmc_virtio_vsock_get_virtio(b->vsock.dev);
+}
+
+/* Before the slots are freed: the device frees its own transport. */
+static void free_vsock(struct board *b)
+{
+	if (!b->vsock.dev)
+		return;
+	for (unsigned int i = 0; i < VIRT_VIRTIO_SLOTS; i++)
+		if (b->virtio_slot[i] ==
+		    vmc_virtio_vsock_get_virtio(b->vsock.dev))
+			b->virtio_slot[i] = NULL;
+	vmc_virtio_vsock_free(b->vsock.dev);
+	b->vsock.dev = NULL;
+	free(b->vsock.uds_path);
+	b->vsock.uds_path = NULL;
 }
 
 /*

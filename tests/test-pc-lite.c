@@ -145,6 +145,67 @@ int main(int argc, char **argv)
 	ASSERT_STREQ(b.out, BIOS_HELLO);
 	ASSERT_EQ(b.status, want);
 
+	/* Every virtio device in its microvm slot; the socket is removed. */
+	{
+		char img[] = "/tmp/vmc-pc-lite-XXXXXX", sock[64], drive[96];
+		int fd = mkstemp(img);
+		char *with_virtio[] = {
+			argv[1],
+			"-bios",
+			argv[2],
+			"-device",
+			"virtio-rng-device",
+			"-device",
+			"virtio-blk-device,drive=d0",
+			"-drive",
+			drive,
+			"-device",
+			"virtio-serial-device",
+			"-chardev",
+			"null,id=c0",
+			"-device",
+			"virtconsole,chardev=c0",
+			"-device",
+			sock,
+			NULL,
+		};
+		char *cmdline[] = {
+			argv[1],   "-virtio-cmdline",
+			"-device", "virtio-rng-device",
+			"-device", "vmc-vsock-device,guest-cid=3,uds-path=/x",
+			NULL};
+		char *vhost[] = {argv[1],
+				 "-bios",
+				 argv[2],
+				 "-device",
+				 "vhost-vsock-device,guest-cid=3",
+				 NULL};
+
+		ASSERT_GE(fd, 0);
+		ASSERT_OK(ftruncate(fd, 1 << 20));
+		close(fd);
+		snprintf(drive, sizeof(drive),
+			 "file=%s,if=none,id=d0,format=raw", img);
+		snprintf(sock, sizeof(sock),
+			 "vmc-vsock-device,guest-cid=3,uds-path=%s.sock", img);
+		run(with_virtio, &b);
+		b.out[b.len] = '\0';
+		ASSERT_STREQ(b.out, BIOS_HELLO);
+		ASSERT_EQ(b.status, want);
+		ASSERT_TRUE(access(sock + strlen(sock) - strlen(img) - 5,
+				   F_OK) < 0);
+		unlink(img);
+		/* The devices' kernel parameters: last slot first. */
+		run(cmdline, &b);
+		b.out[b.len] = '\0';
+		ASSERT_STREQ(b.out, "virtio_mmio.device=512@0xfeb00e00:12 "
+				    "virtio_mmio.device=512@0xfeb00c00:11\n");
+		ASSERT_EQ(b.status, 0);
+		/* QEMU's vhost spelling is refused with the right name. */
+		run(vhost, &b);
+		ASSERT_EQ(b.status, 2);
+	}
+
 	/* An image QEMU's pc would refuse: a setup error, status 2. */
 	run(bad, &b);
 	ASSERT_EQ(b.len, 0);

@@ -22,11 +22,13 @@
 #include <libvmcore/vmc-hw-plic.h>
 #include <libvmcore/vmc-hw-sifive-test.h>
 #include <libvmcore/vmc-hw-uart16550.h>
+#include <libvmcore/vmc-iothread.h>
 #include <libvmcore/vmc-virtio.h>
 #include <libvmcore/vmc-virtio-blk.h>
 #include <libvmcore/vmc-virtio-console.h>
 #include <libvmcore/vmc-virtio-net.h>
 #include <libvmcore/vmc-virtio-rng.h>
+#include <libvmcore/vmc-virtio-vsock.h>
 #include <libvmcore/vmc-kvm.h>
 #include <libvmcore/vmc-x86.h>
 #include <libvmcore/vmc-snapshot.h>

@@ -143,6 +143,90 @@ int vmc_kvm_irqfd_add(struct vmc_vm *vm, struct vmc_notifier *n,
 int vmc_kvm_irqfd_remove(struct vmc_vm *vm, struct vmc_notifier *n,
 			 unsigned int gsi);
 
+/** Flags of vmc_kvm_irqfd_line_new(). */
+enum vmc_kvm_irqfd_line_flags {
+	/**
+	 * The GSI is level-triggered (program its I/O APIC pin so): the
+	 * line is re-asserted after each EOI for as long as the device
+	 * holds it high.  Without it, each rising edge is one interrupt.
+	 */
+	VMC_KVM_IRQFD_LINE_LEVEL = 1u << 0,
+};
+
+/**
+ * A device interrupt line routed to a GSI of the in-kernel irqchip
+ * through an irqfd, so that raising it costs one eventfd write and no
+ * ioctl, lock or exit.  A board creates it and wires the device to
+ * vmc_kvm_irqfd_line_get_irq() instead of an interrupt controller's pin;
+ * the device sets its level as it sets any struct vmc_irq.
+ *
+ * Level lines (virtio-mmio's interrupt is level: high while
+ * InterruptStatus is not zero) use KVM's resampling irqfd.  A rising
+ * level signals the irqfd, which asserts the GSI; when the guest ends the
+ * interrupt (EOI) the kernel de-asserts the GSI and signals the resample
+ * notifier, whose handler, on the VM's loop and without the VM lock,
+ * signals the irqfd again if the level is still high.  So a line that
+ * stays high keeps interrupting after each EOI, as a level line must, and
+ * a line lowered before the EOI is simply not re-asserted.  The price:
+ * a line raised and lowered again before the guest took the interrupt
+ * still delivers it once (a spurious interrupt the guest's handler sees
+ * with InterruptStatus 0), since userspace cannot retract an irqfd
+ * assertion.  Lowering a line costs nothing.
+ */
+struct vmc_kvm_irqfd_line;
+
+/**
+ * Create an irqfd line to @p gsi.  The line is low.
+ * @param vm the VM (KVM with VMC_KVM_IRQCHIP)
+ * @param gsi the GSI, 0-23
+ * @param flags enum vmc_kvm_irqfd_line_flags
+ * @param[out] ret the new line
+ * @retval 0 success
+ * @retval -EINVAL @p vm or @p ret is NULL, an unknown flag, or a bad GSI
+ * @retval -EOPNOTSUPP not a KVM VM, no in-kernel irqchip, or (level) no
+ *         KVM_CAP_IRQFD_RESAMPLE
+ * @retval -ENOMEM out of memory
+ * @retval -errno a notifier or the irqfd could not be set up
+ * @thread the VM's loop
+ * @since 0.2
+ */
+int vmc_kvm_irqfd_line_new(struct vmc_vm *vm, unsigned int gsi,
+			   unsigned int flags, struct vmc_kvm_irqfd_line **ret);
+
+/**
+ * The line's struct vmc_irq, owned by the line.  vmc_irq_set() on it may
+ * be called from any thread, with or without the VM lock.
+ * @param line the line
+ * @return the irq; NULL for NULL
+ * @thread any
+ * @since 0.2
+ */
+struct vmc_irq *vmc_kvm_irqfd_line_get_irq(struct vmc_kvm_irqfd_line *line);
+
+/**
+ * How often the line signalled its irqfd (rising levels, and re-assertions
+ * after an EOI) and how often the kernel signalled its resample notifier.
+ * @param line the line
+ * @param[out] ret_signals the irqfd signals, or NULL
+ * @param[out] ret_resamples the resample notifications, or NULL
+ * @retval 0 success
+ * @retval -EINVAL @p line is NULL
+ * @thread any
+ * @since 0.2
+ */
+int vmc_kvm_irqfd_line_get_counts(struct vmc_kvm_irqfd_line *line,
+				  uint64_t *ret_signals,
+				  uint64_t *ret_resamples);
+
+/**
+ * Unbind and free the line.  Nothing may set its irq any more.  NULL is
+ * ignored.
+ * @param line the line
+ * @thread the VM's loop
+ * @since 0.2
+ */
+void vmc_kvm_irqfd_line_free(struct vmc_kvm_irqfd_line *line);
+
 /**
  * Start or stop dirty-page logging of every memslot that maps @p region
  * (RAM or ROM).  Logging starts with a clean bitmap; the setting follows

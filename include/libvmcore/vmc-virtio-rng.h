@@ -12,7 +12,8 @@
  * VM's loop; a request gets what one read gave).
  *
  * Threads: as vmc-virtio.h.  The device's work runs on the VM's loop
- * with the VM lock held.
+ * with the VM lock held, or, with @c iothread (getrandom only), on that
+ * I/O thread with the device's own lock.
  */
 #ifndef LIBVMCORE_VMC_VIRTIO_RNG_H
 #define LIBVMCORE_VMC_VIRTIO_RNG_H
@@ -35,6 +36,10 @@ struct vmc_virtio_rng_config {
 	 * caller keeps open for the device's life
 	 */
 	int fd;
+	/** serve requests on this I/O thread (needs @c fd -1), or NULL */
+	struct vmc_iothread *iothread;
+	/** @c irq may be set from any thread (see vmc_virtio_config) */
+	bool irq_any_thread;
 };
 
 /**
@@ -51,7 +56,8 @@ void vmc_virtio_rng_config_init(struct vmc_virtio_rng_config *config);
  * @param config the device's configuration
  * @param[out] ret the new device
  * @retval 0 success
- * @retval -EINVAL an argument is NULL, bad size, or no VM
+ * @retval -EINVAL an argument is NULL, bad size, no VM, or both @c fd
+ *         and @c iothread
  * @retval -EBADF @c fd is set but not open
  * @retval -ENOMEM out of memory
  * @retval -errno the transport or the fd's handler could not be set up

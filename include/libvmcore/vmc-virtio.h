@@ -37,11 +37,25 @@
  * Buffers are mapped with vmc_as_map(): the device reads and writes guest
  * RAM in place, never outside it.
  *
- * Threads.  Every function here is called with the VM lock held (region
- * callbacks, the VM's loop objects and reset handlers already run with
+ * Threads.  Every function here is called with the device lock held
+ * (see vmc_virtio_lock(); region callbacks, the VM's loop objects, reset
+ * handlers and the callbacks of struct vmc_virtio_ops already run with
  * it), except vmc_virtio_new() and vmc_virtio_free(), which run on the
  * loop thread without it, and the getters marked @thread any.  The
- * callbacks of struct vmc_virtio_ops run with the VM lock held.
+ * device lock is the VM lock, unless the device has an I/O thread.
+ *
+ * I/O threads.  With @c iothread in the configuration, queue
+ * notifications are handled on that thread's loop (vmc-iothread.h), and
+ * @c queue_notify runs there with the device's own mutex held instead of
+ * the VM lock: a device busy with its queues does not hold the VM lock,
+ * so vCPUs and the VM's loop go on.  Register accesses (with the VM lock)
+ * take the device mutex too, so the device model sees one lock either
+ * way.  The interrupt line is set from the I/O thread directly when the
+ * configuration says it may be (@c irq_any_thread: an irqfd line);
+ * otherwise the change is deferred until @c queue_notify returns and set
+ * with the VM lock taken just for that.  Lock order: VM lock, then device
+ * mutex.  A device model whose other callbacks (fd handlers, timers) run
+ * on the VM's loop must not use an I/O thread unless it locks itself.
  *
  * Byte order.  Modern devices are little endian.  Legacy devices use the
  * guest's byte order; the transport assumes a little-endian guest
@@ -59,6 +73,7 @@ VMC_BEGIN_DECLS
 struct vmc_virtio;
 struct vmc_virtq;
 struct vmc_region;
+struct vmc_iothread;
 
 /** Size of a virtio-mmio transport's register window. */
 #define VMC_VIRTIO_MMIO_SIZE 0x200
@@ -162,6 +177,14 @@ struct vmc_virtio_config {
 	bool legacy;
 	/** region name for dumps and logs; default "virtio-mmio" (copied) */
 	const char *name;
+	/** handle queue notifications on this I/O thread, or NULL (loop) */
+	struct vmc_iothread *iothread;
+	/**
+	 * @c irq may be set from any thread without the VM lock (an irqfd
+	 * line, vmc_kvm_irqfd_line_get_irq()); lets an I/O thread raise it
+	 * at once
+	 */
+	bool irq_any_thread;
 };
 
 /**
@@ -185,6 +208,7 @@ void vmc_virtio_config_init(struct vmc_virtio_config *config);
  * @retval -EINVAL an argument is NULL, a struct size is too small, no VM,
  *         @c num_queues or @c queue_max_size out of range, or
  *         @c config_size above 0x100
+ * @retval -EDEADLK called on @c iothread itself
  * @retval -ENOMEM out of memory
  * @retval -errno creating a notifier failed
  * @thread loop, without the VM lock
@@ -193,6 +217,24 @@ void vmc_virtio_config_init(struct vmc_virtio_config *config);
 int vmc_virtio_new(const struct vmc_virtio_config *config,
 		   const struct vmc_virtio_ops *ops, void *opaque,
 		   struct vmc_virtio **ret);
+
+/**
+ * Take the device lock: the VM lock, and the device's mutex if it has an
+ * I/O thread.  For code outside the device's callbacks (a host changing
+ * the configuration space, say); callbacks already hold it.
+ * @param dev the transport
+ * @thread any, without the VM lock
+ * @since 0.2
+ */
+void vmc_virtio_lock(struct vmc_virtio *dev);
+
+/**
+ * Release the device lock taken by vmc_virtio_lock().
+ * @param dev the transport
+ * @thread the thread that took it
+ * @since 0.2
+ */
+void vmc_virtio_unlock(struct vmc_virtio *dev);
 
 /**
  * Free a transport.  It runs @c ops->reset one last time (with the VM
@@ -243,6 +285,32 @@ uint64_t vmc_virtio_get_features(const struct vmc_virtio *dev);
  * @since 0.2
  */
 uint8_t vmc_virtio_get_status(const struct vmc_virtio *dev);
+
+/** Counters of a transport, for hosts and tests (vmc_virtio_get_stats()). */
+struct vmc_virtio_stats {
+	size_t size; /**< sizeof(struct vmc_virtio_stats), set by the caller */
+	/** queue notifications handled (signals coalesce) */
+	uint64_t notifies;
+	/**
+	 * notifications that reached the QueueNotify register instead of
+	 * the ioeventfd: each one an exit to the VMM with the VM lock (0 on
+	 * KVM, where the kernel matches the ioeventfd)
+	 */
+	uint64_t notifies_trapped;
+	/** rising edges of the interrupt line */
+	uint64_t interrupts;
+};
+
+/**
+ * Read the transport's counters.
+ * @param dev the transport
+ * @param[out] ret the counters; set @c ret->size first
+ * @retval 0 success
+ * @retval -EINVAL @p dev or @p ret is NULL, or @c ret->size is too small
+ * @thread any
+ * @since 0.2
+ */
+int vmc_virtio_get_stats(struct vmc_virtio *dev, struct vmc_virtio_stats *ret);
 
 /**
  * Tell the driver that the configuration space changed: bump the

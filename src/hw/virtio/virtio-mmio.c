@@ -13,8 +13,15 @@
  * queue work always runs on the loop.
  *
  * Interrupts: the line is high while InterruptStatus is not zero.  Only
- * update_irq() touches the line, so that an irqfd (with a resample fd for
- * the level semantics) can take its place.
+ * update_irq() touches the line; a board passes an irqfd line
+ * (vmc_kvm_irqfd_line_new()) where it wants the kernel to take it.
+ *
+ * I/O threads (vmc-virtio.h): @lock, the device mutex, is taken inside the
+ * VM lock by every register access and reset, and alone by the kick
+ * handler on the I/O thread, which sets @in_io while the device model
+ * runs.  update_irq() with @in_io set and a line that needs the VM lock
+ * only records @irq_pending; the kick handler then takes the VM lock and
+ * the mutex again (in that order) and sets the line.
  *
  * End of life, as vmc-memory.h describes it: vmc_virtio_free() detaches
  * the callbacks, removes the ioeventfds and the notifier handlers; the
@@ -23,11 +30,15 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <pthread.h>
+
 #include <libvmcore/libvmcore.h>
+#include <libvmcore/vmc-iothread.h>
 #include <libvmcore/vmc-virtio.h>
 
 #include "../hw-snap.h"
@@ -97,6 +108,16 @@ struct vmc_virtio {
 	uint8_t status;
 	bool needs_reset;
 	uint32_t config_generation;
+	bool irq_level;
+
+	/* I/O thread mode. */
+	struct vmc_iothread *iothread;
+	bool irq_any_thread;
+	pthread_mutex_t lock;
+	bool in_io, irq_pending;
+
+	/* vmc_virtio_get_stats(), read from any thread. */
+	_Atomic uint64_t st_notifies, st_trapped, st_interrupts;
 
 	unsigned int num_queues;
 	struct vmc_virtq vq[];
@@ -132,9 +153,31 @@ const char *vmc__virtio_name(const struct vmc_virtio *dev)
 }
 
 /* The one place that drives the interrupt output. */
+static void dev_lock(struct vmc_virtio *dev)
+{
+	if (dev->iothread)
+		pthread_mutex_lock(&dev->lock);
+}
+
+static void dev_unlock(struct vmc_virtio *dev)
+{
+	if (dev->iothread)
+		pthread_mutex_unlock(&dev->lock);
+}
+
 static void update_irq(struct vmc_virtio *dev)
 {
-	vmc_irq_set(dev->irq, dev->isr != 0);
+	bool level = dev->isr != 0;
+
+	if (dev->in_io && !dev->irq_any_thread) {
+		dev->irq_pending = true;
+		return;
+	}
+	if (level && !dev->irq_level)
+		atomic_fetch_add_explicit(&dev->st_interrupts, 1,
+					  memory_order_relaxed);
+	dev->irq_level = level;
+	vmc_irq_set(dev->irq, level);
 }
 
 void vmc__virtio_raise(struct vmc_virtio *dev, uint32_t isr_bits)
@@ -193,7 +236,11 @@ static void device_reset(struct vmc_virtio *dev, bool driver)
 
 static void vm_reset_cb(struct vmc_vm *vm, void *userdata)
 {
-	device_reset(userdata, false);
+	struct vmc_virtio *dev = userdata;
+
+	dev_lock(dev);
+	device_reset(dev, false);
+	dev_unlock(dev);
 }
 
 /* The features a driver may accept: all offered, and VERSION_1 if modern. */
@@ -390,6 +437,8 @@ static void reg_write(struct vmc_virtio *dev, uint64_t off, uint32_t val)
 		return;
 	case REG_QUEUE_NOTIFY:
 		/* Not matched by the ioeventfd: hand it to the loop anyway. */
+		atomic_fetch_add_explicit(&dev->st_trapped, 1,
+					  memory_order_relaxed);
 		if (val < dev->num_queues)
 			vmc_notifier_signal(dev->vq[val].kick);
 		return;
@@ -429,36 +478,39 @@ static int mmio_read(void *opaque, uint64_t off, unsigned int size,
 		     uint64_t *value)
 {
 	struct vmc_virtio *dev = opaque;
+	int r = 0;
 
 	*value = 0;
+	dev_lock(dev);
 	if (off >= VIRTIO_MMIO_CONFIG) {
 		off -= VIRTIO_MMIO_CONFIG;
-		if (off + size > dev->config_size || !dev->ops.config_read)
-			return 0;
-		return dev->ops.config_read(dev->opaque, off, size, value);
+		if (off + size <= dev->config_size && dev->ops.config_read)
+			r = dev->ops.config_read(dev->opaque, off, size, value);
+	} else if (size == 4 && !(off & 3)) {
+		/* §4.2.2.2: registers take aligned 32-bit accesses only. */
+		*value = reg_read(dev, off);
 	}
-	/* §4.2.2.2: registers take aligned 32-bit accesses only. */
-	if (size != 4 || (off & 3))
-		return 0;
-	*value = reg_read(dev, off);
-	return 0;
+	dev_unlock(dev);
+	return r;
 }
 
 static int mmio_write(void *opaque, uint64_t off, unsigned int size,
 		      uint64_t value)
 {
 	struct vmc_virtio *dev = opaque;
+	int r = 0;
 
+	dev_lock(dev);
 	if (off >= VIRTIO_MMIO_CONFIG) {
 		off -= VIRTIO_MMIO_CONFIG;
-		if (off + size > dev->config_size || !dev->ops.config_write)
-			return 0;
-		return dev->ops.config_write(dev->opaque, off, size, value);
+		if (off + size <= dev->config_size && dev->ops.config_write)
+			r = dev->ops.config_write(dev->opaque, off, size,
+						  value);
+	} else if (size == 4 && !(off & 3)) {
+		reg_write(dev, off, (uint32_t)value);
 	}
-	if (size != 4 || (off & 3))
-		return 0;
-	reg_write(dev, off, (uint32_t)value);
-	return 0;
+	dev_unlock(dev);
+	return r;
 }
 
 /* A queue notification, on the loop with the VM lock held. */
@@ -467,10 +519,80 @@ static void kick_cb(struct vmc_notifier *n, void *userdata)
 	struct vmc_virtq *vq = userdata;
 	struct vmc_virtio *dev = vq->dev;
 
+	atomic_fetch_add_explicit(&dev->st_notifies, 1, memory_order_relaxed);
 	if (!vmc_virtq_is_ready(vq))
 		return;
 	if (dev->ops.queue_notify)
 		dev->ops.queue_notify(dev->opaque, vq);
+}
+
+/* A queue notification on the I/O thread: the device mutex only. */
+static void kick_io_cb(struct vmc_notifier *n, void *userdata)
+{
+	struct vmc_virtq *vq = userdata;
+	struct vmc_virtio *dev = vq->dev;
+	bool pending;
+
+	pthread_mutex_lock(&dev->lock);
+	dev->in_io = true;
+	kick_cb(n, vq);
+	dev->in_io = false;
+	pending = dev->irq_pending;
+	pthread_mutex_unlock(&dev->lock);
+	if (!pending)
+		return;
+	/* The line needs the VM lock: take it just to set the line. */
+	vmc_vm_lock(dev->vm);
+	pthread_mutex_lock(&dev->lock);
+	if (dev->irq_pending) {
+		dev->irq_pending = false;
+		update_irq(dev);
+	}
+	pthread_mutex_unlock(&dev->lock);
+	vmc_vm_unlock(dev->vm);
+}
+
+/* Install or remove the kick handlers where they run. */
+struct kick_handlers {
+	struct vmc_virtio *dev;
+	bool on;
+	int r;
+};
+
+static void set_kick_handlers_here(void *arg)
+{
+	struct kick_handlers *k = arg;
+	struct vmc_virtio *dev = k->dev;
+
+	k->r = 0;
+	for (unsigned int i = 0; i < dev->num_queues; i++) {
+		struct vmc_virtq *vq = &dev->vq[i];
+		int r;
+
+		if (!vq->kick)
+			continue;
+		if (dev->iothread)
+			r = vmc_notifier_set_handler(
+				vq->kick, vmc_iothread_get_loop(dev->iothread),
+				k->on ? kick_io_cb : NULL, vq);
+		else
+			r = vmc_vm_notifier_set_handler(
+				dev->vm, vq->kick, k->on ? kick_cb : NULL, vq);
+		if (r < 0 && k->r == 0)
+			k->r = r;
+	}
+}
+
+static int set_kick_handlers(struct vmc_virtio *dev, bool on)
+{
+	struct kick_handlers k = {.dev = dev, .on = on};
+
+	if (dev->iothread)
+		vmc_iothread_run_sync(dev->iothread, set_kick_handlers_here,
+				      &k);
+	else
+		set_kick_handlers_here(&k);
+	return k.r;
 }
 
 /* ------------------------------------------------------------------------
@@ -483,6 +605,8 @@ static void mmio_release(void *opaque)
 
 	for (unsigned int i = 0; i < dev->num_queues; i++)
 		vmc_notifier_free(dev->vq[i].kick);
+	if (dev->iothread)
+		pthread_mutex_destroy(&dev->lock);
 	free(dev);
 }
 
@@ -722,12 +846,10 @@ VMC_EXPORT void vmc_virtio_config_init(struct vmc_virtio_config *c)
 
 static void remove_kicks(struct vmc_virtio *dev, unsigned int n)
 {
-	for (unsigned int i = 0; i < n; i++) {
+	for (unsigned int i = 0; i < n; i++)
 		vmc_region_remove_ioeventfd(dev->region, REG_QUEUE_NOTIFY, 4,
 					    true, i, dev->vq[i].kick);
-		vmc_vm_notifier_set_handler(dev->vm, dev->vq[i].kick, NULL,
-					    NULL);
-	}
+	set_kick_handlers(dev, false);
 }
 
 VMC_EXPORT int vmc_virtio_new(const struct vmc_virtio_config *config,
@@ -761,6 +883,8 @@ VMC_EXPORT int vmc_virtio_new(const struct vmc_virtio_config *config,
 				 !(c.queue_max_size & (c.queue_max_size - 1)),
 			 -EINVAL);
 	VMC_CHECK_RETURN(c.config_size <= 0x100, -EINVAL);
+	if (c.iothread && vmc_iothread_is_current(c.iothread))
+		return -EDEADLK;
 
 	dev = calloc(1, sizeof(*dev) + c.num_queues * sizeof(dev->vq[0]));
 	if (!dev)
@@ -783,6 +907,10 @@ VMC_EXPORT int vmc_virtio_new(const struct vmc_virtio_config *config,
 	dev->config_size = c.config_size;
 	dev->legacy = c.legacy;
 	dev->num_queues = c.num_queues;
+	dev->iothread = c.iothread;
+	dev->irq_any_thread = c.irq_any_thread;
+	if (dev->iothread)
+		pthread_mutex_init(&dev->lock, NULL);
 	for (i = 0; i < c.num_queues; i++) {
 		dev->vq[i].dev = dev;
 		dev->vq[i].index = i;
@@ -790,11 +918,10 @@ VMC_EXPORT int vmc_virtio_new(const struct vmc_virtio_config *config,
 		r = vmc_notifier_new(&dev->vq[i].kick);
 		if (r < 0)
 			goto fail;
-		r = vmc_vm_notifier_set_handler(c.vm, dev->vq[i].kick, kick_cb,
-						&dev->vq[i]);
-		if (r < 0)
-			goto fail;
 	}
+	r = set_kick_handlers(dev, true);
+	if (r < 0)
+		goto fail;
 	r = vmc_region_new_io(vmc_vm_get_memory(c.vm), dev->name,
 			      VMC_VIRTIO_MMIO_SIZE, &rops, dev, 0,
 			      &dev->region);
@@ -823,17 +950,14 @@ VMC_EXPORT int vmc_virtio_new(const struct vmc_virtio_config *config,
 fail_region:
 	vmc_region_detach_ops(dev->region);
 	remove_kicks(dev, kicks);
-	for (i = kicks; i < c.num_queues; i++)
-		vmc_vm_notifier_set_handler(c.vm, dev->vq[i].kick, NULL, NULL);
 	vmc_region_unref(dev->region);
 	return r;
 fail:
-	for (i = 0; i < c.num_queues; i++) {
-		if (dev->vq[i].kick)
-			vmc_vm_notifier_set_handler(c.vm, dev->vq[i].kick, NULL,
-						    NULL);
+	set_kick_handlers(dev, false);
+	for (i = 0; i < c.num_queues; i++)
 		vmc_notifier_free(dev->vq[i].kick);
-	}
+	if (dev->iothread)
+		pthread_mutex_destroy(&dev->lock);
 	free(dev);
 	return r;
 }
@@ -853,10 +977,26 @@ VMC_EXPORT void vmc_virtio_free(struct vmc_virtio *dev)
 	 * elements it holds; the rings' mappings go now, the notifiers with
 	 * the region.
 	 */
-	vmc_vm_lock(dev->vm);
+	vmc_virtio_lock(dev);
 	device_reset(dev, false);
-	vmc_vm_unlock(dev->vm);
+	vmc_virtio_unlock(dev);
 	vmc_region_unref(dev->region);
+}
+
+VMC_EXPORT void vmc_virtio_lock(struct vmc_virtio *dev)
+{
+	if (!dev)
+		return;
+	vmc_vm_lock(dev->vm);
+	dev_lock(dev);
+}
+
+VMC_EXPORT void vmc_virtio_unlock(struct vmc_virtio *dev)
+{
+	if (!dev)
+		return;
+	dev_unlock(dev);
+	vmc_vm_unlock(dev->vm);
 }
 
 VMC_EXPORT struct vmc_region *vmc_virtio_get_region(struct vmc_virtio *dev)
@@ -883,6 +1023,16 @@ VMC_EXPORT uint8_t vmc_virtio_get_status(const struct vmc_virtio *dev)
 		return 0;
 	return dev->status |
 	       (dev->needs_reset ? VMC_VIRTIO_STATUS_DEVICE_NEEDS_RESET : 0);
+}
+
+VMC_EXPORT int vmc_virtio_get_stats(struct vmc_virtio *dev,
+				    struct vmc_virtio_stats *ret)
+{
+	VMC_CHECK_RETURN(dev && ret && ret->size >= sizeof(*ret), -EINVAL);
+	ret->notifies = atomic_load(&dev->st_notifies);
+	ret->notifies_trapped = atomic_load(&dev->st_trapped);
+	ret->interrupts = atomic_load(&dev->st_interrupts);
+	return 0;
 }
 
 VMC_EXPORT int vmc_virtio_config_changed(struct vmc_virtio *dev)

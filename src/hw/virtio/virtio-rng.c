@@ -168,6 +168,8 @@ VMC_EXPORT int vmc_virtio_rng_new(const struct vmc_virtio_rng_config *config,
 	VMC_CHECK_RETURN(config->vm, -EINVAL);
 	VMC_CHECK_RETURN(config->fd < 0 || fcntl(config->fd, F_GETFD) >= 0,
 			 -EBADF);
+	/* The fd's handler lives on the VM's loop, under the VM lock. */
+	VMC_CHECK_RETURN(config->fd < 0 || !config->iothread, -EINVAL);
 	rng = calloc(1, sizeof(*rng));
 	if (!rng)
 		return -ENOMEM;
@@ -192,6 +194,8 @@ VMC_EXPORT int vmc_virtio_rng_new(const struct vmc_virtio_rng_config *config,
 	vc.queue_max_size = 8; /* QEMU's */
 	vc.legacy = config->legacy;
 	vc.name = "virtio-rng";
+	vc.iothread = config->iothread;
+	vc.irq_any_thread = config->irq_any_thread;
 	r = vmc_virtio_new(&vc, &ops, rng, &rng->vdev);
 	if (r < 0)
 		goto fail;

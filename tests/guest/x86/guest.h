@@ -54,6 +54,15 @@
 #define IOEVENT_WRONG 0x9999
 #define IRQ_VECTOR 0x25
 
+/*
+ * The virtio driver guest (virtio64.S): a virtio-mmio device at VIO_BASE
+ * (pc-lite's slot 7, as QEMU's microvm fills it first), its interrupt on
+ * I/O APIC pin VIO_GSI at vector VIO_VECTOR.
+ */
+#define VIO_BASE 0xfeb00e00
+#define VIO_GSI 12
+#define VIO_VECTOR 0x30
+
 /* The BIOS image (bios.S) for pc-lite and qemu-system-x86_64. */
 #define BIOS_HELLO "hello from pc-lite\r\n"
 #define BIOS_EXIT_PORT 0x501
