@@ -209,17 +209,7 @@ int rv_sfence(struct vmc__rv_hart *h, uint64_t vaddr, bool all, uint64_t asid,
 	if (h->priv == VMC__RV_PRIV_U ||
 	    (h->priv == VMC__RV_PRIV_S && (h->mstatus & MSTATUS_TVM)))
 		return illegal(h, 0);
-	/* The TLB holds translations of the current satp only (a satp
-	 * write flushes it), so a fence of another address space has
-	 * nothing to drop; global mappings need not go for it either. */
-	if (!all_asids && (asid & 0xffff) != ((h->satp >> 44) & 0xffff))
-		return 0;
-	/* Entries do not record the size of the leaf that filled them, and a
-	 * fence of one address of a superpage must drop every 4 KiB piece of
-	 * it: every other form of sfence.vma flushes the whole TLB. */
-	(void)vaddr;
-	(void)all;
-	rv_tlb_flush(h);
+	rv_tlb_fence(h, vaddr, all, (uint16_t)asid, all_asids);
 	return 0;
 }
 
@@ -606,15 +596,22 @@ int rv_csr_write(struct vmc__rv_hart *h, unsigned csr, uint64_t v,
 		break;
 	case 0x180: {
 		unsigned mode = (unsigned)(v >> 60);
+		uint64_t old;
 
 		if (!debugger && h->priv == VMC__RV_PRIV_S &&
 		    (h->mstatus & MSTATUS_TVM))
 			return -1;
 		if (mode != 0 && mode != 8 && mode != 9)
 			break; /* unsupported mode: the write has no effect */
-		h->satp = v & ((15ull << 60) | (0xffffull << 44) |
-			       ((1ull << 44) - 1));
-		rv_tlb_flush(h);
+		v &= (15ull << 60) | (0xffffull << 44) | ((1ull << 44) - 1);
+		old = h->satp;
+		h->satp = v;
+		if ((old ^ v) >> 60) /* a new mode: nothing cached holds */
+			rv_tlb_flush(h);
+		else if ((old ^ v) & (0xffffull << 44))
+			rv_tlb_switch_asid(h, (uint16_t)(v >> 44));
+		else if (old != v) /* a new root under the same ASID */
+			rv_tlb_fence(h, 0, true, (uint16_t)(v >> 44), false);
 		break;
 	}
 	case 0x300:

@@ -9,7 +9,17 @@
  * translation regime: U, S, S with mstatus.SUM, and M (identity).  Fetches
  * use the regime of the current privilege; loads and stores that of the
  * effective privilege (MPRV/MPP) and SUM, so neither traps nor MPRV flips
- * flush anything.  Changing satp, MXR, or a PMP register flushes them all.
+ * flush anything.  Changing satp's mode, MXR, or a PMP register flushes
+ * them all.  Entries are tagged with the satp.ASID they were filled under
+ * and whether the walk met PTE.G (global: any ASID; also bare and M
+ * entries).  A satp write that changes the ASID alone parks every
+ * non-global entry of another ASID (its tags become invalid, the rest is
+ * kept) and revives the parked entries of the new ASID, in one pass over
+ * the entries and without a walk, so the fast path never compares ASIDs;
+ * a write that keeps the ASID but changes the root drops that ASID's
+ * non-global entries.  sfence.vma drops exactly the entries the privileged
+ * spec names (by address, using the leaf's size for superpages; by ASID,
+ * sparing global ones); parked entries are dropped alike.
  * An entry holds one tag per access kind (read, write, exec); a tag equals
  * the virtual page address when that access may use the host pointer
  * directly.  A tag with flag bits set (TLB_SLOW) routes the access to the
@@ -115,6 +125,9 @@ enum { ACC_R = 0, ACC_W = 1, ACC_X = 2 };
 #define TLBF_WATCH 4u  /* a watchpoint overlaps the page */
 #define TLBF_CODE 8u   /* page holds translated code (writes) */
 #define TLBF_RO 16u    /* ROM: writes fault */
+/* (32 is rv-mmu.c's TLBF_NOTDIRTY) */
+#define TLBF_GLOBAL 64u	 /* PTE.G on the walk, bare or M: any ASID */
+#define TLBF_PARKED 128u /* another ASID's entry: tags invalid, kept */
 
 struct rv_tlbe {
 	uint64_t tag[3];  /* per ACC_*; page address, | TLB_SLOW, or invalid */
@@ -122,10 +135,14 @@ struct rv_tlbe {
 	uint64_t ppage;	  /* guest-physical page address */
 	uint32_t flags;	  /* TLBF_* */
 	uint8_t perm_ok;  /* bit per ACC_* the translation and PMP allow */
+	uint8_t level;	  /* leaf level of the walk (0: 4 KiB page) */
+	uint16_t asid;	  /* satp.ASID the entry was filled under */
+	uint64_t vpage;	  /* virtual page; ~0 when the entry is empty */
 	/* A power-of-two size makes the entry address a shift and a mask
 	 * of the virtual address in the load/store fast path. */
-	uint8_t pad[64 - 6 * 8];
+	uint8_t pad[8];
 };
+_Static_assert(sizeof(struct rv_tlbe) == 64, "a TLB entry is 64 bytes");
 
 /* Kick bits of hart->kick. */
 #define KICK_EXIT 1u   /* the glue wants vmc__rv_run() to return */
@@ -246,6 +263,7 @@ struct vmc__rv_hart {
 	uint64_t trap_retired; /* retired count at the last trap */
 
 	struct rv_tlbe tlb[TLB_NREG][TLB_SIZE];
+	bool tlb_super; /* some entry came from a superpage since a flush */
 
 	struct rv_block *blk_hash[1u << BLK_HASH_BITS];
 	/* Jump cache: the last block looked up at each hash of its pc, for
@@ -330,6 +348,10 @@ int rv_sfence(struct vmc__rv_hart *h, uint64_t vaddr, bool all, uint64_t asid,
 /* A Zicbom/Zicboz op on the cache block holding va (sets h->exc_*). */
 int rv_cbo(struct vmc__rv_hart *h, unsigned op, uint64_t va, uint32_t raw);
 void rv_tlb_flush(struct vmc__rv_hart *h);
+/* rv-mmu.c: ASID-tagged TLB maintenance (see the TLB notes above). */
+void rv_tlb_switch_asid(struct vmc__rv_hart *h, uint16_t asid);
+void rv_tlb_fence(struct vmc__rv_hart *h, uint64_t va, bool all_va,
+		  uint16_t asid, bool all_asids);
 int rv_csr_read(struct vmc__rv_hart *h, unsigned csr, uint64_t *val,
 		bool debugger);
 int rv_csr_write(struct vmc__rv_hart *h, unsigned csr, uint64_t val,
