@@ -162,7 +162,46 @@ int rv_sret(struct vmc__rv_hart *h)
 #define ENVCFG_CBZE (1ull << 7)
 #define SENVCFG_MASK (ENVCFG_FIOM | ENVCFG_CBIE | ENVCFG_CBCFE | ENVCFG_CBZE)
 #define ENVCFG_PBMTE (1ull << 62) /* Svpbmt (rv-mmu.c's walk) */
-#define MENVCFG_MASK (SENVCFG_MASK | ENVCFG_PBMTE)
+#define ENVCFG_STCE (1ull << 63)  /* Sstc: stimecmp drives STIP */
+
+/* menvcfg's writable bits: those of the extensions switched on. */
+static uint64_t menvcfg_mask(const struct vmc__rv_hart *h)
+{
+	uint64_t m = SENVCFG_MASK;
+
+	if (!(h->ext_off & VMC__RV_EXT_SVPBMT))
+		m |= ENVCFG_PBMTE;
+	if (!(h->ext_off & VMC__RV_EXT_SSTC))
+		m |= ENVCFG_STCE;
+	return m;
+}
+
+/*
+ * Sstc.  With menvcfg.STCE set, STIP is time >= stimecmp (time is
+ * time_ns / 100, so STIP rises at time_ns = stimecmp * 100) and mip.STIP
+ * is not writable; rv_mip() computes it from stip_at.  The glue's timer
+ * (bus.set_timer) wakes a hart waiting in WFI at that instant, and kicks
+ * a running one into checking its interrupts.
+ */
+static void sstc_update(struct vmc__rv_hart *h)
+{
+	int64_t at = -1;
+
+	if (!(h->ext_off & VMC__RV_EXT_SSTC) && (h->menvcfg & ENVCFG_STCE))
+		at = h->stimecmp > (uint64_t)INT64_MAX / 100
+			     ? INT64_MAX
+			     : (int64_t)(h->stimecmp * 100);
+	atomic_store_explicit(&h->stip_at, at, memory_order_release);
+	if (h->bus.set_timer)
+		h->bus.set_timer(h->bus.opaque,
+				 at >= 0 && at != INT64_MAX ? at : -1);
+	rv_kick(h, KICK_IRQ);
+}
+
+void vmc__rv_timer_expired(struct vmc__rv_hart *h)
+{
+	rv_kick(h, KICK_IRQ);
+}
 
 /* A WARL write of menvcfg/senvcfg: CBIE's reserved value 2 keeps the old
  * field. */
@@ -376,6 +415,14 @@ int rv_csr_read(struct vmc__rv_hart *h, unsigned csr, uint64_t *val,
 		break;
 	case 0x144:
 		v = rv_mip(h) & h->mideleg;
+		break;
+	case 0x14d: /* stimecmp: S needs mcounteren.TM and menvcfg.STCE */
+		if (h->ext_off & VMC__RV_EXT_SSTC)
+			return -1;
+		if (!debugger && h->priv < VMC__RV_PRIV_M &&
+		    (!(h->mcounteren & 2) || !(h->menvcfg & ENVCFG_STCE)))
+			return -1;
+		v = h->stimecmp;
 		break;
 	case 0x180:
 		if (!debugger && h->priv == VMC__RV_PRIV_S &&
@@ -594,6 +641,10 @@ int rv_csr_write(struct vmc__rv_hart *h, unsigned csr, uint64_t v,
 			h->mip_sw = (h->mip_sw & ~(1ull << VMC__RV_IRQ_SSI)) |
 				    (v & (1ull << VMC__RV_IRQ_SSI));
 		break;
+	case 0x14d:
+		h->stimecmp = v;
+		sstc_update(h);
+		break;
 	case 0x180: {
 		unsigned mode = (unsigned)(v >> 60);
 		uint64_t old;
@@ -636,10 +687,8 @@ int rv_csr_write(struct vmc__rv_hart *h, unsigned csr, uint64_t v,
 		h->mcounteren = v & 0xffffffffu;
 		break;
 	case 0x30a:
-		h->menvcfg = envcfg_write(h->menvcfg, v,
-					  (h->ext_off & VMC__RV_EXT_SVPBMT)
-						  ? SENVCFG_MASK
-						  : MENVCFG_MASK);
+		h->menvcfg = envcfg_write(h->menvcfg, v, menvcfg_mask(h));
+		sstc_update(h);
 		break;
 	case 0x320: {
 		uint64_t old = h->mcountinhibit, nv = v & MCOUNTINHIBIT_MASK;
@@ -669,9 +718,14 @@ int rv_csr_write(struct vmc__rv_hart *h, unsigned csr, uint64_t v,
 	case 0x343:
 		h->mtval = v;
 		break;
-	case 0x344:
-		h->mip_sw = v & IRQ_S_MASK;
+	case 0x344: {
+		uint64_t m = IRQ_S_MASK;
+
+		if (atomic_load(&h->stip_at) >= 0) /* STIP is stimecmp's */
+			m &= ~(1ull << VMC__RV_IRQ_STI);
+		h->mip_sw = (h->mip_sw & ~m) | (v & m);
 		break;
+	}
 	case 0x3a0:
 		pmpcfg_write(h, 0, v);
 		break;
@@ -800,6 +854,7 @@ int vmc__rv_hart_new(const struct vmc__rv_config *cfg,
 	h->bus = cfg->bus;
 	h->hartid = cfg->hartid;
 	h->ext_off = cfg->ext_off & VMC__RV_EXT_ALL;
+	atomic_init(&h->stip_at, -1);
 	vmc__rv_hart_reset(h, 0);
 	*ret = h;
 	return 0;
@@ -847,6 +902,8 @@ void vmc__rv_hart_reset(struct vmc__rv_hart *h, uint64_t pc)
 	 * not know the bit. */
 	if (!(h->ext_off & VMC__RV_EXT_SVPBMT))
 		h->menvcfg = ENVCFG_PBMTE;
+	h->stimecmp = ~0ull;
+	sstc_update(h);
 	h->cycle_off = h->instret_off = 0 - h->retired;
 	memset(h->hpm_event, 0, sizeof(h->hpm_event));
 	memset(h->hpm_frozen, 0, sizeof(h->hpm_frozen));
@@ -922,6 +979,9 @@ int vmc__rv_set_ext_off(struct vmc__rv_hart *h, uint32_t off)
 		h->ext_off = off;
 		if (off & VMC__RV_EXT_SVPBMT)
 			h->menvcfg &= ~ENVCFG_PBMTE;
+		if (off & VMC__RV_EXT_SSTC)
+			h->menvcfg &= ~ENVCFG_STCE;
+		sstc_update(h);
 		vmc__rv_hart_flush_blocks(h);
 	}
 	return 0;

@@ -232,6 +232,10 @@ struct vmc__rv_hart {
 	_Atomic uint64_t mie;	 /* read by vmc__rv_has_work() */
 	uint64_t mip_sw;	 /* bits software writes (SSIP, STIP, SEIP) */
 	_Atomic uint64_t mip_hw; /* lines raised by devices */
+	/* Sstc: -1 while menvcfg.STCE (or Sstc) is off; else the time_ns
+	 * from which STIP is set (INT64_MAX: never).  Any thread reads it. */
+	_Atomic int64_t stip_at;
+	uint64_t stimecmp;
 	uint64_t mtvec, mscratch, mepc, mcause, mtval;
 	uint64_t stvec, sscratch, sepc, scause, stval;
 	uint64_t satp, mcounteren, scounteren, menvcfg, senvcfg;
@@ -323,10 +327,22 @@ enum {
 #define MSTATUS_UXL_64 (2ull << 32)
 #define MSTATUS_SXL_64 (2ull << 34)
 
+/* mip as the hart sees it: software bits, device lines and, with Sstc in
+ * force, STIP from time >= stimecmp (mip.STIP's written value is then
+ * hidden).  Any thread. */
 static inline uint64_t rv_mip(struct vmc__rv_hart *h)
 {
-	return h->mip_sw |
-	       atomic_load_explicit(&h->mip_hw, memory_order_acquire);
+	uint64_t v = h->mip_sw |
+		     atomic_load_explicit(&h->mip_hw, memory_order_acquire);
+	int64_t at = atomic_load_explicit(&h->stip_at, memory_order_acquire);
+
+	if (at >= 0) {
+		v &= ~(1ull << VMC__RV_IRQ_STI);
+		if (at != INT64_MAX && h->bus.time_ns &&
+		    h->bus.time_ns(h->bus.opaque) >= at)
+			v |= 1ull << VMC__RV_IRQ_STI;
+	}
+	return v;
 }
 
 static inline void rv_kick(struct vmc__rv_hart *h, uint32_t bits)
