@@ -496,19 +496,12 @@ int rv_csr_read(struct vmc__rv_hart *h, unsigned csr, uint64_t *val,
 	case 0xb02:
 		v = counter_now(h, true);
 		break;
-	/* Sdtrig with no triggers: tselect reads 0 (every other index is
-	 * refused, WARL), tdata1 says "no trigger here" (type 0), tdata2/3
-	 * read 0, and tinfo is 1, as the debug spec asks of an index with
-	 * no trigger.  Writes are ignored (rv_csr_write). */
-	case 0x7a0:
+	case 0x7a0: /* Sdtrig (rv-trig.c) */
 	case 0x7a1:
 	case 0x7a2:
 	case 0x7a3:
-		v = 0;
-		break;
 	case 0x7a4:
-		v = 1;
-		break;
+		return rv_trig_csr_read(h, csr, val);
 	default:
 		return -1;
 	}
@@ -743,7 +736,7 @@ int rv_csr_write(struct vmc__rv_hart *h, unsigned csr, uint64_t v,
 	case 0x7a2:
 	case 0x7a3:
 	case 0x7a4:
-		break;
+		return rv_trig_csr_write(h, csr, v);
 	default:
 		return -1;
 	}
@@ -911,6 +904,7 @@ void vmc__rv_hart_reset(struct vmc__rv_hart *h, uint64_t pc)
 	memset(h->pmpaddr, 0, sizeof(h->pmpaddr));
 	h->pmp_active = false;
 	h->res_addr = ~0ull;
+	rv_trig_reset(h);
 	h->consecutive_traps = 0;
 	h->trap_retired = ~0ull;
 	rv_tlb_flush(h);

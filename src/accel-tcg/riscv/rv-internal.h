@@ -195,6 +195,12 @@ struct rv_watch {
 	bool r, w;
 };
 
+/* Sdtrig triggers (rv-trig.c). */
+#define RV_NTRIG 4
+struct rv_trig {
+	uint64_t tdata1, tdata2;
+};
+
 /* The code-page set and invalidation log shared by a VM's harts. */
 #define CODESET_BITS 16
 #define INVAL_RING 64
@@ -287,6 +293,10 @@ struct vmc__rv_hart {
 	bool watch_stop; /* end the block after this access */
 	bool watch_hit_write;
 	uint64_t watch_hit_addr;
+	/* Sdtrig: the triggers, tselect, and the armed ones by kind. */
+	struct rv_trig trig[RV_NTRIG];
+	unsigned tselect;
+	uint32_t trig_x, trig_ldst;
 	bool own_shared;
 };
 
@@ -392,6 +402,19 @@ int rv_fetch16(struct vmc__rv_hart *h, uint64_t va, uint16_t *val);
 void rv_tlb_slow_code_pages(struct vmc__rv_hart *h);
 bool rv_codeset_contains(struct vmc__rv_shared *sh, uint64_t ppage);
 void rv_codeset_add(struct vmc__rv_hart *h, uint64_t ppage);
+
+/* rv-trig.c (Sdtrig).  The CSR calls return -1 for a CSR they lack.
+ * rv_trig_exec: at a block lookup (trig_x != 0), sets BLK_SINGLE when a
+ * trigger may match in pc's page, and fires (exc_* set, -1) when one
+ * matches pc.  rv_trig_data: before a load/store (trig_ldst != 0).
+ * rv_trig_page: some load/store trigger may match in the page. */
+void rv_trig_reset(struct vmc__rv_hart *h);
+int rv_trig_csr_read(struct vmc__rv_hart *h, unsigned csr, uint64_t *val);
+int rv_trig_csr_write(struct vmc__rv_hart *h, unsigned csr, uint64_t v);
+int rv_trig_exec(struct vmc__rv_hart *h, uint64_t pc, uint32_t *flags);
+int rv_trig_data(struct vmc__rv_hart *h, uint64_t va, unsigned size, bool load,
+		 bool store);
+bool rv_trig_page(const struct vmc__rv_hart *h, uint64_t vpage);
 
 /* rv-block.c */
 void rv_blocks_invalidate_page(struct vmc__rv_hart *h, uint64_t ppage);

@@ -380,6 +380,10 @@ int vmc__rv_run(struct vmc__rv_hart *h, uint64_t max_insns,
 			reason = VMC__RV_EXIT_DEBUG;
 			goto out;
 		}
+		if (unlikely(h->trig_x) && rv_trig_exec(h, h->pc, &flags)) {
+			i = NULL;
+			goto trap;
+		}
 		if (rv_fetch_page(h, h->pc, &host, &ppage)) {
 			i = NULL;
 			goto trap;

@@ -317,7 +317,8 @@ static int tlb_fill(struct vmc__rv_hart *h, struct rv_tlbe *tlb, uint64_t va,
 		flags |= TLBF_IO;
 		e->addend = 0;
 	}
-	if (h->nwatch && watch_overlaps(h, vpage, RV_PAGE_SIZE))
+	if ((h->nwatch && watch_overlaps(h, vpage, RV_PAGE_SIZE)) ||
+	    (h->trig_ldst && rv_trig_page(h, vpage)))
 		flags |= TLBF_WATCH;
 	if ((perm & (1u << ACC_W)) && !(flags & TLBF_IO) &&
 	    rv_codeset_contains(h->shared, ppage))
@@ -586,6 +587,8 @@ int rv_load_slow(struct vmc__rv_hart *h, uint64_t va, unsigned size,
 	uint64_t v = 0;
 	int r;
 
+	if (h->trig_ldst && rv_trig_data(h, va, size, true, false))
+		return -1;
 	if (((va & ~RV_PAGE_MASK) + size) > RV_PAGE_SIZE) {
 		/* Crosses a page: byte by byte, low byte first. */
 		for (unsigned k = 0; k < size; k++) {
@@ -610,6 +613,8 @@ int rv_store_slow(struct vmc__rv_hart *h, uint64_t va, unsigned size,
 {
 	int r;
 
+	if (h->trig_ldst && rv_trig_data(h, va, size, false, true))
+		return -1;
 	if (((va & ~RV_PAGE_MASK) + size) > RV_PAGE_SIZE) {
 		struct rv_tlbe *e;
 		uint64_t hi = (va + size - 1) & RV_PAGE_MASK;
@@ -683,6 +688,10 @@ int rv_amo(struct vmc__rv_hart *h, unsigned op, uint64_t va, uint64_t src,
 	int r;
 
 	acc = base == VMC__RV_OP_LR_W ? ACC_R : ACC_W;
+	/* An AMO loads and stores; LR loads, SC stores. */
+	if (h->trig_ldst && rv_trig_data(h, va, size, base != VMC__RV_OP_SC_W,
+					 base != VMC__RV_OP_LR_W))
+		return -1;
 	if (va & (size - 1))
 		return raise(h,
 			     acc == ACC_R ? EXC_LOAD_MISALIGNED
