@@ -286,6 +286,7 @@ struct vmc__rv_hart {
 	/* Debug. */
 	uint64_t bps[MAX_BREAKPOINTS];
 	unsigned nbps;
+	uint32_t trig_x; /* armed Sdtrig execute triggers (by index) */
 	struct rv_watch watch[MAX_WATCHPOINTS];
 	unsigned nwatch;
 	bool single_step;
@@ -296,7 +297,7 @@ struct vmc__rv_hart {
 	/* Sdtrig: the triggers, tselect, and the armed ones by kind. */
 	struct rv_trig trig[RV_NTRIG];
 	unsigned tselect;
-	uint32_t trig_x, trig_ldst;
+	uint32_t trig_ldst; /* armed load/store triggers (trig_x: above) */
 	bool own_shared;
 };
 

@@ -182,6 +182,18 @@ static SLOW_PATH int bp_check(struct vmc__rv_hart *h, uint64_t pc,
 	return 0;
 }
 
+/* Breakpoints (not while single-stepping) and Sdtrig execute triggers at
+ * a block lookup: 1 = debug stop, -1 = a trigger fired (h->exc_* set). */
+static SLOW_PATH int pc_check(struct vmc__rv_hart *h, uint64_t pc,
+			      uint32_t *flags)
+{
+	if (h->nbps && !h->single_step && bp_check(h, pc, flags))
+		return 1;
+	if (h->trig_x && rv_trig_exec(h, pc, flags))
+		return -1;
+	return 0;
+}
+
 /* between_blocks() went on after dropping blocks or moving the pc: the
  * previous block must not be linked to the next one. */
 #define CHAIN_BROKEN (-2)
@@ -376,13 +388,17 @@ int vmc__rv_run(struct vmc__rv_hart *h, uint64_t max_insns,
 		}
 		if (h->single_step)
 			flags |= BLK_SINGLE;
-		else if (unlikely(h->nbps) && bp_check(h, h->pc, &flags)) {
-			reason = VMC__RV_EXIT_DEBUG;
-			goto out;
-		}
-		if (unlikely(h->trig_x) && rv_trig_exec(h, h->pc, &flags)) {
-			i = NULL;
-			goto trap;
+		if (unlikely(h->nbps | h->trig_x)) {
+			int r = pc_check(h, h->pc, &flags);
+
+			if (r > 0) {
+				reason = VMC__RV_EXIT_DEBUG;
+				goto out;
+			}
+			if (r < 0) {
+				i = NULL;
+				goto trap;
+			}
 		}
 		if (rv_fetch_page(h, h->pc, &host, &ppage)) {
 			i = NULL;
