@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The FP-heavy bare-metal RV64 guest of bench/tcg: a loop of double and
- * single fmadd, fmul, fadd, fdiv, fsqrt and conversions (about 40% of its
- * instructions are F/D), ITERS times.  Like guest.c it prints a checksum
+ * single fmadd, fmul, fadd, fdiv, fsqrt, conversions and moves between the
+ * register files (about 70% of its instructions are F/D), ITERS times.  Like guest.c it prints a checksum
  * (bit-exact IEEE results, so every CPU prints the same) on the UART at
  * 0x10000000 and ends through the test finisher at 0x100000.
  */

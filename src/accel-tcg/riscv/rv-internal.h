@@ -231,6 +231,7 @@ struct vmc__rv_hart {
 	uint64_t left_end;    /* see vmc__rv_run()'s left */
 	uint64_t f[32];	      /* F and D registers; singles NaN-boxed */
 	uint32_t fflags, frm; /* fcsr's fields */
+	uint32_t host_mxcsr;  /* rv_fpenv_save() */
 
 	/* CSRs. */
 	uint64_t mstatus;
@@ -387,6 +388,10 @@ int rv_csr_write(struct vmc__rv_hart *h, unsigned csr, uint64_t val,
 /* rv-fpu.c: an F or D op other than a load or store.  Returns 0, or sets
  * exc_cause/exc_tval (illegal instruction) and returns -1. */
 int rv_fp_exec(struct vmc__rv_hart *h, const struct rv_insn *i);
+/* Around vmc__rv_run(): the host thread's FP environment (MXCSR) as it
+ * was at entry is put back at exit (see rv-fpu.c's fast path). */
+void rv_fpenv_save(struct vmc__rv_hart *h);
+void rv_fpenv_restore(struct vmc__rv_hart *h);
 
 /* rv-mmu.c */
 int rv_load_slow(struct vmc__rv_hart *h, uint64_t va, unsigned size,

@@ -362,6 +362,7 @@ int vmc__rv_run(struct vmc__rv_hart *h, uint64_t max_insns,
 	int reason;
 	union rv_oneoff oneoff;
 
+	rv_fpenv_save(h);
 	if (max_insns == 0) {
 		reason = VMC__RV_EXIT_BUDGET;
 		goto out;
@@ -945,12 +946,32 @@ int vmc__rv_run(struct vmc__rv_hart *h, uint64_t max_insns,
 	L_FCVT_D_LU:
 	L_FCVT_S_D:
 	L_FCVT_D_S:
-	L_FMV_X_W:
-	L_FMV_W_X:
-	L_FMV_X_D:
-	L_FMV_D_X:
 		if (rv_fp_exec(h, i))
 			goto exc;
+		NEXT;
+		/* The moves between register files, inline: compiled FP code
+		 * is full of them (about a third of bench/tcg's FP loop). */
+	L_FMV_X_W:
+		if (unlikely(!(h->mstatus & MSTATUS_FS)))
+			goto fp_off;
+		RD = sx32((uint32_t)h->f[i->rs1]);
+		NEXT;
+	L_FMV_X_D:
+		if (unlikely(!(h->mstatus & MSTATUS_FS)))
+			goto fp_off;
+		RD = h->f[i->rs1];
+		NEXT;
+	L_FMV_W_X:
+		if (unlikely(!(h->mstatus & MSTATUS_FS)))
+			goto fp_off;
+		h->f[i->rd & 31] = 0xffffffff00000000ull | (uint32_t)RS1;
+		h->mstatus |= MSTATUS_FS | MSTATUS_SD;
+		NEXT;
+	L_FMV_D_X:
+		if (unlikely(!(h->mstatus & MSTATUS_FS)))
+			goto fp_off;
+		h->f[i->rd & 31] = RS1;
+		h->mstatus |= MSTATUS_FS | MSTATUS_SD;
 		NEXT;
 	fp_off:
 		h->exc_cause = EXC_ILLEGAL;
@@ -1114,6 +1135,7 @@ int vmc__rv_run(struct vmc__rv_hart *h, uint64_t max_insns,
 			goto out;
 	}
 out:
+	rv_fpenv_restore(h);
 	if (ret_retired)
 		*ret_retired += h->retired - start;
 	return reason;
