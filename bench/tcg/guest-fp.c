@@ -2,9 +2,10 @@
 /*
  * The FP-heavy bare-metal RV64 guest of bench/tcg: a loop of double and
  * single fmadd, fmul, fadd, fdiv, fsqrt, conversions and moves between the
- * register files (about 70% of its instructions are F/D), ITERS times.  Like guest.c it prints a checksum
- * (bit-exact IEEE results, so every CPU prints the same) on the UART at
- * 0x10000000 and ends through the test finisher at 0x100000.
+ * register files (about 70% of its instructions are F/D), ITERS times.
+ * Like guest.c it prints a checksum (bit-exact IEEE results, so every CPU
+ * prints the same) on the UART at 0x10000000 and ends through the test
+ * finisher at 0x100000.
  */
 #include <stdint.h>
 
