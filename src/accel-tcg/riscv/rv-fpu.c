@@ -180,8 +180,10 @@ enum fop { F_ADD, F_SUB, F_MUL, F_DIV, F_SQRT, F_FMA };
  * host's own MXCSR, with no MXCSR access after the op.  Reading the flags
  * right after an op waits for it to complete and an ldmxcsr costs more
  * than the op: the two loads and two stores around each op were over half
- * of an FP-heavy guest's time (perf).  It applies when the host thread's
- * MXCSR is RNE with every exception masked and no FTZ/DAZ, and the result
+ * of an FP-heavy guest's time (perf), and so is even a stmxcsr to check
+ * the host's mode (it waits for the ops in flight).  It applies when the
+ * host thread's MXCSR, as vmc__rv_run() found it (rv_fpenv_save()), is
+ * RNE with every exception masked and no FTZ/DAZ, and the result
  * is finite with a magnitude in [2^-960, 2^1000) (or an exact zero sum):
  * then nothing but inexact can be raised, and inexact is decided exactly
  * by an error-free transformation (TwoSum for sums; the remainder by fma
@@ -195,17 +197,10 @@ enum fop { F_ADD, F_SUB, F_MUL, F_DIV, F_SQRT, F_FMA };
  * back as it found it (rv_fpenv_save/restore), so the host never sees it.
  */
 #if defined(__x86_64__) || defined(__i386__)
-static inline bool host_rne(void)
-{
-	uint32_t m;
-
-	__asm__ volatile("stmxcsr %0" : "=m"(m));
-	return (m & 0xffc0u) == 0x1f80u;
-}
-
 void rv_fpenv_save(struct vmc__rv_hart *h)
 {
 	__asm__ volatile("stmxcsr %0" : "=m"(h->host_mxcsr));
+	h->host_rne = (h->host_mxcsr & 0xffc0u) == 0x1f80u;
 }
 
 void rv_fpenv_restore(struct vmc__rv_hart *h)
@@ -213,14 +208,9 @@ void rv_fpenv_restore(struct vmc__rv_hart *h)
 	__asm__ volatile("ldmxcsr %0" : : "m"(h->host_mxcsr));
 }
 #else
-static inline bool host_rne(void)
-{
-	return false;
-}
-
 void rv_fpenv_save(struct vmc__rv_hart *h)
 {
-	(void)h;
+	h->host_rne = false;
 }
 
 void rv_fpenv_restore(struct vmc__rv_hart *h)
@@ -474,7 +464,7 @@ static bool exact_ld(enum fop op, long double a, long double b, long double c,
 }
 
 static uint64_t arith_d(enum fop op, uint64_t ua, uint64_t ub, uint64_t uc,
-			unsigned rm, unsigned *fl)
+			unsigned rm, bool fast, unsigned *fl)
 {
 	double a = d_of(ua), b = d_of(ub), c = d_of(uc), r;
 	struct fpenv e;
@@ -482,9 +472,8 @@ static uint64_t arith_d(enum fop op, uint64_t ua, uint64_t ub, uint64_t uc,
 	long double x;
 	bool nx;
 
-	if (rm == RM_RNE && host_rne() &&
-	    (op == F_FMA ? fast_fma_d(a, b, c, &r, &nx)
-			 : fast_d(op, a, b, &r, &nx))) {
+	if (fast && (op == F_FMA ? fast_fma_d(a, b, c, &r, &nx)
+				 : fast_d(op, a, b, &r, &nx))) {
 		if (nx)
 			*fl |= FF_NX;
 		return u_of_d(r);
@@ -513,7 +502,7 @@ static uint64_t arith_d(enum fop op, uint64_t ua, uint64_t ub, uint64_t uc,
 }
 
 static uint64_t arith_s(enum fop op, uint32_t ua, uint32_t ub, uint32_t uc,
-			unsigned rm, unsigned *fl)
+			unsigned rm, bool fast, unsigned *fl)
 {
 	float a = f_of(ua), b = f_of(ub), c = f_of(uc), r;
 	struct fpenv e;
@@ -522,15 +511,13 @@ static uint64_t arith_s(enum fop op, uint32_t ua, uint32_t ub, uint32_t uc,
 	double rd;
 	bool nx;
 
-	if (rm == RM_RNE && op == F_FMA && host_rne() &&
-	    fast_fma_s(a, b, c, &r, &nx)) {
+	if (fast && op == F_FMA && fast_fma_s(a, b, c, &r, &nx)) {
 		if (nx)
 			*fl |= FF_NX;
 		return BOX | u_of_f(r);
 	}
-	if (rm == RM_RNE && op != F_FMA && host_rne() &&
-	    fast_d(op, a, b, &rd, &nx) && fabs(rd) < 0x1p100 &&
-	    (fabs(rd) >= 0x1p-100 || rd == 0)) {
+	if (fast && op != F_FMA && fast_d(op, a, b, &rd, &nx) &&
+	    fabs(rd) < 0x1p100 && (fabs(rd) >= 0x1p-100 || rd == 0)) {
 		r = (float)rd;
 		if (nx || (double)r != rd)
 			*fl |= FF_NX;
@@ -698,7 +685,7 @@ static uint64_t from_int(uint64_t v, unsigned kind, bool dbl, unsigned rm,
 	return dbl ? u_of_d(d) : BOX | u_of_f(s);
 }
 
-static uint64_t cvt_s_d(uint64_t u, unsigned rm, unsigned *fl)
+static uint64_t cvt_s_d(uint64_t u, unsigned rm, bool fast, unsigned *fl)
 {
 	double a = d_of(u);
 	struct fpenv e;
@@ -711,7 +698,7 @@ static uint64_t cvt_s_d(uint64_t u, unsigned rm, unsigned *fl)
 		r = (float)a;
 		if ((double)r == a)
 			return BOX | u_of_f(r);
-		if (rm == RM_RNE && host_rne()) {
+		if (fast) {
 			*fl |= FF_NX;
 			return BOX | u_of_f(r);
 		}
@@ -840,6 +827,7 @@ int rv_fp_exec(struct vmc__rv_hart *h, const struct rv_insn *i)
 	const uint64_t sgn = 1ull << 63;
 	const uint32_t ssgn = 1u << 31;
 	bool wf = true; /* writes an f register */
+	bool fast;
 
 	if (!(h->mstatus & MSTATUS_FS))
 		return fp_illegal(h, i);
@@ -873,14 +861,16 @@ int rv_fp_exec(struct vmc__rv_hart *h, const struct rv_insn *i)
 		if (rm > RM_RMM)
 			return fp_illegal(h, i);
 	}
+	/* RNE on a host MXCSR in RNE: the MXCSR-free fast paths. */
+	fast = rm == RM_RNE && h->host_rne;
 
 	switch (op) {
 #define ARITH(name, fop)                                                       \
 	case VMC__RV_OP_##name##_S:                                            \
-		*fd = arith_s(fop, sa, sb, 0, rm, &fl);                        \
+		*fd = arith_s(fop, sa, sb, 0, rm, fast, &fl);                  \
 		break;                                                         \
 	case VMC__RV_OP_##name##_D:                                            \
-		*fd = arith_d(fop, a, b, 0, rm, &fl);                          \
+		*fd = arith_d(fop, a, b, 0, rm, fast, &fl);                    \
 		break;
 		ARITH(FADD, F_ADD)
 		ARITH(FSUB, F_SUB)
@@ -889,28 +879,28 @@ int rv_fp_exec(struct vmc__rv_hart *h, const struct rv_insn *i)
 		ARITH(FSQRT, F_SQRT)
 #undef ARITH
 	case VMC__RV_OP_FMADD_S:
-		*fd = arith_s(F_FMA, sa, sb, sc, rm, &fl);
+		*fd = arith_s(F_FMA, sa, sb, sc, rm, fast, &fl);
 		break;
 	case VMC__RV_OP_FMSUB_S:
-		*fd = arith_s(F_FMA, sa, sb, sc ^ ssgn, rm, &fl);
+		*fd = arith_s(F_FMA, sa, sb, sc ^ ssgn, rm, fast, &fl);
 		break;
 	case VMC__RV_OP_FNMSUB_S:
-		*fd = arith_s(F_FMA, sa ^ ssgn, sb, sc, rm, &fl);
+		*fd = arith_s(F_FMA, sa ^ ssgn, sb, sc, rm, fast, &fl);
 		break;
 	case VMC__RV_OP_FNMADD_S:
-		*fd = arith_s(F_FMA, sa ^ ssgn, sb, sc ^ ssgn, rm, &fl);
+		*fd = arith_s(F_FMA, sa ^ ssgn, sb, sc ^ ssgn, rm, fast, &fl);
 		break;
 	case VMC__RV_OP_FMADD_D:
-		*fd = arith_d(F_FMA, a, b, c, rm, &fl);
+		*fd = arith_d(F_FMA, a, b, c, rm, fast, &fl);
 		break;
 	case VMC__RV_OP_FMSUB_D:
-		*fd = arith_d(F_FMA, a, b, c ^ sgn, rm, &fl);
+		*fd = arith_d(F_FMA, a, b, c ^ sgn, rm, fast, &fl);
 		break;
 	case VMC__RV_OP_FNMSUB_D:
-		*fd = arith_d(F_FMA, a ^ sgn, b, c, rm, &fl);
+		*fd = arith_d(F_FMA, a ^ sgn, b, c, rm, fast, &fl);
 		break;
 	case VMC__RV_OP_FNMADD_D:
-		*fd = arith_d(F_FMA, a ^ sgn, b, c ^ sgn, rm, &fl);
+		*fd = arith_d(F_FMA, a ^ sgn, b, c ^ sgn, rm, fast, &fl);
 		break;
 	case VMC__RV_OP_FSGNJ_S:
 	case VMC__RV_OP_FSGNJN_S:
@@ -945,7 +935,7 @@ int rv_fp_exec(struct vmc__rv_hart *h, const struct rv_insn *i)
 		*fd = minmax_d(a, b, op == VMC__RV_OP_FMAX_D, &fl);
 		break;
 	case VMC__RV_OP_FCVT_S_D:
-		*fd = cvt_s_d(a, rm, &fl);
+		*fd = cvt_s_d(a, rm, fast, &fl);
 		break;
 	case VMC__RV_OP_FCVT_D_S:
 		*fd = cvt_d_s(sa, &fl);

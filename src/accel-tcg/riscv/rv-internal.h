@@ -232,6 +232,7 @@ struct vmc__rv_hart {
 	uint64_t f[32];	      /* F and D registers; singles NaN-boxed */
 	uint32_t fflags, frm; /* fcsr's fields */
 	uint32_t host_mxcsr;  /* rv_fpenv_save() */
+	bool host_rne;	      /* ...found RNE, masked, no FTZ/DAZ: fast paths */
 
 	/* CSRs. */
 	uint64_t mstatus;
