@@ -203,6 +203,7 @@ static const struct cpu_ext {
 	{"zbb", VMC_RISCV_EXT_ZBB, -1},
 	{"zbc", VMC_RISCV_EXT_ZBC, -1},
 	{"zbs", VMC_RISCV_EXT_ZBS, -1},
+	{"sstc", VMC_RISCV_EXT_SSTC, -1},
 	{"svpbmt", VMC_RISCV_EXT_SVPBMT, -1},
 };
 #define N_CPU_EXTS (sizeof(cpu_exts) / sizeof(cpu_exts[0]))

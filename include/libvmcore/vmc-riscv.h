@@ -81,7 +81,8 @@ enum vmc_riscv_ext {
 	VMC_RISCV_EXT_ZICBOM = 1u << 5, /**< zicbom: cbo.clean/flush/inval */
 	VMC_RISCV_EXT_ZICBOZ = 1u << 6, /**< zicboz: cbo.zero */
 	VMC_RISCV_EXT_SVPBMT = 1u << 7, /**< svpbmt: menvcfg.PBMTE reads 0 */
-	VMC_RISCV_EXT_ALL = 0xff,	/**< every bit above */
+	VMC_RISCV_EXT_SSTC = 1u << 8,	/**< sstc: stimecmp (@since 0.2) */
+	VMC_RISCV_EXT_ALL = 0x1ff,	/**< every bit above */
 	_VMC_RISCV_EXT_MAX = 0x7fffffff
 };
 

@@ -98,6 +98,8 @@ struct tcg_vcpu {
 	 * the hart's write entries were demoted under. */
 	_Atomic bool in_run;
 	_Atomic uint64_t dirty_seen;
+	/* Sstc: armed for the instant time reaches stimecmp (bus_set_timer). */
+	struct vmc_timer *stimer;
 };
 
 /* ------------------------------------------------------------------------
@@ -345,6 +347,34 @@ static int64_t bus_time_ns(void *opaque)
 	return vmc_clock_get_ns(tv->clock);
 }
 
+/*
+ * Sstc: the hart wants to hear when the VM clock reaches stimecmp.  The
+ * timer is the VM's (callback on the loop thread, VM lock held): it makes
+ * the hart recheck its interrupts and wakes the vCPU if it sleeps in WFI
+ * (has_work then sees STIP).  On the VM clock, so deterministic runs
+ * stop their slice there and take the interrupt at the same instruction.
+ */
+static void bus_set_timer(void *opaque, int64_t deadline_ns)
+{
+	struct tcg_vcpu *tv = opaque;
+
+	if (deadline_ns < 0)
+		vmc_timer_del(tv->stimer);
+	else
+		vmc_timer_mod(tv->stimer, deadline_ns);
+}
+
+static void stimer_cb(struct vmc_timer *t, void *userdata)
+{
+	struct tcg_vcpu *tv = userdata;
+
+	(void)t;
+	if (!tv->hart)
+		return;
+	vmc__rv_timer_expired(tv->hart);
+	vmc_vcpu_kick(tv->vcpu);
+}
+
 /* ------------------------------------------------------------------------
  * VM and vCPU life
  */
@@ -437,6 +467,11 @@ static int tcg_vcpu_init(struct vmc_vcpu *vcpu)
 	tv->clock = vmc_vm_get_clock(vm);
 	tv->flags = vmc__accel_vm_flags(vm);
 	tv->tvm = tvm;
+	r = vmc_vm_timer_new(vm, VMC_CLOCK_VIRTUAL, stimer_cb, tv, &tv->stimer);
+	if (r < 0) {
+		free(tv);
+		return r;
+	}
 	cfg.shared = tvm->shared;
 	cfg.bus = (struct vmc__rv_bus){
 		.ram_lookup = bus_ram_lookup,
@@ -445,10 +480,12 @@ static int tcg_vcpu_init(struct vmc_vcpu *vcpu)
 		.time_ns = bus_time_ns,
 		.mark_dirty = bus_mark_dirty,
 		.sync_writes = bus_sync_writes,
+		.set_timer = bus_set_timer,
 		.opaque = tv,
 	};
 	r = vmc__rv_hart_new(&cfg, &tv->hart);
 	if (r < 0) {
+		vmc_timer_free(tv->stimer);
 		free(tv);
 		return r;
 	}
@@ -462,6 +499,8 @@ static void tcg_vcpu_destroy(struct vmc_vcpu *vcpu)
 {
 	struct tcg_vcpu *tv = vmc__accel_vcpu(vcpu)->state;
 
+	/* VM lock held: the timer's callback cannot run after this. */
+	vmc_timer_free(tv->stimer);
 	vmc__rv_hart_free(tv->hart);
 	free(tv);
 	vmc__accel_vcpu(vcpu)->state = NULL;
@@ -638,6 +677,7 @@ _Static_assert(
 			(unsigned)VMC__RV_EXT_ZICBOZ &&
 		(unsigned)VMC_RISCV_EXT_SVPBMT ==
 			(unsigned)VMC__RV_EXT_SVPBMT &&
+		(unsigned)VMC_RISCV_EXT_SSTC == (unsigned)VMC__RV_EXT_SSTC &&
 		(unsigned)VMC_RISCV_EXT_ALL == (unsigned)VMC__RV_EXT_ALL,
 	"the public extension bits are the hart's");
 
@@ -714,7 +754,7 @@ static const uint16_t tcg_state_csrs[] = {
 	0x3b7, 0x3b8, 0x3b9, 0x3ba, 0x3bb, 0x3bc, 0x3bd, 0x3be, 0x3bf,
 	0x302, 0x303, 0x304, 0x305, 0x306, 0x30a, 0x320, 0x340, 0x341,
 	0x342, 0x343, 0x344, 0x105, 0x106, 0x10a, 0x140, 0x141, 0x142,
-	0x143, 0x180, 0x003, 0x300, 0xb00, 0xb02,
+	0x143, 0x180, 0x003, 0x300, 0xb00, 0xb02, 0x14d,
 };
 #define TCG_STATE_NCSR (sizeof(tcg_state_csrs) / sizeof(tcg_state_csrs[0]))
 

@@ -8,7 +8,8 @@ are where riscv-virt has them).  Checks:
 - with every switchable extension off, ext-off.elf passes (each one's
   instructions trap) and without -cpu it fails at its first case;
 - isa-bitmanip.elf passes under rv64 and max and fails with zbc=off,
-  svpbmt.elf passes and fails with svpbmt=off;
+  svpbmt.elf passes and fails with svpbmt=off, sstc.elf likewise with
+  sstc=off (also with -icount);
 - riscv,isa, riscv,isa-base, riscv,isa-extensions and the cache-block
   sizes (-M virt,dumpdtb=FILE) name exactly the extensions left on;
 - bad -cpu arguments are refused with QEMU's wording.
@@ -21,10 +22,10 @@ import tempfile
 
 failures = []
 ALL_OFF = ("zba=off,zbb=off,zbc=off,zbs=off,zicond=off,zicbom=off,"
-           "zicboz=off,svpbmt=off")
+           "zicboz=off,sstc=off,svpbmt=off")
 DEFAULT_EXTS = ["i", "m", "a", "f", "d", "c", "zicbom", "zicbop", "zicboz", "zicntr",
                 "zicond", "zicsr", "zifencei", "zihintpause", "zihpm", "zba",
-                "zbb", "zbc", "zbs", "svpbmt"]
+                "zbb", "zbc", "zbs", "sstc", "svpbmt"]
 
 
 def check(name, ok, detail=""):
@@ -125,13 +126,20 @@ def main():
     # case 14: menvcfg.PBMTE is not set at reset
     st, err = run(virt, kern + [svpbmt, "-cpu", "rv64,svpbmt=off"])
     check("svpbmt -cpu rv64,svpbmt=off fails at case 14", st == 14, str(st))
+    sstc = os.path.join(gdir, "sstc.elf")
+    for args in [[], ["-icount", "shift=0"]]:
+        st, err = run(virt, kern + [sstc] + args)
+        check(f"sstc {args}", st == 0, err.strip())
+    # case 1: stimecmp is illegal
+    st, err = run(virt, kern + [sstc, "-cpu", "rv64,sstc=off"])
+    check("sstc -cpu rv64,sstc=off fails at case 1", st == 1, str(st))
 
     with tempfile.TemporaryDirectory() as tmp:
         dtb_case(virt, ext_off, tmp, None, DEFAULT_EXTS)
         dtb_case(virt, ext_off, tmp, "rv64," + ALL_OFF,
                  [e for e in DEFAULT_EXTS if e not in
                   ("zba", "zbb", "zbc", "zbs", "zicond", "zicbom",
-                   "zicboz", "svpbmt")])
+                   "zicboz", "sstc", "svpbmt")])
         dtb_case(virt, ext_off, tmp, "rv64,zicbop=off,zihintpause=off,"
                  "zbc=no", [e for e in DEFAULT_EXTS if e not in
                             ("zicbop", "zihintpause", "zbc")])

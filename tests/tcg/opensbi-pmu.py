@@ -4,7 +4,8 @@
 usage: opensbi-pmu.py RISCV_VIRT
 
 OpenSBI probes mhpmcounter3, 4, ... by writing 1 and reading it back, and
-counts them up to the first that does not hold it.  QEMU's virt has 16
+counts them up to the first that does not hold it.  It finds Sstc by reading
+stimecmp, which must fail with -cpu rv64,sstc=off.  QEMU's virt has 16
 (mhpmcounter3..18); so must riscv-virt.  When qemu-system-riscv64 is
 installed, its banner is read in the same run and the lines compared.
 Skips (exit 77) without Debian's opensbi package.
@@ -51,6 +52,17 @@ def main():
     ours = banner([virt, "-M", "virt", "-nographic", "-bios", FW])
     print("riscv-virt:", {k: v for k, v in ours.items() if "HART" in k})
     ok = ours.get("Boot HART MHPM Count") == "16"
+    # OpenSBI probes stimecmp: with Sstc it lists it (QEMU: "time,sstc")
+    # and sets menvcfg.STCE, so the kernel can program the timer itself.
+    exts = ours.get("Boot HART ISA Extensions", "").split(",")
+    if "sstc" not in exts:
+        print("FAIL: riscv-virt's OpenSBI does not find Sstc:", exts)
+        ok = False
+    off = banner([virt, "-M", "virt", "-nographic", "-bios", FW,
+                  "-cpu", "rv64,sstc=off"])
+    if "sstc" in off.get("Boot HART ISA Extensions", "").split(","):
+        print("FAIL: OpenSBI finds Sstc with -cpu rv64,sstc=off")
+        ok = False
     qemu = shutil.which("qemu-system-riscv64")
     if qemu:
         theirs = banner([qemu, "-M", "virt", "-nographic", "-bios", FW])

@@ -112,6 +112,24 @@ static int64_t time_ns(void *opaque)
 	return (int64_t)board_mtime(b) * 100;
 }
 
+static void set_timer(void *opaque, int64_t deadline_ns)
+{
+	struct board *b = opaque;
+
+	b->stimer_ns = deadline_ns;
+}
+
+/* The next tick at which a timer fires: mtimecmp or the hart's Sstc
+ * deadline (~0 for none). */
+static uint64_t next_deadline(struct board *b)
+{
+	uint64_t t = b->mtimecmp;
+
+	if (b->stimer_ns >= 0 && (uint64_t)(b->stimer_ns + 99) / 100 < t)
+		t = (uint64_t)(b->stimer_ns + 99) / 100;
+	return t;
+}
+
 int board_init(struct board *b, uint64_t ram_size)
 {
 	return board_init_ext(b, ram_size, 0);
@@ -128,6 +146,7 @@ int board_init_ext(struct board *b, uint64_t ram_size, uint32_t ext_off)
 				.io_read = io_read,
 				.io_write = io_write,
 				.time_ns = time_ns,
+				.set_timer = set_timer,
 				.opaque = b,
 			},
 	};
@@ -138,6 +157,7 @@ int board_init_ext(struct board *b, uint64_t ram_size, uint32_t ext_off)
 		return -ENOMEM;
 	b->ram_size = ram_size;
 	b->mtimecmp = ~0ull;
+	b->stimer_ns = -1;
 	return vmc__rv_hart_new(&cfg, &b->hart);
 }
 
@@ -202,12 +222,13 @@ int board_run(struct board *b, uint64_t max, uint64_t *retired)
 			/* Sleep: jump the clock to the timer deadline. */
 			update_timer(b);
 			if (!vmc__rv_has_work(b->hart)) {
-				if (b->mtimecmp == ~0ull)
+				uint64_t d = next_deadline(b);
+
+				if (d == ~0ull)
 					break;
 				/* Idle: move the clock to the deadline. */
-				if (b->mtimecmp > board_mtime(b))
-					b->time_skip +=
-						b->mtimecmp - board_mtime(b);
+				if (d > board_mtime(b))
+					b->time_skip += d - board_mtime(b);
 				update_timer(b);
 				if (!vmc__rv_has_work(b->hart))
 					break;

@@ -30,6 +30,7 @@ struct board {
 	uint32_t finish_code;
 	uint64_t mtimecmp;
 	uint64_t time_skip;
+	int64_t stimer_ns; /* Sstc deadline the hart asked for, or -1 */
 	uint64_t lines;
 	bool quiet;
 	FILE *out;

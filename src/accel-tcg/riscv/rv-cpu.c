@@ -162,7 +162,46 @@ int rv_sret(struct vmc__rv_hart *h)
 #define ENVCFG_CBZE (1ull << 7)
 #define SENVCFG_MASK (ENVCFG_FIOM | ENVCFG_CBIE | ENVCFG_CBCFE | ENVCFG_CBZE)
 #define ENVCFG_PBMTE (1ull << 62) /* Svpbmt (rv-mmu.c's walk) */
-#define MENVCFG_MASK (SENVCFG_MASK | ENVCFG_PBMTE)
+#define ENVCFG_STCE (1ull << 63)  /* Sstc: stimecmp drives STIP */
+
+/* menvcfg's writable bits: those of the extensions switched on. */
+static uint64_t menvcfg_mask(const struct vmc__rv_hart *h)
+{
+	uint64_t m = SENVCFG_MASK;
+
+	if (!(h->ext_off & VMC__RV_EXT_SVPBMT))
+		m |= ENVCFG_PBMTE;
+	if (!(h->ext_off & VMC__RV_EXT_SSTC))
+		m |= ENVCFG_STCE;
+	return m;
+}
+
+/*
+ * Sstc.  With menvcfg.STCE set, STIP is time >= stimecmp (time is
+ * time_ns / 100, so STIP rises at time_ns = stimecmp * 100) and mip.STIP
+ * is not writable; rv_mip() computes it from stip_at.  The glue's timer
+ * (bus.set_timer) wakes a hart waiting in WFI at that instant, and kicks
+ * a running one into checking its interrupts.
+ */
+static void sstc_update(struct vmc__rv_hart *h)
+{
+	int64_t at = -1;
+
+	if (!(h->ext_off & VMC__RV_EXT_SSTC) && (h->menvcfg & ENVCFG_STCE))
+		at = h->stimecmp > (uint64_t)INT64_MAX / 100
+			     ? INT64_MAX
+			     : (int64_t)(h->stimecmp * 100);
+	atomic_store_explicit(&h->stip_at, at, memory_order_release);
+	if (h->bus.set_timer)
+		h->bus.set_timer(h->bus.opaque,
+				 at >= 0 && at != INT64_MAX ? at : -1);
+	rv_kick(h, KICK_IRQ);
+}
+
+void vmc__rv_timer_expired(struct vmc__rv_hart *h)
+{
+	rv_kick(h, KICK_IRQ);
+}
 
 /* A WARL write of menvcfg/senvcfg: CBIE's reserved value 2 keeps the old
  * field. */
@@ -209,17 +248,7 @@ int rv_sfence(struct vmc__rv_hart *h, uint64_t vaddr, bool all, uint64_t asid,
 	if (h->priv == VMC__RV_PRIV_U ||
 	    (h->priv == VMC__RV_PRIV_S && (h->mstatus & MSTATUS_TVM)))
 		return illegal(h, 0);
-	/* The TLB holds translations of the current satp only (a satp
-	 * write flushes it), so a fence of another address space has
-	 * nothing to drop; global mappings need not go for it either. */
-	if (!all_asids && (asid & 0xffff) != ((h->satp >> 44) & 0xffff))
-		return 0;
-	/* Entries do not record the size of the leaf that filled them, and a
-	 * fence of one address of a superpage must drop every 4 KiB piece of
-	 * it: every other form of sfence.vma flushes the whole TLB. */
-	(void)vaddr;
-	(void)all;
-	rv_tlb_flush(h);
+	rv_tlb_fence(h, vaddr, all, (uint16_t)asid, all_asids);
 	return 0;
 }
 
@@ -387,6 +416,14 @@ int rv_csr_read(struct vmc__rv_hart *h, unsigned csr, uint64_t *val,
 	case 0x144:
 		v = rv_mip(h) & h->mideleg;
 		break;
+	case 0x14d: /* stimecmp: S needs mcounteren.TM and menvcfg.STCE */
+		if (h->ext_off & VMC__RV_EXT_SSTC)
+			return -1;
+		if (!debugger && h->priv < VMC__RV_PRIV_M &&
+		    (!(h->mcounteren & 2) || !(h->menvcfg & ENVCFG_STCE)))
+			return -1;
+		v = h->stimecmp;
+		break;
 	case 0x180:
 		if (!debugger && h->priv == VMC__RV_PRIV_S &&
 		    (h->mstatus & MSTATUS_TVM))
@@ -459,19 +496,12 @@ int rv_csr_read(struct vmc__rv_hart *h, unsigned csr, uint64_t *val,
 	case 0xb02:
 		v = counter_now(h, true);
 		break;
-	/* Sdtrig with no triggers: tselect reads 0 (every other index is
-	 * refused, WARL), tdata1 says "no trigger here" (type 0), tdata2/3
-	 * read 0, and tinfo is 1, as the debug spec asks of an index with
-	 * no trigger.  Writes are ignored (rv_csr_write). */
-	case 0x7a0:
+	case 0x7a0: /* Sdtrig (rv-trig.c) */
 	case 0x7a1:
 	case 0x7a2:
 	case 0x7a3:
-		v = 0;
-		break;
 	case 0x7a4:
-		v = 1;
-		break;
+		return rv_trig_csr_read(h, csr, val);
 	default:
 		return -1;
 	}
@@ -604,17 +634,28 @@ int rv_csr_write(struct vmc__rv_hart *h, unsigned csr, uint64_t v,
 			h->mip_sw = (h->mip_sw & ~(1ull << VMC__RV_IRQ_SSI)) |
 				    (v & (1ull << VMC__RV_IRQ_SSI));
 		break;
+	case 0x14d:
+		h->stimecmp = v;
+		sstc_update(h);
+		break;
 	case 0x180: {
 		unsigned mode = (unsigned)(v >> 60);
+		uint64_t old;
 
 		if (!debugger && h->priv == VMC__RV_PRIV_S &&
 		    (h->mstatus & MSTATUS_TVM))
 			return -1;
 		if (mode != 0 && mode != 8 && mode != 9)
 			break; /* unsupported mode: the write has no effect */
-		h->satp = v & ((15ull << 60) | (0xffffull << 44) |
-			       ((1ull << 44) - 1));
-		rv_tlb_flush(h);
+		v &= (15ull << 60) | (0xffffull << 44) | ((1ull << 44) - 1);
+		old = h->satp;
+		h->satp = v;
+		if ((old ^ v) >> 60) /* a new mode: nothing cached holds */
+			rv_tlb_flush(h);
+		else if ((old ^ v) & (0xffffull << 44))
+			rv_tlb_switch_asid(h, (uint16_t)(v >> 44));
+		else if (old != v) /* a new root under the same ASID */
+			rv_tlb_fence(h, 0, true, (uint16_t)(v >> 44), false);
 		break;
 	}
 	case 0x300:
@@ -639,10 +680,8 @@ int rv_csr_write(struct vmc__rv_hart *h, unsigned csr, uint64_t v,
 		h->mcounteren = v & 0xffffffffu;
 		break;
 	case 0x30a:
-		h->menvcfg = envcfg_write(h->menvcfg, v,
-					  (h->ext_off & VMC__RV_EXT_SVPBMT)
-						  ? SENVCFG_MASK
-						  : MENVCFG_MASK);
+		h->menvcfg = envcfg_write(h->menvcfg, v, menvcfg_mask(h));
+		sstc_update(h);
 		break;
 	case 0x320: {
 		uint64_t old = h->mcountinhibit, nv = v & MCOUNTINHIBIT_MASK;
@@ -672,9 +711,14 @@ int rv_csr_write(struct vmc__rv_hart *h, unsigned csr, uint64_t v,
 	case 0x343:
 		h->mtval = v;
 		break;
-	case 0x344:
-		h->mip_sw = v & IRQ_S_MASK;
+	case 0x344: {
+		uint64_t m = IRQ_S_MASK;
+
+		if (atomic_load(&h->stip_at) >= 0) /* STIP is stimecmp's */
+			m &= ~(1ull << VMC__RV_IRQ_STI);
+		h->mip_sw = (h->mip_sw & ~m) | (v & m);
 		break;
+	}
 	case 0x3a0:
 		pmpcfg_write(h, 0, v);
 		break;
@@ -692,7 +736,7 @@ int rv_csr_write(struct vmc__rv_hart *h, unsigned csr, uint64_t v,
 	case 0x7a2:
 	case 0x7a3:
 	case 0x7a4:
-		break;
+		return rv_trig_csr_write(h, csr, v);
 	default:
 		return -1;
 	}
@@ -803,6 +847,7 @@ int vmc__rv_hart_new(const struct vmc__rv_config *cfg,
 	h->bus = cfg->bus;
 	h->hartid = cfg->hartid;
 	h->ext_off = cfg->ext_off & VMC__RV_EXT_ALL;
+	atomic_init(&h->stip_at, -1);
 	vmc__rv_hart_reset(h, 0);
 	*ret = h;
 	return 0;
@@ -850,6 +895,8 @@ void vmc__rv_hart_reset(struct vmc__rv_hart *h, uint64_t pc)
 	 * not know the bit. */
 	if (!(h->ext_off & VMC__RV_EXT_SVPBMT))
 		h->menvcfg = ENVCFG_PBMTE;
+	h->stimecmp = ~0ull;
+	sstc_update(h);
 	h->cycle_off = h->instret_off = 0 - h->retired;
 	memset(h->hpm_event, 0, sizeof(h->hpm_event));
 	memset(h->hpm_frozen, 0, sizeof(h->hpm_frozen));
@@ -857,6 +904,7 @@ void vmc__rv_hart_reset(struct vmc__rv_hart *h, uint64_t pc)
 	memset(h->pmpaddr, 0, sizeof(h->pmpaddr));
 	h->pmp_active = false;
 	h->res_addr = ~0ull;
+	rv_trig_reset(h);
 	h->consecutive_traps = 0;
 	h->trap_retired = ~0ull;
 	rv_tlb_flush(h);
@@ -925,6 +973,9 @@ int vmc__rv_set_ext_off(struct vmc__rv_hart *h, uint32_t off)
 		h->ext_off = off;
 		if (off & VMC__RV_EXT_SVPBMT)
 			h->menvcfg &= ~ENVCFG_PBMTE;
+		if (off & VMC__RV_EXT_SSTC)
+			h->menvcfg &= ~ENVCFG_STCE;
+		sstc_update(h);
 		vmc__rv_hart_flush_blocks(h);
 	}
 	return 0;

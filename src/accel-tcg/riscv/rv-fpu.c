@@ -172,13 +172,166 @@ static inline unsigned env_leave(struct fpenv *e)
 }
 #endif
 
+/* The operations, in one place for the SSE path and the exact one. */
+enum fop { F_ADD, F_SUB, F_MUL, F_DIV, F_SQRT, F_FMA };
+
+/*
+ * The fast path: round-to-nearest-even add, sub, mul, div and sqrt on the
+ * host's own MXCSR, with no MXCSR access after the op.  Reading the flags
+ * right after an op waits for it to complete and an ldmxcsr costs more
+ * than the op: the two loads and two stores around each op were over half
+ * of an FP-heavy guest's time (perf), and so is even a stmxcsr to check
+ * the host's mode (it waits for the ops in flight).  It applies when the
+ * host thread's MXCSR, as vmc__rv_run() found it (rv_fpenv_save()), is
+ * RNE with every exception masked and no FTZ/DAZ, and the result
+ * is finite with a magnitude in [2^-960, 2^1000) (or an exact zero sum):
+ * then nothing but inexact can be raised, and inexact is decided exactly
+ * by an error-free transformation (TwoSum for sums; the remainder by fma
+ * for products, quotients and roots, which is exactly representable in
+ * that range).  Singles run in double: products are exact there, and
+ * rounding a double result of +, -, *, / or sqrt to single gives the
+ * correctly rounded single (53 >= 2 * 24 + 2), so NX is "the double result
+ * was inexact or narrowing changed it".  Anything else (other modes, FMA,
+ * specials, extremes) takes the MXCSR path below.  The host's sticky flags
+ * may collect the fast path's inexact; vmc__rv_run() puts the host's MXCSR
+ * back as it found it (rv_fpenv_save/restore), so the host never sees it.
+ */
+#if defined(__x86_64__) || defined(__i386__)
+void rv_fpenv_save(struct vmc__rv_hart *h)
+{
+	__asm__ volatile("stmxcsr %0" : "=m"(h->host_mxcsr));
+	h->host_rne = (h->host_mxcsr & 0xffc0u) == 0x1f80u;
+}
+
+void rv_fpenv_restore(struct vmc__rv_hart *h)
+{
+	__asm__ volatile("ldmxcsr %0" : : "m"(h->host_mxcsr));
+}
+#else
+void rv_fpenv_save(struct vmc__rv_hart *h)
+{
+	h->host_rne = false;
+}
+
+void rv_fpenv_restore(struct vmc__rv_hart *h)
+{
+	(void)h;
+}
+#endif
+
+/* *ret = a op b in double, RNE, and *nx whether it was inexact; false
+ * when the fast path does not apply (see above). */
+static inline bool fast_d(enum fop op, double a, double b, double *ret,
+			  bool *nx)
+{
+	double r, m;
+
+	switch (op) {
+	case F_ADD:
+	case F_SUB: {
+		double bb = op == F_SUB ? -b : b, a1, b1;
+
+		r = a + bb;
+		m = fabs(r);
+		if (!(m < 0x1p1000) || (m < 0x1p-960 && r != 0) ||
+		    !(fabs(a) < 0x1p1000) || !(fabs(b) < 0x1p1000))
+			return false;
+		a1 = r - bb;
+		b1 = r - a1;
+		*nx = (a - a1) + (bb - b1) != 0;
+		break;
+	}
+	case F_MUL:
+		r = a * b;
+		m = fabs(r);
+		if (!(m < 0x1p1000) || !(m >= 0x1p-960))
+			return false;
+		*nx = fma(a, b, -r) != 0;
+		break;
+	case F_DIV:
+		r = a / b;
+		m = fabs(r);
+		if (!(m < 0x1p1000) || !(m >= 0x1p-960) ||
+		    !(fabs(a) >= 0x1p-960) || !(fabs(b) >= 0x1p-1022) ||
+		    !(fabs(b) < 0x1p1000))
+			return false;
+		*nx = fma(-r, b, a) != 0;
+		break;
+	case F_SQRT:
+		if (!(a >= 0x1p-960) || !(a < 0x1p1000))
+			return false;
+		r = sqrt(a);
+		*nx = fma(-r, r, a) != 0;
+		break;
+	default:
+		return false;
+	}
+	*ret = r;
+	return true;
+}
+
+/* The x + y = s + e of TwoSum (exact barring overflow). */
+static inline double two_sum(double x, double y, double *e)
+{
+	double s = x + y, x1 = s - y, y1 = s - x1;
+
+	*e = (x - x1) + (y - y1);
+	return s;
+}
+
+/*
+ * The fast path of a double fmadd (RNE): r = fma(a, b, c) is exact iff
+ * a*b = r - c.  Both sides as normalized pairs, a*b = p + pe (pe by fma)
+ * and r - c = q + qe (TwoSum), are the unique (RN(v), v - RN(v)) of their
+ * values, so they are equal iff p == q and pe == qe.  Exact in the range
+ * of fast_d (no underflow of pe, no overflow).
+ */
+static inline bool fast_fma_d(double a, double b, double c, double *ret,
+			      bool *nx)
+{
+	double r = fma(a, b, c), p = a * b, pe, q, qe, m = fabs(r);
+
+	if (!(m < 0x1p1000) || !(m >= 0x1p-960) || !(fabs(p) < 0x1p1000) ||
+	    !(fabs(p) >= 0x1p-960) || !(fabs(c) < 0x1p1000))
+		return false;
+	pe = fma(a, b, -p);
+	q = two_sum(r, -c, &qe);
+	*nx = !(p == q && pe == qe);
+	*ret = r;
+	return true;
+}
+
+/*
+ * A single fmadd (RNE) in double: the product of two singles is exact
+ * there, p + c = s + e by TwoSum, and s rounded to odd (its last bit set
+ * when e != 0) then to single is the correctly rounded single of p + c
+ * (53 >= 24 + 2).  Singles' range keeps it exact; results outside
+ * [2^-100, 2^100) take the MXCSR path.
+ */
+static inline bool fast_fma_s(float a, float b, float c, float *ret, bool *nx)
+{
+	double p = (double)a * (double)b, e, s;
+	uint64_t u;
+	float r;
+
+	if (!(fabs(p) < 0x1p200) || !(fabs((double)c) < 0x1p200))
+		return false;
+	s = two_sum(p, c, &e);
+	if (!(fabs(s) < 0x1p100) || !(fabs(s) >= 0x1p-100))
+		return false;
+	u = u_of_d(s);
+	if (e != 0 && !(u & 1))
+		u += ((e > 0) == (s > 0)) ? 1 : (uint64_t)-1;
+	r = (float)d_of(u);
+	*nx = e != 0 || (double)r != s;
+	*ret = r;
+	return true;
+}
+
 /* Keep the compiler from moving arithmetic across env_enter/env_leave. */
 #define PIN(v) __asm__ volatile("" : "+x"(v))
 #define PINL(v) __asm__ volatile("" : "+m"(v))
 #define PINR(v) __asm__ volatile("" : "+r"(v))
-
-/* The operations, in one place for the SSE path and the exact one. */
-enum fop { F_ADD, F_SUB, F_MUL, F_DIV, F_SQRT, F_FMA };
 
 static double op_d(enum fop op, double a, double b, double c)
 {
@@ -311,13 +464,20 @@ static bool exact_ld(enum fop op, long double a, long double b, long double c,
 }
 
 static uint64_t arith_d(enum fop op, uint64_t ua, uint64_t ub, uint64_t uc,
-			unsigned rm, unsigned *fl)
+			unsigned rm, bool fast, unsigned *fl)
 {
 	double a = d_of(ua), b = d_of(ub), c = d_of(uc), r;
 	struct fpenv e;
 	unsigned f;
 	long double x;
+	bool nx;
 
+	if (fast && (op == F_FMA ? fast_fma_d(a, b, c, &r, &nx)
+				 : fast_d(op, a, b, &r, &nx))) {
+		if (nx)
+			*fl |= FF_NX;
+		return u_of_d(r);
+	}
 	env_enter(&e, rm);
 	PIN(a);
 	PIN(b);
@@ -342,13 +502,27 @@ static uint64_t arith_d(enum fop op, uint64_t ua, uint64_t ub, uint64_t uc,
 }
 
 static uint64_t arith_s(enum fop op, uint32_t ua, uint32_t ub, uint32_t uc,
-			unsigned rm, unsigned *fl)
+			unsigned rm, bool fast, unsigned *fl)
 {
 	float a = f_of(ua), b = f_of(ub), c = f_of(uc), r;
 	struct fpenv e;
 	unsigned f;
 	long double x;
+	double rd;
+	bool nx;
 
+	if (fast && op == F_FMA && fast_fma_s(a, b, c, &r, &nx)) {
+		if (nx)
+			*fl |= FF_NX;
+		return BOX | u_of_f(r);
+	}
+	if (fast && op != F_FMA && fast_d(op, a, b, &rd, &nx) &&
+	    fabs(rd) < 0x1p100 && (fabs(rd) >= 0x1p-100 || rd == 0)) {
+		r = (float)rd;
+		if (nx || (double)r != rd)
+			*fl |= FF_NX;
+		return BOX | u_of_f(r);
+	}
 	env_enter(&e, rm);
 	PIN(a);
 	PIN(b);
@@ -457,6 +631,13 @@ static uint64_t from_int(uint64_t v, unsigned kind, bool dbl, unsigned rm,
 		exact = (long double)v;
 		break;
 	}
+	/* An integer the format holds exactly converts with no flag in
+	 * every rounding mode: no MXCSR (see the fast path above). */
+	if (fabsl(exact) <= (dbl ? 0x1p53L : 0x1p24L)) {
+		if (dbl)
+			return u_of_d((double)exact);
+		return BOX | u_of_f((float)exact);
+	}
 	env_enter(&e, rm);
 	PINR(v);
 	if (dbl) {
@@ -504,13 +685,24 @@ static uint64_t from_int(uint64_t v, unsigned kind, bool dbl, unsigned rm,
 	return dbl ? u_of_d(d) : BOX | u_of_f(s);
 }
 
-static uint64_t cvt_s_d(uint64_t u, unsigned rm, unsigned *fl)
+static uint64_t cvt_s_d(uint64_t u, unsigned rm, bool fast, unsigned *fl)
 {
 	double a = d_of(u);
 	struct fpenv e;
 	float r;
 	unsigned f;
 
+	/* A double the single format holds exactly, or (RNE on an RNE
+	 * host) one in the normal single range: no MXCSR. */
+	if (fabs(a) >= 0x1p-100 && fabs(a) < 0x1p100) {
+		r = (float)a;
+		if ((double)r == a)
+			return BOX | u_of_f(r);
+		if (fast) {
+			*fl |= FF_NX;
+			return BOX | u_of_f(r);
+		}
+	}
 	env_enter(&e, rm);
 	PIN(a);
 	r = (float)a;
@@ -635,6 +827,7 @@ int rv_fp_exec(struct vmc__rv_hart *h, const struct rv_insn *i)
 	const uint64_t sgn = 1ull << 63;
 	const uint32_t ssgn = 1u << 31;
 	bool wf = true; /* writes an f register */
+	bool fast;
 
 	if (!(h->mstatus & MSTATUS_FS))
 		return fp_illegal(h, i);
@@ -668,14 +861,16 @@ int rv_fp_exec(struct vmc__rv_hart *h, const struct rv_insn *i)
 		if (rm > RM_RMM)
 			return fp_illegal(h, i);
 	}
+	/* RNE on a host MXCSR in RNE: the MXCSR-free fast paths. */
+	fast = rm == RM_RNE && h->host_rne;
 
 	switch (op) {
 #define ARITH(name, fop)                                                       \
 	case VMC__RV_OP_##name##_S:                                            \
-		*fd = arith_s(fop, sa, sb, 0, rm, &fl);                        \
+		*fd = arith_s(fop, sa, sb, 0, rm, fast, &fl);                  \
 		break;                                                         \
 	case VMC__RV_OP_##name##_D:                                            \
-		*fd = arith_d(fop, a, b, 0, rm, &fl);                          \
+		*fd = arith_d(fop, a, b, 0, rm, fast, &fl);                    \
 		break;
 		ARITH(FADD, F_ADD)
 		ARITH(FSUB, F_SUB)
@@ -684,28 +879,28 @@ int rv_fp_exec(struct vmc__rv_hart *h, const struct rv_insn *i)
 		ARITH(FSQRT, F_SQRT)
 #undef ARITH
 	case VMC__RV_OP_FMADD_S:
-		*fd = arith_s(F_FMA, sa, sb, sc, rm, &fl);
+		*fd = arith_s(F_FMA, sa, sb, sc, rm, fast, &fl);
 		break;
 	case VMC__RV_OP_FMSUB_S:
-		*fd = arith_s(F_FMA, sa, sb, sc ^ ssgn, rm, &fl);
+		*fd = arith_s(F_FMA, sa, sb, sc ^ ssgn, rm, fast, &fl);
 		break;
 	case VMC__RV_OP_FNMSUB_S:
-		*fd = arith_s(F_FMA, sa ^ ssgn, sb, sc, rm, &fl);
+		*fd = arith_s(F_FMA, sa ^ ssgn, sb, sc, rm, fast, &fl);
 		break;
 	case VMC__RV_OP_FNMADD_S:
-		*fd = arith_s(F_FMA, sa ^ ssgn, sb, sc ^ ssgn, rm, &fl);
+		*fd = arith_s(F_FMA, sa ^ ssgn, sb, sc ^ ssgn, rm, fast, &fl);
 		break;
 	case VMC__RV_OP_FMADD_D:
-		*fd = arith_d(F_FMA, a, b, c, rm, &fl);
+		*fd = arith_d(F_FMA, a, b, c, rm, fast, &fl);
 		break;
 	case VMC__RV_OP_FMSUB_D:
-		*fd = arith_d(F_FMA, a, b, c ^ sgn, rm, &fl);
+		*fd = arith_d(F_FMA, a, b, c ^ sgn, rm, fast, &fl);
 		break;
 	case VMC__RV_OP_FNMSUB_D:
-		*fd = arith_d(F_FMA, a ^ sgn, b, c, rm, &fl);
+		*fd = arith_d(F_FMA, a ^ sgn, b, c, rm, fast, &fl);
 		break;
 	case VMC__RV_OP_FNMADD_D:
-		*fd = arith_d(F_FMA, a ^ sgn, b, c ^ sgn, rm, &fl);
+		*fd = arith_d(F_FMA, a ^ sgn, b, c ^ sgn, rm, fast, &fl);
 		break;
 	case VMC__RV_OP_FSGNJ_S:
 	case VMC__RV_OP_FSGNJN_S:
@@ -740,7 +935,7 @@ int rv_fp_exec(struct vmc__rv_hart *h, const struct rv_insn *i)
 		*fd = minmax_d(a, b, op == VMC__RV_OP_FMAX_D, &fl);
 		break;
 	case VMC__RV_OP_FCVT_S_D:
-		*fd = cvt_s_d(a, rm, &fl);
+		*fd = cvt_s_d(a, rm, fast, &fl);
 		break;
 	case VMC__RV_OP_FCVT_D_S:
 		*fd = cvt_d_s(sa, &fl);

@@ -9,7 +9,17 @@
  * translation regime: U, S, S with mstatus.SUM, and M (identity).  Fetches
  * use the regime of the current privilege; loads and stores that of the
  * effective privilege (MPRV/MPP) and SUM, so neither traps nor MPRV flips
- * flush anything.  Changing satp, MXR, or a PMP register flushes them all.
+ * flush anything.  Changing satp's mode, MXR, or a PMP register flushes
+ * them all.  Entries are tagged with the satp.ASID they were filled under
+ * and whether the walk met PTE.G (global: any ASID; also bare and M
+ * entries).  A satp write that changes the ASID alone parks every
+ * non-global entry of another ASID (its tags become invalid, the rest is
+ * kept) and revives the parked entries of the new ASID, in one pass over
+ * the entries and without a walk, so the fast path never compares ASIDs;
+ * a write that keeps the ASID but changes the root drops that ASID's
+ * non-global entries.  sfence.vma drops exactly the entries the privileged
+ * spec names (by address, using the leaf's size for superpages; by ASID,
+ * sparing global ones); parked entries are dropped alike.
  * An entry holds one tag per access kind (read, write, exec); a tag equals
  * the virtual page address when that access may use the host pointer
  * directly.  A tag with flag bits set (TLB_SLOW) routes the access to the
@@ -115,6 +125,9 @@ enum { ACC_R = 0, ACC_W = 1, ACC_X = 2 };
 #define TLBF_WATCH 4u  /* a watchpoint overlaps the page */
 #define TLBF_CODE 8u   /* page holds translated code (writes) */
 #define TLBF_RO 16u    /* ROM: writes fault */
+/* (32 is rv-mmu.c's TLBF_NOTDIRTY) */
+#define TLBF_GLOBAL 64u	 /* PTE.G on the walk, bare or M: any ASID */
+#define TLBF_PARKED 128u /* another ASID's entry: tags invalid, kept */
 
 struct rv_tlbe {
 	uint64_t tag[3];  /* per ACC_*; page address, | TLB_SLOW, or invalid */
@@ -122,10 +135,14 @@ struct rv_tlbe {
 	uint64_t ppage;	  /* guest-physical page address */
 	uint32_t flags;	  /* TLBF_* */
 	uint8_t perm_ok;  /* bit per ACC_* the translation and PMP allow */
+	uint8_t level;	  /* leaf level of the walk (0: 4 KiB page) */
+	uint16_t asid;	  /* satp.ASID the entry was filled under */
+	uint64_t vpage;	  /* virtual page; ~0 when the entry is empty */
 	/* A power-of-two size makes the entry address a shift and a mask
 	 * of the virtual address in the load/store fast path. */
-	uint8_t pad[64 - 6 * 8];
+	uint8_t pad[8];
 };
+_Static_assert(sizeof(struct rv_tlbe) == 64, "a TLB entry is 64 bytes");
 
 /* Kick bits of hart->kick. */
 #define KICK_EXIT 1u   /* the glue wants vmc__rv_run() to return */
@@ -178,6 +195,12 @@ struct rv_watch {
 	bool r, w;
 };
 
+/* Sdtrig triggers (rv-trig.c). */
+#define RV_NTRIG 4
+struct rv_trig {
+	uint64_t tdata1, tdata2;
+};
+
 /* The code-page set and invalidation log shared by a VM's harts. */
 #define CODESET_BITS 16
 #define INVAL_RING 64
@@ -208,6 +231,8 @@ struct vmc__rv_hart {
 	uint64_t left_end;    /* see vmc__rv_run()'s left */
 	uint64_t f[32];	      /* F and D registers; singles NaN-boxed */
 	uint32_t fflags, frm; /* fcsr's fields */
+	uint32_t host_mxcsr;  /* rv_fpenv_save() */
+	bool host_rne;	      /* ...found RNE, masked, no FTZ/DAZ: fast paths */
 
 	/* CSRs. */
 	uint64_t mstatus;
@@ -215,6 +240,10 @@ struct vmc__rv_hart {
 	_Atomic uint64_t mie;	 /* read by vmc__rv_has_work() */
 	uint64_t mip_sw;	 /* bits software writes (SSIP, STIP, SEIP) */
 	_Atomic uint64_t mip_hw; /* lines raised by devices */
+	/* Sstc: -1 while menvcfg.STCE (or Sstc) is off; else the time_ns
+	 * from which STIP is set (INT64_MAX: never).  Any thread reads it. */
+	_Atomic int64_t stip_at;
+	uint64_t stimecmp;
 	uint64_t mtvec, mscratch, mepc, mcause, mtval;
 	uint64_t stvec, sscratch, sepc, scause, stval;
 	uint64_t satp, mcounteren, scounteren, menvcfg, senvcfg;
@@ -246,6 +275,7 @@ struct vmc__rv_hart {
 	uint64_t trap_retired; /* retired count at the last trap */
 
 	struct rv_tlbe tlb[TLB_NREG][TLB_SIZE];
+	bool tlb_super; /* some entry came from a superpage since a flush */
 
 	struct rv_block *blk_hash[1u << BLK_HASH_BITS];
 	/* Jump cache: the last block looked up at each hash of its pc, for
@@ -258,6 +288,7 @@ struct vmc__rv_hart {
 	/* Debug. */
 	uint64_t bps[MAX_BREAKPOINTS];
 	unsigned nbps;
+	uint32_t trig_x; /* armed Sdtrig execute triggers (by index) */
 	struct rv_watch watch[MAX_WATCHPOINTS];
 	unsigned nwatch;
 	bool single_step;
@@ -265,6 +296,10 @@ struct vmc__rv_hart {
 	bool watch_stop; /* end the block after this access */
 	bool watch_hit_write;
 	uint64_t watch_hit_addr;
+	/* Sdtrig: the triggers, tselect, and the armed ones by kind. */
+	struct rv_trig trig[RV_NTRIG];
+	unsigned tselect;
+	uint32_t trig_ldst; /* armed load/store triggers (trig_x: above) */
 	bool own_shared;
 };
 
@@ -305,10 +340,22 @@ enum {
 #define MSTATUS_UXL_64 (2ull << 32)
 #define MSTATUS_SXL_64 (2ull << 34)
 
+/* mip as the hart sees it: software bits, device lines and, with Sstc in
+ * force, STIP from time >= stimecmp (mip.STIP's written value is then
+ * hidden).  Any thread. */
 static inline uint64_t rv_mip(struct vmc__rv_hart *h)
 {
-	return h->mip_sw |
-	       atomic_load_explicit(&h->mip_hw, memory_order_acquire);
+	uint64_t v = h->mip_sw |
+		     atomic_load_explicit(&h->mip_hw, memory_order_acquire);
+	int64_t at = atomic_load_explicit(&h->stip_at, memory_order_acquire);
+
+	if (at >= 0) {
+		v &= ~(1ull << VMC__RV_IRQ_STI);
+		if (at != INT64_MAX && h->bus.time_ns &&
+		    h->bus.time_ns(h->bus.opaque) >= at)
+			v |= 1ull << VMC__RV_IRQ_STI;
+	}
+	return v;
 }
 
 static inline void rv_kick(struct vmc__rv_hart *h, uint32_t bits)
@@ -330,6 +377,10 @@ int rv_sfence(struct vmc__rv_hart *h, uint64_t vaddr, bool all, uint64_t asid,
 /* A Zicbom/Zicboz op on the cache block holding va (sets h->exc_*). */
 int rv_cbo(struct vmc__rv_hart *h, unsigned op, uint64_t va, uint32_t raw);
 void rv_tlb_flush(struct vmc__rv_hart *h);
+/* rv-mmu.c: ASID-tagged TLB maintenance (see the TLB notes above). */
+void rv_tlb_switch_asid(struct vmc__rv_hart *h, uint16_t asid);
+void rv_tlb_fence(struct vmc__rv_hart *h, uint64_t va, bool all_va,
+		  uint16_t asid, bool all_asids);
 int rv_csr_read(struct vmc__rv_hart *h, unsigned csr, uint64_t *val,
 		bool debugger);
 int rv_csr_write(struct vmc__rv_hart *h, unsigned csr, uint64_t val,
@@ -338,6 +389,10 @@ int rv_csr_write(struct vmc__rv_hart *h, unsigned csr, uint64_t val,
 /* rv-fpu.c: an F or D op other than a load or store.  Returns 0, or sets
  * exc_cause/exc_tval (illegal instruction) and returns -1. */
 int rv_fp_exec(struct vmc__rv_hart *h, const struct rv_insn *i);
+/* Around vmc__rv_run(): the host thread's FP environment (MXCSR) as it
+ * was at entry is put back at exit (see rv-fpu.c's fast path). */
+void rv_fpenv_save(struct vmc__rv_hart *h);
+void rv_fpenv_restore(struct vmc__rv_hart *h);
 
 /* rv-mmu.c */
 int rv_load_slow(struct vmc__rv_hart *h, uint64_t va, unsigned size,
@@ -354,6 +409,19 @@ int rv_fetch16(struct vmc__rv_hart *h, uint64_t va, uint16_t *val);
 void rv_tlb_slow_code_pages(struct vmc__rv_hart *h);
 bool rv_codeset_contains(struct vmc__rv_shared *sh, uint64_t ppage);
 void rv_codeset_add(struct vmc__rv_hart *h, uint64_t ppage);
+
+/* rv-trig.c (Sdtrig).  The CSR calls return -1 for a CSR they lack.
+ * rv_trig_exec: at a block lookup (trig_x != 0), sets BLK_SINGLE when a
+ * trigger may match in pc's page, and fires (exc_* set, -1) when one
+ * matches pc.  rv_trig_data: before a load/store (trig_ldst != 0).
+ * rv_trig_page: some load/store trigger may match in the page. */
+void rv_trig_reset(struct vmc__rv_hart *h);
+int rv_trig_csr_read(struct vmc__rv_hart *h, unsigned csr, uint64_t *val);
+int rv_trig_csr_write(struct vmc__rv_hart *h, unsigned csr, uint64_t v);
+int rv_trig_exec(struct vmc__rv_hart *h, uint64_t pc, uint32_t *flags);
+int rv_trig_data(struct vmc__rv_hart *h, uint64_t va, unsigned size, bool load,
+		 bool store);
+bool rv_trig_page(const struct vmc__rv_hart *h, uint64_t vpage);
 
 /* rv-block.c */
 void rv_blocks_invalidate_page(struct vmc__rv_hart *h, uint64_t ppage);

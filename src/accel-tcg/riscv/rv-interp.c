@@ -182,6 +182,18 @@ static SLOW_PATH int bp_check(struct vmc__rv_hart *h, uint64_t pc,
 	return 0;
 }
 
+/* Breakpoints (not while single-stepping) and Sdtrig execute triggers at
+ * a block lookup: 1 = debug stop, -1 = a trigger fired (h->exc_* set). */
+static SLOW_PATH int pc_check(struct vmc__rv_hart *h, uint64_t pc,
+			      uint32_t *flags)
+{
+	if (h->nbps && !h->single_step && bp_check(h, pc, flags))
+		return 1;
+	if (h->trig_x && rv_trig_exec(h, pc, flags))
+		return -1;
+	return 0;
+}
+
 /* between_blocks() went on after dropping blocks or moving the pc: the
  * previous block must not be linked to the next one. */
 #define CHAIN_BROKEN (-2)
@@ -350,6 +362,7 @@ int vmc__rv_run(struct vmc__rv_hart *h, uint64_t max_insns,
 	int reason;
 	union rv_oneoff oneoff;
 
+	rv_fpenv_save(h);
 	if (max_insns == 0) {
 		reason = VMC__RV_EXIT_BUDGET;
 		goto out;
@@ -376,9 +389,17 @@ int vmc__rv_run(struct vmc__rv_hart *h, uint64_t max_insns,
 		}
 		if (h->single_step)
 			flags |= BLK_SINGLE;
-		else if (unlikely(h->nbps) && bp_check(h, h->pc, &flags)) {
-			reason = VMC__RV_EXIT_DEBUG;
-			goto out;
+		if (unlikely(h->nbps | h->trig_x)) {
+			int r = pc_check(h, h->pc, &flags);
+
+			if (r > 0) {
+				reason = VMC__RV_EXIT_DEBUG;
+				goto out;
+			}
+			if (r < 0) {
+				i = NULL;
+				goto trap;
+			}
 		}
 		if (rv_fetch_page(h, h->pc, &host, &ppage)) {
 			i = NULL;
@@ -925,12 +946,32 @@ int vmc__rv_run(struct vmc__rv_hart *h, uint64_t max_insns,
 	L_FCVT_D_LU:
 	L_FCVT_S_D:
 	L_FCVT_D_S:
-	L_FMV_X_W:
-	L_FMV_W_X:
-	L_FMV_X_D:
-	L_FMV_D_X:
 		if (rv_fp_exec(h, i))
 			goto exc;
+		NEXT;
+		/* The moves between register files, inline: compiled FP code
+		 * is full of them (about a third of bench/tcg's FP loop). */
+	L_FMV_X_W:
+		if (unlikely(!(h->mstatus & MSTATUS_FS)))
+			goto fp_off;
+		RD = sx32((uint32_t)h->f[i->rs1]);
+		NEXT;
+	L_FMV_X_D:
+		if (unlikely(!(h->mstatus & MSTATUS_FS)))
+			goto fp_off;
+		RD = h->f[i->rs1];
+		NEXT;
+	L_FMV_W_X:
+		if (unlikely(!(h->mstatus & MSTATUS_FS)))
+			goto fp_off;
+		h->f[i->rd & 31] = 0xffffffff00000000ull | (uint32_t)RS1;
+		h->mstatus |= MSTATUS_FS | MSTATUS_SD;
+		NEXT;
+	L_FMV_D_X:
+		if (unlikely(!(h->mstatus & MSTATUS_FS)))
+			goto fp_off;
+		h->f[i->rd & 31] = RS1;
+		h->mstatus |= MSTATUS_FS | MSTATUS_SD;
 		NEXT;
 	fp_off:
 		h->exc_cause = EXC_ILLEGAL;
@@ -1094,6 +1135,7 @@ int vmc__rv_run(struct vmc__rv_hart *h, uint64_t max_insns,
 			goto out;
 	}
 out:
+	rv_fpenv_restore(h);
 	if (ret_retired)
 		*ret_retired += h->retired - start;
 	return reason;

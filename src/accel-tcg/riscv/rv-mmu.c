@@ -160,12 +160,15 @@ static bool pte_reserved(const struct vmc__rv_hart *h, uint64_t pte)
 }
 
 static int walk(struct vmc__rv_hart *h, uint64_t va, unsigned acc,
-		unsigned priv, bool sum, uint64_t *pa, unsigned *perm)
+		unsigned priv, bool sum, uint64_t *pa, unsigned *perm,
+		unsigned *level, bool *global)
 {
 	unsigned mode = (unsigned)(h->satp >> 60);
 	bool mxr = h->mstatus & MSTATUS_MXR;
 	unsigned levels, vabits;
 
+	*level = 0;
+	*global = true;
 	if (priv == VMC__RV_PRIV_M || mode == 0) {
 		*pa = va;
 		*perm = 7;
@@ -177,6 +180,8 @@ static int walk(struct vmc__rv_hart *h, uint64_t va, unsigned acc,
 		return (int)fault_cause(acc, true);
 restart:;
 	uint64_t a = (h->satp & ((1ull << 44) - 1)) << 12;
+
+	*global = false;
 
 	for (int i = (int)levels - 1; i >= 0; i--) {
 		uint64_t pte_pa = a + ((va >> (12 + 9 * i)) & 511) * 8;
@@ -193,6 +198,8 @@ restart:;
 		pte = atomic_load_explicit(ptep, memory_order_acquire);
 		if (!(pte & 1) || ((pte & 6) == 4) || pte_reserved(h, pte))
 			return (int)fault_cause(acc, true);
+		if (pte & 0x20) /* G: global from here down */
+			*global = true;
 		if (!(pte & 0xa)) {    /* pointer to the next level */
 			if (pte >> 61) /* PBMT is for leaves only */
 				return (int)fault_cause(acc, true);
@@ -233,6 +240,7 @@ restart:;
 		if (!(pte & 0x80))
 			p &= ~(1u << ACC_W);
 		*perm = p;
+		*level = (unsigned)i;
 		*pa = ((ppn & ~((1ull << (9 * i)) - 1)) << 12) |
 		      (va & ((1ull << (12 + 9 * i)) - 1));
 		return 0;
@@ -249,6 +257,24 @@ static bool watch_overlaps(struct vmc__rv_hart *h, uint64_t va, uint64_t len)
 	return false;
 }
 
+/* The tags of an entry from its page, permissions and flags. */
+static void tlb_set_tags(struct rv_tlbe *e)
+{
+	uint32_t flags = e->flags;
+
+	for (unsigned k = 0; k < 3; k++) {
+		bool slow = flags & (TLBF_IO | TLBF_PMPCHK);
+
+		if (k != ACC_X && (flags & TLBF_WATCH))
+			slow = true;
+		if (k == ACC_W && (flags & TLBF_WSLOW))
+			slow = true;
+		e->tag[k] = (e->perm_ok & (1u << k))
+				    ? e->vpage | (slow ? TLB_SLOW : 0)
+				    : TLB_INVALID;
+	}
+}
+
 /* Fill the entry for va in a regime's TLB for an access of kind acc. */
 static int tlb_fill(struct vmc__rv_hart *h, struct rv_tlbe *tlb, uint64_t va,
 		    unsigned acc, struct rv_tlbe **ret)
@@ -256,14 +282,20 @@ static int tlb_fill(struct vmc__rv_hart *h, struct rv_tlbe *tlb, uint64_t va,
 	unsigned reg = regime_of(h, tlb), priv = regime_priv[reg];
 	uint64_t vpage = va & RV_PAGE_MASK, pa = 0, ppage;
 	struct rv_tlbe *e = &tlb[(va >> RV_PAGE_SHIFT) & (TLB_SIZE - 1)];
-	unsigned perm = 0, flags = 0;
+	unsigned perm = 0, flags = 0, level;
 	struct vmc__rv_bus_map m;
 	uint8_t *host;
+	bool global;
 	int r;
 
-	r = walk(h, va, acc, priv, reg == TLB_SSUM, &pa, &perm);
+	r = walk(h, va, acc, priv, reg == TLB_SSUM, &pa, &perm, &level,
+		 &global);
 	if (r)
 		return r;
+	if (global)
+		flags |= TLBF_GLOBAL;
+	if (level)
+		h->tlb_super = true;
 	ppage = pa & RV_PAGE_MASK;
 	if (pmp_uniform(h, ppage)) {
 		for (unsigned k = 0; k < 3; k++)
@@ -285,7 +317,8 @@ static int tlb_fill(struct vmc__rv_hart *h, struct rv_tlbe *tlb, uint64_t va,
 		flags |= TLBF_IO;
 		e->addend = 0;
 	}
-	if (h->nwatch && watch_overlaps(h, vpage, RV_PAGE_SIZE))
+	if ((h->nwatch && watch_overlaps(h, vpage, RV_PAGE_SIZE)) ||
+	    (h->trig_ldst && rv_trig_page(h, vpage)))
 		flags |= TLBF_WATCH;
 	if ((perm & (1u << ACC_W)) && !(flags & TLBF_IO) &&
 	    rv_codeset_contains(h->shared, ppage))
@@ -293,16 +326,10 @@ static int tlb_fill(struct vmc__rv_hart *h, struct rv_tlbe *tlb, uint64_t va,
 	e->ppage = ppage;
 	e->flags = flags;
 	e->perm_ok = (uint8_t)perm;
-	for (unsigned k = 0; k < 3; k++) {
-		bool slow = flags & (TLBF_IO | TLBF_PMPCHK);
-
-		if (k != ACC_X && (flags & TLBF_WATCH))
-			slow = true;
-		if (k == ACC_W && (flags & TLBF_WSLOW))
-			slow = true;
-		e->tag[k] = (perm & (1u << k)) ? vpage | (slow ? TLB_SLOW : 0)
-					       : TLB_INVALID;
-	}
+	e->vpage = vpage;
+	e->level = (uint8_t)level;
+	e->asid = (uint16_t)(h->satp >> 44);
+	tlb_set_tags(e);
 	if (!(perm & (1u << acc)))
 		return (int)fault_cause(acc, false);
 	*ret = e;
@@ -379,11 +406,14 @@ void vmc__rv_tlb_slow_writes(struct vmc__rv_hart *h)
 		for (unsigned i = 0; i < TLB_SIZE; i++) {
 			struct rv_tlbe *e = &h->tlb[r][i];
 
-			if (e->tag[ACC_W] == TLB_INVALID ||
+			/* Parked entries too: revived, they must log. */
+			if (e->vpage == ~0ull ||
+			    !(e->perm_ok & (1u << ACC_W)) ||
 			    (e->flags & (TLBF_IO | TLBF_RO)))
 				continue;
 			e->flags |= TLBF_NOTDIRTY;
-			e->tag[ACC_W] |= TLB_SLOW;
+			if (e->tag[ACC_W] != TLB_INVALID)
+				e->tag[ACC_W] |= TLB_SLOW;
 		}
 	}
 }
@@ -458,12 +488,14 @@ void rv_tlb_slow_code_pages(struct vmc__rv_hart *h)
 		for (unsigned i = 0; i < TLB_SIZE; i++) {
 			struct rv_tlbe *e = &h->tlb[r][i];
 
-			if (e->tag[ACC_W] == TLB_INVALID ||
+			if (e->vpage == ~0ull ||
+			    !(e->perm_ok & (1u << ACC_W)) ||
 			    (e->flags & (TLBF_IO | TLBF_CODE)))
 				continue;
 			if (rv_codeset_contains(h->shared, e->ppage)) {
 				e->flags |= TLBF_CODE;
-				e->tag[ACC_W] |= TLB_SLOW;
+				if (e->tag[ACC_W] != TLB_INVALID)
+					e->tag[ACC_W] |= TLB_SLOW;
 			}
 		}
 	}
@@ -555,6 +587,8 @@ int rv_load_slow(struct vmc__rv_hart *h, uint64_t va, unsigned size,
 	uint64_t v = 0;
 	int r;
 
+	if (h->trig_ldst && rv_trig_data(h, va, size, true, false))
+		return -1;
 	if (((va & ~RV_PAGE_MASK) + size) > RV_PAGE_SIZE) {
 		/* Crosses a page: byte by byte, low byte first. */
 		for (unsigned k = 0; k < size; k++) {
@@ -579,6 +613,8 @@ int rv_store_slow(struct vmc__rv_hart *h, uint64_t va, unsigned size,
 {
 	int r;
 
+	if (h->trig_ldst && rv_trig_data(h, va, size, false, true))
+		return -1;
 	if (((va & ~RV_PAGE_MASK) + size) > RV_PAGE_SIZE) {
 		struct rv_tlbe *e;
 		uint64_t hi = (va + size - 1) & RV_PAGE_MASK;
@@ -652,6 +688,10 @@ int rv_amo(struct vmc__rv_hart *h, unsigned op, uint64_t va, uint64_t src,
 	int r;
 
 	acc = base == VMC__RV_OP_LR_W ? ACC_R : ACC_W;
+	/* An AMO loads and stores; LR loads, SC stores. */
+	if (h->trig_ldst && rv_trig_data(h, va, size, base != VMC__RV_OP_SC_W,
+					 base != VMC__RV_OP_LR_W))
+		return -1;
 	if (va & (size - 1))
 		return raise(h,
 			     acc == ACC_R ? EXC_LOAD_MISALIGNED
@@ -815,6 +855,79 @@ int rv_fetch16(struct vmc__rv_hart *h, uint64_t va, uint16_t *val)
 void rv_tlb_flush(struct vmc__rv_hart *h)
 {
 	memset(h->tlb, 0xff, sizeof(h->tlb));
+	h->tlb_super = false;
+}
+
+static void tlb_drop(struct rv_tlbe *e)
+{
+	memset(e, 0xff, sizeof(*e));
+}
+
+/* satp.ASID changed (mode kept): park the other ASIDs' entries, revive
+ * the new one's.  M entries are global. */
+void rv_tlb_switch_asid(struct vmc__rv_hart *h, uint16_t asid)
+{
+	for (unsigned r = 0; r < TLB_M; r++) {
+		for (unsigned i = 0; i < TLB_SIZE; i++) {
+			struct rv_tlbe *e = &h->tlb[r][i];
+
+			if (e->vpage == ~0ull || (e->flags & TLBF_GLOBAL))
+				continue;
+			if (e->asid == asid) {
+				if (e->flags & TLBF_PARKED) {
+					e->flags &= ~TLBF_PARKED;
+					tlb_set_tags(e);
+				}
+			} else if (!(e->flags & TLBF_PARKED)) {
+				e->flags |= TLBF_PARKED;
+				e->tag[0] = e->tag[1] = e->tag[2] = TLB_INVALID;
+			}
+		}
+	}
+}
+
+/* Whether the entry maps va: the leaf it came from covers va. */
+static bool tlb_covers(const struct rv_tlbe *e, uint64_t va)
+{
+	unsigned shift = RV_PAGE_SHIFT + 9u * e->level;
+
+	return ((e->vpage ^ va) >> shift) == 0;
+}
+
+/*
+ * sfence.vma's effect on the TLB (privileged spec, "Supervisor
+ * Memory-Management Fence Instruction"): with all_va every address, else
+ * the leaf mapping va; with all_asids every entry, global ones included,
+ * else only the non-global entries of asid.
+ */
+void rv_tlb_fence(struct vmc__rv_hart *h, uint64_t va, bool all_va,
+		  uint16_t asid, bool all_asids)
+{
+	if (all_va && all_asids) {
+		rv_tlb_flush(h);
+		return;
+	}
+	for (unsigned r = 0; r < TLB_M; r++) {
+		unsigned lo = 0, hi = TLB_SIZE;
+
+		/* Without superpage entries, only va's slot can map it. */
+		if (!all_va && !h->tlb_super) {
+			lo = (unsigned)(va >> RV_PAGE_SHIFT) & (TLB_SIZE - 1);
+			hi = lo + 1;
+		}
+		for (unsigned i = lo; i < hi; i++) {
+			struct rv_tlbe *e = &h->tlb[r][i];
+
+			if (e->vpage == ~0ull)
+				continue;
+			if (!all_asids &&
+			    ((e->flags & TLBF_GLOBAL) || e->asid != asid))
+				continue;
+			if (!all_va && !tlb_covers(e, va))
+				continue;
+			tlb_drop(e);
+		}
+	}
 }
 
 int vmc__rv_debug_translate(struct vmc__rv_hart *h, uint64_t va, uint64_t *pa)

@@ -84,6 +84,13 @@ struct vmc__rv_bus {
 	 * glue calls vmc__rv_tlb_slow_writes() there if its log needs it.
 	 */
 	void (*sync_writes)(void *opaque);
+	/*
+	 * Optional (Sstc): have vmc__rv_timer_expired() called once the
+	 * clock behind time_ns reaches deadline_ns, replacing any earlier
+	 * request; -1 cancels.  Hart thread.  Without it, a hart waiting in
+	 * WFI for stimecmp is woken only by the glue's own timers.
+	 */
+	void (*set_timer)(void *opaque, int64_t deadline_ns);
 	void *opaque;
 };
 
@@ -99,7 +106,8 @@ enum {
 	VMC__RV_EXT_ZICBOM = 1u << 5,
 	VMC__RV_EXT_ZICBOZ = 1u << 6,
 	VMC__RV_EXT_SVPBMT = 1u << 7, /* menvcfg.PBMTE is read-only 0 */
-	VMC__RV_EXT_ALL = 0xff,
+	VMC__RV_EXT_SSTC = 1u << 8,   /* stimecmp, menvcfg.STCE */
+	VMC__RV_EXT_ALL = 0x1ff,
 };
 
 struct vmc__rv_config {
@@ -154,6 +162,9 @@ int vmc__rv_run(struct vmc__rv_hart *h, uint64_t max_insns,
 /* Kick (any thread): vmc__rv_run() returns VMC__RV_EXIT_REQUEST at the
  * next block boundary, or at once if it is called later. */
 void vmc__rv_request_exit(struct vmc__rv_hart *h);
+/* The deadline given to bus.set_timer has passed (any thread): the hart
+ * re-evaluates its interrupts (Sstc's STIP) at its next block boundary. */
+void vmc__rv_timer_expired(struct vmc__rv_hart *h);
 /* Raise or lower an interrupt line (any thread): bit is a mip bit number. */
 void vmc__rv_set_irq(struct vmc__rv_hart *h, unsigned bit, bool level);
 /* WFI wake-up condition (any thread): an enabled pending interrupt,

@@ -67,7 +67,7 @@ START
 	TEST(9, a0, (1 << 4), csrr a0, menvcfg)
 	li t0, -1
 	csrw menvcfg, t0
-	TEST(10, a0, (1 << 62) | CBIE | CBCFE | CBZE | 1, csrr a0, menvcfg)
+	TEST(10, a0, (1 << 63) | (1 << 62) | CBIE | CBCFE | CBZE | 1, csrr a0, menvcfg)
 	csrw senvcfg, t0
 	TEST(11, a0, CBIE | CBCFE | CBZE | 1, csrr a0, senvcfg)
 	csrw menvcfg, zero
