@@ -299,6 +299,7 @@ struct rv_block *rv_translate(struct vmc__rv_hart *h, uint64_t vpc,
 	};
 done:
 	b->n = count;
+	b->len = off - (unsigned)(vpc & ~RV_PAGE_MASK);
 	return b;
 }
 
@@ -315,6 +316,7 @@ int rv_translate_straddle(struct vmc__rv_hart *h, uint64_t vpc,
 	o->b.ppc = 0;
 	o->b.flags = BLK_SINGLE;
 	o->b.n = 1;
+	o->b.len = 4;
 	o->b.link[0] = o->b.link[1] = &rv_no_link;
 	prepare(&o->b.insns[0], &dec, vpc, 0, d);
 	o->b.insns[1] = (struct rv_insn){
