@@ -185,7 +185,9 @@ struct rv_block {
 	struct rv_block *pnext;	  /* per-page list */
 	struct rv_block *link[2]; /* chained successors: taken, not taken */
 	const void *loop_h; /* first slot's handler when a loop re-enters */
-	struct rv_insn insns[];
+	/* Blocks are 64-byte aligned and slots 32 bytes: no slot straddles
+	 * two cache lines. */
+	_Alignas(32) struct rv_insn insns[];
 };
 
 struct rv_cpage {

@@ -293,6 +293,7 @@ block_miss(struct vmc__rv_hart *h, uint64_t ppage, const uint8_t *host,
 			*reason = VMC__RV_EXIT_FATAL;
 			return NULL;
 		}
+		atomic_thread_fence(memory_order_seq_cst);
 		if (!memcmp(copy + off, host + off, b->len))
 			break;
 		free(b);

@@ -226,8 +226,9 @@ struct rv_block *rv_translate(struct vmc__rv_hart *h, uint64_t vpc,
 			      uint32_t flags, const struct rv_dispatch *d)
 {
 	unsigned max = (flags & BLK_SINGLE) ? 1 : MAX_BLOCK;
-	struct rv_block *b =
-		malloc(sizeof(*b) + (max + 1) * sizeof(struct rv_insn));
+	size_t size =
+		sizeof(struct rv_block) + (max + 1) * sizeof(struct rv_insn);
+	struct rv_block *b = aligned_alloc(64, (size + 63) & ~(size_t)63);
 	unsigned off = (unsigned)(vpc & ~RV_PAGE_MASK), n = 0, count = 0;
 	struct vmc__rv_dec dec;
 
