@@ -249,6 +249,20 @@ static SLOW_PATH int trap_between_blocks(struct vmc__rv_hart *h)
 	return -1;
 }
 
+/* Whether guest code [off, off + len) at host still equals the copy. */
+static bool code_unchanged(const uint8_t *copy, const uint8_t *host,
+			   unsigned off, unsigned len)
+{
+	for (unsigned k = off; k < off + len; k += 2) {
+		uint16_t v = __atomic_load_n((const uint16_t *)(host + k),
+					     __ATOMIC_RELAXED);
+
+		if (memcmp(copy + k, &v, 2))
+			return false;
+	}
+	return true;
+}
+
 /*
  * The block at h->pc (fetched from host, physical page ppage) is not in
  * the cache: translate and insert it.  A straddling instruction gets the
@@ -280,7 +294,14 @@ block_miss(struct vmc__rv_hart *h, uint64_t ppage, const uint8_t *host,
 		len = RV_PAGE_SIZE - off;
 		if (len > MAX_BLOCK * 4)
 			len = MAX_BLOCK * 4;
-		memcpy(copy + off, host + off, len);
+		for (unsigned k = off; k < off + len; k += 2) {
+			/* Other harts may store meanwhile: relaxed atomic
+			 * reads, parcel by parcel (pc and len are even). */
+			uint16_t v = __atomic_load_n(
+				(const uint16_t *)(host + k), __ATOMIC_RELAXED);
+
+			memcpy(copy + k, &v, 2);
+		}
 		b = rv_translate(h, h->pc, ppage, copy, flags, d);
 		if (!b) {
 			*reason = VMC__RV_EXIT_FATAL;
@@ -294,7 +315,7 @@ block_miss(struct vmc__rv_hart *h, uint64_t ppage, const uint8_t *host,
 			return NULL;
 		}
 		atomic_thread_fence(memory_order_seq_cst);
-		if (!memcmp(copy + off, host + off, b->len))
+		if (code_unchanged(copy, host, off, b->len))
 			break;
 		free(b);
 	}
