@@ -5,10 +5,11 @@
  *
  * A block is in two lists: the hash by virtual pc (rv_block_find() in
  * rv-exec.h) and the list of its physical page, through which a store to
- * translated code or a flush drops it.  The jump cache only remembers
- * blocks and forgets each one as it is freed.  Chains between blocks are
- * the interpreter's; they stay within one virtual page (see rv-internal.h),
- * so dropping a page's blocks leaves no dangling link.  Only the hart's own
+ * the bytes it was decoded from or a flush drops it.  The jump cache only
+ * remembers blocks and forgets each one as it is freed.  Chains between
+ * blocks are the interpreter's; they stay within one virtual page (see
+ * rv-internal.h), so unlinking the rest of a page's blocks when some are
+ * dropped leaves no dangling link.  Only the hart's own
  * thread calls these, between blocks; other harts ask for a drop through
  * the shared invalidation log and a kick.
  */
@@ -54,33 +55,62 @@ bool rv_block_insert(struct vmc__rv_hart *h, struct rv_block *b)
 	return true;
 }
 
-void rv_blocks_invalidate_page(struct vmc__rv_hart *h, uint64_t ppage)
+/* The one place a cached block is freed (by a drop or a flush): a block
+ * that owns translated host code releases it here. */
+static void rv_block_release(struct rv_block *b)
+{
+	free(b);
+}
+
+/* Out of the hash and the jump cache, then released.  The caller has
+ * taken b off its page list and sees to the chains into it. */
+static void rv_block_drop(struct vmc__rv_hart *h, struct rv_block *b)
+{
+	struct rv_block **hp = &h->blk_hash[rv_blk_hash(b->vpc)];
+
+	if (h->jc_blk[rv_jc_hash(b->vpc)] == b)
+		h->jc_tag[rv_jc_hash(b->vpc)] = 0;
+	for (; *hp && *hp != b; hp = &(*hp)->hnext)
+		;
+	if (*hp)
+		*hp = b->hnext;
+	rv_block_release(b);
+	h->nblocks--;
+}
+
+void rv_blocks_invalidate_range(struct vmc__rv_hart *h, uint64_t ppage,
+				unsigned lo, unsigned hi)
 {
 	struct rv_cpage **pp = &h->cpage_hash[cpage_hash(ppage)], *cp;
-	struct rv_block *b, *next;
+	struct rv_block **bp, *b;
+	bool dropped = false;
 
 	for (; *pp && (*pp)->ppage != ppage; pp = &(*pp)->next)
 		;
 	cp = *pp;
 	if (!cp)
 		return;
-	*pp = cp->next;
-	/* Every chain into these blocks starts in the same page, so freeing
-	 * them all leaves no dangling link. */
-	for (b = cp->blocks; b; b = next) {
-		struct rv_block **hp = &h->blk_hash[rv_blk_hash(b->vpc)];
+	for (bp = &cp->blocks; (b = *bp);) {
+		unsigned start = (unsigned)(b->ppc & ~RV_PAGE_MASK);
 
-		next = b->pnext;
-		if (h->jc_blk[rv_jc_hash(b->vpc)] == b)
-			h->jc_tag[rv_jc_hash(b->vpc)] = 0;
-		for (; *hp && *hp != b; hp = &(*hp)->hnext)
-			;
-		if (*hp)
-			*hp = b->hnext;
-		free(b);
-		h->nblocks--;
+		if (start < hi && lo < start + b->len) {
+			*bp = b->pnext;
+			rv_block_drop(h, b);
+			dropped = true;
+		} else {
+			bp = &b->pnext;
+		}
 	}
-	free(cp);
+	if (!cp->blocks) {
+		*pp = cp->next;
+		free(cp);
+	} else if (dropped) {
+		/* Every chain into the dropped blocks starts in this page:
+		 * unlinking the survivors leaves no dangling link (they
+		 * link again as they run). */
+		for (b = cp->blocks; b; b = b->pnext)
+			b->link[0] = b->link[1] = &rv_no_link;
+	}
 }
 
 void vmc__rv_hart_flush_blocks(struct vmc__rv_hart *h)
@@ -93,7 +123,7 @@ void vmc__rv_hart_flush_blocks(struct vmc__rv_hart *h)
 
 			for (; b; b = nb) {
 				nb = b->pnext;
-				free(b);
+				rv_block_release(b);
 			}
 			ncp = cp->next;
 			free(cp);
@@ -116,14 +146,15 @@ void rv_blocks_process_inval(struct vmc__rv_hart *h)
 		pthread_mutex_unlock(&sh->lock);
 		vmc__rv_hart_flush_blocks(h);
 	} else {
-		uint64_t pages[INVAL_RING];
+		struct rv_inval ranges[INVAL_RING];
 		unsigned n = 0;
 
 		for (uint64_t g = h->inval_seen; g != gen; g++)
-			pages[n++] = sh->inval_ring[g % INVAL_RING];
+			ranges[n++] = sh->inval_ring[g % INVAL_RING];
 		pthread_mutex_unlock(&sh->lock);
 		for (unsigned k = 0; k < n; k++)
-			rv_blocks_invalidate_page(h, pages[k]);
+			rv_blocks_invalidate_range(h, ranges[k].ppage,
+						   ranges[k].lo, ranges[k].hi);
 	}
 	h->inval_seen = gen;
 }

@@ -808,6 +808,7 @@ void vmc__rv_shared_free(struct vmc__rv_shared *sh)
 {
 	if (!sh)
 		return;
+	rv_codeset_free(sh);
 	pthread_mutex_destroy(&sh->lock);
 	free(sh);
 }

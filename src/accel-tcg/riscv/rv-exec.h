@@ -5,11 +5,11 @@
  *
  *   rv-block.c      The block cache.  Owns every struct rv_block once it
  *                   is inserted: the per-hart hash, the per-page lists,
- *                   the jump cache, and dropping blocks (a page, all of
- *                   them, or the pages the shared invalidation log names).
- *                   Dropping a page frees its blocks, so no one may hold
- *                   a block across a call that can drop one (the
- *                   interpreter only does so between blocks).
+ *                   the jump cache, and dropping blocks (all of them, or
+ *                   those overlapping the byte ranges the shared
+ *                   invalidation log names).  Dropping frees blocks, so
+ *                   no one may hold a block across a call that can drop
+ *                   one (the interpreter only does so between blocks).
  *   rv-translate.c  The translator and fuser.  Decodes the guest code of
  *                   one page into a new block, picks each slot's handler
  *                   from the interpreter's dispatch table, and fuses
@@ -103,8 +103,8 @@ static inline void rv_jc_remember(struct vmc__rv_hart *h, struct rv_block *b)
 /* Insert a block built by rv_translate(): true, or false (and b freed)
  * when out of memory. */
 bool rv_block_insert(struct vmc__rv_hart *h, struct rv_block *b);
-/* Drop the blocks of the pages invalidated since this hart last looked
- * (KICK_INVAL), or all of them if it fell more than a ring behind. */
+/* Drop the blocks overlapping the ranges invalidated since this hart last
+ * looked (KICK_INVAL), or all of them if it fell more than a ring behind. */
 void rv_blocks_process_inval(struct vmc__rv_hart *h);
 
 /* rv-translate.c */

@@ -58,20 +58,47 @@
  * date before anything that may read it.
  *
  * Code coherence across harts.  struct vmc__rv_shared keeps a lock-free
- * readable hash set of guest-physical pages that hold translated code.  A
- * hart that translates code in a page first adds the page, then kicks every
- * hart (KICK_CODE) so each one turns its fast write TLB entries for code
- * pages into slow ones at its next block boundary.  A store that reaches a
- * code page through the slow path removes the page from the set, appends
- * it to the invalidation log (a ring with a generation counter) and kicks
- * every hart (KICK_INVAL); each hart then drops its blocks of the logged
- * pages at its next block boundary, or all of its blocks if it fell more
- * than a ring behind.  Thus a store is seen by every hart's next block
- * lookup, which is stronger than what fence.i requires.  One window remains
- * and is allowed by the ISA's fence.i rules: a block already executing on
- * hart A when B first translates a page may still store to that page with
- * A's old fast entry; such a store is observed only if A's code synchronises
- * with B afterwards, and it then has passed a block boundary.
+ * readable hash set of guest-physical pages that hold translated code, and
+ * for each such page a bitmap of its code granules (CODE_GRAN bytes): a
+ * superset of the bytes that some hart's cached block was decoded from.
+ * A hart that translates code in a page first adds the page, then kicks
+ * every hart (KICK_CODE) so each one turns its fast write TLB entries for
+ * code pages into slow ones at its next block boundary.  It decodes from
+ * a private copy of the bytes, sets the block's granules (rv_codeset_mark),
+ * and only then compares the copy with guest memory, retrying on a
+ * difference.  A store that reaches a code page through the slow path is
+ * made first, then (after a full fence, the other half of this Dekker
+ * pair) tests the granules it wrote: if none is code it is done, at the
+ * cost of a hash probe; if some are, it clears them, appends (page, byte
+ * range) to the invalidation log (a ring with a generation counter) and
+ * kicks every hart (KICK_INVAL); each hart then drops the blocks of the
+ * logged ranges at its next block boundary, or all of its blocks if it
+ * fell more than a ring behind.  Granules of a dropped block that the
+ * store did not touch stay set (a store there later costs one spurious
+ * log entry and clears them); a page whose bitmap empties leaves the set,
+ * and its write TLB entries turn fast again at their next store.  Thus a
+ * store is seen by every hart's next block lookup, which is stronger than
+ * what fence.i requires (fence.i only ends the block).  One window
+ * remains and is allowed by the ISA's fence.i rules: a block already
+ * executing on hart A when B first translates a page may still store to
+ * that page with A's old fast entry; such a store is observed only if A's
+ * code synchronises with B afterwards, and it then has passed a block
+ * boundary.
+ *
+ * Invalidation API (for every kind of block, interpreted or translated to
+ * host code).  A store calls no block code: it only logs.  Each hart, on
+ * its own thread between blocks, runs rv_blocks_process_inval(), which
+ * calls rv_blocks_invalidate_range() for each logged range; that drops
+ * every block of the page whose guest bytes [ppc, ppc + len) overlap the
+ * range (unhooking each from the hash and the jump cache), and resets the
+ * chains of the page's surviving blocks (chains never leave a page, so
+ * nothing else can point at a dropped block).  rv_block_release() in
+ * rv-block.c is the one place a cached block is freed, by such a drop or
+ * by a full flush (vmc__rv_hart_flush_blocks(), which a hart runs when a
+ * memory-map change, a codeset overflow or an overrun log asks for it,
+ * and which vmc__rv_flush_all_blocks() runs while no hart executes): a
+ * block that owns host code releases it there.  A code cache that fills
+ * asks for a full flush as exclusive work, as today.
  *
  * Atomics.  AMOs on RAM are host atomics on the host pointer (natural
  * alignment is required, as without Zam).  LR records the physical address,
@@ -169,12 +196,15 @@ struct rv_insn {
 struct rv_block {
 	uint64_t vpc, ppc;
 	uint32_t flags;
-	uint32_t n; /* instructions (the end marker is not counted) */
+	uint32_t n;   /* instructions (the end marker is not counted) */
+	uint32_t len; /* guest bytes decoded, from ppc */
 	struct rv_block *hnext;	  /* hash chain */
 	struct rv_block *pnext;	  /* per-page list */
 	struct rv_block *link[2]; /* chained successors: taken, not taken */
 	const void *loop_h; /* first slot's handler when a loop re-enters */
-	struct rv_insn insns[];
+	/* Blocks are 64-byte aligned and slots 32 bytes: no slot straddles
+	 * two cache lines. */
+	_Alignas(32) struct rv_insn insns[];
 };
 
 struct rv_cpage {
@@ -205,6 +235,15 @@ struct rv_trig {
 #define CODESET_BITS 16
 #define INVAL_RING 64
 #define MAX_HARTS 512
+/* Code granules: 4 bytes, so a page's bitmap is 16 words. */
+#define CODE_GRAN_SHIFT 2
+#define CODE_BITMAP_WORDS (RV_PAGE_SIZE >> CODE_GRAN_SHIFT >> 6)
+
+/* A logged invalidation: guest bytes [lo, hi) of a physical page. */
+struct rv_inval {
+	uint64_t ppage;
+	uint32_t lo, hi;
+};
 
 struct vmc__rv_shared {
 	pthread_mutex_t lock;
@@ -213,8 +252,12 @@ struct vmc__rv_shared {
 	 */
 	_Atomic uint64_t codeset[1u << CODESET_BITS];
 	unsigned codeset_used;
+	/* The code granules of each slot's page (CODE_BITMAP_WORDS words),
+	 * allocated when the slot is first taken, zeroed when it is taken
+	 * again after a reset, freed with the set. */
+	_Atomic(_Atomic uint64_t *) codebits[1u << CODESET_BITS];
 	_Atomic uint64_t inval_gen;
-	uint64_t inval_ring[INVAL_RING];
+	struct rv_inval inval_ring[INVAL_RING];
 	struct vmc__rv_hart *harts[MAX_HARTS];
 	unsigned nharts;
 };
@@ -409,6 +452,12 @@ int rv_fetch16(struct vmc__rv_hart *h, uint64_t va, uint16_t *val);
 void rv_tlb_slow_code_pages(struct vmc__rv_hart *h);
 bool rv_codeset_contains(struct vmc__rv_shared *sh, uint64_t ppage);
 void rv_codeset_add(struct vmc__rv_hart *h, uint64_t ppage);
+/* Set the code granules of bytes [lo, hi) of ppage (a seq_cst RMW, so a
+ * compare of the code that follows pairs with a store's fence).  False
+ * when out of memory. */
+bool rv_codeset_mark(struct vmc__rv_hart *h, uint64_t ppage, unsigned lo,
+		     unsigned hi);
+void rv_codeset_free(struct vmc__rv_shared *sh);
 
 /* rv-trig.c (Sdtrig).  The CSR calls return -1 for a CSR they lack.
  * rv_trig_exec: at a block lookup (trig_x != 0), sets BLK_SINGLE when a
@@ -424,7 +473,9 @@ int rv_trig_data(struct vmc__rv_hart *h, uint64_t va, unsigned size, bool load,
 bool rv_trig_page(const struct vmc__rv_hart *h, uint64_t vpage);
 
 /* rv-block.c */
-void rv_blocks_invalidate_page(struct vmc__rv_hart *h, uint64_t ppage);
+/* Drop the blocks of ppage that overlap bytes [lo, hi) of it. */
+void rv_blocks_invalidate_range(struct vmc__rv_hart *h, uint64_t ppage,
+				unsigned lo, unsigned hi);
 
 /*
  * Guest RAM is shared with the other harts and the host.  An aligned access

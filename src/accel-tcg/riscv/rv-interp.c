@@ -261,6 +261,20 @@ static SLOW_PATH int trap_between_blocks(struct vmc__rv_hart *h)
 	return -1;
 }
 
+/* Whether guest code [off, off + len) at host still equals the copy. */
+static bool code_unchanged(const uint8_t *copy, const uint8_t *host,
+			   unsigned off, unsigned len)
+{
+	for (unsigned k = off; k < off + len; k += 2) {
+		uint16_t v = __atomic_load_n((const uint16_t *)(host + k),
+					     __ATOMIC_RELAXED);
+
+		if (memcmp(copy + k, &v, 2))
+			return false;
+	}
+	return true;
+}
+
 /*
  * The block at h->pc (fetched from host, physical page ppage) is not in
  * the cache: translate and insert it.  A straddling instruction gets the
@@ -276,15 +290,46 @@ block_miss(struct vmc__rv_hart *h, uint64_t ppage, const uint8_t *host,
 	   uint32_t flags, const struct rv_dispatch *d, union rv_oneoff *oneoff,
 	   int *reason)
 {
+	unsigned off = (unsigned)(h->pc & ~RV_PAGE_MASK), len;
+	uint8_t copy[RV_PAGE_SIZE];
 	struct rv_block *b;
 
-	/* Mark the page before reading it, so a store that races with
-	 * the decoding invalidates the block. */
+	/* Put the page in the code set before reading it, so that other
+	 * harts' stores to it take the slow path from their next block on. */
 	rv_codeset_add(h, ppage);
-	b = rv_translate(h, h->pc, ppage, host, flags, d);
-	if (!b) {
-		*reason = VMC__RV_EXIT_FATAL;
-		return NULL;
+	for (;;) {
+		/* Decode from a copy, mark the granules decoded, then check
+		 * that the copy still matches: a store to them that the
+		 * marking did not see (the two are ordered by a Dekker
+		 * pair, see rv-internal.h) has changed the bytes, so the
+		 * block is decoded again. */
+		len = RV_PAGE_SIZE - off;
+		if (len > MAX_BLOCK * 4)
+			len = MAX_BLOCK * 4;
+		for (unsigned k = off; k < off + len; k += 2) {
+			/* Other harts may store meanwhile: relaxed atomic
+			 * reads, parcel by parcel (pc and len are even). */
+			uint16_t v = __atomic_load_n(
+				(const uint16_t *)(host + k), __ATOMIC_RELAXED);
+
+			memcpy(copy + k, &v, 2);
+		}
+		b = rv_translate(h, h->pc, ppage, copy, flags, d);
+		if (!b) {
+			*reason = VMC__RV_EXIT_FATAL;
+			return NULL;
+		}
+		if (b->n == 0)
+			break;
+		if (!rv_codeset_mark(h, ppage, off, off + b->len)) {
+			free(b);
+			*reason = VMC__RV_EXIT_FATAL;
+			return NULL;
+		}
+		atomic_thread_fence(memory_order_seq_cst);
+		if (code_unchanged(copy, host, off, b->len))
+			break;
+		free(b);
 	}
 	if (b->n == 0) {
 		/* A 32-bit instruction straddles the page. */

@@ -4,6 +4,7 @@
  * the software TLB's slow paths, atomics, and the code-page set.  The fast
  * paths are inline in rv-interp.c; see rv-internal.h for the design.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "rv-internal.h"
@@ -349,40 +350,84 @@ static int tlb_get(struct vmc__rv_hart *h, struct rv_tlbe *tlb, uint64_t va,
 	return tlb_fill(h, tlb, va, acc, ret);
 }
 
-static void code_written(struct vmc__rv_hart *h, struct rv_tlbe *e)
+/* The slot of ppage in the code-page set while it holds code, or -1. */
+static int codeset_slot(struct vmc__rv_shared *sh, uint64_t ppage)
+{
+	unsigned mask = (1u << CODESET_BITS) - 1;
+	unsigned slot = (unsigned)(ppage >> RV_PAGE_SHIFT) * 2654435761u;
+
+	for (unsigned n = 0; n <= mask; n++, slot++) {
+		uint64_t v = atomic_load_explicit(&sh->codeset[slot & mask],
+						  memory_order_acquire);
+
+		if (!v)
+			return -1;
+		if ((v & RV_PAGE_MASK) == ppage)
+			return (v & 1) ? (int)(slot & mask) : -1;
+	}
+	return -1;
+}
+
+/*
+ * A store of size bytes at pa, already made, went through an entry with
+ * TLBF_CODE (see rv-internal.h): log the code granules it overwrote, if
+ * any; make the entry's writes fast when the page holds no code any more.
+ */
+static void code_written(struct vmc__rv_hart *h, struct rv_tlbe *e, uint64_t pa,
+			 unsigned size)
 {
 	struct vmc__rv_shared *sh = h->shared;
 	uint64_t ppage = e->ppage;
-	unsigned mask = (1u << CODESET_BITS) - 1;
-	unsigned slot = (unsigned)(ppage >> RV_PAGE_SHIFT) * 2654435761u;
-	bool was_code = false;
+	unsigned lo = (unsigned)(pa & ~RV_PAGE_MASK) >> CODE_GRAN_SHIFT;
+	unsigned hi =
+		(unsigned)((pa & ~RV_PAGE_MASK) + size - 1) >> CODE_GRAN_SHIFT;
+	_Atomic uint64_t *bits;
+	bool hit = false, empty = true;
+	int slot;
 
-	pthread_mutex_lock(&sh->lock);
-	for (unsigned n = 0; n <= mask; n++) {
-		uint64_t v = atomic_load_explicit(&sh->codeset[slot & mask],
-						  memory_order_relaxed);
+	/* The store before the granules: pairs with block_miss()'s mark
+	 * before its compare. */
+	atomic_thread_fence(memory_order_seq_cst);
+	slot = codeset_slot(sh, ppage);
+	if (slot >= 0) {
+		bits = atomic_load_explicit(&sh->codebits[slot],
+					    memory_order_acquire);
+		for (unsigned g = lo; g <= hi && bits; g++)
+			if (atomic_load_explicit(&bits[g >> 6],
+						 memory_order_relaxed) &
+			    (1ull << (g & 63)))
+				hit = true;
+		if (!hit)
+			return; /* data next to code: nothing to drop */
+		pthread_mutex_lock(&sh->lock);
+		if (atomic_load_explicit(&sh->codeset[slot],
+					 memory_order_relaxed) == (ppage | 1)) {
+			uint64_t gen = atomic_load_explicit(
+				&sh->inval_gen, memory_order_relaxed);
 
-		if (!v)
-			break;
-		if (v == (ppage | 1)) {
-			atomic_store_explicit(&sh->codeset[slot & mask], ppage,
+			for (unsigned g = lo; g <= hi; g++)
+				atomic_fetch_and_explicit(&bits[g >> 6],
+							  ~(1ull << (g & 63)),
+							  memory_order_relaxed);
+			for (unsigned w = 0; w < CODE_BITMAP_WORDS; w++)
+				if (atomic_load_explicit(&bits[w],
+							 memory_order_relaxed))
+					empty = false;
+			if (empty)
+				atomic_store_explicit(&sh->codeset[slot], ppage,
+						      memory_order_release);
+			sh->inval_ring[gen % INVAL_RING] =
+				(struct rv_inval){ppage, lo << CODE_GRAN_SHIFT,
+						  (hi + 1) << CODE_GRAN_SHIFT};
+			atomic_store_explicit(&sh->inval_gen, gen + 1,
 					      memory_order_release);
-			was_code = true;
-			break;
+			for (unsigned i = 0; i < sh->nharts; i++)
+				rv_kick(sh->harts[i], KICK_INVAL);
 		}
-		slot++;
+		pthread_mutex_unlock(&sh->lock);
+		if (!empty)
+			return;
 	}
-	if (was_code) {
-		uint64_t gen = atomic_load_explicit(&sh->inval_gen,
-						    memory_order_relaxed);
-
-		sh->inval_ring[gen % INVAL_RING] = ppage;
-		atomic_store_explicit(&sh->inval_gen, gen + 1,
-				      memory_order_release);
-		for (unsigned i = 0; i < sh->nharts; i++)
-			rv_kick(sh->harts[i], KICK_INVAL);
-	}
-	pthread_mutex_unlock(&sh->lock);
 	e->flags &= ~TLBF_CODE;
 	if (!(e->flags & TLBF_WSLOW) && e->tag[ACC_W] != TLB_INVALID)
 		e->tag[ACC_W] &= ~TLB_SLOW;
@@ -460,9 +505,28 @@ void rv_codeset_add(struct vmc__rv_hart *h, uint64_t ppage)
 		_Atomic uint64_t *s = &sh->codeset[slot & mask];
 		uint64_t v = atomic_load_explicit(s, memory_order_relaxed);
 
-		if (!v)
-			sh->codeset_used++;
 		if (!v || (v & RV_PAGE_MASK) == ppage) {
+			_Atomic uint64_t *bits =
+				atomic_load_explicit(&sh->codebits[slot & mask],
+						     memory_order_relaxed);
+
+			if (!bits) {
+				bits = calloc(CODE_BITMAP_WORDS, sizeof(*bits));
+				if (!bits)
+					break; /* rv_codeset_mark() fails */
+				atomic_store_explicit(
+					&sh->codebits[slot & mask], bits,
+					memory_order_release);
+			} else if (!v) {
+				/* Another page's granules, from before a
+				 * reset of the set. */
+				for (unsigned w = 0; w < CODE_BITMAP_WORDS; w++)
+					atomic_store_explicit(
+						&bits[w], 0,
+						memory_order_relaxed);
+			}
+			if (!v)
+				sh->codeset_used++;
 			atomic_store_explicit(s, ppage | 1,
 					      memory_order_seq_cst);
 			break;
@@ -471,6 +535,37 @@ void rv_codeset_add(struct vmc__rv_hart *h, uint64_t ppage)
 	for (unsigned i = 0; i < sh->nharts; i++)
 		rv_kick(sh->harts[i], KICK_CODE);
 	pthread_mutex_unlock(&sh->lock);
+}
+
+bool rv_codeset_mark(struct vmc__rv_hart *h, uint64_t ppage, unsigned lo,
+		     unsigned hi)
+{
+	struct vmc__rv_shared *sh = h->shared;
+	_Atomic uint64_t *bits;
+	int slot = codeset_slot(sh, ppage);
+
+	if (slot < 0) {
+		/* The set was reset since the page was added. */
+		rv_codeset_add(h, ppage);
+		slot = codeset_slot(sh, ppage);
+		if (slot < 0)
+			return false;
+	}
+	bits = atomic_load_explicit(&sh->codebits[slot], memory_order_acquire);
+	if (!bits)
+		return false;
+	for (unsigned g = lo >> CODE_GRAN_SHIFT;
+	     g <= (hi - 1) >> CODE_GRAN_SHIFT; g++)
+		atomic_fetch_or_explicit(&bits[g >> 6], 1ull << (g & 63),
+					 memory_order_seq_cst);
+	return true;
+}
+
+void rv_codeset_free(struct vmc__rv_shared *sh)
+{
+	for (unsigned n = 0; n < (1u << CODESET_BITS); n++)
+		free((void *)atomic_load_explicit(&sh->codebits[n],
+						  memory_order_relaxed));
 }
 
 /* Dirty tracking rides on KICK_CODE, whose handler (below) runs at the
@@ -540,8 +635,6 @@ static int access_page(struct vmc__rv_hart *h, uint64_t va, unsigned size,
 		return (int)fault_cause(acc, false);
 	if (e->flags & TLBF_WATCH)
 		watch_check(h, va, size, acc == ACC_W);
-	if (acc == ACC_W && (e->flags & TLBF_CODE))
-		code_written(h, e);
 	if (acc == ACC_W && (e->flags & TLBF_NOTDIRTY))
 		dirty_written(h, e);
 	if ((e->flags & TLBF_IO) || (acc == ACC_W && (e->flags & TLBF_RO))) {
@@ -565,10 +658,12 @@ static int access_page(struct vmc__rv_hart *h, uint64_t va, unsigned size,
 			r = h->bus.io_read(h->bus.opaque, io, pa, size, val);
 		return r < 0 ? (int)fault_cause(acc, false) : 0;
 	}
-	if (acc == ACC_W)
+	if (acc == ACC_W) {
 		rv_ram_copy((void *)(va + e->addend), val, size,
 			    (void *)(va + e->addend));
-	else
+		if (e->flags & TLBF_CODE)
+			code_written(h, e, pa, size);
+	} else
 		rv_ram_copy(val, (void *)(va + e->addend), size,
 			    (void *)(va + e->addend));
 	return 0;
@@ -711,8 +806,6 @@ int rv_amo(struct vmc__rv_hart *h, unsigned op, uint64_t va, uint64_t src,
 		return raise(h, (int)fault_cause(acc, false), va);
 	if (e->flags & TLBF_WATCH)
 		watch_check(h, va, size, acc == ACC_W);
-	if (acc == ACC_W && (e->flags & TLBF_CODE))
-		code_written(h, e);
 	if (acc == ACC_W && (e->flags & TLBF_NOTDIRTY))
 		dirty_written(h, e);
 	if (!(e->flags & TLBF_IO) && !(acc == ACC_W && (e->flags & TLBF_RO)))
@@ -753,6 +846,8 @@ int rv_amo(struct vmc__rv_hart *h, unsigned op, uint64_t va, uint64_t src,
 		}
 		h->res_addr = ~0ull;
 		*old = !ok;
+		if (ok && (e->flags & TLBF_CODE))
+			code_written(h, e, pa, size);
 		return 0;
 	}
 	if (!host) {
@@ -820,6 +915,8 @@ int rv_amo(struct vmc__rv_hart *h, unsigned op, uint64_t va, uint64_t src,
 		}
 		*old = sext32(v);
 	}
+	if (e->flags & TLBF_CODE)
+		code_written(h, e, pa, size);
 	return 0;
 }
 

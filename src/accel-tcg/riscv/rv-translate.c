@@ -226,8 +226,9 @@ struct rv_block *rv_translate(struct vmc__rv_hart *h, uint64_t vpc,
 			      uint32_t flags, const struct rv_dispatch *d)
 {
 	unsigned max = (flags & BLK_SINGLE) ? 1 : MAX_BLOCK;
-	struct rv_block *b =
-		malloc(sizeof(*b) + (max + 1) * sizeof(struct rv_insn));
+	size_t size =
+		sizeof(struct rv_block) + (max + 1) * sizeof(struct rv_insn);
+	struct rv_block *b = aligned_alloc(64, (size + 63) & ~(size_t)63);
 	unsigned off = (unsigned)(vpc & ~RV_PAGE_MASK), n = 0, count = 0;
 	struct vmc__rv_dec dec;
 
@@ -299,6 +300,7 @@ struct rv_block *rv_translate(struct vmc__rv_hart *h, uint64_t vpc,
 	};
 done:
 	b->n = count;
+	b->len = off - (unsigned)(vpc & ~RV_PAGE_MASK);
 	return b;
 }
 
@@ -315,6 +317,7 @@ int rv_translate_straddle(struct vmc__rv_hart *h, uint64_t vpc,
 	o->b.ppc = 0;
 	o->b.flags = BLK_SINGLE;
 	o->b.n = 1;
+	o->b.len = 4;
 	o->b.link[0] = o->b.link[1] = &rv_no_link;
 	prepare(&o->b.insns[0], &dec, vpc, 0, d);
 	o->b.insns[1] = (struct rv_insn){
