@@ -157,6 +157,7 @@ struct rv_block {
 	struct rv_block *pnext;	  /* per-page list */
 	struct rv_block *link[2]; /* chained successors: taken, not taken */
 	const void *loop_h; /* first slot's handler when a loop re-enters */
+	const void *jit;    /* translated code's entry (rv-jit.c), or NULL */
 	struct rv_insn insns[];
 };
 
@@ -194,6 +195,7 @@ struct vmc__rv_shared {
 	uint64_t inval_ring[INVAL_RING];
 	struct vmc__rv_hart *harts[MAX_HARTS];
 	unsigned nharts;
+	struct rv_jit_buf *jit; /* the translator's code (rv-jit.c), or NULL */
 };
 
 struct vmc__rv_hart {
@@ -266,6 +268,12 @@ struct vmc__rv_hart {
 	bool watch_hit_write;
 	uint64_t watch_hit_addr;
 	bool own_shared;
+
+	/* The translator (rv-jit.c). */
+	bool jit_on;		   /* translate this hart's blocks */
+	bool jit_flushed;	   /* rv_jit_compile() dropped every block */
+	uint64_t jit_limit;	   /* retired count translated code stops at */
+	struct rv_block *jit_from; /* the block of a chainable exit */
 };
 
 /* Exception causes. */
