@@ -446,6 +446,29 @@ static uint64_t jit_exec(struct vmc__rv_hart *h, const struct rv_insn *i)
 	return 0;
 }
 
+/*
+ * An indirect jump, or a direct one out of the page, went to h->pc: the
+ * translated block the jump cache holds for it when the fetch TLB still
+ * maps the pc to that block's physical pc (as the interpreter's
+ * JC_ENTER), or NULL to go back to the loop.  The block's entry checks
+ * the kick and the budget.
+ */
+static const void *jit_lookup(struct vmc__rv_hart *h)
+{
+	uint64_t t = h->pc;
+	unsigned k = rv_jc_hash(t);
+	const struct rv_tlbe *e =
+		&h->itlb[(t >> RV_PAGE_SHIFT) & (TLB_SIZE - 1)];
+	const struct rv_block *b = h->jc_blk[k];
+
+	if (h->jc_tag[k] != (t | 1) ||
+	    (e->tag[ACC_X] & ~TLB_SLOW) != (t & RV_PAGE_MASK) ||
+	    (e->flags & (TLBF_IO | TLBF_PMPCHK)) ||
+	    (e->ppage | (t & ~RV_PAGE_MASK)) != b->ppc)
+		return NULL;
+	return b->jit;
+}
+
 /* The kinds of op the translator knows. */
 enum { K_STOP, K_INLINE, K_CALL, K_NOP };
 
@@ -633,6 +656,22 @@ static uint64_t pc_of(const struct jc *c, const struct rv_insn *in)
 	return c->b->vpc + in->pcoff;
 }
 
+/* Go on at h->pc (stored, and counted) through the jump cache, or leave
+ * to the loop. */
+static void exit_lookup(struct jc *c)
+{
+	struct jx *j = &c->j;
+
+	jx_mov(j, RDI, RBP);
+	jx_call(j, (const void *)jit_lookup);
+	jx_rr(j, true, 0x85, RAX, RAX);
+	jx_jcc_to(j, CC_E, c->epilogue); /* rax is RV_JIT_OUT */
+	if (jx_room(j, 2)) {
+		jx_b(j, 0xff); /* jmp rax */
+		jx_b(j, 0xe0);
+	}
+}
+
 /* Leave to the loop with pc, count more instructions retired, and code. */
 static void exit_out(struct jc *c, uint64_t pc, unsigned count, unsigned code)
 {
@@ -653,7 +692,10 @@ static void exit_chain(struct jc *c, uint64_t target, unsigned count)
 	uint8_t *rel;
 
 	if ((target ^ c->b->vpc) & RV_PAGE_MASK) {
-		exit_out(c, target, count, RV_JIT_OUT);
+		jx_movi(j, RAX, target);
+		jx_st(j, RAX, RBP, OFF(pc));
+		jx_alumi(j, true, ALU_ADD, RBP, OFF(retired), (int32_t)count);
+		exit_lookup(c);
 		return;
 	}
 	jx_alumi(j, true, ALU_ADD, RBP, OFF(retired), (int32_t)count);
@@ -1289,8 +1331,7 @@ static bool emit_slot(struct jc *c, const struct rv_insn *in,
 		jx_movi(j, def(c, in->rd), pc_of(c, in) + in->len);
 		ra_writeback(j, &c->ra);
 		jx_alumi(j, true, ALU_ADD, RBP, OFF(retired), (int32_t)c->b->n);
-		jx_movi(j, RAX, RV_JIT_OUT);
-		jx_jmp_to(j, c->epilogue);
+		exit_lookup(c);
 		*ended = true;
 		break;
 	default:
