@@ -65,6 +65,9 @@
 #endif
 
 #define JIT_BUF_SIZE (64u << 20)
+/* Offsets in the hart (rbp). */
+#define OFF_X(r) ((int32_t)(offsetof(struct vmc__rv_hart, x) + 8 * (r)))
+#define OFF(f) ((int32_t)offsetof(struct vmc__rv_hart, f))
 /* Room a block may need at most: more than 64 slots at their largest. */
 #define JIT_BLOCK_ROOM (96u << 10)
 
@@ -104,7 +107,6 @@ static void emit_trampoline(struct rv_jit_buf *buf)
 		0x41, 0x57,		/* push r15 */
 		0x48, 0x83, 0xec, 0x08, /* sub rsp, 8 */
 		0x48, 0x89, 0xfd,	/* mov rbp, rdi */
-		0xff, 0xe6,		/* jmp rsi */
 	};
 	static const uint8_t epi[] = {
 		0x48, 0x83, 0xc4, 0x08, /* add rsp, 8 */
@@ -119,7 +121,18 @@ static void emit_trampoline(struct rv_jit_buf *buf)
 
 	memcpy(j.p, pro, sizeof(pro));
 	j.p += sizeof(pro);
+	/* r15: the instructions left to the budget's end. */
+	jx_ld(&j, R15, RBP, OFF(jit_limit));
+	jx_mem(&j, true, 0x2b, R15, RBP, OFF(retired), false); /* sub */
+	if (jx_room(&j, 3)) {
+		jx_b(&j, 0xff); /* jmp rsi */
+		jx_b(&j, 0xe6);
+	}
+	/* Epilogue: h->retired = h->jit_limit - r15, then return. */
 	buf->epilogue = j.p;
+	jx_ld(&j, RCX, RBP, OFF(jit_limit));
+	jx_alu(&j, true, ALU_SUB, RCX, R15);
+	jx_st(&j, RCX, RBP, OFF(retired));
 	memcpy(j.p, epi, sizeof(epi));
 	j.p += sizeof(epi);
 	buf->start = ((size_t)(j.p - buf->rw) + 63) & ~(size_t)63;
@@ -507,13 +520,10 @@ static unsigned op_kind(unsigned op)
  * Guest registers in host registers
  */
 
-#define OFF_X(r) ((int32_t)(offsetof(struct vmc__rv_hart, x) + 8 * (r)))
-#define OFF(f) ((int32_t)offsetof(struct vmc__rv_hart, f))
 #define NGREG 33
 
 /* Callee-saved first: they survive the slow paths' calls. */
-static const uint8_t pool[] = {RBX, R12, R13, R14, R15, RSI,
-			       RDI, R8,	 R9,  R10, R11};
+static const uint8_t pool[] = {RBX, R12, R13, R14, RSI, RDI, R8, R9, R10, R11};
 #define CALLER_SAVED                                                           \
 	((1u << RSI) | (1u << RDI) | (1u << R8) | (1u << R9) | (1u << R10) |   \
 	 (1u << R11))
@@ -656,6 +666,14 @@ static uint64_t pc_of(const struct jc *c, const struct rv_insn *in)
 	return c->b->vpc + in->pcoff;
 }
 
+/* h->retired as of the block's start, for a helper (clobbers rcx). */
+static void sync_retired(struct jx *j)
+{
+	jx_ld(j, RCX, RBP, OFF(jit_limit));
+	jx_alu(j, true, ALU_SUB, RCX, R15);
+	jx_st(j, RCX, RBP, OFF(retired));
+}
+
 /* Go on at h->pc (stored, and counted) through the jump cache, or leave
  * to the loop. */
 static void exit_lookup(struct jc *c)
@@ -678,8 +696,7 @@ static void exit_out(struct jc *c, uint64_t pc, unsigned count, unsigned code)
 	jx_movi(&c->j, RAX, pc);
 	jx_st(&c->j, RAX, RBP, OFF(pc));
 	if (count)
-		jx_alumi(&c->j, true, ALU_ADD, RBP, OFF(retired),
-			 (int32_t)count);
+		jx_alui(&c->j, true, ALU_SUB, R15, (int32_t)count);
 	jx_movi(&c->j, RAX, code);
 	jx_jmp_to(&c->j, c->epilogue);
 }
@@ -694,11 +711,11 @@ static void exit_chain(struct jc *c, uint64_t target, unsigned count)
 	if ((target ^ c->b->vpc) & RV_PAGE_MASK) {
 		jx_movi(j, RAX, target);
 		jx_st(j, RAX, RBP, OFF(pc));
-		jx_alumi(j, true, ALU_ADD, RBP, OFF(retired), (int32_t)count);
+		jx_alui(j, true, ALU_SUB, R15, (int32_t)count);
 		exit_lookup(c);
 		return;
 	}
-	jx_alumi(j, true, ALU_ADD, RBP, OFF(retired), (int32_t)count);
+	jx_alui(j, true, ALU_SUB, R15, (int32_t)count);
 	rel = jx_jmp_fwd(j);
 	jx_patch_here(j, rel);
 	jx_movi(j, RAX, target);
@@ -1008,6 +1025,7 @@ static void emit_call(struct jc *c, const struct rv_insn *in)
 			ra_unmap(&c->ra, hr);
 	if (vmc__rv_op_writes_rd(in->op) && c->ra.g2h[in->rd] >= 0)
 		ra_unmap(&c->ra, (unsigned)c->ra.g2h[in->rd]);
+	sync_retired(j);
 	jx_mov(j, RDI, RBP);
 	jx_movi(j, RSI, (uint64_t)(uintptr_t)in);
 	jx_call(j, (const void *)jit_exec);
@@ -1059,6 +1077,7 @@ static void emit_cold(struct jc *c)
 			continue;
 		case SP_LOAD:
 			ra_writeback(j, &sp->ra);
+			sync_retired(j);
 			jx_mov(j, RSI, RAX);
 			jx_mov(j, RDI, RBP);
 			jx_movi(j, RDX, in->op);
@@ -1067,6 +1086,7 @@ static void emit_cold(struct jc *c)
 			break;
 		default:
 			ra_writeback(j, &sp->ra);
+			sync_retired(j);
 			jx_mov(j, RDX, sp->vreg);
 			jx_mov(j, RSI, RAX);
 			jx_mov(j, RDI, RBP);
@@ -1330,7 +1350,7 @@ static bool emit_slot(struct jc *c, const struct rv_insn *in,
 		jx_st(j, RAX, RBP, OFF(pc));
 		jx_movi(j, def(c, in->rd), pc_of(c, in) + in->len);
 		ra_writeback(j, &c->ra);
-		jx_alumi(j, true, ALU_ADD, RBP, OFF(retired), (int32_t)c->b->n);
+		jx_alui(j, true, ALU_SUB, R15, (int32_t)c->b->n);
 		exit_lookup(c);
 		*ended = true;
 		break;
@@ -1351,10 +1371,8 @@ static int compile(struct jc *c, struct rv_block *b,
 	/* Kick and budget. */
 	jx_alumi(j, false, ALU_CMP, RBP, OFF(kick), 0);
 	jk = jx_jcc_fwd(j, CC_NE);
-	jx_ld(j, RAX, RBP, OFF(retired));
-	jx_alui(j, true, ALU_ADD, RAX, (int32_t)b->n);
-	jx_mem(j, true, 0x3b, RAX, RBP, OFF(jit_limit), false);
-	jb = jx_jcc_fwd(j, CC_A);
+	jx_alui(j, true, ALU_CMP, R15, (int32_t)b->n);
+	jb = jx_jcc_fwd(j, CC_B);
 	for (k = 0; !ended; k++) {
 		const struct rv_insn *in = &b->insns[k];
 
