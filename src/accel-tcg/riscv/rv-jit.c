@@ -556,6 +556,14 @@ struct jc {
 	const uint8_t *epilogue;
 	struct slow sp[MAX_BLOCK + 1];
 	unsigned nsp;
+	/* A loop kept in host registers (see loop_regs()): where each
+	 * iteration starts, the allocation there, and the instructions r15
+	 * is ahead by within the body (the iteration is counted first). */
+	uint8_t *loop_head;
+	struct ra head_ra;
+	unsigned bias;
+	bool head_differs; /* the allocation at the branch back is not
+			      head_ra's: translate without the loop form */
 };
 
 static void ra_init(struct ra *ra)
@@ -667,11 +675,23 @@ static uint64_t pc_of(const struct jc *c, const struct rv_insn *in)
 }
 
 /* h->retired as of the block's start, for a helper (clobbers rcx). */
-static void sync_retired(struct jx *j)
+static void sync_retired(struct jc *c)
 {
+	struct jx *j = &c->j;
+
 	jx_ld(j, RCX, RBP, OFF(jit_limit));
 	jx_alu(j, true, ALU_SUB, RCX, R15);
+	if (c->bias)
+		jx_alui(j, true, ALU_SUB, RCX, (int32_t)c->bias);
 	jx_st(j, RCX, RBP, OFF(retired));
+}
+
+/* r15 -= count, less what the loop form counted ahead. */
+static void count_insns(struct jc *c, unsigned count)
+{
+	if (count != c->bias)
+		jx_alui(&c->j, true, ALU_SUB, R15,
+			(int32_t)count - (int32_t)c->bias);
 }
 
 /* Go on at h->pc (stored, and counted) through the jump cache, or leave
@@ -695,8 +715,7 @@ static void exit_out(struct jc *c, uint64_t pc, unsigned count, unsigned code)
 {
 	jx_movi(&c->j, RAX, pc);
 	jx_st(&c->j, RAX, RBP, OFF(pc));
-	if (count)
-		jx_alui(&c->j, true, ALU_SUB, R15, (int32_t)count);
+	count_insns(c, count);
 	jx_movi(&c->j, RAX, code);
 	jx_jmp_to(&c->j, c->epilogue);
 }
@@ -711,11 +730,11 @@ static void exit_chain(struct jc *c, uint64_t target, unsigned count)
 	if ((target ^ c->b->vpc) & RV_PAGE_MASK) {
 		jx_movi(j, RAX, target);
 		jx_st(j, RAX, RBP, OFF(pc));
-		jx_alui(j, true, ALU_SUB, R15, (int32_t)count);
+		count_insns(c, count);
 		exit_lookup(c);
 		return;
 	}
-	jx_alui(j, true, ALU_SUB, R15, (int32_t)count);
+	count_insns(c, count);
 	rel = jx_jmp_fwd(j);
 	jx_patch_here(j, rel);
 	jx_movi(j, RAX, target);
@@ -1025,7 +1044,7 @@ static void emit_call(struct jc *c, const struct rv_insn *in)
 			ra_unmap(&c->ra, hr);
 	if (vmc__rv_op_writes_rd(in->op) && c->ra.g2h[in->rd] >= 0)
 		ra_unmap(&c->ra, (unsigned)c->ra.g2h[in->rd]);
-	sync_retired(j);
+	sync_retired(c);
 	jx_mov(j, RDI, RBP);
 	jx_movi(j, RSI, (uint64_t)(uintptr_t)in);
 	jx_call(j, (const void *)jit_exec);
@@ -1043,6 +1062,15 @@ static void emit_branch_end(struct jc *c, unsigned cc, uint64_t taken,
 	struct jx *j = &c->j;
 	uint8_t *jt;
 
+	if (c->loop_head && taken == c->b->vpc) {
+		/* Round the loop in host registers. */
+		if (memcmp(c->ra.h2g, c->head_ra.h2g, sizeof(c->ra.h2g)))
+			c->head_differs = true;
+		jx_jcc_to(j, cc, c->loop_head);
+		ra_writeback(j, &c->ra);
+		exit_chain(c, fall, count);
+		return;
+	}
 	ra_writeback(j, &c->ra); /* moves only: the flags live on */
 	jt = jx_jcc_fwd(j, cc);
 	exit_chain(c, fall, count);
@@ -1077,7 +1105,7 @@ static void emit_cold(struct jc *c)
 			continue;
 		case SP_LOAD:
 			ra_writeback(j, &sp->ra);
-			sync_retired(j);
+			sync_retired(c);
 			jx_mov(j, RSI, RAX);
 			jx_mov(j, RDI, RBP);
 			jx_movi(j, RDX, in->op);
@@ -1086,7 +1114,7 @@ static void emit_cold(struct jc *c)
 			break;
 		default:
 			ra_writeback(j, &sp->ra);
-			sync_retired(j);
+			sync_retired(c);
 			jx_mov(j, RDX, sp->vreg);
 			jx_mov(j, RSI, RAX);
 			jx_mov(j, RDI, RBP);
@@ -1339,6 +1367,14 @@ static bool emit_slot(struct jc *c, const struct rv_insn *in,
 		break;
 	case VMC__RV_OP_JAL:
 		jx_movi(j, def(c, in->rd), pc_of(c, in) + in->len);
+		if (c->loop_head && (uint64_t)in->imm == c->b->vpc) {
+			if (memcmp(c->ra.h2g, c->head_ra.h2g,
+				   sizeof(c->ra.h2g)))
+				c->head_differs = true;
+			jx_jmp_to(j, c->loop_head);
+			*ended = true;
+			break;
+		}
 		ra_writeback(j, &c->ra);
 		exit_chain(c, (uint64_t)in->imm, c->b->n);
 		*ended = true;
@@ -1350,7 +1386,7 @@ static bool emit_slot(struct jc *c, const struct rv_insn *in,
 		jx_st(j, RAX, RBP, OFF(pc));
 		jx_movi(j, def(c, in->rd), pc_of(c, in) + in->len);
 		ra_writeback(j, &c->ra);
-		jx_alui(j, true, ALU_SUB, R15, (int32_t)c->b->n);
+		count_insns(c, c->b->n);
 		exit_lookup(c);
 		*ended = true;
 		break;
@@ -1360,19 +1396,118 @@ static bool emit_slot(struct jc *c, const struct rv_insn *in,
 	return true;
 }
 
+/* Reads rs2 (the others' rs2 field is not a register). */
+static bool reads_rs2(unsigned op)
+{
+	if (vmc__rv_op_is_branch(op) || vmc__rv_op_mem(op) == VMC__RV_MEM_STORE)
+		return true;
+	return (op >= VMC__RV_OP_ADD && op <= VMC__RV_OP_AND) ||
+	       (op >= VMC__RV_OP_ADDW && op <= VMC__RV_OP_SRAW) ||
+	       (op >= VMC__RV_OP_MUL && op <= VMC__RV_OP_REMUW) ||
+	       op == VMC__RV_OP_ADD_UW || op == VMC__RV_OP_SH_ADD;
+}
+
+/*
+ * A block that branches (or jumps) back to its start, with no helper
+ * call, may keep every guest register it uses in a host register from
+ * one iteration to the next: returns them as a mask (bit 32 the sink),
+ * *written those it writes, or 0 when the block is not such a loop or
+ * uses more registers than there are.
+ */
+static uint64_t loop_regs(const struct jc *c, const struct rv_dispatch *d,
+			  uint64_t *written)
+{
+	const struct rv_block *b = c->b;
+	uint64_t m = 0, w = 0;
+
+	for (unsigned k = 0;; k++) {
+		const struct rv_insn *in = &b->insns[k];
+		unsigned op = in->op;
+		int br;
+
+		if (op == VMC__RV_OP__COUNT || op == VMC__RV_OP_JALR)
+			return 0;
+		br = vmc__rv_op_info[op].br;
+		if (br >= 0) {
+			m |= 1ull << in->rs1 | 1ull << in->rs2;
+			for (unsigned a = 0; a < VMC__RV_LOOPADD__COUNT; a++) {
+				if (in->h != d->loopadd[a][br][0] &&
+				    in->h != d->loopadd[a][br][1])
+					continue;
+				if (loopadd_op[a] == VMC__RV_OP_ADDI ||
+				    loopadd_op[a] == VMC__RV_OP_ADDIW)
+					m &= ~(1ull << in->rs2);
+				m |= 1ull << in->raw | 1ull << in->rd;
+				w |= 1ull << in->rd;
+				goto loop;
+			}
+			if (in->h == d->side[br][0] || in->h == d->side[br][1])
+				continue;
+			if ((uint64_t)in->imm != b->vpc)
+				return 0;
+			goto loop;
+		}
+		if (op_kind(op) == K_NOP)
+			continue;
+		if (op_kind(op) != K_INLINE)
+			return 0;
+		if (op != VMC__RV_OP_LUI && op != VMC__RV_OP_LI &&
+		    op != VMC__RV_OP_AUIPC && op != VMC__RV_OP_JAL)
+			m |= 1ull << in->rs1;
+		if (reads_rs2(op))
+			m |= 1ull << in->rs2;
+		if (vmc__rv_op_writes_rd(op)) {
+			m |= 1ull << in->rd;
+			w |= 1ull << in->rd;
+		}
+		if (op == VMC__RV_OP_JAL) {
+			if ((uint64_t)in->imm != b->vpc)
+				return 0;
+			goto loop;
+		}
+	}
+loop:
+	if (__builtin_popcountll(m) > (int)sizeof(pool))
+		return 0;
+	*written = w;
+	return m;
+}
+
 static int compile(struct jc *c, struct rv_block *b,
-		   const struct rv_dispatch *d)
+		   const struct rv_dispatch *d, bool loop)
 {
 	struct jx *j = &c->j;
 	uint8_t *entry = j->p, *jk, *jb;
+	uint64_t regs = 0, written = 0;
 	unsigned k;
 	bool ended = false;
 
-	/* Kick and budget. */
-	jx_alumi(j, false, ALU_CMP, RBP, OFF(kick), 0);
-	jk = jx_jcc_fwd(j, CC_NE);
-	jx_alui(j, true, ALU_CMP, R15, (int32_t)b->n);
-	jb = jx_jcc_fwd(j, CC_B);
+	if (loop)
+		regs = loop_regs(c, d, &written);
+	if (regs) {
+		/* Every register the loop uses, then each iteration counts
+		 * itself first. */
+		for (unsigned g = 0; g < NGREG; g++)
+			if (regs & (1ull << g))
+				src(c, g);
+		for (unsigned g = 0; g < NGREG; g++)
+			if (written & (1ull << g))
+				c->ra.dirty |= (uint16_t)(1u << c->ra.g2h[g]);
+		c->ra.lock = 0;
+		c->head_ra = c->ra;
+		c->loop_head = j->p;
+		jx_alumi(j, false, ALU_CMP, RBP, OFF(kick), 0);
+		jk = jx_jcc_fwd(j, CC_NE);
+		jx_alui(j, true, ALU_SUB, R15, (int32_t)b->n);
+		jb = jx_jcc_fwd(j, CC_B);
+		c->bias = b->n;
+	} else {
+		/* Kick and budget. */
+		jx_alumi(j, false, ALU_CMP, RBP, OFF(kick), 0);
+		jk = jx_jcc_fwd(j, CC_NE);
+		jx_alui(j, true, ALU_CMP, R15, (int32_t)b->n);
+		jb = jx_jcc_fwd(j, CC_B);
+	}
 	for (k = 0; !ended; k++) {
 		const struct rv_insn *in = &b->insns[k];
 
@@ -1386,9 +1521,23 @@ static int compile(struct jc *c, struct rv_block *b,
 			break;
 		}
 	}
-	jx_patch_here(j, jk);
-	jx_patch_here(j, jb);
-	exit_out(c, b->vpc, 0, RV_JIT_OUT);
+	if (c->head_differs)
+		return -EAGAIN;
+	if (regs) {
+		/* Leaving at the head: undo the iteration's count. */
+		jx_patch_here(j, jb);
+		jx_alui(j, true, ALU_ADD, R15, (int32_t)b->n);
+		jx_patch_here(j, jk);
+		ra_writeback(j, &c->head_ra);
+		jx_movi(j, RAX, b->vpc);
+		jx_st(j, RAX, RBP, OFF(pc));
+		jx_movi(j, RAX, RV_JIT_OUT);
+		jx_jmp_to(j, c->epilogue);
+	} else {
+		jx_patch_here(j, jk);
+		jx_patch_here(j, jb);
+		exit_out(c, b->vpc, 0, RV_JIT_OUT);
+	}
 	emit_cold(c);
 	if (j->overflow)
 		return -ENOSPC;
@@ -1410,14 +1559,21 @@ int rv_jit_compile(struct vmc__rv_hart *h, struct rv_block *b,
 	if (!c)
 		return -ENOTSUP;
 	pthread_mutex_lock(&buf->lock);
-	c->j = (struct jx){buf->rw + buf->used, buf->rw + buf->size,
-			   buf->rx - buf->rw, false};
-	c->h = h;
-	c->b = b;
-	c->epilogue = buf->epilogue;
-	c->nsp = 0;
-	ra_init(&c->ra);
-	r = compile(c, b, d);
+	for (int loop = 1; loop >= 0; loop--) {
+		c->j = (struct jx){buf->rw + buf->used, buf->rw + buf->size,
+				   buf->rx - buf->rw, false};
+		c->h = h;
+		c->b = b;
+		c->epilogue = buf->epilogue;
+		c->nsp = 0;
+		c->loop_head = NULL;
+		c->bias = 0;
+		c->head_differs = false;
+		ra_init(&c->ra);
+		r = compile(c, b, d, loop);
+		if (r != -EAGAIN)
+			break;
+	}
 	if (r == 0)
 		buf->used = ((size_t)(c->j.p - buf->rw) + 15) & ~(size_t)15;
 	else if (r == -ENOSPC && buf->size - buf->used > JIT_BLOCK_ROOM)
