@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rv-exec.h"
+#include "rv-jit.h"
 
 struct rv_block rv_no_link = {.n = UINT32_MAX};
 
@@ -77,6 +77,7 @@ void rv_blocks_invalidate_page(struct vmc__rv_hart *h, uint64_t ppage)
 			;
 		if (*hp)
 			*hp = b->hnext;
+		rv_jit_block_free(b);
 		free(b);
 		h->nblocks--;
 	}
@@ -93,6 +94,7 @@ void vmc__rv_hart_flush_blocks(struct vmc__rv_hart *h)
 
 			for (; b; b = nb) {
 				nb = b->pnext;
+				rv_jit_block_free(b);
 				free(b);
 			}
 			ncp = cp->next;

@@ -158,6 +158,7 @@ struct rv_block {
 	struct rv_block *link[2]; /* chained successors: taken, not taken */
 	const void *loop_h; /* first slot's handler when a loop re-enters */
 	const void *jit;    /* translated code's entry (rv-jit.c), or NULL */
+	struct rv_jit_in *jit_in; /* jumps patched to enter it (rv-jit.c) */
 	struct rv_insn insns[];
 };
 

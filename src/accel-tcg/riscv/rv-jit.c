@@ -206,17 +206,44 @@ uintptr_t rv_jit_run(struct vmc__rv_hart *h, struct rv_block *b)
 	return enter(h, b->jit);
 }
 
+/* A jump patched to enter a block: the writable address of its rel32. */
+struct rv_jit_in {
+	uint8_t *rel;
+	struct rv_jit_in *next;
+};
+
 void rv_jit_link(struct vmc__rv_hart *h, uintptr_t ex, struct rv_block *to)
 {
 	struct rv_jit_buf *buf = h->shared->jit;
 	const struct rv_block *from = h->jit_from;
+	struct rv_jit_in *in;
 	int32_t d;
 
 	if (!to->jit || to->flags || ((from->vpc ^ to->vpc) & RV_PAGE_MASK) ||
 	    ((from->ppc ^ to->ppc) & RV_PAGE_MASK))
 		return;
+	/* Remembered, so that dropping to alone unlinks it. */
+	in = malloc(sizeof(*in));
+	if (!in)
+		return;
+	in->rel = buf->rw + (ex - (uintptr_t)buf->rx);
+	in->next = to->jit_in;
+	to->jit_in = in;
 	d = (int32_t)((intptr_t)to->jit - (intptr_t)(ex + 4));
-	memcpy(buf->rw + (ex - (uintptr_t)buf->rx), &d, 4);
+	memcpy(in->rel, &d, 4);
+}
+
+void rv_jit_block_free(struct rv_block *b)
+{
+	struct rv_jit_in *in = b->jit_in, *next;
+	const int32_t stub = 0; /* the stub follows the jump */
+
+	for (; in; in = next) {
+		next = in->next;
+		memcpy(in->rel, &stub, 4);
+		free(in);
+	}
+	b->jit_in = NULL;
 }
 
 /* ------------------------------------------------------------------------

@@ -47,4 +47,8 @@ uintptr_t rv_jit_run(struct vmc__rv_hart *h, struct rv_block *b);
  * block to: patch it to jump there directly when both are in one page. */
 void rv_jit_link(struct vmc__rv_hart *h, uintptr_t ex, struct rv_block *to);
 
+/* b is being freed: point every jump patched to enter it back at its
+ * exit stub, and forget them.  Every free of a block calls it. */
+void rv_jit_block_free(struct rv_block *b);
+
 #endif
