@@ -591,6 +591,10 @@ struct jc {
 	unsigned bias;
 	bool head_differs; /* the allocation at the branch back is not
 			      head_ra's: translate without the loop form */
+	/* The guest registers each slot names, and the slot being
+	 * translated: evictions pick the register needed last. */
+	uint64_t uses[MAX_BLOCK + 1];
+	unsigned nslots, cur;
 };
 
 static void ra_init(struct ra *ra)
@@ -631,15 +635,33 @@ static unsigned ra_alloc(struct jc *c)
 	struct ra *ra = &c->ra;
 	int best = -1;
 
+	unsigned best_next = 0;
+
 	for (unsigned k = 0; k < sizeof(pool); k++) {
-		unsigned hr = pool[k];
+		unsigned hr = pool[k], next;
 
 		if (ra->lock & (1u << hr))
 			continue;
 		if (ra->h2g[hr] < 0)
 			return hr;
-		if (best < 0 || ra->stamp[hr] < ra->stamp[best])
-			best = (int)hr;
+		/* The slot that names it next (Belady), then clean before
+		 * dirty, then the least recently used. */
+		for (next = c->cur + 1; next < c->nslots; next++)
+			if (c->uses[next] & (1ull << ra->h2g[hr]))
+				break;
+		if (best >= 0) {
+			bool bd = ra->dirty & (1u << best),
+			     hd = ra->dirty & (1u << hr);
+
+			if (next < best_next)
+				continue;
+			if (next == best_next &&
+			    (hd > bd ||
+			     (hd == bd && ra->stamp[hr] >= ra->stamp[best])))
+				continue;
+		}
+		best = (int)hr;
+		best_next = next;
 	}
 	/* At most three registers are locked at once. */
 	if (ra->dirty & (1u << best))
@@ -1509,6 +1531,26 @@ static int compile(struct jc *c, struct rv_block *b,
 	unsigned k;
 	bool ended = false;
 
+	c->nslots = 0;
+	for (unsigned s = 0; s <= MAX_BLOCK; s++) {
+		const struct rv_insn *in = &b->insns[s];
+		uint64_t m = 1ull << in->rs1 | 1ull << in->rs2 | 1ull << in->rd;
+
+		if (in->op == VMC__RV_OP__COUNT) {
+			c->uses[c->nslots++] = 0;
+			break;
+		}
+		if (vmc__rv_op_info[in->op].br >= 0)
+			m |= 1ull << (in->raw & 31);
+		else if (!reads_rs2(in->op))
+			m &= ~(1ull << in->rs2) | 1ull << in->rd;
+		c->uses[c->nslots++] = m;
+		if (vmc__rv_op_is_terminator(in->op) ||
+		    (vmc__rv_op_is_branch(in->op) &&
+		     in->h != d->side[vmc__rv_op_info[in->op].br][0] &&
+		     in->h != d->side[vmc__rv_op_info[in->op].br][1]))
+			break;
+	}
 	if (loop)
 		regs = loop_regs(c, d, &written);
 	if (regs) {
@@ -1539,6 +1581,7 @@ static int compile(struct jc *c, struct rv_block *b,
 		const struct rv_insn *in = &b->insns[k];
 
 		c->ra.lock = 0;
+		c->cur = k;
 		if (!emit_slot(c, in, d, &ended)) {
 			if (k == 0)
 				return -ENOTSUP;
