@@ -1545,11 +1545,16 @@ static int compile(struct jc *c, struct rv_block *b,
 		else if (!reads_rs2(in->op))
 			m &= ~(1ull << in->rs2) | 1ull << in->rd;
 		c->uses[c->nslots++] = m;
-		if (vmc__rv_op_is_terminator(in->op) ||
-		    (vmc__rv_op_is_branch(in->op) &&
-		     in->h != d->side[vmc__rv_op_info[in->op].br][0] &&
-		     in->h != d->side[vmc__rv_op_info[in->op].br][1]))
+		/* A branch is a terminator unless the block goes on past
+		 * it (a side exit). */
+		if (vmc__rv_op_is_branch(in->op)) {
+			int br = vmc__rv_op_info[in->op].br;
+
+			if (in->h != d->side[br][0] && in->h != d->side[br][1])
+				break;
+		} else if (vmc__rv_op_is_terminator(in->op)) {
 			break;
+		}
 	}
 	if (loop)
 		regs = loop_regs(c, d, &written);
@@ -1580,7 +1585,13 @@ static int compile(struct jc *c, struct rv_block *b,
 	for (k = 0; !ended; k++) {
 		const struct rv_insn *in = &b->insns[k];
 
+		/* The slot's operands already in host registers stay there
+		 * while it takes others. */
 		c->ra.lock = 0;
+		for (unsigned hr = 0; hr < 16; hr++)
+			if (c->ra.h2g[hr] >= 0 && k < c->nslots &&
+			    (c->uses[k] & (1ull << c->ra.h2g[hr])))
+				c->ra.lock |= (uint16_t)(1u << hr);
 		c->cur = k;
 		if (!emit_slot(c, in, d, &ended)) {
 			if (k == 0)
