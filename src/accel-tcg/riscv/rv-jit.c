@@ -816,10 +816,25 @@ static const uint16_t loopadd_op[VMC__RV_LOOPADD__COUNT] = {
 static void binop(struct jc *c, const struct rv_insn *in, int alu, bool w)
 {
 	struct jx *j = &c->j;
-	unsigned a = src(c, in->rs1), b = src(c, in->rs2), d;
+	unsigned a, b, d;
 	bool comm = alu != ALU_SUB;
 
+	if (w && (alu == ALU_ADD || alu == ALU_OR || alu == ALU_XOR) &&
+	    (in->rs1 == 0 || in->rs2 == 0)) {
+		/* With x0: a move (c.mv is add rd, x0, rs2). */
+		a = src(c, in->rs1 ? in->rs1 : in->rs2);
+		jx_mov(j, def(c, in->rd), a);
+		return;
+	}
+	a = src(c, in->rs1);
+	b = src(c, in->rs2);
 	d = def(c, in->rd);
+	if (alu == ALU_ADD && d != a && d != b) {
+		jx_lea_add(j, w, d, a, b);
+		if (!w)
+			jx_movsxd(j, d, d);
+		return;
+	}
 #define OP(dst, s)                                                             \
 	(alu < 0 ? jx_rr(j, w, 0x0faf, dst, s)                                 \
 		 : jx_alu(j, w, (unsigned)alu, dst, s))
