@@ -102,7 +102,8 @@ static int jf_setup(struct jf_side *s, int jit, const uint8_t *code,
 			return -1;
 	}
 	memset(s->ram, 0, sizeof(s->ram));
-	memcpy(s->ram, code, size < JF_RAM_SIZE ? size : JF_RAM_SIZE);
+	if (size)
+		memcpy(s->ram, code, size < JF_RAM_SIZE ? size : JF_RAM_SIZE);
 	vmc__rv_hart_flush_blocks(s->h);
 	vmc__rv_hart_reset(s->h, JF_RAM_BASE);
 	/* Traps re-enter the code half way. */
