@@ -19,29 +19,48 @@
  * happens when the buffer fills (exclusive work through the glue, or at
  * once for a lone hart).
  *
+ * Host registers.  rbp holds the hart for the whole run; r15 the budget
+ * left (h->jit_limit - h->retired, so counting a block is a sub on a
+ * register, and the epilogue and each helper call's set-up write
+ * h->retired back); rax, rcx and rdx are scratch (division, shifts by a
+ * register, the TLB walk); the other ten hold guest registers.
+ *
  * A block's code:
- *   entry:  the kick and budget check (h->kick != 0, or h->retired + n >
- *           h->jit_limit: leave with pc = the block's pc), so a chain or
- *           a loop of chained blocks stops at every block boundary;
+ *   entry:  the kick and budget check (h->kick != 0, or fewer than n
+ *           instructions left: leave with pc = the block's pc), so a chain
+ *           or a loop of chained blocks stops at every block boundary;
  *   body:   one piece per slot.  Guest registers live in host registers
- *           within the block (struct ra: eleven host registers, loaded on
- *           first use, written back when evicted, at every exit and
- *           before a helper call that reads them or may trap);
- *           integer ALU, M (division inline, with RISC-V's rules for
- *           zero and overflow), branches, jumps, loads and stores (the TLB
- *           fast path inline) are host code; the other ops that do not
- *           end a block call rv_jit_exec(), the ops' C semantics; ops that
- *           end a block otherwise (CSR and system) end the translated code
+ *           within the block (struct ra: loaded on first use, written back
+ *           when evicted, at every exit and before a helper call that
+ *           reads them or may trap; a slot's operands are pinned first and
+ *           evictions take the register named furthest ahead, clean before
+ *           dirty).  The integer ALU, M (division inline, with RISC-V's
+ *           rules for zero and overflow), branches, jumps, loads and stores
+ *           (the TLB fast path inline) are host code; the other ops that do
+ *           not end a block (F/D, A, Zb*, Zicbo*) call jit_exec(), the ops'
+ *           C semantics, with every register written back; the ops that end
+ *           a block otherwise (CSR and system) end the translated code
  *           before them, and the interpreter runs them;
+ *   loop:   a block that branches or jumps back to its own start, calls no
+ *           helper and uses at most ten guest registers loads them all
+ *           once, then each iteration re-checks the kick and counts itself
+ *           at the head, staying in host registers; only its exits write
+ *           back;
  *   cold:   after the body, the slow paths of loads and stores (write back,
- *           call the slow function, reload, rejoin) and the taken exits of
- *           branches inside the block;
- *   exits:  each direct exit adds its instructions to h->retired and jumps
+ *           call rv_load_slow()/rv_store_slow(), reload the caller-saved
+ *           registers, rejoin) and the taken exits of branches inside the
+ *           block;
+ *   exits:  a direct exit within the page counts its instructions and jumps
  *           through a patchable jmp, first to a stub that stores the next
- *           pc and returns the jmp's address to the loop, which links it
- *           to the next block when both are in one page (rv_jit_link()):
- *           chains never cross a page, so dropping a page's blocks drops
- *           every block that jumps into them (as the interpreter's links).
+ *           pc and returns the jmp's address to the loop, which patches it
+ *           to the next block's entry (rv_jit_link(); the target keeps the
+ *           list of jumps into it and rv_jit_block_free() points them back
+ *           at their stubs).  Chains never cross a page, as the
+ *           interpreter's, so a remapped page is never entered through a
+ *           stale chain.  An indirect jump or a direct one out of the page
+ *           stores the pc and asks jit_lookup() (the jump cache, checked
+ *           against the fetch TLB like the interpreter's JC_ENTER) for the
+ *           block to jump to, or returns to the loop.
  * Exceptions are precise: a faulting access leaves with every guest
  * register written back, pc at the instruction and h->retired counting
  * the instructions before it.  h->retired is the count at the block's
