@@ -31,6 +31,9 @@ struct jf_side {
 
 static struct jf_side jf_sides[2]; /* 0 translates, 1 interprets */
 
+/* The translating hart's code buffer size (0: the default). */
+static size_t jf_code_size;
+
 /* What differed in the last mismatch, for the test's message. */
 static char jf_why[128];
 
@@ -96,6 +99,7 @@ static int jf_setup(struct jf_side *s, int jit, const uint8_t *code,
 					.opaque = s,
 				},
 			.jit = jit,
+			.jit_code_size = jf_code_size,
 		};
 
 		if (vmc__rv_hart_new(&cfg, &s->h) < 0)

@@ -801,7 +801,8 @@ int vmc__rv_hart_new(const struct vmc__rv_config *cfg,
 	h->jit_on = rv_jit_wanted(cfg->jit);
 	/* The code buffer comes with the first hart that translates; a
 	 * hart goes on interpreting without one. */
-	if (h->jit_on && !sh->jit && rv_jit_buf_new(&sh->jit) < 0)
+	if (h->jit_on && !sh->jit &&
+	    rv_jit_buf_new(cfg->jit_code_size, &sh->jit) < 0)
 		h->jit_on = false;
 	sh->harts[sh->nharts++] = h;
 	h->inval_seen = atomic_load(&sh->inval_gen);

@@ -275,6 +275,7 @@ struct vmc__rv_hart {
 	bool jit_flushed;	   /* rv_jit_compile() dropped every block */
 	uint64_t jit_limit;	   /* retired count translated code stops at */
 	struct rv_block *jit_from; /* the block of a chainable exit */
+	uint32_t jit_slot;	   /* RV_JIT_SLOT's slot */
 };
 
 /* Exception causes. */

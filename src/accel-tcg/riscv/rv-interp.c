@@ -317,6 +317,17 @@ int vmc__rv_run(struct vmc__rv_hart *h, uint64_t max_insns,
 				reason = VMC__RV_EXIT_DEBUG;
 				goto out;
 			}
+			if (r == RV_JIT_SLOT) {
+				/* On in the same block, from the slot the
+				 * translated code left to us. */
+				b = h->jit_from;
+				left = limit - h->retired;
+				if (left > MAX_LEFT)
+					left = MAX_LEFT;
+				h->left_end = h->retired + left;
+				i = &b->insns[h->jit_slot];
+				goto * i->h;
+			}
 			if (r != RV_JIT_OUT)
 				jit_exit = r;
 			continue;

@@ -40,7 +40,8 @@
  *           not end a block (F/D, A, Zb*, Zicbo*) call jit_exec(), the ops'
  *           C semantics, with every register written back; the ops that end
  *           a block otherwise (CSR and system) end the translated code
- *           before them, and the interpreter runs them;
+ *           before them, and the interpreter runs that slot of the same block
+ *           (RV_JIT_SLOT), so it never decodes the code again;
  *   loop:   a block that branches or jumps back to its own start, calls no
  *           helper and uses at most ten guest registers loads them all
  *           once, then each iteration re-checks the kick and counts itself
@@ -158,14 +159,14 @@ static void emit_trampoline(struct rv_jit_buf *buf)
 	buf->used = buf->start;
 }
 
-int rv_jit_buf_new(struct rv_jit_buf **ret)
+int rv_jit_buf_new(size_t size, struct rv_jit_buf **ret)
 {
 	struct rv_jit_buf *buf = calloc(1, sizeof(*buf));
 	int fd;
 
 	if (!buf)
 		return -ENOMEM;
-	buf->size = JIT_BUF_SIZE;
+	buf->size = size ? (size + 4095) & ~(size_t)4095 : JIT_BUF_SIZE;
 	fd = memfd_create("vmc-tcg-code", MFD_CLOEXEC);
 	if (fd < 0 || ftruncate(fd, (off_t)buf->size) < 0)
 		goto fail;
@@ -1630,9 +1631,15 @@ static int compile(struct jc *c, struct rv_block *b,
 		if (!emit_slot(c, in, d, &ended)) {
 			if (k == 0)
 				return -ENOTSUP;
-			/* The interpreter goes on from this slot. */
+			/* The interpreter goes on from this slot of this
+			 * block, which is its last. */
 			ra_writeback(j, &c->ra);
-			exit_out(c, pc_of(c, in), in->idx, RV_JIT_OUT);
+			jx_movi(j, RAX, (uint64_t)(uintptr_t)b);
+			jx_st(j, RAX, RBP, OFF(jit_from));
+			jx_movi(j, RAX, k);
+			jx_mem(j, false, 0x89, RAX, RBP, OFF(jit_slot), false);
+			jx_movi(j, RAX, RV_JIT_SLOT);
+			jx_jmp_to(j, c->epilogue);
 			break;
 		}
 	}

@@ -16,6 +16,11 @@ enum {
 	RV_JIT_OUT = 0,	  /* h->pc and h->retired are up to date */
 	RV_JIT_EXC = 1,	  /* trap h->exc_* at h->pc, h->retired before it */
 	RV_JIT_WATCH = 2, /* a watchpoint fired; pc and retired past it */
+	/* Interpret slot h->jit_slot of block h->jit_from (an op the
+	 * translator leaves to the interpreter), h->retired at the block's
+	 * start: the same decoded slot, as if the block had been interpreted
+	 * all along. */
+	RV_JIT_SLOT = 3,
 };
 
 /* Whether this host translates, and whether the hart should: cfg_jit is
@@ -27,7 +32,7 @@ bool rv_jit_wanted(int cfg_jit);
  * with the shared object; emptied only with every hart's blocks
  * (vmc__rv_flush_all_blocks(), exclusive work, or one hart alone). */
 struct rv_jit_buf;
-int rv_jit_buf_new(struct rv_jit_buf **ret);
+int rv_jit_buf_new(size_t size, struct rv_jit_buf **ret);
 void rv_jit_buf_free(struct rv_jit_buf *buf);
 void rv_jit_buf_reset(struct rv_jit_buf *buf);
 

@@ -111,6 +111,9 @@ struct vmc__rv_config {
 	struct vmc__rv_shared *shared;
 	/* Translation to host code: VMC__RV_JIT_*. */
 	int jit;
+	/* Bytes of the code buffer the VM's first translating hart makes
+	 * (0: 64 MiB); tests make it small to fill it. */
+	size_t jit_code_size;
 };
 
 /* vmc__rv_config.jit: by default blocks are translated to host code on
