@@ -608,6 +608,71 @@ static void test_four_harts_translated(void)
 	hart_jit = VMC__RV_JIT_DEFAULT;
 }
 
+/*
+ * Two harts share a code buffer too small for the blocks they run: the
+ * translator asks for a flush of every hart's blocks (what the glue runs
+ * as exclusive work), the harts go on interpreting until it is done, and
+ * translating after it; the results are exact.
+ */
+static void test_code_buffer_full(void)
+{
+	struct vmc__rv_shared *sh = NULL;
+	struct vmc__rv_hart *h[2];
+	const unsigned nblk = 3000;
+	bool asked = false;
+
+	ASSERT_OK(vmc__rv_shared_new(&sh));
+	memset(ram, 0, RAM_SIZE);
+	/* nblk blocks of addi x5, x5, 1; jal x0, +4; then wfi. */
+	for (unsigned k = 0; k < nblk; k++) {
+		uint32_t w[2] = {addi(5, 5, 1), jal(0, 4)};
+
+		put(RAM + 8 * k, w, 2);
+	}
+	{
+		uint32_t w = WFI;
+
+		put(RAM + 8 * nblk, &w, 1);
+	}
+	for (int i = 0; i < 2; i++) {
+		struct vmc__rv_config cfg = {
+			.hartid = (uint64_t)i,
+			.bus = {.ram_lookup = ram_lookup,
+				.io_read = io_read,
+				.io_write = io_write},
+			.shared = sh,
+			.jit = VMC__RV_JIT_ON,
+			.jit_code_size = 64 << 10,
+		};
+
+		h[i] = NULL;
+		ASSERT_OK(vmc__rv_hart_new(&cfg, &h[i]));
+		vmc__rv_hart_reset(h[i], RAM);
+	}
+	for (int round = 0; round < 3; round++) {
+		for (int i = 0; i < 2; i++) {
+			int r;
+
+			vmc__rv_set_pc(h[i], RAM);
+			vmc__rv_set_gpr(h[i], 5, 0);
+			do {
+				r = vmc__rv_run(h[i], 1000, NULL);
+				if (vmc__rv_jit_take_flush_request(sh)) {
+					asked = true;
+					vmc__rv_flush_all_blocks(sh);
+				}
+			} while (r == VMC__RV_EXIT_BUDGET);
+			ASSERT_EQ(r, VMC__RV_EXIT_HALTED);
+			ASSERT_EQ(vmc__rv_get_gpr(h[i], 5), nblk);
+		}
+	}
+	if (vmc__rv_jit_enabled(h[0]))
+		ASSERT_TRUE(asked);
+	for (int i = 0; i < 2; i++)
+		vmc__rv_hart_free(h[i]);
+	vmc__rv_shared_free(sh);
+}
+
 static void test_errors(void)
 {
 	struct vmc__rv_config cfg = {0};
@@ -630,6 +695,7 @@ int main(void)
 	RUN(test_trap_loop);
 	RUN(test_two_harts);
 	RUN(test_four_harts_translated);
+	RUN(test_code_buffer_full);
 	RUN(test_errors);
 	free(ram);
 	return 0;
