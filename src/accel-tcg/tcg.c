@@ -579,6 +579,10 @@ static int tcg_vcpu_run_slice(struct vmc_vcpu *vcpu)
 		return VMC__EXIT_KICKED;
 	}
 	r = vmc__rv_run(tv->hart, budget, &retired);
+	/* The translated code filled its buffer: drop every hart's blocks
+	 * while none runs, which empties it. */
+	if (vmc__rv_jit_take_flush_request(tv->tvm->shared))
+		vmc__tcg_flush_all(vmc_vcpu_get_vm(vcpu));
 	if (tv->flags & VMC_VM_DETERMINISTIC)
 		vmc_clock_advance(tv->clock,
 				  (int64_t)(retired * TCG_NS_PER_INSN));

@@ -42,6 +42,9 @@ static int io_write(void *opaque, const void *io, uint64_t pa, unsigned size,
 	return -1;
 }
 
+/* vmc__rv_config.jit of the harts new_hart() makes. */
+static int hart_jit = VMC__RV_JIT_DEFAULT;
+
 static struct vmc__rv_hart *new_hart(struct vmc__rv_shared *sh, uint64_t id)
 {
 	struct vmc__rv_config cfg = {
@@ -50,6 +53,7 @@ static struct vmc__rv_hart *new_hart(struct vmc__rv_shared *sh, uint64_t id)
 			.io_read = io_read,
 			.io_write = io_write},
 		.shared = sh,
+		.jit = hart_jit,
 	};
 	struct vmc__rv_hart *h = NULL;
 
@@ -530,6 +534,145 @@ static void test_two_harts(void)
 	vmc__rv_shared_free(sh);
 }
 
+/*
+ * Four harts running translated code (where the host translates) contend
+ * on one counter with amoadd.d and on another with an lr.d/sc.d loop, and
+ * on a third with amoswap.w as a spin lock around a plain load and store:
+ * no update may be lost.
+ */
+static void test_four_harts_translated(void)
+{
+	struct vmc__rv_shared *sh = NULL;
+	struct runner r[4];
+	pthread_t t[4];
+	uint64_t c1 = RAM + 0x8000, c2 = RAM + 0x8008, lk = RAM + 0x8010;
+	long iters = vmc_test_scale(N_ITER);
+	uint32_t code[] = {
+		/* 0: */ r_type(0, 5, 3, 3, 0,
+				0x2f), /* amoadd.d x0, x5, (x3) */
+		/* 4: */ r_type(2 << 2, 0, 4, 3, 6, 0x2f), /* lr.d x6, (x4) */
+		/* 8: */ addi(6, 6, 1),
+		/* c: */ r_type(3 << 2, 6, 4, 3, 7, 0x2f), /* sc.d x7, x6, (x4)
+							    */
+		/* 10: */ bne(7, 0, -12),
+		/* 14: */ r_type(1 << 2 | 2, 5, 8, 2, 7, 0x2f), /* amoswap.w.aq
+								   x7, x5, (x8)
+								 */
+		/* 18: */ bne(7, 0, -4),
+		/* 1c: */ 10 << 15 | 3 << 12 | 9 << 7 | 0x03, /* ld x9, (x10) */
+		/* 20: */ addi(9, 9, 1),
+		/* 24: */ SD(9, 10),
+		/* 28: */ r_type(1 << 2 | 1, 0, 8, 2, 0, 0x2f), /* amoswap.w.rl
+								   x0, x0, (x8)
+								 */
+		/* 2c: */ addi(1, 1, -1),
+		/* 30: */ bne(1, 0, -48),
+		/* 34: */ WFI,
+	};
+
+	hart_jit = VMC__RV_JIT_ON;
+	ASSERT_OK(vmc__rv_shared_new(&sh));
+	memset(ram, 0, RAM_SIZE);
+	put(RAM, code, sizeof(code) / 4);
+	for (int i = 0; i < 4; i++) {
+		r[i].h = new_hart(sh, (uint64_t)i);
+		vmc__rv_hart_reset(r[i].h, RAM);
+		vmc__rv_set_gpr(r[i].h, 1, (uint64_t)iters);
+		vmc__rv_set_gpr(r[i].h, 3, c1);
+		vmc__rv_set_gpr(r[i].h, 4, c2);
+		vmc__rv_set_gpr(r[i].h, 5, 1);
+		vmc__rv_set_gpr(r[i].h, 8, lk);
+		vmc__rv_set_gpr(r[i].h, 10, lk + 8);
+	}
+	for (int i = 0; i < 4; i++)
+		pthread_create(&t[i], NULL, run_thread, &r[i]);
+	for (int i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		ASSERT_EQ(r[i].reason, VMC__RV_EXIT_HALTED);
+	}
+	{
+		uint64_t v1, v2, v3;
+
+		memcpy(&v1, ram + (c1 - RAM), 8);
+		memcpy(&v2, ram + (c2 - RAM), 8);
+		memcpy(&v3, ram + (lk + 8 - RAM), 8);
+		ASSERT_EQ(v1, 4 * iters);
+		ASSERT_EQ(v2, 4 * iters);
+		ASSERT_EQ(v3, 4 * iters);
+	}
+	for (int i = 0; i < 4; i++) {
+		ASSERT_EQ(vmc__rv_get_gpr(r[i].h, 1), 0);
+		vmc__rv_hart_free(r[i].h);
+	}
+	vmc__rv_shared_free(sh);
+	hart_jit = VMC__RV_JIT_DEFAULT;
+}
+
+/*
+ * Two harts share a code buffer too small for the blocks they run: the
+ * translator asks for a flush of every hart's blocks (what the glue runs
+ * as exclusive work), the harts go on interpreting until it is done, and
+ * translating after it; the results are exact.
+ */
+static void test_code_buffer_full(void)
+{
+	struct vmc__rv_shared *sh = NULL;
+	struct vmc__rv_hart *h[2];
+	const unsigned nblk = 3000;
+	bool asked = false;
+
+	ASSERT_OK(vmc__rv_shared_new(&sh));
+	memset(ram, 0, RAM_SIZE);
+	/* nblk blocks of addi x5, x5, 1; jal x0, +4; then wfi. */
+	for (unsigned k = 0; k < nblk; k++) {
+		uint32_t w[2] = {addi(5, 5, 1), jal(0, 4)};
+
+		put(RAM + 8 * k, w, 2);
+	}
+	{
+		uint32_t w = WFI;
+
+		put(RAM + 8 * nblk, &w, 1);
+	}
+	for (int i = 0; i < 2; i++) {
+		struct vmc__rv_config cfg = {
+			.hartid = (uint64_t)i,
+			.bus = {.ram_lookup = ram_lookup,
+				.io_read = io_read,
+				.io_write = io_write},
+			.shared = sh,
+			.jit = VMC__RV_JIT_ON,
+			.jit_code_size = 64 << 10,
+		};
+
+		h[i] = NULL;
+		ASSERT_OK(vmc__rv_hart_new(&cfg, &h[i]));
+		vmc__rv_hart_reset(h[i], RAM);
+	}
+	for (int round = 0; round < 3; round++) {
+		for (int i = 0; i < 2; i++) {
+			int r;
+
+			vmc__rv_set_pc(h[i], RAM);
+			vmc__rv_set_gpr(h[i], 5, 0);
+			do {
+				r = vmc__rv_run(h[i], 1000, NULL);
+				if (vmc__rv_jit_take_flush_request(sh)) {
+					asked = true;
+					vmc__rv_flush_all_blocks(sh);
+				}
+			} while (r == VMC__RV_EXIT_BUDGET);
+			ASSERT_EQ(r, VMC__RV_EXIT_HALTED);
+			ASSERT_EQ(vmc__rv_get_gpr(h[i], 5), nblk);
+		}
+	}
+	if (vmc__rv_jit_enabled(h[0]))
+		ASSERT_TRUE(asked);
+	for (int i = 0; i < 2; i++)
+		vmc__rv_hart_free(h[i]);
+	vmc__rv_shared_free(sh);
+}
+
 static void test_errors(void)
 {
 	struct vmc__rv_config cfg = {0};
@@ -551,6 +694,8 @@ int main(void)
 	RUN(test_debug);
 	RUN(test_trap_loop);
 	RUN(test_two_harts);
+	RUN(test_four_harts_translated);
+	RUN(test_code_buffer_full);
 	RUN(test_errors);
 	free(ram);
 	return 0;

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rv-exec.h"
+#include "rv-jit.h"
 
 struct rv_block rv_no_link = {.n = UINT32_MAX};
 
@@ -24,6 +24,14 @@ static inline unsigned cpage_hash(uint64_t ppage)
 {
 	return (unsigned)((ppage >> RV_PAGE_SHIFT) * 2654435761u) >>
 	       (32 - CPAGE_HASH_BITS);
+}
+
+/* The one place a cached block is freed (by a drop or a flush): a block
+ * that owns translated host code releases it here. */
+static void rv_block_release(struct rv_block *b)
+{
+	rv_jit_block_free(b);
+	free(b);
 }
 
 bool rv_block_insert(struct vmc__rv_hart *h, struct rv_block *b)
@@ -42,7 +50,7 @@ bool rv_block_insert(struct vmc__rv_hart *h, struct rv_block *b)
 			/* Without a page record the block cannot be found
 			 * for invalidation: drop it from the hash again. */
 			h->blk_hash[hv] = b->hnext;
-			free(b);
+			rv_block_release(b);
 			return false;
 		}
 		cp->ppage = ppage;
@@ -53,13 +61,6 @@ bool rv_block_insert(struct vmc__rv_hart *h, struct rv_block *b)
 	cp->blocks = b;
 	h->nblocks++;
 	return true;
-}
-
-/* The one place a cached block is freed (by a drop or a flush): a block
- * that owns translated host code releases it here. */
-static void rv_block_release(struct rv_block *b)
-{
-	free(b);
 }
 
 /* Out of the hash and the jump cache, then released.  The caller has

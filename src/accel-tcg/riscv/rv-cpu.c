@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "rv-internal.h"
+#include "rv-jit.h"
 
 #define MISA_VALUE                                                             \
 	((2ull << 62) | (1u << ('A' - 'A')) | (1u << ('C' - 'A')) |            \
@@ -809,6 +810,7 @@ void vmc__rv_shared_free(struct vmc__rv_shared *sh)
 	if (!sh)
 		return;
 	rv_codeset_free(sh);
+	rv_jit_buf_free(sh->jit);
 	pthread_mutex_destroy(&sh->lock);
 	free(sh);
 }
@@ -841,6 +843,12 @@ int vmc__rv_hart_new(const struct vmc__rv_config *cfg,
 		free(h);
 		return -ENOSPC;
 	}
+	h->jit_on = rv_jit_wanted(cfg->jit);
+	/* The code buffer comes with the first hart that translates; a
+	 * hart goes on interpreting without one. */
+	if (h->jit_on && !sh->jit &&
+	    rv_jit_buf_new(cfg->jit_code_size, &sh->jit) < 0)
+		h->jit_on = false;
 	sh->harts[sh->nharts++] = h;
 	h->inval_seen = atomic_load(&sh->inval_gen);
 	pthread_mutex_unlock(&sh->lock);
@@ -957,7 +965,14 @@ void vmc__rv_flush_all_blocks(struct vmc__rv_shared *sh)
 	for (unsigned n = 0; n < (1u << CODESET_BITS); n++)
 		atomic_store_explicit(&sh->codeset[n], 0, memory_order_relaxed);
 	sh->codeset_used = 0;
+	/* No block is left to run the translated code. */
+	rv_jit_buf_reset(sh->jit);
 	pthread_mutex_unlock(&sh->lock);
+}
+
+bool vmc__rv_jit_enabled(struct vmc__rv_hart *h)
+{
+	return h->jit_on;
 }
 
 uint32_t vmc__rv_get_ext_off(struct vmc__rv_hart *h)

@@ -23,6 +23,10 @@
  *                   loop for everything that happens between blocks
  *                   rarely (kicks, interrupts, flushes, debug stops,
  *                   traps, cache misses).
+ *   rv-jit.c        The translator to x86-64 host code: turns a block of
+ *                   slots into host code before it is inserted (b->jit),
+ *                   which the interpreter's loop runs instead of the
+ *                   slots; see rv-jit.h.
  */
 #ifndef VMC_ACCEL_TCG_RISCV_RV_EXEC_H
 #define VMC_ACCEL_TCG_RISCV_RV_EXEC_H

@@ -202,6 +202,8 @@ struct rv_block {
 	struct rv_block *pnext;	  /* per-page list */
 	struct rv_block *link[2]; /* chained successors: taken, not taken */
 	const void *loop_h; /* first slot's handler when a loop re-enters */
+	const void *jit;    /* translated code's entry (rv-jit.c), or NULL */
+	struct rv_jit_in *jit_in; /* jumps patched to enter it (rv-jit.c) */
 	/* Blocks are 64-byte aligned and slots 32 bytes: no slot straddles
 	 * two cache lines. */
 	_Alignas(32) struct rv_insn insns[];
@@ -260,6 +262,7 @@ struct vmc__rv_shared {
 	struct rv_inval inval_ring[INVAL_RING];
 	struct vmc__rv_hart *harts[MAX_HARTS];
 	unsigned nharts;
+	struct rv_jit_buf *jit; /* the translator's code (rv-jit.c), or NULL */
 };
 
 struct vmc__rv_hart {
@@ -344,6 +347,13 @@ struct vmc__rv_hart {
 	unsigned tselect;
 	uint32_t trig_ldst; /* armed load/store triggers (trig_x: above) */
 	bool own_shared;
+
+	/* The translator (rv-jit.c). */
+	bool jit_on;		   /* translate this hart's blocks */
+	bool jit_flushed;	   /* rv_jit_compile() dropped every block */
+	uint64_t jit_limit;	   /* retired count translated code stops at */
+	struct rv_block *jit_from; /* the block of a chainable exit */
+	uint32_t jit_slot;	   /* RV_JIT_SLOT's slot */
 };
 
 /* Exception causes. */

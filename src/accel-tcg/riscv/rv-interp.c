@@ -19,7 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rv-exec.h"
+#include "rv-alu.h"
+#include "rv-jit.h"
 
 #define MAX_TRAP_LOOP 4096
 /* Cap of the chained budget, so that rv_no_link (n = UINT32_MAX) never
@@ -28,145 +29,6 @@
 /* What happens between blocks only now and then stays out of the hot loop's
  * code (kept small for the instruction cache and the register allocator). */
 #define SLOW_PATH __attribute__((noinline))
-
-/* The M extension's multiply-high and divide semantics. */
-static inline uint64_t op_mulh(uint64_t a, uint64_t b)
-{
-	return (uint64_t)(((__int128)(int64_t)a * (__int128)(int64_t)b) >> 64);
-}
-
-static inline uint64_t op_mulhsu(uint64_t a, uint64_t b)
-{
-	return (uint64_t)(((__int128)(int64_t)a *
-			   (__int128)(unsigned __int128)b) >>
-			  64);
-}
-
-static inline uint64_t op_mulhu(uint64_t a, uint64_t b)
-{
-	return (uint64_t)(((unsigned __int128)a * (unsigned __int128)b) >> 64);
-}
-
-static inline uint64_t op_div(uint64_t ua, uint64_t ub)
-{
-	int64_t a = (int64_t)ua, d = (int64_t)ub;
-
-	return d == 0			     ? ~0ull
-	       : (a == INT64_MIN && d == -1) ? (uint64_t)a
-					     : (uint64_t)(a / d);
-}
-
-static inline uint64_t op_divu(uint64_t a, uint64_t d)
-{
-	return d == 0 ? ~0ull : a / d;
-}
-
-static inline uint64_t op_rem(uint64_t ua, uint64_t ub)
-{
-	int64_t a = (int64_t)ua, d = (int64_t)ub;
-
-	return d == 0			     ? (uint64_t)a
-	       : (a == INT64_MIN && d == -1) ? 0
-					     : (uint64_t)(a % d);
-}
-
-static inline uint64_t op_remu(uint64_t a, uint64_t d)
-{
-	return d == 0 ? a : a % d;
-}
-
-static inline uint64_t op_divw(uint64_t ua, uint64_t ub)
-{
-	int32_t a = (int32_t)ua, d = (int32_t)ub;
-
-	return d == 0			     ? ~0ull
-	       : (a == INT32_MIN && d == -1) ? sx32((uint32_t)a)
-					     : sx32((uint32_t)(a / d));
-}
-
-static inline uint64_t op_divuw(uint64_t ua, uint64_t ub)
-{
-	uint32_t a = (uint32_t)ua, d = (uint32_t)ub;
-
-	return d == 0 ? ~0ull : sx32(a / d);
-}
-
-static inline uint64_t op_remw(uint64_t ua, uint64_t ub)
-{
-	int32_t a = (int32_t)ua, d = (int32_t)ub;
-
-	return d == 0			     ? sx32((uint32_t)a)
-	       : (a == INT32_MIN && d == -1) ? 0
-					     : sx32((uint32_t)(a % d));
-}
-
-static inline uint64_t op_remuw(uint64_t ua, uint64_t ub)
-{
-	uint32_t a = (uint32_t)ua, d = (uint32_t)ub;
-
-	return d == 0 ? sx32(a) : sx32(a % d);
-}
-
-/* Zbb and Zbc. */
-static inline uint64_t op_clz(uint64_t a)
-{
-	return a ? (uint64_t)__builtin_clzll(a) : 64;
-}
-
-static inline uint64_t op_ctz(uint64_t a)
-{
-	return a ? (uint64_t)__builtin_ctzll(a) : 64;
-}
-
-static inline uint64_t op_clzw(uint64_t a)
-{
-	return (uint32_t)a ? (uint64_t)__builtin_clz((uint32_t)a) : 32;
-}
-
-static inline uint64_t op_ctzw(uint64_t a)
-{
-	return (uint32_t)a ? (uint64_t)__builtin_ctz((uint32_t)a) : 32;
-}
-
-static inline uint64_t op_rol(uint64_t a, unsigned s)
-{
-	s &= 63;
-	return s ? (a << s) | (a >> (64 - s)) : a;
-}
-
-static inline uint64_t op_rolw(uint64_t a, unsigned s)
-{
-	uint32_t w = (uint32_t)a;
-
-	s &= 31;
-	return sx32(s ? (w << s) | (w >> (32 - s)) : w);
-}
-
-static inline uint64_t op_orc_b(uint64_t a)
-{
-	uint64_t r = 0;
-
-	for (unsigned k = 0; k < 64; k += 8)
-		if ((a >> k) & 0xff)
-			r |= 0xffull << k;
-	return r;
-}
-
-/* Carry-less product: lo gets bits 63..0 of the 127-bit product, hi bits
- * 127..64 (clmulh); clmulr is bits 126..63. */
-static inline uint64_t op_clmul(uint64_t a, uint64_t b, unsigned part)
-{
-	uint64_t lo = 0, hi = 0;
-
-	for (unsigned k = 0; k < 64; k++) {
-		if (!((b >> k) & 1))
-			continue;
-		lo ^= a << k;
-		if (k)
-			hi ^= a >> (64 - k);
-	}
-	return part == 0 ? lo : part == 1 ? hi : (hi << 1) | (lo >> 63);
-}
 
 /* Breakpoint check at a lookup: 1 = stop here, and *flags gets
  * BLK_SINGLE when a breakpoint shares the page. */
@@ -340,6 +202,10 @@ block_miss(struct vmc__rv_hart *h, uint64_t ppage, const uint8_t *host,
 		}
 		return &oneoff->b;
 	}
+	/* Host code for it, before it is in the cache (a full code buffer
+	 * may flush every block). */
+	if (h->jit_on && !flags)
+		rv_jit_compile(h, b, d);
 	if (!rv_block_insert(h, b)) {
 		*reason = VMC__RV_EXIT_FATAL;
 		return NULL;
@@ -400,6 +266,8 @@ int vmc__rv_run(struct vmc__rv_hart *h, uint64_t max_insns,
 	const uint64_t limit = start + max_insns;
 	struct rv_block *b = NULL, *prev = NULL;
 	unsigned prev_slot = 0;
+	/* A chainable exit of translated code (rv-jit.h), or 0. */
+	uintptr_t jit_exit = 0;
 	const struct rv_insn *i;
 	uint64_t *x = h->x;
 	uint64_t next_pc;
@@ -414,6 +282,7 @@ int vmc__rv_run(struct vmc__rv_hart *h, uint64_t max_insns,
 	}
 	/* The first block always checks interrupts. */
 	rv_kick(h, KICK_IRQ);
+	h->jit_limit = limit;
 	for (;;) {
 		uint32_t k =
 			atomic_load_explicit(&h->kick, memory_order_relaxed);
@@ -425,8 +294,10 @@ int vmc__rv_run(struct vmc__rv_hart *h, uint64_t max_insns,
 			reason = between_blocks(h);
 			if (reason >= 0)
 				goto out;
-			if (reason == CHAIN_BROKEN)
+			if (reason == CHAIN_BROKEN) {
 				prev = NULL;
+				jit_exit = 0;
+			}
 		}
 		if (h->retired >= limit) {
 			reason = VMC__RV_EXIT_BUDGET;
@@ -469,6 +340,11 @@ int vmc__rv_run(struct vmc__rv_hart *h, uint64_t max_insns,
 			}
 			if (b == &oneoff.b)
 				prev = NULL;
+			if (unlikely(h->jit_flushed)) {
+				h->jit_flushed = false;
+				prev = NULL;
+				jit_exit = 0;
+			}
 		}
 		/* Near the end of the budget, run one instruction at a time
 		 * so the count stops exactly at max_insns. */
@@ -480,12 +356,49 @@ int vmc__rv_run(struct vmc__rv_hart *h, uint64_t max_insns,
 			flags |= BLK_SINGLE;
 			goto again;
 		}
-		if (prev && !((prev->vpc ^ b->vpc) & RV_PAGE_MASK) &&
+		/* Interpreted blocks chain only to interpreted ones, so
+		 * translated code runs wherever there is some. */
+		if (prev && !b->jit && !((prev->vpc ^ b->vpc) & RV_PAGE_MASK) &&
 		    !((prev->flags | b->flags) & BLK_SINGLE))
 			prev->link[prev_slot] = b;
 		prev = NULL;
 		if (!b->flags && b != &oneoff.b)
 			rv_jc_remember(h, b);
+		if (b->jit) {
+			uintptr_t r;
+
+			if (jit_exit)
+				rv_jit_link(h, jit_exit, b);
+			r = rv_jit_run(h, b);
+			jit_exit = 0;
+			if (r == RV_JIT_EXC) {
+				i = NULL;
+				goto trap;
+			}
+			if (r == RV_JIT_WATCH) {
+				h->watch_stop = false;
+				atomic_fetch_and_explicit(&h->kick,
+							  ~(uint32_t)KICK_DEBUG,
+							  memory_order_relaxed);
+				reason = VMC__RV_EXIT_DEBUG;
+				goto out;
+			}
+			if (r == RV_JIT_SLOT) {
+				/* On in the same block, from the slot the
+				 * translated code left to us. */
+				b = h->jit_from;
+				left = limit - h->retired;
+				if (left > MAX_LEFT)
+					left = MAX_LEFT;
+				h->left_end = h->retired + left;
+				i = &b->insns[h->jit_slot];
+				goto * i->h;
+			}
+			if (r != RV_JIT_OUT)
+				jit_exit = r;
+			continue;
+		}
+		jit_exit = 0;
 
 		i = b->insns;
 		goto * i->h;
@@ -1175,6 +1088,7 @@ int vmc__rv_run(struct vmc__rv_hart *h, uint64_t max_insns,
 	trap:
 		(void)i;
 		prev = NULL;
+		jit_exit = 0;
 		reason = trap_between_blocks(h);
 		if (reason >= 0)
 			goto out;

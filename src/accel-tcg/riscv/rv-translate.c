@@ -239,6 +239,8 @@ struct rv_block *rv_translate(struct vmc__rv_hart *h, uint64_t vpc,
 	b->flags = flags;
 	b->link[0] = b->link[1] = &rv_no_link;
 	b->loop_h = NULL;
+	b->jit = NULL;
+	b->jit_in = NULL;
 	while (count < max && off + 2 <= RV_PAGE_SIZE) {
 		uint16_t lo;
 		uint32_t raw;
@@ -319,6 +321,8 @@ int rv_translate_straddle(struct vmc__rv_hart *h, uint64_t vpc,
 	o->b.n = 1;
 	o->b.len = 4;
 	o->b.link[0] = o->b.link[1] = &rv_no_link;
+	o->b.jit = NULL;
+	o->b.jit_in = NULL;
 	prepare(&o->b.insns[0], &dec, vpc, 0, d);
 	o->b.insns[1] = (struct rv_insn){
 		.h = d->end,

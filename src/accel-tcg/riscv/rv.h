@@ -117,7 +117,24 @@ struct vmc__rv_config {
 	struct vmc__rv_bus bus;
 	/* The VM's shared object; may be NULL for a lone hart. */
 	struct vmc__rv_shared *shared;
+	/* Translation to host code: VMC__RV_JIT_*. */
+	int jit;
+	/* Bytes of the code buffer the VM's first translating hart makes
+	 * (0: 64 MiB); tests make it small to fill it. */
+	size_t jit_code_size;
 };
+
+/* vmc__rv_config.jit: by default blocks are translated to host code on
+ * x86-64 hosts unless the environment has VMC_TCG_JIT=0; OFF keeps the
+ * interpreter (the differential tests' oracle). */
+enum { VMC__RV_JIT_DEFAULT = 0, VMC__RV_JIT_ON = 1, VMC__RV_JIT_OFF = -1 };
+
+/* Whether a hart's translator found the shared code buffer full since the
+ * last call (any thread): the glue then flushes every hart's blocks as
+ * exclusive work (vmc__rv_flush_all_blocks()), which empties it. */
+bool vmc__rv_jit_take_flush_request(struct vmc__rv_shared *sh);
+/* Whether the hart runs translated code. */
+bool vmc__rv_jit_enabled(struct vmc__rv_hart *h);
 
 /* Why vmc__rv_run() returned. */
 enum vmc__rv_exit {

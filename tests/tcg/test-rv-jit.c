@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Differential test of the translator (rv-jit.c) against the interpreter:
+ * seeded random instruction streams, biased towards what the translator
+ * emits itself (ALU and M ops with special operands, loads and stores of
+ * every width on RAM, a device and holes, misaligned ones, branches
+ * forwards and backwards (loops), jumps, AMOs) and what it hands over
+ * (CSR, system, F and D, Zb* ops, compressed forms, random words), run by
+ * fuzz/rv-jit-fuzz-body.h on a translating and an interpreting hart; every
+ * architectural register, the trap CSRs, instret and RAM must agree.
+ * usage: test-rv-jit [SEED [COUNT]]
+ */
+#include <stdlib.h>
+
+#include "../../fuzz/rv-jit-fuzz-body.h"
+#include "vmc-test.h"
+
+static unsigned rn(unsigned n)
+{
+	return (unsigned)(vmc_test_rand() % n);
+}
+
+static unsigned reg(void)
+{
+	static const uint8_t regs[] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 28, 31};
+
+	return regs[rn(sizeof(regs))];
+}
+
+static unsigned base(void)
+{
+	static const uint8_t regs[] = {10, 11, 12, 13, 14, 15, 29, 5, 1};
+
+	return regs[rn(sizeof(regs))];
+}
+
+static uint32_t r_type(unsigned f7, unsigned f3, unsigned op)
+{
+	return f7 << 25 | reg() << 20 | reg() << 15 | f3 << 12 | reg() << 7 |
+	       op;
+}
+
+static uint32_t i_type(int imm, unsigned rs1, unsigned f3, unsigned rd,
+		       unsigned op)
+{
+	return ((uint32_t)imm & 0xfff) << 20 | rs1 << 15 | f3 << 12 | rd << 7 |
+	       op;
+}
+
+static uint32_t gen(void)
+{
+	static const uint8_t f7s[] = {0, 0, 0, 0x20, 1, 1, 5, 7, 0x30, 4, 0x14};
+	static const uint8_t amo[] = {0, 1, 2, 3, 4, 8, 12, 16, 20, 24, 28};
+	static const uint16_t csr[] = {0xc02, 0xc00, 0x340,
+				       0xb02, 0x001, 0x300};
+	int off;
+
+	switch (rn(16)) {
+	case 0:
+	case 1:
+	case 2:
+		return r_type(f7s[rn(sizeof(f7s))], rn(8), rn(2) ? 0x33 : 0x3b);
+	case 3:
+	case 4: {
+		unsigned f3 = rn(8);
+		int imm = (int)rn(4096) - 2048;
+
+		if (f3 == 1 || f3 == 5)
+			imm = (int)(rn(64) | (rn(4) == 0 ? 0x400 : 0));
+		return i_type(imm, reg(), f3, reg(), rn(3) ? 0x13 : 0x1b);
+	}
+	case 5:
+	case 6:
+		return i_type((int)rn(80) - 16, base(), rn(7), reg(), 0x03);
+	case 7: {
+		uint32_t imm = (uint32_t)((int)rn(80) - 16);
+
+		return ((imm >> 5) & 0x7f) << 25 | reg() << 20 | base() << 15 |
+		       rn(4) << 12 | (imm & 31) << 7 | 0x23;
+	}
+	case 8:
+	case 9: {
+		uint32_t u;
+
+		off = (int)(rn(24) * 4) - 64;
+		if (off == 0)
+			off = 8;
+		u = (uint32_t)off;
+		return ((u >> 12) & 1) << 31 | ((u >> 5) & 0x3f) << 25 |
+		       reg() << 20 | reg() << 15 | (rn(8) | 0) << 12 |
+		       ((u >> 1) & 15) << 8 | ((u >> 11) & 1) << 7 | 0x63;
+	}
+	case 10:
+		if (rn(2)) {
+			uint32_t u = (uint32_t)((int)(rn(24) * 4) - 48);
+
+			return ((u >> 20) & 1) << 31 |
+			       ((u >> 1) & 0x3ff) << 21 |
+			       ((u >> 11) & 1) << 20 |
+			       ((u >> 12) & 0xff) << 12 | reg() << 7 | 0x6f;
+		}
+		return i_type((int)rn(64), base(), 0, reg(), 0x67);
+	case 11:
+		return ((uint32_t)vmc_test_rand() & 0xfffff000u) | reg() << 7 |
+		       (rn(2) ? 0x37 : 0x17);
+	case 12:
+		return (uint32_t)amo[rn(sizeof(amo))] << 27 | reg() << 20 |
+		       base() << 15 | (2 + rn(2)) << 12 | reg() << 7 | 0x2f;
+	case 13:
+		switch (rn(5)) {
+		case 0:
+			return 0x73; /* ecall */
+		case 1:
+			return 0x0ff0000f; /* fence */
+		case 2:
+			return 0x100f; /* fence.i */
+		default:
+			return i_type(csr[rn(sizeof(csr) / 2)], reg(),
+				      1 + rn(3), reg(), 0x73);
+		}
+	case 14:
+		/* Two compressed instructions. */
+		return ((uint32_t)vmc_test_rand() & 0xfffcfffcu) | rn(3) |
+		       rn(3) << 16;
+	default:
+		return (uint32_t)vmc_test_rand();
+	}
+}
+
+static uint8_t buf[2 + 4 * 256];
+
+static void run_streams(long count)
+{
+	for (long t = 0; t < count; t++) {
+		size_t n = 8 + rn(248);
+
+		buf[0] = (uint8_t)vmc_test_rand();
+		buf[1] = (uint8_t)(t & 1 ? vmc_test_rand() : 0);
+		for (size_t k = 0; k < n; k++) {
+			uint32_t w = gen();
+
+			memcpy(buf + 2 + 4 * k, &w, 4);
+		}
+		if (rv_jit_diff_one(buf, 2 + 4 * n)) {
+			fprintf(stderr, "input %ld: %s\n", t, jf_why);
+			for (size_t k = 0; k < 2 + 4 * n; k++)
+				fprintf(stderr, "%02x%s", buf[k],
+					k % 32 == 1 ? "\n" : "");
+			fprintf(stderr, "\n");
+			ASSERT_TRUE(0);
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	long count = argc > 2 ? atol(argv[2]) : vmc_test_scale(3000);
+
+	vmc_test_seed(argc, argv);
+	run_streams(count);
+	vmc_test_fuzz_edges(rv_jit_diff_one);
+	vmc_test_fuzz_noise(rv_jit_diff_one, buf, sizeof(buf),
+			    vmc_test_scale(500));
+	/* A code buffer that fills over and over: a lone hart drops its
+	 * blocks and starts it again, and nothing shows. */
+	vmc__rv_hart_free(jf_sides[0].h);
+	jf_sides[0].h = NULL;
+	jf_code_size = 128 << 10;
+	run_streams(count / 4);
+	vmc__rv_hart_free(jf_sides[0].h);
+	vmc__rv_hart_free(jf_sides[1].h);
+	printf("%ld streams agree\n", count);
+	return 0;
+}
