@@ -114,11 +114,14 @@ static void rng_guest(bool iothread)
 	ASSERT_EQ(atomic_load(&g.nr_db), 4);
 	/*
 	 * Interrupts: one per request, plus the re-assertion of the first
-	 * (without it the guest would still be waiting), plus rarely one
-	 * the guest finds with InterruptStatus 0 (observed: 1 in 200).
+	 * (without it the guest would still be waiting), plus some the
+	 * guest finds with InterruptStatus 0.  Those are legal on a level
+	 * line whose resample races the device's next completion (observed:
+	 * 1 in 200 quietly, 30 in 200 under ASan with an I/O thread; virtio
+	 * drivers ignore them).  The bound catches a storm, not the race.
 	 */
 	ASSERT_GE(gvm_db(&g, 1), n + 1);
-	ASSERT_LE(gvm_db(&g, 1), n + 1 + n / 20);
+	ASSERT_LE(gvm_db(&g, 1), 2 * n + 1);
 	ASSERT_EQ(gvm_db(&g, 2), 1); /* the buffer was filled */
 
 	ASSERT_OK(vmc_virtio_get_stats(vmc_virtio_rng_get_virtio(rng), &st));

@@ -427,7 +427,12 @@ static void test_stress(void)
 	ASSERT_OK(vmc_snapshot_new(s.g.vm, &s.snap));
 	ASSERT_EQ(pthread_create(&tc, NULL, stress_cancel, &s), 0);
 	ASSERT_EQ(pthread_create(&tr, NULL, stress_reset, &s), 0);
-	for (long i = 0; i < n; i++) {
+	/* n calls, and on until both endings were seen (a slow sanitizer
+	 * build can go n calls without one), for at most 20 s more. */
+	int64_t give_up = vmc_test_now_ns() + 20000000000ll;
+	for (long i = 0;
+	     i < n || ((!ok || !cancelled) && vmc_test_now_ns() < give_up);
+	     i++) {
 		uint64_t v = 0;
 		bool quick = i & 1;
 		int r = call(&s.g, quick ? SG_ADD : SG_LOOP, (uint64_t)i, 1, 1,
