@@ -98,6 +98,17 @@ static int build(struct vmc_snapshot *c, const struct vmc_snapshot *snap,
 		if (p == MAP_FAILED)
 			return -errno;
 		s->copy = p;
+		if (snap->ram[i].zero) {
+			size_t n =
+				(size_t)((s->size + SNAP_PAGE - 1) / SNAP_PAGE +
+					 63) /
+				64 * sizeof(uint64_t);
+
+			s->zero = malloc(n);
+			if (!s->zero)
+				return -ENOMEM;
+			memcpy(s->zero, snap->ram[i].zero, n);
+		}
 	}
 	c->words = snap->words;
 	c->bitmap = calloc(c->words ? c->words : 1, sizeof(uint64_t));

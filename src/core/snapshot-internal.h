@@ -77,6 +77,10 @@ struct snap_ram {
 	int fd;
 	size_t map_size;
 	bool cow; /* the region's RAM is a private mapping of @fd (a clone) */
+	/* A bit per page that was a hole of the region's memfd when the
+	 * snapshot was taken (zeros): a restore writes zeros there rather
+	 * than reading @copy.  NULL: nothing known. */
+	uint64_t *zero;
 };
 
 struct vmc_snapshot {

@@ -102,11 +102,20 @@ int vmc__snapshot_check_stopped(struct vmc_vm *vm)
 
 /* Copy @size bytes of @s's RAM into @copy: with a memfd, only the extents
  * that hold data (the rest reads as zeros in both). */
-static void ram_save(const struct snap_ram *s, int fd)
+static void ram_save(struct snap_ram *s, int fd)
 {
 	off_t end = (off_t)s->size, off = 0;
+	uint64_t pages = (s->size + SNAP_PAGE - 1) / SNAP_PAGE;
 
-	if (fd < 0) {
+	if (fd >= 0) {
+		/* Every page a hole until an extent of data says otherwise. */
+		s->zero =
+			malloc((size_t)((pages + 63) / 64) * sizeof(uint64_t));
+		if (s->zero)
+			memset(s->zero, 0xff,
+			       (size_t)((pages + 63) / 64) * sizeof(uint64_t));
+	}
+	if (fd < 0 || !s->zero) {
 		memcpy(s->copy, s->host, s->size);
 		return;
 	}
@@ -119,6 +128,9 @@ static void ram_save(const struct snap_ram *s, int fd)
 		if (hole < 0 || hole > end)
 			hole = end;
 		memcpy(s->copy + data, s->host + data, (size_t)(hole - data));
+		for (uint64_t pg = (uint64_t)data / SNAP_PAGE;
+		     pg * SNAP_PAGE < (uint64_t)hole; pg++)
+			s->zero[pg / 64] &= ~(1ull << (pg % 64));
 		off = hole;
 	}
 }
@@ -214,6 +226,7 @@ VMC_EXPORT void vmc_snapshot_free(struct vmc_snapshot *snap)
 		if (snap->ram[i].fd >= 0)
 			close(snap->ram[i].fd);
 		vmc_region_unref(snap->ram[i].region);
+		free(snap->ram[i].zero);
 	}
 	free(snap->ram);
 	free(snap->bitmap);
@@ -385,7 +398,14 @@ static int64_t restore_dirty(struct vmc_snapshot *snap, struct snap_ram *s)
 								 : SNAP_PAGE;
 
 			bits &= bits - 1;
-			memcpy(s->host + off, s->copy + off, (size_t)len);
+			/* A page that was a hole: zeros, without reading the
+			 * copy (whose hole pages would each be memory to read).
+			 */
+			if (s->zero && (s->zero[pg / 64] >> (pg % 64)) & 1)
+				memset(s->host + off, 0, (size_t)len);
+			else
+				memcpy(s->host + off, s->copy + off,
+				       (size_t)len);
 			copied++;
 		}
 	}
