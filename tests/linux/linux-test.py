@@ -326,6 +326,7 @@ ETH_P_VMC = b"\x88\xb5"
 HOST_MAC = bytes.fromhex("020000000001")
 GUEST_MAC = "52:54:00:ab:cd:ef"
 TAG = 16
+BURST = 500
 
 
 def tagged(tag, data):
@@ -354,6 +355,9 @@ class Peer(threading.Thread):
         self.hello = None
         self.reply = None
         self.echoes = []  # (sent frame, answer)
+        self.burst_bad = []  # indices of burst frames echoed wrong
+        self.burst_done = 0
+        self.burst_rate = 0.0
         self.error = None
 
     def frame(self, tag, data, dst):
@@ -373,6 +377,32 @@ class Peer(threading.Thread):
                 return f
         raise TimeoutError(f"no {tag!r} from the guest")
 
+    def echo_of(self, f, src):
+        p = self.payload(f)
+        e = tagged("vmc-guest-echo", bytes(b ^ 0xa5 for b in p[TAG:]))
+        return HOST_MAC + src + ETH_P_VMC + e if self.hdr else e
+
+    def burst(self, src, count=BURST, window=16):
+        """@count frames of changing sizes, @window of them in flight:
+        the rings wrap many times, the guest's receive queue fills."""
+        sent = []
+        start = time.monotonic()
+        for i in range(count):
+            n = 1 + (i * 37) % (1400 - TAG)
+            sent.append(self.frame("vmc-host-ping",
+                                   i.to_bytes(4, "big") + os.urandom(n),
+                                   src))
+        nxt = 0
+        for i in range(count):
+            while nxt < count and nxt < i + window:
+                self.link.send(sent[nxt])
+                nxt += 1
+            if self.wait_for("vmc-guest-echo") != self.echo_of(sent[i],
+                                                               src):
+                self.burst_bad.append(i)
+            self.burst_done += 1
+        self.burst_rate = count / (time.monotonic() - start)
+
     def run(self):
         try:
             self.hello = self.wait_for("vmc-guest-hello")
@@ -384,6 +414,7 @@ class Peer(threading.Thread):
                 f = self.frame("vmc-host-ping", os.urandom(n), src)
                 self.link.send(f)
                 self.echoes.append((f, self.wait_for("vmc-guest-echo")))
+            self.burst(src)
             self.link.send(self.frame("vmc-host-end", b"", src))
         except Exception as e:  # reported by check_peer()
             self.error = repr(e)
@@ -424,7 +455,11 @@ def check_peer(peer, r, how, mac=GUEST_MAC):
             good = HOST_MAC + want_mac + ETH_P_VMC + good
         check(e == good, f"{how}: {len(f)}-byte message echoed changed "
               f"({len(e)} bytes back)")
-    check((r.value("net-done") or "").split() == ["3", "1"],
+    check(peer.burst_done == BURST and not peer.burst_bad,
+          f"{how}: a burst of {BURST} frames (16 in flight) echoed in "
+          f"order: {peer.burst_done} back, wrong: {peer.burst_bad[:10]} "
+          f"({peer.burst_rate:.0f} round trips/s)")
+    check((r.value("net-done") or "").split() == [str(3 + BURST), "1"],
           f"{how}: the guest's count: {r.value('net-done')!r}")
     print(f"{how}: boot to /init {r.t_init:.2f} s, power-off after "
           f"{r.t_total:.2f} s")
