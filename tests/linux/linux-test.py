@@ -36,6 +36,8 @@ vmc.test= on the command line and powers off.  Each CASE is one meson test:
            script again as net-tap-child): the guest configures
            10.0.2.15/24 with raw ioctls and talks UDP to 10.0.2.2:5555
            there.  Skipped without CAP_NET_ADMIN or /dev/net/tun
+  net-qemu  net-stream, net-stream-server and net-dgram with the same
+           command lines on qemu-system-riscv64 -M virt (skipped without)
   vsock    -device vmc-vsock-device: the host connects to the device's
            socket and names guest port 1234 (CONNECT), the guest answers
            its message changed; then the guest connects to CID 2 port
@@ -499,6 +501,9 @@ class DgramLink:
         return self.s.recvfrom(65536)[0]
 
 
+ON_QEMU = [False]  # net-qemu: the same cases on qemu-system-riscv64
+
+
 def nic(netdev):
     return ["-netdev", netdev, "-device",
             f"virtio-net-device,netdev=n0,mac={GUEST_MAC}"]
@@ -526,6 +531,7 @@ def case_net_stream(virt, kernel, initrd, tmp):
         peers[0].start()
 
     r = boot(virt, kernel, initrd, "net", append="quiet", during=start,
+             qemu=ON_QEMU[0],
              extra=nic("stream,id=n0,server=off,addr.type=unix,"
                        f"addr.path={path}"))
     check_peer(peers[0], r, "stream (board client)")
@@ -560,6 +566,7 @@ def case_net_stream_server(virt, kernel, initrd, tmp):
         p.start()
 
     r = boot(virt, kernel, initrd, "net,smp", append="quiet", during=start,
+             qemu=ON_QEMU[0],
              extra=["-smp", "4"] + nic("stream,id=n0,server=on,"
                                        f"addr.type=unix,addr.path={path}"))
     check_peer(peers[0], r, "stream (board server, -smp 4)")
@@ -573,7 +580,7 @@ def case_net_dgram(virt, kernel, initrd, tmp):
     s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     s.bind(mine)
     peer = Peer(DgramLink(s, board))
-    r = boot(virt, kernel, initrd, "net", append="quiet",
+    r = boot(virt, kernel, initrd, "net", append="quiet", qemu=ON_QEMU[0],
              during=lambda proc: peer.start(),
              extra=nic(f"dgram,id=n0,local.type=unix,local.path={board},"
                        f"remote.type=unix,remote.path={mine}"))
@@ -587,7 +594,7 @@ def case_net_dgram(virt, kernel, initrd, tmp):
     bport = t.getsockname()[1]
     t.close()
     peer = Peer(DgramLink(s, ("127.0.0.1", bport)))
-    r = boot(virt, kernel, initrd, "net", append="quiet",
+    r = boot(virt, kernel, initrd, "net", append="quiet", qemu=ON_QEMU[0],
              during=lambda proc: peer.start(),
              extra=nic("dgram,id=n0,local.type=inet,local.host=127.0.0.1,"
                        f"local.port={bport},remote.type=inet,"
@@ -640,6 +647,18 @@ def case_net_tap_child(virt, kernel, initrd, tmp):
     check_peer(peer, r, "tap udp")
     check(peer.link.to == ("10.0.2.15", 7777),
           f"the guest's address: {peer.link.to}")
+
+
+def case_net_qemu(virt, kernel, initrd, tmp):
+    """The stream and dgram cases, command lines unchanged, on QEMU: the
+    guest program and this peer agree with the reference machine."""
+    qemu = shutil.which("qemu-system-riscv64")
+    if not qemu:
+        print("SKIP: no qemu-system-riscv64")
+        sys.exit(SKIP)
+    ON_QEMU[0] = True
+    for fn in (case_net_stream, case_net_stream_server, case_net_dgram):
+        fn(qemu, kernel, initrd, tmp)
 
 
 def case_vsock(virt, kernel, initrd, tmp):
@@ -780,6 +799,7 @@ def main():
               "qemu": case_qemu, "net-stream": case_net_stream,
               "net-stream-server": case_net_stream_server,
               "net-dgram": case_net_dgram, "net-tap": case_net_tap,
+              "net-qemu": case_net_qemu,
               "net-tap-child": case_net_tap_child,
               "vsock": case_vsock}.get(case)
         if case == "fp":
