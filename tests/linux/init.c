@@ -682,7 +682,9 @@ static long write_full(int fd, const unsigned char *p, size_t n)
  *   1. listen on port 1234; the host connects and sends a message; the
  *      guest answers with the data ^ 0x5a and closes
  *                                      VMC vsock-in <len> <csum>
- *   2. connect to CID 2 port 5000 and send a message of 200000 bytes
+ *   2. connect to CID 2 port 5001, where nobody listens
+ *                                      VMC vsock-refused <errno>
+ *   3. connect to CID 2 port 5000 and send a message of 200000 bytes
  *      (i * 13 + 1); the host answers with a line ending in "\n"
  *                                      VMC vsock-out <sent> <reply>
  */
@@ -733,11 +735,17 @@ static void act_vsock(void)
 	}
 	sys3(SYS_close, fd, 0, 0);
 
+	/* Nobody listens on the host's port 5001: refused, not a hang. */
 	fd = (int)sys3(SYS_socket, AF_VSOCK, SOCK_STREAM, 0);
 	memset(&sa, 0, sizeof(sa));
 	sa.family = AF_VSOCK;
-	sa.port = 5000;
+	sa.port = 5001;
 	sa.cid = 2; /* VMADDR_CID_HOST */
+	result_num("vsock-refused", sys3(SYS_connect, fd, &sa, sizeof(sa)));
+	sys3(SYS_close, fd, 0, 0);
+
+	fd = (int)sys3(SYS_socket, AF_VSOCK, SOCK_STREAM, 0);
+	sa.port = 5000;
 	r = sys3(SYS_connect, fd, &sa, sizeof(sa));
 	result_num("vsock-connect", r);
 	if (r < 0) {

@@ -41,7 +41,8 @@ vmc.test= on the command line and powers off.  Each CASE is one meson test:
   vsock    -device vmc-vsock-device: the host connects to the device's
            socket and names guest port 1234 (CONNECT), the guest answers
            its message changed; then the guest connects to CID 2 port
-           5000, which is the Unix socket PATH_5000 here
+           5000, which is the Unix socket PATH_5000 here; ports nobody
+           listens on are refused both ways (no OK; ECONNRESET)
   qemu     the same kernel and initrd with a disk, entropy and -smp 2 on
            qemu-system-riscv64 -M virt and on riscv-virt: the same
            results, and the boot time to /init of both (and their ratio)
@@ -701,6 +702,16 @@ def case_vsock(virt, kernel, initrd, tmp):
             back += c
         res["back"] = back
         s.close()
+        # A port nobody listens on: closed without "OK".
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(10)
+        s.connect(path)
+        s.sendall(b"CONNECT 4321\n")
+        try:
+            res["nolistener"] = s.recv(100)
+        except OSError as e:
+            res["nolistener"] = repr(e)
+        s.close()
         c, _ = lst.accept()
         c.settimeout(30)
         got = b""
@@ -740,6 +751,12 @@ def case_vsock(virt, kernel, initrd, tmp):
         (i * 13 + 1) & 0xff for i in range(200000))
     check(got == pattern, f"guest -> host on PATH_5000: {len(got)} bytes "
           "intact")
+    check(res.get("nolistener") == b"",
+          f"CONNECT to a port the guest does not listen on: closed "
+          f"({res.get('nolistener')!r})")
+    check(r.value("vsock-refused") in ("-104", "-111"),
+          f"the guest's connect to a host port nobody listens on fails: "
+          f"{r.value('vsock-refused')} (ECONNRESET or ECONNREFUSED)")
     check(r.value("vsock-connect") == "0", "the guest's connect to CID 2")
     check(r.value("vsock-out") ==
           f"200004 host got 200004 bytes, csum {csum(pattern[4:])}",
