@@ -285,9 +285,14 @@ static int read_reg(struct vmc_gdbstub *gs, struct vmc_vcpu *v, unsigned int n,
 	return (int)m->size * 2;
 }
 
-/* Write gdb register @n from hex at *s; advances *s. */
+/*
+ * Write gdb register @n from hex at *s; advances *s.  With @lenient, a
+ * register that refuses the value (a read-only CSR) is left as it is and
+ * that is not an error: 'G' writes back every register 'g' read, and
+ * QEMU's stub accepts it the same way.  Malformed hex always is.
+ */
 static int write_reg(struct vmc_gdbstub *gs, struct vmc_vcpu *v, unsigned int n,
-		     const char **s)
+		     const char **s, bool lenient)
 {
 	const struct gdb_reg *m;
 	uint8_t bytes[16];
@@ -313,11 +318,12 @@ static int write_reg(struct vmc_gdbstub *gs, struct vmc_vcpu *v, unsigned int n,
 	for (unsigned int i = 0; i < 8 && i < m->size; i++)
 		lo |= (uint64_t)bytes[i] << (8 * i);
 	r = vmc_vcpu_set_reg(v, m->reg, lo);
-	if (r < 0 || m->size != 16)
-		return r;
-	for (unsigned int i = 0; i < 8; i++)
-		hi |= (uint64_t)bytes[8 + i] << (8 * i);
-	return vmc_vcpu_set_reg(v, m->reg + 1, hi);
+	if (r == 0 && m->size == 16) {
+		for (unsigned int i = 0; i < 8; i++)
+			hi |= (uint64_t)bytes[8 + i] << (8 * i);
+		r = vmc_vcpu_set_reg(v, m->reg + 1, hi);
+	}
+	return lenient && r == -EINVAL ? 0 : r;
 }
 
 /* Every register of every architecture fits one reply (test-gdb-arch). */
@@ -346,7 +352,7 @@ static void handle_g(struct vmc_gdbstub *gs)
 static void handle_G(struct vmc_gdbstub *gs, const char *p)
 {
 	for (unsigned int i = 0; i < gs->arch->nr_regs && *p; i++) {
-		int r = write_reg(gs, vcpu_at(gs, gs->g_cpu), i, &p);
+		int r = write_reg(gs, vcpu_at(gs, gs->g_cpu), i, &p, true);
 
 		if (r < 0) {
 			vmc__gdb_send_err(gs, -r);
@@ -792,7 +798,8 @@ void vmc__gdb_handle_packet(struct vmc_gdbstub *gs, char *p, size_t n)
 			vmc__gdb_send_err(gs, EINVAL);
 			break;
 		}
-		r = write_reg(gs, vcpu_at(gs, gs->g_cpu), (unsigned int)v, &q);
+		r = write_reg(gs, vcpu_at(gs, gs->g_cpu), (unsigned int)v, &q,
+			      false);
 		if (r < 0 || *q)
 			vmc__gdb_send_err(gs, r < 0 ? -r : EINVAL);
 		else
