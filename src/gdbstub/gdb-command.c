@@ -252,7 +252,12 @@ bad:
  * Registers and memory
  */
 
-/* The gdb register @n as little-endian hex at @out; its length. */
+/*
+ * The gdb register @n as little-endian hex at @out; its length.  A
+ * register this vCPU does not have (a CSR of an extension switched off,
+ * -EINVAL from vmc_vcpu_get_reg) is sent as 'x' digits, which gdb shows
+ * as <unavailable>, so that one absent register does not fail a 'g'.
+ */
 static int read_reg(struct vmc_gdbstub *gs, struct vmc_vcpu *v, unsigned int n,
 		    char *out)
 {
@@ -266,6 +271,10 @@ static int read_reg(struct vmc_gdbstub *gs, struct vmc_vcpu *v, unsigned int n,
 	m = &gs->arch->regs[n];
 	if (m->reg != GDB_REG_NONE) {
 		r = vmc_vcpu_get_reg(v, m->reg, &val);
+		if (r == -EINVAL) {
+			memset(out, 'x', 2u * m->size);
+			return (int)m->size * 2;
+		}
 		if (r < 0)
 			return r;
 		for (unsigned int i = 0; i < 8 && i < m->size; i++)
@@ -289,7 +298,8 @@ static int read_reg(struct vmc_gdbstub *gs, struct vmc_vcpu *v, unsigned int n,
  * Write gdb register @n from hex at *s; advances *s.  With @lenient, a
  * register that refuses the value (a read-only CSR) is left as it is and
  * that is not an error: 'G' writes back every register 'g' read, and
- * QEMU's stub accepts it the same way.  Malformed hex always is.
+ * QEMU's stub accepts it the same way; so are the 'x' digits of a
+ * register 'g' sent as unavailable.  Malformed hex always is an error.
  */
 static int write_reg(struct vmc_gdbstub *gs, struct vmc_vcpu *v, unsigned int n,
 		     const char **s, bool lenient)
@@ -302,6 +312,10 @@ static int write_reg(struct vmc_gdbstub *gs, struct vmc_vcpu *v, unsigned int n,
 	if (n >= gs->arch->nr_regs)
 		return -EINVAL;
 	m = &gs->arch->regs[n];
+	if (lenient && strspn(*s, "x") >= 2u * m->size) {
+		*s += 2u * m->size;
+		return 0;
+	}
 	for (unsigned int i = 0; i < m->size; i++) {
 		int a = vmc__gdb_hexval((unsigned char)(*s)[0]), b;
 
