@@ -54,8 +54,9 @@ static void test_riscv64(void)
 	const struct gdb_arch *a = vmc__gdb_arch_find(VMC_ARCH_RISCV64);
 
 	check_arch(VMC_ARCH_RISCV64, "pc", VMC_RISCV_REG_PC);
-	/* x0-x31, pc, then the fpu feature: f0-f31, fflags, frm, fcsr. */
-	ASSERT_EQ(a->nr_regs, 68);
+	/* x0-x31, pc, then the fpu feature: f0-f31, fflags, frm, fcsr, then
+	 * the csr feature. */
+	ASSERT_EQ(a->nr_regs, 68 + 28);
 	for (unsigned int i = 0; i < 32; i++) {
 		ASSERT_EQ(a->regs[i].reg, VMC_RISCV_REG_X(i));
 		ASSERT_EQ(a->regs[33 + i].reg, VMC_RISCV_REG_F(i));
@@ -66,6 +67,20 @@ static void test_riscv64(void)
 	ASSERT_EQ(a->regs[67].reg, VMC_RISCV_REG_CSR(3));
 	ASSERT_EQ(a->regs[67].size, 4);
 	ASSERT_NOT_NULL(strstr(a->xml, "org.gnu.gdb.riscv.fpu"));
+	/* The csr feature follows the fpu's, each 64 bits, named as gdb's
+	 * riscv target names them. */
+	ASSERT_NOT_NULL(strstr(a->xml, "</feature><feature "
+				       "name=\"org.gnu.gdb.riscv.csr\">"));
+	for (unsigned int i = 68; i < a->nr_regs; i++) {
+		ASSERT_EQ(a->regs[i].size, 8);
+		ASSERT_GE(a->regs[i].reg, VMC_RISCV_REG_CSR(0));
+		ASSERT_LE(a->regs[i].reg, VMC_RISCV_REG_CSR(0xfff));
+	}
+	ASSERT_EQ(a->regs[68].reg, VMC_RISCV_REG_CSR(0x100));
+	ASSERT_EQ(a->regs[79].reg, VMC_RISCV_REG_CSR(0x300));
+	ASSERT_EQ(a->regs[a->nr_regs - 1].reg, VMC_RISCV_REG_CSR(0xf14));
+	ASSERT_NOT_NULL(strstr(a->xml, "<reg name=\"mepc\" bitsize=\"64\""));
+	ASSERT_NOT_NULL(strstr(a->xml, "<reg name=\"satp\" bitsize=\"64\""));
 }
 
 static void test_x86_64(void)

@@ -80,6 +80,8 @@ static void test_error_replies(void)
 		"qXfer:features:read:target.xml:zz",
 		"mffffffffffffffff,8",
 		"G0011",
+		"Gxxxx",
+		"P1=xxxxxxxxxxxxxxxx",
 	};
 	static const char *const empty[] = {
 		"vMustReplyEmpty", "qTStatus", "Z7,0,1", "!",

@@ -3,7 +3,9 @@
  * riscv64 (tcg): gdb's org.gnu.gdb.riscv.cpu feature, x0..x31 under their
  * ABI names, then pc; org.gnu.gdb.riscv.fpu, f0..f31 under their ABI names
  * (as a single/double union, as gdb's own description has them), then
- * fflags, frm and fcsr.
+ * fflags, frm and fcsr; org.gnu.gdb.riscv.csr, the machine and supervisor
+ * CSRs below (read and written through VMC_RISCV_REG_CSR, as the guest's
+ * csrr/csrw would in M-mode, without a trap).
  */
 #include <libvmcore/vmc-riscv.h>
 
@@ -85,8 +87,51 @@
 	R(frm, 32, int, float, VMC_RISCV_REG_FRM)                              \
 	R(fcsr, 32, int, float, VMC_RISCV_REG_FCSR)
 
+#define CSR(n) VMC_RISCV_REG_CSR(n)
+
+/*
+ * The machine and supervisor CSRs firmware and kernel developers look at.
+ * gdb matches them by name and numbers them internally 65 + the CSR
+ * number; on the wire they follow fcsr (68, 69, ...), as the description
+ * gives no regnum.  Every one here must read without error on every hart,
+ * or the 'g' reply fails: stimecmp is there because the tcg hart always
+ * has Sstc.
+ */
+#define RISCV_CSR_REGS(R)                                                      \
+	R(sstatus, 64, int, none, CSR(0x100))                                  \
+	R(sie, 64, int, none, CSR(0x104))                                      \
+	R(stvec, 64, int, none, CSR(0x105))                                    \
+	R(scounteren, 64, int, none, CSR(0x106))                               \
+	R(sscratch, 64, int, none, CSR(0x140))                                 \
+	R(sepc, 64, int, none, CSR(0x141))                                     \
+	R(scause, 64, int, none, CSR(0x142))                                   \
+	R(stval, 64, int, none, CSR(0x143))                                    \
+	R(sip, 64, int, none, CSR(0x144))                                      \
+	R(stimecmp, 64, int, none, CSR(0x14d))                                 \
+	R(satp, 64, int, none, CSR(0x180))                                     \
+	R(mstatus, 64, int, none, CSR(0x300))                                  \
+	R(misa, 64, int, none, CSR(0x301))                                     \
+	R(medeleg, 64, int, none, CSR(0x302))                                  \
+	R(mideleg, 64, int, none, CSR(0x303))                                  \
+	R(mie, 64, int, none, CSR(0x304))                                      \
+	R(mtvec, 64, int, none, CSR(0x305))                                    \
+	R(mcounteren, 64, int, none, CSR(0x306))                               \
+	R(menvcfg, 64, int, none, CSR(0x30a))                                  \
+	R(mscratch, 64, int, none, CSR(0x340))                                 \
+	R(mepc, 64, int, none, CSR(0x341))                                     \
+	R(mcause, 64, int, none, CSR(0x342))                                   \
+	R(mtval, 64, int, none, CSR(0x343))                                    \
+	R(mip, 64, int, none, CSR(0x344))                                      \
+	R(cycle, 64, int, none, CSR(0xc00))                                    \
+	R(time, 64, int, none, CSR(0xc01))                                     \
+	R(instret, 64, int, none, CSR(0xc02))                                  \
+	R(mhartid, 64, int, none, CSR(0xf14))
+
 #define RISCV_ENUM(name, bits, type, group, reg) GDB_ENUM_REG(RV_, name)
-enum { RISCV_CPU_REGS(RISCV_ENUM) RISCV_FPU_REGS(RISCV_ENUM) RV_NR_REGS };
+enum {
+	RISCV_CPU_REGS(RISCV_ENUM) RISCV_FPU_REGS(RISCV_ENUM)
+		RISCV_CSR_REGS(RISCV_ENUM) RV_NR_REGS
+};
 
 /* clang-format off */
 static const char xml[] =
@@ -101,11 +146,15 @@ static const char xml[] =
 	"</union>"
 	RISCV_FPU_REGS(GDB_XML_REG)
 	"</feature>"
+	"<feature name=\"org.gnu.gdb.riscv.csr\">"
+	RISCV_CSR_REGS(GDB_XML_REG)
+	"</feature>"
 	GDB_XML_TAIL;
 /* clang-format on */
 
-static const struct gdb_reg regs[] = {RISCV_CPU_REGS(GDB_TABLE_REG)
-					      RISCV_FPU_REGS(GDB_TABLE_REG)};
+static const struct gdb_reg regs[] = {
+	RISCV_CPU_REGS(GDB_TABLE_REG) RISCV_FPU_REGS(GDB_TABLE_REG)
+		RISCV_CSR_REGS(GDB_TABLE_REG)};
 
 const struct gdb_arch vmc__gdb_arch_riscv64 = {
 	.arch = VMC_ARCH_RISCV64,

@@ -252,7 +252,12 @@ bad:
  * Registers and memory
  */
 
-/* The gdb register @n as little-endian hex at @out; its length. */
+/*
+ * The gdb register @n as little-endian hex at @out; its length.  A
+ * register this vCPU does not have (a CSR of an extension switched off,
+ * -EINVAL from vmc_vcpu_get_reg) is sent as 'x' digits, which gdb shows
+ * as <unavailable>, so that one absent register does not fail a 'g'.
+ */
 static int read_reg(struct vmc_gdbstub *gs, struct vmc_vcpu *v, unsigned int n,
 		    char *out)
 {
@@ -266,6 +271,10 @@ static int read_reg(struct vmc_gdbstub *gs, struct vmc_vcpu *v, unsigned int n,
 	m = &gs->arch->regs[n];
 	if (m->reg != GDB_REG_NONE) {
 		r = vmc_vcpu_get_reg(v, m->reg, &val);
+		if (r == -EINVAL) {
+			memset(out, 'x', 2u * m->size);
+			return (int)m->size * 2;
+		}
 		if (r < 0)
 			return r;
 		for (unsigned int i = 0; i < 8 && i < m->size; i++)
@@ -285,9 +294,15 @@ static int read_reg(struct vmc_gdbstub *gs, struct vmc_vcpu *v, unsigned int n,
 	return (int)m->size * 2;
 }
 
-/* Write gdb register @n from hex at *s; advances *s. */
+/*
+ * Write gdb register @n from hex at *s; advances *s.  With @lenient, a
+ * register that refuses the value (a read-only CSR) is left as it is and
+ * that is not an error: 'G' writes back every register 'g' read, and
+ * QEMU's stub accepts it the same way; so are the 'x' digits of a
+ * register 'g' sent as unavailable.  Malformed hex always is an error.
+ */
 static int write_reg(struct vmc_gdbstub *gs, struct vmc_vcpu *v, unsigned int n,
-		     const char **s)
+		     const char **s, bool lenient)
 {
 	const struct gdb_reg *m;
 	uint8_t bytes[16];
@@ -297,6 +312,10 @@ static int write_reg(struct vmc_gdbstub *gs, struct vmc_vcpu *v, unsigned int n,
 	if (n >= gs->arch->nr_regs)
 		return -EINVAL;
 	m = &gs->arch->regs[n];
+	if (lenient && strspn(*s, "x") >= 2u * m->size) {
+		*s += 2u * m->size;
+		return 0;
+	}
 	for (unsigned int i = 0; i < m->size; i++) {
 		int a = vmc__gdb_hexval((unsigned char)(*s)[0]), b;
 
@@ -313,11 +332,12 @@ static int write_reg(struct vmc_gdbstub *gs, struct vmc_vcpu *v, unsigned int n,
 	for (unsigned int i = 0; i < 8 && i < m->size; i++)
 		lo |= (uint64_t)bytes[i] << (8 * i);
 	r = vmc_vcpu_set_reg(v, m->reg, lo);
-	if (r < 0 || m->size != 16)
-		return r;
-	for (unsigned int i = 0; i < 8; i++)
-		hi |= (uint64_t)bytes[8 + i] << (8 * i);
-	return vmc_vcpu_set_reg(v, m->reg + 1, hi);
+	if (r == 0 && m->size == 16) {
+		for (unsigned int i = 0; i < 8; i++)
+			hi |= (uint64_t)bytes[8 + i] << (8 * i);
+		r = vmc_vcpu_set_reg(v, m->reg + 1, hi);
+	}
+	return lenient && r == -EINVAL ? 0 : r;
 }
 
 /* Every register of every architecture fits one reply (test-gdb-arch). */
@@ -346,7 +366,7 @@ static void handle_g(struct vmc_gdbstub *gs)
 static void handle_G(struct vmc_gdbstub *gs, const char *p)
 {
 	for (unsigned int i = 0; i < gs->arch->nr_regs && *p; i++) {
-		int r = write_reg(gs, vcpu_at(gs, gs->g_cpu), i, &p);
+		int r = write_reg(gs, vcpu_at(gs, gs->g_cpu), i, &p, true);
 
 		if (r < 0) {
 			vmc__gdb_send_err(gs, -r);
@@ -792,7 +812,8 @@ void vmc__gdb_handle_packet(struct vmc_gdbstub *gs, char *p, size_t n)
 			vmc__gdb_send_err(gs, EINVAL);
 			break;
 		}
-		r = write_reg(gs, vcpu_at(gs, gs->g_cpu), (unsigned int)v, &q);
+		r = write_reg(gs, vcpu_at(gs, gs->g_cpu), (unsigned int)v, &q,
+			      false);
 		if (r < 0 || *q)
 			vmc__gdb_send_err(gs, r < 0 ? -r : EINVAL);
 		else
