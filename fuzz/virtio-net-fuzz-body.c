@@ -30,6 +30,7 @@
 #include <libvmcore/libvmcore.h>
 
 #include "virtio-net-fuzz-body.h"
+#include "virtio-fuzz-driver.h"
 
 #define DEV_BASE 0x10000000ull
 
@@ -128,61 +129,12 @@ static int setup(void)
 
 static void wr(uint64_t off, uint32_t v)
 {
-	check(vmc_as_write(st.as, st.base + off, &v, 4) == 0);
+	vmc_fuzz_mmio_wr(st.as, st.base + off, v);
 }
 
 static uint32_t rd(uint64_t off)
 {
-	uint32_t v = 0;
-
-	check(vmc_as_read(st.as, st.base + off, &v, 4) == 0);
-	return v;
-}
-
-static void run_loop(void)
-{
-	for (int i = 0; i < 3; i++)
-		vmc_loop_run_once(st.loop, false);
-}
-
-static uint64_t used_addr(unsigned int q, unsigned int num)
-{
-	uint64_t avail = VMC_FUZZ_NET_QUEUE(q) + 16 * num;
-
-	return (avail + 6 + 2 * num + 255) & ~255ull;
-}
-
-static void drive(bool legacy, uint64_t features, unsigned int num)
-{
-	wr(0x070, 0);
-	wr(0x070, 1 | 2);
-	wr(0x024, 0);
-	wr(0x020, (uint32_t)features);
-	wr(0x024, 1);
-	wr(0x020, (uint32_t)(features >> 32));
-	if (!legacy)
-		wr(0x070, 1 | 2 | 8);
-	else
-		wr(0x028, 256);
-	for (unsigned int q = 0; q < 2; q++) {
-		uint64_t desc = VMC_FUZZ_NET_QUEUE(q);
-
-		wr(0x030, q);
-		wr(0x038, num);
-		if (legacy) {
-			wr(0x03c, 256);
-			wr(0x040, (uint32_t)(desc >> 8));
-			continue;
-		}
-		wr(0x080, (uint32_t)desc);
-		wr(0x084, 0);
-		wr(0x090, (uint32_t)(desc + 16 * num));
-		wr(0x094, 0);
-		wr(0x0a0, (uint32_t)used_addr(q, num));
-		wr(0x0a4, 0);
-		wr(0x044, 1);
-	}
-	wr(0x070, 1 | 2 | (legacy ? 0 : 8) | 4);
+	return vmc_fuzz_mmio_rd(st.as, st.base + off);
 }
 
 /* Send the input's frames while the device takes them. */
@@ -245,13 +197,14 @@ int vmc_fuzz_virtio_net(const uint8_t *data, size_t size)
 
 	st.base = DEV_BASE + 0x1000 * legacy;
 	wr(0x070, 0);
-	run_loop(); /* rx_ready after the reset, if the device was stopped */
+	vmc_fuzz_run_loop(st.loop); /* rx_ready after the reset, if the device
+				       was stopped */
 	memset(st.host, 0, VMC_FUZZ_NET_RAM_SIZE);
 	memcpy(st.host, data + VMC_FUZZ_NET_PREFIX, n);
-	drive(legacy, features, num);
-	run_loop();
+	vmc_fuzz_drive(st.as, st.base, legacy, features, num);
+	vmc_fuzz_run_loop(st.loop);
 	wr(0x050, 1);
-	run_loop();
+	vmc_fuzz_run_loop(st.loop);
 	network(lens, 4);
 	if (data[0] & 0x40) {
 		vmc_virtio_net_set_link(st.devs[legacy], false);
@@ -259,10 +212,10 @@ int vmc_fuzz_virtio_net(const uint8_t *data, size_t size)
 		vmc_virtio_net_set_link(st.devs[legacy], true);
 	}
 	wr(0x050, 0);
-	run_loop();
+	vmc_fuzz_run_loop(st.loop);
 	network(lens + 4, 4);
 	wr(0x050, 1);
-	run_loop();
+	vmc_fuzz_run_loop(st.loop);
 
 	if (rd(0x070) & VMC_VIRTIO_STATUS_DEVICE_NEEDS_RESET)
 		st.broken++;
@@ -270,14 +223,14 @@ int vmc_fuzz_virtio_net(const uint8_t *data, size_t size)
 	/* Reset with whatever is held; nothing is published after. */
 	wr(0x070, 0);
 	for (unsigned int q = 0; q < 2; q++)
-		memcpy(&idx[q], st.host + used_addr(q, num) + 2, 2);
-	run_loop();
+		memcpy(&idx[q], st.host + vmc_fuzz_used_addr(q, num) + 2, 2);
+	vmc_fuzz_run_loop(st.loop);
 	network(lens, 2);
-	run_loop();
+	vmc_fuzz_run_loop(st.loop);
 	for (unsigned int q = 0; q < 2; q++) {
 		uint16_t now;
 
-		memcpy(&now, st.host + used_addr(q, num) + 2, 2);
+		memcpy(&now, st.host + vmc_fuzz_used_addr(q, num) + 2, 2);
 		check(now == idx[q]);
 	}
 	return 0;

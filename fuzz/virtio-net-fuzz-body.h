@@ -4,6 +4,8 @@
  * virtio-net-fuzz-body.c).  Aborts when the device breaks a rule.
  */
 #ifndef VMC_FUZZ_VIRTIO_NET_FUZZ_BODY_H
+#include "virtio-fuzz-driver.h"
+
 #define VMC_FUZZ_VIRTIO_NET_FUZZ_BODY_H
 
 #include <stddef.h>
@@ -12,7 +14,7 @@
 /* Guest RAM of the fuzzed machine: [0, VMC_FUZZ_NET_RAM_SIZE). */
 #define VMC_FUZZ_NET_RAM_SIZE 0x10000u
 /* Guest address of queue q's descriptor table (rings follow). */
-#define VMC_FUZZ_NET_QUEUE(q) (0x100u + 0x400u * (q))
+#define VMC_FUZZ_NET_QUEUE(q) VMC_FUZZ_VIRTIO_QUEUE(q)
 /* Bytes of the input before guest RAM: flags, then frame lengths. */
 #define VMC_FUZZ_NET_PREFIX 9u
 

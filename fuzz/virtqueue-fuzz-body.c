@@ -31,6 +31,7 @@
 #include <libvmcore/libvmcore.h>
 
 #include "virtqueue-fuzz-body.h"
+#include "virtio-fuzz-driver.h"
 
 #define DEV_BASE 0x10000000ull
 
@@ -130,57 +131,12 @@ static int setup(void)
 
 static void wr(uint64_t off, uint32_t v)
 {
-	check(vmc_as_write(st.as, st.base + off, &v, 4) == 0);
+	vmc_fuzz_mmio_wr(st.as, st.base + off, v);
 }
 
 static uint32_t rd(uint64_t off)
 {
-	uint32_t v = 0;
-
-	check(vmc_as_read(st.as, st.base + off, &v, 4) == 0);
-	return v;
-}
-
-static void run_loop(void)
-{
-	for (int i = 0; i < 3; i++)
-		vmc_loop_run_once(st.loop, false);
-}
-
-/* The driver side: reset, negotiate, set up both queues, go. */
-static void drive(bool legacy, uint64_t features, unsigned int num)
-{
-	wr(0x070, 0);
-	wr(0x070, 1 | 2);
-	wr(0x024, 0);
-	wr(0x020, (uint32_t)features);
-	wr(0x024, 1);
-	wr(0x020, (uint32_t)(features >> 32));
-	if (!legacy)
-		wr(0x070, 1 | 2 | 8);
-	else
-		wr(0x028, 256);
-	for (unsigned int q = 0; q < 2; q++) {
-		uint64_t desc = VMC_FUZZ_VQ_QUEUE(q);
-		uint64_t avail = desc + 16 * num;
-		uint64_t used = (avail + 6 + 2 * num + 255) & ~255ull;
-
-		wr(0x030, q);
-		wr(0x038, num);
-		if (legacy) {
-			wr(0x03c, 256);
-			wr(0x040, (uint32_t)(desc >> 8));
-			continue;
-		}
-		wr(0x080, (uint32_t)desc);
-		wr(0x084, 0);
-		wr(0x090, (uint32_t)avail);
-		wr(0x094, 0);
-		wr(0x0a0, (uint32_t)used);
-		wr(0x0a4, 0);
-		wr(0x044, 1);
-	}
-	wr(0x070, 1 | 2 | (legacy ? 0 : 8) | 4);
+	return vmc_fuzz_mmio_rd(st.as, st.base + off);
 }
 
 int vmc_fuzz_virtqueue(const uint8_t *data, size_t size)
@@ -216,10 +172,10 @@ int vmc_fuzz_virtqueue(const uint8_t *data, size_t size)
 	memset(st.host, 0, VMC_FUZZ_VQ_RAM_SIZE);
 	memcpy(st.host, data + 2, n);
 	st.popped = st.pushed = st.after_reset = 0;
-	drive(legacy, features, num);
+	vmc_fuzz_drive(st.as, st.base, legacy, features, num);
 	wr(0x050, 0);
 	wr(0x050, 1);
-	run_loop();
+	vmc_fuzz_run_loop(st.loop);
 
 	/* A second round: the driver publishes @more further entries. */
 	for (unsigned int q = 0; q < 2 && more; q++) {
@@ -231,7 +187,7 @@ int vmc_fuzz_virtqueue(const uint8_t *data, size_t size)
 		memcpy(st.host + avail + 2, &idx, 2);
 		wr(0x050, q);
 	}
-	run_loop();
+	vmc_fuzz_run_loop(st.loop);
 
 	check(st.after_reset == 0);
 	check(st.pushed <= st.popped);
