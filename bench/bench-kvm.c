@@ -38,42 +38,9 @@
 #include <sys/wait.h>
 
 #include "../tests/kvm-guest.h"
+#include "bench-stats.h"
 
 static struct vmc_loop *loop;
-
-static int cmp_i64(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/*
- * The median of the per-round ratios a[i] / b[i]: each round's two sides
- * ran back to back, so load from elsewhere on the host mostly cancels.
- */
-static double paired_ratio(const int64_t *a, const int64_t *b, int n)
-{
-	double r[256];
-
-	for (int i = 0; i < n; i++)
-		r[i] = (double)a[i] / (double)b[i];
-	qsort(r, (size_t)n, sizeof(r[0]), cmp_double);
-	return r[n / 2];
-}
-
-static int64_t median(int64_t *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_i64);
-	return v[n / 2];
-}
 
 /* ------------------------------------------------------------------------
  * The raw side: the same guest under bare ioctls.
@@ -588,17 +555,18 @@ int main(void)
 				d[i] = raw_pio(n_pio);
 			}
 		}
-		ratio = paired_ratio(a, b, ROUNDS);
-		ratio_l = paired_ratio(c, d, ROUNDS);
-		mv = median(a, ROUNDS);
-		mr = median(b, ROUNDS);
+		ratio = vmc_bench_paired_ratio(a, b, ROUNDS);
+		ratio_l = vmc_bench_paired_ratio(c, d, ROUNDS);
+		mv = vmc_bench_median(a, ROUNDS);
+		mr = vmc_bench_median(b, ROUNDS);
 		printf("pio round trip: libvmcore %.3f us/exit, raw KVM_RUN "
 		       "%.3f us/exit (medians), ratio %.3f (target <= 1.03)\n",
 		       mv / 1e3 / (n_pio - 1), mr / 1e3 / (n_pio - 1), ratio);
 		printf("  lockless region: libvmcore %.3f us/exit, raw %.3f "
 		       "us/exit, ratio %.3f\n",
-		       median(c, ROUNDS) / 1e3 / (n_pio - 1),
-		       median(d, ROUNDS) / 1e3 / (n_pio - 1), ratio_l);
+		       vmc_bench_median(c, ROUNDS) / 1e3 / (n_pio - 1),
+		       vmc_bench_median(d, ROUNDS) / 1e3 / (n_pio - 1),
+		       ratio_l);
 	}
 
 	if (want("ioeventfd")) {
@@ -624,9 +592,9 @@ int main(void)
 				d[i] = raw_ioeventfd(n_ioev, true, &wd[i]);
 			}
 		}
-		ratio = paired_ratio(b, a, ROUNDS);
-		mv = median(a, ROUNDS);
-		mr = median(b, ROUNDS);
+		ratio = vmc_bench_paired_ratio(b, a, ROUNDS);
+		mv = vmc_bench_median(a, ROUNDS);
+		mr = vmc_bench_median(b, ROUNDS);
 		printf("ioeventfd writes, consumed: libvmcore %.3f Mwrites/s "
 		       "(loop handler, polling 50 us, %.1f writes/wake-up), "
 		       "raw %.3f Mwrites/s (read() thread, %.1f "
@@ -640,12 +608,13 @@ int main(void)
 		       "writes/wake-up), "
 		       "ratio %.3f to the read() thread, libvmcore/epoll "
 		       "%.3f\n",
-		       n_ioev / (median(c, ROUNDS) / 1e3),
+		       n_ioev / (vmc_bench_median(c, ROUNDS) / 1e3),
 		       (double)n_ioev / (double)wc[0],
-		       paired_ratio(b, c, ROUNDS),
-		       n_ioev / (median(d, ROUNDS) / 1e3),
+		       vmc_bench_paired_ratio(b, c, ROUNDS),
+		       n_ioev / (vmc_bench_median(d, ROUNDS) / 1e3),
 		       (double)n_ioev / (double)wd[0],
-		       paired_ratio(b, d, ROUNDS), paired_ratio(d, c, ROUNDS));
+		       vmc_bench_paired_ratio(b, d, ROUNDS),
+		       vmc_bench_paired_ratio(d, c, ROUNDS));
 	}
 
 	if (want("life")) {
@@ -675,34 +644,38 @@ int main(void)
 				c[i] = raw_life(true);
 			}
 		}
-		ratio = paired_ratio(a, b, LROUNDS);
-		ratio_c = paired_ratio(a, c, LROUNDS);
-		ratio_e = paired_ratio(e, b, LROUNDS);
-		ratio_ec = paired_ratio(e, c, LROUNDS);
-		mv = median(a, LROUNDS);
-		mr = median(b, LROUNDS);
+		ratio = vmc_bench_paired_ratio(a, b, LROUNDS);
+		ratio_c = vmc_bench_paired_ratio(a, c, LROUNDS);
+		ratio_e = vmc_bench_paired_ratio(e, b, LROUNDS);
+		ratio_ec = vmc_bench_paired_ratio(e, c, LROUNDS);
+		mv = vmc_bench_median(a, LROUNDS);
+		mr = vmc_bench_median(b, LROUNDS);
 		bios = write_bios();
 		for (int i = 0; i < QROUNDS; i++)
 			q[i] = qemu_life(bios);
 		unlink(bios);
 		if (q[0] >= 0)
-			mq = median(q, QROUNDS);
+			mq = vmc_bench_median(q, QROUNDS);
 		printf("create/run to HLT/destroy: libvmcore %.3f ms (halt "
 		       "polling 50 us), raw %.3f ms (medians), ratio %.3f "
 		       "(target <= 1.2)\n",
 		       mv / 1e6, mr / 1e6, ratio);
 		printf("  raw with KVM_SET_CPUID2 (libvmcore's vCPU setup): "
 		       "%.3f ms, ratio %.3f\n",
-		       median(c, LROUNDS) / 1e6, ratio_c);
+		       vmc_bench_median(c, LROUNDS) / 1e6, ratio_c);
 		printf("  without halt polling: libvmcore %.3f ms, ratio %.3f, "
 		       "%.3f with KVM_SET_CPUID2\n",
-		       median(e, LROUNDS) / 1e6, ratio_e, ratio_ec);
+		       vmc_bench_median(e, LROUNDS) / 1e6, ratio_e, ratio_ec);
 		/*
 		 * The kernel's share (SRCU grace periods at memslot changes
 		 * and VM teardown) swings by milliseconds with the host's
 		 * load; the fastest tenth of each side shows what a quiet
-		 * host costs.  median() left every array sorted.
+		 * host costs.
 		 */
+		vmc_bench_sort(a, LROUNDS);
+		vmc_bench_sort(b, LROUNDS);
+		vmc_bench_sort(c, LROUNDS);
+		vmc_bench_sort(e, LROUNDS);
 		printf("  fastest tenth of rounds: libvmcore %.3f ms (%.3f "
 		       "without halt polling), raw %.3f ms (%.3f with "
 		       "KVM_SET_CPUID2), ratio %.3f\n",

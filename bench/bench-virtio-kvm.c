@@ -33,45 +33,13 @@
 #include <sys/mman.h>
 
 #include "../tests/kvm-guest.h"
+#include "bench-stats.h"
 
 #define VQ_AVAIL 0x31000
 #define VQ_USED 0x32000
 #define VQ_NUM 8
 
 static struct vmc_loop *loop;
-
-static int cmp_i64(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double paired_ratio(const int64_t *a, const int64_t *b, int n)
-{
-	double r[64];
-
-	for (int i = 0; i < n; i++)
-		r[i] = (double)a[i] / (double)b[i];
-	qsort(r, (size_t)n, sizeof(r[0]), cmp_double);
-	return r[n / 2];
-}
-
-static int64_t median(const int64_t *v, int n)
-{
-	int64_t s[64];
-
-	memcpy(s, v, sizeof(*v) * (size_t)n);
-	qsort(s, (size_t)n, sizeof(*s), cmp_i64);
-	return s[n / 2];
-}
 
 /* ------------------------------------------------------------------------
  * The vmc side.
@@ -455,15 +423,15 @@ int main(void)
 	       (unsigned long long)n, ROUNDS);
 	printf("  raw KVM (ioeventfd + host thread + resample irqfd): "
 	       "%.2f us\n",
-	       (double)median(b, ROUNDS) / 1e3 / (double)n);
+	       (double)vmc_bench_median(b, ROUNDS) / 1e3 / (double)n);
 	printf("  vmc, device on the loop thread:                     "
 	       "%.2f us  ratio %.3f\n",
-	       (double)median(a, ROUNDS) / 1e3 / (double)n,
-	       paired_ratio(a, b, ROUNDS));
+	       (double)vmc_bench_median(a, ROUNDS) / 1e3 / (double)n,
+	       vmc_bench_paired_ratio(a, b, ROUNDS));
 	printf("  vmc, device on an I/O thread (irq_any_thread):      "
 	       "%.2f us  ratio %.3f (target <= 1.1)\n",
-	       (double)median(c, ROUNDS) / 1e3 / (double)n,
-	       paired_ratio(c, b, ROUNDS));
+	       (double)vmc_bench_median(c, ROUNDS) / 1e3 / (double)n,
+	       vmc_bench_paired_ratio(c, b, ROUNDS));
 	vmc_iothread_free(iot);
 	vmc_loop_unref(loop);
 	return 0;
