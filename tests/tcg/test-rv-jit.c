@@ -12,6 +12,7 @@
  * architectural register, the trap CSRs, instret and RAM must agree.
  * usage: test-rv-jit [SEED [COUNT]]
  */
+#include <fenv.h>
 #include <stdlib.h>
 
 #include "../../fuzz/rv-jit-fuzz-body.h"
@@ -269,6 +270,12 @@ int main(int argc, char **argv)
 	vmc_test_seed(argc, argv);
 	run_streams(count);
 	run_fp_streams(count);
+	/* The host thread rounding upwards: translated F/D code runs in
+	 * RNE all the same, and the host finds its own mode afterwards. */
+	ASSERT_EQ(fesetround(FE_UPWARD), 0);
+	run_fp_streams(count / 4);
+	ASSERT_EQ(fegetround(), FE_UPWARD);
+	fesetround(FE_TONEAREST);
 	vmc_test_fuzz_edges(rv_jit_diff_one);
 	vmc_test_fuzz_noise(rv_jit_diff_one, buf, sizeof(buf),
 			    vmc_test_scale(500));
