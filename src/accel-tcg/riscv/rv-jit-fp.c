@@ -39,10 +39,10 @@
  * Inline: fadd, fsub, fmul, fdiv, fsqrt; fmadd, fmsub, fnmsub, fnmadd when
  * the host has FMA3 (one rounding, the fused result); fsgnj*, fmin/fmax
  * of unequal ordered operands; feq, flt, fle; fmv between the files; fcvt
- * between the formats, from signed and 32-bit unsigned integers, and to
- * signed integers in RNE or RTZ; flw, fld, fsw, fsd with the TLB fast
- * path.  The rest (fclass, other conversions, other rounding modes) call
- * the helper as before.
+ * between the formats and from integers (an unsigned 64-bit one below
+ * 2^63), and to integers in RNE or RTZ; flw, fld, fsw, fsd with the TLB
+ * fast path.  The rest (fclass, other rounding modes) call the helper as
+ * before.
  */
 #include "rv-jit-fp.h"
 
@@ -61,6 +61,7 @@ void rv_jit_fp_init(struct rv_jit_fp *st)
 {
 	*st = (struct rv_jit_fp){0};
 #if defined(__x86_64__)
+	__builtin_cpu_init();
 	st->fma = __builtin_cpu_supports("fma");
 #endif
 }
@@ -101,10 +102,13 @@ static bool is_single(unsigned op)
 	case VMC__RV_OP_FLT_S:
 	case VMC__RV_OP_FLE_S:
 	case VMC__RV_OP_FCVT_W_S:
+	case VMC__RV_OP_FCVT_WU_S:
 	case VMC__RV_OP_FCVT_L_S:
+	case VMC__RV_OP_FCVT_LU_S:
 	case VMC__RV_OP_FCVT_S_W:
 	case VMC__RV_OP_FCVT_S_WU:
 	case VMC__RV_OP_FCVT_S_L:
+	case VMC__RV_OP_FCVT_S_LU:
 	case VMC__RV_OP_FCVT_D_S:
 		return true;
 	default:
@@ -174,14 +178,20 @@ static int needs(const struct rv_jit_fp *st, unsigned op, unsigned rm)
 	case VMC__RV_OP_FCVT_S_W:
 	case VMC__RV_OP_FCVT_S_WU:
 	case VMC__RV_OP_FCVT_S_L:
+	case VMC__RV_OP_FCVT_S_LU:
 	case VMC__RV_OP_FCVT_D_L:
+	case VMC__RV_OP_FCVT_D_LU:
 		if (rm != RM_RNE && rm != RM_DYN)
 			return -1;
 		return NEED_RM | NEED_NX;
 	case VMC__RV_OP_FCVT_W_S:
+	case VMC__RV_OP_FCVT_WU_S:
 	case VMC__RV_OP_FCVT_L_S:
+	case VMC__RV_OP_FCVT_LU_S:
 	case VMC__RV_OP_FCVT_W_D:
+	case VMC__RV_OP_FCVT_WU_D:
 	case VMC__RV_OP_FCVT_L_D:
+	case VMC__RV_OP_FCVT_LU_D:
 		/* RTZ (C's casts) as cvtt*, RNE on MXCSR's mode. */
 		if (rm != RM_RNE && rm != RM_RTZ && rm != RM_DYN)
 			return -1;
@@ -221,9 +231,11 @@ uint64_t rv_jit_fp_xregs(const struct rv_insn *in, uint64_t *written)
 	case VMC__RV_OP_FCVT_S_W:
 	case VMC__RV_OP_FCVT_S_WU:
 	case VMC__RV_OP_FCVT_S_L:
+	case VMC__RV_OP_FCVT_S_LU:
 	case VMC__RV_OP_FCVT_D_W:
 	case VMC__RV_OP_FCVT_D_WU:
 	case VMC__RV_OP_FCVT_D_L:
+	case VMC__RV_OP_FCVT_D_LU:
 	case VMC__RV_OP_FMV_W_X:
 	case VMC__RV_OP_FMV_D_X:
 		m = 1ull << in->rs1;
@@ -542,8 +554,8 @@ static void compare(struct fpe *e, unsigned kind, bool dbl)
 	jx_setcc(j, cc[kind], RAX);
 }
 
-/* fcvt.[wl].[sd] in RNE or RTZ: the result in rax. */
-static void to_int(struct fpe *e, bool dbl, bool l)
+/* fcvt.{w,wu,l,lu}.[sd] (kind 0-3) in RNE or RTZ: the result in rax. */
+static void to_int(struct fpe *e, bool dbl, unsigned kind)
 {
 	struct jx *j = e->j;
 	unsigned rm = (e->in->raw >> 12) & 7;
@@ -551,20 +563,42 @@ static void to_int(struct fpe *e, bool dbl, bool l)
 	if (!dbl)
 		check_box(e, e->in->rs1);
 	/* cvt[t]s[sd]2si: x86's integer indefinite (the most negative)
-	 * for a NaN or out of range; the helper decides. */
-	sse_m(j, dbl ? 0xf2 : 0xf3, l, rm == RM_RTZ ? 0x2c : 0x2d, RAX,
+	 * for a NaN or out of range, the helper's case; the unsigned ones
+	 * convert to 64 bits and fail outside their range. */
+	sse_m(j, dbl ? 0xf2 : 0xf3, kind != 0, rm == RM_RTZ ? 0x2c : 0x2d, RAX,
 	      OFF_F(e->in->rs1));
-	jx_alui(j, l, ALU_CMP, RAX, 1); /* overflows for the most negative */
-	fail(e, CC_O);
-	if (!l)
+	switch (kind) {
+	case 0:
+	case 2:
+		/* cmp rax, 1 overflows for the most negative only */
+		jx_alui(j, kind == 2, ALU_CMP, RAX, 1);
+		fail(e, CC_O);
+		break;
+	case 1:
+		jx_mov(j, RCX, RAX);
+		jx_shi(j, true, SH_SHR, RCX, 32);
+		fail(e, CC_NE);
+		break;
+	default:
+		jx_rr(j, true, 0x85, RAX, RAX); /* test rax, rax */
+		fail(e, CC_S);
+		break;
+	}
+	if (kind < 2)
 		jx_movsxd(j, RAX, RAX);
 }
 
-/* fcvt.[sd].{w,wu,l} from x register a. */
+/* fcvt.[sd].{w,wu,l,lu} (kind 0-3) from x register a; lu only below
+ * 2^63. */
 static void from_int(struct fpe *e, unsigned a, unsigned kind, bool dbl)
 {
 	struct jx *j = e->j;
 
+	if (kind == 3) {
+		jx_rr(j, true, 0x85, a, a); /* test a, a */
+		fail(e, CC_S);
+		kind = 2;
+	}
 	if (!dbl)
 		sse_r(j, 0x66, false, 0x76, XMM0, XMM0); /* the box */
 	if (kind == 1) {
@@ -684,21 +718,27 @@ bool rv_jit_fp_emit(struct jc *c, struct rv_jit_fp *st,
 		compare(&e, (in->raw >> 12) & 3, dbl);
 		break;
 	case VMC__RV_OP_FCVT_W_S:
-	case VMC__RV_OP_FCVT_W_D:
-		to_int(&e, dbl, false);
-		break;
+	case VMC__RV_OP_FCVT_WU_S:
 	case VMC__RV_OP_FCVT_L_S:
+	case VMC__RV_OP_FCVT_LU_S:
+		to_int(&e, false, op - VMC__RV_OP_FCVT_W_S);
+		break;
+	case VMC__RV_OP_FCVT_W_D:
+	case VMC__RV_OP_FCVT_WU_D:
 	case VMC__RV_OP_FCVT_L_D:
-		to_int(&e, dbl, true);
+	case VMC__RV_OP_FCVT_LU_D:
+		to_int(&e, true, op - VMC__RV_OP_FCVT_W_D);
 		break;
 	case VMC__RV_OP_FCVT_S_W:
 	case VMC__RV_OP_FCVT_S_WU:
 	case VMC__RV_OP_FCVT_S_L:
+	case VMC__RV_OP_FCVT_S_LU:
 		from_int(&e, a, op - VMC__RV_OP_FCVT_S_W, false);
 		break;
 	case VMC__RV_OP_FCVT_D_W:
 	case VMC__RV_OP_FCVT_D_WU:
 	case VMC__RV_OP_FCVT_D_L:
+	case VMC__RV_OP_FCVT_D_LU:
 		from_int(&e, a, op - VMC__RV_OP_FCVT_D_W, true);
 		break;
 	case VMC__RV_OP_FCVT_S_D:
