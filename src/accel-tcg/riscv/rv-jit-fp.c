@@ -38,7 +38,7 @@
  *
  * Inline: fadd, fsub, fmul, fdiv, fsqrt; fmadd, fmsub, fnmsub, fnmadd when
  * the host has FMA3 (one rounding, the fused result); fsgnj*, fmin/fmax
- * of unequal ordered operands; feq, flt, fle; fmv between the files; fcvt
+ * of ordered operands; feq, flt, fle; fmv between the files; fcvt
  * between the formats and from integers (an unsigned 64-bit one below
  * 2^63), and to integers in RNE or RTZ; flw, fld, fsw, fsd with the TLB
  * fast path.  The rest (fclass, other rounding modes) call the helper as
@@ -360,6 +360,32 @@ static void check_normal(struct fpe *e, bool dbl)
 	fail(e, CC_AE);
 }
 
+/* For a product: fail unless xmm0 passes check_normal() or is a zero
+ * with a zero operand (exact: no underflow). */
+static void check_product(struct fpe *e, bool dbl)
+{
+	struct jx *j = e->j;
+	uint8_t *ok1, *ok2;
+
+	exponent(e, dbl);
+	jx_alui(j, false, ALU_SUB, RAX, 2);
+	jx_alui(j, false, ALU_CMP, RAX, dbl ? 0x7ff - 2 : 0xff - 2);
+	ok1 = jx_jcc_fwd(j, CC_B);
+	/* A zero result (all bits but the sign clear)... */
+	sse_r(j, 0x66, dbl, 0x7e, XMM0, RAX); /* movq rax / movd eax */
+	jx_alu(j, dbl, ALU_ADD, RAX, RAX);
+	fail(e, CC_NE);
+	/* ...from a zero operand. */
+	jx_mem(j, dbl, 0x8b, RAX, RBP, OFF_F(e->in->rs1), false);
+	jx_alu(j, dbl, ALU_ADD, RAX, RAX);
+	ok2 = jx_jcc_fwd(j, CC_E);
+	jx_mem(j, dbl, 0x8b, RAX, RBP, OFF_F(e->in->rs2), false);
+	jx_alu(j, dbl, ALU_ADD, RAX, RAX);
+	fail(e, CC_NE);
+	jx_patch_here(j, ok1);
+	jx_patch_here(j, ok2);
+}
+
 /* Store xmm0 to f[rd] (a single's box is in its upper half already). */
 static void store_f(struct fpe *e)
 {
@@ -429,7 +455,9 @@ static void arith(struct fpe *e, uint8_t sseop, bool dbl, bool normal)
 		sse_m(j, 0xf3, false, 0x7e, XMM0, OFF_F(in->rs1));
 		sse_m(j, dbl ? 0xf2 : 0xf3, false, sseop, XMM0, OFF_F(in->rs2));
 	}
-	if (normal)
+	if (sseop == 0x59)
+		check_product(e, dbl);
+	else if (normal)
 		check_normal(e, dbl);
 	else
 		check_finite(e, dbl);
@@ -506,8 +534,9 @@ static void sgnj(struct fpe *e, unsigned kind, bool dbl)
 	set_dirty(e);
 }
 
-/* Load xmm0 (and xmm1 when reg) with the operands of a two-operand op:
- * a single as movss, a double as movsd. */
+/* Load xmm0 with rs1 (and xmm1 with rs2 when both_regs): a compare's
+ * single as movss, a double as movsd; min/max's as movq, the box with
+ * them. */
 static void load2(struct fpe *e, bool dbl, bool both_regs)
 {
 	struct jx *j = e->j;
@@ -518,25 +547,33 @@ static void load2(struct fpe *e, bool dbl, bool both_regs)
 		check_box(e, in->rs1);
 		check_box(e, in->rs2);
 	}
-	if (dbl || !both_regs)
+	if (!both_regs) {
 		sse_m(j, pfx, false, 0x10, XMM0, OFF_F(in->rs1));
-	else
-		sse_m(j, 0xf3, false, 0x7e, XMM0, OFF_F(in->rs1)); /* box */
-	if (both_regs)
-		sse_m(j, pfx, false, 0x10, XMM1, OFF_F(in->rs2));
+		return;
+	}
+	sse_m(j, 0xf3, false, 0x7e, XMM0, OFF_F(in->rs1)); /* movq */
+	sse_m(j, 0xf3, false, 0x7e, XMM1, OFF_F(in->rs2));
 }
 
 static void minmax(struct fpe *e, bool max, bool dbl)
 {
 	struct jx *j = e->j;
 
+	uint8_t *ne, *done;
+
 	load2(e, dbl, true);
-	/* u]comis[sd] xmm0, xmm1: unordered or equal (the zeros' signs)
-	 * is the helper's case; else min/max is the one that is less. */
+	/* ucomis[sd] xmm0, xmm1: unordered is the helper's case (a NaN
+	 * operand); equal ones (or zeros of either sign) give the AND of
+	 * the two for max, the OR for min (-0 < +0), boxes and all; else
+	 * min/max is the one that is less. */
 	sse_r(j, dbl ? 0x66 : 0, false, 0x2e, XMM0, XMM1);
 	fail(e, CC_P);
-	fail(e, CC_E);
+	ne = jx_jcc_fwd(j, CC_NE);
+	sse_r(j, 0x66, false, max ? 0xdb : 0xeb, XMM0, XMM1); /* pand/por */
+	done = jx_jmp_fwd(j);
+	jx_patch_here(j, ne);
 	sse_r(j, dbl ? 0xf2 : 0xf3, false, max ? 0x5f : 0x5d, XMM0, XMM1);
+	jx_patch_here(j, done);
 	store_f(e);
 	set_dirty(e);
 }
