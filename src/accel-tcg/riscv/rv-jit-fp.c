@@ -647,6 +647,34 @@ static void from_int(struct fpe *e, unsigned a, unsigned kind, bool dbl)
 	set_dirty(e);
 }
 
+/* The TLB fast path of an F load or store at a + imm, as the
+ * interpreter's: the entry's tag for the access must equal the address's
+ * page with the low bits of a misaligned one.  Leaves the host address
+ * in rax (rcx clobbered); fails to the slow path otherwise. */
+static void tlb(struct fpe *e, unsigned a, unsigned size, bool store)
+{
+	struct jx *j = e->j;
+
+	_Static_assert(sizeof(struct rv_tlbe) == 64, "TLB entry size");
+	/* lea rax, [a + imm]; ecx = ((va >> 12) & (TLB_SIZE - 1)) * 64 */
+	jx_mem(j, true, 0x8d, RAX, a, (int32_t)e->in->imm, false);
+	jx_mov32(j, RCX, RAX);
+	jx_shi(j, false, SH_SHR, RCX, RV_PAGE_SHIFT - 6);
+	jx_alui(j, false, ALU_AND, RCX, (TLB_SIZE - 1) << 6);
+	jx_mem(j, true, 0x03, RCX, RBP, OFF(dtlb), false); /* add rcx, [] */
+	/* The tag against va's page and misaligned low bits. */
+	jx_alui(j, true, ALU_AND, RAX, (int32_t)(RV_PAGE_MASK | (size - 1)));
+	jx_mem(j, true, 0x3b, RAX, RCX,
+	       (int32_t)(offsetof(struct rv_tlbe, tag) +
+			 8 * (store ? ACC_W : ACC_R)),
+	       false);
+	fail(e, CC_NE);
+	/* Hit: va again, plus the entry's addend. */
+	jx_mem(j, true, 0x8d, RAX, a, (int32_t)e->in->imm, false);
+	jx_mem(j, true, 0x03, RAX, RCX,
+	       (int32_t)offsetof(struct rv_tlbe, addend), false);
+}
+
 static void mem(struct fpe *e, unsigned a)
 {
 	struct jx *j = e->j;
@@ -655,9 +683,7 @@ static void mem(struct fpe *e, unsigned a)
 	bool store = op == VMC__RV_OP_FSW || op == VMC__RV_OP_FSD;
 	bool word = op == VMC__RV_OP_FLW || op == VMC__RV_OP_FSW;
 
-	rv_jit_slow_fail(e->c, rv_jit_tlb_check(e->c, in, a, store));
-	jx_mem(j, true, 0x03, RAX, RCX,
-	       (int32_t)offsetof(struct rv_tlbe, addend), false);
+	tlb(e, a, word ? 4 : 8, store);
 	if (store) {
 		jx_mem(j, !word, 0x8b, RCX, RBP, OFF_F(in->rs2), false);
 		jx_mem(j, !word, 0x89, RCX, RAX, 0, false);

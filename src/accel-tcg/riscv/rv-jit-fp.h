@@ -44,16 +44,12 @@ bool rv_jit_fp_emit(struct jc *c, struct rv_jit_fp *st,
  * the host's own back when it returns. */
 void rv_jit_fp_enter(struct vmc__rv_hart *h);
 
-/* The translator's services (rv-jit.c). */
+/* The translator's services (rv-jit.c).  Emitted code may clobber rax
+ * and rcx (scratch) and the xmm registers, no other register. */
 struct jx *rv_jit_jx(struct jc *c);
 /* The host register holding guest register g for reading / writing. */
 unsigned rv_jit_src(struct jc *c, unsigned g);
 unsigned rv_jit_def(struct jc *c, unsigned g);
-/* The address of the access in rax, the TLB entry in rcx (rdx
- * clobbered): returns the jne to take when the fast path does not apply;
- * then rax + [rcx + addend] is the host address. */
-uint8_t *rv_jit_tlb_check(struct jc *c, const struct rv_insn *in, unsigned a,
-			  bool store);
 /* A slow path for slot in: begun once its operands are in host
  * registers (the allocation is taken then), given every jump into it,
  * joined where the inline code ends (rax holding x[rd] there for an op

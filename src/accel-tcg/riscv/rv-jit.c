@@ -338,8 +338,6 @@ static unsigned mem_size(unsigned op)
 	case VMC__RV_OP_LW:
 	case VMC__RV_OP_LWU:
 	case VMC__RV_OP_SW:
-	case VMC__RV_OP_FLW:
-	case VMC__RV_OP_FSW:
 		return 4;
 	default:
 		return 8;
@@ -1799,12 +1797,6 @@ unsigned rv_jit_src(struct jc *c, unsigned g)
 unsigned rv_jit_def(struct jc *c, unsigned g)
 {
 	return def(c, g);
-}
-
-uint8_t *rv_jit_tlb_check(struct jc *c, const struct rv_insn *in, unsigned a,
-			  bool store)
-{
-	return tlb_check(c, in, a, store ? ACC_W : ACC_R);
 }
 
 void rv_jit_slow_begin(struct jc *c, const struct rv_insn *in)
