@@ -69,6 +69,7 @@
  * start while it runs (what the interpreter's SYNC_RETIRED gives the slow
  * paths), so instret and -icount are as the interpreter's.
  */
+#include <assert.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -1242,6 +1243,7 @@ static void emit_cold(struct jc *c)
 			jx_rr(j, false, 0x85, RDX, RDX);
 			break;
 		case SP_FP:
+			/* The whole op in the helper, then as a load's. */
 			ra_writeback(j, &sp->ra);
 			sync_retired(c);
 			jx_mov(j, RDI, RBP);
@@ -1814,10 +1816,9 @@ void rv_jit_slow_fail(struct jc *c, uint8_t *rel)
 {
 	struct slow *sp = &c->sp[c->nsp - 1];
 
-	if (sp->nfail < sizeof(sp->fail) / sizeof(sp->fail[0]))
-		sp->fail[sp->nfail++] = rel;
-	else
-		c->j.overflow = true; /* never: no op has that many checks */
+	/* No op has more checks (rv-jit-fp.c: seven at most). */
+	assert(sp->nfail < sizeof(sp->fail) / sizeof(sp->fail[0]));
+	sp->fail[sp->nfail++] = rel;
 }
 
 void rv_jit_slow_join(struct jc *c)
