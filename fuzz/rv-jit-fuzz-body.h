@@ -4,9 +4,10 @@
  * differential test: run the input as guest code on two harts from the
  * same state, one translating to host code and one interpreting, and
  * compare everything architectural afterwards (pc, privilege, integer and
- * f registers, the trap CSRs, instret, and RAM).  The translating hart
- * runs in budgets of varying sizes taken from the input, so chained
- * blocks must stop exactly where the budget ends.  The first two bytes
+ * f registers, the trap CSRs, fcsr and mstatus, instret, and RAM).  The F
+ * registers, fcsr and mstatus.FS start from values the input picks.  The
+ * translating hart runs in budgets of varying sizes taken from the input, so
+ * chained blocks must stop exactly where the budget ends.  The first two bytes
  * of the input choose those budgets; the rest is the code, which also
  * holds the trap vectors (traps re-enter it) and the data that the
  * registers point at.
@@ -85,6 +86,91 @@ static int64_t jf_time(void *opaque)
 	return 12345;
 }
 
+/* F and D operands worth trying: doubles, NaN-boxed singles and two
+ * singles that are not boxed. */
+static const uint64_t jf_fspecial[] = {
+	0,
+	1ull << 63,
+	0x3ff0000000000000ull,
+	0xbff8000000000000ull,
+	0x7ff0000000000000ull,
+	0xfff0000000000000ull,
+	0x7ff8000000000000ull,
+	0x7ff4000000000001ull,
+	0xfff8000000000123ull,
+	1,
+	0x000fffffffffffffull,
+	0x0010000000000000ull,
+	0x0020000000000000ull,
+	0x001fffffffffffffull,
+	0x7fefffffffffffffull,
+	0x3fd5555555555555ull,
+	0x4340000000000000ull,
+	0x43e0000000000000ull,
+	0xc1e0000000000000ull,
+	0x41dfffffffc00000ull,
+	0x3ff0000000000001ull,
+	0x5fe0000000000000ull,
+	0x2000000000000000ull,
+	0x41effffffffffffeull,
+	0xc3e0000000000001ull,
+	/* singles */
+	0xffffffff00000000ull,
+	0xffffffff80000000ull,
+	0xffffffff3f800000ull,
+	0xffffffffbfc00000ull,
+	0xffffffff7f800000ull,
+	0xffffffffff800000ull,
+	0xffffffff7fc00000ull,
+	0xffffffff7fa00001ull,
+	0xffffffff00000001ull,
+	0xffffffff007fffffull,
+	0xffffffff00800000ull,
+	0xffffffff01000000ull,
+	0xffffffff7f7fffffull,
+	0xffffffff3eaaaaabull,
+	0xffffffff4f000000ull,
+	0xffffffffcf000000ull,
+	0xffffffff5f000000ull,
+	0xffffffff1f800000ull,
+	0xffffffff5f800000ull,
+	0x000000003f800000ull,
+	0x7fffffff3f800000ull,
+};
+#define JF_NFSPECIAL (sizeof(jf_fspecial) / sizeof(jf_fspecial[0]))
+
+/* The F registers, fcsr and mstatus.FS from the input: special values or
+ * ordinary ones (mostly inexact in arithmetic), the rounding mode mostly
+ * RNE, the flags and FS (Off, Initial, Clean or Dirty) as they come. */
+static void jf_setup_fp(struct vmc__rv_hart *h, const uint8_t *code,
+			size_t size)
+{
+	uint8_t b = size ? code[(size - 1) % size] : 0;
+	uint8_t fs = size > 4 ? code[4] : 3;
+	unsigned frm = (b & 0x80) ? (b >> 5) & 7 : 0;
+
+	for (unsigned i = 0; i < 32; i++) {
+		uint8_t k = size ? code[(i * 7 + 3) % size] : 0;
+		uint64_t m = (size ? code[(i * 13 + 5) % size] : 0) *
+			     0x9e3779b97f4a7c15ull;
+		uint64_t v;
+
+		if (k % 64 < JF_NFSPECIAL)
+			v = jf_fspecial[k % 64];
+		else if (k & 1)
+			v = (uint64_t)(0x3f0 + (k >> 3)) << 52 | (m >> 12);
+		else
+			v = 0xffffffff00000000ull |
+			    (uint64_t)(0x78 + (k >> 4)) << 23 | (m >> 41);
+		if (k & 0x40 && v >> 32 != 0xffffffffu)
+			v ^= 1ull << 63;
+		vmc__rv_set_fpr(h, i, v);
+	}
+	/* Last: writing the others makes FS Dirty. */
+	vmc__rv_set_csr(h, 0x003, frm << 5 | (b & 0x1f));
+	vmc__rv_set_csr(h, 0x300, (uint64_t)((fs & 7) < 3 ? fs & 7 : 3) << 13);
+}
+
 static int jf_setup(struct jf_side *s, int jit, const uint8_t *code,
 		    size_t size)
 {
@@ -112,7 +198,7 @@ static int jf_setup(struct jf_side *s, int jit, const uint8_t *code,
 	vmc__rv_hart_reset(s->h, JF_RAM_BASE);
 	/* Traps re-enter the code half way. */
 	vmc__rv_set_csr(s->h, 0x305, JF_RAM_BASE + ((size / 2) & 0xffc));
-	vmc__rv_set_csr(s->h, 0x300, 3ull << 13); /* FS dirty */
+	jf_setup_fp(s->h, code, size);
 	vmc__rv_set_csr(s->h, 0x3b0, ~0ull);
 	vmc__rv_set_csr(s->h, 0x3a0, 0x1f);
 	for (unsigned i = 1; i < 32; i++) {

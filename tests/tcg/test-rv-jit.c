@@ -5,11 +5,14 @@
  * emits itself (ALU and M ops with special operands, loads and stores of
  * every width on RAM, a device and holes, misaligned ones, branches
  * forwards and backwards (loops), jumps, AMOs) and what it hands over
- * (CSR, system, F and D, Zb* ops, compressed forms, random words), run by
+ * (CSR, system, Zb* ops, compressed forms, random words), and streams
+ * mostly of F and D ops (every rounding mode, special operands, fflags
+ * and FS as the input sets them up), run by
  * fuzz/rv-jit-fuzz-body.h on a translating and an interpreting hart; every
  * architectural register, the trap CSRs, instret and RAM must agree.
  * usage: test-rv-jit [SEED [COUNT]]
  */
+#include <fenv.h>
 #include <stdlib.h>
 
 #include "../../fuzz/rv-jit-fuzz-body.h"
@@ -127,7 +130,115 @@ static uint32_t gen(void)
 	}
 }
 
+/* F and D: the rounding mode field mostly RNE or dynamic. */
+static unsigned fp_rm(void)
+{
+	static const uint8_t rms[] = {0, 0, 0, 7, 7, 7, 1, 2, 3, 4, 5};
+
+	return rms[rn(sizeof(rms))];
+}
+
+/* An F register: often one of a few, so results are used again. */
+static unsigned freg(void)
+{
+	return rn(2) ? rn(6) : rn(32);
+}
+
+static uint32_t fp_r(unsigned f7, unsigned rs2, unsigned f3, unsigned rd,
+		     unsigned rs1)
+{
+	return f7 << 25 | rs2 << 20 | rs1 << 15 | f3 << 12 | rd << 7 | 0x53;
+}
+
+static uint32_t gen_fp(void)
+{
+	static const uint8_t arith[] = {0x00, 0x01, 0x04, 0x05,
+					0x08, 0x09, 0x0c, 0x0d};
+	unsigned dbl = rn(2);
+
+	switch (rn(12)) {
+	case 0:
+	case 1:
+	case 2:
+		return fp_r(arith[rn(sizeof(arith))], freg(), fp_rm(), freg(),
+			    freg());
+	case 3:
+		return fp_r(0x2c | dbl, 0, fp_rm(), freg(), freg());
+	case 4:
+	case 5:
+		/* fmadd, fmsub, fnmsub, fnmadd */
+		return freg() << 27 | dbl << 25 | freg() << 20 | freg() << 15 |
+		       fp_rm() << 12 | freg() << 7 | (0x43 + 4 * rn(4));
+	case 6:
+		switch (rn(3)) {
+		case 0: /* fsgnj* */
+			return fp_r(0x10 | dbl, freg(), rn(3), freg(), freg());
+		case 1: /* fmin, fmax */
+			return fp_r(0x14 | dbl, freg(), rn(2), freg(), freg());
+		default: /* fle, flt, feq */
+			return fp_r(0x50 | dbl, freg(), rn(3), reg(), freg());
+		}
+	case 7:
+		switch (rn(4)) {
+		case 0: /* to integers */
+			return fp_r(0x60 | dbl, rn(4), fp_rm(), reg(), freg());
+		case 1: /* from integers */
+			return fp_r(0x68 | dbl, rn(4), fp_rm(), freg(), reg());
+		case 2: /* fcvt.s.d */
+			return fp_r(0x20, 1, fp_rm(), freg(), freg());
+		default: /* fcvt.d.s */
+			return fp_r(0x21, 0, fp_rm(), freg(), freg());
+		}
+	case 8:
+		switch (rn(4)) {
+		case 0: /* fmv.x.[wd], fclass */
+			return fp_r(0x70 | dbl, 0, rn(2), reg(), freg());
+		case 1: /* fmv.[wd].x */
+			return fp_r(0x78 | dbl, 0, 0, freg(), reg());
+		case 2: /* fsrmi, fsflagsi, csrrci fflags */
+			return i_type(rn(2) ? 2 : 1, rn(8), 5 + rn(3), reg(),
+				      0x73);
+		default:
+			return i_type(3, reg(), 1 + rn(2), reg(), 0x73);
+		}
+	case 9:
+	case 10:
+		return i_type((int)rn(80) - 16, base(), 2 + dbl, freg(), 0x07);
+	default: {
+		uint32_t imm = (uint32_t)((int)rn(80) - 16);
+
+		return ((imm >> 5) & 0x7f) << 25 | freg() << 20 | base() << 15 |
+		       (2 + dbl) << 12 | (imm & 31) << 7 | 0x27;
+	}
+	}
+}
+
 static uint8_t buf[2 + 4 * 256];
+
+/* Mostly F and D, with the others around them (loops, loads of the
+ * operands' addresses, traps). */
+static void run_fp_streams(long count)
+{
+	for (long t = 0; t < count; t++) {
+		size_t n = 8 + rn(120);
+
+		buf[0] = (uint8_t)vmc_test_rand();
+		buf[1] = (uint8_t)(t & 1 ? vmc_test_rand() : 0);
+		for (size_t k = 0; k < n; k++) {
+			uint32_t w = rn(4) ? gen_fp() : gen();
+
+			memcpy(buf + 2 + 4 * k, &w, 4);
+		}
+		if (rv_jit_diff_one(buf, 2 + 4 * n)) {
+			fprintf(stderr, "fp input %ld: %s\n", t, jf_why);
+			for (size_t k = 0; k < 2 + 4 * n; k++)
+				fprintf(stderr, "%02x%s", buf[k],
+					k % 32 == 1 ? "\n" : "");
+			fprintf(stderr, "\n");
+			ASSERT_TRUE(0);
+		}
+	}
+}
 
 static void run_streams(long count)
 {
@@ -158,6 +269,13 @@ int main(int argc, char **argv)
 
 	vmc_test_seed(argc, argv);
 	run_streams(count);
+	run_fp_streams(count);
+	/* The host thread rounding upwards: translated F/D code runs in
+	 * RNE all the same, and the host finds its own mode afterwards. */
+	ASSERT_EQ(fesetround(FE_UPWARD), 0);
+	run_fp_streams(count / 4);
+	ASSERT_EQ(fegetround(), FE_UPWARD);
+	fesetround(FE_TONEAREST);
 	vmc_test_fuzz_edges(rv_jit_diff_one);
 	vmc_test_fuzz_noise(rv_jit_diff_one, buf, sizeof(buf),
 			    vmc_test_scale(500));

@@ -37,7 +37,8 @@
  *           dirty).  The integer ALU, M (division inline, with RISC-V's
  *           rules for zero and overflow), branches, jumps, loads and stores
  *           (the TLB fast path inline) are host code; the other ops that do
- *           not end a block (F/D, A, Zb*, Zicbo*) call jit_exec(), the ops'
+ *           not end a block (A, Zb*, Zicbo*, F/D but for the ops that
+ *           rv-jit-fp.c translates inline) call jit_exec(), the ops'
  *           C semantics, with every register written back; the ops that end
  *           a block otherwise (CSR and system) end the translated code
  *           before them, and the interpreter runs that slot of the same block
@@ -68,6 +69,7 @@
  * start while it runs (what the interpreter's SYNC_RETIRED gives the slow
  * paths), so instret and -icount are as the interpreter's.
  */
+#include <assert.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -76,6 +78,7 @@
 
 #include "rv-alu.h"
 #include "rv-jit.h"
+#include "rv-jit-fp.h"
 #include "rv-jit-x86.h"
 
 #if defined(__x86_64__) && defined(__linux__)
@@ -250,6 +253,7 @@ uintptr_t rv_jit_run(struct vmc__rv_hart *h, struct rv_block *b)
 	const uint8_t *rx = h->shared->jit->rx;
 
 	memcpy(&enter, &rx, sizeof(enter));
+	rv_jit_fp_enter(h);
 	return enter(h, b->jit);
 }
 
@@ -533,6 +537,16 @@ static uint64_t jit_exec(struct vmc__rv_hart *h, const struct rv_insn *i)
 	return 0;
 }
 
+/* An F/D op's slow path (rv-jit-fp.c): the op as the interpreter runs
+ * it; val is x[rd] after it, for the ops that write an integer register. */
+static struct jit_ret jit_fp_slow(struct vmc__rv_hart *h,
+				  const struct rv_insn *i)
+{
+	uint64_t st = jit_exec(h, i);
+
+	return (struct jit_ret){h->x[i->rd], st};
+}
+
 /*
  * An indirect jump, or a direct one out of the page, went to h->pc: the
  * translated block the jump cache holds for it when the fetch TLB still
@@ -610,7 +624,7 @@ struct ra {
 	uint32_t stamp[16], clock;
 };
 
-enum { SP_LOAD, SP_STORE, SP_SIDE, SP_CALL };
+enum { SP_LOAD, SP_STORE, SP_SIDE, SP_CALL, SP_FP };
 
 struct slow {
 	uint8_t kind;
@@ -619,7 +633,9 @@ struct slow {
 	uint8_t *join;	 /* where it goes back to */
 	uint64_t target; /* side exit: the taken pc */
 	const struct rv_insn *in;
-	struct ra ra; /* the allocation at the jcc */
+	struct ra ra;	  /* the allocation at the jcc */
+	uint8_t *fail[8]; /* SP_FP: the jumps into it */
+	unsigned nfail;
 };
 
 struct jc {
@@ -642,6 +658,7 @@ struct jc {
 	 * translated: evictions pick the register needed last. */
 	uint64_t uses[MAX_BLOCK + 1];
 	unsigned nslots, cur;
+	struct rv_jit_fp fp; /* the F/D slots' state (rv-jit-fp.c) */
 };
 
 static void ra_init(struct ra *ra)
@@ -1201,6 +1218,8 @@ static void emit_cold(struct jc *c)
 		uint8_t *jf, *jw;
 
 		jx_patch_here(j, sp->jrel);
+		for (unsigned f = 0; sp->kind == SP_FP && f < sp->nfail; f++)
+			jx_patch_here(j, sp->fail[f]);
 		switch (sp->kind) {
 		case SP_SIDE:
 			ra_writeback(j, &sp->ra);
@@ -1221,6 +1240,15 @@ static void emit_cold(struct jc *c)
 			jx_mov(j, RDI, RBP);
 			jx_movi(j, RDX, in->op);
 			jx_call(j, (const void *)jit_load);
+			jx_rr(j, false, 0x85, RDX, RDX);
+			break;
+		case SP_FP:
+			/* The whole op in the helper, then as a load's. */
+			ra_writeback(j, &sp->ra);
+			sync_retired(c);
+			jx_mov(j, RDI, RBP);
+			jx_movi(j, RSI, (uint64_t)(uintptr_t)in);
+			jx_call(j, (const void *)jit_fp_slow);
 			jx_rr(j, false, 0x85, RDX, RDX);
 			break;
 		default:
@@ -1321,7 +1349,8 @@ static bool emit_slot(struct jc *c, const struct rv_insn *in,
 	case K_NOP:
 		return true;
 	case K_CALL:
-		emit_call(c, in);
+		if (!rv_jit_fp_emit(c, &c->fp, in))
+			emit_call(c, in);
 		return true;
 	default:
 		break;
@@ -1560,6 +1589,13 @@ static uint64_t loop_regs(const struct jc *c, const struct rv_dispatch *d,
 		}
 		if (op_kind(op) == K_NOP)
 			continue;
+		if (op_kind(op) == K_CALL && rv_jit_fp_inlines(&c->fp, in)) {
+			uint64_t fw;
+
+			m |= rv_jit_fp_xregs(in, &fw);
+			w |= fw;
+			continue;
+		}
 		if (op_kind(op) != K_INLINE)
 			return 0;
 		if (op != VMC__RV_OP_LUI && op != VMC__RV_OP_LI &&
@@ -1704,20 +1740,6 @@ int rv_jit_compile(struct vmc__rv_hart *h, struct rv_block *b,
 	b->jit = NULL;
 	if (!buf || b->flags)
 		return -ENOTSUP;
-	/* F and D run as helper calls, each writing the guest registers
-	 * back: a block with more than a tenth of them runs faster in the
-	 * interpreter (bench/tcg/suite's fp workload, same run: 0.73 s
-	 * translated with a third as the bound, 0.58 s with a tenth, 0.63 s
-	 * interpreted). */
-	{
-		unsigned fp = 0;
-
-		for (uint32_t k = 0; k < b->n; k++)
-			fp += b->insns[k].op >= VMC__RV_OP_FLW &&
-			      b->insns[k].op <= VMC__RV_OP_FMV_D_X;
-		if (fp * 10 > b->n)
-			return -ENOTSUP;
-	}
 	c = malloc(sizeof(*c));
 	if (!c)
 		return -ENOTSUP;
@@ -1732,6 +1754,7 @@ int rv_jit_compile(struct vmc__rv_hart *h, struct rv_block *b,
 		c->loop_head = NULL;
 		c->bias = 0;
 		c->head_differs = false;
+		rv_jit_fp_init(&c->fp);
 		ra_init(&c->ra);
 		r = compile(c, b, d, loop);
 		if (r != -EAGAIN)
@@ -1757,4 +1780,52 @@ int rv_jit_compile(struct vmc__rv_hart *h, struct rv_block *b,
 	pthread_mutex_unlock(&h->shared->lock);
 	atomic_store(&buf->want_flush, true);
 	return r;
+}
+
+/* ------------------------------------------------------------------------
+ * Services for the F/D emitter (rv-jit-fp.h)
+ */
+
+struct jx *rv_jit_jx(struct jc *c)
+{
+	return &c->j;
+}
+
+unsigned rv_jit_src(struct jc *c, unsigned g)
+{
+	return src(c, g);
+}
+
+unsigned rv_jit_def(struct jc *c, unsigned g)
+{
+	return def(c, g);
+}
+
+void rv_jit_slow_begin(struct jc *c, const struct rv_insn *in)
+{
+	struct slow *sp = &c->sp[c->nsp++];
+
+	sp->kind = SP_FP;
+	sp->in = in;
+	sp->jrel = NULL;
+	sp->nfail = 0;
+	sp->ra = c->ra;
+}
+
+void rv_jit_slow_fail(struct jc *c, uint8_t *rel)
+{
+	struct slow *sp = &c->sp[c->nsp - 1];
+
+	/* No op has more checks (rv-jit-fp.c: seven at most). */
+	assert(sp->nfail < sizeof(sp->fail) / sizeof(sp->fail[0]));
+	sp->fail[sp->nfail++] = rel;
+}
+
+void rv_jit_slow_join(struct jc *c)
+{
+	struct slow *sp = &c->sp[c->nsp - 1];
+
+	sp->join = c->j.p;
+	if (!sp->nfail)
+		c->nsp--; /* nothing jumps there */
 }
