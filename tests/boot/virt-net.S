@@ -15,6 +15,10 @@
 #define RXBUF 0x80110000
 #define TXBUF 0x80111000
 #define QNUM 8
+/* Waits are on the CLINT's mtime (10 MHz), not instruction counts, so
+ * they last as long on the translator as on the interpreter: 50 s. */
+#define MTIME 0x200bff8
+#define WAIT_TICKS 500000000
 
 #define FAIL(n) li a0, n; j fail
 
@@ -129,9 +133,12 @@ _start:
 
 	/* The transmit comes back used, with an interrupt. */
 	li a1, TXQ_BASE + 4096
-	li t3, 100000000
-1:	addi t3, t3, -1
-	bnez t3, 2f
+	li t5, MTIME
+	ld t3, 0(t5)
+	li t4, WAIT_TICKS
+	add t3, t3, t4			/* deadline in mtime ticks */
+1:	ld t4, 0(t5)
+	bltu t4, t3, 2f
 	FAIL(6)
 2:	fence
 	lhu t0, 2(a1)
@@ -144,9 +151,12 @@ _start:
 
 	/* The answer. */
 	li a1, RXQ_BASE + 4096
-	li t3, 1000000000
-1:	addi t3, t3, -1
-	bnez t3, 2f
+	li t5, MTIME
+	ld t3, 0(t5)
+	li t4, WAIT_TICKS
+	add t3, t3, t4
+1:	ld t4, 0(t5)
+	bltu t4, t3, 2f
 	FAIL(8)
 2:	fence
 	lhu t0, 2(a1)

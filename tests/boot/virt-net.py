@@ -145,7 +145,18 @@ def tap_child(virt, guest):
             if frame[12:14] == b"\x88\xb5":
                 break
         check_ping(frame, "tap")
-        s.send(pong())
+        # The TAP's carrier came up when the board attached, but the
+        # kernel's link watch activates its queue asynchronously (up to a
+        # second on a loaded host): until then a frame sent to it is
+        # dropped without an error.  So the answer is repeated until the
+        # guest has it; the guest takes the first and ignores the rest.
+        for _ in range(int(TIMEOUT / 0.25)):
+            s.send(pong())
+            try:
+                p.wait(timeout=0.25)
+                break
+            except subprocess.TimeoutExpired:
+                pass
     except OSError as e:
         check(False, f"tap: {e!r}")
         p.kill()
