@@ -62,6 +62,13 @@
 #define VIO_BASE 0xfeb00e00
 #define VIO_GSI 12
 #define VIO_VECTOR 0x30
+/*
+ * Where it records each request's round trip in TSC ticks (32 bits each,
+ * from just before QueueNotify to the end of its wait), for the first
+ * VIO_LAT_MAX requests.
+ */
+#define VIO_LAT 0x34000
+#define VIO_LAT_MAX 0x3000
 
 /* The BIOS image (bios.S) for pc-lite and qemu-system-x86_64. */
 #define BIOS_HELLO "hello from pc-lite\r\n"
