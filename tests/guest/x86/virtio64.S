@@ -19,7 +19,9 @@
  * The first interrupt is deliberately not acknowledged at the device
  * (InterruptACK): its EOI leaves the device's level line high, so a
  * correct level-triggered scheme delivers it again; the guest waits for
- * that second delivery.  So the count is requests + 1.
+ * that second delivery.  So the count is requests + 1.  With VIO_MODE_EDGE
+ * in VIO_MODE (set by the host) the pin is edge-triggered, every
+ * interrupt is acknowledged and the count is requests.
  */
 #include "guest.h"
 
@@ -62,12 +64,17 @@ _start:
 	movl $0x1ff, 0xf0(%rdi)
 	movl $0, 0x80(%rdi)
 
-	/* I/O APIC pin VIO_GSI: vector, level, active high, to APIC 0. */
+	/* I/O APIC pin VIO_GSI: vector, level (or edge), active high, to
+	 * APIC 0. */
 	mov $IOAPIC, %rdi
 	movl $0x10 + 2 * VIO_GSI + 1, (%rdi)
 	movl $0, 0x10(%rdi)
 	movl $0x10 + 2 * VIO_GSI, (%rdi)
-	movl $VIO_VECTOR | (1 << 15), 0x10(%rdi)
+	mov $VIO_VECTOR | (1 << 15), %eax
+	testq $VIO_MODE_EDGE, VIO_MODE
+	jz 1f
+	mov $VIO_VECTOR, %eax
+1:	movl %eax, 0x10(%rdi)
 
 	/* The device. */
 	mov $VIO_BASE, %rbx
@@ -132,8 +139,12 @@ next:
 	or %rdx, %rax
 	mov %rax, %r12			/* round trip start */
 	movl $0, 0x50(%rbx)		/* QueueNotify: queue 0 */
-	/* Wait for the used entry and the interrupts (+1 for the first). */
+	/* Wait for the used entry and the interrupts (+1 for the first,
+	 * when level-triggered). */
 	lea 2(%r14), %r13
+	testq $VIO_MODE_EDGE, VIO_MODE
+	jz wait
+	dec %r13
 wait:
 	cli
 	movzwl VQ_USED + 2, %eax
@@ -205,9 +216,11 @@ vio_irq:
 	test $1, %eax
 	jz 1f
 	lock incq IRQ_VRING
-1:	cmpq $0, IRQ_COUNT
+1:	testq $VIO_MODE_EDGE, VIO_MODE
+	jnz 3f
+	cmpq $0, IRQ_COUNT
 	je 2f
-	mov %eax, 0x64(%rbx)
+3:	mov %eax, 0x64(%rbx)
 2:	lock incq IRQ_COUNT
 	mov $LAPIC, %rbx
 	movl $0, 0xb0(%rbx)
