@@ -12,7 +12,8 @@
  *   vmc:  a vmc_virtio transport (device ID 4) whose queue_notify pops
  *         the chain and pushes it back with 0 bytes written (an empty
  *         request), on the loop thread, and on an I/O thread raising its
- *         irqfd line directly (irq_any_thread);
+ *         irqfd line directly (irq_any_thread) and handling the line's
+ *         resamples (vmc_kvm_irqfd_line_set_iothread());
  *   raw:  a bare KVM VM with KVM_CREATE_IRQCHIP, KVM_IOEVENTFD on
  *         QueueNotify, KVM_IRQFD with KVM_IRQFD_FLAG_RESAMPLE, a host
  *         thread poll()ing the ioeventfd and the resamplefd that writes
@@ -21,11 +22,11 @@
  *         thread's KVM_RUN loop emulating the handful of registers the
  *         guest reads (the same MMIO exits as on the vmc side).
  *
- * Both sides: two threads (vCPU, device) or, for the I/O thread, three
- * (the resample is handled on the VM's loop); same guest, same level
- * interrupt with resampling, same syscalls per request (two reads, one
- * irqfd write, two poll/epoll_wait, two KVM_RUN).  The bench prints each
- * side's counts per request so that this can be checked.
+ * Both sides: two threads busy (vCPU, device; the I/O thread side's VM
+ * loop stays asleep), same guest, same level interrupt with resampling,
+ * same syscalls per request (two reads, one irqfd write, two
+ * poll/epoll_wait, two KVM_RUN).  The bench prints each side's counts
+ * per request so that this can be checked.
  *
  * Two figures per side and round: the wall clock from the guest's
  * DB_READY doorbell to its DB_DONE over the requests (VM setup stays
@@ -209,6 +210,9 @@ static int64_t vmc_side(uint64_t n, struct vmc_iothread *iot,
 	if (r == -EOPNOTSUPP)
 		SKIP("no KVM_CAP_IRQFD_RESAMPLE");
 	ASSERT_OK(r);
+	/* The device's thread handles the line's resamples too. */
+	if (iot)
+		ASSERT_OK(vmc_kvm_irqfd_line_set_iothread(line, iot));
 	vmc_virtio_config_init(&vc);
 	vc.vm = g.vm;
 	vc.irq = vmc_kvm_irqfd_line_get_irq(line);
