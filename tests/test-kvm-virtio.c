@@ -36,6 +36,7 @@ static void test_line_args(void)
 	struct vmc_kvm_config kc = {.size = sizeof(kc),
 				    .flags = VMC_KVM_IRQCHIP};
 	struct vmc_kvm_irqfd_line *line;
+	struct vmc_iothread *iot;
 	struct vmc_vm_config c;
 	struct vmc_vm *vm;
 	struct gvm g;
@@ -63,15 +64,32 @@ static void test_line_args(void)
 	ASSERT_NOT_NULL(vmc_kvm_irqfd_line_get_irq(line));
 	vmc_kvm_irqfd_line_free(line);
 	vmc_kvm_irqfd_line_free(NULL);
+
+	/* Resamples on an I/O thread: edge lines have none to move. */
+	ASSERT_OK(vmc_iothread_new("vmc-io-args", &iot));
+	ASSERT_ERR(vmc_kvm_irqfd_line_set_iothread(NULL, iot), -EINVAL);
+	ASSERT_OK(vmc_kvm_irqfd_line_new(g.vm, 5, 0, &line));
+	ASSERT_OK(vmc_kvm_irqfd_line_set_iothread(line, iot));
+	vmc_kvm_irqfd_line_free(line);
+	/* A level line freed while its resamples are there. */
+	ASSERT_OK(vmc_kvm_irqfd_line_new(g.vm, 5, VMC_KVM_IRQFD_LINE_LEVEL,
+					 &line));
+	ASSERT_OK(vmc_kvm_irqfd_line_set_iothread(line, iot));
+	ASSERT_OK(vmc_kvm_irqfd_line_set_iothread(line, iot));
+	vmc_kvm_irqfd_line_free(line);
+	vmc_iothread_free(iot);
 	gvm_free(&g);
 }
 
 /*
  * @iothread: the device on an I/O thread, its irqfd line set from there
  * directly (irq_any_thread): no VM lock anywhere between the guest's
- * notification and its interrupt.
+ * notification and its interrupt.  @resample_there: the line's resamples
+ * on that I/O thread too, and the VM's loop does not run while the guest
+ * makes its requests, so the re-assertion of the first interrupt (which
+ * the guest waits for) can only come from the I/O thread.
  */
-static void rng_guest(bool iothread)
+static void rng_guest(bool iothread, bool resample_there)
 {
 	struct vmc_kvm_config kc = {.size = sizeof(kc),
 				    .flags = VMC_KVM_IRQCHIP};
@@ -99,6 +117,8 @@ static void rng_guest(bool iothread)
 		ASSERT_OK(vmc_iothread_new("vmc-io-rng", &iot));
 		rc.iothread = iot;
 		rc.irq_any_thread = true;
+		if (resample_there)
+			ASSERT_OK(vmc_kvm_irqfd_line_set_iothread(line, iot));
 	}
 	ASSERT_OK(vmc_virtio_rng_new(&rc, &rng));
 	ASSERT_OK(vmc_region_add_subregion(vmc_vm_get_root(g.vm, VMC_AS_MEMORY),
@@ -109,7 +129,17 @@ static void rng_guest(bool iothread)
 	gvm_wait_db(&g, 1);
 	ASSERT_EQ(gvm_db(&g, 0), DB_READY);
 	t0 = vmc_test_now_ns();
-	gvm_wait_done(&g, 1);
+	if (resample_there) {
+		while (atomic_load(&g.nr_done) < 1) {
+			if (vmc_test_now_ns() - t0 > INT64_C(10000000000))
+				FAIL("guest stuck: the first interrupt was "
+				     "not re-asserted (%u doorbells)",
+				     atomic_load(&g.nr_db));
+			usleep(100);
+		}
+	} else {
+		gvm_wait_done(&g, 1);
+	}
 	t1 = vmc_test_now_ns();
 	ASSERT_EQ(atomic_load(&g.nr_db), 4);
 	/*
@@ -155,6 +185,9 @@ static void rng_guest(bool iothread)
 		vmc_vm_get_root(g.vm, VMC_AS_MEMORY),
 		vmc_virtio_rng_get_region(rng)));
 	vmc_virtio_rng_free(rng);
+	/* Back to the VM's loop before the I/O thread goes. */
+	if (resample_there)
+		ASSERT_OK(vmc_kvm_irqfd_line_set_iothread(line, NULL));
 	vmc_iothread_free(iot);
 	vmc_kvm_irqfd_line_free(line);
 	gvm_free(&g);
@@ -162,12 +195,17 @@ static void rng_guest(bool iothread)
 
 static void test_rng_guest(void)
 {
-	rng_guest(false);
+	rng_guest(false, false);
 }
 
 static void test_rng_guest_iothread(void)
 {
-	rng_guest(true);
+	rng_guest(true, false);
+}
+
+static void test_rng_guest_iothread_resample(void)
+{
+	rng_guest(true, true);
 }
 
 int main(void)
@@ -176,6 +214,7 @@ int main(void)
 	RUN(test_line_args);
 	RUN(test_rng_guest);
 	RUN(test_rng_guest_iothread);
+	RUN(test_rng_guest_iothread_resample);
 	vmc_loop_unref(loop);
 	return 0;
 }

@@ -218,9 +218,36 @@ int vmc_kvm_irqfd_line_get_counts(struct vmc_kvm_irqfd_line *line,
 				  uint64_t *ret_signals,
 				  uint64_t *ret_resamples);
 
+struct vmc_iothread;
+
+/**
+ * Handle a level line's resample notifications on an I/O thread instead
+ * of the VM's loop: the thread of a device that sets the line there (a
+ * virtio transport with @c iothread and @c irq_any_thread).  Each EOI's
+ * re-assertion check then wakes that thread rather than a second one,
+ * and the VM's loop is not on the interrupt's path at all.  NULL moves
+ * the handling back to the VM's loop.  An edge line has no resample
+ * notifications: nothing to move.  A resample that arrives during the
+ * move waits in its notifier and is handled once the move is done.
+ *
+ * The I/O thread must outlive this setting: move the line back (or free
+ * it) before vmc_iothread_free().
+ * @param line the line
+ * @param iothread the I/O thread, or NULL for the VM's loop
+ * @retval 0 success (also for an edge line, and for no change)
+ * @retval -EINVAL @p line is NULL
+ * @retval -errno the handler could not be installed there; it stays where
+ *         it was
+ * @thread the VM's loop
+ * @since 0.2
+ */
+int vmc_kvm_irqfd_line_set_iothread(struct vmc_kvm_irqfd_line *line,
+				    struct vmc_iothread *iothread);
+
 /**
  * Unbind and free the line.  Nothing may set its irq any more.  NULL is
- * ignored.
+ * ignored.  A line whose resamples are on an I/O thread
+ * (vmc_kvm_irqfd_line_set_iothread()) takes them off it first.
  * @param line the line
  * @thread the VM's loop
  * @since 0.2

@@ -17,11 +17,16 @@
  * an interrupt the guest already handled), and a level that is high at
  * any EOI, or rises after one, is always asserted again.  Edge lines
  * signal on every rising LEVEL.
+ *
+ * The resample handler runs on the VM's loop, or on an I/O thread
+ * (vmc_kvm_irqfd_line_set_iothread()) when the device sets the line from
+ * there: the same compare-and-swap protocol, one thread fewer per EOI.
  */
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 
+#include <libvmcore/vmc-iothread.h>
 #include <libvmcore/vmc-irq.h>
 #include <libvmcore/vmc-kvm.h>
 #include <libvmcore/vmc-loop.h>
@@ -34,7 +39,8 @@ struct vmc_kvm_irqfd_line {
 	bool level_mode;
 	struct vmc_irq *irq;
 	struct vmc_notifier *irqfd, *resample;
-	_Atomic unsigned int state; /* LEVEL | ASSERTED */
+	struct vmc_iothread *iothread; /* resamples there, else the VM's loop */
+	_Atomic unsigned int state;    /* LEVEL | ASSERTED */
 	_Atomic uint64_t signals, resamples;
 };
 
@@ -128,6 +134,60 @@ fail:
 	return r;
 }
 
+/* Install or remove the resample handler on @iothread's loop or the VM's. */
+struct resample_move {
+	struct vmc_kvm_irqfd_line *line;
+	struct vmc_iothread *iothread;
+	bool on;
+	int r;
+};
+
+static void resample_move_here(void *arg)
+{
+	struct resample_move *m = arg;
+	struct vmc_kvm_irqfd_line *l = m->line;
+	struct vmc_loop *loop = m->iothread ? vmc_iothread_get_loop(m->iothread)
+					    : vmc_vm_get_loop(l->vm);
+
+	m->r = vmc_notifier_set_handler(l->resample, loop,
+					m->on ? line_resample : NULL, l);
+}
+
+static int resample_handler(struct vmc_kvm_irqfd_line *l,
+			    struct vmc_iothread *iothread, bool on)
+{
+	struct resample_move m = {.line = l, .iothread = iothread, .on = on};
+	int r;
+
+	if (!iothread) {
+		resample_move_here(&m);
+		return m.r;
+	}
+	r = vmc_iothread_run_sync(iothread, resample_move_here, &m);
+	return r < 0 ? r : m.r;
+}
+
+VMC_EXPORT int vmc_kvm_irqfd_line_set_iothread(struct vmc_kvm_irqfd_line *line,
+					       struct vmc_iothread *iothread)
+{
+	int r;
+
+	vmc_assert_return(line, -EINVAL);
+	if (!line->resample || iothread == line->iothread)
+		return 0;
+	/* Each loop's handlers change on that loop's thread: off, then on. */
+	r = resample_handler(line, line->iothread, false);
+	if (r < 0)
+		return r;
+	r = resample_handler(line, iothread, true);
+	if (r < 0) {
+		resample_handler(line, line->iothread, true);
+		return r;
+	}
+	line->iothread = iothread;
+	return 0;
+}
+
 VMC_EXPORT struct vmc_irq *
 vmc_kvm_irqfd_line_get_irq(struct vmc_kvm_irqfd_line *line)
 {
@@ -151,6 +211,8 @@ VMC_EXPORT void vmc_kvm_irqfd_line_free(struct vmc_kvm_irqfd_line *line)
 	if (!line)
 		return;
 	vmc_kvm_irqfd_remove(line->vm, line->irqfd, line->gsi);
+	if (line->iothread)
+		resample_handler(line, line->iothread, false);
 	vmc_notifier_free(line->resample);
 	vmc_notifier_free(line->irqfd);
 	vmc_irq_free(line->irq);

@@ -222,13 +222,69 @@ static void read_desc(const uint8_t *table, unsigned int i, struct desc *d)
 	d->next = ld16(p + 14);
 }
 
-/* A chain under construction: mapped buffers plus their guest ranges. */
+/*
+ * A chain under construction: mapped buffers plus their guest ranges, in
+ * the inline arrays until they overflow (most chains have a few buffers:
+ * no allocation per request for them).
+ */
+#define CHAIN_INLINE 8
+
 struct chain {
 	struct vmc_virtio_buf *bufs;
 	uint64_t *gpa;
 	unsigned int n, cap, out_num;
 	size_t out_len, in_len;
+	struct vmc_virtio_buf inline_bufs[CHAIN_INLINE];
+	uint64_t inline_gpa[CHAIN_INLINE];
 };
+
+static void chain_init(struct chain *c)
+{
+	c->bufs = c->inline_bufs;
+	c->gpa = c->inline_gpa;
+	c->n = c->out_num = 0;
+	c->cap = CHAIN_INLINE;
+	c->out_len = c->in_len = 0;
+}
+
+static void chain_free(struct chain *c)
+{
+	if (c->bufs != c->inline_bufs)
+		free(c->bufs);
+	if (c->gpa != c->inline_gpa)
+		free(c->gpa);
+}
+
+/* Double the arrays; each leaves the inline storage on its own. */
+static int chain_grow(struct chain *c)
+{
+	unsigned int cap = 2 * c->cap;
+	struct vmc_virtio_buf *b;
+	uint64_t *g;
+
+	if (c->bufs == c->inline_bufs) {
+		b = malloc(cap * sizeof(*b));
+		if (b)
+			memcpy(b, c->bufs, c->n * sizeof(*b));
+	} else {
+		b = realloc(c->bufs, cap * sizeof(*b));
+	}
+	if (!b)
+		return -ENOMEM;
+	c->bufs = b;
+	if (c->gpa == c->inline_gpa) {
+		g = malloc(cap * sizeof(*g));
+		if (g)
+			memcpy(g, c->gpa, c->n * sizeof(*g));
+	} else {
+		g = realloc(c->gpa, cap * sizeof(*g));
+	}
+	if (!g)
+		return -ENOMEM;
+	c->gpa = g;
+	c->cap = cap;
+	return 0;
+}
 
 static void chain_unmap(struct vmc_virtq *vq, struct chain *c)
 {
@@ -269,21 +325,8 @@ static int chain_add(struct vmc_virtq *vq, struct chain *c,
 				 vq->index);
 		return -EINVAL;
 	}
-	if (c->n == c->cap) {
-		unsigned int cap = c->cap ? 2 * c->cap : 8;
-		struct vmc_virtio_buf *b;
-		uint64_t *g;
-
-		b = realloc(c->bufs, cap * sizeof(*b));
-		if (!b)
-			return -ENOMEM;
-		c->bufs = b;
-		g = realloc(c->gpa, cap * sizeof(*g));
-		if (!g)
-			return -ENOMEM;
-		c->gpa = g;
-		c->cap = cap;
-	}
+	if (c->n == c->cap && chain_grow(c) < 0)
+		return -ENOMEM;
 	r = vmc_as_map(vmc__virtio_as(vq->dev), d->addr, d->len, write, &p);
 	if (r == -ENOMEM)
 		return r;
@@ -457,8 +500,8 @@ static struct elem_priv *priv(struct vmc_virtq_elem *e)
 
 VMC_EXPORT int vmc_virtq_pop(struct vmc_virtq *vq, struct vmc_virtq_elem **ret)
 {
-	struct chain c = {0};
 	struct elem_priv *p = NULL;
+	struct chain c;
 	struct vmc_virtq_elem *e;
 	uint16_t avail_idx, head;
 	int r;
@@ -479,6 +522,7 @@ VMC_EXPORT int vmc_virtq_pop(struct vmc_virtq *vq, struct vmc_virtq_elem **ret)
 	}
 	if (avail_idx == vq->last_avail)
 		return 0;
+	chain_init(&c);
 	head = ld16(vq->avail + 4 + 2 * (size_t)(vq->last_avail % vq->num));
 	if (head >= vq->num) {
 		vmc__virtio_fail(vq->dev, "queue %u: head %u out of range (%u)",
@@ -493,8 +537,7 @@ VMC_EXPORT int vmc_virtq_pop(struct vmc_virtq *vq, struct vmc_virtq_elem **ret)
 	}
 	if (r < 0) {
 		chain_unmap(vq, &c);
-		free(c.bufs);
-		free(c.gpa);
+		chain_free(&c);
 		return r == -ENOMEM ? r : -EIO;
 	}
 	p->generation = vq->generation;
@@ -510,8 +553,7 @@ VMC_EXPORT int vmc_virtq_pop(struct vmc_virtq *vq, struct vmc_virtq_elem **ret)
 	e->in = e->out + c.out_num;
 	if (c.n)
 		memcpy(e->out, c.bufs, c.n * sizeof(*c.bufs));
-	free(c.bufs);
-	free(c.gpa);
+	chain_free(&c);
 	vq->last_avail++;
 	vq->inuse++;
 	if (has_feature(vq, VMC_VIRTIO_F_RING_EVENT_IDX))

@@ -62,6 +62,20 @@
 #define VIO_BASE 0xfeb00e00
 #define VIO_GSI 12
 #define VIO_VECTOR 0x30
+/*
+ * Where it records each request's round trip in TSC ticks (32 bits each,
+ * from just before QueueNotify to the end of its wait), for the first
+ * VIO_LAT_MAX requests.
+ */
+#define VIO_LAT 0x34000
+#define VIO_LAT_MAX 0x3000
+/*
+ * A 64-bit word the host may set before the start: VIO_MODE_EDGE programs
+ * the pin edge-triggered (for an irqfd without resampling), every
+ * interrupt is acknowledged, and the count is the number of requests.
+ */
+#define VIO_MODE (GUEST_COUNTER + 16)
+#define VIO_MODE_EDGE 1
 
 /* The BIOS image (bios.S) for pc-lite and qemu-system-x86_64. */
 #define BIOS_HELLO "hello from pc-lite\r\n"

@@ -12,10 +12,16 @@
  *   something other than zeros into the first request's buffer, and
  *   DB_DONE.  DB_BAD on any mismatch.
  *
+ * Each request's round trip, in TSC ticks from just before its
+ * QueueNotify to the end of its wait, goes to VIO_LAT[request] (32 bits,
+ * the first VIO_LAT_MAX requests), for the benchmark.
+ *
  * The first interrupt is deliberately not acknowledged at the device
  * (InterruptACK): its EOI leaves the device's level line high, so a
  * correct level-triggered scheme delivers it again; the guest waits for
- * that second delivery.  So the count is requests + 1.
+ * that second delivery.  So the count is requests + 1.  With VIO_MODE_EDGE
+ * in VIO_MODE (set by the host) the pin is edge-triggered, every
+ * interrupt is acknowledged and the count is requests.
  */
 #include "guest.h"
 
@@ -27,6 +33,7 @@
 #define VQ_BUFS 0x33000
 #define VQ_NUM 8
 #define IRQ_COUNT GUEST_COUNTER
+#define IRQ_VRING (GUEST_COUNTER + 8)
 
 	.code64
 	.text
@@ -34,6 +41,7 @@
 _start:
 	mov %rdi, %r15			/* requests */
 	movq $0, IRQ_COUNT
+	movq $0, IRQ_VRING
 
 	/* IDT gate VIO_VECTOR -> vio_irq */
 	mov $GUEST_IDT + VIO_VECTOR * 16, %rbx
@@ -56,12 +64,17 @@ _start:
 	movl $0x1ff, 0xf0(%rdi)
 	movl $0, 0x80(%rdi)
 
-	/* I/O APIC pin VIO_GSI: vector, level, active high, to APIC 0. */
+	/* I/O APIC pin VIO_GSI: vector, level (or edge), active high, to
+	 * APIC 0. */
 	mov $IOAPIC, %rdi
 	movl $0x10 + 2 * VIO_GSI + 1, (%rdi)
 	movl $0, 0x10(%rdi)
 	movl $0x10 + 2 * VIO_GSI, (%rdi)
-	movl $VIO_VECTOR | (1 << 15), 0x10(%rdi)
+	mov $VIO_VECTOR | (1 << 15), %eax
+	testq $VIO_MODE_EDGE, VIO_MODE
+	jz 1f
+	mov $VIO_VECTOR, %eax
+1:	movl %eax, 0x10(%rdi)
 
 	/* The device. */
 	mov $VIO_BASE, %rbx
@@ -121,22 +134,37 @@ next:
 	mfence
 	mov %ax, VQ_AVAIL + 2		/* avail->idx */
 	mfence
+	rdtsc
+	shl $32, %rdx
+	or %rdx, %rax
+	mov %rax, %r12			/* round trip start */
 	movl $0, 0x50(%rbx)		/* QueueNotify: queue 0 */
-	/* Wait for the used entry and the interrupts (+1 for the first). */
+	/* Wait for the used entry and the interrupts (+1 for the first,
+	 * when level-triggered). */
 	lea 2(%r14), %r13
+	testq $VIO_MODE_EDGE, VIO_MODE
+	jz wait
+	dec %r13
 wait:
 	cli
 	movzwl VQ_USED + 2, %eax
 	lea 1(%r14), %rdx
 	cmp %dx, %ax
 	jne 1f
-	cmp IRQ_COUNT, %r13
+	cmp IRQ_VRING, %r13
 	jbe 2f
 1:	sti
 	hlt
 	jmp wait
 2:	sti
-	inc %r14
+	rdtsc
+	shl $32, %rdx
+	or %rdx, %rax
+	sub %r12, %rax
+	cmp $VIO_LAT_MAX, %r14
+	jae 3f
+	mov %eax, VIO_LAT(,%r14,4)
+3:	inc %r14
 	jmp next
 
 finish:
@@ -173,17 +201,27 @@ report:
 /*
  * The interrupt: read InterruptStatus, acknowledge it (except the very
  * first time), count, EOI at the local APIC (which the I/O APIC's
- * level-triggered pin needs to deliver again).
+ * level-triggered pin needs to deliver again).  Two counts: every
+ * interrupt (IRQ_COUNT, reported), and those that found the used-ring bit
+ * in InterruptStatus (IRQ_VRING), which a request waits for, so that a
+ * spurious interrupt (InterruptStatus 0, legal on a level line whose
+ * resample races the next completion) cannot stand in for a later
+ * request's.
  */
 vio_irq:
 	push %rax
 	push %rbx
 	mov $VIO_BASE, %rbx
 	mov 0x60(%rbx), %eax
+	test $1, %eax
+	jz 1f
+	lock incq IRQ_VRING
+1:	testq $VIO_MODE_EDGE, VIO_MODE
+	jnz 3f
 	cmpq $0, IRQ_COUNT
-	je 1f
-	mov %eax, 0x64(%rbx)
-1:	lock incq IRQ_COUNT
+	je 2f
+3:	mov %eax, 0x64(%rbx)
+2:	lock incq IRQ_COUNT
 	mov $LAPIC, %rbx
 	movl $0, 0xb0(%rbx)
 	pop %rbx
