@@ -49,6 +49,7 @@ static void test_console_in_flight(void)
 	ASSERT_OK(pipe2(out, O_CLOEXEC | O_NONBLOCK));
 	vm_up();
 	vmc_virtio_console_config_init(&c);
+	c.iothread = drv_iot;
 	c.vm = vm;
 	c.irq = irq;
 	c.in_fd = in[0];
@@ -97,6 +98,7 @@ static void test_console_in_flight(void)
 	unmap_dev(vmc_virtio_console_get_region(con));
 	vmc_virtio_console_free(con);
 	vmc_virtio_rng_config_init(&rc);
+	rc.iothread = drv_iot;
 	rc.vm = vm;
 	rc.irq = irq;
 	ASSERT_OK(vmc_virtio_rng_new(&rc, &rng));
