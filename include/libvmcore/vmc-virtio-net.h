@@ -332,7 +332,7 @@ int vmc_net_stream_new(const struct vmc_net_stream_config *config,
  * backends always do, a host's backend never.
  * @param be the backend
  * @return true when connected
- * @thread loop
+ * @thread any
  * @since 0.2
  */
 bool vmc_net_backend_is_connected(const struct vmc_net_backend *be);

@@ -112,7 +112,7 @@ static void stream_drop_peer(struct fdnet *f)
 	f->h = NULL;
 	if (f->fd >= 0)
 		close(f->fd);
-	f->fd = -1;
+	__atomic_store_n(&f->fd, -1, __ATOMIC_RELAXED);
 	f->in_len = 0;
 	f->out_len = f->out_off = 0;
 	if (f->tx_blocked) {
@@ -127,12 +127,12 @@ static int stream_attach(struct fdnet *f, int fd)
 	int one = 1, r;
 
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	f->fd = fd;
+	__atomic_store_n(&f->fd, fd, __ATOMIC_RELAXED);
 	f->in_len = 0;
 	r = vmc_loop_add_fd(f->loop, fd, NULL, NULL, f, &f->h);
 	if (r < 0) {
 		close(fd);
-		f->fd = -1;
+		__atomic_store_n(&f->fd, -1, __ATOMIC_RELAXED);
 		return r;
 	}
 	update(f);
@@ -466,7 +466,9 @@ static void be_release(void *opaque)
 
 static bool be_connected(void *opaque)
 {
-	return ((struct fdnet *)opaque)->fd >= 0;
+	/* Any thread: the fd changes on the backend's loop thread. */
+	return __atomic_load_n(&((struct fdnet *)opaque)->fd,
+			       __ATOMIC_RELAXED) >= 0;
 }
 
 static const struct vmc_net_backend_ops fdnet_ops = {

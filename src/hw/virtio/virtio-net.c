@@ -714,14 +714,18 @@ VMC_EXPORT int vmc_virtio_net_new(const struct vmc_virtio_net_config *config,
 	r = vmc_virtio_new(&vc, &ops, net, &net->vdev);
 	if (r < 0)
 		goto fail;
-	/* The backend's fds go where the device's work runs. */
+	/*
+	 * The backend's fds go where the device's work runs; @peer is set
+	 * first, on the thread its handlers run on until the move.
+	 */
+	if (net->be)
+		net->be->peer = net;
 	r = backend_move(net->be, net->iothread);
 	if (r < 0) {
+		net->be->peer = NULL;
 		vmc_virtio_free(net->vdev);
 		goto fail;
 	}
-	if (net->be)
-		net->be->peer = net;
 	*ret = net;
 	return 0;
 fail:
