@@ -44,6 +44,8 @@ static struct vmc_iothread *iot;
 static struct vmc_irq *line;
 static _Atomic unsigned int line_unlocked;
 static _Atomic bool stop_storm, stop_host;
+/* The "vCPUs" are stopped (a snapshot): no notifications meanwhile. */
+static _Atomic bool storm_hold, storm_held;
 static unsigned int storm_nq;
 
 static void on_line(void *opaque, unsigned int n, bool level)
@@ -134,9 +136,15 @@ static void post_buf(unsigned int qi, unsigned int i, uint32_t len, bool w)
 
 static void *storm_thread(void *arg)
 {
-	while (!atomic_load(&stop_storm))
+	while (!atomic_load(&stop_storm)) {
+		atomic_store(&storm_held, atomic_load(&storm_hold));
+		if (atomic_load(&storm_held)) {
+			usleep(100);
+			continue;
+		}
 		for (unsigned int qi = 0; qi < storm_nq; qi++)
 			wr(R_NOTIFY, qi);
+	}
 	return NULL;
 }
 
@@ -316,11 +324,22 @@ static void check_blk(enum vmc_virtio_blk_aio aio)
 			 */
 			vmc_iothread_run_sync(iot, drv_nop, NULL);
 			vmc_iothread_run_sync(iot, drv_nop, NULL);
+			/*
+			 * As on a paused VM, no vCPU notifies while the
+			 * snapshot is saved and loaded: the storm holds, and
+			 * the I/O thread finishes the notifications it got.
+			 */
+			atomic_store(&storm_hold, true);
+			while (!atomic_load(&storm_held))
+				usleep(100);
+			vmc_iothread_run_sync(iot, drv_nop, NULL);
+			vmc_iothread_run_sync(iot, drv_nop, NULL);
 			snap = save(&len);
 			ASSERT_EQ(used_load(0), NREQ);
 			load(snap, len);
 			free(snap);
 			ASSERT_EQ(used_load(0), NREQ);
+			atomic_store(&storm_hold, false);
 			/* The device goes on after the load. */
 			blk_post(NREQ, 4); /* FLUSH */
 			wr(R_NOTIFY, 0);

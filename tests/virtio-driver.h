@@ -189,29 +189,30 @@ static uint8_t *gpa(uint64_t a)
 	return ram_host + (a - RAM_BASE);
 }
 
+/*
+ * Guest memory the device shares: ring fields as the device accesses
+ * them (atomics; the used index with acquire, the avail index with
+ * release), so that a device on an I/O thread and the test are ordered.
+ */
 static void put16(uint64_t a, uint16_t v)
 {
-	memcpy(gpa(a), &v, 2);
+	__atomic_store_n((uint16_t *)gpa(a), v, __ATOMIC_SEQ_CST);
 }
 static void put32(uint64_t a, uint32_t v)
 {
-	memcpy(gpa(a), &v, 4);
+	__atomic_store_n((uint32_t *)gpa(a), v, __ATOMIC_RELAXED);
 }
 static void put64(uint64_t a, uint64_t v)
 {
-	memcpy(gpa(a), &v, 8);
+	__atomic_store_n((uint64_t *)gpa(a), v, __ATOMIC_RELAXED);
 }
 static uint16_t get16(uint64_t a)
 {
-	uint16_t v;
-	memcpy(&v, gpa(a), 2);
-	return v;
+	return __atomic_load_n((uint16_t *)gpa(a), __ATOMIC_SEQ_CST);
 }
 static uint32_t get32(uint64_t a)
 {
-	uint32_t v;
-	memcpy(&v, gpa(a), 4);
-	return v;
+	return __atomic_load_n((uint32_t *)gpa(a), __ATOMIC_RELAXED);
 }
 
 /* ------------------------------------------------------------------------
