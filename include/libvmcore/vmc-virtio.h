@@ -59,7 +59,13 @@
  * the I/O thread's loop (through vmc_iothread_run_sync()) and takes the
  * device mutex in their callbacks with vmc_virtio_io_lock(), which defers
  * interrupt changes the same way.  The library's devices (blk, net,
- * console, rng, vsock) all work like this.
+ * console, rng, vsock) all work like this.  Snapshots: the VM lock a
+ * snapshot holds does not stop an I/O thread.  The transport's section
+ * takes the device mutex, and virtio-blk publishes its requests in flight
+ * before it, but input a backend receives while the snapshot copies RAM
+ * (a frame, console bytes, a vsock packet) can still reach guest memory
+ * after the device's section was saved: keep the host side of such
+ * devices quiet while a snapshot is taken or loaded.
  *
  * Byte order.  Modern devices are little endian.  Legacy devices use the
  * guest's byte order; the transport assumes a little-endian guest
@@ -127,14 +133,16 @@ struct vmc_virtq_elem {
 
 /**
  * What a device model does on top of the transport.  All callbacks are
- * optional and run with the VM lock held.
+ * optional and run with the device lock held: the VM lock, and with an
+ * I/O thread the device mutex too (only the mutex for @c queue_notify).
  */
 struct vmc_virtio_ops {
 	/** sizeof(struct vmc_virtio_ops), so the struct can grow */
 	size_t struct_size;
 	/**
 	 * The driver made buffers available on @p vq (a notification, or
-	 * DRIVER_OK set with buffers already queued).  On the loop thread.
+	 * DRIVER_OK set with buffers already queued).  On the VM's loop
+	 * thread, or on the I/O thread.
 	 */
 	void (*queue_notify)(void *opaque, struct vmc_virtq *vq);
 	/**
