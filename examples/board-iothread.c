@@ -84,20 +84,15 @@ int board_iothread_object(struct board_iothreads *s, const char *val, char *msg)
 	return 1;
 }
 
-int board_iothread_get(struct board_iothreads *s, const char *devarg,
-		       struct vmc_iothread **ret, char *msg)
+int board_iothread_find(struct board_iothreads *s, const char *id,
+			struct vmc_iothread **ret, char *msg)
 {
-	char *id = opt(devarg, "iothread");
 	char name[16];
 	int r;
 
-	*ret = NULL;
-	if (!id)
-		return 0;
 	for (unsigned int i = 0; i < s->n; i++) {
 		if (strcmp(s->t[i].id, id))
 			continue;
-		free(id);
 		if (!s->t[i].t) {
 			/* Named as QEMU names its threads, for top -H. */
 			snprintf(name, sizeof(name), "IO %s", s->t[i].id);
@@ -111,10 +106,25 @@ int board_iothread_get(struct board_iothreads *s, const char *devarg,
 		*ret = s->t[i].t;
 		return 0;
 	}
-	MSG("-device %s: Property 'iothread' can't find value '%s'", devarg,
-	    id);
-	free(id);
+	MSG("Property 'iothread' can't find value '%s'", id);
 	return -ENOENT;
+}
+
+int board_iothread_get(struct board_iothreads *s, const char *devarg,
+		       struct vmc_iothread **ret, char *msg)
+{
+	char *id = opt(devarg, "iothread");
+	char why[BOARD_MSG_SIZE];
+	int r;
+
+	*ret = NULL;
+	if (!id)
+		return 0;
+	r = board_iothread_find(s, id, ret, why);
+	if (r < 0)
+		MSG("-device %.*s: %.*s", 50, devarg, 90, why);
+	free(id);
+	return r;
 }
 
 void board_iothread_free_all(struct board_iothreads *s)

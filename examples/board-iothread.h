@@ -48,6 +48,10 @@ int board_iothread_object(struct board_iothreads *s, const char *val,
 int board_iothread_get(struct board_iothreads *s, const char *devarg,
 		       struct vmc_iothread **ret, char *msg);
 
+/* The I/O thread -object defined as @id (started now if not yet). */
+int board_iothread_find(struct board_iothreads *s, const char *id,
+			struct vmc_iothread **ret, char *msg);
+
 /* Stop every thread; after every device that uses one is freed. */
 void board_iothread_free_all(struct board_iothreads *s);
 
