@@ -615,6 +615,16 @@ static void work_free(void *opaque)
 	net->work = NULL;
 }
 
+static void backend_detach(void *opaque)
+{
+	struct vmc_net_backend *be = opaque;
+	struct vmc_virtio_net *net = be->peer;
+
+	lock(net);
+	net->be = NULL;
+	unlock(net);
+}
+
 /* Take the backend to @to's loop (NULL: the VM's), if it can move. */
 static int backend_move(struct vmc_net_backend *be, struct vmc_iothread *to)
 {
@@ -739,21 +749,27 @@ fail:
 
 VMC_EXPORT void vmc_virtio_net_free(struct vmc_virtio_net *net)
 {
+	struct vmc_net_backend *be;
+
 	if (!net)
 		return;
+	be = net->be;
 	/*
-	 * The backend comes back to the VM's loop first: none of its
-	 * callbacks runs on the I/O thread from here on.
+	 * The device lets go of the backend on its own thread (no send or
+	 * rx_ready runs after that), then the backend comes back to the
+	 * VM's loop, where the rest of this runs.
 	 */
-	backend_move(net->be, NULL);
+	if (be)
+		vmc__virtio_run_on(net->iothread, backend_detach, be);
+	backend_move(be, NULL);
 	/* Its last reset returns every element the device holds. */
 	vmc_virtio_free(net->vdev);
 	vmc__virtio_run_on(net->iothread, work_free, net);
-	if (net->be) {
+	if (be) {
 		/* A backend stopped for us must not stay stopped. */
 		if (net->rx_stopped)
-			net->be->ops.rx_ready(net->be->opaque);
-		net->be->peer = NULL;
+			be->ops.rx_ready(be->opaque);
+		be->peer = NULL;
 	}
 	free(net->held);
 	free(net->rx_elems);
@@ -821,16 +837,6 @@ VMC_EXPORT int vmc_net_backend_new(const struct vmc_net_backend_ops *ops,
 	be->opaque = opaque;
 	*ret = be;
 	return 0;
-}
-
-static void backend_detach(void *opaque)
-{
-	struct vmc_net_backend *be = opaque;
-	struct vmc_virtio_net *net = be->peer;
-
-	lock(net);
-	net->be = NULL;
-	unlock(net);
 }
 
 VMC_EXPORT void vmc_net_backend_free(struct vmc_net_backend *be)
