@@ -201,8 +201,14 @@ static void test_echo(void)
 		ASSERT_TRUE(wait_used(0, (uint16_t)(i + 1)));
 		ASSERT_TRUE(check_reply(0, i));
 		ASSERT_EQ(used_len(0, (uint16_t)i), 16);
-		/* The deferred line is set on the I/O thread just after. */
-		for (int k = 0; k < 5000 && !(rd(R_ISR) & 1); k++)
+		/*
+		 * The deferred line is set on the I/O thread just after;
+		 * wait for the line itself, not InterruptStatus: an ACK
+		 * between the two would make the raise unnecessary (and
+		 * uncounted).
+		 */
+		for (int k = 0; k < 50000 && atomic_load(&line_raises) < i + 1;
+		     k++)
 			usleep(100);
 		ASSERT_EQ(rd(R_ISR), 1);
 		wr(R_ACK, 1);
