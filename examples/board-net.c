@@ -94,8 +94,8 @@ static const char *const dgram_keys[] = {
 static const char *const stream_keys[] = {
 	"id",	     "server",	 "addr.type",	 "addr.host", "addr.port",
 	"addr.path", "addr.str", "addr.numeric", "nodelay",   NULL};
-static const char *const nic_keys[] = {"netdev",    "mac",	"id",
-				       "mrg_rxbuf", "host_mtu", NULL};
+static const char *const nic_keys[] = {
+	"netdev", "mac", "id", "mrg_rxbuf", "host_mtu", "iothread", NULL};
 
 static int add_netdev(struct board_net *n, const char *val, char *msg)
 {
@@ -399,6 +399,7 @@ int board_net_create(struct board_net *n, unsigned int i, struct vmc_vm *vm,
 	nc.mrg_rxbuf = !c->mrg_off;
 	nc.mtu = c->mtu;
 	nc.backend = d->be;
+	nc.iothread = c->iothread;
 	r = vmc_virtio_net_new(&nc, &c->dev);
 	if (r < 0)
 		snprintf(msg, BOARD_MSG_SIZE, "virtio-net-device: %s",

@@ -12,7 +12,7 @@
  *           addr.port=P   (or addr.type=unix,addr.path=P; addr.type=fd,
  *           addr.str=N for a client)
  *   -device virtio-net-device,netdev=ID[,mac=52:54:00:12:34:56]
- *           [,id=NAME][,mrg_rxbuf=on|off][,host_mtu=N]
+ *           [,id=NAME][,mrg_rxbuf=on|off][,host_mtu=N][,iothread=IOT]
  *
  * MAC addresses follow QEMU's default rule: a NIC without mac= gets
  * 52:54:00:12:34:XX with XX = 0x56 + the first index that no NIC before it
@@ -49,6 +49,8 @@ struct board_nic {
 	uint8_t mac[VMC_NET_MAC_LEN];
 	bool has_mac, mrg_off;
 	unsigned int mtu;
+	/* iothread= (a libvmcore extension; the board looks it up) */
+	struct vmc_iothread *iothread;
 	struct vmc_virtio_net *dev;
 };
 

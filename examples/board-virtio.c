@@ -194,6 +194,8 @@ static int device_option(struct board_virtio *bv, const char *val, char *msg)
 		} else if (d->kind == BOARD_VIRTIO_CONSOLE &&
 			   (v = value_of(item, "chardev"))) {
 			d->chardev = v;
+		} else if (bv->iothreads && (v = value_of(item, "iothread"))) {
+			d->iothread = v;
 		} else if (value_of(item, "id") || value_of(item, "bus")) {
 			/* QEMU's naming and bus placement: one bus here. */
 		} else {
@@ -306,6 +308,12 @@ int board_virtio_create(struct board_virtio *bv, struct vmc_vm *vm,
 		struct board_virtio_dev *d = &bv->devs[i];
 		struct vmc_irq *irq = irq_fn(opaque, --next);
 		struct vmc_virtio *t = NULL;
+		struct vmc_iothread *iot = NULL;
+
+		if (d->iothread &&
+		    (r = board_iothread_find(bv->iothreads, d->iothread, &iot,
+					     msg)) < 0)
+			return r;
 
 		switch (d->kind) {
 		case BOARD_VIRTIO_RNG: {
@@ -315,6 +323,8 @@ int board_virtio_create(struct board_virtio *bv, struct vmc_vm *vm,
 			c.vm = vm;
 			c.irq = irq;
 			c.legacy = legacy;
+			c.iothread = iot;
+			c.irq_any_thread = bv->irq_any_thread;
 			r = vmc_virtio_rng_new(&c, &d->rng);
 			t = vmc_virtio_rng_get_virtio(d->rng);
 			break;
@@ -334,6 +344,8 @@ int board_virtio_create(struct board_virtio *bv, struct vmc_vm *vm,
 			c.vm = vm;
 			c.irq = irq;
 			c.legacy = legacy;
+			c.iothread = iot;
+			c.irq_any_thread = bv->irq_any_thread;
 			c.fd = dr->fd;
 			c.read_only = dr->read_only;
 			c.serial = dr->id;
@@ -350,6 +362,8 @@ int board_virtio_create(struct board_virtio *bv, struct vmc_vm *vm,
 			c.vm = vm;
 			c.irq = irq;
 			c.legacy = legacy;
+			c.iothread = iot;
+			c.irq_any_thread = bv->irq_any_thread;
 			c.in_fd = ch->in_fd;
 			c.out_fd = ch->out_fd;
 			r = vmc_virtio_console_new(&c, &d->con);
@@ -363,6 +377,8 @@ int board_virtio_create(struct board_virtio *bv, struct vmc_vm *vm,
 			c.vm = vm;
 			c.irq = irq;
 			c.legacy = legacy;
+			c.iothread = iot;
+			c.irq_any_thread = bv->irq_any_thread;
 			c.guest_cid = d->guest_cid;
 			c.uds_path = d->uds_path;
 			r = vmc_virtio_vsock_new(&c, &d->vsock);

@@ -9,6 +9,9 @@
  *   -chardev stdio|null,id=C   -chardev file,id=C,path=OUT[,input-path=IN]
  *   -device virtio-serial-device  -device virtconsole,chardev=C
  *   -device vmc-vsock-device,guest-cid=N,uds-path=PATH
+ *   ...,iothread=ID on any of these devices, with -object iothread,id=ID
+ *   (board-iothread.h; QEMU's on virtio-blk-device, an extension on the
+ *   others)
  *
  * The last is libvmcore's userspace vsock (vmc-virtio-vsock.h): QEMU only
  * has vsock as vhost-vsock-device, whose other end is the host kernel, so
@@ -28,6 +31,8 @@
 
 #include <libvmcore/libvmcore.h>
 
+#include "board-iothread.h"
+
 #define BOARD_VIRTIO_MAX 16
 
 enum board_virtio_kind {
@@ -45,6 +50,7 @@ struct board_virtio_dev {
 	const char *uds_path; /* inside @arg */
 	/* blk, console: the names (inside @arg), resolved when created */
 	const char *drive, *chardev;
+	const char *iothread; /* iothread= (inside @arg), or NULL */
 	/* created */
 	struct vmc_virtio_rng *rng;
 	struct vmc_virtio_blk *blk;
@@ -76,6 +82,10 @@ struct board_virtio {
 	bool stdio_taken; /* a chardev reads stdin */
 	unsigned int nr_slots;
 	struct vmc_virtio **slots; /* nr_slots transports, after create */
+	/* The board's -object iothread list (NULL: iothread= refused), and
+	 * whether its lines may be set from any thread (irqfd lines). */
+	struct board_iothreads *iothreads;
+	bool irq_any_thread;
 };
 
 /*

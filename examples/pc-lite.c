@@ -85,6 +85,7 @@ struct pc {
 	struct board_qmp qmp;
 	struct board_virtio virtio;
 	struct vmc_kvm_irqfd_line *virtio_line[PC_VIRTIO_SLOTS];
+	struct board_iothreads iothreads; /* -object iothread */
 };
 
 static void die(int err, const char *fmt, ...)
@@ -121,7 +122,8 @@ static void usage(void)
 		"               [-chardev stdio|null|file,id=C,... "
 		"-device virtio-serial-device -device "
 		"virtconsole,chardev=C]\n"
-		"               [-virtio-cmdline]\n"
+		"               [-object iothread,id=IOT "
+		"-device ...,iothread=IOT] [-virtio-cmdline]\n"
 		"Runs a BIOS image on KVM in a minimal PC laid out like QEMU's "
 		"pc machine,\nwith a 16550 at 0x3f8 on stdio and "
 		"isa-debug-exit at 0x501.\n");
@@ -233,6 +235,7 @@ static void free_virtio(struct pc *pc)
 	board_virtio_free(&pc->virtio);
 	for (unsigned int i = 0; i < PC_VIRTIO_SLOTS; i++)
 		vmc_kvm_irqfd_line_free(pc->virtio_line[i]);
+	board_iothread_free_all(&pc->iothreads);
 }
 
 /* -virtio-cmdline: the kernel parameters that describe the devices. */
@@ -447,6 +450,13 @@ int main(int argc, char **argv)
 	int r;
 
 	board_log_to_stderr("pc-lite");
+	/*
+	 * iothread= on the devices: QEMU's on virtio-blk-device, a libvmcore
+	 * extension on the others; the slots' irqfd lines may be set from an
+	 * I/O thread directly.
+	 */
+	pc.virtio.iothreads = &pc.iothreads;
+	pc.virtio.irq_any_thread = true;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -471,7 +481,11 @@ int main(int argc, char **argv)
 		if (!v)
 			usage();
 		i++;
-		if ((r = board_virtio_option(&pc.virtio, a, v, msg)) != 0) {
+		if (!strcmp(a, "-object")) {
+			if (board_iothread_object(&pc.iothreads, v, msg) < 0)
+				die(0, "%s", msg);
+		} else if ((r = board_virtio_option(&pc.virtio, a, v, msg)) !=
+			   0) {
 			if (r < 0)
 				die(0, "%s %s: %s", a, v, msg);
 		} else if (listed(noop_with_value, a)) {

@@ -45,6 +45,7 @@
 #include <libvmcore/vmc-virtio-console.h>
 
 #include "board-util.h"
+#include "board-iothread.h"
 #include "board-qmp.h"
 #include "board-net.h"
 #include "board-snapshot.h"
@@ -166,7 +167,9 @@ struct board {
 		uint64_t guest_cid;
 		char *uds_path;
 		struct vmc_virtio_vsock *dev;
+		struct vmc_iothread *iothread;
 	} vsock;
+	struct board_iothreads iothreads; /* -object iothread */
 	bool ctrl_a;
 	int exit_status;
 	uint32_t ext_off;  /* enum vmc_riscv_ext bits -cpu switched off */
@@ -254,6 +257,12 @@ static void usage(void)
 		"                  [-incoming file:PATH]\n"
 		"                  [-device vmc-vsock-device,guest-cid=N,"
 		"uds-path=PATH]\n"
+		"                  [-object iothread,id=IOT] "
+		"[-device virtio-blk-device,...,iothread=IOT]\n"
+		"iothread= (QEMU's on virtio-blk-device) is also taken, as a "
+		"libvmcore extension, by\nvirtio-net-device, "
+		"virtio-serial-device, virtio-rng-device and "
+		"vmc-vsock-device.\n"
 		"Runs a RISC-V RV64 machine laid out like QEMU's virt "
 		"board.\n");
 	exit(2);
@@ -953,10 +962,12 @@ static void parse_nic(struct board *b, const char *arg, const char *model)
 /* -device MODEL[,PROP=VALUE...] for the virtio devices. */
 static void parse_device(struct board *b, const char *arg)
 {
-	static const char *const k_rng[] = {"id", NULL};
+	static const char *const k_rng[] = {"id", "iothread", NULL};
 	static const char *const k_blk[] = {
-		"id", "drive", "serial", "num-queues", "queue-size", NULL};
-	static const char *const k_serial[] = {"id", "max_ports", NULL};
+		"id",	      "drive",	  "serial", "num-queues",
+		"queue-size", "iothread", NULL};
+	static const char *const k_serial[] = {"id", "max_ports", "iothread",
+					       NULL};
 	static const char *const k_console[] = {"id", "chardev", "bus", "name",
 						NULL};
 	size_t ml = strcspn(arg, ",");
@@ -1093,6 +1104,17 @@ static void load_initrd(struct board *b, struct board_layout *l)
 		die(r, "could not load ramdisk '%s'", d->initrd_path);
 }
 
+/* The I/O thread a -device argument names with iothread=, or NULL. */
+static struct vmc_iothread *dev_iothread(struct board *b, const char *arg)
+{
+	char msg[BOARD_MSG_SIZE];
+	struct vmc_iothread *t;
+
+	if (board_iothread_get(&b->iothreads, arg, &t, msg) < 0)
+		die(0, "%s", msg);
+	return t;
+}
+
 /* Create the -device virtio devices in their slots. */
 static void build_devices(struct board *b)
 {
@@ -1111,6 +1133,7 @@ static void build_devices(struct board *b)
 			rc.vm = b->vm;
 			rc.irq = irq;
 			rc.legacy = true;
+			rc.iothread = dev_iothread(b, dev->arg);
 			r = vmc_virtio_rng_new(&rc, &dev->rng);
 			if (r >= 0)
 				b->virtio_slot[dev->slot] =
@@ -1128,15 +1151,19 @@ static void build_devices(struct board *b)
 			bc.num_queues = dev->num_queues;
 			bc.queue_size = dev->queue_size;
 			bc.aio = dev->drive->aio;
+			bc.iothread = dev_iothread(b, dev->arg);
 			r = vmc_virtio_blk_new(&bc, &dev->blk);
 			if (r >= 0)
 				b->virtio_slot[dev->slot] =
 					vmc_virtio_blk_get_virtio(dev->blk);
 		} else if (dev->kind == VIRT_DEV_VSOCK) {
+			b->vsock.iothread = dev_iothread(b, dev->arg);
 			build_vsock(b, dev->slot);
 		} else if (dev->kind == VIRT_DEV_NET) {
 			char msg[BOARD_MSG_SIZE];
 
+			b->net.nic[dev->nic].iothread =
+				dev_iothread(b, dev->arg);
 			r = board_net_create(&b->net, dev->nic, b->vm, irq,
 					     true, msg);
 			if (r < 0)
@@ -1150,6 +1177,7 @@ static void build_devices(struct board *b)
 			cc.vm = b->vm;
 			cc.irq = irq;
 			cc.legacy = true;
+			cc.iothread = dev_iothread(b, dev->arg);
 			if (dev->console) {
 				open_chardev(dev->console);
 				cc.in_fd = dev->console->in_fd;
@@ -1203,6 +1231,8 @@ static void free_devices(struct board *b)
 	free(d->initrd.data);
 	board_net_free(&b->net);
 	free_vsock(b);
+	/* After every device that ran on one. */
+	board_iothread_free_all(&b->iothreads);
 }
 
 /* ------------------------------------------------------------------------
@@ -1511,7 +1541,8 @@ static int vsock_option(struct board *b, const char *v)
 		} else if (!strncmp(item, "uds-path=", 9) && item[9]) {
 			free(b->vsock.uds_path);
 			b->vsock.uds_path = strdup(item + 9);
-		} else if (strncmp(item, "id=", 3)) {
+		} else if (strncmp(item, "id=", 3) &&
+			   strncmp(item, "iothread=", 9)) {
 			die(0, "-device %s: unsupported property '%s'", v,
 			    item);
 		}
@@ -1536,6 +1567,7 @@ static void build_vsock(struct board *b, unsigned int slot)
 	c.legacy = true;
 	c.guest_cid = b->vsock.guest_cid;
 	c.uds_path = b->vsock.uds_path;
+	c.iothread = b->vsock.iothread;
 	r = vmc_virtio_vsock_new(&c, &b->vsock.dev);
 	if (r < 0)
 		die(r, "cannot create vmc-vsock-device on %s",
@@ -1865,6 +1897,9 @@ int main(int argc, char **argv)
 			device_args[nr_device_args++] = v;
 		} else if (!strcmp(a, "-netdev")) {
 			if (board_net_option(&b.net, a, v, msg) < 0)
+				die(0, "%s", msg);
+		} else if (!strcmp(a, "-object")) {
+			if (board_iothread_object(&b.iothreads, v, msg) < 0)
 				die(0, "%s", msg);
 		} else if (!strcmp(a, "-incoming")) {
 			b.incoming = v;

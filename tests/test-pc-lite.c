@@ -169,6 +169,36 @@ int main(int argc, char **argv)
 			sock,
 			NULL,
 		};
+		/* The same, every device on an I/O thread. */
+		char iot_sock[96];
+		char *with_iothreads[] = {
+			argv[1],
+			"-bios",
+			argv[2],
+			"-object",
+			"iothread,id=io0",
+			"-device",
+			"virtio-rng-device,iothread=io0",
+			"-device",
+			"virtio-blk-device,drive=d0,iothread=io0",
+			"-drive",
+			drive,
+			"-device",
+			"virtio-serial-device",
+			"-chardev",
+			"null,id=c0",
+			"-device",
+			"virtconsole,chardev=c0,iothread=io0",
+			"-device",
+			iot_sock,
+			NULL,
+		};
+		char *bad_iothread[] = {argv[1],
+					"-bios",
+					argv[2],
+					"-device",
+					"virtio-rng-device,iothread=nope",
+					NULL};
 		char *cmdline[] = {
 			argv[1],   "-virtio-cmdline",
 			"-device", "virtio-rng-device",
@@ -194,6 +224,14 @@ int main(int argc, char **argv)
 		ASSERT_EQ(b.status, want);
 		ASSERT_TRUE(access(sock + strlen(sock) - strlen(img) - 5,
 				   F_OK) < 0);
+		snprintf(iot_sock, sizeof(iot_sock), "%s,iothread=io0", sock);
+		run(with_iothreads, &b);
+		b.out[b.len] = '\0';
+		ASSERT_STREQ(b.out, BIOS_HELLO);
+		ASSERT_EQ(b.status, want);
+		/* An iothread= no -object defines: refused at start-up. */
+		run(bad_iothread, &b);
+		ASSERT_EQ(b.status, 2);
 		unlink(img);
 		/* The devices' kernel parameters: last slot first. */
 		run(cmdline, &b);

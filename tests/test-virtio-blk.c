@@ -83,6 +83,8 @@ static struct vmc_virtio_blk *blk_up_full(enum vmc_virtio_blk_aio aio,
 	int r;
 
 	vmc_virtio_blk_config_init(&c);
+
+	c.iothread = drv_iot;
 	c.vm = vm;
 	c.irq = irq;
 	c.fd = fd;
@@ -209,6 +211,7 @@ static void test_config(void)
 	disk_up();
 	vmc_virtio_blk_config_init(NULL);
 	vmc_virtio_blk_config_init(&c);
+	c.iothread = drv_iot;
 	ASSERT_EQ(c.size, sizeof(c));
 	ASSERT_EQ(c.fd, -1);
 	ASSERT_EQ(c.num_queues, 1);
@@ -568,9 +571,20 @@ static void test_many_io_uring(void)
  * never writes the reset queues' used rings or status bytes; a free with
  * requests in flight is likewise safe.
  */
+/* Requests of queue @qi whose status byte was written. */
+static uint16_t answered(unsigned int qi)
+{
+	uint16_t n = 0;
+
+	for (unsigned int i = 0; i < NREQ; i++)
+		n += req_status(qi, i) != 0xee;
+	return n;
+}
+
 static void check_reset_inflight(enum vmc_virtio_blk_aio aio)
 {
 	struct vmc_virtio_blk *blk;
+	uint16_t done[2];
 
 	vm_up();
 	disk_up();
@@ -594,18 +608,22 @@ static void check_reset_inflight(enum vmc_virtio_blk_aio aio)
 		/* Reset from this thread, holding the VM lock as a vCPU. */
 		wr(R_STATUS, 0);
 		ASSERT_EQ(rd(R_STATUS), 0);
+		/*
+		 * On an I/O thread, requests may have completed before the
+		 * reset: exactly those are published, nothing after it.
+		 */
 		for (unsigned int qi = 0; qi < 2; qi++) {
-			ASSERT_EQ(used_idx(qi), 0);
-			for (unsigned int i = 0; i < NREQ; i++)
-				ASSERT_EQ(req_status(qi, i), 0xee);
+			done[qi] = used_idx(qi);
+			if (!drv_iot)
+				ASSERT_EQ(done[qi], 0);
+			ASSERT_EQ(answered(qi), done[qi]);
 		}
 		/* Stale completions find nothing to publish. */
 		usleep(2000);
 		run_loop();
 		for (unsigned int qi = 0; qi < 2; qi++) {
-			ASSERT_EQ(used_idx(qi), 0);
-			for (unsigned int i = 0; i < NREQ; i++)
-				ASSERT_EQ(req_status(qi, i), 0xee);
+			ASSERT_EQ(used_idx(qi), done[qi]);
+			ASSERT_EQ(answered(qi), done[qi]);
 		}
 	}
 	/* One queue reset (QueueReady = 0) with its requests in flight. */
@@ -616,13 +634,15 @@ static void check_reset_inflight(enum vmc_virtio_blk_aio aio)
 	ASSERT_OK(vmc_loop_run_once(loop, false));
 	wr(R_QSEL, 1);
 	wr(R_QREADY, 0);
+	done[1] = used_idx(1);
+	if (!drv_iot)
+		ASSERT_EQ(done[1], 0);
 	for (int i = 0; i < 20; i++) {
 		usleep(1000);
 		run_loop();
 	}
-	ASSERT_EQ(used_idx(1), 0);
-	for (unsigned int i = 0; i < NREQ; i++)
-		ASSERT_EQ(req_status(1, i), 0xee);
+	ASSERT_EQ(used_idx(1), done[1]);
+	ASSERT_EQ(answered(1), done[1]);
 	/* The other queue serves on. */
 	ASSERT_EQ(do_req(T_FLUSH, 0, 0, 0), 0);
 	wr(R_STATUS, 0);

@@ -140,6 +140,8 @@ int main(void)
 	p = peer_open(name);
 
 	vmc_virtio_net_config_init(&nc);
+
+	nc.iothread = drv_iot;
 	nc.vm = vm;
 	nc.irq = irq;
 	nc.queue_size = QNUM;

@@ -97,6 +97,8 @@ static struct vmc_virtio_net *net_up_be(bool legacy, bool mrg, unsigned mtu,
 	struct vmc_virtio_net *net;
 
 	vmc_virtio_net_config_init(&c);
+
+	c.iothread = drv_iot;
 	c.vm = vm;
 	c.irq = irq;
 	c.legacy = legacy;
@@ -430,6 +432,7 @@ static void test_link(void)
 
 		ASSERT_OK(vmc_net_backend_new(&tb_ops, NULL, &be));
 		vmc_virtio_net_config_init(&c);
+		c.iothread = drv_iot;
 		c.vm = vm;
 		c.backend = be;
 		c.link_down = true;
@@ -534,11 +537,13 @@ static void test_args(void)
 
 	ASSERT_ERR(vmc_virtio_net_new(NULL, &net), -EINVAL);
 	vmc_virtio_net_config_init(&c);
+	c.iothread = drv_iot;
 	ASSERT_ERR(vmc_virtio_net_new(&c, &net), -EINVAL); /* no VM */
 	c.vm = vm;
 	c.mac[0] = 1; /* multicast */
 	ASSERT_ERR(vmc_virtio_net_new(&c, &net), -EINVAL);
 	vmc_virtio_net_config_init(&c);
+	c.iothread = drv_iot;
 	c.vm = vm;
 	c.queue_size = 100;
 	ASSERT_ERR(vmc_virtio_net_new(&c, &net), -EINVAL);
@@ -561,6 +566,7 @@ static void test_args(void)
 	ASSERT_OK(vmc_net_backend_new(&tb_ops, NULL, &b));
 	ASSERT_FALSE(vmc_net_backend_is_connected(b));
 	vmc_virtio_net_config_init(&c);
+	c.iothread = drv_iot;
 	c.vm = vm;
 	c.backend = b;
 	ASSERT_OK(vmc_virtio_net_new(&c, &net));
@@ -578,6 +584,7 @@ static void test_args(void)
 	memset(&tb, 0, sizeof(tb));
 	ASSERT_OK(vmc_net_backend_new(&tb_ops, NULL, &b));
 	vmc_virtio_net_config_init(&c);
+	c.iothread = drv_iot;
 	c.vm = vm;
 	c.queue_size = QNUM;
 	c.backend = b;
@@ -594,6 +601,7 @@ static void test_args(void)
 
 	/* No backend at all: transmitted frames are dropped. */
 	vmc_virtio_net_config_init(&c);
+	c.iothread = drv_iot;
 	c.vm = vm;
 	c.queue_size = QNUM;
 	ASSERT_OK(vmc_virtio_net_new(&c, &net));

@@ -113,6 +113,7 @@ static void vs_up_cfg(uint32_t buf_alloc, unsigned int max_conns)
 
 	vm_up();
 	vmc_virtio_vsock_config_init(&c);
+	c.iothread = drv_iot;
 	c.vm = vm;
 	c.irq = irq;
 	c.guest_cid = CID;
@@ -384,6 +385,8 @@ static void test_config(void)
 	ASSERT_EQ(vmc_virtio_vsock_get_connection_count(vs), 0);
 
 	vmc_virtio_vsock_config_init(&c);
+
+	c.iothread = drv_iot;
 	c.vm = vm;
 	c.uds_path = path;
 	ASSERT_ERR(vmc_virtio_vsock_new(&c, &bad), -EINVAL); /* no CID */

@@ -30,6 +30,8 @@ static struct vmc_virtio_rng *rng_up(bool legacy, int fd)
 	struct vmc_virtio_rng *rng;
 
 	vmc_virtio_rng_config_init(&c);
+
+	c.iothread = drv_iot;
 	c.vm = vm;
 	c.irq = irq;
 	c.legacy = legacy;
@@ -110,6 +112,8 @@ static void test_config_checks(void)
 	vmc_virtio_free(NULL);
 
 	vmc_virtio_rng_config_init(&rc);
+
+	rc.iothread = drv_iot;
 	ASSERT_EQ(rc.fd, -1);
 	ASSERT_ERR(vmc_virtio_rng_new(&rc, &rng), -EINVAL);
 	rc.vm = vm;
@@ -192,7 +196,9 @@ static void test_transport_modern(void)
 	{
 		uint32_t g = rd(R_GEN);
 
+		vmc_virtio_lock(dev);
 		ASSERT_OK(vmc_virtio_config_changed(dev));
+		vmc_virtio_unlock(dev);
 		ASSERT_EQ(rd(R_GEN), g + 1);
 		ASSERT_FALSE(irq_level); /* driver not up: no interrupt */
 	}
@@ -201,7 +207,9 @@ static void test_transport_modern(void)
 	drv_init(false, F_VERSION_1, 1, 8);
 	ASSERT_EQ(rd(R_STATUS), S_ACK | S_DRIVER | S_FEATURES_OK | S_DRIVER_OK);
 	ASSERT_TRUE(vmc_virtq_is_ready(vmc_virtio_get_queue(dev, 0)));
+	vmc_virtio_lock(dev);
 	ASSERT_OK(vmc_virtio_config_changed(dev));
+	vmc_virtio_unlock(dev);
 	ASSERT_TRUE(irq_level);
 	ASSERT_EQ(rd(R_ISR), 2);
 	ack_irq();
@@ -447,6 +455,8 @@ static struct vmc_virtio_console *con_up(int in_fd, int out_fd, bool legacy)
 	struct vmc_virtio_console *con;
 
 	vmc_virtio_console_config_init(&c);
+
+	c.iothread = drv_iot;
 	c.vm = vm;
 	c.irq = irq;
 	c.in_fd = in_fd;
@@ -871,11 +881,11 @@ static void test_needs_reset_api(void)
 	rng = rng_up(false, -1);
 	dev = vmc_virtio_rng_get_virtio(rng);
 	drv_init(false, F_VERSION_1, 1, 8);
-	vmc_vm_lock(vm);
+	vmc_virtio_lock(dev);
 	ASSERT_OK(vmc_virtio_set_needs_reset(dev, "test"));
 	ASSERT_TRUE(vmc_virtio_get_status(dev) & S_NEEDS_RESET);
 	ASSERT_FALSE(vmc_virtq_is_ready(vmc_virtio_get_queue(dev, 0)));
-	vmc_vm_unlock(vm);
+	vmc_virtio_unlock(dev);
 	ASSERT_TRUE(irq_level);
 	rng_request(0, 0, BUF_GPA, 16);
 	kick(0);

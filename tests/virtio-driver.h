@@ -73,11 +73,21 @@ static struct vmc_address_space *as;
 static struct vmc_region *ram;
 static uint8_t *ram_host;
 static struct vmc_irq *irq;
-static bool irq_level;
+static _Atomic bool irq_level;
 static int log_warnings;
+
+/*
+ * VT_IOTHREAD=1 (the *-iothread tests) puts the devices a test makes on
+ * an I/O thread, @drv_iot, so that one test proves a device on either
+ * thread.  The line @irq needs the VM lock, and must be set with it.
+ */
+static struct vmc_iothread *drv_iot;
+static _Atomic unsigned int irq_unlocked;
 
 static void on_irq(void *opaque, unsigned int n, bool level)
 {
+	if (drv_iot && !vmc_vm_lock_held(vm))
+		irq_unlocked++;
 	irq_level = level;
 }
 
@@ -107,6 +117,8 @@ static void vm_up(void)
 	ram_host = vmc_region_get_ptr(ram);
 	ASSERT_OK(vmc_irq_new(on_irq, NULL, 1, &irq));
 	irq_level = false;
+	if (getenv("VT_IOTHREAD") && !drv_iot)
+		ASSERT_OK(vmc_iothread_new("vt-io", &drv_iot));
 	log_warnings = 0;
 	vmc_set_log_handler(
 		on_log, getenv("VT_DEBUG") ? VMC_LOG_DEBUG : VMC_LOG_WARNING,
@@ -127,6 +139,9 @@ static void unmap_dev(struct vmc_region *r)
 
 static void vm_down(void)
 {
+	ASSERT_EQ(irq_unlocked, 0);
+	vmc_iothread_free(drv_iot);
+	drv_iot = NULL;
 	vmc_set_log_handler(NULL, VMC_LOG_ERR, NULL);
 	vmc_region_remove_subregion(vmc_vm_get_root(vm, VMC_AS_MEMORY), ram);
 	ram = vmc_region_unref(ram);
@@ -148,11 +163,24 @@ static void wr(uint64_t off, uint32_t v)
 	ASSERT_OK(vmc_as_write(as, DEV_BASE + off, &v, 4));
 }
 
-/* Let the loop run the notifier and fd handlers that are ready. */
+static void drv_nop(void *arg)
+{
+}
+
+/*
+ * Let the loop run the notifier and fd handlers that are ready, and the
+ * I/O thread, if any: two jobs in a row on it return only after it
+ * handled everything that was ready before the first.
+ */
 static void run_loop(void)
 {
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < 4; i++) {
 		ASSERT_OK(vmc_loop_run_once(loop, false));
+		if (drv_iot) {
+			vmc_iothread_run_sync(drv_iot, drv_nop, NULL);
+			vmc_iothread_run_sync(drv_iot, drv_nop, NULL);
+		}
+	}
 }
 
 static uint8_t *gpa(uint64_t a)
@@ -161,29 +189,30 @@ static uint8_t *gpa(uint64_t a)
 	return ram_host + (a - RAM_BASE);
 }
 
+/*
+ * Guest memory the device shares: ring fields as the device accesses
+ * them (atomics; the used index with acquire, the avail index with
+ * release), so that a device on an I/O thread and the test are ordered.
+ */
 static void put16(uint64_t a, uint16_t v)
 {
-	memcpy(gpa(a), &v, 2);
+	__atomic_store_n((uint16_t *)gpa(a), v, __ATOMIC_SEQ_CST);
 }
 static void put32(uint64_t a, uint32_t v)
 {
-	memcpy(gpa(a), &v, 4);
+	__atomic_store_n((uint32_t *)gpa(a), v, __ATOMIC_RELAXED);
 }
 static void put64(uint64_t a, uint64_t v)
 {
-	memcpy(gpa(a), &v, 8);
+	__atomic_store_n((uint64_t *)gpa(a), v, __ATOMIC_RELAXED);
 }
 static uint16_t get16(uint64_t a)
 {
-	uint16_t v;
-	memcpy(&v, gpa(a), 2);
-	return v;
+	return __atomic_load_n((uint16_t *)gpa(a), __ATOMIC_SEQ_CST);
 }
 static uint32_t get32(uint64_t a)
 {
-	uint32_t v;
-	memcpy(&v, gpa(a), 4);
-	return v;
+	return __atomic_load_n((uint32_t *)gpa(a), __ATOMIC_RELAXED);
 }
 
 /* ------------------------------------------------------------------------

@@ -6,10 +6,12 @@
  * objects).
  *
  * A struct vmc_iothread is a thread and a struct vmc_loop that only it
- * runs.  A device created with an I/O thread (see vmc_virtio_config) has
- * its queue notifications handled there, under the device's own lock
- * instead of the VM lock, so a busy device neither waits for nor delays
- * the VM's loop and vCPUs.  Several devices may share one I/O thread.
+ * runs.  A device created with an I/O thread (see vmc_virtio_config and
+ * each virtio device's configuration) has its queue notifications and its
+ * backend's fds (disk completions, sockets, TAP, chardevs) handled there,
+ * under the device's own lock instead of the VM lock, so a busy device
+ * neither waits for nor delays the VM's loop and vCPUs.  Several devices
+ * may share one I/O thread.
  *
  * Since loop objects (fd handlers, notifier handlers) may be changed only
  * on their loop's thread, code on other threads changes them through

@@ -23,10 +23,22 @@
  * I/O is asynchronous: with io_uring where the build has liburing and
  * the kernel allows it, otherwise on a small pool of worker threads using
  * preadv/pwritev.  Guest buffers are mapped zero-copy and stay mapped
- * until the request completes; completions come back to the VM's loop and
- * are published under the VM lock.  A device reset (or vmc_virtio_blk_free())
- * waits for the requests in flight and returns them to the ring without
- * publishing them.
+ * until the request completes; completions come back to the device's
+ * loop and are published under the device lock.  A device reset (or
+ * vmc_virtio_blk_free()) waits for the requests in flight and returns them
+ * to the ring without publishing them.  A snapshot taken with requests in
+ * flight waits for them and publishes them first, so the saved rings hold
+ * no request half done.
+ *
+ * Threads: as vmc-virtio.h.  Without @c iothread, queue notifications and
+ * completions run on the VM's loop with the VM lock held.  With @c
+ * iothread (QEMU's -device virtio-blk-device,iothread=ID), both run on that
+ * I/O thread under the device's own mutex: the io_uring completion
+ * eventfd, or the worker pool's completion notifier, is watched on the I/O
+ * thread's loop, and submission, completion and the in-flight count are
+ * touched only under the device lock.  Reset, snapshot save and load and
+ * vmc_virtio_blk_free() may come from other threads (VM lock, then the
+ * device mutex) while requests are in flight; they wait for them.
  */
 #ifndef LIBVMCORE_VMC_VIRTIO_BLK_H
 #define LIBVMCORE_VMC_VIRTIO_BLK_H
@@ -70,6 +82,13 @@ struct vmc_virtio_blk_config {
 	enum vmc_virtio_blk_aio aio; /**< default VMC_VIRTIO_BLK_AIO_AUTO */
 	/** worker threads of the fallback; default 4, at most 64 */
 	unsigned int threads;
+	/**
+	 * run the queues and completions on this I/O thread, or NULL for
+	 * the VM's loop (since 0.2; see vmc_virtio_config)
+	 */
+	struct vmc_iothread *iothread;
+	/** @c irq may be set from any thread (vmc_virtio_config) */
+	bool irq_any_thread;
 };
 
 /**
@@ -94,6 +113,7 @@ void vmc_virtio_blk_config_init(struct vmc_virtio_blk_config *config);
  * @retval -EBADF @p fd is not an open fd
  * @retval -EACCES the device is writable but @c fd is open read-only
  * @retval -ENODEV @c fd is neither a regular file nor a block device
+ * @retval -EDEADLK called on @c iothread itself
  * @retval -EOPNOTSUPP VMC_VIRTIO_BLK_AIO_IO_URING and io_uring is not
  *         available (not built in, or refused by the kernel)
  * @retval -ENOMEM out of memory

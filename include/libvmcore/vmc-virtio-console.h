@@ -19,8 +19,13 @@
  * host side back.  @c in_fd and @c out_fd may be the same fd (a socket,
  * a terminal).
  *
- * Threads: as vmc-virtio.h; the device's work runs on the VM's loop with
- * the VM lock held.
+ * Threads: as vmc-virtio.h.  The device's work (queue notifications and
+ * the fds' handlers) runs on the VM's loop with the VM lock held or, with
+ * @c iothread (a libvmcore extension: QEMU has no iothread for consoles),
+ * on that I/O thread with the device's own mutex: the fds are then polled
+ * on the I/O thread's loop.  Reset comes from whichever thread holds the
+ * device lock and only schedules the handler changes on the device's
+ * loop.
  */
 #ifndef LIBVMCORE_VMC_VIRTIO_CONSOLE_H
 #define LIBVMCORE_VMC_VIRTIO_CONSOLE_H
@@ -45,6 +50,10 @@ struct vmc_virtio_console_config {
 	int out_fd;	     /**< host output, or -1 to discard */
 	uint16_t cols;	     /**< console width for F_SIZE, or 0 */
 	uint16_t rows;	     /**< console height for F_SIZE, or 0 */
+	/** run the device on this I/O thread, or NULL (since 0.2) */
+	struct vmc_iothread *iothread;
+	/** @c irq may be set from any thread (vmc_virtio_config) */
+	bool irq_any_thread;
 };
 
 /**
@@ -63,6 +72,7 @@ void vmc_virtio_console_config_init(struct vmc_virtio_console_config *config);
  * @retval 0 success
  * @retval -EINVAL an argument is NULL, bad size, or no VM
  * @retval -EBADF @c in_fd or @c out_fd is set but not open
+ * @retval -EDEADLK called on @c iothread itself
  * @retval -ENOMEM out of memory
  * @retval -errno the transport or an fd handler could not be set up
  *         (-EPERM: @c in_fd is a regular file, which cannot be polled)

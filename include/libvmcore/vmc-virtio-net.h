@@ -53,7 +53,19 @@
  * and a frame held for a full receive queue, or a transmit frame a backend
  * refused, is dropped rather than saved.
  *
- * Threads: as vmc-virtio.h, and as each function says.
+ * Threads: as vmc-virtio.h, and as each function says.  "The device's
+ * loop" is the VM's loop, or, with @c iothread (a libvmcore extension of
+ * -device virtio-net-device: QEMU has no iothread for virtio-net), that
+ * I/O thread's loop; "the device lock" is then the device's own mutex
+ * (vmc_virtio_io_lock()) instead of the VM lock.  With an I/O thread the
+ * library's backends (TAP, dgram, stream, including a stream server's
+ * listening socket and the connections it accepts) are moved to the I/O
+ * thread's loop while the device has them and back to the VM's loop when
+ * it is freed; a host's own backend is called on the I/O thread and makes
+ * its vmc_net_backend_receive() and vmc_net_backend_tx_ready() calls
+ * there.  Receive backpressure is the same on either loop: a frame the
+ * queue has no room for is held, the backend stops reading until @c
+ * rx_ready, and the kernel's socket buffer holds the rest.
  */
 #ifndef LIBVMCORE_VMC_VIRTIO_NET_H
 #define LIBVMCORE_VMC_VIRTIO_NET_H
@@ -83,8 +95,8 @@ struct vmc_net_iov {
 
 /**
  * What a backend does for the device it is attached to.  The callbacks
- * run on the VM's loop thread and must not block: @c send without the VM
- * lock, @c rx_ready with it.  Neither may call vmc_net_backend_receive()
+ * run on the device's loop thread and must not block: @c send without the
+ * device lock, @c rx_ready with it.  Neither may call vmc_net_backend_receive()
  * or vmc_net_backend_tx_ready() from inside.
  */
 struct vmc_net_backend_ops {
@@ -145,7 +157,7 @@ void vmc_net_backend_free(struct vmc_net_backend *be);
  * @retval -EAGAIN the device kept the frame but has no more room: stop
  *         reading until @c rx_ready
  * @retval -EINVAL @p be is NULL, or @p iov is NULL with @p iovcnt > 0
- * @thread loop, without the VM lock
+ * @thread the device's loop, without the device lock
  * @since 0.2
  */
 int vmc_net_backend_receive(struct vmc_net_backend *be,
@@ -157,7 +169,7 @@ int vmc_net_backend_receive(struct vmc_net_backend *be,
  * @param be the backend
  * @retval 0 success
  * @retval -EINVAL @p be is NULL
- * @thread loop, without the VM lock
+ * @thread the device's loop, without the device lock
  * @since 0.2
  */
 int vmc_net_backend_tx_ready(struct vmc_net_backend *be);
@@ -320,7 +332,7 @@ int vmc_net_stream_new(const struct vmc_net_stream_config *config,
  * backends always do, a host's backend never.
  * @param be the backend
  * @return true when connected
- * @thread loop
+ * @thread any
  * @since 0.2
  */
 bool vmc_net_backend_is_connected(const struct vmc_net_backend *be);
@@ -350,6 +362,13 @@ struct vmc_virtio_net_config {
 	 * it after the device.  One device per backend.
 	 */
 	struct vmc_net_backend *backend;
+	/**
+	 * run the queues and the backend on this I/O thread, or NULL for
+	 * the VM's loop (since 0.2; see vmc_virtio_config)
+	 */
+	struct vmc_iothread *iothread;
+	/** @c irq may be set from any thread (vmc_virtio_config) */
+	bool irq_any_thread;
 };
 
 /**
@@ -370,6 +389,7 @@ void vmc_virtio_net_config_init(struct vmc_virtio_net_config *config);
  * @retval -EINVAL an argument is NULL, the struct is too small, no VM, a
  *         multicast MAC, @c mtu or @c queue_size out of range
  * @retval -EBUSY the backend serves another device already
+ * @retval -EDEADLK called on @c iothread itself
  * @retval -ENOMEM out of memory
  * @retval -errno creating the transport failed
  * @thread loop, without the VM lock

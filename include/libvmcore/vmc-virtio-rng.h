@@ -9,11 +9,12 @@
  * buffer the driver queues is filled from the host source: getrandom(2)
  * by default, or a file descriptor the host passes (read without
  * blocking: only when poll(2) finds it readable, waiting for that on the
- * VM's loop; a request gets what one read gave).
+ * device's loop; a request gets what one read gave).
  *
  * Threads: as vmc-virtio.h.  The device's work runs on the VM's loop
- * with the VM lock held, or, with @c iothread (getrandom only), on that
- * I/O thread with the device's own lock.
+ * with the VM lock held, or, with @c iothread, on that I/O thread with
+ * the device's own lock; the source fd is then polled on the I/O thread's
+ * loop.
  */
 #ifndef LIBVMCORE_VMC_VIRTIO_RNG_H
 #define LIBVMCORE_VMC_VIRTIO_RNG_H
@@ -36,7 +37,7 @@ struct vmc_virtio_rng_config {
 	 * caller keeps open for the device's life
 	 */
 	int fd;
-	/** serve requests on this I/O thread (needs @c fd -1), or NULL */
+	/** serve requests on this I/O thread, or NULL */
 	struct vmc_iothread *iothread;
 	/** @c irq may be set from any thread (see vmc_virtio_config) */
 	bool irq_any_thread;
@@ -56,9 +57,9 @@ void vmc_virtio_rng_config_init(struct vmc_virtio_rng_config *config);
  * @param config the device's configuration
  * @param[out] ret the new device
  * @retval 0 success
- * @retval -EINVAL an argument is NULL, bad size, no VM, or both @c fd
- *         and @c iothread
+ * @retval -EINVAL an argument is NULL, bad size, or no VM
  * @retval -EBADF @c fd is set but not open
+ * @retval -EDEADLK called on @c iothread itself
  * @retval -ENOMEM out of memory
  * @retval -errno the transport or the fd's handler could not be set up
  * @thread loop, without the VM lock

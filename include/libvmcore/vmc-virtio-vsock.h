@@ -43,9 +43,13 @@
  * resets every socket, as Firecracker does after a snapshot restore.
  *
  * Threads.  As vmc-virtio.h: the device's work (queues, the Unix
- * sockets' handlers) runs on the VM's loop with the VM lock held.  A
- * device reset closes every connection (the sockets are closed on the
- * loop shortly after, when the reset came from a vCPU thread).
+ * sockets' handlers, credit updates) runs on the VM's loop with the VM
+ * lock held, or, with @c iothread (a libvmcore extension), on that I/O
+ * thread with the device's own mutex: the listening socket, the hello
+ * lines and every connection's socket are then polled on the I/O thread's
+ * loop.  A device reset closes every connection (the sockets are closed
+ * on the device's loop shortly after, when the reset came from another
+ * thread).
  */
 #ifndef LIBVMCORE_VMC_VIRTIO_VSOCK_H
 #define LIBVMCORE_VMC_VIRTIO_VSOCK_H
@@ -84,6 +88,10 @@ struct vmc_virtio_vsock_config {
 	uint32_t buf_alloc;
 	/** connections at most, 1 to 65536; default 1024 */
 	unsigned int max_connections;
+	/** run the device on this I/O thread, or NULL (since 0.2) */
+	struct vmc_iothread *iothread;
+	/** @c irq may be set from any thread (vmc_virtio_config) */
+	bool irq_any_thread;
 };
 
 /**
@@ -107,6 +115,7 @@ void vmc_virtio_vsock_config_init(struct vmc_virtio_vsock_config *config);
  *         @c max_connections out of range
  * @retval -EADDRINUSE @c uds_path exists (a listening socket or another
  *         file)
+ * @retval -EDEADLK called on @c iothread itself
  * @retval -ENOMEM out of memory
  * @retval -errno creating the socket, the transport or a handler failed
  * @thread loop, without the VM lock
@@ -179,7 +188,7 @@ int vmc_virtio_vsock_save(struct vmc_virtio_vsock *vs, void *buf, size_t len);
  * @retval 0 success
  * @retval -EINVAL @p vs or @p buf is NULL, or the state is malformed
  *         (wrong size, version or CID); nothing changed
- * @thread with the device lock (vmc_virtio_lock()), on the VM's loop
+ * @thread with the device lock (vmc_virtio_lock())
  * @since 0.2
  */
 int vmc_virtio_vsock_load(struct vmc_virtio_vsock *vs, const void *buf,

@@ -54,8 +54,18 @@
  * configuration says it may be (@c irq_any_thread: an irqfd line);
  * otherwise the change is deferred until @c queue_notify returns and set
  * with the VM lock taken just for that.  Lock order: VM lock, then device
- * mutex.  A device model whose other callbacks (fd handlers, timers) run
- * on the VM's loop must not use an I/O thread unless it locks itself.
+ * mutex.  A device model's own loop objects (backend fds, completion
+ * eventfds, bottom halves) belong on the same thread: it creates them on
+ * the I/O thread's loop (through vmc_iothread_run_sync()) and takes the
+ * device mutex in their callbacks with vmc_virtio_io_lock(), which defers
+ * interrupt changes the same way.  The library's devices (blk, net,
+ * console, rng, vsock) all work like this.  Snapshots: the VM lock a
+ * snapshot holds does not stop an I/O thread.  The transport's section
+ * takes the device mutex, and virtio-blk publishes its requests in flight
+ * before it, but input a backend receives while the snapshot copies RAM
+ * (a frame, console bytes, a vsock packet) can still reach guest memory
+ * after the device's section was saved: keep the host side of such
+ * devices quiet while a snapshot is taken or loaded.
  *
  * Byte order.  Modern devices are little endian.  Legacy devices use the
  * guest's byte order; the transport assumes a little-endian guest
@@ -123,14 +133,16 @@ struct vmc_virtq_elem {
 
 /**
  * What a device model does on top of the transport.  All callbacks are
- * optional and run with the VM lock held.
+ * optional and run with the device lock held: the VM lock, and with an
+ * I/O thread the device mutex too (only the mutex for @c queue_notify).
  */
 struct vmc_virtio_ops {
 	/** sizeof(struct vmc_virtio_ops), so the struct can grow */
 	size_t struct_size;
 	/**
 	 * The driver made buffers available on @p vq (a notification, or
-	 * DRIVER_OK set with buffers already queued).  On the loop thread.
+	 * DRIVER_OK set with buffers already queued).  On the VM's loop
+	 * thread, or on the I/O thread.
 	 */
 	void (*queue_notify)(void *opaque, struct vmc_virtq *vq);
 	/**
@@ -235,6 +247,40 @@ void vmc_virtio_lock(struct vmc_virtio *dev);
  * @since 0.2
  */
 void vmc_virtio_unlock(struct vmc_virtio *dev);
+
+/**
+ * Take the device lock for a device model's own work outside the
+ * transport's callbacks: its fd handlers, bottom halves and completion
+ * handlers on the device's loop, and host calls into the model (a link
+ * change, say) from any thread.  With an I/O thread it is the device
+ * mutex alone: changes of the interrupt line that need the VM lock (see
+ * @c irq_any_thread) wait until vmc_virtio_io_unlock(), which takes the
+ * VM lock just to make them.  Without an I/O thread it is the VM lock.
+ * Not recursive.
+ * @param dev the transport
+ * @thread any, without the device lock (and, without an I/O thread,
+ *         without the VM lock)
+ * @since 0.2
+ */
+void vmc_virtio_io_lock(struct vmc_virtio *dev);
+
+/**
+ * Release the lock taken by vmc_virtio_io_lock() and deliver a deferred
+ * interrupt change.
+ * @param dev the transport
+ * @thread the thread that took it
+ * @since 0.2
+ */
+void vmc_virtio_io_unlock(struct vmc_virtio *dev);
+
+/**
+ * The I/O thread the transport's queue notifications run on.
+ * @param dev the transport
+ * @return the I/O thread; NULL for NULL or a transport on the VM's loop
+ * @thread any
+ * @since 0.2
+ */
+struct vmc_iothread *vmc_virtio_get_iothread(struct vmc_virtio *dev);
 
 /**
  * Free a transport.  It runs @c ops->reset one last time (with the VM

@@ -43,6 +43,10 @@ vmc.test= on the command line and powers off.  Each CASE is one meson test:
            its message changed; then the guest connects to CID 2 port
            5000, which is the Unix socket PATH_5000 here; ports nobody
            listens on are refused both ways (no OK; ECONNRESET)
+  CASE-iothread  (blk, hvc, rng, net-stream, net-stream-server,
+           net-dgram, vsock) the same case with -object iothread,id=iot0
+           and iothread=iot0 on every virtio device: QEMU's spelling on
+           virtio-blk-device, a libvmcore extension on the others
   qemu     the same kernel and initrd with a disk, entropy and -smp 2 on
            qemu-system-riscv64 -M virt and on riscv-virt: the same
            results, and the boot time to /init of both (and their ratio)
@@ -109,7 +113,9 @@ def boot(argv0, kernel, initrd, actions, extra=(), append="",
         argv += ["-M", "virt", "-display", "none", "-serial", "stdio",
                  "-monitor", "none", "-nodefaults"]
     argv += ["-m", "256", "-bios", BIOS, "-kernel", kernel, "-initrd",
-             initrd, "-append", cmdline] + list(extra)
+             initrd, "-append", cmdline] + \
+        (with_iothread(list(extra)) if IOTHREAD[0] and not qemu
+         else list(extra))
     ru = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu0 = ru.ru_utime + ru.ru_stime
     start = time.monotonic()
@@ -117,9 +123,12 @@ def boot(argv0, kernel, initrd, actions, extra=(), append="",
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     os.set_blocking(proc.stdout.fileno(), False)
     out, t_init = b"", None
+    iot_seen = False
     if during:
         during(proc)
     while True:
+        if IOTHREAD[0] and not qemu and not iot_seen:
+            iot_seen = "IO iot0" in thread_names(proc.pid)
         chunk = None
         try:
             chunk = proc.stdout.read()
@@ -149,9 +158,39 @@ def boot(argv0, kernel, initrd, actions, extra=(), append="",
         print(err[-2000:])
         fail(f"{argv0}: status {proc.returncode}, "
              f"{'no' if 'VMC-INIT done' not in text else ''} VMC-INIT done")
+    if IOTHREAD[0] and not qemu:
+        check(iot_seen, "the board ran an I/O thread named 'IO iot0'")
     ru = resource.getrusage(resource.RUSAGE_CHILDREN)
     return Run(proc.returncode, text, t_init, time.monotonic() - start,
                ru.ru_utime + ru.ru_stime - cpu0)
+
+
+IOTHREAD = [False]  # CASE-iothread: every virtio device on an I/O thread
+IOTHREAD_MODELS = ("virtio-blk-device", "virtio-net-device",
+                   "virtio-serial-device", "virtio-rng-device",
+                   "vmc-vsock-device")
+
+
+def thread_names(pid):
+    names = set()
+    try:
+        for t in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{t}/comm") as f:
+                names.add(f.read().strip())
+    except OSError:
+        pass
+    return names
+
+
+def with_iothread(extra):
+    """@extra with -object iothread and iothread= on each virtio device."""
+    out = ["-object", "iothread,id=iot0"]
+    for i, a in enumerate(extra):
+        if i and extra[i - 1] == "-device" and \
+                a.split(",")[0] in IOTHREAD_MODELS:
+            a += ",iothread=iot0"
+        out.append(a)
+    return out
 
 
 failures = []
@@ -809,6 +848,11 @@ def main():
     case, virt, initrd = sys.argv[1:4]
     kernel = kernel_image()
     tmp = tempfile.mkdtemp(prefix="vmc-linux-")
+    iot_cases = ("blk", "hvc", "rng", "net-stream", "net-stream-server",
+                 "net-dgram", "vsock")
+    if case.endswith("-iothread") and case[:-len("-iothread")] in iot_cases:
+        IOTHREAD[0] = True
+        case = case[:-len("-iothread")]
     try:
         fn = {"boot": case_boot, "blk": case_blk, "blk-ro": case_blk_ro,
               "hvc": case_hvc, "rng": case_rng,

@@ -15,6 +15,11 @@
  * thread and only change the handler (vmc_fd_handler_set(), a loop-thread
  * call), never calling back into the device.
  *
+ * Loop.  A backend's loop objects live on the VM's loop, or, while it
+ * serves a device with an I/O thread, on that thread's loop (be_move():
+ * they are freed on the old loop's thread and made again on the new one's,
+ * so every handler runs and changes on one thread at a time).
+ *
  * Stream framing, as QEMU's: a 4-byte big-endian length, then the frame.
  * Bytes read but not yet delivered stay in @in; after rx_ready a bottom
  * half delivers what is already there, since poll will not say so again.
@@ -40,6 +45,7 @@
 #include <libvmcore/vmc-virtio-net.h>
 
 #include "net-internal.h"
+#include "virtio-internal.h"
 
 #define READ_BURST 64
 #define STREAM_HDR 4
@@ -50,7 +56,10 @@ enum kind { K_TAP, K_DGRAM, K_STREAM };
 
 struct fdnet {
 	struct vmc_net_backend *be;
+	struct vmc_vm *vm;
 	struct vmc_loop *loop;
+	struct vmc_iothread *iothread; /* @loop is its loop; NULL: the VM's */
+	int move_err;
 	enum kind kind;
 	int fd; /* the data fd; -1 while a stream has no peer */
 	struct vmc_fd_handler *h;
@@ -103,7 +112,7 @@ static void stream_drop_peer(struct fdnet *f)
 	f->h = NULL;
 	if (f->fd >= 0)
 		close(f->fd);
-	f->fd = -1;
+	__atomic_store_n(&f->fd, -1, __ATOMIC_RELAXED);
 	f->in_len = 0;
 	f->out_len = f->out_off = 0;
 	if (f->tx_blocked) {
@@ -118,12 +127,12 @@ static int stream_attach(struct fdnet *f, int fd)
 	int one = 1, r;
 
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	f->fd = fd;
+	__atomic_store_n(&f->fd, fd, __ATOMIC_RELAXED);
 	f->in_len = 0;
 	r = vmc_loop_add_fd(f->loop, fd, NULL, NULL, f, &f->h);
 	if (r < 0) {
 		close(fd);
-		f->fd = -1;
+		__atomic_store_n(&f->fd, -1, __ATOMIC_RELAXED);
 		return r;
 	}
 	update(f);
@@ -387,13 +396,61 @@ static void be_rx_ready(void *opaque)
 		vmc_bh_schedule(f->rx_bh);
 }
 
-static void be_release(void *opaque)
+/* Free the loop objects, on their loop's thread. */
+static void objects_free(void *opaque)
 {
 	struct fdnet *f = opaque;
 
 	vmc_fd_handler_free(f->h);
 	vmc_fd_handler_free(f->lh);
 	vmc_bh_free(f->rx_bh);
+	f->h = f->lh = NULL;
+	f->rx_bh = NULL;
+}
+
+/* Make them on @f->loop, on its thread, in the state the switches say. */
+static void objects_new(void *opaque)
+{
+	struct fdnet *f = opaque;
+	int r = 0;
+
+	if (f->kind == K_STREAM)
+		r = vmc_bh_new(f->loop, stream_rx_bh, f, &f->rx_bh);
+	if (r == 0 && f->fd >= 0) {
+		r = vmc_loop_add_fd(f->loop, f->fd, NULL, NULL, f, &f->h);
+		update(f);
+	}
+	if (r == 0 && f->listen_fd >= 0)
+		r = vmc_loop_add_fd(f->loop, f->listen_fd, on_accept, NULL, f,
+				    &f->lh);
+	/* Bytes read before the move still wait for delivery. */
+	if (r == 0 && f->kind == K_STREAM && f->in_len && !f->rx_stopped)
+		vmc_bh_schedule(f->rx_bh);
+	f->move_err = r;
+}
+
+static int be_move(void *opaque, struct vmc_iothread *to)
+{
+	struct fdnet *f = opaque;
+
+	if (f->iothread == to)
+		return 0;
+	vmc__virtio_run_on(f->iothread, objects_free, f);
+	f->iothread = to;
+	f->loop = to ? vmc_iothread_get_loop(to) : vmc_vm_get_loop(f->vm);
+	vmc__virtio_run_on(to, objects_new, f);
+	if (f->move_err < 0) {
+		vmc__virtio_run_on(to, objects_free, f);
+		return f->move_err;
+	}
+	return 0;
+}
+
+static void be_release(void *opaque)
+{
+	struct fdnet *f = opaque;
+
+	vmc__virtio_run_on(f->iothread, objects_free, f);
 	if (f->fd >= 0)
 		close(f->fd);
 	if (f->listen_fd >= 0)
@@ -409,7 +466,9 @@ static void be_release(void *opaque)
 
 static bool be_connected(void *opaque)
 {
-	return ((struct fdnet *)opaque)->fd >= 0;
+	/* Any thread: the fd changes on the backend's loop thread. */
+	return __atomic_load_n(&((struct fdnet *)opaque)->fd,
+			       __ATOMIC_RELAXED) >= 0;
 }
 
 static const struct vmc_net_backend_ops fdnet_ops = {
@@ -425,6 +484,7 @@ static struct fdnet *fdnet_new(struct vmc_vm *vm, enum kind kind)
 
 	if (!f)
 		return NULL;
+	f->vm = vm;
 	f->loop = vmc_vm_get_loop(vm);
 	f->kind = kind;
 	f->fd = f->listen_fd = -1;
@@ -465,6 +525,7 @@ static int fdnet_finish(struct fdnet *f, struct vmc_net_backend **ret)
 	if (r < 0)
 		goto fail;
 	f->be->library = true;
+	f->be->move = be_move;
 	if (f->kind == K_STREAM)
 		f->be->connected = be_connected;
 	*ret = f->be;

@@ -11,6 +11,7 @@
 #ifndef VMC_HW_VIRTIO_NET_INTERNAL_H
 #define VMC_HW_VIRTIO_NET_INTERNAL_H
 
+#include <libvmcore/vmc-iothread.h>
 #include <libvmcore/vmc-virtio-net.h>
 
 #include "hw-internal.h"
@@ -23,6 +24,12 @@ struct vmc_net_backend {
 	/* NULL: always connected, unless a host's backend (never). */
 	bool (*connected)(void *opaque);
 	bool library; /* one of ours */
+	/*
+	 * Move the backend's loop objects to @to's loop (NULL: the VM's)
+	 * while a device with an I/O thread has it; NULL for host backends.
+	 * On the VM's loop thread.
+	 */
+	int (*move)(void *opaque, struct vmc_iothread *to);
 };
 
 #endif

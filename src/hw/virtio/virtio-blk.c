@@ -2,20 +2,24 @@
 /*
  * virtio-blk: a disk on a raw file or block device.
  *
- * Threads.  Queue notifications, completions and reset run with the VM
- * lock held: notifications and completions on the loop, reset on
- * whichever thread holds the lock.  A notification pops each request,
+ * Threads.  Queue notifications, completions and reset run with the
+ * device lock held (the VM lock, or the device mutex with an I/O thread):
+ * notifications and completions on the device's loop (the VM's, or the I/O
+ * thread's), reset on whichever thread holds the lock.  With an I/O thread
+ * the completion notifier's handler takes the device mutex itself
+ * (vmc_virtio_io_lock()).  A notification pops each request,
  * validates it, and either completes it at once (bad range, read-only,
  * GET_ID, unsupported) or submits it to the backend with the guest's
  * buffers mapped in place:
- * - io_uring: submitted and reaped only under the VM lock; the ring's
- *   eventfd is @done, whose handler reaps completions on the loop.
+ * - io_uring: submitted and reaped only under the device lock; the ring's
+ *   eventfd is @done, whose handler reaps completions on the device's loop.
  * - threads: @pending is a list the workers take requests from; they do
  *   the I/O without the VM lock, put the request on @finished (under
  *   @mtx) and signal @done.
  * Reset waits until nothing is in flight (reaping io_uring completions
  * itself, or waiting on @cond for the workers) and frees the elements
  * without publishing them, so a reset queue's used ring is never written.
+ * A snapshot waits the same way but publishes them (blk_snap_save()).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -98,7 +102,9 @@ struct vmc_virtio_blk {
 	char serial[VMC_VIRTIO_BLK_ID_BYTES];
 	enum vmc_virtio_blk_aio aio;
 	struct vmc_notifier *done;
-	unsigned int inflight; /* submitted, not yet completed; VM lock */
+	struct vmc_iothread *iothread; /* or NULL: the VM's loop */
+	bool done_handler;	       /* @done's handler is installed */
+	unsigned int inflight; /* submitted, not yet completed; device lock */
 	struct vmc_snapshot_section *section;
 
 #if VMC_HAVE_LIBURING
@@ -402,18 +408,34 @@ static struct blk_req *uring_reap(struct vmc_virtio_blk *blk, bool wait)
 }
 #endif
 
+/* With the device lock. */
+static void reap(struct vmc_virtio_blk *blk, bool publish)
+{
+#if VMC_HAVE_LIBURING
+	if (blk->aio == VMC_VIRTIO_BLK_AIO_IO_URING) {
+		complete_list(blk, uring_reap(blk, false), publish);
+		return;
+	}
+#endif
+	complete_list(blk, take_finished(blk), publish);
+}
+
+/* On the VM's loop, with the VM lock. */
 static void on_done(struct vmc_notifier *n, void *opaque)
+{
+	vmc_notifier_test_and_clear(n);
+	reap(opaque, true);
+}
+
+/* On the I/O thread: the device mutex only. */
+static void on_done_io(struct vmc_notifier *n, void *opaque)
 {
 	struct vmc_virtio_blk *blk = opaque;
 
 	vmc_notifier_test_and_clear(n);
-#if VMC_HAVE_LIBURING
-	if (blk->aio == VMC_VIRTIO_BLK_AIO_IO_URING) {
-		complete_list(blk, uring_reap(blk, false), true);
-		return;
-	}
-#endif
-	complete_list(blk, take_finished(blk), true);
+	vmc_virtio_io_lock(blk->vdev);
+	reap(blk, true);
+	vmc_virtio_io_unlock(blk->vdev);
 }
 
 /* ------------------------------------------------------------------------
@@ -670,13 +692,17 @@ static void blk_notify(void *opaque, struct vmc_virtq *vq)
 		vmc_virtq_notify(vq);
 }
 
-/* Wait for everything in flight and drop it unpublished. */
-static void blk_drain(struct vmc_virtio_blk *blk)
+/*
+ * Wait for everything in flight, with the device lock; drop it
+ * unpublished (reset), or publish it (a snapshot).  The completion
+ * handler, if it runs afterwards, finds nothing.
+ */
+static void blk_drain(struct vmc_virtio_blk *blk, bool publish)
 {
 #if VMC_HAVE_LIBURING
 	if (blk->aio == VMC_VIRTIO_BLK_AIO_IO_URING) {
 		while (blk->inflight)
-			complete_list(blk, uring_reap(blk, true), false);
+			complete_list(blk, uring_reap(blk, true), publish);
 		return;
 	}
 #endif
@@ -684,12 +710,12 @@ static void blk_drain(struct vmc_virtio_blk *blk)
 	while (blk->busy)
 		pthread_cond_wait(&blk->idle_cond, &blk->mtx);
 	pthread_mutex_unlock(&blk->mtx);
-	complete_list(blk, take_finished(blk), false);
+	complete_list(blk, take_finished(blk), publish);
 }
 
 static void blk_reset(void *opaque)
 {
-	blk_drain(opaque);
+	blk_drain(opaque, false);
 }
 
 static int blk_config_read(void *opaque, uint64_t offset, unsigned int size,
@@ -803,9 +829,6 @@ static int start_backend(struct vmc_virtio_blk *blk,
 	r = vmc_notifier_new(&blk->done);
 	if (r < 0)
 		return r;
-	r = vmc_vm_notifier_set_handler(blk->vm, blk->done, on_done, blk);
-	if (r < 0)
-		return r;
 #if VMC_HAVE_LIBURING
 	if (config->aio != VMC_VIRTIO_BLK_AIO_THREADS) {
 		unsigned int entries = blk->queue_size * blk->num_queues;
@@ -852,15 +875,41 @@ static int start_backend(struct vmc_virtio_blk *blk,
 	return 0;
 }
 
+/* @done's handler, on the device's loop thread (vmc__virtio_run_on()). */
+static void done_handler_here(void *opaque)
+{
+	struct vmc_virtio_blk *blk = opaque;
+	int r;
+
+	if (blk->done_handler) {
+		if (blk->iothread)
+			vmc_notifier_set_handler(blk->done, NULL, NULL, NULL);
+		else
+			vmc_vm_notifier_set_handler(blk->vm, blk->done, NULL,
+						    NULL);
+		blk->done_handler = false;
+		return;
+	}
+	if (blk->iothread)
+		r = vmc_notifier_set_handler(
+			blk->done, vmc_iothread_get_loop(blk->iothread),
+			on_done_io, blk);
+	else
+		r = vmc_vm_notifier_set_handler(blk->vm, blk->done, on_done,
+						blk);
+	blk->done_handler = r == 0;
+}
+
 static void destroy(struct vmc_virtio_blk *blk)
 {
+	/* A completion handler running now finishes first. */
+	if (blk->done_handler)
+		vmc__virtio_run_on(blk->iothread, done_handler_here, blk);
 	stop_threads(blk);
 #if VMC_HAVE_LIBURING
 	if (blk->ring_up)
 		io_uring_queue_exit(&blk->ring);
 #endif
-	if (blk->done)
-		vmc_vm_notifier_set_handler(blk->vm, blk->done, NULL, NULL);
 	vmc_notifier_free(blk->done);
 	if (blk->fd >= 0)
 		close(blk->fd);
@@ -873,8 +922,10 @@ static void destroy(struct vmc_virtio_blk *blk)
 /* ------------------------------------------------------------------------
  * Snapshot section "virtio-blk" (version 1): the disk's capacity and
  * read-only flag, so that a snapshot is not restored over another disk.
- * The queues are the transport's section; a snapshot with requests in
- * flight is refused (-EBUSY: let the loop complete them).  The disk's
+ * The queues are the transport's section.  Requests in flight are waited
+ * for and published here, before the transport saves its rings and the
+ * snapshot copies RAM: this section is registered before the transport's,
+ * and sections are saved in registration order before RAM.  The disk's
  * contents are the host's: a snapshot does not copy them.
  */
 
@@ -883,8 +934,13 @@ static int blk_snap_save(void *opaque, void *buf, size_t size)
 	struct vmc_virtio_blk *blk = opaque;
 	struct hw_snap s = {.save = true, .out = buf, .size = size};
 
-	if (blk->inflight)
-		return -EBUSY;
+	/* The VM lock is held: with an I/O thread, take its mutex too. */
+	if (blk->iothread)
+		vmc_virtio_io_lock(blk->vdev);
+	if (blk->vdev)
+		blk_drain(blk, true);
+	if (blk->iothread)
+		vmc_virtio_io_unlock(blk->vdev);
 	hw_snap_put(&s, blk->capacity, 8);
 	hw_snap_put(&s, blk->ro, 1);
 	return hw_snap_result(&s);
@@ -942,6 +998,8 @@ VMC_EXPORT int vmc_virtio_blk_new(const struct vmc_virtio_blk_config *config,
 						    VMC_VIRTIO_BLK_ID_BYTES,
 			 -EINVAL);
 	VMC_CHECK_RETURN(config->fd >= 0, -EBADF);
+	if (config->iothread && vmc_iothread_is_current(config->iothread))
+		return -EDEADLK;
 	fl = fcntl(config->fd, F_GETFL);
 	VMC_CHECK_RETURN(fl >= 0, -EBADF);
 	VMC_CHECK_RETURN(config->read_only || (fl & O_ACCMODE) != O_RDONLY,
@@ -954,6 +1012,7 @@ VMC_EXPORT int vmc_virtio_blk_new(const struct vmc_virtio_blk_config *config,
 	if (!blk)
 		return -ENOMEM;
 	blk->vm = config->vm;
+	blk->iothread = config->iothread;
 	blk->ro = config->read_only;
 	blk->capacity = bytes / SECTOR;
 	blk->num_queues = config->num_queues;
@@ -993,12 +1052,22 @@ VMC_EXPORT int vmc_virtio_blk_new(const struct vmc_virtio_blk_config *config,
 	vc.config_size = CONFIG_SIZE;
 	vc.legacy = config->legacy;
 	vc.name = "virtio-blk";
-	r = vmc_virtio_new(&vc, &ops, blk, &blk->vdev);
-	if (r < 0)
-		goto fail;
+	vc.iothread = blk->iothread;
+	vc.irq_any_thread = config->irq_any_thread;
+	/* Before the transport's section: see blk_snap_save(). */
 	r = vmc_vm_add_snapshot_section(blk->vm, "virtio-blk", 1, &blk_snap_ops,
 					blk, &blk->section);
+	if (r < 0)
+		goto fail;
+	r = vmc_virtio_new(&vc, &ops, blk, &blk->vdev);
 	if (r < 0) {
+		vmc_vm_remove_snapshot_section(blk->vm, blk->section);
+		goto fail;
+	}
+	vmc__virtio_run_on(blk->iothread, done_handler_here, blk);
+	if (!blk->done_handler) {
+		r = -ENOMEM;
+		vmc_vm_remove_snapshot_section(blk->vm, blk->section);
 		vmc_virtio_free(blk->vdev);
 		goto fail;
 	}
@@ -1015,6 +1084,9 @@ VMC_EXPORT void vmc_virtio_blk_free(struct vmc_virtio_blk *blk)
 		return;
 	vmc_vm_remove_snapshot_section(blk->vm, blk->section);
 	blk->section = NULL;
+	/* No completion handler may run once the transport is gone. */
+	if (blk->done_handler)
+		vmc__virtio_run_on(blk->iothread, done_handler_here, blk);
 	/* Its last reset waits for the requests in flight. */
 	vmc_virtio_free(blk->vdev);
 	destroy(blk);

@@ -2,10 +2,14 @@
 /*
  * virtio-console with one port on host fds.
  *
- * Queue notifications and fd handlers run on the loop thread with the VM
- * lock held; reset runs on whichever thread holds the lock.  The fd
- * handlers are changed only on the loop thread (sync_handlers()), so a
- * reset from a vCPU thread schedules a bottom half to do it.
+ * Queue notifications and fd handlers run on the device's loop thread
+ * with the device lock held: the VM's loop and the VM lock, or the I/O
+ * thread's loop and the device mutex (the loop objects are then plain
+ * ones, made on the I/O thread, whose callbacks take the mutex with
+ * vmc_virtio_io_lock()).  Reset runs on whichever thread holds the lock.
+ * The fd handlers are changed only on the device's loop thread
+ * (sync_handlers()), so a reset from another thread schedules a bottom
+ * half to do it.
  *
  * Receive: a guest buffer is taken only when input is ready; the read
  * handler is armed while the receive queue may have buffers and stops
@@ -41,6 +45,8 @@
 
 struct vmc_virtio_console {
 	struct vmc_vm *vm;
+	struct vmc_iothread *iothread; /* or NULL: the VM's loop */
+	int setup_err;
 	struct vmc_virtio *vdev;
 	int in_fd, out_fd;
 	uint8_t config[CONSOLE_CONFIG_SIZE];
@@ -209,14 +215,31 @@ static void rx_process(struct vmc_virtio_console *c)
 	sync_handlers(c);
 }
 
+/* A loop object's callback: on an I/O thread, take the device mutex. */
+static void enter(struct vmc_virtio_console *c)
+{
+	if (c->iothread)
+		vmc_virtio_io_lock(c->vdev);
+}
+
+static void leave(struct vmc_virtio_console *c)
+{
+	if (c->iothread)
+		vmc_virtio_io_unlock(c->vdev);
+}
+
 static void in_ready(struct vmc_fd_handler *h, int fd, void *userdata)
 {
+	enter(userdata);
 	rx_process(userdata);
+	leave(userdata);
 }
 
 static void out_ready(struct vmc_fd_handler *h, int fd, void *userdata)
 {
+	enter(userdata);
 	tx_process(userdata);
+	leave(userdata);
 }
 
 /* Arm what is wanted; on the loop thread only. */
@@ -241,7 +264,70 @@ static void sync_handlers(struct vmc_virtio_console *c)
 
 static void sync_bh_cb(struct vmc_bh *bh, void *userdata)
 {
+	enter(userdata);
 	sync_handlers(userdata);
+	leave(userdata);
+}
+
+/*
+ * The loop objects, made and freed on the device's loop thread
+ * (vmc__virtio_run_on()): the VM's, with the VM lock around callbacks, or
+ * the I/O thread's, plain.
+ */
+static int add_fd(struct vmc_virtio_console *c, int fd,
+		  struct vmc_fd_handler **ret)
+{
+	if (c->iothread)
+		return vmc_loop_add_fd(vmc_iothread_get_loop(c->iothread), fd,
+				       NULL, NULL, c, ret);
+	return vmc_vm_fd_handler_new(c->vm, fd, NULL, NULL, c, ret);
+}
+
+static void objects_new(void *opaque)
+{
+	struct vmc_virtio_console *c = opaque;
+	int r;
+
+	if (c->iothread)
+		r = vmc_bh_new(vmc_iothread_get_loop(c->iothread), sync_bh_cb,
+			       c, &c->sync_bh);
+	else
+		r = vmc_vm_bh_new(c->vm, sync_bh_cb, c, &c->sync_bh);
+	if (r == 0 && c->in_fd >= 0)
+		r = add_fd(c, c->in_fd, &c->in_h);
+	if (r == 0 && c->out_fd >= 0 && c->out_fd == c->in_fd) {
+		c->out_h = c->in_h;
+	} else if (r == 0 && c->out_fd >= 0) {
+		r = add_fd(c, c->out_fd, &c->out_h);
+		/* A regular file takes every write at once. */
+		if (r == -EPERM) {
+			c->out_h = NULL;
+			r = 0;
+		}
+	}
+	c->setup_err = r;
+}
+
+/* The device lock only to take the pointers: a reset reads them. */
+static void objects_free(void *opaque)
+{
+	struct vmc_virtio_console *c = opaque;
+	struct vmc_fd_handler *in_h, *out_h;
+	struct vmc_bh *bh;
+
+	if (c->vdev)
+		vmc_virtio_io_lock(c->vdev);
+	in_h = c->in_h;
+	out_h = c->out_h;
+	bh = c->sync_bh;
+	c->in_h = c->out_h = NULL;
+	c->sync_bh = NULL;
+	if (c->vdev)
+		vmc_virtio_io_unlock(c->vdev);
+	if (out_h != in_h)
+		vmc_fd_handler_free(out_h);
+	vmc_fd_handler_free(in_h);
+	vmc_bh_free(bh);
 }
 
 static void con_notify(void *opaque, struct vmc_virtq *vq)
@@ -326,10 +412,13 @@ vmc_virtio_console_new(const struct vmc_virtio_console_config *config,
 	VMC_CHECK_RETURN(config->out_fd < 0 ||
 				 fcntl(config->out_fd, F_GETFD) >= 0,
 			 -EBADF);
+	if (config->iothread && vmc_iothread_is_current(config->iothread))
+		return -EDEADLK;
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
 	c->vm = config->vm;
+	c->iothread = config->iothread;
 	c->in_fd = config->in_fd < 0 ? -1 : config->in_fd;
 	c->out_fd = config->out_fd < 0 ? -1 : config->out_fd;
 	c->config[0] = (uint8_t)config->cols;
@@ -338,26 +427,6 @@ vmc_virtio_console_new(const struct vmc_virtio_console_config *config,
 	c->config[3] = (uint8_t)(config->rows >> 8);
 	c->config[4] = 1; /* max_nr_ports */
 
-	r = vmc_vm_bh_new(c->vm, sync_bh_cb, c, &c->sync_bh);
-	if (r < 0)
-		goto fail;
-	if (c->in_fd >= 0) {
-		r = vmc_vm_fd_handler_new(c->vm, c->in_fd, NULL, NULL, c,
-					  &c->in_h);
-		if (r < 0)
-			goto fail;
-	}
-	if (c->out_fd >= 0 && c->out_fd == c->in_fd) {
-		c->out_h = c->in_h;
-	} else if (c->out_fd >= 0) {
-		r = vmc_vm_fd_handler_new(c->vm, c->out_fd, NULL, NULL, c,
-					  &c->out_h);
-		/* A regular file takes every write at once. */
-		if (r == -EPERM)
-			c->out_h = NULL;
-		else if (r < 0)
-			goto fail;
-	}
 	vmc_virtio_config_init(&vc);
 	vc.vm = c->vm;
 	vc.irq = config->irq;
@@ -372,30 +441,34 @@ vmc_virtio_console_new(const struct vmc_virtio_console_config *config,
 	vc.config_size = CONSOLE_CONFIG_SIZE;
 	vc.legacy = config->legacy;
 	vc.name = "virtio-console";
+	vc.iothread = c->iothread;
+	vc.irq_any_thread = config->irq_any_thread;
 	r = vmc_virtio_new(&vc, &ops, c, &c->vdev);
-	if (r < 0)
-		goto fail;
+	if (r < 0) {
+		free(c);
+		return r;
+	}
+	/* Idle until the driver kicks: nothing runs before this returns. */
+	vmc__virtio_run_on(c->iothread, objects_new, c);
+	r = c->setup_err;
+	if (r < 0) {
+		vmc__virtio_run_on(c->iothread, objects_free, c);
+		vmc_virtio_free(c->vdev);
+		free(c);
+		return r;
+	}
 	*ret = c;
 	return 0;
-fail:
-	if (c->out_h != c->in_h)
-		vmc_fd_handler_free(c->out_h);
-	vmc_fd_handler_free(c->in_h);
-	vmc_bh_free(c->sync_bh);
-	free(c);
-	return r;
 }
 
 VMC_EXPORT void vmc_virtio_console_free(struct vmc_virtio_console *c)
 {
 	if (!c)
 		return;
-	/* Its last reset returns the pending requests. */
+	/* No fd handler runs from here on; then the last reset returns
+	 * the pending requests. */
+	vmc__virtio_run_on(c->iothread, objects_free, c);
 	vmc_virtio_free(c->vdev);
-	if (c->out_h != c->in_h)
-		vmc_fd_handler_free(c->out_h);
-	vmc_fd_handler_free(c->in_h);
-	vmc_bh_free(c->sync_bh);
 	free(c);
 }
 

@@ -20,6 +20,7 @@
 
 #include <stdint.h>
 
+#include <libvmcore/vmc-iothread.h>
 #include <libvmcore/vmc-virtio.h>
 
 #include "hw-internal.h"
@@ -60,6 +61,20 @@ struct vmc_virtq {
 	unsigned int inuse;  /* elements popped, not yet returned */
 	uint32_t generation; /* bumped by every reset */
 };
+
+/*
+ * Run @fn(@arg) on the thread of a device's loop: @t's, or, without an I/O
+ * thread, here (the caller is on the VM's loop thread).  Device models
+ * create and free their loop objects through it.
+ */
+static inline void vmc__virtio_run_on(struct vmc_iothread *t,
+				      void (*fn)(void *arg), void *arg)
+{
+	if (t)
+		vmc_iothread_run_sync(t, fn, arg);
+	else
+		fn(arg);
+}
 
 /* The transport's side of the contract. */
 struct vmc_address_space *vmc__virtio_as(struct vmc_virtio *dev);

@@ -17,10 +17,11 @@
  * (vmc_kvm_irqfd_line_new()) where it wants the kernel to take it.
  *
  * I/O threads (vmc-virtio.h): @lock, the device mutex, is taken inside the
- * VM lock by every register access and reset, and alone by the kick
- * handler on the I/O thread, which sets @in_io while the device model
- * runs.  update_irq() with @in_io set and a line that needs the VM lock
- * only records @irq_pending; the kick handler then takes the VM lock and
+ * VM lock by every register access, reset and snapshot section, and alone
+ * through vmc_virtio_io_lock() by the kick handler and the device model's
+ * own handlers on the I/O thread, which sets @in_io while the model runs.
+ * update_irq() with @in_io set and a line that needs the VM lock only
+ * records @irq_pending; vmc_virtio_io_unlock() then takes the VM lock and
  * the mutex again (in that order) and sets the line.
  *
  * End of life, as vmc-memory.h describes it: vmc_virtio_free() detaches
@@ -530,26 +531,10 @@ static void kick_cb(struct vmc_notifier *n, void *userdata)
 static void kick_io_cb(struct vmc_notifier *n, void *userdata)
 {
 	struct vmc_virtq *vq = userdata;
-	struct vmc_virtio *dev = vq->dev;
-	bool pending;
 
-	pthread_mutex_lock(&dev->lock);
-	dev->in_io = true;
+	vmc_virtio_io_lock(vq->dev);
 	kick_cb(n, vq);
-	dev->in_io = false;
-	pending = dev->irq_pending;
-	pthread_mutex_unlock(&dev->lock);
-	if (!pending)
-		return;
-	/* The line needs the VM lock: take it just to set the line. */
-	vmc_vm_lock(dev->vm);
-	pthread_mutex_lock(&dev->lock);
-	if (dev->irq_pending) {
-		dev->irq_pending = false;
-		update_irq(dev);
-	}
-	pthread_mutex_unlock(&dev->lock);
-	vmc_vm_unlock(dev->vm);
+	vmc_virtio_io_unlock(vq->dev);
 }
 
 /* Install or remove the kick handlers where they run. */
@@ -694,7 +679,7 @@ static void snap_queue_io(struct hw_snap *s, struct snap_queue *q)
 	q->signalled_valid = hw_snap_get(s, 1) != 0;
 }
 
-static int mmio_snap_save(void *opaque, void *buf, size_t size)
+static int mmio_snap_save_locked(void *opaque, void *buf, size_t size)
 {
 	struct vmc_virtio *dev = opaque;
 	struct hw_snap s = {.save = true, .out = buf, .size = size};
@@ -732,6 +717,18 @@ static int mmio_snap_save(void *opaque, void *buf, size_t size)
 		snap_queue_io(&s, &q);
 	}
 	return hw_snap_result(&s);
+}
+
+/* The VM lock is held; the I/O thread may be in a kick: take the mutex. */
+static int mmio_snap_save(void *opaque, void *buf, size_t size)
+{
+	struct vmc_virtio *dev = opaque;
+	int r;
+
+	dev_lock(dev);
+	r = mmio_snap_save_locked(opaque, buf, size);
+	dev_unlock(dev);
+	return r;
 }
 
 /* Parse and check; @q has dev->num_queues entries. */
@@ -784,6 +781,7 @@ static int mmio_snap_load(void *opaque, const void *buf, size_t size,
 	r = mmio_snap_parse(dev, buf, size, version, &d, q);
 	if (r < 0)
 		goto out;
+	dev_lock(dev);
 	/* The model drops what it holds; the queues forget their rings. */
 	if (dev->ops.reset)
 		dev->ops.reset(dev->opaque);
@@ -820,6 +818,7 @@ static int mmio_snap_load(void *opaque, const void *buf, size_t size,
 			vmc_notifier_signal(vq->kick);
 	}
 	update_irq(dev);
+	dev_unlock(dev);
 out:
 	free(q);
 	return r;
@@ -997,6 +996,56 @@ VMC_EXPORT void vmc_virtio_unlock(struct vmc_virtio *dev)
 		return;
 	dev_unlock(dev);
 	vmc_vm_unlock(dev->vm);
+}
+
+/*
+ * The device lock for a model's own work (vmc-virtio.h).  With an I/O
+ * thread: the mutex alone, and @in_io so that update_irq() defers a line
+ * that needs the VM lock; the unlock then takes the VM lock and the mutex
+ * again (in that order) just to set it.  A caller already holding the VM
+ * lock (snapshot sections, a host inside vmc_virtio_lock()) sets the line
+ * itself.
+ */
+VMC_EXPORT void vmc_virtio_io_lock(struct vmc_virtio *dev)
+{
+	if (!dev)
+		return;
+	if (!dev->iothread) {
+		vmc_vm_lock(dev->vm);
+		return;
+	}
+	pthread_mutex_lock(&dev->lock);
+	dev->in_io = !vmc_vm_lock_held(dev->vm);
+}
+
+VMC_EXPORT void vmc_virtio_io_unlock(struct vmc_virtio *dev)
+{
+	bool pending;
+
+	if (!dev)
+		return;
+	if (!dev->iothread) {
+		vmc_vm_unlock(dev->vm);
+		return;
+	}
+	dev->in_io = false;
+	pending = dev->irq_pending;
+	pthread_mutex_unlock(&dev->lock);
+	if (!pending)
+		return;
+	vmc_vm_lock(dev->vm);
+	pthread_mutex_lock(&dev->lock);
+	if (dev->irq_pending) {
+		dev->irq_pending = false;
+		update_irq(dev);
+	}
+	pthread_mutex_unlock(&dev->lock);
+	vmc_vm_unlock(dev->vm);
+}
+
+VMC_EXPORT struct vmc_iothread *vmc_virtio_get_iothread(struct vmc_virtio *dev)
+{
+	return dev ? dev->iothread : NULL;
 }
 
 VMC_EXPORT struct vmc_region *vmc_virtio_get_region(struct vmc_virtio *dev)

@@ -2,14 +2,18 @@
 /*
  * virtio-net: Ethernet frames between the guest's queues and a backend.
  *
- * Threads and the VM lock.  Queue notifications and reset run with the
- * VM lock held (notifications on the loop, reset on whichever thread
- * holds the lock).  The work bottom half (transmit, and a frame held over
- * a link change) is a plain loop bottom half: it takes the lock itself,
- * so that the backend's send runs without it.  The backend calls
- * vmc_net_backend_receive() and vmc_net_backend_tx_ready() on the loop
- * thread without the lock, after its own read() or poll; they take the
- * lock only for the guest-memory part.
+ * Threads and the device lock.  The device lock is the VM lock, or the
+ * device mutex with an I/O thread (vmc_virtio_io_lock()); "the loop" is
+ * the device's loop: the VM's, or the I/O thread's.  Queue notifications
+ * and reset run with the device lock held (notifications on the loop,
+ * reset on whichever thread holds the lock).  The work bottom half
+ * (transmit, and a frame held over a link change) is a plain bottom half
+ * on the loop: it takes the lock itself, so that the backend's send runs
+ * without it.  The backend calls vmc_net_backend_receive() and
+ * vmc_net_backend_tx_ready() on the loop thread without the lock, after
+ * its own read() or poll; they take the lock only for the guest-memory
+ * part.  The library's backends move to the device's loop while attached
+ * (vmc_net_backend's @move), so their fds are polled on the I/O thread.
  *
  * Receive.  A frame handed over is copied straight into as many receive
  * chains as it needs, and into @held only when it has to wait for more.
@@ -57,6 +61,8 @@
 
 struct vmc_virtio_net {
 	struct vmc_vm *vm;
+	struct vmc_iothread *iothread; /* or NULL: the VM's loop */
+	int setup_err;
 	struct vmc_virtio *vdev;
 	struct vmc_net_backend *be;
 	struct vmc_bh *work; /* more transmit, or a link change */
@@ -91,6 +97,20 @@ struct vmc_virtio_net {
 	bool tx_busy; /* tx_run() is sending */
 	struct vmc_net_iov tx_iov[TX_MAX_PIECES];
 };
+
+/*
+ * The device lock from the model's own code: the VM lock, or the device
+ * mutex with an I/O thread (vmc_virtio_io_lock()).
+ */
+static void lock(struct vmc_virtio_net *net)
+{
+	vmc_virtio_io_lock(net->vdev);
+}
+
+static void unlock(struct vmc_virtio_net *net)
+{
+	vmc_virtio_io_unlock(net->vdev);
+}
 
 static size_t hdr_len(const struct vmc_virtio_net *net)
 {
@@ -319,7 +339,7 @@ VMC_EXPORT int vmc_net_backend_receive(struct vmc_net_backend *be,
 	net = be->peer;
 	if (!net)
 		return 0;
-	vmc_vm_lock(net->vm);
+	lock(net);
 	if (net->has_held || net->rx_stopped) {
 		/* The backend should have stopped: this one is lost. */
 		r = -EAGAIN;
@@ -344,7 +364,7 @@ VMC_EXPORT int vmc_net_backend_receive(struct vmc_net_backend *be,
 	}
 	net->src = NULL;
 out:
-	vmc_vm_unlock(net->vm);
+	unlock(net);
 	return r;
 }
 
@@ -431,7 +451,7 @@ static void tx_run(struct vmc_virtio_net *net)
 	if (net->tx_busy)
 		return; /* tx_ready from inside send: the loop below goes on */
 	net->tx_busy = true;
-	vmc_vm_lock(net->vm);
+	lock(net);
 	while (budget && !net->tx_waiting && vmc_virtq_is_ready(vq)) {
 		bool pushed = false;
 		size_t hl = hdr_len(net);
@@ -441,7 +461,7 @@ static void tx_run(struct vmc_virtio_net *net)
 		n = tx_collect(net, batch, TX_BATCH, &pushed);
 		budget = budget > TX_BATCH ? budget - TX_BATCH : 0;
 		if (n) {
-			vmc_vm_unlock(net->vm);
+			unlock(net);
 			for (; sent < n; sent++) {
 				unsigned int k =
 					tx_pieces(batch[sent], hl, net->tx_iov);
@@ -451,7 +471,7 @@ static void tx_run(struct vmc_virtio_net *net)
 						      k) == -EAGAIN)
 					break;
 			}
-			vmc_vm_lock(net->vm);
+			lock(net);
 		}
 		if (net->resets != resets) {
 			for (unsigned int i = 0; i < n; i++)
@@ -474,7 +494,7 @@ static void tx_run(struct vmc_virtio_net *net)
 	}
 	if (!budget)
 		vmc_bh_schedule(net->work);
-	vmc_vm_unlock(net->vm);
+	unlock(net);
 	net->tx_busy = false;
 }
 
@@ -486,9 +506,9 @@ VMC_EXPORT int vmc_net_backend_tx_ready(struct vmc_net_backend *be)
 	net = be->peer;
 	if (!net)
 		return 0;
-	vmc_vm_lock(net->vm);
+	lock(net);
 	net->tx_waiting = false;
-	vmc_vm_unlock(net->vm);
+	unlock(net);
 	tx_run(net);
 	return 0;
 }
@@ -512,9 +532,9 @@ static void work_cb(struct vmc_bh *bh, void *userdata)
 {
 	struct vmc_virtio_net *net = userdata;
 
-	vmc_vm_lock(net->vm);
+	lock(net);
 	rx_resume(net);
-	vmc_vm_unlock(net->vm);
+	unlock(net);
 	tx_run(net);
 }
 
@@ -576,6 +596,43 @@ static int net_config_write(void *opaque, uint64_t offset, unsigned int size,
  * Life
  */
 
+/* The work bottom half, made and freed on the loop (vmc__virtio_run_on()). */
+static void work_new(void *opaque)
+{
+	struct vmc_virtio_net *net = opaque;
+	struct vmc_loop *loop = net->iothread
+					? vmc_iothread_get_loop(net->iothread)
+					: vmc_vm_get_loop(net->vm);
+
+	net->setup_err = vmc_bh_new(loop, work_cb, net, &net->work);
+}
+
+static void work_free(void *opaque)
+{
+	struct vmc_virtio_net *net = opaque;
+
+	vmc_bh_free(net->work);
+	net->work = NULL;
+}
+
+static void backend_detach(void *opaque)
+{
+	struct vmc_net_backend *be = opaque;
+	struct vmc_virtio_net *net = be->peer;
+
+	lock(net);
+	net->be = NULL;
+	unlock(net);
+}
+
+/* Take the backend to @to's loop (NULL: the VM's), if it can move. */
+static int backend_move(struct vmc_net_backend *be, struct vmc_iothread *to)
+{
+	if (!be || !be->move)
+		return 0;
+	return be->move(be->opaque, to);
+}
+
 VMC_EXPORT void vmc_virtio_net_config_init(struct vmc_virtio_net_config *c)
 {
 	if (!c)
@@ -613,11 +670,14 @@ VMC_EXPORT int vmc_virtio_net_new(const struct vmc_virtio_net_config *config,
 	qs = config->queue_size;
 	VMC_CHECK_RETURN(qs >= 8 && qs <= 1024 && !(qs & (qs - 1)), -EINVAL);
 	VMC_CHECK_RETURN(!config->backend || !config->backend->peer, -EBUSY);
+	if (config->iothread && vmc_iothread_is_current(config->iothread))
+		return -EDEADLK;
 
 	net = calloc(1, sizeof(*net));
 	if (!net)
 		return -ENOMEM;
 	net->vm = config->vm;
+	net->iothread = config->iothread;
 	net->be = config->backend;
 	net->queue_size = qs;
 	net->mtu = config->mtu;
@@ -631,7 +691,8 @@ VMC_EXPORT int vmc_virtio_net_new(const struct vmc_virtio_net_config *config,
 		r = -ENOMEM;
 		goto fail;
 	}
-	r = vmc_bh_new(vmc_vm_get_loop(net->vm), work_cb, net, &net->work);
+	vmc__virtio_run_on(net->iothread, work_new, net);
+	r = net->setup_err;
 	if (r < 0)
 		goto fail;
 
@@ -658,15 +719,27 @@ VMC_EXPORT int vmc_virtio_net_new(const struct vmc_virtio_net_config *config,
 	vc.config_size = config->mtu ? 12 : 8;
 	vc.legacy = config->legacy;
 	vc.name = "virtio-net";
+	vc.iothread = net->iothread;
+	vc.irq_any_thread = config->irq_any_thread;
 	r = vmc_virtio_new(&vc, &ops, net, &net->vdev);
 	if (r < 0)
 		goto fail;
+	/*
+	 * The backend's fds go where the device's work runs; @peer is set
+	 * first, on the thread its handlers run on until the move.
+	 */
 	if (net->be)
 		net->be->peer = net;
+	r = backend_move(net->be, net->iothread);
+	if (r < 0) {
+		net->be->peer = NULL;
+		vmc_virtio_free(net->vdev);
+		goto fail;
+	}
 	*ret = net;
 	return 0;
 fail:
-	vmc_bh_free(net->work);
+	vmc__virtio_run_on(net->iothread, work_free, net);
 	free(net->held);
 	free(net->rx_elems);
 	free(net->rx_lens);
@@ -676,16 +749,27 @@ fail:
 
 VMC_EXPORT void vmc_virtio_net_free(struct vmc_virtio_net *net)
 {
+	struct vmc_net_backend *be;
+
 	if (!net)
 		return;
+	be = net->be;
+	/*
+	 * The device lets go of the backend on its own thread (no send or
+	 * rx_ready runs after that), then the backend comes back to the
+	 * VM's loop, where the rest of this runs.
+	 */
+	if (be)
+		vmc__virtio_run_on(net->iothread, backend_detach, be);
+	backend_move(be, NULL);
 	/* Its last reset returns every element the device holds. */
 	vmc_virtio_free(net->vdev);
-	vmc_bh_free(net->work);
-	if (net->be) {
+	vmc__virtio_run_on(net->iothread, work_free, net);
+	if (be) {
 		/* A backend stopped for us must not stay stopped. */
 		if (net->rx_stopped)
-			net->be->ops.rx_ready(net->be->opaque);
-		net->be->peer = NULL;
+			be->ops.rx_ready(be->opaque);
+		be->peer = NULL;
 	}
 	free(net->held);
 	free(net->rx_elems);
@@ -708,14 +792,14 @@ vmc_virtio_net_get_region(struct vmc_virtio_net *net)
 VMC_EXPORT int vmc_virtio_net_set_link(struct vmc_virtio_net *net, bool up)
 {
 	VMC_CHECK_RETURN(net, -EINVAL);
-	vmc_vm_lock(net->vm);
+	lock(net);
 	if (net->link_up != up) {
 		__atomic_store_n(&net->link_up, up, __ATOMIC_RELAXED);
 		vmc_virtio_config_changed(net->vdev);
 		/* A frame held for the guest goes now, on the loop. */
 		vmc_bh_schedule(net->work);
 	}
-	vmc_vm_unlock(net->vm);
+	unlock(net);
 	return 0;
 }
 
@@ -728,9 +812,9 @@ VMC_EXPORT int vmc_virtio_net_get_mac(struct vmc_virtio_net *net,
 				      uint8_t mac[VMC_NET_MAC_LEN])
 {
 	VMC_CHECK_RETURN(net && mac, -EINVAL);
-	vmc_vm_lock(net->vm);
+	lock(net);
 	memcpy(mac, net->mac, VMC_NET_MAC_LEN);
-	vmc_vm_unlock(net->vm);
+	unlock(net);
 	return 0;
 }
 
@@ -759,12 +843,12 @@ VMC_EXPORT void vmc_net_backend_free(struct vmc_net_backend *be)
 {
 	if (!be)
 		return;
-	/* Freed before its device: the device drops frames from now on. */
-	if (be->peer) {
-		vmc_vm_lock(be->peer->vm);
-		be->peer->be = NULL;
-		vmc_vm_unlock(be->peer->vm);
-	}
+	/*
+	 * Freed before its device: the device drops frames from now on.  On
+	 * the device's loop thread, so that no send is running meanwhile.
+	 */
+	if (be->peer)
+		vmc__virtio_run_on(be->peer->iothread, backend_detach, be);
 	if (be->ops.release)
 		be->ops.release(be->opaque);
 	free(be);

@@ -2,13 +2,16 @@
 /*
  * virtio-rng: fills the driver's buffers with host entropy.
  *
- * Everything runs with the VM lock held: queue notifications and the
- * source fd's handler on the loop thread, reset on whichever thread holds
- * the lock.  A request that the source cannot serve yet (an fd with no
- * data) stays as @pending, and the fd handler, armed on the loop, serves
- * it when the fd becomes readable.  Since fd handlers change only on the
- * loop thread, a reset from a vCPU thread leaves the handler armed; a
- * spurious wake-up then finds nothing to do and disarms it.
+ * Everything runs with the device lock held (the VM lock, or the device
+ * mutex with an I/O thread): queue notifications and the source fd's
+ * handler on the device's loop thread (the VM's, or the I/O thread's,
+ * where the handler is a plain one taking the mutex through
+ * vmc_virtio_io_lock()), reset on whichever thread holds the lock.  A request
+ * that the source cannot serve yet (an fd with no data) stays as @pending, and
+ * the fd handler, armed on the loop, serves it when the fd becomes readable.
+ * Since fd handlers change only on the loop thread, a reset from a vCPU thread
+ * leaves the handler armed; a spurious wake-up then finds nothing to do and
+ * disarms it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +29,8 @@
 
 struct vmc_virtio_rng {
 	struct vmc_vm *vm;
+	struct vmc_iothread *iothread; /* or NULL: the VM's loop */
+	int setup_err;
 	struct vmc_virtio *vdev;
 	int fd;
 	struct vmc_fd_handler *fdh;
@@ -115,10 +120,44 @@ static void fd_readable(struct vmc_fd_handler *h, int fd, void *userdata)
 {
 	struct vmc_virtio_rng *rng = userdata;
 
+	if (rng->iothread)
+		vmc_virtio_io_lock(rng->vdev);
 	if (rng->pending && vmc_virtq_is_ready(rng->pending_vq))
 		process(rng, rng->pending_vq);
 	else
 		arm(rng, false);
+	if (rng->iothread)
+		vmc_virtio_io_unlock(rng->vdev);
+}
+
+/* The source fd's handler, on the device's loop thread. */
+static void fdh_new(void *opaque)
+{
+	struct vmc_virtio_rng *rng = opaque;
+	int r;
+
+	if (rng->iothread)
+		r = vmc_loop_add_fd(vmc_iothread_get_loop(rng->iothread),
+				    rng->fd, NULL, NULL, rng, &rng->fdh);
+	else
+		r = vmc_vm_fd_handler_new(rng->vm, rng->fd, NULL, NULL, rng,
+					  &rng->fdh);
+	/* A regular file cannot be polled, and never blocks. */
+	if (r == -EPERM) {
+		rng->fdh = NULL;
+		r = 0;
+	}
+	rng->setup_err = r;
+}
+
+static void fdh_free(void *opaque)
+{
+	struct vmc_virtio_rng *rng = opaque;
+
+	vmc_virtio_io_lock(rng->vdev);
+	vmc_fd_handler_free(rng->fdh);
+	rng->fdh = NULL;
+	vmc_virtio_io_unlock(rng->vdev);
 }
 
 /* On the loop thread only. */
@@ -168,22 +207,14 @@ VMC_EXPORT int vmc_virtio_rng_new(const struct vmc_virtio_rng_config *config,
 	VMC_CHECK_RETURN(config->vm, -EINVAL);
 	VMC_CHECK_RETURN(config->fd < 0 || fcntl(config->fd, F_GETFD) >= 0,
 			 -EBADF);
-	/* The fd's handler lives on the VM's loop, under the VM lock. */
-	VMC_CHECK_RETURN(config->fd < 0 || !config->iothread, -EINVAL);
+	if (config->iothread && vmc_iothread_is_current(config->iothread))
+		return -EDEADLK;
 	rng = calloc(1, sizeof(*rng));
 	if (!rng)
 		return -ENOMEM;
 	rng->vm = config->vm;
+	rng->iothread = config->iothread;
 	rng->fd = config->fd < 0 ? -1 : config->fd;
-	if (rng->fd >= 0) {
-		r = vmc_vm_fd_handler_new(config->vm, rng->fd, NULL, NULL, rng,
-					  &rng->fdh);
-		/* A regular file cannot be polled, and never blocks. */
-		if (r == -EPERM)
-			rng->fdh = NULL;
-		else if (r < 0)
-			goto fail;
-	}
 	vmc_virtio_config_init(&vc);
 	vc.vm = config->vm;
 	vc.irq = config->irq;
@@ -199,10 +230,17 @@ VMC_EXPORT int vmc_virtio_rng_new(const struct vmc_virtio_rng_config *config,
 	r = vmc_virtio_new(&vc, &ops, rng, &rng->vdev);
 	if (r < 0)
 		goto fail;
+	if (rng->fd >= 0) {
+		vmc__virtio_run_on(rng->iothread, fdh_new, rng);
+		r = rng->setup_err;
+		if (r < 0) {
+			vmc_virtio_free(rng->vdev);
+			goto fail;
+		}
+	}
 	*ret = rng;
 	return 0;
 fail:
-	vmc_fd_handler_free(rng->fdh);
 	free(rng);
 	return r;
 }
@@ -211,9 +249,10 @@ VMC_EXPORT void vmc_virtio_rng_free(struct vmc_virtio_rng *rng)
 {
 	if (!rng)
 		return;
-	/* Its last reset returns the pending request. */
+	/* The handler goes first; the last reset returns the request. */
+	if (rng->fdh)
+		vmc__virtio_run_on(rng->iothread, fdh_free, rng);
 	vmc_virtio_free(rng->vdev);
-	vmc_fd_handler_free(rng->fdh);
 	free(rng);
 }
 

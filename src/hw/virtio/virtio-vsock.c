@@ -29,7 +29,12 @@
  * read from a socket straight after popping an rx buffer, and a buffer
  * popped for a socket that turned out empty is kept as @rx_spare.
  *
- * Everything runs with the VM lock held; everything but reset on the loop.
+ * Everything runs with the device lock held (the VM lock, or the device
+ * mutex with an I/O thread); everything but reset and the host's save and
+ * load on the device's loop (the VM's, or the I/O thread's).  With an I/O
+ * thread the listening socket's and the connections' fd handlers and the
+ * reaper are plain loop objects on the I/O thread's loop, whose callbacks
+ * take the mutex with vmc_virtio_io_lock().
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -123,6 +128,9 @@ struct ctrl {
 
 struct vmc_virtio_vsock {
 	struct vmc_vm *vm;
+	struct vmc_iothread *iothread; /* or NULL: the VM's loop */
+	int setup_err;
+	bool closing; /* being freed: no new fd handlers */
 	struct vmc_virtio *vdev;
 	uint64_t guest_cid;
 	uint32_t buf_alloc;
@@ -332,7 +340,8 @@ static void conn_close(struct conn *c)
 	vs->nr_conns--;
 	c->next = vs->graveyard;
 	vs->graveyard = c;
-	vmc_bh_schedule(vs->reap);
+	if (vs->reap)
+		vmc_bh_schedule(vs->reap);
 }
 
 static void conn_reset(struct conn *c)
@@ -361,9 +370,34 @@ static void reap_all(struct vmc_virtio_vsock *vs)
 	}
 }
 
+/* A loop object's callback: on an I/O thread, take the device mutex. */
+static void enter(struct vmc_virtio_vsock *vs)
+{
+	if (vs->iothread)
+		vmc_virtio_io_lock(vs->vdev);
+}
+
+static void leave(struct vmc_virtio_vsock *vs)
+{
+	if (vs->iothread)
+		vmc_virtio_io_unlock(vs->vdev);
+}
+
+/* An fd handler on the device's loop, made on its thread. */
+static int add_fd(struct vmc_virtio_vsock *vs, int fd, vmc_fd_cb read_cb,
+		  void *userdata, struct vmc_fd_handler **ret)
+{
+	if (vs->iothread)
+		return vmc_loop_add_fd(vmc_iothread_get_loop(vs->iothread), fd,
+				       read_cb, NULL, userdata, ret);
+	return vmc_vm_fd_handler_new(vs->vm, fd, read_cb, NULL, userdata, ret);
+}
+
 static void reap_cb(struct vmc_bh *bh, void *userdata)
 {
+	enter(userdata);
 	reap_all(userdata);
+	leave(userdata);
 }
 
 /* Bytes the guest may still take on @c. */
@@ -460,7 +494,7 @@ static void conn_poll(struct conn *c)
 
 static bool conn_attach(struct conn *c)
 {
-	if (vmc_vm_fd_handler_new(c->vs->vm, c->fd, NULL, NULL, c, &c->fdh) < 0)
+	if (c->vs->closing || add_fd(c->vs, c->fd, NULL, c, &c->fdh) < 0)
 		return false;
 	conn_poll(c);
 	return true;
@@ -543,10 +577,8 @@ static void conn_hello(struct conn *c)
 	}
 }
 
-static void conn_read_cb(struct vmc_fd_handler *h, int fd, void *userdata)
+static void conn_read(struct vmc_fd_handler *h, struct conn *c)
 {
-	struct conn *c = userdata;
-
 	if (c->dead) {
 		vmc_fd_handler_set(h, NULL, NULL, c);
 		return;
@@ -560,10 +592,8 @@ static void conn_read_cb(struct vmc_fd_handler *h, int fd, void *userdata)
 	rx_flush(c->vs);
 }
 
-static void conn_write_cb(struct vmc_fd_handler *h, int fd, void *userdata)
+static void conn_write(struct vmc_fd_handler *h, struct conn *c)
 {
-	struct conn *c = userdata;
-
 	if (c->dead) {
 		vmc_fd_handler_set(h, NULL, NULL, c);
 		return;
@@ -577,10 +607,28 @@ static void conn_write_cb(struct vmc_fd_handler *h, int fd, void *userdata)
 	rx_flush(c->vs);
 }
 
-static void listen_cb(struct vmc_fd_handler *h, int fd, void *userdata)
+static void conn_read_cb(struct vmc_fd_handler *h, int fd, void *userdata)
 {
-	struct vmc_virtio_vsock *vs = userdata;
+	struct conn *c = userdata;
+	struct vmc_virtio_vsock *vs = c->vs;
 
+	enter(vs);
+	conn_read(h, c);
+	leave(vs);
+}
+
+static void conn_write_cb(struct vmc_fd_handler *h, int fd, void *userdata)
+{
+	struct conn *c = userdata;
+	struct vmc_virtio_vsock *vs = c->vs;
+
+	enter(vs);
+	conn_write(h, c);
+	leave(vs);
+}
+
+static void host_accept(struct vmc_virtio_vsock *vs, int fd)
+{
 	for (;;) {
 		int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		struct conn *c;
@@ -596,6 +644,13 @@ static void listen_cb(struct vmc_fd_handler *h, int fd, void *userdata)
 		if (!conn_attach(c))
 			conn_close(c);
 	}
+}
+
+static void listen_cb(struct vmc_fd_handler *h, int fd, void *userdata)
+{
+	enter(userdata);
+	host_accept(userdata, fd);
+	leave(userdata);
 }
 
 /* ------------------------------------------------------------------------
@@ -1040,6 +1095,51 @@ static bool stale_socket(const struct sockaddr_un *sa)
 	return r;
 }
 
+/*
+ * The reaper and the listening socket's handler, made and freed on the
+ * device's loop thread (vmc__virtio_run_on()).  Freeing also silences
+ * every connection's handler, under the device lock, since a reset on
+ * another thread moves connections meanwhile.
+ */
+static void objects_new(void *opaque)
+{
+	struct vmc_virtio_vsock *vs = opaque;
+	int r;
+
+	if (vs->iothread)
+		r = vmc_bh_new(vmc_iothread_get_loop(vs->iothread), reap_cb, vs,
+			       &vs->reap);
+	else
+		r = vmc_vm_bh_new(vs->vm, reap_cb, vs, &vs->reap);
+	if (r == 0)
+		r = add_fd(vs, vs->listen_fd, listen_cb, vs, &vs->listen_h);
+	vs->setup_err = r;
+}
+
+static void conns_silence(struct conn *c)
+{
+	for (; c; c = c->next) {
+		vmc_fd_handler_free(c->fdh);
+		c->fdh = NULL;
+	}
+}
+
+static void objects_free(void *opaque)
+{
+	struct vmc_virtio_vsock *vs = opaque;
+
+	vmc_virtio_io_lock(vs->vdev);
+	vs->closing = true;
+	vmc_fd_handler_free(vs->listen_h);
+	vs->listen_h = NULL;
+	conns_silence(vs->conns);
+	conns_silence(vs->graveyard);
+	reap_all(vs);
+	vmc_bh_free(vs->reap);
+	vs->reap = NULL;
+	vmc_virtio_io_unlock(vs->vdev);
+}
+
 static int listen_on(const char *path)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -1087,10 +1187,13 @@ VMC_EXPORT int vmc_virtio_vsock_new(const struct vmc_virtio_vsock_config *cfg,
 	VMC_CHECK_RETURN(cfg->max_connections >= 1 &&
 				 cfg->max_connections <= 65536,
 			 -EINVAL);
+	if (cfg->iothread && vmc_iothread_is_current(cfg->iothread))
+		return -EDEADLK;
 	vs = calloc(1, sizeof(*vs));
 	if (!vs)
 		return -ENOMEM;
 	vs->vm = cfg->vm;
+	vs->iothread = cfg->iothread;
 	vs->guest_cid = cfg->guest_cid;
 	vs->buf_alloc = cfg->buf_alloc;
 	vs->max_conns = cfg->max_connections;
@@ -1103,13 +1206,6 @@ VMC_EXPORT int vmc_virtio_vsock_new(const struct vmc_virtio_vsock_config *cfg,
 		free(vs);
 		return r;
 	}
-	r = vmc_vm_bh_new(cfg->vm, reap_cb, vs, &vs->reap);
-	if (r < 0)
-		goto fail;
-	r = vmc_vm_fd_handler_new(cfg->vm, vs->listen_fd, listen_cb, NULL, vs,
-				  &vs->listen_h);
-	if (r < 0)
-		goto fail;
 	vmc_virtio_config_init(&vc);
 	vc.vm = cfg->vm;
 	vc.irq = cfg->irq;
@@ -1121,14 +1217,21 @@ VMC_EXPORT int vmc_virtio_vsock_new(const struct vmc_virtio_vsock_config *cfg,
 	vc.config_size = 8;
 	vc.legacy = cfg->legacy;
 	vc.name = "virtio-vsock";
+	vc.iothread = vs->iothread;
+	vc.irq_any_thread = cfg->irq_any_thread;
 	r = vmc_virtio_new(&vc, &ops, vs, &vs->vdev);
 	if (r < 0)
 		goto fail;
+	vmc__virtio_run_on(vs->iothread, objects_new, vs);
+	r = vs->setup_err;
+	if (r < 0) {
+		vmc__virtio_run_on(vs->iothread, objects_free, vs);
+		vmc_virtio_free(vs->vdev);
+		goto fail;
+	}
 	*ret = vs;
 	return 0;
 fail:
-	vmc_fd_handler_free(vs->listen_h);
-	vmc_bh_free(vs->reap);
 	close(vs->listen_fd);
 	unlink(vs->path);
 	free(vs);
@@ -1141,6 +1244,8 @@ VMC_EXPORT void vmc_virtio_vsock_free(struct vmc_virtio_vsock *vs)
 
 	if (!vs)
 		return;
+	/* No socket's handler runs from here on. */
+	vmc__virtio_run_on(vs->iothread, objects_free, vs);
 	/* Its last reset closes every connection but the hellos. */
 	vmc_virtio_free(vs->vdev);
 	while ((c = vs->conns)) {
@@ -1148,8 +1253,6 @@ VMC_EXPORT void vmc_virtio_vsock_free(struct vmc_virtio_vsock *vs)
 		conn_release(c);
 	}
 	reap_all(vs);
-	vmc_bh_free(vs->reap);
-	vmc_fd_handler_free(vs->listen_h);
 	close(vs->listen_fd);
 	unlink(vs->path);
 	free(vs);
