@@ -214,6 +214,22 @@ static void build_virtio(struct pc *pc)
 
 	if (r < 0)
 		die(0, "%s", msg);
+	/*
+	 * A device on an I/O thread gets its line's resamples there too, so
+	 * that a request never passes through the VM's loop.
+	 */
+	for (unsigned int i = 0; i < PC_VIRTIO_SLOTS; i++) {
+		struct vmc_iothread *iot = vmc_virtio_get_iothread(
+			board_virtio_slot(&pc->virtio, i));
+
+		if (iot && pc->virtio_line[i] &&
+		    (r = vmc_kvm_irqfd_line_set_iothread(pc->virtio_line[i],
+							 iot)) < 0)
+			die(r,
+			    "cannot move slot %u's resamples to its I/O "
+			    "thread",
+			    i);
+	}
 }
 
 static void map_virtio(struct pc *pc, struct vmc_region *sys)
