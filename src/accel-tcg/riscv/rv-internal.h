@@ -350,7 +350,6 @@ struct vmc__rv_hart {
 
 	/* The translator (rv-jit.c). */
 	bool jit_on;		   /* translate this hart's blocks */
-	bool jit_smp;		   /* ... also while other harts run */
 	bool jit_flushed;	   /* rv_jit_compile() dropped every block */
 	uint64_t jit_limit;	   /* retired count translated code stops at */
 	struct rv_block *jit_from; /* the block of a chainable exit */

@@ -204,7 +204,7 @@ block_miss(struct vmc__rv_hart *h, uint64_t ppage, const uint8_t *host,
 	}
 	/* Host code for it, before it is in the cache (a full code buffer
 	 * may flush every block). */
-	if (h->jit_on && !flags && rv_jit_allowed(h))
+	if (h->jit_on && !flags)
 		rv_jit_compile(h, b, d);
 	if (!rv_block_insert(h, b)) {
 		*reason = VMC__RV_EXIT_FATAL;

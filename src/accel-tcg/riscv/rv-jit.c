@@ -114,33 +114,6 @@ bool rv_jit_wanted(int cfg_jit)
 	return true;
 }
 
-bool rv_jit_forced(int cfg_jit)
-{
-	const char *e = getenv("VMC_TCG_JIT");
-
-	return rv_jit_wanted(cfg_jit) &&
-	       (cfg_jit == VMC__RV_JIT_ON || (e && e[0] == '1'));
-}
-
-/*
- * By default only a lone hart translates.  Under host load, one Linux
- * -smp 4 boot in about sixteen lost a secondary hart to a trap loop at
- * its park loop with translation on (none in eighteen interpreted); until
- * that is understood, a VM with several harts interprets unless
- * translation is forced.
- */
-bool rv_jit_allowed(struct vmc__rv_hart *h)
-{
-	unsigned n;
-
-	if (h->jit_smp || !h->shared)
-		return true;
-	pthread_mutex_lock(&h->shared->lock);
-	n = h->shared->nharts;
-	pthread_mutex_unlock(&h->shared->lock);
-	return n <= 1;
-}
-
 /* ------------------------------------------------------------------------
  * The code buffer
  */

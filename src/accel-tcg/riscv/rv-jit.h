@@ -27,12 +27,6 @@ enum {
  * the config's VMC__RV_JIT_* and the VMC_TCG_JIT environment variable
  * ("0" or "1") overrides the default. */
 bool rv_jit_wanted(int cfg_jit);
-/* Whether translation was asked for explicitly (VMC__RV_JIT_ON or
- * VMC_TCG_JIT=1), which keeps it on with more than one hart. */
-bool rv_jit_forced(int cfg_jit);
-/* Whether @h translates a block now: a lone hart, or translation forced
- * (takes the shared lock). */
-bool rv_jit_allowed(struct vmc__rv_hart *h);
 
 /* The shared code buffer: made with the first translating hart, freed
  * with the shared object; emptied only with every hart's blocks
