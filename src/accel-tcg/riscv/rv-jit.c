@@ -69,7 +69,10 @@
  * paths), so instret and -icount are as the interpreter's.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -1694,6 +1697,51 @@ static int compile(struct jc *c, struct rv_block *b,
 	return 0;
 }
 
+/*
+ * A developer's view of the code: with VMC_TCG_JIT_DUMP=PATH set, every
+ * translated block appends its host code to PATH.bin and a line "vpc n
+ * offset length binoffset" (hex; offset in the code buffer, as perf shows
+ * addresses in the memfd) to PATH.  bench/tcg/jit-dump.py disassembles
+ * them.  Called under the buffer's lock.
+ */
+static void jit_dump(const struct rv_block *b, const uint8_t *rw, size_t off,
+		     size_t len)
+{
+	static int state; /* 0 unknown, 1 on, -1 off */
+	static char idx[512], bin[520];
+	const char *e;
+	char line[128];
+	int fi, fb, n;
+	off_t at;
+
+	if (state == 0) {
+		e = getenv("VMC_TCG_JIT_DUMP");
+		state = e && e[0] && strlen(e) < sizeof(idx) ? 1 : -1;
+		if (state > 0) {
+			snprintf(idx, sizeof(idx), "%s", e);
+			snprintf(bin, sizeof(bin), "%s.bin", e);
+		}
+	}
+	if (state < 0)
+		return;
+	fi = open(idx, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	fb = open(bin, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (fi >= 0 && fb >= 0) {
+		at = lseek(fb, 0, SEEK_END);
+		if (at >= 0 && write(fb, rw + off, len) == (ssize_t)len) {
+			n = snprintf(line, sizeof(line),
+				     "%" PRIx64 " %x %zx %zx %jx\n", b->vpc,
+				     (unsigned)b->n, off, len, (intmax_t)at);
+			if (write(fi, line, (size_t)n) != n)
+				state = -1;
+		}
+	}
+	if (fi >= 0)
+		close(fi);
+	if (fb >= 0)
+		close(fb);
+}
+
 int rv_jit_compile(struct vmc__rv_hart *h, struct rv_block *b,
 		   const struct rv_dispatch *d)
 {
@@ -1737,9 +1785,12 @@ int rv_jit_compile(struct vmc__rv_hart *h, struct rv_block *b,
 		if (r != -EAGAIN)
 			break;
 	}
-	if (r == 0)
+	if (r == 0) {
+		size_t off = (size_t)((const uint8_t *)b->jit - buf->rx);
+
+		jit_dump(b, buf->rw, off, (size_t)(c->j.p - buf->rw) - off);
 		buf->used = ((size_t)(c->j.p - buf->rw) + 15) & ~(size_t)15;
-	else if (r == -ENOSPC && buf->size - buf->used > JIT_BLOCK_ROOM)
+	} else if (r == -ENOSPC && buf->size - buf->used > JIT_BLOCK_ROOM)
 		r = -ENOTSUP; /* a block that big: interpret it */
 	pthread_mutex_unlock(&buf->lock);
 	free(c);
