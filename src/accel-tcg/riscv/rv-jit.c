@@ -34,39 +34,34 @@
  *           when evicted, at every exit and before a helper call that
  *           reads them or may trap; a slot's operands are pinned first and
  *           evictions take the register named furthest ahead, clean before
- *           dirty).  The integer ALU, M (division inline, with RISC-V's
- *           rules for zero and overflow), branches, jumps, loads and stores
- *           (the TLB fast path inline) are host code; the other ops that do
- *           not end a block (F/D, A, Zb*, Zicbo*) call jit_exec(), the ops'
- *           C semantics, with every register written back; the ops that end
- *           a block otherwise (CSR and system) end the translated code
- *           before them, and the interpreter runs that slot of the same block
- *           (RV_JIT_SLOT), so it never decodes the code again;
- *   loop:   a block that branches or jumps back to its own start, calls no
- *           helper and uses at most ten guest registers loads them all
- *           once, then each iteration re-checks the kick and counts itself
- *           at the head, staying in host registers; only its exits write
- *           back;
- *   cold:   after the body, the slow paths of loads and stores (write back,
- *           call rv_load_slow()/rv_store_slow(), reload the caller-saved
- *           registers, rejoin) and the taken exits of branches inside the
- *           block;
- *   exits:  a direct exit within the page counts its instructions and jumps
- *           through a patchable jmp, first to a stub that stores the next
- *           pc and returns the jmp's address to the loop, which patches it
- *           to the next block's entry (rv_jit_link(); the target keeps the
- *           list of jumps into it and rv_jit_block_free() points them back
- *           at their stubs).  Chains never cross a page, as the
- *           interpreter's, so a remapped page is never entered through a
- *           stale chain.  An indirect jump or a direct one out of the page
- *           stores the pc and asks jit_lookup() (the jump cache, checked
- *           against the fetch TLB like the interpreter's JC_ENTER) for the
- *           block to jump to, or returns to the loop.
- * Exceptions are precise: a faulting access leaves with every guest
- * register written back, pc at the instruction and h->retired counting
- * the instructions before it.  h->retired is the count at the block's
- * start while it runs (what the interpreter's SYNC_RETIRED gives the slow
- * paths), so instret and -icount are as the interpreter's.
+ *           dirty; a 32-bit op's result is sign-extended only when
+ *           something reads all 64 bits of it or it is written back).  The
+ * integer ALU, M (division inline, with RISC-V's rules for zero and overflow),
+ * branches, jumps, loads and stores (the TLB fast path inline) are host code;
+ * the other ops that do not end a block (F/D, A, Zb*, Zicbo*) call jit_exec(),
+ * the ops' C semantics, with every register written back; the ops that end a
+ * block otherwise (CSR and system) end the translated code before them, and the
+ * interpreter runs that slot of the same block (RV_JIT_SLOT), so it never
+ * decodes the code again; loop:   a block that branches or jumps back to its
+ * own start, calls no helper and uses at most ten guest registers loads them
+ * all once, then each iteration re-checks the kick and counts itself at the
+ * head, staying in host registers; only its exits write back; cold:   after the
+ * body, the slow paths of loads and stores (write back, call
+ * rv_load_slow()/rv_store_slow(), reload the caller-saved registers, rejoin)
+ * and the taken exits of branches inside the block; exits:  a direct exit
+ * within the page counts its instructions and jumps through a patchable jmp,
+ * first to a stub that stores the next pc and returns the jmp's address to the
+ * loop, which patches it to the next block's entry (rv_jit_link(); the target
+ * keeps the list of jumps into it and rv_jit_block_free() points them back at
+ * their stubs).  Chains never cross a page, as the interpreter's, so a remapped
+ * page is never entered through a stale chain.  An indirect jump or a direct
+ * one out of the page stores the pc and asks jit_lookup() (the jump cache,
+ * checked against the fetch TLB like the interpreter's JC_ENTER) for the block
+ * to jump to, or returns to the loop. Exceptions are precise: a faulting access
+ * leaves with every guest register written back, pc at the instruction and
+ * h->retired counting the instructions before it.  h->retired is the count at
+ * the block's start while it runs (what the interpreter's SYNC_RETIRED gives
+ * the slow paths), so instret and -icount are as the interpreter's.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -610,6 +605,12 @@ struct ra {
 	int8_t h2g[16];	   /* guest register in a host one, or -1 */
 	uint16_t dirty;	   /* host registers newer than the hart's x[] */
 	uint16_t lock;	   /* in use by the current slot */
+	/* Lazy sign extension: a 32-bit op's result is left with its upper
+	 * half stale (lazy: the guest value is the sign extension of the low
+	 * 32 bits), extended in place only when something reads all 64 bits
+	 * (src()) or writes it back; sx marks registers known to hold a
+	 * sign-extended 32-bit value, whose and/or/xor stay lazy. */
+	uint16_t lazy, sx;
 	uint32_t stamp[16], clock;
 };
 
@@ -651,17 +652,21 @@ static void ra_init(struct ra *ra)
 {
 	memset(ra->g2h, -1, sizeof(ra->g2h));
 	memset(ra->h2g, -1, sizeof(ra->h2g));
-	ra->dirty = ra->lock = 0;
+	ra->dirty = ra->lock = ra->lazy = ra->sx = 0;
 	ra->clock = 0;
 }
 
-/* Store a dirty host register to its guest register. */
+/* Store a dirty host register to its guest register (a lazy one
+ * extended in place first, which leaves it valid in either state). */
 static void ra_store(struct jx *j, const struct ra *ra, unsigned hr)
 {
 	int g = ra->h2g[hr];
 
-	if (g > 0 && g < 32)
+	if (g > 0 && g < 32) {
+		if (ra->lazy & (1u << hr))
+			jx_movsxd(j, hr, hr);
 		jx_st(j, hr, RBP, OFF_X(g));
+	}
 }
 
 static void ra_unmap(struct ra *ra, unsigned hr)
@@ -670,6 +675,8 @@ static void ra_unmap(struct ra *ra, unsigned hr)
 		ra->g2h[ra->h2g[hr]] = -1;
 	ra->h2g[hr] = -1;
 	ra->dirty &= (uint16_t) ~(1u << hr);
+	ra->lazy &= (uint16_t) ~(1u << hr);
+	ra->sx &= (uint16_t) ~(1u << hr);
 }
 
 /* Write every dirty register back (the state stays as it is). */
@@ -726,8 +733,9 @@ static void ra_touch(struct ra *ra, unsigned hr)
 	ra->lock |= (uint16_t)(1u << hr);
 }
 
-/* The host register holding guest register g, for reading. */
-static unsigned src(struct jc *c, unsigned g)
+/* The host register holding guest register g, for reading its low 32
+ * bits only (it may be lazy). */
+static unsigned src32(struct jc *c, unsigned g)
 {
 	int hr = c->ra.g2h[g];
 
@@ -741,7 +749,43 @@ static unsigned src(struct jc *c, unsigned g)
 	return (unsigned)hr;
 }
 
-/* The host register to write guest register g to (marked dirty). */
+/* Extend a lazy host register in place. */
+static void ra_settle(struct jc *c, unsigned hr)
+{
+	if (c->ra.lazy & (1u << hr)) {
+		jx_movsxd(&c->j, hr, hr);
+		c->ra.lazy &= (uint16_t) ~(1u << hr);
+		c->ra.sx |= (uint16_t)(1u << hr);
+	}
+}
+
+/* The host register holding guest register g, for reading. */
+static unsigned src(struct jc *c, unsigned g)
+{
+	unsigned hr = src32(c, g);
+
+	ra_settle(c, hr);
+	return hr;
+}
+
+/* Whether guest register g's value is a sign-extended 32-bit one
+ * (lazy or not). */
+static bool is_sx(const struct jc *c, unsigned g)
+{
+	int hr = c->ra.g2h[g];
+
+	return g == 0 || (hr >= 0 && ((c->ra.lazy | c->ra.sx) & (1u << hr)));
+}
+
+/* Extend every lazy register (before a jump to code that expects none). */
+static void ra_settle_all(struct jc *c)
+{
+	for (unsigned hr = 0; hr < 16; hr++)
+		ra_settle(c, hr);
+}
+
+/* The host register to write guest register g to (marked dirty, not
+ * lazy: a 32-bit op's emitter calls set_w() after). */
 static unsigned def(struct jc *c, unsigned g)
 {
 	int hr = c->ra.g2h[g];
@@ -753,7 +797,19 @@ static unsigned def(struct jc *c, unsigned g)
 	}
 	ra_touch(&c->ra, (unsigned)hr);
 	c->ra.dirty |= (uint16_t)(1u << hr);
+	c->ra.lazy &= (uint16_t) ~(1u << hr);
+	c->ra.sx &= (uint16_t) ~(1u << hr);
 	return (unsigned)hr;
+}
+
+/* hr's low 32 bits hold a 32-bit result: lazy, or (ext) already
+ * sign-extended. */
+static void set_w(struct jc *c, unsigned hr, bool ext)
+{
+	if (ext)
+		c->ra.sx |= (uint16_t)(1u << hr);
+	else
+		c->ra.lazy |= (uint16_t)(1u << hr);
 }
 
 /* Reload the caller-saved registers of ra after a call. */
@@ -862,27 +918,49 @@ static const unsigned br_cc[VMC__RV_BR__COUNT] = {
 static const uint16_t loopadd_op[VMC__RV_LOOPADD__COUNT] = {
 	VMC__RV_OPS(LOOPADD_OP)};
 
-/* d = a op b for a group-1 ALU op or imul (alu < 0), 64 or 32 bits. */
+static bool is_lazy(const struct jc *c, unsigned g)
+{
+	int hr = c->ra.g2h[g];
+
+	return hr >= 0 && (c->ra.lazy & (1u << hr));
+}
+
+/* rd = rs, keeping what is known of its upper half. */
+static void copy_reg(struct jc *c, unsigned rd, unsigned rs)
+{
+	bool lazy = is_lazy(c, rs), sx = is_sx(c, rs);
+	unsigned a = src32(c, rs), d = def(c, rd);
+
+	jx_mov(&c->j, d, a);
+	if (sx)
+		set_w(c, d, !lazy);
+}
+
+/* d = a op b for a group-1 ALU op or imul (alu < 0), 64 or 32 bits.  The
+ * 32-bit ops leave d lazy; and, or and xor of sign-extended values too. */
 static void binop(struct jc *c, const struct rv_insn *in, int alu, bool w)
 {
 	struct jx *j = &c->j;
 	unsigned a, b, d;
 	bool comm = alu != ALU_SUB;
+	bool narrow =
+		!w || ((alu == ALU_AND || alu == ALU_OR || alu == ALU_XOR) &&
+		       is_sx(c, in->rs1) && is_sx(c, in->rs2));
+	bool lazy = !w || is_lazy(c, in->rs1) || is_lazy(c, in->rs2);
 
 	if (w && (alu == ALU_ADD || alu == ALU_OR || alu == ALU_XOR) &&
 	    (in->rs1 == 0 || in->rs2 == 0)) {
 		/* With x0: a move (c.mv is add rd, x0, rs2). */
-		a = src(c, in->rs1 ? in->rs1 : in->rs2);
-		jx_mov(j, def(c, in->rd), a);
+		copy_reg(c, in->rd, in->rs1 ? in->rs1 : in->rs2);
 		return;
 	}
-	a = src(c, in->rs1);
-	b = src(c, in->rs2);
+	a = narrow ? src32(c, in->rs1) : src(c, in->rs1);
+	b = narrow ? src32(c, in->rs2) : src(c, in->rs2);
 	d = def(c, in->rd);
+	if (narrow)
+		set_w(c, d, !lazy);
 	if (alu == ALU_ADD && d != a && d != b) {
 		jx_lea_add(j, w, d, a, b);
-		if (!w)
-			jx_movsxd(j, d, d);
 		return;
 	}
 #define OP(dst, s)                                                             \
@@ -903,8 +981,6 @@ static void binop(struct jc *c, const struct rv_insn *in, int alu, bool w)
 		OP(d, b);
 	}
 #undef OP
-	if (!w)
-		jx_movsxd(j, d, d);
 }
 
 /* Shift by register: d = a sh (b & mask). */
@@ -912,35 +988,77 @@ static void shift_reg(struct jc *c, const struct rv_insn *in, unsigned sh,
 		      bool w)
 {
 	struct jx *j = &c->j;
-	unsigned a = src(c, in->rs1), b = src(c, in->rs2), d;
+	unsigned a = w ? src(c, in->rs1) : src32(c, in->rs1);
+	unsigned b = src32(c, in->rs2), d;
 
 	jx_mov32(j, RCX, b);
 	d = def(c, in->rd);
 	jx_mov(j, d, a);
 	jx_shcl(j, w, sh, d);
 	if (!w)
-		jx_movsxd(j, d, d);
+		set_w(c, d, false);
 }
 
 static void shift_imm(struct jc *c, const struct rv_insn *in, unsigned sh,
 		      bool w)
 {
 	struct jx *j = &c->j;
-	unsigned a = src(c, in->rs1), d = def(c, in->rd);
+	unsigned n = (unsigned)in->imm & (w ? 63 : 31);
+	unsigned a = w ? src(c, in->rs1) : src32(c, in->rs1);
+	unsigned d = def(c, in->rd);
 
 	jx_mov(j, d, a);
-	jx_shi(j, w, sh, d, (unsigned)in->imm & (w ? 63 : 31));
+	jx_shi(j, w, sh, d, n);
+	/* A 32-bit logical right shift by 1 or more clears bit 31: its
+	 * zero extension is the sign extension. */
 	if (!w)
-		jx_movsxd(j, d, d);
+		set_w(c, d, sh == SH_SHR && n);
 }
 
+/* andi, ori, xori: of a sign-extended value (and the sign-extended
+ * immediate), lazy when it is. */
 static void aluimm(struct jc *c, const struct rv_insn *in, unsigned alu)
 {
 	struct jx *j = &c->j;
-	unsigned a = src(c, in->rs1), d = def(c, in->rd);
+	bool sx = is_sx(c, in->rs1), lazy = is_lazy(c, in->rs1);
+	unsigned a = sx ? src32(c, in->rs1) : src(c, in->rs1);
+	unsigned d = def(c, in->rd);
 
 	jx_mov(j, d, a);
 	jx_alui(j, true, alu, d, (int32_t)in->imm);
+	if (sx)
+		set_w(c, d, !lazy);
+}
+
+/* addi, and addiw (lazy; sext.w, addiw with 0, is at most a move). */
+static void addi(struct jc *c, const struct rv_insn *in)
+{
+	struct jx *j = &c->j;
+	bool w = in->op == VMC__RV_OP_ADDI;
+	bool sx = is_sx(c, in->rs1), lazy = is_lazy(c, in->rs1);
+	unsigned a = w ? src(c, in->rs1) : src32(c, in->rs1);
+	unsigned d = def(c, in->rd);
+
+	if (!w && in->imm == 0) {
+		jx_mov(j, d, a);
+		set_w(c, d, sx && !lazy);
+		return;
+	}
+	jx_mem(j, w, 0x8d, d, a, (int32_t)in->imm, false);
+	if (!w)
+		set_w(c, d, false);
+}
+
+/* cmp of guest registers g1 and g2: in 32 bits when both are
+ * sign-extended 32-bit values (which orders them as the 64-bit values,
+ * signed and unsigned). */
+static void cmp_regs(struct jc *c, unsigned g1, unsigned g2)
+{
+	bool narrow = is_sx(c, g1) && is_sx(c, g2);
+	unsigned a = narrow ? src32(c, g1) : src(c, g1);
+	unsigned b = narrow ? src32(c, g2) : src(c, g2);
+
+	jx_alu(&c->j, !narrow, ALU_CMP, a, b);
 }
 
 /* set d to (a cc b) or (a cc imm). */
@@ -948,16 +1066,21 @@ static void setcmp(struct jc *c, const struct rv_insn *in, unsigned cc,
 		   bool imm)
 {
 	struct jx *j = &c->j;
-	unsigned a = src(c, in->rs1), b = imm ? 0 : src(c, in->rs2), d;
+	unsigned a, d;
 
 	jx_movi(j, RAX, 0);
-	if (imm)
-		jx_alui(j, true, ALU_CMP, a, (int32_t)in->imm);
-	else
-		jx_alu(j, true, ALU_CMP, a, b);
+	if (imm) {
+		bool narrow = is_sx(c, in->rs1);
+
+		a = narrow ? src32(c, in->rs1) : src(c, in->rs1);
+		jx_alui(j, !narrow, ALU_CMP, a, (int32_t)in->imm);
+	} else {
+		cmp_regs(c, in->rs1, in->rs2);
+	}
 	jx_setcc(j, cc, RAX);
 	d = def(c, in->rd);
 	jx_mov(j, d, RAX);
+	set_w(c, d, true);
 }
 
 /* High products: the result is rdx after mul/imul. */
@@ -984,7 +1107,8 @@ static void divide(struct jc *c, const struct rv_insn *in, unsigned op)
 {
 	struct jx *j = &c->j;
 	bool w32 = op >= VMC__RV_OP_DIVW, w = !w32, sgn, rem;
-	unsigned a = src(c, in->rs1), b = src(c, in->rs2), d;
+	unsigned a = w32 ? src32(c, in->rs1) : src(c, in->rs1);
+	unsigned b = w32 ? src32(c, in->rs2) : src(c, in->rs2), d;
 	uint8_t *jz, *jm1 = NULL, *done1, *done2 = NULL;
 
 	switch (op) {
@@ -1043,10 +1167,12 @@ static void divide(struct jc *c, const struct rv_insn *in, unsigned op)
 	jx_patch_here(j, done1);
 	jx_patch_here(j, done2);
 	d = def(c, in->rd);
-	if (w32)
+	if (w32) {
 		jx_movsxd(j, d, rem ? RDX : RAX);
-	else
+		set_w(c, d, true);
+	} else {
 		jx_mov(j, d, rem ? RDX : RAX);
+	}
 }
 
 /* The effective address in rax and the TLB entry check for an access of
@@ -1110,12 +1236,16 @@ static void emit_load(struct jc *c, const struct rv_insn *in)
 	sp->join = j->p;
 	d = def(c, in->rd);
 	jx_mov(j, d, RAX);
+	if (in->op != VMC__RV_OP_LD && in->op != VMC__RV_OP_LWU)
+		set_w(c, d, true);
 }
 
 static void emit_store(struct jc *c, const struct rv_insn *in)
 {
 	struct jx *j = &c->j;
-	unsigned a = src(c, in->rs1), v = src(c, in->rs2);
+	unsigned a = src(c, in->rs1);
+	unsigned v =
+		in->op == VMC__RV_OP_SD ? src(c, in->rs2) : src32(c, in->rs2);
 	struct slow *sp = &c->sp[c->nsp++];
 
 	sp->kind = SP_STORE;
@@ -1153,6 +1283,8 @@ static void emit_call(struct jc *c, const struct rv_insn *in)
 
 	ra_writeback(j, &c->ra);
 	c->ra.dirty = 0;
+	c->ra.sx |= c->ra.lazy; /* extended by the write-back */
+	c->ra.lazy = 0;
 	for (unsigned hr = 0; hr < 16; hr++)
 		if (CALLER_SAVED & (1u << hr))
 			ra_unmap(&c->ra, hr);
@@ -1180,6 +1312,7 @@ static void emit_branch_end(struct jc *c, unsigned cc, uint64_t taken,
 		/* Round the loop in host registers. */
 		if (memcmp(c->ra.h2g, c->head_ra.h2g, sizeof(c->ra.h2g)))
 			c->head_differs = true;
+		ra_settle_all(c); /* movsxd keeps the flags */
 		jx_jcc_to(j, cc, c->loop_head);
 		ra_writeback(j, &c->ra);
 		exit_chain(c, fall, count);
@@ -1283,27 +1416,17 @@ static bool emit_slot(struct jc *c, const struct rv_insn *in,
 
 			add.op = loopadd_op[k];
 			if (add.op == VMC__RV_OP_ADDI ||
-			    add.op == VMC__RV_OP_ADDIW) {
-				a = src(c, add.rs1);
-				dr = def(c, add.rd);
-				jx_mem(j, add.op == VMC__RV_OP_ADDI, 0x8d, dr,
-				       a, (int32_t)add.imm, false);
-				if (add.op == VMC__RV_OP_ADDIW)
-					jx_movsxd(j, dr, dr);
-			} else {
+			    add.op == VMC__RV_OP_ADDIW)
+				addi(c, &add);
+			else
 				binop(c, &add, ALU_ADD,
 				      add.op == VMC__RV_OP_ADD);
-			}
-			dr = (unsigned)c->ra.g2h[add.rd];
-			a = src(c, in->raw);
-			jx_alu(j, true, ALU_CMP, dr, a);
+			cmp_regs(c, add.rd, in->raw);
 			emit_branch_end(c, cc, c->b->vpc, fall, c->b->n);
 			*ended = true;
 			return true;
 		}
-		a = src(c, in->rs1);
-		dr = src(c, in->rs2);
-		jx_alu(j, true, ALU_CMP, a, dr);
+		cmp_regs(c, in->rs1, in->rs2);
 		if (in->h == d->side[br][0] || in->h == d->side[br][1]) {
 			struct slow *sp = &c->sp[c->nsp++];
 
@@ -1333,18 +1456,20 @@ static bool emit_slot(struct jc *c, const struct rv_insn *in,
 	case VMC__RV_OP_LUI:
 	case VMC__RV_OP_LI:
 	case VMC__RV_OP_AUIPC:
-		jx_movi(j, def(c, in->rd), (uint64_t)in->imm);
+		dr = def(c, in->rd);
+		jx_movi(j, dr, (uint64_t)in->imm);
+		if (in->imm == (int32_t)in->imm)
+			set_w(c, dr, true);
 		break;
 	case VMC__RV_OP_MV:
-		a = src(c, in->rs1);
-		jx_mov(j, def(c, in->rd), a);
+		copy_reg(c, in->rd, in->rs1);
 		break;
 	case VMC__RV_OP_ZEXT_W:
-		a = src(c, in->rs1);
+		a = src32(c, in->rs1);
 		jx_mov32(j, def(c, in->rd), a);
 		break;
 	case VMC__RV_OP_ADD_UW:
-		a = src(c, in->rs1);
+		a = src32(c, in->rs1);
 		jx_mov32(j, RAX, a);
 		jx_alu(j, true, ALU_ADD, RAX, src(c, in->rs2));
 		jx_mov(j, def(c, in->rd), RAX);
@@ -1358,12 +1483,7 @@ static bool emit_slot(struct jc *c, const struct rv_insn *in,
 		break;
 	case VMC__RV_OP_ADDI:
 	case VMC__RV_OP_ADDIW:
-		a = src(c, in->rs1);
-		dr = def(c, in->rd);
-		jx_mem(j, op == VMC__RV_OP_ADDI, 0x8d, dr, a, (int32_t)in->imm,
-		       false);
-		if (op == VMC__RV_OP_ADDIW)
-			jx_movsxd(j, dr, dr);
+		addi(c, in);
 		break;
 	case VMC__RV_OP_SLTI:
 		setcmp(c, in, CC_L, true);
@@ -1485,6 +1605,7 @@ static bool emit_slot(struct jc *c, const struct rv_insn *in,
 			if (memcmp(c->ra.h2g, c->head_ra.h2g,
 				   sizeof(c->ra.h2g)))
 				c->head_differs = true;
+			ra_settle_all(c);
 			jx_jmp_to(j, c->loop_head);
 			*ended = true;
 			break;
