@@ -618,7 +618,8 @@ enum { SP_LOAD, SP_STORE, SP_SIDE, SP_CALL };
 
 struct slow {
 	uint8_t kind;
-	uint8_t vreg;	 /* store: the value's host register */
+	uint8_t vreg;	 /* the value's host register (a load's rd) */
+	uint8_t base;	 /* a load's or store's address register */
 	uint8_t *jrel;	 /* the jcc into it */
 	uint8_t *join;	 /* where it goes back to */
 	uint64_t target; /* side exit: the taken pc */
@@ -1175,67 +1176,75 @@ static void divide(struct jc *c, const struct rv_insn *in, unsigned op)
 	}
 }
 
-/* The effective address in rax and the TLB entry check for an access of
- * the op's size through tag acc; returns the jne to the slow path. */
+/* The TLB entry check for an access of the op's size at a + imm
+ * through tag acc, leaving the entry's addend in rax: returns the jne to
+ * the slow path.  The access itself addresses [rax + a + imm], so the
+ * address is never built in a register of its own. */
 static uint8_t *tlb_check(struct jc *c, const struct rv_insn *in, unsigned a,
 			  unsigned acc)
 {
 	struct jx *j = &c->j;
 	unsigned size = mem_size(in->op);
+	uint8_t *jne;
 
-	/* lea rax, [a + imm] */
-	jx_mem(j, true, 0x8d, RAX, a, (int32_t)in->imm, false);
+	/* lea rdx, [a + imm] */
+	jx_mem(j, true, 0x8d, RDX, a, (int32_t)in->imm, false);
 	/* ecx = ((va >> 12) & 255) * 64 */
-	jx_mov32(j, RCX, RAX);
+	jx_mov32(j, RCX, RDX);
 	jx_shi(j, false, SH_SHR, RCX, RV_PAGE_SHIFT - 6);
 	jx_alui(j, false, ALU_AND, RCX, (TLB_SIZE - 1) << 6);
 	_Static_assert(sizeof(struct rv_tlbe) == 64, "TLB entry size");
 	jx_mem(j, true, 0x03, RCX, RBP, OFF(dtlb), false); /* add rcx, [] */
-	jx_mem(j, true, 0x8d, RDX, RAX, 0, false);	   /* lea rdx, [rax] */
 	jx_alui(j, true, ALU_AND, RDX, (int32_t)(RV_PAGE_MASK | (size - 1)));
 	jx_mem(j, true, 0x3b, RDX, RCX,
 	       (int32_t)(offsetof(struct rv_tlbe, tag) + 8 * acc), false);
-	return jx_jcc_fwd(j, CC_NE);
+	jne = jx_jcc_fwd(j, CC_NE);
+	jx_ld(j, RAX, RCX, (int32_t)offsetof(struct rv_tlbe, addend));
+	return jne;
 }
 
+/* A load, straight into rd's host register.  The slow path's allocation
+ * is the one before rd is defined (rd keeps its value when the access
+ * traps); it moves the value to rd's register and rejoins after the
+ * load. */
 static void emit_load(struct jc *c, const struct rv_insn *in)
 {
 	struct jx *j = &c->j;
 	unsigned a = src(c, in->rs1), d;
+	int32_t imm = (int32_t)in->imm;
 	struct slow *sp = &c->sp[c->nsp++];
 
 	sp->kind = SP_LOAD;
 	sp->in = in;
-	sp->jrel = tlb_check(c, in, a, ACC_R);
+	sp->base = (uint8_t)a;
 	sp->ra = c->ra;
-	jx_mem(j, true, 0x03, RAX, RCX,
-	       (int32_t)offsetof(struct rv_tlbe, addend), false);
+	d = def(c, in->rd);
+	sp->vreg = (uint8_t)d;
+	sp->jrel = tlb_check(c, in, a, ACC_R);
 	switch (in->op) {
 	case VMC__RV_OP_LB:
-		jx_mem(j, true, 0x0fbe, RAX, RAX, 0, false);
+		jx_memx(j, true, 0x0fbe, d, RAX, a, imm, false);
 		break;
 	case VMC__RV_OP_LBU:
-		jx_mem(j, false, 0x0fb6, RAX, RAX, 0, false);
+		jx_memx(j, false, 0x0fb6, d, RAX, a, imm, false);
 		break;
 	case VMC__RV_OP_LH:
-		jx_mem(j, true, 0x0fbf, RAX, RAX, 0, false);
+		jx_memx(j, true, 0x0fbf, d, RAX, a, imm, false);
 		break;
 	case VMC__RV_OP_LHU:
-		jx_mem(j, false, 0x0fb7, RAX, RAX, 0, false);
+		jx_memx(j, false, 0x0fb7, d, RAX, a, imm, false);
 		break;
 	case VMC__RV_OP_LW:
-		jx_mem(j, true, 0x63, RAX, RAX, 0, false);
+		jx_memx(j, true, 0x63, d, RAX, a, imm, false);
 		break;
 	case VMC__RV_OP_LWU:
-		jx_mem(j, false, 0x8b, RAX, RAX, 0, false);
+		jx_memx(j, false, 0x8b, d, RAX, a, imm, false);
 		break;
 	default:
-		jx_mem(j, true, 0x8b, RAX, RAX, 0, false);
+		jx_memx(j, true, 0x8b, d, RAX, a, imm, false);
 		break;
 	}
 	sp->join = j->p;
-	d = def(c, in->rd);
-	jx_mov(j, d, RAX);
 	if (in->op != VMC__RV_OP_LD && in->op != VMC__RV_OP_LWU)
 		set_w(c, d, true);
 }
@@ -1246,29 +1255,29 @@ static void emit_store(struct jc *c, const struct rv_insn *in)
 	unsigned a = src(c, in->rs1);
 	unsigned v =
 		in->op == VMC__RV_OP_SD ? src(c, in->rs2) : src32(c, in->rs2);
+	int32_t imm = (int32_t)in->imm;
 	struct slow *sp = &c->sp[c->nsp++];
 
 	sp->kind = SP_STORE;
 	sp->in = in;
 	sp->vreg = (uint8_t)v;
-	sp->jrel = tlb_check(c, in, a, ACC_W);
+	sp->base = (uint8_t)a;
 	sp->ra = c->ra;
-	jx_mem(j, true, 0x03, RAX, RCX,
-	       (int32_t)offsetof(struct rv_tlbe, addend), false);
+	sp->jrel = tlb_check(c, in, a, ACC_W);
 	switch (in->op) {
 	case VMC__RV_OP_SB:
-		jx_mem(j, false, 0x88, v, RAX, 0, true);
+		jx_memx(j, false, 0x88, v, RAX, a, imm, true);
 		break;
 	case VMC__RV_OP_SH:
 		if (jx_room(j, 1))
 			jx_b(j, 0x66);
-		jx_mem(j, false, 0x89, v, RAX, 0, false);
+		jx_memx(j, false, 0x89, v, RAX, a, imm, false);
 		break;
 	case VMC__RV_OP_SW:
-		jx_mem(j, false, 0x89, v, RAX, 0, false);
+		jx_memx(j, false, 0x89, v, RAX, a, imm, false);
 		break;
 	default:
-		jx_mem(j, true, 0x89, v, RAX, 0, false);
+		jx_memx(j, true, 0x89, v, RAX, a, imm, false);
 		break;
 	}
 	sp->join = j->p;
@@ -1353,7 +1362,8 @@ static void emit_cold(struct jc *c)
 		case SP_LOAD:
 			ra_writeback(j, &sp->ra);
 			sync_retired(c);
-			jx_mov(j, RSI, RAX);
+			jx_mem(j, true, 0x8d, RSI, sp->base, (int32_t)in->imm,
+			       false); /* lea rsi, [base + imm] */
 			jx_mov(j, RDI, RBP);
 			jx_movi(j, RDX, in->op);
 			jx_call(j, (const void *)jit_load);
@@ -1363,7 +1373,8 @@ static void emit_cold(struct jc *c)
 			ra_writeback(j, &sp->ra);
 			sync_retired(c);
 			jx_mov(j, RDX, sp->vreg);
-			jx_mov(j, RSI, RAX);
+			jx_mem(j, true, 0x8d, RSI, sp->base, (int32_t)in->imm,
+			       false); /* lea rsi, [base + imm] */
 			jx_mov(j, RDI, RBP);
 			jx_movi(j, RCX, in->op);
 			jx_call(j, (const void *)jit_store);
@@ -1373,6 +1384,8 @@ static void emit_cold(struct jc *c)
 		}
 		jf = jx_jcc_fwd(j, CC_NE);
 		ra_reload(j, &sp->ra);
+		if (sp->kind == SP_LOAD)
+			jx_mov(j, sp->vreg, RAX);
 		jx_jmp_to(j, sp->join);
 		jx_patch_here(j, jf);
 		jx_alui(j, false, ALU_CMP, RDX, RV_JIT_EXC);
