@@ -281,9 +281,9 @@ static inline void jx_st(struct jx *j, unsigned reg, unsigned base,
 	jx_mem(j, true, 0x89, reg, base, disp, false);
 }
 
-/* lea d, [a + b] (64 or 32 bits). */
-static inline void jx_lea_add(struct jx *j, bool w, unsigned d, unsigned a,
-			      unsigned b)
+/* lea d, [a + (b << sc)] (64 or 32 bits; b not rsp). */
+static inline void jx_lea_sc(struct jx *j, bool w, unsigned d, unsigned a,
+			     unsigned b, unsigned sc)
 {
 	bool disp = (a & 7) == RBP;
 
@@ -292,9 +292,16 @@ static inline void jx_lea_add(struct jx *j, bool w, unsigned d, unsigned a,
 	jx_rex(j, w, d, b, a, false);
 	jx_b(j, 0x8d);
 	jx_b(j, (uint8_t)((disp ? 0x40 : 0) | (d & 7) << 3 | 4));
-	jx_b(j, (uint8_t)((b & 7) << 3 | (a & 7)));
+	jx_b(j, (uint8_t)(sc << 6 | (b & 7) << 3 | (a & 7)));
 	if (disp)
 		jx_b(j, 0);
+}
+
+/* lea d, [a + b] (64 or 32 bits). */
+static inline void jx_lea_add(struct jx *j, bool w, unsigned d, unsigned a,
+			      unsigned b)
+{
+	jx_lea_sc(j, w, d, a, b, 0);
 }
 
 /* Shift by an immediate or by cl. */

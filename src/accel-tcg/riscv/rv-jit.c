@@ -742,7 +742,10 @@ static unsigned src32(struct jc *c, unsigned g)
 
 	if (hr < 0) {
 		hr = (int)ra_alloc(c);
-		jx_ld(&c->j, (unsigned)hr, RBP, OFF_X(g));
+		if (g == 0) /* x0: never written, zeroed rather than loaded */
+			jx_rr(&c->j, false, 0x31, (unsigned)hr, (unsigned)hr);
+		else
+			jx_ld(&c->j, (unsigned)hr, RBP, OFF_X(g));
 		c->ra.g2h[g] = (int8_t)hr;
 		c->ra.h2g[hr] = (int8_t)g;
 	}
@@ -1050,16 +1053,52 @@ static void addi(struct jc *c, const struct rv_insn *in)
 		set_w(c, d, false);
 }
 
-/* cmp of guest registers g1 and g2: in 32 bits when both are
- * sign-extended 32-bit values (which orders them as the 64-bit values,
- * signed and unsigned). */
-static void cmp_regs(struct jc *c, unsigned g1, unsigned g2)
+/* The condition that holds for (b, a) when cc holds for (a, b). */
+static unsigned cc_swap(unsigned cc)
+{
+	switch (cc) {
+	case CC_L:
+		return CC_G;
+	case CC_G:
+		return CC_L;
+	case CC_GE:
+		return CC_LE;
+	case CC_LE:
+		return CC_GE;
+	case CC_B:
+		return CC_A;
+	case CC_A:
+		return CC_B;
+	case CC_AE:
+		return CC_BE;
+	case CC_BE:
+		return CC_AE;
+	default:
+		return cc; /* E, NE */
+	}
+}
+
+/* Compare guest registers g1 and g2 for condition cc, returning the
+ * condition to test: in 32 bits when both are sign-extended 32-bit
+ * values (which orders them as the 64-bit values, signed and unsigned),
+ * against x0 with a test (cmp a, 0 sets the flags test a, a does; 0 cmp
+ * b is b cmp 0 with the condition swapped). */
+static unsigned cmp_regs(struct jc *c, unsigned g1, unsigned g2, unsigned cc)
 {
 	bool narrow = is_sx(c, g1) && is_sx(c, g2);
-	unsigned a = narrow ? src32(c, g1) : src(c, g1);
-	unsigned b = narrow ? src32(c, g2) : src(c, g2);
+	unsigned a, b;
 
+	if ((g1 == 0) != (g2 == 0)) {
+		unsigned g = g1 ? g1 : g2;
+
+		a = narrow ? src32(c, g) : src(c, g);
+		jx_rr(&c->j, !narrow, 0x85, a, a);
+		return g1 ? cc : cc_swap(cc);
+	}
+	a = narrow ? src32(c, g1) : src(c, g1);
+	b = narrow ? src32(c, g2) : src(c, g2);
 	jx_alu(&c->j, !narrow, ALU_CMP, a, b);
+	return cc;
 }
 
 /* set d to (a cc b) or (a cc imm). */
@@ -1076,7 +1115,7 @@ static void setcmp(struct jc *c, const struct rv_insn *in, unsigned cc,
 		a = narrow ? src32(c, in->rs1) : src(c, in->rs1);
 		jx_alui(j, !narrow, ALU_CMP, a, (int32_t)in->imm);
 	} else {
-		cmp_regs(c, in->rs1, in->rs2);
+		cc = cmp_regs(c, in->rs1, in->rs2, cc);
 	}
 	jx_setcc(j, cc, RAX);
 	d = def(c, in->rd);
@@ -1252,18 +1291,23 @@ static void emit_load(struct jc *c, const struct rv_insn *in)
 static void emit_store(struct jc *c, const struct rv_insn *in)
 {
 	struct jx *j = &c->j;
-	unsigned a = src(c, in->rs1);
-	unsigned v =
-		in->op == VMC__RV_OP_SD ? src(c, in->rs2) : src32(c, in->rs2);
+	unsigned a = src(c, in->rs1), v = RDX;
 	int32_t imm = (int32_t)in->imm;
 	struct slow *sp = &c->sp[c->nsp++];
 
+	/* x0 is stored from rdx, zeroed once the tag is checked (rdx
+	 * stands for zero in the slow path too). */
+	if (in->rs2)
+		v = in->op == VMC__RV_OP_SD ? src(c, in->rs2)
+					    : src32(c, in->rs2);
 	sp->kind = SP_STORE;
 	sp->in = in;
 	sp->vreg = (uint8_t)v;
 	sp->base = (uint8_t)a;
 	sp->ra = c->ra;
 	sp->jrel = tlb_check(c, in, a, ACC_W);
+	if (v == RDX)
+		jx_rr(j, false, 0x31, RDX, RDX);
 	switch (in->op) {
 	case VMC__RV_OP_SB:
 		jx_memx(j, false, 0x88, v, RAX, a, imm, true);
@@ -1372,7 +1416,10 @@ static void emit_cold(struct jc *c)
 		default:
 			ra_writeback(j, &sp->ra);
 			sync_retired(c);
-			jx_mov(j, RDX, sp->vreg);
+			if (sp->vreg == RDX)
+				jx_movi(j, RDX, 0);
+			else
+				jx_mov(j, RDX, sp->vreg);
 			jx_mem(j, true, 0x8d, RSI, sp->base, (int32_t)in->imm,
 			       false); /* lea rsi, [base + imm] */
 			jx_mov(j, RDI, RBP);
@@ -1404,7 +1451,7 @@ static bool emit_slot(struct jc *c, const struct rv_insn *in,
 		      const struct rv_dispatch *d, bool *ended)
 {
 	struct jx *j = &c->j;
-	unsigned op = in->op, a, dr;
+	unsigned op = in->op, a, b, dr;
 	int br;
 
 	*ended = false;
@@ -1434,12 +1481,12 @@ static bool emit_slot(struct jc *c, const struct rv_insn *in,
 			else
 				binop(c, &add, ALU_ADD,
 				      add.op == VMC__RV_OP_ADD);
-			cmp_regs(c, add.rd, in->raw);
+			cc = cmp_regs(c, add.rd, in->raw, cc);
 			emit_branch_end(c, cc, c->b->vpc, fall, c->b->n);
 			*ended = true;
 			return true;
 		}
-		cmp_regs(c, in->rs1, in->rs2);
+		cc = cmp_regs(c, in->rs1, in->rs2, cc);
 		if (in->h == d->side[br][0] || in->h == d->side[br][1]) {
 			struct slow *sp = &c->sp[c->nsp++];
 
@@ -1488,11 +1535,18 @@ static bool emit_slot(struct jc *c, const struct rv_insn *in,
 		jx_mov(j, def(c, in->rd), RAX);
 		break;
 	case VMC__RV_OP_SH_ADD:
+		/* rd = (rs1 << imm) + rs2: one lea up to a shift by 3. */
 		a = src(c, in->rs1);
+		b = src(c, in->rs2);
+		dr = def(c, in->rd);
+		if ((in->imm & 63) <= 3) {
+			jx_lea_sc(j, true, dr, b, a, (unsigned)in->imm & 3);
+			break;
+		}
 		jx_mov(j, RAX, a);
 		jx_shi(j, true, SH_SHL, RAX, (unsigned)in->imm & 63);
-		jx_alu(j, true, ALU_ADD, RAX, src(c, in->rs2));
-		jx_mov(j, def(c, in->rd), RAX);
+		jx_alu(j, true, ALU_ADD, RAX, b);
+		jx_mov(j, dr, RAX);
 		break;
 	case VMC__RV_OP_ADDI:
 	case VMC__RV_OP_ADDIW:
