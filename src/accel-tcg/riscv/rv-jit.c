@@ -22,8 +22,9 @@
  * Host registers.  rbp holds the hart for the whole run; r15 the budget
  * left (h->jit_limit - h->retired, so counting a block is a sub on a
  * register, and the epilogue and each helper call's set-up write
- * h->retired back); rax, rcx and rdx are scratch (division, shifts by a
- * register, the TLB walk); the other ten hold guest registers.
+ * h->retired back); rax and rcx are scratch (shifts by a register, the
+ * TLB walk); the other eleven hold guest registers, rdx last, as division
+ * and the high multiplications empty it first.
  *
  * A block's code:
  *   entry:  the kick and budget check (h->kick != 0, or fewer than n
@@ -34,34 +35,41 @@
  *           when evicted, at every exit and before a helper call that
  *           reads them or may trap; a slot's operands are pinned first and
  *           evictions take the register named furthest ahead, clean before
- *           dirty; a 32-bit op's result is sign-extended only when
- *           something reads all 64 bits of it or it is written back).  The
- * integer ALU, M (division inline, with RISC-V's rules for zero and overflow),
- * branches, jumps, loads and stores (the TLB fast path inline) are host code;
- * the other ops that do not end a block (F/D, A, Zb*, Zicbo*) call jit_exec(),
- * the ops' C semantics, with every register written back; the ops that end a
- * block otherwise (CSR and system) end the translated code before them, and the
- * interpreter runs that slot of the same block (RV_JIT_SLOT), so it never
- * decodes the code again; loop:   a block that branches or jumps back to its
- * own start, calls no helper and uses at most ten guest registers loads them
- * all once, then each iteration re-checks the kick and counts itself at the
- * head, staying in host registers; only its exits write back; cold:   after the
- * body, the slow paths of loads and stores (write back, call
- * rv_load_slow()/rv_store_slow(), reload the caller-saved registers, rejoin)
- * and the taken exits of branches inside the block; exits:  a direct exit
- * within the page counts its instructions and jumps through a patchable jmp,
- * first to a stub that stores the next pc and returns the jmp's address to the
- * loop, which patches it to the next block's entry (rv_jit_link(); the target
- * keeps the list of jumps into it and rv_jit_block_free() points them back at
- * their stubs).  Chains never cross a page, as the interpreter's, so a remapped
- * page is never entered through a stale chain.  An indirect jump or a direct
- * one out of the page stores the pc and asks jit_lookup() (the jump cache,
- * checked against the fetch TLB like the interpreter's JC_ENTER) for the block
- * to jump to, or returns to the loop. Exceptions are precise: a faulting access
- * leaves with every guest register written back, pc at the instruction and
- * h->retired counting the instructions before it.  h->retired is the count at
- * the block's start while it runs (what the interpreter's SYNC_RETIRED gives
- * the slow paths), so instret and -icount are as the interpreter's.
+ *           dirty; a 32-bit op's result is sign-extended only when read
+ *           in full or written back).  The integer ALU, M (division
+ *           inline, with RISC-V's rules for zero and overflow), branches,
+ *           jumps, loads and stores (the TLB fast path inline) are host
+ *           code; the other ops that do not end a block (F/D, A, Zb*,
+ *           Zicbo*) call jit_exec(), the ops' C semantics, with every
+ *           register written back; the ops that end
+ *           a block otherwise (CSR and system) end the translated code
+ *           before them, and the interpreter runs that slot of the same block
+ *           (RV_JIT_SLOT), so it never decodes the code again;
+ *   loop:   a block that branches or jumps back to its own start, calls no
+ *           helper and uses at most eleven guest registers loads them all
+ *           once, then each iteration re-checks the kick and counts itself
+ *           at the head, staying in host registers; only its exits write
+ *           back;
+ *   cold:   after the body, the slow paths of loads and stores (write back,
+ *           call rv_load_slow()/rv_store_slow(), reload the caller-saved
+ *           registers, rejoin) and the taken exits of branches inside the
+ *           block;
+ *   exits:  a direct exit within the page counts its instructions and jumps
+ *           through a patchable jmp, first to a stub that stores the next
+ *           pc and returns the jmp's address to the loop, which patches it
+ *           to the next block's entry (rv_jit_link(); the target keeps the
+ *           list of jumps into it and rv_jit_block_free() points them back
+ *           at their stubs).  Chains never cross a page, as the
+ *           interpreter's, so a remapped page is never entered through a
+ *           stale chain.  An indirect jump or a direct one out of the page
+ *           stores the pc and asks jit_lookup() (the jump cache, checked
+ *           against the fetch TLB like the interpreter's JC_ENTER) for the
+ *           block to jump to, or returns to the loop.
+ * Exceptions are precise: a faulting access leaves with every guest
+ * register written back, pc at the instruction and h->retired counting
+ * the instructions before it.  h->retired is the count at the block's
+ * start while it runs (what the interpreter's SYNC_RETIRED gives the slow
+ * paths), so instret and -icount are as the interpreter's.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -594,11 +602,13 @@ static unsigned op_kind(unsigned op)
 
 #define NGREG 33
 
-/* Callee-saved first: they survive the slow paths' calls. */
-static const uint8_t pool[] = {RBX, R12, R13, R14, RSI, RDI, R8, R9, R10, R11};
+/* Callee-saved first: they survive the slow paths' calls; rdx last, as
+ * division and the high multiplications take it (ra_free()). */
+static const uint8_t pool[] = {RBX, R12, R13, R14, RSI, RDI,
+			       R8,  R9,	 R10, R11, RDX};
 #define CALLER_SAVED                                                           \
 	((1u << RSI) | (1u << RDI) | (1u << R8) | (1u << R9) | (1u << R10) |   \
-	 (1u << R11))
+	 (1u << R11) | (1u << RDX))
 
 struct ra {
 	int8_t g2h[NGREG]; /* host register of a guest one, or -1 */
@@ -814,6 +824,24 @@ static void set_w(struct jc *c, unsigned hr, bool ext)
 		c->ra.sx |= (uint16_t)(1u << hr);
 	else
 		c->ra.lazy |= (uint16_t)(1u << hr);
+}
+
+/* Empty host register hr (written back if dirty) for an instruction that
+ * needs it, and keep it from the operands (locked until the slot's end:
+ * the result may take it). */
+static void ra_free(struct jc *c, unsigned hr)
+{
+	if (c->ra.h2g[hr] >= 0) {
+		if (c->ra.dirty & (1u << hr))
+			ra_store(&c->j, &c->ra, hr);
+		ra_unmap(&c->ra, hr);
+	}
+	c->ra.lock |= (uint16_t)(1u << hr);
+}
+
+static void ra_unlock(struct jc *c, unsigned hr)
+{
+	c->ra.lock &= (uint16_t) ~(1u << hr);
 }
 
 /* Reload the caller-saved registers of ra after a call. */
@@ -1127,7 +1155,11 @@ static void setcmp(struct jc *c, const struct rv_insn *in, unsigned cc,
 static void mulhigh(struct jc *c, const struct rv_insn *in, unsigned op)
 {
 	struct jx *j = &c->j;
-	unsigned a = src(c, in->rs1), b = src(c, in->rs2), d;
+	unsigned a, b, d;
+
+	ra_free(c, RDX);
+	a = src(c, in->rs1);
+	b = src(c, in->rs2);
 
 	jx_mov(j, RAX, a);
 	jx_grp3(j, true, op == VMC__RV_OP_MULH ? 5 : 4, b);
@@ -1138,6 +1170,7 @@ static void mulhigh(struct jc *c, const struct rv_insn *in, unsigned op)
 		jx_alu(j, true, ALU_AND, RAX, b);
 		jx_alu(j, true, ALU_SUB, RDX, RAX);
 	}
+	ra_unlock(c, RDX);
 	d = def(c, in->rd);
 	jx_mov(j, d, RDX);
 }
@@ -1147,9 +1180,12 @@ static void divide(struct jc *c, const struct rv_insn *in, unsigned op)
 {
 	struct jx *j = &c->j;
 	bool w32 = op >= VMC__RV_OP_DIVW, w = !w32, sgn, rem;
-	unsigned a = w32 ? src32(c, in->rs1) : src(c, in->rs1);
-	unsigned b = w32 ? src32(c, in->rs2) : src(c, in->rs2), d;
+	unsigned a, b, d;
 	uint8_t *jz, *jm1 = NULL, *done1, *done2 = NULL;
+
+	ra_free(c, RDX);
+	a = w32 ? src32(c, in->rs1) : src(c, in->rs1);
+	b = w32 ? src32(c, in->rs2) : src(c, in->rs2);
 
 	switch (op) {
 	case VMC__RV_OP_DIV:
@@ -1206,6 +1242,7 @@ static void divide(struct jc *c, const struct rv_insn *in, unsigned op)
 	}
 	jx_patch_here(j, done1);
 	jx_patch_here(j, done2);
+	ra_unlock(c, RDX);
 	d = def(c, in->rd);
 	if (w32) {
 		jx_movsxd(j, d, rem ? RDX : RAX);
@@ -1218,7 +1255,8 @@ static void divide(struct jc *c, const struct rv_insn *in, unsigned op)
 /* The TLB entry check for an access of the op's size at a + imm
  * through tag acc, leaving the entry's addend in rax: returns the jne to
  * the slow path.  The access itself addresses [rax + a + imm], so the
- * address is never built in a register of its own. */
+ * address is never kept in a register of its own; only rax and rcx are
+ * used. */
 static uint8_t *tlb_check(struct jc *c, const struct rv_insn *in, unsigned a,
 			  unsigned acc)
 {
@@ -1226,16 +1264,16 @@ static uint8_t *tlb_check(struct jc *c, const struct rv_insn *in, unsigned a,
 	unsigned size = mem_size(in->op);
 	uint8_t *jne;
 
-	/* lea rdx, [a + imm] */
-	jx_mem(j, true, 0x8d, RDX, a, (int32_t)in->imm, false);
+	/* lea rax, [a + imm] */
+	jx_mem(j, true, 0x8d, RAX, a, (int32_t)in->imm, false);
 	/* ecx = ((va >> 12) & 255) * 64 */
-	jx_mov32(j, RCX, RDX);
+	jx_mov32(j, RCX, RAX);
 	jx_shi(j, false, SH_SHR, RCX, RV_PAGE_SHIFT - 6);
 	jx_alui(j, false, ALU_AND, RCX, (TLB_SIZE - 1) << 6);
 	_Static_assert(sizeof(struct rv_tlbe) == 64, "TLB entry size");
 	jx_mem(j, true, 0x03, RCX, RBP, OFF(dtlb), false); /* add rcx, [] */
-	jx_alui(j, true, ALU_AND, RDX, (int32_t)(RV_PAGE_MASK | (size - 1)));
-	jx_mem(j, true, 0x3b, RDX, RCX,
+	jx_alui(j, true, ALU_AND, RAX, (int32_t)(RV_PAGE_MASK | (size - 1)));
+	jx_mem(j, true, 0x3b, RAX, RCX,
 	       (int32_t)(offsetof(struct rv_tlbe, tag) + 8 * acc), false);
 	jne = jx_jcc_fwd(j, CC_NE);
 	jx_ld(j, RAX, RCX, (int32_t)offsetof(struct rv_tlbe, addend));
@@ -1291,11 +1329,11 @@ static void emit_load(struct jc *c, const struct rv_insn *in)
 static void emit_store(struct jc *c, const struct rv_insn *in)
 {
 	struct jx *j = &c->j;
-	unsigned a = src(c, in->rs1), v = RDX;
+	unsigned a = src(c, in->rs1), v = RCX;
 	int32_t imm = (int32_t)in->imm;
 	struct slow *sp = &c->sp[c->nsp++];
 
-	/* x0 is stored from rdx, zeroed once the tag is checked (rdx
+	/* x0 is stored from rcx, zeroed once the tag is checked (rcx
 	 * stands for zero in the slow path too). */
 	if (in->rs2)
 		v = in->op == VMC__RV_OP_SD ? src(c, in->rs2)
@@ -1306,8 +1344,8 @@ static void emit_store(struct jc *c, const struct rv_insn *in)
 	sp->base = (uint8_t)a;
 	sp->ra = c->ra;
 	sp->jrel = tlb_check(c, in, a, ACC_W);
-	if (v == RDX)
-		jx_rr(j, false, 0x31, RDX, RDX);
+	if (v == RCX)
+		jx_rr(j, false, 0x31, RCX, RCX);
 	switch (in->op) {
 	case VMC__RV_OP_SB:
 		jx_memx(j, false, 0x88, v, RAX, a, imm, true);
@@ -1404,6 +1442,7 @@ static void emit_cold(struct jc *c)
 			exit_out(c, pc + in->len, in->idx + 1u, RV_JIT_WATCH);
 			continue;
 		case SP_LOAD:
+			/* The base may be rdi or rdx: the address first. */
 			ra_writeback(j, &sp->ra);
 			sync_retired(c);
 			jx_mem(j, true, 0x8d, RSI, sp->base, (int32_t)in->imm,
@@ -1416,12 +1455,15 @@ static void emit_cold(struct jc *c)
 		default:
 			ra_writeback(j, &sp->ra);
 			sync_retired(c);
-			if (sp->vreg == RDX)
+			/* The base and the value may be any of rsi, rdi and
+			 * rdx: the address goes through rcx. */
+			jx_mem(j, true, 0x8d, RCX, sp->base, (int32_t)in->imm,
+			       false); /* lea rcx, [base + imm] */
+			if (sp->vreg == RCX)
 				jx_movi(j, RDX, 0);
 			else
 				jx_mov(j, RDX, sp->vreg);
-			jx_mem(j, true, 0x8d, RSI, sp->base, (int32_t)in->imm,
-			       false); /* lea rsi, [base + imm] */
+			jx_mov(j, RSI, RCX);
 			jx_mov(j, RDI, RBP);
 			jx_movi(j, RCX, in->op);
 			jx_call(j, (const void *)jit_store);
