@@ -624,7 +624,7 @@ struct ra {
 	uint32_t stamp[16], clock;
 };
 
-enum { SP_LOAD, SP_STORE, SP_SIDE, SP_CALL };
+enum { SP_LOAD, SP_STORE, SP_SIDE, SP_CALL, SP_GROUP };
 
 struct slow {
 	uint8_t kind;
@@ -635,6 +635,11 @@ struct slow {
 	uint64_t target; /* side exit: the taken pc */
 	const struct rv_insn *in;
 	struct ra ra; /* the allocation at the jcc */
+	/* SP_GROUP: the range check's jump, the group's slots and the
+	 * allocation at its end. */
+	uint8_t *jrel2;
+	unsigned first, end;
+	struct ra ra_end;
 };
 
 struct jc {
@@ -643,8 +648,14 @@ struct jc {
 	struct vmc__rv_hart *h;
 	struct rv_block *b;
 	const uint8_t *epilogue;
-	struct slow sp[MAX_BLOCK + 1];
+	struct slow sp[2 * (MAX_BLOCK + 1)];
 	unsigned nsp;
+	/* A group of accesses through one TLB check (group_scan()): the
+	 * slot after its last while it is being emitted (the accesses then
+	 * use the addend in rax), whether groups are off (a retry), whether
+	 * the slow copy's allocation came out different. */
+	unsigned grp_end, grp_sp;
+	bool grp_on, grp_off, grp_differs;
 	/* A loop kept in host registers (see loop_regs()): where each
 	 * iteration starts, the allocation there, and the instructions r15
 	 * is ahead by within the body (the iteration is counted first). */
@@ -1291,13 +1302,18 @@ static void emit_load(struct jc *c, const struct rv_insn *in)
 	int32_t imm = (int32_t)in->imm;
 	struct slow *sp = &c->sp[c->nsp++];
 
-	sp->kind = SP_LOAD;
-	sp->in = in;
-	sp->base = (uint8_t)a;
-	sp->ra = c->ra;
-	d = def(c, in->rd);
-	sp->vreg = (uint8_t)d;
-	sp->jrel = tlb_check(c, in, a, ACC_R);
+	if (c->grp_on) {
+		c->nsp--; /* checked with the group: no slow path */
+		d = def(c, in->rd);
+	} else {
+		sp->kind = SP_LOAD;
+		sp->in = in;
+		sp->base = (uint8_t)a;
+		sp->ra = c->ra;
+		d = def(c, in->rd);
+		sp->vreg = (uint8_t)d;
+		sp->jrel = tlb_check(c, in, a, ACC_R);
+	}
 	switch (in->op) {
 	case VMC__RV_OP_LB:
 		jx_memx(j, true, 0x0fbe, d, RAX, a, imm, false);
@@ -1321,7 +1337,8 @@ static void emit_load(struct jc *c, const struct rv_insn *in)
 		jx_memx(j, true, 0x8b, d, RAX, a, imm, false);
 		break;
 	}
-	sp->join = j->p;
+	if (!c->grp_on)
+		sp->join = j->p;
 	if (in->op != VMC__RV_OP_LD && in->op != VMC__RV_OP_LWU)
 		set_w(c, d, true);
 }
@@ -1338,12 +1355,16 @@ static void emit_store(struct jc *c, const struct rv_insn *in)
 	if (in->rs2)
 		v = in->op == VMC__RV_OP_SD ? src(c, in->rs2)
 					    : src32(c, in->rs2);
-	sp->kind = SP_STORE;
-	sp->in = in;
-	sp->vreg = (uint8_t)v;
-	sp->base = (uint8_t)a;
-	sp->ra = c->ra;
-	sp->jrel = tlb_check(c, in, a, ACC_W);
+	if (c->grp_on) {
+		c->nsp--; /* checked with the group: no slow path */
+	} else {
+		sp->kind = SP_STORE;
+		sp->in = in;
+		sp->vreg = (uint8_t)v;
+		sp->base = (uint8_t)a;
+		sp->ra = c->ra;
+		sp->jrel = tlb_check(c, in, a, ACC_W);
+	}
 	if (v == RCX)
 		jx_rr(j, false, 0x31, RCX, RCX);
 	switch (in->op) {
@@ -1362,7 +1383,113 @@ static void emit_store(struct jc *c, const struct rv_insn *in)
 		jx_memx(j, true, 0x89, v, RAX, a, imm, false);
 		break;
 	}
-	sp->join = j->p;
+	if (!c->grp_on)
+		sp->join = j->p;
+}
+
+/*
+ * Accesses in a row through one base register share one TLB check: slot
+ * k and those right after it that are the same kind of access (loads or
+ * stores) through the same base register, which none of them but the
+ * last changes, each aligned when the lowest address is aligned to the
+ * largest size.  Returns the slot after the group (k + 1: no group) and
+ * its lowest offset, extent and largest size.
+ */
+static unsigned group_scan(const struct jc *c, unsigned k, int32_t *lo,
+			   uint32_t *span, unsigned *maxsz)
+{
+	const struct rv_insn *first = &c->b->insns[k];
+	enum vmc__rv_mem mem = vmc__rv_op_mem(first->op);
+	unsigned m, base = first->rs1;
+	int64_t l = first->imm, h = first->imm + mem_size(first->op);
+	unsigned sz = mem_size(first->op);
+
+	if ((mem != VMC__RV_MEM_LOAD && mem != VMC__RV_MEM_STORE) || !base ||
+	    op_kind(first->op) != K_INLINE)
+		return k + 1;
+	for (m = k; m < c->nslots; m++) {
+		const struct rv_insn *in = &c->b->insns[m];
+		int64_t nl, nh;
+		unsigned nsz;
+		bool ok = true;
+
+		if (vmc__rv_op_mem(in->op) != mem || in->rs1 != base ||
+		    op_kind(in->op) != K_INLINE)
+			break;
+		nl = in->imm < l ? in->imm : l;
+		nh = in->imm + mem_size(in->op) > h
+			     ? in->imm + (int64_t)mem_size(in->op)
+			     : h;
+		nsz = mem_size(in->op) > sz ? mem_size(in->op) : sz;
+		for (unsigned s = k; s <= m; s++) {
+			const struct rv_insn *t = &c->b->insns[s];
+
+			if ((t->imm - nl) % mem_size(t->op))
+				ok = false;
+		}
+		if (!ok || nh - nl > 1024)
+			break;
+		l = nl, h = nh, sz = nsz;
+		if (mem == VMC__RV_MEM_LOAD && in->rd == base) {
+			m++;
+			break;
+		}
+	}
+	*lo = (int32_t)l;
+	*span = (uint32_t)(h - l);
+	*maxsz = sz;
+	return m > k ? m : k + 1;
+}
+
+/* Check the TLB once for the group of slots k .. end - 1 (base register
+ * a): the lowest address aligned to the largest size, the whole extent
+ * in its page; then rax holds the addend for every access of the group.
+ * A miss runs the group's slow copy (emit_cold()). */
+static void group_check(struct jc *c, unsigned k, unsigned end, unsigned a,
+			int32_t lo, uint32_t span, unsigned sz)
+{
+	struct jx *j = &c->j;
+	unsigned acc = vmc__rv_op_mem(c->b->insns[k].op) == VMC__RV_MEM_LOAD
+			       ? ACC_R
+			       : ACC_W;
+	struct slow *sp = &c->sp[c->nsp++];
+
+	c->grp_sp = c->nsp - 1;
+	sp->kind = SP_GROUP;
+	sp->in = &c->b->insns[k];
+	sp->first = k;
+	sp->end = end;
+	sp->ra = c->ra;
+	jx_mem(j, true, 0x8d, RAX, a, lo, false); /* lea rax, [a + lo] */
+	jx_mov32(j, RCX, RAX);
+	jx_shi(j, false, SH_SHR, RCX, RV_PAGE_SHIFT - 6);
+	jx_alui(j, false, ALU_AND, RCX, (TLB_SIZE - 1) << 6);
+	jx_mem(j, true, 0x03, RCX, RBP, OFF(dtlb), false); /* add rcx, [] */
+	jx_alui(j, true, ALU_AND, RAX, (int32_t)(RV_PAGE_MASK | (sz - 1)));
+	jx_mem(j, true, 0x3b, RAX, RCX,
+	       (int32_t)(offsetof(struct rv_tlbe, tag) + 8 * acc), false);
+	sp->jrel = jx_jcc_fwd(j, CC_NE);
+	sp->jrel2 = NULL;
+	if (span > sz) {
+		/* (a + lo) & 0xfff must leave room for the span. */
+		jx_mem(j, false, 0x8d, RAX, a, lo, false);
+		jx_alui(j, false, ALU_AND, RAX, (int32_t)~RV_PAGE_MASK);
+		jx_alui(j, false, ALU_CMP, RAX,
+			(int32_t)(((uint32_t)~RV_PAGE_MASK + 1) - span));
+		sp->jrel2 = jx_jcc_fwd(j, CC_A);
+	}
+	jx_ld(j, RAX, RCX, (int32_t)offsetof(struct rv_tlbe, addend));
+}
+
+/* The locks of slot k's operands already in host registers. */
+static void slot_locks(struct jc *c, unsigned k)
+{
+	c->ra.lock = 0;
+	for (unsigned hr = 0; hr < 16; hr++)
+		if (c->ra.h2g[hr] >= 0 && k < c->nslots &&
+		    (c->uses[k] & (1ull << c->ra.h2g[hr])))
+			c->ra.lock |= (uint16_t)(1u << hr);
+	c->cur = k;
 }
 
 /* Call jit_exec() for the slot: everything written back, the caller-saved
@@ -1429,6 +1556,28 @@ static void emit_cold(struct jc *c)
 
 		jx_patch_here(j, sp->jrel);
 		switch (sp->kind) {
+		case SP_GROUP:
+			/* The group access by access, each with its own TLB
+			 * check and slow path, from and to the same
+			 * allocation as the fast copy. */
+			jx_patch_here(j, sp->jrel2);
+			c->ra = sp->ra;
+			for (unsigned s = sp->first; s < sp->end; s++) {
+				slot_locks(c, s);
+				if (vmc__rv_op_mem(c->b->insns[s].op) ==
+				    VMC__RV_MEM_LOAD)
+					emit_load(c, &c->b->insns[s]);
+				else
+					emit_store(c, &c->b->insns[s]);
+			}
+			if (memcmp(c->ra.g2h, sp->ra_end.g2h,
+				   sizeof(c->ra.g2h)) ||
+			    c->ra.dirty != sp->ra_end.dirty ||
+			    c->ra.lazy != sp->ra_end.lazy ||
+			    c->ra.sx != sp->ra_end.sx)
+				c->grp_differs = true;
+			jx_jmp_to(j, sp->join);
+			continue;
 		case SP_SIDE:
 			ra_writeback(j, &sp->ra);
 			exit_chain(c, sp->target, in->idx + 1u);
@@ -1882,12 +2031,19 @@ static int compile(struct jc *c, struct rv_block *b,
 
 		/* The slot's operands already in host registers stay there
 		 * while it takes others. */
-		c->ra.lock = 0;
-		for (unsigned hr = 0; hr < 16; hr++)
-			if (c->ra.h2g[hr] >= 0 && k < c->nslots &&
-			    (c->uses[k] & (1ull << c->ra.h2g[hr])))
-				c->ra.lock |= (uint16_t)(1u << hr);
-		c->cur = k;
+		slot_locks(c, k);
+		if (!c->grp_off && k >= c->grp_end && k < c->nslots) {
+			int32_t lo;
+			uint32_t span;
+			unsigned sz, end = group_scan(c, k, &lo, &span, &sz);
+
+			if (end > k + 1) {
+				group_check(c, k, end, src(c, in->rs1), lo,
+					    span, sz);
+				c->grp_end = end;
+				c->grp_on = true;
+			}
+		}
 		if (!emit_slot(c, in, d, &ended)) {
 			if (k == 0)
 				return -ENOTSUP;
@@ -1902,9 +2058,15 @@ static int compile(struct jc *c, struct rv_block *b,
 			jx_jmp_to(j, c->epilogue);
 			break;
 		}
+		if (c->grp_on && k + 1 == c->grp_end) {
+			c->sp[c->grp_sp].join = j->p;
+			c->sp[c->grp_sp].ra_end = c->ra;
+			c->grp_on = false;
+		}
 	}
 	if (c->head_differs)
 		return -EAGAIN;
+	c->grp_on = false;
 	if (regs) {
 		/* Leaving at the head: undo the iteration's count. */
 		jx_patch_here(j, jb);
@@ -1921,6 +2083,8 @@ static int compile(struct jc *c, struct rv_block *b,
 		exit_out(c, b->vpc, 0, RV_JIT_OUT);
 	}
 	emit_cold(c);
+	if (c->grp_differs)
+		return -EAGAIN;
 	if (j->overflow)
 		return -ENOSPC;
 	b->jit = (const void *)jx_rx(j, entry);
@@ -2000,7 +2164,7 @@ int rv_jit_compile(struct vmc__rv_hart *h, struct rv_block *b,
 	if (!c)
 		return -ENOTSUP;
 	pthread_mutex_lock(&buf->lock);
-	for (int loop = 1; loop >= 0; loop--) {
+	for (int loop = 1, grp_off = 0; loop >= 0; loop--) {
 		c->j = (struct jx){buf->rw + buf->used, buf->rw + buf->size,
 				   buf->rx - buf->rw, false};
 		c->h = h;
@@ -2010,8 +2174,17 @@ int rv_jit_compile(struct vmc__rv_hart *h, struct rv_block *b,
 		c->loop_head = NULL;
 		c->bias = 0;
 		c->head_differs = false;
+		c->grp_end = 0;
+		c->grp_on = c->grp_differs = false;
+		c->grp_off = grp_off;
 		ra_init(&c->ra);
 		r = compile(c, b, d, loop);
+		if (r == -EAGAIN && c->grp_differs && !grp_off) {
+			/* Again without groups, in the same form. */
+			grp_off = 1;
+			loop++;
+			continue;
+		}
 		if (r != -EAGAIN)
 			break;
 	}
