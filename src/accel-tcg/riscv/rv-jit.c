@@ -656,6 +656,10 @@ struct jc {
 	 * the slow copy's allocation came out different. */
 	unsigned grp_end, grp_sp;
 	bool grp_on, grp_off, grp_differs;
+	/* Rotations (try_rotate()): per slot, ROT_SKIP (the second shift,
+	 * folded into the first) or ROT_COPY (the or: rd = rot[] holding the
+	 * rotation). */
+	uint8_t rot[MAX_BLOCK + 1], rot_src[MAX_BLOCK + 1];
 	/* A loop kept in host registers (see loop_regs()): where each
 	 * iteration starts, the allocation there, and the instructions r15
 	 * is ahead by within the body (the iteration is counted first). */
@@ -1481,6 +1485,131 @@ static void group_check(struct jc *c, unsigned k, unsigned end, unsigned a,
 	jx_ld(j, RAX, RCX, (int32_t)offsetof(struct rv_tlbe, addend));
 }
 
+static bool reads_rs2(unsigned op);
+
+enum { ROT_NONE, ROT_SKIP, ROT_COPY };
+
+/* Whether slot s is an ALU op that cannot leave the block or trap. */
+static bool plain_alu(const struct jc *c, unsigned s)
+{
+	unsigned op = c->b->insns[s].op;
+
+	return op != VMC__RV_OP__COUNT && vmc__rv_op_info[op].br < 0 &&
+	       vmc__rv_op_mem(op) == VMC__RV_MEM_NONE &&
+	       op_kind(op) == K_INLINE && op != VMC__RV_OP_JAL &&
+	       op != VMC__RV_OP_JALR && !vmc__rv_op_is_terminator(op);
+}
+
+/* Whether guest register g's value after slot k is never read: a later
+ * slot of the block overwrites it without reading it, and nothing between
+ * can leave the block or trap (which would show it). */
+static bool dead_after(const struct jc *c, unsigned g, unsigned k)
+{
+	for (unsigned s = k + 1; s < c->nslots; s++) {
+		const struct rv_insn *in = &c->b->insns[s];
+		unsigned op = in->op;
+
+		if (!plain_alu(c, s))
+			return false;
+		if (!(c->uses[s] & (1ull << g)))
+			continue;
+		/* Named: dead when the slot writes g without reading it. */
+		if (in->rd != g || !vmc__rv_op_writes_rd(op))
+			return false;
+		if (op == VMC__RV_OP_LUI || op == VMC__RV_OP_LI ||
+		    op == VMC__RV_OP_AUIPC)
+			return true;
+		return in->rs1 != g && !(reads_rs2(op) && in->rs2 == g);
+	}
+	return false;
+}
+
+/*
+ * A rotation written as two shifts and an or: slli t, x, n at slot k,
+ * then srli u, x, 64 - n, then or d, t, u (or the 32-bit slliw/srliw, or
+ * the right shift first), other ALU ops between, none of which names t,
+ * names u after its shift, or writes x before the second shift, and t
+ * and u dead after the or (dead_after()).  Then slot k puts the rotation
+ * (one rol) in t, the second shift is skipped and the or copies t to d.
+ * Nothing between can leave the block or trap, so the interim values of
+ * t and u are never seen.  The or of the 32-bit forms' sign-extended
+ * halves is the sign extension of the 32-bit rotation.
+ */
+static bool try_rotate(struct jc *c, unsigned k)
+{
+	const struct rv_insn *a = &c->b->insns[k], *b = NULL, *o = NULL;
+	unsigned x = a->rs1, t = a->rd, u, n, kb, ko, xs, ts, ws;
+	bool w32, left;
+
+	switch (a->op) {
+	case VMC__RV_OP_SLLIW:
+	case VMC__RV_OP_SRLIW:
+		w32 = true;
+		break;
+	case VMC__RV_OP_SLLI:
+	case VMC__RV_OP_SRLI:
+		w32 = false;
+		break;
+	default:
+		return false;
+	}
+	left = a->op == VMC__RV_OP_SLLIW || a->op == VMC__RV_OP_SLLI;
+	ws = w32 ? 32 : 64;
+	if (x == 0 || t == x || t >= 32 || (a->imm & 63) == 0 ||
+	    (uint64_t)a->imm >= ws)
+		return false;
+	for (kb = k + 1; kb < c->nslots && kb <= k + 8; kb++) {
+		const struct rv_insn *in = &c->b->insns[kb];
+
+		if (!plain_alu(c, kb) || (c->uses[kb] & (1ull << t)))
+			return false;
+		if (in->op ==
+			    (w32 ? (left ? VMC__RV_OP_SRLIW : VMC__RV_OP_SLLIW)
+				 : (left ? VMC__RV_OP_SRLI
+					 : VMC__RV_OP_SLLI)) &&
+		    in->rs1 == x && (uint64_t)(a->imm + in->imm) == ws) {
+			b = in;
+			break;
+		}
+		if (in->rd == x && vmc__rv_op_writes_rd(in->op))
+			return false;
+	}
+	if (!b)
+		return false;
+	u = b->rd;
+	if (u == t || u >= 32)
+		return false;
+	for (ko = kb + 1; ko < c->nslots && ko <= kb + 8; ko++) {
+		const struct rv_insn *in = &c->b->insns[ko];
+
+		if (!plain_alu(c, ko))
+			return false;
+		if (in->op == VMC__RV_OP_OR &&
+		    ((in->rs1 == t && in->rs2 == u) ||
+		     (in->rs1 == u && in->rs2 == t))) {
+			o = in;
+			break;
+		}
+		if (c->uses[ko] & (1ull << t | 1ull << u))
+			return false;
+	}
+	if (!o || o->rd >= 32 || ko > MAX_BLOCK ||
+	    (t != o->rd && !dead_after(c, t, ko)) ||
+	    (u != o->rd && !dead_after(c, u, ko)))
+		return false;
+	n = (unsigned)(left ? a->imm : b->imm);
+	xs = w32 ? src32(c, x) : src(c, x);
+	ts = def(c, t);
+	jx_mov(&c->j, ts, xs);
+	jx_shi(&c->j, !w32, SH_ROL, ts, n);
+	if (w32)
+		set_w(c, ts, false);
+	c->rot[kb] = ROT_SKIP;
+	c->rot[ko] = ROT_COPY;
+	c->rot_src[ko] = (uint8_t)t;
+	return true;
+}
+
 /* The locks of slot k's operands already in host registers. */
 static void slot_locks(struct jc *c, unsigned k)
 {
@@ -1976,6 +2105,7 @@ static int compile(struct jc *c, struct rv_block *b,
 	bool ended = false;
 
 	c->nslots = 0;
+	memset(c->rot, ROT_NONE, sizeof(c->rot));
 	for (unsigned s = 0; s <= MAX_BLOCK; s++) {
 		const struct rv_insn *in = &b->insns[s];
 		uint64_t m = 1ull << in->rs1 | 1ull << in->rs2 | 1ull << in->rd;
@@ -2044,6 +2174,14 @@ static int compile(struct jc *c, struct rv_block *b,
 				c->grp_on = true;
 			}
 		}
+		if (c->rot[k] == ROT_SKIP)
+			continue;
+		if (c->rot[k] == ROT_COPY) {
+			copy_reg(c, in->rd, c->rot_src[k]);
+			continue;
+		}
+		if (!c->grp_on && try_rotate(c, k))
+			continue;
 		if (!emit_slot(c, in, d, &ended)) {
 			if (k == 0)
 				return -ENOTSUP;
