@@ -155,6 +155,30 @@ static inline void jx_mem(struct jx *j, bool w, unsigned op, unsigned reg,
 	jx_modmem(j, reg, base, disp);
 }
 
+/* op reg, [base + index + disp] or op [base + index + disp], reg (index
+ * not rsp). */
+static inline void jx_memx(struct jx *j, bool w, unsigned op, unsigned reg,
+			   unsigned base, unsigned index, int32_t disp,
+			   bool force)
+{
+	unsigned mod = disp == 0 && (base & 7) != RBP ? 0
+		       : disp >= -128 && disp <= 127  ? 1
+						      : 2;
+
+	if (!jx_room(j, 16))
+		return;
+	jx_rex(j, w, reg, index, base, force);
+	if (op > 0xff)
+		jx_b(j, (uint8_t)(op >> 8));
+	jx_b(j, (uint8_t)op);
+	jx_b(j, (uint8_t)(mod << 6 | (reg & 7) << 3 | 4));
+	jx_b(j, (uint8_t)((index & 7) << 3 | (base & 7)));
+	if (mod == 1)
+		jx_b(j, (uint8_t)(int8_t)disp);
+	else if (mod == 2)
+		jx_d(j, (uint32_t)disp);
+}
+
 /* op rm, reg in register form. */
 static inline void jx_rr(struct jx *j, bool w, unsigned op, unsigned reg,
 			 unsigned rm)
@@ -257,9 +281,9 @@ static inline void jx_st(struct jx *j, unsigned reg, unsigned base,
 	jx_mem(j, true, 0x89, reg, base, disp, false);
 }
 
-/* lea d, [a + b] (64 or 32 bits). */
-static inline void jx_lea_add(struct jx *j, bool w, unsigned d, unsigned a,
-			      unsigned b)
+/* lea d, [a + (b << sc)] (64 or 32 bits; b not rsp). */
+static inline void jx_lea_sc(struct jx *j, bool w, unsigned d, unsigned a,
+			     unsigned b, unsigned sc)
 {
 	bool disp = (a & 7) == RBP;
 
@@ -268,9 +292,16 @@ static inline void jx_lea_add(struct jx *j, bool w, unsigned d, unsigned a,
 	jx_rex(j, w, d, b, a, false);
 	jx_b(j, 0x8d);
 	jx_b(j, (uint8_t)((disp ? 0x40 : 0) | (d & 7) << 3 | 4));
-	jx_b(j, (uint8_t)((b & 7) << 3 | (a & 7)));
+	jx_b(j, (uint8_t)(sc << 6 | (b & 7) << 3 | (a & 7)));
 	if (disp)
 		jx_b(j, 0);
+}
+
+/* lea d, [a + b] (64 or 32 bits). */
+static inline void jx_lea_add(struct jx *j, bool w, unsigned d, unsigned a,
+			      unsigned b)
+{
+	jx_lea_sc(j, w, d, a, b, 0);
 }
 
 /* Shift by an immediate or by cl. */

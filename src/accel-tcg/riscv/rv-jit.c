@@ -22,8 +22,9 @@
  * Host registers.  rbp holds the hart for the whole run; r15 the budget
  * left (h->jit_limit - h->retired, so counting a block is a sub on a
  * register, and the epilogue and each helper call's set-up write
- * h->retired back); rax, rcx and rdx are scratch (division, shifts by a
- * register, the TLB walk); the other ten hold guest registers.
+ * h->retired back); rax and rcx are scratch (shifts by a register, the
+ * TLB walk); the other eleven hold guest registers, rdx last, as division
+ * and the high multiplications empty it first.
  *
  * A block's code:
  *   entry:  the kick and budget check (h->kick != 0, or fewer than n
@@ -34,17 +35,19 @@
  *           when evicted, at every exit and before a helper call that
  *           reads them or may trap; a slot's operands are pinned first and
  *           evictions take the register named furthest ahead, clean before
- *           dirty).  The integer ALU, M (division inline, with RISC-V's
- *           rules for zero and overflow), branches, jumps, loads and stores
- *           (the TLB fast path inline) are host code; the other ops that do
- *           not end a block (A, Zb*, Zicbo*, F/D but for the ops that
- *           rv-jit-fp.c translates inline) call jit_exec(), the ops'
- *           C semantics, with every register written back; the ops that end
+ *           dirty; a 32-bit op's result is sign-extended only when read
+ *           in full or written back).  The integer ALU, M (division
+ *           inline, with RISC-V's rules for zero and overflow), branches,
+ *           jumps, loads and stores (the TLB fast path inline) are host
+ *           code; the other ops that do not end a block (A, Zb*, Zicbo*,
+ *           F/D but for the ops that rv-jit-fp.c translates inline) call
+ *           jit_exec(), the ops' C semantics, with every register written
+ *           back; the ops that end
  *           a block otherwise (CSR and system) end the translated code
  *           before them, and the interpreter runs that slot of the same block
  *           (RV_JIT_SLOT), so it never decodes the code again;
  *   loop:   a block that branches or jumps back to its own start, calls no
- *           helper and uses at most ten guest registers loads them all
+ *           helper and uses at most eleven guest registers loads them all
  *           once, then each iteration re-checks the kick and counts itself
  *           at the head, staying in host registers; only its exits write
  *           back;
@@ -71,7 +74,10 @@
  */
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -583,25 +589,34 @@ static unsigned op_kind(unsigned op)
 
 #define NGREG 33
 
-/* Callee-saved first: they survive the slow paths' calls. */
-static const uint8_t pool[] = {RBX, R12, R13, R14, RSI, RDI, R8, R9, R10, R11};
+/* Callee-saved first: they survive the slow paths' calls; rdx last, as
+ * division and the high multiplications take it (ra_free()). */
+static const uint8_t pool[] = {RBX, R12, R13, R14, RSI, RDI,
+			       R8,  R9,	 R10, R11, RDX};
 #define CALLER_SAVED                                                           \
 	((1u << RSI) | (1u << RDI) | (1u << R8) | (1u << R9) | (1u << R10) |   \
-	 (1u << R11))
+	 (1u << R11) | (1u << RDX))
 
 struct ra {
 	int8_t g2h[NGREG]; /* host register of a guest one, or -1 */
 	int8_t h2g[16];	   /* guest register in a host one, or -1 */
 	uint16_t dirty;	   /* host registers newer than the hart's x[] */
 	uint16_t lock;	   /* in use by the current slot */
+	/* Lazy sign extension: a 32-bit op's result is left with its upper
+	 * half stale (lazy: the guest value is the sign extension of the low
+	 * 32 bits), extended in place only when something reads all 64 bits
+	 * (src()) or writes it back; sx marks registers known to hold a
+	 * sign-extended 32-bit value, whose and/or/xor stay lazy. */
+	uint16_t lazy, sx;
 	uint32_t stamp[16], clock;
 };
 
-enum { SP_LOAD, SP_STORE, SP_SIDE, SP_CALL, SP_FP };
+enum { SP_LOAD, SP_STORE, SP_SIDE, SP_CALL, SP_FP, SP_GROUP };
 
 struct slow {
 	uint8_t kind;
-	uint8_t vreg;	 /* store: the value's host register */
+	uint8_t vreg;	 /* the value's host register (a load's rd) */
+	uint8_t base;	 /* a load's or store's address register */
 	uint8_t *jrel;	 /* the jcc into it */
 	uint8_t *join;	 /* where it goes back to */
 	uint64_t target; /* side exit: the taken pc */
@@ -609,6 +624,11 @@ struct slow {
 	struct ra ra;	  /* the allocation at the jcc */
 	uint8_t *fail[8]; /* SP_FP: the jumps into it */
 	unsigned nfail;
+	/* SP_GROUP: the range check's jump, the group's slots and the
+	 * allocation at its end. */
+	uint8_t *jrel2;
+	unsigned first, end;
+	struct ra ra_end;
 };
 
 struct jc {
@@ -617,8 +637,18 @@ struct jc {
 	struct vmc__rv_hart *h;
 	struct rv_block *b;
 	const uint8_t *epilogue;
-	struct slow sp[MAX_BLOCK + 1];
+	struct slow sp[2 * (MAX_BLOCK + 1)];
 	unsigned nsp;
+	/* A group of accesses through one TLB check (group_scan()): the
+	 * slot after its last while it is being emitted (the accesses then
+	 * use the addend in rax), whether groups are off (a retry), whether
+	 * the slow copy's allocation came out different. */
+	unsigned grp_end, grp_sp;
+	bool grp_on, grp_off, grp_differs;
+	/* Rotations (try_rotate()): per slot, ROT_SKIP (the second shift,
+	 * folded into the first) or ROT_COPY (the or: rd = rot[] holding the
+	 * rotation). */
+	uint8_t rot[MAX_BLOCK + 1], rot_src[MAX_BLOCK + 1];
 	/* A loop kept in host registers (see loop_regs()): where each
 	 * iteration starts, the allocation there, and the instructions r15
 	 * is ahead by within the body (the iteration is counted first). */
@@ -638,17 +668,21 @@ static void ra_init(struct ra *ra)
 {
 	memset(ra->g2h, -1, sizeof(ra->g2h));
 	memset(ra->h2g, -1, sizeof(ra->h2g));
-	ra->dirty = ra->lock = 0;
+	ra->dirty = ra->lock = ra->lazy = ra->sx = 0;
 	ra->clock = 0;
 }
 
-/* Store a dirty host register to its guest register. */
+/* Store a dirty host register to its guest register (a lazy one
+ * extended in place first, which leaves it valid in either state). */
 static void ra_store(struct jx *j, const struct ra *ra, unsigned hr)
 {
 	int g = ra->h2g[hr];
 
-	if (g > 0 && g < 32)
+	if (g > 0 && g < 32) {
+		if (ra->lazy & (1u << hr))
+			jx_movsxd(j, hr, hr);
 		jx_st(j, hr, RBP, OFF_X(g));
+	}
 }
 
 static void ra_unmap(struct ra *ra, unsigned hr)
@@ -657,6 +691,8 @@ static void ra_unmap(struct ra *ra, unsigned hr)
 		ra->g2h[ra->h2g[hr]] = -1;
 	ra->h2g[hr] = -1;
 	ra->dirty &= (uint16_t) ~(1u << hr);
+	ra->lazy &= (uint16_t) ~(1u << hr);
+	ra->sx &= (uint16_t) ~(1u << hr);
 }
 
 /* Write every dirty register back (the state stays as it is). */
@@ -713,14 +749,18 @@ static void ra_touch(struct ra *ra, unsigned hr)
 	ra->lock |= (uint16_t)(1u << hr);
 }
 
-/* The host register holding guest register g, for reading. */
-static unsigned src(struct jc *c, unsigned g)
+/* The host register holding guest register g, for reading its low 32
+ * bits only (it may be lazy). */
+static unsigned src32(struct jc *c, unsigned g)
 {
 	int hr = c->ra.g2h[g];
 
 	if (hr < 0) {
 		hr = (int)ra_alloc(c);
-		jx_ld(&c->j, (unsigned)hr, RBP, OFF_X(g));
+		if (g == 0) /* x0: never written, zeroed rather than loaded */
+			jx_rr(&c->j, false, 0x31, (unsigned)hr, (unsigned)hr);
+		else
+			jx_ld(&c->j, (unsigned)hr, RBP, OFF_X(g));
 		c->ra.g2h[g] = (int8_t)hr;
 		c->ra.h2g[hr] = (int8_t)g;
 	}
@@ -728,7 +768,43 @@ static unsigned src(struct jc *c, unsigned g)
 	return (unsigned)hr;
 }
 
-/* The host register to write guest register g to (marked dirty). */
+/* Extend a lazy host register in place. */
+static void ra_settle(struct jc *c, unsigned hr)
+{
+	if (c->ra.lazy & (1u << hr)) {
+		jx_movsxd(&c->j, hr, hr);
+		c->ra.lazy &= (uint16_t) ~(1u << hr);
+		c->ra.sx |= (uint16_t)(1u << hr);
+	}
+}
+
+/* The host register holding guest register g, for reading. */
+static unsigned src(struct jc *c, unsigned g)
+{
+	unsigned hr = src32(c, g);
+
+	ra_settle(c, hr);
+	return hr;
+}
+
+/* Whether guest register g's value is a sign-extended 32-bit one
+ * (lazy or not). */
+static bool is_sx(const struct jc *c, unsigned g)
+{
+	int hr = c->ra.g2h[g];
+
+	return g == 0 || (hr >= 0 && ((c->ra.lazy | c->ra.sx) & (1u << hr)));
+}
+
+/* Extend every lazy register (before a jump to code that expects none). */
+static void ra_settle_all(struct jc *c)
+{
+	for (unsigned hr = 0; hr < 16; hr++)
+		ra_settle(c, hr);
+}
+
+/* The host register to write guest register g to (marked dirty, not
+ * lazy: a 32-bit op's emitter calls set_w() after). */
 static unsigned def(struct jc *c, unsigned g)
 {
 	int hr = c->ra.g2h[g];
@@ -740,7 +816,37 @@ static unsigned def(struct jc *c, unsigned g)
 	}
 	ra_touch(&c->ra, (unsigned)hr);
 	c->ra.dirty |= (uint16_t)(1u << hr);
+	c->ra.lazy &= (uint16_t) ~(1u << hr);
+	c->ra.sx &= (uint16_t) ~(1u << hr);
 	return (unsigned)hr;
+}
+
+/* hr's low 32 bits hold a 32-bit result: lazy, or (ext) already
+ * sign-extended. */
+static void set_w(struct jc *c, unsigned hr, bool ext)
+{
+	if (ext)
+		c->ra.sx |= (uint16_t)(1u << hr);
+	else
+		c->ra.lazy |= (uint16_t)(1u << hr);
+}
+
+/* Empty host register hr (written back if dirty) for an instruction that
+ * needs it, and keep it from the operands (locked until the slot's end:
+ * the result may take it). */
+static void ra_free(struct jc *c, unsigned hr)
+{
+	if (c->ra.h2g[hr] >= 0) {
+		if (c->ra.dirty & (1u << hr))
+			ra_store(&c->j, &c->ra, hr);
+		ra_unmap(&c->ra, hr);
+	}
+	c->ra.lock |= (uint16_t)(1u << hr);
+}
+
+static void ra_unlock(struct jc *c, unsigned hr)
+{
+	c->ra.lock &= (uint16_t) ~(1u << hr);
 }
 
 /* Reload the caller-saved registers of ra after a call. */
@@ -849,27 +955,49 @@ static const unsigned br_cc[VMC__RV_BR__COUNT] = {
 static const uint16_t loopadd_op[VMC__RV_LOOPADD__COUNT] = {
 	VMC__RV_OPS(LOOPADD_OP)};
 
-/* d = a op b for a group-1 ALU op or imul (alu < 0), 64 or 32 bits. */
+static bool is_lazy(const struct jc *c, unsigned g)
+{
+	int hr = c->ra.g2h[g];
+
+	return hr >= 0 && (c->ra.lazy & (1u << hr));
+}
+
+/* rd = rs, keeping what is known of its upper half. */
+static void copy_reg(struct jc *c, unsigned rd, unsigned rs)
+{
+	bool lazy = is_lazy(c, rs), sx = is_sx(c, rs);
+	unsigned a = src32(c, rs), d = def(c, rd);
+
+	jx_mov(&c->j, d, a);
+	if (sx)
+		set_w(c, d, !lazy);
+}
+
+/* d = a op b for a group-1 ALU op or imul (alu < 0), 64 or 32 bits.  The
+ * 32-bit ops leave d lazy; and, or and xor of sign-extended values too. */
 static void binop(struct jc *c, const struct rv_insn *in, int alu, bool w)
 {
 	struct jx *j = &c->j;
 	unsigned a, b, d;
 	bool comm = alu != ALU_SUB;
+	bool narrow =
+		!w || ((alu == ALU_AND || alu == ALU_OR || alu == ALU_XOR) &&
+		       is_sx(c, in->rs1) && is_sx(c, in->rs2));
+	bool lazy = !w || is_lazy(c, in->rs1) || is_lazy(c, in->rs2);
 
 	if (w && (alu == ALU_ADD || alu == ALU_OR || alu == ALU_XOR) &&
 	    (in->rs1 == 0 || in->rs2 == 0)) {
 		/* With x0: a move (c.mv is add rd, x0, rs2). */
-		a = src(c, in->rs1 ? in->rs1 : in->rs2);
-		jx_mov(j, def(c, in->rd), a);
+		copy_reg(c, in->rd, in->rs1 ? in->rs1 : in->rs2);
 		return;
 	}
-	a = src(c, in->rs1);
-	b = src(c, in->rs2);
+	a = narrow ? src32(c, in->rs1) : src(c, in->rs1);
+	b = narrow ? src32(c, in->rs2) : src(c, in->rs2);
 	d = def(c, in->rd);
+	if (narrow)
+		set_w(c, d, !lazy);
 	if (alu == ALU_ADD && d != a && d != b) {
 		jx_lea_add(j, w, d, a, b);
-		if (!w)
-			jx_movsxd(j, d, d);
 		return;
 	}
 #define OP(dst, s)                                                             \
@@ -890,8 +1018,6 @@ static void binop(struct jc *c, const struct rv_insn *in, int alu, bool w)
 		OP(d, b);
 	}
 #undef OP
-	if (!w)
-		jx_movsxd(j, d, d);
 }
 
 /* Shift by register: d = a sh (b & mask). */
@@ -899,35 +1025,113 @@ static void shift_reg(struct jc *c, const struct rv_insn *in, unsigned sh,
 		      bool w)
 {
 	struct jx *j = &c->j;
-	unsigned a = src(c, in->rs1), b = src(c, in->rs2), d;
+	unsigned a = w ? src(c, in->rs1) : src32(c, in->rs1);
+	unsigned b = src32(c, in->rs2), d;
 
 	jx_mov32(j, RCX, b);
 	d = def(c, in->rd);
 	jx_mov(j, d, a);
 	jx_shcl(j, w, sh, d);
 	if (!w)
-		jx_movsxd(j, d, d);
+		set_w(c, d, false);
 }
 
 static void shift_imm(struct jc *c, const struct rv_insn *in, unsigned sh,
 		      bool w)
 {
 	struct jx *j = &c->j;
-	unsigned a = src(c, in->rs1), d = def(c, in->rd);
+	unsigned n = (unsigned)in->imm & (w ? 63 : 31);
+	unsigned a = w ? src(c, in->rs1) : src32(c, in->rs1);
+	unsigned d = def(c, in->rd);
 
 	jx_mov(j, d, a);
-	jx_shi(j, w, sh, d, (unsigned)in->imm & (w ? 63 : 31));
+	jx_shi(j, w, sh, d, n);
+	/* A 32-bit logical right shift by 1 or more clears bit 31: its
+	 * zero extension is the sign extension. */
 	if (!w)
-		jx_movsxd(j, d, d);
+		set_w(c, d, sh == SH_SHR && n);
 }
 
+/* andi, ori, xori: of a sign-extended value (and the sign-extended
+ * immediate), lazy when it is. */
 static void aluimm(struct jc *c, const struct rv_insn *in, unsigned alu)
 {
 	struct jx *j = &c->j;
-	unsigned a = src(c, in->rs1), d = def(c, in->rd);
+	bool sx = is_sx(c, in->rs1), lazy = is_lazy(c, in->rs1);
+	unsigned a = sx ? src32(c, in->rs1) : src(c, in->rs1);
+	unsigned d = def(c, in->rd);
 
 	jx_mov(j, d, a);
 	jx_alui(j, true, alu, d, (int32_t)in->imm);
+	if (sx)
+		set_w(c, d, !lazy);
+}
+
+/* addi, and addiw (lazy; sext.w, addiw with 0, is at most a move). */
+static void addi(struct jc *c, const struct rv_insn *in)
+{
+	struct jx *j = &c->j;
+	bool w = in->op == VMC__RV_OP_ADDI;
+	bool sx = is_sx(c, in->rs1), lazy = is_lazy(c, in->rs1);
+	unsigned a = w ? src(c, in->rs1) : src32(c, in->rs1);
+	unsigned d = def(c, in->rd);
+
+	if (!w && in->imm == 0) {
+		jx_mov(j, d, a);
+		set_w(c, d, sx && !lazy);
+		return;
+	}
+	jx_mem(j, w, 0x8d, d, a, (int32_t)in->imm, false);
+	if (!w)
+		set_w(c, d, false);
+}
+
+/* The condition that holds for (b, a) when cc holds for (a, b). */
+static unsigned cc_swap(unsigned cc)
+{
+	switch (cc) {
+	case CC_L:
+		return CC_G;
+	case CC_G:
+		return CC_L;
+	case CC_GE:
+		return CC_LE;
+	case CC_LE:
+		return CC_GE;
+	case CC_B:
+		return CC_A;
+	case CC_A:
+		return CC_B;
+	case CC_AE:
+		return CC_BE;
+	case CC_BE:
+		return CC_AE;
+	default:
+		return cc; /* E, NE */
+	}
+}
+
+/* Compare guest registers g1 and g2 for condition cc, returning the
+ * condition to test: in 32 bits when both are sign-extended 32-bit
+ * values (which orders them as the 64-bit values, signed and unsigned),
+ * against x0 with a test (cmp a, 0 sets the flags test a, a does; 0 cmp
+ * b is b cmp 0 with the condition swapped). */
+static unsigned cmp_regs(struct jc *c, unsigned g1, unsigned g2, unsigned cc)
+{
+	bool narrow = is_sx(c, g1) && is_sx(c, g2);
+	unsigned a, b;
+
+	if ((g1 == 0) != (g2 == 0)) {
+		unsigned g = g1 ? g1 : g2;
+
+		a = narrow ? src32(c, g) : src(c, g);
+		jx_rr(&c->j, !narrow, 0x85, a, a);
+		return g1 ? cc : cc_swap(cc);
+	}
+	a = narrow ? src32(c, g1) : src(c, g1);
+	b = narrow ? src32(c, g2) : src(c, g2);
+	jx_alu(&c->j, !narrow, ALU_CMP, a, b);
+	return cc;
 }
 
 /* set d to (a cc b) or (a cc imm). */
@@ -935,23 +1139,32 @@ static void setcmp(struct jc *c, const struct rv_insn *in, unsigned cc,
 		   bool imm)
 {
 	struct jx *j = &c->j;
-	unsigned a = src(c, in->rs1), b = imm ? 0 : src(c, in->rs2), d;
+	unsigned a, d;
 
 	jx_movi(j, RAX, 0);
-	if (imm)
-		jx_alui(j, true, ALU_CMP, a, (int32_t)in->imm);
-	else
-		jx_alu(j, true, ALU_CMP, a, b);
+	if (imm) {
+		bool narrow = is_sx(c, in->rs1);
+
+		a = narrow ? src32(c, in->rs1) : src(c, in->rs1);
+		jx_alui(j, !narrow, ALU_CMP, a, (int32_t)in->imm);
+	} else {
+		cc = cmp_regs(c, in->rs1, in->rs2, cc);
+	}
 	jx_setcc(j, cc, RAX);
 	d = def(c, in->rd);
 	jx_mov(j, d, RAX);
+	set_w(c, d, true);
 }
 
 /* High products: the result is rdx after mul/imul. */
 static void mulhigh(struct jc *c, const struct rv_insn *in, unsigned op)
 {
 	struct jx *j = &c->j;
-	unsigned a = src(c, in->rs1), b = src(c, in->rs2), d;
+	unsigned a, b, d;
+
+	ra_free(c, RDX);
+	a = src(c, in->rs1);
+	b = src(c, in->rs2);
 
 	jx_mov(j, RAX, a);
 	jx_grp3(j, true, op == VMC__RV_OP_MULH ? 5 : 4, b);
@@ -962,6 +1175,7 @@ static void mulhigh(struct jc *c, const struct rv_insn *in, unsigned op)
 		jx_alu(j, true, ALU_AND, RAX, b);
 		jx_alu(j, true, ALU_SUB, RDX, RAX);
 	}
+	ra_unlock(c, RDX);
 	d = def(c, in->rd);
 	jx_mov(j, d, RDX);
 }
@@ -971,8 +1185,12 @@ static void divide(struct jc *c, const struct rv_insn *in, unsigned op)
 {
 	struct jx *j = &c->j;
 	bool w32 = op >= VMC__RV_OP_DIVW, w = !w32, sgn, rem;
-	unsigned a = src(c, in->rs1), b = src(c, in->rs2), d;
+	unsigned a, b, d;
 	uint8_t *jz, *jm1 = NULL, *done1, *done2 = NULL;
+
+	ra_free(c, RDX);
+	a = w32 ? src32(c, in->rs1) : src(c, in->rs1);
+	b = w32 ? src32(c, in->rs2) : src(c, in->rs2);
 
 	switch (op) {
 	case VMC__RV_OP_DIV:
@@ -1029,20 +1247,27 @@ static void divide(struct jc *c, const struct rv_insn *in, unsigned op)
 	}
 	jx_patch_here(j, done1);
 	jx_patch_here(j, done2);
+	ra_unlock(c, RDX);
 	d = def(c, in->rd);
-	if (w32)
+	if (w32) {
 		jx_movsxd(j, d, rem ? RDX : RAX);
-	else
+		set_w(c, d, true);
+	} else {
 		jx_mov(j, d, rem ? RDX : RAX);
+	}
 }
 
-/* The effective address in rax and the TLB entry check for an access of
- * the op's size through tag acc; returns the jne to the slow path. */
+/* The TLB entry check for an access of the op's size at a + imm
+ * through tag acc, leaving the entry's addend in rax: returns the jne to
+ * the slow path.  The access itself addresses [rax + a + imm], so the
+ * address is never kept in a register of its own; only rax and rcx are
+ * used. */
 static uint8_t *tlb_check(struct jc *c, const struct rv_insn *in, unsigned a,
 			  unsigned acc)
 {
 	struct jx *j = &c->j;
 	unsigned size = mem_size(in->op);
+	uint8_t *jne;
 
 	/* lea rax, [a + imm] */
 	jx_mem(j, true, 0x8d, RAX, a, (int32_t)in->imm, false);
@@ -1052,83 +1277,338 @@ static uint8_t *tlb_check(struct jc *c, const struct rv_insn *in, unsigned a,
 	jx_alui(j, false, ALU_AND, RCX, (TLB_SIZE - 1) << 6);
 	_Static_assert(sizeof(struct rv_tlbe) == 64, "TLB entry size");
 	jx_mem(j, true, 0x03, RCX, RBP, OFF(dtlb), false); /* add rcx, [] */
-	jx_mem(j, true, 0x8d, RDX, RAX, 0, false);	   /* lea rdx, [rax] */
-	jx_alui(j, true, ALU_AND, RDX, (int32_t)(RV_PAGE_MASK | (size - 1)));
-	jx_mem(j, true, 0x3b, RDX, RCX,
+	jx_alui(j, true, ALU_AND, RAX, (int32_t)(RV_PAGE_MASK | (size - 1)));
+	jx_mem(j, true, 0x3b, RAX, RCX,
 	       (int32_t)(offsetof(struct rv_tlbe, tag) + 8 * acc), false);
-	return jx_jcc_fwd(j, CC_NE);
+	jne = jx_jcc_fwd(j, CC_NE);
+	jx_ld(j, RAX, RCX, (int32_t)offsetof(struct rv_tlbe, addend));
+	return jne;
 }
 
+/* A load, straight into rd's host register.  The slow path's allocation
+ * is the one before rd is defined (rd keeps its value when the access
+ * traps); it moves the value to rd's register and rejoins after the
+ * load. */
 static void emit_load(struct jc *c, const struct rv_insn *in)
 {
 	struct jx *j = &c->j;
 	unsigned a = src(c, in->rs1), d;
+	int32_t imm = (int32_t)in->imm;
 	struct slow *sp = &c->sp[c->nsp++];
 
-	sp->kind = SP_LOAD;
-	sp->in = in;
-	sp->jrel = tlb_check(c, in, a, ACC_R);
-	sp->ra = c->ra;
-	jx_mem(j, true, 0x03, RAX, RCX,
-	       (int32_t)offsetof(struct rv_tlbe, addend), false);
+	if (c->grp_on) {
+		c->nsp--; /* checked with the group: no slow path */
+		d = def(c, in->rd);
+	} else {
+		sp->kind = SP_LOAD;
+		sp->in = in;
+		sp->base = (uint8_t)a;
+		sp->ra = c->ra;
+		d = def(c, in->rd);
+		sp->vreg = (uint8_t)d;
+		sp->jrel = tlb_check(c, in, a, ACC_R);
+	}
 	switch (in->op) {
 	case VMC__RV_OP_LB:
-		jx_mem(j, true, 0x0fbe, RAX, RAX, 0, false);
+		jx_memx(j, true, 0x0fbe, d, RAX, a, imm, false);
 		break;
 	case VMC__RV_OP_LBU:
-		jx_mem(j, false, 0x0fb6, RAX, RAX, 0, false);
+		jx_memx(j, false, 0x0fb6, d, RAX, a, imm, false);
 		break;
 	case VMC__RV_OP_LH:
-		jx_mem(j, true, 0x0fbf, RAX, RAX, 0, false);
+		jx_memx(j, true, 0x0fbf, d, RAX, a, imm, false);
 		break;
 	case VMC__RV_OP_LHU:
-		jx_mem(j, false, 0x0fb7, RAX, RAX, 0, false);
+		jx_memx(j, false, 0x0fb7, d, RAX, a, imm, false);
 		break;
 	case VMC__RV_OP_LW:
-		jx_mem(j, true, 0x63, RAX, RAX, 0, false);
+		jx_memx(j, true, 0x63, d, RAX, a, imm, false);
 		break;
 	case VMC__RV_OP_LWU:
-		jx_mem(j, false, 0x8b, RAX, RAX, 0, false);
+		jx_memx(j, false, 0x8b, d, RAX, a, imm, false);
 		break;
 	default:
-		jx_mem(j, true, 0x8b, RAX, RAX, 0, false);
+		jx_memx(j, true, 0x8b, d, RAX, a, imm, false);
 		break;
 	}
-	sp->join = j->p;
-	d = def(c, in->rd);
-	jx_mov(j, d, RAX);
+	if (!c->grp_on)
+		sp->join = j->p;
+	if (in->op != VMC__RV_OP_LD && in->op != VMC__RV_OP_LWU)
+		set_w(c, d, true);
 }
 
 static void emit_store(struct jc *c, const struct rv_insn *in)
 {
 	struct jx *j = &c->j;
-	unsigned a = src(c, in->rs1), v = src(c, in->rs2);
+	unsigned a = src(c, in->rs1), v = RCX;
+	int32_t imm = (int32_t)in->imm;
 	struct slow *sp = &c->sp[c->nsp++];
 
-	sp->kind = SP_STORE;
-	sp->in = in;
-	sp->vreg = (uint8_t)v;
-	sp->jrel = tlb_check(c, in, a, ACC_W);
-	sp->ra = c->ra;
-	jx_mem(j, true, 0x03, RAX, RCX,
-	       (int32_t)offsetof(struct rv_tlbe, addend), false);
+	/* x0 is stored from rcx, zeroed once the tag is checked (rcx
+	 * stands for zero in the slow path too). */
+	if (in->rs2)
+		v = in->op == VMC__RV_OP_SD ? src(c, in->rs2)
+					    : src32(c, in->rs2);
+	if (c->grp_on) {
+		c->nsp--; /* checked with the group: no slow path */
+	} else {
+		sp->kind = SP_STORE;
+		sp->in = in;
+		sp->vreg = (uint8_t)v;
+		sp->base = (uint8_t)a;
+		sp->ra = c->ra;
+		sp->jrel = tlb_check(c, in, a, ACC_W);
+	}
+	if (v == RCX)
+		jx_rr(j, false, 0x31, RCX, RCX);
 	switch (in->op) {
 	case VMC__RV_OP_SB:
-		jx_mem(j, false, 0x88, v, RAX, 0, true);
+		jx_memx(j, false, 0x88, v, RAX, a, imm, true);
 		break;
 	case VMC__RV_OP_SH:
 		if (jx_room(j, 1))
 			jx_b(j, 0x66);
-		jx_mem(j, false, 0x89, v, RAX, 0, false);
+		jx_memx(j, false, 0x89, v, RAX, a, imm, false);
 		break;
 	case VMC__RV_OP_SW:
-		jx_mem(j, false, 0x89, v, RAX, 0, false);
+		jx_memx(j, false, 0x89, v, RAX, a, imm, false);
 		break;
 	default:
-		jx_mem(j, true, 0x89, v, RAX, 0, false);
+		jx_memx(j, true, 0x89, v, RAX, a, imm, false);
 		break;
 	}
-	sp->join = j->p;
+	if (!c->grp_on)
+		sp->join = j->p;
+}
+
+/*
+ * Accesses in a row through one base register share one TLB check: slot
+ * k and those right after it that are the same kind of access (loads or
+ * stores) through the same base register, which none of them but the
+ * last changes, each aligned when the lowest address is aligned to the
+ * largest size.  Returns the slot after the group (k + 1: no group) and
+ * its lowest offset, extent and largest size.
+ */
+static unsigned group_scan(const struct jc *c, unsigned k, int32_t *lo,
+			   uint32_t *span, unsigned *maxsz)
+{
+	const struct rv_insn *first = &c->b->insns[k];
+	enum vmc__rv_mem mem = vmc__rv_op_mem(first->op);
+	unsigned m, base = first->rs1;
+	int64_t l = first->imm, h = first->imm + mem_size(first->op);
+	unsigned sz = mem_size(first->op);
+
+	if ((mem != VMC__RV_MEM_LOAD && mem != VMC__RV_MEM_STORE) || !base ||
+	    op_kind(first->op) != K_INLINE)
+		return k + 1;
+	for (m = k; m < c->nslots; m++) {
+		const struct rv_insn *in = &c->b->insns[m];
+		int64_t nl, nh;
+		unsigned nsz;
+		bool ok = true;
+
+		if (vmc__rv_op_mem(in->op) != mem || in->rs1 != base ||
+		    op_kind(in->op) != K_INLINE)
+			break;
+		nl = in->imm < l ? in->imm : l;
+		nh = in->imm + mem_size(in->op) > h
+			     ? in->imm + (int64_t)mem_size(in->op)
+			     : h;
+		nsz = mem_size(in->op) > sz ? mem_size(in->op) : sz;
+		for (unsigned s = k; s <= m; s++) {
+			const struct rv_insn *t = &c->b->insns[s];
+
+			if ((t->imm - nl) % mem_size(t->op))
+				ok = false;
+		}
+		if (!ok || nh - nl > 1024)
+			break;
+		l = nl, h = nh, sz = nsz;
+		if (mem == VMC__RV_MEM_LOAD && in->rd == base) {
+			m++;
+			break;
+		}
+	}
+	*lo = (int32_t)l;
+	*span = (uint32_t)(h - l);
+	*maxsz = sz;
+	return m > k ? m : k + 1;
+}
+
+/* Check the TLB once for the group of slots k .. end - 1 (base register
+ * a): the lowest address aligned to the largest size, the whole extent
+ * in its page; then rax holds the addend for every access of the group.
+ * A miss runs the group's slow copy (emit_cold()). */
+static void group_check(struct jc *c, unsigned k, unsigned end, unsigned a,
+			int32_t lo, uint32_t span, unsigned sz)
+{
+	struct jx *j = &c->j;
+	unsigned acc = vmc__rv_op_mem(c->b->insns[k].op) == VMC__RV_MEM_LOAD
+			       ? ACC_R
+			       : ACC_W;
+	struct slow *sp = &c->sp[c->nsp++];
+
+	c->grp_sp = c->nsp - 1;
+	sp->kind = SP_GROUP;
+	sp->in = &c->b->insns[k];
+	sp->first = k;
+	sp->end = end;
+	sp->ra = c->ra;
+	jx_mem(j, true, 0x8d, RAX, a, lo, false); /* lea rax, [a + lo] */
+	jx_mov32(j, RCX, RAX);
+	jx_shi(j, false, SH_SHR, RCX, RV_PAGE_SHIFT - 6);
+	jx_alui(j, false, ALU_AND, RCX, (TLB_SIZE - 1) << 6);
+	jx_mem(j, true, 0x03, RCX, RBP, OFF(dtlb), false); /* add rcx, [] */
+	jx_alui(j, true, ALU_AND, RAX, (int32_t)(RV_PAGE_MASK | (sz - 1)));
+	jx_mem(j, true, 0x3b, RAX, RCX,
+	       (int32_t)(offsetof(struct rv_tlbe, tag) + 8 * acc), false);
+	sp->jrel = jx_jcc_fwd(j, CC_NE);
+	sp->jrel2 = NULL;
+	if (span > sz) {
+		/* (a + lo) & 0xfff must leave room for the span. */
+		jx_mem(j, false, 0x8d, RAX, a, lo, false);
+		jx_alui(j, false, ALU_AND, RAX, (int32_t)~RV_PAGE_MASK);
+		jx_alui(j, false, ALU_CMP, RAX,
+			(int32_t)(((uint32_t)~RV_PAGE_MASK + 1) - span));
+		sp->jrel2 = jx_jcc_fwd(j, CC_A);
+	}
+	jx_ld(j, RAX, RCX, (int32_t)offsetof(struct rv_tlbe, addend));
+}
+
+static bool reads_rs2(unsigned op);
+
+enum { ROT_NONE, ROT_SKIP, ROT_COPY };
+
+/* Whether slot s is an ALU op that cannot leave the block or trap. */
+static bool plain_alu(const struct jc *c, unsigned s)
+{
+	unsigned op = c->b->insns[s].op;
+
+	return op != VMC__RV_OP__COUNT && vmc__rv_op_info[op].br < 0 &&
+	       vmc__rv_op_mem(op) == VMC__RV_MEM_NONE &&
+	       op_kind(op) == K_INLINE && op != VMC__RV_OP_JAL &&
+	       op != VMC__RV_OP_JALR && !vmc__rv_op_is_terminator(op);
+}
+
+/* Whether guest register g's value after slot k is never read: a later
+ * slot of the block overwrites it without reading it, and nothing between
+ * can leave the block or trap (which would show it). */
+static bool dead_after(const struct jc *c, unsigned g, unsigned k)
+{
+	for (unsigned s = k + 1; s < c->nslots; s++) {
+		const struct rv_insn *in = &c->b->insns[s];
+		unsigned op = in->op;
+
+		if (!plain_alu(c, s))
+			return false;
+		if (!(c->uses[s] & (1ull << g)))
+			continue;
+		/* Named: dead when the slot writes g without reading it. */
+		if (in->rd != g || !vmc__rv_op_writes_rd(op))
+			return false;
+		if (op == VMC__RV_OP_LUI || op == VMC__RV_OP_LI ||
+		    op == VMC__RV_OP_AUIPC)
+			return true;
+		return in->rs1 != g && !(reads_rs2(op) && in->rs2 == g);
+	}
+	return false;
+}
+
+/*
+ * A rotation written as two shifts and an or: slli t, x, n at slot k,
+ * then srli u, x, 64 - n, then or d, t, u (or the 32-bit slliw/srliw, or
+ * the right shift first), other ALU ops between, none of which names t,
+ * names u after its shift, or writes x before the second shift, and t
+ * and u dead after the or (dead_after()).  Then slot k puts the rotation
+ * (one rol) in t, the second shift is skipped and the or copies t to d.
+ * Nothing between can leave the block or trap, so the interim values of
+ * t and u are never seen.  The or of the 32-bit forms' sign-extended
+ * halves is the sign extension of the 32-bit rotation.
+ */
+static bool try_rotate(struct jc *c, unsigned k)
+{
+	const struct rv_insn *a = &c->b->insns[k], *b = NULL, *o = NULL;
+	unsigned x = a->rs1, t = a->rd, u, n, kb, ko, xs, ts, ws;
+	bool w32, left;
+
+	switch (a->op) {
+	case VMC__RV_OP_SLLIW:
+	case VMC__RV_OP_SRLIW:
+		w32 = true;
+		break;
+	case VMC__RV_OP_SLLI:
+	case VMC__RV_OP_SRLI:
+		w32 = false;
+		break;
+	default:
+		return false;
+	}
+	left = a->op == VMC__RV_OP_SLLIW || a->op == VMC__RV_OP_SLLI;
+	ws = w32 ? 32 : 64;
+	if (x == 0 || t == x || t >= 32 || (a->imm & 63) == 0 ||
+	    (uint64_t)a->imm >= ws)
+		return false;
+	for (kb = k + 1; kb < c->nslots && kb <= k + 8; kb++) {
+		const struct rv_insn *in = &c->b->insns[kb];
+
+		if (!plain_alu(c, kb) || (c->uses[kb] & (1ull << t)))
+			return false;
+		if (in->op ==
+			    (w32 ? (left ? VMC__RV_OP_SRLIW : VMC__RV_OP_SLLIW)
+				 : (left ? VMC__RV_OP_SRLI
+					 : VMC__RV_OP_SLLI)) &&
+		    in->rs1 == x && (uint64_t)(a->imm + in->imm) == ws) {
+			b = in;
+			break;
+		}
+		if (in->rd == x && vmc__rv_op_writes_rd(in->op))
+			return false;
+	}
+	if (!b)
+		return false;
+	u = b->rd;
+	if (u == t || u >= 32)
+		return false;
+	for (ko = kb + 1; ko < c->nslots && ko <= kb + 8; ko++) {
+		const struct rv_insn *in = &c->b->insns[ko];
+
+		if (!plain_alu(c, ko))
+			return false;
+		if (in->op == VMC__RV_OP_OR &&
+		    ((in->rs1 == t && in->rs2 == u) ||
+		     (in->rs1 == u && in->rs2 == t))) {
+			o = in;
+			break;
+		}
+		if (c->uses[ko] & (1ull << t | 1ull << u))
+			return false;
+	}
+	if (!o || o->rd >= 32 || ko > MAX_BLOCK ||
+	    (t != o->rd && !dead_after(c, t, ko)) ||
+	    (u != o->rd && !dead_after(c, u, ko)))
+		return false;
+	n = (unsigned)(left ? a->imm : b->imm);
+	xs = w32 ? src32(c, x) : src(c, x);
+	ts = def(c, t);
+	jx_mov(&c->j, ts, xs);
+	jx_shi(&c->j, !w32, SH_ROL, ts, n);
+	if (w32)
+		set_w(c, ts, false);
+	c->rot[kb] = ROT_SKIP;
+	c->rot[ko] = ROT_COPY;
+	c->rot_src[ko] = (uint8_t)t;
+	return true;
+}
+
+/* The locks of slot k's operands already in host registers. */
+static void slot_locks(struct jc *c, unsigned k)
+{
+	c->ra.lock = 0;
+	for (unsigned hr = 0; hr < 16; hr++)
+		if (c->ra.h2g[hr] >= 0 && k < c->nslots &&
+		    (c->uses[k] & (1ull << c->ra.h2g[hr])))
+			c->ra.lock |= (uint16_t)(1u << hr);
+	c->cur = k;
 }
 
 /* Call jit_exec() for the slot: everything written back, the caller-saved
@@ -1140,6 +1620,8 @@ static void emit_call(struct jc *c, const struct rv_insn *in)
 
 	ra_writeback(j, &c->ra);
 	c->ra.dirty = 0;
+	c->ra.sx |= c->ra.lazy; /* extended by the write-back */
+	c->ra.lazy = 0;
 	for (unsigned hr = 0; hr < 16; hr++)
 		if (CALLER_SAVED & (1u << hr))
 			ra_unmap(&c->ra, hr);
@@ -1167,6 +1649,7 @@ static void emit_branch_end(struct jc *c, unsigned cc, uint64_t taken,
 		/* Round the loop in host registers. */
 		if (memcmp(c->ra.h2g, c->head_ra.h2g, sizeof(c->ra.h2g)))
 			c->head_differs = true;
+		ra_settle_all(c); /* movsxd keeps the flags */
 		jx_jcc_to(j, cc, c->loop_head);
 		ra_writeback(j, &c->ra);
 		exit_chain(c, fall, count);
@@ -1194,6 +1677,28 @@ static void emit_cold(struct jc *c)
 		for (unsigned f = 0; sp->kind == SP_FP && f < sp->nfail; f++)
 			jx_patch_here(j, sp->fail[f]);
 		switch (sp->kind) {
+		case SP_GROUP:
+			/* The group access by access, each with its own TLB
+			 * check and slow path, from and to the same
+			 * allocation as the fast copy. */
+			jx_patch_here(j, sp->jrel2);
+			c->ra = sp->ra;
+			for (unsigned s = sp->first; s < sp->end; s++) {
+				slot_locks(c, s);
+				if (vmc__rv_op_mem(c->b->insns[s].op) ==
+				    VMC__RV_MEM_LOAD)
+					emit_load(c, &c->b->insns[s]);
+				else
+					emit_store(c, &c->b->insns[s]);
+			}
+			if (memcmp(c->ra.g2h, sp->ra_end.g2h,
+				   sizeof(c->ra.g2h)) ||
+			    c->ra.dirty != sp->ra_end.dirty ||
+			    c->ra.lazy != sp->ra_end.lazy ||
+			    c->ra.sx != sp->ra_end.sx)
+				c->grp_differs = true;
+			jx_jmp_to(j, sp->join);
+			continue;
 		case SP_SIDE:
 			ra_writeback(j, &sp->ra);
 			exit_chain(c, sp->target, in->idx + 1u);
@@ -1207,9 +1712,11 @@ static void emit_cold(struct jc *c)
 			exit_out(c, pc + in->len, in->idx + 1u, RV_JIT_WATCH);
 			continue;
 		case SP_LOAD:
+			/* The base may be rdi or rdx: the address first. */
 			ra_writeback(j, &sp->ra);
 			sync_retired(c);
-			jx_mov(j, RSI, RAX);
+			jx_mem(j, true, 0x8d, RSI, sp->base, (int32_t)in->imm,
+			       false); /* lea rsi, [base + imm] */
 			jx_mov(j, RDI, RBP);
 			jx_movi(j, RDX, in->op);
 			jx_call(j, (const void *)jit_load);
@@ -1227,8 +1734,15 @@ static void emit_cold(struct jc *c)
 		default:
 			ra_writeback(j, &sp->ra);
 			sync_retired(c);
-			jx_mov(j, RDX, sp->vreg);
-			jx_mov(j, RSI, RAX);
+			/* The base and the value may be any of rsi, rdi and
+			 * rdx: the address goes through rcx. */
+			jx_mem(j, true, 0x8d, RCX, sp->base, (int32_t)in->imm,
+			       false); /* lea rcx, [base + imm] */
+			if (sp->vreg == RCX)
+				jx_movi(j, RDX, 0);
+			else
+				jx_mov(j, RDX, sp->vreg);
+			jx_mov(j, RSI, RCX);
 			jx_mov(j, RDI, RBP);
 			jx_movi(j, RCX, in->op);
 			jx_call(j, (const void *)jit_store);
@@ -1238,6 +1752,8 @@ static void emit_cold(struct jc *c)
 		}
 		jf = jx_jcc_fwd(j, CC_NE);
 		ra_reload(j, &sp->ra);
+		if (sp->kind == SP_LOAD)
+			jx_mov(j, sp->vreg, RAX);
 		jx_jmp_to(j, sp->join);
 		jx_patch_here(j, jf);
 		jx_alui(j, false, ALU_CMP, RDX, RV_JIT_EXC);
@@ -1256,7 +1772,7 @@ static bool emit_slot(struct jc *c, const struct rv_insn *in,
 		      const struct rv_dispatch *d, bool *ended)
 {
 	struct jx *j = &c->j;
-	unsigned op = in->op, a, dr;
+	unsigned op = in->op, a, b, dr;
 	int br;
 
 	*ended = false;
@@ -1281,27 +1797,17 @@ static bool emit_slot(struct jc *c, const struct rv_insn *in,
 
 			add.op = loopadd_op[k];
 			if (add.op == VMC__RV_OP_ADDI ||
-			    add.op == VMC__RV_OP_ADDIW) {
-				a = src(c, add.rs1);
-				dr = def(c, add.rd);
-				jx_mem(j, add.op == VMC__RV_OP_ADDI, 0x8d, dr,
-				       a, (int32_t)add.imm, false);
-				if (add.op == VMC__RV_OP_ADDIW)
-					jx_movsxd(j, dr, dr);
-			} else {
+			    add.op == VMC__RV_OP_ADDIW)
+				addi(c, &add);
+			else
 				binop(c, &add, ALU_ADD,
 				      add.op == VMC__RV_OP_ADD);
-			}
-			dr = (unsigned)c->ra.g2h[add.rd];
-			a = src(c, in->raw);
-			jx_alu(j, true, ALU_CMP, dr, a);
+			cc = cmp_regs(c, add.rd, in->raw, cc);
 			emit_branch_end(c, cc, c->b->vpc, fall, c->b->n);
 			*ended = true;
 			return true;
 		}
-		a = src(c, in->rs1);
-		dr = src(c, in->rs2);
-		jx_alu(j, true, ALU_CMP, a, dr);
+		cc = cmp_regs(c, in->rs1, in->rs2, cc);
 		if (in->h == d->side[br][0] || in->h == d->side[br][1]) {
 			struct slow *sp = &c->sp[c->nsp++];
 
@@ -1332,37 +1838,41 @@ static bool emit_slot(struct jc *c, const struct rv_insn *in,
 	case VMC__RV_OP_LUI:
 	case VMC__RV_OP_LI:
 	case VMC__RV_OP_AUIPC:
-		jx_movi(j, def(c, in->rd), (uint64_t)in->imm);
+		dr = def(c, in->rd);
+		jx_movi(j, dr, (uint64_t)in->imm);
+		if (in->imm == (int32_t)in->imm)
+			set_w(c, dr, true);
 		break;
 	case VMC__RV_OP_MV:
-		a = src(c, in->rs1);
-		jx_mov(j, def(c, in->rd), a);
+		copy_reg(c, in->rd, in->rs1);
 		break;
 	case VMC__RV_OP_ZEXT_W:
-		a = src(c, in->rs1);
+		a = src32(c, in->rs1);
 		jx_mov32(j, def(c, in->rd), a);
 		break;
 	case VMC__RV_OP_ADD_UW:
-		a = src(c, in->rs1);
+		a = src32(c, in->rs1);
 		jx_mov32(j, RAX, a);
 		jx_alu(j, true, ALU_ADD, RAX, src(c, in->rs2));
 		jx_mov(j, def(c, in->rd), RAX);
 		break;
 	case VMC__RV_OP_SH_ADD:
+		/* rd = (rs1 << imm) + rs2: one lea up to a shift by 3. */
 		a = src(c, in->rs1);
+		b = src(c, in->rs2);
+		dr = def(c, in->rd);
+		if ((in->imm & 63) <= 3) {
+			jx_lea_sc(j, true, dr, b, a, (unsigned)in->imm & 3);
+			break;
+		}
 		jx_mov(j, RAX, a);
 		jx_shi(j, true, SH_SHL, RAX, (unsigned)in->imm & 63);
-		jx_alu(j, true, ALU_ADD, RAX, src(c, in->rs2));
-		jx_mov(j, def(c, in->rd), RAX);
+		jx_alu(j, true, ALU_ADD, RAX, b);
+		jx_mov(j, dr, RAX);
 		break;
 	case VMC__RV_OP_ADDI:
 	case VMC__RV_OP_ADDIW:
-		a = src(c, in->rs1);
-		dr = def(c, in->rd);
-		jx_mem(j, op == VMC__RV_OP_ADDI, 0x8d, dr, a, (int32_t)in->imm,
-		       false);
-		if (op == VMC__RV_OP_ADDIW)
-			jx_movsxd(j, dr, dr);
+		addi(c, in);
 		break;
 	case VMC__RV_OP_SLTI:
 		setcmp(c, in, CC_L, true);
@@ -1484,6 +1994,7 @@ static bool emit_slot(struct jc *c, const struct rv_insn *in,
 			if (memcmp(c->ra.h2g, c->head_ra.h2g,
 				   sizeof(c->ra.h2g)))
 				c->head_differs = true;
+			ra_settle_all(c);
 			jx_jmp_to(j, c->loop_head);
 			*ended = true;
 			break;
@@ -1603,6 +2114,7 @@ static int compile(struct jc *c, struct rv_block *b,
 	bool ended = false;
 
 	c->nslots = 0;
+	memset(c->rot, ROT_NONE, sizeof(c->rot));
 	for (unsigned s = 0; s <= MAX_BLOCK; s++) {
 		const struct rv_insn *in = &b->insns[s];
 		uint64_t m = 1ull << in->rs1 | 1ull << in->rs2 | 1ull << in->rd;
@@ -1658,12 +2170,27 @@ static int compile(struct jc *c, struct rv_block *b,
 
 		/* The slot's operands already in host registers stay there
 		 * while it takes others. */
-		c->ra.lock = 0;
-		for (unsigned hr = 0; hr < 16; hr++)
-			if (c->ra.h2g[hr] >= 0 && k < c->nslots &&
-			    (c->uses[k] & (1ull << c->ra.h2g[hr])))
-				c->ra.lock |= (uint16_t)(1u << hr);
-		c->cur = k;
+		slot_locks(c, k);
+		if (!c->grp_off && k >= c->grp_end && k < c->nslots) {
+			int32_t lo;
+			uint32_t span;
+			unsigned sz, end = group_scan(c, k, &lo, &span, &sz);
+
+			if (end > k + 1) {
+				group_check(c, k, end, src(c, in->rs1), lo,
+					    span, sz);
+				c->grp_end = end;
+				c->grp_on = true;
+			}
+		}
+		if (c->rot[k] == ROT_SKIP)
+			continue;
+		if (c->rot[k] == ROT_COPY) {
+			copy_reg(c, in->rd, c->rot_src[k]);
+			continue;
+		}
+		if (!c->grp_on && try_rotate(c, k))
+			continue;
 		if (!emit_slot(c, in, d, &ended)) {
 			if (k == 0)
 				return -ENOTSUP;
@@ -1678,9 +2205,15 @@ static int compile(struct jc *c, struct rv_block *b,
 			jx_jmp_to(j, c->epilogue);
 			break;
 		}
+		if (c->grp_on && k + 1 == c->grp_end) {
+			c->sp[c->grp_sp].join = j->p;
+			c->sp[c->grp_sp].ra_end = c->ra;
+			c->grp_on = false;
+		}
 	}
 	if (c->head_differs)
 		return -EAGAIN;
+	c->grp_on = false;
 	if (regs) {
 		/* Leaving at the head: undo the iteration's count. */
 		jx_patch_here(j, jb);
@@ -1697,10 +2230,57 @@ static int compile(struct jc *c, struct rv_block *b,
 		exit_out(c, b->vpc, 0, RV_JIT_OUT);
 	}
 	emit_cold(c);
+	if (c->grp_differs)
+		return -EAGAIN;
 	if (j->overflow)
 		return -ENOSPC;
 	b->jit = (const void *)jx_rx(j, entry);
 	return 0;
+}
+
+/*
+ * A developer's view of the code: with VMC_TCG_JIT_DUMP=PATH set, every
+ * translated block appends its host code to PATH.bin and a line "vpc n
+ * offset length binoffset" (hex; offset in the code buffer, as perf shows
+ * addresses in the memfd) to PATH.  bench/tcg/jit-dump.py disassembles
+ * them.  Called under the buffer's lock.
+ */
+static void jit_dump(const struct rv_block *b, const uint8_t *rw, size_t off,
+		     size_t len)
+{
+	static int state; /* 0 unknown, 1 on, -1 off */
+	static char idx[512], bin[520];
+	const char *e;
+	char line[128];
+	int fi, fb, n;
+	off_t at;
+
+	if (state == 0) {
+		e = getenv("VMC_TCG_JIT_DUMP");
+		state = e && e[0] && strlen(e) < sizeof(idx) ? 1 : -1;
+		if (state > 0) {
+			snprintf(idx, sizeof(idx), "%s", e);
+			snprintf(bin, sizeof(bin), "%s.bin", e);
+		}
+	}
+	if (state < 0)
+		return;
+	fi = open(idx, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	fb = open(bin, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (fi >= 0 && fb >= 0) {
+		at = lseek(fb, 0, SEEK_END);
+		if (at >= 0 && write(fb, rw + off, len) == (ssize_t)len) {
+			n = snprintf(line, sizeof(line),
+				     "%" PRIx64 " %x %zx %zx %jx\n", b->vpc,
+				     (unsigned)b->n, off, len, (intmax_t)at);
+			if (write(fi, line, (size_t)n) != n)
+				state = -1;
+		}
+	}
+	if (fi >= 0)
+		close(fi);
+	if (fb >= 0)
+		close(fb);
 }
 
 int rv_jit_compile(struct vmc__rv_hart *h, struct rv_block *b,
@@ -1717,7 +2297,7 @@ int rv_jit_compile(struct vmc__rv_hart *h, struct rv_block *b,
 	if (!c)
 		return -ENOTSUP;
 	pthread_mutex_lock(&buf->lock);
-	for (int loop = 1; loop >= 0; loop--) {
+	for (int loop = 1, grp_off = 0; loop >= 0; loop--) {
 		c->j = (struct jx){buf->rw + buf->used, buf->rw + buf->size,
 				   buf->rx - buf->rw, false};
 		c->h = h;
@@ -1728,14 +2308,26 @@ int rv_jit_compile(struct vmc__rv_hart *h, struct rv_block *b,
 		c->bias = 0;
 		c->head_differs = false;
 		rv_jit_fp_init(&c->fp);
+		c->grp_end = 0;
+		c->grp_on = c->grp_differs = false;
+		c->grp_off = grp_off;
 		ra_init(&c->ra);
 		r = compile(c, b, d, loop);
+		if (r == -EAGAIN && c->grp_differs && !grp_off) {
+			/* Again without groups, in the same form. */
+			grp_off = 1;
+			loop++;
+			continue;
+		}
 		if (r != -EAGAIN)
 			break;
 	}
-	if (r == 0)
+	if (r == 0) {
+		size_t off = (size_t)((const uint8_t *)b->jit - buf->rx);
+
+		jit_dump(b, buf->rw, off, (size_t)(c->j.p - buf->rw) - off);
 		buf->used = ((size_t)(c->j.p - buf->rw) + 15) & ~(size_t)15;
-	else if (r == -ENOSPC && buf->size - buf->used > JIT_BLOCK_ROOM)
+	} else if (r == -ENOSPC && buf->size - buf->used > JIT_BLOCK_ROOM)
 		r = -ENOTSUP; /* a block that big: interpret it */
 	pthread_mutex_unlock(&buf->lock);
 	free(c);
