@@ -183,21 +183,20 @@ struct vmc_snapshot_section_ops {
 	/**
 	 * Optional (@since 0.2, after load): stop every thread of the
 	 * device's own that could change its state or write guest RAM (an
-	 * I/O thread, a backend's workers) until resume().  Every operation
-	 * that needs a still VM (vmc_snapshot_new(), vmc_snapshot_restore(),
-	 * vmc_snapshot_clone(), vmc_vm_save_fd(), the vmc_vm_load_*()
-	 * functions) calls every section's quiesce() in reverse
-	 * registration order (a section registered before the one it leans
-	 * on finds that one still), with the VM lock held, before it saves
-	 * or loads anything, and resume() in registration order at its end;
-	 * save(),
-	 * check() and load() then run between the two.  A section's other
-	 * callbacks must not wait for the threads it stopped.  A negative
-	 * errno refuses the operation (the sections quiesced so far are
-	 * resumed): -EDEADLK when called on one of those threads.  The
-	 * library's virtio transport holds its device mutex from quiesce()
-	 * to resume(), so that nothing on an I/O thread touches the device
-	 * or guest RAM in between.
+	 * I/O thread, a backend's workers) until resume().  Every
+	 * operation that needs a still VM (vmc_snapshot_new(),
+	 * vmc_snapshot_restore(), vmc_snapshot_clone(), vmc_vm_save_fd(),
+	 * the vmc_vm_load_*() functions) calls every section's quiesce()
+	 * in reverse registration order (a section registered before the
+	 * one it leans on finds that one still), with the VM lock held,
+	 * before it saves or loads anything, and resume() in registration
+	 * order at its end; save(), check() and load() then run between
+	 * the two.  A section's other callbacks must not wait for the
+	 * threads it stopped.  A negative errno refuses the operation (the
+	 * sections quiesced so far are resumed): -EDEADLK when called on
+	 * one of those threads.  The library's virtio transport holds its
+	 * device mutex from quiesce() to resume(), so that nothing on an
+	 * I/O thread touches the device or guest RAM in between.
 	 */
 	int (*quiesce)(void *opaque);
 	/** Optional, with quiesce(): let the device's threads go on. */
