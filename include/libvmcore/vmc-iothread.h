@@ -16,6 +16,12 @@
  * Since loop objects (fd handlers, notifier handlers) may be changed only
  * on their loop's thread, code on other threads changes them through
  * vmc_iothread_run_sync().
+ *
+ * Snapshots, restores and clones of a VM hold its devices still for their
+ * whole length (vmc-snapshot.h): an I/O thread that reaches such a
+ * device's work meanwhile waits for the operation to end, whatever other
+ * devices or VMs it serves; the operation itself is refused on the I/O
+ * thread (-EDEADLK).
  */
 #ifndef LIBVMCORE_VMC_IOTHREAD_H
 #define LIBVMCORE_VMC_IOTHREAD_H

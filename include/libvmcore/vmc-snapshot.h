@@ -33,7 +33,11 @@
  * back by a restore too; not covered: writes through a region's host
  * pointer (vmc_region_get_ptr()) or its fd.
  *
- * Threads.  Loop thread (the memory's writer side), VM not running.
+ * Threads.  Loop thread (the memory's writer side), VM not running.  A
+ * device's own threads (I/O threads, vmc-iothread.h) are held still for
+ * the whole operation through its section's quiesce() and resume(), so
+ * the device sections and the RAM agree; an operation called on such a
+ * thread fails with -EDEADLK (it would wait for itself).
  */
 #ifndef LIBVMCORE_VMC_SNAPSHOT_H
 #define LIBVMCORE_VMC_SNAPSHOT_H
@@ -55,6 +59,8 @@ struct vmc_snapshot;
  * @retval 0 success
  * @retval -EINVAL @p vm or @p ret is NULL
  * @retval -EBUSY the VM is running, or a vCPU is not parked
+ * @retval -EDEADLK called on the I/O thread of one of the VM's devices
+ *         (a section's quiesce() refused)
  * @retval -EOPNOTSUPP the accelerator cannot save vCPUs or track dirty
  *         pages (harness)
  * @retval -ENOSPC the accelerator cannot log that many RAM regions
@@ -79,6 +85,8 @@ int vmc_snapshot_new(struct vmc_vm *vm, struct vmc_snapshot **ret);
  *         its device sections differ or one refused its state (checked
  *         before anything changes)
  * @retval -EBUSY the VM is running, or a vCPU is not parked
+ * @retval -EDEADLK called on the I/O thread of one of the VM's devices
+ *         (a section's quiesce() refused)
  * @retval -ENOMEM out of memory
  * @retval -errno the accelerator's dirty log or vCPU load failed; RAM may
  *         then be partly restored (restore again)
@@ -122,6 +130,8 @@ void vmc_snapshot_free(struct vmc_snapshot *snap);
  *         assembled differently, or a device section refused its state
  * @retval -EOPNOTSUPP a RAM region of @p vm is caller memory
  * @retval -EBUSY @p vm is running, or a vCPU is not parked
+ * @retval -EDEADLK called on the I/O thread of one of the VM's devices
+ *         (a section's quiesce() refused)
  * @retval -ENOMEM out of memory
  * @retval -errno a mapping failed (nothing changed, but after the remap of
  *         a region: then the clone's RAM is partly the snapshot's)
@@ -170,6 +180,27 @@ struct vmc_snapshot_section_ops {
 	 */
 	int (*load)(void *opaque, const void *buf, size_t size,
 		    uint32_t version);
+	/**
+	 * Optional (@since 0.2, after load): stop every thread of the
+	 * device's own that could change its state or write guest RAM (an
+	 * I/O thread, a backend's workers) until resume().  Every
+	 * operation that needs a still VM (vmc_snapshot_new(),
+	 * vmc_snapshot_restore(), vmc_snapshot_clone(), vmc_vm_save_fd(),
+	 * the vmc_vm_load_*() functions) calls every section's quiesce()
+	 * in reverse registration order (a section registered before the
+	 * one it leans on finds that one still), with the VM lock held,
+	 * before it saves or loads anything, and resume() in registration
+	 * order at its end; save(), check() and load() then run between
+	 * the two.  A section's other callbacks must not wait for the
+	 * threads it stopped.  A negative errno refuses the operation (the
+	 * sections quiesced so far are resumed): -EDEADLK when called on
+	 * one of those threads.  The library's virtio transport holds its
+	 * device mutex from quiesce() to resume(), so that nothing on an
+	 * I/O thread touches the device or guest RAM in between.
+	 */
+	int (*quiesce)(void *opaque);
+	/** Optional, with quiesce(): let the device's threads go on. */
+	void (*resume)(void *opaque);
 };
 
 /**
@@ -226,6 +257,8 @@ void vmc_vm_remove_snapshot_section(struct vmc_vm *vm,
  * @retval -EINVAL an argument is invalid
  * @retval -EBUSY the VM is running, a vCPU is not parked, or a device
  *         refused (requests in flight)
+ * @retval -EDEADLK called on the I/O thread of one of the VM's devices
+ *         (a section's quiesce() refused)
  * @retval -EOPNOTSUPP the accelerator cannot save vCPUs
  * @retval -ENOMEM out of memory
  * @retval -errno write() failed
@@ -250,6 +283,8 @@ int vmc_vm_save_fd(struct vmc_vm *vm, int fd);
  * @retval -EINVAL the snapshot is of a VM assembled differently, or a
  *         section refused its state
  * @retval -EBUSY the VM is running, or a vCPU is not parked
+ * @retval -EDEADLK called on the I/O thread of one of the VM's devices
+ *         (a section's quiesce() refused)
  * @retval -ENOMEM out of memory
  * @retval -errno read() failed
  * @thread loop
@@ -263,7 +298,8 @@ int vmc_vm_load_fd(struct vmc_vm *vm, int fd);
  * @param buf the snapshot file's bytes
  * @param size their number
  * @retval 0 success
- * @retval -EBADMSG, -EINVAL, -EBUSY, -ENOMEM as vmc_vm_load_fd()
+ * @retval -EBADMSG, -EINVAL, -EBUSY, -EDEADLK, -ENOMEM as
+ *         vmc_vm_load_fd()
  * @thread loop
  * @since 0.2
  */

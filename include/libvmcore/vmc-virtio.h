@@ -59,13 +59,20 @@
  * the I/O thread's loop (through vmc_iothread_run_sync()) and takes the
  * device mutex in their callbacks with vmc_virtio_io_lock(), which defers
  * interrupt changes the same way.  The library's devices (blk, net,
- * console, rng, vsock) all work like this.  Snapshots: the VM lock a
- * snapshot holds does not stop an I/O thread.  The transport's section
- * takes the device mutex, and virtio-blk publishes its requests in flight
- * before it, but input a backend receives while the snapshot copies RAM
- * (a frame, console bytes, a vsock packet) can still reach guest memory
- * after the device's section was saved: keep the host side of such
- * devices quiet while a snapshot is taken or loaded.
+ * console, rng, vsock) all work like this.  Snapshots: the transport's
+ * section holds the device mutex from the start of every snapshot,
+ * restore, clone, file save or load to its end (its quiesce() and
+ * resume(), vmc-snapshot.h), so nothing on the I/O thread (a kick, a
+ * frame, console bytes, a vsock packet, a disk completion) touches the
+ * device or guest RAM between the device's section and the RAM copy;
+ * virtio-blk also waits for its requests in flight and publishes them
+ * then.  Backend input that arrives meanwhile waits in its fd.  An I/O
+ * thread shared with other devices or VMs waits too, for as long as the
+ * operation lasts.  Called on the device's I/O thread, these operations
+ * fail with -EDEADLK.  (A VM reset resets each device under its mutex, one
+ * after the other, as before.)  A model's own handlers may call
+ * vmc_virtio_io_lock() from inside such an operation (with the VM lock
+ * held): the mutex is already held for them.
  *
  * Byte order.  Modern devices are little endian.  Legacy devices use the
  * guest's byte order; the transport assumes a little-endian guest

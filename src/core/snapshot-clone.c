@@ -145,7 +145,7 @@ VMC_EXPORT int vmc_snapshot_clone(struct vmc_snapshot *snap, struct vmc_vm *vm,
 {
 	struct vmc__ram_list l = {0};
 	struct vmc_snapshot *c;
-	bool taken;
+	bool taken, begun;
 	int r;
 
 	vmc_assert_return(snap && vm && ret, -EINVAL);
@@ -157,7 +157,8 @@ VMC_EXPORT int vmc_snapshot_clone(struct vmc_snapshot *snap, struct vmc_vm *vm,
 		return -ENOMEM;
 	c->vm = vmc_vm_ref(vm);
 	taken = vmc__lock_acquire_if_needed(&vm->lock);
-	r = vmc__snapshot_check_stopped(vm);
+	r = vmc__snapshot_begin(vm);
+	begun = r == 0;
 	if (r == 0)
 		r = vmc__ram_collect(vm, &l);
 	if (r == 0)
@@ -196,6 +197,8 @@ VMC_EXPORT int vmc_snapshot_clone(struct vmc_snapshot *snap, struct vmc_vm *vm,
 	if (r == 0)
 		r = vmc__snapshot_track(c);
 out:
+	if (begun)
+		vmc__sections_resume(vm);
 	vmc__lock_release_if(&vm->lock, taken);
 	free(l.r);
 	if (r < 0) {

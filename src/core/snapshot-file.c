@@ -433,7 +433,11 @@ VMC_EXPORT int vmc_vm_save_fd(struct vmc_vm *vm, int fd)
 	w->err = 0;
 	w->len = 0;
 	taken = vmc__lock_acquire_if_needed(&vm->lock);
-	r = save_locked(vm, w);
+	r = vmc__snapshot_begin(vm);
+	if (r == 0) {
+		r = save_locked(vm, w);
+		vmc__sections_resume(vm);
+	}
 	vmc__lock_release_if(&vm->lock, taken);
 	free(w);
 	return r;
@@ -761,7 +765,11 @@ VMC_EXPORT int vmc_vm_load_buffer(struct vmc_vm *vm, const void *buf,
 
 	vmc_assert_return(vm && (buf || !size), -EINVAL);
 	taken = vmc__lock_acquire_if_needed(&vm->lock);
-	r = load_locked(vm, buf ? buf : "", size);
+	r = vmc__snapshot_begin(vm);
+	if (r == 0) {
+		r = load_locked(vm, buf ? buf : "", size);
+		vmc__sections_resume(vm);
+	}
 	vmc__lock_release_if(&vm->lock, taken);
 	return r;
 }

@@ -23,6 +23,7 @@ struct vmc_snapshot_section {
 	uint32_t version;
 	struct vmc_snapshot_section_ops ops;
 	void *opaque;
+	bool quiesced; /* between quiesce() and resume(); VM lock */
 };
 
 /* One saved section. */
@@ -58,6 +59,11 @@ int vmc__devstate_copy(struct vmc__devstate *dst,
  * vCPUs parked). */
 int vmc__vcpus_load(struct vmc_vm *vm, const uint8_t *const *blobs,
 		    size_t size);
+/* Every section's quiesce(), in registration order (VM lock held); on a
+ * refusal, the ones quiesced are resumed and its error returned. */
+int vmc__sections_quiesce(struct vmc_vm *vm);
+/* Every quiesced section's resume(), in reverse order. */
+void vmc__sections_resume(struct vmc_vm *vm);
 /* Every section of a VM being destroyed. */
 void vmc__sections_free(struct vmc_vm *vm);
 
@@ -112,6 +118,10 @@ struct vmc__ram_list {
 int vmc__ram_collect(struct vmc_vm *vm, struct vmc__ram_list *l);
 /* -EBUSY unless the VM does not run and every vCPU is parked. */
 int vmc__snapshot_check_stopped(struct vmc_vm *vm);
+/* The start of an operation that needs a still VM (VM lock held): the
+ * stopped check, then every section quiesced.  0 or its error; on 0, the
+ * operation ends with vmc__sections_resume(). */
+int vmc__snapshot_begin(struct vmc_vm *vm);
 /* The VM's tracked snapshot stops being tracked (RAM was rewritten). */
 void vmc__snapshot_untrack(struct vmc_vm *vm);
 

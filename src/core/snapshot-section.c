@@ -20,6 +20,7 @@
  * the improvement: without it a third section refusing its blob would
  * leave the first two loaded and the VM half-restored.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -128,6 +129,59 @@ void vmc__devstate_free(struct vmc__devstate *ds)
 	free(ds->sec);
 	ds->sec = NULL;
 	ds->nr = 0;
+}
+
+/*
+ * Quiescing.  A section whose device has threads of its own (an I/O
+ * thread) stops them in quiesce(); every operation that needs a still VM
+ * quiesces all sections before it saves or loads the first and resumes
+ * them after the last, so no device work lands between one section's
+ * save and the RAM copy.  Quiescing goes in reverse registration order:
+ * a section registered before the one it leans on (virtio-blk's, before
+ * its transport's, so that it is saved first) finds that one already
+ * still.  Resuming goes in registration order.  The list is short:
+ * recursion is fine.
+ */
+static int quiesce_from(struct vmc_snapshot_section *s)
+{
+	int r;
+
+	if (!s)
+		return 0;
+	r = quiesce_from(s->next);
+	if (r < 0 || !s->ops.quiesce)
+		return r;
+	r = s->ops.quiesce(s->opaque);
+	if (r < 0) {
+		vmc__log(VMC_LOG_WARNING,
+			 "snapshot: section %s.%u cannot be quiesced: %d%s",
+			 s->name, s->instance, r,
+			 r == -EDEADLK ? " (called on its own I/O thread)"
+				       : "");
+		return r;
+	}
+	s->quiesced = true;
+	return 0;
+}
+
+void vmc__sections_resume(struct vmc_vm *vm)
+{
+	for (struct vmc_snapshot_section *s = vm->sections; s; s = s->next) {
+		if (!s->quiesced)
+			continue;
+		s->quiesced = false;
+		if (s->ops.resume)
+			s->ops.resume(s->opaque);
+	}
+}
+
+int vmc__sections_quiesce(struct vmc_vm *vm)
+{
+	int r = quiesce_from(vm->sections);
+
+	if (r < 0)
+		vmc__sections_resume(vm);
+	return r;
 }
 
 int vmc__devstate_save(struct vmc_vm *vm, struct vmc__devstate *ds)

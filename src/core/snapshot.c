@@ -100,6 +100,13 @@ int vmc__snapshot_check_stopped(struct vmc_vm *vm)
 	return 0;
 }
 
+int vmc__snapshot_begin(struct vmc_vm *vm)
+{
+	int r = vmc__snapshot_check_stopped(vm);
+
+	return r < 0 ? r : vmc__sections_quiesce(vm);
+}
+
 /* Copy @size bytes of @s's RAM into @copy: with a memfd, only the extents
  * that hold data (the rest reads as zeros in both). */
 static void ram_save(struct snap_ram *s, int fd)
@@ -319,7 +326,7 @@ out:
 VMC_EXPORT int vmc_snapshot_new(struct vmc_vm *vm, struct vmc_snapshot **ret)
 {
 	struct vmc_snapshot *snap;
-	bool taken;
+	bool taken, begun;
 	int r;
 
 	vmc_assert_return(vm && ret, -EINVAL);
@@ -330,7 +337,8 @@ VMC_EXPORT int vmc_snapshot_new(struct vmc_vm *vm, struct vmc_snapshot **ret)
 		return -ENOMEM;
 	snap->vm = vmc_vm_ref(vm);
 	taken = vmc__lock_acquire_if_needed(&vm->lock);
-	r = vmc__snapshot_check_stopped(vm);
+	r = vmc__snapshot_begin(vm);
+	begun = r == 0;
 	if (r == 0)
 		r = save_vcpus(snap);
 	if (r == 0)
@@ -343,6 +351,8 @@ VMC_EXPORT int vmc_snapshot_new(struct vmc_vm *vm, struct vmc_snapshot **ret)
 			vmc__snapshot_untrack_snap(vm->snapshot);
 		r = vmc__snapshot_track(snap);
 	}
+	if (begun)
+		vmc__sections_resume(vm);
 	vmc__lock_release_if(&vm->lock, taken);
 	if (r < 0) {
 		vmc_snapshot_free(snap);
@@ -417,13 +427,14 @@ VMC_EXPORT int vmc_snapshot_restore(struct vmc_vm *vm,
 {
 	const struct vmc_accel_ops *ops;
 	int64_t copied = 0;
-	bool taken;
+	bool taken, begun;
 	int r;
 
 	vmc_assert_return(vm && snap && snap->vm == vm, -EINVAL);
 	ops = vm->ops;
 	taken = vmc__lock_acquire_if_needed(&vm->lock);
-	r = vmc__snapshot_check_stopped(vm);
+	r = vmc__snapshot_begin(vm);
+	begun = r == 0;
 	if (r == 0)
 		r = check_layout(snap);
 	if (r == 0 && snap->nr_vcpus != vm->nr_vcpus)
@@ -476,6 +487,8 @@ VMC_EXPORT int vmc_snapshot_restore(struct vmc_vm *vm,
 		goto out;
 	r = copied > INT32_MAX ? INT32_MAX : (int)copied;
 out:
+	if (begun)
+		vmc__sections_resume(vm);
 	vmc__lock_release_if(&vm->lock, taken);
 	return r;
 }

@@ -960,11 +960,32 @@ static int blk_snap_check(void *opaque, const void *buf, size_t size,
 	return 0;
 }
 
+/*
+ * Quiesced after the transport (vmc-snapshot.h: reverse registration
+ * order), so no new request can start: wait for the ones in flight and
+ * publish them, so that no worker or io_uring writes guest RAM while a
+ * restore rewrites it, or after a snapshot copied it.
+ */
+static int blk_snap_quiesce(void *opaque)
+{
+	struct vmc_virtio_blk *blk = opaque;
+
+	if (!blk->vdev)
+		return 0;
+	if (blk->iothread)
+		vmc_virtio_io_lock(blk->vdev);
+	blk_drain(blk, true);
+	if (blk->iothread)
+		vmc_virtio_io_unlock(blk->vdev);
+	return 0;
+}
+
 static const struct vmc_snapshot_section_ops blk_snap_ops = {
 	.struct_size = sizeof(blk_snap_ops),
 	.save = blk_snap_save,
 	.check = blk_snap_check,
 	.load = blk_snap_check,
+	.quiesce = blk_snap_quiesce,
 };
 
 VMC_EXPORT int vmc_virtio_blk_new(const struct vmc_virtio_blk_config *config,

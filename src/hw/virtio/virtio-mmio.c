@@ -22,7 +22,12 @@
  * own handlers on the I/O thread, which sets @in_io while the model runs.
  * update_irq() with @in_io set and a line that needs the VM lock only
  * records @irq_pending; vmc_virtio_io_unlock() then takes the VM lock and
- * the mutex again (in that order) and sets the line.
+ * the mutex again (in that order) and sets the line.  Between the
+ * snapshot section's quiesce() and resume() the VM lock's holder owns the
+ * mutex (@quiesced): dev_lock() and vmc_virtio_io_lock() with the VM lock
+ * held then take nothing, and the I/O thread waits in its next
+ * vmc_virtio_io_lock().  The I/O thread's own path never reads
+ * @quiesced, so the kick path gains no lock or atomic.
  *
  * End of life, as vmc-memory.h describes it: vmc_virtio_free() detaches
  * the callbacks, removes the ioeventfds and the notifier handlers; the
@@ -116,6 +121,9 @@ struct vmc_virtio {
 	bool irq_any_thread;
 	pthread_mutex_t lock;
 	bool in_io, irq_pending;
+	/* @lock is held by the VM lock's holder, between the section's
+	 * quiesce() and resume(); read and written under the VM lock. */
+	bool quiesced;
 
 	/* vmc_virtio_get_stats(), read from any thread. */
 	_Atomic uint64_t st_notifies, st_trapped, st_interrupts;
@@ -154,15 +162,16 @@ const char *vmc__virtio_name(const struct vmc_virtio *dev)
 }
 
 /* The one place that drives the interrupt output. */
+/* The device mutex, with the VM lock held: already ours if quiesced. */
 static void dev_lock(struct vmc_virtio *dev)
 {
-	if (dev->iothread)
+	if (dev->iothread && !dev->quiesced)
 		pthread_mutex_lock(&dev->lock);
 }
 
 static void dev_unlock(struct vmc_virtio *dev)
 {
-	if (dev->iothread)
+	if (dev->iothread && !dev->quiesced)
 		pthread_mutex_unlock(&dev->lock);
 }
 
@@ -824,11 +833,54 @@ out:
 	return r;
 }
 
+/*
+ * A still device for a whole snapshot or restore (vmc-snapshot.h):
+ * the device mutex, held from here to resume() by the VM lock's holder.
+ * Every piece of work on the I/O thread that touches the device or guest
+ * RAM for it (kicks, backend input, completions) runs under that mutex,
+ * so none runs between the sections' save and the RAM copy.  Lock order
+ * is the usual one (VM lock, then device mutex), and the I/O thread
+ * never waits for anything while it holds the mutex (interrupt changes
+ * that need the VM lock are deferred until it has let go), so this
+ * cannot deadlock; an I/O thread shared with other devices or VMs waits
+ * only for as long as the operation lasts.  On the I/O thread itself the
+ * mutex may be its own already: refuse.
+ */
+static int mmio_quiesce(void *opaque)
+{
+	struct vmc_virtio *dev = opaque;
+
+	if (!dev->iothread)
+		return 0;
+	if (vmc_iothread_is_current(dev->iothread)) {
+		vmc_log(VMC_LOG_ERR,
+			"%s: cannot hold the device still from its own I/O "
+			"thread",
+			dev->name);
+		return -EDEADLK;
+	}
+	pthread_mutex_lock(&dev->lock);
+	dev->quiesced = true;
+	return 0;
+}
+
+static void mmio_resume(void *opaque)
+{
+	struct vmc_virtio *dev = opaque;
+
+	if (!dev->iothread || !dev->quiesced)
+		return;
+	dev->quiesced = false;
+	pthread_mutex_unlock(&dev->lock);
+}
+
 static const struct vmc_snapshot_section_ops mmio_snap_ops = {
 	.struct_size = sizeof(mmio_snap_ops),
 	.save = mmio_snap_save,
 	.check = mmio_snap_check,
 	.load = mmio_snap_load,
+	.quiesce = mmio_quiesce,
+	.resume = mmio_resume,
 };
 
 VMC_EXPORT void vmc_virtio_config_init(struct vmc_virtio_config *c)
@@ -1014,8 +1066,15 @@ VMC_EXPORT void vmc_virtio_io_lock(struct vmc_virtio *dev)
 		vmc_vm_lock(dev->vm);
 		return;
 	}
+	if (vmc_vm_lock_held(dev->vm)) {
+		/* Quiesced: the mutex is already this thread's. */
+		if (!dev->quiesced)
+			pthread_mutex_lock(&dev->lock);
+		dev->in_io = false;
+		return;
+	}
 	pthread_mutex_lock(&dev->lock);
-	dev->in_io = !vmc_vm_lock_held(dev->vm);
+	dev->in_io = true;
 }
 
 VMC_EXPORT void vmc_virtio_io_unlock(struct vmc_virtio *dev)
@@ -1028,6 +1087,10 @@ VMC_EXPORT void vmc_virtio_io_unlock(struct vmc_virtio *dev)
 		vmc_vm_unlock(dev->vm);
 		return;
 	}
+	/* Without @in_io the caller holds the VM lock: @quiesced is safe
+	 * to read (the I/O thread's path does not look at it). */
+	if (!dev->in_io && dev->quiesced)
+		return;
 	dev->in_io = false;
 	pending = dev->irq_pending;
 	pthread_mutex_unlock(&dev->lock);
