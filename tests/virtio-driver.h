@@ -272,6 +272,13 @@ static void kick(unsigned int qi)
 static void drv_init(bool legacy, uint64_t features, unsigned int nq,
 		     unsigned int num)
 {
+	/*
+	 * The device stops, and what its I/O thread had started before
+	 * (a transmit reads guest memory without the device lock) ends,
+	 * before the driver clears its memory.
+	 */
+	wr(R_STATUS, 0);
+	run_loop();
 	memset(ram_host, 0, RAM_SIZE);
 	wr(R_STATUS, 0);
 	ASSERT_EQ(rd(R_STATUS), 0);
