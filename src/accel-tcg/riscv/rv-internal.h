@@ -78,7 +78,11 @@
  * log entry and clears them); a page whose bitmap empties leaves the set,
  * and its write TLB entries turn fast again at their next store.  Thus a
  * store is seen by every hart's next block lookup, which is stronger than
- * what fence.i requires (fence.i only ends the block).  One window
+ * what fence.i requires (fence.i only ends the block); the storing hart
+ * also ends its running block right after such a store (STOP_CODE), and
+ * turns its own write entries slow before it runs the first block of a
+ * page new to the set, so it sees its own stores to code at its very next
+ * instruction, wherever blocks or budgets end.  One window
  * remains and is allowed by the ISA's fence.i rules: a block already
  * executing on hart A when B first translates a page may still store to
  * that page with A's old fast entry; such a store is observed only if A's
@@ -178,6 +182,17 @@ _Static_assert(sizeof(struct rv_tlbe) == 64, "a TLB entry is 64 bytes");
 #define KICK_INVAL 8u  /* code pages invalidated: drop blocks */
 #define KICK_TLB 16u   /* memory map changed: flush TLB and blocks */
 #define KICK_DEBUG 32u /* watchpoint hit */
+
+/* Why an access ends its block (h->watch_stop): a watchpoint fired, so
+ * vmc__rv_run() returns VMC__RV_EXIT_DEBUG right after it; or the access
+ * overwrote code that some cached block was decoded from (maybe the rest
+ * of the running one), so execution goes on at the next instruction,
+ * fetched afresh after the blocks are dropped.  A hart thus sees its own
+ * stores to code at the very next instruction, whatever the block
+ * boundaries and budgets are: state never depends on where a budget split
+ * the run. */
+#define STOP_WATCH 1u
+#define STOP_CODE 2u
 
 /* Block flags (part of the key). */
 #define BLK_SINGLE 1u /* one instruction, no chaining */
@@ -339,7 +354,8 @@ struct vmc__rv_hart {
 	unsigned nwatch;
 	bool single_step;
 	bool watch_hit;
-	bool watch_stop; /* end the block after this access */
+	/* End the block after this access (STOP_*, both may be set). */
+	uint8_t watch_stop;
 	bool watch_hit_write;
 	uint64_t watch_hit_addr;
 	/* Sdtrig: the triggers, tselect, and the armed ones by kind. */

@@ -159,6 +159,14 @@ block_miss(struct vmc__rv_hart *h, uint64_t ppage, const uint8_t *host,
 	/* Put the page in the code set before reading it, so that other
 	 * harts' stores to it take the slow path from their next block on. */
 	rv_codeset_add(h, ppage);
+	/* And this hart's own write entries for it turn slow now, not at its
+	 * next block boundary: the block about to run may store into itself
+	 * through an entry filled while the page held no code (STOP_CODE). */
+	if (atomic_load_explicit(&h->kick, memory_order_relaxed) & KICK_CODE) {
+		atomic_fetch_and_explicit(&h->kick, ~(uint32_t)KICK_CODE,
+					  memory_order_relaxed);
+		rv_tlb_slow_code_pages(h);
+	}
 	for (;;) {
 		/* Decode from a copy, mark the granules decoded, then check
 		 * that the copy still matches: a store to them that the
@@ -375,8 +383,15 @@ int vmc__rv_run(struct vmc__rv_hart *h, uint64_t max_insns,
 				i = NULL;
 				goto trap;
 			}
+			if (r == RV_JIT_WATCH &&
+			    !(h->watch_stop & STOP_WATCH)) {
+				/* Only cached code overwritten: go on at
+				 * h->pc, after the access. */
+				h->watch_stop = 0;
+				continue;
+			}
 			if (r == RV_JIT_WATCH) {
-				h->watch_stop = false;
+				h->watch_stop = 0;
 				atomic_fetch_and_explicit(&h->kick,
 							  ~(uint32_t)KICK_DEBUG,
 							  memory_order_relaxed);
@@ -1040,14 +1055,19 @@ int vmc__rv_run(struct vmc__rv_hart *h, uint64_t max_insns,
 		continue;
 
 	watch_stop:
-		/* A watchpoint fired: stop right after the access. */
-		h->watch_stop = false;
-		atomic_fetch_and_explicit(&h->kick, ~(uint32_t)KICK_DEBUG,
-					  memory_order_relaxed);
-		/* Counted like an exception, plus the access that completed. */
+		/* A watchpoint fired, or the access overwrote cached code
+		 * (STOP_*): the block ends right after the access, counted
+		 * like an exception, plus the access that completed. */
 		SYNC_RETIRED();
 		h->retired += i->idx + 1;
 		h->pc = PC_OF(i) + i->len;
+		if (!(h->watch_stop & STOP_WATCH)) {
+			h->watch_stop = 0;
+			goto exit_done;
+		}
+		h->watch_stop = 0;
+		atomic_fetch_and_explicit(&h->kick, ~(uint32_t)KICK_DEBUG,
+					  memory_order_relaxed);
 		reason = VMC__RV_EXIT_DEBUG;
 		goto out;
 

@@ -15,7 +15,7 @@
 enum {
 	RV_JIT_OUT = 0,	  /* h->pc and h->retired are up to date */
 	RV_JIT_EXC = 1,	  /* trap h->exc_* at h->pc, h->retired before it */
-	RV_JIT_WATCH = 2, /* a watchpoint fired; pc and retired past it */
+	RV_JIT_WATCH = 2, /* h->watch_stop: pc, retired past the access */
 	/* Interpret slot h->jit_slot of block h->jit_from (an op the
 	 * translator leaves to the interpreter), h->retired at the block's
 	 * start: the same decoded slot, as if the block had been interpreted

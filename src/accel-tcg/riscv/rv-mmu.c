@@ -425,6 +425,9 @@ static void code_written(struct vmc__rv_hart *h, struct rv_tlbe *e, uint64_t pa,
 				rv_kick(sh->harts[i], KICK_INVAL);
 		}
 		pthread_mutex_unlock(&sh->lock);
+		/* The running block may hold the bytes just written: the next
+		 * instruction comes from a fresh lookup. */
+		h->watch_stop |= STOP_CODE;
 		if (!empty)
 			return;
 	}
@@ -610,7 +613,7 @@ static void watch_check(struct vmc__rv_hart *h, uint64_t va, unsigned size,
 		if (va < w->addr + w->len && w->addr < va + size &&
 		    (write ? w->w : w->r)) {
 			h->watch_hit = true;
-			h->watch_stop = true;
+			h->watch_stop |= STOP_WATCH;
 			h->watch_hit_addr = va;
 			h->watch_hit_write = write;
 			rv_kick(h, KICK_DEBUG);

@@ -123,6 +123,24 @@ loop_body:
 	bne a0, t0, fail
 6:	addi s1, s1, 1
 	blt s1, s2, 4b
+	/* 10: without fence.i, a store to the running block's next
+	 * instruction is seen by that instruction (a hart sees its own
+	 * stores to code at once, wherever blocks end), also in the first
+	 * block of a page that a fast store entry reached before the page
+	 * held code; and again on a second pass, from the cache. */
+	li gp, 10
+	la t0, fresh_data
+	sd zero, 0(t0)
+	li s1, 1
+	li s2, 3
+7:	slli t1, s1, 20
+	li t0, LI_A0(0)
+	or t1, t1, t0
+	la t0, fresh_fn_2
+	call fresh_fn
+	CHECK_REG(a0, s1)
+	addi s1, s1, 1
+	blt s1, s2, 7b
 	PASS
 
 	.align 4
@@ -153,3 +171,16 @@ c_fn_2:
 	c.addi a0, 2
 	c.jr ra
 	.option pop
+
+	/* A page of its own, first written as data, then run. */
+	.align 12
+	.option push
+	.option norvc
+fresh_fn:
+	sw t1, 0(t0)
+fresh_fn_2:
+	addi a0, x0, 0
+	ret
+	.option pop
+	.align 3
+fresh_data: .dword 0
