@@ -186,6 +186,7 @@ static int jf_setup(struct jf_side *s, int jit, const uint8_t *code,
 				},
 			.jit = jit,
 			.jit_code_size = jf_code_size,
+			.jit_hot = 1, /* every block translated at once */
 		};
 
 		if (vmc__rv_hart_new(&cfg, &s->h) < 0)

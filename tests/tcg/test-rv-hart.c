@@ -54,6 +54,7 @@ static struct vmc__rv_hart *new_hart(struct vmc__rv_shared *sh, uint64_t id)
 			.io_write = io_write},
 		.shared = sh,
 		.jit = hart_jit,
+		.jit_hot = 1,
 	};
 	struct vmc__rv_hart *h = NULL;
 
@@ -649,7 +650,9 @@ static void test_code_buffer_full(void)
 		ASSERT_OK(vmc__rv_hart_new(&cfg, &h[i]));
 		vmc__rv_hart_reset(h[i], RAM);
 	}
-	for (int round = 0; round < 3; round++) {
+	/* A block is translated on its fourth run (RV_JIT_HOT): eight
+	 * rounds translate all of them and run the translations. */
+	for (int round = 0; round < 8; round++) {
 		for (int i = 0; i < 2; i++) {
 			int r;
 

@@ -844,6 +844,7 @@ int vmc__rv_hart_new(const struct vmc__rv_config *cfg,
 		return -ENOSPC;
 	}
 	h->jit_on = rv_jit_wanted(cfg->jit);
+	h->jit_hot = cfg->jit_hot ? cfg->jit_hot : rv_jit_hot_default();
 	/* The code buffer comes with the first hart that translates; a
 	 * hart goes on interpreting without one. */
 	if (h->jit_on && !sh->jit &&

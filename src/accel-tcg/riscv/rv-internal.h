@@ -218,11 +218,27 @@ struct rv_block {
 	struct rv_block *link[2]; /* chained successors: taken, not taken */
 	const void *loop_h; /* first slot's handler when a loop re-enters */
 	const void *jit;    /* translated code's entry (rv-jit.c), or NULL */
+	/* Runs through the dispatcher left before translation is tried (0:
+	 * tried, or never to be).  While not 0 the block is not chained,
+	 * not in the jump cache and its loop leaves through the
+	 * dispatcher, so every run counts. */
+	uint32_t cold;
 	struct rv_jit_in *jit_in; /* jumps patched to enter it (rv-jit.c) */
 	/* Blocks are 64-byte aligned and slots 32 bytes: no slot straddles
 	 * two cache lines. */
 	_Alignas(32) struct rv_insn insns[];
 };
+
+/*
+ * A block is translated on its RV_JIT_HOT-th run by default (h->jit_hot),
+ * not its first: code that
+ * runs a few times (boot, start-up, a firmware's one-off paths) is cheaper
+ * to interpret than to translate, and a hart stalls the shortest time on
+ * code it meets the first time (firmware with a window between two
+ * stores that another hart polls, such as OpenSBI 1.1's hart start, is
+ * not widened by a translation in the middle).
+ */
+#define RV_JIT_HOT 4
 
 struct rv_cpage {
 	uint64_t ppage;
@@ -366,6 +382,7 @@ struct vmc__rv_hart {
 
 	/* The translator (rv-jit.c). */
 	bool jit_on;		   /* translate this hart's blocks */
+	unsigned jit_hot;	   /* on their jit_hot-th run */
 	bool jit_flushed;	   /* rv_jit_compile() dropped every block */
 	uint64_t jit_limit;	   /* retired count translated code stops at */
 	struct rv_block *jit_from; /* the block of a chainable exit */

@@ -210,10 +210,9 @@ block_miss(struct vmc__rv_hart *h, uint64_t ppage, const uint8_t *host,
 		}
 		return &oneoff->b;
 	}
-	/* Host code for it, before it is in the cache (a full code buffer
-	 * may flush every block). */
+	/* Host code for it once it is hot (the dispatch loop counts). */
 	if (h->jit_on && !flags)
-		rv_jit_compile(h, b, d);
+		b->cold = h->jit_hot;
 	if (!rv_block_insert(h, b)) {
 		*reason = VMC__RV_EXIT_FATAL;
 		return NULL;
@@ -364,13 +363,26 @@ int vmc__rv_run(struct vmc__rv_hart *h, uint64_t max_insns,
 			flags |= BLK_SINGLE;
 			goto again;
 		}
+		if (unlikely(b->cold) && --b->cold == 0) {
+			/* Hot: host code for it.  A full code buffer may
+			 * have dropped every block, this one included. */
+			rv_jit_compile(h, b, &dispatch);
+			if (unlikely(h->jit_flushed)) {
+				h->jit_flushed = false;
+				prev = NULL;
+				jit_exit = 0;
+				continue;
+			}
+		}
 		/* Interpreted blocks chain only to interpreted ones, so
-		 * translated code runs wherever there is some. */
-		if (prev && !b->jit && !((prev->vpc ^ b->vpc) & RV_PAGE_MASK) &&
+		 * translated code runs wherever there is some; blocks not
+		 * yet hot are entered only from here. */
+		if (prev && !b->jit && !b->cold &&
+		    !((prev->vpc ^ b->vpc) & RV_PAGE_MASK) &&
 		    !((prev->flags | b->flags) & BLK_SINGLE))
 			prev->link[prev_slot] = b;
 		prev = NULL;
-		if (!b->flags && b != &oneoff.b)
+		if (!b->flags && b != &oneoff.b && !b->cold)
 			rv_jc_remember(h, b);
 		if (b->jit) {
 			uintptr_t r;
@@ -665,7 +677,7 @@ int vmc__rv_run(struct vmc__rv_hart *h, uint64_t max_insns,
 	do {                                                                   \
 		if (cond) {                                                    \
 			left -= b->n;                                          \
-			if (likely(b->n <= left) &&                            \
+			if (likely(b->n <= left) && likely(!b->cold) &&        \
 			    likely(!atomic_load_explicit(                      \
 				    &h->kick, memory_order_relaxed))) {        \
 				i = b->insns;                                  \

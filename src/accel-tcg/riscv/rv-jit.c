@@ -108,6 +108,18 @@ struct rv_jit_buf {
 	_Atomic bool want_flush;
 };
 
+unsigned rv_jit_hot_default(void)
+{
+	const char *e = getenv("VMC_TCG_JIT_HOT");
+	unsigned long n;
+	char *end;
+
+	if (!e || !*e)
+		return RV_JIT_HOT;
+	n = strtoul(e, &end, 10);
+	return *end || n < 1 || n > 1000000 ? RV_JIT_HOT : (unsigned)n;
+}
+
 bool rv_jit_wanted(int cfg_jit)
 {
 	const char *e;
@@ -2337,10 +2349,12 @@ int rv_jit_compile(struct vmc__rv_hart *h, struct rv_block *b,
 	pthread_mutex_lock(&h->shared->lock);
 	if (h->shared->nharts == 1) {
 		pthread_mutex_unlock(&h->shared->lock);
+		/* b goes with the others; its pc is decoded again and
+		 * becomes hot again. */
 		vmc__rv_hart_flush_blocks(h);
 		rv_jit_buf_reset(buf);
 		h->jit_flushed = true;
-		return rv_jit_compile(h, b, d);
+		return r;
 	}
 	pthread_mutex_unlock(&h->shared->lock);
 	atomic_store(&buf->want_flush, true);

@@ -27,6 +27,9 @@ enum {
  * the config's VMC__RV_JIT_* and the VMC_TCG_JIT environment variable
  * ("0" or "1") overrides the default. */
 bool rv_jit_wanted(int cfg_jit);
+/* The run on which a block is translated: VMC_TCG_JIT_HOT=N (N >= 1) or
+ * RV_JIT_HOT. */
+unsigned rv_jit_hot_default(void);
 
 /* The shared code buffer: made with the first translating hart, freed
  * with the shared object; emptied only with every hart's blocks
@@ -36,11 +39,12 @@ int rv_jit_buf_new(size_t size, struct rv_jit_buf **ret);
 void rv_jit_buf_free(struct rv_jit_buf *buf);
 void rv_jit_buf_reset(struct rv_jit_buf *buf);
 
-/* Translate b (a block of the interpreter's form, not yet inserted) for
+/* Translate b (a block of the interpreter's form, in h's cache, hot) for
  * hart h: 0 and b->jit set, -ENOTSUP (the block stays interpreted), or
- * -ENOSPC when the code buffer is full (then, with one hart, the caller's
- * blocks are flushed here and h->jit_flushed set; with more, a full flush
- * is requested from the glue: vmc__rv_jit_take_flush_request()). */
+ * -ENOSPC when the code buffer is full (then, with one hart, every block
+ * of h, b included, is flushed here and h->jit_flushed set; with more, a
+ * full flush is requested from the glue:
+ * vmc__rv_jit_take_flush_request()). */
 int rv_jit_compile(struct vmc__rv_hart *h, struct rv_block *b,
 		   const struct rv_dispatch *d);
 

@@ -241,6 +241,7 @@ struct rv_block *rv_translate(struct vmc__rv_hart *h, uint64_t vpc,
 	b->loop_h = NULL;
 	b->jit = NULL;
 	b->jit_in = NULL;
+	b->cold = 0;
 	while (count < max && off + 2 <= RV_PAGE_SIZE) {
 		uint16_t lo;
 		uint32_t raw;
@@ -322,6 +323,7 @@ int rv_translate_straddle(struct vmc__rv_hart *h, uint64_t vpc,
 	o->b.len = 4;
 	o->b.link[0] = o->b.link[1] = &rv_no_link;
 	o->b.jit = NULL;
+	o->b.cold = 0;
 	o->b.jit_in = NULL;
 	prepare(&o->b.insns[0], &dec, vpc, 0, d);
 	o->b.insns[1] = (struct rv_insn){

@@ -122,6 +122,10 @@ struct vmc__rv_config {
 	/* Bytes of the code buffer the VM's first translating hart makes
 	 * (0: 64 MiB); tests make it small to fill it. */
 	size_t jit_code_size;
+	/* Translate a block on its jit_hot-th run (0: VMC_TCG_JIT_HOT from
+	 * the environment, else RV_JIT_HOT); 1 translates on the first run,
+	 * as the translator's differential tests want. */
+	unsigned jit_hot;
 };
 
 /* vmc__rv_config.jit: by default blocks are translated to host code on
