@@ -63,9 +63,10 @@
  *           at their stubs).  Chains never cross a page, as the
  *           interpreter's, so a remapped page is never entered through a
  *           stale chain.  An indirect jump or a direct one out of the page
- *           stores the pc and asks jit_lookup() (the jump cache, checked
- *           against the fetch TLB like the interpreter's JC_ENTER) for the
- *           block to jump to, or returns to the loop.
+ *           stores the pc and looks it up inline in the jump cache
+ *           (exit_lookup(): checked against the fetch TLB like the
+ *           interpreter's JC_ENTER) for the block to jump to, or returns
+ *           to the loop.
  * Exceptions are precise: a faulting access leaves with every guest
  * register written back, pc at the instruction and h->retired counting
  * the instructions before it.  h->retired is the count at the block's
@@ -526,29 +527,6 @@ static struct jit_ret jit_fp_slow(struct vmc__rv_hart *h,
 	return (struct jit_ret){h->x[i->rd], st};
 }
 
-/*
- * An indirect jump, or a direct one out of the page, went to h->pc: the
- * translated block the jump cache holds for it when the fetch TLB still
- * maps the pc to that block's physical pc (as the interpreter's
- * JC_ENTER), or NULL to go back to the loop.  The block's entry checks
- * the kick and the budget.
- */
-static const void *jit_lookup(struct vmc__rv_hart *h)
-{
-	uint64_t t = h->pc;
-	unsigned k = rv_jc_hash(t);
-	const struct rv_tlbe *e =
-		&h->itlb[(t >> RV_PAGE_SHIFT) & (TLB_SIZE - 1)];
-	const struct rv_block *b = h->jc_blk[k];
-
-	if (h->jc_tag[k] != (t | 1) ||
-	    (e->tag[ACC_X] & ~TLB_SLOW) != (t & RV_PAGE_MASK) ||
-	    (e->flags & (TLBF_IO | TLBF_PMPCHK)) ||
-	    (e->ppage | (t & ~RV_PAGE_MASK)) != b->ppc)
-		return NULL;
-	return b->jit;
-}
-
 /* The kinds of op the translator knows. */
 enum { K_STOP, K_INLINE, K_CALL, K_NOP };
 
@@ -886,20 +864,70 @@ static void count_insns(struct jc *c, unsigned count)
 			(int32_t)count - (int32_t)c->bias);
 }
 
-/* Go on at h->pc (stored, and counted) through the jump cache, or leave
- * to the loop. */
+/*
+ * Go on at h->pc (stored, and counted; also in rax) through the jump
+ * cache, or leave to the loop: the lookup inline, so an indirect jump
+ * costs no call and each site has its own indirect jmp for the host's
+ * predictor.  Every guest register has been written back, so the
+ * caller-saved registers are scratch.  The entry is checked as the
+ * interpreter's JC_ENTER checks it: its tag, then the fetch
+ * TLB of the regime in force (h->itlb) mapping the pc's page, not I/O
+ * nor checked by PMP access by access, to the block's physical pc.  A
+ * dropped block leaves the cache (rv_block_drop(), a flush clears it),
+ * and the entered block checks the kick and the budget first.
+ */
 static void exit_lookup(struct jc *c)
 {
 	struct jx *j = &c->j;
+	uint8_t *miss[5];
+	unsigned n = 0;
 
-	jx_mov(j, RDI, RBP);
-	jx_call(j, (const void *)jit_lookup);
+	/* rcx = rv_jc_hash(pc) * 8; is jc_tag[] pc | 1? */
+	jx_mov32(j, RCX, RAX);
+	jx_alui(j, false, ALU_AND, RCX, ((1 << JC_BITS) - 1) << 1);
+	jx_shi(j, false, SH_SHL, RCX, 2);
+	jx_mov(j, RDX, RAX);
+	jx_alui(j, true, ALU_OR, RDX, 1);
+	jx_memx(j, true, 0x3b, RDX, RBP, RCX, OFF(jc_tag), false); /* cmp */
+	miss[n++] = jx_jcc_fwd(j, CC_NE);
+	jx_memx(j, true, 0x8b, RSI, RBP, RCX, OFF(jc_blk), false); /* b */
+	/* rdx = the fetch TLB entry of the pc's page. */
+	_Static_assert(sizeof(struct rv_tlbe) == 64 && RV_PAGE_SHIFT == 12,
+		       "the TLB index below");
+	jx_mov32(j, RDX, RAX);
+	jx_shi(j, false, SH_SHR, RDX, RV_PAGE_SHIFT - 6);
+	jx_alui(j, false, ALU_AND, RDX, (int32_t)((TLB_SIZE - 1) << 6));
+	jx_mem(j, true, 0x03, RDX, RBP, OFF(itlb), false); /* add */
+	jx_mem(j, true, 0x8b, RDI, RDX,
+	       (int32_t)(offsetof(struct rv_tlbe, tag) + 8 * ACC_X), false);
+	jx_alui(j, true, ALU_AND, RDI, (int32_t)~TLB_SLOW);
+	jx_mov(j, RCX, RAX);
+	jx_alui(j, true, ALU_AND, RCX, (int32_t)RV_PAGE_MASK);
+	jx_alu(j, true, ALU_CMP, RDI, RCX);
+	miss[n++] = jx_jcc_fwd(j, CC_NE);
+	jx_mem(j, false, 0x8b, RCX, RDX,
+	       (int32_t)offsetof(struct rv_tlbe, flags), false);
+	jx_alui(j, false, ALU_AND, RCX, (int32_t)(TLBF_IO | TLBF_PMPCHK));
+	miss[n++] = jx_jcc_fwd(j, CC_NE);
+	jx_mov32(j, RDI, RAX);
+	jx_alui(j, false, ALU_AND, RDI, (int32_t)~RV_PAGE_MASK);
+	jx_mem(j, true, 0x0b, RDI, RDX,
+	       (int32_t)offsetof(struct rv_tlbe, ppage), false); /* or */
+	jx_mem(j, true, 0x3b, RDI, RSI, (int32_t)offsetof(struct rv_block, ppc),
+	       false); /* cmp */
+	miss[n++] = jx_jcc_fwd(j, CC_NE);
+	jx_mem(j, true, 0x8b, RAX, RSI, (int32_t)offsetof(struct rv_block, jit),
+	       false);
 	jx_rr(j, true, 0x85, RAX, RAX);
 	jx_jcc_to(j, CC_E, c->epilogue); /* rax is RV_JIT_OUT */
 	if (jx_room(j, 2)) {
 		jx_b(j, 0xff); /* jmp rax */
 		jx_b(j, 0xe0);
 	}
+	for (unsigned k = 0; k < n; k++)
+		jx_patch_here(j, miss[k]);
+	jx_movi(j, RAX, RV_JIT_OUT);
+	jx_jmp_to(j, c->epilogue);
 }
 
 /* Leave to the loop with pc, count more instructions retired, and code. */
