@@ -99,6 +99,10 @@
 /* Offsets in the hart (rbp). */
 #define OFF_X(r) ((int32_t)(offsetof(struct vmc__rv_hart, x) + 8 * (r)))
 #define OFF(f) ((int32_t)offsetof(struct vmc__rv_hart, f))
+/* Field f of the jump cache's entry at rbp + rcx. */
+#define JCE(f)                                                                 \
+	((int32_t)(offsetof(struct vmc__rv_hart, jc) +                         \
+		   offsetof(struct rv_jce, f)))
 /* Room a block may need at most: more than 64 slots at their largest. */
 #define JIT_BLOCK_ROOM (96u << 10)
 
@@ -144,15 +148,15 @@ static void emit_lookup(struct jx *j)
 	uint8_t *miss[4];
 	unsigned n = 0;
 
-	/* rcx = rv_jc_hash(pc) * 8; is jc_tag[] pc | 1? */
+	/* rcx = rv_jc_hash(pc) * 32, the entry's offset; is its tag pc | 1? */
+	_Static_assert(sizeof(struct rv_jce) == 32, "the entry's offset");
 	jx_mov32(j, RCX, RAX);
 	jx_alui(j, false, ALU_AND, RCX, ((1 << JC_BITS) - 1) << 1);
-	jx_shi(j, false, SH_SHL, RCX, 2);
+	jx_shi(j, false, SH_SHL, RCX, 4);
 	jx_mov(j, RDX, RAX);
 	jx_alui(j, true, ALU_OR, RDX, 1);
-	jx_memx(j, true, 0x3b, RDX, RBP, RCX, OFF(jc_tag), false); /* cmp */
+	jx_memx(j, true, 0x3b, RDX, RBP, RCX, JCE(tag), false); /* cmp */
 	miss[n++] = jx_jcc_fwd(j, CC_NE);
-	jx_memx(j, true, 0x8b, RSI, RBP, RCX, OFF(jc_blk), false); /* b */
 	/* rdx = the fetch TLB entry of the pc's page. */
 	_Static_assert(sizeof(struct rv_tlbe) == 64 && RV_PAGE_SHIFT == 12,
 		       "the TLB index below");
@@ -163,23 +167,21 @@ static void emit_lookup(struct jx *j)
 	jx_mem(j, true, 0x8b, RDI, RDX,
 	       (int32_t)(offsetof(struct rv_tlbe, tag) + 8 * ACC_X), false);
 	jx_alui(j, true, ALU_AND, RDI, (int32_t)~TLB_SLOW);
-	jx_mov(j, RCX, RAX);
-	jx_alui(j, true, ALU_AND, RCX, (int32_t)RV_PAGE_MASK);
-	jx_alu(j, true, ALU_CMP, RDI, RCX);
+	jx_mov(j, RSI, RAX);
+	jx_alui(j, true, ALU_AND, RSI, (int32_t)RV_PAGE_MASK);
+	jx_alu(j, true, ALU_CMP, RDI, RSI);
 	miss[n++] = jx_jcc_fwd(j, CC_NE);
-	jx_mem(j, false, 0x8b, RCX, RDX,
+	jx_mem(j, false, 0x8b, RSI, RDX,
 	       (int32_t)offsetof(struct rv_tlbe, flags), false);
-	jx_alui(j, false, ALU_AND, RCX, (int32_t)(TLBF_IO | TLBF_PMPCHK));
+	jx_alui(j, false, ALU_AND, RSI, (int32_t)(TLBF_IO | TLBF_PMPCHK));
 	miss[n++] = jx_jcc_fwd(j, CC_NE);
 	jx_mov32(j, RDI, RAX);
 	jx_alui(j, false, ALU_AND, RDI, (int32_t)~RV_PAGE_MASK);
 	jx_mem(j, true, 0x0b, RDI, RDX,
 	       (int32_t)offsetof(struct rv_tlbe, ppage), false); /* or */
-	jx_mem(j, true, 0x3b, RDI, RSI, (int32_t)offsetof(struct rv_block, ppc),
-	       false); /* cmp */
+	jx_memx(j, true, 0x3b, RDI, RBP, RCX, JCE(ppc), false);	 /* cmp */
 	miss[n++] = jx_jcc_fwd(j, CC_NE);
-	jx_mem(j, true, 0x8b, RAX, RSI, (int32_t)offsetof(struct rv_block, jit),
-	       false);
+	jx_memx(j, true, 0x8b, RAX, RBP, RCX, JCE(jit), false);
 	jx_b(j, 0xc3); /* ret */
 	for (unsigned k = 0; k < n; k++)
 		jx_patch_here(j, miss[k]);
