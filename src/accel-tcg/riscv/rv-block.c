@@ -69,8 +69,8 @@ static void rv_block_drop(struct vmc__rv_hart *h, struct rv_block *b)
 {
 	struct rv_block **hp = &h->blk_hash[rv_blk_hash(b->vpc)];
 
-	if (h->jc_blk[rv_jc_hash(b->vpc)] == b)
-		h->jc_tag[rv_jc_hash(b->vpc)] = 0;
+	if (h->jc[rv_jc_hash(b->vpc)].blk == b)
+		h->jc[rv_jc_hash(b->vpc)].tag = 0;
 	for (; *hp && *hp != b; hp = &(*hp)->hnext)
 		;
 	if (*hp)
@@ -132,7 +132,7 @@ void vmc__rv_hart_flush_blocks(struct vmc__rv_hart *h)
 		h->cpage_hash[i] = NULL;
 	}
 	memset(h->blk_hash, 0, sizeof(h->blk_hash));
-	memset(h->jc_tag, 0, sizeof(h->jc_tag));
+	memset(h->jc, 0, sizeof(h->jc));
 	h->nblocks = 0;
 }
 

@@ -100,8 +100,12 @@ static inline struct rv_block *rv_block_find(struct vmc__rv_hart *h,
 /* Remember b as the block at its pc for jalr and taken side branches. */
 static inline void rv_jc_remember(struct vmc__rv_hart *h, struct rv_block *b)
 {
-	h->jc_tag[rv_jc_hash(b->vpc)] = b->vpc | 1;
-	h->jc_blk[rv_jc_hash(b->vpc)] = b;
+	struct rv_jce *e = &h->jc[rv_jc_hash(b->vpc)];
+
+	e->tag = b->vpc | 1;
+	e->blk = b;
+	e->ppc = b->ppc;
+	e->jit = b->jit;
 }
 
 /* Insert a block built by rv_translate(): true, or false (and b freed)

@@ -296,6 +296,16 @@ struct vmc__rv_shared {
 	struct rv_jit_buf *jit; /* the translator's code (rv-jit.c), or NULL */
 };
 
+/* An entry of the jump cache: tag is the block's vpc | 1, or 0 when the
+ * entry is empty; ppc and jit are the block's, copied so that translated
+ * code's lookup (rv-jit.c) reads one entry and not the block. */
+struct rv_jce {
+	uint64_t tag;
+	struct rv_block *blk;
+	uint64_t ppc;
+	const void *jit;
+};
+
 struct vmc__rv_hart {
 	/* Hot state first. */
 	uint64_t x[33]; /* x[32] is the sink for writes to x0 */
@@ -356,9 +366,8 @@ struct vmc__rv_hart {
 
 	struct rv_block *blk_hash[1u << BLK_HASH_BITS];
 	/* Jump cache: the last block looked up at each hash of its pc, for
-	 * jalr; jc_tag is the block's vpc | 1, or 0 when the slot is empty. */
-	uint64_t jc_tag[1u << JC_BITS];
-	struct rv_block *jc_blk[1u << JC_BITS];
+	 * jalr and taken side branches. */
+	struct rv_jce jc[1u << JC_BITS];
 	struct rv_cpage *cpage_hash[1u << CPAGE_HASH_BITS];
 	size_t nblocks;
 

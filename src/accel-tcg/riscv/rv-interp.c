@@ -645,14 +645,13 @@ int vmc__rv_run(struct vmc__rv_hart *h, uint64_t max_insns,
 		unsigned jk_ = rv_jc_hash(t);                                  \
 		const struct rv_tlbe *je_ =                                    \
 			&h->itlb[((t) >> RV_PAGE_SHIFT) & (TLB_SIZE - 1)];     \
-		if (h->jc_tag[jk_] == ((t) | 1) &&                             \
+		if (h->jc[jk_].tag == ((t) | 1) &&                             \
 		    (je_->tag[ACC_X] & ~TLB_SLOW) == ((t)&RV_PAGE_MASK) &&     \
 		    !(je_->flags & (TLBF_IO | TLBF_PMPCHK)) &&                 \
-		    (je_->ppage | ((t) & ~RV_PAGE_MASK)) ==                    \
-			    h->jc_blk[jk_]->ppc &&                             \
-		    h->jc_blk[jk_]->n <= left &&                               \
+		    (je_->ppage | ((t) & ~RV_PAGE_MASK)) == h->jc[jk_].ppc &&  \
+		    h->jc[jk_].blk->n <= left &&                               \
 		    !atomic_load_explicit(&h->kick, memory_order_relaxed)) {   \
-			b = h->jc_blk[jk_];                                    \
+			b = h->jc[jk_].blk;                                    \
 			i = b->insns;                                          \
 			goto * i->h;                                           \
 		}                                                              \

@@ -12,8 +12,9 @@
  * Code buffer (W^X).  One memfd per VM, mapped twice: read-write for the
  * emitter, read-execute for the harts; no mapping is ever both writable
  * and executable.  It starts with the trampoline (rv_jit_run(): saves the
- * callee-saved registers, puts the hart in rbp, jumps to the block) and
- * its epilogue, which every exit jumps to with its RV_JIT_* in rax.
+ * callee-saved registers, puts the hart in rbp, jumps to the block), its
+ * epilogue, which every exit jumps to with its RV_JIT_* in rax, and the
+ * jump cache's lookup stub.
  * Blocks are appended under the buffer's lock and never freed one by one:
  * the space comes back when every block of every hart is flushed, which
  * happens when the buffer fills (exclusive work through the glue, or at
@@ -63,9 +64,10 @@
  *           at their stubs).  Chains never cross a page, as the
  *           interpreter's, so a remapped page is never entered through a
  *           stale chain.  An indirect jump or a direct one out of the page
- *           stores the pc and asks jit_lookup() (the jump cache, checked
- *           against the fetch TLB like the interpreter's JC_ENTER) for the
- *           block to jump to, or returns to the loop.
+ *           stores the pc and calls the lookup stub (emit_lookup(): the
+ *           jump cache, checked against the fetch TLB like the
+ *           interpreter's JC_ENTER) for the block to jump to, then jumps
+ *           there from its own indirect jmp, or returns to the loop.
  * Exceptions are precise: a faulting access leaves with every guest
  * register written back, pc at the instruction and h->retired counting
  * the instructions before it.  h->retired is the count at the block's
@@ -97,6 +99,10 @@
 /* Offsets in the hart (rbp). */
 #define OFF_X(r) ((int32_t)(offsetof(struct vmc__rv_hart, x) + 8 * (r)))
 #define OFF(f) ((int32_t)offsetof(struct vmc__rv_hart, f))
+/* Field f of the jump cache's entry at rbp + rcx. */
+#define JCE(f)                                                                 \
+	((int32_t)(offsetof(struct vmc__rv_hart, jc) +                         \
+		   offsetof(struct rv_jce, f)))
 /* Room a block may need at most: more than 64 slots at their largest. */
 #define JIT_BLOCK_ROOM (96u << 10)
 
@@ -105,6 +111,7 @@ struct rv_jit_buf {
 	uint8_t *rw, *rx;
 	size_t size, used, start;
 	const uint8_t *epilogue; /* writable-view address */
+	const uint8_t *lookup;	 /* emit_lookup()'s stub, likewise */
 	_Atomic bool want_flush;
 };
 
@@ -135,6 +142,64 @@ bool rv_jit_wanted(int cfg_jit)
 /* ------------------------------------------------------------------------
  * The code buffer
  */
+
+/*
+ * The lookup of the jump cache that translated code calls after an
+ * indirect jump or a direct one out of the page, with the pc in rax (and
+ * h->pc): returns the block's code in rax, or 0 (RV_JIT_OUT) to go back
+ * to the loop.  Every guest register has been written back, so the
+ * caller-saved registers are scratch.  The entry is checked as the
+ * interpreter's JC_ENTER checks it: its tag, then the fetch TLB of the
+ * regime in force (h->itlb) mapping the pc's page, not I/O nor checked by
+ * PMP access by access, to the block's physical pc.  A dropped block
+ * leaves the cache (rv_block_drop(), and a flush clears it), and the
+ * block entered checks the kick and the budget first.
+ */
+static void emit_lookup(struct jx *j)
+{
+	uint8_t *miss[4];
+	unsigned n = 0;
+
+	/* rcx = rv_jc_hash(pc) * 32, the entry's offset; is its tag pc | 1? */
+	_Static_assert(sizeof(struct rv_jce) == 32, "the entry's offset");
+	jx_mov32(j, RCX, RAX);
+	jx_alui(j, false, ALU_AND, RCX, ((1 << JC_BITS) - 1) << 1);
+	jx_shi(j, false, SH_SHL, RCX, 4);
+	jx_mov(j, RDX, RAX);
+	jx_alui(j, true, ALU_OR, RDX, 1);
+	jx_memx(j, true, 0x3b, RDX, RBP, RCX, JCE(tag), false); /* cmp */
+	miss[n++] = jx_jcc_fwd(j, CC_NE);
+	/* rdx = the fetch TLB entry of the pc's page. */
+	_Static_assert(sizeof(struct rv_tlbe) == 64 && RV_PAGE_SHIFT == 12,
+		       "the TLB index below");
+	jx_mov32(j, RDX, RAX);
+	jx_shi(j, false, SH_SHR, RDX, RV_PAGE_SHIFT - 6);
+	jx_alui(j, false, ALU_AND, RDX, (int32_t)((TLB_SIZE - 1) << 6));
+	jx_mem(j, true, 0x03, RDX, RBP, OFF(itlb), false); /* add */
+	jx_mem(j, true, 0x8b, RDI, RDX,
+	       (int32_t)(offsetof(struct rv_tlbe, tag) + 8 * ACC_X), false);
+	jx_alui(j, true, ALU_AND, RDI, (int32_t)~TLB_SLOW);
+	jx_mov(j, RSI, RAX);
+	jx_alui(j, true, ALU_AND, RSI, (int32_t)RV_PAGE_MASK);
+	jx_alu(j, true, ALU_CMP, RDI, RSI);
+	miss[n++] = jx_jcc_fwd(j, CC_NE);
+	jx_mem(j, false, 0x8b, RSI, RDX,
+	       (int32_t)offsetof(struct rv_tlbe, flags), false);
+	jx_alui(j, false, ALU_AND, RSI, (int32_t)(TLBF_IO | TLBF_PMPCHK));
+	miss[n++] = jx_jcc_fwd(j, CC_NE);
+	jx_mov32(j, RDI, RAX);
+	jx_alui(j, false, ALU_AND, RDI, (int32_t)~RV_PAGE_MASK);
+	jx_mem(j, true, 0x0b, RDI, RDX,
+	       (int32_t)offsetof(struct rv_tlbe, ppage), false); /* or */
+	jx_memx(j, true, 0x3b, RDI, RBP, RCX, JCE(ppc), false);	 /* cmp */
+	miss[n++] = jx_jcc_fwd(j, CC_NE);
+	jx_memx(j, true, 0x8b, RAX, RBP, RCX, JCE(jit), false);
+	jx_b(j, 0xc3); /* ret */
+	for (unsigned k = 0; k < n; k++)
+		jx_patch_here(j, miss[k]);
+	jx_movi(j, RAX, RV_JIT_OUT);
+	jx_b(j, 0xc3); /* ret */
+}
 
 static void emit_trampoline(struct rv_jit_buf *buf)
 {
@@ -176,6 +241,8 @@ static void emit_trampoline(struct rv_jit_buf *buf)
 	jx_st(&j, RCX, RBP, OFF(retired));
 	memcpy(j.p, epi, sizeof(epi));
 	j.p += sizeof(epi);
+	buf->lookup = j.p;
+	emit_lookup(&j);
 	buf->start = ((size_t)(j.p - buf->rw) + 63) & ~(size_t)63;
 	buf->used = buf->start;
 }
@@ -538,29 +605,6 @@ static struct jit_ret jit_fp_slow(struct vmc__rv_hart *h,
 	return (struct jit_ret){h->x[i->rd], st};
 }
 
-/*
- * An indirect jump, or a direct one out of the page, went to h->pc: the
- * translated block the jump cache holds for it when the fetch TLB still
- * maps the pc to that block's physical pc (as the interpreter's
- * JC_ENTER), or NULL to go back to the loop.  The block's entry checks
- * the kick and the budget.
- */
-static const void *jit_lookup(struct vmc__rv_hart *h)
-{
-	uint64_t t = h->pc;
-	unsigned k = rv_jc_hash(t);
-	const struct rv_tlbe *e =
-		&h->itlb[(t >> RV_PAGE_SHIFT) & (TLB_SIZE - 1)];
-	const struct rv_block *b = h->jc_blk[k];
-
-	if (h->jc_tag[k] != (t | 1) ||
-	    (e->tag[ACC_X] & ~TLB_SLOW) != (t & RV_PAGE_MASK) ||
-	    (e->flags & (TLBF_IO | TLBF_PMPCHK)) ||
-	    (e->ppage | (t & ~RV_PAGE_MASK)) != b->ppc)
-		return NULL;
-	return b->jit;
-}
-
 /* The kinds of op the translator knows. */
 enum { K_STOP, K_INLINE, K_CALL, K_NOP };
 
@@ -648,7 +692,7 @@ struct jc {
 	struct ra ra;
 	struct vmc__rv_hart *h;
 	struct rv_block *b;
-	const uint8_t *epilogue;
+	const uint8_t *epilogue, *lookup;
 	struct slow sp[2 * (MAX_BLOCK + 1)];
 	unsigned nsp;
 	/* A group of accesses through one TLB check (group_scan()): the
@@ -898,14 +942,18 @@ static void count_insns(struct jc *c, unsigned count)
 			(int32_t)count - (int32_t)c->bias);
 }
 
-/* Go on at h->pc (stored, and counted) through the jump cache, or leave
- * to the loop. */
+/* Go on at h->pc (stored, and counted; also in rax) through the jump
+ * cache (emit_lookup()'s stub: the block's code in rax, or 0), or leave
+ * to the loop.  Each site has its own indirect jmp, for the host's
+ * predictor; the stub's ret is predicted by the host's return stack. */
 static void exit_lookup(struct jc *c)
 {
 	struct jx *j = &c->j;
 
-	jx_mov(j, RDI, RBP);
-	jx_call(j, (const void *)jit_lookup);
+	if (jx_room(j, 5)) {
+		jx_b(j, 0xe8); /* call lookup */
+		jx_d(j, (uint32_t)(int32_t)(c->lookup - (j->p + 4)));
+	}
 	jx_rr(j, true, 0x85, RAX, RAX);
 	jx_jcc_to(j, CC_E, c->epilogue); /* rax is RV_JIT_OUT */
 	if (jx_room(j, 2)) {
@@ -2315,6 +2363,7 @@ int rv_jit_compile(struct vmc__rv_hart *h, struct rv_block *b,
 		c->h = h;
 		c->b = b;
 		c->epilogue = buf->epilogue;
+		c->lookup = buf->lookup;
 		c->nsp = 0;
 		c->loop_head = NULL;
 		c->bias = 0;
