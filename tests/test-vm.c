@@ -556,6 +556,12 @@ static void test_unplug(void)
 	ASSERT_ERR(vmc_vcpu_run_async(v1, probe_cb, &p), -ENODEV);
 	ASSERT_ERR(vmc_vcpu_run_sync(v1, probe_cb, &p), -ENODEV);
 	ASSERT_ERR(vmc_vcpu_halt(v1), -ENODEV);
+	/*
+	 * The thread is joined; the kernel may list a thread that has exited
+	 * in /proc/self/task for a moment after its joiner woke up.
+	 */
+	for (int i = 0; i < 1000 && count_vcpu_threads() != 2; i++)
+		usleep(1000);
 	ASSERT_EQ(count_vcpu_threads(), 2);
 
 	/* The others keep working, pause and resume without it. */
