@@ -1453,11 +1453,15 @@ static unsigned group_scan(const struct jc *c, unsigned k, int32_t *lo,
 			   uint32_t *span, unsigned *maxsz)
 {
 	const struct rv_insn *first = &c->b->insns[k];
-	enum vmc__rv_mem mem = vmc__rv_op_mem(first->op);
+	enum vmc__rv_mem mem;
 	unsigned m, base = first->rs1;
 	int64_t l = first->imm, h = first->imm + mem_size(first->op);
-	unsigned sz = mem_size(first->op);
+	unsigned sz;
 
+	if (first->op == VMC__RV_OP__COUNT) /* the end marker */
+		return k + 1;
+	mem = vmc__rv_op_mem(first->op);
+	sz = mem_size(first->op);
 	if ((mem != VMC__RV_MEM_LOAD && mem != VMC__RV_MEM_STORE) || !base ||
 	    op_kind(first->op) != K_INLINE)
 		return k + 1;
@@ -1467,7 +1471,8 @@ static unsigned group_scan(const struct jc *c, unsigned k, int32_t *lo,
 		unsigned nsz;
 		bool ok = true;
 
-		if (vmc__rv_op_mem(in->op) != mem || in->rs1 != base ||
+		if (in->op == VMC__RV_OP__COUNT ||
+		    vmc__rv_op_mem(in->op) != mem || in->rs1 != base ||
 		    op_kind(in->op) != K_INLINE)
 			break;
 		nl = in->imm < l ? in->imm : l;
