@@ -39,6 +39,7 @@
 
 #include "../tests/kvm-guest.h"
 #include "bench-stats.h"
+#include "bench-raw-kvm.h"
 
 static struct vmc_loop *loop;
 
@@ -87,50 +88,14 @@ static void raw_close(struct raw *r)
 /* Long mode by hand: the same tables and registers as the library's. */
 static void raw_long_mode(struct raw *r, uint64_t test, uint64_t arg)
 {
-	struct kvm_segment code = {.limit = 0xffffffff,
-				   .selector = 8,
-				   .type = 11,
-				   .present = 1,
-				   .s = 1,
-				   .l = 1,
-				   .g = 1};
-	struct kvm_segment data = {.limit = 0xffffffff,
-				   .selector = 0x10,
-				   .type = 3,
-				   .present = 1,
-				   .s = 1,
-				   .db = 1,
-				   .g = 1};
 	struct kvm_regs regs = {.rip = GUEST_LOAD,
 				.rsp = GUEST_STACK,
 				.rflags = 2,
 				.rdi = test,
 				.rsi = arg};
-	uint64_t *t = (uint64_t *)(r->mem + GUEST_TABLES);
-	struct kvm_cpuid2 *c;
-	struct kvm_sregs s;
 
-	c = calloc(1, sizeof(*c) + 256 * sizeof(c->entries[0]));
-	c->nent = 256;
-	ioctl(r->sys, KVM_GET_SUPPORTED_CPUID, c);
-	ioctl(r->cpu, KVM_SET_CPUID2, c);
-	free(c);
-	t[0] = (GUEST_TABLES + 0x1000) | 3;
-	for (uint64_t i = 0; i < 4; i++) {
-		t[512 + i] = (GUEST_TABLES + 0x2000 + 0x1000 * i) | 3;
-		for (uint64_t j = 0; j < 512; j++)
-			t[1024 + 512 * i + j] = (i << 30 | j << 21) | 0x83;
-	}
-	gvm_load("long64.bin", r->mem + GUEST_LOAD, GUEST_IDT - GUEST_LOAD);
-	ioctl(r->cpu, KVM_GET_SREGS, &s);
-	s.cs = code;
-	s.ds = s.es = s.fs = s.gs = s.ss = data;
-	s.cr0 = 0x80010033;
-	s.cr3 = GUEST_TABLES;
-	s.cr4 = 0x620;
-	s.efer = 0x500;
-	ioctl(r->cpu, KVM_SET_SREGS, &s);
-	ioctl(r->cpu, KVM_SET_REGS, &regs);
+	vmc_bench_raw_long_mode(r->sys, r->cpu, r->mem, "long64.bin", false,
+				&regs);
 }
 
 /*

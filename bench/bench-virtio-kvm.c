@@ -53,6 +53,7 @@
 
 #include "../tests/kvm-guest.h"
 #include "bench-stats.h"
+#include "bench-raw-kvm.h"
 
 #define VQ_AVAIL 0x31000
 #define VQ_USED 0x32000
@@ -335,54 +336,13 @@ static void raw_close(struct raw *r)
 
 static void raw_long_mode(struct raw *r, uint64_t requests)
 {
-	struct kvm_segment code = {.limit = 0xffffffff,
-				   .selector = 8,
-				   .type = 11,
-				   .present = 1,
-				   .s = 1,
-				   .l = 1,
-				   .g = 1};
-	struct kvm_segment data = {.limit = 0xffffffff,
-				   .selector = 0x10,
-				   .type = 3,
-				   .present = 1,
-				   .s = 1,
-				   .db = 1,
-				   .g = 1};
 	struct kvm_regs regs = {.rip = GUEST_LOAD,
 				.rsp = GUEST_STACK,
 				.rflags = 2,
 				.rdi = requests};
-	uint64_t *t = (uint64_t *)(r->mem + GUEST_TABLES);
-	struct kvm_cpuid2 *c;
-	struct kvm_sregs s;
 
-	c = calloc(1, sizeof(*c) + 256 * sizeof(c->entries[0]));
-	c->nent = 256;
-	ioctl(r->sys, KVM_GET_SUPPORTED_CPUID, c);
-	ioctl(r->cpu, KVM_SET_CPUID2, c);
-	free(c);
-	t[0] = (GUEST_TABLES + 0x1000) | 3;
-	for (uint64_t i = 0; i < 4; i++) {
-		t[512 + i] = (GUEST_TABLES + 0x2000 + 0x1000 * i) | 3;
-		for (uint64_t j = 0; j < 512; j++)
-			t[1024 + 512 * i + j] = (i << 30 | j << 21) | 0x83;
-	}
-	/* A GDT for interrupt delivery and iretq, as the library's. */
-	t[6 * 512 + 1] = UINT64_C(0x00af9a000000ffff);
-	t[6 * 512 + 2] = UINT64_C(0x00cf92000000ffff);
-	gvm_load("virtio64.bin", r->mem + GUEST_LOAD, GUEST_IDT - GUEST_LOAD);
-	ioctl(r->cpu, KVM_GET_SREGS, &s);
-	s.gdt.base = GUEST_TABLES + 6 * 4096;
-	s.gdt.limit = 3 * 8 - 1;
-	s.cs = code;
-	s.ds = s.es = s.fs = s.gs = s.ss = data;
-	s.cr0 = 0x80010033;
-	s.cr3 = GUEST_TABLES;
-	s.cr4 = 0x620;
-	s.efer = 0x500;
-	ioctl(r->cpu, KVM_SET_SREGS, &s);
-	ioctl(r->cpu, KVM_SET_REGS, &regs);
+	vmc_bench_raw_long_mode(r->sys, r->cpu, r->mem, "virtio64.bin", true,
+				&regs);
 }
 
 static void raw_raise(struct raw *r)
