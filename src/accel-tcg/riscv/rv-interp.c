@@ -347,11 +347,6 @@ int vmc__rv_run(struct vmc__rv_hart *h, uint64_t max_insns,
 			}
 			if (b == &oneoff.b)
 				prev = NULL;
-			if (unlikely(h->jit_flushed)) {
-				h->jit_flushed = false;
-				prev = NULL;
-				jit_exit = 0;
-			}
 		}
 		/* Near the end of the budget, run one instruction at a time
 		 * so the count stops exactly at max_insns. */
